@@ -1,0 +1,9 @@
+//! Who is calling: JWTs, SMS codes, and the extractors that make a handler state who may call it.
+
+mod extract;
+mod jwt;
+mod sms;
+
+pub use extract::{AuthUser, StaffUser};
+pub use jwt::{Claims, JwtKeys};
+pub use sms::{hash_code, new_code, SmsSender};

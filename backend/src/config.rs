@@ -1,0 +1,120 @@
+//! Configuration from the environment (see API.md). Everything has a default that runs the
+//! market on one machine with the embedded database.
+
+use std::{path::PathBuf, time::Duration};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `FXS_ADDR`: where to listen. Port 0 picks a free port (tests).
+    pub addr: String,
+    /// `FXS_DATA_DIR`: the SQLite file and generated secrets live here.
+    pub data_dir: PathBuf,
+    /// `DATABASE_URL`: a `postgres://` URL selects PostgreSQL instead of SQLite.
+    pub database_url: Option<String>,
+    /// `FXS_DEMO=1`: seed the demo market, return SMS codes, simulate WeChat.
+    pub demo: bool,
+    /// `FXS_STATIC_DIR`: the built storefront.
+    pub static_dir: PathBuf,
+    /// `FXS_JWT_SECRET`: HS256 key; generated into the data folder when unset.
+    pub jwt_secret: Option<String>,
+    /// `FXS_TOKEN_TTL_HOURS`: how long a login lasts.
+    pub token_ttl: Duration,
+    pub sms: SmsConfig,
+    pub wechat: WechatConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmsConfig {
+    /// `FXS_SMS_WEBHOOK`: codes are POSTed here as `{"phone", "code", "text"}` outside demo mode.
+    pub webhook: Option<String>,
+    pub code_ttl: Duration,
+    /// At most one code per phone within this interval.
+    pub resend_interval: Duration,
+    /// `FXS_SMS_PHONE_PER_HOUR`
+    pub per_phone_per_hour: i64,
+    /// `FXS_SMS_IP_PER_HOUR`
+    pub per_ip_per_hour: i64,
+    /// Wrong guesses before a code is dead.
+    pub max_attempts: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct WechatConfig {
+    /// `FXS_WECHAT_API`: base URL of the WeChat API. Unset in demo mode: the built-in simulator.
+    pub api_base: Option<String>,
+    /// `FXS_WECHAT_APPID`
+    pub appid: String,
+    /// `FXS_WECHAT_SECRET`
+    pub secret: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, String> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let num = |k: &str, default: i64| -> Result<i64, String> {
+            match var(k) {
+                Some(v) => v.trim().parse().map_err(|_| format!("{k} must be a whole number, got {v:?}")),
+                None => Ok(default),
+            }
+        };
+        let demo = matches!(var("FXS_DEMO").as_deref(), Some("1" | "true" | "yes"));
+        let mut config = Config::default_for(var("FXS_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./data")));
+        config.demo = demo;
+        if let Some(addr) = var("FXS_ADDR") {
+            config.addr = addr;
+        }
+        config.database_url = var("DATABASE_URL");
+        if let Some(dir) = var("FXS_STATIC_DIR") {
+            config.static_dir = PathBuf::from(dir);
+        }
+        config.jwt_secret = var("FXS_JWT_SECRET");
+        config.token_ttl = Duration::from_secs(3600 * num("FXS_TOKEN_TTL_HOURS", 24 * 7)?.max(1) as u64);
+        config.sms.webhook = var("FXS_SMS_WEBHOOK");
+        config.sms.per_phone_per_hour = num("FXS_SMS_PHONE_PER_HOUR", config.sms.per_phone_per_hour)?;
+        config.sms.per_ip_per_hour = num("FXS_SMS_IP_PER_HOUR", config.sms.per_ip_per_hour)?;
+        config.wechat.api_base = var("FXS_WECHAT_API");
+        if let Some(v) = var("FXS_WECHAT_APPID") {
+            config.wechat.appid = v;
+        }
+        if let Some(v) = var("FXS_WECHAT_SECRET") {
+            config.wechat.secret = v;
+        }
+        if let Some(url) = &config.database_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(format!("DATABASE_URL must be a postgres:// URL, got {url:?}"));
+            }
+        }
+        Ok(config)
+    }
+
+    /// Defaults: embedded database in `data_dir`, listen on 127.0.0.1:8080.
+    pub fn default_for(data_dir: PathBuf) -> Self {
+        Config {
+            addr: "127.0.0.1:8080".into(),
+            data_dir,
+            database_url: None,
+            demo: false,
+            static_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/dist")),
+            jwt_secret: None,
+            token_ttl: Duration::from_secs(7 * 24 * 3600),
+            sms: SmsConfig {
+                webhook: None,
+                code_ttl: Duration::from_secs(300),
+                resend_interval: Duration::from_secs(60),
+                per_phone_per_hour: 5,
+                per_ip_per_hour: 30,
+                max_attempts: 5,
+            },
+            wechat: WechatConfig {
+                api_base: None,
+                appid: "wx-fuxiansheng-demo".into(),
+                secret: "demo-secret".into(),
+            },
+        }
+    }
+
+    /// In demo mode without a real WeChat API configured, the built-in simulator stands in.
+    pub fn wechat_simulated(&self) -> bool {
+        self.demo && self.wechat.api_base.is_none()
+    }
+}

@@ -1,0 +1,14 @@
+//! The 傅鲜生 market server: JSON API under `/api/v1`, the storefront at `/`.
+
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod routes;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod wechat;
+
+pub use config::Config;
+pub use startup::Application;

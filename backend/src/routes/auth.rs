@@ -1,0 +1,181 @@
+//! Login by SMS code or WeChat, `me`, logout.
+
+use crate::auth::{hash_code, new_code, AuthUser};
+use crate::error::{ApiError, ApiResult};
+use crate::startup::AppState;
+use crate::store::{SmsIssue, SmsIssueOutcome, UserRecord};
+use crate::wechat::WechatError;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use shared::api::{LoginRequest, LoginResponse, SmsCodeRequest, SmsCodeResponse, User, WechatLoginRequest};
+use shared::{ErrorBody, ErrorCode, Phone, SmsCode};
+
+fn parse_phone(raw: &str) -> ApiResult<Phone> {
+    Phone::parse(raw).map_err(|e| ApiError::new(ErrorCode::InvalidPhone, e.to_string()))
+}
+
+fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+}
+
+/// Sends a login code by SMS (in demo mode the code is also in the reply).
+#[utoipa::path(
+    tag = "auth",
+    request_body = SmsCodeRequest,
+    responses(
+        (status = 200, body = SmsCodeResponse),
+        (status = 400, body = ErrorBody, description = "Not a mainland mobile number"),
+        (status = 429, body = ErrorBody, description = "Too many codes for this phone or client"),
+        (status = 503, body = ErrorBody, description = "The SMS gateway failed"),
+    )
+)]
+#[post("/auth/sms-code")]
+pub async fn sms_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<SmsCodeRequest>,
+) -> ApiResult<web::Json<SmsCodeResponse>> {
+    let phone = parse_phone(&body.phone)?;
+    let sms = &state.config.sms;
+    let code = new_code();
+    let code_hash = hash_code(state.jwt.secret(), phone.as_str(), &code);
+    let ip = client_ip(&req);
+    let now = Utc::now();
+    let resend = chrono::Duration::from_std(sms.resend_interval).unwrap_or_default();
+    let outcome = state
+        .store
+        .issue_sms_code(SmsIssue {
+            phone: phone.as_str(),
+            client_ip: &ip,
+            code_hash: &code_hash,
+            now,
+            expires_at: now + chrono::Duration::from_std(sms.code_ttl).unwrap_or_default(),
+            resend_after: now - resend,
+            window_start: now - chrono::Duration::hours(1),
+            per_phone: sms.per_phone_per_hour,
+            per_ip: sms.per_ip_per_hour,
+        })
+        .await?;
+    match outcome {
+        SmsIssueOutcome::Issued => {}
+        SmsIssueOutcome::ResendTooSoon { last_sent } => {
+            let wait = (last_sent + resend - now).num_seconds().max(1) as u64;
+            return Err(ApiError::too_many(format!("验证码已发送，请{wait}秒后再试 (code already sent; retry in {wait} s)"), wait));
+        }
+        SmsIssueOutcome::PhoneLimit => {
+            return Err(ApiError::too_many("该手机号请求验证码过于频繁，请一小时后再试 (too many codes for this phone)", 3600));
+        }
+        SmsIssueOutcome::IpLimit => {
+            return Err(ApiError::too_many("请求过于频繁，请稍后再试 (too many codes from this client)", 3600));
+        }
+    }
+    if !state.config.demo || state.config.sms.webhook.is_some() {
+        state.sms.send(phone.as_str(), &code, sms.code_ttl).await.map_err(|e| {
+            tracing::warn!(error = %e, "SMS not sent");
+            ApiError::new(ErrorCode::SmsUnavailable, "短信发送失败，请稍后再试 (could not send the SMS)")
+        })?;
+    }
+    Ok(web::Json(SmsCodeResponse {
+        sent: true,
+        dev_code: state.config.demo.then_some(code),
+        expires_in: sms.code_ttl.as_secs() as i64,
+    }))
+}
+
+fn login_reply(state: &AppState, user: UserRecord) -> ApiResult<web::Json<LoginResponse>> {
+    let (token, _) = state.jwt.issue(user.id, Utc::now()).map_err(|e| ApiError::internal("issuing token", e))?;
+    Ok(web::Json(LoginResponse { token, user: user.into() }))
+}
+
+/// Logs in with the phone and the code sent to it. A phone seen for the first time becomes
+/// a new resident.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody, description = "Wrong, expired or used code"),
+        (status = 429, body = ErrorBody, description = "Too many wrong codes"),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> ApiResult<web::Json<LoginResponse>> {
+    let phone = parse_phone(&body.phone)?;
+    let code = SmsCode::parse(&body.code).map_err(|e| ApiError::new(ErrorCode::InvalidField, e.to_string()))?;
+    let now = Utc::now();
+    let record = state
+        .store
+        .latest_sms_code(phone.as_str())
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidCode, "请先获取验证码 (request a code first)"))?;
+    if record.used_at.is_some() {
+        return Err(ApiError::new(ErrorCode::CodeUsed, "验证码已使用，请重新获取 (this code was already used)"));
+    }
+    if record.expires_at <= now {
+        return Err(ApiError::new(ErrorCode::CodeExpired, "验证码已过期，请重新获取 (the code has expired)"));
+    }
+    if record.attempts >= state.config.sms.max_attempts {
+        return Err(ApiError::too_many("错误次数过多，请重新获取验证码 (too many wrong codes; request a new one)", 60));
+    }
+    if hash_code(state.jwt.secret(), phone.as_str(), code.as_str()) != record.code_hash {
+        state.store.record_failed_attempt(record.id).await?;
+        return Err(ApiError::new(ErrorCode::InvalidCode, "验证码不正确 (wrong code)"));
+    }
+    if !state.store.consume_sms_code(record.id, now).await? {
+        return Err(ApiError::new(ErrorCode::CodeUsed, "验证码已使用，请重新获取 (this code was already used)"));
+    }
+    let user = state.store.user_for_phone(phone.as_str(), now).await?;
+    login_reply(&state, user)
+}
+
+/// Logs in with a `wx.login()` code through WeChat's code2Session.
+#[utoipa::path(
+    tag = "auth",
+    request_body = WechatLoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody, description = "Invalid or used WeChat code"),
+        (status = 403, body = ErrorBody, description = "WeChat refused this user"),
+        (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody, description = "WeChat unavailable"),
+    )
+)]
+#[post("/auth/wechat")]
+pub async fn wechat_login(
+    state: web::Data<AppState>,
+    body: web::Json<WechatLoginRequest>,
+) -> ApiResult<web::Json<LoginResponse>> {
+    let code = body.code.trim();
+    if code.is_empty() || code.len() > 128 {
+        return Err(ApiError::new(ErrorCode::InvalidField, "code must be the string wx.login() returned"));
+    }
+    let session = state.wechat.code2session(code).await.map_err(|e| match e {
+        WechatError::InvalidCode => ApiError::new(ErrorCode::InvalidWechatCode, "微信登录码无效 (invalid WeChat code)"),
+        WechatError::CodeUsed => ApiError::new(ErrorCode::WechatCodeUsed, "微信登录码已使用 (WeChat code already used)"),
+        WechatError::RateLimited => ApiError::too_many("微信登录过于频繁 (too many WeChat logins)", 60),
+        WechatError::Blocked => ApiError::new(ErrorCode::WechatUserBlocked, "微信拒绝了此用户 (WeChat refused this user)"),
+        other => {
+            tracing::warn!(error = %other, "WeChat login failed");
+            ApiError::new(ErrorCode::WechatUnavailable, "微信暂时无法登录，请用手机号登录 (WeChat unavailable)")
+        }
+    })?;
+    let user = state.store.user_for_openid(&session.openid, &session.session_key, Utc::now()).await?;
+    login_reply(&state, user)
+}
+
+/// Ends this login: the token is refused from now on.
+#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 204), (status = 401, body = ErrorBody)))]
+#[post("/auth/logout")]
+pub async fn logout(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse> {
+    state.store.revoke_token(&auth.jti, auth.expires_at).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller, with their household if one is on record.
+#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+#[get("/me")]
+pub async fn me(auth: AuthUser) -> web::Json<User> {
+    web::Json(auth.user.into())
+}

@@ -1,0 +1,76 @@
+//! The market's catalog: categories, stalls, products, 菜盒子. Public: no login needed.
+
+use crate::error::{ApiError, ApiResult};
+use crate::startup::AppState;
+use actix_web::{get, web};
+use serde::Serialize;
+use shared::api::{Category, List, Product, ProductDetail, ProductQuery, Vendor};
+use shared::{ErrorBody, ErrorCode};
+
+const MAX_QUERY_CHARS: usize = 40;
+
+/// Product categories, in the order the market shows them.
+#[utoipa::path(tag = "catalog", responses((status = 200, body = List<Category>)))]
+#[get("/categories")]
+pub async fn categories(state: web::Data<AppState>) -> ApiResult<web::Json<List<Category>>> {
+    Ok(web::Json(List { items: state.store.categories().await? }))
+}
+
+/// The market's stalls (经营业户).
+#[utoipa::path(tag = "catalog", responses((status = 200, body = List<Vendor>)))]
+#[get("/vendors")]
+pub async fn vendors(state: web::Data<AppState>) -> ApiResult<web::Json<List<Vendor>>> {
+    Ok(web::Json(List { items: state.store.vendors().await? }))
+}
+
+/// One stall.
+#[utoipa::path(tag = "catalog", responses((status = 200, body = Vendor), (status = 404, body = ErrorBody)))]
+#[get("/vendors/{id}")]
+pub async fn vendor(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<web::Json<Vendor>> {
+    state.store.vendor(id.into_inner()).await?.map(web::Json).ok_or_else(|| ApiError::not_found("stall"))
+}
+
+/// Products on sale, filtered by category, stall and text; 菜盒子 first.
+#[utoipa::path(
+    tag = "catalog",
+    params(ProductQuery),
+    responses((status = 200, body = List<Product>), (status = 400, body = ErrorBody))
+)]
+#[get("/products")]
+pub async fn products(state: web::Data<AppState>, query: web::Query<ProductQuery>) -> ApiResult<web::Json<List<Product>>> {
+    let query = query.into_inner();
+    if query.q.as_deref().is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
+        return Err(ApiError::new(ErrorCode::InvalidQuery, format!("q is limited to {MAX_QUERY_CHARS} characters")));
+    }
+    if query.category.as_deref().is_some_and(|c| c.len() > 32 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) {
+        return Err(ApiError::new(ErrorCode::InvalidQuery, "category must be a category id such as `vegetable`"));
+    }
+    Ok(web::Json(List { items: state.store.products(&query).await? }))
+}
+
+/// One product; a 菜盒子 lists what is in it.
+#[utoipa::path(tag = "catalog", responses((status = 200, body = ProductDetail), (status = 404, body = ErrorBody)))]
+#[get("/products/{id}")]
+pub async fn product(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<web::Json<ProductDetail>> {
+    state.store.product(id.into_inner()).await?.map(web::Json).ok_or_else(|| ApiError::not_found("product"))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PricePoint {
+    pub price_fen: i64,
+    pub changed_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The price-stability record (稳物价): every price this product has had, newest first.
+#[utoipa::path(tag = "catalog", responses((status = 200, body = List<PricePoint>), (status = 404, body = ErrorBody)))]
+#[get("/products/{id}/prices")]
+pub async fn price_history(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<web::Json<List<PricePoint>>> {
+    let id = id.into_inner();
+    let history = state.store.price_history(id).await?;
+    if history.is_empty() {
+        return Err(ApiError::not_found("product"));
+    }
+    Ok(web::Json(List {
+        items: history.into_iter().map(|(price_fen, changed_at)| PricePoint { price_fen, changed_at }).collect(),
+    }))
+}

@@ -1,0 +1,40 @@
+//! Demo mode only: stands in for `wx.login()` on a phone, so the storefront in a browser can
+//! log in through the WeChat simulator over the same code path as a real mini-program.
+
+use crate::error::{ApiError, ApiResult};
+use crate::startup::AppState;
+use actix_web::{post, web};
+use shared::api::{DemoWechatCodeRequest, DemoWechatCodeResponse};
+use shared::{ErrorBody, ErrorCode};
+
+#[utoipa::path(
+    tag = "demo",
+    request_body = DemoWechatCodeRequest,
+    responses(
+        (status = 200, body = DemoWechatCodeResponse),
+        (status = 404, body = ErrorBody, description = "Not in demo mode"),
+    )
+)]
+#[post("/demo/wechat-code")]
+pub async fn wechat_code(
+    state: web::Data<AppState>,
+    body: web::Json<DemoWechatCodeRequest>,
+) -> ApiResult<web::Json<DemoWechatCodeResponse>> {
+    let base = state.simulator_url.as_deref().ok_or_else(|| ApiError::not_found("demo API"))?;
+    let device = body.into_inner().device;
+    if device.is_empty() || device.len() > 64 {
+        return Err(ApiError::new(ErrorCode::InvalidField, "device must be 1 to 64 characters"));
+    }
+    let reply = state
+        .http
+        .post(format!("{base}/sim/wx.login"))
+        .json(&serde_json::json!({ "device": device }))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| ApiError::internal("WeChat simulator", e))?
+        .json::<DemoWechatCodeResponse>()
+        .await
+        .map_err(|e| ApiError::internal("WeChat simulator reply", e))?;
+    Ok(web::Json(reply))
+}

@@ -1,0 +1,157 @@
+//! The HTTP surface: one module per resource, thin handlers (parse -> domain -> store -> DTO).
+
+mod admin;
+mod auth;
+mod catalog;
+mod demo;
+mod health;
+
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::store::UserRecord;
+use actix_files::{Files, NamedFile};
+use actix_web::{
+    body::MessageBody,
+    dev::{ServiceFactory, ServiceRequest, ServiceResponse},
+    error::{JsonPayloadError, PathError, QueryPayloadError},
+    middleware::Compress,
+    web, App, HttpRequest, HttpResponse,
+};
+use shared::ErrorCode;
+use utoipa::{
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi,
+};
+use utoipa_actix_web::{scope, AppExt};
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "傅鲜生 market API",
+        description = "Online market of a community fresh-food market: catalog, login, carts, delivery slots, orders. Money in fen, times RFC 3339.",
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(shared::ErrorBody, shared::ErrorDetail, shared::ErrorCode))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let static_dir = state.config.static_dir.clone();
+    let (app, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .app_data(state)
+        .app_data(web::JsonConfig::default().limit(MAX_JSON_BYTES).error_handler(json_error))
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .service(health::healthz)
+        .service(
+            scope("/api/v1")
+                .service(auth::sms_code)
+                .service(auth::login)
+                .service(auth::wechat_login)
+                .service(auth::logout)
+                .service(auth::me)
+                .service(catalog::categories)
+                .service(catalog::vendors)
+                .service(catalog::vendor)
+                .service(catalog::products)
+                .service(catalog::product)
+                .service(catalog::price_history)
+                .service(admin::update_product)
+                .service(demo::wechat_code)
+                .default_service(web::to(api_not_found)),
+        )
+        .split_for_parts();
+    let api = web::Data::new(api);
+    app.app_data(api)
+        .route("/api/openapi.json", web::get().to(openapi_json))
+        .service(web::scope("/api").default_service(web::to(api_not_found)))
+        .service(
+            web::scope("")
+                .wrap(Compress::default())
+                .service(Files::new("/", static_dir).index_file("index.html").default_handler(web::to(storefront_route))),
+        )
+        .wrap(tracing_actix_web::TracingLogger::default())
+}
+
+async fn openapi_json(api: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
+    HttpResponse::Ok().json(api.get_ref())
+}
+
+async fn api_not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(ErrorCode::NotFound, format!("no API at {} {}", req.method(), req.path())))
+}
+
+/// Client-side routes (`/products/12`, `/login`) are the storefront's: answer with its page.
+async fn storefront_route(req: HttpRequest, state: web::Data<AppState>) -> actix_web::Result<HttpResponse> {
+    let index = state.config.static_dir.join("index.html");
+    match NamedFile::open_async(&index).await {
+        Ok(file) => Ok(file.use_last_modified(true).into_response(&req)),
+        Err(_) => Ok(HttpResponse::ServiceUnavailable().content_type("text/html; charset=utf-8").body(format!(
+            "<!doctype html><meta charset=utf-8><title>傅鲜生</title><p>The storefront is not built yet \
+             (looked in {}). Run <code>./scripts/demo</code>, or set FXS_STATIC_DIR.</p>",
+            state.config.static_dir.display()
+        ))),
+    }
+}
+
+fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            ApiError::new(ErrorCode::PayloadTooLarge, format!("request body is larger than {limit} bytes"))
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::new(ErrorCode::InvalidJson, "expected a JSON body with Content-Type: application/json")
+        }
+        JsonPayloadError::Deserialize(e) => ApiError::new(ErrorCode::InvalidJson, format!("invalid JSON body: {e}")),
+        other => ApiError::new(ErrorCode::InvalidJson, format!("could not read the JSON body: {other}")),
+    };
+    api.into()
+}
+
+fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::new(ErrorCode::InvalidQuery, format!("invalid query string: {err}")).into()
+}
+
+fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::new(ErrorCode::NotFound, format!("no such resource ({err})")).into()
+}
+
+impl From<UserRecord> for shared::api::User {
+    fn from(u: UserRecord) -> Self {
+        shared::api::User {
+            id: u.id,
+            phone: u.phone,
+            roles: u.roles,
+            display_name: u.display_name,
+            household: u.household,
+            vendor_id: u.vendor_id,
+        }
+    }
+}

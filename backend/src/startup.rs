@@ -1,0 +1,114 @@
+//! `Application`: opens the database, seeds the demo, binds the listener (port 0 in tests)
+//! and builds the one `AppState` every handler sees.
+
+use crate::auth::{JwtKeys, SmsSender};
+use crate::config::Config;
+use crate::routes;
+use crate::store::{self, DynStore};
+use crate::wechat::{simulator::Simulator, WechatClient};
+use actix_web::{dev::Server, web, HttpServer};
+use std::{net::TcpListener, sync::Arc, time::Duration};
+
+/// Everything a request handler may use, made once at start-up.
+pub struct AppState {
+    pub store: DynStore,
+    pub config: Config,
+    pub jwt: JwtKeys,
+    pub wechat: WechatClient,
+    pub sms: SmsSender,
+    pub http: reqwest::Client,
+    /// Base URL of the built-in WeChat simulator, when it runs (demo mode).
+    pub simulator_url: Option<String>,
+}
+
+pub struct Application {
+    port: u16,
+    host: String,
+    server: Server,
+    state: web::Data<AppState>,
+    simulator: Option<Simulator>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Store(#[from] store::StoreError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Http(#[from] reqwest::Error),
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let store = store::connect(&config).await?;
+        if config.demo {
+            let seeded = store.seed(&crate::demo::market(), chrono::Utc::now()).await?;
+            tracing::info!(seeded, "demo market ready");
+        }
+        let jwt = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir, config.token_ttl)?;
+        let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(3)).build()?;
+        let simulator = if config.wechat_simulated() {
+            Some(Simulator::start(&config.wechat.appid, &config.wechat.secret)?)
+        } else {
+            None
+        };
+        let simulator_url = simulator.as_ref().map(|s| s.base_url.clone());
+        let wechat = WechatClient::new(
+            http.clone(),
+            config.wechat.api_base.clone().or_else(|| simulator_url.clone()),
+            config.wechat.appid.clone(),
+            config.wechat.secret.clone(),
+        );
+        let sms = SmsSender::new(http.clone(), config.sms.webhook.clone());
+        let listener = TcpListener::bind(&config.addr)?;
+        let local = listener.local_addr()?;
+        let host = if local.ip().is_unspecified() { "127.0.0.1".to_owned() } else { local.ip().to_string() };
+        let state = web::Data::new(AppState { store, config, jwt, wechat, sms, http, simulator_url });
+        let server = {
+            let state = state.clone();
+            HttpServer::new(move || routes::app(state.clone()))
+                .listen(listener)?
+                .shutdown_timeout(10)
+                .run()
+        };
+        Ok(Self { port: local.port(), host, server, state, simulator })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The address to open in a browser.
+    pub fn url(&self) -> String {
+        format!("http://{}:{}/", self.host, self.port)
+    }
+
+    pub fn database_kind(&self) -> &'static str {
+        self.state.store.kind()
+    }
+
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone().into_inner()
+    }
+
+    /// Serves until the process is told to stop; housekeeping runs alongside.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let store = self.state.store.clone();
+        let housekeeping = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                if let Err(e) = store.purge_expired(chrono::Utc::now()).await {
+                    tracing::warn!(error = %e, "purging expired codes and tokens failed");
+                }
+            }
+        });
+        let result = self.server.await;
+        housekeeping.abort();
+        if let Some(sim) = &self.simulator {
+            sim.stop().await;
+        }
+        result
+    }
+}

@@ -1,0 +1,23 @@
+//! The schema migrations in `migrations/`, embedded in the binary so a deployed server needs
+//! nothing beside it. sqlx's migrator applies them, records checksums and, on PostgreSQL, holds
+//! an advisory lock so processes starting together migrate once.
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use std::borrow::Cow;
+
+/// (version, description, SQL)
+type Embedded = &'static [(i64, &'static str, &'static str)];
+
+pub const SQLITE: Embedded = &[(1, "foundation", include_str!("../../../migrations/sqlite/0001_foundation.sql"))];
+
+pub const POSTGRES: Embedded = &[(1, "foundation", include_str!("../../../migrations/postgres/0001_foundation.sql"))];
+
+pub fn migrator(embedded: Embedded) -> Migrator {
+    let migrations = embedded
+        .iter()
+        .map(|(version, description, sql)| {
+            Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false)
+        })
+        .collect::<Vec<_>>();
+    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
+}

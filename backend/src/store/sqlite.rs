@@ -1,0 +1,63 @@
+//! The embedded database: one SQLite file in WAL mode with durable commits.
+//!
+//! One writer connection and a pool of readers: SQLite allows one writer at a time, and a
+//! single writer never meets "database is locked" (see perf-facts.md).
+
+use super::common::{impl_store, sms_retention_cutoff, BoxItemRow, CategoryRow, ProductRow, UserRow, VendorRow, PRODUCT_SELECT};
+use super::{like_pattern, Seed, SmsCodeRecord, SmsIssue, SmsIssueOutcome, StoreError, StoreResult, UserRecord};
+use chrono::{DateTime, Utc};
+use shared::api::{Category, Product, ProductDetail, ProductQuery, Vendor};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Sqlite as Db;
+use std::{path::Path, time::Duration};
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    readers: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an acknowledged write survives a power cut, not just a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        migrator().run(&writer).await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { writer, readers })
+    }
+
+    fn reader(&self) -> &SqlitePool {
+        &self.readers
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+}
+
+fn migrator() -> sqlx::migrate::Migrator {
+    super::migrations::migrator(super::migrations::SQLITE)
+}
+
+impl_store!(
+    SqliteStore,
+    kind = "sqlite",
+    roles_agg = "group_concat(r.role, ',')",
+    sms_lock = "SELECT 1",
+    seed_lock = "SELECT 1"
+);

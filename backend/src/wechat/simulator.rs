@@ -1,0 +1,159 @@
+//! A stand-in for the WeChat platform, served over real HTTP on loopback. It keeps the rules
+//! that matter to us: codes are single-use and expire after five minutes, the app id and
+//! secret must match, logins are rate limited per user, and some users are refused.
+//!
+//! `POST /sim/wx.login {"device"}` plays the part of `wx.login()` on a phone: it mints a code
+//! for the simulated WeChat user of that device. A device whose name starts with `blocked`
+//! is a high-risk user (40226); one starting with `busy` sees WeChat busy (-1) once.
+
+use actix_web::{dev::ServerHandle, web, App, HttpResponse, HttpServer};
+use rand::{distributions::Alphanumeric, Rng};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+const CODE_TTL: Duration = Duration::from_secs(300);
+const LOGINS_PER_MINUTE: usize = 100;
+
+struct IssuedCode {
+    device: String,
+    issued: Instant,
+    used: bool,
+}
+
+struct SimState {
+    appid: String,
+    secret: String,
+    codes: Mutex<HashMap<String, IssuedCode>>,
+    /// openid -> recent login instants, for the per-user rate limit.
+    logins: Mutex<HashMap<String, Vec<Instant>>>,
+    busy_once: Mutex<std::collections::HashSet<String>>,
+}
+
+/// A running simulator.
+pub struct Simulator {
+    pub base_url: String,
+    handle: ServerHandle,
+}
+
+impl Simulator {
+    /// Starts on 127.0.0.1 on a free port.
+    pub fn start(appid: &str, secret: &str) -> std::io::Result<Self> {
+        let state = web::Data::new(SimState {
+            appid: appid.to_owned(),
+            secret: secret.to_owned(),
+            codes: Mutex::new(HashMap::new()),
+            logins: Mutex::new(HashMap::new()),
+            busy_once: Mutex::new(Default::default()),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .route("/sns/jscode2session", web::get().to(jscode2session))
+                .route("/sim/wx.login", web::post().to(wx_login))
+        })
+        .workers(1)
+        .disable_signals()
+        .bind(("127.0.0.1", 0))?;
+        let port = server.addrs().first().map(|a| a.port()).unwrap_or_default();
+        let server = server.run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Ok(Self { base_url: format!("http://127.0.0.1:{port}"), handle })
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+}
+
+/// The openid this app sees for a device's WeChat user: stable per app and device.
+pub fn openid_for(appid: &str, device: &str) -> String {
+    let digest = Sha256::digest(format!("{appid}|{device}").as_bytes());
+    format!("o{}", &hex::encode(digest)[..27])
+}
+
+#[derive(Deserialize)]
+struct WxLogin {
+    device: String,
+}
+
+async fn wx_login(state: web::Data<SimState>, body: web::Json<WxLogin>) -> HttpResponse {
+    let device = body.into_inner().device;
+    if device.is_empty() || device.len() > 128 {
+        return HttpResponse::BadRequest().json(json!({"errcode": 40097, "errmsg": "invalid device"}));
+    }
+    let code: String = rand::thread_rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect();
+    if let Ok(mut codes) = state.codes.lock() {
+        codes.retain(|_, c| c.issued.elapsed() < CODE_TTL * 2);
+        if device.starts_with("busy") {
+            if let Ok(mut b) = state.busy_once.lock() {
+                b.insert(code.clone());
+            }
+        }
+        codes.insert(code.clone(), IssuedCode { device, issued: Instant::now(), used: false });
+    }
+    HttpResponse::Ok().json(json!({ "code": code }))
+}
+
+#[derive(Deserialize)]
+struct Code2Session {
+    appid: String,
+    secret: String,
+    js_code: String,
+    grant_type: String,
+}
+
+fn wx_error(errcode: i64, errmsg: &str) -> HttpResponse {
+    // WeChat answers 200 with an errcode in the body.
+    HttpResponse::Ok().json(json!({ "errcode": errcode, "errmsg": errmsg }))
+}
+
+async fn jscode2session(state: web::Data<SimState>, q: web::Query<Code2Session>) -> HttpResponse {
+    let q = q.into_inner();
+    if q.appid != state.appid {
+        return wx_error(40013, "invalid appid");
+    }
+    if q.secret != state.secret {
+        return wx_error(40125, "invalid appsecret");
+    }
+    if q.grant_type != "authorization_code" {
+        return wx_error(40002, "invalid grant_type");
+    }
+    if let Ok(mut b) = state.busy_once.lock() {
+        if b.remove(&q.js_code) {
+            return wx_error(-1, "system error");
+        }
+    }
+    let device = {
+        let Ok(mut codes) = state.codes.lock() else { return wx_error(-1, "system error") };
+        match codes.get_mut(&q.js_code) {
+            None => return wx_error(40029, "invalid code"),
+            Some(c) if c.issued.elapsed() > CODE_TTL => return wx_error(40029, "invalid code"),
+            Some(c) if c.used => return wx_error(40163, "code been used"),
+            Some(c) => {
+                c.used = true;
+                c.device.clone()
+            }
+        }
+    };
+    if device.starts_with("blocked") {
+        return wx_error(40226, "invalid user");
+    }
+    let openid = openid_for(&state.appid, &device);
+    if let Ok(mut logins) = state.logins.lock() {
+        let recent = logins.entry(openid.clone()).or_default();
+        recent.retain(|t| t.elapsed() < Duration::from_secs(60));
+        if recent.len() >= LOGINS_PER_MINUTE {
+            return wx_error(45011, "api minute-quota reach limit");
+        }
+        recent.push(Instant::now());
+    }
+    let session_key: String = rand::thread_rng().sample_iter(&Alphanumeric).take(24).map(char::from).collect();
+    HttpResponse::Ok().json(json!({ "openid": openid, "session_key": session_key }))
+}

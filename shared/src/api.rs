@@ -1,0 +1,193 @@
+//! Request and response bodies of `/api/v1`, exactly as `API.md` and the OpenAPI description
+//! give them.
+
+use crate::domain::Role;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::{IntoParams, ToSchema};
+
+// ---------- auth ----------
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SmsCodeRequest {
+    /// Mainland mobile number, 11 digits starting with 1.
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SmsCodeResponse {
+    pub sent: bool,
+    /// Only in demo mode: the code itself, so a demo can log in without a phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev_code: Option<String>,
+    /// Seconds until the code expires.
+    pub expires_in: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub phone: String,
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WechatLoginRequest {
+    /// The code from `wx.login()`; single use, valid about five minutes.
+    pub code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Household {
+    pub id: i64,
+    /// e.g. `七里山小区`
+    pub community: String,
+    /// Building number, e.g. `3` for 3号楼.
+    pub building: String,
+    pub unit: String,
+    pub room: String,
+    pub quarantined: bool,
+    pub hardship: bool,
+    pub elderly: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct User {
+    pub id: i64,
+    /// Absent for a WeChat user who has not bound a phone.
+    pub phone: Option<String>,
+    pub roles: Vec<Role>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// The caller's household, if one is on record.
+    #[serde(default)]
+    pub household: Option<Household>,
+    /// The stall a vendor account keeps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_id: Option<i64>,
+}
+
+impl User {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LoginResponse {
+    /// Bearer token for the `Authorization` header.
+    pub token: String,
+    pub user: User,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DemoWechatCodeRequest {
+    /// A stable id of the browser, so the same device is the same simulated WeChat user.
+    pub device: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DemoWechatCodeResponse {
+    pub code: String,
+}
+
+// ---------- catalog ----------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Category {
+    /// Stable key used in filters, e.g. `vegetable`.
+    pub id: String,
+    pub name_zh: String,
+    pub name_en: String,
+    /// A single emoji that stands for the category.
+    pub icon: String,
+    pub product_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Vendor {
+    pub id: i64,
+    pub name: String,
+    /// Stall number in the market hall, e.g. `A03`.
+    pub stall_no: String,
+    pub category: String,
+    pub description: String,
+    pub product_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Product {
+    pub id: i64,
+    pub vendor_id: i64,
+    pub vendor_name: String,
+    pub name: String,
+    /// 斤, 个, 盒, 袋, 把 ...
+    pub unit: String,
+    pub price_fen: i64,
+    pub stock: i64,
+    pub category: String,
+    /// Rationing: at most this many per order, when set.
+    pub per_order_limit: Option<i64>,
+    /// A 菜盒子 (vegetable box) made of other products.
+    pub is_box: bool,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct BoxItem {
+    pub product_id: i64,
+    pub name: String,
+    pub unit: String,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ProductDetail {
+    #[serde(flatten)]
+    pub product: Product,
+    /// What is in the box; empty unless `is_box`.
+    pub box_items: Vec<BoxItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct List<T> {
+    pub items: Vec<T>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct ProductQuery {
+    /// Category id, e.g. `vegetable`.
+    pub category: Option<String>,
+    pub vendor_id: Option<i64>,
+    /// Text to find in the product name.
+    pub q: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProductRequest {
+    pub stock: Option<i64>,
+    pub price_fen: Option<i64>,
+}

@@ -1,0 +1,210 @@
+//! Domain newtypes: a value of one of these types is valid, because the only ways to make one
+//! check it. The server and the browser validate with this same code.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why a value was refused; the text is shown to people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError(pub &'static str);
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// A mainland China mobile number: 11 digits, `1` then `3`-`9`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(try_from = "String", into = "String")]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let s = raw.trim();
+        let b = s.as_bytes();
+        if b.len() != 11 || !b.iter().all(u8::is_ascii_digit) {
+            return Err(ParseError("手机号应为11位数字 (phone must be 11 digits)"));
+        }
+        if b[0] != b'1' || !(b'3'..=b'9').contains(&b[1]) {
+            return Err(ParseError("不是有效的大陆手机号 (not a mainland mobile number)"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `139****0001`, for places where the whole number need not show.
+    pub fn masked(&self) -> String {
+        format!("{}****{}", &self.0[..3], &self.0[7..])
+    }
+}
+
+impl TryFrom<String> for Phone {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Phone> for String {
+    fn from(p: Phone) -> Self {
+        p.0
+    }
+}
+
+impl fmt::Display for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A six-digit SMS verification code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsCode(String);
+
+impl SmsCode {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let s = raw.trim();
+        if s.len() == 6 && s.bytes().all(|c| c.is_ascii_digit()) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ParseError("验证码应为6位数字 (the code has 6 digits)"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Money in fen (1/100 yuan), never negative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Fen(i64);
+
+/// The highest price or total we accept: 1,000,000 yuan. Guards sums against overflow.
+pub const MAX_FEN: i64 = 100_000_000;
+
+impl Fen {
+    pub fn new(v: i64) -> Result<Self, ParseError> {
+        if (0..=MAX_FEN).contains(&v) {
+            Ok(Self(v))
+        } else {
+            Err(ParseError("金额必须在0到1,000,000元之间 (amount out of range)"))
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+
+    /// `¥12.50`
+    pub fn yuan(self) -> String {
+        format!("¥{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
+impl TryFrom<i64> for Fen {
+    type Error = ParseError;
+    fn try_from(v: i64) -> Result<Self, Self::Error> {
+        Self::new(v)
+    }
+}
+
+impl From<Fen> for i64 {
+    fn from(f: Fen) -> Self {
+        f.0
+    }
+}
+
+/// Stock on hand, in the product's unit; never negative.
+pub const MAX_STOCK: i64 = 1_000_000;
+
+pub fn parse_stock(v: i64) -> Result<i64, ParseError> {
+    if (0..=MAX_STOCK).contains(&v) {
+        Ok(v)
+    } else {
+        Err(ParseError("库存必须在0到1,000,000之间 (stock out of range)"))
+    }
+}
+
+/// What a user may do. A user can hold several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Resident,
+    Volunteer,
+    Vendor,
+    Staff,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Resident, Role::Volunteer, Role::Vendor, Role::Staff];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Resident => "resident",
+            Role::Volunteer => "volunteer",
+            Role::Vendor => "vendor",
+            Role::Staff => "staff",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_accepts_mainland_mobiles_only() {
+        assert!(Phone::parse("13900000001").is_ok());
+        assert!(Phone::parse(" 18612345678 ").is_ok());
+        for bad in ["", "1390000000", "139000000012", "12900000001", "23900000001", "1390000000a", "+8613900000001"] {
+            assert!(Phone::parse(bad).is_err(), "{bad} should be refused");
+        }
+        assert_eq!(Phone::parse("13912345678").map(|p| p.masked()), Ok("139****5678".to_owned()));
+    }
+
+    #[test]
+    fn phone_deserialization_validates() {
+        let ok: Result<Phone, _> = serde_json::from_str("\"13800000000\"");
+        assert!(ok.is_ok());
+        let bad: Result<Phone, _> = serde_json::from_str("\"12345\"");
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn fen_is_never_negative() {
+        assert!(Fen::new(-1).is_err());
+        assert!(Fen::new(MAX_FEN + 1).is_err());
+        assert_eq!(Fen::new(1250).map(Fen::yuan), Ok("¥12.50".to_owned()));
+        assert_eq!(Fen::new(5).map(Fen::yuan), Ok("¥0.05".to_owned()));
+    }
+
+    #[test]
+    fn sms_code_is_six_digits() {
+        assert!(SmsCode::parse("123456").is_ok());
+        assert!(SmsCode::parse("12345").is_err());
+        assert!(SmsCode::parse("12345a").is_err());
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("admin"), None);
+    }
+}

@@ -1,0 +1,146 @@
+//! The one error shape of the API: `{"error": {"code": "...", "message": "..."}}`.
+
+use serde::{Deserialize, Serialize};
+
+/// Machine-readable error codes. Clients switch on these; the message is for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    // 400
+    BadRequest,
+    InvalidJson,
+    InvalidPhone,
+    InvalidQuery,
+    InvalidField,
+    // 401
+    Unauthorized,
+    InvalidToken,
+    InvalidCode,
+    CodeExpired,
+    CodeUsed,
+    InvalidWechatCode,
+    WechatCodeUsed,
+    // 403
+    Forbidden,
+    WechatUserBlocked,
+    // 404 / 405 / 413
+    NotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    // 409 / 422 / 429
+    Conflict,
+    IdempotencyKeyMismatch,
+    TooManyRequests,
+    // 5xx
+    SmsUnavailable,
+    WechatUnavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::InvalidJson => "invalid_json",
+            Self::InvalidPhone => "invalid_phone",
+            Self::InvalidQuery => "invalid_query",
+            Self::InvalidField => "invalid_field",
+            Self::Unauthorized => "unauthorized",
+            Self::InvalidToken => "invalid_token",
+            Self::InvalidCode => "invalid_code",
+            Self::CodeExpired => "code_expired",
+            Self::CodeUsed => "code_used",
+            Self::InvalidWechatCode => "invalid_wechat_code",
+            Self::WechatCodeUsed => "wechat_code_used",
+            Self::Forbidden => "forbidden",
+            Self::WechatUserBlocked => "wechat_user_blocked",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::Conflict => "conflict",
+            Self::IdempotencyKeyMismatch => "idempotency_key_mismatch",
+            Self::TooManyRequests => "too_many_requests",
+            Self::SmsUnavailable => "sms_unavailable",
+            Self::WechatUnavailable => "wechat_unavailable",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// The HTTP status that goes with the code.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::BadRequest
+            | Self::InvalidJson
+            | Self::InvalidPhone
+            | Self::InvalidQuery
+            | Self::InvalidField => 400,
+            Self::Unauthorized
+            | Self::InvalidToken
+            | Self::InvalidCode
+            | Self::CodeExpired
+            | Self::CodeUsed
+            | Self::InvalidWechatCode
+            | Self::WechatCodeUsed => 401,
+            Self::Forbidden | Self::WechatUserBlocked => 403,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::Conflict => 409,
+            Self::PayloadTooLarge => 413,
+            Self::IdempotencyKeyMismatch => 422,
+            Self::TooManyRequests => 429,
+            Self::Internal => 500,
+            Self::SmsUnavailable | Self::WechatUnavailable => 503,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorDetail {
+    /// Stable snake_case code, e.g. `invalid_phone`.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            error: ErrorDetail {
+                code: code.as_str().to_owned(),
+                message: message.into(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_name_matches_as_str() {
+        for code in [
+            ErrorCode::InvalidJson,
+            ErrorCode::IdempotencyKeyMismatch,
+            ErrorCode::WechatUserBlocked,
+            ErrorCode::TooManyRequests,
+        ] {
+            let json = serde_json::to_string(&code).expect("serialize");
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! What the 傅鲜生 server and the storefront both speak: request and response bodies, the
+//! domain newtypes that are valid by construction, and the machine-readable error codes.
+//!
+//! Compiles to native and to wasm32; no I/O lives here.
+
+pub mod api;
+pub mod domain;
+pub mod error;
+
+pub use domain::{Fen, Phone, Role, SmsCode};
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
