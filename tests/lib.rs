@@ -1,0 +1,193 @@
+//! Helpers for the black-box tests: start the real server on port 0 against a fresh database
+//! of either kind, and talk to it over HTTP.
+
+use backend::{Application, Config};
+use serde_json::Value;
+use std::{path::PathBuf, time::Duration};
+
+pub mod webdriver;
+
+/// The JWT key the test servers use, so tests can forge tokens the way an attacker would try to.
+pub const TEST_JWT_SECRET: &str = "test-secret-that-is-long-enough-0123456789";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    pub data_dir: PathBuf,
+    /// The database URL (PostgreSQL) this app uses; a second app can share it.
+    pub database_url: Option<String>,
+    schema: Option<String>,
+}
+
+pub fn test_database_url() -> String {
+    std::env::var("FXS_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}_{:x}", std::process::id(), rand::random::<u64>())
+}
+
+/// A fresh configuration: demo mode, port 0, its own data folder and database.
+pub async fn test_config(db: Db) -> (Config, Option<String>) {
+    let data_dir = std::env::temp_dir().join(unique("fxs_test"));
+    let mut config = Config::default_for(data_dir);
+    config.addr = "127.0.0.1:0".into();
+    config.demo = true;
+    config.jwt_secret = Some(TEST_JWT_SECRET.into());
+    if let Ok(dir) = std::env::var("FXS_TEST_STATIC_DIR") {
+        config.static_dir = dir.into();
+    }
+    let mut schema = None;
+    if db == Db::Postgres {
+        let name = unique("t");
+        let base = test_database_url();
+        let pool = sqlx::PgPool::connect(&base).await.expect("PostgreSQL for tests (FXS_TEST_DATABASE_URL)");
+        sqlx::query(&format!("CREATE SCHEMA {name}")).execute(&pool).await.expect("create schema");
+        pool.close().await;
+        let sep = if base.contains('?') { '&' } else { '?' };
+        config.database_url = Some(format!("{base}{sep}options=-c%20search_path%3D{name}"));
+        schema = Some(name);
+    }
+    (config, schema)
+}
+
+pub async fn spawn_app(db: Db) -> TestApp {
+    spawn_app_with(db, |_| {}).await
+}
+
+pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let (mut config, schema) = test_config(db).await;
+    tweak(&mut config);
+    start(config, db, schema).await
+}
+
+/// Starts a server on an existing configuration (e.g. a restart on the same data).
+pub async fn start(config: Config, db: Db, schema: Option<String>) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        backend::telemetry::init("debug");
+    }
+    let data_dir = config.data_dir.clone();
+    let database_url = config.database_url.clone();
+    let app = Application::build(config).await.expect("server starts");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+    TestApp { base, client, db, data_dir, database_url, schema }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if let Some(schema) = self.schema.take() {
+            // Drop is not async: clean up on a thread of its own.
+            let url = test_database_url();
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                rt.block_on(async {
+                    if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&pool).await;
+                        pool.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A response as the tests look at it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    /// The `error.code` of an error reply, after checking the whole error shape.
+    pub fn error_code(&self) -> &str {
+        let err = &self.body["error"];
+        assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()), "error has a message: {}", self.body);
+        err["code"].as_str().unwrap_or_else(|| panic!("not an error body: {}", self.body))
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let res = req.send().await.expect("request sent");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON body ({status}): {text}"))
+        };
+        Reply { status, body, headers }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> Reply {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value, token: Option<&str>) -> Reply {
+        let mut req = self.client.patch(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    /// Asks for a code (demo mode returns it) and logs in. Returns (token, user).
+    pub async fn login(&self, phone: &str) -> (String, Value) {
+        let sent = self.post("/api/v1/auth/sms-code", &serde_json::json!({ "phone": phone }), None).await;
+        assert_eq!(sent.status, 200, "sms-code: {:?}", sent.body);
+        let code = sent.body["dev_code"].as_str().expect("demo mode returns the code").to_owned();
+        let login = self.post("/api/v1/auth/login", &serde_json::json!({ "phone": phone, "code": code }), None).await;
+        assert_eq!(login.status, 200, "login: {:?}", login.body);
+        (login.body["token"].as_str().expect("token").to_owned(), login.body["user"].clone())
+    }
+}
+
+/// Runs an async test body once on SQLite and once on PostgreSQL, as two tests.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident => $body:ident;)*) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$body($crate::Db::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$body($crate::Db::Postgres).await
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,46 @@
+//! The bar at the top (title and language) and the five tabs at the bottom, in thumb reach.
+
+use crate::i18n::{t, Lang, K};
+use crate::session::use_session;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+#[component]
+pub fn TopBar() -> impl IntoView {
+    let session = use_session();
+    let switch = move |_| {
+        let next = if session.lang.get_untracked() == Lang::Zh { Lang::En } else { Lang::Zh };
+        session.set_lang(next);
+    };
+    view! {
+        <header class="topbar">
+            <A href="/">
+                <span class="brand">{t(K::app_name)}</span>
+            </A>
+            <button class="lang-switch" on:click=switch aria-label=t(K::language)>
+                {move || if session.lang.get() == Lang::Zh { "EN" } else { "中文" }}
+            </button>
+        </header>
+    }
+}
+
+#[component]
+pub fn BottomNav() -> impl IntoView {
+    let tab = |href: &'static str, icon: &'static str, label: K| {
+        view! {
+            <A href=href exact=href == "/">
+                <span class="tab-icon" aria-hidden="true">{icon}</span>
+                <span class="tab-label">{t(label)}</span>
+            </A>
+        }
+    };
+    view! {
+        <nav class="bottom-nav" aria-label="main">
+            {tab("/", "🏠", K::nav_home)}
+            {tab("/group", "🏘️", K::nav_group)}
+            {tab("/cart", "🛒", K::nav_cart)}
+            {tab("/orders", "📋", K::nav_orders)}
+            {tab("/me", "👤", K::nav_me)}
+        </nav>
+    }
+}

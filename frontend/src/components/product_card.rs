@@ -1,0 +1,50 @@
+use super::yuan;
+use crate::i18n::{t, K};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use shared::api::Product;
+
+/// The emoji of a category, for a picture where we have no photo.
+pub fn category_icon(category: &str) -> &'static str {
+    match category {
+        "box" => "📦",
+        "vegetable" => "🥬",
+        "fruit" => "🍎",
+        "meat" => "🥩",
+        "egg" => "🥚",
+        "grain_oil" => "🌾",
+        "tofu" => "🫘",
+        "seafood" => "🐟",
+        "staple" => "🥟",
+        _ => "🛍️",
+    }
+}
+
+#[component]
+pub fn ProductCard(product: Product) -> impl IntoView {
+    let href = format!("/products/{}", product.id);
+    let sold_out = product.stock == 0;
+    let price = format!("{}/{}", yuan(product.price_fen), product.unit);
+    let stock = product.stock;
+    let limit = product.per_order_limit;
+    view! {
+        <A href=href>
+            <article class="product-card" class:sold-out=sold_out>
+                <div class="product-icon" aria-hidden="true">{category_icon(&product.category)}</div>
+                <div class="product-main">
+                    <h3 class="product-name">{product.name.clone()}</h3>
+                    <p class="product-vendor">{product.vendor_name.clone()}</p>
+                    <p class="product-meta">
+                        {move || if sold_out {
+                            t(K::sold_out)().to_owned()
+                        } else {
+                            format!("{} {}", t(K::stock)(), stock)
+                        }}
+                        {limit.map(|l| view! { <span class="badge">{t(K::limit)} " " {l}</span> })}
+                    </p>
+                </div>
+                <div class="product-price">{price}</div>
+            </article>
+        </A>
+    }
+}

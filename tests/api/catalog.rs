@@ -1,0 +1,152 @@
+use serde_json::{json, Value};
+use tests::{on_both_databases, spawn_app, start, test_config, Db};
+
+on_both_databases! {
+    the_demo_market_is_seeded => demo_market;
+    products_filter_by_category_stall_and_text => product_filters;
+    product_detail_and_boxes => product_detail;
+    staff_price_changes_are_recorded_and_validated => price_changes;
+    seeding_twice_changes_nothing => seeding_is_idempotent;
+}
+
+fn items(v: &Value) -> &Vec<Value> {
+    v["items"].as_array().expect("items")
+}
+
+async fn demo_market(db: Db) {
+    let app = spawn_app(db).await;
+    let vendors = app.get("/api/v1/vendors", None).await;
+    assert_eq!(vendors.status, 200);
+    assert!(items(&vendors.body).len() >= 12);
+    let products = app.get("/api/v1/products", None).await;
+    let all = items(&products.body);
+    assert!(all.len() >= 100, "{} products", all.len());
+    for p in all {
+        for field in ["id", "vendor_id", "name", "unit", "price_fen", "stock", "category"] {
+            assert!(!p[field].is_null(), "{field} in {p}");
+        }
+        assert!(p["price_fen"].as_i64().expect("price") > 0);
+    }
+    assert!(all.iter().any(|p| p["name"] == "大白菜" && p["unit"] == "斤"));
+    let categories = app.get("/api/v1/categories", None).await;
+    let cats = items(&categories.body);
+    assert!(cats.iter().any(|c| c["id"] == "vegetable" && c["name_zh"] == "蔬菜"));
+    let counted: i64 = cats.iter().map(|c| c["product_count"].as_i64().expect("count")).sum();
+    assert_eq!(counted as usize, all.len());
+}
+
+async fn product_filters(db: Db) {
+    let app = spawn_app(db).await;
+    let fruit = app.get("/api/v1/products?category=fruit", None).await;
+    let fruit = items(&fruit.body);
+    assert!(!fruit.is_empty());
+    assert!(fruit.iter().all(|p| p["category"] == "fruit"));
+
+    let vendor_id = fruit[0]["vendor_id"].as_i64().expect("vendor");
+    let stall = app.get(&format!("/api/v1/products?vendor_id={vendor_id}"), None).await;
+    let stall = items(&stall.body);
+    assert!(!stall.is_empty());
+    assert!(stall.iter().all(|p| p["vendor_id"] == vendor_id));
+
+    let apples = app.get("/api/v1/products?q=%E8%8B%B9%E6%9E%9C", None).await; // 苹果
+    let apples = items(&apples.body);
+    assert!(apples.iter().any(|p| p["name"] == "红富士苹果"));
+    // The text is found in the name, the description or the stall's name.
+    assert!(apples.iter().all(|p| ["name", "description", "vendor_name"]
+        .iter()
+        .any(|f| p[*f].as_str().unwrap_or_default().contains("苹果"))));
+
+    let combined = app.get(&format!("/api/v1/products?category=vegetable&q=%E8%90%9D%E5%8D%9C&vendor_id={}", 1), None).await; // 萝卜
+    let combined = items(&combined.body);
+    assert_eq!(combined.len(), 2, "胡萝卜 and 白萝卜 at A01: {combined:?}");
+
+    // LIKE wildcards in the search text are literal characters.
+    let percent = app.get("/api/v1/products?q=%25", None).await;
+    assert_eq!(items(&percent.body).len(), 0);
+    let none = app.get("/api/v1/products?category=nothing", None).await;
+    assert_eq!(none.status, 200);
+    assert!(items(&none.body).is_empty());
+
+    for bad in ["/api/v1/products?vendor_id=abc", "/api/v1/products?colour=red", "/api/v1/products?category=a%20b"] {
+        let r = app.get(bad, None).await;
+        assert_eq!(r.status, 400, "{bad}");
+        assert_eq!(r.error_code(), "invalid_query", "{bad}");
+    }
+    let long = "菜".repeat(41);
+    let r = app.get(&format!("/api/v1/products?q={long}"), None).await;
+    assert_eq!(r.status, 400);
+}
+
+async fn product_detail(db: Db) {
+    let app = spawn_app(db).await;
+    let boxes = app.get("/api/v1/products?category=box", None).await;
+    let boxes = items(&boxes.body);
+    assert!(boxes.len() >= 3);
+    assert!(boxes.iter().all(|b| b["is_box"] == true));
+    let id = boxes[0]["id"].as_i64().expect("id");
+    let detail = app.get(&format!("/api/v1/products/{id}"), None).await;
+    assert_eq!(detail.status, 200);
+    assert_eq!(detail.body["name"], boxes[0]["name"]);
+    let contents = detail.body["box_items"].as_array().expect("box items");
+    assert!(contents.len() >= 3);
+    assert!(contents.iter().all(|i| i["quantity"].as_i64().unwrap_or(0) > 0 && i["name"].is_string()));
+
+    let plain = app.get("/api/v1/products/1", None).await;
+    assert_eq!(plain.body["box_items"], json!([]));
+    let missing = app.get("/api/v1/products/999999", None).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.error_code(), "not_found");
+    let vendor = app.get("/api/v1/vendors/1", None).await;
+    assert_eq!(vendor.status, 200);
+    assert_eq!(vendor.body["stall_no"], "A01");
+    assert_eq!(app.get("/api/v1/vendors/999", None).await.status, 404);
+}
+
+async fn price_changes(db: Db) {
+    let app = spawn_app(db).await;
+    let (staff, _) = app.login("13800000000").await;
+    let path = "/api/v1/admin/products/2";
+    let before = app.get("/api/v1/products/2", None).await.body;
+
+    for (body, what) in [
+        (json!({}), "nothing to change"),
+        (json!({ "stock": -1 }), "negative stock"),
+        (json!({ "price_fen": -5 }), "negative price"),
+        (json!({ "price_fen": 1_000_000_000_000i64 }), "absurd price"),
+        (json!({ "price_fen": "12" }), "price as text"),
+        (json!({ "stock": 1, "name": "x" }), "unknown field"),
+    ] {
+        let r = app.patch(path, &body, Some(&staff)).await;
+        assert_eq!(r.status, 400, "{what}: {:?}", r.body);
+        r.error_code();
+    }
+    assert_eq!(app.get("/api/v1/products/2", None).await.body, before, "refused changes change nothing");
+    assert_eq!(app.patch("/api/v1/admin/products/999999", &json!({ "stock": 1 }), Some(&staff)).await.status, 404);
+
+    let start_price = before["price_fen"].as_i64().expect("price");
+    assert_eq!(app.patch(path, &json!({ "price_fen": start_price + 20 }), Some(&staff)).await.status, 200);
+    assert_eq!(app.patch(path, &json!({ "stock": 7 }), Some(&staff)).await.status, 200);
+    // Setting the same price again is not a change.
+    assert_eq!(app.patch(path, &json!({ "price_fen": start_price + 20 }), Some(&staff)).await.status, 200);
+    let history = app.get("/api/v1/products/2/prices", None).await;
+    let points = items(&history.body);
+    let prices: Vec<i64> = points.iter().map(|p| p["price_fen"].as_i64().expect("price")).collect();
+    assert_eq!(prices, vec![start_price + 20, start_price]);
+    let after = app.get("/api/v1/products/2", None).await.body;
+    assert_eq!(after["stock"], 7);
+    assert_eq!(after["price_fen"], start_price + 20);
+}
+
+async fn seeding_is_idempotent(db: Db) {
+    let (config, schema) = test_config(db).await;
+    let first = start(config.clone(), db, None).await;
+    let count = items(&first.get("/api/v1/products", None).await.body).len();
+    let vendors = items(&first.get("/api/v1/vendors", None).await.body).len();
+    // A second server on the same data (a restart, or a second process on PostgreSQL).
+    let second = start(config, db, schema).await;
+    assert_eq!(items(&second.get("/api/v1/products", None).await.body).len(), count);
+    assert_eq!(items(&second.get("/api/v1/vendors", None).await.body).len(), vendors);
+    let (_, staff) = second.login("13800000000").await;
+    assert_eq!(staff["roles"], json!(["staff"]));
+    drop(first);
+}

@@ -1,0 +1,67 @@
+//! Outside demo mode the code goes to the SMS gateway and never into the reply.
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use tests::{on_both_databases, spawn_app_with, Db};
+
+on_both_databases! {
+    codes_go_to_the_gateway_not_the_reply => via_gateway;
+    a_failing_gateway_is_a_clear_503 => gateway_down;
+}
+
+/// A fake SMS gateway over real HTTP that remembers what it was asked to send.
+async fn fake_gateway(status: u16) -> (String, Arc<Mutex<Vec<Value>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let data = web::Data::new(seen.clone());
+    let server = HttpServer::new(move || {
+        App::new().app_data(data.clone()).route(
+            "/send",
+            web::post().to(move |seen: web::Data<Arc<Mutex<Vec<Value>>>>, body: web::Json<Value>| async move {
+                seen.lock().expect("lock").push(body.into_inner());
+                HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("status")).finish()
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .expect("bind");
+    let port = server.addrs()[0].port();
+    tokio::spawn(server.run());
+    (format!("http://127.0.0.1:{port}/send"), seen)
+}
+
+async fn via_gateway(db: Db) {
+    let (url, seen) = fake_gateway(200).await;
+    let app = spawn_app_with(db, |c| {
+        c.demo = false;
+        c.sms.webhook = Some(url);
+    })
+    .await;
+    let r = app.post("/api/v1/auth/sms-code", &json!({ "phone": "13912340000" }), None).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.get("dev_code").is_none(), "no code in the reply outside demo mode: {}", r.body);
+    let sent = seen.lock().expect("lock").clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["phone"], "13912340000");
+    let code = sent[0]["code"].as_str().expect("code").to_owned();
+    assert!(sent[0]["text"].as_str().expect("text").contains(&code));
+    let login = app.post("/api/v1/auth/login", &json!({ "phone": "13912340000", "code": code }), None).await;
+    assert_eq!(login.status, 200, "{:?}", login.body);
+}
+
+async fn gateway_down(db: Db) {
+    let (url, _) = fake_gateway(500).await;
+    let app = spawn_app_with(db, |c| {
+        c.demo = false;
+        c.sms.webhook = Some(url);
+    })
+    .await;
+    let r = app.post("/api/v1/auth/sms-code", &json!({ "phone": "13912340001" }), None).await;
+    assert_eq!(r.status, 503);
+    assert_eq!(r.error_code(), "sms_unavailable");
+    let app = spawn_app_with(db, |c| c.demo = false).await;
+    let r = app.post("/api/v1/auth/sms-code", &json!({ "phone": "13912340002" }), None).await;
+    assert_eq!(r.status, 503);
+}
