@@ -71,7 +71,7 @@ ensure_wasm_opt() {
 }
 
 ensure_browser() {
-  ensure_apt chromium chromium-driver fonts-noto-cjk
+  ensure_apt chromium chromium-driver fonts-noto-cjk fonts-noto-color-emoji
 }
 
 # PostgreSQL for the tests: start the machine's cluster if it is installed but stopped.

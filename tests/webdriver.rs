@@ -74,10 +74,7 @@ impl Driver {
             .json()
             .await
             .expect("session reply");
-        let session = res["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {res}"))
-            .to_owned();
+        let session = res["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {res}")).to_owned();
         Driver { http, base, session, _chromedriver: child }
     }
 
@@ -100,9 +97,8 @@ impl Driver {
     }
 
     pub async fn find_all(&self, css: &str) -> Vec<Element> {
-        let v = self
-            .call(reqwest::Method::POST, "/elements", Some(json!({ "using": "css selector", "value": css })))
-            .await;
+        let v =
+            self.call(reqwest::Method::POST, "/elements", Some(json!({ "using": "css selector", "value": css }))).await;
         v.as_array()
             .map(|a| a.iter().filter_map(|e| e[ELEMENT_KEY].as_str().map(|s| Element(s.to_owned()))).collect())
             .unwrap_or_default()

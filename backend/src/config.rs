@@ -58,7 +58,8 @@ impl Config {
             }
         };
         let demo = matches!(var("FXS_DEMO").as_deref(), Some("1" | "true" | "yes"));
-        let mut config = Config::default_for(var("FXS_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./data")));
+        let mut config =
+            Config::default_for(var("FXS_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./data")));
         config.demo = demo;
         if let Some(addr) = var("FXS_ADDR") {
             config.addr = addr;
@@ -105,11 +106,7 @@ impl Config {
                 per_ip_per_hour: 30,
                 max_attempts: 5,
             },
-            wechat: WechatConfig {
-                api_base: None,
-                appid: "wx-fuxiansheng-demo".into(),
-                secret: "demo-secret".into(),
-            },
+            wechat: WechatConfig { api_base: None, appid: "wx-fuxiansheng-demo".into(), secret: "demo-secret".into() },
         }
     }
 

@@ -67,10 +67,7 @@ impl Application {
         let state = web::Data::new(AppState { store, config, jwt, wechat, sms, http, simulator_url });
         let server = {
             let state = state.clone();
-            HttpServer::new(move || routes::app(state.clone()))
-                .listen(listener)?
-                .shutdown_timeout(10)
-                .run()
+            HttpServer::new(move || routes::app(state.clone())).listen(listener)?.shutdown_timeout(10).run()
         };
         Ok(Self { port: local.port(), host, server, state, simulator })
     }

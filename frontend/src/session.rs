@@ -50,7 +50,11 @@ impl Session {
             .and_then(|s| s.get_item(LANG_KEY).ok().flatten())
             .map(|l| if l == "en" { Lang::En } else { Lang::Zh })
             .unwrap_or(Lang::Zh);
-        Session { user: RwSignal::new(None), lang: RwSignal::new(lang), checking: RwSignal::new(stored_token().is_some()) }
+        Session {
+            user: RwSignal::new(None),
+            lang: RwSignal::new(lang),
+            checking: RwSignal::new(stored_token().is_some()),
+        }
     }
 
     pub fn logged_in(&self, token: &str, user: User) {

@@ -70,11 +70,7 @@ impl ErrorCode {
     /// The HTTP status that goes with the code.
     pub fn status(self) -> u16 {
         match self {
-            Self::BadRequest
-            | Self::InvalidJson
-            | Self::InvalidPhone
-            | Self::InvalidQuery
-            | Self::InvalidField => 400,
+            Self::BadRequest | Self::InvalidJson | Self::InvalidPhone | Self::InvalidQuery | Self::InvalidField => 400,
             Self::Unauthorized
             | Self::InvalidToken
             | Self::InvalidCode
@@ -118,12 +114,7 @@ pub struct ErrorBody {
 
 impl ErrorBody {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            error: ErrorDetail {
-                code: code.as_str().to_owned(),
-                message: message.into(),
-            },
-        }
+        Self { error: ErrorDetail { code: code.as_str().to_owned(), message: message.into() } }
     }
 }
 

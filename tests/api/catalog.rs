@@ -56,7 +56,8 @@ async fn product_filters(db: Db) {
         .iter()
         .any(|f| p[*f].as_str().unwrap_or_default().contains("苹果"))));
 
-    let combined = app.get(&format!("/api/v1/products?category=vegetable&q=%E8%90%9D%E5%8D%9C&vendor_id={}", 1), None).await; // 萝卜
+    let combined =
+        app.get(&format!("/api/v1/products?category=vegetable&q=%E8%90%9D%E5%8D%9C&vendor_id={}", 1), None).await; // 萝卜
     let combined = items(&combined.body);
     assert_eq!(combined.len(), 2, "胡萝卜 and 白萝卜 at A01: {combined:?}");
 

@@ -21,7 +21,11 @@ async fn bad_bodies(db: Db) {
         (raw("{\"phone\": \"13900000001\", \"admin\": true}"), 400, "invalid_json"),
         (raw("{\"phone\": \"12345\"}"), 400, "invalid_phone"),
         (raw("{\"phone\": \"23900000001\"}"), 400, "invalid_phone"),
-        (app.client.post(&url).header("content-type", "text/plain").body("{\"phone\":\"13900000001\"}"), 400, "invalid_json"),
+        (
+            app.client.post(&url).header("content-type", "text/plain").body("{\"phone\":\"13900000001\"}"),
+            400,
+            "invalid_json",
+        ),
     ];
     for (req, status, code) in cases {
         let r = app.send(req).await;

@@ -57,7 +57,10 @@ async fn forged_tokens(db: Db) {
     let cases = [
         ("alg none", none_alg),
         ("other algorithm", hs512),
-        ("wrong key", sign(&claims(id, 600, "fuxiansheng-api", "fuxiansheng"), "some-other-secret-some-other-secret!!")),
+        (
+            "wrong key",
+            sign(&claims(id, 600, "fuxiansheng-api", "fuxiansheng"), "some-other-secret-some-other-secret!!"),
+        ),
         ("expired", sign(&claims(id, -120, "fuxiansheng-api", "fuxiansheng"), TEST_JWT_SECRET)),
         ("wrong audience", sign(&claims(id, 600, "another-app", "fuxiansheng"), TEST_JWT_SECRET)),
         ("wrong issuer", sign(&claims(id, 600, "fuxiansheng-api", "someone-else"), TEST_JWT_SECRET)),

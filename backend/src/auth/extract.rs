@@ -27,7 +27,8 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .ok_or_else(|| ApiError::unauthorized("please log in (Authorization: Bearer <token>)"))?;
-    let value = header.to_str().map_err(|_| ApiError::new(ErrorCode::InvalidToken, "malformed Authorization header"))?;
+    let value =
+        header.to_str().map_err(|_| ApiError::new(ErrorCode::InvalidToken, "malformed Authorization header"))?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
@@ -52,11 +53,10 @@ impl FromRequest for AuthUser {
                 ApiError::new(ErrorCode::InvalidToken, "invalid or expired token; please log in again")
             })?;
             let id = claims.user_id().ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "invalid token subject"))?;
-            let user = state
-                .store
-                .session_user(id, &claims.jti)
-                .await?
-                .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "this login has ended; please log in again"))?;
+            let user =
+                state.store.session_user(id, &claims.jti).await?.ok_or_else(|| {
+                    ApiError::new(ErrorCode::InvalidToken, "this login has ended; please log in again")
+                })?;
             Ok(AuthUser { user, jti: claims.jti.clone(), expires_at: claims.expires_at() })
         })
     }

@@ -60,10 +60,16 @@ pub async fn sms_code(
         SmsIssueOutcome::Issued => {}
         SmsIssueOutcome::ResendTooSoon { last_sent } => {
             let wait = (last_sent + resend - now).num_seconds().max(1) as u64;
-            return Err(ApiError::too_many(format!("验证码已发送，请{wait}秒后再试 (code already sent; retry in {wait} s)"), wait));
+            return Err(ApiError::too_many(
+                format!("验证码已发送，请{wait}秒后再试 (code already sent; retry in {wait} s)"),
+                wait,
+            ));
         }
         SmsIssueOutcome::PhoneLimit => {
-            return Err(ApiError::too_many("该手机号请求验证码过于频繁，请一小时后再试 (too many codes for this phone)", 3600));
+            return Err(ApiError::too_many(
+                "该手机号请求验证码过于频繁，请一小时后再试 (too many codes for this phone)",
+                3600,
+            ));
         }
         SmsIssueOutcome::IpLimit => {
             return Err(ApiError::too_many("请求过于频繁，请稍后再试 (too many codes from this client)", 3600));
@@ -153,9 +159,13 @@ pub async fn wechat_login(
     }
     let session = state.wechat.code2session(code).await.map_err(|e| match e {
         WechatError::InvalidCode => ApiError::new(ErrorCode::InvalidWechatCode, "微信登录码无效 (invalid WeChat code)"),
-        WechatError::CodeUsed => ApiError::new(ErrorCode::WechatCodeUsed, "微信登录码已使用 (WeChat code already used)"),
+        WechatError::CodeUsed => {
+            ApiError::new(ErrorCode::WechatCodeUsed, "微信登录码已使用 (WeChat code already used)")
+        }
         WechatError::RateLimited => ApiError::too_many("微信登录过于频繁 (too many WeChat logins)", 60),
-        WechatError::Blocked => ApiError::new(ErrorCode::WechatUserBlocked, "微信拒绝了此用户 (WeChat refused this user)"),
+        WechatError::Blocked => {
+            ApiError::new(ErrorCode::WechatUserBlocked, "微信拒绝了此用户 (WeChat refused this user)")
+        }
         other => {
             tracing::warn!(error = %other, "WeChat login failed");
             ApiError::new(ErrorCode::WechatUnavailable, "微信暂时无法登录，请用手机号登录 (WeChat unavailable)")

@@ -37,12 +37,19 @@ pub async fn vendor(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult
     responses((status = 200, body = List<Product>), (status = 400, body = ErrorBody))
 )]
 #[get("/products")]
-pub async fn products(state: web::Data<AppState>, query: web::Query<ProductQuery>) -> ApiResult<web::Json<List<Product>>> {
+pub async fn products(
+    state: web::Data<AppState>,
+    query: web::Query<ProductQuery>,
+) -> ApiResult<web::Json<List<Product>>> {
     let query = query.into_inner();
     if query.q.as_deref().is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
         return Err(ApiError::new(ErrorCode::InvalidQuery, format!("q is limited to {MAX_QUERY_CHARS} characters")));
     }
-    if query.category.as_deref().is_some_and(|c| c.len() > 32 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) {
+    if query
+        .category
+        .as_deref()
+        .is_some_and(|c| c.len() > 32 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    {
         return Err(ApiError::new(ErrorCode::InvalidQuery, "category must be a category id such as `vegetable`"));
     }
     Ok(web::Json(List { items: state.store.products(&query).await? }))

@@ -93,9 +93,9 @@ pub fn app(
         .route("/api/openapi.json", web::get().to(openapi_json))
         .service(web::scope("/api").default_service(web::to(api_not_found)))
         .service(
-            web::scope("")
-                .wrap(Compress::default())
-                .service(Files::new("/", static_dir).index_file("index.html").default_handler(web::to(storefront_route))),
+            web::scope("").wrap(Compress::default()).service(
+                Files::new("/", static_dir).index_file("index.html").default_handler(web::to(storefront_route)),
+            ),
         )
         .wrap(tracing_actix_web::TracingLogger::default())
 }

@@ -80,7 +80,9 @@ pub struct SmsIssue<'a> {
 pub enum SmsIssueOutcome {
     Issued,
     /// Too soon after the last code to this phone.
-    ResendTooSoon { last_sent: DateTime<Utc> },
+    ResendTooSoon {
+        last_sent: DateTime<Utc>,
+    },
     PhoneLimit,
     IpLimit,
 }
@@ -213,8 +215,7 @@ pub async fn connect(config: &crate::config::Config) -> StoreResult<DynStore> {
     match &config.database_url {
         Some(url) => Ok(Arc::new(PgStore::connect(url).await?)),
         None => {
-            std::fs::create_dir_all(&config.data_dir)
-                .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
             Ok(Arc::new(SqliteStore::open(&config.data_dir.join("fuxiansheng.db")).await?))
         }
     }

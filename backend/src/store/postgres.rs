@@ -1,7 +1,9 @@
 //! PostgreSQL, shared by several server processes. Anything that must happen once across all
 //! of them (migrations, seeding, rate-limit checks) takes a PostgreSQL advisory lock.
 
-use super::common::{impl_store, sms_retention_cutoff, BoxItemRow, CategoryRow, ProductRow, UserRow, VendorRow, PRODUCT_SELECT};
+use super::common::{
+    impl_store, sms_retention_cutoff, BoxItemRow, CategoryRow, ProductRow, UserRow, VendorRow, PRODUCT_SELECT,
+};
 use super::{like_pattern, Seed, SmsCodeRecord, SmsIssue, SmsIssueOutcome, StoreError, StoreResult, UserRecord};
 use chrono::{DateTime, Utc};
 use shared::api::{Category, Product, ProductDetail, ProductQuery, Vendor};
@@ -16,11 +18,8 @@ pub struct PgStore {
 impl PgStore {
     pub async fn connect(url: &str) -> StoreResult<Self> {
         // More connections are not faster on two cores (perf-facts.md): 8 is the measured best.
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect(url)
-            .await?;
+        let pool =
+            PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(30)).connect(url).await?;
         super::migrations::migrator(super::migrations::POSTGRES).run(&pool).await?;
         Ok(Self { pool })
     }

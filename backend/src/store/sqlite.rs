@@ -3,7 +3,9 @@
 //! One writer connection and a pool of readers: SQLite allows one writer at a time, and a
 //! single writer never meets "database is locked" (see perf-facts.md).
 
-use super::common::{impl_store, sms_retention_cutoff, BoxItemRow, CategoryRow, ProductRow, UserRow, VendorRow, PRODUCT_SELECT};
+use super::common::{
+    impl_store, sms_retention_cutoff, BoxItemRow, CategoryRow, ProductRow, UserRow, VendorRow, PRODUCT_SELECT,
+};
 use super::{like_pattern, Seed, SmsCodeRecord, SmsIssue, SmsIssueOutcome, StoreError, StoreResult, UserRecord};
 use chrono::{DateTime, Utc};
 use shared::api::{Category, Product, ProductDetail, ProductQuery, Vendor};
