@@ -19,6 +19,10 @@ pub struct Config {
     pub jwt_secret: Option<String>,
     /// `FXS_TOKEN_TTL_HOURS`: how long a login lasts.
     pub token_ttl: Duration,
+    /// `FXS_PAYMENT_TIMEOUT_MINUTES`: an order awaiting WeChat payment expires after this.
+    pub payment_timeout: Duration,
+    /// How often unpaid orders are checked for expiry.
+    pub expiry_interval: Duration,
     pub sms: SmsConfig,
     pub wechat: WechatConfig,
 }
@@ -70,6 +74,7 @@ impl Config {
         }
         config.jwt_secret = var("FXS_JWT_SECRET");
         config.token_ttl = Duration::from_secs(3600 * num("FXS_TOKEN_TTL_HOURS", 24 * 7)?.max(1) as u64);
+        config.payment_timeout = Duration::from_secs(60 * num("FXS_PAYMENT_TIMEOUT_MINUTES", 15)?.max(1) as u64);
         config.sms.webhook = var("FXS_SMS_WEBHOOK");
         config.sms.per_phone_per_hour = num("FXS_SMS_PHONE_PER_HOUR", config.sms.per_phone_per_hour)?;
         config.sms.per_ip_per_hour = num("FXS_SMS_IP_PER_HOUR", config.sms.per_ip_per_hour)?;
@@ -98,6 +103,8 @@ impl Config {
             static_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/dist")),
             jwt_secret: None,
             token_ttl: Duration::from_secs(7 * 24 * 3600),
+            payment_timeout: Duration::from_secs(15 * 60),
+            expiry_interval: Duration::from_secs(15),
             sms: SmsConfig {
                 webhook: None,
                 code_ttl: Duration::from_secs(300),

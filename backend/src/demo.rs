@@ -401,3 +401,50 @@ mod tests {
         }
     }
 }
+
+/// Daily delivery windows (Asia/Shanghai) and the market-counter pickup window.
+const DELIVERY_WINDOWS: [(u32, u32); 4] = [(8, 10), (10, 12), (14, 16), (16, 18)];
+const PICKUP_WINDOW: (u32, u32) = (17, 19);
+
+/// Demo mode keeps slots open for today and the next three days: a day that has none gets
+/// the market's usual windows. Idempotent per day.
+pub async fn ensure_slots(
+    store: &dyn crate::store::Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::store::StoreResult<usize> {
+    use crate::domain::time::{shanghai_offset, shanghai_today_start};
+    use chrono::{Duration, TimeZone};
+    use shared::order::SlotKind;
+    let today = shanghai_today_start(now);
+    let mut made = 0;
+    for day in 0..4 {
+        let start = today + Duration::days(day);
+        if !store.slots_between(start, start + Duration::days(1)).await?.is_empty() {
+            continue;
+        }
+        let local = start.with_timezone(&shanghai_offset()).date_naive();
+        let at = |hour: u32| {
+            local
+                .and_hms_opt(hour, 0, 0)
+                .and_then(|t| shanghai_offset().from_local_datetime(&t).single())
+                .map(|t| t.with_timezone(&chrono::Utc))
+        };
+        let windows =
+            DELIVERY_WINDOWS.iter().map(|w| (SlotKind::Delivery, *w)).chain([(SlotKind::Pickup, PICKUP_WINDOW)]);
+        for (kind, (from, to)) in windows {
+            let (Some(starts_at), Some(ends_at)) = (at(from), at(to)) else { continue };
+            let slot = crate::store::NewSlot {
+                kind,
+                starts_at,
+                ends_at,
+                cutoff_at: starts_at - Duration::hours(1),
+                capacity: if kind == SlotKind::Delivery { 60 } else { 120 },
+                priority_capacity: if kind == SlotKind::Delivery { 15 } else { 0 },
+                priority_release_at: Some(starts_at - Duration::hours(3)),
+            };
+            store.create_slot(&slot, now).await?;
+            made += 1;
+        }
+    }
+    Ok(made)
+}

@@ -44,7 +44,8 @@ impl Application {
         let store = store::connect(&config).await?;
         if config.demo {
             let seeded = store.seed(&crate::demo::market(), chrono::Utc::now()).await?;
-            tracing::info!(seeded, "demo market ready");
+            let slots = crate::demo::ensure_slots(store.as_ref(), chrono::Utc::now()).await?;
+            tracing::info!(seeded, slots, "demo market ready");
         }
         let jwt = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir, config.token_ttl)?;
         let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(3)).build()?;
@@ -92,6 +93,19 @@ impl Application {
     /// Serves until the process is told to stop; housekeeping runs alongside.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let store = self.state.store.clone();
+        let expiry_every = self.state.config.expiry_interval;
+        let expiry_store = store.clone();
+        let expiry = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(expiry_every);
+            loop {
+                tick.tick().await;
+                match expiry_store.expire_unpaid(chrono::Utc::now(), 500).await {
+                    Ok(ids) if !ids.is_empty() => tracing::info!(count = ids.len(), "unpaid orders expired"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "expiring unpaid orders failed"),
+                }
+            }
+        });
         let housekeeping = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(3600));
             loop {
@@ -103,6 +117,7 @@ impl Application {
         });
         let result = self.server.await;
         housekeeping.abort();
+        expiry.abort();
         if let Some(sim) = &self.simulator {
             sim.stop().await;
         }

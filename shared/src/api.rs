@@ -191,3 +191,194 @@ pub struct UpdateProductRequest {
     pub stock: Option<i64>,
     pub price_fen: Option<i64>,
 }
+
+// ---------- cart ----------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CartItem {
+    pub product_id: i64,
+    pub vendor_id: i64,
+    pub vendor_name: String,
+    pub name: String,
+    pub unit: String,
+    pub quantity: i64,
+    /// Today's price; checkout charges this.
+    pub price_fen: i64,
+    pub line_total_fen: i64,
+    pub stock: i64,
+    pub per_order_limit: Option<i64>,
+    /// False when the stall has less than `quantity` left (or stopped selling it).
+    pub available: bool,
+    /// The price when the line was added, if it has changed since.
+    pub price_was_fen: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Cart {
+    pub items: Vec<CartItem>,
+    pub total_fen: i64,
+    /// True when some line cannot be bought as it is (sold out, over stock or limit).
+    pub has_problems: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SetCartQuantity {
+    /// 0 removes the line.
+    pub quantity: i64,
+}
+
+// ---------- slots ----------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Slot {
+    pub id: i64,
+    pub kind: crate::order::SlotKind,
+    /// RFC 3339, +08:00
+    pub starts_at: String,
+    pub ends_at: String,
+    /// Orders close at this moment.
+    pub cutoff_at: String,
+    /// Orders the slot can take.
+    pub capacity: i64,
+    /// Places left for anyone (the priority reserve not counted while it is held).
+    pub remaining: i64,
+    pub booked: i64,
+    /// Places held for priority households (quarantined, hardship, elderly) ...
+    pub priority_capacity: i64,
+    /// ... until this moment, after which they open to all.
+    pub priority_release_at: Option<String>,
+    /// Places left for a priority household.
+    pub priority_remaining: i64,
+    /// Closed by staff or past its cut-off.
+    pub closed: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct SlotQuery {
+    /// A day in Asia/Shanghai, `YYYY-MM-DD`; without it, the slots still open from today on.
+    pub date: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateSlot {
+    pub kind: crate::order::SlotKind,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub cutoff_at: String,
+    pub capacity: i64,
+    #[serde(default)]
+    pub priority_capacity: i64,
+    #[serde(default)]
+    pub priority_release_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSlot {
+    pub capacity: Option<i64>,
+    pub priority_capacity: Option<i64>,
+    pub priority_release_at: Option<String>,
+    pub cutoff_at: Option<String>,
+    pub closed: Option<bool>,
+}
+
+// ---------- orders ----------
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    /// Building number in 七里山小区, e.g. `3`.
+    pub building: String,
+    pub unit: String,
+    pub room: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutRequest {
+    pub slot_id: i64,
+    /// Needed for delivery slots; ignored for pickup.
+    #[serde(default)]
+    pub address: Option<Address>,
+    pub payment: crate::order::Payment,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OrderLine {
+    pub product_id: i64,
+    pub vendor_id: i64,
+    pub name: String,
+    pub unit: String,
+    pub quantity: i64,
+    pub price_fen: i64,
+    pub line_total_fen: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OrderPart {
+    pub vendor_id: i64,
+    pub vendor_name: String,
+    pub status: String,
+    pub subtotal_fen: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OrderEvent {
+    pub status: crate::order::OrderStatus,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Order {
+    pub id: i64,
+    pub status: crate::order::OrderStatus,
+    pub total_fen: i64,
+    pub slot_id: i64,
+    pub slot_kind: crate::order::SlotKind,
+    pub slot_starts_at: String,
+    pub slot_ends_at: String,
+    pub payment: crate::order::Payment,
+    pub address: Option<Address>,
+    pub note: Option<String>,
+    pub created_at: String,
+    /// When an unpaid order expires.
+    pub expires_at: Option<String>,
+    /// Six digits the resident tells the volunteer at the door; only the resident sees it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff_code: Option<String>,
+    pub items: Vec<OrderLine>,
+    /// One part per stall.
+    pub parts: Vec<OrderPart>,
+    /// What happened, oldest first.
+    pub timeline: Vec<OrderEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OrderSummary {
+    pub id: i64,
+    pub status: crate::order::OrderStatus,
+    pub total_fen: i64,
+    pub slot_id: i64,
+    pub slot_starts_at: String,
+    pub item_count: i64,
+    pub created_at: String,
+}

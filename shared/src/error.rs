@@ -30,6 +30,14 @@ pub enum ErrorCode {
     PayloadTooLarge,
     // 409 / 422 / 429
     Conflict,
+    CartEmpty,
+    SlotFull,
+    SlotClosed,
+    OutOfStock,
+    OverLimit,
+    IdempotencyKeyInUse,
+    NotCancellable,
+    CapacityBelowBooked,
     IdempotencyKeyMismatch,
     TooManyRequests,
     // 5xx
@@ -59,6 +67,14 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::Conflict => "conflict",
+            Self::CartEmpty => "cart_empty",
+            Self::SlotFull => "slot_full",
+            Self::SlotClosed => "slot_closed",
+            Self::OutOfStock => "out_of_stock",
+            Self::OverLimit => "over_limit",
+            Self::IdempotencyKeyInUse => "idempotency_key_in_use",
+            Self::NotCancellable => "not_cancellable",
+            Self::CapacityBelowBooked => "capacity_below_booked",
             Self::IdempotencyKeyMismatch => "idempotency_key_mismatch",
             Self::TooManyRequests => "too_many_requests",
             Self::SmsUnavailable => "sms_unavailable",
@@ -81,7 +97,15 @@ impl ErrorCode {
             Self::Forbidden | Self::WechatUserBlocked => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
-            Self::Conflict => 409,
+            Self::Conflict
+            | Self::CartEmpty
+            | Self::SlotFull
+            | Self::SlotClosed
+            | Self::OutOfStock
+            | Self::OverLimit
+            | Self::IdempotencyKeyInUse
+            | Self::NotCancellable
+            | Self::CapacityBelowBooked => 409,
             Self::PayloadTooLarge => 413,
             Self::IdempotencyKeyMismatch => 422,
             Self::TooManyRequests => 429,
@@ -129,6 +153,8 @@ mod tests {
             ErrorCode::IdempotencyKeyMismatch,
             ErrorCode::WechatUserBlocked,
             ErrorCode::TooManyRequests,
+            ErrorCode::IdempotencyKeyInUse,
+            ErrorCode::SlotFull,
         ] {
             let json = serde_json::to_string(&code).expect("serialize");
             assert_eq!(json, format!("\"{}\"", code.as_str()));

@@ -3,8 +3,8 @@
 use crate::auth::StaffUser;
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
-use actix_web::{patch, web};
-use shared::api::{Product, UpdateProductRequest};
+use actix_web::{get, patch, web};
+use shared::api::{Household, List, Product, UpdateProductRequest};
 use shared::domain::parse_stock;
 use shared::{ErrorBody, ErrorCode, Fen};
 
@@ -48,4 +48,56 @@ pub async fn update_product(
         .await?
         .map(web::Json)
         .ok_or_else(|| ApiError::not_found("product"))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HouseholdQuery {
+    /// Building number, e.g. `3`.
+    pub building: Option<String>,
+}
+
+/// Households on record, by building (staff).
+#[utoipa::path(tag = "staff", security(("bearer" = [])), params(HouseholdQuery), responses((status = 200, body = List<Household>), (status = 403, body = ErrorBody)))]
+#[get("/admin/households")]
+pub async fn households(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    query: web::Query<HouseholdQuery>,
+) -> ApiResult<web::Json<List<Household>>> {
+    Ok(web::Json(List { items: state.store.households(query.building.as_deref()).await? }))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlagHousehold {
+    pub quarantined: Option<bool>,
+    pub hardship: Option<bool>,
+    pub elderly: Option<bool>,
+}
+
+/// Flags a household as quarantined, in hardship or elderly: it gets the slots' priority reserve.
+#[utoipa::path(
+    tag = "staff",
+    security(("bearer" = [])),
+    request_body = FlagHousehold,
+    responses((status = 200, body = Household), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[patch("/admin/households/{id}")]
+pub async fn flag_household(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    id: web::Path<i64>,
+    body: web::Json<FlagHousehold>,
+) -> ApiResult<web::Json<Household>> {
+    let b = body.into_inner();
+    if b.quarantined.is_none() && b.hardship.is_none() && b.elderly.is_none() {
+        return Err(ApiError::new(ErrorCode::InvalidField, "give `quarantined`, `hardship` and/or `elderly`"));
+    }
+    state
+        .store
+        .flag_household(id.into_inner(), b.quarantined, b.hardship, b.elderly)
+        .await?
+        .map(web::Json)
+        .ok_or_else(|| ApiError::not_found("household"))
 }

@@ -2,9 +2,12 @@
 
 mod admin;
 mod auth;
+mod cart;
 mod catalog;
 mod demo;
 mod health;
+mod orders;
+mod slots;
 
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -84,6 +87,17 @@ pub fn app(
                 .service(catalog::product)
                 .service(catalog::price_history)
                 .service(admin::update_product)
+                .service(admin::households)
+                .service(admin::flag_household)
+                .service(cart::get_cart)
+                .service(cart::set_item)
+                .service(slots::list)
+                .service(slots::create)
+                .service(slots::update)
+                .service(orders::create)
+                .service(orders::list)
+                .service(orders::detail)
+                .service(orders::cancel)
                 .service(demo::wechat_code)
                 .default_service(web::to(api_not_found)),
         )

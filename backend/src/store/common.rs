@@ -594,6 +594,9 @@ macro_rules! impl_store {
             }
         }
 
+        $crate::store::shopping::shopping_helpers!();
+        $crate::store::shopping::shopping_impl!($store);
+
         async fn insert_seed_product(
             tx: &mut sqlx::Transaction<'_, Db>,
             vendor_id: i64,

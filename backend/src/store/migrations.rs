@@ -8,9 +8,15 @@ use std::borrow::Cow;
 /// (version, description, SQL)
 type Embedded = &'static [(i64, &'static str, &'static str)];
 
-pub const SQLITE: Embedded = &[(1, "foundation", include_str!("../../../migrations/sqlite/0001_foundation.sql"))];
+pub const SQLITE: Embedded = &[
+    (1, "foundation", include_str!("../../../migrations/sqlite/0001_foundation.sql")),
+    (2, "shopping", include_str!("../../../migrations/sqlite/0002_shopping.sql")),
+];
 
-pub const POSTGRES: Embedded = &[(1, "foundation", include_str!("../../../migrations/postgres/0001_foundation.sql"))];
+pub const POSTGRES: Embedded = &[
+    (1, "foundation", include_str!("../../../migrations/postgres/0001_foundation.sql")),
+    (2, "shopping", include_str!("../../../migrations/postgres/0002_shopping.sql")),
+];
 
 pub fn migrator(embedded: Embedded) -> Migrator {
     let migrations = embedded

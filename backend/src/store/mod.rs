@@ -7,11 +7,14 @@
 mod common;
 mod migrations;
 mod postgres;
+mod shopping;
 mod sqlite;
 
+use crate::domain::checkout::Refusal;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use shared::api::{Category, Household, Product, ProductDetail, ProductQuery, Vendor};
+use shared::api::{Address, Category, Household, Order, OrderSummary, Product, ProductDetail, ProductQuery, Vendor};
+use shared::order::{OrderStatus, Payment, SlotKind};
 use shared::Role;
 use std::sync::Arc;
 
@@ -161,8 +164,157 @@ pub struct SeedHousehold {
     pub elderly: bool,
 }
 
+common::row_struct! {
+    /// A delivery or pickup slot as stored.
+    #[derive(Debug, Clone)]
+    pub struct SlotRecord {
+        id: i64,
+        kind: String,
+        starts_at: DateTime<Utc>,
+        ends_at: DateTime<Utc>,
+        cutoff_at: DateTime<Utc>,
+        capacity: i64,
+        booked: i64,
+        priority_capacity: i64,
+        priority_booked: i64,
+        priority_release_at: Option<DateTime<Utc>>,
+        closed: bool,
+    }
+}
+
+common::row_struct! {
+    /// A cart line with the product as it is now.
+    #[derive(Debug, Clone)]
+    pub struct CartLineRecord {
+        product_id: i64,
+        quantity: i64,
+        price_fen_at_add: i64,
+        vendor_id: i64,
+        vendor_name: String,
+        name: String,
+        unit: String,
+        price_fen: i64,
+        stock: i64,
+        per_order_limit: Option<i64>,
+        active: bool,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSlot {
+    pub kind: SlotKind,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub cutoff_at: DateTime<Utc>,
+    pub capacity: i64,
+    pub priority_capacity: i64,
+    pub priority_release_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SlotChange {
+    pub capacity: Option<i64>,
+    pub priority_capacity: Option<i64>,
+    pub priority_release_at: Option<DateTime<Utc>>,
+    pub cutoff_at: Option<DateTime<Utc>>,
+    pub closed: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub enum SlotChangeOutcome {
+    Changed(SlotRecord),
+    NotFound,
+    /// Capacity below the orders already booked.
+    BelowBooked {
+        booked: i64,
+    },
+}
+
+/// Everything one checkout needs, decided before the store is asked.
+#[derive(Debug, Clone)]
+pub struct CheckoutInput {
+    pub user_id: i64,
+    pub key: String,
+    pub request_hash: String,
+    pub slot_id: i64,
+    /// The household gets the priority reserve.
+    pub priority: bool,
+    pub payment: Payment,
+    pub address: Option<Address>,
+    pub note: Option<String>,
+    pub handoff_code: String,
+    pub now: DateTime<Utc>,
+    /// When an unpaid order expires (WeChat payment only).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum CheckoutOutcome {
+    Created(Order),
+    Refused(Refusal),
+    /// The key was used before with the same request: its first answer.
+    Replay {
+        status: u16,
+        body: String,
+    },
+    KeyMismatch,
+    KeyInUse,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelOutcome {
+    Cancelled,
+    NotFound,
+    NotCancellable(OrderStatus),
+}
+
+/// Carts, slots, households, checkout and orders (see `shopping.rs`).
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Shopping: Send + Sync + 'static {
+    // ----- households -----
+    /// Links the user to the household at this address (made if new). None: no such building.
+    async fn ensure_household(&self, user_id: i64, address: &Address) -> StoreResult<Option<Household>>;
+    async fn households(&self, building: Option<&str>) -> StoreResult<Vec<Household>>;
+    async fn flag_household(
+        &self,
+        id: i64,
+        quarantined: Option<bool>,
+        hardship: Option<bool>,
+        elderly: Option<bool>,
+    ) -> StoreResult<Option<Household>>;
+
+    // ----- slots -----
+    async fn create_slot(&self, slot: &NewSlot, now: DateTime<Utc>) -> StoreResult<SlotRecord>;
+    async fn change_slot(&self, id: i64, change: &SlotChange) -> StoreResult<SlotChangeOutcome>;
+    async fn slot(&self, id: i64) -> StoreResult<Option<SlotRecord>>;
+    /// Slots starting in [from, to), earliest first.
+    async fn slots_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<SlotRecord>>;
+
+    // ----- cart -----
+    async fn cart(&self, user_id: i64) -> StoreResult<Vec<CartLineRecord>>;
+    /// Sets a line's quantity (0 removes it), remembering today's price.
+    async fn set_cart_quantity(
+        &self,
+        user_id: i64,
+        product_id: i64,
+        quantity: i64,
+        price_fen: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    // ----- orders -----
+    /// The whole cart in one atomic step: slot place, every line's stock, the order, or nothing.
+    async fn checkout(&self, input: &CheckoutInput) -> StoreResult<CheckoutOutcome>;
+    async fn orders_for_user(&self, user_id: i64) -> StoreResult<Vec<OrderSummary>>;
+    /// The order and its owner's id.
+    async fn order(&self, id: i64) -> StoreResult<Option<(i64, Order)>>;
+    async fn cancel_order(&self, id: i64, user_id: i64, now: DateTime<Utc>) -> StoreResult<CancelOutcome>;
+    /// Expires unpaid orders past their time, giving back stock and slot places. Returns their ids.
+    async fn expire_unpaid(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>>;
+}
+
+#[async_trait]
+pub trait Store: Shopping {
     /// Which database this is, for logs and the start-up line.
     fn kind(&self) -> &'static str;
 

@@ -6,9 +6,18 @@
 use super::common::{
     impl_store, sms_retention_cutoff, BoxItemRow, CategoryRow, ProductRow, UserRow, VendorRow, PRODUCT_SELECT,
 };
-use super::{like_pattern, Seed, SmsCodeRecord, SmsIssue, SmsIssueOutcome, StoreError, StoreResult, UserRecord};
+use super::shopping::{
+    build_order, summary, HouseholdRow, OrderLineRow, OrderPartRow, OrderRow, OrderSummaryRow, HOUSEHOLD_SELECT,
+    SLOT_COLUMNS,
+};
+use super::{
+    like_pattern, CancelOutcome, CartLineRecord, CheckoutInput, CheckoutOutcome, NewSlot, Seed, SlotChange,
+    SlotChangeOutcome, SlotRecord, SmsCodeRecord, SmsIssue, SmsIssueOutcome, StoreError, StoreResult, UserRecord,
+};
+use crate::domain::checkout::Refusal;
 use chrono::{DateTime, Utc};
-use shared::api::{Category, Product, ProductDetail, ProductQuery, Vendor};
+use shared::api::{Address, Category, Household, Order, OrderSummary, Product, ProductDetail, ProductQuery, Vendor};
+use shared::order::OrderStatus;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Sqlite as Db;
 use std::{path::Path, time::Duration};

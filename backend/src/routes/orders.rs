@@ -1,0 +1,154 @@
+//! Checkout and the resident's orders.
+
+use crate::auth::AuthUser;
+use crate::domain::checkout::{self, new_handoff_code, request_hash};
+use crate::domain::slots::is_priority;
+use crate::error::{ApiError, ApiResult};
+use crate::startup::AppState;
+use crate::store::{CancelOutcome, CheckoutInput, CheckoutOutcome};
+use actix_web::{get, http::StatusCode, post, web, HttpRequest, HttpResponse};
+use shared::api::{CheckoutRequest, List, Order, OrderSummary};
+use shared::{ErrorBody, ErrorCode, Role};
+
+fn raw_json(status: u16, body: String) -> HttpResponse {
+    HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK))
+        .content_type("application/json")
+        .body(body)
+}
+
+/// Checks out the caller's whole cart in one atomic step: the slot place and every line's
+/// stock are taken together or not at all. Send a fresh `Idempotency-Key` for each attempt
+/// and the same one when retrying it.
+#[utoipa::path(
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "Client-made unique string per checkout attempt")),
+    request_body = CheckoutRequest,
+    responses(
+        (status = 201, body = Order),
+        (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "No such slot"),
+        (status = 409, body = ErrorBody, description = "`slot_full`, `slot_closed`, `out_of_stock`, `over_limit`, `cart_empty` or `idempotency_key_in_use`"),
+        (status = 422, body = ErrorBody, description = "`idempotency_key_mismatch`"),
+    )
+)]
+#[post("/orders")]
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    req: HttpRequest,
+    body: web::Json<CheckoutRequest>,
+) -> ApiResult<HttpResponse> {
+    let key = req
+        .headers()
+        .get("Idempotency-Key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidField, "the Idempotency-Key header is required"))?
+        .to_owned();
+    checkout::validate_key(&key).map_err(|(c, m)| ApiError::new(c, m))?;
+    let body = body.into_inner();
+    checkout::validate(&body).map_err(|(c, m)| ApiError::new(c, m))?;
+    let mut household = auth.user.household.clone();
+    // A delivery address is remembered as the resident's home; without one, home is used.
+    let address = match (&body.address, &household) {
+        (Some(a), _) => {
+            let found = state.store.ensure_household(auth.user.id, a).await?;
+            if found.is_none() {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidField,
+                    format!("没有{}号楼 (no building {})", a.building, a.building),
+                ));
+            }
+            if household.is_none() {
+                household = found;
+            }
+            Some(a.clone())
+        }
+        (None, Some(h)) => {
+            Some(shared::api::Address { building: h.building.clone(), unit: h.unit.clone(), room: h.room.clone() })
+        }
+        (None, None) => None,
+    };
+    let now = chrono::Utc::now();
+    let input = CheckoutInput {
+        user_id: auth.user.id,
+        key,
+        request_hash: request_hash(&body),
+        slot_id: body.slot_id,
+        priority: is_priority(household.as_ref()),
+        payment: body.payment,
+        address,
+        note: body.note.clone(),
+        handoff_code: new_handoff_code(),
+        now,
+        expires_at: Some(now + chrono::Duration::from_std(state.config.payment_timeout).unwrap_or_default()),
+    };
+    Ok(match state.store.checkout(&input).await? {
+        CheckoutOutcome::Created(order) => HttpResponse::Created().json(order),
+        CheckoutOutcome::Refused(refusal) => raw_json(refusal.status(), refusal.body()),
+        CheckoutOutcome::Replay { status, body } => raw_json(status, body),
+        CheckoutOutcome::KeyMismatch => {
+            return Err(ApiError::new(
+                ErrorCode::IdempotencyKeyMismatch,
+                "this Idempotency-Key was used with a different request; make a new key for a new checkout",
+            ))
+        }
+        CheckoutOutcome::KeyInUse => {
+            return Err(ApiError::new(
+                ErrorCode::IdempotencyKeyInUse,
+                "this checkout is still being processed; retry shortly",
+            ))
+        }
+    })
+}
+
+/// The caller's own orders, newest first.
+#[utoipa::path(tag = "orders", security(("bearer" = [])), responses((status = 200, body = List<OrderSummary>), (status = 401, body = ErrorBody)))]
+#[get("/orders")]
+pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<List<OrderSummary>>> {
+    Ok(web::Json(List { items: state.store.orders_for_user(auth.user.id).await? }))
+}
+
+/// One order with its lines, stall parts and timeline. Another resident's order is 404;
+/// staff see any order but never its hand-off code.
+#[utoipa::path(tag = "orders", security(("bearer" = [])), responses((status = 200, body = Order), (status = 404, body = ErrorBody)))]
+#[get("/orders/{id}")]
+pub async fn detail(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64>) -> ApiResult<web::Json<Order>> {
+    let (owner, mut order) = state.store.order(id.into_inner()).await?.ok_or_else(|| ApiError::not_found("order"))?;
+    if owner == auth.user.id {
+        return Ok(web::Json(order));
+    }
+    if auth.has(Role::Staff) {
+        order.handoff_code = None;
+        return Ok(web::Json(order));
+    }
+    Err(ApiError::not_found("order"))
+}
+
+/// Cancels the caller's order while no stall has confirmed it; stock and the slot place go back.
+#[utoipa::path(
+    tag = "orders",
+    security(("bearer" = [])),
+    responses((status = 200, body = Order), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`not_cancellable`"))
+)]
+#[post("/orders/{id}/cancel")]
+pub async fn cancel(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64>) -> ApiResult<web::Json<Order>> {
+    let id = id.into_inner();
+    match state.store.cancel_order(id, auth.user.id, chrono::Utc::now()).await? {
+        CancelOutcome::Cancelled => {}
+        CancelOutcome::NotFound => return Err(ApiError::not_found("order")),
+        CancelOutcome::NotCancellable(status) => {
+            return Err(ApiError::new(
+                ErrorCode::NotCancellable,
+                format!(
+                    "订单已{}，不能取消 (an order that is {} cannot be cancelled)",
+                    status.as_str(),
+                    status.as_str()
+                ),
+            ))
+        }
+    }
+    let (_, order) = state.store.order(id).await?.ok_or_else(|| ApiError::not_found("order"))?;
+    Ok(web::Json(order))
+}

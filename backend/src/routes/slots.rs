@@ -1,0 +1,155 @@
+//! Delivery and pickup time slots: residents see what is left; staff open, adjust and close them.
+
+use crate::auth::StaffUser;
+use crate::domain::slots::SlotState;
+use crate::domain::time::{parse_api, shanghai_day, shanghai_today_start, to_api};
+use crate::error::{ApiError, ApiResult};
+use crate::startup::AppState;
+use crate::store::{NewSlot, SlotChange, SlotChangeOutcome, SlotRecord};
+use actix_web::{get, patch, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use shared::api::{CreateSlot, List, Slot, SlotQuery, UpdateSlot};
+use shared::order::SlotKind;
+use shared::{ErrorBody, ErrorCode};
+
+pub const MAX_SLOT_CAPACITY: i64 = 100_000;
+
+pub fn slot_view(s: SlotRecord, now: DateTime<Utc>) -> Slot {
+    let state = SlotState {
+        capacity: s.capacity,
+        booked: s.booked,
+        priority_capacity: s.priority_capacity,
+        priority_booked: s.priority_booked,
+        priority_release_at: s.priority_release_at,
+        cutoff_at: s.cutoff_at,
+        closed: s.closed,
+    };
+    let closed = state.is_closed(now);
+    Slot {
+        id: s.id,
+        kind: SlotKind::parse(&s.kind).unwrap_or(SlotKind::Delivery),
+        starts_at: to_api(s.starts_at),
+        ends_at: to_api(s.ends_at),
+        cutoff_at: to_api(s.cutoff_at),
+        capacity: s.capacity,
+        remaining: if closed { 0 } else { state.remaining(now) },
+        booked: s.booked,
+        priority_capacity: s.priority_capacity,
+        priority_release_at: s.priority_release_at.map(to_api),
+        priority_remaining: if closed { 0 } else { state.priority_remaining() },
+        closed,
+    }
+}
+
+fn time_field(name: &str, value: &str) -> ApiResult<DateTime<Utc>> {
+    parse_api(value).map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("{name}: {e}")))
+}
+
+/// Slots of one day (Asia/Shanghai), or from today on when no date is given.
+#[utoipa::path(tag = "slots", params(SlotQuery), responses((status = 200, body = List<Slot>), (status = 400, body = ErrorBody)))]
+#[get("/slots")]
+pub async fn list(state: web::Data<AppState>, query: web::Query<SlotQuery>) -> ApiResult<web::Json<List<Slot>>> {
+    let now = Utc::now();
+    let (from, to) = match &query.date {
+        Some(d) => shanghai_day(d).map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e))?,
+        None => {
+            let start = shanghai_today_start(now);
+            (start, start + chrono::Duration::days(8))
+        }
+    };
+    let slots = state.store.slots_between(from, to).await?;
+    Ok(web::Json(List { items: slots.into_iter().map(|s| slot_view(s, now)).collect() }))
+}
+
+/// Opens a slot (staff).
+#[utoipa::path(
+    tag = "staff",
+    security(("bearer" = [])),
+    request_body = CreateSlot,
+    responses((status = 201, body = Slot), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+#[post("/admin/slots")]
+pub async fn create(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    body: web::Json<CreateSlot>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let starts_at = time_field("starts_at", &b.starts_at)?;
+    let ends_at = time_field("ends_at", &b.ends_at)?;
+    let cutoff_at = time_field("cutoff_at", &b.cutoff_at)?;
+    let priority_release_at =
+        b.priority_release_at.as_deref().map(|t| time_field("priority_release_at", t)).transpose()?;
+    let invalid = |m: &str| Err(ApiError::new(ErrorCode::InvalidField, m.to_owned()));
+    if ends_at <= starts_at {
+        return invalid("ends_at must be after starts_at");
+    }
+    if cutoff_at > starts_at {
+        return invalid("cutoff_at must not be after starts_at");
+    }
+    if !(0..=MAX_SLOT_CAPACITY).contains(&b.capacity) {
+        return invalid("capacity must be 0 to 100000 orders");
+    }
+    if !(0..=b.capacity).contains(&b.priority_capacity) {
+        return invalid("priority_capacity must be 0 to capacity");
+    }
+    let slot = NewSlot {
+        kind: b.kind,
+        starts_at,
+        ends_at,
+        cutoff_at,
+        capacity: b.capacity,
+        priority_capacity: b.priority_capacity,
+        priority_release_at,
+    };
+    let now = Utc::now();
+    let created = state.store.create_slot(&slot, now).await?;
+    Ok(HttpResponse::Created().json(slot_view(created, now)))
+}
+
+/// Adjusts or closes a slot (staff). Capacity cannot go below the orders already booked.
+#[utoipa::path(
+    tag = "staff",
+    security(("bearer" = [])),
+    request_body = UpdateSlot,
+    responses(
+        (status = 200, body = Slot),
+        (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`capacity_below_booked`"),
+    )
+)]
+#[patch("/admin/slots/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    id: web::Path<i64>,
+    body: web::Json<UpdateSlot>,
+) -> ApiResult<web::Json<Slot>> {
+    let b = body.into_inner();
+    if let Some(c) = b.capacity.filter(|c| !(0..=MAX_SLOT_CAPACITY).contains(c)) {
+        return Err(ApiError::new(ErrorCode::InvalidField, format!("capacity {c} must be 0 to 100000")));
+    }
+    if b.priority_capacity.is_some_and(|p| p < 0) {
+        return Err(ApiError::new(ErrorCode::InvalidField, "priority_capacity must not be negative"));
+    }
+    let change = SlotChange {
+        capacity: b.capacity,
+        priority_capacity: b.priority_capacity,
+        priority_release_at: b
+            .priority_release_at
+            .as_deref()
+            .map(|t| time_field("priority_release_at", t))
+            .transpose()?,
+        cutoff_at: b.cutoff_at.as_deref().map(|t| time_field("cutoff_at", t)).transpose()?,
+        closed: b.closed,
+    };
+    match state.store.change_slot(id.into_inner(), &change).await? {
+        SlotChangeOutcome::Changed(s) => Ok(web::Json(slot_view(s, Utc::now()))),
+        SlotChangeOutcome::NotFound => Err(ApiError::not_found("slot")),
+        SlotChangeOutcome::BelowBooked { booked } => Err(ApiError::new(
+            ErrorCode::CapacityBelowBooked,
+            format!("已有{booked}单，容量不能少于{booked} ({booked} orders are already booked)"),
+        )),
+    }
+}

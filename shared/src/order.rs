@@ -1,0 +1,152 @@
+//! Orders and their life: the statuses an order passes through and which moves are allowed.
+//! Server and storefront share these rules.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Waiting for WeChat payment; expires if unpaid.
+    PendingPayment,
+    /// Pay on delivery: placed and waiting for the stalls.
+    Placed,
+    Paid,
+    /// Every stall in the order has confirmed it.
+    Confirmed,
+    Packed,
+    OutForDelivery,
+    Delivered,
+    Cancelled,
+    /// Not paid in time: stock and slot given back.
+    Expired,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 9] = [
+        OrderStatus::PendingPayment,
+        OrderStatus::Placed,
+        OrderStatus::Paid,
+        OrderStatus::Confirmed,
+        OrderStatus::Packed,
+        OrderStatus::OutForDelivery,
+        OrderStatus::Delivered,
+        OrderStatus::Cancelled,
+        OrderStatus::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::PendingPayment => "pending_payment",
+            OrderStatus::Placed => "placed",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Confirmed => "confirmed",
+            OrderStatus::Packed => "packed",
+            OrderStatus::OutForDelivery => "out_for_delivery",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// A resident may cancel until a stall has confirmed the order.
+    pub fn resident_may_cancel(self) -> bool {
+        matches!(self, OrderStatus::PendingPayment | OrderStatus::Placed | OrderStatus::Paid)
+    }
+
+    /// Finished one way or another: nothing more will happen.
+    pub fn is_final(self) -> bool {
+        matches!(self, OrderStatus::Delivered | OrderStatus::Cancelled | OrderStatus::Expired)
+    }
+
+    /// The happy path, for drawing a timeline.
+    pub fn progress() -> [OrderStatus; 6] {
+        [
+            OrderStatus::Placed,
+            OrderStatus::Paid,
+            OrderStatus::Confirmed,
+            OrderStatus::Packed,
+            OrderStatus::OutForDelivery,
+            OrderStatus::Delivered,
+        ]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Payment {
+    Wechat,
+    OnDelivery,
+}
+
+impl Payment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Payment::Wechat => "wechat",
+            Payment::OnDelivery => "on_delivery",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "wechat" => Some(Payment::Wechat),
+            "on_delivery" => Some(Payment::OnDelivery),
+            _ => None,
+        }
+    }
+
+    /// The status a new order starts in.
+    pub fn initial_status(self) -> OrderStatus {
+        match self {
+            Payment::Wechat => OrderStatus::PendingPayment,
+            Payment::OnDelivery => OrderStatus::Placed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SlotKind {
+    Delivery,
+    Pickup,
+}
+
+impl SlotKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlotKind::Delivery => "delivery",
+            SlotKind::Pickup => "pickup",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "delivery" => Some(SlotKind::Delivery),
+            "pickup" => Some(SlotKind::Pickup),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_and_cancel_rules() {
+        for s in OrderStatus::ALL {
+            assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
+        }
+        assert!(OrderStatus::Placed.resident_may_cancel());
+        assert!(!OrderStatus::Confirmed.resident_may_cancel());
+        assert!(!OrderStatus::Expired.resident_may_cancel());
+        assert_eq!(Payment::Wechat.initial_status(), OrderStatus::PendingPayment);
+        assert_eq!(Payment::OnDelivery.initial_status(), OrderStatus::Placed);
+    }
+}
