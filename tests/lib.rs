@@ -161,6 +161,44 @@ impl TestApp {
         self.send(req).await
     }
 
+    pub async fn put(&self, path: &str, body: &Value, token: Option<&str>) -> Reply {
+        let mut req = self.client.put(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/orders` with an Idempotency-Key.
+    pub async fn checkout(&self, token: &str, key: &str, body: &Value) -> Reply {
+        let req =
+            self.client.post(self.url("/api/v1/orders")).bearer_auth(token).header("Idempotency-Key", key).json(body);
+        self.send(req).await
+    }
+
+    pub async fn set_cart(&self, token: &str, product_id: i64, quantity: i64) -> Reply {
+        self.put(&format!("/api/v1/cart/items/{product_id}"), &serde_json::json!({ "quantity": quantity }), Some(token))
+            .await
+    }
+
+    /// Opens a delivery slot starting in `starts_in_hours`, with order cut-off an hour before.
+    pub async fn open_slot(&self, staff: &str, capacity: i64, priority_capacity: i64, starts_in_hours: i64) -> Value {
+        let now = chrono::Utc::now();
+        let at = |h: i64| (now + chrono::Duration::hours(h)).to_rfc3339();
+        let body = serde_json::json!({
+            "kind": "delivery",
+            "starts_at": at(starts_in_hours),
+            "ends_at": at(starts_in_hours + 2),
+            "cutoff_at": at(starts_in_hours - 1),
+            "capacity": capacity,
+            "priority_capacity": priority_capacity,
+            "priority_release_at": if priority_capacity > 0 { Some(at(starts_in_hours - 2)) } else { None },
+        });
+        let r = self.post("/api/v1/admin/slots", &body, Some(staff)).await;
+        assert_eq!(r.status, 201, "open slot: {:?}", r.body);
+        r.body
+    }
+
     /// Asks for a code (demo mode returns it) and logs in. Returns (token, user).
     pub async fn login(&self, phone: &str) -> (String, Value) {
         let sent = self.post("/api/v1/auth/sms-code", &serde_json::json!({ "phone": phone }), None).await;
@@ -170,6 +208,32 @@ impl TestApp {
         assert_eq!(login.status, 200, "login: {:?}", login.body);
         (login.body["token"].as_str().expect("token").to_owned(), login.body["user"].clone())
     }
+}
+
+/// Drives all the futures at once (the requests are in flight together) and returns their
+/// outputs in order.
+pub async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    use std::task::Poll;
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut results: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in futures.iter_mut().zip(results.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => *slot = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    results.into_iter().flatten().collect()
 }
 
 /// Runs an async test body once on SQLite and once on PostgreSQL, as two tests.

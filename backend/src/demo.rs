@@ -374,34 +374,6 @@ pub fn market() -> Seed {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashSet;
-
-    #[test]
-    fn demo_market_is_the_size_the_issue_asks_for() {
-        let m = market();
-        assert!(m.vendors.len() >= 12);
-        let products: usize = m.vendors.iter().map(|v| v.products.len()).sum();
-        assert!(products >= 100, "{products} products");
-        assert!(m.boxes.len() >= 3);
-        let names: HashSet<_> = m.vendors.iter().flat_map(|v| v.products.iter().map(|p| p.name)).collect();
-        assert_eq!(names.len(), products, "product names are unique, so box contents are unambiguous");
-        for b in &m.boxes {
-            for (item, _) in &b.contents {
-                assert!(names.contains(item), "box item {item} is on sale");
-            }
-        }
-        let phones: HashSet<_> = m.accounts.iter().map(|a| a.phone.clone()).collect();
-        assert_eq!(phones.len(), m.accounts.len());
-        assert!(phones.contains("13800000000") && phones.contains("13800000101") && phones.contains("13800000210"));
-        for a in &m.accounts {
-            assert!(shared::Phone::parse(&a.phone).is_ok(), "{}", a.phone);
-        }
-    }
-}
-
 /// Daily delivery windows (Asia/Shanghai) and the market-counter pickup window.
 const DELIVERY_WINDOWS: [(u32, u32); 4] = [(8, 10), (10, 12), (14, 16), (16, 18)];
 const PICKUP_WINDOW: (u32, u32) = (17, 19);
@@ -447,4 +419,32 @@ pub async fn ensure_slots(
         }
     }
     Ok(made)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn demo_market_is_the_size_the_issue_asks_for() {
+        let m = market();
+        assert!(m.vendors.len() >= 12);
+        let products: usize = m.vendors.iter().map(|v| v.products.len()).sum();
+        assert!(products >= 100, "{products} products");
+        assert!(m.boxes.len() >= 3);
+        let names: HashSet<_> = m.vendors.iter().flat_map(|v| v.products.iter().map(|p| p.name)).collect();
+        assert_eq!(names.len(), products, "product names are unique, so box contents are unambiguous");
+        for b in &m.boxes {
+            for (item, _) in &b.contents {
+                assert!(names.contains(item), "box item {item} is on sale");
+            }
+        }
+        let phones: HashSet<_> = m.accounts.iter().map(|a| a.phone.clone()).collect();
+        assert_eq!(phones.len(), m.accounts.len());
+        assert!(phones.contains("13800000000") && phones.contains("13800000101") && phones.contains("13800000210"));
+        for a in &m.accounts {
+            assert!(shared::Phone::parse(&a.phone).is_ok(), "{}", a.phone);
+        }
+    }
 }

@@ -3,6 +3,8 @@
 mod auth;
 mod catalog;
 mod errors;
+mod rush;
+mod shopping;
 mod sms_gateway;
 mod tokens;
 mod wechat;

@@ -250,7 +250,7 @@ pub struct CheckoutInput {
 
 #[derive(Debug, Clone)]
 pub enum CheckoutOutcome {
-    Created(Order),
+    Created(Box<Order>),
     Refused(Refusal),
     /// The key was used before with the same request: its first answer.
     Replay {

@@ -376,7 +376,7 @@ macro_rules! shopping_impl {
                 Ok(order_id) => {
                     let (_, order) = load_order(&mut tx, order_id).await?.ok_or(StoreError::NotFound)?;
                     let body = serde_json::to_string(&order).unwrap_or_default();
-                    (201, body, CheckoutOutcome::Created(order))
+                    (201, body, CheckoutOutcome::Created(Box::new(order)))
                 }
                 Err(refusal) => {
                     sqlx::query("ROLLBACK TO SAVEPOINT checkout").execute(&mut *tx).await?;

@@ -1,0 +1,95 @@
+//! The 7 a.m. rush: hundreds of residents press "pay" at the same moment for a slot with fewer
+//! places than buyers and a product with less stock than either. Exactly as many orders as the
+//! tighter limit allows; nothing below zero; every 201 has its order.
+
+use serde_json::{json, Value};
+use tests::{on_both_databases, spawn_app_with, start, test_config, Db, TestApp};
+
+on_both_databases! {
+    stock_is_the_tighter_limit => stock_tighter;
+    slot_is_the_tighter_limit => slot_tighter;
+}
+
+const BUYERS: usize = 200;
+
+async fn residents(app: &TestApp, n: usize) -> Vec<String> {
+    let logins = (0..n).map(|i| async move { app.login(&format!("137{:08}", 10_000 + i)).await.0 }).collect();
+    tests::join_all(logins).await
+}
+
+/// Every buyer puts `quantity` of `product` in the cart, then all check out at once, spread
+/// over the given servers. Returns the replies.
+async fn rush(apps: &[&TestApp], tokens: &[String], slot_id: i64, product: i64) -> Vec<tests::Reply> {
+    let carts = tokens.iter().map(|t| apps[0].set_cart(t, product, 1)).collect();
+    for r in tests::join_all(carts).await {
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let body = json!({ "slot_id": slot_id, "address": { "building": "3", "unit": "1", "room": "101" }, "payment": "on_delivery" });
+    let calls = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let app = apps[i % apps.len()];
+            let body = body.clone();
+            async move { app.checkout(t, &format!("rush-{i}"), &body).await }
+        })
+        .collect();
+    tests::join_all(calls).await
+}
+
+async fn check(
+    app: &TestApp,
+    staff: &str,
+    replies: &[tests::Reply],
+    slot: &Value,
+    product: i64,
+    expect_orders: usize,
+    refusal: &str,
+) {
+    let created: Vec<&tests::Reply> = replies.iter().filter(|r| r.status == 201).collect();
+    assert_eq!(created.len(), expect_orders, "orders made");
+    for r in replies.iter().filter(|r| r.status != 201) {
+        assert_eq!(r.status, 409, "{:?}", r.body);
+        assert_eq!(r.error_code(), refusal);
+    }
+    // Every 201 has its order, with its one line.
+    for r in &created {
+        let o = app.get(&format!("/api/v1/orders/{}", r.body["id"]), Some(staff)).await;
+        assert_eq!(o.status, 200);
+        assert_eq!(o.body["items"][0]["quantity"], 1);
+    }
+    let slots = app.get("/api/v1/slots", None).await.body;
+    let s = slots["items"].as_array().expect("items").iter().find(|s| s["id"] == slot["id"]).expect("slot");
+    assert_eq!(s["booked"], expect_orders);
+    assert!(s["booked"].as_i64() <= s["capacity"].as_i64());
+    let stock = app.get(&format!("/api/v1/products/{product}"), None).await.body["stock"].as_i64().expect("stock");
+    assert!(stock >= 0);
+}
+
+async fn stock_tighter(db: Db) {
+    let app = spawn_app_with(db, |c| c.sms.per_ip_per_hour = 100_000).await;
+    let staff = app.login("13800000000").await.0;
+    let slot = app.open_slot(&staff, 150, 0, 24).await;
+    app.patch("/api/v1/admin/products/7", &json!({ "stock": 90 }), Some(&staff)).await;
+    let tokens = residents(&app, BUYERS).await;
+    let replies = rush(&[&app], &tokens, slot["id"].as_i64().expect("id"), 7).await;
+    check(&app, &staff, &replies, &slot, 7, 90, "out_of_stock").await;
+    assert_eq!(app.get("/api/v1/products/7", None).await.body["stock"], 0);
+}
+
+async fn slot_tighter(db: Db) {
+    let (mut config, schema) = test_config(db).await;
+    config.sms.per_ip_per_hour = 100_000;
+    // On PostgreSQL, two servers share the database, as two processes of the market would.
+    let first = start(config.clone(), db, None).await;
+    let second = if db == Db::Postgres { Some(start(config, db, schema).await) } else { None };
+    let apps: Vec<&TestApp> = std::iter::once(&first).chain(second.as_ref()).collect();
+    let staff = first.login("13800000000").await.0;
+    let slot = first.open_slot(&staff, 70, 0, 24).await;
+    first.patch("/api/v1/admin/products/8", &json!({ "stock": 120 }), Some(&staff)).await;
+    let tokens = residents(&first, BUYERS).await;
+    let replies = rush(&apps, &tokens, slot["id"].as_i64().expect("id"), 8).await;
+    check(&first, &staff, &replies, &slot, 8, 70, "slot_full").await;
+    assert_eq!(first.get("/api/v1/products/8", None).await.body["stock"], 50);
+    drop(second);
+}

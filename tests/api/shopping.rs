@@ -1,0 +1,410 @@
+//! Cart, slots, checkout and orders, on both databases.
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use tests::{on_both_databases, spawn_app, spawn_app_with, Db, TestApp};
+
+on_both_databases! {
+    the_cart_keeps_lines_and_enforces_limits => cart_flow;
+    checkout_makes_one_order_split_per_stall => checkout_happy_path;
+    a_retried_checkout_never_makes_a_second_order => idempotency;
+    refused_checkouts_take_nothing => refusals;
+    priority_households_get_the_reserve => priority_reserve;
+    cancel_and_expiry_give_back_stock_and_place => cancel_and_expiry;
+    other_peoples_orders_are_404 => order_privacy;
+    staff_manage_slots_and_households => staff_tools;
+}
+
+const STAFF: &str = "13800000000";
+
+async fn product(app: &TestApp, id: i64) -> Value {
+    app.get(&format!("/api/v1/products/{id}"), None).await.body
+}
+
+async fn slot(app: &TestApp, id: i64) -> Value {
+    let all = app.get("/api/v1/slots", None).await.body;
+    all["items"].as_array().expect("items").iter().find(|s| s["id"] == id).cloned().expect("slot listed")
+}
+
+fn delivery(slot_id: &Value) -> Value {
+    json!({ "slot_id": slot_id, "address": { "building": "3", "unit": "2", "room": "501" }, "payment": "on_delivery" })
+}
+
+async fn cart_flow(db: Db) {
+    let app = spawn_app(db).await;
+    let (token, _) = app.login("13900000001").await;
+    assert_eq!(app.get("/api/v1/cart", None).await.status, 401);
+    let empty = app.get("/api/v1/cart", Some(&token)).await;
+    assert_eq!(empty.body, json!({ "items": [], "total_fen": 0, "has_problems": false }));
+
+    let r = app.set_cart(&token, 1, 3).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["items"][0]["name"], "大白菜");
+    assert_eq!(r.body["items"][0]["line_total_fen"], 360);
+    assert_eq!(r.body["total_fen"], 360);
+    let r = app.set_cart(&token, 1, 5).await;
+    assert_eq!(r.body["items"][0]["quantity"], 5);
+    assert_eq!(r.body["items"].as_array().map(Vec::len), Some(1));
+
+    // Rationing: 草莓 is limited to 3 per order.
+    let strawberries = app.get("/api/v1/products?q=%E8%8D%89%E8%8E%93", None).await.body["items"][0].clone();
+    let sid = strawberries["id"].as_i64().expect("id");
+    let r = app.set_cart(&token, sid, 4).await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.error_code(), "over_limit");
+    assert_eq!(app.set_cart(&token, sid, 3).await.status, 200);
+    let r = app.set_cart(&token, 2, 99).await; // 土豆: 600 in stock, fine
+    assert_eq!(r.status, 200);
+    let (staff, _) = app.login(STAFF).await;
+    app.patch("/api/v1/admin/products/2", &json!({ "stock": 10 }), Some(&staff)).await;
+    assert_eq!(app.set_cart(&token, 2, 11).await.error_code(), "out_of_stock");
+    for (q, code) in [(-1, 400), (100, 400)] {
+        assert_eq!(app.set_cart(&token, 1, q).await.status, code);
+    }
+    assert_eq!(app.set_cart(&token, 999_999, 1).await.status, 404);
+
+    // The line whose stock ran out and the line whose price changed are flagged, not dropped.
+    app.patch("/api/v1/admin/products/1", &json!({ "price_fen": 150 }), Some(&staff)).await;
+    let cart = app.get("/api/v1/cart", Some(&token)).await.body;
+    let items = cart["items"].as_array().expect("items");
+    let cabbage = items.iter().find(|i| i["product_id"] == 1).expect("cabbage");
+    assert_eq!(cabbage["price_fen"], 150);
+    assert_eq!(cabbage["price_was_fen"], 120);
+    let potatoes = items.iter().find(|i| i["product_id"] == 2).expect("potatoes");
+    assert_eq!(potatoes["available"], false);
+    assert_eq!(cart["has_problems"], true);
+
+    // Removing a line; another resident's cart is their own.
+    let r = app.set_cart(&token, 2, 0).await;
+    assert!(r.body["items"].as_array().expect("items").iter().all(|i| i["product_id"] != 2));
+    let (other, _) = app.login("13900000004").await;
+    assert_eq!(app.get("/api/v1/cart", Some(&other)).await.body["items"], json!([]));
+}
+
+async fn checkout_happy_path(db: Db) {
+    let app = spawn_app(db).await;
+    let (staff, _) = app.login(STAFF).await;
+    let (token, _) = app.login("13900000004").await;
+    let slot = app.open_slot(&staff, 10, 0, 24).await;
+    let boxes = app.get("/api/v1/products?category=box", None).await.body;
+    let box_id = boxes["items"][0]["id"].as_i64().expect("box");
+    let box_price = boxes["items"][0]["price_fen"].as_i64().expect("price");
+    let box_stock = boxes["items"][0]["stock"].as_i64().expect("stock");
+    app.set_cart(&token, box_id, 1).await;
+    app.set_cart(&token, 1, 2).await; // 大白菜 1.20
+    app.set_cart(&token, 21, 1).await; // 香蕉, another stall
+    let eggs_before = product(&app, 1).await["stock"].as_i64().expect("stock");
+
+    let r = app
+        .checkout(
+            &token,
+            "order-1",
+            &json!({
+                "slot_id": slot["id"], "address": { "building": "1", "unit": "1", "room": "201" },
+                "payment": "on_delivery", "note": "放门口就好"
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let order = &r.body;
+    assert_eq!(order["status"], "placed");
+    let banana = product(&app, 21).await["price_fen"].as_i64().expect("price");
+    assert_eq!(order["total_fen"], box_price + 2 * 120 + banana);
+    assert_eq!(order["items"].as_array().map(Vec::len), Some(3));
+    assert_eq!(order["parts"].as_array().map(Vec::len), Some(3), "one part per stall");
+    assert_eq!(order["address"]["building"], "1");
+    assert_eq!(order["note"], "放门口就好");
+    let code = order["handoff_code"].as_str().expect("hand-off code");
+    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()));
+    assert_eq!(order["timeline"][0]["status"], "placed");
+
+    assert_eq!(product(&app, box_id).await["stock"], box_stock - 1);
+    assert_eq!(product(&app, 1).await["stock"], eggs_before - 2);
+    assert_eq!(slot_state(&app, &slot).await, 1);
+    assert_eq!(app.get("/api/v1/cart", Some(&token)).await.body["items"], json!([]));
+
+    let list = app.get("/api/v1/orders", Some(&token)).await;
+    assert_eq!(list.body["items"][0]["id"], order["id"]);
+    let detail = app.get(&format!("/api/v1/orders/{}", order["id"]), Some(&token)).await;
+    assert_eq!(detail.body, *order);
+
+    // WeChat payment leaves the order waiting for payment, with an expiry.
+    app.set_cart(&token, 1, 1).await;
+    let r = app.checkout(&token, "order-2", &json!({ "slot_id": slot["id"], "payment": "wechat" })).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["status"], "pending_payment");
+    assert!(r.body["expires_at"].is_string());
+    // No address given: the household's, remembered from the first order.
+    assert_eq!(r.body["address"]["room"], "201");
+}
+
+async fn slot_state(app: &TestApp, slot: &Value) -> i64 {
+    self::slot(app, slot["id"].as_i64().expect("id")).await["booked"].as_i64().expect("booked")
+}
+
+async fn idempotency(db: Db) {
+    let app = spawn_app(db).await;
+    let (staff, _) = app.login(STAFF).await;
+    let (token, _) = app.login("13900000004").await;
+    let slot = app.open_slot(&staff, 100, 0, 24).await;
+    app.set_cart(&token, 1, 1).await;
+    let body = delivery(&slot["id"]);
+
+    // A storm of the same checkout: one order, every answer the same.
+    let mut calls = Vec::new();
+    for _ in 0..40 {
+        calls.push(app.checkout(&token, "storm-key", &body));
+    }
+    let replies = tests::join_all(calls).await;
+    let ids: Vec<&Value> = replies.iter().filter(|r| r.status == 201).map(|r| &r.body["id"]).collect();
+    let in_use =
+        replies.iter().filter(|r| r.status == 409 && r.body["error"]["code"] == "idempotency_key_in_use").count();
+    assert_eq!(ids.len() + in_use, 40, "every reply is the order or 'in use'");
+    assert!(!ids.is_empty());
+    assert!(ids.iter().all(|id| **id == *ids[0]));
+    assert_eq!(app.get("/api/v1/orders", Some(&token)).await.body["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(slot_state(&app, &slot).await, 1);
+
+    let replay = app.checkout(&token, "storm-key", &body).await;
+    assert_eq!(replay.status, 201);
+    assert_eq!(replay.body["id"], *ids[0]);
+    let mismatch = app.checkout(&token, "storm-key", &json!({ "slot_id": slot["id"], "payment": "wechat" })).await;
+    assert_eq!(mismatch.status, 422);
+    assert_eq!(mismatch.error_code(), "idempotency_key_mismatch");
+    // Another resident may use the same key string: keys are per resident.
+    let (other, _) = app.login("13900000001").await;
+    app.set_cart(&other, 1, 1).await;
+    assert_eq!(app.checkout(&other, "storm-key", &body).await.status, 201);
+    // A refusal is the first answer too.
+    let empty = app.checkout(&token, "empty-cart", &body).await;
+    assert_eq!(empty.error_code(), "cart_empty");
+    app.set_cart(&token, 1, 1).await;
+    assert_eq!(app.checkout(&token, "empty-cart", &body).await.error_code(), "cart_empty");
+    assert_eq!(app.checkout(&token, "new-key", &body).await.status, 201);
+    assert_eq!(app.send(app.client.post(app.url("/api/v1/orders")).bearer_auth(&token).json(&body)).await.status, 400);
+}
+
+async fn refusals(db: Db) {
+    let app = spawn_app(db).await;
+    let (staff, _) = app.login(STAFF).await;
+    let (a, _) = app.login("13900000004").await;
+    let (b, _) = app.login("13900000001").await;
+    let one_place = app.open_slot(&staff, 1, 0, 24).await;
+    let roomy = app.open_slot(&staff, 50, 0, 30).await;
+
+    assert_eq!(app.checkout(&a, "k0", &delivery(&roomy["id"])).await.error_code(), "cart_empty");
+    app.set_cart(&a, 1, 1).await;
+    app.set_cart(&b, 1, 1).await;
+    assert_eq!(app.checkout(&a, "k1", &delivery(&one_place["id"])).await.status, 201);
+    let full = app.checkout(&b, "k1", &delivery(&one_place["id"])).await;
+    assert_eq!(full.status, 409);
+    assert_eq!(full.error_code(), "slot_full");
+    assert_eq!(
+        app.get("/api/v1/cart", Some(&b)).await.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "the cart is kept"
+    );
+
+    // Scarce stock: one left, nothing of a refused checkout is taken.
+    app.patch("/api/v1/admin/products/5", &json!({ "stock": 1 }), Some(&staff)).await;
+    app.set_cart(&a, 5, 1).await;
+    app.set_cart(&b, 5, 1).await;
+    app.set_cart(&b, 1, 2).await;
+    assert_eq!(app.checkout(&a, "k2", &delivery(&roomy["id"])).await.status, 201);
+    let cabbage = product(&app, 1).await["stock"].clone();
+    let booked = slot_state(&app, &roomy).await;
+    let out = app.checkout(&b, "k2", &delivery(&roomy["id"])).await;
+    assert_eq!(out.status, 409);
+    assert_eq!(out.error_code(), "out_of_stock");
+    assert!(out.body["error"]["message"].as_str().unwrap_or_default().contains("茄子"));
+    assert_eq!(product(&app, 1).await["stock"], cabbage, "the other line's stock was not taken");
+    assert_eq!(slot_state(&app, &roomy).await, booked, "the slot place was not taken");
+    assert_eq!(product(&app, 5).await["stock"], 0);
+
+    // Closed by staff, past its cut-off, or not there at all.
+    app.set_cart(&b, 5, 0).await;
+    app.patch(&format!("/api/v1/admin/slots/{}", roomy["id"]), &json!({ "closed": true }), Some(&staff)).await;
+    assert_eq!(app.checkout(&b, "k3", &delivery(&roomy["id"])).await.error_code(), "slot_closed");
+    let past_cutoff = app.open_slot(&staff, 10, 0, 0).await;
+    assert_eq!(past_cutoff["closed"], true);
+    assert_eq!(app.checkout(&b, "k4", &delivery(&past_cutoff["id"])).await.error_code(), "slot_closed");
+    assert_eq!(app.checkout(&b, "k5", &delivery(&json!(999_999))).await.status, 404);
+    // Delivery needs an address: a new resident without a household gives none.
+    let (new, _) = app.login("13700000000").await;
+    app.set_cart(&new, 1, 1).await;
+    let open = app.open_slot(&staff, 10, 0, 24).await;
+    let r = app.checkout(&new, "k6", &json!({ "slot_id": open["id"], "payment": "on_delivery" })).await;
+    assert_eq!(r.status, 400);
+    let r = app.checkout(&new, "k7", &json!({ "slot_id": open["id"], "payment": "cash" })).await;
+    assert_eq!(r.status, 400);
+    let r = app
+        .checkout(
+            &new,
+            "k8",
+            &json!({ "slot_id": open["id"], "payment": "on_delivery",
+        "address": { "building": "99", "unit": "1", "room": "101" } }),
+        )
+        .await;
+    assert_eq!(r.status, 400, "no building 99: {:?}", r.body);
+}
+
+async fn priority_reserve(db: Db) {
+    let app = spawn_app(db).await;
+    let (staff, _) = app.login(STAFF).await;
+    let (normal_a, _) = app.login("13900000004").await; // 赵女士: no flags
+    let (normal_b, user_b) = app.login("13700000001").await;
+    let (quarantined, _) = app.login("13900000002").await; // 李先生
+    let (elderly, _) = app.login("13900000001").await; // 张阿姨
+                                                       // 3 places, 2 held for priority households until two hours before the slot.
+    let slot = app.open_slot(&staff, 3, 2, 24).await;
+    assert_eq!(slot["remaining"], 1);
+    assert_eq!(slot["priority_remaining"], 3);
+    for t in [&normal_a, &normal_b, &quarantined, &elderly] {
+        app.set_cart(t, 1, 1).await;
+    }
+    // Each at their own home: an address in a priority household would make them priority too.
+    let at_home = |slot: &Value, building: &str| json!({ "slot_id": slot["id"], "address": { "building": building, "unit": "1", "room": "101" }, "payment": "on_delivery" });
+    let own = json!({ "slot_id": slot["id"], "payment": "on_delivery" });
+    assert_eq!(app.checkout(&normal_a, "p1", &own).await.status, 201);
+    assert_eq!(app.checkout(&normal_b, "p1", &at_home(&slot, "4")).await.error_code(), "slot_full");
+    assert_eq!(app.checkout(&quarantined, "p1", &own).await.status, 201);
+    assert_eq!(app.checkout(&elderly, "p1", &own).await.status, 201);
+    assert_eq!(self::slot(&app, slot["id"].as_i64().expect("id")).await["booked"], 3);
+
+    // A second slot: after the release time the reserve opens to all.
+    let later = app.open_slot(&staff, 2, 2, 24).await;
+    assert_eq!(app.checkout(&normal_b, "p2", &at_home(&later, "4")).await.error_code(), "slot_full");
+    let past = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+    let r = app
+        .patch(&format!("/api/v1/admin/slots/{}", later["id"]), &json!({ "priority_release_at": past }), Some(&staff))
+        .await;
+    assert_eq!(r.body["remaining"], 2);
+    assert_eq!(app.checkout(&normal_b, "p3", &at_home(&later, "4")).await.status, 201);
+    assert_eq!(user_b["household"], Value::Null);
+}
+
+async fn cancel_and_expiry(db: Db) {
+    let app = spawn_app_with(db, |c| {
+        c.payment_timeout = Duration::from_secs(1);
+        c.expiry_interval = Duration::from_millis(200);
+    })
+    .await;
+    let (staff, _) = app.login(STAFF).await;
+    let (token, _) = app.login("13900000004").await;
+    let slot = app.open_slot(&staff, 5, 0, 24).await;
+    let stock = product(&app, 3).await["stock"].as_i64().expect("stock");
+
+    app.set_cart(&token, 3, 2).await;
+    let order = app.checkout(&token, "c1", &delivery(&slot["id"])).await.body;
+    assert_eq!(product(&app, 3).await["stock"], stock - 2);
+    let path = format!("/api/v1/orders/{}/cancel", order["id"]);
+    let r = app.post(&path, &json!({}), Some(&token)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["status"], "cancelled");
+    let timeline: Vec<&str> =
+        r.body["timeline"].as_array().expect("timeline").iter().filter_map(|e| e["status"].as_str()).collect();
+    assert_eq!(timeline, ["placed", "cancelled"]);
+    assert_eq!(product(&app, 3).await["stock"], stock);
+    assert_eq!(slot_state(&app, &slot).await, 0);
+    let again = app.post(&path, &json!({}), Some(&token)).await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.error_code(), "not_cancellable");
+
+    // Unpaid WeChat orders expire and give everything back.
+    app.set_cart(&token, 3, 1).await;
+    let unpaid = app.checkout(&token, "c2", &json!({ "slot_id": slot["id"], "payment": "wechat" })).await.body;
+    assert_eq!(unpaid["status"], "pending_payment");
+    assert_eq!(product(&app, 3).await["stock"], stock - 1);
+    let mut status = Value::Null;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = app.get(&format!("/api/v1/orders/{}", unpaid["id"]), Some(&token)).await.body["status"].clone();
+        if status == "expired" {
+            break;
+        }
+    }
+    assert_eq!(status, "expired");
+    assert_eq!(product(&app, 3).await["stock"], stock);
+    assert_eq!(slot_state(&app, &slot).await, 0);
+}
+
+async fn order_privacy(db: Db) {
+    let app = spawn_app(db).await;
+    let (staff, _) = app.login(STAFF).await;
+    let (owner, _) = app.login("13900000004").await;
+    let (other, _) = app.login("13900000001").await;
+    let (vendor, _) = app.login("13800000101").await;
+    let slot = app.open_slot(&staff, 5, 0, 24).await;
+    app.set_cart(&owner, 1, 1).await;
+    let order = app.checkout(&owner, "x", &delivery(&slot["id"])).await.body;
+    let path = format!("/api/v1/orders/{}", order["id"]);
+    for t in [&other, &vendor] {
+        let r = app.get(&path, Some(t)).await;
+        assert_eq!(r.status, 404);
+        assert_eq!(r.error_code(), "not_found");
+        assert_eq!(app.post(&format!("{path}/cancel"), &json!({}), Some(t)).await.status, 404);
+    }
+    assert_eq!(app.get("/api/v1/orders", Some(&other)).await.body["items"], json!([]));
+    let seen_by_staff = app.get(&path, Some(&staff)).await;
+    assert_eq!(seen_by_staff.status, 200);
+    assert!(seen_by_staff.body.get("handoff_code").is_none(), "only the resident sees the hand-off code");
+    assert_eq!(app.get(&path, None).await.status, 401);
+}
+
+async fn staff_tools(db: Db) {
+    let app = spawn_app(db).await;
+    let (staff, _) = app.login(STAFF).await;
+    let (resident, _) = app.login("13900000004").await;
+    let now = chrono::Utc::now();
+    let at = |h: i64| (now + chrono::Duration::hours(h)).to_rfc3339();
+    let good = json!({ "kind": "pickup", "starts_at": at(5), "ends_at": at(7), "cutoff_at": at(4), "capacity": 2 });
+    assert_eq!(app.post("/api/v1/admin/slots", &good, Some(&resident)).await.status, 403);
+    for bad in [
+        json!({ "kind": "pickup", "starts_at": at(5), "ends_at": at(4), "cutoff_at": at(4), "capacity": 2 }),
+        json!({ "kind": "pickup", "starts_at": at(5), "ends_at": at(7), "cutoff_at": at(6), "capacity": 2 }),
+        json!({ "kind": "pickup", "starts_at": at(5), "ends_at": at(7), "cutoff_at": at(4), "capacity": -1 }),
+        json!({ "kind": "pickup", "starts_at": at(5), "ends_at": at(7), "cutoff_at": at(4), "capacity": 2, "priority_capacity": 3 }),
+        json!({ "kind": "boat", "starts_at": at(5), "ends_at": at(7), "cutoff_at": at(4), "capacity": 2 }),
+        json!({ "kind": "pickup", "starts_at": "tomorrow", "ends_at": at(7), "cutoff_at": at(4), "capacity": 2 }),
+    ] {
+        let r = app.post("/api/v1/admin/slots", &bad, Some(&staff)).await;
+        assert_eq!(r.status, 400, "{bad}: {:?}", r.body);
+    }
+    let slot = app.post("/api/v1/admin/slots", &good, Some(&staff)).await;
+    assert_eq!(slot.status, 201);
+    assert_eq!(slot.body["kind"], "pickup");
+    assert!(slot.body["starts_at"].as_str().unwrap_or_default().ends_with("+08:00"));
+    let date = &slot.body["starts_at"].as_str().unwrap_or_default()[..10];
+    let day = app.get(&format!("/api/v1/slots?date={date}"), None).await;
+    assert!(day.body["items"].as_array().expect("items").iter().any(|s| s["id"] == slot.body["id"]));
+    assert_eq!(app.get("/api/v1/slots?date=2026-13-40", None).await.status, 400);
+
+    // Pickup needs no address.
+    app.set_cart(&resident, 1, 1).await;
+    let r = app.checkout(&resident, "pickup", &json!({ "slot_id": slot.body["id"], "payment": "on_delivery" })).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["slot_kind"], "pickup");
+    let path = format!("/api/v1/admin/slots/{}", slot.body["id"]);
+    let r = app.patch(&path, &json!({ "capacity": 0 }), Some(&staff)).await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.error_code(), "capacity_below_booked");
+    let r = app.patch(&path, &json!({ "capacity": 10 }), Some(&staff)).await;
+    assert_eq!(r.body["capacity"], 10);
+    assert_eq!(r.body["remaining"], 9);
+    assert_eq!(app.patch("/api/v1/admin/slots/999999", &json!({ "capacity": 1 }), Some(&staff)).await.status, 404);
+
+    // Households: staff list and flag them.
+    let list = app.get("/api/v1/admin/households?building=5", Some(&staff)).await;
+    let household = list.body["items"].as_array().expect("items").first().cloned().expect("a household in 5号楼");
+    assert_eq!(app.get("/api/v1/admin/households", Some(&resident)).await.status, 403);
+    let r = app
+        .patch(&format!("/api/v1/admin/households/{}", household["id"]), &json!({ "hardship": true }), Some(&staff))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["hardship"], true);
+    assert_eq!(r.body["quarantined"], household["quarantined"]);
+    assert_eq!(
+        app.patch(&format!("/api/v1/admin/households/{}", household["id"]), &json!({}), Some(&staff)).await.status,
+        400
+    );
+}
