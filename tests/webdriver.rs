@@ -54,6 +54,7 @@ impl Driver {
         let caps = json!({
             "capabilities": { "alwaysMatch": {
                 "browserName": "chrome",
+                "goog:loggingPrefs": { "browser": "ALL" },
                 "goog:chromeOptions": {
                     "binary": chromium,
                     "args": [
@@ -113,14 +114,27 @@ impl Driver {
             }
             if Instant::now() > deadline {
                 let body = self.script("return document.body.innerText").await;
-                panic!("no element {css} after {timeout:?}; page text: {body}");
+                let console = self.call(reqwest::Method::POST, "/se/log", Some(json!({ "type": "browser" }))).await;
+                panic!("no element {css} after {timeout:?}; page text: {body}; console: {console}");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
+    /// Scrolls the element to the middle of the screen (clear of the fixed top and bottom
+    /// bars, as a thumb would) and clicks it. A click the page intercepts is a test failure.
     pub async fn click(&self, e: &Element) {
-        self.call(reqwest::Method::POST, &format!("/element/{}/click", e.0), Some(json!({}))).await;
+        let element = json!({ ELEMENT_KEY: e.0 });
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": "arguments[0].scrollIntoView({block: 'center'})", "args": [element] })),
+        )
+        .await;
+        let v = self.call(reqwest::Method::POST, &format!("/element/{}/click", e.0), Some(json!({}))).await;
+        if let Some(err) = v.get("error") {
+            panic!("click failed: {err}: {}", v["message"]);
+        }
     }
 
     pub async fn type_text(&self, e: &Element, text: &str) {

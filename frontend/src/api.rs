@@ -4,8 +4,9 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::{de::DeserializeOwned, Serialize};
 use shared::api::{
-    Category, DemoWechatCodeRequest, DemoWechatCodeResponse, List, LoginRequest, LoginResponse, Product, ProductDetail,
-    SmsCodeRequest, SmsCodeResponse, User, Vendor, WechatLoginRequest,
+    Cart, Category, CheckoutRequest, CreateSlot, DemoWechatCodeRequest, DemoWechatCodeResponse, Household, List,
+    LoginRequest, LoginResponse, Order, OrderSummary, Product, ProductDetail, SetCartQuantity, Slot, SmsCodeRequest,
+    SmsCodeResponse, UpdateSlot, User, Vendor, WechatLoginRequest,
 };
 use shared::ErrorBody;
 
@@ -56,6 +57,16 @@ async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiRes
     let req = with_auth(Request::post(path)).json(body).map_err(Failure::network)?;
     let res = req.send().await.map_err(Failure::network)?;
     read(res).await
+}
+
+async fn put<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
+    let req = with_auth(Request::put(path)).json(body).map_err(Failure::network)?;
+    read(req.send().await.map_err(Failure::network)?).await
+}
+
+async fn patch<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
+    let req = with_auth(Request::patch(path)).json(body).map_err(Failure::network)?;
+    read(req.send().await.map_err(Failure::network)?).await
 }
 
 fn encode(s: &str) -> String {
@@ -137,4 +148,86 @@ pub async fn logout() -> ApiResult<()> {
     } else {
         read::<()>(res).await
     }
+}
+
+pub async fn cart() -> ApiResult<Cart> {
+    get("/api/v1/cart").await
+}
+
+pub async fn set_cart(product_id: i64, quantity: i64) -> ApiResult<Cart> {
+    put(&format!("/api/v1/cart/items/{product_id}"), &SetCartQuantity { quantity }).await
+}
+
+/// Slots from today on (no date), or of one `YYYY-MM-DD`.
+pub async fn slots(date: Option<&str>) -> ApiResult<Vec<Slot>> {
+    let path = match date {
+        Some(d) => format!("/api/v1/slots?date={d}"),
+        None => "/api/v1/slots".to_owned(),
+    };
+    get::<List<Slot>>(&path).await.map(|l| l.items)
+}
+
+/// A fresh key for one press of "pay"; retries of that press reuse it.
+pub fn new_idempotency_key() -> String {
+    format!("web-{:x}-{:x}", (js_sys::Math::random() * 1e15) as u64, js_sys::Date::now() as u64)
+}
+
+/// Places the order. A network failure is retried with the same key, so a flaky connection
+/// can never make two orders.
+pub async fn checkout(key: &str, body: &CheckoutRequest) -> ApiResult<Order> {
+    let mut last = Failure::network("not sent");
+    for attempt in 0..3 {
+        if attempt > 0 {
+            gloo_timers_sleep(600 * attempt).await;
+        }
+        let req = with_auth(Request::post("/api/v1/orders"))
+            .header("Idempotency-Key", key)
+            .json(body)
+            .map_err(Failure::network)?;
+        match req.send().await {
+            Ok(res) => match read::<Order>(res).await {
+                Err(f) if f.code == "idempotency_key_in_use" => last = f,
+                other => return other,
+            },
+            Err(e) => last = Failure::network(e),
+        }
+    }
+    Err(last)
+}
+
+async fn gloo_timers_sleep(ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+pub async fn orders() -> ApiResult<Vec<OrderSummary>> {
+    get::<List<OrderSummary>>("/api/v1/orders").await.map(|l| l.items)
+}
+
+pub async fn order(id: i64) -> ApiResult<Order> {
+    get(&format!("/api/v1/orders/{id}")).await
+}
+
+pub async fn cancel_order(id: i64) -> ApiResult<Order> {
+    post(&format!("/api/v1/orders/{id}/cancel"), &serde_json::json!({})).await
+}
+
+pub async fn create_slot(body: &CreateSlot) -> ApiResult<Slot> {
+    post("/api/v1/admin/slots", body).await
+}
+
+pub async fn update_slot(id: i64, body: &UpdateSlot) -> ApiResult<Slot> {
+    patch(&format!("/api/v1/admin/slots/{id}"), body).await
+}
+
+pub async fn households(building: &str) -> ApiResult<Vec<Household>> {
+    get::<List<Household>>(&format!("/api/v1/admin/households?building={}", encode(building))).await.map(|l| l.items)
+}
+
+pub async fn flag_household(id: i64, flags: serde_json::Value) -> ApiResult<Household> {
+    patch(&format!("/api/v1/admin/households/{id}"), &flags).await
 }

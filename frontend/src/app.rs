@@ -1,5 +1,8 @@
 use crate::components::{BottomNav, TopBar};
-use crate::pages::{CartPage, GroupPage, HomePage, LoginPage, MePage, NotFound, OrdersPage, ProductPage, ProductsPage};
+use crate::pages::{
+    CartPage, CheckoutPage, GroupPage, HomePage, LoginPage, MePage, NotFound, OrderPage, OrdersPage, ProductPage,
+    ProductsPage, StaffPage,
+};
 use crate::session::Session;
 use leptos::prelude::*;
 use leptos_router::{
@@ -30,6 +33,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/me") view=MePage/>
                     <Route path=path!("/cart") view=CartPage/>
                     <Route path=path!("/orders") view=OrdersPage/>
+                    <Route path=path!("/orders/:id") view=OrderPage/>
+                    <Route path=path!("/checkout") view=CheckoutPage/>
+                    <Route path=path!("/staff") view=StaffPage/>
                     <Route path=path!("/group") view=GroupPage/>
                 </Routes>
             </main>

@@ -84,11 +84,69 @@ dictionary! {
     hardship => "困难家庭", "Hardship";
     elderly => "老人户", "Elderly";
     language => "语言 / Language", "Language / 语言";
-    cart_soon => "购物车将在这里显示。先去挑选商品吧。", "Your cart will show here. Start by choosing products.";
-    orders_soon => "您的订单会显示在这里，可随时查看配送状态。", "Your orders will show here with their delivery status.";
     group_intro => "隔离楼栋的团购由社区组织，志愿者配送到楼。", "Group buys for quarantined buildings are run by the community and delivered by volunteers.";
     browse => "去逛逛", "Browse";
     not_found => "页面不存在", "Page not found";
+    add_to_cart => "加入购物车", "Add to cart";
+    added => "已加入购物车", "Added to cart";
+    cart_empty => "购物车是空的", "Your cart is empty";
+    total => "合计", "Total";
+    go_checkout => "去结算", "Check out";
+    remove => "删除", "Remove";
+    price_changed => "价格已变动，原价", "Price changed, was";
+    unavailable => "库存不足，请减少数量或删除", "Not enough left: lower the amount or remove it";
+    checkout => "确认订单", "Confirm order";
+    delivery => "送货上门", "Home delivery";
+    pickup => "到店自提", "Pick up at the market";
+    choose_slot => "选择时段", "Choose a time";
+    no_slots => "这一天没有可选时段", "No times on this day";
+    left => "剩", "left";
+    full => "已约满", "Full";
+    closed => "已截止", "Closed";
+    address => "送货地址", "Delivery address";
+    payment => "付款方式", "Payment";
+    pay_on_delivery => "货到付款", "Pay on delivery";
+    pay_wechat => "微信支付", "WeChat Pay";
+    note => "备注（选填）", "Note (optional)";
+    note_placeholder => "如：放门口，不用敲门", "e.g. leave at the door";
+    place_order => "提交订单", "Place order";
+    placing => "正在提交…", "Placing…";
+    choose_slot_first => "请先选择时段", "Please choose a time first";
+    order_placed => "下单成功", "Order placed";
+    handoff_code => "收货码", "Hand-off code";
+    handoff_hint => "志愿者送到时，请告诉他这6位数字", "Tell the volunteer these six digits at the door";
+    order_no => "订单号", "Order no.";
+    slot => "时段", "Time";
+    items => "商品", "Items";
+    stalls_in_order => "各摊位", "Stalls";
+    timeline => "订单进度", "Progress";
+    cancel_order => "取消订单", "Cancel order";
+    no_orders => "还没有订单", "No orders yet";
+    pay_by => "请在此前付款", "Pay before";
+    st_pending_payment => "待付款", "Awaiting payment";
+    st_placed => "已下单", "Placed";
+    st_paid => "已付款", "Paid";
+    st_confirmed => "摊位已确认", "Confirmed by stalls";
+    st_packed => "已打包", "Packed";
+    st_out_for_delivery => "配送中", "Out for delivery";
+    st_delivered => "已送达", "Delivered";
+    st_cancelled => "已取消", "Cancelled";
+    st_expired => "已过期", "Expired";
+    staff_page => "时段与住户管理", "Slots and households";
+    open_slot => "新开时段", "Open a slot";
+    date => "日期", "Date";
+    start => "开始", "Start";
+    end => "结束", "End";
+    cutoff_hours => "提前截止（小时）", "Cut-off (hours before)";
+    capacity => "容量（单）", "Capacity (orders)";
+    priority_share => "优先预留", "Priority reserve";
+    save => "保存", "Save";
+    close_slot => "关闭", "Close";
+    reopen_slot => "重新开放", "Reopen";
+    booked => "已约", "Booked";
+    households => "住户", "Households";
+    building_no => "楼号", "Building";
+    staff_only => "仅限工作人员", "Staff only";
     building => "号楼", "Bldg";
     unit => "单元", "Unit";
     room => "室", "Room";
@@ -100,7 +158,17 @@ pub fn t(key: K) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
     move || text(lang.get(), key)
 }
 
-/// For plain code (not a view): the label now.
+thread_local! {
+    /// The language in force, for code that runs outside any component (async tasks, handlers):
+    /// there is no reactive context there to ask.
+    static CURRENT: std::cell::Cell<Lang> = const { std::cell::Cell::new(Lang::Zh) };
+}
+
+pub fn set_current(lang: Lang) {
+    CURRENT.with(|c| c.set(lang));
+}
+
+/// For plain code (not a view), anywhere: the label in the current language.
 pub fn now(key: K) -> &'static str {
-    text(crate::session::use_session().lang.get_untracked(), key)
+    text(CURRENT.with(|c| c.get()), key)
 }

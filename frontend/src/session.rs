@@ -69,6 +69,7 @@ impl Session {
 
     pub fn set_lang(&self, lang: Lang) {
         store(LANG_KEY, Some(lang.code()));
+        crate::i18n::set_current(lang);
         self.lang.set(lang);
     }
 

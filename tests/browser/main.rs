@@ -16,7 +16,7 @@ fn storefront_built() -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resident_logs_in_and_browses_products() {
+async fn resident_logs_in_browses_and_buys() {
     assert!(
         storefront_built(),
         "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test (it builds it first)"
@@ -73,7 +73,51 @@ async fn resident_logs_in_and_browses_products() {
     let eggs = browser.find_all("#product-list .product-card").await;
     assert!(!eggs.is_empty() && eggs.len() < 10, "{} results for 鸡蛋", eggs.len());
 
+    // Buy a 菜盒子 and two items, end to end: product pages, cart, slot, order, hand-off code.
+    let boxes = app.get("/api/v1/products?category=box", None).await.body;
+    let box_id = boxes["items"][0]["id"].as_i64().expect("box id");
+    let mut expected_total = 0;
+    for id in [box_id, 1, 21] {
+        browser.goto(&app.url(&format!("/products/{id}"))).await;
+        browser.click(&browser.wait_for("#add-to-cart", WAIT).await).await;
+        browser.wait_for(".added", WAIT).await;
+        expected_total +=
+            app.get(&format!("/api/v1/products/{id}"), None).await.body["price_fen"].as_i64().expect("price");
+    }
+    browser.goto(&app.url("/cart")).await;
+    browser.wait_for(".cart-line", WAIT).await;
+    assert_eq!(browser.find_all(".cart-line").await.len(), 3);
+    let total = browser.text(&browser.wait_for("#cart-total", WAIT).await).await;
+    assert_eq!(total, format!("¥{}.{:02}", expected_total / 100, expected_total % 100));
+    browser.click(&browser.wait_for("#go-checkout", WAIT).await).await;
+    let slot = browser.wait_for(".slot-option:not([disabled])", WAIT).await;
+    browser.click(&slot).await;
+    let building = browser.script("return document.getElementById('building').value").await;
+    assert_eq!(building, "3", "address comes from the household");
+    browser.click(&browser.wait_for("#place-order", WAIT).await).await;
+    let code = browser.text(&browser.wait_for("#handoff-code", WAIT).await).await;
+    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "hand-off code shown: {code}");
+    let status = browser.text(&browser.wait_for("#order-status", WAIT).await).await;
+    assert!(status.contains("已下单"), "{status}");
+    let url = browser.current_url().await;
+    let order_id: i64 = url
+        .rsplit('/')
+        .next()
+        .and_then(|s| s.split('?').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("order page url: {url}"));
+    let (staff, _) = app.login("13800000000").await;
+    let order = app.get(&format!("/api/v1/orders/{order_id}"), Some(&staff)).await;
+    assert_eq!(order.status, 200);
+    assert_eq!(order.body["items"].as_array().map(Vec::len), Some(3));
+    assert_eq!(order.body["total_fen"], expected_total);
+    browser.goto(&app.url("/orders")).await;
+    browser.wait_for(".order-row", WAIT).await;
+
     if let Ok(dir) = std::env::var("FXS_SCREENSHOT_DIR") {
+        browser.goto(&app.url(&format!("/orders/{order_id}"))).await;
+        browser.wait_for("#handoff-code", WAIT).await;
+        let _ = std::fs::write(std::path::Path::new(&dir).join("order.png"), browser.screenshot_png().await);
         browser.goto(&app.url("/")).await;
         browser.wait_for(".product-card", WAIT).await;
         let png = browser.screenshot_png().await;

@@ -17,8 +17,13 @@ fn role_label(role: Role) -> K {
     }
 }
 
+/// The community the demo market serves; every building is in it.
+pub fn community() -> &'static str {
+    "七里山小区"
+}
+
 #[component]
-fn LoginPrompt(next: &'static str) -> impl IntoView {
+pub fn LoginPrompt(next: &'static str) -> impl IntoView {
     view! {
         <div class="card center">
             <p>{t(K::not_logged_in)}</p>
@@ -75,6 +80,9 @@ pub fn MePage() -> impl IntoView {
                                 None => view! { <p>{t(K::no_household)}</p> }.into_any(),
                             }}
                         </div>
+                        {user.has_role(Role::Staff).then(|| view! {
+                            <A href="/staff"><span class="btn primary block">{t(K::staff_page)}</span></A>
+                        })}
                         <button id="logout" class="btn secondary block" on:click=logout.clone()>{t(K::logout)}</button>
                     }.into_any()
                 }
@@ -100,16 +108,6 @@ fn TabIntro(text: K, next: &'static str) -> impl IntoView {
         </div>
         {move || (session.user.get().is_none() && !session.checking.get()).then(|| view! { <LoginPrompt next=next/> })}
     }
-}
-
-#[component]
-pub fn CartPage() -> impl IntoView {
-    view! { <h1>{t(K::nav_cart)}</h1> <TabIntro text=K::cart_soon next="/cart"/> }
-}
-
-#[component]
-pub fn OrdersPage() -> impl IntoView {
-    view! { <h1>{t(K::nav_orders)}</h1> <TabIntro text=K::orders_soon next="/orders"/> }
 }
 
 #[component]

@@ -207,6 +207,7 @@ pub fn ProductPage() -> impl IntoView {
                                 })}
                             </dl>
                             {(!p.description.is_empty()).then(|| view! { <p class="description">{p.description.clone()}</p> })}
+                            {(!sold_out).then(|| view! { <AddToCart product_id=p.id max=p.per_order_limit.unwrap_or(99).min(p.stock)/> })}
                             {(!d.box_items.is_empty()).then(|| view! {
                                 <h2>{t(K::box_contents)}</h2>
                                 <ul class="box-items">
@@ -233,5 +234,47 @@ pub fn ProductPage() -> impl IntoView {
                 </section>
             })}
         </Suspense>
+    }
+}
+
+/// Quantity and "add to cart"; asks a visitor to log in first.
+#[component]
+fn AddToCart(product_id: i64, max: i64) -> impl IntoView {
+    let session = use_session();
+    let navigate = use_navigate();
+    let quantity = RwSignal::new(1i64);
+    let message = RwSignal::new(None::<(bool, String)>);
+    let add = move |_| {
+        if session.user.get_untracked().is_none() {
+            navigate(&format!("/login?next=/products/{product_id}"), Default::default());
+            return;
+        }
+        let q = quantity.get_untracked();
+        leptos::task::spawn_local(async move {
+            // Adding to what is already in the cart.
+            let current = api::cart()
+                .await
+                .ok()
+                .and_then(|c| c.items.into_iter().find(|i| i.product_id == product_id))
+                .map_or(0, |i| i.quantity);
+            match api::set_cart(product_id, current + q).await {
+                Ok(_) => message.set(Some((true, crate::i18n::now(K::added).to_owned()))),
+                Err(f) => message.set(Some((false, f.message))),
+            }
+        });
+    };
+    view! {
+        <div class="add-row">
+            {move || view! {
+                <crate::pages::shop::Stepper quantity=quantity.get() max=max.max(1)
+                    on_change=Callback::new(move |q| quantity.set(q))/>
+            }}
+            <button id="add-to-cart" class="btn primary" on:click=add>{t(K::add_to_cart)}</button>
+        </div>
+        {move || message.get().map(|(ok, m)| view! {
+            <p class:form-error=!ok class:added=ok role="status">{m}
+                {ok.then(|| view! { " · " <A href="/cart">{t(K::go_checkout)}</A> })}
+            </p>
+        })}
     }
 }

@@ -1,0 +1,173 @@
+//! The resident's orders: the list, and one order with its timeline and hand-off code.
+
+use crate::api;
+use crate::components::{yuan, ErrorNote, Loading};
+use crate::i18n::{t, K};
+use crate::session::use_session;
+use leptos::prelude::*;
+use leptos_router::{
+    components::A,
+    hooks::{use_params_map, use_query_map},
+};
+use shared::order::OrderStatus;
+
+pub fn status_label(s: OrderStatus) -> K {
+    match s {
+        OrderStatus::PendingPayment => K::st_pending_payment,
+        OrderStatus::Placed => K::st_placed,
+        OrderStatus::Paid => K::st_paid,
+        OrderStatus::Confirmed => K::st_confirmed,
+        OrderStatus::Packed => K::st_packed,
+        OrderStatus::OutForDelivery => K::st_out_for_delivery,
+        OrderStatus::Delivered => K::st_delivered,
+        OrderStatus::Cancelled => K::st_cancelled,
+        OrderStatus::Expired => K::st_expired,
+    }
+}
+
+fn short_time(rfc3339: &str) -> String {
+    format!("{} {}", rfc3339.get(5..10).unwrap_or_default(), rfc3339.get(11..16).unwrap_or_default())
+}
+
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    let session = use_session();
+    let orders = LocalResource::new(api::orders);
+    view! {
+        <h1>{t(K::nav_orders)}</h1>
+        {move || {
+            if session.user.get().is_none() && !session.checking.get() {
+                return view! { <crate::pages::account::LoginPrompt next="/orders"/> }.into_any();
+            }
+            view! {
+                <Transition fallback=|| view! { <Loading/> }>
+                    {move || orders.get().map(|r| match r {
+                        Ok(list) if list.is_empty() => view! {
+                            <div class="card center"><p>{t(K::no_orders)}</p>
+                                <A href="/products"><span class="btn primary">{t(K::browse)}</span></A></div>
+                        }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="order-list">
+                                {list.into_iter().map(|o| view! {
+                                    <li>
+                                        <A href=format!("/orders/{}", o.id)>
+                                            <div class="order-row">
+                                                <span class="order-no">{t(K::order_no)} " " {o.id}</span>
+                                                <span class=format!("badge status-{}", o.status.as_str())>{t(status_label(o.status))}</span>
+                                                <span class="order-slot">{t(K::slot)} " " {short_time(&o.slot_starts_at)}</span>
+                                                <span class="order-total">{yuan(o.total_fen)}</span>
+                                            </div>
+                                        </A>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                        Err(e) => view! { <ErrorNote failure=e retry=Callback::new(move |_| orders.refetch())/> }.into_any(),
+                    })}
+                </Transition>
+            }.into_any()
+        }}
+    }
+}
+
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = Memo::new(move |_| params.get().get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
+    let order = LocalResource::new(move || {
+        let id = id.get();
+        async move { api::order(id).await }
+    });
+    let error = RwSignal::new(None::<String>);
+    let cancel = move |_| {
+        let id = id.get_untracked();
+        leptos::task::spawn_local(async move {
+            match api::cancel_order(id).await {
+                Ok(_) => order.refetch(),
+                Err(f) => error.set(Some(f.message)),
+            }
+        });
+    };
+    view! {
+        {move || (query.get().get("placed").is_some()).then(|| view! {
+            <div class="banner success" role="status">"✓ " {t(K::order_placed)}</div>
+        })}
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || order.get().map(|r| match r {
+                Err(e) => view! { <ErrorNote failure=e retry=Callback::new(move |_| order.refetch())/> }.into_any(),
+                Ok(o) => {
+                    let status = o.status;
+                    let reached: Vec<OrderStatus> = o.timeline.iter().map(|e| e.status).collect();
+                    view! {
+                        <h1>{t(K::order_no)} " " {o.id}</h1>
+                        <p class="order-status" id="order-status">
+                            <span class=format!("badge big status-{}", status.as_str())>{t(status_label(status))}</span>
+                        </p>
+                        {o.handoff_code.clone().map(|code| view! {
+                            <div class="card handoff">
+                                <p>{t(K::handoff_code)}</p>
+                                <p class="code" id="handoff-code">{code}</p>
+                                <p class="note">{t(K::handoff_hint)}</p>
+                            </div>
+                        })}
+                        {(status == OrderStatus::PendingPayment).then(|| o.expires_at.clone().map(|e| view! {
+                            <p class="note warn">{t(K::pay_by)} " " {short_time(&e)}</p>
+                        }))}
+                        <div class="card">
+                            <h2>{t(K::timeline)}</h2>
+                            <ol class="timeline">
+                                {if status.is_final() && status != OrderStatus::Delivered {
+                                    o.timeline.iter().map(|e| view! {
+                                        <li class="done"><span>{t(status_label(e.status))}</span><span class="when">{short_time(&e.at)}</span></li>
+                                    }).collect_view().into_any()
+                                } else {
+                                    OrderStatus::progress().into_iter()
+                                        .filter(|s| *s != OrderStatus::Paid || o.payment == shared::order::Payment::Wechat)
+                                        .map(|s| {
+                                            let shown = if s == OrderStatus::Placed && status == OrderStatus::PendingPayment { OrderStatus::PendingPayment } else { s };
+                                            let at = o.timeline.iter().find(|e| e.status == s || (s == OrderStatus::Placed && e.status == OrderStatus::PendingPayment)).map(|e| short_time(&e.at));
+                                            let done = reached.contains(&s) || at.is_some();
+                                            view! {
+                                                <li class:done=done class:current=shown == status>
+                                                    <span>{t(status_label(shown))}</span>
+                                                    <span class="when">{at.unwrap_or_default()}</span>
+                                                </li>
+                                            }
+                                        }).collect_view().into_any()
+                                }}
+                            </ol>
+                        </div>
+                        <div class="card">
+                            <p>{t(K::slot)} ": " {short_time(&o.slot_starts_at)} "–" {o.slot_ends_at.get(11..16).unwrap_or_default().to_owned()}
+                                " · " {move || if o.slot_kind == shared::order::SlotKind::Delivery { t(K::delivery)() } else { t(K::pickup)() }}</p>
+                            {o.address.clone().map(|a| view! {
+                                <p>{t(K::address)} ": " {a.building} {t(K::building)} " " {a.unit} {t(K::unit)} " " {a.room} {t(K::room)}</p>
+                            })}
+                            {o.note.clone().map(|n| view! { <p>{t(K::note)} ": " {n}</p> })}
+                        </div>
+                        <div class="card">
+                            <h2>{t(K::items)}</h2>
+                            <ul class="box-items">
+                                {o.items.iter().map(|i| view! {
+                                    <li><span>{i.name.clone()} " ×" {i.quantity} {i.unit.clone()}</span><span>{yuan(i.line_total_fen)}</span></li>
+                                }).collect_view()}
+                            </ul>
+                            <p class="order-total-line">{t(K::total)} " " <strong>{yuan(o.total_fen)}</strong></p>
+                            <h2>{t(K::stalls_in_order)}</h2>
+                            <ul class="box-items">
+                                {o.parts.iter().map(|p| view! {
+                                    <li><span>{p.vendor_name.clone()}</span><span>{yuan(p.subtotal_fen)}</span></li>
+                                }).collect_view()}
+                            </ul>
+                        </div>
+                        {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                        {status.resident_may_cancel().then(|| view! {
+                            <button id="cancel-order" class="btn secondary block" on:click=cancel>{t(K::cancel_order)}</button>
+                        })}
+                    }.into_any()
+                }
+            })}
+        </Suspense>
+    }
+}

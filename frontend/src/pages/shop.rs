@@ -1,0 +1,296 @@
+//! Cart and checkout: steppers and totals, then time slot, address and payment in one page.
+
+use crate::api::{self, Failure};
+use crate::components::{yuan, ErrorNote, Loading};
+use crate::i18n::{now, t, K};
+use crate::session::use_session;
+use leptos::prelude::*;
+use leptos_router::{components::A, hooks::use_navigate};
+use shared::api::{Address, Cart, CheckoutRequest, Slot};
+use shared::order::{Payment, SlotKind};
+
+fn failure_text(f: &Failure) -> String {
+    if f.status == 0 {
+        now(K::network_failed).to_owned()
+    } else {
+        f.message.clone()
+    }
+}
+
+/// − n + with big buttons; `on_change` gets the new quantity.
+#[component]
+pub fn Stepper(quantity: i64, max: i64, on_change: Callback<i64>, #[prop(optional)] id: &'static str) -> impl IntoView {
+    view! {
+        <div class="stepper" id=id>
+            <button class="step" aria-label="-" disabled={quantity <= 1} on:click=move |_| on_change.run(quantity - 1)>"−"</button>
+            <span class="qty" aria-live="polite">{quantity}</span>
+            <button class="step" aria-label="+" disabled={quantity >= max} on:click=move |_| on_change.run(quantity + 1)>"+"</button>
+        </div>
+    }
+}
+
+#[component]
+pub fn CartPage() -> impl IntoView {
+    let session = use_session();
+    let cart = LocalResource::new(api::cart);
+    let error = RwSignal::new(None::<String>);
+    let set = move |product_id: i64, quantity: i64| {
+        leptos::task::spawn_local(async move {
+            match api::set_cart(product_id, quantity).await {
+                Ok(_) => {
+                    error.set(None);
+                    cart.refetch();
+                }
+                Err(f) => error.set(Some(failure_text(&f))),
+            }
+        });
+    };
+    view! {
+        <h1>{t(K::nav_cart)}</h1>
+        {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+        {move || {
+            if session.user.get().is_none() && !session.checking.get() {
+                return view! { <crate::pages::account::LoginPrompt next="/cart"/> }.into_any();
+            }
+            view! {
+                <Transition fallback=|| view! { <Loading/> }>
+                    {move || cart.get().map(|r| match r {
+                        Ok(c) if c.items.is_empty() => view! {
+                            <div class="card center">
+                                <p>{t(K::cart_empty)}</p>
+                                <A href="/products"><span class="btn primary">{t(K::browse)}</span></A>
+                            </div>
+                        }.into_any(),
+                        Ok(c) => cart_lines(c, set).into_any(),
+                        Err(e) => view! { <ErrorNote failure=e retry=Callback::new(move |_| cart.refetch())/> }.into_any(),
+                    })}
+                </Transition>
+            }.into_any()
+        }}
+    }
+}
+
+fn cart_lines(c: Cart, set: impl Fn(i64, i64) + Copy + Send + Sync + 'static) -> impl IntoView {
+    let total = c.total_fen;
+    let problems = c.has_problems;
+    view! {
+        <ul class="cart-lines">
+            {c.items.into_iter().map(|i| {
+                let id = i.product_id;
+                let max = i.per_order_limit.unwrap_or(99).min(i.stock.max(i.quantity)).max(1);
+                view! {
+                    <li class="cart-line" class:problem=!i.available>
+                        <div class="line-main">
+                            <p class="product-name">{i.name.clone()}</p>
+                            <p class="product-vendor">{i.vendor_name.clone()}</p>
+                            <p class="product-price">{yuan(i.price_fen)} "/" {i.unit.clone()}</p>
+                            {i.price_was_fen.map(|was| view! { <p class="note warn">{t(K::price_changed)} " " {yuan(was)}</p> })}
+                            {(!i.available).then(|| view! { <p class="note warn">{t(K::unavailable)}</p> })}
+                        </div>
+                        <div class="line-side">
+                            <Stepper quantity=i.quantity max=max on_change=Callback::new(move |q| set(id, q))/>
+                            <p class="line-total">{yuan(i.line_total_fen)}</p>
+                            <button class="link" on:click=move |_| set(id, 0)>{t(K::remove)}</button>
+                        </div>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+        <div class="checkout-bar">
+            <span>{t(K::total)} " " <strong id="cart-total">{yuan(total)}</strong></span>
+            <A href="/checkout">
+                <span id="go-checkout" class="btn primary" class:disabled=problems>{t(K::go_checkout)}</span>
+            </A>
+        </div>
+    }
+}
+
+/// `2026-11-30T08:00:00+08:00` -> (`2026-11-30`, `08:00`): the server always speaks Shanghai time.
+fn day_and_time(rfc3339: &str) -> (String, String) {
+    (rfc3339.get(..10).unwrap_or_default().to_owned(), rfc3339.get(11..16).unwrap_or_default().to_owned())
+}
+
+fn day_label(day: &str) -> String {
+    let month = day.get(5..7).and_then(|m| m.parse::<u32>().ok()).unwrap_or(0);
+    let date = day.get(8..10).and_then(|d| d.parse::<u32>().ok()).unwrap_or(0);
+    format!("{month}月{date}日")
+}
+
+#[component]
+pub fn CheckoutPage() -> impl IntoView {
+    let session = use_session();
+    let navigate = use_navigate();
+    let cart = LocalResource::new(api::cart);
+    let slots = LocalResource::new(|| api::slots(None));
+    let kind = RwSignal::new(SlotKind::Delivery);
+    let day = RwSignal::new(None::<String>);
+    let chosen = RwSignal::new(None::<i64>);
+    let building = RwSignal::new(String::new());
+    let unit = RwSignal::new(String::new());
+    let room = RwSignal::new(String::new());
+    let payment = RwSignal::new(Payment::OnDelivery);
+    let note = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    // The household's address, when there is one.
+    Effect::new(move || {
+        if let Some(h) = session.user.get().and_then(|u| u.household) {
+            if building.get_untracked().is_empty() {
+                building.set(h.building);
+                unit.set(h.unit);
+                room.set(h.room);
+            }
+        }
+    });
+    let priority =
+        move || session.user.get().and_then(|u| u.household).is_some_and(|h| h.quarantined || h.hardship || h.elderly);
+    let places = move |s: &Slot| if priority() { s.priority_remaining } else { s.remaining };
+
+    let submit = move |_| {
+        error.set(None);
+        let Some(slot_id) = chosen.get_untracked() else {
+            error.set(Some(now(K::choose_slot_first).to_owned()));
+            return;
+        };
+        let address = (kind.get_untracked() == SlotKind::Delivery).then(|| Address {
+            building: building.get_untracked().trim().to_owned(),
+            unit: unit.get_untracked().trim().to_owned(),
+            room: room.get_untracked().trim().to_owned(),
+        });
+        let text = note.get_untracked();
+        let body = CheckoutRequest {
+            slot_id,
+            address,
+            payment: payment.get_untracked(),
+            note: (!text.trim().is_empty()).then_some(text),
+        };
+        busy.set(true);
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            let key = api::new_idempotency_key();
+            match api::checkout(&key, &body).await {
+                Ok(order) => navigate(&format!("/orders/{}?placed=1", order.id), Default::default()),
+                Err(f) => {
+                    if matches!(f.code.as_str(), "slot_full" | "slot_closed") {
+                        chosen.set(None);
+                        slots.refetch();
+                    }
+                    error.set(Some(failure_text(&f)));
+                }
+            }
+            busy.set(false);
+        });
+    };
+
+    view! {
+        <h1>{t(K::checkout)}</h1>
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || cart.get().map(|r| match r {
+                Ok(c) if c.items.is_empty() => view! { <p class="empty">{t(K::cart_empty)}</p> }.into_any(),
+                Ok(c) => view! {
+                    <div class="card summary">
+                        <p>{c.items.iter().map(|i| format!("{} ×{}", i.name, i.quantity)).collect::<Vec<_>>().join("、")}</p>
+                        <p>{t(K::total)} " " <strong>{yuan(c.total_fen)}</strong></p>
+                    </div>
+                }.into_any(),
+                Err(e) => view! { <ErrorNote failure=e retry=Callback::new(move |_| cart.refetch())/> }.into_any(),
+            })}
+        </Suspense>
+
+        <div class="segmented" role="tablist">
+            <button role="tab" class:active=move || kind.get() == SlotKind::Delivery
+                on:click=move |_| { kind.set(SlotKind::Delivery); chosen.set(None); }>{t(K::delivery)}</button>
+            <button role="tab" class:active=move || kind.get() == SlotKind::Pickup
+                on:click=move |_| { kind.set(SlotKind::Pickup); chosen.set(None); }>{t(K::pickup)}</button>
+        </div>
+
+        <h2>{t(K::choose_slot)}</h2>
+        <Transition fallback=|| view! { <Loading/> }>
+            {move || slots.get().map(|r| match r {
+                Err(e) => view! { <ErrorNote failure=e retry=Callback::new(move |_| slots.refetch())/> }.into_any(),
+                Ok(all) => {
+                    let mut days: Vec<String> = all.iter().map(|s| day_and_time(&s.starts_at).0).collect();
+                    days.dedup();
+                    if day.get_untracked().is_none_or(|d| !days.contains(&d)) {
+                        day.set(days.first().cloned());
+                    }
+                    let all = StoredValue::new(all);
+                    view! {
+                        <div class="day-tabs" role="tablist">
+                            {days.into_iter().map(|d| {
+                                let label = day_label(&d);
+                                let this = d.clone();
+                                view! {
+                                    <button role="tab" class="day-tab" class:active=move || day.get().as_deref() == Some(this.as_str())
+                                        on:click=move |_| { day.set(Some(d.clone())); chosen.set(None); }>{label}</button>
+                                }
+                            }).collect_view()}
+                        </div>
+                        <div class="slot-list">
+                            {move || {
+                                let list: Vec<Slot> = all.get_value().into_iter()
+                                    .filter(|s| s.kind == kind.get() && day.get().is_some_and(|d| day_and_time(&s.starts_at).0 == d))
+                                    .collect();
+                                if list.is_empty() {
+                                    return view! { <p class="empty">{t(K::no_slots)}</p> }.into_any();
+                                }
+                                list.into_iter().map(|s| {
+                                    let left = places(&s);
+                                    let disabled = s.closed || left <= 0;
+                                    let id = s.id;
+                                    let window = format!("{}–{}", day_and_time(&s.starts_at).1, day_and_time(&s.ends_at).1);
+                                    view! {
+                                        <button class="slot-option" data-id=id disabled=disabled
+                                            class:selected=move || chosen.get() == Some(id)
+                                            on:click=move |_| chosen.set(Some(id))>
+                                            <span class="slot-time">{window}</span>
+                                            <span class="slot-left">
+                                                {move || if s.closed { t(K::closed)().to_owned() }
+                                                    else if left <= 0 { t(K::full)().to_owned() }
+                                                    else { format!("{} {}", t(K::left)(), left) }}
+                                            </span>
+                                        </button>
+                                    }
+                                }).collect_view().into_any()
+                            }}
+                        </div>
+                    }.into_any()
+                }
+            })}
+        </Transition>
+
+        <Show when=move || kind.get() == SlotKind::Delivery>
+            <h2>{t(K::address)}</h2>
+            <div class="address-row">
+                <label>{crate::pages::account::community()}</label>
+                <input id="building" inputmode="numeric" maxlength="4" prop:value=move || building.get()
+                    on:input=move |ev| building.set(event_target_value(&ev))/>
+                <span>{t(K::building)}</span>
+                <input id="unit" inputmode="numeric" maxlength="4" prop:value=move || unit.get()
+                    on:input=move |ev| unit.set(event_target_value(&ev))/>
+                <span>{t(K::unit)}</span>
+                <input id="room" inputmode="numeric" maxlength="6" prop:value=move || room.get()
+                    on:input=move |ev| room.set(event_target_value(&ev))/>
+                <span>{t(K::room)}</span>
+            </div>
+        </Show>
+
+        <h2>{t(K::payment)}</h2>
+        <div class="segmented">
+            <button class:active=move || payment.get() == Payment::OnDelivery on:click=move |_| payment.set(Payment::OnDelivery)>
+                {t(K::pay_on_delivery)}
+            </button>
+            <button class:active=move || payment.get() == Payment::Wechat on:click=move |_| payment.set(Payment::Wechat)>
+                {t(K::pay_wechat)}
+            </button>
+        </div>
+        <label class="block-label" for="note">{t(K::note)}</label>
+        <textarea id="note" maxlength="200" placeholder=t(K::note_placeholder) prop:value=move || note.get()
+            on:input=move |ev| note.set(event_target_value(&ev))></textarea>
+        {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+        <button id="place-order" class="btn primary block" disabled=move || busy.get() on:click=submit>
+            {move || if busy.get() { t(K::placing)() } else { t(K::place_order)() }}
+        </button>
+    }
+}

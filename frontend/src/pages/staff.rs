@@ -1,0 +1,190 @@
+//! Staff: open, adjust and close slots and watch them fill; flag priority households.
+
+use crate::api;
+use crate::components::{ErrorNote, Loading};
+use crate::i18n::{t, K};
+use crate::session::use_session;
+use leptos::prelude::*;
+use shared::api::{CreateSlot, Household, Slot, UpdateSlot};
+use shared::order::SlotKind;
+use shared::Role;
+
+fn today_shanghai() -> String {
+    // Shanghai is UTC+8 all year.
+    let ms = js_sys::Date::now() + 8.0 * 3600.0 * 1000.0;
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+    format!("{:04}-{:02}-{:02}", d.get_utc_full_year(), d.get_utc_month() + 1, d.get_utc_date())
+}
+
+#[component]
+pub fn StaffPage() -> impl IntoView {
+    let session = use_session();
+    view! {
+        <h1>{t(K::staff_page)}</h1>
+        {move || match session.user.get() {
+            Some(u) if u.has_role(Role::Staff) => view! { <SlotsAdmin/> <HouseholdsAdmin/> }.into_any(),
+            Some(_) => view! { <p class="card center">{t(K::staff_only)}</p> }.into_any(),
+            None if session.checking.get() => view! { <Loading/> }.into_any(),
+            None => view! { <crate::pages::account::LoginPrompt next="/staff"/> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn SlotsAdmin() -> impl IntoView {
+    let date = RwSignal::new(today_shanghai());
+    let slots = LocalResource::new(move || {
+        let d = date.get();
+        async move { api::slots(Some(&d)).await }
+    });
+    let error = RwSignal::new(None::<String>);
+    let kind = RwSignal::new(SlotKind::Delivery);
+    let start = RwSignal::new("08:00".to_owned());
+    let end = RwSignal::new("10:00".to_owned());
+    let cutoff_hours = RwSignal::new("1".to_owned());
+    let capacity = RwSignal::new("60".to_owned());
+    let priority = RwSignal::new("10".to_owned());
+
+    let run = move |fut: std::pin::Pin<Box<dyn std::future::Future<Output = api::ApiResult<Slot>>>>| {
+        leptos::task::spawn_local(async move {
+            match fut.await {
+                Ok(_) => {
+                    error.set(None);
+                    slots.refetch();
+                }
+                Err(f) => error.set(Some(f.message)),
+            }
+        });
+    };
+    let open = move |_| {
+        let d = date.get_untracked();
+        let at = |hm: &str| format!("{d}T{hm}:00+08:00");
+        let starts_at = at(&start.get_untracked());
+        let hours: i64 = cutoff_hours.get_untracked().trim().parse().unwrap_or(1);
+        let (h, m) = start
+            .get_untracked()
+            .split_once(':')
+            .map(|(h, m)| (h.parse::<i64>().unwrap_or(0), m.to_owned()))
+            .unwrap_or((0, "00".into()));
+        let cutoff = if h >= hours { at(&format!("{:02}:{m}", h - hours)) } else { at("00:00") };
+        let priority_capacity: i64 = priority.get_untracked().trim().parse().unwrap_or(0);
+        let body = CreateSlot {
+            kind: kind.get_untracked(),
+            starts_at: starts_at.clone(),
+            ends_at: at(&end.get_untracked()),
+            cutoff_at: cutoff.clone(),
+            capacity: capacity.get_untracked().trim().parse().unwrap_or(-1),
+            priority_capacity,
+            priority_release_at: (priority_capacity > 0).then_some(cutoff),
+        };
+        run(Box::pin(async move { api::create_slot(&body).await }));
+    };
+    let adjust = move |id: i64, change: UpdateSlot| run(Box::pin(async move { api::update_slot(id, &change).await }));
+
+    view! {
+        <section class="card">
+            <label class="block-label" for="slot-date">{t(K::date)}</label>
+            <input id="slot-date" type="date" prop:value=move || date.get() on:change=move |ev| date.set(event_target_value(&ev))/>
+            {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+            <Transition fallback=|| view! { <Loading/> }>
+                {move || slots.get().map(|r| match r {
+                    Err(e) => view! { <ErrorNote failure=e retry=Callback::new(move |_| slots.refetch())/> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty">{t(K::no_slots)}</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="admin-slots">
+                            {list.into_iter().map(|s| {
+                                let pct = if s.capacity > 0 { s.booked * 100 / s.capacity } else { 100 };
+                                let id = s.id;
+                                let cap = s.capacity;
+                                let closed = s.closed;
+                                view! {
+                                    <li class="admin-slot" class:closed=closed>
+                                        <div class="slot-head">
+                                            <strong>{s.starts_at.get(11..16).unwrap_or_default().to_owned()} "–" {s.ends_at.get(11..16).unwrap_or_default().to_owned()}</strong>
+                                            <span>{move || if s.kind == SlotKind::Delivery { t(K::delivery)() } else { t(K::pickup)() }}</span>
+                                            <span>{t(K::booked)} " " {s.booked} "/" {s.capacity}</span>
+                                        </div>
+                                        <div class="fill"><div class="fill-bar" style=format!("width:{pct}%")></div></div>
+                                        <div class="slot-actions">
+                                            <button class="btn secondary" on:click=move |_| adjust(id, UpdateSlot { capacity: Some((cap - 10).max(0)), ..Default::default() })>"−10"</button>
+                                            <button class="btn secondary" on:click=move |_| adjust(id, UpdateSlot { capacity: Some(cap + 10), ..Default::default() })>"+10"</button>
+                                            <button class="btn secondary" on:click=move |_| adjust(id, UpdateSlot { closed: Some(!closed), ..Default::default() })>
+                                                {move || if closed { t(K::reopen_slot)() } else { t(K::close_slot)() }}
+                                            </button>
+                                        </div>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
+        <section class="card">
+            <h2>{t(K::open_slot)}</h2>
+            <div class="segmented">
+                <button class:active=move || kind.get() == SlotKind::Delivery on:click=move |_| kind.set(SlotKind::Delivery)>{t(K::delivery)}</button>
+                <button class:active=move || kind.get() == SlotKind::Pickup on:click=move |_| kind.set(SlotKind::Pickup)>{t(K::pickup)}</button>
+            </div>
+            <div class="form-grid">
+                <label>{t(K::start)}<input type="time" prop:value=move || start.get() on:change=move |ev| start.set(event_target_value(&ev))/></label>
+                <label>{t(K::end)}<input type="time" prop:value=move || end.get() on:change=move |ev| end.set(event_target_value(&ev))/></label>
+                <label>{t(K::cutoff_hours)}<input inputmode="numeric" prop:value=move || cutoff_hours.get() on:input=move |ev| cutoff_hours.set(event_target_value(&ev))/></label>
+                <label>{t(K::capacity)}<input inputmode="numeric" prop:value=move || capacity.get() on:input=move |ev| capacity.set(event_target_value(&ev))/></label>
+                <label>{t(K::priority_share)}<input inputmode="numeric" prop:value=move || priority.get() on:input=move |ev| priority.set(event_target_value(&ev))/></label>
+            </div>
+            <button id="open-slot" class="btn primary block" on:click=open>{t(K::save)}</button>
+        </section>
+    }
+}
+
+#[component]
+fn HouseholdsAdmin() -> impl IntoView {
+    let building = RwSignal::new("1".to_owned());
+    let list = LocalResource::new(move || {
+        let b = building.get();
+        async move { api::households(&b).await }
+    });
+    let flag = move |h: &Household, field: &'static str, value: bool| {
+        let id = h.id;
+        leptos::task::spawn_local(async move {
+            if api::flag_household(id, serde_json::json!({ field: value })).await.is_ok() {
+                list.refetch();
+            }
+        });
+    };
+    view! {
+        <section class="card">
+            <h2>{t(K::households)}</h2>
+            <label class="block-label">{t(K::building_no)}
+                <select on:change=move |ev| building.set(event_target_value(&ev))>
+                    {(1..=12).map(|n| view! { <option value=n.to_string()>{n} {t(K::building)}</option> }).collect_view()}
+                </select>
+            </label>
+            <Transition fallback=|| view! { <Loading/> }>
+                {move || list.get().map(|r| match r {
+                    Err(e) => view! { <ErrorNote failure=e/> }.into_any(),
+                    Ok(items) => view! {
+                        <ul class="households">
+                            {items.into_iter().map(|h| {
+                                let h = StoredValue::new(h);
+                                let toggle = move |field: &'static str, on: bool, label: K| view! {
+                                    <button class="chip" class:on=on on:click=move |_| flag(&h.get_value(), field, !on)>{t(label)}</button>
+                                };
+                                let v = h.get_value();
+                                view! {
+                                    <li>
+                                        <span>{v.building.clone()} "-" {v.unit.clone()} "-" {v.room.clone()}</span>
+                                        {toggle("quarantined", v.quarantined, K::quarantined)}
+                                        {toggle("hardship", v.hardship, K::hardship)}
+                                        {toggle("elderly", v.elderly, K::elderly)}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}

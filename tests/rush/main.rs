@@ -1,0 +1,475 @@
+//! The rush benchmark: N residents log in, fill their carts, and press "pay" together against a
+//! few slots and scarce products; then the database is checked for oversell and for an order
+//! behind every 201. With `--raw`, the same checkouts go straight to the store, without HTTP,
+//! to measure the database's own limit on this machine.
+//!
+//!   rush --db sqlite|postgres [--servers 2] [--residents 2000] [--concurrency 256]
+//!        [--rate 1000] [--raw] [--bin target/release/fuxiansheng]
+//!
+//! Run by `./scripts/rush`, which builds the release server first.
+
+use serde_json::{json, Value};
+use std::{
+    collections::BTreeMap,
+    process::{Child, Command, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tokio::sync::Semaphore;
+
+const SECRET: &str = "rush-benchmark-secret-0123456789abcdef";
+/// 茄子, 青椒, 胡萝卜 (demo ids 5, 6, 7): the scarce products.
+const SCARCE: [i64; 3] = [5, 6, 7];
+/// 大白菜: plentiful, in every cart.
+const PLENTIFUL: i64 = 1;
+
+#[derive(Debug, Clone)]
+struct Args {
+    postgres: bool,
+    servers: usize,
+    residents: usize,
+    concurrency: usize,
+    slots: usize,
+    slot_capacity: i64,
+    scarce_stock: i64,
+    rate: Option<u64>,
+    raw: bool,
+    bin: String,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        postgres: false,
+        servers: 1,
+        residents: 2000,
+        concurrency: 256,
+        slots: 4,
+        slot_capacity: 400,
+        scarce_stock: 500,
+        rate: None,
+        raw: false,
+        bin: "target/release/fuxiansheng".into(),
+    };
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < argv.len() {
+        let next = argv.get(i + 1).cloned().unwrap_or_default();
+        let num = |s: &str| s.parse::<usize>().unwrap_or_else(|_| panic!("{} needs a number", argv[i]));
+        match argv[i].as_str() {
+            "--db" => a.postgres = next == "postgres",
+            "--servers" => a.servers = num(&next),
+            "--residents" => a.residents = num(&next),
+            "--concurrency" => a.concurrency = num(&next),
+            "--slots" => a.slots = num(&next),
+            "--slot-capacity" => a.slot_capacity = num(&next) as i64,
+            "--scarce-stock" => a.scarce_stock = num(&next) as i64,
+            "--rate" => a.rate = Some(num(&next) as u64),
+            "--bin" => a.bin = next,
+            "--raw" => {
+                a.raw = true;
+                i += 1;
+                continue;
+            }
+            other => panic!("unknown argument {other}"),
+        }
+        i += 2;
+    }
+    a
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(18080)
+}
+
+async fn start_server(args: &Args, data_dir: &std::path::Path, database_url: Option<&str>) -> Server {
+    let port = free_port();
+    let mut cmd = Command::new(&args.bin);
+    cmd.env("FXS_ADDR", format!("127.0.0.1:{port}"))
+        .env("FXS_DATA_DIR", data_dir)
+        .env("FXS_DEMO", "1")
+        .env("FXS_JWT_SECRET", SECRET)
+        .env("FXS_SMS_IP_PER_HOUR", "10000000")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if let Some(url) = database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    let child =
+        cmd.spawn().unwrap_or_else(|e| panic!("start {}: {e} (build it: cargo build --release -p backend)", args.bin));
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..600 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return Server { child, base };
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server did not come up");
+}
+
+async fn call(http: &reqwest::Client, req: reqwest::RequestBuilder) -> (u16, Value) {
+    let _ = http;
+    match req.send().await {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            (status, r.json().await.unwrap_or(Value::Null))
+        }
+        Err(e) => (0, json!({ "error": { "code": format!("transport: {e}") } })),
+    }
+}
+
+async fn login(http: &reqwest::Client, base: &str, phone: &str) -> String {
+    let (_, sent) =
+        call(http, http.post(format!("{base}/api/v1/auth/sms-code")).json(&json!({ "phone": phone }))).await;
+    let code = sent["dev_code"].as_str().unwrap_or_else(|| panic!("sms-code for {phone}: {sent}")).to_owned();
+    let (_, login) =
+        call(http, http.post(format!("{base}/api/v1/auth/login")).json(&json!({ "phone": phone, "code": code }))).await;
+    login["token"].as_str().unwrap_or_else(|| panic!("login {phone}: {login}")).to_owned()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    let args = parse_args();
+    let data_dir = std::env::temp_dir().join(format!("fxs-rush-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let mut schema = None;
+    let database_url = if args.postgres {
+        let base =
+            std::env::var("FXS_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let name = format!("rush_{}", std::process::id());
+        let pool = sqlx::PgPool::connect(&base).await.expect("PostgreSQL");
+        sqlx::query(&format!("CREATE SCHEMA {name}")).execute(&pool).await.expect("schema");
+        pool.close().await;
+        schema = Some((base.clone(), name.clone()));
+        Some(format!("{base}?options=-c%20search_path%3D{name}"))
+    } else {
+        None
+    };
+    if args.raw {
+        raw::run(&args, &data_dir, database_url.as_deref()).await;
+    } else {
+        http_rush(&args, &data_dir, database_url.as_deref()).await;
+    }
+    let _ = std::fs::remove_dir_all(&data_dir);
+    if let Some((base, name)) = schema {
+        if let Ok(pool) = sqlx::PgPool::connect(&base).await {
+            let _ = sqlx::query(&format!("DROP SCHEMA {name} CASCADE")).execute(&pool).await;
+        }
+    }
+}
+
+async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option<&str>) {
+    let mut servers = vec![start_server(args, data_dir, database_url).await];
+    for _ in 1..args.servers {
+        servers.push(start_server(args, data_dir, database_url).await);
+    }
+    let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+    let http = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build().expect("client");
+    let base = &bases[0];
+    let staff = login(&http, base, "13800000000").await;
+
+    // The scene: a few slots for tomorrow, three scarce products, one plentiful one.
+    let tomorrow = chrono::Utc::now() + chrono::Duration::hours(20);
+    let mut slot_ids = Vec::new();
+    for i in 0..args.slots {
+        let start = tomorrow + chrono::Duration::hours(2 * i as i64);
+        let (status, slot) = call(
+            &http,
+            http.post(format!("{base}/api/v1/admin/slots")).bearer_auth(&staff).json(&json!({
+                "kind": "delivery", "starts_at": start.to_rfc3339(), "ends_at": (start + chrono::Duration::hours(2)).to_rfc3339(),
+                "cutoff_at": (start - chrono::Duration::hours(1)).to_rfc3339(), "capacity": args.slot_capacity,
+            })),
+        )
+        .await;
+        assert_eq!(status, 201, "{slot}");
+        slot_ids.push(slot["id"].as_i64().expect("slot id"));
+    }
+    let mut initial_stock = BTreeMap::new();
+    for (id, stock) in SCARCE.iter().map(|id| (*id, args.scarce_stock)).chain([(PLENTIFUL, 1_000_000)]) {
+        let (status, body) = call(
+            &http,
+            http.patch(format!("{base}/api/v1/admin/products/{id}"))
+                .bearer_auth(&staff)
+                .json(&json!({ "stock": stock })),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        initial_stock.insert(id, stock);
+    }
+
+    eprintln!("logging in {} residents and filling their carts…", args.residents);
+    let gate = Arc::new(Semaphore::new(32));
+    let mut tasks = Vec::new();
+    for i in 0..args.residents {
+        let (http, base, gate) = (http.clone(), bases[i % bases.len()].clone(), gate.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await.ok();
+            let token = login(&http, &base, &format!("136{:08}", i)).await;
+            for (product, quantity) in [(SCARCE[i % SCARCE.len()], 1), (PLENTIFUL, 2)] {
+                let (status, body) = call(
+                    &http,
+                    http.put(format!("{base}/api/v1/cart/items/{product}"))
+                        .bearer_auth(&token)
+                        .json(&json!({ "quantity": quantity })),
+                )
+                .await;
+                assert_eq!(status, 200, "{body}");
+            }
+            token
+        }));
+    }
+    let mut tokens = Vec::new();
+    for t in tasks {
+        tokens.push(t.await.expect("login task"));
+    }
+
+    eprintln!(
+        "rush: {} checkouts, {} in flight, {}",
+        args.residents,
+        args.concurrency,
+        match args.rate {
+            Some(r) => format!("offered at {r}/s"),
+            None => "all at once".into(),
+        }
+    );
+    let gate = Arc::new(Semaphore::new(args.concurrency));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, token) in tokens.into_iter().enumerate() {
+        let (http, base, gate) = (http.clone(), bases[i % bases.len()].clone(), gate.clone());
+        let slot = slot_ids[i % slot_ids.len()];
+        let due = args.rate.map(|r| started + Duration::from_micros(i as u64 * 1_000_000 / r));
+        tasks.push(tokio::spawn(async move {
+            if let Some(due) = due {
+                tokio::time::sleep_until(due.into()).await;
+            }
+            let _permit = gate.acquire().await.ok();
+            let sent = Instant::now();
+            let (status, body) = call(
+                &http,
+                http.post(format!("{base}/api/v1/orders")).bearer_auth(&token).header("Idempotency-Key", format!("rush-{i}")).json(
+                    &json!({ "slot_id": slot, "address": { "building": "3", "unit": "1", "room": "101" }, "payment": "on_delivery" }),
+                ),
+            )
+            .await;
+            (status, body, sent.elapsed(), Instant::now())
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut created = Vec::new();
+    let mut refused: BTreeMap<String, usize> = BTreeMap::new();
+    let mut last = started;
+    for t in tasks {
+        let (status, body, latency, done) = t.await.expect("checkout task");
+        latencies.push(latency);
+        last = last.max(done);
+        if status == 201 {
+            created.push(body["id"].as_i64().expect("order id"));
+        } else {
+            let code = body["error"]["code"].as_str().unwrap_or("?").to_owned();
+            *refused.entry(format!("{status} {code}")).or_default() += 1;
+        }
+    }
+    let elapsed = last - started;
+    latencies.sort();
+    let peak: Vec<String> = servers
+        .iter()
+        .map(|s| peak_rss_kib(s.child.id()).map_or("?".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)))
+        .collect();
+
+    // Check from the database itself.
+    let verdict = verify(data_dir, database_url, &created, &slot_ids, &initial_stock, args.slot_capacity).await;
+    println!();
+    println!(
+        "database: {}   servers: {}   residents: {}   in flight: {}",
+        if args.postgres { "postgres" } else { "sqlite" },
+        args.servers,
+        args.residents,
+        args.concurrency
+    );
+    println!(
+        "successful checkouts: {} in {:.2} s = {:.0}/s",
+        created.len(),
+        elapsed.as_secs_f64(),
+        created.len() as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "latency p50 {:.1} ms   p99 {:.1} ms   max {:.1} ms",
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.99)),
+        ms(percentile(&latencies, 1.0))
+    );
+    println!("refused: {refused:?}");
+    println!("server peak memory (VmHWM): {}", peak.join(", "));
+    println!("verified from the database: {verdict}");
+    drop(servers);
+    if !verdict.starts_with("ok") {
+        std::process::exit(1);
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn verify(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    created: &[i64],
+    slots: &[i64],
+    initial: &BTreeMap<i64, i64>,
+    capacity: i64,
+) -> String {
+    macro_rules! check {
+        ($pool:expr) => {{
+            let pool = $pool;
+            let (orders,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders").fetch_one(&pool).await.expect("count");
+            if orders as usize != created.len() {
+                return format!("FAILED: {} orders in the database, {} answered 201", orders, created.len());
+            }
+            for id in created {
+                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders WHERE id = $1").bind(id).fetch_one(&pool).await.expect("order");
+                if n != 1 {
+                    return format!("FAILED: order {id} answered 201 but is not in the database");
+                }
+            }
+            for slot in slots {
+                let (booked, orders): (i64, i64) = sqlx::query_as(
+                    "SELECT booked, (SELECT COUNT(*) FROM orders o WHERE o.slot_id = s.id) FROM slots s WHERE id = $1",
+                )
+                .bind(slot)
+                .fetch_one(&pool)
+                .await
+                .expect("slot");
+                if booked != orders || booked > capacity {
+                    return format!("FAILED: slot {slot} booked {booked}, {orders} orders, capacity {capacity}");
+                }
+            }
+            for (product, start) in initial {
+                let (stock, sold): (i64, i64) = sqlx::query_as(
+                    "SELECT stock, (SELECT COUNT(*) FROM order_lines l WHERE l.product_id = p.id) FROM products p WHERE id = $1",
+                )
+                .bind(product)
+                .fetch_one(&pool)
+                .await
+                .expect("product");
+                let per_order = if *product == PLENTIFUL { 2 } else { 1 };
+                if stock < 0 || stock + sold * per_order != *start {
+                    return format!("FAILED: product {product}: stock {stock}, sold {sold}, started {start}");
+                }
+            }
+            format!("ok — {} orders, no slot over capacity, no stock below zero, every 201 has its order", orders)
+        }};
+    }
+    match database_url {
+        Some(url) => check!(sqlx::PgPool::connect(url).await.expect("connect")),
+        None => {
+            let opts =
+                sqlx::sqlite::SqliteConnectOptions::new().filename(data_dir.join("fuxiansheng.db")).read_only(true);
+            check!(sqlx::SqlitePool::connect_with(opts).await.expect("open"))
+        }
+    }
+}
+
+/// The same checkouts, straight into the store: the database's limit without HTTP.
+mod raw {
+    use super::*;
+    use backend::store::{CheckoutInput, CheckoutOutcome};
+    use shared::order::Payment;
+
+    pub async fn run(args: &Args, data_dir: &std::path::Path, database_url: Option<&str>) {
+        let mut config = backend::Config::default_for(data_dir.to_owned());
+        config.database_url = database_url.map(Into::into);
+        let store = backend::store::connect(&config).await.expect("store");
+        store.seed(&backend::demo::market(), chrono::Utc::now()).await.expect("seed");
+        let now = chrono::Utc::now();
+        let mut slots = Vec::new();
+        for i in 0..args.slots {
+            let start = now + chrono::Duration::hours(20 + 2 * i as i64);
+            let slot = backend::store::NewSlot {
+                kind: shared::order::SlotKind::Delivery,
+                starts_at: start,
+                ends_at: start + chrono::Duration::hours(2),
+                cutoff_at: start - chrono::Duration::hours(1),
+                capacity: args.slot_capacity,
+                priority_capacity: 0,
+                priority_release_at: None,
+            };
+            slots.push(store.create_slot(&slot, now).await.expect("slot").id);
+        }
+        for id in SCARCE {
+            store.update_product(id, Some(args.scarce_stock), None, 1, now).await.expect("stock");
+        }
+        store.update_product(PLENTIFUL, Some(1_000_000), None, 1, now).await.expect("stock");
+        let mut users = Vec::new();
+        for i in 0..args.residents {
+            let u = store.user_for_phone(&format!("136{:08}", i), now).await.expect("user");
+            store.set_cart_quantity(u.id, SCARCE[i % SCARCE.len()], 1, 100, now).await.expect("cart");
+            store.set_cart_quantity(u.id, PLENTIFUL, 2, 120, now).await.expect("cart");
+            users.push(u.id);
+        }
+        let gate = Arc::new(Semaphore::new(args.concurrency));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for (i, user_id) in users.into_iter().enumerate() {
+            let (store, gate) = (store.clone(), gate.clone());
+            let slot_id = slots[i % slots.len()];
+            tasks.push(tokio::spawn(async move {
+                let _permit = gate.acquire().await.ok();
+                let input = CheckoutInput {
+                    user_id,
+                    key: format!("raw-{i}"),
+                    request_hash: "raw".into(),
+                    slot_id,
+                    priority: false,
+                    payment: Payment::OnDelivery,
+                    address: Some(shared::api::Address { building: "3".into(), unit: "1".into(), room: "101".into() }),
+                    note: None,
+                    handoff_code: "123456".into(),
+                    now: chrono::Utc::now(),
+                    expires_at: None,
+                };
+                matches!(store.checkout(&input).await, Ok(CheckoutOutcome::Created(_)))
+            }));
+        }
+        let mut ok = 0usize;
+        for t in tasks {
+            ok += usize::from(t.await.unwrap_or(false));
+        }
+        let elapsed = started.elapsed();
+        println!();
+        println!(
+            "raw store checkouts ({}, no HTTP, {} in flight): {} in {:.2} s = {:.0}/s",
+            store.kind(),
+            args.concurrency,
+            ok,
+            elapsed.as_secs_f64(),
+            ok as f64 / elapsed.as_secs_f64()
+        );
+    }
+}
