@@ -70,6 +70,7 @@ impl From<crate::store::StoreError> for ApiError {
             crate::store::StoreError::NotFound => ApiError::not_found("record"),
             crate::store::StoreError::Conflict(m) => ApiError::new(ErrorCode::Conflict, m),
             crate::store::StoreError::Database(e) => ApiError::internal("database error", e),
+            crate::store::StoreError::Sqlite(e) => ApiError::internal("database error", e),
         }
     }
 }

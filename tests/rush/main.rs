@@ -114,11 +114,12 @@ async fn start_server(args: &Args, data_dir: &std::path::Path, database_url: Opt
     }
     let child =
         cmd.spawn().unwrap_or_else(|e| panic!("start {}: {e} (build it: cargo build --release -p backend)", args.bin));
-    let base = format!("http://127.0.0.1:{port}");
+    // Owned at once, so the process is killed and reaped however this ends.
+    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
     let http = reqwest::Client::new();
     for _ in 0..600 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return Server { child, base };
+        if http.get(format!("{}/healthz", server.base)).send().await.is_ok_and(|r| r.status().is_success()) {
+            return server;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

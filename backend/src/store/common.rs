@@ -212,7 +212,7 @@ macro_rules! impl_store {
             }
 
             async fn user_for_phone(&self, phone: &str, now: DateTime<Utc>) -> StoreResult<UserRecord> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 sqlx::query("INSERT INTO users (phone, created_at) VALUES ($1, $2) ON CONFLICT (phone) DO NOTHING")
                     .bind(phone)
                     .bind(now)
@@ -235,7 +235,7 @@ macro_rules! impl_store {
             }
 
             async fn user_for_openid(&self, openid: &str, session_key: &str, now: DateTime<Utc>) -> StoreResult<UserRecord> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "INSERT INTO users (wechat_openid, wechat_session_key, created_at) VALUES ($1, $2, $3) \
                      ON CONFLICT (wechat_openid) DO UPDATE SET wechat_session_key = excluded.wechat_session_key",
@@ -261,7 +261,7 @@ macro_rules! impl_store {
             }
 
             async fn issue_sms_code(&self, issue: SmsIssue<'_>) -> StoreResult<SmsIssueOutcome> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 sqlx::query($sms_lock).execute(&mut *tx).await?;
                 let last: Option<(DateTime<Utc>,)> = sqlx::query_as(
                     "SELECT created_at FROM sms_codes WHERE phone = $1 ORDER BY created_at DESC LIMIT 1",
@@ -344,7 +344,7 @@ macro_rules! impl_store {
             }
 
             async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<()> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1").bind(now).execute(&mut *tx).await?;
                 sqlx::query("DELETE FROM sms_codes WHERE created_at < $1")
                     .bind(sms_retention_cutoff(now))
@@ -431,7 +431,7 @@ macro_rules! impl_store {
                 by_user: i64,
                 now: DateTime<Utc>,
             ) -> StoreResult<Option<Product>> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 let updated = sqlx::query(
                     "UPDATE products SET stock = COALESCE($2, stock), price_fen = COALESCE($3, price_fen), \
                      updated_at = $4 WHERE id = $1 AND active",
@@ -477,7 +477,7 @@ macro_rules! impl_store {
             }
 
             async fn seed(&self, seed: &Seed, now: DateTime<Utc>) -> StoreResult<bool> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 sqlx::query($seed_lock).execute(&mut *tx).await?;
                 let (vendors,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM vendors").fetch_one(&mut *tx).await?;
                 if vendors > 0 {

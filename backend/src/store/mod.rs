@@ -9,6 +9,7 @@ mod migrations;
 mod postgres;
 mod shopping;
 mod sqlite;
+mod sqlite_checkout;
 
 use crate::domain::checkout::Refusal;
 use async_trait::async_trait;
@@ -29,6 +30,9 @@ pub enum StoreError {
     Conflict(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// From the SQLite checkout engine (rusqlite).
+    #[error("sqlite: {0}")]
+    Sqlite(String),
 }
 
 impl From<sqlx::migrate::MigrateError> for StoreError {

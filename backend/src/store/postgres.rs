@@ -4,10 +4,8 @@
 use super::common::{
     impl_store, sms_retention_cutoff, BoxItemRow, CategoryRow, ProductRow, UserRow, VendorRow, PRODUCT_SELECT,
 };
-use super::shopping::{
-    build_order, summary, HouseholdRow, OrderLineRow, OrderPartRow, OrderRow, OrderSummaryRow, HOUSEHOLD_SELECT,
-    SLOT_COLUMNS,
-};
+#[allow(clippy::wildcard_imports)]
+use super::shopping::*;
 use super::{
     like_pattern, CancelOutcome, CartLineRecord, CheckoutInput, CheckoutOutcome, NewSlot, Seed, SlotChange,
     SlotChangeOutcome, SlotRecord, SmsCodeRecord, SmsIssue, SmsIssueOutcome, StoreError, StoreResult, UserRecord,
@@ -39,6 +37,14 @@ impl PgStore {
 
     fn writer(&self) -> &PgPool {
         &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+        self.pool.begin().await
+    }
+
+    async fn checkout_now(&self, input: &CheckoutInput) -> StoreResult<CheckoutOutcome> {
+        checkout_in(self.begin_write().await?, input).await
     }
 }
 

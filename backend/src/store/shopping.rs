@@ -91,6 +91,30 @@ pub(super) const SLOT_COLUMNS: &str = "id, kind, starts_at, ends_at, cutoff_at, 
 pub(super) const HOUSEHOLD_SELECT: &str = "SELECT h.id, b.community, b.number AS building, h.unit, h.room, \
      h.quarantined, h.hardship, h.elderly FROM households h JOIN buildings b ON b.id = h.building_id";
 
+// The checkout's statements, shared by the sqlx stores and the SQLite checkout engine.
+pub(super) const KEY_INSERT: &str = "INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, key) DO NOTHING";
+pub(super) const KEY_SELECT: &str =
+    "SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE user_id = $1 AND key = $2";
+pub(super) const KEY_ANSWER: &str =
+    "UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE user_id = $1 AND key = $2";
+pub(super) const CART_LINES: &str =
+    "SELECT product_id, quantity FROM cart_items WHERE user_id = $1 ORDER BY product_id";
+pub(super) const SLOT_TAKE: &str = "UPDATE slots SET booked = booked + 1, priority_booked = priority_booked + CASE WHEN $3 THEN 1 ELSE 0 END WHERE id = $1 AND NOT closed AND cutoff_at > $2 AND booked + CASE WHEN $3 THEN 0 WHEN priority_release_at IS NOT NULL AND priority_release_at > $2 AND priority_capacity > priority_booked THEN priority_capacity - priority_booked ELSE 0 END < capacity RETURNING kind";
+pub(super) const SLOT_STATE: &str = "SELECT closed, cutoff_at FROM slots WHERE id = $1";
+pub(super) const STOCK_TAKE: &str = "UPDATE products SET stock = stock - $2 WHERE id = $1 AND active AND stock >= $2 RETURNING vendor_id, name, unit, price_fen, per_order_limit";
+pub(super) const PRODUCT_NAME: &str = "SELECT name FROM products WHERE id = $1";
+pub(super) const ORDER_INSERT: &str = "INSERT INTO orders (user_id, slot_id, status, payment, total_fen, building, unit, room, note, handoff_code, priority_booking, created_at, expires_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $12) RETURNING id";
+pub(super) const LINE_INSERT: &str = "INSERT INTO order_lines (order_id, product_id, vendor_id, name, unit, quantity, price_fen) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+pub(super) const CART_LINE_DELETE: &str =
+    "DELETE FROM cart_items WHERE user_id = $1 AND product_id = $2 AND quantity = $3";
+pub(super) const PART_INSERT: &str = "INSERT INTO order_parts (order_id, vendor_id, status, subtotal_fen, updated_at) VALUES ($1, $2, 'pending', $3, $4)";
+pub(super) const EVENT_INSERT: &str =
+    "INSERT INTO order_events (order_id, status, at, by_user) VALUES ($1, $2, $3, $4)";
+pub(super) const ORDER_SELECT: &str = "SELECT o.id, o.user_id, o.status, o.payment, o.total_fen, o.slot_id, s.kind AS slot_kind, s.starts_at AS slot_starts_at, s.ends_at AS slot_ends_at, o.building, o.unit, o.room, o.note, o.handoff_code, o.created_at, o.expires_at FROM orders o JOIN slots s ON s.id = o.slot_id WHERE o.id = $1";
+pub(super) const LINES_SELECT: &str = "SELECT product_id, vendor_id, name, unit, quantity, price_fen FROM order_lines WHERE order_id = $1 ORDER BY vendor_id, product_id";
+pub(super) const PARTS_SELECT: &str = "SELECT p.vendor_id, v.name AS vendor_name, p.status, p.subtotal_fen FROM order_parts p JOIN vendors v ON v.id = p.vendor_id WHERE p.order_id = $1 ORDER BY p.vendor_id";
+pub(super) const EVENTS_SELECT: &str = "SELECT status, at FROM order_events WHERE order_id = $1 ORDER BY id";
+
 fn status_of(s: &str) -> shared::order::OrderStatus {
     shared::order::OrderStatus::parse(s).unwrap_or(shared::order::OrderStatus::Placed)
 }
@@ -165,7 +189,7 @@ macro_rules! shopping_impl {
         #[async_trait::async_trait]
         impl $crate::store::Shopping for $store {
         async fn ensure_household(&self, user_id: i64, address: &Address) -> StoreResult<Option<Household>> {
-            let mut tx = self.writer().begin().await?;
+            let mut tx = self.begin_write().await?;
             let building: Option<(i64,)> = sqlx::query_as("SELECT id FROM buildings WHERE number = $1 ORDER BY id LIMIT 1")
                 .bind(address.building.trim())
                 .fetch_optional(&mut *tx)
@@ -215,7 +239,7 @@ macro_rules! shopping_impl {
             hardship: Option<bool>,
             elderly: Option<bool>,
         ) -> StoreResult<Option<Household>> {
-            let mut tx = self.writer().begin().await?;
+            let mut tx = self.begin_write().await?;
             let done = sqlx::query(
                 "UPDATE households SET quarantined = COALESCE($2, quarantined), hardship = COALESCE($3, hardship), \
                  elderly = COALESCE($4, elderly) WHERE id = $1",
@@ -253,7 +277,7 @@ macro_rules! shopping_impl {
         }
 
         async fn change_slot(&self, id: i64, change: &SlotChange) -> StoreResult<SlotChangeOutcome> {
-            let mut tx = self.writer().begin().await?;
+            let mut tx = self.begin_write().await?;
             let changed: Option<SlotRecord> = sqlx::query_as(&format!(
                 "UPDATE slots SET capacity = COALESCE($2, capacity), \
                  priority_capacity = COALESCE($3, priority_capacity), \
@@ -343,55 +367,7 @@ macro_rules! shopping_impl {
         }
 
         async fn checkout(&self, input: &CheckoutInput) -> StoreResult<CheckoutOutcome> {
-            let mut tx = self.writer().begin().await?;
-            let fresh = sqlx::query(
-                "INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (user_id, key) DO NOTHING",
-            )
-            .bind(input.user_id)
-            .bind(&input.key)
-            .bind(&input.request_hash)
-            .bind(input.now)
-            .execute(&mut *tx)
-            .await?;
-            if fresh.rows_affected() == 0 {
-                let (hash, status, body): (String, Option<i64>, Option<String>) = sqlx::query_as(
-                    "SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-                )
-                .bind(input.user_id)
-                .bind(&input.key)
-                .fetch_one(&mut *tx)
-                .await?;
-                return Ok(if hash != input.request_hash {
-                    CheckoutOutcome::KeyMismatch
-                } else {
-                    match (status, body) {
-                        (Some(status), Some(body)) => CheckoutOutcome::Replay { status: status as u16, body },
-                        _ => CheckoutOutcome::KeyInUse,
-                    }
-                });
-            }
-            sqlx::query("SAVEPOINT checkout").execute(&mut *tx).await?;
-            let (status, body, outcome) = match take_and_place(&mut tx, input).await? {
-                Ok(order_id) => {
-                    let (_, order) = load_order(&mut tx, order_id).await?.ok_or(StoreError::NotFound)?;
-                    let body = serde_json::to_string(&order).unwrap_or_default();
-                    (201, body, CheckoutOutcome::Created(Box::new(order)))
-                }
-                Err(refusal) => {
-                    sqlx::query("ROLLBACK TO SAVEPOINT checkout").execute(&mut *tx).await?;
-                    (refusal.status(), refusal.body(), CheckoutOutcome::Refused(refusal))
-                }
-            };
-            sqlx::query("UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE user_id = $1 AND key = $2")
-                .bind(input.user_id)
-                .bind(&input.key)
-                .bind(i64::from(status))
-                .bind(body)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(outcome)
+            self.checkout_now(input).await
         }
 
         async fn orders_for_user(&self, user_id: i64) -> StoreResult<Vec<OrderSummary>> {
@@ -412,7 +388,7 @@ macro_rules! shopping_impl {
         }
 
         async fn cancel_order(&self, id: i64, user_id: i64, now: DateTime<Utc>) -> StoreResult<CancelOutcome> {
-            let mut tx = self.writer().begin().await?;
+            let mut tx = self.begin_write().await?;
             let row: Option<(i64, bool)> = sqlx::query_as(
                 "UPDATE orders SET status = 'cancelled', updated_at = $3 WHERE id = $1 AND user_id = $2 \
                  AND status IN ('pending_payment', 'placed') \
@@ -450,7 +426,7 @@ macro_rules! shopping_impl {
             .await?;
             let mut expired = Vec::new();
             for (id,) in due {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 // Conditional: a payment or a cancel that got there first wins.
                 let row: Option<(i64, bool)> = sqlx::query_as(
                     "UPDATE orders SET status = 'expired', updated_at = $2 WHERE id = $1 AND status = 'pending_payment' \
@@ -479,41 +455,89 @@ macro_rules! shopping_helpers {
 
         async fn load_order(conn: &mut Conn, id: i64) -> StoreResult<Option<(i64, Order)>> {
             let row: Option<OrderRow> = sqlx::query_as(
-                "SELECT o.id, o.user_id, o.status, o.payment, o.total_fen, o.slot_id, s.kind AS slot_kind, \
-                 s.starts_at AS slot_starts_at, s.ends_at AS slot_ends_at, o.building, o.unit, o.room, o.note, \
-                 o.handoff_code, o.created_at, o.expires_at FROM orders o JOIN slots s ON s.id = o.slot_id WHERE o.id = $1",
+                ORDER_SELECT,
             )
             .bind(id)
             .fetch_optional(&mut *conn)
             .await?;
             let Some(row) = row else { return Ok(None) };
             let lines: Vec<OrderLineRow> = sqlx::query_as(
-                "SELECT product_id, vendor_id, name, unit, quantity, price_fen FROM order_lines \
-                 WHERE order_id = $1 ORDER BY vendor_id, product_id",
+                LINES_SELECT,
             )
             .bind(id)
             .fetch_all(&mut *conn)
             .await?;
             let parts: Vec<OrderPartRow> = sqlx::query_as(
-                "SELECT p.vendor_id, v.name AS vendor_name, p.status, p.subtotal_fen FROM order_parts p \
-                 JOIN vendors v ON v.id = p.vendor_id WHERE p.order_id = $1 ORDER BY p.vendor_id",
+                PARTS_SELECT,
             )
             .bind(id)
             .fetch_all(&mut *conn)
             .await?;
             let events: Vec<(String, DateTime<Utc>)> =
-                sqlx::query_as("SELECT status, at FROM order_events WHERE order_id = $1 ORDER BY id")
+                sqlx::query_as(EVENTS_SELECT)
                     .bind(id)
                     .fetch_all(&mut *conn)
                     .await?;
             Ok(Some(build_order(row, lines, parts, events)))
         }
 
+        /// The checkout over sqlx, in a write transaction the caller opened.
+        #[allow(dead_code)]
+        async fn checkout_in(mut tx: sqlx::Transaction<'static, Db>, input: &CheckoutInput) -> StoreResult<CheckoutOutcome> {
+            let fresh = sqlx::query(
+                KEY_INSERT,
+            )
+            .bind(input.user_id)
+            .bind(&input.key)
+            .bind(&input.request_hash)
+            .bind(input.now)
+            .execute(&mut *tx)
+            .await?;
+            if fresh.rows_affected() == 0 {
+                let (hash, status, body): (String, Option<i64>, Option<String>) = sqlx::query_as(
+                    KEY_SELECT,
+                )
+                .bind(input.user_id)
+                .bind(&input.key)
+                .fetch_one(&mut *tx)
+                .await?;
+                return Ok(if hash != input.request_hash {
+                    CheckoutOutcome::KeyMismatch
+                } else {
+                    match (status, body) {
+                        (Some(status), Some(body)) => CheckoutOutcome::Replay { status: status as u16, body },
+                        _ => CheckoutOutcome::KeyInUse,
+                    }
+                });
+            }
+            sqlx::query("SAVEPOINT checkout").execute(&mut *tx).await?;
+            let (status, body, outcome) = match take_and_place(&mut tx, input).await? {
+                Ok(order_id) => {
+                    let (_, order) = load_order(&mut tx, order_id).await?.ok_or(StoreError::NotFound)?;
+                    let body = serde_json::to_string(&order).unwrap_or_default();
+                    (201, body, CheckoutOutcome::Created(Box::new(order)))
+                }
+                Err(refusal) => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT checkout").execute(&mut *tx).await?;
+                    (refusal.status(), refusal.body(), CheckoutOutcome::Refused(refusal))
+                }
+            };
+            sqlx::query(KEY_ANSWER)
+                .bind(input.user_id)
+                .bind(&input.key)
+                .bind(i64::from(status))
+                .bind(body)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(outcome)
+        }
+
         /// Takes the slot place and every line's stock and writes the order. A refusal leaves
         /// the caller to roll back to its savepoint.
         async fn take_and_place(conn: &mut Conn, input: &CheckoutInput) -> StoreResult<Result<i64, Refusal>> {
             let cart: Vec<(i64, i64)> =
-                sqlx::query_as("SELECT product_id, quantity FROM cart_items WHERE user_id = $1 ORDER BY product_id")
+                sqlx::query_as(CART_LINES)
                     .bind(input.user_id)
                     .fetch_all(&mut *conn)
                     .await?;
@@ -522,10 +546,7 @@ macro_rules! shopping_helpers {
             }
             // The same rule as domain::slots::SlotState::remaining, applied atomically.
             let slot: Option<(String,)> = sqlx::query_as(
-                "UPDATE slots SET booked = booked + 1, priority_booked = priority_booked + CASE WHEN $3 THEN 1 ELSE 0 END \
-                 WHERE id = $1 AND NOT closed AND cutoff_at > $2 AND booked + CASE WHEN $3 THEN 0 \
-                 WHEN priority_release_at IS NOT NULL AND priority_release_at > $2 AND priority_capacity > priority_booked \
-                 THEN priority_capacity - priority_booked ELSE 0 END < capacity RETURNING kind",
+                SLOT_TAKE,
             )
             .bind(input.slot_id)
             .bind(input.now)
@@ -533,7 +554,7 @@ macro_rules! shopping_helpers {
             .fetch_optional(&mut *conn)
             .await?;
             let Some((kind,)) = slot else {
-                let state: Option<(bool, DateTime<Utc>)> = sqlx::query_as("SELECT closed, cutoff_at FROM slots WHERE id = $1")
+                let state: Option<(bool, DateTime<Utc>)> = sqlx::query_as(SLOT_STATE)
                     .bind(input.slot_id)
                     .fetch_optional(&mut *conn)
                     .await?;
@@ -554,15 +575,14 @@ macro_rules! shopping_helpers {
             let mut lines = Vec::with_capacity(cart.len());
             for (product_id, quantity) in &cart {
                 let taken: Option<(i64, String, String, i64, Option<i64>)> = sqlx::query_as(
-                    "UPDATE products SET stock = stock - $2 WHERE id = $1 AND active AND stock >= $2 \
-                     RETURNING vendor_id, name, unit, price_fen, per_order_limit",
+                    STOCK_TAKE,
                 )
                 .bind(product_id)
                 .bind(quantity)
                 .fetch_optional(&mut *conn)
                 .await?;
                 let Some((vendor_id, name, unit, price_fen, limit)) = taken else {
-                    let name: Option<(String,)> = sqlx::query_as("SELECT name FROM products WHERE id = $1")
+                    let name: Option<(String,)> = sqlx::query_as(PRODUCT_NAME)
                         .bind(product_id)
                         .fetch_optional(&mut *conn)
                         .await?;
@@ -576,9 +596,7 @@ macro_rules! shopping_helpers {
             let total: i64 = lines.iter().map(|l| l.1 * l.5).sum();
             let status = input.payment.initial_status();
             let (order_id,): (i64,) = sqlx::query_as(
-                "INSERT INTO orders (user_id, slot_id, status, payment, total_fen, building, unit, room, note, \
-                 handoff_code, priority_booking, created_at, expires_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $12) RETURNING id",
+                ORDER_INSERT,
             )
             .bind(input.user_id)
             .bind(input.slot_id)
@@ -598,8 +616,7 @@ macro_rules! shopping_helpers {
             let mut subtotals: std::collections::BTreeMap<i64, i64> = Default::default();
             for (product_id, quantity, vendor_id, name, unit, price_fen) in &lines {
                 sqlx::query(
-                    "INSERT INTO order_lines (order_id, product_id, vendor_id, name, unit, quantity, price_fen) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    LINE_INSERT,
                 )
                 .bind(order_id)
                 .bind(product_id)
@@ -612,7 +629,7 @@ macro_rules! shopping_helpers {
                 .await?;
                 *subtotals.entry(*vendor_id).or_default() += quantity * price_fen;
                 // Only the line as it was bought: a change made meanwhile stays in the cart.
-                sqlx::query("DELETE FROM cart_items WHERE user_id = $1 AND product_id = $2 AND quantity = $3")
+                sqlx::query(CART_LINE_DELETE)
                     .bind(input.user_id)
                     .bind(product_id)
                     .bind(quantity)
@@ -621,8 +638,7 @@ macro_rules! shopping_helpers {
             }
             for (vendor_id, subtotal) in subtotals {
                 sqlx::query(
-                    "INSERT INTO order_parts (order_id, vendor_id, status, subtotal_fen, updated_at) \
-                     VALUES ($1, $2, 'pending', $3, $4)",
+                    PART_INSERT,
                 )
                 .bind(order_id)
                 .bind(vendor_id)
@@ -631,7 +647,7 @@ macro_rules! shopping_helpers {
                 .execute(&mut *conn)
                 .await?;
             }
-            sqlx::query("INSERT INTO order_events (order_id, status, at, by_user) VALUES ($1, $2, $3, $4)")
+            sqlx::query(EVENT_INSERT)
                 .bind(order_id)
                 .bind(status.as_str())
                 .bind(input.now)
@@ -678,7 +694,7 @@ macro_rules! shopping_helpers {
                 .bind(now)
                 .execute(&mut *conn)
                 .await?;
-            sqlx::query("INSERT INTO order_events (order_id, status, at, by_user) VALUES ($1, $2, $3, $4)")
+            sqlx::query(EVENT_INSERT)
                 .bind(order_id)
                 .bind(status)
                 .bind(now)

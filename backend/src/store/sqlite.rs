@@ -6,10 +6,8 @@
 use super::common::{
     impl_store, sms_retention_cutoff, BoxItemRow, CategoryRow, ProductRow, UserRow, VendorRow, PRODUCT_SELECT,
 };
-use super::shopping::{
-    build_order, summary, HouseholdRow, OrderLineRow, OrderPartRow, OrderRow, OrderSummaryRow, HOUSEHOLD_SELECT,
-    SLOT_COLUMNS,
-};
+#[allow(clippy::wildcard_imports)]
+use super::shopping::*;
 use super::{
     like_pattern, CancelOutcome, CartLineRecord, CheckoutInput, CheckoutOutcome, NewSlot, Seed, SlotChange,
     SlotChangeOutcome, SlotRecord, SmsCodeRecord, SmsIssue, SmsIssueOutcome, StoreError, StoreResult, UserRecord,
@@ -25,6 +23,8 @@ use std::{path::Path, time::Duration};
 pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
+    /// Checkouts: a thread of their own, many to one durable commit.
+    engine: super::sqlite_checkout::CheckoutEngine,
 }
 
 impl SqliteStore {
@@ -49,7 +49,8 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { writer, readers })
+        let engine = super::sqlite_checkout::CheckoutEngine::start(path)?;
+        Ok(Self { writer, readers, engine })
     }
 
     fn reader(&self) -> &SqlitePool {
@@ -58,6 +59,16 @@ impl SqliteStore {
 
     fn writer(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    /// IMMEDIATE: the write lock is taken at BEGIN, so a transaction never meets the checkout
+    /// engine's commits between its reads and its writes (SQLITE_BUSY_SNAPSHOT); it waits instead.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    async fn checkout_now(&self, input: &CheckoutInput) -> StoreResult<CheckoutOutcome> {
+        self.engine.checkout(input.clone()).await
     }
 }
 
