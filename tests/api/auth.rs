@@ -12,6 +12,7 @@ on_both_databases! {
     codes_are_rate_limited_per_client => per_client_limit;
     logout_revokes_the_token => logout_revokes;
     role_guards_let_only_staff_edit_products => role_guards;
+    a_resident_sets_their_home => set_household;
 }
 
 async fn sms_login_makes_a_new_resident(db: Db) {
@@ -179,4 +180,29 @@ async fn role_guards(db: Db) {
     let after = app.get("/api/v1/products/1", None).await;
     assert_eq!(after.body["stock"], 42);
     assert_eq!(after.body["price_fen"], 199);
+}
+
+async fn set_household(db: Db) {
+    let app = spawn_app(db).await;
+    let (token, user) = app.login("13712340000").await;
+    assert_eq!(user["household"], serde_json::Value::Null);
+    let home = json!({ "building": "7", "unit": "2", "room": "402" });
+    let r = app.put("/api/v1/me/household", &home, Some(&token)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["household"]["building"], "7");
+    assert_eq!(r.body["household"]["community"], "七里山小区");
+    assert_eq!(app.get("/api/v1/me", Some(&token)).await.body["household"]["room"], "402");
+    // Moving replaces the home; the flags belong to the household, not the person.
+    let r =
+        app.put("/api/v1/me/household", &json!({ "building": "5", "unit": "1", "room": "302" }), Some(&token)).await;
+    assert_eq!(r.body["household"]["quarantined"], true, "李先生's flat is a quarantined household");
+    for bad in [
+        json!({ "building": "99", "unit": "1", "room": "101" }),
+        json!({ "building": "3", "unit": "", "room": "101" }),
+        json!({ "building": "3", "unit": "1", "room": "1'; --" }),
+    ] {
+        let r = app.put("/api/v1/me/household", &bad, Some(&token)).await;
+        assert_eq!(r.status, 400, "{bad}");
+    }
+    assert_eq!(app.put("/api/v1/me/household", &home, None).await.status, 401);
 }

@@ -231,6 +231,10 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire().await.ok();
             let token = login(&http, &base, &format!("136{:08}", i)).await;
+            // Residents of the building, with their homes on record as they would be by 7 a.m.
+            let home = json!({ "building": format!("{}", 1 + i % 12), "unit": format!("{}", 1 + i % 3), "room": format!("{}", 101 + i % 600) });
+            let (status, body) = call(&http, http.put(format!("{base}/api/v1/me/household")).bearer_auth(&token).json(&home)).await;
+            assert_eq!(status, 200, "{body}");
             for (product, quantity) in [(SCARCE[i % SCARCE.len()], 1), (PLENTIFUL, 2)] {
                 let (status, body) = call(
                     &http,
@@ -273,9 +277,10 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
             let sent = Instant::now();
             let (status, body) = call(
                 &http,
-                http.post(format!("{base}/api/v1/orders")).bearer_auth(&token).header("Idempotency-Key", format!("rush-{i}")).json(
-                    &json!({ "slot_id": slot, "address": { "building": "3", "unit": "1", "room": "101" }, "payment": "on_delivery" }),
-                ),
+                http.post(format!("{base}/api/v1/orders"))
+                    .bearer_auth(&token)
+                    .header("Idempotency-Key", format!("rush-{i}"))
+                    .json(&json!({ "slot_id": slot, "payment": "on_delivery" })),
             )
             .await;
             (status, body, sent.elapsed(), Instant::now())

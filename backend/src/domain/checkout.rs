@@ -44,8 +44,8 @@ impl Refusal {
             Refusal::NoSuchSlot => "没有这个配送时段 (no such time slot)".into(),
             Refusal::SlotClosed => "该时段已截止下单 (this slot no longer takes orders)".into(),
             Refusal::SlotFull => "该时段已约满，请选择其他时段 (this slot is full; choose another)".into(),
-            Refusal::OutOfStock { name } => format!("{name} 库存不足 (not enough {name} left)"),
-            Refusal::OverLimit { name, limit } => format!("{name} 每单限购{limit} ({name}: at most {limit} per order)"),
+            Refusal::OutOfStock { name } => out_of_stock_message(name),
+            Refusal::OverLimit { name, limit } => over_limit_message(name, &limit.to_string()),
             Refusal::AddressNeeded => {
                 "送货上门需要填写楼号、单元和房间号 (delivery needs building, unit and room)".into()
             }
@@ -56,6 +56,39 @@ impl Refusal {
     pub fn body(&self) -> String {
         serde_json::to_string(&ErrorBody::new(self.code(), self.message())).unwrap_or_default()
     }
+}
+
+fn out_of_stock_message(name: &str) -> String {
+    format!("{name} 库存不足 (not enough {name} left)")
+}
+
+fn over_limit_message(name: &str, limit: &str) -> String {
+    format!("{name} 每单限购{limit} ({name}: at most {limit} per order)")
+}
+
+/// Every refusal's answer as `{code: {status, body}}`, with `%NAME%` and `%LIMIT%` where the
+/// product's name and limit go: PostgreSQL's checkout function renders refusals from these,
+/// so the words have one source.
+pub fn refusal_templates() -> serde_json::Value {
+    let render = |key: &str, r: Refusal, message: String| {
+        let body = serde_json::to_string(&ErrorBody::new(r.code(), message)).unwrap_or_default();
+        (key.to_owned(), serde_json::json!({ "status": r.status(), "body": body }))
+    };
+    let named = |n: &str| n.to_owned();
+    let entries = [
+        render("cart_empty", Refusal::CartEmpty, Refusal::CartEmpty.message()),
+        render("no_such_slot", Refusal::NoSuchSlot, Refusal::NoSuchSlot.message()),
+        render("slot_closed", Refusal::SlotClosed, Refusal::SlotClosed.message()),
+        render("slot_full", Refusal::SlotFull, Refusal::SlotFull.message()),
+        render("address_needed", Refusal::AddressNeeded, Refusal::AddressNeeded.message()),
+        render("out_of_stock", Refusal::OutOfStock { name: named("%NAME%") }, out_of_stock_message("%NAME%")),
+        render(
+            "over_limit",
+            Refusal::OverLimit { name: named("%NAME%"), limit: 0 },
+            over_limit_message("%NAME%", "%LIMIT%"),
+        ),
+    ];
+    serde_json::Value::Object(entries.into_iter().collect())
 }
 
 /// Checks the parts of a checkout request that need no database.
@@ -128,6 +161,16 @@ mod tests {
         assert!(validate_key("abc-123").is_ok());
         assert!(validate_key("").is_err());
         assert!(validate_key("有中文").is_err());
+    }
+
+    #[test]
+    fn templates_render_like_the_refusals() {
+        let t = refusal_templates();
+        let body =
+            t["over_limit"]["body"].as_str().unwrap_or_default().replace("%NAME%", "草莓").replace("%LIMIT%", "3");
+        assert_eq!(body, Refusal::OverLimit { name: "草莓".into(), limit: 3 }.body());
+        assert_eq!(t["slot_full"]["status"], 409);
+        assert_eq!(t["no_such_slot"]["status"], 404);
     }
 
     #[test]

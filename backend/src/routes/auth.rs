@@ -5,7 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
 use crate::store::{SmsIssue, SmsIssueOutcome, UserRecord};
 use crate::wechat::WechatError;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use shared::api::{LoginRequest, LoginResponse, SmsCodeRequest, SmsCodeResponse, User, WechatLoginRequest};
 use shared::{ErrorBody, ErrorCode, Phone, SmsCode};
@@ -181,6 +181,31 @@ pub async fn wechat_login(
 pub async fn logout(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse> {
     state.store.revoke_token(&auth.jti, auth.expires_at).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Sets the caller's home address (七里山小区 building, unit, room); returns the caller.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    request_body = shared::api::Address,
+    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
+)]
+#[put("/me/household")]
+pub async fn set_household(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<shared::api::Address>,
+) -> ApiResult<web::Json<User>> {
+    let address = body.into_inner();
+    crate::domain::checkout::validate_address(&address).map_err(|(c, m)| ApiError::new(c, m))?;
+    if state.store.ensure_household(auth.user.id, &address, true).await?.is_none() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
+            format!("没有{}号楼 (no building {})", address.building, address.building),
+        ));
+    }
+    let user = state.store.user(auth.user.id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    Ok(web::Json(user.into()))
 }
 
 /// The caller, with their household if one is on record.

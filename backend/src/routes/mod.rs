@@ -80,6 +80,7 @@ pub fn app(
                 .service(auth::wechat_login)
                 .service(auth::logout)
                 .service(auth::me)
+                .service(auth::set_household)
                 .service(catalog::categories)
                 .service(catalog::vendors)
                 .service(catalog::vendor)

@@ -50,18 +50,19 @@ pub async fn create(
     let body = body.into_inner();
     checkout::validate(&body).map_err(|(c, m)| ApiError::new(c, m))?;
     let mut household = auth.user.household.clone();
-    // A delivery address is remembered as the resident's home; without one, home is used.
+    // A first delivery address becomes the resident's home; without one, home is used. Only
+    // that first time writes: in a rush, checkout's only write is the checkout itself.
     let address = match (&body.address, &household) {
-        (Some(a), _) => {
-            let found = state.store.ensure_household(auth.user.id, a).await?;
-            if found.is_none() {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidField,
-                    format!("没有{}号楼 (no building {})", a.building, a.building),
-                ));
+        (Some(a), Some(_)) => {
+            if !state.store.building_exists(&a.building).await? {
+                return Err(no_building(a));
             }
+            Some(a.clone())
+        }
+        (Some(a), None) => {
+            household = state.store.ensure_household(auth.user.id, a, false).await?;
             if household.is_none() {
-                household = found;
+                return Err(no_building(a));
             }
             Some(a.clone())
         }
@@ -87,7 +88,7 @@ pub async fn create(
     Ok(match state.store.checkout(&input).await? {
         CheckoutOutcome::Created(order) => HttpResponse::Created().json(order),
         CheckoutOutcome::Refused(refusal) => raw_json(refusal.status(), refusal.body()),
-        CheckoutOutcome::Replay { status, body } => raw_json(status, body),
+        CheckoutOutcome::Answer { status, body } => raw_json(status, body),
         CheckoutOutcome::KeyMismatch => {
             return Err(ApiError::new(
                 ErrorCode::IdempotencyKeyMismatch,
@@ -101,6 +102,10 @@ pub async fn create(
             ))
         }
     })
+}
+
+fn no_building(a: &shared::api::Address) -> ApiError {
+    ApiError::new(ErrorCode::InvalidField, format!("没有{}号楼 (no building {})", a.building, a.building))
 }
 
 /// The caller's own orders, newest first.

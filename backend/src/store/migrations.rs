@@ -16,6 +16,7 @@ pub const SQLITE: Embedded = &[
 pub const POSTGRES: Embedded = &[
     (1, "foundation", include_str!("../../../migrations/postgres/0001_foundation.sql")),
     (2, "shopping", include_str!("../../../migrations/postgres/0002_shopping.sql")),
+    (3, "checkout function", include_str!("../../../migrations/postgres/0003_checkout_function.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

@@ -256,8 +256,9 @@ pub struct CheckoutInput {
 pub enum CheckoutOutcome {
     Created(Box<Order>),
     Refused(Refusal),
-    /// The key was used before with the same request: its first answer.
-    Replay {
+    /// The answer to give, already rendered: the first answer to a key used again with the
+    /// same request, or (PostgreSQL renders in the database) a new order or refusal.
+    Answer {
         status: u16,
         body: String,
     },
@@ -276,8 +277,10 @@ pub enum CancelOutcome {
 #[async_trait]
 pub trait Shopping: Send + Sync + 'static {
     // ----- households -----
-    /// Links the user to the household at this address (made if new). None: no such building.
-    async fn ensure_household(&self, user_id: i64, address: &Address) -> StoreResult<Option<Household>>;
+    /// Links the user to the household at this address (made if new): always when `replace`,
+    /// else only if they have none yet. None: no such building.
+    async fn ensure_household(&self, user_id: i64, address: &Address, replace: bool) -> StoreResult<Option<Household>>;
+    async fn building_exists(&self, number: &str) -> StoreResult<bool>;
     async fn households(&self, building: Option<&str>) -> StoreResult<Vec<Household>>;
     async fn flag_household(
         &self,

@@ -10,13 +10,15 @@ use super::{
     like_pattern, CancelOutcome, CartLineRecord, CheckoutInput, CheckoutOutcome, NewSlot, Seed, SlotChange,
     SlotChangeOutcome, SlotRecord, SmsCodeRecord, SmsIssue, SmsIssueOutcome, StoreError, StoreResult, UserRecord,
 };
-use crate::domain::checkout::Refusal;
 use chrono::{DateTime, Utc};
 use shared::api::{Address, Category, Household, Order, OrderSummary, Product, ProductDetail, ProductQuery, Vendor};
 use shared::order::OrderStatus;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::Postgres as Db;
 use std::time::Duration;
+
+static REFUSALS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::domain::checkout::refusal_templates().to_string());
 
 pub struct PgStore {
     pool: PgPool,
@@ -43,8 +45,37 @@ impl PgStore {
         self.pool.begin().await
     }
 
-    async fn checkout_now(&self, input: &CheckoutInput) -> StoreResult<CheckoutOutcome> {
-        checkout_in(self.begin_write().await?, input).await
+    /// One round trip: the database function `fxs_checkout` (migration 0003) does the whole
+    /// checkout and renders its answer, holding hot rows only for its own run and the commit.
+    async fn checkout_now(&self, i: &CheckoutInput) -> StoreResult<CheckoutOutcome> {
+        let address = i.address.as_ref();
+        let status = i.payment.initial_status();
+        let (outcome, code, body): (String, i32, Option<String>) = sqlx::query_as(
+            "SELECT outcome, status, body FROM fxs_checkout($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb)",
+        )
+        .bind(i.user_id)
+        .bind(&i.key)
+        .bind(&i.request_hash)
+        .bind(i.slot_id)
+        .bind(i.priority)
+        .bind(i.payment.as_str())
+        .bind(status.as_str())
+        .bind(address.map(|a| a.building.trim().to_owned()))
+        .bind(address.map(|a| a.unit.trim().to_owned()))
+        .bind(address.map(|a| a.room.trim().to_owned()))
+        .bind(i.note.as_deref().map(str::trim).filter(|n| !n.is_empty()))
+        .bind(&i.handoff_code)
+        .bind(i.now)
+        .bind(i.expires_at)
+        .bind(REFUSALS.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(match (outcome.as_str(), body) {
+            ("answer", Some(body)) => CheckoutOutcome::Answer { status: code as u16, body },
+            ("mismatch", _) => CheckoutOutcome::KeyMismatch,
+            ("in_use", _) => CheckoutOutcome::KeyInUse,
+            (other, _) => return Err(StoreError::Conflict(format!("fxs_checkout answered {other}"))),
+        })
     }
 }
 

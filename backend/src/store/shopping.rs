@@ -91,7 +91,9 @@ pub(super) const SLOT_COLUMNS: &str = "id, kind, starts_at, ends_at, cutoff_at, 
 pub(super) const HOUSEHOLD_SELECT: &str = "SELECT h.id, b.community, b.number AS building, h.unit, h.room, \
      h.quarantined, h.hardship, h.elderly FROM households h JOIN buildings b ON b.id = h.building_id";
 
-// The checkout's statements, shared by the sqlx stores and the SQLite checkout engine.
+// The checkout's statements. The SQLite checkout engine runs these; PostgreSQL's `fxs_checkout`
+// (migrations/postgres/0003) runs the same ones in PL/pgSQL: change them together. The order
+// reads are shared with `load_order` below.
 pub(super) const KEY_INSERT: &str = "INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, key) DO NOTHING";
 pub(super) const KEY_SELECT: &str =
     "SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE user_id = $1 AND key = $2";
@@ -188,7 +190,15 @@ macro_rules! shopping_impl {
     ($store:ty) => {
         #[async_trait::async_trait]
         impl $crate::store::Shopping for $store {
-        async fn ensure_household(&self, user_id: i64, address: &Address) -> StoreResult<Option<Household>> {
+        async fn building_exists(&self, number: &str) -> StoreResult<bool> {
+            let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM buildings WHERE number = $1 LIMIT 1")
+                .bind(number.trim())
+                .fetch_optional(self.reader())
+                .await?;
+            Ok(found.is_some())
+        }
+
+        async fn ensure_household(&self, user_id: i64, address: &Address, replace: bool) -> StoreResult<Option<Household>> {
             let mut tx = self.begin_write().await?;
             let building: Option<(i64,)> = sqlx::query_as("SELECT id FROM buildings WHERE number = $1 ORDER BY id LIMIT 1")
                 .bind(address.building.trim())
@@ -212,9 +222,10 @@ macro_rules! shopping_impl {
             .bind(address.room.trim())
             .fetch_one(&mut *tx)
             .await?;
-            sqlx::query("UPDATE users SET household_id = $2 WHERE id = $1 AND household_id IS NULL")
+            sqlx::query("UPDATE users SET household_id = $2 WHERE id = $1 AND ($3 OR household_id IS NULL)")
                 .bind(user_id)
                 .bind(row.id)
+                .bind(replace)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -479,182 +490,6 @@ macro_rules! shopping_helpers {
                     .fetch_all(&mut *conn)
                     .await?;
             Ok(Some(build_order(row, lines, parts, events)))
-        }
-
-        /// The checkout over sqlx, in a write transaction the caller opened.
-        #[allow(dead_code)]
-        async fn checkout_in(mut tx: sqlx::Transaction<'static, Db>, input: &CheckoutInput) -> StoreResult<CheckoutOutcome> {
-            let fresh = sqlx::query(
-                KEY_INSERT,
-            )
-            .bind(input.user_id)
-            .bind(&input.key)
-            .bind(&input.request_hash)
-            .bind(input.now)
-            .execute(&mut *tx)
-            .await?;
-            if fresh.rows_affected() == 0 {
-                let (hash, status, body): (String, Option<i64>, Option<String>) = sqlx::query_as(
-                    KEY_SELECT,
-                )
-                .bind(input.user_id)
-                .bind(&input.key)
-                .fetch_one(&mut *tx)
-                .await?;
-                return Ok(if hash != input.request_hash {
-                    CheckoutOutcome::KeyMismatch
-                } else {
-                    match (status, body) {
-                        (Some(status), Some(body)) => CheckoutOutcome::Replay { status: status as u16, body },
-                        _ => CheckoutOutcome::KeyInUse,
-                    }
-                });
-            }
-            sqlx::query("SAVEPOINT checkout").execute(&mut *tx).await?;
-            let (status, body, outcome) = match take_and_place(&mut tx, input).await? {
-                Ok(order_id) => {
-                    let (_, order) = load_order(&mut tx, order_id).await?.ok_or(StoreError::NotFound)?;
-                    let body = serde_json::to_string(&order).unwrap_or_default();
-                    (201, body, CheckoutOutcome::Created(Box::new(order)))
-                }
-                Err(refusal) => {
-                    sqlx::query("ROLLBACK TO SAVEPOINT checkout").execute(&mut *tx).await?;
-                    (refusal.status(), refusal.body(), CheckoutOutcome::Refused(refusal))
-                }
-            };
-            sqlx::query(KEY_ANSWER)
-                .bind(input.user_id)
-                .bind(&input.key)
-                .bind(i64::from(status))
-                .bind(body)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(outcome)
-        }
-
-        /// Takes the slot place and every line's stock and writes the order. A refusal leaves
-        /// the caller to roll back to its savepoint.
-        async fn take_and_place(conn: &mut Conn, input: &CheckoutInput) -> StoreResult<Result<i64, Refusal>> {
-            let cart: Vec<(i64, i64)> =
-                sqlx::query_as(CART_LINES)
-                    .bind(input.user_id)
-                    .fetch_all(&mut *conn)
-                    .await?;
-            if cart.is_empty() {
-                return Ok(Err(Refusal::CartEmpty));
-            }
-            // The same rule as domain::slots::SlotState::remaining, applied atomically.
-            let slot: Option<(String,)> = sqlx::query_as(
-                SLOT_TAKE,
-            )
-            .bind(input.slot_id)
-            .bind(input.now)
-            .bind(input.priority)
-            .fetch_optional(&mut *conn)
-            .await?;
-            let Some((kind,)) = slot else {
-                let state: Option<(bool, DateTime<Utc>)> = sqlx::query_as(SLOT_STATE)
-                    .bind(input.slot_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                return Ok(Err(match state {
-                    None => Refusal::NoSuchSlot,
-                    Some((closed, cutoff)) if closed || cutoff <= input.now => Refusal::SlotClosed,
-                    Some(_) => Refusal::SlotFull,
-                }));
-            };
-            let address = if kind == "delivery" {
-                match &input.address {
-                    Some(a) => Some(a.clone()),
-                    None => return Ok(Err(Refusal::AddressNeeded)),
-                }
-            } else {
-                None
-            };
-            let mut lines = Vec::with_capacity(cart.len());
-            for (product_id, quantity) in &cart {
-                let taken: Option<(i64, String, String, i64, Option<i64>)> = sqlx::query_as(
-                    STOCK_TAKE,
-                )
-                .bind(product_id)
-                .bind(quantity)
-                .fetch_optional(&mut *conn)
-                .await?;
-                let Some((vendor_id, name, unit, price_fen, limit)) = taken else {
-                    let name: Option<(String,)> = sqlx::query_as(PRODUCT_NAME)
-                        .bind(product_id)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                    return Ok(Err(Refusal::OutOfStock { name: name.map(|n| n.0).unwrap_or_default() }));
-                };
-                if let Some(limit) = limit.filter(|l| quantity > l) {
-                    return Ok(Err(Refusal::OverLimit { name, limit }));
-                }
-                lines.push((*product_id, *quantity, vendor_id, name, unit, price_fen));
-            }
-            let total: i64 = lines.iter().map(|l| l.1 * l.5).sum();
-            let status = input.payment.initial_status();
-            let (order_id,): (i64,) = sqlx::query_as(
-                ORDER_INSERT,
-            )
-            .bind(input.user_id)
-            .bind(input.slot_id)
-            .bind(status.as_str())
-            .bind(input.payment.as_str())
-            .bind(total)
-            .bind(address.as_ref().map(|a| a.building.trim().to_owned()))
-            .bind(address.as_ref().map(|a| a.unit.trim().to_owned()))
-            .bind(address.as_ref().map(|a| a.room.trim().to_owned()))
-            .bind(input.note.as_deref().map(str::trim).filter(|n| !n.is_empty()))
-            .bind(&input.handoff_code)
-            .bind(input.priority)
-            .bind(input.now)
-            .bind(if status == OrderStatus::PendingPayment { input.expires_at } else { None })
-            .fetch_one(&mut *conn)
-            .await?;
-            let mut subtotals: std::collections::BTreeMap<i64, i64> = Default::default();
-            for (product_id, quantity, vendor_id, name, unit, price_fen) in &lines {
-                sqlx::query(
-                    LINE_INSERT,
-                )
-                .bind(order_id)
-                .bind(product_id)
-                .bind(vendor_id)
-                .bind(name)
-                .bind(unit)
-                .bind(quantity)
-                .bind(price_fen)
-                .execute(&mut *conn)
-                .await?;
-                *subtotals.entry(*vendor_id).or_default() += quantity * price_fen;
-                // Only the line as it was bought: a change made meanwhile stays in the cart.
-                sqlx::query(CART_LINE_DELETE)
-                    .bind(input.user_id)
-                    .bind(product_id)
-                    .bind(quantity)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            for (vendor_id, subtotal) in subtotals {
-                sqlx::query(
-                    PART_INSERT,
-                )
-                .bind(order_id)
-                .bind(vendor_id)
-                .bind(subtotal)
-                .bind(input.now)
-                .execute(&mut *conn)
-                .await?;
-            }
-            sqlx::query(EVENT_INSERT)
-                .bind(order_id)
-                .bind(status.as_str())
-                .bind(input.now)
-                .bind(input.user_id)
-                .execute(&mut *conn)
-                .await?;
-            Ok(Ok(order_id))
         }
 
         /// Returns an ended order's slot place and stock. Locks the slot before the products,

@@ -12,7 +12,6 @@ use super::{
     like_pattern, CancelOutcome, CartLineRecord, CheckoutInput, CheckoutOutcome, NewSlot, Seed, SlotChange,
     SlotChangeOutcome, SlotRecord, SmsCodeRecord, SmsIssue, SmsIssueOutcome, StoreError, StoreResult, UserRecord,
 };
-use crate::domain::checkout::Refusal;
 use chrono::{DateTime, Utc};
 use shared::api::{Address, Category, Household, Order, OrderSummary, Product, ProductDetail, ProductQuery, Vendor};
 use shared::order::OrderStatus;

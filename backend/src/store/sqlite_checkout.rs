@@ -142,7 +142,7 @@ fn checkout_one(c: &Connection, i: &CheckoutInput) -> rusqlite::Result<CheckoutO
             CheckoutOutcome::KeyMismatch
         } else {
             match (status, body) {
-                (Some(status), Some(body)) => CheckoutOutcome::Replay { status: status as u16, body },
+                (Some(status), Some(body)) => CheckoutOutcome::Answer { status: status as u16, body },
                 _ => CheckoutOutcome::KeyInUse,
             }
         });
