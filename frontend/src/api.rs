@@ -231,3 +231,7 @@ pub async fn households(building: &str) -> ApiResult<Vec<Household>> {
 pub async fn flag_household(id: i64, flags: serde_json::Value) -> ApiResult<Household> {
     patch(&format!("/api/v1/admin/households/{id}"), &flags).await
 }
+
+pub async fn set_household(address: &shared::api::Address) -> ApiResult<User> {
+    put("/api/v1/me/household", address).await
+}

@@ -147,6 +147,8 @@ dictionary! {
     households => "住户", "Households";
     building_no => "楼号", "Building";
     staff_only => "仅限工作人员", "Staff only";
+    edit_address => "修改住址", "Change address";
+    saved => "已保存", "Saved";
     building => "号楼", "Bldg";
     unit => "单元", "Unit";
     room => "室", "Room";

@@ -79,6 +79,7 @@ pub fn MePage() -> impl IntoView {
                                 }.into_any(),
                                 None => view! { <p>{t(K::no_household)}</p> }.into_any(),
                             }}
+                            <AddressForm/>
                         </div>
                         {user.has_role(Role::Staff).then(|| view! {
                             <A href="/staff"><span class="btn primary block">{t(K::staff_page)}</span></A>
@@ -122,5 +123,52 @@ pub fn NotFound() -> impl IntoView {
             <p>{t(K::not_found)}</p>
             <A href="/"><span class="btn primary">{t(K::nav_home)}</span></A>
         </div>
+    }
+}
+
+/// Sets the resident's home (building, unit, room in 七里山小区).
+#[component]
+fn AddressForm() -> impl IntoView {
+    let session = use_session();
+    let open = RwSignal::new(false);
+    let building = RwSignal::new(String::new());
+    let unit = RwSignal::new(String::new());
+    let room = RwSignal::new(String::new());
+    let message = RwSignal::new(None::<(bool, String)>);
+    let save = move |_| {
+        let address = shared::api::Address {
+            building: building.get_untracked().trim().to_owned(),
+            unit: unit.get_untracked().trim().to_owned(),
+            room: room.get_untracked().trim().to_owned(),
+        };
+        leptos::task::spawn_local(async move {
+            match api::set_household(&address).await {
+                Ok(user) => {
+                    session.user.set(Some(user));
+                    open.set(false);
+                    message.set(Some((true, crate::i18n::now(K::saved).to_owned())));
+                }
+                Err(f) => message.set(Some((false, f.message))),
+            }
+        });
+    };
+    view! {
+        {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:added=ok role="status">{m}</p> })}
+        {move || if open.get() {
+            view! {
+                <div class="address-row">
+                    <label>{community()}</label>
+                    <input id="home-building" inputmode="numeric" maxlength="4" prop:value=move || building.get() on:input=move |ev| building.set(event_target_value(&ev))/>
+                    <span>{t(K::building)}</span>
+                    <input id="home-unit" inputmode="numeric" maxlength="4" prop:value=move || unit.get() on:input=move |ev| unit.set(event_target_value(&ev))/>
+                    <span>{t(K::unit)}</span>
+                    <input id="home-room" inputmode="numeric" maxlength="6" prop:value=move || room.get() on:input=move |ev| room.set(event_target_value(&ev))/>
+                    <span>{t(K::room)}</span>
+                </div>
+                <button id="save-address" class="btn primary block" on:click=save>{t(K::save)}</button>
+            }.into_any()
+        } else {
+            view! { <button class="btn secondary" on:click=move |_| open.set(true)>{t(K::edit_address)}</button> }.into_any()
+        }}
     }
 }
