@@ -133,6 +133,12 @@ pub fn CheckoutPage() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
 
+    // Places go fast at 7 a.m.: refresh the slots so a full one is greyed out before anyone
+    // tries it. The timer stops with the page.
+    if let Ok(handle) = set_interval_with_handle(move || slots.refetch(), std::time::Duration::from_secs(10)) {
+        on_cleanup(move || handle.clear());
+    }
+
     // The household's address, when there is one.
     Effect::new(move || {
         if let Some(h) = session.user.get().and_then(|u| u.household) {
