@@ -199,10 +199,7 @@ pub async fn set_household(
     let address = body.into_inner();
     crate::domain::checkout::validate_address(&address).map_err(|(c, m)| ApiError::new(c, m))?;
     if state.store.ensure_household(auth.user.id, &address, true).await?.is_none() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidField,
-            format!("没有{}号楼 (no building {})", address.building, address.building),
-        ));
+        return Err(super::orders::no_building(&address));
     }
     let user = state.store.user(auth.user.id).await?.ok_or_else(|| ApiError::not_found("user"))?;
     Ok(web::Json(user.into()))

@@ -104,7 +104,8 @@ pub async fn create(
     })
 }
 
-fn no_building(a: &shared::api::Address) -> ApiError {
+/// The address names a building the community does not have.
+pub(crate) fn no_building(a: &shared::api::Address) -> ApiError {
     ApiError::new(ErrorCode::InvalidField, format!("没有{}号楼 (no building {})", a.building, a.building))
 }
 
