@@ -307,13 +307,12 @@ macro_rules! impl_store {
             }
 
             async fn latest_sms_code(&self, phone: &str) -> StoreResult<Option<SmsCodeRecord>> {
-                // Read from the writer: a code sent a moment ago must be visible at once.
                 Ok(sqlx::query_as(
                     "SELECT id, code_hash, expires_at, used_at, attempts FROM sms_codes \
                      WHERE phone = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
                 )
                 .bind(phone)
-                .fetch_optional(self.writer())
+                .fetch_optional(self.reader())
                 .await?)
             }
 

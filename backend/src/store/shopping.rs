@@ -333,7 +333,6 @@ macro_rules! shopping_impl {
         }
 
         async fn cart(&self, user_id: i64) -> StoreResult<Vec<CartLineRecord>> {
-            // From the writer: a resident who just changed the cart must see the change.
             Ok(sqlx::query_as(
                 "SELECT c.product_id, c.quantity, c.price_fen_at_add, p.vendor_id, v.name AS vendor_name, p.name, \
                  p.unit, p.price_fen, p.stock, p.per_order_limit, p.active FROM cart_items c \
@@ -341,7 +340,7 @@ macro_rules! shopping_impl {
                  WHERE c.user_id = $1 ORDER BY p.vendor_id, c.product_id",
             )
             .bind(user_id)
-            .fetch_all(self.writer())
+            .fetch_all(self.reader())
             .await?)
         }
 
@@ -388,13 +387,13 @@ macro_rules! shopping_impl {
                  FROM orders o JOIN slots s ON s.id = o.slot_id WHERE o.user_id = $1 ORDER BY o.id DESC LIMIT 200",
             )
             .bind(user_id)
-            .fetch_all(self.writer())
+            .fetch_all(self.reader())
             .await?;
             Ok(rows.into_iter().map(summary).collect())
         }
 
         async fn order(&self, id: i64) -> StoreResult<Option<(i64, Order)>> {
-            let mut conn = self.writer().acquire().await?;
+            let mut conn = self.reader().acquire().await?;
             load_order(&mut conn, id).await
         }
 
@@ -433,7 +432,7 @@ macro_rules! shopping_impl {
             )
             .bind(now)
             .bind(limit)
-            .fetch_all(self.writer())
+            .fetch_all(self.reader())
             .await?;
             let mut expired = Vec::new();
             for (id,) in due {

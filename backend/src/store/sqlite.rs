@@ -52,6 +52,8 @@ impl SqliteStore {
         Ok(Self { writer, readers, engine })
     }
 
+    /// Every read goes here, even right after a write: in WAL mode each statement starts a
+    /// fresh read that sees every committed write, so the one writer connection is kept for writing.
     fn reader(&self) -> &SqlitePool {
         &self.readers
     }
