@@ -8,6 +8,7 @@ on_both_databases! {
     the_cart_keeps_lines_and_enforces_limits => cart_flow;
     checkout_makes_one_order_split_per_stall => checkout_happy_path;
     a_retried_checkout_never_makes_a_second_order => idempotency;
+    paying_twice_with_new_keys_buys_the_cart_once => pay_twice;
     refused_checkouts_take_nothing => refusals;
     priority_households_get_the_reserve => priority_reserve;
     cancel_and_expiry_give_back_stock_and_place => cancel_and_expiry;
@@ -182,6 +183,28 @@ async fn idempotency(db: Db) {
     assert_eq!(app.checkout(&token, "empty-cart", &body).await.error_code(), "cart_empty");
     assert_eq!(app.checkout(&token, "new-key", &body).await.status, 201);
     assert_eq!(app.send(app.client.post(app.url("/api/v1/orders")).bearer_auth(&token).json(&body)).await.status, 400);
+}
+
+/// Two phones, or a double tap that makes a new key each time: many checkouts of one cart at
+/// the same moment, each with its own key. The cart is bought once; the others find it empty.
+async fn pay_twice(db: Db) {
+    let app = spawn_app(db).await;
+    let (staff, _) = app.login(STAFF).await;
+    let (token, _) = app.login("13900000002").await;
+    let slot = app.open_slot(&staff, 100, 0, 24).await;
+    let stock_before = product(&app, 9).await["stock"].as_i64().expect("stock");
+    app.set_cart(&token, 9, 2).await;
+    let body = delivery(&slot["id"]);
+    let (app, token, body) = (&app, &token, &body);
+    let calls = (0..12).map(|i| async move { app.checkout(token, &format!("tap-{i}"), body).await }).collect();
+    let replies = tests::join_all(calls).await;
+    assert_eq!(replies.iter().filter(|r| r.status == 201).count(), 1, "one order");
+    for r in replies.iter().filter(|r| r.status != 201) {
+        assert_eq!(r.error_code(), "cart_empty", "{:?}", r.body);
+    }
+    assert_eq!(slot_state(app, &slot).await, 1);
+    assert_eq!(product(app, 9).await["stock"].as_i64(), Some(stock_before - 2));
+    assert_eq!(app.get("/api/v1/orders", Some(token)).await.body["items"].as_array().map(Vec::len), Some(1));
 }
 
 async fn refusals(db: Db) {

@@ -112,7 +112,7 @@ async fn start_server(args: &Args, data_dir: &std::path::Path, database_url: Opt
         .env("FXS_JWT_SECRET", SECRET)
         .env("FXS_SMS_IP_PER_HOUR", "10000000")
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
+        .stdout(Stdio::inherit())
         .stderr(Stdio::inherit());
     if let Some(url) = database_url {
         cmd.env("DATABASE_URL", url);
@@ -138,7 +138,7 @@ async fn call(http: &reqwest::Client, req: reqwest::RequestBuilder) -> (u16, Val
             let status = r.status().as_u16();
             (status, r.json().await.unwrap_or(Value::Null))
         }
-        Err(e) => (0, json!({ "error": { "code": format!("transport: {e}") } })),
+        Err(e) => (0, json!({ "error": { "code": format!("transport: {e:?}") } })),
     }
 }
 
@@ -467,10 +467,11 @@ mod raw {
                     now: chrono::Utc::now(),
                     expires_at: None,
                 };
-                matches!(
-                    store.checkout(&input).await,
-                    Ok(CheckoutOutcome::Created(_) | CheckoutOutcome::Answer { status: 201, .. })
-                )
+                let outcome = store.checkout(&input).await;
+                if let Err(e) = &outcome {
+                    eprintln!("checkout failed: {e}");
+                }
+                matches!(outcome, Ok(CheckoutOutcome::Created(_) | CheckoutOutcome::Answer { status: 201, .. }))
             }));
         }
         let mut ok = 0usize;

@@ -17,6 +17,7 @@ pub const POSTGRES: Embedded = &[
     (1, "foundation", include_str!("../../../migrations/postgres/0001_foundation.sql")),
     (2, "shopping", include_str!("../../../migrations/postgres/0002_shopping.sql")),
     (3, "checkout function", include_str!("../../../migrations/postgres/0003_checkout_function.sql")),
+    (4, "checkout batch", include_str!("../../../migrations/postgres/0004_checkout_batch.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

@@ -7,6 +7,7 @@
 mod common;
 mod migrations;
 mod postgres;
+mod postgres_checkout;
 mod shopping;
 mod sqlite;
 mod sqlite_checkout;

@@ -91,9 +91,9 @@ pub(super) const SLOT_COLUMNS: &str = "id, kind, starts_at, ends_at, cutoff_at, 
 pub(super) const HOUSEHOLD_SELECT: &str = "SELECT h.id, b.community, b.number AS building, h.unit, h.room, \
      h.quarantined, h.hardship, h.elderly FROM households h JOIN buildings b ON b.id = h.building_id";
 
-// The checkout's statements. The SQLite checkout engine runs these; PostgreSQL's `fxs_checkout`
-// (migrations/postgres/0003) runs the same ones in PL/pgSQL: change them together. The order
-// reads are shared with `load_order` below.
+// The checkout's statements. The SQLite checkout engine runs these; PostgreSQL's
+// `fxs_checkout_batch` (migrations/postgres/0004) applies the same rules in PL/pgSQL: change them
+// together. The order reads are shared with `load_order` below.
 pub(super) const KEY_INSERT: &str = "INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, key) DO NOTHING";
 pub(super) const KEY_SELECT: &str =
     "SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE user_id = $1 AND key = $2";
