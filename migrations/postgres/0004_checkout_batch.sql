@@ -4,9 +4,12 @@
 -- trip, and a hot row (a popular slot, a scarce product) was locked until each commit reached
 -- disk; now it is locked once per batch (BENCHMARKS.md has the figures).
 --
--- Safety across processes: a batch first locks every slot, then every product, its checkouts
--- will touch, each in id order; only then does it claim Idempotency-Keys, in (user, key) order.
--- Two batches therefore never wait on each other in a circle.
+-- Safety across processes: a batch first claims its Idempotency-Keys, in (user, key) order, and
+-- reads the carts; then it locks every slot, then every product, it may take, each in id order.
+-- A batch waiting for a key holds only smaller keys; one waiting for a row holds all its keys and
+-- only smaller rows, and nobody holding a row waits for a key. So two batches never wait on each
+-- other in a circle. The same key in two processes' batches at once: the second waits for the
+-- first to commit and then replays its answer.
 --
 -- Speed: per-statement work (executor start-up, trigger queues, planning), not the rows, is what
 -- a checkout cost, so the batch runs a fixed number of statements whatever its size. With its
