@@ -8,6 +8,7 @@ use tests::{on_both_databases, spawn_app_with, start, test_config, Db, TestApp};
 on_both_databases! {
     stock_is_the_tighter_limit => stock_tighter;
     slot_is_the_tighter_limit => slot_tighter;
+    one_key_pressed_through_two_servers_makes_one_order => one_key_two_servers;
 }
 
 const BUYERS: usize = 200;
@@ -91,5 +92,39 @@ async fn slot_tighter(db: Db) {
     let replies = rush(&apps, &tokens, slot["id"].as_i64().expect("id"), 8).await;
     check(&first, &staff, &replies, &slot, 8, 70, "slot_full").await;
     assert_eq!(first.get("/api/v1/products/8", None).await.body["stock"], 50);
+    drop(second);
+}
+
+/// A phone that retries "pay" with the same Idempotency-Key while a load balancer spreads the
+/// retries over two server processes (on PostgreSQL): one order, and every answer is that order.
+async fn one_key_two_servers(db: Db) {
+    let (config, schema) = test_config(db).await;
+    let first = start(config.clone(), db, None).await;
+    let second = if db == Db::Postgres { Some(start(config, db, schema).await) } else { None };
+    let apps: Vec<&TestApp> = std::iter::once(&first).chain(second.as_ref()).collect();
+    let staff = first.login("13800000000").await.0;
+    let slot = first.open_slot(&staff, 10, 0, 24).await;
+    let (token, _) = first.login("13900000003").await;
+    first.set_cart(&token, 9, 1).await;
+    let body = json!({ "slot_id": slot["id"], "address": { "building": "3", "unit": "1", "room": "101" }, "payment": "wechat" });
+    let (token, body, apps) = (&token, &body, &apps);
+    let calls = (0..40).map(|i| async move { apps[i % apps.len()].checkout(token, "same-key", body).await }).collect();
+    let replies = tests::join_all(calls).await;
+    let created: Vec<&tests::Reply> = replies.iter().filter(|r| r.status == 201).collect();
+    assert!(!created.is_empty());
+    for r in &replies {
+        assert!(
+            r.status == 201 || (r.status == 409 && r.error_code() == "idempotency_key_in_use"),
+            "{} {:?}",
+            r.status,
+            r.body
+        );
+    }
+    assert!(created.iter().all(|r| r.body["id"] == created[0].body["id"]), "one order id in every answer");
+    let orders = first.get("/api/v1/orders", Some(token)).await.body;
+    assert_eq!(orders["items"].as_array().map(Vec::len), Some(1));
+    let slots = first.get("/api/v1/slots", None).await.body;
+    let s = slots["items"].as_array().expect("items").iter().find(|s| s["id"] == slot["id"]).expect("slot");
+    assert_eq!(s["booked"], 1);
     drop(second);
 }
