@@ -24,6 +24,7 @@ pub struct TestApp {
     /// The database URL (PostgreSQL) this app uses; a second app can share it.
     pub database_url: Option<String>,
     schema: Option<String>,
+    server: Option<(actix_web::dev::ServerHandle, tokio::task::JoinHandle<std::io::Result<()>>)>,
 }
 
 pub fn test_database_url() -> String {
@@ -77,14 +78,30 @@ pub async fn start(config: Config, db: Db, schema: Option<String>) -> TestApp {
     let database_url = config.database_url.clone();
     let app = Application::build(config).await.expect("server starts");
     let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let handle = app.server_handle();
+    let task = tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
-    TestApp { base, client, db, data_dir, database_url, schema }
+    TestApp { base, client, db, data_dir, database_url, schema, server: Some((handle, task)) }
+}
+
+impl TestApp {
+    /// Stops the server and waits until it has let go of its database, keeping the data (and
+    /// the PostgreSQL schema) for a restart with the same configuration.
+    pub async fn stop(mut self) {
+        if let Some((handle, task)) = self.server.take() {
+            handle.stop(true).await;
+            task.await.expect("server task").expect("server stopped cleanly");
+        }
+        self.data_dir = PathBuf::new();
+        self.schema = None;
+    }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if !self.data_dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
         if let Some(schema) = self.schema.take() {
             // Drop is not async: clean up on a thread of its own.
             let url = test_database_url();

@@ -73,6 +73,11 @@ impl Application {
         Ok(Self { port: local.port(), host, server, state, simulator })
     }
 
+    /// Stops the server from outside (tests; a process is stopped by its signals).
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -118,6 +123,9 @@ impl Application {
         let result = self.server.await;
         housekeeping.abort();
         expiry.abort();
+        let _ = housekeeping.await;
+        let _ = expiry.await;
+        self.state.store.close().await;
         if let Some(sim) = &self.simulator {
             sim.stop().await;
         }

@@ -1,6 +1,6 @@
 use serde_json::json;
 use std::time::Duration;
-use tests::{on_both_databases, spawn_app, spawn_app_with, Db};
+use tests::{on_both_databases, spawn_app, spawn_app_with, start, test_config, Db};
 
 on_both_databases! {
     sms_login_makes_a_new_resident_and_me_shows_them => sms_login_makes_a_new_resident;
@@ -13,6 +13,26 @@ on_both_databases! {
     logout_revokes_the_token => logout_revokes;
     role_guards_let_only_staff_edit_products => role_guards;
     a_resident_sets_their_home => set_household;
+    a_change_to_a_user_is_seen_by_their_next_request => changes_seen_at_once;
+}
+
+#[tokio::test]
+async fn one_server_process_per_sqlite_database() {
+    let (config, _) = test_config(Db::Sqlite).await;
+    let first = start(config.clone(), Db::Sqlite, None).await;
+    let (token, _) = first.login("13712340002").await;
+    // A second process on the same file would not see the first one's logins and logouts.
+    let refused = match backend::Application::build(config.clone()).await {
+        Ok(_) => panic!("a second server opened the same SQLite database"),
+        Err(e) => e.to_string(),
+    };
+    assert!(refused.contains("another server process"), "{refused}");
+    assert!(refused.contains("DATABASE_URL"), "{refused}");
+    assert_eq!(first.get("/api/v1/me", Some(&token)).await.status, 200, "the first one goes on");
+    // Once it stops, the market restarts on the same data.
+    first.stop().await;
+    let again = start(config, Db::Sqlite, None).await;
+    assert_eq!(again.get("/api/v1/me", Some(&token)).await.status, 200);
 }
 
 async fn sms_login_makes_a_new_resident(db: Db) {
@@ -205,4 +225,32 @@ async fn set_household(db: Db) {
         assert_eq!(r.status, 400, "{bad}");
     }
     assert_eq!(app.put("/api/v1/me/household", &home, None).await.status, 401);
+}
+
+/// What the server knows of a caller (home, flags, login) may be remembered between requests;
+/// a change is seen by the very next one.
+async fn changes_seen_at_once(db: Db) {
+    let app = spawn_app_with(db, |c| c.sms.resend_interval = Duration::ZERO).await;
+    let (staff, _) = app.login("13800000000").await;
+    let (token, _) = app.login("13712340001").await;
+    let home = |b: &str, u: &str, r: &str| json!({ "building": b, "unit": u, "room": r });
+    assert_eq!(app.put("/api/v1/me/household", &home("7", "2", "402"), Some(&token)).await.status, 200);
+    for _ in 0..3 {
+        assert_eq!(app.get("/api/v1/me", Some(&token)).await.body["household"]["building"], "7");
+    }
+    // Moving: the next request sees the new home and its flags.
+    assert_eq!(app.put("/api/v1/me/household", &home("5", "1", "302"), Some(&token)).await.status, 200);
+    let me = app.get("/api/v1/me", Some(&token)).await.body;
+    assert_eq!(me["household"]["building"], "5");
+    assert_eq!(me["household"]["quarantined"], true);
+    // Staff lift the quarantine: the resident's next request knows.
+    let path = format!("/api/v1/admin/households/{}", me["household"]["id"]);
+    assert_eq!(app.patch(&path, &json!({ "quarantined": false }), Some(&staff)).await.status, 200);
+    assert_eq!(app.get("/api/v1/me", Some(&token)).await.body["household"]["quarantined"], false);
+    // A token used a moment ago is refused right after its logout, and another device's is not.
+    let (other, _) = app.login("13712340001").await;
+    assert_eq!(app.get("/api/v1/me", Some(&other)).await.status, 200);
+    assert_eq!(app.post("/api/v1/auth/logout", &json!({}), Some(&token)).await.status, 204);
+    assert_eq!(app.get("/api/v1/me", Some(&token)).await.status, 401);
+    assert_eq!(app.get("/api/v1/me", Some(&other)).await.body["household"]["building"], "5");
 }

@@ -143,7 +143,15 @@ async fn seeding_is_idempotent(db: Db) {
     let first = start(config.clone(), db, None).await;
     let count = items(&first.get("/api/v1/products", None).await.body).len();
     let vendors = items(&first.get("/api/v1/vendors", None).await.body).len();
-    // A second server on the same data (a restart, or a second process on PostgreSQL).
+    // A second server on the same data: a restart on SQLite (one process per file), a second
+    // process beside the first on PostgreSQL.
+    let first = match db {
+        Db::Sqlite => {
+            first.stop().await;
+            None
+        }
+        Db::Postgres => Some(first),
+    };
     let second = start(config, db, schema).await;
     assert_eq!(items(&second.get("/api/v1/products", None).await.body).len(), count);
     assert_eq!(items(&second.get("/api/v1/vendors", None).await.body).len(), vendors);

@@ -201,6 +201,10 @@ macro_rules! impl_store {
             }
 
             async fn session_user(&self, id: i64, jti: &str) -> StoreResult<Option<UserRecord>> {
+                let lookup = match self.sessions().get(id, jti) {
+                    Ok(user) => return Ok(Some(user)),
+                    Err(lookup) => lookup,
+                };
                 let row: Option<UserRow> = sqlx::query_as(&format!(
                     "{USER_SELECT} WHERE u.id = $1 AND NOT EXISTS (SELECT 1 FROM revoked_tokens t WHERE t.jti = $2)"
                 ))
@@ -208,7 +212,11 @@ macro_rules! impl_store {
                 .bind(jti)
                 .fetch_optional(self.reader())
                 .await?;
-                Ok(row.map(Into::into))
+                let user: Option<UserRecord> = row.map(Into::into);
+                if let Some(user) = &user {
+                    self.sessions().keep(lookup, jti, user);
+                }
+                Ok(user)
             }
 
             async fn user_for_phone(&self, phone: &str, now: DateTime<Utc>) -> StoreResult<UserRecord> {
@@ -231,6 +239,8 @@ macro_rules! impl_store {
                     .fetch_one(&mut *tx)
                     .await?;
                 tx.commit().await?;
+                // A user who had no role at all has one now.
+                self.sessions().forget_user(row.id);
                 Ok(row.into())
             }
 
@@ -257,6 +267,8 @@ macro_rules! impl_store {
                     .fetch_one(&mut *tx)
                     .await?;
                 tx.commit().await?;
+                // A user who had no role at all has one now.
+                self.sessions().forget_user(row.id);
                 Ok(row.into())
             }
 
@@ -339,6 +351,7 @@ macro_rules! impl_store {
                     .bind(expires_at)
                     .execute(self.writer())
                     .await?;
+                self.sessions().forget_token(jti);
                 Ok(())
             }
 
@@ -475,6 +488,10 @@ macro_rules! impl_store {
                 .await?)
             }
 
+            async fn close(&self) {
+                self.close_now().await;
+            }
+
             async fn seed(&self, seed: &Seed, now: DateTime<Utc>) -> StoreResult<bool> {
                 let mut tx = self.begin_write().await?;
                 sqlx::query($seed_lock).execute(&mut *tx).await?;
@@ -589,6 +606,7 @@ macro_rules! impl_store {
                     }
                 }
                 tx.commit().await?;
+                self.sessions().forget_all();
                 Ok(true)
             }
         }

@@ -8,6 +8,7 @@ mod common;
 mod migrations;
 mod postgres;
 mod postgres_checkout;
+mod sessions;
 mod shopping;
 mod sqlite;
 mod sqlite_checkout;
@@ -366,6 +367,10 @@ pub trait Store: Shopping {
     // ----- demo -----
     /// Seeds the demo market unless a market is already there. True when it seeded.
     async fn seed(&self, seed: &Seed, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// Lets go of the database when the server stops (on SQLite, another process may open it
+    /// from then on). Anything asked afterwards fails.
+    async fn close(&self);
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -5,6 +5,7 @@ use super::common::{
     impl_store, sms_retention_cutoff, BoxItemRow, CategoryRow, ProductRow, UserRow, VendorRow, PRODUCT_SELECT,
 };
 use super::postgres_checkout::CheckoutEngine;
+use super::sessions::Sessions;
 #[allow(clippy::wildcard_imports)]
 use super::shopping::*;
 use super::{
@@ -21,6 +22,8 @@ use std::time::Duration;
 pub struct PgStore {
     pool: PgPool,
     engine: CheckoutEngine,
+    /// Not used: another process's logout must be refused here at once (see sessions.rs).
+    sessions: Sessions,
 }
 
 impl PgStore {
@@ -36,7 +39,12 @@ impl PgStore {
             .connect(url)
             .await?;
         super::migrations::migrator(super::migrations::POSTGRES).run(&pool).await?;
-        Ok(Self { engine: CheckoutEngine::start(pool.clone()), pool })
+        let engine = CheckoutEngine::start(pool.connect_options().as_ref().clone());
+        Ok(Self { engine, pool, sessions: Sessions::off() })
+    }
+
+    fn sessions(&self) -> &Sessions {
+        &self.sessions
     }
 
     fn reader(&self) -> &PgPool {
@@ -49,6 +57,10 @@ impl PgStore {
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
         self.pool.begin().await
+    }
+
+    async fn close_now(&self) {
+        self.pool.close().await;
     }
 
     /// Into this process's batch engine: the waiting checkouts share one call of

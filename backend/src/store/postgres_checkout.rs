@@ -12,7 +12,7 @@
 use super::{CheckoutInput, CheckoutOutcome, StoreError, StoreResult};
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{Connection, PgPool};
+use sqlx::Connection;
 use std::sync::LazyLock;
 use tokio::sync::{mpsc, oneshot};
 
@@ -38,9 +38,9 @@ fn stopped() -> StoreError {
 
 impl CheckoutEngine {
     /// Starts the engine's task; it ends when the engine is dropped.
-    pub fn start(pool: PgPool) -> Self {
+    pub fn start(options: PgConnectOptions) -> Self {
         let (jobs, queue) = mpsc::channel(8192);
-        tokio::spawn(run(pool, queue));
+        tokio::spawn(run(options, queue));
         Self { jobs }
     }
 
@@ -72,9 +72,7 @@ fn job_json(i: &CheckoutInput) -> Value {
     })
 }
 
-async fn run(pool: PgPool, mut queue: mpsc::Receiver<Job>) {
-    let options = pool.connect_options();
-    drop(pool);
+async fn run(options: PgConnectOptions, mut queue: mpsc::Receiver<Job>) {
     let mut conn = None;
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];

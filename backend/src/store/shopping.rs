@@ -229,6 +229,7 @@ macro_rules! shopping_impl {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
+            self.sessions().forget_user(user_id);
             Ok(Some(row.into()))
         }
 
@@ -267,6 +268,8 @@ macro_rules! shopping_impl {
             let row: HouseholdRow =
                 sqlx::query_as(&format!("{HOUSEHOLD_SELECT} WHERE h.id = $1")).bind(id).fetch_one(&mut *tx).await?;
             tx.commit().await?;
+            // Everyone living there.
+            self.sessions().forget_all();
             Ok(Some(row.into()))
         }
 

@@ -24,10 +24,29 @@ pub struct SqliteStore {
     readers: SqlitePool,
     /// Checkouts: a thread of their own, many to one durable commit.
     engine: super::sqlite_checkout::CheckoutEngine,
+    /// Who is behind which token: every change comes through this process, which forgets it.
+    sessions: super::sessions::Sessions,
+    /// Held while the store is open: one process per database file.
+    owner: std::sync::Mutex<Option<std::fs::File>>,
 }
 
 impl SqliteStore {
     pub async fn open(path: &Path) -> StoreResult<Self> {
+        // One process owns the file: its checkout engine's batching and its session cache
+        // assume that every write comes through it. Several processes need PostgreSQL.
+        let owner = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path.with_extension("lock"))
+            .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        if owner.try_lock().is_err() {
+            return Err(StoreError::Conflict(format!(
+                "another server process is using {}; run one process per SQLite database \
+                 (several processes share a PostgreSQL database: set DATABASE_URL)",
+                path.display()
+            )));
+        }
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -49,13 +68,23 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await?;
         let engine = super::sqlite_checkout::CheckoutEngine::start(path)?;
-        Ok(Self { writer, readers, engine })
+        Ok(Self {
+            writer,
+            readers,
+            engine,
+            sessions: super::sessions::Sessions::on(),
+            owner: std::sync::Mutex::new(Some(owner)),
+        })
     }
 
     /// Every read goes here, even right after a write: in WAL mode each statement starts a
     /// fresh read that sees every committed write, so the one writer connection is kept for writing.
     fn reader(&self) -> &SqlitePool {
         &self.readers
+    }
+
+    fn sessions(&self) -> &super::sessions::Sessions {
+        &self.sessions
     }
 
     fn writer(&self) -> &SqlitePool {
@@ -66,6 +95,14 @@ impl SqliteStore {
     /// engine's commits between its reads and its writes (SQLITE_BUSY_SNAPSHOT); it waits instead.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
         self.writer.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    async fn close_now(&self) {
+        self.writer.close().await;
+        self.readers.close().await;
+        if let Ok(mut owner) = self.owner.lock() {
+            owner.take();
+        }
     }
 
     async fn checkout_now(&self, input: &CheckoutInput) -> StoreResult<CheckoutOutcome> {
