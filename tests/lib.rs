@@ -25,6 +25,8 @@ pub struct TestApp {
     pub database_url: Option<String>,
     schema: Option<String>,
     server: Option<(actix_web::dev::ServerHandle, tokio::task::JoinHandle<std::io::Result<()>>)>,
+    /// When the server runs as a process of its own (`start_process`).
+    process: Option<std::process::Child>,
 }
 
 pub fn test_database_url() -> String {
@@ -81,7 +83,60 @@ pub async fn start(config: Config, db: Db, schema: Option<String>) -> TestApp {
     let handle = app.server_handle();
     let task = tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
-    TestApp { base, client, db, data_dir, database_url, schema, server: Some((handle, task)) }
+    TestApp { base, client, db, data_dir, database_url, schema, server: Some((handle, task)), process: None }
+}
+
+/// Starts the server as an operating-system process of its own (`bin`: the `fxs-server` binary,
+/// `env!("CARGO_BIN_EXE_fxs-server")` in a test), configured through the environment as in
+/// production, on the database of `config`: a second process beside one from `start`. It owns
+/// neither the data folder nor the database, and is killed when dropped.
+pub async fn start_process(bin: &str, config: &Config, db: Db) -> TestApp {
+    use std::io::BufRead;
+    let mut cmd = std::process::Command::new(bin);
+    cmd.env("FXS_ADDR", "127.0.0.1:0")
+        .env("FXS_DATA_DIR", &config.data_dir)
+        .env("FXS_DEMO", if config.demo { "1" } else { "0" })
+        .env("FXS_JWT_SECRET", config.jwt_secret.as_deref().unwrap_or(TEST_JWT_SECRET))
+        .env("FXS_SMS_IP_PER_HOUR", config.sms.per_ip_per_hour.to_string())
+        .env("FXS_SMS_PHONE_PER_HOUR", config.sms.per_phone_per_hour.to_string())
+        .env("FXS_PAYMENT_TIMEOUT_MINUTES", (config.payment_timeout.as_secs() / 60).max(1).to_string())
+        .env("FXS_STATIC_DIR", &config.static_dir)
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped());
+    if let Some(url) = &config.database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("start {bin}: {e}"));
+    let stdout = child.stdout.take().expect("stdout");
+    let (tell, told) = std::sync::mpsc::channel();
+    // The start-up line gives the address; what follows is passed on to the test's output.
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            match line.split_once(" is open at ") {
+                Some((_, rest)) => {
+                    let url = rest.split_whitespace().next().unwrap_or_default().trim_end_matches('/').to_owned();
+                    let _ = tell.send(url);
+                }
+                None => println!("{line}"),
+            }
+        }
+    });
+    let mut app = TestApp {
+        base: String::new(),
+        client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+        db,
+        data_dir: PathBuf::new(),
+        database_url: config.database_url.clone(),
+        schema: None,
+        server: None,
+        process: Some(child),
+    };
+    app.base = tokio::task::spawn_blocking(move || told.recv_timeout(Duration::from_secs(120)))
+        .await
+        .expect("reader")
+        .unwrap_or_else(|_| panic!("{bin} did not say where it listens"));
+    app
 }
 
 impl TestApp {
@@ -99,6 +154,10 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if let Some(mut child) = self.process.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         if !self.data_dir.as_os_str().is_empty() {
             let _ = std::fs::remove_dir_all(&self.data_dir);
         }

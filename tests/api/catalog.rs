@@ -1,5 +1,6 @@
+use crate::SERVER_BIN;
 use serde_json::{json, Value};
-use tests::{on_both_databases, spawn_app, start, test_config, Db};
+use tests::{on_both_databases, spawn_app, start, start_process, test_config, Db};
 
 on_both_databases! {
     the_demo_market_is_seeded => demo_market;
@@ -140,22 +141,25 @@ async fn price_changes(db: Db) {
 
 async fn seeding_is_idempotent(db: Db) {
     let (config, schema) = test_config(db).await;
-    let first = start(config.clone(), db, None).await;
+    let first = start(config.clone(), db, schema).await;
     let count = items(&first.get("/api/v1/products", None).await.body).len();
     let vendors = items(&first.get("/api/v1/vendors", None).await.body).len();
     // A second server on the same data: a restart on SQLite (one process per file), a second
     // process beside the first on PostgreSQL.
-    let first = match db {
+    let (first, second) = match db {
         Db::Sqlite => {
             first.stop().await;
-            None
+            (None, start(config, db, None).await)
         }
-        Db::Postgres => Some(first),
+        Db::Postgres => {
+            let second = start_process(SERVER_BIN, &config, db).await;
+            (Some(first), second)
+        }
     };
-    let second = start(config, db, schema).await;
     assert_eq!(items(&second.get("/api/v1/products", None).await.body).len(), count);
     assert_eq!(items(&second.get("/api/v1/vendors", None).await.body).len(), vendors);
     let (_, staff) = second.login("13800000000").await;
     assert_eq!(staff["roles"], json!(["staff"]));
+    drop(second);
     drop(first);
 }

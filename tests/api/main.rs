@@ -8,3 +8,6 @@ mod shopping;
 mod sms_gateway;
 mod tokens;
 mod wechat;
+
+/// The server binary the tests start as a second process sharing PostgreSQL.
+pub const SERVER_BIN: &str = env!("CARGO_BIN_EXE_fxs-server");

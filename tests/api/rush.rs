@@ -2,8 +2,9 @@
 //! places than buyers and a product with less stock than either. Exactly as many orders as the
 //! tighter limit allows; nothing below zero; every 201 has its order.
 
+use crate::SERVER_BIN;
 use serde_json::{json, Value};
-use tests::{on_both_databases, spawn_app_with, start, test_config, Db, TestApp};
+use tests::{on_both_databases, spawn_app_with, start, start_process, test_config, Db, TestApp};
 
 on_both_databases! {
     stock_is_the_tighter_limit => stock_tighter;
@@ -81,9 +82,9 @@ async fn stock_tighter(db: Db) {
 async fn slot_tighter(db: Db) {
     let (mut config, schema) = test_config(db).await;
     config.sms.per_ip_per_hour = 100_000;
-    // On PostgreSQL, two servers share the database, as two processes of the market would.
-    let first = start(config.clone(), db, None).await;
-    let second = if db == Db::Postgres { Some(start(config, db, schema).await) } else { None };
+    // On PostgreSQL, two server processes share the database.
+    let first = start(config.clone(), db, schema).await;
+    let second = if db == Db::Postgres { Some(start_process(SERVER_BIN, &config, db).await) } else { None };
     let apps: Vec<&TestApp> = std::iter::once(&first).chain(second.as_ref()).collect();
     let staff = first.login("13800000000").await.0;
     let slot = first.open_slot(&staff, 70, 0, 24).await;
@@ -99,8 +100,8 @@ async fn slot_tighter(db: Db) {
 /// retries over two server processes (on PostgreSQL): one order, and every answer is that order.
 async fn one_key_two_servers(db: Db) {
     let (config, schema) = test_config(db).await;
-    let first = start(config.clone(), db, None).await;
-    let second = if db == Db::Postgres { Some(start(config, db, schema).await) } else { None };
+    let first = start(config.clone(), db, schema).await;
+    let second = if db == Db::Postgres { Some(start_process(SERVER_BIN, &config, db).await) } else { None };
     let apps: Vec<&TestApp> = std::iter::once(&first).chain(second.as_ref()).collect();
     let staff = first.login("13800000000").await.0;
     let slot = first.open_slot(&staff, 10, 0, 24).await;
