@@ -386,6 +386,18 @@ pub async fn connect(config: &crate::config::Config) -> StoreResult<DynStore> {
     }
 }
 
+/// A checkout engine's next batch: `first` and every job already waiting behind it, up to `max`.
+pub(crate) fn with_waiting<T>(first: T, queue: &mut tokio::sync::mpsc::Receiver<T>, max: usize) -> Vec<T> {
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match queue.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
 /// Escapes `%`, `_` and `\` so user text is matched literally by `LIKE ... ESCAPE '\'`.
 pub(crate) fn like_pattern(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);

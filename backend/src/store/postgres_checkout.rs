@@ -21,10 +21,14 @@ const MAX_BATCH: usize = 256;
 /// A batch that deadlocks or fails to serialize is tried again, one checkout at a time, this often.
 const RETRIES: usize = 3;
 
+/// The refusal answers as templates (domain::checkout): ~2 KB, sent and parsed once per batch,
+/// not per checkout. Kept in the call rather than in a table so that, during a rolling upgrade,
+/// each process answers in its own version's words.
 static REFUSALS: LazyLock<String> = LazyLock::new(|| crate::domain::checkout::refusal_templates().to_string());
 
 struct Job {
-    input: Value,
+    /// The checkout as a JSON object, without its place in the batch.
+    input: String,
     reply: oneshot::Sender<StoreResult<CheckoutOutcome>>,
 }
 
@@ -46,7 +50,7 @@ impl CheckoutEngine {
 
     pub async fn checkout(&self, input: &CheckoutInput) -> StoreResult<CheckoutOutcome> {
         let (reply, answer) = oneshot::channel();
-        self.jobs.send(Job { input: job_json(input), reply }).await.map_err(|_| stopped())?;
+        self.jobs.send(Job { input: job_json(input).to_string(), reply }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
@@ -75,43 +79,52 @@ fn job_json(i: &CheckoutInput) -> Value {
 async fn run(options: PgConnectOptions, mut queue: mpsc::Receiver<Job>) {
     let mut conn = None;
     while let Some(first) = queue.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        let batch = super::with_waiting(first, &mut queue, MAX_BATCH);
         answer_batch(&mut conn, &options, batch).await;
     }
 }
 
-async fn answer_batch(conn: &mut Option<PgConnection>, options: &PgConnectOptions, batch: Vec<Job>) {
-    let inputs: Vec<&Value> = batch.iter().map(|j| &j.input).collect();
+async fn answer_batch(conn: &mut Option<PgConnection>, options: &PgConnectOptions, mut batch: Vec<Job>) {
+    let inputs: Vec<&str> = batch.iter().map(|j| j.input.as_str()).collect();
     match call(conn, options, &inputs).await {
         Ok(outcomes) => {
             for (job, outcome) in batch.into_iter().zip(outcomes) {
                 let _ = job.reply.send(Ok(outcome));
             }
         }
+        Err(e) if batch.len() == 1 => {
+            let job = batch.remove(0);
+            let result = alone(conn, options, &job, Err(e)).await;
+            let _ = job.reply.send(result);
+        }
         Err(e) => {
             // Nothing of a failed batch was kept (one transaction): each checkout is tried again
             // on its own, so one bad checkout or a deadlock between processes fails nobody else.
-            if batch.len() > 1 {
-                tracing::warn!(error = %e, size = batch.len(), "checkout batch failed; retrying one by one");
-            }
+            tracing::warn!(error = %e, size = batch.len(), "checkout batch failed; retrying one by one");
             for job in batch {
-                let mut result = call(conn, options, &[&job.input]).await;
-                for _ in 0..RETRIES {
-                    match &result {
-                        Err(e) if retryable(e) => result = call(conn, options, &[&job.input]).await,
-                        _ => break,
-                    }
-                }
-                let _ = job.reply.send(result.map(|mut o| o.remove(0)));
+                let first = call(conn, options, &[&job.input]).await;
+                let result = alone(conn, options, &job, first).await;
+                let _ = job.reply.send(result);
             }
         }
     }
+}
+
+/// One checkout's answer, given how its last call went: a deadlock or a serialization failure is
+/// tried again, up to `RETRIES` times.
+async fn alone(
+    conn: &mut Option<PgConnection>,
+    options: &PgConnectOptions,
+    job: &Job,
+    mut result: StoreResult<Vec<CheckoutOutcome>>,
+) -> StoreResult<CheckoutOutcome> {
+    for _ in 0..RETRIES {
+        match &result {
+            Err(e) if retryable(e) => result = call(conn, options, &[&job.input]).await,
+            _ => break,
+        }
+    }
+    result.map(|mut o| o.remove(0))
 }
 
 fn retryable(e: &StoreError) -> bool {
@@ -126,24 +139,26 @@ fn retryable(e: &StoreError) -> bool {
 async fn call(
     conn: &mut Option<PgConnection>,
     options: &PgConnectOptions,
-    inputs: &[&Value],
+    inputs: &[&str],
 ) -> StoreResult<Vec<CheckoutOutcome>> {
-    let jobs: Vec<Value> = inputs
-        .iter()
-        .enumerate()
-        .map(|(n, v)| {
-            let mut v = (*v).clone();
-            v["i"] = json!(n);
-            v
-        })
-        .collect();
+    // The JSON array of the batch, each checkout with its place in it (`i`) put in front.
+    let mut jobs = String::with_capacity(inputs.iter().map(|i| i.len() + 12).sum::<usize>() + 2);
+    jobs.push('[');
+    for (n, input) in inputs.iter().enumerate() {
+        if n > 0 {
+            jobs.push(',');
+        }
+        jobs.push_str(&format!("{{\"i\":{n},"));
+        jobs.push_str(input.strip_prefix('{').unwrap_or(input));
+    }
+    jobs.push(']');
     let connection = match conn {
         Some(c) => c,
         None => conn.insert(PgConnection::connect_with(options).await?),
     };
     let rows: Vec<(i32, String, i32, Option<String>)> =
         match sqlx::query_as("SELECT idx, outcome, status, body FROM fxs_checkout_batch($1::jsonb, $2::jsonb)")
-            .bind(Value::Array(jobs).to_string())
+            .bind(jobs)
             .bind(REFUSALS.as_str())
             .fetch_all(&mut *connection)
             .await

@@ -67,13 +67,7 @@ impl CheckoutEngine {
 
 fn run(conn: Connection, mut queue: mpsc::Receiver<Job>) {
     while let Some(first) = queue.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        let batch = super::with_waiting(first, &mut queue, MAX_BATCH);
         let results = commit_batch(&conn, &batch);
         for (job, result) in batch.into_iter().zip(results) {
             let _ = job.reply.send(result);
