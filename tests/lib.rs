@@ -140,6 +140,14 @@ pub async fn start_process(bin: &str, config: &Config, db: Db) -> TestApp {
 }
 
 impl TestApp {
+    /// Kills a server started by `start_process` at once (SIGKILL: no goodbye, as in a crash).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.process.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Stops the server and waits until it has let go of its database, keeping the data (and
     /// the PostgreSQL schema) for a restart with the same configuration.
     pub async fn stop(mut self) {

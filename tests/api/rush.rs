@@ -10,6 +10,7 @@ on_both_databases! {
     stock_is_the_tighter_limit => stock_tighter;
     slot_is_the_tighter_limit => slot_tighter;
     one_key_pressed_through_two_servers_makes_one_order => one_key_two_servers;
+    a_server_killed_mid_rush_loses_no_acknowledged_order => killed_mid_rush;
 }
 
 const BUYERS: usize = 200;
@@ -128,4 +129,84 @@ async fn one_key_two_servers(db: Db) {
     let s = slots["items"].as_array().expect("items").iter().find(|s| s["id"] == slot["id"]).expect("slot");
     assert_eq!(s["booked"], 1);
     drop(second);
+}
+
+/// Nobody who was told "yes" loses the order: the server process is killed (SIGKILL, as in a
+/// crash) while a rush is under way. After a restart on the same database, every 201 has its
+/// order; each resident pressing "pay" again with the same key gets the same answer as before or,
+/// if the first press never got one, a fresh one; and stock and places match the orders exactly,
+/// nothing half-written.
+async fn killed_mid_rush(db: Db) {
+    let (mut config, schema) = test_config(db).await;
+    config.sms.per_ip_per_hour = 100_000;
+    let mut first = start_process(SERVER_BIN, &config, db).await;
+    let staff = first.login("13800000000").await.0;
+    let slot = first.open_slot(&staff, 150, 0, 24).await;
+    first.patch("/api/v1/admin/products/7", &json!({ "stock": 90 }), Some(&staff)).await;
+    let tokens = residents(&first, BUYERS).await;
+    let carts = tokens.iter().map(|t| first.set_cart(t, 7, 1)).collect();
+    for r in tests::join_all(carts).await {
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let body = json!({ "slot_id": slot["id"], "address": { "building": "3", "unit": "1", "room": "101" }, "payment": "on_delivery" });
+    let (said_yes, first_yes) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let mut first_yes = first_yes;
+    let presses: Vec<_> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, token)| {
+            let req = first
+                .client
+                .post(first.url("/api/v1/orders"))
+                .bearer_auth(token)
+                .header("Idempotency-Key", format!("crash-{i}"))
+                .json(&body);
+            let said_yes = said_yes.clone();
+            tokio::spawn(async move {
+                let reply = req.send().await.ok()?;
+                let status = reply.status().as_u16();
+                let body: Value = reply.json().await.ok()?;
+                if status == 201 {
+                    let _ = said_yes.send(());
+                }
+                Some((status, body))
+            })
+        })
+        .collect();
+    // The first "yes" is out: kill the process while the rest are in flight.
+    first_yes.recv().await.expect("some checkout succeeds");
+    first.kill();
+    let mut answered = Vec::new();
+    for p in presses {
+        answered.push(p.await.expect("press"));
+    }
+    let unanswered = answered.iter().filter(|a| a.is_none()).count();
+    eprintln!("killed with {unanswered} of {BUYERS} checkouts unanswered");
+
+    let second = start(config, db, schema).await;
+    let mut orders = std::collections::BTreeSet::new();
+    for (i, (token, before)) in tokens.iter().zip(&answered).enumerate() {
+        if let Some((201, order)) = before {
+            let o = second.get(&format!("/api/v1/orders/{}", order["id"]), Some(&staff)).await;
+            assert_eq!(o.status, 200, "an acknowledged order was lost: {order}");
+            assert_eq!(o.body["items"][0]["quantity"], 1);
+        }
+        let again = second.checkout(token, &format!("crash-{i}"), &body).await;
+        match before {
+            Some((status, answer)) => {
+                assert_eq!(again.status, *status, "the same key gives the same answer");
+                assert_eq!(&again.body, answer);
+            }
+            None => assert!(matches!(again.status, 201 | 409), "{:?}", again.body),
+        }
+        if again.status == 201 {
+            assert!(orders.insert(again.body["id"].as_i64().expect("id")), "one order per resident");
+        }
+    }
+    assert!(!orders.is_empty() && orders.len() <= 90);
+    let stock = second.get("/api/v1/products/7", None).await.body["stock"].as_i64().expect("stock");
+    assert_eq!(stock + orders.len() as i64, 90, "stock taken = orders made");
+    let slots = second.get("/api/v1/slots", None).await.body;
+    let s = slots["items"].as_array().expect("items").iter().find(|s| s["id"] == slot["id"]).expect("slot");
+    assert_eq!(s["booked"].as_i64(), Some(orders.len() as i64), "places booked = orders made");
 }
