@@ -329,7 +329,9 @@ pub trait Store: Shopping {
 
     // ----- users -----
     async fn user(&self, id: i64) -> StoreResult<Option<UserRecord>>;
-    /// The user behind a token, unless the token was revoked.
+    /// The user behind a token, unless the token was revoked. On SQLite the answer is
+    /// remembered (sessions.rs): a store method that changes a user, their roles or household,
+    /// or a token, must forget it after its commit.
     async fn session_user(&self, id: i64, jti: &str) -> StoreResult<Option<UserRecord>>;
     /// The user with this phone; a new resident if there is none.
     async fn user_for_phone(&self, phone: &str, now: DateTime<Utc>) -> StoreResult<UserRecord>;

@@ -32,8 +32,9 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub async fn open(path: &Path) -> StoreResult<Self> {
-        // One process owns the file: its checkout engine's batching and its session cache
-        // assume that every write comes through it. Several processes need PostgreSQL.
+        // One process owns the file: its session cache (sessions.rs) assumes that every change
+        // comes through it, and a second process would only queue for SQLite's one writer.
+        // Several processes need PostgreSQL.
         let owner = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
