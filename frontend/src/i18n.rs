@@ -141,6 +141,10 @@ dictionary! {
     capacity => "容量（单）", "Capacity (orders)";
     priority_share => "优先预留", "Priority reserve";
     save => "保存", "Save";
+    adjust => "调整", "Adjust";
+    cutoff_at => "截单", "Cut-off";
+    priority_until => "优先保留到", "Held for priority until";
+    opens_to_all => "后开放给所有人", "then open to all";
     close_slot => "关闭", "Close";
     reopen_slot => "重新开放", "Reopen";
     booked => "已约", "Booked";

@@ -415,6 +415,36 @@ async fn staff_tools(db: Db) {
     assert_eq!(r.body["capacity"], 10);
     assert_eq!(r.body["remaining"], 9);
     assert_eq!(app.patch("/api/v1/admin/slots/999999", &json!({ "capacity": 1 }), Some(&staff)).await.status, 404);
+    // Adjusting the reserve, its release and the cut-off; a slot that would break a rule is
+    // refused and left as it was.
+    let starts =
+        chrono::DateTime::parse_from_rfc3339(slot.body["starts_at"].as_str().expect("starts_at")).expect("time");
+    let shanghai =
+        |minutes: i64| (starts + chrono::Duration::minutes(minutes)).format("%Y-%m-%dT%H:%M:%S+08:00").to_string();
+    let (cutoff, release) = (shanghai(-30), shanghai(-45));
+    let r = app
+        .patch(
+            &path,
+            &json!({ "priority_capacity": 4, "priority_release_at": release, "cutoff_at": cutoff }),
+            Some(&staff),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!((r.body["priority_capacity"].as_i64(), r.body["cutoff_at"].as_str()), (Some(4), Some(cutoff.as_str())));
+    assert_eq!(r.body["priority_release_at"], release);
+    for bad in [
+        json!({ "priority_capacity": 11 }),
+        json!({ "capacity": 3, "priority_capacity": 4 }),
+        json!({ "cutoff_at": shanghai(1) }),
+    ] {
+        let r = app.patch(&path, &bad, Some(&staff)).await;
+        assert_eq!((r.status, r.error_code()), (400, "invalid_field"), "{bad}");
+    }
+    let day = app.get(&format!("/api/v1/slots?date={date}"), None).await;
+    let now = day.body["items"].as_array().expect("items").iter().find(|s| s["id"] == slot.body["id"]).cloned();
+    let now = now.expect("slot");
+    assert_eq!((now["capacity"].as_i64(), now["priority_capacity"].as_i64()), (Some(10), Some(4)));
+    assert_eq!(now["cutoff_at"], cutoff);
 
     // Households: staff list and flag them.
     let list = app.get("/api/v1/admin/households?building=5", Some(&staff)).await;

@@ -5,7 +5,7 @@
 //! chromedriver (installed by ./scripts/test).
 
 use std::time::{Duration, Instant};
-use tests::{spawn_app, webdriver::Driver, Db};
+use tests::{spawn_app, spawn_app_with, webdriver::Driver, Db, TestApp};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -13,6 +13,115 @@ fn storefront_built() -> bool {
     std::env::var("FXS_TEST_STATIC_DIR")
         .map(|d| std::path::Path::new(&d).join("pkg/frontend_bg.wasm").exists())
         .unwrap_or(false)
+}
+
+/// Logs in on the login page with the code the demo shows on screen, going on to `next`.
+async fn log_in(browser: &Driver, app: &TestApp, phone: &str, next: &str) {
+    browser.goto(&app.url(&format!("/login?next={next}"))).await;
+    let input = browser.wait_for("#phone", WAIT).await;
+    browser.type_text(&input, phone).await;
+    browser.click(&browser.wait_for("#send-code", WAIT).await).await;
+    let dev = browser.wait_for("#dev-code strong", WAIT).await;
+    let code = browser.text(&dev).await;
+    assert_eq!(code.len(), 6, "demo code shown: {code:?}");
+    browser.click(&browser.wait_for("#login", WAIT).await).await;
+}
+
+/// Sets an input's value as typing would (Leptos listens for `input` and `change`).
+async fn set_input(browser: &Driver, css: &str, value: &str) {
+    let js = format!(
+        "const e = document.querySelector({css:?}); e.value = {value:?}; \
+         e.dispatchEvent(new Event('input', {{bubbles: true}})); \
+         e.dispatchEvent(new Event('change', {{bubbles: true}})); return e.value;"
+    );
+    assert_eq!(browser.script(&js).await, value, "{css} takes {value}");
+}
+
+/// Waits until `js` (an expression) is true in the page.
+async fn wait_until(browser: &Driver, js: &str, what: &str) {
+    let deadline = Instant::now() + WAIT;
+    while browser.script(&format!("return Boolean({js})")).await != true {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Staff on the slots page: adjust a slot's capacity, priority reserve and cut-off exactly,
+/// see it refused when it breaks a rule, and flag a household; the server has every change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_adjust_a_slot_and_flag_a_household() {
+    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
+    // The test logs staff in twice (page and API) within the SMS resend interval.
+    let app = spawn_app_with(Db::Sqlite, |c| c.sms.resend_interval = Duration::ZERO).await;
+    let browser = Driver::start().await;
+    log_in(&browser, &app, "13800000000", "/staff").await;
+    // Tomorrow's slots (today's may be past their cut-off).
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::hours(8 + 24)).format("%Y-%m-%d").to_string();
+    browser.wait_for("#slot-date", WAIT).await;
+    set_input(&browser, "#slot-date", &tomorrow).await;
+    let slots = app.get(&format!("/api/v1/slots?date={tomorrow}"), None).await.body;
+    let slot = slots["items"][0].clone();
+    let id = slot["id"].as_i64().expect("slot id");
+    let item = format!(".admin-slot[data-slot='{id}']");
+    browser.wait_for(&item, WAIT).await;
+    let meta = browser.text(&browser.wait_for(&format!("{item} .slot-meta"), WAIT).await).await;
+    assert!(meta.contains("截单"), "the cut-off is shown: {meta}");
+
+    browser.click(&browser.wait_for(&format!("{item} .edit-slot"), WAIT).await).await;
+    browser.wait_for(&format!("{item} .slot-edit"), WAIT).await;
+    let starts = chrono::DateTime::parse_from_rfc3339(slot["starts_at"].as_str().expect("starts_at")).expect("time");
+    let cutoff = (starts - chrono::Duration::hours(3)).format("%Y-%m-%dT%H:%M").to_string();
+    set_input(&browser, &format!("{item} .edit-capacity"), "77").await;
+    set_input(&browser, &format!("{item} .edit-priority"), "7").await;
+    set_input(&browser, &format!("{item} .edit-cutoff"), &cutoff).await;
+    browser.click(&browser.wait_for(&format!("{item} .save-slot"), WAIT).await).await;
+    wait_until(
+        &browser,
+        &format!("document.querySelector(\"{item} .slot-booked\")?.innerText.includes('/77')"),
+        "the new capacity on the page",
+    )
+    .await;
+    let after = app.get(&format!("/api/v1/slots?date={tomorrow}"), None).await.body;
+    let after = after["items"].as_array().expect("items").iter().find(|s| s["id"] == id).cloned().expect("slot");
+    assert_eq!((after["capacity"].as_i64(), after["priority_capacity"].as_i64()), (Some(77), Some(7)));
+    assert_eq!(after["cutoff_at"], format!("{cutoff}:00+08:00"));
+    let meta = browser.text(&browser.wait_for(&format!("{item} .slot-meta"), WAIT).await).await;
+    assert!(meta.contains("优先预留 7"), "the reserve is shown: {meta}");
+
+    // A reserve larger than the slot is refused, said on the page, and nothing changes.
+    browser.click(&browser.wait_for(&format!("{item} .edit-slot"), WAIT).await).await;
+    set_input(&browser, &format!("{item} .edit-priority"), "500").await;
+    browser.click(&browser.wait_for(&format!("{item} .save-slot"), WAIT).await).await;
+    let error = browser.text(&browser.wait_for(".form-error", WAIT).await).await;
+    assert!(error.contains("priority_capacity"), "{error}");
+    let again = app.get(&format!("/api/v1/slots?date={tomorrow}"), None).await.body;
+    let again = again["items"].as_array().expect("items").iter().find(|s| s["id"] == id).cloned().expect("slot");
+    assert_eq!(again["priority_capacity"], 7);
+
+    // Flag a household as hardship: choose its building, press the chip.
+    let (staff, _) = app.login("13800000000").await;
+    let households = app.get("/api/v1/admin/households", Some(&staff)).await.body;
+    let household = households["items"].as_array().and_then(|l| l.iter().find(|h| h["hardship"] == false)).cloned();
+    let household = household.expect("a household without the hardship flag");
+    let building = household["building"].as_str().expect("building").to_owned();
+    set_input(&browser, "#household-building", &building).await;
+    let chip = format!("li[data-household='{}'] .flag-hardship", household["id"]);
+    browser.click(&browser.wait_for(&chip, WAIT).await).await;
+    wait_until(
+        &browser,
+        &format!("document.querySelector(\"{chip}\")?.classList.contains('on')"),
+        "the flag on the page",
+    )
+    .await;
+    let households = app.get(&format!("/api/v1/admin/households?building={building}"), Some(&staff)).await.body;
+    let flagged = households["items"].as_array().and_then(|l| l.iter().find(|h| h["id"] == household["id"])).cloned();
+    assert_eq!(flagged.expect("household")["hardship"], true);
+    if let Ok(dir) = std::env::var("FXS_SCREENSHOT_DIR") {
+        browser.click(&browser.wait_for(&format!("{item} .edit-slot"), WAIT).await).await;
+        browser.script("window.scrollTo(0, 0)").await;
+        let _ = std::fs::write(std::path::Path::new(&dir).join("staff.png"), browser.screenshot_png().await);
+    }
+    browser.quit().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,14 +153,7 @@ async fn resident_logs_in_browses_and_buys() {
     println!("DOMContentLoaded: {timing} ms");
 
     // Log in as a resident with the code the demo shows on screen.
-    browser.goto(&app.url("/login?next=/products")).await;
-    let phone = browser.wait_for("#phone", WAIT).await;
-    browser.type_text(&phone, "13900000001").await;
-    browser.click(&browser.wait_for("#send-code", WAIT).await).await;
-    let dev = browser.wait_for("#dev-code strong", WAIT).await;
-    let code = browser.text(&dev).await;
-    assert_eq!(code.len(), 6, "demo code shown: {code:?}");
-    browser.click(&browser.wait_for("#login", WAIT).await).await;
+    log_in(&browser, &app, "13900000001", "/products").await;
 
     // The product list, as that resident.
     browser.wait_for("#product-list .product-card", WAIT).await;

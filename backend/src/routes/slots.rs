@@ -82,16 +82,16 @@ pub async fn create(
         b.priority_release_at.as_deref().map(|t| time_field("priority_release_at", t)).transpose()?;
     let invalid = |m: &str| Err(ApiError::new(ErrorCode::InvalidField, m.to_owned()));
     if ends_at <= starts_at {
-        return invalid("ends_at must be after starts_at");
+        return invalid("结束时间必须晚于开始时间 (ends_at must be after starts_at)");
     }
     if cutoff_at > starts_at {
-        return invalid("cutoff_at must not be after starts_at");
+        return invalid("截单时间不能晚于开始时间 (cutoff_at must not be after starts_at)");
     }
     if !(0..=MAX_SLOT_CAPACITY).contains(&b.capacity) {
-        return invalid("capacity must be 0 to 100000 orders");
+        return invalid("容量须在0到100000单之间 (capacity must be 0 to 100000 orders)");
     }
     if !(0..=b.capacity).contains(&b.priority_capacity) {
-        return invalid("priority_capacity must be 0 to capacity");
+        return invalid("优先预留须在0到容量之间 (priority_capacity must be 0 to capacity)");
     }
     let slot = NewSlot {
         kind: b.kind,
@@ -128,10 +128,16 @@ pub async fn update(
 ) -> ApiResult<web::Json<Slot>> {
     let b = body.into_inner();
     if let Some(c) = b.capacity.filter(|c| !(0..=MAX_SLOT_CAPACITY).contains(c)) {
-        return Err(ApiError::new(ErrorCode::InvalidField, format!("capacity {c} must be 0 to 100000")));
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
+            format!("容量须在0到100000单之间 (capacity {c} must be 0 to 100000)"),
+        ));
     }
     if b.priority_capacity.is_some_and(|p| p < 0) {
-        return Err(ApiError::new(ErrorCode::InvalidField, "priority_capacity must not be negative"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
+            "优先预留不能为负数 (priority_capacity must not be negative)",
+        ));
     }
     let change = SlotChange {
         capacity: b.capacity,
@@ -147,6 +153,7 @@ pub async fn update(
     match state.store.change_slot(id.into_inner(), &change).await? {
         SlotChangeOutcome::Changed(s) => Ok(web::Json(slot_view(s, Utc::now()))),
         SlotChangeOutcome::NotFound => Err(ApiError::not_found("slot")),
+        SlotChangeOutcome::Invalid(m) => Err(ApiError::new(ErrorCode::InvalidField, m)),
         SlotChangeOutcome::BelowBooked { booked } => Err(ApiError::new(
             ErrorCode::CapacityBelowBooked,
             format!("已有{booked}单，容量不能少于{booked} ({booked} orders are already booked)"),

@@ -230,6 +230,9 @@ pub struct SlotChange {
 pub enum SlotChangeOutcome {
     Changed(SlotRecord),
     NotFound,
+    /// The slot as it would be breaks a rule (the reserve above the capacity, the cut-off after
+    /// the start); nothing was changed.
+    Invalid(&'static str),
     /// Capacity below the orders already booked.
     BelowBooked {
         booked: i64,

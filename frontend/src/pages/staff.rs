@@ -79,7 +79,9 @@ fn SlotsAdmin() -> impl IntoView {
         };
         run(Box::pin(async move { api::create_slot(&body).await }));
     };
-    let adjust = move |id: i64, change: UpdateSlot| run(Box::pin(async move { api::update_slot(id, &change).await }));
+    let adjust = Callback::new(move |(id, change): (i64, UpdateSlot)| {
+        run(Box::pin(async move { api::update_slot(id, &change).await }))
+    });
 
     view! {
         <section class="card">
@@ -92,29 +94,7 @@ fn SlotsAdmin() -> impl IntoView {
                     Ok(list) if list.is_empty() => view! { <p class="empty">{t(K::no_slots)}</p> }.into_any(),
                     Ok(list) => view! {
                         <ul class="admin-slots">
-                            {list.into_iter().map(|s| {
-                                let pct = if s.capacity > 0 { s.booked * 100 / s.capacity } else { 100 };
-                                let id = s.id;
-                                let cap = s.capacity;
-                                let closed = s.closed;
-                                view! {
-                                    <li class="admin-slot" class:closed=closed>
-                                        <div class="slot-head">
-                                            <strong>{s.starts_at.get(11..16).unwrap_or_default().to_owned()} "–" {s.ends_at.get(11..16).unwrap_or_default().to_owned()}</strong>
-                                            <span>{move || if s.kind == SlotKind::Delivery { t(K::delivery)() } else { t(K::pickup)() }}</span>
-                                            <span>{t(K::booked)} " " {s.booked} "/" {s.capacity}</span>
-                                        </div>
-                                        <div class="fill"><div class="fill-bar" style=format!("width:{pct}%")></div></div>
-                                        <div class="slot-actions">
-                                            <button class="btn secondary" on:click=move |_| adjust(id, UpdateSlot { capacity: Some((cap - 10).max(0)), ..Default::default() })>"−10"</button>
-                                            <button class="btn secondary" on:click=move |_| adjust(id, UpdateSlot { capacity: Some(cap + 10), ..Default::default() })>"+10"</button>
-                                            <button class="btn secondary" on:click=move |_| adjust(id, UpdateSlot { closed: Some(!closed), ..Default::default() })>
-                                                {move || if closed { t(K::reopen_slot)() } else { t(K::close_slot)() }}
-                                            </button>
-                                        </div>
-                                    </li>
-                                }
-                            }).collect_view()}
+                            {list.into_iter().map(|s| view! { <AdminSlot info=s adjust=adjust/> }).collect_view()}
                         </ul>
                     }.into_any(),
                 })}
@@ -138,6 +118,88 @@ fn SlotsAdmin() -> impl IntoView {
     }
 }
 
+/// "2026-11-30T07:00:00+08:00" → "2026-11-30T07:00", as a `datetime-local` input shows it.
+fn local_input(rfc3339: &str) -> String {
+    rfc3339.get(..16).unwrap_or_default().to_owned()
+}
+
+/// Back from a `datetime-local` input: Shanghai time, with its offset.
+fn from_local_input(value: &str) -> Option<String> {
+    let v = value.trim();
+    (v.len() == 16).then(|| format!("{v}:00+08:00"))
+}
+
+fn hm(rfc3339: &str) -> String {
+    rfc3339.get(11..16).unwrap_or_default().to_owned()
+}
+
+/// One slot as staff see it: its fill, cut-off and priority reserve; quick ±10 and close, and a
+/// form for the exact capacity, reserve, cut-off and release time.
+#[component]
+fn AdminSlot(info: Slot, adjust: Callback<(i64, UpdateSlot)>) -> impl IntoView {
+    let s = info;
+    let pct = if s.capacity > 0 { (s.booked * 100 / s.capacity).min(100) } else { 100 };
+    let (id, cap, closed) = (s.id, s.capacity, s.closed);
+    let editing = RwSignal::new(false);
+    let capacity = RwSignal::new(s.capacity.to_string());
+    let priority = RwSignal::new(s.priority_capacity.to_string());
+    let cutoff = RwSignal::new(local_input(&s.cutoff_at));
+    let release = RwSignal::new(local_input(s.priority_release_at.as_deref().unwrap_or(&s.cutoff_at)));
+    let reserve = (s.priority_capacity > 0).then(|| {
+        let until = s.priority_release_at.as_deref().map(hm).unwrap_or_default();
+        view! {
+            <span class="slot-reserve">
+                {t(K::priority_share)} " " {s.priority_capacity} " · " {until} " " {t(K::opens_to_all)}
+            </span>
+        }
+    });
+    let save = move |_| {
+        let number = |v: String| v.trim().parse::<i64>().ok();
+        let change = UpdateSlot {
+            capacity: number(capacity.get_untracked()).or(Some(-1)),
+            priority_capacity: number(priority.get_untracked()).or(Some(-1)),
+            priority_release_at: from_local_input(&release.get_untracked()),
+            cutoff_at: from_local_input(&cutoff.get_untracked()),
+            closed: None,
+        };
+        adjust.run((id, change));
+        editing.set(false);
+    };
+    view! {
+        <li class="admin-slot" class:closed=closed data-slot=id>
+            <div class="slot-head">
+                <strong>{hm(&s.starts_at)} "–" {hm(&s.ends_at)}</strong>
+                <span>{move || if s.kind == SlotKind::Delivery { t(K::delivery)() } else { t(K::pickup)() }}</span>
+                <span class="slot-booked">{t(K::booked)} " " {s.booked} "/" {s.capacity}</span>
+            </div>
+            <div class="fill"><div class="fill-bar" style=format!("width:{pct}%")></div></div>
+            <p class="slot-meta">
+                <span class="slot-cutoff">{t(K::cutoff_at)} " " {hm(&s.cutoff_at)}</span>
+                {reserve}
+            </p>
+            <div class="slot-actions">
+                <button class="btn secondary" on:click=move |_| adjust.run((id, UpdateSlot { capacity: Some((cap - 10).max(0)), ..Default::default() }))>"−10"</button>
+                <button class="btn secondary" on:click=move |_| adjust.run((id, UpdateSlot { capacity: Some(cap + 10), ..Default::default() }))>"+10"</button>
+                <button class="btn secondary" on:click=move |_| adjust.run((id, UpdateSlot { closed: Some(!closed), ..Default::default() }))>
+                    {move || if closed { t(K::reopen_slot)() } else { t(K::close_slot)() }}
+                </button>
+                <button class="btn secondary edit-slot" aria-expanded=move || editing.get().to_string() on:click=move |_| editing.update(|e| *e = !*e)>
+                    {t(K::adjust)}
+                </button>
+            </div>
+            <Show when=move || editing.get()>
+                <div class="form-grid slot-edit">
+                    <label>{t(K::capacity)}<input class="edit-capacity" inputmode="numeric" prop:value=move || capacity.get() on:input=move |ev| capacity.set(event_target_value(&ev))/></label>
+                    <label>{t(K::priority_share)}<input class="edit-priority" inputmode="numeric" prop:value=move || priority.get() on:input=move |ev| priority.set(event_target_value(&ev))/></label>
+                    <label>{t(K::cutoff_at)}<input class="edit-cutoff" type="datetime-local" prop:value=move || cutoff.get() on:change=move |ev| cutoff.set(event_target_value(&ev))/></label>
+                    <label>{t(K::priority_until)}<input class="edit-release" type="datetime-local" prop:value=move || release.get() on:change=move |ev| release.set(event_target_value(&ev))/></label>
+                </div>
+                <button class="btn primary block save-slot" on:click=save>{t(K::save)}</button>
+            </Show>
+        </li>
+    }
+}
+
 #[component]
 fn HouseholdsAdmin() -> impl IntoView {
     let building = RwSignal::new("1".to_owned());
@@ -145,11 +207,16 @@ fn HouseholdsAdmin() -> impl IntoView {
         let b = building.get();
         async move { api::households(&b).await }
     });
+    let error = RwSignal::new(None::<String>);
     let flag = move |h: &Household, field: &'static str, value: bool| {
         let id = h.id;
         leptos::task::spawn_local(async move {
-            if api::flag_household(id, serde_json::json!({ field: value })).await.is_ok() {
-                list.refetch();
+            match api::flag_household(id, serde_json::json!({ field: value })).await {
+                Ok(_) => {
+                    error.set(None);
+                    list.refetch();
+                }
+                Err(f) => error.set(Some(f.message)),
             }
         });
     };
@@ -157,23 +224,24 @@ fn HouseholdsAdmin() -> impl IntoView {
         <section class="card">
             <h2>{t(K::households)}</h2>
             <label class="block-label">{t(K::building_no)}
-                <select on:change=move |ev| building.set(event_target_value(&ev))>
+                <select id="household-building" on:change=move |ev| building.set(event_target_value(&ev))>
                     {(1..=12).map(|n| view! { <option value=n.to_string()>{n} {t(K::building)}</option> }).collect_view()}
                 </select>
             </label>
+            {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
             <Transition fallback=|| view! { <Loading/> }>
                 {move || list.get().map(|r| match r {
-                    Err(e) => view! { <ErrorNote failure=e/> }.into_any(),
+                    Err(e) => view! { <ErrorNote failure=e retry=Callback::new(move |_| list.refetch())/> }.into_any(),
                     Ok(items) => view! {
                         <ul class="households">
                             {items.into_iter().map(|h| {
                                 let h = StoredValue::new(h);
                                 let toggle = move |field: &'static str, on: bool, label: K| view! {
-                                    <button class="chip" class:on=on on:click=move |_| flag(&h.get_value(), field, !on)>{t(label)}</button>
+                                    <button class=format!("chip flag-{field}") class:on=on aria-pressed=on.to_string() on:click=move |_| flag(&h.get_value(), field, !on)>{t(label)}</button>
                                 };
                                 let v = h.get_value();
                                 view! {
-                                    <li>
+                                    <li data-household=v.id>
                                         <span>{v.building.clone()} "-" {v.unit.clone()} "-" {v.room.clone()}</span>
                                         {toggle("quarantined", v.quarantined, K::quarantined)}
                                         {toggle("hardship", v.hardship, K::hardship)}
