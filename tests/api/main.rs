@@ -6,6 +6,7 @@ mod errors;
 mod rush;
 mod shopping;
 mod sms_gateway;
+mod storefront;
 mod tokens;
 mod wechat;
 
