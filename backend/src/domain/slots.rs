@@ -4,6 +4,10 @@
 
 use chrono::{DateTime, Utc};
 
+/// The most orders one slot can take.
+pub const MAX_SLOT_CAPACITY: i64 = 100_000;
+pub const CAPACITY_RANGE: &str = "容量须在0到100000单之间 (capacity must be 0 to 100000 orders)";
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlotState {
     pub capacity: i64,
@@ -38,6 +42,26 @@ impl SlotState {
     pub fn priority_remaining(&self) -> i64 {
         (self.capacity - self.booked).max(0)
     }
+}
+
+/// The rules a slot keeps whether it is opened or adjusted: the message for the first one
+/// such a slot would break, if any.
+pub fn broken_rule(
+    starts_at: DateTime<Utc>,
+    cutoff_at: DateTime<Utc>,
+    capacity: i64,
+    priority_capacity: i64,
+) -> Option<&'static str> {
+    if cutoff_at > starts_at {
+        return Some("截单时间不能晚于开始时间 (cutoff_at must not be after starts_at)");
+    }
+    if !(0..=MAX_SLOT_CAPACITY).contains(&capacity) {
+        return Some(CAPACITY_RANGE);
+    }
+    if !(0..=capacity).contains(&priority_capacity) {
+        return Some("优先预留须在0到容量之间 (priority_capacity must be 0 to capacity)");
+    }
+    None
 }
 
 /// Whether a household gets the priority reserve.

@@ -1,7 +1,7 @@
 //! Delivery and pickup time slots: residents see what is left; staff open, adjust and close them.
 
 use crate::auth::StaffUser;
-use crate::domain::slots::SlotState;
+use crate::domain::slots::{broken_rule, SlotState, CAPACITY_RANGE, MAX_SLOT_CAPACITY};
 use crate::domain::time::{parse_api, shanghai_day, shanghai_today_start, to_api};
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
@@ -11,8 +11,6 @@ use chrono::{DateTime, Utc};
 use shared::api::{CreateSlot, List, Slot, SlotQuery, UpdateSlot};
 use shared::order::SlotKind;
 use shared::{ErrorBody, ErrorCode};
-
-pub const MAX_SLOT_CAPACITY: i64 = 100_000;
 
 pub fn slot_view(s: SlotRecord, now: DateTime<Utc>) -> Slot {
     let state = SlotState {
@@ -84,14 +82,8 @@ pub async fn create(
     if ends_at <= starts_at {
         return invalid("结束时间必须晚于开始时间 (ends_at must be after starts_at)");
     }
-    if cutoff_at > starts_at {
-        return invalid("截单时间不能晚于开始时间 (cutoff_at must not be after starts_at)");
-    }
-    if !(0..=MAX_SLOT_CAPACITY).contains(&b.capacity) {
-        return invalid("容量须在0到100000单之间 (capacity must be 0 to 100000 orders)");
-    }
-    if !(0..=b.capacity).contains(&b.priority_capacity) {
-        return invalid("优先预留须在0到容量之间 (priority_capacity must be 0 to capacity)");
+    if let Some(rule) = broken_rule(starts_at, cutoff_at, b.capacity, b.priority_capacity) {
+        return invalid(rule);
     }
     let slot = NewSlot {
         kind: b.kind,
@@ -127,17 +119,10 @@ pub async fn update(
     body: web::Json<UpdateSlot>,
 ) -> ApiResult<web::Json<Slot>> {
     let b = body.into_inner();
-    if let Some(c) = b.capacity.filter(|c| !(0..=MAX_SLOT_CAPACITY).contains(c)) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidField,
-            format!("容量须在0到100000单之间 (capacity {c} must be 0 to 100000)"),
-        ));
-    }
-    if b.priority_capacity.is_some_and(|p| p < 0) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidField,
-            "优先预留不能为负数 (priority_capacity must not be negative)",
-        ));
+    // Checked before the store, which would otherwise report a negative capacity as below the
+    // booked orders; the other rules are checked on the slot as changed (`broken_rule`).
+    if b.capacity.is_some_and(|c| !(0..=MAX_SLOT_CAPACITY).contains(&c)) {
+        return Err(ApiError::new(ErrorCode::InvalidField, CAPACITY_RANGE));
     }
     let change = SlotChange {
         capacity: b.capacity,

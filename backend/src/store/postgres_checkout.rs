@@ -13,6 +13,7 @@ use super::{CheckoutInput, CheckoutOutcome, StoreError, StoreResult};
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::Connection;
+use std::fmt::Write as _;
 use std::sync::LazyLock;
 use tokio::sync::{mpsc, oneshot};
 
@@ -148,7 +149,7 @@ async fn call(
         if n > 0 {
             jobs.push(',');
         }
-        jobs.push_str(&format!("{{\"i\":{n},"));
+        let _ = write!(jobs, "{{\"i\":{n},");
         jobs.push_str(input.strip_prefix('{').unwrap_or(input));
     }
     jobs.push(']');

@@ -308,11 +308,14 @@ macro_rules! shopping_impl {
             .await?;
             if let Some(slot) = changed {
                 // Checked on the slot as changed, before the commit: dropping `tx` undoes it.
-                if slot.priority_capacity > slot.capacity {
-                    return Ok(SlotChangeOutcome::Invalid("优先预留不能超过容量 (priority_capacity must be 0 to capacity)"));
-                }
-                if slot.cutoff_at > slot.starts_at {
-                    return Ok(SlotChangeOutcome::Invalid("截单时间不能晚于开始时间 (cutoff_at must not be after starts_at)"));
+                let rule = crate::domain::slots::broken_rule(
+                    slot.starts_at,
+                    slot.cutoff_at,
+                    slot.capacity,
+                    slot.priority_capacity,
+                );
+                if let Some(rule) = rule {
+                    return Ok(SlotChangeOutcome::Invalid(rule));
                 }
                 tx.commit().await?;
                 return Ok(SlotChangeOutcome::Changed(slot));

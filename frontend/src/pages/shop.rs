@@ -1,5 +1,6 @@
 //! Cart and checkout: steppers and totals, then time slot, address and payment in one page.
 
+use super::day_and_time;
 use crate::api::{self, Failure};
 use crate::components::{yuan, ErrorNote, Loading};
 use crate::i18n::{now, t, K};
@@ -103,11 +104,6 @@ fn cart_lines(c: Cart, set: impl Fn(i64, i64) + Copy + Send + Sync + 'static) ->
             </A>
         </div>
     }
-}
-
-/// `2026-11-30T08:00:00+08:00` -> (`2026-11-30`, `08:00`): the server always speaks Shanghai time.
-fn day_and_time(rfc3339: &str) -> (String, String) {
-    (rfc3339.get(..10).unwrap_or_default().to_owned(), rfc3339.get(11..16).unwrap_or_default().to_owned())
 }
 
 fn day_label(day: &str) -> String {

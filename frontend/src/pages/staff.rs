@@ -130,7 +130,7 @@ fn from_local_input(value: &str) -> Option<String> {
 }
 
 fn hm(rfc3339: &str) -> String {
-    rfc3339.get(11..16).unwrap_or_default().to_owned()
+    super::day_and_time(rfc3339).1
 }
 
 /// One slot as staff see it: its fill, cut-off and priority reserve; quick ±10 and close, and a
