@@ -410,7 +410,7 @@ async fn verify(
 /// The same checkouts, straight into the store: the database's limit without HTTP.
 mod raw {
     use super::*;
-    use backend::store::{CheckoutInput, CheckoutOutcome};
+    use backend::store::{Answer, CheckoutJob};
     use shared::order::Payment;
 
     pub async fn run(args: &Args, data_dir: &std::path::Path, database_url: Option<&str>) {
@@ -454,24 +454,24 @@ mod raw {
             let slot_id = slots[i % slots.len()];
             tasks.push(tokio::spawn(async move {
                 let _permit = gate.acquire().await.ok();
-                let input = CheckoutInput {
+                let now = chrono::Utc::now();
+                let job = CheckoutJob {
                     user_id,
                     key: format!("raw-{i}"),
                     request_hash: "raw".into(),
                     slot_id,
-                    priority: false,
                     payment: Payment::OnDelivery,
                     address: Some(shared::api::Address { building: "3".into(), unit: "1".into(), room: "101".into() }),
                     note: None,
                     handoff_code: "123456".into(),
-                    now: chrono::Utc::now(),
-                    expires_at: None,
+                    now,
+                    pay_by: now,
                 };
-                let outcome = store.checkout(&input).await;
+                let outcome = store.checkout(vec![job]).await;
                 if let Err(e) = &outcome {
                     eprintln!("checkout failed: {e}");
                 }
-                matches!(outcome, Ok(CheckoutOutcome::Created(_) | CheckoutOutcome::Answer { status: 201, .. }))
+                matches!(outcome.as_deref(), Ok([Answer::Reply { status: 201, .. }]))
             }));
         }
         let mut ok = 0usize;

@@ -1,8 +1,17 @@
-//! Checkout: what a valid request is, why a checkout can be refused, and what a refusal says.
+//! Checkout: what a valid request is, why a checkout can be refused, what a refusal says, and
+//! the decision itself: `decide` takes a batch of checkouts and a snapshot of the rows they need
+//! and says, for each in turn, the order it makes or why it is refused, and how the rows change.
+//! Both stores only load (and lock) the snapshot, call `decide` and write what it says.
 
+use super::order::{parts_of, LineRecord, OrderRecord};
+use super::slots::{NeedFlags, SlotState};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use shared::api::{Address, CheckoutRequest};
+use shared::order::{OrderStatus, Payment, SlotKind};
 use shared::{ErrorBody, ErrorCode};
+use std::collections::{HashMap, HashSet};
 
 pub const MAX_NOTE_CHARS: usize = 200;
 pub const MAX_KEY_CHARS: usize = 128;
@@ -16,9 +25,18 @@ pub enum Refusal {
     NoSuchSlot,
     SlotClosed,
     SlotFull,
-    OutOfStock { name: String },
-    OverLimit { name: String, limit: i64 },
+    OutOfStock {
+        name: String,
+    },
+    OverLimit {
+        name: String,
+        limit: i64,
+    },
     AddressNeeded,
+    /// The address names a building the community does not have.
+    NoBuilding {
+        building: String,
+    },
 }
 
 impl Refusal {
@@ -34,7 +52,7 @@ impl Refusal {
             Refusal::SlotFull => ErrorCode::SlotFull,
             Refusal::OutOfStock { .. } => ErrorCode::OutOfStock,
             Refusal::OverLimit { .. } => ErrorCode::OverLimit,
-            Refusal::AddressNeeded => ErrorCode::InvalidField,
+            Refusal::AddressNeeded | Refusal::NoBuilding { .. } => ErrorCode::InvalidField,
         }
     }
 
@@ -44,11 +62,12 @@ impl Refusal {
             Refusal::NoSuchSlot => "没有这个配送时段 (no such time slot)".into(),
             Refusal::SlotClosed => "该时段已截止下单 (this slot no longer takes orders)".into(),
             Refusal::SlotFull => "该时段已约满，请选择其他时段 (this slot is full; choose another)".into(),
-            Refusal::OutOfStock { name } => out_of_stock_message(name),
-            Refusal::OverLimit { name, limit } => over_limit_message(name, &limit.to_string()),
+            Refusal::OutOfStock { name } => format!("{name} 库存不足 (not enough {name} left)"),
+            Refusal::OverLimit { name, limit } => format!("{name} 每单限购{limit} ({name}: at most {limit} per order)"),
             Refusal::AddressNeeded => {
                 "送货上门需要填写楼号、单元和房间号 (delivery needs building, unit and room)".into()
             }
+            Refusal::NoBuilding { building } => format!("没有{building}号楼 (no building {building})"),
         }
     }
 
@@ -56,39 +75,6 @@ impl Refusal {
     pub fn body(&self) -> String {
         serde_json::to_string(&ErrorBody::new(self.code(), self.message())).unwrap_or_default()
     }
-}
-
-fn out_of_stock_message(name: &str) -> String {
-    format!("{name} 库存不足 (not enough {name} left)")
-}
-
-fn over_limit_message(name: &str, limit: &str) -> String {
-    format!("{name} 每单限购{limit} ({name}: at most {limit} per order)")
-}
-
-/// Every refusal's answer as `{code: {status, body}}`, with `%NAME%` and `%LIMIT%` where the
-/// product's name and limit go: PostgreSQL's checkout function renders refusals from these,
-/// so the words have one source.
-pub fn refusal_templates() -> serde_json::Value {
-    let render = |key: &str, r: Refusal, message: String| {
-        let body = serde_json::to_string(&ErrorBody::new(r.code(), message)).unwrap_or_default();
-        (key.to_owned(), serde_json::json!({ "status": r.status(), "body": body }))
-    };
-    let named = |n: &str| n.to_owned();
-    let entries = [
-        render("cart_empty", Refusal::CartEmpty, Refusal::CartEmpty.message()),
-        render("no_such_slot", Refusal::NoSuchSlot, Refusal::NoSuchSlot.message()),
-        render("slot_closed", Refusal::SlotClosed, Refusal::SlotClosed.message()),
-        render("slot_full", Refusal::SlotFull, Refusal::SlotFull.message()),
-        render("address_needed", Refusal::AddressNeeded, Refusal::AddressNeeded.message()),
-        render("out_of_stock", Refusal::OutOfStock { name: named("%NAME%") }, out_of_stock_message("%NAME%")),
-        render(
-            "over_limit",
-            Refusal::OverLimit { name: named("%NAME%"), limit: 0 },
-            over_limit_message("%NAME%", "%LIMIT%"),
-        ),
-    ];
-    serde_json::Value::Object(entries.into_iter().collect())
 }
 
 /// Checks the parts of a checkout request that need no database.
@@ -136,10 +122,636 @@ pub fn new_handoff_code() -> String {
     format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32))
 }
 
+// ---------- the decision ----------
+
+/// One press of "pay", as the route parsed it (the priority and the address to deliver to are
+/// decided from the snapshot).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckoutJob {
+    pub user_id: i64,
+    pub key: String,
+    pub request_hash: String,
+    pub slot_id: i64,
+    pub payment: Payment,
+    /// As the request gave it; without one, the home on record.
+    pub address: Option<Address>,
+    pub note: Option<String>,
+    pub handoff_code: String,
+    pub now: DateTime<Utc>,
+    /// When the order expires if it waits for WeChat payment.
+    pub pay_by: DateTime<Utc>,
+}
+
+impl CheckoutJob {
+    /// The building number the request names, trimmed, if any.
+    pub fn building(&self) -> Option<&str> {
+        self.address.as_ref().map(|a| a.building.trim())
+    }
+}
+
+/// An Idempotency-Key that was already there before this batch.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StoredKey {
+    pub request_hash: String,
+    /// The first answer: (status, body); none while its checkout is still running.
+    pub status: Option<u16>,
+    pub body: Option<String>,
+}
+
+/// A resident's household as on record.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Home {
+    pub building: String,
+    pub unit: String,
+    pub room: String,
+    pub flags: NeedFlags,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotRow {
+    pub id: i64,
+    pub kind: SlotKind,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub state: SlotState,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ProductRow {
+    pub id: i64,
+    pub vendor_id: i64,
+    pub vendor_name: String,
+    pub name: String,
+    pub unit: String,
+    pub price_fen: i64,
+    pub stock: i64,
+    pub per_order_limit: Option<i64>,
+    pub active: bool,
+}
+
+/// A household that already exists at an address the batch names.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct HouseholdAt {
+    pub id: i64,
+    pub flags: NeedFlags,
+}
+
+/// What a batch of checkouts needs, as the store found it (and on PostgreSQL locked: the keys,
+/// then the slots, then the products, each in order).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckoutSnapshot {
+    /// The batch's keys that were there before the batch claimed the rest.
+    pub keys: HashMap<(i64, String), StoredKey>,
+    /// Each resident's cart: (product, quantity) in product order.
+    pub carts: HashMap<i64, Vec<(i64, i64)>>,
+    /// The residents' homes on record.
+    pub homes: HashMap<i64, Home>,
+    pub slots: HashMap<i64, SlotRow>,
+    /// The products in the carts of the checkouts whose keys are new.
+    pub products: HashMap<i64, ProductRow>,
+    /// Building number -> id, for the buildings the batch's addresses name.
+    pub buildings: HashMap<String, i64>,
+    /// (building id, unit, room) -> the household there, for the batch's addresses.
+    pub households: HashMap<(i64, String, String), HouseholdAt>,
+    /// Ids for new orders, used in turn; at least one per new key.
+    pub order_ids: Vec<i64>,
+}
+
+/// What one checkout gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The new order (201) or a refusal, or the first answer to this key again.
+    Reply { status: u16, body: String },
+    /// The key was used before with a different request.
+    KeyMismatch,
+    /// The key's first checkout has not finished.
+    KeyInUse,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotBooking {
+    pub slot_id: i64,
+    pub booked: i64,
+    pub priority_booked: i64,
+}
+
+/// A first order's address becomes the resident's home.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHome {
+    pub user_id: i64,
+    pub building_id: i64,
+    pub unit: String,
+    pub room: String,
+    /// The household already there; none: make it.
+    pub household_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyAnswer {
+    pub user_id: i64,
+    pub key: String,
+    pub status: u16,
+    pub body: String,
+}
+
+/// Every row the batch changes, with its new values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckoutChanges {
+    /// Slots whose bookings changed, in slot order.
+    pub slots: Vec<SlotBooking>,
+    /// (product, new stock), in product order.
+    pub stock: Vec<(i64, i64)>,
+    pub orders: Vec<OrderRecord>,
+    /// (user, product, quantity): cart lines bought; a line changed meanwhile stays.
+    pub cart_removals: Vec<(i64, i64, i64)>,
+    /// In (building, unit, room, user) order.
+    pub homes: Vec<NewHome>,
+    /// The first answer of each key this batch claimed.
+    pub key_answers: Vec<KeyAnswer>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckoutDecision {
+    /// One per job, in the jobs' order.
+    pub answers: Vec<Answer>,
+    pub changes: CheckoutChanges,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the snapshot has {have} order ids for {need} new checkouts")]
+pub struct TooFewOrderIds {
+    pub have: usize,
+    pub need: usize,
+}
+
+/// Decides a batch of checkouts, in the order given, each against the rows as the ones before
+/// it left them. A key seen earlier in the batch, or before it, gets its first answer again
+/// (or a mismatch); only a new key is decided. Refusals are reported in this order: unknown
+/// building, empty cart, no such slot, slot closed, slot full (the priority reserve held back
+/// unless the household is a priority one), no address for a delivery, then each cart line in
+/// product order: out of stock (or no longer sold), over the per-order limit. A refused checkout
+/// changes nothing but its key's answer; the address of a resident with no home on record
+/// becomes their home once its building is known, whatever the checkout's fate.
+pub fn decide(snapshot: &CheckoutSnapshot, jobs: &[CheckoutJob]) -> Result<CheckoutDecision, TooFewOrderIds> {
+    let mut batch = Batch {
+        snapshot,
+        slots: HashMap::new(),
+        stock: HashMap::new(),
+        bought: HashSet::new(),
+        homes: HashMap::new(),
+        new_homes: Vec::new(),
+        orders: Vec::new(),
+        cart_removals: Vec::new(),
+        key_answers: Vec::new(),
+    };
+    let mut first: HashMap<(i64, &str), (&str, usize)> = HashMap::new();
+    let mut ids = snapshot.order_ids.iter().copied();
+    let mut answers: Vec<Answer> = Vec::with_capacity(jobs.len());
+    for (n, job) in jobs.iter().enumerate() {
+        let id = (job.user_id, job.key.as_str());
+        if let Some((hash, earlier)) = first.get(&id) {
+            let answer = if *hash == job.request_hash { answers[*earlier].clone() } else { Answer::KeyMismatch };
+            answers.push(answer);
+            continue;
+        }
+        first.insert(id, (job.request_hash.as_str(), n));
+        if let Some(stored) = snapshot.keys.get(&(job.user_id, job.key.clone())) {
+            answers.push(match (&stored.status, &stored.body) {
+                _ if stored.request_hash != job.request_hash => Answer::KeyMismatch,
+                (Some(status), Some(body)) => Answer::Reply { status: *status, body: body.clone() },
+                _ => Answer::KeyInUse,
+            });
+            continue;
+        }
+        let (status, body) = match batch.one(job) {
+            Ok(order) => {
+                let Some(id) = ids.next() else {
+                    let need = jobs.len();
+                    return Err(TooFewOrderIds { have: snapshot.order_ids.len(), need });
+                };
+                let order = order.with_id(id);
+                let body = order.to_json();
+                batch.orders.push(order);
+                (201, body)
+            }
+            Err(refusal) => (refusal.status(), refusal.body()),
+        };
+        batch.key_answers.push(KeyAnswer { user_id: job.user_id, key: job.key.clone(), status, body: body.clone() });
+        answers.push(Answer::Reply { status, body });
+    }
+    Ok(CheckoutDecision { answers, changes: batch.changes() })
+}
+
+/// The rows as the batch has left them so far.
+struct Batch<'a> {
+    snapshot: &'a CheckoutSnapshot,
+    slots: HashMap<i64, SlotState>,
+    stock: HashMap<i64, i64>,
+    /// Residents whose cart an order of this batch took.
+    bought: HashSet<i64>,
+    homes: HashMap<i64, Home>,
+    new_homes: Vec<NewHome>,
+    orders: Vec<OrderRecord>,
+    cart_removals: Vec<(i64, i64, i64)>,
+    key_answers: Vec<KeyAnswer>,
+}
+
+impl Batch<'_> {
+    /// One checkout with a new key: the order it makes (its id still to be given) or why not.
+    fn one(&mut self, job: &CheckoutJob) -> Result<OrderRecord, Refusal> {
+        let s = self.snapshot;
+        let user = job.user_id;
+        let given = job.address.as_ref().map(|a| Address {
+            building: a.building.trim().to_owned(),
+            unit: a.unit.trim().to_owned(),
+            room: a.room.trim().to_owned(),
+        });
+        if let Some(a) = &given {
+            let building_id =
+                *s.buildings.get(&a.building).ok_or_else(|| Refusal::NoBuilding { building: a.building.clone() })?;
+            if self.home(user).is_none() {
+                let there = s.households.get(&(building_id, a.unit.clone(), a.room.clone()));
+                self.new_homes.push(NewHome {
+                    user_id: user,
+                    building_id,
+                    unit: a.unit.clone(),
+                    room: a.room.clone(),
+                    household_id: there.map(|h| h.id),
+                });
+                let home = Home {
+                    building: a.building.clone(),
+                    unit: a.unit.clone(),
+                    room: a.room.clone(),
+                    flags: there.map(|h| h.flags).unwrap_or_default(),
+                };
+                self.homes.insert(user, home);
+            }
+        }
+        let home = self.home(user).cloned();
+        let priority = home.as_ref().is_some_and(|h| h.flags.is_priority());
+        let cart: &[(i64, i64)] =
+            if self.bought.contains(&user) { &[] } else { s.carts.get(&user).map_or(&[], Vec::as_slice) };
+        if cart.is_empty() {
+            return Err(Refusal::CartEmpty);
+        }
+        let row = s.slots.get(&job.slot_id).ok_or(Refusal::NoSuchSlot)?;
+        let slot = self.slots.entry(row.id).or_insert_with(|| row.state.clone());
+        if slot.is_closed(job.now) {
+            return Err(Refusal::SlotClosed);
+        }
+        let places = if priority { slot.priority_remaining() } else { slot.remaining(job.now) };
+        if places <= 0 {
+            return Err(Refusal::SlotFull);
+        }
+        let address = match row.kind {
+            SlotKind::Pickup => None,
+            SlotKind::Delivery => Some(
+                given
+                    .or_else(|| home.map(|h| Address { building: h.building, unit: h.unit, room: h.room }))
+                    .ok_or(Refusal::AddressNeeded)?,
+            ),
+        };
+        let mut lines = Vec::with_capacity(cart.len());
+        let mut taken = Vec::with_capacity(cart.len());
+        let mut vendors: HashMap<i64, String> = HashMap::new();
+        for &(product_id, quantity) in cart {
+            let product = s.products.get(&product_id);
+            let name = || product.map(|p| p.name.clone()).unwrap_or_default();
+            let Some(p) = product.filter(|p| p.active) else {
+                return Err(Refusal::OutOfStock { name: name() });
+            };
+            let stock = self.stock.get(&product_id).copied().unwrap_or(p.stock);
+            if stock < quantity {
+                return Err(Refusal::OutOfStock { name: name() });
+            }
+            if let Some(limit) = p.per_order_limit.filter(|limit| quantity > *limit) {
+                return Err(Refusal::OverLimit { name: name(), limit });
+            }
+            taken.push((product_id, stock - quantity));
+            vendors.entry(p.vendor_id).or_insert_with(|| p.vendor_name.clone());
+            lines.push(LineRecord {
+                product_id,
+                vendor_id: p.vendor_id,
+                name: p.name.clone(),
+                unit: p.unit.clone(),
+                quantity,
+                price_fen: p.price_fen,
+            });
+        }
+
+        // Taken: the place, the stock, the cart.
+        let slot = self.slots.entry(row.id).or_insert_with(|| row.state.clone());
+        slot.booked += 1;
+        if priority {
+            slot.priority_booked += 1;
+        }
+        self.stock.extend(taken);
+        self.cart_removals.extend(lines.iter().map(|l| (user, l.product_id, l.quantity)));
+        self.bought.insert(user);
+        lines.sort_by_key(|l| (l.vendor_id, l.product_id));
+        let parts = parts_of(&lines, |vendor| vendors.get(&vendor).cloned().unwrap_or_default());
+        let status = job.payment.initial_status();
+        let note = job.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
+        Ok(OrderRecord {
+            id: 0,
+            user_id: user,
+            status,
+            payment: job.payment,
+            total_fen: lines.iter().map(|l| l.quantity * l.price_fen).sum(),
+            slot_id: row.id,
+            slot_kind: row.kind,
+            slot_starts_at: row.starts_at,
+            slot_ends_at: row.ends_at,
+            address,
+            note,
+            handoff_code: job.handoff_code.clone(),
+            priority_booking: priority,
+            created_at: job.now,
+            expires_at: (status == OrderStatus::PendingPayment).then_some(job.pay_by),
+            lines,
+            parts,
+            timeline: vec![(status, job.now)],
+        })
+    }
+
+    fn home(&self, user: i64) -> Option<&Home> {
+        self.homes.get(&user).or_else(|| self.snapshot.homes.get(&user))
+    }
+
+    fn changes(self) -> CheckoutChanges {
+        let mut slots: Vec<SlotBooking> = self
+            .slots
+            .into_iter()
+            .filter(|(id, state)| self.snapshot.slots.get(id).is_some_and(|row| row.state != *state))
+            .map(|(slot_id, state)| SlotBooking {
+                slot_id,
+                booked: state.booked,
+                priority_booked: state.priority_booked,
+            })
+            .collect();
+        slots.sort_by_key(|s| s.slot_id);
+        let mut stock: Vec<(i64, i64)> = self.stock.into_iter().collect();
+        stock.sort_unstable();
+        let mut homes = self.new_homes;
+        homes.sort_by(|a, b| {
+            (a.building_id, &a.unit, &a.room, a.user_id).cmp(&(b.building_id, &b.unit, &b.room, b.user_id))
+        });
+        CheckoutChanges {
+            slots,
+            stock,
+            orders: self.orders,
+            cart_removals: self.cart_removals,
+            homes,
+            key_answers: self.key_answers,
+        }
+    }
+}
+
+impl OrderRecord {
+    fn with_id(mut self, id: i64) -> Self {
+        self.id = id;
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::order::Payment;
+
+    fn at(h: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + h * 3600, 0).unwrap_or_default()
+    }
+
+    fn home(building: &str, priority: bool) -> Home {
+        Home {
+            building: building.into(),
+            unit: "1".into(),
+            room: "101".into(),
+            flags: NeedFlags { elderly: priority, ..NeedFlags::default() },
+        }
+    }
+
+    fn product(id: i64, vendor_id: i64, stock: i64, limit: Option<i64>) -> ProductRow {
+        ProductRow {
+            id,
+            vendor_id,
+            vendor_name: format!("摊{vendor_id}"),
+            name: format!("菜{id}"),
+            unit: "斤".into(),
+            price_fen: 100 * id,
+            stock,
+            per_order_limit: limit,
+            active: true,
+        }
+    }
+
+    /// A market: slot 1 (delivery, 2 places, 1 held for priority until hour 5, cut-off hour 10),
+    /// slot 2 (pickup, closed at hour 1), products 10 (stock 3, limit 2) and 11 (stock 50) of
+    /// two stalls, buildings 3 and 5, residents 1..=4 with carts; 1 and 2 have homes, 2 is a
+    /// priority household.
+    fn market() -> CheckoutSnapshot {
+        let slot = |id, kind, capacity, priority_capacity, cutoff| SlotRow {
+            id,
+            kind,
+            starts_at: at(12),
+            ends_at: at(14),
+            state: SlotState {
+                capacity,
+                booked: 0,
+                priority_capacity,
+                priority_booked: 0,
+                priority_release_at: Some(at(5)),
+                cutoff_at: at(cutoff),
+                closed: false,
+            },
+        };
+        CheckoutSnapshot {
+            carts: (1..=4).map(|u| (u, vec![(10, 1), (11, 2)])).collect(),
+            homes: [(1, home("3", false)), (2, home("5", true))].into_iter().collect(),
+            slots: [(1, slot(1, SlotKind::Delivery, 2, 1, 10)), (2, slot(2, SlotKind::Pickup, 9, 0, 1))]
+                .into_iter()
+                .collect(),
+            products: [(10, product(10, 7, 3, Some(2))), (11, product(11, 8, 50, None))].into_iter().collect(),
+            buildings: [("3".to_owned(), 103), ("5".to_owned(), 105)].into_iter().collect(),
+            order_ids: (500..520).collect(),
+            ..CheckoutSnapshot::default()
+        }
+    }
+
+    fn job(user_id: i64, key: &str, slot_id: i64) -> CheckoutJob {
+        CheckoutJob {
+            user_id,
+            key: key.into(),
+            request_hash: format!("h-{slot_id}"),
+            slot_id,
+            payment: Payment::OnDelivery,
+            address: None,
+            note: None,
+            handoff_code: "123456".into(),
+            now: at(2),
+            pay_by: at(3),
+        }
+    }
+
+    fn codes(d: &CheckoutDecision) -> Vec<String> {
+        d.answers
+            .iter()
+            .map(|a| match a {
+                Answer::Reply { status: 201, .. } => "created".to_owned(),
+                Answer::Reply { body, .. } => {
+                    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+                    v["error"]["code"].as_str().unwrap_or("?").to_owned()
+                }
+                Answer::KeyMismatch => "mismatch".to_owned(),
+                Answer::KeyInUse => "in_use".to_owned(),
+            })
+            .collect()
+    }
+
+    fn decided(s: &CheckoutSnapshot, jobs: &[CheckoutJob]) -> CheckoutDecision {
+        decide(s, jobs).expect("enough order ids")
+    }
+
+    #[test]
+    fn the_reserve_is_held_for_priority_households_until_release() {
+        let mut s = market();
+        s.homes.insert(3, home("3", false));
+        // One place for anyone, one held: resident 1 takes the first, resident 3 is refused,
+        // priority resident 2 takes the held one.
+        let d = decided(&s, &[job(1, "a", 1), job(3, "a", 1), job(2, "a", 1)]);
+        assert_eq!(codes(&d), ["created", "slot_full", "created"]);
+        assert_eq!(d.changes.slots, vec![SlotBooking { slot_id: 1, booked: 2, priority_booked: 1 }]);
+        assert_eq!(d.changes.stock, vec![(10, 1), (11, 46)]);
+        let priority: Vec<bool> = d.changes.orders.iter().map(|o| o.priority_booking).collect();
+        assert_eq!(priority, [false, true]);
+        // After the release time the held place is anyone's.
+        let mut late = job(3, "b", 1);
+        late.now = at(6);
+        assert_eq!(codes(&decided(&s, &[job(1, "a", 1), late])), ["created", "created"]);
+    }
+
+    #[test]
+    fn refusals_come_in_their_order_and_take_nothing() {
+        let mut s = market();
+        s.carts.insert(5, Vec::new());
+        let mut unknown = job(1, "b", 1);
+        unknown.address = Some(Address { building: "99".into(), unit: "1".into(), room: "1".into() });
+        let mut gone = job(2, "c", 1);
+        gone.slot_id = 77;
+        let no_address = job(4, "d", 1); // no home on record, no address given
+        let d = decided(&s, &[unknown, job(5, "a", 1), gone, job(3, "e", 2), no_address]);
+        assert_eq!(codes(&d), ["invalid_field", "cart_empty", "not_found", "slot_closed", "invalid_field"]);
+        assert!(d.changes.orders.is_empty() && d.changes.slots.is_empty() && d.changes.stock.is_empty());
+        assert_eq!(d.changes.key_answers.len(), 5, "every refusal is its key's first answer");
+        if let Answer::Reply { status, body } = &d.answers[0] {
+            assert_eq!(*status, 400);
+            assert!(body.contains("没有99号楼"));
+        }
+
+        // Lines in product order: stock first, then the limit; nothing of the order is taken.
+        s.carts.insert(1, vec![(10, 3), (11, 1)]);
+        s.carts.insert(2, vec![(10, 1), (11, 51)]);
+        let d = decided(&s, &[job(1, "f", 1), job(2, "g", 1)]);
+        assert_eq!(codes(&d), ["over_limit", "out_of_stock"]);
+        assert!(d.changes.stock.is_empty());
+        s.products.get_mut(&10).expect("10").active = false;
+        s.carts.insert(1, vec![(10, 1)]);
+        assert_eq!(codes(&decided(&s, &[job(1, "h", 1)])), ["out_of_stock"]);
+    }
+
+    #[test]
+    fn stock_runs_out_in_the_order_of_the_batch() {
+        let mut s = market();
+        s.slots.get_mut(&1).expect("slot").state.capacity = 10;
+        s.carts = (1..=4).map(|u| (u, vec![(10, 2)])).collect();
+        s.homes.extend((3..=4).map(|u| (u, home("3", false))));
+        let d = decided(&s, &[job(1, "a", 1), job(2, "a", 1), job(3, "a", 1)]);
+        assert_eq!(codes(&d), ["created", "out_of_stock", "out_of_stock"]);
+        assert_eq!(d.changes.stock, vec![(10, 1)]);
+        let o = &d.changes.orders[0];
+        assert_eq!((o.id, o.total_fen, o.address.as_ref().map(|a| a.building.as_str())), (500, 2000, Some("3")));
+        assert_eq!(d.changes.cart_removals, vec![(1, 10, 2)]);
+    }
+
+    #[test]
+    fn a_key_gets_its_first_answer_again() {
+        let mut s = market();
+        s.keys.insert(
+            (1, "old".into()),
+            StoredKey { request_hash: "h-1".into(), status: Some(409), body: Some("{\"x\":1}".into()) },
+        );
+        s.keys.insert((1, "busy".into()), StoredKey { request_hash: "h-1".into(), status: None, body: None });
+        let mut other_body = job(1, "new", 2);
+        other_body.request_hash = "different".into();
+        let d = decided(&s, &[job(1, "old", 1), job(1, "busy", 1), job(1, "new", 1), job(1, "new", 1), other_body]);
+        assert_eq!(d.answers[0], Answer::Reply { status: 409, body: "{\"x\":1}".into() });
+        assert_eq!(d.answers[1], Answer::KeyInUse);
+        assert_eq!(codes(&d)[2..], ["created", "created", "mismatch"]);
+        assert_eq!(d.answers[2], d.answers[3], "the same order, not a second one");
+        assert_eq!(d.changes.orders.len(), 1);
+        assert_eq!(d.changes.key_answers.len(), 1);
+        // Two keys for one cart: the second finds it bought.
+        assert_eq!(codes(&decided(&s, &[job(1, "x", 1), job(1, "y", 1)])), ["created", "cart_empty"]);
+    }
+
+    #[test]
+    fn a_first_address_becomes_the_home_in_the_same_decision() {
+        let mut s = market();
+        s.slots.get_mut(&1).expect("slot").state.capacity = 10;
+        // Resident 4 has no home; the household at 5-2-202 exists and is quarantined.
+        s.households.insert(
+            (105, "2".into(), "202".into()),
+            HouseholdAt { id: 42, flags: NeedFlags { quarantined: true, ..NeedFlags::default() } },
+        );
+        let mut first = job(4, "a", 1);
+        first.address = Some(Address { building: " 5 ".into(), unit: "2".into(), room: "202".into() });
+        let mut newcomer = job(3, "a", 1);
+        newcomer.address = Some(Address { building: "3".into(), unit: "9".into(), room: "909".into() });
+        let d = decided(&s, &[first, newcomer, job(4, "b", 1)]);
+        assert_eq!(codes(&d), ["created", "created", "cart_empty"]);
+        assert_eq!(
+            d.changes.homes,
+            vec![
+                NewHome { user_id: 3, building_id: 103, unit: "9".into(), room: "909".into(), household_id: None },
+                NewHome { user_id: 4, building_id: 105, unit: "2".into(), room: "202".into(), household_id: Some(42) },
+            ]
+        );
+        // The quarantined household's first order gets the priority reserve.
+        assert!(d.changes.orders[0].priority_booking);
+        assert!(!d.changes.orders[1].priority_booking);
+        // A resident with a home who gives another address keeps their home.
+        let mut elsewhere = job(1, "c", 1);
+        elsewhere.address = Some(Address { building: "5".into(), unit: "1".into(), room: "101".into() });
+        let d = decided(&s, &[elsewhere]);
+        assert!(d.changes.homes.is_empty());
+        assert_eq!(d.changes.orders[0].address.as_ref().map(|a| a.building.as_str()), Some("5"));
+    }
+
+    #[test]
+    fn the_new_order_is_what_a_later_read_shows() {
+        let s = market();
+        let mut j = job(1, "a", 1);
+        j.payment = Payment::Wechat;
+        j.note = Some("  放门口 ".into());
+        let d = decided(&s, &[j]);
+        let o = &d.changes.orders[0];
+        assert_eq!(o.status, OrderStatus::PendingPayment);
+        assert_eq!(o.expires_at, Some(at(3)));
+        assert_eq!(o.note.as_deref(), Some("放门口"));
+        assert_eq!(o.parts.iter().map(|p| (p.vendor_id, p.subtotal_fen)).collect::<Vec<_>>(), [(7, 1000), (8, 2200)]);
+        assert_eq!(d.answers[0], Answer::Reply { status: 201, body: o.to_json() });
+        let shown: serde_json::Value = serde_json::from_str(&o.to_json()).unwrap_or_default();
+        assert_eq!(shown["id"], 500);
+        assert_eq!(shown["slot_starts_at"], crate::domain::time::to_api(at(12)));
+        assert_eq!(shown["timeline"][0]["status"], "pending_payment");
+    }
+
+    #[test]
+    fn too_few_order_ids_is_an_error_not_a_guess() {
+        let mut s = market();
+        s.order_ids.clear();
+        assert!(decide(&s, &[job(1, "a", 1)]).is_err());
+    }
 
     fn req(note: Option<&str>) -> CheckoutRequest {
         CheckoutRequest {
@@ -161,16 +773,6 @@ mod tests {
         assert!(validate_key("abc-123").is_ok());
         assert!(validate_key("").is_err());
         assert!(validate_key("有中文").is_err());
-    }
-
-    #[test]
-    fn templates_render_like_the_refusals() {
-        let t = refusal_templates();
-        let body =
-            t["over_limit"]["body"].as_str().unwrap_or_default().replace("%NAME%", "草莓").replace("%LIMIT%", "3");
-        assert_eq!(body, Refusal::OverLimit { name: "草莓".into(), limit: 3 }.body());
-        assert_eq!(t["slot_full"]["status"], 409);
-        assert_eq!(t["no_such_slot"]["status"], 404);
     }
 
     #[test]

@@ -2,5 +2,6 @@
 //! its refusals, times at the edges in Asia/Shanghai.
 
 pub mod checkout;
+pub mod order;
 pub mod slots;
 pub mod time;

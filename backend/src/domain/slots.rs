@@ -64,9 +64,19 @@ pub fn broken_rule(
     None
 }
 
-/// Whether a household gets the priority reserve.
-pub fn is_priority(household: Option<&shared::api::Household>) -> bool {
-    household.is_some_and(|h| h.quarantined || h.hardship || h.elderly)
+/// What staff have flagged a household as.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct NeedFlags {
+    pub quarantined: bool,
+    pub hardship: bool,
+    pub elderly: bool,
+}
+
+impl NeedFlags {
+    /// Quarantined, hardship and elderly households get the slots' priority reserve.
+    pub fn is_priority(self) -> bool {
+        self.quarantined || self.hardship || self.elderly
+    }
 }
 
 #[cfg(test)]

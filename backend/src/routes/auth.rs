@@ -198,8 +198,9 @@ pub async fn set_household(
 ) -> ApiResult<web::Json<User>> {
     let address = body.into_inner();
     crate::domain::checkout::validate_address(&address).map_err(|(c, m)| ApiError::new(c, m))?;
-    if state.store.ensure_household(auth.user.id, &address, true).await?.is_none() {
-        return Err(super::orders::no_building(&address));
+    if state.store.set_home(auth.user.id, &address).await?.is_none() {
+        let refusal = crate::domain::checkout::Refusal::NoBuilding { building: address.building.trim().to_owned() };
+        return Err(ApiError::new(refusal.code(), refusal.message()));
     }
     let user = state.store.user(auth.user.id).await?.ok_or_else(|| ApiError::not_found("user"))?;
     Ok(web::Json(user.into()))

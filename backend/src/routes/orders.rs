@@ -1,11 +1,10 @@
 //! Checkout and the resident's orders.
 
 use crate::auth::AuthUser;
-use crate::domain::checkout::{self, new_handoff_code, request_hash};
-use crate::domain::slots::is_priority;
+use crate::domain::checkout::{self, new_handoff_code, request_hash, Answer, CheckoutJob};
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
-use crate::store::{CancelOutcome, CheckoutInput, CheckoutOutcome};
+use crate::store::CancelOutcome;
 use actix_web::{get, http::StatusCode, post, web, HttpRequest, HttpResponse};
 use shared::api::{CheckoutRequest, List, Order, OrderSummary};
 use shared::{ErrorBody, ErrorCode, Role};
@@ -49,64 +48,31 @@ pub async fn create(
     checkout::validate_key(&key).map_err(|(c, m)| ApiError::new(c, m))?;
     let body = body.into_inner();
     checkout::validate(&body).map_err(|(c, m)| ApiError::new(c, m))?;
-    let mut household = auth.user.household.clone();
-    // A first delivery address becomes the resident's home; without one, home is used. Only
-    // that first time writes: in a rush, checkout's only write is the checkout itself.
-    let address = match (&body.address, &household) {
-        (Some(a), Some(_)) => {
-            if !state.store.building_exists(&a.building).await? {
-                return Err(no_building(a));
-            }
-            Some(a.clone())
-        }
-        (Some(a), None) => {
-            household = state.store.ensure_household(auth.user.id, a, false).await?;
-            if household.is_none() {
-                return Err(no_building(a));
-            }
-            Some(a.clone())
-        }
-        (None, Some(h)) => {
-            Some(shared::api::Address { building: h.building.clone(), unit: h.unit.clone(), room: h.room.clone() })
-        }
-        (None, None) => None,
-    };
     let now = chrono::Utc::now();
-    let input = CheckoutInput {
+    let job = CheckoutJob {
         user_id: auth.user.id,
         key,
         request_hash: request_hash(&body),
         slot_id: body.slot_id,
-        priority: is_priority(household.as_ref()),
         payment: body.payment,
-        address,
-        note: body.note.clone(),
+        address: body.address,
+        note: body.note,
         handoff_code: new_handoff_code(),
         now,
-        expires_at: Some(now + chrono::Duration::from_std(state.config.payment_timeout).unwrap_or_default()),
+        pay_by: now + chrono::Duration::from_std(state.config.payment_timeout).unwrap_or_default(),
     };
-    Ok(match state.store.checkout(&input).await? {
-        CheckoutOutcome::Created(order) => HttpResponse::Created().json(order),
-        CheckoutOutcome::Refused(refusal) => raw_json(refusal.status(), refusal.body()),
-        CheckoutOutcome::Answer { status, body } => raw_json(status, body),
-        CheckoutOutcome::KeyMismatch => {
-            return Err(ApiError::new(
-                ErrorCode::IdempotencyKeyMismatch,
-                "this Idempotency-Key was used with a different request; make a new key for a new checkout",
-            ))
+    let answer = state.store.checkout(vec![job]).await?.pop();
+    match answer {
+        Some(Answer::Reply { status, body }) => Ok(raw_json(status, body)),
+        Some(Answer::KeyMismatch) => Err(ApiError::new(
+            ErrorCode::IdempotencyKeyMismatch,
+            "this Idempotency-Key was used with a different request; make a new key for a new checkout",
+        )),
+        Some(Answer::KeyInUse) => {
+            Err(ApiError::new(ErrorCode::IdempotencyKeyInUse, "this checkout is still being processed; retry shortly"))
         }
-        CheckoutOutcome::KeyInUse => {
-            return Err(ApiError::new(
-                ErrorCode::IdempotencyKeyInUse,
-                "this checkout is still being processed; retry shortly",
-            ))
-        }
-    })
-}
-
-/// The address names a building the community does not have.
-pub(crate) fn no_building(a: &shared::api::Address) -> ApiError {
-    ApiError::new(ErrorCode::InvalidField, format!("没有{}号楼 (no building {})", a.building, a.building))
+        None => Err(ApiError::internal("checkout", "the checkout engine gave no answer")),
+    }
 }
 
 /// The caller's own orders, newest first.

@@ -172,10 +172,19 @@ pub(super) const PRODUCT_SELECT: &str = "SELECT p.id, p.vendor_id, v.name AS ven
      p.price_fen, p.stock, p.category_id AS category, p.per_order_limit, p.is_box, p.description \
      FROM products p JOIN vendors v ON v.id = p.vendor_id JOIN categories c ON c.id = p.category_id";
 
-/// `roles_agg`: the string aggregate of role names; `sms_lock`: a statement that serialises
-/// SMS issuance across server processes (a no-op where one writer connection already does).
+/// `roles_agg`: the string aggregate of role names; `sms_lock`, `seed_lock`: statements that
+/// serialise SMS issuance and seeding across server processes (a no-op where one writer
+/// connection already does); `lock`, `lock_products`: clauses that lock the rows a write reads.
 macro_rules! impl_store {
-    ($store:ty, kind = $kind:literal, roles_agg = $agg:literal, sms_lock = $sms_lock:literal, seed_lock = $seed_lock:literal) => {
+    (
+        $store:ty,
+        kind = $kind:literal,
+        roles_agg = $agg:literal,
+        sms_lock = $sms_lock:literal,
+        seed_lock = $seed_lock:literal,
+        lock = $lock:literal,
+        lock_products = $lock_products:literal
+    ) => {
         const USER_SELECT: &str = concat!(
             "SELECT u.id, u.phone, u.display_name, ",
             "(SELECT ", $agg, " FROM user_roles r WHERE r.user_id = u.id) AS roles, ",
@@ -611,7 +620,7 @@ macro_rules! impl_store {
             }
         }
 
-        $crate::store::shopping::shopping_helpers!();
+        $crate::store::shopping::shopping_helpers!(lock = $lock, lock_products = $lock_products);
         $crate::store::shopping::shopping_impl!($store);
 
         async fn insert_seed_product(

@@ -18,6 +18,7 @@ pub const POSTGRES: Embedded = &[
     (2, "shopping", include_str!("../../../migrations/postgres/0002_shopping.sql")),
     (3, "checkout function", include_str!("../../../migrations/postgres/0003_checkout_function.sql")),
     (4, "checkout batch", include_str!("../../../migrations/postgres/0004_checkout_batch.sql")),
+    (5, "checkout load and apply", include_str!("../../../migrations/postgres/0005_checkout_load_apply.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

@@ -4,6 +4,7 @@
 //! shared part of the implementation is written once in `common.rs` and instantiated for each
 //! database; what differs (pools, locking, aggregation) lives in `sqlite.rs` and `postgres.rs`.
 
+mod batch;
 mod common;
 mod migrations;
 mod postgres;
@@ -13,11 +14,11 @@ mod shopping;
 mod sqlite;
 mod sqlite_checkout;
 
-use crate::domain::checkout::Refusal;
+pub use crate::domain::checkout::{Answer, CheckoutJob};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shared::api::{Address, Category, Household, Order, OrderSummary, Product, ProductDetail, ProductQuery, Vendor};
-use shared::order::{OrderStatus, Payment, SlotKind};
+use shared::order::{OrderStatus, SlotKind};
 use shared::Role;
 use std::sync::Arc;
 
@@ -239,38 +240,6 @@ pub enum SlotChangeOutcome {
     },
 }
 
-/// Everything one checkout needs, decided before the store is asked.
-#[derive(Debug, Clone)]
-pub struct CheckoutInput {
-    pub user_id: i64,
-    pub key: String,
-    pub request_hash: String,
-    pub slot_id: i64,
-    /// The household gets the priority reserve.
-    pub priority: bool,
-    pub payment: Payment,
-    pub address: Option<Address>,
-    pub note: Option<String>,
-    pub handoff_code: String,
-    pub now: DateTime<Utc>,
-    /// When an unpaid order expires (WeChat payment only).
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone)]
-pub enum CheckoutOutcome {
-    Created(Box<Order>),
-    Refused(Refusal),
-    /// The answer to give, already rendered: the first answer to a key used again with the
-    /// same request, or (PostgreSQL renders in the database) a new order or refusal.
-    Answer {
-        status: u16,
-        body: String,
-    },
-    KeyMismatch,
-    KeyInUse,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CancelOutcome {
     Cancelled,
@@ -282,10 +251,8 @@ pub enum CancelOutcome {
 #[async_trait]
 pub trait Shopping: Send + Sync + 'static {
     // ----- households -----
-    /// Links the user to the household at this address (made if new): always when `replace`,
-    /// else only if they have none yet. None: no such building.
-    async fn ensure_household(&self, user_id: i64, address: &Address, replace: bool) -> StoreResult<Option<Household>>;
-    async fn building_exists(&self, number: &str) -> StoreResult<bool>;
+    /// Makes the household at this address (made if new) the user's home. None: no such building.
+    async fn set_home(&self, user_id: i64, address: &Address) -> StoreResult<Option<Household>>;
     async fn households(&self, building: Option<&str>) -> StoreResult<Vec<Household>>;
     async fn flag_household(
         &self,
@@ -315,8 +282,10 @@ pub trait Shopping: Send + Sync + 'static {
     ) -> StoreResult<()>;
 
     // ----- orders -----
-    /// The whole cart in one atomic step: slot place, every line's stock, the order, or nothing.
-    async fn checkout(&self, input: &CheckoutInput) -> StoreResult<CheckoutOutcome>;
+    /// Each checkout takes its resident's whole cart in one atomic step (slot place, every line's
+    /// stock, the order) or nothing, as `domain::checkout::decide` says; these are decided
+    /// together, in this order, in one commit. One answer per checkout, in the same order.
+    async fn checkout(&self, jobs: Vec<CheckoutJob>) -> StoreResult<Vec<Answer>>;
     async fn orders_for_user(&self, user_id: i64) -> StoreResult<Vec<OrderSummary>>;
     /// The order and its owner's id.
     async fn order(&self, id: i64) -> StoreResult<Option<(i64, Order)>>;
@@ -389,18 +358,6 @@ pub async fn connect(config: &crate::config::Config) -> StoreResult<DynStore> {
             Ok(Arc::new(SqliteStore::open(&config.data_dir.join("fuxiansheng.db")).await?))
         }
     }
-}
-
-/// A checkout engine's next batch: `first` and every job already waiting behind it, up to `max`.
-pub(crate) fn with_waiting<T>(first: T, queue: &mut tokio::sync::mpsc::Receiver<T>, max: usize) -> Vec<T> {
-    let mut batch = vec![first];
-    while batch.len() < max {
-        match queue.try_recv() {
-            Ok(job) => batch.push(job),
-            Err(_) => break,
-        }
-    }
-    batch
 }
 
 /// Escapes `%`, `_` and `\` so user text is matched literally by `LIKE ... ESCAPE '\'`.

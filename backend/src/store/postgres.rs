@@ -9,9 +9,10 @@ use super::sessions::Sessions;
 #[allow(clippy::wildcard_imports)]
 use super::shopping::*;
 use super::{
-    like_pattern, CancelOutcome, CartLineRecord, CheckoutInput, CheckoutOutcome, NewSlot, Seed, SlotChange,
-    SlotChangeOutcome, SlotRecord, SmsCodeRecord, SmsIssue, SmsIssueOutcome, StoreError, StoreResult, UserRecord,
+    like_pattern, Answer, CancelOutcome, CartLineRecord, CheckoutJob, NewSlot, Seed, SlotChange, SlotChangeOutcome,
+    SlotRecord, SmsCodeRecord, SmsIssue, SmsIssueOutcome, StoreError, StoreResult, UserRecord,
 };
+use crate::domain::order::{CancelDecision, EndingSnapshot, GiveBack};
 use chrono::{DateTime, Utc};
 use shared::api::{Address, Category, Household, Order, OrderSummary, Product, ProductDetail, ProductQuery, Vendor};
 use shared::order::OrderStatus;
@@ -62,12 +63,6 @@ impl PgStore {
     async fn close_now(&self) {
         self.pool.close().await;
     }
-
-    /// Into this process's batch engine: the waiting checkouts share one call of
-    /// `fxs_checkout_batch` (migration 0004) and one commit.
-    async fn checkout_now(&self, input: &CheckoutInput) -> StoreResult<CheckoutOutcome> {
-        self.engine.checkout(input).await
-    }
 }
 
 impl_store!(
@@ -75,5 +70,7 @@ impl_store!(
     kind = "postgres",
     roles_agg = "string_agg(r.role, ',')",
     sms_lock = "SELECT pg_advisory_xact_lock(74460002)",
-    seed_lock = "SELECT pg_advisory_xact_lock(74460001)"
+    seed_lock = "SELECT pg_advisory_xact_lock(74460001)",
+    lock = " FOR NO KEY UPDATE",
+    lock_products = " FOR NO KEY UPDATE OF p"
 );

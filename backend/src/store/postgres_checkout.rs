@@ -1,40 +1,36 @@
 //! The PostgreSQL checkout engine: the checkouts waiting in this process go to the database
-//! together, as one call of `fxs_checkout_batch` (migration 0004): one transaction, one commit.
-//! Nobody hears "yes" before that commit. One batch at a time per process, on a connection of its
-//! own (so the function's plans stay prepared on it); while a batch runs, the next one gathers.
-//! Several server processes do the same against one database, and the function's lock order
-//! keeps their batches from deadlocking.
+//! together, in one transaction: `fxs_checkout_load` claims their keys and locks and returns the
+//! rows they need (migration 0005), `domain::checkout::decide` decides them here, and
+//! `fxs_checkout_apply` writes what it decided, each kind of row with one statement. One commit;
+//! nobody hears "yes" before it. One batch at a time per process, on a connection of its own;
+//! while a batch runs, the next one gathers. Several server processes do the same against one
+//! database, and the load's lock order keeps their batches from deadlocking.
 //!
-//! Why: on two cores a checkout that was its own transaction cost far more in per-transaction
-//! and per-round-trip work than in its own statements, and a hot row stayed locked until each
-//! single commit reached the disk (BENCHMARKS.md).
+//! Why batches: on two cores a checkout that was its own transaction cost far more in
+//! per-transaction and per-round-trip work than in its own statements, and a hot row stayed
+//! locked until each single commit reached the disk (BENCHMARKS.md).
 
-use super::{CheckoutInput, CheckoutOutcome, StoreError, StoreResult};
+use super::batch::{deliver, gather, jobs_of, submit, Queue, Waiting};
+use super::{StoreError, StoreResult};
+use crate::domain::checkout::{
+    decide, Answer, CheckoutChanges, CheckoutJob, CheckoutSnapshot, Home, HouseholdAt, ProductRow, SlotRow, StoredKey,
+};
+use crate::domain::slots::SlotState;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use serde_json::{json, Value};
+use shared::order::SlotKind;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::Connection;
-use std::fmt::Write as _;
-use std::sync::LazyLock;
-use tokio::sync::{mpsc, oneshot};
+use sqlx::{Connection, Row};
+use tokio::sync::mpsc;
 
 /// At most this many checkouts share one commit.
 const MAX_BATCH: usize = 256;
-/// A batch that deadlocks or fails to serialize is tried again, one checkout at a time, this often.
+/// A batch that deadlocks or fails to serialize is tried again, one caller at a time, this often.
 const RETRIES: usize = 3;
 
-/// The refusal answers as templates (domain::checkout): ~2 KB, sent and parsed once per batch,
-/// not per checkout. Kept in the call rather than in a table so that, during a rolling upgrade,
-/// each process answers in its own version's words.
-static REFUSALS: LazyLock<String> = LazyLock::new(|| crate::domain::checkout::refusal_templates().to_string());
-
-struct Job {
-    /// The checkout as a JSON object, without its place in the batch.
-    input: String,
-    reply: oneshot::Sender<StoreResult<CheckoutOutcome>>,
-}
-
 pub struct CheckoutEngine {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Waiting>,
 }
 
 fn stopped() -> StoreError {
@@ -49,83 +45,54 @@ impl CheckoutEngine {
         Self { jobs }
     }
 
-    pub async fn checkout(&self, input: &CheckoutInput) -> StoreResult<CheckoutOutcome> {
-        let (reply, answer) = oneshot::channel();
-        self.jobs.send(Job { input: job_json(input).to_string(), reply }).await.map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+    /// These checkouts, decided in this order in one batch (with whatever else is waiting).
+    pub async fn checkout(&self, jobs: Vec<CheckoutJob>) -> StoreResult<Vec<Answer>> {
+        submit(&self.jobs, jobs, stopped).await
     }
 }
 
-/// One checkout as `fxs_checkout_batch` reads it (`i` is set when the batch is formed).
-fn job_json(i: &CheckoutInput) -> Value {
-    let address = i.address.as_ref();
-    json!({
-        "u": i.user_id,
-        "k": i.key,
-        "h": i.request_hash,
-        "s": i.slot_id,
-        "pr": i.priority,
-        "pay": i.payment.as_str(),
-        "st": i.payment.initial_status().as_str(),
-        "b": address.map(|a| a.building.trim()),
-        "un": address.map(|a| a.unit.trim()),
-        "r": address.map(|a| a.room.trim()),
-        "n": i.note.as_deref().map(str::trim).filter(|n| !n.is_empty()),
-        "c": i.handoff_code,
-        "now": i.now,
-        "exp": i.expires_at,
-    })
-}
-
-async fn run(options: PgConnectOptions, mut queue: mpsc::Receiver<Job>) {
+async fn run(options: PgConnectOptions, mut queue: Queue) {
     let mut conn = None;
     while let Some(first) = queue.recv().await {
-        let batch = super::with_waiting(first, &mut queue, MAX_BATCH);
-        answer_batch(&mut conn, &options, batch).await;
-    }
-}
-
-async fn answer_batch(conn: &mut Option<PgConnection>, options: &PgConnectOptions, mut batch: Vec<Job>) {
-    let inputs: Vec<&str> = batch.iter().map(|j| j.input.as_str()).collect();
-    match call(conn, options, &inputs).await {
-        Ok(outcomes) => {
-            for (job, outcome) in batch.into_iter().zip(outcomes) {
-                let _ = job.reply.send(Ok(outcome));
+        let batch = gather(first, &mut queue, MAX_BATCH);
+        match commit(&mut conn, &options, &jobs_of(&batch)).await {
+            Ok(answers) => deliver(batch, answers),
+            Err(e) if batch.len() == 1 && !retryable(&e) => {
+                if let Some(w) = batch.into_iter().next() {
+                    let _ = w.reply.send(Err(e));
+                }
             }
-        }
-        Err(e) if batch.len() == 1 => {
-            let job = batch.remove(0);
-            let result = alone(conn, options, &job, Err(e)).await;
-            let _ = job.reply.send(result);
-        }
-        Err(e) => {
-            // Nothing of a failed batch was kept (one transaction): each checkout is tried again
-            // on its own, so one bad checkout or a deadlock between processes fails nobody else.
-            tracing::warn!(error = %e, size = batch.len(), "checkout batch failed; retrying one by one");
-            for job in batch {
-                let first = call(conn, options, &[&job.input]).await;
-                let result = alone(conn, options, &job, first).await;
-                let _ = job.reply.send(result);
+            Err(e) => {
+                // Nothing of a failed batch was kept (one transaction): each caller's checkouts
+                // are tried again on their own, so one bad checkout or a deadlock between
+                // processes fails nobody else.
+                if batch.len() > 1 {
+                    tracing::warn!(error = %e, size = batch.len(), "checkout batch failed; retrying one by one");
+                }
+                for w in batch {
+                    let result = alone(&mut conn, &options, &w.jobs).await;
+                    let _ = w.reply.send(result);
+                }
             }
         }
     }
 }
 
-/// One checkout's answer, given how its last call went: a deadlock or a serialization failure is
-/// tried again, up to `RETRIES` times.
+/// One caller's checkouts in a transaction of their own; a deadlock or a serialization failure
+/// is tried again, up to `RETRIES` times.
 async fn alone(
     conn: &mut Option<PgConnection>,
     options: &PgConnectOptions,
-    job: &Job,
-    mut result: StoreResult<Vec<CheckoutOutcome>>,
-) -> StoreResult<CheckoutOutcome> {
+    jobs: &[CheckoutJob],
+) -> StoreResult<Vec<Answer>> {
+    let mut result = commit(conn, options, jobs).await;
     for _ in 0..RETRIES {
         match &result {
-            Err(e) if retryable(e) => result = call(conn, options, &[&job.input]).await,
+            Err(e) if retryable(e) => result = commit(conn, options, jobs).await,
             _ => break,
         }
     }
-    result.map(|mut o| o.remove(0))
+    result
 }
 
 fn retryable(e: &StoreError) -> bool {
@@ -135,57 +102,190 @@ fn retryable(e: &StoreError) -> bool {
     }
 }
 
-/// One call, one transaction; the outcomes in the order of `inputs`. The connection is made when
-/// needed and dropped after any failure, so a broken one is replaced.
-async fn call(
+/// Load (and lock), decide, apply, commit. The connection is made when needed and dropped after
+/// any failure, so a broken one is replaced.
+async fn commit(
     conn: &mut Option<PgConnection>,
     options: &PgConnectOptions,
-    inputs: &[&str],
-) -> StoreResult<Vec<CheckoutOutcome>> {
-    // The JSON array of the batch, each checkout with its place in it (`i`) put in front.
-    let mut jobs = String::with_capacity(inputs.iter().map(|i| i.len() + 12).sum::<usize>() + 2);
-    jobs.push('[');
-    for (n, input) in inputs.iter().enumerate() {
-        if n > 0 {
-            jobs.push(',');
-        }
-        let _ = write!(jobs, "{{\"i\":{n},");
-        jobs.push_str(input.strip_prefix('{').unwrap_or(input));
-    }
-    jobs.push(']');
+    jobs: &[CheckoutJob],
+) -> StoreResult<Vec<Answer>> {
     let connection = match conn {
         Some(c) => c,
         None => conn.insert(PgConnection::connect_with(options).await?),
     };
-    let rows: Vec<(i32, String, i32, Option<String>)> =
-        match sqlx::query_as("SELECT idx, outcome, status, body FROM fxs_checkout_batch($1::jsonb, $2::jsonb)")
-            .bind(jobs)
-            .bind(REFUSALS.as_str())
-            .fetch_all(&mut *connection)
-            .await
-        {
-            Ok(rows) => rows,
-            Err(e) => {
-                *conn = None;
-                return Err(e.into());
-            }
-        };
-    let mut outcomes: Vec<Option<CheckoutOutcome>> = vec![None; inputs.len()];
-    for (idx, outcome, status, body) in rows {
-        let slot = usize::try_from(idx).ok().and_then(|n| outcomes.get_mut(n));
-        let answer = match (outcome.as_str(), body) {
-            ("answer", Some(body)) => CheckoutOutcome::Answer { status: status as u16, body },
-            ("mismatch", _) => CheckoutOutcome::KeyMismatch,
-            ("in_use", _) => CheckoutOutcome::KeyInUse,
-            (other, _) => return Err(StoreError::Conflict(format!("fxs_checkout_batch answered {other}"))),
-        };
-        match slot {
-            Some(slot) => *slot = Some(answer),
-            None => return Err(StoreError::Conflict(format!("fxs_checkout_batch answered for job {idx}"))),
-        }
+    let result = async {
+        let mut tx = connection.begin().await?;
+        let loaded =
+            sqlx::query("SELECT fxs_checkout_load($1::jsonb)").bind(load_request(jobs)).fetch_one(&mut *tx).await?;
+        let snapshot = snapshot_from(&loaded.try_get::<String, _>(0)?)?;
+        let decision = decide(&snapshot, jobs).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        sqlx::query("SELECT fxs_checkout_apply($1::jsonb)")
+            .bind(apply_request(&decision.changes).to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(decision.answers)
     }
-    outcomes
-        .into_iter()
-        .map(|o| o.ok_or_else(|| StoreError::Conflict("fxs_checkout_batch left a checkout unanswered".into())))
-        .collect()
+    .await;
+    if result.is_err() {
+        *conn = None;
+    }
+    result
+}
+
+/// What `fxs_checkout_load` needs of each checkout.
+fn load_request(jobs: &[CheckoutJob]) -> String {
+    let jobs: Vec<Value> = jobs
+        .iter()
+        .map(|j| {
+            let a = j.address.as_ref();
+            json!({
+                "u": j.user_id, "k": j.key, "h": j.request_hash, "s": j.slot_id,
+                "b": a.map(|a| a.building.trim()), "un": a.map(|a| a.unit.trim()), "r": a.map(|a| a.room.trim()),
+            })
+        })
+        .collect();
+    Value::Array(jobs).to_string()
+}
+
+#[derive(Deserialize)]
+struct Loaded {
+    keys: Vec<LoadedKey>,
+    carts: Vec<LoadedCart>,
+    homes: Vec<LoadedHome>,
+    slots: Vec<LoadedSlot>,
+    products: Vec<ProductRow>,
+    buildings: Vec<LoadedBuilding>,
+    households: Vec<LoadedHousehold>,
+    order_ids: Vec<i64>,
+}
+
+#[derive(Deserialize)]
+struct LoadedKey {
+    u: i64,
+    k: String,
+    #[serde(flatten)]
+    key: StoredKey,
+}
+
+#[derive(Deserialize)]
+struct LoadedCart {
+    u: i64,
+    lines: Vec<(i64, i64)>,
+}
+
+#[derive(Deserialize)]
+struct LoadedHome {
+    u: i64,
+    #[serde(flatten)]
+    home: Home,
+}
+
+#[derive(Deserialize)]
+struct LoadedSlot {
+    id: i64,
+    kind: String,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    cutoff_at: DateTime<Utc>,
+    capacity: i64,
+    booked: i64,
+    priority_capacity: i64,
+    priority_booked: i64,
+    priority_release_at: Option<DateTime<Utc>>,
+    closed: bool,
+}
+
+#[derive(Deserialize)]
+struct LoadedBuilding {
+    number: String,
+    id: i64,
+}
+
+#[derive(Deserialize)]
+struct LoadedHousehold {
+    building_id: i64,
+    unit: String,
+    room: String,
+    #[serde(flatten)]
+    at: HouseholdAt,
+}
+
+fn snapshot_from(text: &str) -> StoreResult<CheckoutSnapshot> {
+    let l: Loaded = serde_json::from_str(text)
+        .map_err(|e| StoreError::Conflict(format!("fxs_checkout_load answered something unexpected: {e}")))?;
+    Ok(CheckoutSnapshot {
+        keys: l.keys.into_iter().map(|k| ((k.u, k.k), k.key)).collect(),
+        carts: l.carts.into_iter().map(|c| (c.u, c.lines)).collect(),
+        homes: l.homes.into_iter().map(|h| (h.u, h.home)).collect(),
+        slots: l
+            .slots
+            .into_iter()
+            .map(|s| {
+                let row = SlotRow {
+                    id: s.id,
+                    kind: SlotKind::parse(&s.kind).unwrap_or(SlotKind::Delivery),
+                    starts_at: s.starts_at,
+                    ends_at: s.ends_at,
+                    state: SlotState {
+                        capacity: s.capacity,
+                        booked: s.booked,
+                        priority_capacity: s.priority_capacity,
+                        priority_booked: s.priority_booked,
+                        priority_release_at: s.priority_release_at,
+                        cutoff_at: s.cutoff_at,
+                        closed: s.closed,
+                    },
+                };
+                (s.id, row)
+            })
+            .collect(),
+        products: l.products.into_iter().map(|p| (p.id, p)).collect(),
+        buildings: l.buildings.into_iter().map(|b| (b.number, b.id)).collect(),
+        households: l.households.into_iter().map(|h| ((h.building_id, h.unit, h.room), h.at)).collect(),
+        order_ids: l.order_ids,
+    })
+}
+
+/// What `fxs_checkout_apply` writes: each kind of row as one array.
+fn apply_request(ch: &CheckoutChanges) -> Value {
+    let mut orders = Vec::with_capacity(ch.orders.len());
+    let (mut lines, mut parts, mut events) = (Vec::new(), Vec::new(), Vec::new());
+    for o in &ch.orders {
+        let a = o.address.as_ref();
+        orders.push(json!({
+            "id": o.id, "user_id": o.user_id, "slot_id": o.slot_id, "status": o.status.as_str(),
+            "payment": o.payment.as_str(), "total_fen": o.total_fen, "building": a.map(|a| &a.building),
+            "unit": a.map(|a| &a.unit), "room": a.map(|a| &a.room), "note": o.note, "handoff_code": o.handoff_code,
+            "priority_booking": o.priority_booking, "created_at": o.created_at, "expires_at": o.expires_at,
+        }));
+        lines.extend(o.lines.iter().map(|l| {
+            json!({
+                "order_id": o.id, "product_id": l.product_id, "vendor_id": l.vendor_id, "name": l.name,
+                "unit": l.unit, "quantity": l.quantity, "price_fen": l.price_fen,
+            })
+        }));
+        parts.extend(o.parts.iter().map(|p| {
+            json!({
+                "order_id": o.id, "vendor_id": p.vendor_id, "status": p.status, "subtotal_fen": p.subtotal_fen,
+                "updated_at": o.created_at,
+            })
+        }));
+        events.extend(o.timeline.iter().map(
+            |(status, at)| json!({ "order_id": o.id, "status": status.as_str(), "at": at, "by_user": o.user_id }),
+        ));
+    }
+    json!({
+        "slots": ch.slots.iter().map(|s| json!({ "slot_id": s.slot_id, "booked": s.booked, "priority_booked": s.priority_booked })).collect::<Vec<_>>(),
+        "stock": ch.stock.iter().map(|(id, stock)| json!({ "id": id, "stock": stock })).collect::<Vec<_>>(),
+        "homes": ch.homes.iter().map(|h| json!({
+            "user_id": h.user_id, "building_id": h.building_id, "unit": h.unit, "room": h.room, "household_id": h.household_id,
+        })).collect::<Vec<_>>(),
+        "orders": orders,
+        "lines": lines,
+        "parts": parts,
+        "events": events,
+        "cart": ch.cart_removals.iter().map(|(u, p, q)| json!({ "user_id": u, "product_id": p, "quantity": q })).collect::<Vec<_>>(),
+        "keys": ch.key_answers.iter().map(|k| json!({ "user_id": k.user_id, "key": k.key, "status": k.status, "body": k.body })).collect::<Vec<_>>(),
+    })
 }

@@ -2,6 +2,7 @@
 //! store by `impl_store!` (see `common.rs`), like the rest of the shared SQL.
 
 use super::common::row_struct;
+use crate::domain::order::{LineRecord, OrderRecord, PartRecord};
 use chrono::{DateTime, Utc};
 
 row_struct! {
@@ -20,6 +21,7 @@ row_struct! {
         room: Option<String>,
         note: Option<String>,
         handoff_code: String,
+        priority_booking: bool,
         created_at: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
     }
@@ -91,28 +93,10 @@ pub(super) const SLOT_COLUMNS: &str = "id, kind, starts_at, ends_at, cutoff_at, 
 pub(super) const HOUSEHOLD_SELECT: &str = "SELECT h.id, b.community, b.number AS building, h.unit, h.room, \
      h.quarantined, h.hardship, h.elderly FROM households h JOIN buildings b ON b.id = h.building_id";
 
-// The checkout's statements. The SQLite checkout engine runs these; PostgreSQL's
-// `fxs_checkout_batch` (migrations/postgres/0004) applies the same rules in PL/pgSQL: change them
-// together. The order reads are shared with `load_order` below.
-pub(super) const KEY_INSERT: &str = "INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, key) DO NOTHING";
-pub(super) const KEY_SELECT: &str =
-    "SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE user_id = $1 AND key = $2";
-pub(super) const KEY_ANSWER: &str =
-    "UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE user_id = $1 AND key = $2";
-pub(super) const CART_LINES: &str =
-    "SELECT product_id, quantity FROM cart_items WHERE user_id = $1 ORDER BY product_id";
-pub(super) const SLOT_TAKE: &str = "UPDATE slots SET booked = booked + 1, priority_booked = priority_booked + CASE WHEN $3 THEN 1 ELSE 0 END WHERE id = $1 AND NOT closed AND cutoff_at > $2 AND booked + CASE WHEN $3 THEN 0 WHEN priority_release_at IS NOT NULL AND priority_release_at > $2 AND priority_capacity > priority_booked THEN priority_capacity - priority_booked ELSE 0 END < capacity RETURNING kind";
-pub(super) const SLOT_STATE: &str = "SELECT closed, cutoff_at FROM slots WHERE id = $1";
-pub(super) const STOCK_TAKE: &str = "UPDATE products SET stock = stock - $2 WHERE id = $1 AND active AND stock >= $2 RETURNING vendor_id, name, unit, price_fen, per_order_limit";
-pub(super) const PRODUCT_NAME: &str = "SELECT name FROM products WHERE id = $1";
-pub(super) const ORDER_INSERT: &str = "INSERT INTO orders (user_id, slot_id, status, payment, total_fen, building, unit, room, note, handoff_code, priority_booking, created_at, expires_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $12) RETURNING id";
-pub(super) const LINE_INSERT: &str = "INSERT INTO order_lines (order_id, product_id, vendor_id, name, unit, quantity, price_fen) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-pub(super) const CART_LINE_DELETE: &str =
-    "DELETE FROM cart_items WHERE user_id = $1 AND product_id = $2 AND quantity = $3";
-pub(super) const PART_INSERT: &str = "INSERT INTO order_parts (order_id, vendor_id, status, subtotal_fen, updated_at) VALUES ($1, $2, 'pending', $3, $4)";
+// The reads of an order, for its JSON (`domain::order::OrderRecord`).
 pub(super) const EVENT_INSERT: &str =
     "INSERT INTO order_events (order_id, status, at, by_user) VALUES ($1, $2, $3, $4)";
-pub(super) const ORDER_SELECT: &str = "SELECT o.id, o.user_id, o.status, o.payment, o.total_fen, o.slot_id, s.kind AS slot_kind, s.starts_at AS slot_starts_at, s.ends_at AS slot_ends_at, o.building, o.unit, o.room, o.note, o.handoff_code, o.created_at, o.expires_at FROM orders o JOIN slots s ON s.id = o.slot_id WHERE o.id = $1";
+pub(super) const ORDER_SELECT: &str = "SELECT o.id, o.user_id, o.status, o.payment, o.total_fen, o.slot_id, s.kind AS slot_kind, s.starts_at AS slot_starts_at, s.ends_at AS slot_ends_at, o.building, o.unit, o.room, o.note, o.handoff_code, o.priority_booking, o.created_at, o.expires_at FROM orders o JOIN slots s ON s.id = o.slot_id WHERE o.id = $1";
 pub(super) const LINES_SELECT: &str = "SELECT product_id, vendor_id, name, unit, quantity, price_fen FROM order_lines WHERE order_id = $1 ORDER BY vendor_id, product_id";
 pub(super) const PARTS_SELECT: &str = "SELECT p.vendor_id, v.name AS vendor_name, p.status, p.subtotal_fen FROM order_parts p JOIN vendors v ON v.id = p.vendor_id WHERE p.order_id = $1 ORDER BY p.vendor_id";
 pub(super) const EVENTS_SELECT: &str = "SELECT status, at FROM order_events WHERE order_id = $1 ORDER BY id";
@@ -121,56 +105,55 @@ fn status_of(s: &str) -> shared::order::OrderStatus {
     shared::order::OrderStatus::parse(s).unwrap_or(shared::order::OrderStatus::Placed)
 }
 
-pub(super) fn build_order(
+pub(super) fn order_record(
     o: OrderRow,
     lines: Vec<OrderLineRow>,
     parts: Vec<OrderPartRow>,
     events: Vec<(String, DateTime<Utc>)>,
-) -> (i64, shared::api::Order) {
-    use crate::domain::time::to_api;
-    use shared::api::{Address, Order, OrderEvent, OrderLine, OrderPart};
+) -> OrderRecord {
+    use shared::api::Address;
     let address = match (o.building, o.unit, o.room) {
         (Some(building), Some(unit), Some(room)) => Some(Address { building, unit, room }),
         _ => None,
     };
-    let order = Order {
+    OrderRecord {
         id: o.id,
+        user_id: o.user_id,
         status: status_of(&o.status),
+        payment: shared::order::Payment::parse(&o.payment).unwrap_or(shared::order::Payment::OnDelivery),
         total_fen: o.total_fen,
         slot_id: o.slot_id,
         slot_kind: shared::order::SlotKind::parse(&o.slot_kind).unwrap_or(shared::order::SlotKind::Delivery),
-        slot_starts_at: to_api(o.slot_starts_at),
-        slot_ends_at: to_api(o.slot_ends_at),
-        payment: shared::order::Payment::parse(&o.payment).unwrap_or(shared::order::Payment::OnDelivery),
+        slot_starts_at: o.slot_starts_at,
+        slot_ends_at: o.slot_ends_at,
         address,
         note: o.note,
-        created_at: to_api(o.created_at),
-        expires_at: o.expires_at.map(to_api),
-        handoff_code: Some(o.handoff_code),
-        items: lines
+        handoff_code: o.handoff_code,
+        priority_booking: o.priority_booking,
+        created_at: o.created_at,
+        expires_at: o.expires_at,
+        lines: lines
             .into_iter()
-            .map(|l| OrderLine {
+            .map(|l| LineRecord {
                 product_id: l.product_id,
                 vendor_id: l.vendor_id,
                 name: l.name,
                 unit: l.unit,
                 quantity: l.quantity,
                 price_fen: l.price_fen,
-                line_total_fen: l.price_fen * l.quantity,
             })
             .collect(),
         parts: parts
             .into_iter()
-            .map(|p| OrderPart {
+            .map(|p| PartRecord {
                 vendor_id: p.vendor_id,
                 vendor_name: p.vendor_name,
                 status: p.status,
                 subtotal_fen: p.subtotal_fen,
             })
             .collect(),
-        timeline: events.into_iter().map(|(s, at)| OrderEvent { status: status_of(&s), at: to_api(at) }).collect(),
-    };
-    (o.user_id, order)
+        timeline: events.into_iter().map(|(s, at)| (status_of(&s), at)).collect(),
+    }
 }
 
 pub(super) fn summary(r: OrderSummaryRow) -> shared::api::OrderSummary {
@@ -190,15 +173,7 @@ macro_rules! shopping_impl {
     ($store:ty) => {
         #[async_trait::async_trait]
         impl $crate::store::Shopping for $store {
-        async fn building_exists(&self, number: &str) -> StoreResult<bool> {
-            let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM buildings WHERE number = $1 LIMIT 1")
-                .bind(number.trim())
-                .fetch_optional(self.reader())
-                .await?;
-            Ok(found.is_some())
-        }
-
-        async fn ensure_household(&self, user_id: i64, address: &Address, replace: bool) -> StoreResult<Option<Household>> {
+        async fn set_home(&self, user_id: i64, address: &Address) -> StoreResult<Option<Household>> {
             let mut tx = self.begin_write().await?;
             let building: Option<(i64,)> = sqlx::query_as("SELECT id FROM buildings WHERE number = $1 ORDER BY id LIMIT 1")
                 .bind(address.building.trim())
@@ -222,10 +197,9 @@ macro_rules! shopping_impl {
             .bind(address.room.trim())
             .fetch_one(&mut *tx)
             .await?;
-            sqlx::query("UPDATE users SET household_id = $2 WHERE id = $1 AND ($3 OR household_id IS NULL)")
+            sqlx::query("UPDATE users SET household_id = $2 WHERE id = $1")
                 .bind(user_id)
                 .bind(row.id)
-                .bind(replace)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -389,8 +363,8 @@ macro_rules! shopping_impl {
             Ok(())
         }
 
-        async fn checkout(&self, input: &CheckoutInput) -> StoreResult<CheckoutOutcome> {
-            self.checkout_now(input).await
+        async fn checkout(&self, jobs: Vec<CheckoutJob>) -> StoreResult<Vec<Answer>> {
+            self.engine.checkout(jobs).await
         }
 
         async fn orders_for_user(&self, user_id: i64) -> StoreResult<Vec<OrderSummary>> {
@@ -412,31 +386,16 @@ macro_rules! shopping_impl {
 
         async fn cancel_order(&self, id: i64, user_id: i64, now: DateTime<Utc>) -> StoreResult<CancelOutcome> {
             let mut tx = self.begin_write().await?;
-            let row: Option<(i64, bool)> = sqlx::query_as(
-                "UPDATE orders SET status = 'cancelled', updated_at = $3 WHERE id = $1 AND user_id = $2 \
-                 AND status IN ('pending_payment', 'placed') \
-                 AND NOT EXISTS (SELECT 1 FROM order_parts p WHERE p.order_id = $1 AND p.status <> 'pending') \
-                 RETURNING slot_id, priority_booking",
-            )
-            .bind(id)
-            .bind(user_id)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some((slot_id, priority)) = row else {
-                let status: Option<(String,)> = sqlx::query_as("SELECT status FROM orders WHERE id = $1 AND user_id = $2")
-                    .bind(id)
-                    .bind(user_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                return Ok(match status {
-                    None => CancelOutcome::NotFound,
-                    Some((s,)) => CancelOutcome::NotCancellable(OrderStatus::parse(&s).unwrap_or(OrderStatus::Confirmed)),
-                });
-            };
-            give_back(&mut tx, id, slot_id, priority, "cancelled", now, Some(user_id)).await?;
-            tx.commit().await?;
-            Ok(CancelOutcome::Cancelled)
+            let order = load_ending(&mut tx, id).await?;
+            match crate::domain::order::decide_cancel(order.as_ref(), user_id, now) {
+                CancelDecision::Cancel(back) => {
+                    give_back(&mut tx, &back).await?;
+                    tx.commit().await?;
+                    Ok(CancelOutcome::Cancelled)
+                }
+                CancelDecision::NotFound => Ok(CancelOutcome::NotFound),
+                CancelDecision::NotCancellable(status) => Ok(CancelOutcome::NotCancellable(status)),
+            }
         }
 
         async fn expire_unpaid(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>> {
@@ -450,17 +409,10 @@ macro_rules! shopping_impl {
             let mut expired = Vec::new();
             for (id,) in due {
                 let mut tx = self.begin_write().await?;
-                // Conditional: a payment or a cancel that got there first wins.
-                let row: Option<(i64, bool)> = sqlx::query_as(
-                    "UPDATE orders SET status = 'expired', updated_at = $2 WHERE id = $1 AND status = 'pending_payment' \
-                     RETURNING slot_id, priority_booking",
-                )
-                .bind(id)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some((slot_id, priority)) = row {
-                    give_back(&mut tx, id, slot_id, priority, "expired", now, None).await?;
+                // Decided on the order as locked now: a payment or a cancel that got there first wins.
+                let Some(order) = load_ending(&mut tx, id).await? else { continue };
+                if let Some(back) = crate::domain::order::decide_expiry(&order, now) {
+                    give_back(&mut tx, &back).await?;
                     tx.commit().await?;
                     expired.push(id);
                 }
@@ -471,81 +423,100 @@ macro_rules! shopping_impl {
     };
 }
 
-/// Free functions the shopping methods use; expanded beside the impl.
+/// Free functions the shopping methods use; expanded beside the impl. `$lock`: the clause that
+/// locks a row read for changing (none on SQLite, whose writer holds the one write lock);
+/// `$lock_products`: the same for the products of a join.
 macro_rules! shopping_helpers {
-    () => {
+    (lock = $lock:literal, lock_products = $lock_products:literal) => {
         type Conn = <Db as sqlx::Database>::Connection;
 
         async fn load_order(conn: &mut Conn, id: i64) -> StoreResult<Option<(i64, Order)>> {
-            let row: Option<OrderRow> = sqlx::query_as(
-                ORDER_SELECT,
-            )
+            let row: Option<OrderRow> = sqlx::query_as(ORDER_SELECT).bind(id).fetch_optional(&mut *conn).await?;
+            let Some(row) = row else { return Ok(None) };
+            let lines: Vec<OrderLineRow> = sqlx::query_as(LINES_SELECT).bind(id).fetch_all(&mut *conn).await?;
+            let parts: Vec<OrderPartRow> = sqlx::query_as(PARTS_SELECT).bind(id).fetch_all(&mut *conn).await?;
+            let events: Vec<(String, DateTime<Utc>)> =
+                sqlx::query_as(EVENTS_SELECT).bind(id).fetch_all(&mut *conn).await?;
+            let record = order_record(row, lines, parts, events);
+            Ok(Some((record.user_id, record.to_api())))
+        }
+
+        /// What ending an order needs, locked as checkout locks: the order, its slot, then its
+        /// products in id order, so the two never wait on each other in a circle.
+        async fn load_ending(conn: &mut Conn, id: i64) -> StoreResult<Option<EndingSnapshot>> {
+            let order: Option<(i64, String, Option<DateTime<Utc>>, bool, i64)> = sqlx::query_as(concat!(
+                "SELECT user_id, status, expires_at, priority_booking, slot_id FROM orders WHERE id = $1",
+                $lock
+            ))
             .bind(id)
             .fetch_optional(&mut *conn)
             .await?;
-            let Some(row) = row else { return Ok(None) };
-            let lines: Vec<OrderLineRow> = sqlx::query_as(
-                LINES_SELECT,
-            )
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
-            let parts: Vec<OrderPartRow> = sqlx::query_as(
-                PARTS_SELECT,
-            )
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
-            let events: Vec<(String, DateTime<Utc>)> =
-                sqlx::query_as(EVENTS_SELECT)
-                    .bind(id)
-                    .fetch_all(&mut *conn)
+            let Some((user_id, status, expires_at, priority_booking, slot_id)) = order else { return Ok(None) };
+            let parts: Vec<(String,)> = sqlx::query_as("SELECT status FROM order_parts WHERE order_id = $1 ORDER BY vendor_id")
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
+            let (slot_booked, slot_priority_booked): (i64, i64) =
+                sqlx::query_as(concat!("SELECT booked, priority_booked FROM slots WHERE id = $1", $lock))
+                    .bind(slot_id)
+                    .fetch_one(&mut *conn)
                     .await?;
-            Ok(Some(build_order(row, lines, parts, events)))
+            let lines: Vec<(i64, i64, i64)> = sqlx::query_as(concat!(
+                "SELECT l.product_id, l.quantity, p.stock FROM order_lines l JOIN products p ON p.id = l.product_id \
+                 WHERE l.order_id = $1 ORDER BY l.product_id",
+                $lock_products
+            ))
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+            Ok(Some(EndingSnapshot {
+                order_id: id,
+                user_id,
+                status: OrderStatus::parse(&status).unwrap_or(OrderStatus::Confirmed),
+                expires_at,
+                part_statuses: parts.into_iter().map(|(s,)| s).collect(),
+                priority_booking,
+                slot_id,
+                slot_booked,
+                slot_priority_booked,
+                lines,
+            }))
         }
 
-        /// Returns an ended order's slot place and stock. Locks the slot before the products,
-        /// in product order, as checkout does, so the two never wait on each other in a circle.
-        async fn give_back(
-            conn: &mut Conn,
-            order_id: i64,
-            slot_id: i64,
-            priority: bool,
-            status: &str,
-            now: DateTime<Utc>,
-            by_user: Option<i64>,
-        ) -> StoreResult<()> {
-            sqlx::query(
-                "UPDATE slots SET booked = booked - 1, \
-                 priority_booked = priority_booked - CASE WHEN $2 AND priority_booked > 0 THEN 1 ELSE 0 END WHERE id = $1",
-            )
-            .bind(slot_id)
-            .bind(priority)
-            .execute(&mut *conn)
-            .await?;
-            let lines: Vec<(i64, i64)> =
-                sqlx::query_as("SELECT product_id, quantity FROM order_lines WHERE order_id = $1 ORDER BY product_id")
-                    .bind(order_id)
-                    .fetch_all(&mut *conn)
-                    .await?;
-            for (product_id, quantity) in lines {
-                sqlx::query("UPDATE products SET stock = stock + $2 WHERE id = $1")
+        /// Writes an ended order as the domain decided: its status, the slot place and stock
+        /// given back, its parts ended with it, the event.
+        async fn give_back(conn: &mut Conn, back: &GiveBack) -> StoreResult<()> {
+            let status = back.status.as_str();
+            sqlx::query("UPDATE orders SET status = $2, updated_at = $3 WHERE id = $1")
+                .bind(back.order_id)
+                .bind(status)
+                .bind(back.at)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("UPDATE slots SET booked = $2, priority_booked = $3 WHERE id = $1")
+                .bind(back.slot_id)
+                .bind(back.slot_booked)
+                .bind(back.slot_priority_booked)
+                .execute(&mut *conn)
+                .await?;
+            for (product_id, stock) in &back.stock {
+                sqlx::query("UPDATE products SET stock = $2 WHERE id = $1")
                     .bind(product_id)
-                    .bind(quantity)
+                    .bind(stock)
                     .execute(&mut *conn)
                     .await?;
             }
             sqlx::query("UPDATE order_parts SET status = $2, updated_at = $3 WHERE order_id = $1")
-                .bind(order_id)
+                .bind(back.order_id)
                 .bind(status)
-                .bind(now)
+                .bind(back.at)
                 .execute(&mut *conn)
                 .await?;
             sqlx::query(EVENT_INSERT)
-                .bind(order_id)
+                .bind(back.order_id)
                 .bind(status)
-                .bind(now)
-                .bind(by_user)
+                .bind(back.at)
+                .bind(back.by_user)
                 .execute(&mut *conn)
                 .await?;
             Ok(())

@@ -9,15 +9,16 @@ use super::common::{
 #[allow(clippy::wildcard_imports)]
 use super::shopping::*;
 use super::{
-    like_pattern, CancelOutcome, CartLineRecord, CheckoutInput, CheckoutOutcome, NewSlot, Seed, SlotChange,
-    SlotChangeOutcome, SlotRecord, SmsCodeRecord, SmsIssue, SmsIssueOutcome, StoreError, StoreResult, UserRecord,
+    like_pattern, Answer, CancelOutcome, CartLineRecord, CheckoutJob, NewSlot, Seed, SlotChange, SlotChangeOutcome,
+    SlotRecord, SmsCodeRecord, SmsIssue, SmsIssueOutcome, StoreError, StoreResult, UserRecord,
 };
+use crate::domain::order::{CancelDecision, EndingSnapshot, GiveBack};
 use chrono::{DateTime, Utc};
 use shared::api::{Address, Category, Household, Order, OrderSummary, Product, ProductDetail, ProductQuery, Vendor};
 use shared::order::OrderStatus;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Sqlite as Db;
-use std::{path::Path, time::Duration};
+use std::{path::Path, sync::Arc, time::Duration};
 
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -25,7 +26,7 @@ pub struct SqliteStore {
     /// Checkouts: a thread of their own, many to one durable commit.
     engine: super::sqlite_checkout::CheckoutEngine,
     /// Who is behind which token: every change comes through this process, which forgets it.
-    sessions: super::sessions::Sessions,
+    sessions: Arc<super::sessions::Sessions>,
     /// Held while the store is open: one process per database file.
     owner: std::sync::Mutex<Option<std::fs::File>>,
 }
@@ -68,14 +69,9 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
-        let engine = super::sqlite_checkout::CheckoutEngine::start(path)?;
-        Ok(Self {
-            writer,
-            readers,
-            engine,
-            sessions: super::sessions::Sessions::on(),
-            owner: std::sync::Mutex::new(Some(owner)),
-        })
+        let sessions = Arc::new(super::sessions::Sessions::on());
+        let engine = super::sqlite_checkout::CheckoutEngine::start(path, sessions.clone())?;
+        Ok(Self { writer, readers, engine, sessions, owner: std::sync::Mutex::new(Some(owner)) })
     }
 
     /// Every read goes here, even right after a write: in WAL mode each statement starts a
@@ -105,10 +101,6 @@ impl SqliteStore {
             owner.take();
         }
     }
-
-    async fn checkout_now(&self, input: &CheckoutInput) -> StoreResult<CheckoutOutcome> {
-        self.engine.checkout(input.clone()).await
-    }
 }
 
 fn migrator() -> sqlx::migrate::Migrator {
@@ -120,5 +112,7 @@ impl_store!(
     kind = "sqlite",
     roles_agg = "group_concat(r.role, ',')",
     sms_lock = "SELECT 1",
-    seed_lock = "SELECT 1"
+    seed_lock = "SELECT 1",
+    lock = "",
+    lock_products = ""
 );

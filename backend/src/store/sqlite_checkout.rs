@@ -1,37 +1,33 @@
-//! The SQLite checkout engine: one thread with its own connection takes the checkouts that
-//! are waiting, runs each inside a SAVEPOINT of one transaction, and commits them together
-//! with a single fsync. Nobody hears "yes" before that commit is on disk.
+//! The SQLite checkout engine: one thread with its own connection takes the checkouts that are
+//! waiting, loads what they need in one write transaction, lets `domain::checkout::decide`
+//! decide them all, writes what it decided and commits once, with a single fsync. Nobody hears
+//! "yes" before that commit is on disk. A first order's address becomes the resident's home in
+//! the same commit.
 //!
 //! Why: through sqlx every statement crosses to the driver's worker thread and back, and on
 //! two busy cores that hand-off, not SQLite, limits a checkout of ~20 statements to a few
-//! hundred a second. Run in-thread with one commit per batch, the same statements reach
-//! thousands a second (see perf-facts.md and BENCHMARKS.md). The SQL is the same text as the
-//! sqlx stores use (`shopping.rs`).
+//! hundred a second. Run in-thread with one commit per batch, the same work reaches thousands a
+//! second (BENCHMARKS.md).
 
-use super::shopping::{
-    build_order, OrderLineRow, OrderPartRow, OrderRow, CART_LINES, CART_LINE_DELETE, EVENTS_SELECT, EVENT_INSERT,
-    KEY_ANSWER, KEY_INSERT, KEY_SELECT, LINES_SELECT, LINE_INSERT, ORDER_INSERT, ORDER_SELECT, PARTS_SELECT,
-    PART_INSERT, PRODUCT_NAME, SLOT_STATE, SLOT_TAKE, STOCK_TAKE,
+use super::batch::{deliver, gather, jobs_of, submit, Queue, Waiting};
+use super::sessions::Sessions;
+use super::{StoreError, StoreResult};
+use crate::domain::checkout::{
+    decide, Answer, CheckoutChanges, CheckoutJob, CheckoutSnapshot, Home, HouseholdAt, ProductRow, SlotRow, StoredKey,
 };
-use super::{CheckoutInput, CheckoutOutcome, StoreError, StoreResult};
-use crate::domain::checkout::Refusal;
+use crate::domain::slots::{NeedFlags, SlotState};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{named_params, Connection, OptionalExtension};
-use shared::api::Order;
-use shared::order::OrderStatus;
-use std::{collections::BTreeMap, path::Path, time::Duration};
-use tokio::sync::{mpsc, oneshot};
+use shared::order::SlotKind;
+use std::collections::{BTreeSet, HashSet};
+use std::{path::Path, sync::Arc, time::Duration};
+use tokio::sync::mpsc;
 
 /// At most this many checkouts share one commit.
 const MAX_BATCH: usize = 512;
 
-struct Job {
-    input: CheckoutInput,
-    reply: oneshot::Sender<StoreResult<CheckoutOutcome>>,
-}
-
 pub struct CheckoutEngine {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Waiting>,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -45,7 +41,9 @@ fn stopped() -> StoreError {
 }
 
 impl CheckoutEngine {
-    pub fn start(path: &Path) -> StoreResult<Self> {
+    /// `sessions`: a new home changes who a resident is; their remembered session is forgotten
+    /// after the commit, before anyone hears the answer.
+    pub fn start(path: &Path, sessions: Arc<Sessions>) -> StoreResult<Self> {
         let conn = Connection::open(path)?;
         // The same durability as the sqlx connections: WAL, and FULL so a commit survives a power cut.
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
@@ -53,62 +51,58 @@ impl CheckoutEngine {
         let (jobs, queue) = mpsc::channel(8192);
         std::thread::Builder::new()
             .name("sqlite-checkout".into())
-            .spawn(move || run(conn, queue))
+            .spawn(move || run(&conn, &sessions, queue))
             .map_err(|e| StoreError::Sqlite(format!("starting the checkout thread: {e}")))?;
         Ok(Self { jobs })
     }
 
-    pub async fn checkout(&self, input: CheckoutInput) -> StoreResult<CheckoutOutcome> {
-        let (reply, answer) = oneshot::channel();
-        self.jobs.send(Job { input, reply }).await.map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+    /// These checkouts, decided in this order in one batch (with whatever else is waiting).
+    pub async fn checkout(&self, jobs: Vec<CheckoutJob>) -> StoreResult<Vec<Answer>> {
+        submit(&self.jobs, jobs, stopped).await
     }
 }
 
-fn run(conn: Connection, mut queue: mpsc::Receiver<Job>) {
+fn run(conn: &Connection, sessions: &Sessions, mut queue: Queue) {
     while let Some(first) = queue.blocking_recv() {
-        let batch = super::with_waiting(first, &mut queue, MAX_BATCH);
-        let results = commit_batch(&conn, &batch);
-        for (job, result) in batch.into_iter().zip(results) {
-            let _ = job.reply.send(result);
-        }
-    }
-}
-
-/// Every checkout of the batch in its own savepoint, then one commit for all.
-fn commit_batch(conn: &Connection, batch: &[Job]) -> Vec<StoreResult<CheckoutOutcome>> {
-    let all_failed = |e: rusqlite::Error| batch.iter().map(|_| Err(StoreError::Sqlite(e.to_string()))).collect();
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        return all_failed(e);
-    }
-    let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        let one = conn.execute_batch("SAVEPOINT job").and_then(|()| checkout_one(conn, &job.input));
-        match one {
-            Ok(outcome) => {
-                if let Err(e) = conn.execute_batch("RELEASE job") {
-                    let _ = conn.execute_batch("ROLLBACK");
-                    return all_failed(e);
+        let batch = gather(first, &mut queue, MAX_BATCH);
+        match commit(conn, sessions, &jobs_of(&batch)) {
+            Ok(answers) => deliver(batch, answers),
+            Err(e) if batch.len() == 1 => {
+                if let Some(w) = batch.into_iter().next() {
+                    let _ = w.reply.send(Err(e));
                 }
-                results.push(Ok(outcome));
             }
             Err(e) => {
-                tracing::error!(error = %e, "checkout failed inside its batch");
-                if conn.execute_batch("ROLLBACK TO job; RELEASE job").is_err() {
-                    let _ = conn.execute_batch("ROLLBACK");
-                    return all_failed(e);
+                // Nothing of the batch was kept: each caller's checkouts are tried again on
+                // their own, so one that cannot be written fails nobody else.
+                tracing::warn!(error = %e, size = batch.len(), "checkout batch failed; retrying each on its own");
+                for w in batch {
+                    let _ = w.reply.send(commit(conn, sessions, &w.jobs));
                 }
-                results.push(Err(StoreError::from(e)));
             }
         }
     }
-    match conn.execute_batch("COMMIT") {
-        Ok(()) => results,
+}
+
+/// Load, decide, write, commit: one transaction, one fsync.
+fn commit(conn: &Connection, sessions: &Sessions, jobs: &[CheckoutJob]) -> StoreResult<Vec<Answer>> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let decided = load(conn, jobs).map_err(StoreError::from).and_then(|snapshot| {
+        let decision = decide(&snapshot, jobs).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        write(conn, &decision.changes)?;
+        Ok(decision)
+    });
+    let decision = match decided.and_then(|d| conn.execute_batch("COMMIT").map(|()| d).map_err(Into::into)) {
+        Ok(d) => d,
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
-            all_failed(e)
+            return Err(e);
         }
+    };
+    for home in &decision.changes.homes {
+        sessions.forget_user(home.user_id);
     }
+    Ok(decision.answers)
 }
 
 /// The form sqlx writes `DateTime<Utc>` in, so both drivers' times compare as text.
@@ -123,181 +117,231 @@ fn time_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
 }
 
-fn checkout_one(c: &Connection, i: &CheckoutInput) -> rusqlite::Result<CheckoutOutcome> {
-    let now = ts(i.now);
-    let fresh = c.prepare_cached(KEY_INSERT)?.execute(named_params! {
-        "$1": i.user_id, "$2": i.key, "$3": i.request_hash, "$4": now,
-    })?;
-    if fresh == 0 {
-        let (hash, status, body): (String, Option<i64>, Option<String>) = c
-            .prepare_cached(KEY_SELECT)?
-            .query_row(named_params! { "$1": i.user_id, "$2": i.key }, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        return Ok(if hash != i.request_hash {
-            CheckoutOutcome::KeyMismatch
-        } else {
-            match (status, body) {
-                (Some(status), Some(body)) => CheckoutOutcome::Answer { status: status as u16, body },
-                _ => CheckoutOutcome::KeyInUse,
-            }
-        });
-    }
-    c.execute_batch("SAVEPOINT checkout")?;
-    let (status, body, outcome) = match take_and_place(c, i, &now)? {
-        Ok(order_id) => {
-            let (_, order) = load_order(c, order_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-            let body = serde_json::to_string(&order).unwrap_or_default();
-            (201, body, CheckoutOutcome::Created(Box::new(order)))
-        }
-        Err(refusal) => {
-            c.execute_batch("ROLLBACK TO checkout")?;
-            (refusal.status(), refusal.body(), CheckoutOutcome::Refused(refusal))
-        }
-    };
-    c.execute_batch("RELEASE checkout")?;
-    c.prepare_cached(KEY_ANSWER)?.execute(named_params! {
-        "$1": i.user_id, "$2": i.key, "$3": i64::from(status), "$4": body,
-    })?;
-    Ok(outcome)
+fn flags_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<NeedFlags> {
+    Ok(NeedFlags { quarantined: row.get(first)?, hardship: row.get(first + 1)?, elderly: row.get(first + 2)? })
 }
 
-fn take_and_place(c: &Connection, i: &CheckoutInput, now: &str) -> rusqlite::Result<Result<i64, Refusal>> {
-    let cart: Vec<(i64, i64)> = c
-        .prepare_cached(CART_LINES)?
-        .query_map(named_params! { "$1": i.user_id }, |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    if cart.is_empty() {
-        return Ok(Err(Refusal::CartEmpty));
-    }
-    let kind: Option<String> = c
-        .prepare_cached(SLOT_TAKE)?
-        .query_row(named_params! { "$1": i.slot_id, "$2": now, "$3": i.priority }, |r| r.get(0))
-        .optional()?;
-    let Some(kind) = kind else {
-        let state: Option<(bool, DateTime<Utc>)> = c
-            .prepare_cached(SLOT_STATE)?
-            .query_row(named_params! { "$1": i.slot_id }, |r| Ok((r.get(0)?, time_at(r, 1)?)))
-            .optional()?;
-        return Ok(Err(match state {
-            None => Refusal::NoSuchSlot,
-            Some((closed, cutoff)) if closed || cutoff <= i.now => Refusal::SlotClosed,
-            Some(_) => Refusal::SlotFull,
-        }));
-    };
-    let address = if kind == "delivery" {
-        match &i.address {
-            Some(a) => Some(a.clone()),
-            None => return Ok(Err(Refusal::AddressNeeded)),
+/// Claims the batch's Idempotency-Keys and reads everything `decide` needs. Inside the write
+/// transaction, so nothing changes underneath.
+fn load(c: &Connection, jobs: &[CheckoutJob]) -> rusqlite::Result<CheckoutSnapshot> {
+    let mut s = CheckoutSnapshot::default();
+    let mut claimed: HashSet<(i64, &str)> = HashSet::new();
+    let mut buyers: BTreeSet<i64> = BTreeSet::new();
+    for j in jobs {
+        let id = (j.user_id, j.key.as_str());
+        if claimed.contains(&id) || s.keys.contains_key(&(j.user_id, j.key.clone())) {
+            continue;
         }
-    } else {
-        None
-    };
-    let mut lines = Vec::with_capacity(cart.len());
-    for (product_id, quantity) in &cart {
-        let taken: Option<(i64, String, String, i64, Option<i64>)> = c
-            .prepare_cached(STOCK_TAKE)?
-            .query_row(named_params! { "$1": product_id, "$2": quantity }, |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        let fresh = c
+            .prepare_cached(
+                "INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id, key) DO NOTHING",
+            )?
+            .execute(named_params! { "$1": j.user_id, "$2": j.key, "$3": j.request_hash, "$4": ts(j.now) })?;
+        if fresh == 1 {
+            claimed.insert(id);
+            buyers.insert(j.user_id);
+            continue;
+        }
+        let stored = c
+            .prepare_cached(
+                "SELECT request_hash, response_status, response_body FROM idempotency_keys \
+                 WHERE user_id = $1 AND key = $2",
+            )?
+            .query_row(named_params! { "$1": j.user_id, "$2": j.key }, |r| {
+                Ok(StoredKey { request_hash: r.get(0)?, status: r.get(1)?, body: r.get(2)? })
+            })?;
+        s.keys.insert((j.user_id, j.key.clone()), stored);
+    }
+    let users: BTreeSet<i64> = jobs.iter().map(|j| j.user_id).collect();
+    for &user in &users {
+        let cart = c
+            .prepare_cached("SELECT product_id, quantity FROM cart_items WHERE user_id = $1 ORDER BY product_id")?
+            .query_map(named_params! { "$1": user }, |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<(i64, i64)>, _>>()?;
+        if buyers.contains(&user) {
+            for &(product, _) in &cart {
+                if let std::collections::hash_map::Entry::Vacant(place) = s.products.entry(product) {
+                    if let Some(p) = product_row(c, product)? {
+                        place.insert(p);
+                    }
+                }
+            }
+        }
+        s.carts.insert(user, cart);
+        let home = c
+            .prepare_cached(
+                "SELECT b.number, h.unit, h.room, h.quarantined, h.hardship, h.elderly FROM users u \
+                 JOIN households h ON h.id = u.household_id JOIN buildings b ON b.id = h.building_id WHERE u.id = $1",
+            )?
+            .query_row(named_params! { "$1": user }, |r| {
+                Ok(Home { building: r.get(0)?, unit: r.get(1)?, room: r.get(2)?, flags: flags_at(r, 3)? })
             })
             .optional()?;
-        let Some((vendor_id, name, unit, price_fen, limit)) = taken else {
-            let name: Option<String> = c
-                .prepare_cached(PRODUCT_NAME)?
-                .query_row(named_params! { "$1": product_id }, |r| r.get(0))
-                .optional()?;
-            return Ok(Err(Refusal::OutOfStock { name: name.unwrap_or_default() }));
-        };
-        if let Some(limit) = limit.filter(|l| quantity > l) {
-            return Ok(Err(Refusal::OverLimit { name, limit }));
+        if let Some(home) = home {
+            s.homes.insert(user, home);
         }
-        lines.push((*product_id, *quantity, vendor_id, name, unit, price_fen));
     }
-    let total: i64 = lines.iter().map(|l| l.1 * l.5).sum();
-    let status = i.payment.initial_status();
-    let expires = if status == OrderStatus::PendingPayment { i.expires_at.map(ts) } else { None };
-    let note = i.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    let order_id: i64 = c.prepare_cached(ORDER_INSERT)?.query_row(
-        named_params! {
-            "$1": i.user_id, "$2": i.slot_id, "$3": status.as_str(), "$4": i.payment.as_str(), "$5": total,
-            "$6": address.as_ref().map(|a| a.building.trim()), "$7": address.as_ref().map(|a| a.unit.trim()),
-            "$8": address.as_ref().map(|a| a.room.trim()), "$9": note, "$10": i.handoff_code, "$11": i.priority,
-            "$12": now, "$13": expires,
-        },
-        |r| r.get(0),
-    )?;
-    let mut subtotals: BTreeMap<i64, i64> = BTreeMap::new();
-    for (product_id, quantity, vendor_id, name, unit, price_fen) in &lines {
-        c.prepare_cached(LINE_INSERT)?.execute(named_params! {
-            "$1": order_id, "$2": product_id, "$3": vendor_id, "$4": name, "$5": unit, "$6": quantity, "$7": price_fen,
-        })?;
-        *subtotals.entry(*vendor_id).or_default() += quantity * price_fen;
-        c.prepare_cached(CART_LINE_DELETE)?
-            .execute(named_params! { "$1": i.user_id, "$2": product_id, "$3": quantity })?;
+    for slot_id in jobs.iter().map(|j| j.slot_id).collect::<BTreeSet<_>>() {
+        if let Some(slot) = slot_row(c, slot_id)? {
+            s.slots.insert(slot_id, slot);
+        }
     }
-    for (vendor_id, subtotal) in subtotals {
-        c.prepare_cached(PART_INSERT)?
-            .execute(named_params! { "$1": order_id, "$2": vendor_id, "$3": subtotal, "$4": now })?;
+    for a in jobs.iter().filter_map(|j| j.address.as_ref()) {
+        let number = a.building.trim();
+        let building = match s.buildings.get(number) {
+            Some(id) => Some(*id),
+            None => c
+                .prepare_cached("SELECT id FROM buildings WHERE number = $1 ORDER BY id LIMIT 1")?
+                .query_row(named_params! { "$1": number }, |r| r.get(0))
+                .optional()?,
+        };
+        let Some(building) = building else { continue };
+        s.buildings.insert(number.to_owned(), building);
+        let at = (building, a.unit.trim().to_owned(), a.room.trim().to_owned());
+        if s.households.contains_key(&at) {
+            continue;
+        }
+        let there = c
+            .prepare_cached(
+                "SELECT id, quarantined, hardship, elderly FROM households \
+                 WHERE building_id = $1 AND unit = $2 AND room = $3",
+            )?
+            .query_row(named_params! { "$1": at.0, "$2": at.1, "$3": at.2 }, |r| {
+                Ok(HouseholdAt { id: r.get(0)?, flags: flags_at(r, 1)? })
+            })
+            .optional()?;
+        if let Some(there) = there {
+            s.households.insert(at, there);
+        }
     }
-    c.prepare_cached(EVENT_INSERT)?.execute(named_params! {
-        "$1": order_id, "$2": status.as_str(), "$3": now, "$4": i.user_id,
-    })?;
-    Ok(Ok(order_id))
+    // The one writer: the next ids are free until this commit.
+    let last: i64 = c.prepare_cached("SELECT COALESCE(MAX(id), 0) FROM orders")?.query_row([], |r| r.get(0))?;
+    s.order_ids = (1..=claimed.len() as i64).map(|n| last + n).collect();
+    Ok(s)
 }
 
-fn load_order(c: &Connection, id: i64) -> rusqlite::Result<Option<(i64, Order)>> {
-    let row = c
-        .prepare_cached(ORDER_SELECT)?
-        .query_row(named_params! { "$1": id }, |r| {
-            Ok(OrderRow {
-                id: r.get(0)?,
-                user_id: r.get(1)?,
-                status: r.get(2)?,
-                payment: r.get(3)?,
-                total_fen: r.get(4)?,
-                slot_id: r.get(5)?,
-                slot_kind: r.get(6)?,
-                slot_starts_at: time_at(r, 7)?,
-                slot_ends_at: time_at(r, 8)?,
-                building: r.get(9)?,
-                unit: r.get(10)?,
-                room: r.get(11)?,
-                note: r.get(12)?,
-                handoff_code: r.get(13)?,
-                created_at: time_at(r, 14)?,
-                expires_at: match r.get::<_, Option<String>>(15)? {
-                    Some(_) => Some(time_at(r, 15)?),
+fn slot_row(c: &Connection, id: i64) -> rusqlite::Result<Option<SlotRow>> {
+    c.prepare_cached(
+        "SELECT id, kind, starts_at, ends_at, cutoff_at, capacity, booked, priority_capacity, priority_booked, \
+         priority_release_at, closed FROM slots WHERE id = $1",
+    )?
+    .query_row(named_params! { "$1": id }, |r| {
+        let kind: String = r.get(1)?;
+        Ok(SlotRow {
+            id: r.get(0)?,
+            kind: SlotKind::parse(&kind).unwrap_or(SlotKind::Delivery),
+            starts_at: time_at(r, 2)?,
+            ends_at: time_at(r, 3)?,
+            state: SlotState {
+                cutoff_at: time_at(r, 4)?,
+                capacity: r.get(5)?,
+                booked: r.get(6)?,
+                priority_capacity: r.get(7)?,
+                priority_booked: r.get(8)?,
+                priority_release_at: match r.get::<_, Option<String>>(9)? {
+                    Some(_) => Some(time_at(r, 9)?),
                     None => None,
                 },
-            })
+                closed: r.get(10)?,
+            },
         })
-        .optional()?;
-    let Some(row) = row else { return Ok(None) };
-    let lines = c
-        .prepare_cached(LINES_SELECT)?
-        .query_map(named_params! { "$1": id }, |r| {
-            Ok(OrderLineRow {
-                product_id: r.get(0)?,
-                vendor_id: r.get(1)?,
-                name: r.get(2)?,
-                unit: r.get(3)?,
-                quantity: r.get(4)?,
-                price_fen: r.get(5)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let parts = c
-        .prepare_cached(PARTS_SELECT)?
-        .query_map(named_params! { "$1": id }, |r| {
-            Ok(OrderPartRow {
-                vendor_id: r.get(0)?,
-                vendor_name: r.get(1)?,
-                status: r.get(2)?,
-                subtotal_fen: r.get(3)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let events = c
-        .prepare_cached(EVENTS_SELECT)?
-        .query_map(named_params! { "$1": id }, |r| Ok((r.get::<_, String>(0)?, time_at(r, 1)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(build_order(row, lines, parts, events)))
+    })
+    .optional()
+}
+
+fn product_row(c: &Connection, id: i64) -> rusqlite::Result<Option<ProductRow>> {
+    c.prepare_cached(
+        "SELECT p.id, p.vendor_id, v.name, p.name, p.unit, p.price_fen, p.stock, p.per_order_limit, p.active \
+         FROM products p JOIN vendors v ON v.id = p.vendor_id WHERE p.id = $1",
+    )?
+    .query_row(named_params! { "$1": id }, |r| {
+        Ok(ProductRow {
+            id: r.get(0)?,
+            vendor_id: r.get(1)?,
+            vendor_name: r.get(2)?,
+            name: r.get(3)?,
+            unit: r.get(4)?,
+            price_fen: r.get(5)?,
+            stock: r.get(6)?,
+            per_order_limit: r.get(7)?,
+            active: r.get(8)?,
+        })
+    })
+    .optional()
+}
+
+/// Writes what the batch decided, row by row: in-thread, a statement costs microseconds.
+fn write(c: &Connection, ch: &CheckoutChanges) -> rusqlite::Result<()> {
+    for s in &ch.slots {
+        c.prepare_cached("UPDATE slots SET booked = $2, priority_booked = $3 WHERE id = $1")?
+            .execute(named_params! { "$1": s.slot_id, "$2": s.booked, "$3": s.priority_booked })?;
+    }
+    for (product, stock) in &ch.stock {
+        c.prepare_cached("UPDATE products SET stock = $2 WHERE id = $1")?
+            .execute(named_params! { "$1": product, "$2": stock })?;
+    }
+    for h in &ch.homes {
+        if h.household_id.is_none() {
+            c.prepare_cached(
+                "INSERT INTO households (building_id, unit, room) VALUES ($1, $2, $3) \
+                 ON CONFLICT (building_id, unit, room) DO NOTHING",
+            )?
+            .execute(named_params! { "$1": h.building_id, "$2": h.unit, "$3": h.room })?;
+        }
+        c.prepare_cached(
+            "UPDATE users SET household_id = (SELECT id FROM households WHERE building_id = $2 AND unit = $3 \
+             AND room = $4) WHERE id = $1 AND household_id IS NULL",
+        )?
+        .execute(named_params! { "$1": h.user_id, "$2": h.building_id, "$3": h.unit, "$4": h.room })?;
+    }
+    for o in &ch.orders {
+        let now = ts(o.created_at);
+        let address = o.address.as_ref();
+        c.prepare_cached(
+            "INSERT INTO orders (id, user_id, slot_id, status, payment, total_fen, building, unit, room, note, \
+             handoff_code, priority_booking, created_at, expires_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13)",
+        )?
+        .execute(named_params! {
+            "$1": o.id, "$2": o.user_id, "$3": o.slot_id, "$4": o.status.as_str(), "$5": o.payment.as_str(),
+            "$6": o.total_fen, "$7": address.map(|a| &a.building), "$8": address.map(|a| &a.unit),
+            "$9": address.map(|a| &a.room), "$10": o.note, "$11": o.handoff_code, "$12": o.priority_booking,
+            "$13": now, "$14": o.expires_at.map(ts),
+        })?;
+        for l in &o.lines {
+            c.prepare_cached(
+                "INSERT INTO order_lines (order_id, product_id, vendor_id, name, unit, quantity, price_fen) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )?
+            .execute(named_params! {
+                "$1": o.id, "$2": l.product_id, "$3": l.vendor_id, "$4": l.name, "$5": l.unit, "$6": l.quantity,
+                "$7": l.price_fen,
+            })?;
+        }
+        for p in &o.parts {
+            c.prepare_cached(
+                "INSERT INTO order_parts (order_id, vendor_id, status, subtotal_fen, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )?
+            .execute(
+                named_params! { "$1": o.id, "$2": p.vendor_id, "$3": p.status, "$4": p.subtotal_fen, "$5": now },
+            )?;
+        }
+        for (status, at) in &o.timeline {
+            c.prepare_cached("INSERT INTO order_events (order_id, status, at, by_user) VALUES ($1, $2, $3, $4)")?
+                .execute(named_params! { "$1": o.id, "$2": status.as_str(), "$3": ts(*at), "$4": o.user_id })?;
+        }
+    }
+    for (user, product, quantity) in &ch.cart_removals {
+        c.prepare_cached("DELETE FROM cart_items WHERE user_id = $1 AND product_id = $2 AND quantity = $3")?
+            .execute(named_params! { "$1": user, "$2": product, "$3": quantity })?;
+    }
+    for k in &ch.key_answers {
+        c.prepare_cached(
+            "UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE user_id = $1 AND key = $2",
+        )?
+        .execute(named_params! { "$1": k.user_id, "$2": k.key, "$3": k.status, "$4": k.body })?;
+    }
+    Ok(())
 }

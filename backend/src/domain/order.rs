@@ -1,0 +1,263 @@
+//! An order as the market keeps it, how it is shown, and the rules that end it early: a
+//! resident's cancel and the expiry of an unpaid order. Both give back the slot place and the
+//! stock, decided here over a snapshot of the rows the store has locked.
+
+use super::time::to_api;
+use chrono::{DateTime, Utc};
+use shared::api::{Address, Order, OrderEvent, OrderLine, OrderPart};
+use shared::order::{OrderStatus, Payment, SlotKind};
+use std::collections::BTreeMap;
+
+/// A stall's part of an order starts here; vendors move it on.
+pub const PART_PENDING: &str = "pending";
+
+/// One order with everything shown about it: the one source of the order's JSON, for a new
+/// order's answer and for every later read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub status: OrderStatus,
+    pub payment: Payment,
+    pub total_fen: i64,
+    pub slot_id: i64,
+    pub slot_kind: SlotKind,
+    pub slot_starts_at: DateTime<Utc>,
+    pub slot_ends_at: DateTime<Utc>,
+    pub address: Option<Address>,
+    pub note: Option<String>,
+    pub handoff_code: String,
+    /// The place was taken from the priority reserve.
+    pub priority_booking: bool,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// In (vendor, product) order.
+    pub lines: Vec<LineRecord>,
+    /// In vendor order.
+    pub parts: Vec<PartRecord>,
+    /// Oldest first.
+    pub timeline: Vec<(OrderStatus, DateTime<Utc>)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineRecord {
+    pub product_id: i64,
+    pub vendor_id: i64,
+    pub name: String,
+    pub unit: String,
+    pub quantity: i64,
+    pub price_fen: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartRecord {
+    pub vendor_id: i64,
+    pub vendor_name: String,
+    pub status: String,
+    pub subtotal_fen: i64,
+}
+
+impl OrderRecord {
+    /// The order as the API shows it to its owner (with the hand-off code).
+    pub fn to_api(&self) -> Order {
+        Order {
+            id: self.id,
+            status: self.status,
+            total_fen: self.total_fen,
+            slot_id: self.slot_id,
+            slot_kind: self.slot_kind,
+            slot_starts_at: to_api(self.slot_starts_at),
+            slot_ends_at: to_api(self.slot_ends_at),
+            payment: self.payment,
+            address: self.address.clone(),
+            note: self.note.clone(),
+            created_at: to_api(self.created_at),
+            expires_at: self.expires_at.map(to_api),
+            handoff_code: Some(self.handoff_code.clone()),
+            items: self
+                .lines
+                .iter()
+                .map(|l| OrderLine {
+                    product_id: l.product_id,
+                    vendor_id: l.vendor_id,
+                    name: l.name.clone(),
+                    unit: l.unit.clone(),
+                    quantity: l.quantity,
+                    price_fen: l.price_fen,
+                    line_total_fen: l.price_fen * l.quantity,
+                })
+                .collect(),
+            parts: self
+                .parts
+                .iter()
+                .map(|p| OrderPart {
+                    vendor_id: p.vendor_id,
+                    vendor_name: p.vendor_name.clone(),
+                    status: p.status.clone(),
+                    subtotal_fen: p.subtotal_fen,
+                })
+                .collect(),
+            timeline: self
+                .timeline
+                .iter()
+                .map(|(status, at)| OrderEvent { status: *status, at: to_api(*at) })
+                .collect(),
+        }
+    }
+
+    /// The order's JSON, exactly as it is kept as an Idempotency-Key's answer.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.to_api()).unwrap_or_default()
+    }
+}
+
+/// One part per stall, with its subtotal, from lines in (vendor, product) order.
+pub fn parts_of(lines: &[LineRecord], vendor_names: impl Fn(i64) -> String) -> Vec<PartRecord> {
+    let mut subtotals: BTreeMap<i64, i64> = BTreeMap::new();
+    for l in lines {
+        *subtotals.entry(l.vendor_id).or_default() += l.quantity * l.price_fen;
+    }
+    subtotals
+        .into_iter()
+        .map(|(vendor_id, subtotal_fen)| PartRecord {
+            vendor_id,
+            vendor_name: vendor_names(vendor_id),
+            status: PART_PENDING.to_owned(),
+            subtotal_fen,
+        })
+        .collect()
+}
+
+// ---------- ending an order early: cancel and expiry ----------
+
+/// What the store loads (and locks: the order, then its slot, then its products in id order,
+/// the order checkout locks them in) to end an order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndingSnapshot {
+    pub order_id: i64,
+    pub user_id: i64,
+    pub status: OrderStatus,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Every stall part's status.
+    pub part_statuses: Vec<String>,
+    pub priority_booking: bool,
+    pub slot_id: i64,
+    pub slot_booked: i64,
+    pub slot_priority_booked: i64,
+    /// (product, quantity ordered, stock now), in product order.
+    pub lines: Vec<(i64, i64, i64)>,
+}
+
+/// The rows an ended order changes, with their new values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GiveBack {
+    pub order_id: i64,
+    /// `cancelled` or `expired`.
+    pub status: OrderStatus,
+    pub slot_id: i64,
+    pub slot_booked: i64,
+    pub slot_priority_booked: i64,
+    /// (product, new stock)
+    pub stock: Vec<(i64, i64)>,
+    pub at: DateTime<Utc>,
+    /// Who ended it; none for the market's own expiry.
+    pub by_user: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CancelDecision {
+    Cancel(GiveBack),
+    /// Not the caller's order (or no order at all): they must not learn which.
+    NotFound,
+    NotCancellable(OrderStatus),
+}
+
+/// A resident cancels their own order while it may still be cancelled (shared's rule for the
+/// status) and no stall has started on it.
+pub fn decide_cancel(order: Option<&EndingSnapshot>, caller: i64, now: DateTime<Utc>) -> CancelDecision {
+    let Some(order) = order.filter(|o| o.user_id == caller) else {
+        return CancelDecision::NotFound;
+    };
+    let untouched = order.part_statuses.iter().all(|s| s == PART_PENDING);
+    if !(order.status.resident_may_cancel() && untouched) {
+        return CancelDecision::NotCancellable(order.status);
+    }
+    CancelDecision::Cancel(give_back(order, OrderStatus::Cancelled, now, Some(caller)))
+}
+
+/// An order waiting for payment past its time expires; anything else (paid, cancelled meanwhile)
+/// is left alone.
+pub fn decide_expiry(order: &EndingSnapshot, now: DateTime<Utc>) -> Option<GiveBack> {
+    let due = order.expires_at.is_some_and(|at| at <= now);
+    (order.status == OrderStatus::PendingPayment && due).then(|| give_back(order, OrderStatus::Expired, now, None))
+}
+
+fn give_back(order: &EndingSnapshot, status: OrderStatus, at: DateTime<Utc>, by_user: Option<i64>) -> GiveBack {
+    let priority_back = i64::from(order.priority_booking && order.slot_priority_booked > 0);
+    GiveBack {
+        order_id: order.order_id,
+        status,
+        slot_id: order.slot_id,
+        slot_booked: (order.slot_booked - 1).max(0),
+        slot_priority_booked: order.slot_priority_booked - priority_back,
+        stock: order.lines.iter().map(|(product, quantity, stock)| (*product, stock + quantity)).collect(),
+        at,
+        by_user,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(h: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(h * 3600, 0).unwrap_or_default()
+    }
+
+    fn ending(status: OrderStatus, parts: &[&str]) -> EndingSnapshot {
+        EndingSnapshot {
+            order_id: 7,
+            user_id: 1,
+            status,
+            expires_at: Some(at(2)),
+            part_statuses: parts.iter().map(|s| (*s).to_owned()).collect(),
+            priority_booking: true,
+            slot_id: 3,
+            slot_booked: 5,
+            slot_priority_booked: 2,
+            lines: vec![(10, 2, 0), (11, 1, 40)],
+        }
+    }
+
+    #[test]
+    fn cancel_follows_the_shared_rule_and_gives_everything_back() {
+        let o = ending(OrderStatus::Placed, &["pending", "pending"]);
+        let CancelDecision::Cancel(g) = decide_cancel(Some(&o), 1, at(1)) else { panic!("cancellable") };
+        assert_eq!((g.slot_booked, g.slot_priority_booked), (4, 1));
+        assert_eq!(g.stock, vec![(10, 2), (11, 41)]);
+        assert_eq!(g.status, OrderStatus::Cancelled);
+        assert_eq!(g.by_user, Some(1));
+        // Every status shared allows, and only those.
+        for status in OrderStatus::ALL {
+            let d = decide_cancel(Some(&ending(status, &["pending"])), 1, at(1));
+            assert_eq!(matches!(d, CancelDecision::Cancel(_)), status.resident_may_cancel(), "{status:?}");
+        }
+        assert_eq!(decide_cancel(Some(&o), 2, at(1)), CancelDecision::NotFound);
+        assert_eq!(decide_cancel(None, 1, at(1)), CancelDecision::NotFound);
+        let confirmed_part = ending(OrderStatus::Placed, &["pending", "confirmed"]);
+        assert_eq!(decide_cancel(Some(&confirmed_part), 1, at(1)), CancelDecision::NotCancellable(OrderStatus::Placed));
+    }
+
+    #[test]
+    fn only_an_unpaid_order_past_its_time_expires() {
+        let o = ending(OrderStatus::PendingPayment, &["pending"]);
+        assert_eq!(decide_expiry(&o, at(1)), None);
+        let g = decide_expiry(&o, at(2)).expect("due");
+        assert_eq!(g.status, OrderStatus::Expired);
+        assert_eq!(g.by_user, None);
+        assert_eq!(decide_expiry(&ending(OrderStatus::Paid, &["pending"]), at(3)), None);
+        let mut plain = ending(OrderStatus::PendingPayment, &["pending"]);
+        plain.priority_booking = false;
+        assert_eq!(decide_expiry(&plain, at(3)).map(|g| g.slot_priority_booked), Some(2));
+    }
+}

@@ -1,0 +1,138 @@
+-- The checkout's rules leave the database: PostgreSQL now only loads what a batch of checkouts
+-- needs (locking the hot rows) and writes what the server's domain code decided
+-- (backend/src/domain/checkout.rs). One transaction per batch, as before:
+--   BEGIN; SELECT fxs_checkout_load(jobs); -- the server decides --; SELECT fxs_checkout_apply(changes); COMMIT
+--
+-- Safety across processes (unchanged): a batch first claims its Idempotency-Keys in (user, key)
+-- order and reads the carts, then locks every slot, then every product, it may take, each in id
+-- order; its writes come after. A batch waiting for a key holds only smaller keys; one waiting for
+-- a row holds all its keys and only smaller rows; nobody holding a row waits for a key. So two
+-- batches never wait on each other in a circle. Homes are written last, households in
+-- (building, unit, room) order and users in id order.
+
+DROP FUNCTION fxs_checkout_batch(JSONB, JSONB);
+DROP TYPE fxs_checkout_job;
+DROP FUNCTION fxs_time(TIMESTAMPTZ);
+
+-- p_jobs: [{"u": user, "k": key, "h": request hash, "s": slot, "b": building, "un": unit, "r": room}]
+-- (address parts trimmed, or null). Returns the snapshot as one JSON document:
+--   keys       the batch's keys that were there before it (request_hash, status, body)
+--   carts      every resident's cart, lines in product order
+--   homes      the residents' homes on record, with the household's flags
+--   slots      the batch's slots, locked
+--   products   the products in the carts of the checkouts whose keys this call claimed, locked
+--   buildings  the buildings the addresses name; households: the households at those addresses
+--   order_ids  one new order id for each key this call claimed
+CREATE FUNCTION fxs_checkout_load(p_jobs JSONB) RETURNS TEXT LANGUAGE plpgsql AS $$
+DECLARE
+    v_fresh BIGINT[];
+    v_fresh_keys TEXT[];
+    v_slots JSONB;
+    v_products JSONB;
+BEGIN
+    WITH jobs AS (
+        SELECT DISTINCT ON (y.u, y.k) y.u, y.k, y.h
+        FROM (SELECT (x.j->>'u')::BIGINT AS u, x.j->>'k' AS k, x.j->>'h' AS h, x.n
+              FROM jsonb_array_elements(p_jobs) WITH ORDINALITY AS x(j, n)) y
+        ORDER BY y.u, y.k, y.n
+    ), claimed AS (
+        INSERT INTO idempotency_keys (user_id, key, request_hash, created_at)
+            SELECT j.u, j.k, j.h, now() FROM jobs j ORDER BY j.u, j.k
+            ON CONFLICT (user_id, key) DO NOTHING
+            RETURNING user_id, key)
+    SELECT COALESCE(array_agg(c.user_id), '{}'), COALESCE(array_agg(c.key), '{}')
+        INTO v_fresh, v_fresh_keys FROM claimed c;
+
+    SELECT COALESCE(jsonb_agg(to_jsonb(s) ORDER BY s.id), '[]') INTO v_slots FROM (
+        SELECT sl.id, sl.kind, sl.starts_at, sl.ends_at, sl.cutoff_at, sl.capacity, sl.booked, sl.priority_capacity,
+               sl.priority_booked, sl.priority_release_at, sl.closed
+        FROM slots sl WHERE sl.id IN (SELECT (x->>'s')::BIGINT FROM jsonb_array_elements(p_jobs) x)
+        ORDER BY sl.id FOR NO KEY UPDATE) s;
+
+    SELECT COALESCE(jsonb_agg(to_jsonb(p) ORDER BY p.id), '[]') INTO v_products FROM (
+        SELECT pr.id, pr.vendor_id, v.name AS vendor_name, pr.name, pr.unit, pr.price_fen, pr.stock,
+               pr.per_order_limit, pr.active
+        FROM products pr JOIN vendors v ON v.id = pr.vendor_id
+        WHERE pr.id IN (SELECT ci.product_id FROM cart_items ci WHERE ci.user_id = ANY (v_fresh))
+        ORDER BY pr.id FOR NO KEY UPDATE OF pr) p;
+
+    RETURN jsonb_build_object(
+        'keys', (SELECT COALESCE(jsonb_agg(jsonb_build_object('u', ik.user_id, 'k', ik.key,
+                     'request_hash', ik.request_hash, 'status', ik.response_status, 'body', ik.response_body)), '[]')
+                 FROM idempotency_keys ik
+                 WHERE (ik.user_id, ik.key) IN (SELECT (x->>'u')::BIGINT, x->>'k' FROM jsonb_array_elements(p_jobs) x)
+                   AND NOT EXISTS (SELECT 1 FROM unnest(v_fresh, v_fresh_keys) AS f(u, k)
+                                   WHERE f.u = ik.user_id AND f.k = ik.key)),
+        'carts', (SELECT COALESCE(jsonb_agg(jsonb_build_object('u', c.user_id, 'lines', c.lines)), '[]') FROM (
+                     SELECT ci.user_id, jsonb_agg(jsonb_build_array(ci.product_id, ci.quantity) ORDER BY ci.product_id) AS lines
+                     FROM cart_items ci
+                     WHERE ci.user_id IN (SELECT (x->>'u')::BIGINT FROM jsonb_array_elements(p_jobs) x)
+                     GROUP BY ci.user_id) c),
+        'homes', (SELECT COALESCE(jsonb_agg(jsonb_build_object('u', u.id, 'building', b.number, 'unit', h.unit,
+                      'room', h.room, 'flags', jsonb_build_object('quarantined', h.quarantined,
+                      'hardship', h.hardship, 'elderly', h.elderly))), '[]')
+                  FROM users u JOIN households h ON h.id = u.household_id JOIN buildings b ON b.id = h.building_id
+                  WHERE u.id IN (SELECT (x->>'u')::BIGINT FROM jsonb_array_elements(p_jobs) x)),
+        'slots', v_slots,
+        'products', v_products,
+        'buildings', (SELECT COALESCE(jsonb_agg(jsonb_build_object('number', b.number, 'id', b.id)), '[]') FROM (
+                          SELECT DISTINCT ON (bb.number) bb.number, bb.id FROM buildings bb
+                          WHERE bb.number IN (SELECT x->>'b' FROM jsonb_array_elements(p_jobs) x)
+                          ORDER BY bb.number, bb.id) b),
+        'households', (SELECT COALESCE(jsonb_agg(jsonb_build_object('building_id', h.building_id, 'unit', h.unit,
+                           'room', h.room, 'id', h.id, 'flags', jsonb_build_object('quarantined', h.quarantined,
+                           'hardship', h.hardship, 'elderly', h.elderly))), '[]')
+                       FROM households h JOIN buildings b ON b.id = h.building_id
+                       WHERE (b.number, h.unit, h.room) IN
+                             (SELECT x->>'b', x->>'un', x->>'r' FROM jsonb_array_elements(p_jobs) x)),
+        'order_ids', (SELECT COALESCE(jsonb_agg(nextval(pg_get_serial_sequence('orders', 'id'))), '[]')
+                      FROM generate_series(1, cardinality(v_fresh)))
+    )::TEXT;
+END
+$$;
+
+-- p: what the server decided (backend/src/store/postgres_checkout.rs writes it), each kind of row
+-- written by one statement for the whole batch.
+CREATE FUNCTION fxs_checkout_apply(p JSONB) RETURNS VOID LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE slots sl SET booked = t.booked, priority_booked = t.priority_booked
+        FROM jsonb_to_recordset(p->'slots') AS t(slot_id BIGINT, booked BIGINT, priority_booked BIGINT)
+        WHERE sl.id = t.slot_id;
+    UPDATE products pr SET stock = t.stock
+        FROM jsonb_to_recordset(p->'stock') AS t(id BIGINT, stock BIGINT)
+        WHERE pr.id = t.id;
+    IF jsonb_array_length(p->'homes') > 0 THEN
+        INSERT INTO households (building_id, unit, room)
+            SELECT DISTINCT t.building_id, t.unit, t.room
+            FROM jsonb_to_recordset(p->'homes') AS t(building_id BIGINT, unit TEXT, room TEXT, household_id BIGINT)
+            WHERE t.household_id IS NULL ORDER BY 1, 2, 3
+            ON CONFLICT (building_id, unit, room) DO NOTHING;
+        PERFORM 1 FROM users u WHERE u.id IN (SELECT (x->>'user_id')::BIGINT FROM jsonb_array_elements(p->'homes') x)
+            ORDER BY u.id FOR NO KEY UPDATE;
+        -- Only a resident who still has no home: one set meanwhile (PUT /me/household) stays.
+        UPDATE users u SET household_id = h.id
+            FROM jsonb_to_recordset(p->'homes') AS t(user_id BIGINT, building_id BIGINT, unit TEXT, room TEXT)
+            JOIN households h ON h.building_id = t.building_id AND h.unit = t.unit AND h.room = t.room
+            WHERE u.id = t.user_id AND u.household_id IS NULL;
+    END IF;
+    INSERT INTO orders (id, user_id, slot_id, status, payment, total_fen, building, unit, room, note, handoff_code,
+                        priority_booking, created_at, expires_at, updated_at)
+        SELECT t.*, t.created_at FROM jsonb_to_recordset(p->'orders') AS t(id BIGINT, user_id BIGINT, slot_id BIGINT,
+            status TEXT, payment TEXT, total_fen BIGINT, building TEXT, unit TEXT, room TEXT, note TEXT,
+            handoff_code TEXT, priority_booking BOOLEAN, created_at TIMESTAMPTZ, expires_at TIMESTAMPTZ);
+    INSERT INTO order_lines (order_id, product_id, vendor_id, name, unit, quantity, price_fen)
+        SELECT * FROM jsonb_to_recordset(p->'lines') AS t(order_id BIGINT, product_id BIGINT, vendor_id BIGINT,
+            name TEXT, unit TEXT, quantity BIGINT, price_fen BIGINT);
+    INSERT INTO order_parts (order_id, vendor_id, status, subtotal_fen, updated_at)
+        SELECT * FROM jsonb_to_recordset(p->'parts') AS t(order_id BIGINT, vendor_id BIGINT, status TEXT,
+            subtotal_fen BIGINT, updated_at TIMESTAMPTZ);
+    INSERT INTO order_events (order_id, status, at, by_user)
+        SELECT * FROM jsonb_to_recordset(p->'events') AS t(order_id BIGINT, status TEXT, at TIMESTAMPTZ, by_user BIGINT);
+    -- A line the resident changed meanwhile stays in the cart.
+    DELETE FROM cart_items ci USING jsonb_to_recordset(p->'cart') AS t(user_id BIGINT, product_id BIGINT, quantity BIGINT)
+        WHERE ci.user_id = t.user_id AND ci.product_id = t.product_id AND ci.quantity = t.quantity;
+    UPDATE idempotency_keys ik SET response_status = t.status, response_body = t.body
+        FROM jsonb_to_recordset(p->'keys') AS t(user_id BIGINT, key TEXT, status INT, body TEXT)
+        WHERE ik.user_id = t.user_id AND ik.key = t.key;
+END
+$$;
