@@ -2,6 +2,7 @@
 
 mod auth;
 mod catalog;
+mod differential;
 mod errors;
 mod rush;
 mod shopping;

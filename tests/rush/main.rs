@@ -4,7 +4,12 @@
 //! to measure the database's own limit on this machine.
 //!
 //!   rush --db sqlite|postgres [--servers 2] [--residents 2000] [--concurrency 256]
-//!        [--rate 1000] [--raw] [--bin target/release/fuxiansheng]
+//!        [--rate 1000] [--new-residents] [--own-connections] [--raw] [--bin target/release/fuxiansheng]
+//!
+//! `--new-residents`: as in a lockdown, nobody has a home on record yet; each first order carries
+//! the delivery address (otherwise homes are recorded beforehand, as by 7 a.m. on a later day).
+//! `--own-connections`: each resident is a phone of its own: its own connection, from its own
+//! source address (127.x.y.z), instead of the generator's shared connection pool.
 //!
 //! Run by `./scripts/rush`, which builds the release server first.
 
@@ -39,6 +44,8 @@ struct Args {
     scarce_stock: i64,
     rate: Option<u64>,
     raw: bool,
+    new_residents: bool,
+    own_connections: bool,
     bin: String,
 }
 
@@ -53,6 +60,8 @@ fn parse_args() -> Args {
         scarce_stock: 500,
         rate: None,
         raw: false,
+        new_residents: false,
+        own_connections: false,
         bin: "target/release/fuxiansheng".into(),
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -70,8 +79,12 @@ fn parse_args() -> Args {
             "--scarce-stock" => a.scarce_stock = num(&next) as i64,
             "--rate" => a.rate = Some(num(&next) as u64),
             "--bin" => a.bin = next,
-            "--raw" => {
-                a.raw = true;
+            flag @ ("--raw" | "--new-residents" | "--own-connections") => {
+                match flag {
+                    "--raw" => a.raw = true,
+                    "--new-residents" => a.new_residents = true,
+                    _ => a.own_connections = true,
+                }
                 i += 1;
                 continue;
             }
@@ -97,6 +110,25 @@ impl Drop for Server {
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Resident `i`'s home in 七里山小区.
+fn home(i: usize) -> Value {
+    json!({ "building": format!("{}", 1 + i % 12), "unit": format!("{}", 1 + i % 3), "room": format!("{}", 101 + i % 600) })
+}
+
+/// The HTTP client of resident `i`: the generator's shared pool, or (`--own-connections`) a
+/// phone of its own with one connection from its own loopback address.
+fn phone(args: &Args, shared: &reqwest::Client, i: usize) -> reqwest::Client {
+    if !args.own_connections {
+        return shared.clone();
+    }
+    let source = std::net::Ipv4Addr::new(127, 1 + (i / 62_500) as u8, ((i / 250) % 250) as u8, 1 + (i % 250) as u8);
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::V4(source))
+        .pool_max_idle_per_host(1)
+        .build()
+        .expect("client")
 }
 
 fn free_port() -> u16 {
@@ -232,14 +264,18 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
     let gate = Arc::new(Semaphore::new(32));
     let mut tasks = Vec::new();
     for i in 0..args.residents {
-        let (http, base, gate) = (http.clone(), bases[i % bases.len()].clone(), gate.clone());
+        let (http, base, gate) = (phone(args, &http, i), bases[i % bases.len()].clone(), gate.clone());
+        let new_resident = args.new_residents;
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire().await.ok();
             let token = login(&http, &base, &format!("136{:08}", i)).await;
-            // Residents of the building, with their homes on record as they would be by 7 a.m.
-            let home = json!({ "building": format!("{}", 1 + i % 12), "unit": format!("{}", 1 + i % 3), "room": format!("{}", 101 + i % 600) });
-            let (status, body) = call(&http, http.put(format!("{base}/api/v1/me/household")).bearer_auth(&token).json(&home)).await;
-            assert_eq!(status, 200, "{body}");
+            if !new_resident {
+                // Residents with their homes on record, as they would be by 7 a.m. on a later day.
+                let (status, body) =
+                    call(&http, http.put(format!("{base}/api/v1/me/household")).bearer_auth(&token).json(&home(i)))
+                        .await;
+                assert_eq!(status, 200, "{body}");
+            }
             for (product, quantity) in [(SCARCE[i % SCARCE.len()], 1), (everyday(i), 2)] {
                 let (status, body) = call(
                     &http,
@@ -250,12 +286,12 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
                 .await;
                 assert_eq!(status, 200, "{body}");
             }
-            token
+            (token, http)
         }));
     }
-    let mut tokens = Vec::new();
+    let mut residents = Vec::new();
     for t in tasks {
-        tokens.push(t.await.expect("login task"));
+        residents.push(t.await.expect("login task"));
     }
 
     eprintln!(
@@ -270,9 +306,14 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
     let gate = Arc::new(Semaphore::new(args.concurrency));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for (i, token) in tokens.into_iter().enumerate() {
-        let (http, base, gate) = (http.clone(), bases[i % bases.len()].clone(), gate.clone());
+    for (i, (token, http)) in residents.into_iter().enumerate() {
+        let (base, gate) = (bases[i % bases.len()].clone(), gate.clone());
         let slot = slot_ids[i % slot_ids.len()];
+        let order = if args.new_residents {
+            json!({ "slot_id": slot, "address": home(i), "payment": "on_delivery" })
+        } else {
+            json!({ "slot_id": slot, "payment": "on_delivery" })
+        };
         let due = args.rate.map(|r| started + Duration::from_micros(i as u64 * 1_000_000 / r));
         tasks.push(tokio::spawn(async move {
             if let Some(due) = due {
@@ -285,7 +326,7 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
                 http.post(format!("{base}/api/v1/orders"))
                     .bearer_auth(&token)
                     .header("Idempotency-Key", format!("rush-{i}"))
-                    .json(&json!({ "slot_id": slot, "payment": "on_delivery" })),
+                    .json(&order),
             )
             .await;
             (status, body, sent.elapsed(), Instant::now())
@@ -314,14 +355,17 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
         .collect();
 
     // Check from the database itself.
-    let verdict = verify(data_dir, database_url, &created, &slot_ids, &initial_stock, args.slot_capacity).await;
+    let homes = args.new_residents.then_some(args.residents);
+    let verdict = verify(data_dir, database_url, &created, &slot_ids, &initial_stock, args.slot_capacity, homes).await;
     println!();
     println!(
-        "database: {}   servers: {}   residents: {}   in flight: {}",
+        "database: {}   servers: {}   residents: {}{}   in flight: {}{}",
         if args.postgres { "postgres" } else { "sqlite" },
         args.servers,
         args.residents,
-        args.concurrency
+        if args.new_residents { " (new: the address in the first order)" } else { "" },
+        args.concurrency,
+        if args.own_connections { "   one connection and source address per resident" } else { "" },
     );
     println!(
         "successful checkouts: {} in {:.2} s = {:.0}/s",
@@ -355,6 +399,7 @@ async fn verify(
     slots: &[i64],
     initial: &BTreeMap<i64, i64>,
     capacity: i64,
+    homes: Option<usize>,
 ) -> String {
     macro_rules! check {
         ($pool:expr) => {{
@@ -392,6 +437,18 @@ async fn verify(
                 let per_order = if PLENTIFUL.contains(product) { 2 } else { 1 };
                 if stock < 0 || stock + sold * per_order != *start {
                     return format!("FAILED: product {product}: stock {stock}, sold {sold}, started {start}");
+                }
+            }
+            if let Some(expected) = homes {
+                // Every new resident's first order recorded their home, whatever its fate.
+                let (with_home,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM users u JOIN households h ON h.id = u.household_id WHERE u.phone LIKE '136%'",
+                )
+                .fetch_one(&pool)
+                .await
+                .expect("homes");
+                if with_home as usize != expected {
+                    return format!("FAILED: {with_home} of {expected} new residents have their home on record");
                 }
             }
             format!("ok — {} orders, no slot over capacity, no stock below zero, every 201 has its order", orders)
