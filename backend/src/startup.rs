@@ -68,7 +68,14 @@ impl Application {
         let state = web::Data::new(AppState { store, config, jwt, wechat, sms, http, simulator_url });
         let server = {
             let state = state.clone();
-            HttpServer::new(move || routes::app(state.clone())).listen(listener)?.shutdown_timeout(10).run()
+            HttpServer::new(move || routes::app(state.clone()))
+                // Phones on slow links keep their connection between taps, as behind nginx
+                // (75 s): a new one costs them round trips and the server an accept (actix's
+                // default is 5 s).
+                .keep_alive(Duration::from_secs(75))
+                .listen(listener)?
+                .shutdown_timeout(10)
+                .run()
         };
         Ok(Self { port: local.port(), host, server, state, simulator })
     }

@@ -11,6 +11,10 @@
 //! `--own-connections`: each resident is a phone of its own: its own connection, from its own
 //! source address (127.x.y.z), instead of the generator's shared connection pool.
 //!
+//! `RUSH_SERVER_LOG` sets the servers' `RUST_LOG` (e.g. `warn,backend::store=debug` shows each
+//! checkout batch's size and, on PostgreSQL, where its time went); `RUSH_KEEP_SCHEMA=1` keeps the
+//! PostgreSQL schema afterwards for a look with psql.
+//!
 //! Run by `./scripts/rush`, which builds the release server first.
 
 use serde_json::{json, Value};
@@ -107,6 +111,16 @@ impl Drop for Server {
     }
 }
 
+/// CPU time (user + system) a process has used so far, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command name in parentheses: state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(14) + ticks(15)) / 100.0
+}
+
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
@@ -143,7 +157,7 @@ async fn start_server(args: &Args, data_dir: &std::path::Path, database_url: Opt
         .env("FXS_DEMO", "1")
         .env("FXS_JWT_SECRET", SECRET)
         .env("FXS_SMS_IP_PER_HOUR", "10000000")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", std::env::var("RUSH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit());
     if let Some(url) = database_url {
@@ -214,7 +228,7 @@ async fn main() {
         http_rush(&args, &data_dir, database_url.as_deref()).await;
     }
     let _ = std::fs::remove_dir_all(&data_dir);
-    if let Some((base, name)) = schema {
+    if let Some((base, name)) = schema.filter(|_| std::env::var_os("RUSH_KEEP_SCHEMA").is_none()) {
         if let Ok(pool) = sqlx::PgPool::connect(&base).await {
             let _ = sqlx::query(&format!("DROP SCHEMA {name} CASCADE")).execute(&pool).await;
         }
@@ -304,6 +318,8 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
         }
     );
     let gate = Arc::new(Semaphore::new(args.concurrency));
+    let cpu_before: Vec<f64> = servers.iter().map(|s| cpu_seconds(s.child.id())).collect();
+    let own_before = cpu_seconds(std::process::id());
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (i, (token, http)) in residents.into_iter().enumerate() {
@@ -348,6 +364,8 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
         }
     }
     let elapsed = last - started;
+    let server_cpu: f64 = servers.iter().zip(&cpu_before).map(|(s, before)| cpu_seconds(s.child.id()) - before).sum();
+    let own_cpu = cpu_seconds(std::process::id()) - own_before;
     latencies.sort();
     let peak: Vec<String> = servers
         .iter()
@@ -381,6 +399,14 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
     );
     println!("refused: {refused:?}");
     println!("server peak memory (VmHWM): {}", peak.join(", "));
+    println!(
+        "CPU during the rush: servers {:.2} s, generator {:.2} s ({:.0} µs and {:.0} µs per checkout); the database's own is the rest of {:.2} s on 2 cores",
+        server_cpu,
+        own_cpu,
+        server_cpu * 1e6 / args.residents as f64,
+        own_cpu * 1e6 / args.residents as f64,
+        2.0 * elapsed.as_secs_f64()
+    );
     println!("verified from the database: {verdict}");
     drop(servers);
     if !verdict.starts_with("ok") {
@@ -471,6 +497,7 @@ mod raw {
     use shared::order::Payment;
 
     pub async fn run(args: &Args, data_dir: &std::path::Path, database_url: Option<&str>) {
+        backend::telemetry::init("warn");
         let mut config = backend::Config::default_for(data_dir.to_owned());
         config.database_url = database_url.map(Into::into);
         let store = backend::store::connect(&config).await.expect("store");

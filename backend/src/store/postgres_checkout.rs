@@ -114,16 +114,28 @@ async fn commit(
         None => conn.insert(PgConnection::connect_with(options).await?),
     };
     let result = async {
+        let started = std::time::Instant::now();
         let mut tx = connection.begin().await?;
         let loaded =
             sqlx::query("SELECT fxs_checkout_load($1::jsonb)").bind(load_request(jobs)).fetch_one(&mut *tx).await?;
+        let load = started.elapsed();
         let snapshot = snapshot_from(&loaded.try_get::<String, _>(0)?)?;
         let decision = decide(&snapshot, jobs).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let decided = started.elapsed();
         sqlx::query("SELECT fxs_checkout_apply($1::jsonb)")
             .bind(apply_request(&decision.changes).to_string())
             .execute(&mut *tx)
             .await?;
+        let applied = started.elapsed();
         tx.commit().await?;
+        tracing::debug!(
+            checkouts = jobs.len(),
+            load_us = load.as_micros(),
+            decide_us = (decided - load).as_micros(),
+            apply_us = (applied - decided).as_micros(),
+            commit_us = (started.elapsed() - applied).as_micros(),
+            "checkout batch"
+        );
         Ok(decision.answers)
     }
     .await;

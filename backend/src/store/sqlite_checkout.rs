@@ -65,7 +65,9 @@ impl CheckoutEngine {
 fn run(conn: &Connection, sessions: &Sessions, mut queue: Queue) {
     while let Some(first) = queue.blocking_recv() {
         let batch = gather(first, &mut queue, MAX_BATCH);
-        match commit(conn, sessions, &jobs_of(&batch)) {
+        let jobs = jobs_of(&batch);
+        tracing::debug!(checkouts = jobs.len(), "checkout batch");
+        match commit(conn, sessions, &jobs) {
             Ok(answers) => deliver(batch, answers),
             Err(e) if batch.len() == 1 => {
                 if let Some(w) = batch.into_iter().next() {
