@@ -37,7 +37,10 @@ ensure_wasm_toolchain() {
     WASM_PATH_TAKEN="rustup's wasm32-unknown-unknown target"
   else
     ensure_apt rustc-web cargo-web rust-web-src lld-22
-    WASM_CARGO=(env PATH="/usr/bin:$PATH" RUSTC_BOOTSTRAP=1 /usr/bin/cargo)
+    # The standard library is built here anyway, so panics can abort at once: no panic
+    # messages or formatting machinery in the download (-Cpanic=immediate-abort).
+    WASM_CARGO=(env PATH="/usr/bin:$PATH" RUSTC_BOOTSTRAP=1
+      "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS=-Zunstable-options -Cpanic=immediate-abort --cfg erase_components" /usr/bin/cargo)
     WASM_BUILD_STD=(-Zbuild-std=std,panic_abort)
     WASM_PATH_TAKEN="Debian's rustc-web $(/usr/bin/rustc --version | cut -d' ' -f2) with -Zbuild-std (no rustup wasm32 target here)"
   fi
@@ -67,6 +70,20 @@ ensure_wasm_opt() {
     fi
   fi
   [ -x "$dir/node_modules/binaryen/bin/wasm-opt" ] && WASM_OPT="$dir/node_modules/binaryen/bin/wasm-opt"
+  return 0
+}
+
+# terser from npm for the JavaScript glue wasm-bindgen writes (a third smaller gzipped).
+MINIFY_JS=""
+ensure_minifier() {
+  local dir="$ROOT/.tools"
+  if [ ! -x "$dir/node_modules/.bin/terser" ] && command -v npm >/dev/null; then
+    say "installing terser (npm) into .tools/"
+    mkdir -p "$dir"
+    (cd "$dir" && npm install --silent --no-audit --no-fund --prefix "$dir" terser@5 >/dev/null 2>&1) \
+      || warn "npm install terser failed; the JavaScript glue will be larger"
+  fi
+  [ -x "$dir/node_modules/.bin/terser" ] && MINIFY_JS="$dir/node_modules/.bin/terser"
   return 0
 }
 

@@ -1,14 +1,19 @@
 //! The server's JSON API over `fetch`, with the `shared` types. Every call yields either the
 //! body or a `Failure` carrying the server's error code and message.
+//!
+//! One request path for every call, not one per response type: the browser parses the JSON
+//! (`JSON.parse`), and only the last step, turning it into a `shared` type, is generic. Pages
+//! load their data through `components::Load`, which asks for a `path` of this module.
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::{de::DeserializeOwned, Serialize};
 use shared::api::{
-    Cart, Category, CheckoutRequest, CreateSlot, DemoWechatCodeRequest, DemoWechatCodeResponse, Household, List,
-    LoginRequest, LoginResponse, Order, OrderSummary, Product, ProductDetail, SetCartQuantity, Slot, SmsCodeRequest,
-    SmsCodeResponse, UpdateSlot, User, Vendor, WechatLoginRequest,
+    Cart, CheckoutRequest, CreateSlot, DemoWechatCodeRequest, DemoWechatCodeResponse, FlagHousehold, Household, List,
+    LoginRequest, LoginResponse, Order, SetCartQuantity, Slot, SmsCodeRequest, SmsCodeResponse, UpdateSlot, User,
+    WechatLoginRequest,
 };
 use shared::ErrorBody;
+use wasm_bindgen::JsValue;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
@@ -26,63 +31,84 @@ impl Failure {
     pub fn is_unauthorized(&self) -> bool {
         self.status == 401
     }
+
+    /// What to tell the person: the server's words, or that the network is down.
+    pub fn text(&self) -> String {
+        if self.status == 0 {
+            crate::i18n::now(crate::i18n::K::network_failed).to_owned()
+        } else {
+            self.message.clone()
+        }
+    }
 }
 
 pub type ApiResult<T> = Result<T, Failure>;
 
-fn with_auth(req: RequestBuilder) -> RequestBuilder {
-    match crate::session::stored_token() {
+/// The JSON the browser parsed, as a `shared` type.
+pub fn parse<T: DeserializeOwned>(value: JsValue) -> ApiResult<T> {
+    serde_wasm_bindgen::from_value(value).map_err(Failure::network)
+}
+
+/// The items of a list answer (`{"items": [...]}`).
+pub fn items<T: DeserializeOwned>(value: JsValue) -> ApiResult<Vec<T>> {
+    parse::<List<T>>(value).map(|l| l.items)
+}
+
+/// The body as JSON text, through the browser's `JSON.stringify`.
+fn json_text<B: Serialize>(body: &B) -> ApiResult<String> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let value = body.serialize(&serializer).map_err(Failure::network)?;
+    js_sys::JSON::stringify(&value).map(String::from).map_err(|_| Failure::network("JSON.stringify"))
+}
+
+/// Sends a request (with the login, if any) and reads its JSON answer; `null` for no body.
+async fn exchange(req: RequestBuilder, body: Option<String>) -> ApiResult<JsValue> {
+    let req = match crate::storage::token() {
         Some(token) => req.header("Authorization", &format!("Bearer {token}")),
         None => req,
+    };
+    let sent = match body {
+        Some(body) => req.header("Content-Type", "application/json").body(body).map_err(Failure::network)?.send().await,
+        None => req.send().await,
+    };
+    let res: Response = sent.map_err(Failure::network)?;
+    let (ok, status) = (res.ok(), res.status());
+    let raw: web_sys::Response = res.into();
+    let value = match raw.json() {
+        Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise).await.unwrap_or(JsValue::NULL),
+        Err(_) => JsValue::NULL,
+    };
+    if ok {
+        return Ok(value);
     }
+    Err(match serde_wasm_bindgen::from_value::<ErrorBody>(value) {
+        Ok(body) => Failure { status, code: body.error.code, message: body.error.message },
+        Err(_) => Failure { status, code: "http".into(), message: format!("HTTP {status}") },
+    })
 }
 
-async fn read<T: DeserializeOwned>(res: Response) -> ApiResult<T> {
-    if res.ok() {
-        return res.json::<T>().await.map_err(Failure::network);
-    }
-    let status = res.status();
-    match res.json::<ErrorBody>().await {
-        Ok(body) => Err(Failure { status, code: body.error.code, message: body.error.message }),
-        Err(_) => Err(Failure { status, code: "http".into(), message: format!("HTTP {status}") }),
-    }
+/// GET `path`: its JSON answer.
+pub async fn get_json(path: String) -> ApiResult<JsValue> {
+    exchange(Request::get(&path), None).await
 }
 
-async fn get<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
-    let res = with_auth(Request::get(path)).send().await.map_err(Failure::network)?;
-    read(res).await
-}
-
-async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
-    let req = with_auth(Request::post(path)).json(body).map_err(Failure::network)?;
-    let res = req.send().await.map_err(Failure::network)?;
-    read(res).await
-}
-
-async fn put<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
-    let req = with_auth(Request::put(path)).json(body).map_err(Failure::network)?;
-    read(req.send().await.map_err(Failure::network)?).await
-}
-
-async fn patch<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
-    let req = with_auth(Request::patch(path)).json(body).map_err(Failure::network)?;
-    read(req.send().await.map_err(Failure::network)?).await
+async fn send<B: Serialize>(req: RequestBuilder, body: &B) -> ApiResult<JsValue> {
+    exchange(req, Some(json_text(body)?)).await
 }
 
 fn encode(s: &str) -> String {
     js_sys::encode_uri_component(s).into()
 }
 
-pub async fn categories() -> ApiResult<Vec<Category>> {
-    get::<List<Category>>("/api/v1/categories").await.map(|l| l.items)
-}
+// ---------- what pages load (paths for `components::Load`) ----------
 
-pub async fn vendors() -> ApiResult<Vec<Vendor>> {
-    get::<List<Vendor>>("/api/v1/vendors").await.map(|l| l.items)
-}
+pub const CATEGORIES: &str = "/api/v1/categories";
+pub const VENDORS: &str = "/api/v1/vendors";
+pub const CART: &str = "/api/v1/cart";
+pub const ORDERS: &str = "/api/v1/orders";
 
-pub async fn vendor(id: i64) -> ApiResult<Vendor> {
-    get(&format!("/api/v1/vendors/{id}")).await
+pub fn vendor_path(id: i64) -> String {
+    format!("/api/v1/vendors/{id}")
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -92,7 +118,7 @@ pub struct ProductFilter {
     pub q: Option<String>,
 }
 
-pub async fn products(filter: &ProductFilter) -> ApiResult<Vec<Product>> {
+pub fn products_path(filter: &ProductFilter) -> String {
     let mut params = Vec::new();
     if let Some(c) = &filter.category {
         params.push(format!("category={}", encode(c)));
@@ -104,67 +130,70 @@ pub async fn products(filter: &ProductFilter) -> ApiResult<Vec<Product>> {
         params.push(format!("q={}", encode(q.trim())));
     }
     let query = if params.is_empty() { String::new() } else { format!("?{}", params.join("&")) };
-    get::<List<Product>>(&format!("/api/v1/products{query}")).await.map(|l| l.items)
+    format!("/api/v1/products{query}")
 }
 
-pub async fn product(id: i64) -> ApiResult<ProductDetail> {
-    get(&format!("/api/v1/products/{id}")).await
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct PricePoint {
-    pub price_fen: i64,
-    pub changed_at: String,
+pub fn product_path(id: i64) -> String {
+    format!("/api/v1/products/{id}")
 }
 
 /// The price-stability record of a product, newest first.
-pub async fn price_history(id: i64) -> ApiResult<Vec<PricePoint>> {
-    get::<List<PricePoint>>(&format!("/api/v1/products/{id}/prices")).await.map(|l| l.items)
+pub fn prices_path(id: i64) -> String {
+    format!("/api/v1/products/{id}/prices")
 }
 
+/// Slots from today on (no date), or of one `YYYY-MM-DD`.
+pub fn slots_path(date: Option<&str>) -> String {
+    match date {
+        Some(d) => format!("/api/v1/slots?date={}", encode(d)),
+        None => "/api/v1/slots".to_owned(),
+    }
+}
+
+pub fn order_path(id: i64) -> String {
+    format!("/api/v1/orders/{id}")
+}
+
+pub fn households_path(building: &str) -> String {
+    format!("/api/v1/admin/households?building={}", encode(building))
+}
+
+// ---------- what people do ----------
+
 pub async fn send_sms_code(phone: &str) -> ApiResult<SmsCodeResponse> {
-    post("/api/v1/auth/sms-code", &SmsCodeRequest { phone: phone.to_owned() }).await
+    parse(send(Request::post("/api/v1/auth/sms-code"), &SmsCodeRequest { phone: phone.to_owned() }).await?)
 }
 
 pub async fn login(phone: &str, code: &str) -> ApiResult<LoginResponse> {
-    post("/api/v1/auth/login", &LoginRequest { phone: phone.to_owned(), code: code.to_owned() }).await
+    let body = LoginRequest { phone: phone.to_owned(), code: code.to_owned() };
+    parse(send(Request::post("/api/v1/auth/login"), &body).await?)
 }
 
 /// Demo mode: the simulator plays `wx.login()`, then we log in with its code as a mini-program would.
 pub async fn wechat_login_demo(device: &str) -> ApiResult<LoginResponse> {
-    let code: DemoWechatCodeResponse =
-        post("/api/v1/demo/wechat-code", &DemoWechatCodeRequest { device: device.to_owned() }).await?;
-    post("/api/v1/auth/wechat", &WechatLoginRequest { code: code.code }).await
+    let body = DemoWechatCodeRequest { device: device.to_owned() };
+    let code: DemoWechatCodeResponse = parse(send(Request::post("/api/v1/demo/wechat-code"), &body).await?)?;
+    parse(send(Request::post("/api/v1/auth/wechat"), &WechatLoginRequest { code: code.code }).await?)
 }
 
 pub async fn me() -> ApiResult<User> {
-    get("/api/v1/me").await
+    parse(get_json("/api/v1/me".into()).await?)
 }
 
 pub async fn logout() -> ApiResult<()> {
-    let res = with_auth(Request::post("/api/v1/auth/logout")).send().await.map_err(Failure::network)?;
-    if res.ok() || res.status() == 401 {
-        Ok(())
-    } else {
-        read::<()>(res).await
+    match exchange(Request::post("/api/v1/auth/logout"), None).await {
+        Ok(_) => Ok(()),
+        Err(f) if f.is_unauthorized() => Ok(()),
+        Err(f) => Err(f),
     }
 }
 
 pub async fn cart() -> ApiResult<Cart> {
-    get("/api/v1/cart").await
+    parse(get_json(CART.into()).await?)
 }
 
 pub async fn set_cart(product_id: i64, quantity: i64) -> ApiResult<Cart> {
-    put(&format!("/api/v1/cart/items/{product_id}"), &SetCartQuantity { quantity }).await
-}
-
-/// Slots from today on (no date), or of one `YYYY-MM-DD`.
-pub async fn slots(date: Option<&str>) -> ApiResult<Vec<Slot>> {
-    let path = match date {
-        Some(d) => format!("/api/v1/slots?date={d}"),
-        None => "/api/v1/slots".to_owned(),
-    };
-    get::<List<Slot>>(&path).await.map(|l| l.items)
+    parse(send(Request::put(&format!("/api/v1/cart/items/{product_id}")), &SetCartQuantity { quantity }).await?)
 }
 
 /// A fresh key for one press of "pay"; retries of that press reuse it.
@@ -175,27 +204,23 @@ pub fn new_idempotency_key() -> String {
 /// Places the order. A network failure is retried with the same key, so a flaky connection
 /// can never make two orders.
 pub async fn checkout(key: &str, body: &CheckoutRequest) -> ApiResult<Order> {
+    let body = json_text(body)?;
     let mut last = Failure::network("not sent");
     for attempt in 0..3 {
         if attempt > 0 {
-            gloo_timers_sleep(600 * attempt).await;
+            sleep(600 * attempt).await;
         }
-        let req = with_auth(Request::post("/api/v1/orders"))
-            .header("Idempotency-Key", key)
-            .json(body)
-            .map_err(Failure::network)?;
-        match req.send().await {
-            Ok(res) => match read::<Order>(res).await {
-                Err(f) if f.code == "idempotency_key_in_use" => last = f,
-                other => return other,
-            },
-            Err(e) => last = Failure::network(e),
+        let req = Request::post("/api/v1/orders").header("Idempotency-Key", key);
+        match exchange(req, Some(body.clone())).await {
+            Ok(order) => return parse(order),
+            Err(f) if f.status == 0 || f.code == "idempotency_key_in_use" => last = f,
+            Err(f) => return Err(f),
         }
     }
     Err(last)
 }
 
-async fn gloo_timers_sleep(ms: u32) {
+async fn sleep(ms: u32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
             let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
@@ -204,34 +229,22 @@ async fn gloo_timers_sleep(ms: u32) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
-pub async fn orders() -> ApiResult<Vec<OrderSummary>> {
-    get::<List<OrderSummary>>("/api/v1/orders").await.map(|l| l.items)
-}
-
-pub async fn order(id: i64) -> ApiResult<Order> {
-    get(&format!("/api/v1/orders/{id}")).await
-}
-
 pub async fn cancel_order(id: i64) -> ApiResult<Order> {
-    post(&format!("/api/v1/orders/{id}/cancel"), &serde_json::json!({})).await
+    parse(exchange(Request::post(&format!("/api/v1/orders/{id}/cancel")), None).await?)
 }
 
 pub async fn create_slot(body: &CreateSlot) -> ApiResult<Slot> {
-    post("/api/v1/admin/slots", body).await
+    parse(send(Request::post("/api/v1/admin/slots"), body).await?)
 }
 
 pub async fn update_slot(id: i64, body: &UpdateSlot) -> ApiResult<Slot> {
-    patch(&format!("/api/v1/admin/slots/{id}"), body).await
+    parse(send(Request::patch(&format!("/api/v1/admin/slots/{id}")), body).await?)
 }
 
-pub async fn households(building: &str) -> ApiResult<Vec<Household>> {
-    get::<List<Household>>(&format!("/api/v1/admin/households?building={}", encode(building))).await.map(|l| l.items)
-}
-
-pub async fn flag_household(id: i64, flags: serde_json::Value) -> ApiResult<Household> {
-    patch(&format!("/api/v1/admin/households/{id}"), &flags).await
+pub async fn flag_household(id: i64, flags: &FlagHousehold) -> ApiResult<Household> {
+    parse(send(Request::patch(&format!("/api/v1/admin/households/{id}")), flags).await?)
 }
 
 pub async fn set_household(address: &shared::api::Address) -> ApiResult<User> {
-    put("/api/v1/me/household", address).await
+    parse(send(Request::put("/api/v1/me/household"), address).await?)
 }

@@ -1,4 +1,5 @@
-//! Chinese first, English on request. Every label the storefront shows is here.
+//! Chinese first, English on request. Every label the storefront shows is here, and this module
+//! owns the language in force: restored from `storage` at start, changed only by `set_lang`.
 
 use leptos::prelude::*;
 
@@ -9,6 +10,14 @@ pub enum Lang {
 }
 
 impl Lang {
+    fn from_code(code: Option<&str>) -> Self {
+        if code == Some("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Lang::Zh => "zh",
@@ -150,7 +159,7 @@ dictionary! {
     booked => "已约", "Booked";
     households => "住户", "Households";
     building_no => "楼号", "Building";
-    staff_only => "仅限工作人员", "Staff only";
+    not_allowed => "这个页面不对您的账户开放", "This page is not open to your account";
     edit_address => "修改住址", "Change address";
     saved => "已保存", "Saved";
     building => "号楼", "Bldg";
@@ -158,23 +167,41 @@ dictionary! {
     room => "室", "Room";
 }
 
-/// The label for `key` in the current language; re-renders when the language changes.
-pub fn t(key: K) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
-    let lang = crate::session::use_session().lang;
-    move || text(lang.get(), key)
-}
-
 thread_local! {
-    /// The language in force, for code that runs outside any component (async tasks, handlers):
-    /// there is no reactive context there to ask.
-    static CURRENT: std::cell::Cell<Lang> = const { std::cell::Cell::new(Lang::Zh) };
+    /// The language in force, for views (which follow its changes) and for plain code such as
+    /// async tasks and handlers (which read it as it is). Reference-counted rather than owned by
+    /// a component, so no page's end can take it away.
+    static LANG: ArcRwSignal<Lang> = ArcRwSignal::new(Lang::from_code(crate::storage::lang().as_deref()));
 }
 
-pub fn set_current(lang: Lang) {
-    CURRENT.with(|c| c.set(lang));
+/// The language in force; a view that calls this follows its changes.
+pub fn lang() -> Lang {
+    LANG.with(|l| l.get())
+}
+
+/// Changes the language everywhere, and remembers it for the next visit.
+pub fn set_lang(lang: Lang) {
+    crate::storage::set_lang(lang.code());
+    LANG.with(|l| l.set(lang));
+}
+
+/// The label for `key` in the current language; re-renders when the language changes.
+pub fn t(key: K) -> impl Fn() -> &'static str + Clone + Send + Sync + 'static {
+    let lang = LANG.with(|l| l.clone());
+    move || text(lang.get(), key)
 }
 
 /// For plain code (not a view), anywhere: the label in the current language.
 pub fn now(key: K) -> &'static str {
-    text(CURRENT.with(|c| c.get()), key)
+    text(LANG.with(|l| l.get_untracked()), key)
+}
+
+/// Keeps `<html lang>` in step with the language, for screen readers and fonts.
+pub fn mark_document_language() {
+    Effect::new(move || {
+        let lang = lang();
+        if let Some(html) = document().document_element() {
+            let _ = html.set_attribute("lang", if lang == Lang::Zh { "zh-CN" } else { "en" });
+        }
+    });
 }

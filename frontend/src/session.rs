@@ -1,81 +1,40 @@
-//! Who is logged in, kept in `localStorage` so a reload keeps the login, and shared with every
-//! page through context.
+//! Who is logged in, shared with every page through context. The token itself lives in
+//! `storage`, so a reload (or the other bundle) keeps the login.
 
-use crate::i18n::Lang;
+use crate::storage;
 use leptos::prelude::*;
 use shared::api::User;
-
-const TOKEN_KEY: &str = "fxs_token";
-const LANG_KEY: &str = "fxs_lang";
-const DEVICE_KEY: &str = "fxs_device";
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
-
-pub fn stored_token() -> Option<String> {
-    storage()?.get_item(TOKEN_KEY).ok()?
-}
-
-fn store(key: &str, value: Option<&str>) {
-    if let Some(s) = storage() {
-        let _ = match value {
-            Some(v) => s.set_item(key, v),
-            None => s.remove_item(key),
-        };
-    }
-}
-
-/// A stable id for this browser: the demo WeChat simulator's "phone".
-pub fn device_id() -> String {
-    if let Some(id) = storage().and_then(|s| s.get_item(DEVICE_KEY).ok().flatten()) {
-        return id;
-    }
-    let id = format!("web-{:x}", (js_sys::Math::random() * 1e15) as u64);
-    store(DEVICE_KEY, Some(&id));
-    id
-}
 
 #[derive(Clone, Copy)]
 pub struct Session {
     pub user: RwSignal<Option<User>>,
-    pub lang: RwSignal<Lang>,
     /// True until the stored token has been checked with the server.
     pub checking: RwSignal<bool>,
 }
 
 impl Session {
-    pub fn new() -> Self {
-        let lang = storage()
-            .and_then(|s| s.get_item(LANG_KEY).ok().flatten())
-            .map(|l| if l == "en" { Lang::En } else { Lang::Zh })
-            .unwrap_or(Lang::Zh);
-        Session {
-            user: RwSignal::new(None),
-            lang: RwSignal::new(lang),
-            checking: RwSignal::new(stored_token().is_some()),
-        }
+    /// The session of this page, provided to every component below, with a stored token
+    /// checked once with the server.
+    pub fn provide() -> Self {
+        let session = Session { user: RwSignal::new(None), checking: RwSignal::new(storage::token().is_some()) };
+        provide_context(session);
+        session.restore();
+        session
     }
 
     pub fn logged_in(&self, token: &str, user: User) {
-        store(TOKEN_KEY, Some(token));
+        storage::set_token(Some(token));
         self.user.set(Some(user));
     }
 
     pub fn logged_out(&self) {
-        store(TOKEN_KEY, None);
+        storage::set_token(None);
         self.user.set(None);
     }
 
-    pub fn set_lang(&self, lang: Lang) {
-        store(LANG_KEY, Some(lang.code()));
-        crate::i18n::set_current(lang);
-        self.lang.set(lang);
-    }
-
     /// Checks a stored token once at start: still valid -> the user; refused -> forget it.
-    pub fn restore(self) {
-        if stored_token().is_none() {
+    fn restore(self) {
+        if storage::token().is_none() {
             return;
         }
         leptos::task::spawn_local(async move {

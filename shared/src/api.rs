@@ -76,6 +76,13 @@ pub struct User {
     pub vendor_id: Option<i64>,
 }
 
+impl Household {
+    /// Whether the household gets the slots' priority reserve (see `order::is_priority`).
+    pub fn is_priority(&self) -> bool {
+        crate::order::is_priority(self.quarantined, self.hardship, self.elderly)
+    }
+}
+
 impl User {
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
@@ -192,6 +199,15 @@ pub struct UpdateProductRequest {
     pub price_fen: Option<i64>,
 }
 
+/// One price a product had, for the price-stability record (稳物价).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PricePoint {
+    pub price_fen: i64,
+    /// RFC 3339, +08:00
+    pub changed_at: String,
+}
+
 // ---------- cart ----------
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -279,6 +295,19 @@ pub struct CreateSlot {
     pub priority_capacity: i64,
     #[serde(default)]
     pub priority_release_at: Option<String>,
+}
+
+/// Staff flag a household; only the flags given change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FlagHousehold {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantined: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardship: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elderly: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -107,8 +107,14 @@ impl Fen {
 
     /// `¥12.50`
     pub fn yuan(self) -> String {
-        format!("¥{}.{:02}", self.0 / 100, self.0 % 100)
+        yuan(self.0)
     }
+}
+
+/// `¥12.50` from an amount in fen.
+pub fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    format!("{sign}¥{}.{:02}", fen.abs() / 100, fen.abs() % 100)
 }
 
 impl TryFrom<i64> for Fen {

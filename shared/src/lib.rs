@@ -7,6 +7,7 @@ pub mod api;
 pub mod domain;
 pub mod error;
 pub mod order;
+pub mod storefront;
 
 pub use domain::{Fen, Phone, Role, SmsCode};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};

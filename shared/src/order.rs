@@ -53,11 +53,6 @@ impl OrderStatus {
         Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
-    /// A resident may cancel until a stall has confirmed the order.
-    pub fn resident_may_cancel(self) -> bool {
-        matches!(self, OrderStatus::PendingPayment | OrderStatus::Placed | OrderStatus::Paid)
-    }
-
     /// Finished one way or another: nothing more will happen.
     pub fn is_final(self) -> bool {
         matches!(self, OrderStatus::Delivered | OrderStatus::Cancelled | OrderStatus::Expired)
@@ -74,6 +69,23 @@ impl OrderStatus {
             OrderStatus::Delivered,
         ]
     }
+}
+
+/// A stall's part of an order starts in this status; vendors move it on.
+pub const PART_PENDING: &str = "pending";
+
+/// A resident may cancel their order until a stall has started on it: while it waits for
+/// payment or for the stalls (a paid order's money goes back with the cancel), and no part of it
+/// has left `pending`.
+pub fn resident_may_cancel<'a>(status: OrderStatus, mut part_statuses: impl Iterator<Item = &'a str>) -> bool {
+    matches!(status, OrderStatus::PendingPayment | OrderStatus::Placed | OrderStatus::Paid)
+        && part_statuses.all(|s| s == PART_PENDING)
+}
+
+/// Quarantined, hardship and elderly households get the slots' priority reserve: the one rule,
+/// for the server's checkout and the storefront's "places left for you".
+pub fn is_priority(quarantined: bool, hardship: bool, elderly: bool) -> bool {
+    quarantined || hardship || elderly
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,9 +155,12 @@ mod tests {
         for s in OrderStatus::ALL {
             assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
         }
-        assert!(OrderStatus::Placed.resident_may_cancel());
-        assert!(!OrderStatus::Confirmed.resident_may_cancel());
-        assert!(!OrderStatus::Expired.resident_may_cancel());
+        let pending = || ["pending", "pending"].into_iter();
+        assert!(resident_may_cancel(OrderStatus::Placed, pending()));
+        assert!(resident_may_cancel(OrderStatus::Paid, pending()));
+        assert!(!resident_may_cancel(OrderStatus::Confirmed, pending()));
+        assert!(!resident_may_cancel(OrderStatus::Expired, pending()));
+        assert!(!resident_may_cancel(OrderStatus::Placed, ["pending", "confirmed"].into_iter()));
         assert_eq!(Payment::Wechat.initial_status(), OrderStatus::PendingPayment);
         assert_eq!(Payment::OnDelivery.initial_status(), OrderStatus::Placed);
     }

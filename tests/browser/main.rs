@@ -11,7 +11,7 @@ const WAIT: Duration = Duration::from_secs(30);
 
 fn storefront_built() -> bool {
     std::env::var("FXS_TEST_STATIC_DIR")
-        .map(|d| std::path::Path::new(&d).join("pkg/frontend_bg.wasm").exists())
+        .map(|d| std::path::Path::new(&d).join("pkg/market_bg.wasm").exists())
         .unwrap_or(false)
 }
 

@@ -8,8 +8,7 @@ use shared::api::{Address, Order, OrderEvent, OrderLine, OrderPart};
 use shared::order::{OrderStatus, Payment, SlotKind};
 use std::collections::BTreeMap;
 
-/// A stall's part of an order starts here; vendors move it on.
-pub const PART_PENDING: &str = "pending";
+pub use shared::order::PART_PENDING;
 
 /// One order with everything shown about it: the one source of the order's JSON, for a new
 /// order's answer and for every later read.
@@ -172,14 +171,14 @@ pub enum CancelDecision {
     NotCancellable(OrderStatus),
 }
 
-/// A resident cancels their own order while it may still be cancelled (shared's rule for the
-/// status) and no stall has started on it.
+/// A resident cancels their own order while shared's rule allows it (the storefront shows the
+/// button by the same rule). A paid order's refund is written with it once payments arrive
+/// (WeChat Pay's issue); until then no order is ever paid.
 pub fn decide_cancel(order: Option<&EndingSnapshot>, caller: i64, now: DateTime<Utc>) -> CancelDecision {
     let Some(order) = order.filter(|o| o.user_id == caller) else {
         return CancelDecision::NotFound;
     };
-    let untouched = order.part_statuses.iter().all(|s| s == PART_PENDING);
-    if !(order.status.resident_may_cancel() && untouched) {
+    if !shared::order::resident_may_cancel(order.status, order.part_statuses.iter().map(String::as_str)) {
         return CancelDecision::NotCancellable(order.status);
     }
     CancelDecision::Cancel(give_back(order, OrderStatus::Cancelled, now, Some(caller)))
@@ -240,7 +239,8 @@ mod tests {
         // Every status shared allows, and only those.
         for status in OrderStatus::ALL {
             let d = decide_cancel(Some(&ending(status, &["pending"])), 1, at(1));
-            assert_eq!(matches!(d, CancelDecision::Cancel(_)), status.resident_may_cancel(), "{status:?}");
+            let allowed = shared::order::resident_may_cancel(status, ["pending"].into_iter());
+            assert_eq!(matches!(d, CancelDecision::Cancel(_)), allowed, "{status:?}");
         }
         assert_eq!(decide_cancel(Some(&o), 2, at(1)), CancelDecision::NotFound);
         assert_eq!(decide_cancel(None, 1, at(1)), CancelDecision::NotFound);

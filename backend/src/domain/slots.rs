@@ -73,9 +73,9 @@ pub struct NeedFlags {
 }
 
 impl NeedFlags {
-    /// Quarantined, hardship and elderly households get the slots' priority reserve.
+    /// Whether they get the slots' priority reserve (shared's one rule).
     pub fn is_priority(self) -> bool {
-        self.quarantined || self.hardship || self.elderly
+        shared::order::is_priority(self.quarantined, self.hardship, self.elderly)
     }
 }
 

@@ -4,7 +4,7 @@ use crate::auth::StaffUser;
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
 use actix_web::{get, patch, web};
-use shared::api::{Household, List, Product, UpdateProductRequest};
+use shared::api::{FlagHousehold, Household, List, Product, UpdateProductRequest};
 use shared::domain::parse_stock;
 use shared::{ErrorBody, ErrorCode, Fen};
 
@@ -66,14 +66,6 @@ pub async fn households(
     query: web::Query<HouseholdQuery>,
 ) -> ApiResult<web::Json<List<Household>>> {
     Ok(web::Json(List { items: state.store.households(query.building.as_deref()).await? }))
-}
-
-#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FlagHousehold {
-    pub quarantined: Option<bool>,
-    pub hardship: Option<bool>,
-    pub elderly: Option<bool>,
 }
 
 /// Flags a household as quarantined, in hardship or elderly: it gets the slots' priority reserve.

@@ -1,10 +1,10 @@
 //! The market's catalog: categories, stalls, products, 菜盒子. Public: no login needed.
 
+use crate::domain::time::to_api;
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
 use actix_web::{get, web};
-use serde::Serialize;
-use shared::api::{Category, List, Product, ProductDetail, ProductQuery, Vendor};
+use shared::api::{Category, List, PricePoint, Product, ProductDetail, ProductQuery, Vendor};
 use shared::{ErrorBody, ErrorCode};
 
 const MAX_QUERY_CHARS: usize = 40;
@@ -62,12 +62,6 @@ pub async fn product(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResul
     state.store.product(id.into_inner()).await?.map(web::Json).ok_or_else(|| ApiError::not_found("product"))
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PricePoint {
-    pub price_fen: i64,
-    pub changed_at: chrono::DateTime<chrono::Utc>,
-}
-
 /// The price-stability record (稳物价): every price this product has had, newest first.
 #[utoipa::path(tag = "catalog", responses((status = 200, body = List<PricePoint>), (status = 404, body = ErrorBody)))]
 #[get("/products/{id}/prices")]
@@ -78,6 +72,9 @@ pub async fn price_history(state: web::Data<AppState>, id: web::Path<i64>) -> Ap
         return Err(ApiError::not_found("product"));
     }
     Ok(web::Json(List {
-        items: history.into_iter().map(|(price_fen, changed_at)| PricePoint { price_fen, changed_at }).collect(),
+        items: history
+            .into_iter()
+            .map(|(price_fen, changed_at)| PricePoint { price_fen, changed_at: to_api(changed_at) })
+            .collect(),
     }))
 }

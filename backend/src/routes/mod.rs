@@ -125,7 +125,7 @@ async fn api_not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 
 /// The storefront's files as `./scripts/build-storefront` compressed them (gzip -9, once at build
 /// time: a quarter smaller than the on-the-fly gzip, and no CPU per request), for a client that
-/// takes gzip: `/pkg/frontend_bg.wasm` is answered from `pkg/frontend_bg.wasm.gz` when that is
+/// takes gzip: `/pkg/market_bg.wasm` is answered from `pkg/market_bg.wasm.gz` when that is
 /// there and not older than the file itself. Everything else goes on to `Files`.
 fn precompressed(static_dir: std::path::PathBuf) -> actix_web::Resource {
     let dir = static_dir.clone();
@@ -182,9 +182,11 @@ fn compressed_twin(dir: &std::path::Path, path: &str) -> Option<(std::path::Path
     (modified(&gz)? >= modified(&original)?).then(|| (gz, ext.to_owned()))
 }
 
-/// Client-side routes (`/products/12`, `/login`) are the storefront's: answer with its page.
+/// Client-side routes (`/products/12`, `/orders`, `/staff`) are the storefront's: answer with
+/// the page of their bundle (`shared::storefront`).
 async fn storefront_route(req: HttpRequest, state: web::Data<AppState>) -> actix_web::Result<HttpResponse> {
-    let index = state.config.static_dir.join("index.html");
+    let page = shared::storefront::Bundle::of(req.path()).page();
+    let index = state.config.static_dir.join(page);
     match NamedFile::open_async(&index).await {
         Ok(file) => Ok(file.use_last_modified(true).into_response(&req)),
         Err(_) => Ok(HttpResponse::ServiceUnavailable().content_type("text/html; charset=utf-8").body(format!(

@@ -1,12 +1,31 @@
+//! Pieces both bundles use: the bars, the loading and error states, the login gate, product
+//! cards, and how money and times are written.
+
+mod elsewhere;
+mod guard;
+mod load;
 mod nav;
 mod product_card;
 mod status;
+mod stepper;
 
+pub use elsewhere::{Elsewhere, NotFound};
+pub use guard::{Guarded, LoginPrompt};
+pub use load::Load;
 pub use nav::{BottomNav, TopBar};
-pub use product_card::{category_icon as category_icon_of, ProductCard};
+pub use product_card::{category_icon, ProductCard};
 pub use status::{ErrorNote, Loading};
+pub use stepper::Stepper;
 
 /// `¥12.50` from fen.
 pub fn yuan(fen: i64) -> String {
-    format!("¥{}.{:02}", fen / 100, fen % 100)
+    shared::domain::yuan(fen)
 }
+
+/// `2026-11-30T08:00:00+08:00` -> (`2026-11-30`, `08:00`): the server always speaks Shanghai time.
+pub fn day_and_time(rfc3339: &str) -> (String, String) {
+    (rfc3339.get(..10).unwrap_or_default().to_owned(), rfc3339.get(11..16).unwrap_or_default().to_owned())
+}
+
+/// The community the market serves; every building is in it.
+pub const COMMUNITY: &str = "七里山小区";

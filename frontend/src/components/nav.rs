@@ -1,16 +1,14 @@
 //! The bar at the top (title and language) and the five tabs at the bottom, in thumb reach.
 
-use crate::i18n::{t, Lang, K};
-use crate::session::use_session;
+use crate::i18n::{self, t, Lang, K};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 #[component]
 pub fn TopBar() -> impl IntoView {
-    let session = use_session();
     let switch = move |_| {
-        let next = if session.lang.get_untracked() == Lang::Zh { Lang::En } else { Lang::Zh };
-        session.set_lang(next);
+        let next = if i18n::lang() == Lang::Zh { Lang::En } else { Lang::Zh };
+        i18n::set_lang(next);
     };
     view! {
         <header class="topbar">
@@ -18,7 +16,7 @@ pub fn TopBar() -> impl IntoView {
                 <span class="brand">{t(K::app_name)}</span>
             </A>
             <button class="lang-switch" on:click=switch aria-label=t(K::language)>
-                {move || if session.lang.get() == Lang::Zh { "EN" } else { "中文" }}
+                {move || if i18n::lang() == Lang::Zh { "EN" } else { "中文" }}
             </button>
         </header>
     }

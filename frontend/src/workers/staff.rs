@@ -1,11 +1,10 @@
 //! Staff: open, adjust and close slots and watch them fill; flag priority households.
 
 use crate::api;
-use crate::components::{ErrorNote, Loading};
+use crate::components::{day_and_time, Guarded, Load};
 use crate::i18n::{t, K};
-use crate::session::use_session;
 use leptos::prelude::*;
-use shared::api::{CreateSlot, Household, Slot, UpdateSlot};
+use shared::api::{CreateSlot, FlagHousehold, Household, Slot, UpdateSlot};
 use shared::order::SlotKind;
 use shared::Role;
 
@@ -18,25 +17,16 @@ fn today_shanghai() -> String {
 
 #[component]
 pub fn StaffPage() -> impl IntoView {
-    let session = use_session();
     view! {
         <h1>{t(K::staff_page)}</h1>
-        {move || match session.user.get() {
-            Some(u) if u.has_role(Role::Staff) => view! { <SlotsAdmin/> <HouseholdsAdmin/> }.into_any(),
-            Some(_) => view! { <p class="card center">{t(K::staff_only)}</p> }.into_any(),
-            None if session.checking.get() => view! { <Loading/> }.into_any(),
-            None => view! { <crate::pages::account::LoginPrompt next="/staff"/> }.into_any(),
-        }}
+        <Guarded next="/staff" role=Role::Staff><SlotsAdmin/> <HouseholdsAdmin/></Guarded>
     }
 }
 
 #[component]
 fn SlotsAdmin() -> impl IntoView {
     let date = RwSignal::new(today_shanghai());
-    let slots = LocalResource::new(move || {
-        let d = date.get();
-        async move { api::slots(Some(&d)).await }
-    });
+    let slots = Load::new(move || api::slots_path(Some(&date.get())));
     let error = RwSignal::new(None::<String>);
     let kind = RwSignal::new(SlotKind::Delivery);
     let start = RwSignal::new("08:00".to_owned());
@@ -50,9 +40,9 @@ fn SlotsAdmin() -> impl IntoView {
             match fut.await {
                 Ok(_) => {
                     error.set(None);
-                    slots.refetch();
+                    slots.reload();
                 }
-                Err(f) => error.set(Some(f.message)),
+                Err(f) => error.set(Some(f.text())),
             }
         });
     };
@@ -88,17 +78,15 @@ fn SlotsAdmin() -> impl IntoView {
             <label class="block-label" for="slot-date">{t(K::date)}</label>
             <input id="slot-date" type="date" prop:value=move || date.get() on:change=move |ev| date.set(event_target_value(&ev))/>
             {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
-            <Transition fallback=|| view! { <Loading/> }>
-                {move || slots.get().map(|r| match r {
-                    Err(e) => view! { <ErrorNote failure=e retry=Callback::new(move |_| slots.refetch())/> }.into_any(),
-                    Ok(list) if list.is_empty() => view! { <p class="empty">{t(K::no_slots)}</p> }.into_any(),
-                    Ok(list) => view! {
-                        <ul class="admin-slots">
-                            {list.into_iter().map(|s| view! { <AdminSlot info=s adjust=adjust/> }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                })}
-            </Transition>
+            {slots.show_items(move |list: Vec<Slot>| if list.is_empty() {
+                view! { <p class="empty">{t(K::no_slots)}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="admin-slots">
+                        {list.into_iter().map(|s| view! { <AdminSlot info=s adjust=adjust/> }).collect_view()}
+                    </ul>
+                }.into_any()
+            })}
         </section>
         <section class="card">
             <h2>{t(K::open_slot)}</h2>
@@ -130,7 +118,7 @@ fn from_local_input(value: &str) -> Option<String> {
 }
 
 fn hm(rfc3339: &str) -> String {
-    super::day_and_time(rfc3339).1
+    day_and_time(rfc3339).1
 }
 
 /// One slot as staff see it: its fill, cut-off and priority reserve; quick ±10 and close, and a
@@ -203,20 +191,23 @@ fn AdminSlot(info: Slot, adjust: Callback<(i64, UpdateSlot)>) -> impl IntoView {
 #[component]
 fn HouseholdsAdmin() -> impl IntoView {
     let building = RwSignal::new("1".to_owned());
-    let list = LocalResource::new(move || {
-        let b = building.get();
-        async move { api::households(&b).await }
-    });
+    let list = Load::new(move || api::households_path(&building.get()));
     let error = RwSignal::new(None::<String>);
     let flag = move |h: &Household, field: &'static str, value: bool| {
         let id = h.id;
         leptos::task::spawn_local(async move {
-            match api::flag_household(id, serde_json::json!({ field: value })).await {
+            let mut flags = FlagHousehold::default();
+            match field {
+                "quarantined" => flags.quarantined = Some(value),
+                "hardship" => flags.hardship = Some(value),
+                _ => flags.elderly = Some(value),
+            }
+            match api::flag_household(id, &flags).await {
                 Ok(_) => {
                     error.set(None);
-                    list.refetch();
+                    list.reload();
                 }
-                Err(f) => error.set(Some(f.message)),
+                Err(f) => error.set(Some(f.text())),
             }
         });
     };
@@ -229,10 +220,7 @@ fn HouseholdsAdmin() -> impl IntoView {
                 </select>
             </label>
             {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
-            <Transition fallback=|| view! { <Loading/> }>
-                {move || list.get().map(|r| match r {
-                    Err(e) => view! { <ErrorNote failure=e retry=Callback::new(move |_| list.refetch())/> }.into_any(),
-                    Ok(items) => view! {
+            {list.show_items(move |items: Vec<Household>| view! {
                         <ul class="households">
                             {items.into_iter().map(|h| {
                                 let h = StoredValue::new(h);
@@ -250,9 +238,7 @@ fn HouseholdsAdmin() -> impl IntoView {
                                 }
                             }).collect_view()}
                         </ul>
-                    }.into_any(),
-                })}
-            </Transition>
+            })}
         </section>
     }
 }

@@ -1,8 +1,7 @@
 //! Cart and checkout: steppers and totals, then time slot, address and payment in one page.
 
-use super::day_and_time;
-use crate::api::{self, Failure};
-use crate::components::{yuan, ErrorNote, Loading};
+use crate::api;
+use crate::components::{day_and_time, yuan, Guarded, Load, Stepper, COMMUNITY};
 use crate::i18n::{now, t, K};
 use crate::session::use_session;
 use leptos::prelude::*;
@@ -10,64 +9,41 @@ use leptos_router::{components::A, hooks::use_navigate};
 use shared::api::{Address, Cart, CheckoutRequest, Slot};
 use shared::order::{Payment, SlotKind};
 
-fn failure_text(f: &Failure) -> String {
-    if f.status == 0 {
-        now(K::network_failed).to_owned()
-    } else {
-        f.message.clone()
-    }
-}
-
-/// − n + with big buttons; `on_change` gets the new quantity.
-#[component]
-pub fn Stepper(quantity: i64, max: i64, on_change: Callback<i64>, #[prop(optional)] id: &'static str) -> impl IntoView {
-    view! {
-        <div class="stepper" id=id>
-            <button class="step" aria-label="-" disabled={quantity <= 1} on:click=move |_| on_change.run(quantity - 1)>"−"</button>
-            <span class="qty" aria-live="polite">{quantity}</span>
-            <button class="step" aria-label="+" disabled={quantity >= max} on:click=move |_| on_change.run(quantity + 1)>"+"</button>
-        </div>
-    }
-}
-
 #[component]
 pub fn CartPage() -> impl IntoView {
-    let session = use_session();
-    let cart = LocalResource::new(api::cart);
+    view! {
+        <h1>{t(K::nav_cart)}</h1>
+        <Guarded next="/cart"><CartLines/></Guarded>
+    }
+}
+
+#[component]
+fn CartLines() -> impl IntoView {
+    let cart = Load::of(api::CART);
     let error = RwSignal::new(None::<String>);
     let set = move |product_id: i64, quantity: i64| {
         leptos::task::spawn_local(async move {
             match api::set_cart(product_id, quantity).await {
                 Ok(_) => {
                     error.set(None);
-                    cart.refetch();
+                    cart.reload();
                 }
-                Err(f) => error.set(Some(failure_text(&f))),
+                Err(f) => error.set(Some(f.text())),
             }
         });
     };
     view! {
-        <h1>{t(K::nav_cart)}</h1>
         {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
-        {move || {
-            if session.user.get().is_none() && !session.checking.get() {
-                return view! { <crate::pages::account::LoginPrompt next="/cart"/> }.into_any();
-            }
+        {cart.show(move |c: Cart| if c.items.is_empty() {
             view! {
-                <Transition fallback=|| view! { <Loading/> }>
-                    {move || cart.get().map(|r| match r {
-                        Ok(c) if c.items.is_empty() => view! {
-                            <div class="card center">
-                                <p>{t(K::cart_empty)}</p>
-                                <A href="/products"><span class="btn primary">{t(K::browse)}</span></A>
-                            </div>
-                        }.into_any(),
-                        Ok(c) => cart_lines(c, set).into_any(),
-                        Err(e) => view! { <ErrorNote failure=e retry=Callback::new(move |_| cart.refetch())/> }.into_any(),
-                    })}
-                </Transition>
+                <div class="card center">
+                    <p>{t(K::cart_empty)}</p>
+                    <A href="/products"><span class="btn primary">{t(K::browse)}</span></A>
+                </div>
             }.into_any()
-        }}
+        } else {
+            cart_lines(c, set).into_any()
+        })}
     }
 }
 
@@ -114,10 +90,18 @@ fn day_label(day: &str) -> String {
 
 #[component]
 pub fn CheckoutPage() -> impl IntoView {
+    view! {
+        <h1>{t(K::checkout)}</h1>
+        <Guarded next="/checkout"><CheckoutForm/></Guarded>
+    }
+}
+
+#[component]
+fn CheckoutForm() -> impl IntoView {
     let session = use_session();
     let navigate = use_navigate();
-    let cart = LocalResource::new(api::cart);
-    let slots = LocalResource::new(|| api::slots(None));
+    let cart = Load::of(api::CART);
+    let slots = Load::new(|| api::slots_path(None));
     let kind = RwSignal::new(SlotKind::Delivery);
     let day = RwSignal::new(None::<String>);
     let chosen = RwSignal::new(None::<i64>);
@@ -131,7 +115,7 @@ pub fn CheckoutPage() -> impl IntoView {
 
     // Places go fast at 7 a.m.: refresh the slots so a full one is greyed out before anyone
     // tries it. The timer stops with the page.
-    if let Ok(handle) = set_interval_with_handle(move || slots.refetch(), std::time::Duration::from_secs(10)) {
+    if let Ok(handle) = set_interval_with_handle(move || slots.reload(), std::time::Duration::from_secs(10)) {
         on_cleanup(move || handle.clear());
     }
 
@@ -145,8 +129,7 @@ pub fn CheckoutPage() -> impl IntoView {
             }
         }
     });
-    let priority =
-        move || session.user.get().and_then(|u| u.household).is_some_and(|h| h.quarantined || h.hardship || h.elderly);
+    let priority = move || session.user.get().and_then(|u| u.household).is_some_and(|h| h.is_priority());
     let places = move |s: &Slot| if priority() { s.priority_remaining } else { s.remaining };
 
     let submit = move |_| {
@@ -176,9 +159,9 @@ pub fn CheckoutPage() -> impl IntoView {
                 Err(f) => {
                     if matches!(f.code.as_str(), "slot_full" | "slot_closed") {
                         chosen.set(None);
-                        slots.refetch();
+                        slots.reload();
                     }
-                    error.set(Some(failure_text(&f)));
+                    error.set(Some(f.text()));
                 }
             }
             busy.set(false);
@@ -186,19 +169,16 @@ pub fn CheckoutPage() -> impl IntoView {
     };
 
     view! {
-        <h1>{t(K::checkout)}</h1>
-        <Suspense fallback=|| view! { <Loading/> }>
-            {move || cart.get().map(|r| match r {
-                Ok(c) if c.items.is_empty() => view! { <p class="empty">{t(K::cart_empty)}</p> }.into_any(),
-                Ok(c) => view! {
-                    <div class="card summary">
-                        <p>{c.items.iter().map(|i| format!("{} ×{}", i.name, i.quantity)).collect::<Vec<_>>().join("、")}</p>
-                        <p>{t(K::total)} " " <strong>{yuan(c.total_fen)}</strong></p>
-                    </div>
-                }.into_any(),
-                Err(e) => view! { <ErrorNote failure=e retry=Callback::new(move |_| cart.refetch())/> }.into_any(),
-            })}
-        </Suspense>
+        {cart.show(|c: Cart| if c.items.is_empty() {
+            view! { <p class="empty">{t(K::cart_empty)}</p> }.into_any()
+        } else {
+            view! {
+                <div class="card summary">
+                    <p>{c.items.iter().map(|i| format!("{} ×{}", i.name, i.quantity)).collect::<Vec<_>>().join("、")}</p>
+                    <p>{t(K::total)} " " <strong>{yuan(c.total_fen)}</strong></p>
+                </div>
+            }.into_any()
+        })}
 
         <div class="segmented" role="tablist">
             <button role="tab" class:active=move || kind.get() == SlotKind::Delivery
@@ -208,10 +188,7 @@ pub fn CheckoutPage() -> impl IntoView {
         </div>
 
         <h2>{t(K::choose_slot)}</h2>
-        <Transition fallback=|| view! { <Loading/> }>
-            {move || slots.get().map(|r| match r {
-                Err(e) => view! { <ErrorNote failure=e retry=Callback::new(move |_| slots.refetch())/> }.into_any(),
-                Ok(all) => {
+        {slots.show_items(move |all: Vec<Slot>| {
                     let mut days: Vec<String> = all.iter().map(|s| day_and_time(&s.starts_at).0).collect();
                     days.dedup();
                     if day.get_untracked().is_none_or(|d| !days.contains(&d)) {
@@ -257,15 +234,13 @@ pub fn CheckoutPage() -> impl IntoView {
                                 }).collect_view().into_any()
                             }}
                         </div>
-                    }.into_any()
-                }
-            })}
-        </Transition>
+                    }
+        })}
 
         <Show when=move || kind.get() == SlotKind::Delivery>
             <h2>{t(K::address)}</h2>
             <div class="address-row">
-                <label>{crate::pages::account::community()}</label>
+                <label>{COMMUNITY}</label>
                 <input id="building" inputmode="numeric" maxlength="4" prop:value=move || building.get()
                     on:input=move |ev| building.set(event_target_value(&ev))/>
                 <span>{t(K::building)}</span>

@@ -1,14 +1,14 @@
 //! The resident's orders: the list, and one order with its timeline and hand-off code.
 
 use crate::api;
-use crate::components::{yuan, ErrorNote, Loading};
+use crate::components::{yuan, Guarded, Load};
 use crate::i18n::{t, K};
-use crate::session::use_session;
 use leptos::prelude::*;
 use leptos_router::{
     components::A,
     hooks::{use_params_map, use_query_map},
 };
+use shared::api::{Order, OrderSummary};
 use shared::order::OrderStatus;
 
 pub fn status_label(s: OrderStatus) -> K {
@@ -31,22 +31,20 @@ fn short_time(rfc3339: &str) -> String {
 
 #[component]
 pub fn OrdersPage() -> impl IntoView {
-    let session = use_session();
-    let orders = LocalResource::new(api::orders);
     view! {
         <h1>{t(K::nav_orders)}</h1>
-        {move || {
-            if session.user.get().is_none() && !session.checking.get() {
-                return view! { <crate::pages::account::LoginPrompt next="/orders"/> }.into_any();
-            }
-            view! {
-                <Transition fallback=|| view! { <Loading/> }>
-                    {move || orders.get().map(|r| match r {
-                        Ok(list) if list.is_empty() => view! {
+        <Guarded next="/orders"><OrderList/></Guarded>
+    }
+}
+
+#[component]
+fn OrderList() -> impl IntoView {
+    Load::of(api::ORDERS).show_items(|list: Vec<OrderSummary>| match list {
+                        list if list.is_empty() => view! {
                             <div class="card center"><p>{t(K::no_orders)}</p>
                                 <A href="/products"><span class="btn primary">{t(K::browse)}</span></A></div>
                         }.into_any(),
-                        Ok(list) => view! {
+                        list => view! {
                             <ul class="order-list">
                                 {list.into_iter().map(|o| view! {
                                     <li>
@@ -62,30 +60,28 @@ pub fn OrdersPage() -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                         }.into_any(),
-                        Err(e) => view! { <ErrorNote failure=e retry=Callback::new(move |_| orders.refetch())/> }.into_any(),
-                    })}
-                </Transition>
-            }.into_any()
-        }}
-    }
+    })
 }
 
 #[component]
 pub fn OrderPage() -> impl IntoView {
+    let here = leptos_router::hooks::use_location().pathname.get_untracked();
+    view! { <Guarded next=here><OrderDetail/></Guarded> }
+}
+
+#[component]
+fn OrderDetail() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let id = Memo::new(move |_| params.get().get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
-    let order = LocalResource::new(move || {
-        let id = id.get();
-        async move { api::order(id).await }
-    });
+    let order = Load::new(move || api::order_path(id.get()));
     let error = RwSignal::new(None::<String>);
     let cancel = move |_| {
         let id = id.get_untracked();
         leptos::task::spawn_local(async move {
             match api::cancel_order(id).await {
-                Ok(_) => order.refetch(),
-                Err(f) => error.set(Some(f.message)),
+                Ok(_) => order.reload(),
+                Err(f) => error.set(Some(f.text())),
             }
         });
     };
@@ -93,10 +89,7 @@ pub fn OrderPage() -> impl IntoView {
         {move || (query.get().get("placed").is_some()).then(|| view! {
             <div class="banner success" role="status">"✓ " {t(K::order_placed)}</div>
         })}
-        <Suspense fallback=|| view! { <Loading/> }>
-            {move || order.get().map(|r| match r {
-                Err(e) => view! { <ErrorNote failure=e retry=Callback::new(move |_| order.refetch())/> }.into_any(),
-                Ok(o) => {
+        {order.show(move |o: Order| {
                     let status = o.status;
                     let reached: Vec<OrderStatus> = o.timeline.iter().map(|e| e.status).collect();
                     view! {
@@ -162,12 +155,10 @@ pub fn OrderPage() -> impl IntoView {
                             </ul>
                         </div>
                         {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
-                        {status.resident_may_cancel().then(|| view! {
+                        {shared::order::resident_may_cancel(status, o.parts.iter().map(|p| p.status.as_str())).then(|| view! {
                             <button id="cancel-order" class="btn secondary block" on:click=cancel>{t(K::cancel_order)}</button>
                         })}
-                    }.into_any()
-                }
-            })}
-        </Suspense>
+                    }
+        })}
     }
 }

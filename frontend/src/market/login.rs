@@ -1,8 +1,9 @@
 //! Log in by phone and SMS code, or with WeChat. Big fields, one hand, clear errors.
 
 use crate::api;
-use crate::i18n::{now, t, K};
-use crate::session::{device_id, use_session};
+use crate::i18n::{t, K};
+use crate::session::use_session;
+use crate::storage::device_id;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::{Phone, SmsCode};
@@ -62,7 +63,7 @@ pub fn LoginPage() -> impl IntoView {
                     countdown.set(60);
                     tick();
                 }
-                Err(f) => error.set(Some(if f.status == 0 { now(K::network_failed).to_owned() } else { f.message })),
+                Err(f) => error.set(Some(f.text())),
             }
             busy.set(false);
         });
@@ -73,9 +74,10 @@ pub fn LoginPage() -> impl IntoView {
         move |result: api::ApiResult<shared::api::LoginResponse>| match result {
             Ok(r) => {
                 session.logged_in(&r.token, r.user);
+                // A page of another bundle loads it (`components::Elsewhere`), with the login stored.
                 navigate(&next(), Default::default());
             }
-            Err(f) => error.set(Some(if f.status == 0 { now(K::network_failed).to_owned() } else { f.message })),
+            Err(f) => error.set(Some(f.text())),
         }
     };
 

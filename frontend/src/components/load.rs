@@ -1,0 +1,118 @@
+//! Data a page shows from the server: asked for when the page opens, again when what it depends
+//! on changes or on `reload`, and shown as loading, as a failure with "try again", or as the
+//! page. One small machine serves every page whatever the data's type (the JSON stays as the
+//! browser parsed it until it is shown), which keeps the residents' download small.
+
+use super::{ErrorNote, Loading};
+use crate::api::{self, ApiResult};
+use leptos::prelude::*;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
+
+#[derive(Clone, Copy)]
+pub struct Load {
+    /// The latest answer; kept while the same path is asked again, so a refresh does not blink.
+    answer: RwSignal<Option<ApiResult<JsValue>>, LocalStorage>,
+    again: RwSignal<u32>,
+}
+
+impl Load {
+    /// Loads the path `path` gives; a signal `path` reads makes it load anew when it changes.
+    pub fn new(path: impl Fn() -> String + 'static) -> Self {
+        Self::when(move || Some(path()))
+    }
+
+    /// Like `new`, but asks for nothing while `path` gives none.
+    pub fn when(path: impl Fn() -> Option<String> + 'static) -> Self {
+        let load = Load { answer: RwSignal::new_local(None), again: RwSignal::new(0) };
+        // Only the latest request may answer: an older one that arrives late is dropped.
+        let latest = StoredValue::new(0u32);
+        let asked = StoredValue::new(String::new());
+        Effect::new(move |_| {
+            load.again.track();
+            let Some(path) = path() else {
+                load.answer.set(None);
+                asked.set_value(String::new());
+                return;
+            };
+            if asked.get_value() != path {
+                load.answer.set(None);
+                asked.set_value(path.clone());
+            }
+            latest.update_value(|n| *n += 1);
+            let this = latest.get_value();
+            leptos::task::spawn_local(async move {
+                let answer = api::get_json(path).await;
+                if latest.try_get_value() == Some(this) {
+                    load.answer.try_set(Some(answer));
+                }
+            });
+        });
+        load
+    }
+
+    /// A path that does not change.
+    pub fn of(path: &'static str) -> Self {
+        Self::new(move || path.to_owned())
+    }
+
+    /// Asks again, showing what is there until the answer comes.
+    pub fn reload(&self) {
+        self.again.update(|n| *n += 1);
+    }
+
+    /// The answer as `T`, once there (for code that needs a value rather than a view).
+    pub fn value<T: DeserializeOwned>(&self) -> Option<T> {
+        match self.answer.get() {
+            Some(Ok(v)) => api::parse(v).ok(),
+            _ => None,
+        }
+    }
+
+    /// The page for the answer, read as `T`: `show` once it is there, the loading state before,
+    /// a failure with "try again" if it fails.
+    pub fn show<T, V>(self, show: impl Fn(T) -> V + Send + Sync + 'static) -> impl IntoView
+    where
+        T: DeserializeOwned + 'static,
+        V: IntoView + 'static,
+    {
+        self.show_with(api::parse::<T>, show)
+    }
+
+    /// Like `show` for a list answer (`{"items": [...]}`).
+    pub fn show_items<T, V>(self, show: impl Fn(Vec<T>) -> V + Send + Sync + 'static) -> impl IntoView
+    where
+        T: DeserializeOwned + 'static,
+        V: IntoView + 'static,
+    {
+        self.show_with(api::items::<T>, show)
+    }
+
+    fn show_with<T: 'static, V: IntoView + 'static>(
+        self,
+        read: fn(JsValue) -> ApiResult<T>,
+        show: impl Fn(T) -> V + Send + Sync + 'static,
+    ) -> impl IntoView {
+        // Only reading the value and showing it depend on the type; the rest is shared code.
+        move || match self.answer_or_view() {
+            Ok(value) => match read(value) {
+                Ok(value) => show(value).into_any(),
+                Err(failure) => self.failure_view(failure),
+            },
+            Err(view) => view,
+        }
+    }
+
+    /// The JSON once it is there; until then (or on a failure) what to show instead.
+    fn answer_or_view(self) -> Result<JsValue, AnyView> {
+        match self.answer.get() {
+            None => Err(view! { <Loading/> }.into_any()),
+            Some(Ok(value)) => Ok(value),
+            Some(Err(failure)) => Err(self.failure_view(failure)),
+        }
+    }
+
+    fn failure_view(self, failure: api::Failure) -> AnyView {
+        view! { <ErrorNote failure=failure retry=Callback::new(move |_| self.reload())/> }.into_any()
+    }
+}

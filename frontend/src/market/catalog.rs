@@ -1,0 +1,229 @@
+//! Home, product list with search, product detail.
+
+use crate::api::{self, ProductFilter};
+use crate::components::{yuan, Load, ProductCard};
+use crate::i18n::{self, t, Lang, K};
+use crate::session::use_session;
+use leptos::prelude::*;
+use leptos_router::{
+    components::A,
+    hooks::{use_navigate, use_params_map, use_query_map},
+};
+use shared::api::{Category, List, PricePoint, Product, ProductDetail, Vendor};
+
+/// The search box: goes to the product list with `q`.
+#[component]
+fn SearchBox(#[prop(optional)] initial: String) -> impl IntoView {
+    let text = RwSignal::new(initial);
+    let navigate = use_navigate();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let q = text.get_untracked();
+        let q: String = js_sys::encode_uri_component(q.trim()).into();
+        navigate(&format!("/products?q={q}"), Default::default());
+    };
+    view! {
+        <form class="search" role="search" on:submit=submit>
+            <input
+                id="search"
+                type="search"
+                enterkeyhint="search"
+                placeholder=t(K::search_placeholder)
+                aria-label=t(K::search)
+                prop:value=move || text.get()
+                on:input=move |ev| text.set(event_target_value(&ev))
+            />
+            <button class="btn" type="submit">{t(K::search)}</button>
+        </form>
+    }
+}
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let categories = Load::of(api::CATEGORIES);
+    let boxes = Load::new(|| api::products_path(&ProductFilter { category: Some("box".into()), ..Default::default() }));
+    let vendors = Load::of(api::VENDORS);
+    view! {
+        <section class="hero">
+            <h1>{t(K::app_name)}</h1>
+            <p>{t(K::tagline)}</p>
+            <SearchBox/>
+        </section>
+        <section>
+            <h2>{t(K::categories)}</h2>
+            {categories.show_items(|items: Vec<Category>| view! {
+                <div class="category-grid">
+                    {items.into_iter().map(|c| {
+                        let (name, name_en) = (c.name_zh, c.name_en);
+                        view! {
+                            <A href=format!("/products?category={}", c.id)>
+                                <div class="category">
+                                    <span class="category-icon" aria-hidden="true">{c.icon}</span>
+                                    <span>{move || if i18n::lang() == Lang::Zh { name.clone() } else { name_en.clone() }}</span>
+                                </div>
+                            </A>
+                        }
+                    }).collect_view()}
+                </div>
+            })}
+        </section>
+        <section>
+            <h2>{t(K::boxes)}</h2>
+            {boxes.show_items(|items: Vec<Product>| view! {
+                <div class="product-list">
+                    {items.into_iter().map(|p| view! { <ProductCard product=p/> }).collect_view()}
+                </div>
+            })}
+        </section>
+        <section>
+            <h2>{t(K::stalls)}</h2>
+            {vendors.show_items(|items: Vec<Vendor>| view! {
+                <ul class="stall-list">
+                    {items.into_iter().map(|v| view! {
+                        <li>
+                            <A href=format!("/products?vendor_id={}", v.id)>
+                                <div class="stall">
+                                    <span class="stall-no">{v.stall_no}</span>
+                                    <span class="stall-name">{v.name}</span>
+                                    <span class="stall-desc">{v.description}</span>
+                                </div>
+                            </A>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            })}
+        </section>
+    }
+}
+
+#[component]
+pub fn ProductsPage() -> impl IntoView {
+    let query = use_query_map();
+    let filter = Memo::new(move |_| {
+        let q = query.get();
+        ProductFilter {
+            category: q.get("category").filter(|c| !c.is_empty()),
+            vendor_id: q.get("vendor_id").and_then(|v| v.parse().ok()),
+            q: q.get("q").filter(|s| !s.trim().is_empty()),
+        }
+    });
+    let products = Load::new(move || api::products_path(&filter.get()));
+    // The stall's name as the title of its page.
+    let stall = Load::when(move || filter.get().vendor_id.map(api::vendor_path));
+    let title = move || match (filter.get().vendor_id, stall.value::<Vendor>()) {
+        (Some(_), Some(v)) => format!("{} · {}", v.stall_no, v.name),
+        _ => t(K::all_products)().to_owned(),
+    };
+    view! {
+        <SearchBox initial=query.get_untracked().get("q").unwrap_or_default()/>
+        <h1 class="list-title">{title}</h1>
+        {products.show_items(|items: Vec<Product>| if items.is_empty() {
+            view! { <p class="empty">{t(K::no_products)}</p> }.into_any()
+        } else {
+            view! {
+                <div class="product-list" id="product-list">
+                    {items.into_iter().map(|p| view! { <ProductCard product=p/> }).collect_view()}
+                </div>
+            }.into_any()
+        })}
+    }
+}
+
+#[component]
+pub fn ProductPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.get().get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
+    let product = Load::new(move || api::product_path(id.get()));
+    let prices = Load::new(move || api::prices_path(id.get()));
+    view! {
+        <button class="link back" on:click=move |_| { let _ = window().history().and_then(|h| h.back()); }>
+            "‹ " {t(K::back)}
+        </button>
+        {product.show(|d: ProductDetail| {
+            let p = d.product;
+            let sold_out = p.stock == 0;
+            let stock_text = format!("{} {}", p.stock, p.unit);
+            view! {
+                <article class="product-detail">
+                    <div class="detail-icon" aria-hidden="true">{crate::components::category_icon(&p.category)}</div>
+                    <h1>{p.name.clone()}</h1>
+                    <p class="detail-price">{yuan(p.price_fen)} <small>"/" {p.unit.clone()}</small></p>
+                    <dl class="facts">
+                        <dt>{t(K::stall)}</dt>
+                        <dd><A href=format!("/products?vendor_id={}", p.vendor_id)>{p.vendor_name.clone()}</A></dd>
+                        <dt>{t(K::stock)}</dt>
+                        <dd class:sold-out=sold_out>
+                            {move || if sold_out { t(K::sold_out)().to_owned() } else { stock_text.clone() }}
+                        </dd>
+                        {p.per_order_limit.map(|l| view! {
+                            <dt>{t(K::limit)}</dt>
+                            <dd>{l} " " {p.unit.clone()}</dd>
+                        })}
+                    </dl>
+                    {(!p.description.is_empty()).then(|| view! { <p class="description">{p.description.clone()}</p> })}
+                    {(!sold_out).then(|| view! { <AddToCart product_id=p.id max=p.per_order_limit.unwrap_or(99).min(p.stock)/> })}
+                    {(!d.box_items.is_empty()).then(|| view! {
+                        <h2>{t(K::box_contents)}</h2>
+                        <ul class="box-items">
+                            {d.box_items.into_iter().map(|i| view! {
+                                <li><span>{i.name}</span><span>{i.quantity} " " {i.unit}</span></li>
+                            }).collect_view()}
+                        </ul>
+                    })}
+                </article>
+            }
+        })}
+        {move || prices.value::<List<PricePoint>>().filter(|l| !l.items.is_empty()).map(|points| view! {
+            <section class="card">
+                <h2>{t(K::price_record)}</h2>
+                <ul class="price-record">
+                    {points.items.into_iter().take(10).map(|p| view! {
+                        <li><span>{p.changed_at.get(..10).unwrap_or_default().to_owned()}</span><span>{yuan(p.price_fen)}</span></li>
+                    }).collect_view()}
+                </ul>
+            </section>
+        })}
+    }
+}
+
+/// Quantity and "add to cart"; asks a visitor to log in first.
+#[component]
+fn AddToCart(product_id: i64, max: i64) -> impl IntoView {
+    let session = use_session();
+    let navigate = use_navigate();
+    let quantity = RwSignal::new(1i64);
+    let message = RwSignal::new(None::<(bool, String)>);
+    let add = move |_| {
+        if session.user.get_untracked().is_none() {
+            navigate(&format!("/login?next=/products/{product_id}"), Default::default());
+            return;
+        }
+        let q = quantity.get_untracked();
+        leptos::task::spawn_local(async move {
+            // Adding to what is already in the cart.
+            let current = api::cart()
+                .await
+                .ok()
+                .and_then(|c| c.items.into_iter().find(|i| i.product_id == product_id))
+                .map_or(0, |i| i.quantity);
+            match api::set_cart(product_id, current + q).await {
+                Ok(_) => message.set(Some((true, i18n::now(K::added).to_owned()))),
+                Err(f) => message.set(Some((false, f.text()))),
+            }
+        });
+    };
+    view! {
+        <div class="add-row">
+            {move || view! {
+                <crate::components::Stepper quantity=quantity.get() max=max.max(1)
+                    on_change=Callback::new(move |q| quantity.set(q))/>
+            }}
+            <button id="add-to-cart" class="btn primary" on:click=add>{t(K::add_to_cart)}</button>
+        </div>
+        {move || message.get().map(|(ok, m)| view! {
+            <p class:form-error=!ok class:added=ok role="status">{m}
+                {ok.then(|| view! { " · " <A href="/cart">{t(K::go_checkout)}</A> })}
+            </p>
+        })}
+    }
+}

@@ -1,0 +1,34 @@
+//! The residents' shop bundle: cart, checkout, orders. Loaded when a resident first opens one of
+//! them, so the first visit (browsing) downloads less.
+
+mod checkout;
+mod orders;
+
+use crate::components::{BottomNav, Elsewhere, TopBar};
+use crate::session::Session;
+use leptos::prelude::*;
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+use shared::storefront::Bundle;
+
+#[component]
+pub fn App() -> impl IntoView {
+    Session::provide();
+    crate::i18n::mark_document_language();
+    view! {
+        <Router>
+            <TopBar/>
+            <main class="page">
+                <Routes fallback=|| view! { <Elsewhere here=Bundle::Shop/> }>
+                    <Route path=path!("/cart") view=checkout::CartPage/>
+                    <Route path=path!("/checkout") view=checkout::CheckoutPage/>
+                    <Route path=path!("/orders") view=orders::OrdersPage/>
+                    <Route path=path!("/orders/:id") view=orders::OrderPage/>
+                </Routes>
+            </main>
+            <BottomNav/>
+        </Router>
+    }
+}

@@ -1,0 +1,30 @@
+//! The workers' bundle, under `/staff` (and `/vendor`, `/volunteer` with their issues): pages a
+//! resident never opens, so never downloads. Logging in happens on the residents' login page,
+//! which sends the worker back here.
+
+mod staff;
+
+use crate::components::{Elsewhere, TopBar};
+use crate::session::Session;
+use leptos::prelude::*;
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+use shared::storefront::Bundle;
+
+#[component]
+pub fn App() -> impl IntoView {
+    Session::provide();
+    crate::i18n::mark_document_language();
+    view! {
+        <Router>
+            <TopBar/>
+            <main class="page">
+                <Routes fallback=|| view! { <Elsewhere here=Bundle::Workers/> }>
+                    <Route path=path!("/staff") view=staff::StaffPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
