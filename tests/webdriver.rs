@@ -89,6 +89,17 @@ impl Driver {
         res["value"].clone()
     }
 
+    /// Slows the browser's network as a phone's would be (chromedriver's network conditions):
+    /// `latency_ms` added to each request, throughput in bytes per second; `offline` cuts it off.
+    pub async fn throttle(&self, offline: bool, latency_ms: u64, down_bytes_per_s: u64, up_bytes_per_s: u64) {
+        let conditions = json!({ "network_conditions": {
+            "offline": offline, "latency": latency_ms,
+            "download_throughput": down_bytes_per_s, "upload_throughput": up_bytes_per_s,
+        }});
+        let res = self.call(reqwest::Method::POST, "/chromium/network_conditions", Some(conditions)).await;
+        assert!(res.is_null() || res.get("error").is_none(), "network conditions refused: {res}");
+    }
+
     pub async fn goto(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
     }

@@ -227,3 +227,73 @@ async fn resident_logs_in_browses_and_buys() {
     }
     browser.quit().await;
 }
+
+/// What a resident's phone downloads on a first visit to the market, as the server sends it to
+/// a browser that takes gzip: the page, and the stylesheet, script and WebAssembly it names.
+async fn first_visit_bytes(app: &TestApp) -> (usize, Vec<(String, usize)>) {
+    let http = reqwest::Client::new();
+    let fetch = |path: String| {
+        let http = http.clone();
+        let url = app.url(&path);
+        async move {
+            let res = http.get(url).header("Accept-Encoding", "gzip").send().await.expect("storefront file");
+            assert_eq!(res.status(), 200, "{path}");
+            // reqwest here does not unzip: these are the bytes on the wire.
+            res.bytes().await.expect("body").to_vec()
+        }
+    };
+    let page = fetch("/".into()).await;
+    let html = String::from_utf8(flate_or_plain(&page)).expect("html");
+    let mut files = vec![("/".to_owned(), page.len())];
+    for asset in ["/style.css", "/pkg/market.js", "/pkg/market_bg.wasm"] {
+        assert!(html.contains(asset), "the page names {asset}: {html}");
+        files.push((asset.to_owned(), fetch(asset.into()).await.len()));
+    }
+    (files.iter().map(|(_, n)| n).sum(), files)
+}
+
+/// The page's text whether it came gzipped or not.
+fn flate_or_plain(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        if flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).is_ok() {
+            return out;
+        }
+    }
+    bytes.to_vec()
+}
+
+/// A resident's first visit: at most 200 KB on the wire (the budget that keeps it quick on a
+/// weak phone connection), the product list on screen over a throttled "Fast 3G" link from an
+/// empty cache (measured and printed, not asserted: BENCHMARKS.md), and the language chosen
+/// kept for everything after a reload, including messages written outside the page's views.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_visit_is_light_and_keeps_the_language() {
+    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
+    let app = spawn_app(Db::Sqlite).await;
+    let (total, files) = first_visit_bytes(&app).await;
+    println!("a resident's first visit: {total} B gzipped {files:?}");
+    assert!(total <= 200_000, "a first visit must stay within 200 KB gzipped, it is {total} B: {files:?}");
+
+    // DevTools' "Fast 3G": 1.6 Mbit/s down, 750 kbit/s up, 150 ms latency; a new, empty profile.
+    let browser = Driver::start().await;
+    browser.throttle(false, 150, 1_600_000 / 8, 750_000 / 8).await;
+    let started = Instant::now();
+    browser.goto(&app.url("/")).await;
+    browser.wait_for(".product-card", WAIT).await;
+    println!("Fast 3G, empty cache: first product list {} ms after navigating", started.elapsed().as_millis());
+    browser.throttle(false, 0, 0, 0).await;
+
+    // English, then a reload: the views and the words made outside them are both English.
+    browser.click(&browser.wait_for(".lang-switch", WAIT).await).await;
+    browser.goto(&app.url("/login")).await;
+    let title = browser.text(&browser.wait_for(".login h1", WAIT).await).await;
+    assert_eq!(title, "Log in with your phone");
+    set_input(&browser, "#phone", "13900000001").await;
+    browser.throttle(true, 0, 0, 0).await;
+    browser.click(&browser.wait_for("#send-code", WAIT).await).await;
+    let error = browser.text(&browser.wait_for(".form-error", WAIT).await).await;
+    assert_eq!(error, "No connection. Check the network and try again.", "the message follows the language");
+    browser.quit().await;
+}
