@@ -1,6 +1,7 @@
 //! Helpers for the black-box tests: start the real server on port 0 against a fresh database
 //! of either kind, and talk to it over HTTP.
 
+use backend::config::ExposeSecret;
 use backend::{Application, Config};
 use serde_json::Value;
 use std::{path::PathBuf, time::Duration};
@@ -96,7 +97,7 @@ pub async fn start_process(bin: &str, config: &Config, db: Db) -> TestApp {
     cmd.env("FXS_ADDR", "127.0.0.1:0")
         .env("FXS_DATA_DIR", &config.data_dir)
         .env("FXS_DEMO", if config.demo { "1" } else { "0" })
-        .env("FXS_JWT_SECRET", config.jwt_secret.as_deref().unwrap_or(TEST_JWT_SECRET))
+        .env("FXS_JWT_SECRET", config.jwt_secret.as_ref().map_or(TEST_JWT_SECRET, |s| s.expose_secret()))
         .env("FXS_SMS_IP_PER_HOUR", config.sms.per_ip_per_hour.to_string())
         .env("FXS_SMS_PHONE_PER_HOUR", config.sms.per_phone_per_hour.to_string())
         .env("FXS_PAYMENT_TIMEOUT_MINUTES", (config.payment_timeout.as_secs() / 60).max(1).to_string())

@@ -1,6 +1,7 @@
 //! Configuration from the environment (see API.md). Everything has a default that runs the
 //! market on one machine with the embedded database.
 
+pub use secrecy::{ExposeSecret, SecretString};
 use std::{path::PathBuf, time::Duration};
 
 #[derive(Debug, Clone)]
@@ -16,7 +17,7 @@ pub struct Config {
     /// `FXS_STATIC_DIR`: the built storefront.
     pub static_dir: PathBuf,
     /// `FXS_JWT_SECRET`: HS256 key; generated into the data folder when unset.
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<SecretString>,
     /// `FXS_TOKEN_TTL_HOURS`: how long a login lasts.
     pub token_ttl: Duration,
     /// `FXS_PAYMENT_TIMEOUT_MINUTES`: an order awaiting WeChat payment expires after this.
@@ -49,7 +50,7 @@ pub struct WechatConfig {
     /// `FXS_WECHAT_APPID`
     pub appid: String,
     /// `FXS_WECHAT_SECRET`
-    pub secret: String,
+    pub secret: SecretString,
 }
 
 impl Config {
@@ -72,7 +73,7 @@ impl Config {
         if let Some(dir) = var("FXS_STATIC_DIR") {
             config.static_dir = PathBuf::from(dir);
         }
-        config.jwt_secret = var("FXS_JWT_SECRET");
+        config.jwt_secret = var("FXS_JWT_SECRET").map(SecretString::from);
         config.token_ttl = Duration::from_secs(3600 * num("FXS_TOKEN_TTL_HOURS", 24 * 7)?.max(1) as u64);
         config.payment_timeout = Duration::from_secs(60 * num("FXS_PAYMENT_TIMEOUT_MINUTES", 15)?.max(1) as u64);
         config.sms.webhook = var("FXS_SMS_WEBHOOK");
@@ -83,7 +84,7 @@ impl Config {
             config.wechat.appid = v;
         }
         if let Some(v) = var("FXS_WECHAT_SECRET") {
-            config.wechat.secret = v;
+            config.wechat.secret = v.into();
         }
         if let Some(url) = &config.database_url {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -120,5 +121,22 @@ impl Config {
     /// In demo mode without a real WeChat API configured, the built-in simulator stands in.
     pub fn wechat_simulated(&self) -> bool {
         self.demo && self.wechat.api_base.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let mut config = Config::default_for(PathBuf::from("/tmp/x"));
+        config.jwt_secret = Some("jwt-secret-that-must-not-leak-0123456789".into());
+        config.wechat.secret = "wechat-secret-that-must-not-leak".into();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("must-not-leak"), "{shown}");
+        assert!(shown.contains("wx-fuxiansheng-demo"), "the rest is still there: {shown}");
+        let keys = crate::auth::JwtKeys::new(b"jwt-secret-that-must-not-leak-0123456789", Duration::from_secs(60));
+        assert_eq!(keys.secret(), b"jwt-secret-that-must-not-leak-0123456789");
     }
 }

@@ -1,7 +1,8 @@
 //! `ApiError`: every failure a handler can return, rendered as the one JSON error shape.
 //! Internal causes are logged with context and never sent to the client.
 
-use actix_web::{http::StatusCode, HttpResponse, ResponseError};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::{http::StatusCode, HttpRequest, HttpResponse, ResponseError};
 use shared::{ErrorBody, ErrorCode};
 
 #[derive(Debug)]
@@ -15,10 +16,6 @@ pub struct ApiError {
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self { code, message: message.into(), retry_after: None }
-    }
-
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::BadRequest, message)
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -67,8 +64,7 @@ impl ResponseError for ApiError {
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
-            crate::store::StoreError::NotFound => ApiError::not_found("record"),
-            crate::store::StoreError::Conflict(m) => ApiError::new(ErrorCode::Conflict, m),
+            crate::store::StoreError::Broken(e) => ApiError::internal("store", e),
             crate::store::StoreError::Database(e) => ApiError::internal("database error", e),
             crate::store::StoreError::Sqlite(e) => ApiError::internal("database error", e),
         }
@@ -76,3 +72,27 @@ impl From<crate::store::StoreError> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+// ---------- actix's own refusals, in the one shape ----------
+
+pub fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            ApiError::new(ErrorCode::PayloadTooLarge, format!("request body is larger than {limit} bytes"))
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::new(ErrorCode::InvalidJson, "expected a JSON body with Content-Type: application/json")
+        }
+        JsonPayloadError::Deserialize(e) => ApiError::new(ErrorCode::InvalidJson, format!("invalid JSON body: {e}")),
+        other => ApiError::new(ErrorCode::InvalidJson, format!("could not read the JSON body: {other}")),
+    };
+    api.into()
+}
+
+pub fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::new(ErrorCode::InvalidQuery, format!("invalid query string: {err}")).into()
+}
+
+pub fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::new(ErrorCode::NotFound, format!("no such resource ({err})")).into()
+}

@@ -7,6 +7,7 @@ pub mod domain;
 pub mod error;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod wechat;

@@ -4,22 +4,12 @@
 use crate::auth::{JwtKeys, SmsSender};
 use crate::config::Config;
 use crate::routes;
-use crate::store::{self, DynStore};
+use crate::state::AppState;
+use crate::store;
 use crate::wechat::{simulator::Simulator, WechatClient};
 use actix_web::{dev::Server, web, HttpServer};
+use secrecy::ExposeSecret;
 use std::{net::TcpListener, sync::Arc, time::Duration};
-
-/// Everything a request handler may use, made once at start-up.
-pub struct AppState {
-    pub store: DynStore,
-    pub config: Config,
-    pub jwt: JwtKeys,
-    pub wechat: WechatClient,
-    pub sms: SmsSender,
-    pub http: reqwest::Client,
-    /// Base URL of the built-in WeChat simulator, when it runs (demo mode).
-    pub simulator_url: Option<String>,
-}
 
 pub struct Application {
     port: u16,
@@ -47,10 +37,11 @@ impl Application {
             let slots = crate::demo::ensure_slots(store.as_ref(), chrono::Utc::now()).await?;
             tracing::info!(seeded, slots, "demo market ready");
         }
-        let jwt = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir, config.token_ttl)?;
+        let jwt =
+            JwtKeys::load(config.jwt_secret.as_ref().map(|s| s.expose_secret()), &config.data_dir, config.token_ttl)?;
         let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(3)).build()?;
         let simulator = if config.wechat_simulated() {
-            Some(Simulator::start(&config.wechat.appid, &config.wechat.secret)?)
+            Some(Simulator::start(&config.wechat.appid, config.wechat.secret.expose_secret())?)
         } else {
             None
         };

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     // 400
-    BadRequest,
     InvalidJson,
     InvalidPhone,
     InvalidQuery,
@@ -26,10 +25,8 @@ pub enum ErrorCode {
     WechatUserBlocked,
     // 404 / 405 / 413
     NotFound,
-    MethodNotAllowed,
     PayloadTooLarge,
     // 409 / 422 / 429
-    Conflict,
     CartEmpty,
     SlotFull,
     SlotClosed,
@@ -49,7 +46,6 @@ pub enum ErrorCode {
 impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::BadRequest => "bad_request",
             Self::InvalidJson => "invalid_json",
             Self::InvalidPhone => "invalid_phone",
             Self::InvalidQuery => "invalid_query",
@@ -64,9 +60,7 @@ impl ErrorCode {
             Self::Forbidden => "forbidden",
             Self::WechatUserBlocked => "wechat_user_blocked",
             Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
-            Self::Conflict => "conflict",
             Self::CartEmpty => "cart_empty",
             Self::SlotFull => "slot_full",
             Self::SlotClosed => "slot_closed",
@@ -86,7 +80,7 @@ impl ErrorCode {
     /// The HTTP status that goes with the code.
     pub fn status(self) -> u16 {
         match self {
-            Self::BadRequest | Self::InvalidJson | Self::InvalidPhone | Self::InvalidQuery | Self::InvalidField => 400,
+            Self::InvalidJson | Self::InvalidPhone | Self::InvalidQuery | Self::InvalidField => 400,
             Self::Unauthorized
             | Self::InvalidToken
             | Self::InvalidCode
@@ -96,9 +90,7 @@ impl ErrorCode {
             | Self::WechatCodeUsed => 401,
             Self::Forbidden | Self::WechatUserBlocked => 403,
             Self::NotFound => 404,
-            Self::MethodNotAllowed => 405,
-            Self::Conflict
-            | Self::CartEmpty
+            Self::CartEmpty
             | Self::SlotFull
             | Self::SlotClosed
             | Self::OutOfStock

@@ -2,7 +2,7 @@
 //! caller, and one that takes `StaffUser` cannot run for anyone but staff.
 
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::UserRecord;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use shared::{ErrorCode, Role};

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
+use secrecy::{ExposeSecret, SecretSlice};
 use serde::{Deserialize, Serialize};
 use std::{io::Write, path::Path, time::Duration};
 
@@ -39,7 +40,7 @@ pub struct JwtKeys {
     validation: Validation,
     ttl: Duration,
     /// Also keys the SMS code hashes, so a leaked database does not reveal live codes.
-    secret: Vec<u8>,
+    secret: SecretSlice<u8>,
 }
 
 impl JwtKeys {
@@ -54,7 +55,7 @@ impl JwtKeys {
             decoding: DecodingKey::from_secret(secret),
             validation,
             ttl,
-            secret: secret.to_vec(),
+            secret: secret.to_vec().into(),
         }
     }
 
@@ -110,7 +111,7 @@ impl JwtKeys {
     }
 
     pub fn secret(&self) -> &[u8] {
-        &self.secret
+        self.secret.expose_secret()
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::auth::StaffUser;
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{get, patch, web};
 use shared::api::{FlagHousehold, Household, List, Product, UpdateProductRequest};
 use shared::domain::parse_stock;

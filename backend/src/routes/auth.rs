@@ -2,11 +2,12 @@
 
 use crate::auth::{hash_code, new_code, AuthUser};
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{SmsIssue, SmsIssueOutcome, UserRecord};
 use crate::wechat::WechatError;
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::Utc;
+use secrecy::ExposeSecret;
 use shared::api::{LoginRequest, LoginResponse, SmsCodeRequest, SmsCodeResponse, User, WechatLoginRequest};
 use shared::{ErrorBody, ErrorCode, Phone, SmsCode};
 
@@ -171,7 +172,7 @@ pub async fn wechat_login(
             ApiError::new(ErrorCode::WechatUnavailable, "微信暂时无法登录，请用手机号登录 (WeChat unavailable)")
         }
     })?;
-    let user = state.store.user_for_openid(&session.openid, &session.session_key, Utc::now()).await?;
+    let user = state.store.user_for_openid(&session.openid, session.session_key.expose_secret(), Utc::now()).await?;
     login_reply(&state, user)
 }
 

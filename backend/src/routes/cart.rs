@@ -3,7 +3,7 @@
 use crate::auth::AuthUser;
 use crate::domain::checkout::MAX_LINE_QUANTITY;
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::CartLineRecord;
 use actix_web::{get, put, web};
 use shared::api::{Cart, CartItem, SetCartQuantity};

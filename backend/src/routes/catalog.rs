@@ -2,7 +2,7 @@
 
 use crate::domain::time::to_api;
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{get, web};
 use shared::api::{Category, List, PricePoint, Product, ProductDetail, ProductQuery, Vendor};
 use shared::{ErrorBody, ErrorCode};

@@ -2,7 +2,7 @@
 //! log in through the WeChat simulator over the same code path as a real mini-program.
 
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{post, web};
 use shared::api::{DemoWechatCodeRequest, DemoWechatCodeResponse};
 use shared::{ErrorBody, ErrorCode};

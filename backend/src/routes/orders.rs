@@ -3,7 +3,7 @@
 use crate::auth::AuthUser;
 use crate::domain::checkout::{self, new_handoff_code, request_hash, Answer, CheckoutJob};
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::CancelOutcome;
 use actix_web::{get, http::StatusCode, post, web, HttpRequest, HttpResponse};
 use shared::api::{CheckoutRequest, List, Order, OrderSummary};

@@ -4,7 +4,7 @@ use crate::auth::StaffUser;
 use crate::domain::slots::{broken_rule, SlotState, CAPACITY_RANGE, MAX_SLOT_CAPACITY};
 use crate::domain::time::{parse_api, shanghai_day, shanghai_today_start, to_api};
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{NewSlot, SlotChange, SlotChangeOutcome, SlotRecord};
 use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};

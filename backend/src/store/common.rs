@@ -538,7 +538,7 @@ macro_rules! impl_store {
                             let building = building_ids
                                 .get(&h.building)
                                 .copied()
-                                .ok_or_else(|| StoreError::Conflict(format!("no building {}", h.building)))?;
+                                .ok_or_else(|| StoreError::Broken(format!("no building {}", h.building)))?;
                             let (id,): (i64,) = sqlx::query_as(
                                 "INSERT INTO households (building_id, unit, room, quarantined, hardship, elderly) \
                                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -599,13 +599,13 @@ macro_rules! impl_store {
                     let (vendor_id, category) = vendor_ids
                         .get(&b.stall_no)
                         .copied()
-                        .ok_or_else(|| StoreError::Conflict(format!("no stall {}", b.stall_no)))?;
+                        .ok_or_else(|| StoreError::Broken(format!("no stall {}", b.stall_no)))?;
                     let box_id = insert_seed_product(&mut tx, vendor_id, category, &b.product, true, now).await?;
                     for (name, quantity) in &b.contents {
                         let item = product_ids
                             .get(name)
                             .copied()
-                            .ok_or_else(|| StoreError::Conflict(format!("box item {name} is not a product")))?;
+                            .ok_or_else(|| StoreError::Broken(format!("box item {name} is not a product")))?;
                         sqlx::query("INSERT INTO box_items (box_id, product_id, quantity) VALUES ($1, $2, $3)")
                             .bind(box_id)
                             .bind(item)

@@ -27,10 +27,10 @@ pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("not found")]
-    NotFound,
-    #[error("conflict: {0}")]
-    Conflict(String),
+    /// Something that must not happen did (a stopped engine, data that breaks the schema's
+    /// promises, another process on the same SQLite file): the request fails, the cause is logged.
+    #[error("{0}")]
+    Broken(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     /// From the SQLite checkout engine (rusqlite).

@@ -34,7 +34,7 @@ pub struct CheckoutEngine {
 }
 
 fn stopped() -> StoreError {
-    StoreError::Conflict("the checkout engine has stopped".into())
+    StoreError::Broken("the checkout engine has stopped".into())
 }
 
 impl CheckoutEngine {
@@ -120,7 +120,7 @@ async fn commit(
             sqlx::query("SELECT fxs_checkout_load($1::jsonb)").bind(load_request(jobs)).fetch_one(&mut *tx).await?;
         let load = started.elapsed();
         let snapshot = snapshot_from(&loaded.try_get::<String, _>(0)?)?;
-        let decision = decide(&snapshot, jobs).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let decision = decide(&snapshot, jobs).map_err(|e| StoreError::Broken(e.to_string()))?;
         let decided = started.elapsed();
         sqlx::query("SELECT fxs_checkout_apply($1::jsonb)")
             .bind(apply_request(&decision.changes).to_string())
@@ -225,7 +225,7 @@ struct LoadedHousehold {
 
 fn snapshot_from(text: &str) -> StoreResult<CheckoutSnapshot> {
     let l: Loaded = serde_json::from_str(text)
-        .map_err(|e| StoreError::Conflict(format!("fxs_checkout_load answered something unexpected: {e}")))?;
+        .map_err(|e| StoreError::Broken(format!("fxs_checkout_load answered something unexpected: {e}")))?;
     Ok(CheckoutSnapshot {
         keys: l.keys.into_iter().map(|k| ((k.u, k.k), k.key)).collect(),
         carts: l.carts.into_iter().map(|c| (c.u, c.lines)).collect(),

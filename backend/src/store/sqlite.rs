@@ -43,7 +43,7 @@ impl SqliteStore {
             .open(path.with_extension("lock"))
             .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
         if owner.try_lock().is_err() {
-            return Err(StoreError::Conflict(format!(
+            return Err(StoreError::Broken(format!(
                 "another server process is using {}; run one process per SQLite database \
                  (several processes share a PostgreSQL database: set DATABASE_URL)",
                 path.display()

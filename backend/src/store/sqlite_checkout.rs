@@ -90,7 +90,7 @@ fn run(conn: &Connection, sessions: &Sessions, mut queue: Queue) {
 fn commit(conn: &Connection, sessions: &Sessions, jobs: &[CheckoutJob]) -> StoreResult<Vec<Answer>> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let decided = load(conn, jobs).map_err(StoreError::from).and_then(|snapshot| {
-        let decision = decide(&snapshot, jobs).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let decision = decide(&snapshot, jobs).map_err(|e| StoreError::Broken(e.to_string()))?;
         write(conn, &decision.changes)?;
         Ok(decision)
     });

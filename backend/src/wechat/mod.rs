@@ -4,6 +4,7 @@
 
 pub mod simulator;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -11,13 +12,13 @@ pub struct WechatClient {
     http: reqwest::Client,
     base: Option<String>,
     appid: String,
-    secret: String,
+    secret: SecretString,
 }
 
 #[derive(Debug, Clone)]
 pub struct WechatSession {
     pub openid: String,
-    pub session_key: String,
+    pub session_key: SecretString,
     pub unionid: Option<String>,
 }
 
@@ -53,7 +54,7 @@ struct Code2SessionReply {
 }
 
 impl WechatClient {
-    pub fn new(http: reqwest::Client, base: Option<String>, appid: String, secret: String) -> Self {
+    pub fn new(http: reqwest::Client, base: Option<String>, appid: String, secret: SecretString) -> Self {
         Self { http, base: base.map(|b| b.trim_end_matches('/').to_owned()), appid, secret }
     }
 
@@ -76,7 +77,7 @@ impl WechatClient {
             .get(format!("{base}/sns/jscode2session"))
             .query(&[
                 ("appid", self.appid.as_str()),
-                ("secret", self.secret.as_str()),
+                ("secret", self.secret.expose_secret()),
                 ("js_code", code),
                 ("grant_type", "authorization_code"),
             ])
@@ -90,7 +91,7 @@ impl WechatClient {
         match reply.errcode {
             0 => match (reply.openid, reply.session_key) {
                 (Some(openid), Some(session_key)) if !openid.is_empty() => {
-                    Ok(WechatSession { openid, session_key, unionid: reply.unionid })
+                    Ok(WechatSession { openid, session_key: session_key.into(), unionid: reply.unionid })
                 }
                 _ => Err(WechatError::Other(0, "reply without openid".into())),
             },

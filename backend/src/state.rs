@@ -1,0 +1,19 @@
+//! `AppState`: everything a request handler may use, made once at start-up (`startup.rs`) and
+//! shared by every worker. Its own module so that routes and start-up need not import each other.
+
+use crate::auth::{JwtKeys, SmsSender};
+use crate::config::Config;
+use crate::store::DynStore;
+use crate::wechat::WechatClient;
+
+/// Everything a request handler may use.
+pub struct AppState {
+    pub store: DynStore,
+    pub config: Config,
+    pub jwt: JwtKeys,
+    pub wechat: WechatClient,
+    pub sms: SmsSender,
+    pub http: reqwest::Client,
+    /// Base URL of the built-in WeChat simulator, when it runs (demo mode).
+    pub simulator_url: Option<String>,
+}
