@@ -31,7 +31,7 @@ fn find_binary(candidates: &[&str]) -> String {
 }
 
 impl Driver {
-    /// Starts chromedriver and a headless Chromium with a phone-sized window.
+    /// Starts chromedriver and a headless Chromium with a phone's viewport (390 × 844).
     pub async fn start() -> Self {
         let chromedriver = find_binary(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
         let chromium = find_binary(&["/usr/bin/chromium", "/usr/lib/chromium/chromium"]);
@@ -57,6 +57,8 @@ impl Driver {
                 "goog:loggingPrefs": { "browser": "ALL" },
                 "goog:chromeOptions": {
                     "binary": chromium,
+                    // A phone's viewport: headless Chromium's windows are never narrower than 500 px.
+                    "mobileEmulation": { "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 3.0, "touch": true } },
                     "args": [
                         "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                         "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -5,7 +5,6 @@
 //! (`JSON.parse`), and only the last step, turning it into a `shared` type, is generic. Pages
 //! load their data through `components::Load`, which asks for a `path` of this module.
 
-use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::{de::DeserializeOwned, Serialize};
 use shared::api::{
     Cart, CheckoutRequest, CreateSlot, DemoWechatCodeRequest, DemoWechatCodeResponse, FlagHousehold, Household, List,
@@ -13,7 +12,8 @@ use shared::api::{
     WechatLoginRequest,
 };
 use shared::ErrorBody;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
@@ -61,21 +61,54 @@ fn json_text<B: Serialize>(body: &B) -> ApiResult<String> {
     js_sys::JSON::stringify(&value).map(String::from).map_err(|_| Failure::network("JSON.stringify"))
 }
 
-/// Sends a request (with the login, if any) and reads its JSON answer; `null` for no body.
-async fn exchange(req: RequestBuilder, body: Option<String>) -> ApiResult<JsValue> {
-    let req = match crate::storage::token() {
-        Some(token) => req.header("Authorization", &format!("Bearer {token}")),
-        None => req,
-    };
-    let sent = match body {
-        Some(body) => req.header("Content-Type", "application/json").body(body).map_err(Failure::network)?.send().await,
-        None => req.send().await,
-    };
-    let res: Response = sent.map_err(Failure::network)?;
+/// A request about to go: method, path and headers.
+struct Call {
+    method: &'static str,
+    path: String,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Call {
+    fn new(method: &'static str, path: impl Into<String>) -> Self {
+        Call { method, path: path.into(), headers: Vec::new() }
+    }
+
+    fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+fn js_failure(e: JsValue) -> Failure {
+    Failure::network(e.as_string().unwrap_or_else(|| "fetch failed".into()))
+}
+
+/// Sends a request (with the login, if any) through the browser's `fetch` and reads its JSON
+/// answer; `null` for no body.
+async fn exchange(call: Call, body: Option<String>) -> ApiResult<JsValue> {
+    let headers = web_sys::Headers::new().map_err(js_failure)?;
+    for (name, value) in &call.headers {
+        headers.set(name, value).map_err(js_failure)?;
+    }
+    if let Some(token) = crate::storage::token() {
+        headers.set("Authorization", &format!("Bearer {token}")).map_err(js_failure)?;
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method(call.method);
+    if let Some(body) = &body {
+        headers.set("Content-Type", "application/json").map_err(js_failure)?;
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_headers(&headers);
+    let window = web_sys::window().ok_or_else(|| Failure::network("no window"))?;
+    let res: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(&call.path, &init))
+        .await
+        .map_err(js_failure)?
+        .dyn_into()
+        .map_err(js_failure)?;
     let (ok, status) = (res.ok(), res.status());
-    let raw: web_sys::Response = res.into();
-    let value = match raw.json() {
-        Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise).await.unwrap_or(JsValue::NULL),
+    let value = match res.json() {
+        Ok(promise) => JsFuture::from(promise).await.unwrap_or(JsValue::NULL),
         Err(_) => JsValue::NULL,
     };
     if ok {
@@ -89,11 +122,11 @@ async fn exchange(req: RequestBuilder, body: Option<String>) -> ApiResult<JsValu
 
 /// GET `path`: its JSON answer.
 pub async fn get_json(path: String) -> ApiResult<JsValue> {
-    exchange(Request::get(&path), None).await
+    exchange(Call::new("GET", path), None).await
 }
 
-async fn send<B: Serialize>(req: RequestBuilder, body: &B) -> ApiResult<JsValue> {
-    exchange(req, Some(json_text(body)?)).await
+async fn send<B: Serialize>(call: Call, body: &B) -> ApiResult<JsValue> {
+    exchange(call, Some(json_text(body)?)).await
 }
 
 fn encode(s: &str) -> String {
@@ -161,19 +194,19 @@ pub fn households_path(building: &str) -> String {
 // ---------- what people do ----------
 
 pub async fn send_sms_code(phone: &str) -> ApiResult<SmsCodeResponse> {
-    parse(send(Request::post("/api/v1/auth/sms-code"), &SmsCodeRequest { phone: phone.to_owned() }).await?)
+    parse(send(Call::new("POST", "/api/v1/auth/sms-code"), &SmsCodeRequest { phone: phone.to_owned() }).await?)
 }
 
 pub async fn login(phone: &str, code: &str) -> ApiResult<LoginResponse> {
     let body = LoginRequest { phone: phone.to_owned(), code: code.to_owned() };
-    parse(send(Request::post("/api/v1/auth/login"), &body).await?)
+    parse(send(Call::new("POST", "/api/v1/auth/login"), &body).await?)
 }
 
 /// Demo mode: the simulator plays `wx.login()`, then we log in with its code as a mini-program would.
 pub async fn wechat_login_demo(device: &str) -> ApiResult<LoginResponse> {
     let body = DemoWechatCodeRequest { device: device.to_owned() };
-    let code: DemoWechatCodeResponse = parse(send(Request::post("/api/v1/demo/wechat-code"), &body).await?)?;
-    parse(send(Request::post("/api/v1/auth/wechat"), &WechatLoginRequest { code: code.code }).await?)
+    let code: DemoWechatCodeResponse = parse(send(Call::new("POST", "/api/v1/demo/wechat-code"), &body).await?)?;
+    parse(send(Call::new("POST", "/api/v1/auth/wechat"), &WechatLoginRequest { code: code.code }).await?)
 }
 
 pub async fn me() -> ApiResult<User> {
@@ -181,7 +214,7 @@ pub async fn me() -> ApiResult<User> {
 }
 
 pub async fn logout() -> ApiResult<()> {
-    match exchange(Request::post("/api/v1/auth/logout"), None).await {
+    match exchange(Call::new("POST", "/api/v1/auth/logout"), None).await {
         Ok(_) => Ok(()),
         Err(f) if f.is_unauthorized() => Ok(()),
         Err(f) => Err(f),
@@ -193,7 +226,7 @@ pub async fn cart() -> ApiResult<Cart> {
 }
 
 pub async fn set_cart(product_id: i64, quantity: i64) -> ApiResult<Cart> {
-    parse(send(Request::put(&format!("/api/v1/cart/items/{product_id}")), &SetCartQuantity { quantity }).await?)
+    parse(send(Call::new("PUT", format!("/api/v1/cart/items/{product_id}")), &SetCartQuantity { quantity }).await?)
 }
 
 /// A fresh key for one press of "pay"; retries of that press reuse it.
@@ -210,7 +243,7 @@ pub async fn checkout(key: &str, body: &CheckoutRequest) -> ApiResult<Order> {
         if attempt > 0 {
             sleep(600 * attempt).await;
         }
-        let req = Request::post("/api/v1/orders").header("Idempotency-Key", key);
+        let req = Call::new("POST", "/api/v1/orders").header("Idempotency-Key", key);
         match exchange(req, Some(body.clone())).await {
             Ok(order) => return parse(order),
             Err(f) if f.status == 0 || f.code == "idempotency_key_in_use" => last = f,
@@ -230,21 +263,21 @@ async fn sleep(ms: u32) {
 }
 
 pub async fn cancel_order(id: i64) -> ApiResult<Order> {
-    parse(exchange(Request::post(&format!("/api/v1/orders/{id}/cancel")), None).await?)
+    parse(exchange(Call::new("POST", format!("/api/v1/orders/{id}/cancel")), None).await?)
 }
 
 pub async fn create_slot(body: &CreateSlot) -> ApiResult<Slot> {
-    parse(send(Request::post("/api/v1/admin/slots"), body).await?)
+    parse(send(Call::new("POST", "/api/v1/admin/slots"), body).await?)
 }
 
 pub async fn update_slot(id: i64, body: &UpdateSlot) -> ApiResult<Slot> {
-    parse(send(Request::patch(&format!("/api/v1/admin/slots/{id}")), body).await?)
+    parse(send(Call::new("PATCH", format!("/api/v1/admin/slots/{id}")), body).await?)
 }
 
 pub async fn flag_household(id: i64, flags: &FlagHousehold) -> ApiResult<Household> {
-    parse(send(Request::patch(&format!("/api/v1/admin/households/{id}")), flags).await?)
+    parse(send(Call::new("PATCH", format!("/api/v1/admin/households/{id}")), flags).await?)
 }
 
 pub async fn set_household(address: &shared::api::Address) -> ApiResult<User> {
-    parse(send(Request::put("/api/v1/me/household"), address).await?)
+    parse(send(Call::new("PUT", "/api/v1/me/household"), address).await?)
 }

@@ -284,9 +284,11 @@ async fn a_first_visit_is_light_and_keeps_the_language() {
     browser.wait_for(".product-card", WAIT).await;
     println!("Fast 3G, empty cache: first product list {} ms after navigating", started.elapsed().as_millis());
     browser.throttle(false, 0, 0, 0).await;
+    search_label_on_one_line(&browser).await;
 
     // English, then a reload: the views and the words made outside them are both English.
     browser.click(&browser.wait_for(".lang-switch", WAIT).await).await;
+    search_label_on_one_line(&browser).await;
     browser.goto(&app.url("/login")).await;
     let title = browser.text(&browser.wait_for(".login h1", WAIT).await).await;
     assert_eq!(title, "Log in with your phone");
@@ -296,4 +298,13 @@ async fn a_first_visit_is_light_and_keeps_the_language() {
     let error = browser.text(&browser.wait_for(".form-error", WAIT).await).await;
     assert_eq!(error, "No connection. Check the network and try again.", "the message follows the language");
     browser.quit().await;
+}
+
+/// On a 390 px phone the search button's label (搜索, or Search) keeps to one line.
+async fn search_label_on_one_line(browser: &Driver) {
+    let js = "const b = document.querySelector('.search .btn'); const r = document.createRange(); \
+              r.selectNodeContents(b); return [window.innerWidth, r.getClientRects().length, b.innerText]";
+    let probe = browser.script(js).await;
+    assert_eq!(probe[0], 390, "a phone's viewport: {probe}");
+    assert_eq!(probe[1], 1, "the search label on one line: {probe}");
 }
