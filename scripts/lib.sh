@@ -29,7 +29,7 @@ ensure_apt() {
 }
 
 # The wasm32 toolchain: rustup's target when it is installed, else Debian's rustc-web with
-# -Zbuild-std (see ../shared/toolchain/wasm.md). Sets WASM_CARGO (an array) and WASM_PATH_TAKEN.
+# -Zbuild-std (see docs/wasm-toolchain.md). Sets WASM_CARGO (an array) and WASM_PATH_TAKEN.
 ensure_wasm_toolchain() {
   if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     WASM_CARGO=(cargo)

@@ -1,4 +1,4 @@
-//! Configuration from the environment (see API.md). Everything has a default that runs the
+//! Configuration from the environment (see docs/contract.md). Everything has a default that runs the
 //! market on one machine with the embedded database.
 
 pub use secrecy::{ExposeSecret, SecretString};

@@ -1,6 +1,6 @@
 //! The demo market: a dozen stalls of a Jinan community market in spring 2020, with their
 //! goods at the prices of the time (in fen), the market's own 菜盒子 boxes, the buildings of
-//! 七里山小区, and the demo accounts of API.md.
+//! 七里山小区, and the demo accounts of docs/contract.md.
 
 use crate::store::{Seed, SeedAccount, SeedBox, SeedBuilding, SeedCategory, SeedHousehold, SeedProduct, SeedVendor};
 use shared::Role;

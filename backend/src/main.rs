@@ -1,4 +1,4 @@
-//! The market server process: configuration from the environment (API.md), then serve.
+//! The market server process: configuration from the environment (docs/contract.md), then serve.
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

@@ -1,4 +1,4 @@
-//! Request and response bodies of `/api/v1`, exactly as `API.md` and the OpenAPI description
+//! Request and response bodies of `/api/v1`, exactly as `docs/contract.md` and the OpenAPI description
 //! give them.
 
 use crate::domain::Role;

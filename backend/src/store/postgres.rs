@@ -29,7 +29,7 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        // More connections are not faster on two cores (perf-facts.md): 8 is the measured best.
+        // More connections are not faster on two cores (docs/database-facts.md): 8 is the measured best.
         // No ping before each use: it doubled the round trips of every request (authenticated
         // reads went from 1.7k to 2.8k/s without it); a broken connection fails one query and is
         // dropped by the pool.

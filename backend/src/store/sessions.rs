@@ -10,7 +10,7 @@
 //! used after `TTL` all the same (a person editing the file by hand).
 //!
 //! On PostgreSQL it is off: several processes share the database, and a logout in one must be
-//! refused by the others at once (API.md). Telling them by LISTEN/NOTIFY was tried; it leaves a
+//! refused by the others at once (docs/contract.md). Telling them by LISTEN/NOTIFY was tried; it leaves a
 //! window of a notice's delivery and gained only 12% there (BENCHMARKS.md).
 //!
 //! A lookup that raced a change (it read the database before the commit and finished after the

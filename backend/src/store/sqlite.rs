@@ -1,7 +1,7 @@
 //! The embedded database: one SQLite file in WAL mode with durable commits.
 //!
 //! One writer connection and a pool of readers: SQLite allows one writer at a time, and a
-//! single writer never meets "database is locked" (see perf-facts.md).
+//! single writer never meets "database is locked" (see docs/database-facts.md).
 
 use super::common::{
     impl_store, sms_retention_cutoff, BoxItemRow, CategoryRow, ProductRow, UserRow, VendorRow, PRODUCT_SELECT,
