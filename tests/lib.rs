@@ -258,6 +258,37 @@ impl TestApp {
         self.send(req).await
     }
 
+    /// The demo product of this exact name (tests find products by name, not by a fixed id).
+    pub async fn product_id(&self, name: &str) -> i64 {
+        let query = format!("/api/v1/products?q={}", urlencode(name));
+        let found = self.get(&query, None).await;
+        assert_eq!(found.status, 200, "search {name}: {:?}", found.body);
+        let items = found.body["items"].as_array().cloned().unwrap_or_default();
+        let product = items.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("no product {name}"));
+        product["id"].as_i64().expect("id")
+    }
+
+    /// Puts `quantity` of a product in the resident's cart: setup, so the server must accept it.
+    pub async fn put_in_cart(&self, token: &str, product_id: i64, quantity: i64) {
+        let r = self.set_cart(token, product_id, quantity).await;
+        assert_eq!(r.status, 200, "cart {product_id} × {quantity}: {:?}", r.body);
+    }
+
+    /// Staff change a product (`{"stock": n}` and/or `{"price_fen": n}`): setup, so it must work.
+    pub async fn change_product(&self, staff: &str, product_id: i64, change: &Value) -> Value {
+        let r = self.patch(&format!("/api/v1/admin/products/{product_id}"), change, Some(staff)).await;
+        assert_eq!(r.status, 200, "change product {product_id} {change}: {:?}", r.body);
+        r.body
+    }
+
+    /// Staff change a slot: setup, so it must work.
+    pub async fn change_slot(&self, staff: &str, slot_id: &Value, change: &Value) -> Value {
+        let r = self.patch(&format!("/api/v1/admin/slots/{slot_id}"), change, Some(staff)).await;
+        assert_eq!(r.status, 200, "change slot {slot_id} {change}: {:?}", r.body);
+        r.body
+    }
+
+    /// `PUT /api/v1/cart/items/{product_id}` as it is, for tests of what the cart accepts.
     pub async fn set_cart(&self, token: &str, product_id: i64, quantity: i64) -> Reply {
         self.put(&format!("/api/v1/cart/items/{product_id}"), &serde_json::json!({ "quantity": quantity }), Some(token))
             .await
@@ -290,6 +321,16 @@ impl TestApp {
         assert_eq!(login.status, 200, "login: {:?}", login.body);
         (login.body["token"].as_str().expect("token").to_owned(), login.body["user"].clone())
     }
+}
+
+/// Percent-encodes text for a query string.
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Drives all the futures at once (the requests are in flight together) and returns their

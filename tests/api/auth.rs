@@ -178,7 +178,8 @@ async fn role_guards(db: Db) {
     let (resident, _) = app.login("13900000001").await;
     let (vendor, _) = app.login("13800000101").await;
     let (staff, _) = app.login("13800000000").await;
-    let path = "/api/v1/admin/products/1";
+    let cabbage = app.product_id("大白菜").await;
+    let path = &format!("/api/v1/admin/products/{cabbage}");
     let change = json!({ "stock": 42, "price_fen": 199 });
 
     let none = app.patch(path, &change, None).await;
@@ -190,14 +191,14 @@ async fn role_guards(db: Db) {
         assert_eq!(r.error_code(), "forbidden");
     }
     // Nothing changed for the refused calls.
-    let before = app.get("/api/v1/products/1", None).await;
+    let before = app.get(&format!("/api/v1/products/{cabbage}"), None).await;
     assert_ne!(before.body["stock"], 42);
 
     let ok = app.patch(path, &change, Some(&staff)).await;
     assert_eq!(ok.status, 200, "{:?}", ok.body);
     assert_eq!(ok.body["stock"], 42);
     assert_eq!(ok.body["price_fen"], 199);
-    let after = app.get("/api/v1/products/1", None).await;
+    let after = app.get(&format!("/api/v1/products/{cabbage}"), None).await;
     assert_eq!(after.body["stock"], 42);
     assert_eq!(after.body["price_fen"], 199);
 }

@@ -93,7 +93,7 @@ async fn product_detail(db: Db) {
     assert!(contents.len() >= 3);
     assert!(contents.iter().all(|i| i["quantity"].as_i64().unwrap_or(0) > 0 && i["name"].is_string()));
 
-    let plain = app.get("/api/v1/products/1", None).await;
+    let plain = app.get(&format!("/api/v1/products/{}", app.product_id("大白菜").await), None).await;
     assert_eq!(plain.body["box_items"], json!([]));
     let missing = app.get("/api/v1/products/999999", None).await;
     assert_eq!(missing.status, 404);
@@ -107,8 +107,9 @@ async fn product_detail(db: Db) {
 async fn price_changes(db: Db) {
     let app = spawn_app(db).await;
     let (staff, _) = app.login("13800000000").await;
-    let path = "/api/v1/admin/products/2";
-    let before = app.get("/api/v1/products/2", None).await.body;
+    let potatoes = app.product_id("土豆").await;
+    let path = &format!("/api/v1/admin/products/{potatoes}");
+    let before = app.get(&format!("/api/v1/products/{potatoes}"), None).await.body;
 
     for (body, what) in [
         (json!({}), "nothing to change"),
@@ -122,7 +123,11 @@ async fn price_changes(db: Db) {
         assert_eq!(r.status, 400, "{what}: {:?}", r.body);
         r.error_code();
     }
-    assert_eq!(app.get("/api/v1/products/2", None).await.body, before, "refused changes change nothing");
+    assert_eq!(
+        app.get(&format!("/api/v1/products/{potatoes}"), None).await.body,
+        before,
+        "refused changes change nothing"
+    );
     assert_eq!(app.patch("/api/v1/admin/products/999999", &json!({ "stock": 1 }), Some(&staff)).await.status, 404);
 
     let start_price = before["price_fen"].as_i64().expect("price");
@@ -130,11 +135,11 @@ async fn price_changes(db: Db) {
     assert_eq!(app.patch(path, &json!({ "stock": 7 }), Some(&staff)).await.status, 200);
     // Setting the same price again is not a change.
     assert_eq!(app.patch(path, &json!({ "price_fen": start_price + 20 }), Some(&staff)).await.status, 200);
-    let history = app.get("/api/v1/products/2/prices", None).await;
+    let history = app.get(&format!("/api/v1/products/{potatoes}/prices"), None).await;
     let points = items(&history.body);
     let prices: Vec<i64> = points.iter().map(|p| p["price_fen"].as_i64().expect("price")).collect();
     assert_eq!(prices, vec![start_price + 20, start_price]);
-    let after = app.get("/api/v1/products/2", None).await.body;
+    let after = app.get(&format!("/api/v1/products/{potatoes}"), None).await.body;
     assert_eq!(after["stock"], 7);
     assert_eq!(after["price_fen"], start_price + 20);
 }

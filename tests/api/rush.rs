@@ -73,11 +73,12 @@ async fn stock_tighter(db: Db) {
     let app = spawn_app_with(db, |c| c.sms.per_ip_per_hour = 100_000).await;
     let staff = app.login("13800000000").await.0;
     let slot = app.open_slot(&staff, 150, 0, 24).await;
-    app.patch("/api/v1/admin/products/7", &json!({ "stock": 90 }), Some(&staff)).await;
+    let carrots = app.product_id("胡萝卜").await;
+    app.change_product(&staff, carrots, &json!({ "stock": 90 })).await;
     let tokens = residents(&app, BUYERS).await;
-    let replies = rush(&[&app], &tokens, slot["id"].as_i64().expect("id"), 7).await;
-    check(&app, &staff, &replies, &slot, 7, 90, "out_of_stock").await;
-    assert_eq!(app.get("/api/v1/products/7", None).await.body["stock"], 0);
+    let replies = rush(&[&app], &tokens, slot["id"].as_i64().expect("id"), carrots).await;
+    check(&app, &staff, &replies, &slot, carrots, 90, "out_of_stock").await;
+    assert_eq!(app.get(&format!("/api/v1/products/{carrots}"), None).await.body["stock"], 0);
 }
 
 async fn slot_tighter(db: Db) {
@@ -89,11 +90,12 @@ async fn slot_tighter(db: Db) {
     let apps: Vec<&TestApp> = std::iter::once(&first).chain(second.as_ref()).collect();
     let staff = first.login("13800000000").await.0;
     let slot = first.open_slot(&staff, 70, 0, 24).await;
-    first.patch("/api/v1/admin/products/8", &json!({ "stock": 120 }), Some(&staff)).await;
+    let radishes = first.product_id("白萝卜").await;
+    first.change_product(&staff, radishes, &json!({ "stock": 120 })).await;
     let tokens = residents(&first, BUYERS).await;
-    let replies = rush(&apps, &tokens, slot["id"].as_i64().expect("id"), 8).await;
-    check(&first, &staff, &replies, &slot, 8, 70, "slot_full").await;
-    assert_eq!(first.get("/api/v1/products/8", None).await.body["stock"], 50);
+    let replies = rush(&apps, &tokens, slot["id"].as_i64().expect("id"), radishes).await;
+    check(&first, &staff, &replies, &slot, radishes, 70, "slot_full").await;
+    assert_eq!(first.get(&format!("/api/v1/products/{radishes}"), None).await.body["stock"], 50);
     drop(second);
 }
 
@@ -107,7 +109,7 @@ async fn one_key_two_servers(db: Db) {
     let staff = first.login("13800000000").await.0;
     let slot = first.open_slot(&staff, 10, 0, 24).await;
     let (token, _) = first.login("13900000003").await;
-    first.set_cart(&token, 9, 1).await;
+    first.put_in_cart(&token, first.product_id("洋葱").await, 1).await;
     let body = json!({ "slot_id": slot["id"], "address": { "building": "3", "unit": "1", "room": "101" }, "payment": "wechat" });
     let (token, body, apps) = (&token, &body, &apps);
     let calls = (0..40).map(|i| async move { apps[i % apps.len()].checkout(token, "same-key", body).await }).collect();
@@ -142,9 +144,10 @@ async fn killed_mid_rush(db: Db) {
     let mut first = start_process(SERVER_BIN, &config, db).await;
     let staff = first.login("13800000000").await.0;
     let slot = first.open_slot(&staff, 150, 0, 24).await;
-    first.patch("/api/v1/admin/products/7", &json!({ "stock": 90 }), Some(&staff)).await;
+    let carrots = first.product_id("胡萝卜").await;
+    first.change_product(&staff, carrots, &json!({ "stock": 90 })).await;
     let tokens = residents(&first, BUYERS).await;
-    let carts = tokens.iter().map(|t| first.set_cart(t, 7, 1)).collect();
+    let carts = tokens.iter().map(|t| first.set_cart(t, carrots, 1)).collect();
     for r in tests::join_all(carts).await {
         assert_eq!(r.status, 200, "{:?}", r.body);
     }
@@ -204,7 +207,7 @@ async fn killed_mid_rush(db: Db) {
         }
     }
     assert!(!orders.is_empty() && orders.len() <= 90);
-    let stock = second.get("/api/v1/products/7", None).await.body["stock"].as_i64().expect("stock");
+    let stock = second.get(&format!("/api/v1/products/{carrots}"), None).await.body["stock"].as_i64().expect("stock");
     assert_eq!(stock + orders.len() as i64, 90, "stock taken = orders made");
     let slots = second.get("/api/v1/slots", None).await.body;
     let s = slots["items"].as_array().expect("items").iter().find(|s| s["id"] == slot["id"]).expect("slot");

@@ -18,6 +18,28 @@ on_both_databases! {
 
 const STAFF: &str = "13800000000";
 
+/// The demo goods these tests buy, found by name.
+struct Goods {
+    cabbage: i64,
+    potatoes: i64,
+    tomatoes: i64,
+    eggplant: i64,
+    onions: i64,
+    /// From the fruit stall: another stall than the vegetables'.
+    banana: i64,
+}
+
+async fn goods(app: &TestApp) -> Goods {
+    Goods {
+        cabbage: app.product_id("大白菜").await,
+        potatoes: app.product_id("土豆").await,
+        tomatoes: app.product_id("西红柿").await,
+        eggplant: app.product_id("茄子").await,
+        onions: app.product_id("洋葱").await,
+        banana: app.product_id("香蕉").await,
+    }
+}
+
 async fn product(app: &TestApp, id: i64) -> Value {
     app.get(&format!("/api/v1/products/{id}"), None).await.body
 }
@@ -33,17 +55,18 @@ fn delivery(slot_id: &Value) -> Value {
 
 async fn cart_flow(db: Db) {
     let app = spawn_app(db).await;
+    let g = goods(&app).await;
     let (token, _) = app.login("13900000001").await;
     assert_eq!(app.get("/api/v1/cart", None).await.status, 401);
     let empty = app.get("/api/v1/cart", Some(&token)).await;
     assert_eq!(empty.body, json!({ "items": [], "total_fen": 0, "has_problems": false }));
 
-    let r = app.set_cart(&token, 1, 3).await;
+    let r = app.set_cart(&token, g.cabbage, 3).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["items"][0]["name"], "大白菜");
     assert_eq!(r.body["items"][0]["line_total_fen"], 360);
     assert_eq!(r.body["total_fen"], 360);
-    let r = app.set_cart(&token, 1, 5).await;
+    let r = app.set_cart(&token, g.cabbage, 5).await;
     assert_eq!(r.body["items"][0]["quantity"], 5);
     assert_eq!(r.body["items"].as_array().map(Vec::len), Some(1));
 
@@ -54,36 +77,37 @@ async fn cart_flow(db: Db) {
     assert_eq!(r.status, 409);
     assert_eq!(r.error_code(), "over_limit");
     assert_eq!(app.set_cart(&token, sid, 3).await.status, 200);
-    let r = app.set_cart(&token, 2, 99).await; // 土豆: 600 in stock, fine
+    let r = app.set_cart(&token, g.potatoes, 99).await; // 土豆: 600 in stock, fine
     assert_eq!(r.status, 200);
     let (staff, _) = app.login(STAFF).await;
-    app.patch("/api/v1/admin/products/2", &json!({ "stock": 10 }), Some(&staff)).await;
-    assert_eq!(app.set_cart(&token, 2, 11).await.error_code(), "out_of_stock");
+    app.change_product(&staff, g.potatoes, &json!({ "stock": 10 })).await;
+    assert_eq!(app.set_cart(&token, g.potatoes, 11).await.error_code(), "out_of_stock");
     for (q, code) in [(-1, 400), (100, 400)] {
-        assert_eq!(app.set_cart(&token, 1, q).await.status, code);
+        assert_eq!(app.set_cart(&token, g.cabbage, q).await.status, code);
     }
     assert_eq!(app.set_cart(&token, 999_999, 1).await.status, 404);
 
     // The line whose stock ran out and the line whose price changed are flagged, not dropped.
-    app.patch("/api/v1/admin/products/1", &json!({ "price_fen": 150 }), Some(&staff)).await;
+    app.change_product(&staff, g.cabbage, &json!({ "price_fen": 150 })).await;
     let cart = app.get("/api/v1/cart", Some(&token)).await.body;
     let items = cart["items"].as_array().expect("items");
-    let cabbage = items.iter().find(|i| i["product_id"] == 1).expect("cabbage");
+    let cabbage = items.iter().find(|i| i["product_id"] == g.cabbage).expect("cabbage");
     assert_eq!(cabbage["price_fen"], 150);
     assert_eq!(cabbage["price_was_fen"], 120);
-    let potatoes = items.iter().find(|i| i["product_id"] == 2).expect("potatoes");
+    let potatoes = items.iter().find(|i| i["product_id"] == g.potatoes).expect("potatoes");
     assert_eq!(potatoes["available"], false);
     assert_eq!(cart["has_problems"], true);
 
     // Removing a line; another resident's cart is their own.
-    let r = app.set_cart(&token, 2, 0).await;
-    assert!(r.body["items"].as_array().expect("items").iter().all(|i| i["product_id"] != 2));
+    let r = app.set_cart(&token, g.potatoes, 0).await;
+    assert!(r.body["items"].as_array().expect("items").iter().all(|i| i["product_id"] != g.potatoes));
     let (other, _) = app.login("13900000004").await;
     assert_eq!(app.get("/api/v1/cart", Some(&other)).await.body["items"], json!([]));
 }
 
 async fn checkout_happy_path(db: Db) {
     let app = spawn_app(db).await;
+    let g = goods(&app).await;
     let (staff, _) = app.login(STAFF).await;
     let (token, _) = app.login("13900000004").await;
     let slot = app.open_slot(&staff, 10, 0, 24).await;
@@ -91,10 +115,10 @@ async fn checkout_happy_path(db: Db) {
     let box_id = boxes["items"][0]["id"].as_i64().expect("box");
     let box_price = boxes["items"][0]["price_fen"].as_i64().expect("price");
     let box_stock = boxes["items"][0]["stock"].as_i64().expect("stock");
-    app.set_cart(&token, box_id, 1).await;
-    app.set_cart(&token, 1, 2).await; // 大白菜 1.20
-    app.set_cart(&token, 21, 1).await; // 香蕉, another stall
-    let eggs_before = product(&app, 1).await["stock"].as_i64().expect("stock");
+    app.put_in_cart(&token, box_id, 1).await;
+    app.put_in_cart(&token, g.cabbage, 2).await; // 大白菜 1.20
+    app.put_in_cart(&token, g.banana, 1).await; // 香蕉, another stall
+    let eggs_before = product(&app, g.cabbage).await["stock"].as_i64().expect("stock");
 
     let r = app
         .checkout(
@@ -109,7 +133,7 @@ async fn checkout_happy_path(db: Db) {
     assert_eq!(r.status, 201, "{:?}", r.body);
     let order = &r.body;
     assert_eq!(order["status"], "placed");
-    let banana = product(&app, 21).await["price_fen"].as_i64().expect("price");
+    let banana = product(&app, g.banana).await["price_fen"].as_i64().expect("price");
     assert_eq!(order["total_fen"], box_price + 2 * 120 + banana);
     assert_eq!(order["items"].as_array().map(Vec::len), Some(3));
     assert_eq!(order["parts"].as_array().map(Vec::len), Some(3), "one part per stall");
@@ -120,7 +144,7 @@ async fn checkout_happy_path(db: Db) {
     assert_eq!(order["timeline"][0]["status"], "placed");
 
     assert_eq!(product(&app, box_id).await["stock"], box_stock - 1);
-    assert_eq!(product(&app, 1).await["stock"], eggs_before - 2);
+    assert_eq!(product(&app, g.cabbage).await["stock"], eggs_before - 2);
     assert_eq!(slot_state(&app, &slot).await, 1);
     assert_eq!(app.get("/api/v1/cart", Some(&token)).await.body["items"], json!([]));
 
@@ -130,7 +154,7 @@ async fn checkout_happy_path(db: Db) {
     assert_eq!(detail.body, *order);
 
     // WeChat payment leaves the order waiting for payment, with an expiry.
-    app.set_cart(&token, 1, 1).await;
+    app.put_in_cart(&token, g.cabbage, 1).await;
     let r = app.checkout(&token, "order-2", &json!({ "slot_id": slot["id"], "payment": "wechat" })).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     assert_eq!(r.body["status"], "pending_payment");
@@ -145,10 +169,11 @@ async fn slot_state(app: &TestApp, slot: &Value) -> i64 {
 
 async fn idempotency(db: Db) {
     let app = spawn_app(db).await;
+    let g = goods(&app).await;
     let (staff, _) = app.login(STAFF).await;
     let (token, _) = app.login("13900000004").await;
     let slot = app.open_slot(&staff, 100, 0, 24).await;
-    app.set_cart(&token, 1, 1).await;
+    app.put_in_cart(&token, g.cabbage, 1).await;
     let body = delivery(&slot["id"]);
 
     // A storm of the same checkout: one order, every answer the same.
@@ -174,12 +199,12 @@ async fn idempotency(db: Db) {
     assert_eq!(mismatch.error_code(), "idempotency_key_mismatch");
     // Another resident may use the same key string: keys are per resident.
     let (other, _) = app.login("13900000001").await;
-    app.set_cart(&other, 1, 1).await;
+    app.put_in_cart(&other, g.cabbage, 1).await;
     assert_eq!(app.checkout(&other, "storm-key", &body).await.status, 201);
     // A refusal is the first answer too.
     let empty = app.checkout(&token, "empty-cart", &body).await;
     assert_eq!(empty.error_code(), "cart_empty");
-    app.set_cart(&token, 1, 1).await;
+    app.put_in_cart(&token, g.cabbage, 1).await;
     assert_eq!(app.checkout(&token, "empty-cart", &body).await.error_code(), "cart_empty");
     assert_eq!(app.checkout(&token, "new-key", &body).await.status, 201);
     assert_eq!(app.send(app.client.post(app.url("/api/v1/orders")).bearer_auth(&token).json(&body)).await.status, 400);
@@ -189,11 +214,12 @@ async fn idempotency(db: Db) {
 /// the same moment, each with its own key. The cart is bought once; the others find it empty.
 async fn pay_twice(db: Db) {
     let app = spawn_app(db).await;
+    let g = goods(&app).await;
     let (staff, _) = app.login(STAFF).await;
     let (token, _) = app.login("13900000002").await;
     let slot = app.open_slot(&staff, 100, 0, 24).await;
-    let stock_before = product(&app, 9).await["stock"].as_i64().expect("stock");
-    app.set_cart(&token, 9, 2).await;
+    let stock_before = product(&app, g.onions).await["stock"].as_i64().expect("stock");
+    app.put_in_cart(&token, g.onions, 2).await;
     let body = delivery(&slot["id"]);
     let (app, token, body) = (&app, &token, &body);
     let calls = (0..12).map(|i| async move { app.checkout(token, &format!("tap-{i}"), body).await }).collect();
@@ -203,12 +229,13 @@ async fn pay_twice(db: Db) {
         assert_eq!(r.error_code(), "cart_empty", "{:?}", r.body);
     }
     assert_eq!(slot_state(app, &slot).await, 1);
-    assert_eq!(product(app, 9).await["stock"].as_i64(), Some(stock_before - 2));
+    assert_eq!(product(app, g.onions).await["stock"].as_i64(), Some(stock_before - 2));
     assert_eq!(app.get("/api/v1/orders", Some(token)).await.body["items"].as_array().map(Vec::len), Some(1));
 }
 
 async fn refusals(db: Db) {
     let app = spawn_app(db).await;
+    let g = goods(&app).await;
     let (staff, _) = app.login(STAFF).await;
     let (a, _) = app.login("13900000004").await;
     let (b, _) = app.login("13900000001").await;
@@ -216,8 +243,8 @@ async fn refusals(db: Db) {
     let roomy = app.open_slot(&staff, 50, 0, 30).await;
 
     assert_eq!(app.checkout(&a, "k0", &delivery(&roomy["id"])).await.error_code(), "cart_empty");
-    app.set_cart(&a, 1, 1).await;
-    app.set_cart(&b, 1, 1).await;
+    app.put_in_cart(&a, g.cabbage, 1).await;
+    app.put_in_cart(&b, g.cabbage, 1).await;
     assert_eq!(app.checkout(&a, "k1", &delivery(&one_place["id"])).await.status, 201);
     let full = app.checkout(&b, "k1", &delivery(&one_place["id"])).await;
     assert_eq!(full.status, 409);
@@ -229,24 +256,24 @@ async fn refusals(db: Db) {
     );
 
     // Scarce stock: one left, nothing of a refused checkout is taken.
-    app.patch("/api/v1/admin/products/5", &json!({ "stock": 1 }), Some(&staff)).await;
-    app.set_cart(&a, 5, 1).await;
-    app.set_cart(&b, 5, 1).await;
-    app.set_cart(&b, 1, 2).await;
+    app.change_product(&staff, g.eggplant, &json!({ "stock": 1 })).await;
+    app.put_in_cart(&a, g.eggplant, 1).await;
+    app.put_in_cart(&b, g.eggplant, 1).await;
+    app.put_in_cart(&b, g.cabbage, 2).await;
     assert_eq!(app.checkout(&a, "k2", &delivery(&roomy["id"])).await.status, 201);
-    let cabbage = product(&app, 1).await["stock"].clone();
+    let cabbage = product(&app, g.cabbage).await["stock"].clone();
     let booked = slot_state(&app, &roomy).await;
     let out = app.checkout(&b, "k2", &delivery(&roomy["id"])).await;
     assert_eq!(out.status, 409);
     assert_eq!(out.error_code(), "out_of_stock");
     assert!(out.body["error"]["message"].as_str().unwrap_or_default().contains("茄子"));
-    assert_eq!(product(&app, 1).await["stock"], cabbage, "the other line's stock was not taken");
+    assert_eq!(product(&app, g.cabbage).await["stock"], cabbage, "the other line's stock was not taken");
     assert_eq!(slot_state(&app, &roomy).await, booked, "the slot place was not taken");
-    assert_eq!(product(&app, 5).await["stock"], 0);
+    assert_eq!(product(&app, g.eggplant).await["stock"], 0);
 
     // Closed by staff, past its cut-off, or not there at all.
-    app.set_cart(&b, 5, 0).await;
-    app.patch(&format!("/api/v1/admin/slots/{}", roomy["id"]), &json!({ "closed": true }), Some(&staff)).await;
+    app.put_in_cart(&b, g.eggplant, 0).await;
+    app.change_slot(&staff, &roomy["id"], &json!({ "closed": true })).await;
     assert_eq!(app.checkout(&b, "k3", &delivery(&roomy["id"])).await.error_code(), "slot_closed");
     let past_cutoff = app.open_slot(&staff, 10, 0, 0).await;
     assert_eq!(past_cutoff["closed"], true);
@@ -254,7 +281,7 @@ async fn refusals(db: Db) {
     assert_eq!(app.checkout(&b, "k5", &delivery(&json!(999_999))).await.status, 404);
     // Delivery needs an address: a new resident without a household gives none.
     let (new, _) = app.login("13700000000").await;
-    app.set_cart(&new, 1, 1).await;
+    app.put_in_cart(&new, g.cabbage, 1).await;
     let open = app.open_slot(&staff, 10, 0, 24).await;
     let r = app.checkout(&new, "k6", &json!({ "slot_id": open["id"], "payment": "on_delivery" })).await;
     assert_eq!(r.status, 400);
@@ -273,6 +300,7 @@ async fn refusals(db: Db) {
 
 async fn priority_reserve(db: Db) {
     let app = spawn_app(db).await;
+    let g = goods(&app).await;
     let (staff, _) = app.login(STAFF).await;
     let (normal_a, _) = app.login("13900000004").await; // 赵女士: no flags
     let (normal_b, user_b) = app.login("13700000001").await;
@@ -283,7 +311,7 @@ async fn priority_reserve(db: Db) {
     assert_eq!(slot["remaining"], 1);
     assert_eq!(slot["priority_remaining"], 3);
     for t in [&normal_a, &normal_b, &quarantined, &elderly] {
-        app.set_cart(t, 1, 1).await;
+        app.put_in_cart(t, g.cabbage, 1).await;
     }
     // Each at their own home: an address in a priority household would make them priority too.
     let at_home = |slot: &Value, building: &str| json!({ "slot_id": slot["id"], "address": { "building": building, "unit": "1", "room": "101" }, "payment": "on_delivery" });
@@ -312,14 +340,15 @@ async fn cancel_and_expiry(db: Db) {
         c.expiry_interval = Duration::from_millis(200);
     })
     .await;
+    let g = goods(&app).await;
     let (staff, _) = app.login(STAFF).await;
     let (token, _) = app.login("13900000004").await;
     let slot = app.open_slot(&staff, 5, 0, 24).await;
-    let stock = product(&app, 3).await["stock"].as_i64().expect("stock");
+    let stock = product(&app, g.tomatoes).await["stock"].as_i64().expect("stock");
 
-    app.set_cart(&token, 3, 2).await;
+    app.put_in_cart(&token, g.tomatoes, 2).await;
     let order = app.checkout(&token, "c1", &delivery(&slot["id"])).await.body;
-    assert_eq!(product(&app, 3).await["stock"], stock - 2);
+    assert_eq!(product(&app, g.tomatoes).await["stock"], stock - 2);
     let path = format!("/api/v1/orders/{}/cancel", order["id"]);
     let r = app.post(&path, &json!({}), Some(&token)).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
@@ -327,17 +356,17 @@ async fn cancel_and_expiry(db: Db) {
     let timeline: Vec<&str> =
         r.body["timeline"].as_array().expect("timeline").iter().filter_map(|e| e["status"].as_str()).collect();
     assert_eq!(timeline, ["placed", "cancelled"]);
-    assert_eq!(product(&app, 3).await["stock"], stock);
+    assert_eq!(product(&app, g.tomatoes).await["stock"], stock);
     assert_eq!(slot_state(&app, &slot).await, 0);
     let again = app.post(&path, &json!({}), Some(&token)).await;
     assert_eq!(again.status, 409);
     assert_eq!(again.error_code(), "not_cancellable");
 
     // Unpaid WeChat orders expire and give everything back.
-    app.set_cart(&token, 3, 1).await;
+    app.put_in_cart(&token, g.tomatoes, 1).await;
     let unpaid = app.checkout(&token, "c2", &json!({ "slot_id": slot["id"], "payment": "wechat" })).await.body;
     assert_eq!(unpaid["status"], "pending_payment");
-    assert_eq!(product(&app, 3).await["stock"], stock - 1);
+    assert_eq!(product(&app, g.tomatoes).await["stock"], stock - 1);
     let mut status = Value::Null;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -347,18 +376,19 @@ async fn cancel_and_expiry(db: Db) {
         }
     }
     assert_eq!(status, "expired");
-    assert_eq!(product(&app, 3).await["stock"], stock);
+    assert_eq!(product(&app, g.tomatoes).await["stock"], stock);
     assert_eq!(slot_state(&app, &slot).await, 0);
 }
 
 async fn order_privacy(db: Db) {
     let app = spawn_app(db).await;
+    let g = goods(&app).await;
     let (staff, _) = app.login(STAFF).await;
     let (owner, _) = app.login("13900000004").await;
     let (other, _) = app.login("13900000001").await;
     let (vendor, _) = app.login("13800000101").await;
     let slot = app.open_slot(&staff, 5, 0, 24).await;
-    app.set_cart(&owner, 1, 1).await;
+    app.put_in_cart(&owner, g.cabbage, 1).await;
     let order = app.checkout(&owner, "x", &delivery(&slot["id"])).await.body;
     let path = format!("/api/v1/orders/{}", order["id"]);
     for t in [&other, &vendor] {
@@ -376,6 +406,7 @@ async fn order_privacy(db: Db) {
 
 async fn staff_tools(db: Db) {
     let app = spawn_app(db).await;
+    let g = goods(&app).await;
     let (staff, _) = app.login(STAFF).await;
     let (resident, _) = app.login("13900000004").await;
     let now = chrono::Utc::now();
@@ -403,7 +434,7 @@ async fn staff_tools(db: Db) {
     assert_eq!(app.get("/api/v1/slots?date=2026-13-40", None).await.status, 400);
 
     // Pickup needs no address.
-    app.set_cart(&resident, 1, 1).await;
+    app.put_in_cart(&resident, g.cabbage, 1).await;
     let r = app.checkout(&resident, "pickup", &json!({ "slot_id": slot.body["id"], "payment": "on_delivery" })).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     assert_eq!(r.body["slot_kind"], "pickup");

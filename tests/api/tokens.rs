@@ -84,7 +84,8 @@ async fn forged_role(db: Db) {
     c["roles"] = json!(["staff"]);
     c["role"] = json!("staff");
     let token = sign(&c, TEST_JWT_SECRET);
-    let r = app.patch("/api/v1/admin/products/1", &json!({ "stock": 1 }), Some(&token)).await;
+    let cabbage = app.product_id("大白菜").await;
+    let r = app.patch(&format!("/api/v1/admin/products/{cabbage}"), &json!({ "stock": 1 }), Some(&token)).await;
     assert_eq!(r.status, 403, "{:?}", r.body);
     let me = app.get("/api/v1/me", Some(&token)).await;
     assert_eq!(me.body["roles"], json!(["resident"]));
