@@ -83,7 +83,11 @@ pub fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
         JsonPayloadError::ContentType => {
             ApiError::new(ErrorCode::InvalidJson, "expected a JSON body with Content-Type: application/json")
         }
-        JsonPayloadError::Deserialize(e) => ApiError::new(ErrorCode::InvalidJson, format!("invalid JSON body: {e}")),
+        // A field of one of shared's checked types (a phone, an amount) that is not one: its own refusal.
+        JsonPayloadError::Deserialize(e) => match shared::domain::ParseError::behind(&e.to_string()) {
+            Some(refusal) => ApiError::new(refusal.code, refusal.text),
+            None => ApiError::new(ErrorCode::InvalidJson, format!("invalid JSON body: {e}")),
+        },
         other => ApiError::new(ErrorCode::InvalidJson, format!("could not read the JSON body: {other}")),
     };
     api.into()

@@ -11,7 +11,7 @@ use shared::api::{
     LoginRequest, LoginResponse, Order, SetCartQuantity, Slot, SmsCodeRequest, SmsCodeResponse, UpdateSlot, User,
     WechatLoginRequest,
 };
-use shared::ErrorBody;
+use shared::{ErrorBody, Phone};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -193,12 +193,12 @@ pub fn households_path(building: &str) -> String {
 
 // ---------- what people do ----------
 
-pub async fn send_sms_code(phone: &str) -> ApiResult<SmsCodeResponse> {
-    parse(send(Call::new("POST", "/api/v1/auth/sms-code"), &SmsCodeRequest { phone: phone.to_owned() }).await?)
+pub async fn send_sms_code(phone: &Phone) -> ApiResult<SmsCodeResponse> {
+    parse(send(Call::new("POST", "/api/v1/auth/sms-code"), &SmsCodeRequest { phone: phone.clone() }).await?)
 }
 
-pub async fn login(phone: &str, code: &str) -> ApiResult<LoginResponse> {
-    let body = LoginRequest { phone: phone.to_owned(), code: code.to_owned() };
+pub async fn login(phone: &Phone, code: &str) -> ApiResult<LoginResponse> {
+    let body = LoginRequest { phone: phone.clone(), code: code.to_owned() };
     parse(send(Call::new("POST", "/api/v1/auth/login"), &body).await?)
 }
 

@@ -1,7 +1,7 @@
 //! Request and response bodies of `/api/v1`, exactly as `docs/contract.md` and the OpenAPI description
 //! give them.
 
-use crate::domain::Role;
+use crate::domain::{Fen, Phone, Role};
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "openapi")]
@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 #[serde(deny_unknown_fields)]
 pub struct SmsCodeRequest {
     /// Mainland mobile number, 11 digits starting with 1.
-    pub phone: String,
+    pub phone: Phone,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,7 +32,7 @@ pub struct SmsCodeResponse {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    pub phone: String,
+    pub phone: Phone,
     pub code: String,
 }
 
@@ -64,7 +64,7 @@ pub struct Household {
 pub struct User {
     pub id: i64,
     /// Absent for a WeChat user who has not bound a phone.
-    pub phone: Option<String>,
+    pub phone: Option<Phone>,
     pub roles: Vec<Role>,
     #[serde(default)]
     pub display_name: Option<String>,
@@ -146,7 +146,7 @@ pub struct Product {
     pub name: String,
     /// 斤, 个, 盒, 袋, 把 ...
     pub unit: String,
-    pub price_fen: i64,
+    pub price_fen: Fen,
     pub stock: i64,
     pub category: String,
     /// Rationing: at most this many per order, when set.
@@ -196,14 +196,14 @@ pub struct ProductQuery {
 #[serde(deny_unknown_fields)]
 pub struct UpdateProductRequest {
     pub stock: Option<i64>,
-    pub price_fen: Option<i64>,
+    pub price_fen: Option<Fen>,
 }
 
 /// One price a product had, for the price-stability record (稳物价).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct PricePoint {
-    pub price_fen: i64,
+    pub price_fen: Fen,
     /// RFC 3339, +08:00
     pub changed_at: String,
 }
@@ -220,21 +220,21 @@ pub struct CartItem {
     pub unit: String,
     pub quantity: i64,
     /// Today's price; checkout charges this.
-    pub price_fen: i64,
-    pub line_total_fen: i64,
+    pub price_fen: Fen,
+    pub line_total_fen: Fen,
     pub stock: i64,
     pub per_order_limit: Option<i64>,
     /// False when the stall has less than `quantity` left (or stopped selling it).
     pub available: bool,
     /// The price when the line was added, if it has changed since.
-    pub price_was_fen: Option<i64>,
+    pub price_was_fen: Option<Fen>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Cart {
     pub items: Vec<CartItem>,
-    pub total_fen: i64,
+    pub total_fen: Fen,
     /// True when some line cannot be bought as it is (sold out, over stock or limit).
     pub has_problems: bool,
 }
@@ -354,8 +354,8 @@ pub struct OrderLine {
     pub name: String,
     pub unit: String,
     pub quantity: i64,
-    pub price_fen: i64,
-    pub line_total_fen: i64,
+    pub price_fen: Fen,
+    pub line_total_fen: Fen,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -364,7 +364,7 @@ pub struct OrderPart {
     pub vendor_id: i64,
     pub vendor_name: String,
     pub status: String,
-    pub subtotal_fen: i64,
+    pub subtotal_fen: Fen,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -379,7 +379,7 @@ pub struct OrderEvent {
 pub struct Order {
     pub id: i64,
     pub status: crate::order::OrderStatus,
-    pub total_fen: i64,
+    pub total_fen: Fen,
     pub slot_id: i64,
     pub slot_kind: crate::order::SlotKind,
     pub slot_starts_at: String,
@@ -405,7 +405,7 @@ pub struct Order {
 pub struct OrderSummary {
     pub id: i64,
     pub status: crate::order::OrderStatus,
-    pub total_fen: i64,
+    pub total_fen: Fen,
     pub slot_id: i64,
     pub slot_starts_at: String,
     pub item_count: i64,

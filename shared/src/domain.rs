@@ -1,16 +1,41 @@
 //! Domain newtypes: a value of one of these types is valid, because the only ways to make one
 //! check it. The server and the browser validate with this same code.
 
+use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Why a value was refused; the text is shown to people.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError(pub &'static str);
+/// Why a value was refused: the error code a client gets, and the text shown to people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseError {
+    pub code: ErrorCode,
+    pub text: &'static str,
+}
+
+pub const PHONE_LENGTH: ParseError =
+    ParseError { code: ErrorCode::InvalidPhone, text: "手机号应为11位数字 (phone must be 11 digits)" };
+pub const PHONE_MAINLAND: ParseError =
+    ParseError { code: ErrorCode::InvalidPhone, text: "不是有效的大陆手机号 (not a mainland mobile number)" };
+pub const SMS_CODE_FORM: ParseError =
+    ParseError { code: ErrorCode::InvalidField, text: "验证码应为6位数字 (the code has 6 digits)" };
+pub const FEN_RANGE: ParseError =
+    ParseError { code: ErrorCode::InvalidField, text: "金额必须在0到1,000,000元之间 (amount out of range)" };
+pub const STOCK_RANGE: ParseError =
+    ParseError { code: ErrorCode::InvalidField, text: "库存必须在0到1,000,000之间 (stock out of range)" };
+
+impl ParseError {
+    const ALL: [ParseError; 5] = [PHONE_LENGTH, PHONE_MAINLAND, SMS_CODE_FORM, FEN_RANGE, STOCK_RANGE];
+
+    /// The refusal behind a JSON reader's message about a field of one of these types (a body
+    /// whose `phone` is not a phone), so that it is answered with its own code.
+    pub fn behind(message: &str) -> Option<ParseError> {
+        Self::ALL.into_iter().find(|e| message.contains(e.text))
+    }
+}
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str(self.text)
     }
 }
 
@@ -27,10 +52,10 @@ impl Phone {
         let s = raw.trim();
         let b = s.as_bytes();
         if b.len() != 11 || !b.iter().all(u8::is_ascii_digit) {
-            return Err(ParseError("手机号应为11位数字 (phone must be 11 digits)"));
+            return Err(PHONE_LENGTH);
         }
         if b[0] != b'1' || !(b'3'..=b'9').contains(&b[1]) {
-            return Err(ParseError("不是有效的大陆手机号 (not a mainland mobile number)"));
+            return Err(PHONE_MAINLAND);
         }
         Ok(Self(s.to_owned()))
     }
@@ -74,7 +99,7 @@ impl SmsCode {
         if s.len() == 6 && s.bytes().all(|c| c.is_ascii_digit()) {
             Ok(Self(s.to_owned()))
         } else {
-            Err(ParseError("验证码应为6位数字 (the code has 6 digits)"))
+            Err(SMS_CODE_FORM)
         }
     }
 
@@ -83,38 +108,67 @@ impl SmsCode {
     }
 }
 
-/// Money in fen (1/100 yuan), never negative.
+/// Money in fen (1/100 yuan), never negative. Requests and answers carry it as a plain integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "i64", into = "i64")]
 pub struct Fen(i64);
 
-/// The highest price or total we accept: 1,000,000 yuan. Guards sums against overflow.
+/// The highest price a product may have: 1,000,000 yuan.
 pub const MAX_FEN: i64 = 100_000_000;
 
 impl Fen {
+    pub const ZERO: Fen = Fen(0);
+
+    /// Any amount that is not negative (a total may pass `MAX_FEN`).
     pub fn new(v: i64) -> Result<Self, ParseError> {
-        if (0..=MAX_FEN).contains(&v) {
+        if v >= 0 {
             Ok(Self(v))
         } else {
-            Err(ParseError("金额必须在0到1,000,000元之间 (amount out of range)"))
+            Err(FEN_RANGE)
         }
+    }
+
+    /// A product's price: 0 to `MAX_FEN`.
+    pub fn price(v: i64) -> Result<Self, ParseError> {
+        if v <= MAX_FEN {
+            Self::new(v)
+        } else {
+            Err(FEN_RANGE)
+        }
+    }
+
+    /// An amount the market itself keeps (its database holds prices and totals non-negative).
+    pub fn stored(v: i64) -> Self {
+        Self(v.max(0))
     }
 
     pub fn get(self) -> i64 {
         self.0
     }
 
+    /// `n` of something at this price.
+    pub fn times(self, n: i64) -> Fen {
+        Fen(self.0.saturating_mul(n.max(0)))
+    }
+
     /// `¥12.50`
     pub fn yuan(self) -> String {
-        yuan(self.0)
+        format!("¥{}.{:02}", self.0 / 100, self.0 % 100)
     }
 }
 
-/// `¥12.50` from an amount in fen.
-pub fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    format!("{sign}¥{}.{:02}", fen.abs() / 100, fen.abs() % 100)
+impl std::ops::Add for Fen {
+    type Output = Fen;
+    fn add(self, other: Fen) -> Fen {
+        Fen(self.0.saturating_add(other.0))
+    }
+}
+
+impl std::iter::Sum for Fen {
+    fn sum<I: Iterator<Item = Fen>>(iter: I) -> Fen {
+        iter.fold(Fen::ZERO, |a, b| a + b)
+    }
 }
 
 impl TryFrom<i64> for Fen {
@@ -130,6 +184,12 @@ impl From<Fen> for i64 {
     }
 }
 
+impl fmt::Display for Fen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// Stock on hand, in the product's unit; never negative.
 pub const MAX_STOCK: i64 = 1_000_000;
 
@@ -137,7 +197,7 @@ pub fn parse_stock(v: i64) -> Result<i64, ParseError> {
     if (0..=MAX_STOCK).contains(&v) {
         Ok(v)
     } else {
-        Err(ParseError("库存必须在0到1,000,000之间 (stock out of range)"))
+        Err(STOCK_RANGE)
     }
 }
 
@@ -187,14 +247,21 @@ mod tests {
     fn phone_deserialization_validates() {
         let ok: Result<Phone, _> = serde_json::from_str("\"13800000000\"");
         assert!(ok.is_ok());
-        let bad: Result<Phone, _> = serde_json::from_str("\"12345\"");
-        assert!(bad.is_err());
+        let bad = serde_json::from_str::<Phone>("\"12345\"").expect_err("refused");
+        // A JSON body with a bad phone is answered with the phone's own refusal.
+        assert_eq!(ParseError::behind(&bad.to_string()), Some(PHONE_LENGTH));
+        let price = serde_json::from_str::<Fen>("-5").expect_err("refused");
+        assert_eq!(ParseError::behind(&price.to_string()).map(|e| e.code), Some(ErrorCode::InvalidField));
+        assert_eq!(ParseError::behind("invalid type: integer, expected a string"), None);
     }
 
     #[test]
     fn fen_is_never_negative() {
         assert!(Fen::new(-1).is_err());
-        assert!(Fen::new(MAX_FEN + 1).is_err());
+        assert!(Fen::price(MAX_FEN + 1).is_err());
+        assert!(Fen::new(MAX_FEN + 1).is_ok(), "a total may pass the highest price");
+        assert_eq!(Fen::stored(-3), Fen::ZERO);
+        assert_eq!(Fen::price(120).map(|p| p.times(3) + Fen::stored(40)), Fen::new(400));
         assert_eq!(Fen::new(1250).map(Fen::yuan), Ok("¥12.50".to_owned()));
         assert_eq!(Fen::new(5).map(Fen::yuan), Ok("¥0.05".to_owned()));
     }

@@ -354,7 +354,7 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
                     vendor_name: STALLS[v].into(),
                     name: (*name).into(),
                     unit: "斤".into(),
-                    price_fen: *price,
+                    price_fen: shared::Fen::stored(*price),
                     stock: *stock,
                     per_order_limit: *limit,
                     active: true,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use shared::api::{Address, CheckoutRequest};
 use shared::order::{OrderStatus, Payment, SlotKind};
-use shared::{ErrorBody, ErrorCode};
+use shared::{ErrorBody, ErrorCode, Fen};
 use std::collections::{HashMap, HashSet};
 
 pub const MAX_NOTE_CHARS: usize = 200;
@@ -122,6 +122,28 @@ pub fn new_handoff_code() -> String {
     format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32))
 }
 
+/// What a line of a cart or an order needs of its product.
+#[derive(Debug, Clone, Copy)]
+pub struct Offer<'a> {
+    pub name: &'a str,
+    pub active: bool,
+    pub stock: i64,
+    pub per_order_limit: Option<i64>,
+}
+
+/// Why `quantity` of a product cannot be bought in one order, if it cannot: no longer sold or
+/// not enough left, then more than the per-order limit. The one rule for a cart line (refused
+/// when put in, flagged when it went bad since) and for a checkout's line.
+pub fn line_refusal(offer: Offer<'_>, quantity: i64) -> Option<Refusal> {
+    if !offer.active || offer.stock < quantity {
+        return Some(Refusal::OutOfStock { name: offer.name.to_owned() });
+    }
+    offer
+        .per_order_limit
+        .filter(|limit| quantity > *limit)
+        .map(|limit| Refusal::OverLimit { name: offer.name.to_owned(), limit })
+}
+
 // ---------- the decision ----------
 
 /// One press of "pay", as the route parsed it (the priority and the address to deliver to are
@@ -183,7 +205,7 @@ pub struct ProductRow {
     pub vendor_name: String,
     pub name: String,
     pub unit: String,
-    pub price_fen: i64,
+    pub price_fen: Fen,
     pub stock: i64,
     pub per_order_limit: Option<i64>,
     pub active: bool,
@@ -415,17 +437,13 @@ impl Batch<'_> {
         let mut taken = Vec::with_capacity(cart.len());
         let mut vendors: HashMap<i64, String> = HashMap::new();
         for &(product_id, quantity) in cart {
-            let product = s.products.get(&product_id);
-            let name = || product.map(|p| p.name.clone()).unwrap_or_default();
-            let Some(p) = product.filter(|p| p.active) else {
-                return Err(Refusal::OutOfStock { name: name() });
+            let Some(p) = s.products.get(&product_id) else {
+                return Err(Refusal::OutOfStock { name: String::new() });
             };
             let stock = self.stock.get(&product_id).copied().unwrap_or(p.stock);
-            if stock < quantity {
-                return Err(Refusal::OutOfStock { name: name() });
-            }
-            if let Some(limit) = p.per_order_limit.filter(|limit| quantity > *limit) {
-                return Err(Refusal::OverLimit { name: name(), limit });
+            let offer = Offer { name: &p.name, active: p.active, stock, per_order_limit: p.per_order_limit };
+            if let Some(refusal) = line_refusal(offer, quantity) {
+                return Err(refusal);
             }
             taken.push((product_id, stock - quantity));
             vendors.entry(p.vendor_id).or_insert_with(|| p.vendor_name.clone());
@@ -457,7 +475,7 @@ impl Batch<'_> {
             user_id: user,
             status,
             payment: job.payment,
-            total_fen: lines.iter().map(|l| l.quantity * l.price_fen).sum(),
+            total_fen: lines.iter().map(|l| l.price_fen.times(l.quantity)).sum(),
             slot_id: row.id,
             slot_kind: row.kind,
             slot_starts_at: row.starts_at,
@@ -538,7 +556,7 @@ mod tests {
             vendor_name: format!("摊{vendor_id}"),
             name: format!("菜{id}"),
             unit: "斤".into(),
-            price_fen: 100 * id,
+            price_fen: Fen::stored(100 * id),
             stock,
             per_order_limit: limit,
             active: true,
@@ -669,7 +687,7 @@ mod tests {
         assert_eq!(codes(&d), ["created", "out_of_stock", "out_of_stock"]);
         assert_eq!(d.changes.stock, vec![(10, 1)]);
         let o = &d.changes.orders[0];
-        assert_eq!((o.id, o.total_fen, o.address.as_ref().map(|a| a.building.as_str())), (500, 2000, Some("3")));
+        assert_eq!((o.id, o.total_fen.get(), o.address.as_ref().map(|a| a.building.as_str())), (500, 2000, Some("3")));
         assert_eq!(d.changes.cart_removals, vec![(1, 10, 2)]);
     }
 
@@ -738,7 +756,8 @@ mod tests {
         assert_eq!(o.status, OrderStatus::PendingPayment);
         assert_eq!(o.expires_at, Some(at(3)));
         assert_eq!(o.note.as_deref(), Some("放门口"));
-        assert_eq!(o.parts.iter().map(|p| (p.vendor_id, p.subtotal_fen)).collect::<Vec<_>>(), [(7, 1000), (8, 2200)]);
+        let parts: Vec<(i64, i64)> = o.parts.iter().map(|p| (p.vendor_id, p.subtotal_fen.get())).collect();
+        assert_eq!(parts, [(7, 1000), (8, 2200)]);
         assert_eq!(d.answers[0], Answer::Reply { status: 201, body: o.to_json() });
         let shown: serde_json::Value = serde_json::from_str(&o.to_json()).unwrap_or_default();
         assert_eq!(shown["id"], 500);

@@ -6,6 +6,7 @@ use super::time::to_api;
 use chrono::{DateTime, Utc};
 use shared::api::{Address, Order, OrderEvent, OrderLine, OrderPart};
 use shared::order::{OrderStatus, Payment, SlotKind};
+use shared::Fen;
 use std::collections::BTreeMap;
 
 pub use shared::order::PART_PENDING;
@@ -18,7 +19,7 @@ pub struct OrderRecord {
     pub user_id: i64,
     pub status: OrderStatus,
     pub payment: Payment,
-    pub total_fen: i64,
+    pub total_fen: Fen,
     pub slot_id: i64,
     pub slot_kind: SlotKind,
     pub slot_starts_at: DateTime<Utc>,
@@ -45,7 +46,7 @@ pub struct LineRecord {
     pub name: String,
     pub unit: String,
     pub quantity: i64,
-    pub price_fen: i64,
+    pub price_fen: Fen,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +54,7 @@ pub struct PartRecord {
     pub vendor_id: i64,
     pub vendor_name: String,
     pub status: String,
-    pub subtotal_fen: i64,
+    pub subtotal_fen: Fen,
 }
 
 impl OrderRecord {
@@ -83,7 +84,7 @@ impl OrderRecord {
                     unit: l.unit.clone(),
                     quantity: l.quantity,
                     price_fen: l.price_fen,
-                    line_total_fen: l.price_fen * l.quantity,
+                    line_total_fen: l.price_fen.times(l.quantity),
                 })
                 .collect(),
             parts: self
@@ -112,9 +113,10 @@ impl OrderRecord {
 
 /// One part per stall, with its subtotal, from lines in (vendor, product) order.
 pub fn parts_of(lines: &[LineRecord], vendor_names: impl Fn(i64) -> String) -> Vec<PartRecord> {
-    let mut subtotals: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut subtotals: BTreeMap<i64, Fen> = BTreeMap::new();
     for l in lines {
-        *subtotals.entry(l.vendor_id).or_default() += l.quantity * l.price_fen;
+        let subtotal = subtotals.entry(l.vendor_id).or_default();
+        *subtotal = *subtotal + l.price_fen.times(l.quantity);
     }
     subtotals
         .into_iter()

@@ -39,7 +39,7 @@ pub async fn update_product(
         .map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("stock: {e}")))?;
     let price = body
         .price_fen
-        .map(Fen::new)
+        .map(|p| Fen::price(p.get()))
         .transpose()
         .map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("price_fen: {e}")))?;
     state

@@ -9,11 +9,7 @@ use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use secrecy::ExposeSecret;
 use shared::api::{LoginRequest, LoginResponse, SmsCodeRequest, SmsCodeResponse, User, WechatLoginRequest};
-use shared::{ErrorBody, ErrorCode, Phone, SmsCode};
-
-fn parse_phone(raw: &str) -> ApiResult<Phone> {
-    Phone::parse(raw).map_err(|e| ApiError::new(ErrorCode::InvalidPhone, e.to_string()))
-}
+use shared::{ErrorBody, ErrorCode, SmsCode};
 
 fn client_ip(req: &HttpRequest) -> String {
     req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
@@ -36,7 +32,7 @@ pub async fn sms_code(
     req: HttpRequest,
     body: web::Json<SmsCodeRequest>,
 ) -> ApiResult<web::Json<SmsCodeResponse>> {
-    let phone = parse_phone(&body.phone)?;
+    let phone = &body.phone;
     let sms = &state.config.sms;
     let code = new_code();
     let code_hash = hash_code(state.jwt.secret(), phone.as_str(), &code);
@@ -108,7 +104,7 @@ fn login_reply(state: &AppState, user: UserRecord) -> ApiResult<web::Json<LoginR
 )]
 #[post("/auth/login")]
 pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> ApiResult<web::Json<LoginResponse>> {
-    let phone = parse_phone(&body.phone)?;
+    let phone = &body.phone;
     let code = SmsCode::parse(&body.code).map_err(|e| ApiError::new(ErrorCode::InvalidField, e.to_string()))?;
     let now = Utc::now();
     let record = state

@@ -1,20 +1,21 @@
 //! The resident's cart, kept on the server so it follows them from phone to phone.
 
 use crate::auth::AuthUser;
-use crate::domain::checkout::MAX_LINE_QUANTITY;
+use crate::domain::checkout::{line_refusal, Offer, MAX_LINE_QUANTITY};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::CartLineRecord;
 use actix_web::{get, put, web};
 use shared::api::{Cart, CartItem, SetCartQuantity};
-use shared::{ErrorBody, ErrorCode};
+use shared::{ErrorBody, ErrorCode, Fen};
 
 /// Lines priced at today's prices, with anything that cannot be bought as it is flagged.
 pub fn cart_view(lines: Vec<CartLineRecord>) -> Cart {
     let items: Vec<CartItem> = lines
         .into_iter()
         .map(|l| {
-            let within_limit = l.per_order_limit.is_none_or(|limit| l.quantity <= limit);
+            let offer = Offer { name: &l.name, active: l.active, stock: l.stock, per_order_limit: l.per_order_limit };
+            let available = line_refusal(offer, l.quantity).is_none();
             CartItem {
                 product_id: l.product_id,
                 vendor_id: l.vendor_id,
@@ -22,12 +23,12 @@ pub fn cart_view(lines: Vec<CartLineRecord>) -> Cart {
                 name: l.name,
                 unit: l.unit,
                 quantity: l.quantity,
-                price_fen: l.price_fen,
-                line_total_fen: l.price_fen * l.quantity,
+                price_fen: Fen::stored(l.price_fen),
+                line_total_fen: Fen::stored(l.price_fen).times(l.quantity),
                 stock: l.stock,
                 per_order_limit: l.per_order_limit,
-                available: l.active && l.stock >= l.quantity && within_limit,
-                price_was_fen: (l.price_fen_at_add != l.price_fen).then_some(l.price_fen_at_add),
+                available,
+                price_was_fen: (l.price_fen_at_add != l.price_fen).then_some(Fen::stored(l.price_fen_at_add)),
             }
         })
         .collect();
@@ -68,23 +69,13 @@ pub async fn set_item(
         return Err(ApiError::new(ErrorCode::InvalidField, format!("quantity must be 0 to {MAX_LINE_QUANTITY}")));
     }
     let product = state.store.product(product_id).await?.ok_or_else(|| ApiError::not_found("product"))?.product;
-    if quantity > 0 {
-        if let Some(limit) = product.per_order_limit.filter(|l| quantity > *l) {
-            return Err(ApiError::new(
-                ErrorCode::OverLimit,
-                format!(
-                    "{} 每单限购{limit}{} ({}: at most {limit} per order)",
-                    product.name, product.unit, product.name
-                ),
-            ));
-        }
-        if quantity > product.stock {
-            return Err(ApiError::new(
-                ErrorCode::OutOfStock,
-                format!("{} 只剩{}{} (only {} left)", product.name, product.stock, product.unit, product.stock),
-            ));
-        }
+    // Listed products are sold (`store.product` finds only those).
+    let offer =
+        Offer { name: &product.name, active: true, stock: product.stock, per_order_limit: product.per_order_limit };
+    if let Some(refusal) = line_refusal(offer, quantity).filter(|_| quantity > 0) {
+        return Err(ApiError::new(refusal.code(), refusal.message()));
     }
-    state.store.set_cart_quantity(auth.user.id, product_id, quantity, product.price_fen, chrono::Utc::now()).await?;
+    let price = product.price_fen.get();
+    state.store.set_cart_quantity(auth.user.id, product_id, quantity, price, chrono::Utc::now()).await?;
     Ok(web::Json(cart_view(state.store.cart(auth.user.id).await?)))
 }

@@ -74,7 +74,10 @@ pub async fn price_history(state: web::Data<AppState>, id: web::Path<i64>) -> Ap
     Ok(web::Json(List {
         items: history
             .into_iter()
-            .map(|(price_fen, changed_at)| PricePoint { price_fen, changed_at: to_api(changed_at) })
+            .map(|(price_fen, changed_at)| PricePoint {
+                price_fen: shared::Fen::stored(price_fen),
+                changed_at: to_api(changed_at),
+            })
             .collect(),
     }))
 }

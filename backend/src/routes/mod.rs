@@ -121,7 +121,8 @@ impl From<UserRecord> for shared::api::User {
     fn from(u: UserRecord) -> Self {
         shared::api::User {
             id: u.id,
-            phone: u.phone,
+            // Phones are checked on the way in; one that is not a phone is not shown.
+            phone: u.phone.as_deref().and_then(|p| shared::Phone::parse(p).ok()),
             roles: u.roles,
             display_name: u.display_name,
             household: u.household,

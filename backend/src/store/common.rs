@@ -138,7 +138,7 @@ impl From<ProductRow> for Product {
             vendor_name: r.vendor_name,
             name: r.name,
             unit: r.unit,
-            price_fen: r.price_fen,
+            price_fen: shared::Fen::stored(r.price_fen),
             stock: r.stock,
             category: r.category,
             per_order_limit: r.per_order_limit,

@@ -4,6 +4,7 @@
 use super::common::row_struct;
 use crate::domain::order::{LineRecord, OrderRecord, PartRecord};
 use chrono::{DateTime, Utc};
+use shared::Fen;
 
 row_struct! {
     pub(super) struct OrderRow {
@@ -121,7 +122,7 @@ pub(super) fn order_record(
         user_id: o.user_id,
         status: status_of(&o.status),
         payment: shared::order::Payment::parse(&o.payment).unwrap_or(shared::order::Payment::OnDelivery),
-        total_fen: o.total_fen,
+        total_fen: Fen::stored(o.total_fen),
         slot_id: o.slot_id,
         slot_kind: shared::order::SlotKind::parse(&o.slot_kind).unwrap_or(shared::order::SlotKind::Delivery),
         slot_starts_at: o.slot_starts_at,
@@ -140,7 +141,7 @@ pub(super) fn order_record(
                 name: l.name,
                 unit: l.unit,
                 quantity: l.quantity,
-                price_fen: l.price_fen,
+                price_fen: Fen::stored(l.price_fen),
             })
             .collect(),
         parts: parts
@@ -149,7 +150,7 @@ pub(super) fn order_record(
                 vendor_id: p.vendor_id,
                 vendor_name: p.vendor_name,
                 status: p.status,
-                subtotal_fen: p.subtotal_fen,
+                subtotal_fen: Fen::stored(p.subtotal_fen),
             })
             .collect(),
         timeline: events.into_iter().map(|(s, at)| (status_of(&s), at)).collect(),
@@ -160,7 +161,7 @@ pub(super) fn summary(r: OrderSummaryRow) -> shared::api::OrderSummary {
     shared::api::OrderSummary {
         id: r.id,
         status: status_of(&r.status),
-        total_fen: r.total_fen,
+        total_fen: Fen::stored(r.total_fen),
         slot_id: r.slot_id,
         slot_starts_at: crate::domain::time::to_api(r.slot_starts_at),
         item_count: r.item_count,

@@ -19,6 +19,7 @@ use crate::domain::slots::{NeedFlags, SlotState};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{named_params, Connection, OptionalExtension};
 use shared::order::SlotKind;
+use shared::Fen;
 use std::collections::{BTreeSet, HashSet};
 use std::{path::Path, sync::Arc, time::Duration};
 use tokio::sync::mpsc;
@@ -264,7 +265,7 @@ fn product_row(c: &Connection, id: i64) -> rusqlite::Result<Option<ProductRow>> 
             vendor_name: r.get(2)?,
             name: r.get(3)?,
             unit: r.get(4)?,
-            price_fen: r.get(5)?,
+            price_fen: Fen::stored(r.get(5)?),
             stock: r.get(6)?,
             per_order_limit: r.get(7)?,
             active: r.get(8)?,
@@ -307,7 +308,7 @@ fn write(c: &Connection, ch: &CheckoutChanges) -> rusqlite::Result<()> {
         )?
         .execute(named_params! {
             "$1": o.id, "$2": o.user_id, "$3": o.slot_id, "$4": o.status.as_str(), "$5": o.payment.as_str(),
-            "$6": o.total_fen, "$7": address.map(|a| &a.building), "$8": address.map(|a| &a.unit),
+            "$6": o.total_fen.get(), "$7": address.map(|a| &a.building), "$8": address.map(|a| &a.unit),
             "$9": address.map(|a| &a.room), "$10": o.note, "$11": o.handoff_code, "$12": o.priority_booking,
             "$13": now, "$14": o.expires_at.map(ts),
         })?;
@@ -318,7 +319,7 @@ fn write(c: &Connection, ch: &CheckoutChanges) -> rusqlite::Result<()> {
             )?
             .execute(named_params! {
                 "$1": o.id, "$2": l.product_id, "$3": l.vendor_id, "$4": l.name, "$5": l.unit, "$6": l.quantity,
-                "$7": l.price_fen,
+                "$7": l.price_fen.get(),
             })?;
         }
         for p in &o.parts {
@@ -327,7 +328,7 @@ fn write(c: &Connection, ch: &CheckoutChanges) -> rusqlite::Result<()> {
                  VALUES ($1, $2, $3, $4, $5)",
             )?
             .execute(
-                named_params! { "$1": o.id, "$2": p.vendor_id, "$3": p.status, "$4": p.subtotal_fen, "$5": now },
+                named_params! { "$1": o.id, "$2": p.vendor_id, "$3": p.status, "$4": p.subtotal_fen.get(), "$5": now },
             )?;
         }
         for (status, at) in &o.timeline {

@@ -17,11 +17,6 @@ pub use product_card::{category_icon, ProductCard};
 pub use status::{ErrorNote, Loading};
 pub use stepper::Stepper;
 
-/// `¥12.50` from fen.
-pub fn yuan(fen: i64) -> String {
-    shared::domain::yuan(fen)
-}
-
 /// `2026-11-30T08:00:00+08:00` -> (`2026-11-30`, `08:00`): the server always speaks Shanghai time.
 pub fn day_and_time(rfc3339: &str) -> (String, String) {
     (rfc3339.get(..10).unwrap_or_default().to_owned(), rfc3339.get(11..16).unwrap_or_default().to_owned())

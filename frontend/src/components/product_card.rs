@@ -1,4 +1,3 @@
-use super::yuan;
 use crate::i18n::{t, K};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -24,7 +23,7 @@ pub fn category_icon(category: &str) -> &'static str {
 pub fn ProductCard(product: Product) -> impl IntoView {
     let href = format!("/products/{}", product.id);
     let sold_out = product.stock == 0;
-    let price = format!("{}/{}", yuan(product.price_fen), product.unit);
+    let price = format!("{}/{}", product.price_fen.yuan(), product.unit);
     let stock = product.stock;
     let limit = product.per_order_limit;
     view! {

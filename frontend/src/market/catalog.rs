@@ -1,7 +1,7 @@
 //! Home, product list with search, product detail.
 
 use crate::api::{self, ProductFilter};
-use crate::components::{yuan, Load, ProductCard};
+use crate::components::{Load, ProductCard};
 use crate::i18n::{self, t, Lang, K};
 use crate::session::use_session;
 use leptos::prelude::*;
@@ -147,7 +147,7 @@ pub fn ProductPage() -> impl IntoView {
                 <article class="product-detail">
                     <div class="detail-icon" aria-hidden="true">{crate::components::category_icon(&p.category)}</div>
                     <h1>{p.name.clone()}</h1>
-                    <p class="detail-price">{yuan(p.price_fen)} <small>"/" {p.unit.clone()}</small></p>
+                    <p class="detail-price">{p.price_fen.yuan()} <small>"/" {p.unit.clone()}</small></p>
                     <dl class="facts">
                         <dt>{t(K::stall)}</dt>
                         <dd><A href=format!("/products?vendor_id={}", p.vendor_id)>{p.vendor_name.clone()}</A></dd>
@@ -178,7 +178,7 @@ pub fn ProductPage() -> impl IntoView {
                 <h2>{t(K::price_record)}</h2>
                 <ul class="price-record">
                     {points.items.into_iter().take(10).map(|p| view! {
-                        <li><span>{p.changed_at.get(..10).unwrap_or_default().to_owned()}</span><span>{yuan(p.price_fen)}</span></li>
+                        <li><span>{p.changed_at.get(..10).unwrap_or_default().to_owned()}</span><span>{p.price_fen.yuan()}</span></li>
                     }).collect_view()}
                 </ul>
             </section>

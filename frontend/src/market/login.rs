@@ -54,7 +54,7 @@ pub fn LoginPage() -> impl IntoView {
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match api::send_sms_code(parsed.as_str()).await {
+            match api::send_sms_code(&parsed).await {
                 Ok(r) => {
                     if let Some(c) = r.dev_code {
                         code.set(c.clone());
@@ -98,7 +98,7 @@ pub fn LoginPage() -> impl IntoView {
             busy.set(true);
             let finish = finish.clone();
             leptos::task::spawn_local(async move {
-                let result = api::login(p.as_str(), c.as_str()).await;
+                let result = api::login(&p, c.as_str()).await;
                 busy.set(false);
                 finish(result);
             });

@@ -1,7 +1,7 @@
 //! Cart and checkout: steppers and totals, then time slot, address and payment in one page.
 
 use crate::api;
-use crate::components::{day_and_time, yuan, Guarded, Load, Stepper, COMMUNITY};
+use crate::components::{day_and_time, Guarded, Load, Stepper, COMMUNITY};
 use crate::i18n::{now, t, K};
 use crate::session::use_session;
 use leptos::prelude::*;
@@ -60,13 +60,13 @@ fn cart_lines(c: Cart, set: impl Fn(i64, i64) + Copy + Send + Sync + 'static) ->
                         <div class="line-main">
                             <p class="product-name">{i.name.clone()}</p>
                             <p class="product-vendor">{i.vendor_name.clone()}</p>
-                            <p class="product-price">{yuan(i.price_fen)} "/" {i.unit.clone()}</p>
-                            {i.price_was_fen.map(|was| view! { <p class="note warn">{t(K::price_changed)} " " {yuan(was)}</p> })}
+                            <p class="product-price">{i.price_fen.yuan()} "/" {i.unit.clone()}</p>
+                            {i.price_was_fen.map(|was| view! { <p class="note warn">{t(K::price_changed)} " " {was.yuan()}</p> })}
                             {(!i.available).then(|| view! { <p class="note warn">{t(K::unavailable)}</p> })}
                         </div>
                         <div class="line-side">
                             <Stepper quantity=i.quantity max=max on_change=Callback::new(move |q| set(id, q))/>
-                            <p class="line-total">{yuan(i.line_total_fen)}</p>
+                            <p class="line-total">{i.line_total_fen.yuan()}</p>
                             <button class="link" on:click=move |_| set(id, 0)>{t(K::remove)}</button>
                         </div>
                     </li>
@@ -74,7 +74,7 @@ fn cart_lines(c: Cart, set: impl Fn(i64, i64) + Copy + Send + Sync + 'static) ->
             }).collect_view()}
         </ul>
         <div class="checkout-bar">
-            <span>{t(K::total)} " " <strong id="cart-total">{yuan(total)}</strong></span>
+            <span>{t(K::total)} " " <strong id="cart-total">{total.yuan()}</strong></span>
             <A href="/checkout">
                 <span id="go-checkout" class="btn primary" class:disabled=problems>{t(K::go_checkout)}</span>
             </A>
@@ -175,7 +175,7 @@ fn CheckoutForm() -> impl IntoView {
             view! {
                 <div class="card summary">
                     <p>{c.items.iter().map(|i| format!("{} ×{}", i.name, i.quantity)).collect::<Vec<_>>().join("、")}</p>
-                    <p>{t(K::total)} " " <strong>{yuan(c.total_fen)}</strong></p>
+                    <p>{t(K::total)} " " <strong>{c.total_fen.yuan()}</strong></p>
                 </div>
             }.into_any()
         })}

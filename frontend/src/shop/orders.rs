@@ -1,7 +1,7 @@
 //! The resident's orders: the list, and one order with its timeline and hand-off code.
 
 use crate::api;
-use crate::components::{yuan, Guarded, Load};
+use crate::components::{Guarded, Load};
 use crate::i18n::{t, K};
 use leptos::prelude::*;
 use leptos_router::{
@@ -53,7 +53,7 @@ fn OrderList() -> impl IntoView {
                                                 <span class="order-no">{t(K::order_no)} " " {o.id}</span>
                                                 <span class=format!("badge status-{}", o.status.as_str())>{t(status_label(o.status))}</span>
                                                 <span class="order-slot">{t(K::slot)} " " {short_time(&o.slot_starts_at)}</span>
-                                                <span class="order-total">{yuan(o.total_fen)}</span>
+                                                <span class="order-total">{o.total_fen.yuan()}</span>
                                             </div>
                                         </A>
                                     </li>
@@ -143,14 +143,14 @@ fn OrderDetail() -> impl IntoView {
                             <h2>{t(K::items)}</h2>
                             <ul class="box-items">
                                 {o.items.iter().map(|i| view! {
-                                    <li><span>{i.name.clone()} " ×" {i.quantity} {i.unit.clone()}</span><span>{yuan(i.line_total_fen)}</span></li>
+                                    <li><span>{i.name.clone()} " ×" {i.quantity} {i.unit.clone()}</span><span>{i.line_total_fen.yuan()}</span></li>
                                 }).collect_view()}
                             </ul>
-                            <p class="order-total-line">{t(K::total)} " " <strong>{yuan(o.total_fen)}</strong></p>
+                            <p class="order-total-line">{t(K::total)} " " <strong>{o.total_fen.yuan()}</strong></p>
                             <h2>{t(K::stalls_in_order)}</h2>
                             <ul class="box-items">
                                 {o.parts.iter().map(|p| view! {
-                                    <li><span>{p.vendor_name.clone()}</span><span>{yuan(p.subtotal_fen)}</span></li>
+                                    <li><span>{p.vendor_name.clone()}</span><span>{p.subtotal_fen.yuan()}</span></li>
                                 }).collect_view()}
                             </ul>
                         </div>
