@@ -14,8 +14,9 @@ DROP FUNCTION fxs_checkout_batch(JSONB, JSONB);
 DROP TYPE fxs_checkout_job;
 DROP FUNCTION fxs_time(TIMESTAMPTZ);
 
--- p_jobs: [{"u": user, "k": key, "h": request hash, "s": slot, "b": building, "un": unit, "r": room}]
--- (address parts trimmed, or null). Returns the snapshot as one JSON document:
+-- The batch's checkouts, one array per field, in the batch's order: user, key, request hash,
+-- slot, and the address's building, unit and room (trimmed, or null). Returns the snapshot as
+-- one JSON document:
 --   keys       the batch's keys that were there before it (request_hash, status, body)
 --   carts      every resident's cart, lines in product order
 --   homes      the residents' homes on record, with the household's flags
@@ -23,21 +24,23 @@ DROP FUNCTION fxs_time(TIMESTAMPTZ);
 --   products   the products in the carts of the checkouts whose keys this call claimed, locked
 --   buildings  the buildings the addresses name; households: the households at those addresses
 --   order_ids  one new order id for each key this call claimed
-CREATE FUNCTION fxs_checkout_load(p_jobs JSONB) RETURNS TEXT LANGUAGE plpgsql AS $$
+-- Every lookup goes through an index, whatever the planner would guess for a small batch
+-- against large tables (the SET clauses), so its cost follows the batch, not the market's size.
+CREATE FUNCTION fxs_checkout_load(p_u BIGINT[], p_k TEXT[], p_h TEXT[], p_s BIGINT[], p_b TEXT[], p_un TEXT[],
+                                  p_r TEXT[])
+RETURNS TEXT LANGUAGE plpgsql
+SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 DECLARE
     v_fresh BIGINT[];
     v_fresh_keys TEXT[];
     v_slots JSONB;
     v_products JSONB;
 BEGIN
-    WITH jobs AS (
-        SELECT DISTINCT ON (y.u, y.k) y.u, y.k, y.h
-        FROM (SELECT (x.j->>'u')::BIGINT AS u, x.j->>'k' AS k, x.j->>'h' AS h, x.n
-              FROM jsonb_array_elements(p_jobs) WITH ORDINALITY AS x(j, n)) y
-        ORDER BY y.u, y.k, y.n
-    ), claimed AS (
+    WITH claimed AS (
         INSERT INTO idempotency_keys (user_id, key, request_hash, created_at)
-            SELECT j.u, j.k, j.h, now() FROM jobs j ORDER BY j.u, j.k
+            SELECT DISTINCT ON (j.u, j.k) j.u, j.k, j.h, now()
+            FROM unnest(p_u, p_k, p_h) WITH ORDINALITY AS j(u, k, h, n)
+            ORDER BY j.u, j.k, j.n
             ON CONFLICT (user_id, key) DO NOTHING
             RETURNING user_id, key)
     SELECT COALESCE(array_agg(c.user_id), '{}'), COALESCE(array_agg(c.key), '{}')
@@ -46,7 +49,7 @@ BEGIN
     SELECT COALESCE(jsonb_agg(to_jsonb(s) ORDER BY s.id), '[]') INTO v_slots FROM (
         SELECT sl.id, sl.kind, sl.starts_at, sl.ends_at, sl.cutoff_at, sl.capacity, sl.booked, sl.priority_capacity,
                sl.priority_booked, sl.priority_release_at, sl.closed
-        FROM slots sl WHERE sl.id IN (SELECT (x->>'s')::BIGINT FROM jsonb_array_elements(p_jobs) x)
+        FROM slots sl WHERE sl.id = ANY (p_s)
         ORDER BY sl.id FOR NO KEY UPDATE) s;
 
     SELECT COALESCE(jsonb_agg(to_jsonb(p) ORDER BY p.id), '[]') INTO v_products FROM (
@@ -59,32 +62,31 @@ BEGIN
     RETURN jsonb_build_object(
         'keys', (SELECT COALESCE(jsonb_agg(jsonb_build_object('u', ik.user_id, 'k', ik.key,
                      'request_hash', ik.request_hash, 'status', ik.response_status, 'body', ik.response_body)), '[]')
-                 FROM idempotency_keys ik
-                 WHERE (ik.user_id, ik.key) IN (SELECT (x->>'u')::BIGINT, x->>'k' FROM jsonb_array_elements(p_jobs) x)
-                   AND NOT EXISTS (SELECT 1 FROM unnest(v_fresh, v_fresh_keys) AS f(u, k)
-                                   WHERE f.u = ik.user_id AND f.k = ik.key)),
+                 FROM (SELECT DISTINCT j.u, j.k FROM unnest(p_u, p_k) AS j(u, k)) j
+                 JOIN idempotency_keys ik ON ik.user_id = j.u AND ik.key = j.k
+                 WHERE NOT EXISTS (SELECT 1 FROM unnest(v_fresh, v_fresh_keys) AS f(u, k)
+                                   WHERE f.u = j.u AND f.k = j.k)),
         'carts', (SELECT COALESCE(jsonb_agg(jsonb_build_object('u', c.user_id, 'lines', c.lines)), '[]') FROM (
                      SELECT ci.user_id, jsonb_agg(jsonb_build_array(ci.product_id, ci.quantity) ORDER BY ci.product_id) AS lines
-                     FROM cart_items ci
-                     WHERE ci.user_id IN (SELECT (x->>'u')::BIGINT FROM jsonb_array_elements(p_jobs) x)
+                     FROM cart_items ci WHERE ci.user_id = ANY (p_u)
                      GROUP BY ci.user_id) c),
         'homes', (SELECT COALESCE(jsonb_agg(jsonb_build_object('u', u.id, 'building', b.number, 'unit', h.unit,
                       'room', h.room, 'flags', jsonb_build_object('quarantined', h.quarantined,
                       'hardship', h.hardship, 'elderly', h.elderly))), '[]')
                   FROM users u JOIN households h ON h.id = u.household_id JOIN buildings b ON b.id = h.building_id
-                  WHERE u.id IN (SELECT (x->>'u')::BIGINT FROM jsonb_array_elements(p_jobs) x)),
+                  WHERE u.id = ANY (p_u)),
         'slots', v_slots,
         'products', v_products,
         'buildings', (SELECT COALESCE(jsonb_agg(jsonb_build_object('number', b.number, 'id', b.id)), '[]') FROM (
                           SELECT DISTINCT ON (bb.number) bb.number, bb.id FROM buildings bb
-                          WHERE bb.number IN (SELECT x->>'b' FROM jsonb_array_elements(p_jobs) x)
-                          ORDER BY bb.number, bb.id) b),
+                          WHERE bb.number = ANY (p_b) ORDER BY bb.number, bb.id) b),
         'households', (SELECT COALESCE(jsonb_agg(jsonb_build_object('building_id', h.building_id, 'unit', h.unit,
                            'room', h.room, 'id', h.id, 'flags', jsonb_build_object('quarantined', h.quarantined,
                            'hardship', h.hardship, 'elderly', h.elderly))), '[]')
-                       FROM households h JOIN buildings b ON b.id = h.building_id
-                       WHERE (b.number, h.unit, h.room) IN
-                             (SELECT x->>'b', x->>'un', x->>'r' FROM jsonb_array_elements(p_jobs) x)),
+                       FROM (SELECT DISTINCT a.b, a.un, a.r FROM unnest(p_b, p_un, p_r) AS a(b, un, r)
+                             WHERE a.b IS NOT NULL) a
+                       JOIN buildings bb ON bb.number = a.b
+                       JOIN households h ON h.building_id = bb.id AND h.unit = a.un AND h.room = a.r),
         'order_ids', (SELECT COALESCE(jsonb_agg(nextval(pg_get_serial_sequence('orders', 'id'))), '[]')
                       FROM generate_series(1, cardinality(v_fresh)))
     )::TEXT;
@@ -92,8 +94,9 @@ END
 $$;
 
 -- p: what the server decided (backend/src/store/postgres_checkout.rs writes it), each kind of row
--- written by one statement for the whole batch.
-CREATE FUNCTION fxs_checkout_apply(p JSONB) RETURNS VOID LANGUAGE plpgsql AS $$
+-- written by one statement for the whole batch, each row found through its key's index.
+CREATE FUNCTION fxs_checkout_apply(p JSONB) RETURNS VOID LANGUAGE plpgsql
+SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
     UPDATE slots sl SET booked = t.booked, priority_booked = t.priority_booked
         FROM jsonb_to_recordset(p->'slots') AS t(slot_id BIGINT, booked BIGINT, priority_booked BIGINT)

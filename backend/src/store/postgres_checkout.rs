@@ -116,8 +116,7 @@ async fn commit(
     let result = async {
         let started = std::time::Instant::now();
         let mut tx = connection.begin().await?;
-        let loaded =
-            sqlx::query("SELECT fxs_checkout_load($1::jsonb)").bind(load_request(jobs)).fetch_one(&mut *tx).await?;
+        let loaded = load_query(jobs).fetch_one(&mut *tx).await?;
         let load = started.elapsed();
         let snapshot = snapshot_from(&loaded.try_get::<String, _>(0)?)?;
         let decision = decide(&snapshot, jobs).map_err(|e| StoreError::Broken(e.to_string()))?;
@@ -145,19 +144,19 @@ async fn commit(
     result
 }
 
-/// What `fxs_checkout_load` needs of each checkout.
-fn load_request(jobs: &[CheckoutJob]) -> String {
-    let jobs: Vec<Value> = jobs
-        .iter()
-        .map(|j| {
-            let a = j.address.as_ref();
-            json!({
-                "u": j.user_id, "k": j.key, "h": j.request_hash, "s": j.slot_id,
-                "b": a.map(|a| a.building.trim()), "un": a.map(|a| a.unit.trim()), "r": a.map(|a| a.room.trim()),
-            })
-        })
-        .collect();
-    Value::Array(jobs).to_string()
+/// `fxs_checkout_load` with what it needs of each checkout, one array per field.
+fn load_query(jobs: &[CheckoutJob]) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let part = |f: fn(&shared::api::Address) -> &str| -> Vec<Option<String>> {
+        jobs.iter().map(|j| j.address.as_ref().map(|a| f(a).trim().to_owned())).collect()
+    };
+    sqlx::query("SELECT fxs_checkout_load($1, $2, $3, $4, $5, $6, $7)")
+        .bind(jobs.iter().map(|j| j.user_id).collect::<Vec<i64>>())
+        .bind(jobs.iter().map(|j| j.key.clone()).collect::<Vec<String>>())
+        .bind(jobs.iter().map(|j| j.request_hash.clone()).collect::<Vec<String>>())
+        .bind(jobs.iter().map(|j| j.slot_id).collect::<Vec<i64>>())
+        .bind(part(|a| &a.building))
+        .bind(part(|a| &a.unit))
+        .bind(part(|a| &a.room))
 }
 
 #[derive(Deserialize)]
