@@ -33,6 +33,7 @@ SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS
 DECLARE
     v_fresh BIGINT[];
     v_fresh_keys TEXT[];
+    v_rest JSONB;
     v_slots JSONB;
     v_products JSONB;
 BEGIN
@@ -46,20 +47,9 @@ BEGIN
     SELECT COALESCE(array_agg(c.user_id), '{}'), COALESCE(array_agg(c.key), '{}')
         INTO v_fresh, v_fresh_keys FROM claimed c;
 
-    SELECT COALESCE(jsonb_agg(to_jsonb(s) ORDER BY s.id), '[]') INTO v_slots FROM (
-        SELECT sl.id, sl.kind, sl.starts_at, sl.ends_at, sl.cutoff_at, sl.capacity, sl.booked, sl.priority_capacity,
-               sl.priority_booked, sl.priority_release_at, sl.closed
-        FROM slots sl WHERE sl.id = ANY (p_s)
-        ORDER BY sl.id FOR NO KEY UPDATE) s;
-
-    SELECT COALESCE(jsonb_agg(to_jsonb(p) ORDER BY p.id), '[]') INTO v_products FROM (
-        SELECT pr.id, pr.vendor_id, v.name AS vendor_name, pr.name, pr.unit, pr.price_fen, pr.stock,
-               pr.per_order_limit, pr.active
-        FROM products pr JOIN vendors v ON v.id = pr.vendor_id
-        WHERE pr.id IN (SELECT ci.product_id FROM cart_items ci WHERE ci.user_id = ANY (v_fresh))
-        ORDER BY pr.id FOR NO KEY UPDATE OF pr) p;
-
-    RETURN jsonb_build_object(
+    -- Everything but the hot rows first; the slots and products are locked last, so that another
+    -- process's batch waits for them as short a time as possible.
+    v_rest := jsonb_build_object(
         'keys', (SELECT COALESCE(jsonb_agg(jsonb_build_object('u', ik.user_id, 'k', ik.key,
                      'request_hash', ik.request_hash, 'status', ik.response_status, 'body', ik.response_body)), '[]')
                  FROM (SELECT DISTINCT j.u, j.k FROM unnest(p_u, p_k) AS j(u, k)) j
@@ -75,8 +65,6 @@ BEGIN
                       'hardship', h.hardship, 'elderly', h.elderly))), '[]')
                   FROM users u JOIN households h ON h.id = u.household_id JOIN buildings b ON b.id = h.building_id
                   WHERE u.id = ANY (p_u)),
-        'slots', v_slots,
-        'products', v_products,
         'buildings', (SELECT COALESCE(jsonb_agg(jsonb_build_object('number', b.number, 'id', b.id)), '[]') FROM (
                           SELECT DISTINCT ON (bb.number) bb.number, bb.id FROM buildings bb
                           WHERE bb.number = ANY (p_b) ORDER BY bb.number, bb.id) b),
@@ -88,8 +76,22 @@ BEGIN
                        JOIN buildings bb ON bb.number = a.b
                        JOIN households h ON h.building_id = bb.id AND h.unit = a.un AND h.room = a.r),
         'order_ids', (SELECT COALESCE(jsonb_agg(nextval(pg_get_serial_sequence('orders', 'id'))), '[]')
-                      FROM generate_series(1, cardinality(v_fresh)))
-    )::TEXT;
+                      FROM generate_series(1, cardinality(v_fresh))));
+
+    SELECT COALESCE(jsonb_agg(to_jsonb(s) ORDER BY s.id), '[]') INTO v_slots FROM (
+        SELECT sl.id, sl.kind, sl.starts_at, sl.ends_at, sl.cutoff_at, sl.capacity, sl.booked, sl.priority_capacity,
+               sl.priority_booked, sl.priority_release_at, sl.closed
+        FROM slots sl WHERE sl.id = ANY (p_s)
+        ORDER BY sl.id FOR NO KEY UPDATE) s;
+
+    SELECT COALESCE(jsonb_agg(to_jsonb(p) ORDER BY p.id), '[]') INTO v_products FROM (
+        SELECT pr.id, pr.vendor_id, v.name AS vendor_name, pr.name, pr.unit, pr.price_fen, pr.stock,
+               pr.per_order_limit, pr.active
+        FROM products pr JOIN vendors v ON v.id = pr.vendor_id
+        WHERE pr.id IN (SELECT ci.product_id FROM cart_items ci WHERE ci.user_id = ANY (v_fresh))
+        ORDER BY pr.id FOR NO KEY UPDATE OF pr) p;
+
+    RETURN (v_rest || jsonb_build_object('slots', v_slots, 'products', v_products))::TEXT;
 END
 $$;
 

@@ -83,6 +83,12 @@ pub fn validate(req: &CheckoutRequest) -> Result<(), (ErrorCode, String)> {
         if note.chars().count() > MAX_NOTE_CHARS {
             return Err((ErrorCode::InvalidField, format!("note is limited to {MAX_NOTE_CHARS} characters")));
         }
+        if note.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            return Err((
+                ErrorCode::InvalidField,
+                "备注里有不能显示的字符 (the note has characters that cannot be shown)".into(),
+            ));
+        }
     }
     if let Some(a) = &req.address {
         validate_address(a)?;
@@ -785,6 +791,8 @@ mod tests {
     fn validation_and_hash() {
         assert!(validate(&req(Some("放门口"))).is_ok());
         assert!(validate(&req(Some(&"长".repeat(201)))).is_err());
+        assert!(validate(&req(Some("放门口\n不用敲门"))).is_ok());
+        assert!(validate(&req(Some("a\u{0}b"))).is_err());
         assert_eq!(request_hash(&req(None)), request_hash(&req(None)));
         assert_ne!(request_hash(&req(None)), request_hash(&req(Some("x"))));
         let bad = Address { building: "3号楼; DROP".into(), unit: "2".into(), room: "501".into() };

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::order::SlotKind;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{Connection, Row};
+use sqlx::{Connection, Executor, Row};
 use tokio::sync::mpsc;
 
 /// At most this many checkouts share one commit.
@@ -111,28 +111,31 @@ async fn commit(
 ) -> StoreResult<Vec<Answer>> {
     let connection = match conn {
         Some(c) => c,
-        None => conn.insert(PgConnection::connect_with(options).await?),
+        None => {
+            let options = options.clone().options([("standard_conforming_strings", "on")]);
+            conn.insert(PgConnection::connect_with(&options).await?)
+        }
     };
     let result = async {
         let started = std::time::Instant::now();
-        let mut tx = connection.begin().await?;
-        let loaded = load_query(jobs).fetch_one(&mut *tx).await?;
+        // Plain text, no arguments: sent with the simple query protocol.
+        connection.execute("BEGIN").await?;
+        let loaded = load_query(jobs).fetch_one(&mut *connection).await?;
         let load = started.elapsed();
         let snapshot = snapshot_from(&loaded.try_get::<String, _>(0)?)?;
         let decision = decide(&snapshot, jobs).map_err(|e| StoreError::Broken(e.to_string()))?;
         let decided = started.elapsed();
-        sqlx::query("SELECT fxs_checkout_apply($1::jsonb)")
-            .bind(apply_request(&decision.changes).to_string())
-            .execute(&mut *tx)
-            .await?;
-        let applied = started.elapsed();
-        tx.commit().await?;
+        // The writes and the commit in one round trip: the hot rows stay locked one trip less,
+        // and another process's batch waits that much less for them.
+        let changes = sql_text(&apply_request(&decision.changes).to_string());
+        let writing = started.elapsed();
+        let script = format!("SELECT fxs_checkout_apply({changes}::jsonb); COMMIT");
+        connection.execute(script.as_str()).await?;
         tracing::debug!(
             checkouts = jobs.len(),
             load_us = load.as_micros(),
             decide_us = (decided - load).as_micros(),
-            apply_us = (applied - decided).as_micros(),
-            commit_us = (started.elapsed() - applied).as_micros(),
+            apply_and_commit_us = (started.elapsed() - writing).as_micros(),
             "checkout batch"
         );
         Ok(decision.answers)
@@ -142,6 +145,13 @@ async fn commit(
         *conn = None;
     }
     result
+}
+
+/// `text` as an SQL string literal. The engine's connection has `standard_conforming_strings` on
+/// (set when it connects), so only a quote needs doubling; the text is JSON made here, without
+/// NUL characters (the route refuses control characters in a note; keys and addresses are plain).
+fn sql_text(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// `fxs_checkout_load` with what it needs of each checkout, one array per field.
