@@ -206,7 +206,11 @@ async fn idempotency(db: Db) {
     assert_eq!(empty.error_code(), "cart_empty");
     app.put_in_cart(&token, g.cabbage, 1).await;
     assert_eq!(app.checkout(&token, "empty-cart", &body).await.error_code(), "cart_empty");
-    assert_eq!(app.checkout(&token, "new-key", &body).await.status, 201);
+    // A key may hold any visible ASCII, quotes and backslashes too: it is data, never SQL.
+    let odd = r#"new-key');DROP/**/TABLE/**/orders;--\'"#;
+    let made = app.checkout(&token, odd, &body).await;
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    assert_eq!(app.checkout(&token, odd, &body).await.body["id"], made.body["id"], "replayed by the same key");
     assert_eq!(app.send(app.client.post(app.url("/api/v1/orders")).bearer_auth(&token).json(&body)).await.status, 400);
 }
 

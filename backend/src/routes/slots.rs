@@ -1,7 +1,7 @@
 //! Delivery and pickup time slots: residents see what is left; staff open, adjust and close them.
 
 use crate::auth::StaffUser;
-use crate::domain::slots::{broken_rule, SlotState, CAPACITY_RANGE, MAX_SLOT_CAPACITY};
+use crate::domain::slots::{broken_rule, CAPACITY_RANGE, MAX_SLOT_CAPACITY};
 use crate::domain::time::{parse_api, shanghai_day, shanghai_today_start, to_api};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -9,31 +9,23 @@ use crate::store::{NewSlot, SlotChange, SlotChangeOutcome, SlotRecord};
 use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use shared::api::{CreateSlot, List, Slot, SlotQuery, UpdateSlot};
-use shared::order::SlotKind;
 use shared::{ErrorBody, ErrorCode};
 
 pub fn slot_view(s: SlotRecord, now: DateTime<Utc>) -> Slot {
-    let state = SlotState {
-        capacity: s.capacity,
-        booked: s.booked,
-        priority_capacity: s.priority_capacity,
-        priority_booked: s.priority_booked,
-        priority_release_at: s.priority_release_at,
-        cutoff_at: s.cutoff_at,
-        closed: s.closed,
-    };
+    let row = s.into_row();
+    let state = &row.state;
     let closed = state.is_closed(now);
     Slot {
-        id: s.id,
-        kind: SlotKind::parse(&s.kind).unwrap_or(SlotKind::Delivery),
-        starts_at: to_api(s.starts_at),
-        ends_at: to_api(s.ends_at),
-        cutoff_at: to_api(s.cutoff_at),
-        capacity: s.capacity,
+        id: row.id,
+        kind: row.kind,
+        starts_at: to_api(row.starts_at),
+        ends_at: to_api(row.ends_at),
+        cutoff_at: to_api(state.cutoff_at),
+        capacity: state.capacity,
         remaining: if closed { 0 } else { state.remaining(now) },
-        booked: s.booked,
-        priority_capacity: s.priority_capacity,
-        priority_release_at: s.priority_release_at.map(to_api),
+        booked: state.booked,
+        priority_capacity: state.priority_capacity,
+        priority_release_at: state.priority_release_at.map(to_api),
         priority_remaining: if closed { 0 } else { state.priority_remaining() },
         closed,
     }

@@ -173,7 +173,7 @@ pub struct SeedHousehold {
 
 common::row_struct! {
     /// A delivery or pickup slot as stored.
-    #[derive(Debug, Clone)]
+    #[derive(Debug, Clone, serde::Deserialize)]
     pub struct SlotRecord {
         id: i64,
         kind: String,
@@ -186,6 +186,27 @@ common::row_struct! {
         priority_booked: i64,
         priority_release_at: Option<DateTime<Utc>>,
         closed: bool,
+    }
+}
+
+impl SlotRecord {
+    /// The slot as the domain's rules see it.
+    pub fn into_row(self) -> crate::domain::checkout::SlotRow {
+        crate::domain::checkout::SlotRow {
+            id: self.id,
+            kind: SlotKind::parse(&self.kind).unwrap_or(SlotKind::Delivery),
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            state: crate::domain::slots::SlotState {
+                capacity: self.capacity,
+                booked: self.booked,
+                priority_capacity: self.priority_capacity,
+                priority_booked: self.priority_booked,
+                priority_release_at: self.priority_release_at,
+                cutoff_at: self.cutoff_at,
+                closed: self.closed,
+            },
+        }
     }
 }
 

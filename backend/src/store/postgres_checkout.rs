@@ -11,15 +11,12 @@
 //! locked until each single commit reached the disk (BENCHMARKS.md).
 
 use super::batch::{deliver, gather, jobs_of, submit, Queue, Waiting};
-use super::{StoreError, StoreResult};
+use super::{SlotRecord, StoreError, StoreResult};
 use crate::domain::checkout::{
-    decide, Answer, CheckoutChanges, CheckoutJob, CheckoutSnapshot, Home, HouseholdAt, ProductRow, SlotRow, StoredKey,
+    decide, Answer, CheckoutChanges, CheckoutJob, CheckoutSnapshot, Home, HouseholdAt, ProductRow, StoredKey,
 };
-use crate::domain::slots::SlotState;
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use shared::order::SlotKind;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Executor, Row};
 use tokio::sync::mpsc;
@@ -119,8 +116,7 @@ async fn commit(
     let result = async {
         let started = std::time::Instant::now();
         // Plain text, no arguments: sent with the simple query protocol.
-        connection.execute("BEGIN").await?;
-        let loaded = load_query(jobs).fetch_one(&mut *connection).await?;
+        let loaded = connection.fetch_one(load_script(jobs).as_str()).await?;
         let load = started.elapsed();
         let snapshot = snapshot_from(&loaded.try_get::<String, _>(0)?)?;
         let decision = decide(&snapshot, jobs).map_err(|e| StoreError::Broken(e.to_string()))?;
@@ -148,25 +144,34 @@ async fn commit(
 }
 
 /// `text` as an SQL string literal. The engine's connection has `standard_conforming_strings` on
-/// (set when it connects), so only a quote needs doubling; the text is JSON made here, without
-/// NUL characters (the route refuses control characters in a note; keys and addresses are plain).
+/// (set when it connects), so only a quote needs doubling. No NUL characters reach here (the
+/// routes refuse control characters in notes, keys and addresses; PostgreSQL's text has none).
 fn sql_text(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// `fxs_checkout_load` with what it needs of each checkout, one array per field.
-fn load_query(jobs: &[CheckoutJob]) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    let part = |f: fn(&shared::api::Address) -> &str| -> Vec<Option<String>> {
-        jobs.iter().map(|j| j.address.as_ref().map(|a| f(a).trim().to_owned())).collect()
+/// The transaction's start and `fxs_checkout_load` with what it needs of each checkout (one
+/// array per field), as one text sent with the simple protocol: one round trip for both.
+fn load_script(jobs: &[CheckoutJob]) -> String {
+    fn array<T>(items: impl Iterator<Item = T>, item: impl Fn(T) -> String, ty: &str) -> String {
+        format!("ARRAY[{}]::{ty}[]", items.map(item).collect::<Vec<_>>().join(","))
+    }
+    let numbers = |f: fn(&CheckoutJob) -> i64| array(jobs.iter().map(f), |n| n.to_string(), "bigint");
+    let texts = |f: fn(&CheckoutJob) -> &str| array(jobs.iter().map(f), sql_text, "text");
+    let part = |f: fn(&shared::api::Address) -> &str| {
+        let item = |a: Option<&shared::api::Address>| a.map_or_else(|| "NULL".into(), |a| sql_text(f(a).trim()));
+        array(jobs.iter().map(|j| j.address.as_ref()), item, "text")
     };
-    sqlx::query("SELECT fxs_checkout_load($1, $2, $3, $4, $5, $6, $7)")
-        .bind(jobs.iter().map(|j| j.user_id).collect::<Vec<i64>>())
-        .bind(jobs.iter().map(|j| j.key.clone()).collect::<Vec<String>>())
-        .bind(jobs.iter().map(|j| j.request_hash.clone()).collect::<Vec<String>>())
-        .bind(jobs.iter().map(|j| j.slot_id).collect::<Vec<i64>>())
-        .bind(part(|a| &a.building))
-        .bind(part(|a| &a.unit))
-        .bind(part(|a| &a.room))
+    format!(
+        "BEGIN; SELECT fxs_checkout_load({}, {}, {}, {}, {}, {}, {})",
+        numbers(|j| j.user_id),
+        texts(|j| &j.key),
+        texts(|j| &j.request_hash),
+        numbers(|j| j.slot_id),
+        part(|a| &a.building),
+        part(|a| &a.unit),
+        part(|a| &a.room),
+    )
 }
 
 #[derive(Deserialize)]
@@ -174,7 +179,7 @@ struct Loaded {
     keys: Vec<LoadedKey>,
     carts: Vec<LoadedCart>,
     homes: Vec<LoadedHome>,
-    slots: Vec<LoadedSlot>,
+    slots: Vec<SlotRecord>,
     products: Vec<ProductRow>,
     buildings: Vec<LoadedBuilding>,
     households: Vec<LoadedHousehold>,
@@ -203,21 +208,6 @@ struct LoadedHome {
 }
 
 #[derive(Deserialize)]
-struct LoadedSlot {
-    id: i64,
-    kind: String,
-    starts_at: DateTime<Utc>,
-    ends_at: DateTime<Utc>,
-    cutoff_at: DateTime<Utc>,
-    capacity: i64,
-    booked: i64,
-    priority_capacity: i64,
-    priority_booked: i64,
-    priority_release_at: Option<DateTime<Utc>>,
-    closed: bool,
-}
-
-#[derive(Deserialize)]
 struct LoadedBuilding {
     number: String,
     id: i64,
@@ -239,28 +229,7 @@ fn snapshot_from(text: &str) -> StoreResult<CheckoutSnapshot> {
         keys: l.keys.into_iter().map(|k| ((k.u, k.k), k.key)).collect(),
         carts: l.carts.into_iter().map(|c| (c.u, c.lines)).collect(),
         homes: l.homes.into_iter().map(|h| (h.u, h.home)).collect(),
-        slots: l
-            .slots
-            .into_iter()
-            .map(|s| {
-                let row = SlotRow {
-                    id: s.id,
-                    kind: SlotKind::parse(&s.kind).unwrap_or(SlotKind::Delivery),
-                    starts_at: s.starts_at,
-                    ends_at: s.ends_at,
-                    state: SlotState {
-                        capacity: s.capacity,
-                        booked: s.booked,
-                        priority_capacity: s.priority_capacity,
-                        priority_booked: s.priority_booked,
-                        priority_release_at: s.priority_release_at,
-                        cutoff_at: s.cutoff_at,
-                        closed: s.closed,
-                    },
-                };
-                (s.id, row)
-            })
-            .collect(),
+        slots: l.slots.into_iter().map(|s| (s.id, s.into_row())).collect(),
         products: l.products.into_iter().map(|p| (p.id, p)).collect(),
         buildings: l.buildings.into_iter().map(|b| (b.number, b.id)).collect(),
         households: l.households.into_iter().map(|h| ((h.building_id, h.unit, h.room), h.at)).collect(),

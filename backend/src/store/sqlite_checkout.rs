@@ -11,14 +11,13 @@
 
 use super::batch::{deliver, gather, jobs_of, submit, Queue, Waiting};
 use super::sessions::Sessions;
-use super::{StoreError, StoreResult};
+use super::{SlotRecord, StoreError, StoreResult};
 use crate::domain::checkout::{
     decide, Answer, CheckoutChanges, CheckoutJob, CheckoutSnapshot, Home, HouseholdAt, ProductRow, SlotRow, StoredKey,
 };
-use crate::domain::slots::{NeedFlags, SlotState};
+use crate::domain::slots::NeedFlags;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{named_params, Connection, OptionalExtension};
-use shared::order::SlotKind;
 use shared::Fen;
 use std::collections::{BTreeSet, HashSet};
 use std::{path::Path, sync::Arc, time::Duration};
@@ -230,25 +229,23 @@ fn slot_row(c: &Connection, id: i64) -> rusqlite::Result<Option<SlotRow>> {
          priority_release_at, closed FROM slots WHERE id = $1",
     )?
     .query_row(named_params! { "$1": id }, |r| {
-        let kind: String = r.get(1)?;
-        Ok(SlotRow {
+        Ok(SlotRecord {
             id: r.get(0)?,
-            kind: SlotKind::parse(&kind).unwrap_or(SlotKind::Delivery),
+            kind: r.get(1)?,
             starts_at: time_at(r, 2)?,
             ends_at: time_at(r, 3)?,
-            state: SlotState {
-                cutoff_at: time_at(r, 4)?,
-                capacity: r.get(5)?,
-                booked: r.get(6)?,
-                priority_capacity: r.get(7)?,
-                priority_booked: r.get(8)?,
-                priority_release_at: match r.get::<_, Option<String>>(9)? {
-                    Some(_) => Some(time_at(r, 9)?),
-                    None => None,
-                },
-                closed: r.get(10)?,
+            cutoff_at: time_at(r, 4)?,
+            capacity: r.get(5)?,
+            booked: r.get(6)?,
+            priority_capacity: r.get(7)?,
+            priority_booked: r.get(8)?,
+            priority_release_at: match r.get::<_, Option<String>>(9)? {
+                Some(_) => Some(time_at(r, 9)?),
+                None => None,
             },
-        })
+            closed: r.get(10)?,
+        }
+        .into_row())
     })
     .optional()
 }
