@@ -81,7 +81,10 @@ async fn cart_flow(db: Db) {
     assert_eq!(r.status, 200);
     let (staff, _) = app.login(STAFF).await;
     app.change_product(&staff, g.potatoes, &json!({ "stock": 10 })).await;
-    assert_eq!(app.set_cart(&token, g.potatoes, 11).await.error_code(), "out_of_stock");
+    let short = app.set_cart(&token, g.potatoes, 11).await;
+    assert_eq!(short.error_code(), "out_of_stock");
+    let said = short.body["error"]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(said.starts_with("土豆 只剩10"), "the resident is told how many are left: {said}");
     for (q, code) in [(-1, 400), (100, 400)] {
         assert_eq!(app.set_cart(&token, g.cabbage, q).await.status, code);
     }

@@ -25,8 +25,11 @@ pub enum Refusal {
     NoSuchSlot,
     SlotClosed,
     SlotFull,
+    /// `left` of the product's `unit` can still be had (0: sold out or no longer sold).
     OutOfStock {
         name: String,
+        unit: String,
+        left: i64,
     },
     OverLimit {
         name: String,
@@ -62,7 +65,8 @@ impl Refusal {
             Refusal::NoSuchSlot => "没有这个配送时段 (no such time slot)".into(),
             Refusal::SlotClosed => "该时段已截止下单 (this slot no longer takes orders)".into(),
             Refusal::SlotFull => "该时段已约满，请选择其他时段 (this slot is full; choose another)".into(),
-            Refusal::OutOfStock { name } => format!("{name} 库存不足 (not enough {name} left)"),
+            Refusal::OutOfStock { name, left, .. } if *left <= 0 => format!("{name} 已售完 ({name} is sold out)"),
+            Refusal::OutOfStock { name, unit, left } => format!("{name} 只剩{left}{unit} (only {left} {unit} left)"),
             Refusal::OverLimit { name, limit } => format!("{name} 每单限购{limit} ({name}: at most {limit} per order)"),
             Refusal::AddressNeeded => {
                 "送货上门需要填写楼号、单元和房间号 (delivery needs building, unit and room)".into()
@@ -132,6 +136,7 @@ pub fn new_handoff_code() -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct Offer<'a> {
     pub name: &'a str,
+    pub unit: &'a str,
     pub active: bool,
     pub stock: i64,
     pub per_order_limit: Option<i64>,
@@ -142,7 +147,8 @@ pub struct Offer<'a> {
 /// when put in, flagged when it went bad since) and for a checkout's line.
 pub fn line_refusal(offer: Offer<'_>, quantity: i64) -> Option<Refusal> {
     if !offer.active || offer.stock < quantity {
-        return Some(Refusal::OutOfStock { name: offer.name.to_owned() });
+        let left = if offer.active { offer.stock.max(0) } else { 0 };
+        return Some(Refusal::OutOfStock { name: offer.name.to_owned(), unit: offer.unit.to_owned(), left });
     }
     offer
         .per_order_limit
@@ -444,10 +450,11 @@ impl Batch<'_> {
         let mut vendors: HashMap<i64, String> = HashMap::new();
         for &(product_id, quantity) in cart {
             let Some(p) = s.products.get(&product_id) else {
-                return Err(Refusal::OutOfStock { name: String::new() });
+                return Err(Refusal::OutOfStock { name: String::new(), unit: String::new(), left: 0 });
             };
             let stock = self.stock.get(&product_id).copied().unwrap_or(p.stock);
-            let offer = Offer { name: &p.name, active: p.active, stock, per_order_limit: p.per_order_limit };
+            let offer =
+                Offer { name: &p.name, unit: &p.unit, active: p.active, stock, per_order_limit: p.per_order_limit };
             if let Some(refusal) = line_refusal(offer, quantity) {
                 return Err(refusal);
             }
@@ -806,6 +813,28 @@ mod tests {
     fn refusal_bodies_have_the_api_shape() {
         let body: serde_json::Value = serde_json::from_str(&Refusal::SlotFull.body()).expect("json");
         assert_eq!(body["error"]["code"], "slot_full");
-        assert_eq!(Refusal::OutOfStock { name: "鸡蛋".into() }.status(), 409);
+        assert_eq!(Refusal::OutOfStock { name: "鸡蛋".into(), unit: "盒".into(), left: 2 }.status(), 409);
+    }
+
+    #[test]
+    fn a_line_refusal_says_how_many_are_left() {
+        let offer = |active, stock, limit| Offer { name: "鸡蛋", unit: "盒", active, stock, per_order_limit: limit };
+        assert_eq!(line_refusal(offer(true, 3, None), 3), None);
+        assert_eq!(
+            line_refusal(offer(true, 3, None), 4).map(|r| r.message()).as_deref(),
+            Some("鸡蛋 只剩3盒 (only 3 盒 left)")
+        );
+        assert_eq!(
+            line_refusal(offer(true, 0, None), 1).map(|r| r.message()).as_deref(),
+            Some("鸡蛋 已售完 (鸡蛋 is sold out)")
+        );
+        // No longer sold: sold out, whatever the stock says.
+        assert_eq!(
+            line_refusal(offer(false, 9, None), 1).map(|r| r.message()).as_deref(),
+            Some("鸡蛋 已售完 (鸡蛋 is sold out)")
+        );
+        // Not enough comes before the per-order limit.
+        assert_eq!(line_refusal(offer(true, 3, Some(2)), 4).map(|r| r.code()), Some(ErrorCode::OutOfStock));
+        assert_eq!(line_refusal(offer(true, 9, Some(2)), 3).map(|r| r.code()), Some(ErrorCode::OverLimit));
     }
 }

@@ -14,7 +14,13 @@ pub fn cart_view(lines: Vec<CartLineRecord>) -> Cart {
     let items: Vec<CartItem> = lines
         .into_iter()
         .map(|l| {
-            let offer = Offer { name: &l.name, active: l.active, stock: l.stock, per_order_limit: l.per_order_limit };
+            let offer = Offer {
+                name: &l.name,
+                unit: &l.unit,
+                active: l.active,
+                stock: l.stock,
+                per_order_limit: l.per_order_limit,
+            };
             let available = line_refusal(offer, l.quantity).is_none();
             CartItem {
                 product_id: l.product_id,
@@ -70,8 +76,13 @@ pub async fn set_item(
     }
     let product = state.store.product(product_id).await?.ok_or_else(|| ApiError::not_found("product"))?.product;
     // Listed products are sold (`store.product` finds only those).
-    let offer =
-        Offer { name: &product.name, active: true, stock: product.stock, per_order_limit: product.per_order_limit };
+    let offer = Offer {
+        name: &product.name,
+        unit: &product.unit,
+        active: true,
+        stock: product.stock,
+        per_order_limit: product.per_order_limit,
+    };
     if let Some(refusal) = line_refusal(offer, quantity).filter(|_| quantity > 0) {
         return Err(ApiError::new(refusal.code(), refusal.message()));
     }
