@@ -254,4 +254,11 @@ async fn changes_seen_at_once(db: Db) {
     assert_eq!(app.post("/api/v1/auth/logout", &json!({}), Some(&token)).await.status, 204);
     assert_eq!(app.get("/api/v1/me", Some(&token)).await.status, 401);
     assert_eq!(app.get("/api/v1/me", Some(&other)).await.body["household"]["building"], "5");
+    // Both devices at once, many times (PostgreSQL answers waiting lookups together): each token
+    // gets its own answer.
+    let calls: Vec<_> =
+        (0..40).map(|i| app.get("/api/v1/me", Some(if i % 2 == 0 { &token } else { &other }))).collect();
+    let statuses: Vec<u16> = tests::join_all(calls).await.iter().map(|r| r.status).collect();
+    let expected: Vec<u16> = (0..40).map(|i| if i % 2 == 0 { 401 } else { 200 }).collect();
+    assert_eq!(statuses, expected);
 }

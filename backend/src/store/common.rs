@@ -210,6 +210,9 @@ macro_rules! impl_store {
             }
 
             async fn session_user(&self, id: i64, jti: &str) -> StoreResult<Option<UserRecord>> {
+                if let Some(lookups) = self.session_lookups() {
+                    return lookups.get(id, jti).await;
+                }
                 let lookup = match self.sessions().get(id, jti) {
                     Ok(user) => return Ok(Some(user)),
                     Err(lookup) => lookup,

@@ -9,6 +9,7 @@ mod common;
 mod migrations;
 mod postgres;
 mod postgres_checkout;
+mod postgres_sessions;
 mod sessions;
 mod shopping;
 mod sqlite;

@@ -5,6 +5,7 @@ use super::common::{
     impl_store, sms_retention_cutoff, BoxItemRow, CategoryRow, ProductRow, UserRow, VendorRow, PRODUCT_SELECT,
 };
 use super::postgres_checkout::CheckoutEngine;
+use super::postgres_sessions::SessionLookups;
 use super::sessions::Sessions;
 #[allow(clippy::wildcard_imports)]
 use super::shopping::*;
@@ -25,6 +26,8 @@ pub struct PgStore {
     engine: CheckoutEngine,
     /// Not used: another process's logout must be refused here at once (see sessions.rs).
     sessions: Sessions,
+    /// Asked instead, at every request, the waiting requests together (postgres_sessions.rs).
+    lookups: SessionLookups,
 }
 
 impl PgStore {
@@ -41,11 +44,16 @@ impl PgStore {
             .await?;
         super::migrations::migrator(super::migrations::POSTGRES).run(&pool).await?;
         let engine = CheckoutEngine::start(pool.connect_options().as_ref().clone());
-        Ok(Self { engine, pool, sessions: Sessions::off() })
+        let lookups = SessionLookups::start(pool.clone());
+        Ok(Self { engine, pool, sessions: Sessions::off(), lookups })
     }
 
     fn sessions(&self) -> &Sessions {
         &self.sessions
+    }
+
+    fn session_lookups(&self) -> Option<&SessionLookups> {
+        Some(&self.lookups)
     }
 
     fn reader(&self) -> &PgPool {

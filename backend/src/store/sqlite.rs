@@ -84,6 +84,11 @@ impl SqliteStore {
         &self.sessions
     }
 
+    /// None: one process per SQLite file, so `sessions` remembers exactly.
+    fn session_lookups(&self) -> Option<&super::postgres_sessions::SessionLookups> {
+        None
+    }
+
     fn writer(&self) -> &SqlitePool {
         &self.writer
     }
