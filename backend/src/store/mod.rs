@@ -325,7 +325,8 @@ pub trait Store: Shopping {
     async fn user(&self, id: i64) -> StoreResult<Option<UserRecord>>;
     /// The user behind a token, unless the token was revoked. On SQLite the answer is
     /// remembered (sessions.rs): a store method that changes a user, their roles or household,
-    /// or a token, must forget it after its commit.
+    /// or a token, must forget it after its commit. On PostgreSQL it is asked every time, with
+    /// the other lookups waiting in the process (postgres_sessions.rs).
     async fn session_user(&self, id: i64, jti: &str) -> StoreResult<Option<UserRecord>>;
     /// The user with this phone; a new resident if there is none.
     async fn user_for_phone(&self, phone: &str, now: DateTime<Utc>) -> StoreResult<UserRecord>;

@@ -11,7 +11,8 @@
 //!
 //! On PostgreSQL it is off: several processes share the database, and a logout in one must be
 //! refused by the others at once (docs/contract.md). Telling them by LISTEN/NOTIFY was tried; it leaves a
-//! window of a notice's delivery and gained only 12% there (BENCHMARKS.md).
+//! window of a notice's delivery and gained only 12% there (BENCHMARKS.md). There the lookups
+//! are batched instead (postgres_sessions.rs).
 //!
 //! A lookup that raced a change (it read the database before the commit and finished after the
 //! change was forgotten) is not remembered: every change moves the epoch on, and an answer is
