@@ -57,33 +57,34 @@ ensure_wasm_bindgen() {
   fi
 }
 
+# An npm package's command installed into .tools/ (once); prints nothing, fails softly: the
+# storefront is then only larger. npm_tool PACKAGE@VERSION BIN-PATH-UNDER-node_modules WHAT
+npm_tool() {
+  local dir="$ROOT/.tools" package="$1" bin="$ROOT/.tools/node_modules/$2" what="$3"
+  if [ ! -x "$bin" ] && command -v npm >/dev/null; then
+    say "installing $package (npm) into .tools/"
+    mkdir -p "$dir"
+    (cd "$dir" && npm install --silent --no-audit --no-fund --prefix "$dir" "$package" >/dev/null 2>&1) \
+      || warn "npm install $package failed; $what will be larger"
+  fi
+  [ -x "$bin" ]
+}
+
 # wasm-opt from npm's binaryen (Debian's binaryen 108 produces modules that render nothing).
 WASM_OPT=""
 ensure_wasm_opt() {
-  local dir="$ROOT/.tools"
-  if [ ! -x "$dir/node_modules/binaryen/bin/wasm-opt" ]; then
-    if command -v npm >/dev/null; then
-      say "installing wasm-opt (npm binaryen@132) into .tools/"
-      mkdir -p "$dir"
-      (cd "$dir" && npm install --silent --no-audit --no-fund --prefix "$dir" binaryen@132 >/dev/null 2>&1) \
-        || warn "npm install binaryen failed; the storefront will be larger"
-    fi
+  if npm_tool binaryen@132 binaryen/bin/wasm-opt "the storefront"; then
+    WASM_OPT="$ROOT/.tools/node_modules/binaryen/bin/wasm-opt"
   fi
-  [ -x "$dir/node_modules/binaryen/bin/wasm-opt" ] && WASM_OPT="$dir/node_modules/binaryen/bin/wasm-opt"
   return 0
 }
 
 # terser from npm for the JavaScript glue wasm-bindgen writes (a third smaller gzipped).
 MINIFY_JS=""
 ensure_minifier() {
-  local dir="$ROOT/.tools"
-  if [ ! -x "$dir/node_modules/.bin/terser" ] && command -v npm >/dev/null; then
-    say "installing terser (npm) into .tools/"
-    mkdir -p "$dir"
-    (cd "$dir" && npm install --silent --no-audit --no-fund --prefix "$dir" terser@5 >/dev/null 2>&1) \
-      || warn "npm install terser failed; the JavaScript glue will be larger"
+  if npm_tool terser@5 .bin/terser "the JavaScript glue"; then
+    MINIFY_JS="$ROOT/.tools/node_modules/.bin/terser"
   fi
-  [ -x "$dir/node_modules/.bin/terser" ] && MINIFY_JS="$dir/node_modules/.bin/terser"
   return 0
 }
 

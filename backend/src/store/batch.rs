@@ -1,6 +1,6 @@
 //! What both checkout engines share: callers queue their checkouts; an engine takes what is
 //! waiting as one batch, has `domain::checkout::decide` decide it, and hands each caller its
-//! answers.
+//! answers. `gather` also forms PostgreSQL's batches of session lookups.
 
 use super::StoreResult;
 use crate::domain::checkout::{Answer, CheckoutJob};
@@ -25,15 +25,16 @@ pub(crate) async fn submit(
     answer.await.map_err(|_| stopped())?
 }
 
-/// The next batch: `first` and the callers already waiting behind it, up to about `max` checkouts.
-pub(crate) fn gather(first: Waiting, queue: &mut Queue, max: usize) -> Vec<Waiting> {
-    let mut size = first.jobs.len();
+/// The next batch: `first` and what is already waiting behind it, up to about `max` in all,
+/// each waiting item counting `size` of it (a caller's checkouts, a lookup).
+pub(crate) fn gather<T>(first: T, queue: &mut mpsc::Receiver<T>, max: usize, size: impl Fn(&T) -> usize) -> Vec<T> {
+    let mut total = size(&first);
     let mut batch = vec![first];
-    while size < max {
+    while total < max {
         match queue.try_recv() {
-            Ok(w) => {
-                size += w.jobs.len();
-                batch.push(w);
+            Ok(item) => {
+                total += size(&item);
+                batch.push(item);
             }
             Err(_) => break,
         }

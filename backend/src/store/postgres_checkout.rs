@@ -51,7 +51,7 @@ impl CheckoutEngine {
 async fn run(options: PgConnectOptions, mut queue: Queue) {
     let mut conn = None;
     while let Some(first) = queue.recv().await {
-        let batch = gather(first, &mut queue, MAX_BATCH);
+        let batch = gather(first, &mut queue, MAX_BATCH, |w| w.jobs.len());
         match commit(&mut conn, &options, &jobs_of(&batch)).await {
             Ok(answers) => deliver(batch, answers),
             Err(e) if batch.len() == 1 && !retryable(&e) => {

@@ -9,6 +9,7 @@
 //! third of the work on the two cores (BENCHMARKS.md, issue 8): the same scene did 1,572–1,867/s
 //! with them and 1,960–2,273/s without them.
 
+use super::batch::gather;
 use super::common::UserRow;
 use super::{StoreError, StoreResult, UserRecord};
 use sqlx::{FromRow, PgPool, Row};
@@ -63,13 +64,7 @@ impl SessionLookups {
 
 async fn run(pool: PgPool, mut waiting: mpsc::Receiver<Lookup>) {
     while let Some(first) = waiting.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match waiting.try_recv() {
-                Ok(lookup) => batch.push(lookup),
-                Err(_) => break,
-            }
-        }
+        let batch = gather(first, &mut waiting, MAX_BATCH, |_| 1);
         match look_up(&pool, &batch).await {
             Ok(found) => {
                 for l in batch {

@@ -64,7 +64,7 @@ impl CheckoutEngine {
 
 fn run(conn: &Connection, sessions: &Sessions, mut queue: Queue) {
     while let Some(first) = queue.blocking_recv() {
-        let batch = gather(first, &mut queue, MAX_BATCH);
+        let batch = gather(first, &mut queue, MAX_BATCH, |w| w.jobs.len());
         let jobs = jobs_of(&batch);
         tracing::debug!(checkouts = jobs.len(), "checkout batch");
         match commit(conn, sessions, &jobs) {

@@ -6,6 +6,7 @@ mod guard;
 mod load;
 mod nav;
 mod product_card;
+mod shell;
 mod status;
 mod stepper;
 
@@ -14,6 +15,7 @@ pub use guard::{Guarded, LoginPrompt};
 pub use load::Load;
 pub use nav::{BottomNav, TopBar};
 pub use product_card::{category_icon, ProductCard};
+pub use shell::Shell;
 pub use status::{ErrorNote, Loading};
 pub use stepper::Stepper;
 

@@ -1,9 +1,8 @@
 use super::{GroupPage, HomePage, LoginPage, MePage, ProductPage, ProductsPage};
-use crate::components::{BottomNav, Elsewhere, TopBar};
-use crate::session::Session;
+use crate::components::{Elsewhere, Shell};
 use leptos::prelude::*;
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{Route, Routes},
     path,
 };
 use shared::storefront::Bundle;
@@ -11,22 +10,16 @@ use shared::storefront::Bundle;
 /// The residents' market: browse, log in, the account.
 #[component]
 pub fn App() -> impl IntoView {
-    Session::provide();
-    crate::i18n::mark_document_language();
     view! {
-        <Router>
-            <TopBar/>
-            <main class="page">
-                <Routes fallback=|| view! { <Elsewhere here=Bundle::Market/> }>
-                    <Route path=path!("/") view=HomePage/>
-                    <Route path=path!("/products") view=ProductsPage/>
-                    <Route path=path!("/products/:id") view=ProductPage/>
-                    <Route path=path!("/login") view=LoginPage/>
-                    <Route path=path!("/me") view=MePage/>
-                    <Route path=path!("/group") view=GroupPage/>
-                </Routes>
-            </main>
-            <BottomNav/>
-        </Router>
+        <Shell bottom_nav=true>
+            <Routes fallback=|| view! { <Elsewhere here=Bundle::Market/> }>
+                <Route path=path!("/") view=HomePage/>
+                <Route path=path!("/products") view=ProductsPage/>
+                <Route path=path!("/products/:id") view=ProductPage/>
+                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/me") view=MePage/>
+                <Route path=path!("/group") view=GroupPage/>
+            </Routes>
+        </Shell>
     }
 }

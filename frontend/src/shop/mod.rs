@@ -4,31 +4,24 @@
 mod checkout;
 mod orders;
 
-use crate::components::{BottomNav, Elsewhere, TopBar};
-use crate::session::Session;
+use crate::components::{Elsewhere, Shell};
 use leptos::prelude::*;
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{Route, Routes},
     path,
 };
 use shared::storefront::Bundle;
 
 #[component]
 pub fn App() -> impl IntoView {
-    Session::provide();
-    crate::i18n::mark_document_language();
     view! {
-        <Router>
-            <TopBar/>
-            <main class="page">
-                <Routes fallback=|| view! { <Elsewhere here=Bundle::Shop/> }>
-                    <Route path=path!("/cart") view=checkout::CartPage/>
-                    <Route path=path!("/checkout") view=checkout::CheckoutPage/>
-                    <Route path=path!("/orders") view=orders::OrdersPage/>
-                    <Route path=path!("/orders/:id") view=orders::OrderPage/>
-                </Routes>
-            </main>
-            <BottomNav/>
-        </Router>
+        <Shell bottom_nav=true>
+            <Routes fallback=|| view! { <Elsewhere here=Bundle::Shop/> }>
+                <Route path=path!("/cart") view=checkout::CartPage/>
+                <Route path=path!("/checkout") view=checkout::CheckoutPage/>
+                <Route path=path!("/orders") view=orders::OrdersPage/>
+                <Route path=path!("/orders/:id") view=orders::OrderPage/>
+            </Routes>
+        </Shell>
     }
 }

@@ -4,27 +4,21 @@
 
 mod staff;
 
-use crate::components::{Elsewhere, TopBar};
-use crate::session::Session;
+use crate::components::{Elsewhere, Shell};
 use leptos::prelude::*;
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{Route, Routes},
     path,
 };
 use shared::storefront::Bundle;
 
 #[component]
 pub fn App() -> impl IntoView {
-    Session::provide();
-    crate::i18n::mark_document_language();
     view! {
-        <Router>
-            <TopBar/>
-            <main class="page">
-                <Routes fallback=|| view! { <Elsewhere here=Bundle::Workers/> }>
-                    <Route path=path!("/staff") view=staff::StaffPage/>
-                </Routes>
-            </main>
-        </Router>
+        <Shell>
+            <Routes fallback=|| view! { <Elsewhere here=Bundle::Workers/> }>
+                <Route path=path!("/staff") view=staff::StaffPage/>
+            </Routes>
+        </Shell>
     }
 }
