@@ -251,6 +251,14 @@ impl TestApp {
         self.send(req).await
     }
 
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut req = self.client.delete(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
     /// `POST /api/v1/orders` with an Idempotency-Key.
     pub async fn checkout(&self, token: &str, key: &str, body: &Value) -> Reply {
         let req =

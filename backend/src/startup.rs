@@ -109,6 +109,17 @@ impl Application {
                 }
             }
         });
+        // Group-buys past their deadline are closed by whichever process gets there first: the
+        // close locks the group-buy and does nothing to one that has ended, so several processes
+        // (and a restart) close each exactly once.
+        let closing_store = store.clone();
+        let closing = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(expiry_every);
+            loop {
+                tick.tick().await;
+                close_due_group_buys(closing_store.as_ref()).await;
+            }
+        });
         let housekeeping = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(3600));
             loop {
@@ -121,6 +132,8 @@ impl Application {
         let result = self.server.await;
         housekeeping.abort();
         expiry.abort();
+        closing.abort();
+        let _ = closing.await;
         let _ = housekeeping.await;
         let _ = expiry.await;
         self.state.store.close().await;
@@ -128,6 +141,24 @@ impl Application {
             sim.stop().await;
         }
         result
+    }
+}
+
+/// Closes every open group-buy whose deadline has passed.
+pub async fn close_due_group_buys(store: &dyn store::Store) {
+    let now = chrono::Utc::now();
+    let due = match store.group_buys().due(now).await {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing group-buys to close failed");
+            return;
+        }
+    };
+    for id in due {
+        match store.group_buys().close(id, crate::domain::group_buy::Ending::Close, None, now).await {
+            Ok(closed) => tracing::info!(group_buy = id, ?closed, "group-buy closed at its deadline"),
+            Err(e) => tracing::warn!(group_buy = id, error = %e, "closing a group-buy failed"),
+        }
     }
 }
 

@@ -74,6 +74,9 @@ pub struct User {
     /// The stall a vendor account keeps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor_id: Option<i64>,
+    /// The buildings a leader (团长) runs group-buys for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leader_buildings: Vec<String>,
 }
 
 impl Household {
@@ -398,6 +401,12 @@ pub struct Order {
     pub parts: Vec<OrderPart>,
     /// What happened, oldest first.
     pub timeline: Vec<OrderEvent>,
+    /// The group-buy whose share this order is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_buy_id: Option<i64>,
+    /// 代下单: who placed it on the household's behalf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placed_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -410,4 +419,6 @@ pub struct OrderSummary {
     pub slot_starts_at: String,
     pub item_count: i64,
     pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_buy_id: Option<i64>,
 }

@@ -210,10 +210,12 @@ pub enum Role {
     Volunteer,
     Vendor,
     Staff,
+    /// 团长: a resident who runs group-buys for the buildings staff gave them.
+    Leader,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Resident, Role::Volunteer, Role::Vendor, Role::Staff];
+    pub const ALL: [Role; 5] = [Role::Resident, Role::Volunteer, Role::Vendor, Role::Staff, Role::Leader];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -221,6 +223,7 @@ impl Role {
             Role::Volunteer => "volunteer",
             Role::Vendor => "vendor",
             Role::Staff => "staff",
+            Role::Leader => "leader",
         }
     }
 

@@ -23,6 +23,7 @@ pub enum ErrorCode {
     // 403
     Forbidden,
     WechatUserBlocked,
+    NotEligible,
     // 404 / 405 / 413
     NotFound,
     PayloadTooLarge,
@@ -37,6 +38,9 @@ pub enum ErrorCode {
     CapacityBelowBooked,
     IdempotencyKeyMismatch,
     TooManyRequests,
+    GroupFull,
+    GroupClosed,
+    NotOpenYet,
     // 5xx
     SmsUnavailable,
     WechatUnavailable,
@@ -59,6 +63,7 @@ impl ErrorCode {
             Self::WechatCodeUsed => "wechat_code_used",
             Self::Forbidden => "forbidden",
             Self::WechatUserBlocked => "wechat_user_blocked",
+            Self::NotEligible => "not_eligible",
             Self::NotFound => "not_found",
             Self::PayloadTooLarge => "payload_too_large",
             Self::CartEmpty => "cart_empty",
@@ -71,6 +76,9 @@ impl ErrorCode {
             Self::CapacityBelowBooked => "capacity_below_booked",
             Self::IdempotencyKeyMismatch => "idempotency_key_mismatch",
             Self::TooManyRequests => "too_many_requests",
+            Self::GroupFull => "group_full",
+            Self::GroupClosed => "group_closed",
+            Self::NotOpenYet => "not_open_yet",
             Self::SmsUnavailable => "sms_unavailable",
             Self::WechatUnavailable => "wechat_unavailable",
             Self::Internal => "internal",
@@ -88,7 +96,7 @@ impl ErrorCode {
             | Self::CodeUsed
             | Self::InvalidWechatCode
             | Self::WechatCodeUsed => 401,
-            Self::Forbidden | Self::WechatUserBlocked => 403,
+            Self::Forbidden | Self::WechatUserBlocked | Self::NotEligible => 403,
             Self::NotFound => 404,
             Self::CartEmpty
             | Self::SlotFull
@@ -97,7 +105,10 @@ impl ErrorCode {
             | Self::OverLimit
             | Self::IdempotencyKeyInUse
             | Self::NotCancellable
-            | Self::CapacityBelowBooked => 409,
+            | Self::CapacityBelowBooked
+            | Self::GroupFull
+            | Self::GroupClosed
+            | Self::NotOpenYet => 409,
             Self::PayloadTooLarge => 413,
             Self::IdempotencyKeyMismatch => 422,
             Self::TooManyRequests => 429,

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod domain;
 pub mod error;
+pub mod group_buy;
 pub mod order;
 pub mod storefront;
 

@@ -4,6 +4,7 @@ mod auth;
 mod catalog;
 mod differential;
 mod errors;
+mod group_buys;
 mod rush;
 mod shopping;
 mod sms_gateway;

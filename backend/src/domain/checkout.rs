@@ -433,8 +433,7 @@ impl Batch<'_> {
         if slot.is_closed(job.now) {
             return Err(Refusal::SlotClosed);
         }
-        let places = if priority { slot.priority_remaining() } else { slot.remaining(job.now) };
-        if places <= 0 {
+        if slot.places_for(priority, job.now) <= 0 {
             return Err(Refusal::SlotFull);
         }
         let address = match row.kind {
@@ -471,11 +470,7 @@ impl Batch<'_> {
         }
 
         // Taken: the place, the stock, the cart.
-        let slot = self.slots.entry(row.id).or_insert_with(|| row.state.clone());
-        slot.booked += 1;
-        if priority {
-            slot.priority_booked += 1;
-        }
+        self.slots.entry(row.id).or_insert_with(|| row.state.clone()).take(priority);
         self.stock.extend(taken);
         self.cart_removals.extend(lines.iter().map(|l| (user, l.product_id, l.quantity)));
         self.bought.insert(user);
@@ -502,6 +497,7 @@ impl Batch<'_> {
             lines,
             parts,
             timeline: vec![(status, job.now)],
+            group_buy: None,
         })
     }
 

@@ -2,6 +2,7 @@
 //! its refusals, times at the edges in Asia/Shanghai.
 
 pub mod checkout;
+pub mod group_buy;
 pub mod order;
 pub mod slots;
 pub mod time;

@@ -37,6 +37,17 @@ pub struct OrderRecord {
     pub parts: Vec<PartRecord>,
     /// Oldest first.
     pub timeline: Vec<(OrderStatus, DateTime<Utc>)>,
+    /// Set when the order is a household's share of a confirmed group-buy.
+    pub group_buy: Option<GroupBuyOrigin>,
+}
+
+/// Where a group-buy order came from: the group-buy, the household whose share it is, and who
+/// placed the share on the household's behalf (代下单), if someone did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupBuyOrigin {
+    pub group_buy_id: i64,
+    pub household_id: i64,
+    pub placed_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +113,8 @@ impl OrderRecord {
                 .iter()
                 .map(|(status, at)| OrderEvent { status: *status, at: to_api(*at) })
                 .collect(),
+            group_buy_id: self.group_buy.as_ref().map(|g| g.group_buy_id),
+            placed_by: self.group_buy.as_ref().and_then(|g| g.placed_by.clone()),
         }
     }
 

@@ -42,6 +42,31 @@ impl SlotState {
     pub fn priority_remaining(&self) -> i64 {
         (self.capacity - self.booked).max(0)
     }
+
+    /// Places a household can still take at `now`: a priority one may use the reserve.
+    pub fn places_for(&self, priority: bool, now: DateTime<Utc>) -> i64 {
+        if priority {
+            self.priority_remaining()
+        } else {
+            self.remaining(now)
+        }
+    }
+
+    /// Takes one place (check `places_for` first).
+    pub fn take(&mut self, priority: bool) {
+        self.booked += 1;
+        if priority {
+            self.priority_booked += 1;
+        }
+    }
+
+    /// Gives back a place taken by `take`.
+    pub fn give_back(&mut self, priority: bool) {
+        self.booked = (self.booked - 1).max(0);
+        if priority {
+            self.priority_booked = (self.priority_booked - 1).max(0);
+        }
+    }
 }
 
 /// The rules a slot keeps whether it is opened or adjusted: the message for the first one

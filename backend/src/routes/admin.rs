@@ -3,7 +3,7 @@
 use crate::auth::StaffUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use actix_web::{get, patch, web};
+use actix_web::{get, patch, put, web};
 use shared::api::{FlagHousehold, Household, List, Product, UpdateProductRequest};
 use shared::domain::parse_stock;
 use shared::{ErrorBody, ErrorCode, Fen};
@@ -92,4 +92,56 @@ pub async fn flag_household(
         .await?
         .map(web::Json)
         .ok_or_else(|| ApiError::not_found("household"))
+}
+
+/// Gives a user (made if new) exactly these roles; a leader (团长) runs group-buys for the
+/// listed buildings. Takes effect on their next request: roles are looked up every time.
+#[utoipa::path(
+    tag = "staff",
+    security(("bearer" = [])),
+    request_body = shared::group_buy::SetRoles,
+    responses((status = 200, body = shared::api::User), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+#[put("/admin/users/{phone}/roles")]
+pub async fn set_roles(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    phone: web::Path<String>,
+    body: web::Json<shared::group_buy::SetRoles>,
+) -> ApiResult<web::Json<shared::api::User>> {
+    let phone = shared::Phone::parse(&phone.into_inner())
+        .map_err(|e| ApiError::new(ErrorCode::InvalidPhone, format!("phone: {e}")))?;
+    let b = body.into_inner();
+    let mut roles = Vec::new();
+    for name in &b.roles {
+        let role = shared::Role::parse(name.trim())
+            .ok_or_else(|| ApiError::new(ErrorCode::InvalidField, format!("roles: no role `{name}`")))?;
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    if roles.is_empty() {
+        return Err(ApiError::new(ErrorCode::InvalidField, "roles: give at least one role"));
+    }
+    let leader = roles.contains(&shared::Role::Leader);
+    if leader && b.buildings.is_empty() {
+        return Err(ApiError::new(ErrorCode::InvalidField, "buildings: a leader needs the buildings they run"));
+    }
+    if !leader && !b.buildings.is_empty() {
+        return Err(ApiError::new(ErrorCode::InvalidField, "buildings: only a leader has buildings"));
+    }
+    if b.buildings.len() > crate::domain::group_buy::MAX_BUILDINGS {
+        return Err(ApiError::new(ErrorCode::InvalidField, "buildings: at most 50"));
+    }
+    let id = match state.store.group_buys().set_roles(phone.as_str(), &roles, &b.buildings, chrono::Utc::now()).await? {
+        Ok(id) => id,
+        Err(number) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidField,
+                format!("buildings: 没有{number}号楼 (no building {number})"),
+            ))
+        }
+    };
+    let user = state.store.user(id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    Ok(web::Json(crate::routes::user_view(&state, user).await?))
 }

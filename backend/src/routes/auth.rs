@@ -200,12 +200,12 @@ pub async fn set_household(
         return Err(ApiError::new(refusal.code(), refusal.message()));
     }
     let user = state.store.user(auth.user.id).await?.ok_or_else(|| ApiError::not_found("user"))?;
-    Ok(web::Json(user.into()))
+    Ok(web::Json(super::user_view(&state, user).await?))
 }
 
 /// The caller, with their household if one is on record.
 #[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
 #[get("/me")]
-pub async fn me(auth: AuthUser) -> web::Json<User> {
-    web::Json(auth.user.into())
+pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<User>> {
+    Ok(web::Json(super::user_view(&state, auth.user).await?))
 }

@@ -5,6 +5,7 @@ mod auth;
 mod cart;
 mod catalog;
 mod demo;
+mod group_buys;
 mod health;
 mod orders;
 mod slots;
@@ -88,6 +89,18 @@ pub fn app(
                 .service(admin::update_product)
                 .service(admin::households)
                 .service(admin::flag_household)
+                .service(admin::set_roles)
+                .service(group_buys::open)
+                .service(group_buys::list)
+                .service(group_buys::detail)
+                .service(group_buys::set_share)
+                .service(group_buys::leave)
+                .service(group_buys::set_share_for)
+                .service(group_buys::household_for)
+                .service(group_buys::close)
+                .service(group_buys::call_off)
+                .service(group_buys::share_list)
+                .service(group_buys::shares_csv)
                 .service(cart::get_cart)
                 .service(cart::set_item)
                 .service(slots::list)
@@ -117,6 +130,17 @@ async fn api_not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(ErrorCode::NotFound, format!("no API at {} {}", req.method(), req.path())))
 }
 
+/// A user as the API shows them, with the buildings a leader runs group-buys for.
+pub(crate) async fn user_view(state: &AppState, user: UserRecord) -> Result<shared::api::User, ApiError> {
+    let leads = user.roles.contains(&shared::Role::Leader);
+    let id = user.id;
+    let mut view: shared::api::User = user.into();
+    if leads {
+        view.leader_buildings = state.store.group_buys().led_buildings(id).await?;
+    }
+    Ok(view)
+}
+
 impl From<UserRecord> for shared::api::User {
     fn from(u: UserRecord) -> Self {
         shared::api::User {
@@ -127,6 +151,7 @@ impl From<UserRecord> for shared::api::User {
             display_name: u.display_name,
             household: u.household,
             vendor_id: u.vendor_id,
+            leader_buildings: Vec::new(),
         }
     }
 }

@@ -79,7 +79,9 @@ pub async fn create(
 #[utoipa::path(tag = "orders", security(("bearer" = [])), responses((status = 200, body = List<OrderSummary>), (status = 401, body = ErrorBody)))]
 #[get("/orders")]
 pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<List<OrderSummary>>> {
-    Ok(web::Json(List { items: state.store.orders_for_user(auth.user.id).await? }))
+    Ok(web::Json(List {
+        items: state.store.orders_for_user(auth.user.id, auth.user.household.as_ref().map(|h| h.id)).await?,
+    }))
 }
 
 /// One order with its lines, stall parts and timeline. Another resident's order is 404;
@@ -88,7 +90,7 @@ pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::
 #[get("/orders/{id}")]
 pub async fn detail(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64>) -> ApiResult<web::Json<Order>> {
     let (owner, mut order) = state.store.order(id.into_inner()).await?.ok_or_else(|| ApiError::not_found("order"))?;
-    if owner == auth.user.id {
+    if owner.is(auth.user.id, auth.user.household.as_ref().map(|h| h.id)) {
         return Ok(web::Json(order));
     }
     if auth.has(Role::Staff) {

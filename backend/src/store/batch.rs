@@ -1,25 +1,25 @@
-//! What both checkout engines share: callers queue their checkouts; an engine takes what is
-//! waiting as one batch, has `domain::checkout::decide` decide it, and hands each caller its
+//! What the engines share: callers queue their jobs (checkouts, group-buy joins); an engine
+//! takes what is waiting as one batch, has the domain decide it, and hands each caller its
 //! answers. `gather` also forms PostgreSQL's batches of session lookups.
 
 use super::StoreResult;
 use crate::domain::checkout::{Answer, CheckoutJob};
 use tokio::sync::{mpsc, oneshot};
 
-/// One caller's checkouts (usually one), decided together and in this order.
-pub(crate) struct Waiting {
-    pub jobs: Vec<CheckoutJob>,
-    pub reply: oneshot::Sender<StoreResult<Vec<Answer>>>,
+/// One caller's jobs (usually one), decided together and in this order.
+pub(crate) struct Waiting<J = CheckoutJob, A = Answer> {
+    pub jobs: Vec<J>,
+    pub reply: oneshot::Sender<StoreResult<Vec<A>>>,
 }
 
-pub(crate) type Queue = mpsc::Receiver<Waiting>;
+pub(crate) type Queue<J = CheckoutJob, A = Answer> = mpsc::Receiver<Waiting<J, A>>;
 
 /// Hands `jobs` to an engine's queue and waits for their answers.
-pub(crate) async fn submit(
-    queue: &mpsc::Sender<Waiting>,
-    jobs: Vec<CheckoutJob>,
+pub(crate) async fn submit<J, A>(
+    queue: &mpsc::Sender<Waiting<J, A>>,
+    jobs: Vec<J>,
     stopped: impl Fn() -> super::StoreError,
-) -> StoreResult<Vec<Answer>> {
+) -> StoreResult<Vec<A>> {
     let (reply, answer) = oneshot::channel();
     queue.send(Waiting { jobs, reply }).await.map_err(|_| stopped())?;
     answer.await.map_err(|_| stopped())?
@@ -42,13 +42,13 @@ pub(crate) fn gather<T>(first: T, queue: &mut mpsc::Receiver<T>, max: usize, siz
     batch
 }
 
-/// Every checkout of the batch, in the callers' order.
-pub(crate) fn jobs_of(batch: &[Waiting]) -> Vec<CheckoutJob> {
+/// Every job of the batch, in the callers' order.
+pub(crate) fn jobs_of<J: Clone, A>(batch: &[Waiting<J, A>]) -> Vec<J> {
     batch.iter().flat_map(|w| w.jobs.iter().cloned()).collect()
 }
 
 /// Each caller gets its own answers from those of the whole batch.
-pub(crate) fn deliver(batch: Vec<Waiting>, mut answers: Vec<Answer>) {
+pub(crate) fn deliver<J, A>(batch: Vec<Waiting<J, A>>, mut answers: Vec<A>) {
     for w in batch {
         let rest = answers.split_off(w.jobs.len().min(answers.len()));
         let _ = w.reply.send(Ok(std::mem::replace(&mut answers, rest)));

@@ -201,6 +201,10 @@ macro_rules! impl_store {
                 $kind
             }
 
+            fn group_buys(&self) -> &$crate::store::group_buys::GroupBuys {
+                &self.group_buys
+            }
+
             async fn user(&self, id: i64) -> StoreResult<Option<UserRecord>> {
                 let row: Option<UserRow> = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1"))
                     .bind(id)

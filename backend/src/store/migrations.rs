@@ -11,6 +11,7 @@ type Embedded = &'static [(i64, &'static str, &'static str)];
 pub const SQLITE: Embedded = &[
     (1, "foundation", include_str!("../../../migrations/sqlite/0001_foundation.sql")),
     (2, "shopping", include_str!("../../../migrations/sqlite/0002_shopping.sql")),
+    (3, "group buys", include_str!("../../../migrations/sqlite/0003_group_buys.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -19,6 +20,7 @@ pub const POSTGRES: Embedded = &[
     (3, "checkout function", include_str!("../../../migrations/postgres/0003_checkout_function.sql")),
     (4, "checkout batch", include_str!("../../../migrations/postgres/0004_checkout_batch.sql")),
     (5, "checkout load and apply", include_str!("../../../migrations/postgres/0005_checkout_load_apply.sql")),
+    (6, "group buys", include_str!("../../../migrations/postgres/0006_group_buys.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

@@ -6,12 +6,14 @@
 
 mod batch;
 mod common;
+pub mod group_buys;
 mod migrations;
 mod postgres;
 mod postgres_checkout;
 mod postgres_sessions;
 mod sessions;
 mod shopping;
+pub mod sql;
 mod sqlite;
 mod sqlite_checkout;
 
@@ -269,6 +271,21 @@ pub enum CancelOutcome {
     NotCancellable(OrderStatus),
 }
 
+/// Whose an order is: the resident who placed it, and for a group-buy order the household
+/// whose share it was (every member of the household may see it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderOwner {
+    pub user_id: i64,
+    pub household_id: Option<i64>,
+}
+
+impl OrderOwner {
+    /// Whether this user, living in `household`, may see the order as its owner.
+    pub fn is(&self, user_id: i64, household: Option<i64>) -> bool {
+        self.user_id == user_id || (self.household_id.is_some() && self.household_id == household)
+    }
+}
+
 /// Carts, slots, households, checkout and orders (see `shopping.rs`).
 #[async_trait]
 pub trait Shopping: Send + Sync + 'static {
@@ -308,9 +325,10 @@ pub trait Shopping: Send + Sync + 'static {
     /// stock, the order) or nothing, as `domain::checkout::decide` says; these are decided
     /// together, in this order, in one commit. One answer per checkout, in the same order.
     async fn checkout(&self, jobs: Vec<CheckoutJob>) -> StoreResult<Vec<Answer>>;
-    async fn orders_for_user(&self, user_id: i64) -> StoreResult<Vec<OrderSummary>>;
-    /// The order and its owner's id.
-    async fn order(&self, id: i64) -> StoreResult<Option<(i64, Order)>>;
+    /// The resident's orders, and their household's group-buy orders.
+    async fn orders_for_user(&self, user_id: i64, household_id: Option<i64>) -> StoreResult<Vec<OrderSummary>>;
+    /// The order and whose it is.
+    async fn order(&self, id: i64) -> StoreResult<Option<(OrderOwner, Order)>>;
     async fn cancel_order(&self, id: i64, user_id: i64, now: DateTime<Utc>) -> StoreResult<CancelOutcome>;
     /// Expires unpaid orders past their time, giving back stock and slot places. Returns their ids.
     async fn expire_unpaid(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>>;
@@ -364,6 +382,9 @@ pub trait Store: Shopping {
     // ----- demo -----
     /// Seeds the demo market unless a market is already there. True when it seeded.
     async fn seed(&self, seed: &Seed, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    // ----- group-buys (group_buys.rs, one implementation for both databases) -----
+    fn group_buys(&self) -> &group_buys::GroupBuys;
 
     /// Lets go of the database when the server stops (on SQLite, another process may open it
     /// from then on). Anything asked afterwards fails.

@@ -10,8 +10,8 @@ use super::sessions::Sessions;
 #[allow(clippy::wildcard_imports)]
 use super::shopping::*;
 use super::{
-    like_pattern, Answer, CancelOutcome, CartLineRecord, CheckoutJob, NewSlot, Seed, SlotChange, SlotChangeOutcome,
-    SlotRecord, SmsCodeRecord, SmsIssue, SmsIssueOutcome, StoreError, StoreResult, UserRecord,
+    like_pattern, Answer, CancelOutcome, CartLineRecord, CheckoutJob, NewSlot, OrderOwner, Seed, SlotChange,
+    SlotChangeOutcome, SlotRecord, SmsCodeRecord, SmsIssue, SmsIssueOutcome, StoreError, StoreResult, UserRecord,
 };
 use crate::domain::order::{CancelDecision, EndingSnapshot, GiveBack};
 use chrono::{DateTime, Utc};
@@ -25,7 +25,8 @@ pub struct PgStore {
     pool: PgPool,
     engine: CheckoutEngine,
     /// Not used: another process's logout must be refused here at once (see sessions.rs).
-    sessions: Sessions,
+    sessions: std::sync::Arc<Sessions>,
+    group_buys: super::group_buys::GroupBuys,
     /// Asked instead, at every request, the waiting requests together (postgres_sessions.rs).
     lookups: SessionLookups,
 }
@@ -45,7 +46,10 @@ impl PgStore {
         super::migrations::migrator(super::migrations::POSTGRES).run(&pool).await?;
         let engine = CheckoutEngine::start(pool.connect_options().as_ref().clone());
         let lookups = SessionLookups::start(pool.clone());
-        Ok(Self { engine, pool, sessions: Sessions::off(), lookups })
+        let sessions = std::sync::Arc::new(Sessions::off());
+        let group_buys =
+            super::group_buys::GroupBuys::start(super::sql::Pool::Postgres(pool.clone()), sessions.clone());
+        Ok(Self { engine, pool, sessions, group_buys, lookups })
     }
 
     fn sessions(&self) -> &Sessions {

@@ -2,7 +2,7 @@
 //! store by `impl_store!` (see `common.rs`), like the rest of the shared SQL.
 
 use super::common::row_struct;
-use crate::domain::order::{LineRecord, OrderRecord, PartRecord};
+use crate::domain::order::{GroupBuyOrigin, LineRecord, OrderRecord, PartRecord};
 use chrono::{DateTime, Utc};
 use shared::Fen;
 
@@ -25,6 +25,9 @@ row_struct! {
         priority_booking: bool,
         created_at: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
+        group_buy_id: Option<i64>,
+        household_id: Option<i64>,
+        placed_by_label: Option<String>,
     }
 }
 
@@ -57,6 +60,7 @@ row_struct! {
         slot_starts_at: DateTime<Utc>,
         item_count: i64,
         created_at: DateTime<Utc>,
+        group_buy_id: Option<i64>,
     }
 }
 
@@ -97,7 +101,7 @@ pub(super) const HOUSEHOLD_SELECT: &str = "SELECT h.id, b.community, b.number AS
 // The reads of an order, for its JSON (`domain::order::OrderRecord`).
 pub(super) const EVENT_INSERT: &str =
     "INSERT INTO order_events (order_id, status, at, by_user) VALUES ($1, $2, $3, $4)";
-pub(super) const ORDER_SELECT: &str = "SELECT o.id, o.user_id, o.status, o.payment, o.total_fen, o.slot_id, s.kind AS slot_kind, s.starts_at AS slot_starts_at, s.ends_at AS slot_ends_at, o.building, o.unit, o.room, o.note, o.handoff_code, o.priority_booking, o.created_at, o.expires_at FROM orders o JOIN slots s ON s.id = o.slot_id WHERE o.id = $1";
+pub(super) const ORDER_SELECT: &str = "SELECT o.id, o.user_id, o.status, o.payment, o.total_fen, o.slot_id, s.kind AS slot_kind, s.starts_at AS slot_starts_at, s.ends_at AS slot_ends_at, o.building, o.unit, o.room, o.note, o.handoff_code, o.priority_booking, o.created_at, o.expires_at, o.group_buy_id, o.household_id, o.placed_by_label FROM orders o JOIN slots s ON s.id = o.slot_id WHERE o.id = $1";
 pub(super) const LINES_SELECT: &str = "SELECT product_id, vendor_id, name, unit, quantity, price_fen FROM order_lines WHERE order_id = $1 ORDER BY vendor_id, product_id";
 pub(super) const PARTS_SELECT: &str = "SELECT p.vendor_id, v.name AS vendor_name, p.status, p.subtotal_fen FROM order_parts p JOIN vendors v ON v.id = p.vendor_id WHERE p.order_id = $1 ORDER BY p.vendor_id";
 pub(super) const EVENTS_SELECT: &str = "SELECT status, at FROM order_events WHERE order_id = $1 ORDER BY id";
@@ -154,6 +158,12 @@ pub(super) fn order_record(
             })
             .collect(),
         timeline: events.into_iter().map(|(s, at)| (status_of(&s), at)).collect(),
+        group_buy: match (o.group_buy_id, o.household_id) {
+            (Some(group_buy_id), Some(household_id)) => {
+                Some(GroupBuyOrigin { group_buy_id, household_id, placed_by: o.placed_by_label })
+            }
+            _ => None,
+        },
     }
 }
 
@@ -166,6 +176,7 @@ pub(super) fn summary(r: OrderSummaryRow) -> shared::api::OrderSummary {
         slot_starts_at: crate::domain::time::to_api(r.slot_starts_at),
         item_count: r.item_count,
         created_at: crate::domain::time::to_api(r.created_at),
+        group_buy_id: r.group_buy_id,
     }
 }
 
@@ -368,19 +379,23 @@ macro_rules! shopping_impl {
             self.engine.checkout(jobs).await
         }
 
-        async fn orders_for_user(&self, user_id: i64) -> StoreResult<Vec<OrderSummary>> {
+        async fn orders_for_user(&self, user_id: i64, household_id: Option<i64>) -> StoreResult<Vec<OrderSummary>> {
+            // A household's group-buy orders are every member's, whoever joined or placed the share.
             let rows: Vec<OrderSummaryRow> = sqlx::query_as(
                 "SELECT o.id, o.status, o.total_fen, o.slot_id, s.starts_at AS slot_starts_at, \
-                 (SELECT COUNT(*) FROM order_lines l WHERE l.order_id = o.id) AS item_count, o.created_at \
-                 FROM orders o JOIN slots s ON s.id = o.slot_id WHERE o.user_id = $1 ORDER BY o.id DESC LIMIT 200",
+                 (SELECT COUNT(*) FROM order_lines l WHERE l.order_id = o.id) AS item_count, o.created_at, \
+                 o.group_buy_id FROM orders o JOIN slots s ON s.id = o.slot_id \
+                 WHERE o.user_id = $1 OR (o.household_id = $2 AND o.group_buy_id IS NOT NULL) \
+                 ORDER BY o.id DESC LIMIT 200",
             )
             .bind(user_id)
+            .bind(household_id)
             .fetch_all(self.reader())
             .await?;
             Ok(rows.into_iter().map(summary).collect())
         }
 
-        async fn order(&self, id: i64) -> StoreResult<Option<(i64, Order)>> {
+        async fn order(&self, id: i64) -> StoreResult<Option<(OrderOwner, Order)>> {
             let mut conn = self.reader().acquire().await?;
             load_order(&mut conn, id).await
         }
@@ -431,7 +446,7 @@ macro_rules! shopping_helpers {
     (lock = $lock:literal, lock_products = $lock_products:literal) => {
         type Conn = <Db as sqlx::Database>::Connection;
 
-        async fn load_order(conn: &mut Conn, id: i64) -> StoreResult<Option<(i64, Order)>> {
+        async fn load_order(conn: &mut Conn, id: i64) -> StoreResult<Option<(OrderOwner, Order)>> {
             let row: Option<OrderRow> = sqlx::query_as(ORDER_SELECT).bind(id).fetch_optional(&mut *conn).await?;
             let Some(row) = row else { return Ok(None) };
             let lines: Vec<OrderLineRow> = sqlx::query_as(LINES_SELECT).bind(id).fetch_all(&mut *conn).await?;
@@ -439,7 +454,11 @@ macro_rules! shopping_helpers {
             let events: Vec<(String, DateTime<Utc>)> =
                 sqlx::query_as(EVENTS_SELECT).bind(id).fetch_all(&mut *conn).await?;
             let record = order_record(row, lines, parts, events);
-            Ok(Some((record.user_id, record.to_api())))
+            let owner = OrderOwner {
+                user_id: record.user_id,
+                household_id: record.group_buy.as_ref().map(|g| g.household_id),
+            };
+            Ok(Some((owner, record.to_api())))
         }
 
         /// What ending an order needs, locked as checkout locks: the order, its slot, then its

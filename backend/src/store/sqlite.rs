@@ -9,8 +9,8 @@ use super::common::{
 #[allow(clippy::wildcard_imports)]
 use super::shopping::*;
 use super::{
-    like_pattern, Answer, CancelOutcome, CartLineRecord, CheckoutJob, NewSlot, Seed, SlotChange, SlotChangeOutcome,
-    SlotRecord, SmsCodeRecord, SmsIssue, SmsIssueOutcome, StoreError, StoreResult, UserRecord,
+    like_pattern, Answer, CancelOutcome, CartLineRecord, CheckoutJob, NewSlot, OrderOwner, Seed, SlotChange,
+    SlotChangeOutcome, SlotRecord, SmsCodeRecord, SmsIssue, SmsIssueOutcome, StoreError, StoreResult, UserRecord,
 };
 use crate::domain::order::{CancelDecision, EndingSnapshot, GiveBack};
 use chrono::{DateTime, Utc};
@@ -27,6 +27,7 @@ pub struct SqliteStore {
     engine: super::sqlite_checkout::CheckoutEngine,
     /// Who is behind which token: every change comes through this process, which forgets it.
     sessions: Arc<super::sessions::Sessions>,
+    group_buys: super::group_buys::GroupBuys,
     /// Held while the store is open: one process per database file.
     owner: std::sync::Mutex<Option<std::fs::File>>,
 }
@@ -71,7 +72,11 @@ impl SqliteStore {
             .await?;
         let sessions = Arc::new(super::sessions::Sessions::on());
         let engine = super::sqlite_checkout::CheckoutEngine::start(path, sessions.clone())?;
-        Ok(Self { writer, readers, engine, sessions, owner: std::sync::Mutex::new(Some(owner)) })
+        let group_buys = super::group_buys::GroupBuys::start(
+            super::sql::Pool::Sqlite { reader: readers.clone(), writer: writer.clone() },
+            sessions.clone(),
+        );
+        Ok(Self { writer, readers, engine, sessions, group_buys, owner: std::sync::Mutex::new(Some(owner)) })
     }
 
     /// Every read goes here, even right after a write: in WAL mode each statement starts a

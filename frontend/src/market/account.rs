@@ -15,6 +15,7 @@ fn role_label(role: Role) -> K {
         Role::Volunteer => K::role_volunteer,
         Role::Vendor => K::role_vendor,
         Role::Staff => K::role_staff,
+        Role::Leader => K::role_leader,
     }
 }
 

@@ -1,0 +1,399 @@
+//! Group-buys for quarantined buildings (团购): opening, joining (also on a household's
+//! behalf), closing, the leader's list of shares and its CSV. The rules are
+//! `domain::group_buy`'s; these handlers parse, ask the store, and answer.
+
+use crate::auth::AuthUser;
+use crate::domain::group_buy::{Ending, JoinJob, JoinOutcome, OpenRequest, Refusal, Runner};
+use crate::domain::time::parse_api;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::group_buys::{Closed, Viewer};
+use actix_web::{delete, get, post, put, web, HttpResponse};
+use shared::api::{Household, List};
+use shared::group_buy::{GroupBuy, HouseholdAddress, OpenGroupBuy, Share, ShareRequest};
+use shared::{ErrorBody, ErrorCode, Phone, Role};
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        ApiError::new(r.code, r.message)
+    }
+}
+
+/// Who the caller is to group-buys: the buildings they lead, if any.
+async fn runner(state: &AppState, auth: &AuthUser) -> ApiResult<Runner> {
+    let leads =
+        if auth.has(Role::Leader) { state.store.group_buys().leads(auth.user.id).await? } else { Default::default() };
+    Ok(Runner { user_id: auth.user.id, staff: auth.has(Role::Staff), leads })
+}
+
+async fn viewer(state: &AppState, auth: &AuthUser) -> ApiResult<Viewer> {
+    Ok(Viewer {
+        user_id: auth.user.id,
+        household_id: auth.user.household.as_ref().map(|h| h.id),
+        runner: runner(state, auth).await?,
+        volunteer: auth.has(Role::Volunteer),
+    })
+}
+
+async fn visible(state: &AppState, auth: &AuthUser, id: i64) -> ApiResult<GroupBuy> {
+    let viewer = viewer(state, auth).await?;
+    state.store.group_buys().group_buy(id, &viewer).await?.ok_or_else(|| ApiError::not_found("group-buy"))
+}
+
+/// A group-buy the caller runs (its leader, staff); 404 if they may not even see it.
+async fn managed(state: &AppState, auth: &AuthUser, id: i64) -> ApiResult<GroupBuy> {
+    let gb = visible(state, auth, id).await?;
+    if !gb.manage {
+        return Err(ApiError::forbidden("只有团长和工作人员可以管理团购 (only its leader or staff may do this)"));
+    }
+    Ok(gb)
+}
+
+fn time_field(field: &str, value: &str) -> ApiResult<chrono::DateTime<chrono::Utc>> {
+    parse_api(value).map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("{field}: {e}")))
+}
+
+/// Opens a group-buy for some buildings (staff, or a leader for their own buildings): the
+/// stock of each item is set aside until it ends.
+#[utoipa::path(
+    tag = "group-buys",
+    security(("bearer" = [])),
+    request_body = OpenGroupBuy,
+    responses(
+        (status = 201, body = GroupBuy),
+        (status = 400, body = ErrorBody, description = "A field is wrong; the message names it"),
+        (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`out_of_stock`: not enough stock to set aside"),
+    )
+)]
+#[post("/group-buys")]
+pub async fn open(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<OpenGroupBuy>,
+) -> ApiResult<HttpResponse> {
+    let runner = runner(&state, &auth).await?;
+    if !runner.staff && runner.leads.is_empty() {
+        return Err(ApiError::forbidden("只有团长和工作人员可以开团 (only leaders and staff open group-buys)"));
+    }
+    let b = body.into_inner();
+    let request = OpenRequest {
+        title: b.title,
+        buildings: b.buildings,
+        items: b.items.iter().map(|i| (i.product_id, i.price_fen, i.max_quantity, i.per_household_limit)).collect(),
+        min_households: b.min_households,
+        deadline: time_field("deadline", &b.deadline)?,
+        opens_at: b.opens_at.as_deref().map(|t| time_field("opens_at", t)).transpose()?,
+        head_start_minutes: b.priority_head_start_minutes.unwrap_or(0),
+        slot_id: b.slot_id,
+        on_shortfall: b.on_shortfall,
+        now: chrono::Utc::now(),
+    };
+    let id = state.store.group_buys().open(&request, &runner, auth.user.id).await??;
+    let gb = visible(&state, &auth, id).await?;
+    Ok(HttpResponse::Created().json(gb))
+}
+
+/// The group-buys for the caller: a resident's building's, those a leader or staff run, and
+/// for volunteers every open one.
+#[utoipa::path(tag = "group-buys", security(("bearer" = [])), responses((status = 200, body = List<GroupBuy>), (status = 401, body = ErrorBody)))]
+#[get("/group-buys")]
+pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<List<GroupBuy>>> {
+    let viewer = viewer(&state, &auth).await?;
+    Ok(web::Json(List { items: state.store.group_buys().list(&viewer).await? }))
+}
+
+/// One group-buy with its progress and, for a resident, their household's share.
+#[utoipa::path(tag = "group-buys", security(("bearer" = [])), responses((status = 200, body = GroupBuy), (status = 404, body = ErrorBody)))]
+#[get("/group-buys/{id}")]
+pub async fn detail(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64>) -> ApiResult<web::Json<GroupBuy>> {
+    Ok(web::Json(visible(&state, &auth, id.into_inner()).await?))
+}
+
+/// Joins, changes or (all quantities 0) leaves, for the caller's household. Atomic: a refused
+/// change applies none of its lines.
+#[utoipa::path(
+    tag = "group-buys",
+    security(("bearer" = [])),
+    request_body = ShareRequest,
+    responses(
+        (status = 200, body = Share),
+        (status = 204, description = "Left: the household is no longer in it"),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "`not_eligible`: not a household of its buildings"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`group_full`, `over_limit`, `group_closed`, `not_open_yet` or `slot_full`"),
+    )
+)]
+#[put("/group-buys/{id}/share")]
+pub async fn set_share(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<ShareRequest>,
+) -> ApiResult<HttpResponse> {
+    let lines = body.into_inner().items.iter().map(|l| (l.product_id, l.quantity)).collect();
+    join_own(&state, &auth, id.into_inner(), lines).await
+}
+
+/// Leaves: the household's share and its place in the drop are given back.
+#[utoipa::path(tag = "group-buys", security(("bearer" = [])), responses((status = 204), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[delete("/group-buys/{id}/share")]
+pub async fn leave(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    join_own(&state, &auth, id.into_inner(), Vec::new()).await
+}
+
+async fn join_own(state: &AppState, auth: &AuthUser, id: i64, lines: Vec<(i64, i64)>) -> ApiResult<HttpResponse> {
+    let household = auth.user.household.as_ref().ok_or_else(|| {
+        ApiError::new(ErrorCode::NotEligible, "请先登记住址 (set your home address first: PUT /api/v1/me/household)")
+    })?;
+    let job = JoinJob {
+        group_buy_id: id,
+        household_id: household.id,
+        user_id: auth.user.id,
+        placed_by: None,
+        lines,
+        now: chrono::Utc::now(),
+    };
+    answer_join(state, job).await
+}
+
+async fn answer_join(state: &AppState, job: JoinJob) -> ApiResult<HttpResponse> {
+    let (id, household) = (job.group_buy_id, job.household_id);
+    let outcome = state.store.group_buys().join(vec![job]).await?.pop();
+    match outcome {
+        Some(JoinOutcome::Joined(_)) => {
+            let share = state.store.group_buys().shares(id, Some(household)).await?.pop();
+            let share = share.ok_or_else(|| ApiError::internal("join", "the share just written is not there"))?;
+            Ok(HttpResponse::Ok().json(share))
+        }
+        Some(JoinOutcome::Left) => Ok(HttpResponse::NoContent().finish()),
+        Some(JoinOutcome::Refused(r)) if r.code == ErrorCode::NotFound => Err(ApiError::not_found("group-buy")),
+        Some(JoinOutcome::Refused(r)) => Err(r.into()),
+        None => Err(ApiError::internal("join", "the join queue gave no answer")),
+    }
+}
+
+/// Who may place a share for this household (代下单): a volunteer, a leader of its building,
+/// staff. Returns how the household is told who placed it.
+async fn proxy(state: &AppState, auth: &AuthUser, household: &Household) -> ApiResult<String> {
+    let phone = auth.user.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.masked()).unwrap_or_default();
+    if auth.has(Role::Staff) {
+        return Ok(format!("工作人员 {phone}").trim().to_owned());
+    }
+    if auth.has(Role::Leader) {
+        let led = state.store.group_buys().led_buildings(auth.user.id).await?;
+        if led.contains(&household.building) {
+            return Ok(format!("团长 {phone}").trim().to_owned());
+        }
+    }
+    if auth.has(Role::Volunteer) {
+        return Ok(format!("志愿者 {phone}").trim().to_owned());
+    }
+    Err(ApiError::forbidden(
+        "只有志愿者、本楼团长和工作人员可以代下单 (only volunteers, its leader or staff place shares for others)",
+    ))
+}
+
+/// Places, changes or (all quantities 0) withdraws a household's share on its behalf
+/// (a household without a smartphone). The share and its order record who placed it.
+#[utoipa::path(
+    tag = "group-buys",
+    security(("bearer" = [])),
+    request_body = ShareRequest,
+    responses(
+        (status = 200, body = Share),
+        (status = 204, description = "Withdrawn"),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+    )
+)]
+#[put("/group-buys/{id}/shares/{household_id}")]
+pub async fn set_share_for(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<ShareRequest>,
+) -> ApiResult<HttpResponse> {
+    let (id, household_id) = path.into_inner();
+    let household =
+        state.store.group_buys().household(household_id).await?.ok_or_else(|| ApiError::not_found("household"))?;
+    let label = proxy(&state, &auth, &household).await?;
+    visible(&state, &auth, id).await?;
+    let user_id = state.store.group_buys().household_resident(household_id).await?.unwrap_or(auth.user.id);
+    let job = JoinJob {
+        group_buy_id: id,
+        household_id,
+        user_id,
+        placed_by: Some((auth.user.id, label)),
+        lines: body.into_inner().items.iter().map(|l| (l.product_id, l.quantity)).collect(),
+        now: chrono::Utc::now(),
+    };
+    answer_join(&state, job).await
+}
+
+/// Finds (or puts on record) the household at an address in one of the group-buy's buildings,
+/// so a share can be placed for it.
+#[utoipa::path(
+    tag = "group-buys",
+    security(("bearer" = [])),
+    request_body = HouseholdAddress,
+    responses((status = 200, body = Household), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[post("/group-buys/{id}/households")]
+pub async fn household_for(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<HouseholdAddress>,
+) -> ApiResult<web::Json<Household>> {
+    let b = body.into_inner();
+    let address = shared::api::Address { building: b.building, unit: b.unit, room: b.room };
+    crate::domain::checkout::validate_address(&address).map_err(|(c, m)| ApiError::new(c, m))?;
+    let gb = visible(&state, &auth, id.into_inner()).await?;
+    if !gb.buildings.iter().any(|n| n == address.building.trim()) {
+        return Err(ApiError::new(
+            ErrorCode::NotEligible,
+            "这个团购不在该楼栋 (this group-buy is for other buildings)",
+        ));
+    }
+    let household = state
+        .store
+        .group_buys()
+        .household_at(&address)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidField, "building: 没有这栋楼 (no such building)"))?;
+    proxy(&state, &auth, &household).await?;
+    Ok(web::Json(household))
+}
+
+/// Closes it now (its leader, staff): it goes ahead or fails by its rules. Closing again
+/// answers the same and makes nothing twice.
+#[utoipa::path(tag = "group-buys", security(("bearer" = [])), responses((status = 200, body = GroupBuy), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[post("/group-buys/{id}/close")]
+pub async fn close(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64>) -> ApiResult<web::Json<GroupBuy>> {
+    end(&state, &auth, id.into_inner(), Ending::Close).await
+}
+
+/// Calls it off (its leader, staff): no orders, stock and places back, nothing charged.
+#[utoipa::path(tag = "group-buys", security(("bearer" = [])), responses((status = 200, body = GroupBuy), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[post("/group-buys/{id}/cancel")]
+pub async fn call_off(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<GroupBuy>> {
+    end(&state, &auth, id.into_inner(), Ending::CallOff).await
+}
+
+async fn end(state: &AppState, auth: &AuthUser, id: i64, ending: Ending) -> ApiResult<web::Json<GroupBuy>> {
+    let gb = managed(state, auth, id).await?;
+    if ending == Ending::CallOff && gb.status != shared::group_buy::GroupBuyStatus::Open {
+        return Err(ApiError::new(ErrorCode::GroupClosed, "团购已结束，不能取消 (it has already ended)"));
+    }
+    match state.store.group_buys().close(id, ending, Some(auth.user.id), chrono::Utc::now()).await? {
+        Closed::NotFound => return Err(ApiError::not_found("group-buy")),
+        Closed::Now | Closed::Already => {}
+    }
+    Ok(web::Json(visible(state, auth, id).await?))
+}
+
+/// Every household's share, by building, unit and room (its leader, staff).
+#[utoipa::path(tag = "group-buys", security(("bearer" = [])), responses((status = 200, body = List<Share>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/group-buys/{id}/shares")]
+pub async fn share_list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<List<Share>>> {
+    let id = id.into_inner();
+    managed(&state, &auth, id).await?;
+    Ok(web::Json(List { items: state.store.group_buys().shares(id, None).await? }))
+}
+
+/// The shares as a spreadsheet (UTF-8 with a BOM, so spreadsheet programs show the Chinese).
+#[utoipa::path(tag = "group-buys", security(("bearer" = [])), responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/group-buys/{id}/shares.csv")]
+pub async fn shares_csv(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let gb = managed(&state, &auth, id).await?;
+    let shares = state.store.group_buys().shares(id, None).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"group-buy-{id}.csv\"")))
+        .body(shares_table(&gb, &shares)))
+}
+
+/// The CSV: a BOM, a header, one row per household, a total row per item.
+pub fn shares_table(gb: &GroupBuy, shares: &[Share]) -> String {
+    let mut out = String::from("\u{FEFF}");
+    let mut row = |fields: &[String]| {
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    };
+    row(&[
+        "楼栋 building",
+        "单元 unit",
+        "房号 room",
+        "商品 items",
+        "合计(元) total",
+        "代下单 placed by",
+        "付款 payment",
+    ]
+    .map(str::to_owned));
+    for s in shares {
+        let items: Vec<String> = s.items.iter().map(|l| format!("{}×{}{}", l.name, l.quantity, l.unit)).collect();
+        row(&[
+            s.building.clone(),
+            s.unit.clone(),
+            s.room.clone(),
+            items.join("; "),
+            plain_yuan(s.total_fen),
+            s.placed_by.clone().unwrap_or_default(),
+            s.payment.as_str().to_owned(),
+        ]);
+    }
+    for i in &gb.items {
+        row(&[
+            "合计 total".into(),
+            String::new(),
+            String::new(),
+            format!("{}×{}{}", i.name, i.joined_quantity, i.unit),
+            plain_yuan(i.price_fen.times(i.joined_quantity)),
+            String::new(),
+            String::new(),
+        ]);
+    }
+    out
+}
+
+/// `12.50`: a number a spreadsheet can add up.
+fn plain_yuan(f: shared::Fen) -> String {
+    format!("{}.{:02}", f.get() / 100, f.get() % 100)
+}
+
+/// One CSV field: quoted when it holds a comma, quote or line break; a leading `=`, `+`, `-`
+/// or `@` is made plain text so a spreadsheet never runs it as a formula.
+fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_owned() };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("土豆×2斤"), "土豆×2斤");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=1+1"), "'=1+1");
+    }
+}
