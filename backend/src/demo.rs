@@ -2,7 +2,9 @@
 //! goods at the prices of the time (in fen), the market's own 菜盒子 boxes, the buildings of
 //! 七里山小区, and the demo accounts of docs/contract.md.
 
-use crate::store::{Seed, SeedAccount, SeedBox, SeedBuilding, SeedCategory, SeedHousehold, SeedProduct, SeedVendor};
+use crate::store::{
+    Seed, SeedAccount, SeedBox, SeedBuilding, SeedCategory, SeedHousehold, SeedProduct, SeedVendor, SlotRecord,
+};
 use shared::Role;
 
 pub const COMMUNITY: &str = "七里山小区";
@@ -419,6 +421,52 @@ pub async fn ensure_slots(
         }
     }
     Ok(made)
+}
+
+/// The demo's group leader (团长) of buildings 3 and 5.
+pub const LEADER_PHONE: &str = "13800000301";
+
+/// On the demo's first start: its leader, and one group-buy for buildings 3 and 5 that closes an
+/// hour before tomorrow's first delivery slot's cut-off, so the 团购 tab has something to join.
+pub async fn open_group_buy(
+    store: &dyn crate::store::Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::store::StoreResult<Option<i64>> {
+    use crate::domain::group_buy::{OpenRequest, Runner};
+    use shared::{order::SlotKind, Role};
+    let buildings = ["3".to_owned(), "5".to_owned()];
+    let Ok(leader) =
+        store.group_buys().set_roles(LEADER_PHONE, &[Role::Resident, Role::Leader], &buildings, now).await?
+    else {
+        return Ok(None);
+    };
+    let tomorrow = crate::domain::time::shanghai_today_start(now) + chrono::Duration::days(1);
+    let slots = store.slots_between(tomorrow, tomorrow + chrono::Duration::days(1)).await?;
+    let Some(slot) = slots.into_iter().map(SlotRecord::into_row).find(|s| s.kind == SlotKind::Delivery) else {
+        return Ok(None);
+    };
+    let mut items = Vec::new();
+    for (name, price, max, limit) in [("大白菜", 100, 200, 3), ("土豆", 120, 200, 5), ("西红柿", 300, 100, 2)] {
+        let query = shared::api::ProductQuery { q: Some(name.to_owned()), ..Default::default() };
+        if let Some(p) = store.products(&query).await?.into_iter().find(|p| p.name == name) {
+            items.push((p.id, price, max, limit));
+        }
+    }
+    let request = OpenRequest {
+        title: "3号楼·5号楼 蔬菜团购".to_owned(),
+        buildings: buildings.to_vec(),
+        items,
+        min_households: 10,
+        deadline: slot.state.cutoff_at - chrono::Duration::hours(1),
+        opens_at: None,
+        head_start_minutes: 0,
+        slot_id: slot.id,
+        on_shortfall: shared::group_buy::OnShortfall::Proceed,
+        now,
+    };
+    let leads = store.group_buys().leads(leader).await?;
+    let runner = Runner { user_id: leader, staff: false, leads };
+    Ok(store.group_buys().open(&request, &runner, leader).await?.ok())
 }
 
 #[cfg(test)]

@@ -35,6 +35,10 @@ impl Application {
         if config.demo {
             let seeded = store.seed(&crate::demo::market(), chrono::Utc::now()).await?;
             let slots = crate::demo::ensure_slots(store.as_ref(), chrono::Utc::now()).await?;
+            if seeded {
+                let group_buy = crate::demo::open_group_buy(store.as_ref(), chrono::Utc::now()).await?;
+                tracing::info!(?group_buy, "demo group-buy opened");
+            }
             tracing::info!(seeded, slots, "demo market ready");
         }
         let jwt =

@@ -281,3 +281,76 @@ pub async fn flag_household(id: i64, flags: &FlagHousehold) -> ApiResult<Househo
 pub async fn set_household(address: &shared::api::Address) -> ApiResult<User> {
     parse(send(Call::new("PUT", "/api/v1/me/household"), address).await?)
 }
+
+// ---------- group-buys ----------
+
+pub const GROUP_BUYS: &str = "/api/v1/group-buys";
+
+pub fn group_buy_path(id: i64) -> String {
+    format!("/api/v1/group-buys/{id}")
+}
+
+pub fn group_shares_path(id: i64) -> String {
+    format!("/api/v1/group-buys/{id}/shares")
+}
+
+pub async fn open_group_buy(body: &shared::group_buy::OpenGroupBuy) -> ApiResult<shared::group_buy::GroupBuy> {
+    parse(send(Call::new("POST", GROUP_BUYS), body).await?)
+}
+
+/// Joins or changes the caller's household's share; None: it left (all quantities 0).
+pub async fn set_share(id: i64, body: &shared::group_buy::ShareRequest) -> ApiResult<Option<shared::group_buy::Share>> {
+    parse(send(Call::new("PUT", format!("/api/v1/group-buys/{id}/share")), body).await?)
+}
+
+pub async fn leave_group_buy(id: i64) -> ApiResult<()> {
+    exchange(Call::new("DELETE", format!("/api/v1/group-buys/{id}/share")), None).await.map(|_| ())
+}
+
+/// The household at an address of the group-buy's buildings, for a share placed on its behalf.
+pub async fn household_for(id: i64, address: &shared::group_buy::HouseholdAddress) -> ApiResult<Household> {
+    parse(send(Call::new("POST", format!("/api/v1/group-buys/{id}/households")), address).await?)
+}
+
+pub async fn set_share_for(
+    id: i64,
+    household: i64,
+    body: &shared::group_buy::ShareRequest,
+) -> ApiResult<Option<shared::group_buy::Share>> {
+    parse(send(Call::new("PUT", format!("/api/v1/group-buys/{id}/shares/{household}")), body).await?)
+}
+
+/// Closes it now (`close`) or calls it off (`cancel`).
+pub async fn end_group_buy(id: i64, how: &str) -> ApiResult<shared::group_buy::GroupBuy> {
+    parse(exchange(Call::new("POST", format!("/api/v1/group-buys/{id}/{how}")), None).await?)
+}
+
+/// Fetches a CSV with the login and hands it to the browser as a download.
+pub async fn download_csv(path: String, filename: &str) -> ApiResult<()> {
+    let headers = web_sys::Headers::new().map_err(js_failure)?;
+    if let Some(token) = crate::storage::token() {
+        headers.set("Authorization", &format!("Bearer {token}")).map_err(js_failure)?;
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_headers(&headers);
+    let window = web_sys::window().ok_or_else(|| Failure::network("no window"))?;
+    let res: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(&path, &init))
+        .await
+        .map_err(js_failure)?
+        .dyn_into()
+        .map_err(js_failure)?;
+    if !res.ok() {
+        return Err(Failure { status: res.status(), code: "http".into(), message: format!("HTTP {}", res.status()) });
+    }
+    let text = JsFuture::from(res.text().map_err(js_failure)?).await.map_err(js_failure)?;
+    // `text()` drops the byte-order mark; spreadsheet programs need it to read the Chinese.
+    let text = format!("\u{FEFF}{}", text.as_string().unwrap_or_default().trim_start_matches('\u{FEFF}'));
+    let href = format!("data:text/csv;charset=utf-8,{}", encode(&text));
+    let document = window.document().ok_or_else(|| Failure::network("no document"))?;
+    let link: web_sys::HtmlElement =
+        document.create_element("a").map_err(js_failure)?.dyn_into().map_err(|_| Failure::network("a"))?;
+    link.set_attribute("href", &href).map_err(js_failure)?;
+    link.set_attribute("download", filename).map_err(js_failure)?;
+    link.click();
+    Ok(())
+}

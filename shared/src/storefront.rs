@@ -1,6 +1,6 @@
 //! The storefront comes in bundles, so that a phone downloads only the pages it uses (see
 //! `frontend/src/lib.rs`): the residents' `market` (browse, log in: every first visit), their
-//! `shop` (cart, checkout, orders) and the `workers`' pages. The server answers a page's path
+//! `shop` (cart, checkout, orders, group-buys) and the `workers`' pages. The server answers a page's path
 //! with its bundle's page, and a bundle that is asked for another bundle's page loads it.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +20,7 @@ impl Bundle {
         };
         if ["/staff", "/vendor", "/volunteer"].into_iter().any(under) {
             Bundle::Workers
-        } else if ["/cart", "/checkout", "/orders"].into_iter().any(under) {
+        } else if ["/cart", "/checkout", "/orders", "/group"].into_iter().any(under) {
             Bundle::Shop
         } else {
             Bundle::Market
@@ -62,6 +62,9 @@ mod tests {
             ("/checkout", Bundle::Shop),
             ("/orders", Bundle::Shop),
             ("/orders/12?placed=1", Bundle::Shop),
+            ("/group", Bundle::Shop),
+            ("/group/3/console", Bundle::Shop),
+            ("/groups", Bundle::Market),
             ("/staff", Bundle::Workers),
             ("/staff/", Bundle::Workers),
             ("/vendor/orders", Bundle::Workers),

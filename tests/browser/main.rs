@@ -228,6 +228,74 @@ async fn resident_logs_in_browses_and_buys() {
     browser.quit().await;
 }
 
+/// The 团购 tab end to end: a resident of building 3 joins the demo's group-buy and watches the
+/// progress move (also when a neighbour joins), the leader closes it in the console, and the
+/// resident finds the order the share became.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_joins_a_group_buy_and_sees_the_order_once_the_leader_closes_it() {
+    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
+    let app = spawn_app_with(Db::Sqlite, |c| c.sms.resend_interval = Duration::ZERO).await;
+    let (leader, _) = app.login("13800000301").await;
+    let list = app.get("/api/v1/group-buys", Some(&leader)).await.body;
+    let gb = list["items"][0].clone();
+    let id = gb["id"].as_i64().expect("the demo opens a group-buy");
+    assert_eq!(gb["buildings"], serde_json::json!(["3", "5"]));
+    let first = gb["items"][0]["product_id"].as_i64().expect("an item");
+
+    let browser = Driver::start().await;
+    log_in(&browser, &app, "13900000001", "/group").await;
+    browser.click(&browser.wait_for(".group-card a", WAIT).await).await;
+    browser.wait_for("#join-group", WAIT).await;
+    let title = browser.text(&browser.wait_for("#group-title", WAIT).await).await;
+    assert_eq!(title, gb["title"].as_str().unwrap_or_default());
+    let joined = "document.getElementById('joined-households')?.textContent";
+    assert_eq!(browser.script(&format!("return {joined}")).await, "0");
+    // Two of the first item, with the big + button.
+    let plus = format!("#item-{first} .stepper .step:last-child");
+    browser.click(&browser.wait_for(&plus, WAIT).await).await;
+    browser.click(&browser.wait_for(&plus, WAIT).await).await;
+    browser.click(&browser.wait_for("#join-group", WAIT).await).await;
+    wait_until(&browser, &format!("{joined} === '1'"), "the page counts the household").await;
+    let message = browser.text(&browser.wait_for("#group-message", WAIT).await).await;
+    assert!(message.contains("已参团"), "{message}");
+    let share = app.get(&format!("/api/v1/group-buys/{id}"), Some(&leader)).await.body;
+    assert_eq!(share["items"][0]["joined_quantity"], 2);
+
+    // A neighbour in building 5 joins through the API: the open page shows it without a reload.
+    let (neighbour, _) = app.login("13900000777").await;
+    let home = serde_json::json!({ "building": "5", "unit": "1", "room": "101" });
+    assert_eq!(app.put("/api/v1/me/household", &home, Some(&neighbour)).await.status, 200);
+    let body = serde_json::json!({ "items": [{ "product_id": first, "quantity": 1 }] });
+    assert_eq!(app.put(&format!("/api/v1/group-buys/{id}/share"), &body, Some(&neighbour)).await.status, 200);
+    wait_until(&browser, &format!("{joined} === '2'"), "the live progress").await;
+
+    // The leader closes it in the console (pressing twice: the first press asks to be sure).
+    log_in(&browser, &app, "13800000301", &format!("/group/{id}/console")).await;
+    let close = browser.wait_for("#close-group", WAIT).await;
+    browser.click(&close).await;
+    browser.click(&browser.wait_for("#close-group", WAIT).await).await;
+    wait_until(
+        &browser,
+        "document.getElementById('console-status')?.innerText.includes('已成团')",
+        "the console shows it confirmed",
+    )
+    .await;
+    assert_eq!(browser.text(&browser.wait_for("#share-count", WAIT).await).await, "2");
+    if let Ok(dir) = std::env::var("FXS_SCREENSHOT_DIR") {
+        let _ = std::fs::write(std::path::Path::new(&dir).join("group-console.png"), browser.screenshot_png().await);
+    }
+
+    // The resident sees what happened and the order it became.
+    log_in(&browser, &app, "13900000001", &format!("/group/{id}")).await;
+    browser.click(&browser.wait_for("#group-order", WAIT).await).await;
+    let status = browser.text(&browser.wait_for("#order-status", WAIT).await).await;
+    assert!(status.contains("已下单"), "{status}");
+    let origin = browser.text(&browser.wait_for("#order-group-buy", WAIT).await).await;
+    assert!(origin.contains(&id.to_string()), "{origin}");
+    browser.wait_for("#handoff-code", WAIT).await;
+    browser.quit().await;
+}
+
 /// What a resident's phone downloads on a first visit to the market, as the server sends it to
 /// a browser that takes gzip: the page, and the stylesheet, script and WebAssembly it names.
 async fn first_visit_bytes(app: &TestApp) -> (usize, Vec<(String, usize)>) {

@@ -1,8 +1,7 @@
-//! "Me", and the tabs whose full pages arrive with later work (cart, orders, group buys):
-//! each says plainly what it is for and leads somewhere useful.
+//! "Me": the account, the home address, the language, the way to the workers' pages.
 
 use crate::api;
-use crate::components::{Guarded, LoginPrompt, COMMUNITY};
+use crate::components::{Guarded, COMMUNITY};
 use crate::i18n::{self, t, Lang, K};
 use crate::session::use_session;
 use leptos::prelude::*;
@@ -84,23 +83,6 @@ fn Account() -> impl IntoView {
         }
         .into_any()
     }
-}
-
-#[component]
-fn TabIntro(text: K, next: &'static str) -> impl IntoView {
-    let session = use_session();
-    view! {
-        <div class="card center">
-            <p>{t(text)}</p>
-            <A href="/products"><span class="btn primary">{t(K::browse)}</span></A>
-        </div>
-        {move || (session.user.get().is_none() && !session.checking.get()).then(|| view! { <LoginPrompt next=next/> })}
-    }
-}
-
-#[component]
-pub fn GroupPage() -> impl IntoView {
-    view! { <h1>{t(K::nav_group)}</h1> <TabIntro text=K::group_intro next="/group"/> }
 }
 
 /// Sets the resident's home (building, unit, room in 七里山小区).

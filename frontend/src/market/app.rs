@@ -1,4 +1,4 @@
-use super::{GroupPage, HomePage, LoginPage, MePage, ProductPage, ProductsPage};
+use super::{HomePage, LoginPage, MePage, ProductPage, ProductsPage};
 use crate::components::{Elsewhere, Shell};
 use leptos::prelude::*;
 use leptos_router::{
@@ -18,7 +18,6 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/products/:id") view=ProductPage/>
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/me") view=MePage/>
-                <Route path=path!("/group") view=GroupPage/>
             </Routes>
         </Shell>
     }

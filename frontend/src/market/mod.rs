@@ -6,7 +6,7 @@ mod app;
 mod catalog;
 mod login;
 
-pub use account::{GroupPage, MePage};
+pub use account::MePage;
 pub use app::App;
 pub use catalog::{HomePage, ProductPage, ProductsPage};
 pub use login::LoginPage;

@@ -1,7 +1,8 @@
-//! The residents' shop bundle: cart, checkout, orders. Loaded when a resident first opens one of
+//! The residents' shop bundle: cart, checkout, orders, group-buys. Loaded when a resident first opens one of
 //! them, so the first visit (browsing) downloads less.
 
 mod checkout;
+mod group;
 mod orders;
 
 use crate::components::{Elsewhere, Shell};
@@ -21,6 +22,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/checkout") view=checkout::CheckoutPage/>
                 <Route path=path!("/orders") view=orders::OrdersPage/>
                 <Route path=path!("/orders/:id") view=orders::OrderPage/>
+                <Route path=path!("/group") view=group::GroupBuysPage/>
+                <Route path=path!("/group/new") view=group::NewGroupBuyPage/>
+                <Route path=path!("/group/:id") view=group::GroupBuyPage/>
+                <Route path=path!("/group/:id/console") view=group::ConsolePage/>
+                <Route path=path!("/group/:id/proxy") view=group::ProxyPage/>
             </Routes>
         </Shell>
     }

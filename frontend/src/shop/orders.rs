@@ -97,6 +97,10 @@ fn OrderDetail() -> impl IntoView {
                         <p class="order-status" id="order-status">
                             <span class=format!("badge big status-{}", status.as_str())>{t(status_label(status))}</span>
                         </p>
+                        {o.group_buy_id.map(|g| view! {
+                            <p class="note" id="order-group-buy"><A href=format!("/group/{g}")>"🏘️ " {t(K::nav_group)} " #" {g}</A>
+                                {o.placed_by.clone().map(|p| view! { " · " {t(K::gb_placed_by)} ": " {p} })}</p>
+                        })}
                         {o.handoff_code.clone().map(|code| view! {
                             <div class="card handoff">
                                 <p>{t(K::handoff_code)}</p>

@@ -1,0 +1,613 @@
+//! Group-buys (团购) on a phone: the building's group-buys with live progress, joining with
+//! big steppers, the leader's console (who joined, what to pick, the spreadsheet, an A4 print
+//! view, closing), the form that places a share for a neighbour without a smartphone, and
+//! opening a new group-buy.
+
+use crate::api;
+use crate::components::{day_and_time, Guarded, Load, Stepper, COMMUNITY};
+use crate::i18n::{now, t, K};
+use crate::session::use_session;
+use leptos::prelude::*;
+use leptos_router::{components::A, hooks::use_params_map};
+use shared::api::{Household, Slot};
+use shared::group_buy::{
+    percent, GroupBuy, GroupBuyStatus, HouseholdAddress, OnShortfall, OpenGroupBuy, OpenGroupBuyItem, Share,
+    SharePayment, ShareRequest, ShareRequestLine,
+};
+use shared::Role;
+use std::collections::BTreeMap;
+
+fn status_label(s: GroupBuyStatus) -> K {
+    match s {
+        GroupBuyStatus::Open => K::gb_open,
+        GroupBuyStatus::Confirmed => K::gb_confirmed,
+        GroupBuyStatus::Failed => K::gb_failed,
+        GroupBuyStatus::Cancelled => K::gb_cancelled,
+    }
+}
+
+/// The group-buy id in the page's path.
+fn path_id() -> Memo<i64> {
+    let params = use_params_map();
+    Memo::new(move |_| params.get().get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0))
+}
+
+/// A clock that ticks every second while the page is open, for "time left".
+fn clock() -> ReadSignal<f64> {
+    let (now_ms, set_now) = signal(js_sys::Date::now());
+    if let Ok(handle) =
+        set_interval_with_handle(move || set_now.set(js_sys::Date::now()), std::time::Duration::from_secs(1))
+    {
+        on_cleanup(move || handle.clear());
+    }
+    now_ms
+}
+
+/// Reloads `load` every few seconds while the page is open: the progress is live.
+fn keep_fresh(load: Load, seconds: u64) {
+    if let Ok(handle) = set_interval_with_handle(move || load.reload(), std::time::Duration::from_secs(seconds)) {
+        on_cleanup(move || handle.clear());
+    }
+}
+
+/// `2 天 3 小时` / `3h 12m` / `45 s`: what is left until `deadline`.
+fn time_left(deadline: &str, now_ms: f64) -> String {
+    let left = ((js_sys::Date::parse(deadline) - now_ms) / 1000.0).max(0.0) as i64;
+    let (d, h, m, s) = (left / 86_400, left % 86_400 / 3600, left % 3600 / 60, left % 60);
+    let zh = crate::i18n::lang() == crate::i18n::Lang::Zh;
+    match (d, h, zh) {
+        (0, 0, true) => format!("{m}分{s:02}秒"),
+        (0, 0, false) => format!("{m}m {s:02}s"),
+        (0, _, true) => format!("{h}小时{m}分"),
+        (0, _, false) => format!("{h}h {m}m"),
+        (_, _, true) => format!("{d}天{h}小时"),
+        (_, _, false) => format!("{d}d {h}h"),
+    }
+}
+
+fn when(rfc3339: &str) -> String {
+    let (day, time) = day_and_time(rfc3339);
+    format!("{} {time}", day.get(5..).unwrap_or_default())
+}
+
+/// A bar for elderly eyes: thick, with the numbers written beside it.
+#[component]
+fn Progress(part: i64, whole: i64, #[prop(into)] label: String) -> impl IntoView {
+    let pct = percent(part, whole);
+    let full = pct >= 100;
+    view! {
+        <div class="progress" role="progressbar" aria-valuenow=part aria-valuemax=whole aria-label=label.clone()>
+            <div class="progress-fill" class:full=full style=format!("width:{pct}%")></div>
+        </div>
+        <p class="progress-text"><span>{label}</span><strong>{part} " / " {whole}</strong></p>
+    }
+}
+
+// ---------- the list ----------
+
+#[component]
+pub fn GroupBuysPage() -> impl IntoView {
+    view! {
+        <h1>{t(K::nav_group)}</h1>
+        <Guarded next="/group"><GroupBuyList/></Guarded>
+    }
+}
+
+#[component]
+fn GroupBuyList() -> impl IntoView {
+    let session = use_session();
+    let list = Load::of(api::GROUP_BUYS);
+    keep_fresh(list, 15);
+    let now_ms = clock();
+    let user = move || session.user.get();
+    let runs = move || user().is_some_and(|u| u.has_role(Role::Staff) || u.has_role(Role::Leader));
+    view! {
+        <p class="note">{t(K::group_intro)}</p>
+        {move || runs().then(|| view! { <A href="/group/new"><span class="btn primary block" id="open-group-buy">"＋ " {t(K::gb_new)}</span></A> })}
+        {move || user().is_some_and(|u| u.household.is_none() && !u.has_role(Role::Staff)).then(|| view! {
+            <div class="card center">
+                <p>{t(K::gb_need_home)}</p>
+                <a href="/me"><span class="btn secondary">{t(K::gb_set_home)}</span></a>
+            </div>
+        })}
+        {list.show_items(move |items: Vec<GroupBuy>| if items.is_empty() {
+            view! { <div class="card center"><p>{t(K::gb_none)}</p></div> }.into_any()
+        } else {
+            view! {
+                <ul class="group-list">
+                    {items.into_iter().map(|g| {
+                        let deadline = g.deadline.clone();
+                        let open = g.status == GroupBuyStatus::Open;
+                        view! {
+                            <li class="card group-card">
+                                <A href=format!("/group/{}", g.id)>
+                                    <p class="group-title">{g.title.clone()}
+                                        " " <span class=format!("badge gb-{}", g.status.as_str())>{t(status_label(g.status))}</span></p>
+                                    <p class="note">{g.buildings.join("、")} {t(K::building)} " · " {t(K::gb_drop)} " " {when(&g.slot_starts_at)}</p>
+                                    <Progress part=g.joined_households whole=g.min_households label=now(K::gb_joined).to_owned()/>
+                                    {open.then(|| view! {
+                                        <p class="time-left">{t(K::gb_time_left)} " " {move || time_left(&deadline, now_ms.get())}</p>
+                                    })}
+                                </A>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            }.into_any()
+        })}
+    }
+}
+
+// ---------- one group-buy: join, change, leave ----------
+
+#[component]
+pub fn GroupBuyPage() -> impl IntoView {
+    let here = leptos_router::hooks::use_location().pathname.get_untracked();
+    view! { <Guarded next=here><GroupBuyDetail/></Guarded> }
+}
+
+#[component]
+fn GroupBuyDetail() -> impl IntoView {
+    let session = use_session();
+    let id = path_id();
+    let gb = Load::new(move || api::group_buy_path(id.get()));
+    keep_fresh(gb, 5);
+    let now_ms = clock();
+    // What the resident is choosing, by product; filled from their share when it loads.
+    let wanted: RwSignal<BTreeMap<i64, i64>> = RwSignal::new(BTreeMap::new());
+    let edited = RwSignal::new(false);
+    let message = RwSignal::new(None::<(bool, String)>);
+    let busy = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(g) = gb.value::<GroupBuy>() {
+            if !edited.get_untracked() {
+                let mine = g
+                    .my_share
+                    .map(|s| s.items.iter().map(|l| (l.product_id, l.quantity)).collect())
+                    .unwrap_or_default();
+                wanted.set(mine);
+            }
+        }
+    });
+    let submit = move |lines: Vec<(i64, i64)>| {
+        busy.set(true);
+        let id = id.get_untracked();
+        leptos::task::spawn_local(async move {
+            let body = ShareRequest {
+                items: lines
+                    .into_iter()
+                    .map(|(product_id, quantity)| ShareRequestLine { product_id, quantity })
+                    .collect(),
+            };
+            let result = if body.items.iter().all(|l| l.quantity == 0) {
+                api::leave_group_buy(id).await.map(|()| None)
+            } else {
+                api::set_share(id, &body).await
+            };
+            match result {
+                Ok(Some(_)) => message.set(Some((true, now(K::gb_joined_ok).to_owned()))),
+                Ok(None) => message.set(Some((true, now(K::saved).to_owned()))),
+                Err(f) => message.set(Some((false, f.text()))),
+            }
+            edited.set(false);
+            busy.set(false);
+            gb.reload();
+        });
+    };
+    let may_proxy = move || {
+        session
+            .user
+            .get()
+            .is_some_and(|u| u.has_role(Role::Volunteer) || u.has_role(Role::Leader) || u.has_role(Role::Staff))
+    };
+    view! {
+        {gb.show(move |g: GroupBuy| {
+            let open = g.status == GroupBuyStatus::Open;
+            let deadline = g.deadline.clone();
+            let joined = g.my_share.is_some();
+            let order_id = g.my_share.as_ref().and_then(|s| s.order_id);
+            let items = g.items.clone();
+            let had: BTreeMap<i64, i64> =
+                g.my_share.as_ref().map(|s| s.items.iter().map(|l| (l.product_id, l.quantity)).collect()).unwrap_or_default();
+            let gid = g.id;
+            let lives_here = session.user.get_untracked().and_then(|u| u.household).is_some_and(|h| g.buildings.contains(&h.building));
+            view! {
+                <h1 id="group-title">{g.title.clone()}</h1>
+                <p class="group-status"><span id="group-status" class=format!("badge big gb-{}", g.status.as_str())>{t(status_label(g.status))}</span></p>
+                {g.outcome.clone().map(|o| view! { <div class="banner" class:success=g.status == GroupBuyStatus::Confirmed id="group-outcome" role="status">{o}</div> })}
+                {order_id.map(|o| view! { <A href=format!("/orders/{o}")><span class="btn primary block" id="group-order">{t(K::gb_see_order)}</span></A> })}
+                <div class="card">
+                    <Progress part=g.joined_households whole=g.min_households label=format!("{} ({} {}{})", now(K::gb_joined), now(K::gb_needs), g.min_households, now(K::gb_hh))/>
+                    <p id="joined-households" class="hidden-count">{g.joined_households}</p>
+                    {open.then(|| view! { <p class="time-left">{t(K::gb_time_left)} " " <strong>{move || time_left(&deadline, now_ms.get())}</strong></p> })}
+                    <p class="note">{t(K::gb_deadline)} " " {when(&g.deadline)} " · " {t(K::gb_drop)} " " {when(&g.slot_starts_at)} "–" {day_and_time(&g.slot_ends_at).1}</p>
+                    <p class="note">{g.buildings.join("、")} {t(K::building)}</p>
+                </div>
+                <ul class="group-items">
+                    {items.into_iter().map(|i| {
+                        let product = i.product_id;
+                        let left = (i.max_quantity - i.joined_quantity).max(0);
+                        let mine_now = move || wanted.get().get(&product).copied().unwrap_or(0);
+                        let max_for_me = i.per_household_limit.min(left + had.get(&product).copied().unwrap_or(0));
+                        view! {
+                            <li class="card group-item" id=format!("item-{product}")>
+                                <p class="product-name">{i.name.clone()}</p>
+                                <p class="product-price">{i.price_fen.yuan()} "/" {i.unit.clone()}
+                                    {(i.regular_price_fen.get() > i.price_fen.get()).then(|| view! { " " <s class="note">{t(K::gb_regular)} " " {i.regular_price_fen.yuan()}</s> })}</p>
+                                <Progress part=i.joined_quantity whole=i.max_quantity label=format!("{} {}", now(K::gb_joined), i.unit)/>
+                                <p class="note">{t(K::gb_limit)} " " {i.per_household_limit} {i.unit.clone()} " · " {t(K::gb_left)} " " {left} {i.unit.clone()}</p>
+                                {(open && lives_here).then(|| view! {
+                                    {move || view! {
+                                        <Stepper quantity=mine_now() max=max_for_me min=0 on_change=Callback::new(move |q| {
+                                            edited.set(true);
+                                            wanted.update(|w| { w.insert(product, q); });
+                                        })/>
+                                    }}
+                                })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+                {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:banner=ok class:success=ok role="status" id="group-message">{m}</p> })}
+                {(open && lives_here).then(|| view! {
+                    <button id="join-group" class="btn primary block" disabled=move || busy.get() || wanted.get().values().all(|q| *q == 0)
+                        on:click=move |_| submit(wanted.get_untracked().into_iter().collect())>
+                        {if joined { t(K::gb_save) } else { t(K::gb_join) }}
+                    </button>
+                })}
+                {(open && joined).then(|| view! {
+                    <button id="leave-group" class="btn secondary block" disabled=move || busy.get() on:click=move |_| submit(Vec::new())>{t(K::gb_leave)}</button>
+                })}
+                {(open && may_proxy()).then(|| view! { <A href=format!("/group/{gid}/proxy")><span class="btn secondary block" id="proxy-link">{t(K::gb_proxy)}</span></A> })}
+                {g.manage.then(|| view! { <A href=format!("/group/{gid}/console")><span class="btn secondary block" id="console-link">{t(K::gb_console)}</span></A> })}
+            }
+        })}
+    }
+}
+
+// ---------- the leader's console ----------
+
+#[component]
+pub fn ConsolePage() -> impl IntoView {
+    let here = leptos_router::hooks::use_location().pathname.get_untracked();
+    view! { <Guarded next=here><Console/></Guarded> }
+}
+
+#[component]
+fn Console() -> impl IntoView {
+    let id = path_id();
+    let gb = Load::new(move || api::group_buy_path(id.get()));
+    let shares = Load::new(move || api::group_shares_path(id.get()));
+    keep_fresh(shares, 10);
+    let message = RwSignal::new(None::<(bool, String)>);
+    let armed = RwSignal::new(None::<&'static str>);
+    let end = move |how: &'static str| {
+        if armed.get_untracked() != Some(how) {
+            armed.set(Some(how));
+            message.set(Some((false, now(K::gb_sure).to_owned())));
+            return;
+        }
+        armed.set(None);
+        let id = id.get_untracked();
+        leptos::task::spawn_local(async move {
+            match api::end_group_buy(id, how).await {
+                Ok(g) => message.set(Some((true, g.outcome.unwrap_or_default()))),
+                Err(f) => message.set(Some((false, f.text()))),
+            }
+            gb.reload();
+            shares.reload();
+        });
+    };
+    let download = move |_| {
+        let id = id.get_untracked();
+        leptos::task::spawn_local(async move {
+            if let Err(f) =
+                api::download_csv(format!("{}.csv", api::group_shares_path(id)), &format!("团购{id}.csv")).await
+            {
+                message.set(Some((false, f.text())));
+            }
+        });
+    };
+    let print = move |_| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.print();
+        }
+    };
+    view! {
+        {gb.show(move |g: GroupBuy| {
+            let open = g.status == GroupBuyStatus::Open;
+            view! {
+                <h1 class="print-title">{t(K::gb_print_title)} " · " {g.title.clone()}</h1>
+                <p><span id="console-status" class=format!("badge big gb-{}", g.status.as_str())>{t(status_label(g.status))}</span>
+                    " " {g.buildings.join("、")} {t(K::building)} " · " {t(K::gb_drop)} " " {when(&g.slot_starts_at)}</p>
+                {g.outcome.clone().map(|o| view! { <p class="note">{o}</p> })}
+                <div class="card">
+                    <h2>{t(K::gb_pick_totals)}</h2>
+                    <table class="pick">
+                        <tbody>
+                            {g.items.iter().map(|i| view! {
+                                <tr><td>{i.name.clone()}</td><td class="num">{i.joined_quantity} {i.unit.clone()}</td><td class="num">{i.price_fen.times(i.joined_quantity).yuan()}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+                <div class="actions no-print">
+                    <button class="btn secondary" id="download-csv" on:click=download>"⬇ " {t(K::gb_download_csv)}</button>
+                    <button class="btn secondary" id="print" on:click=print>"🖨 " {t(K::gb_print)}</button>
+                </div>
+                {open.then(|| view! {
+                    <div class="actions no-print">
+                        <button class="btn primary" id="close-group" on:click=move |_| end("close")>{t(K::gb_close_now)}</button>
+                        <button class="btn secondary" id="call-off-group" on:click=move |_| end("cancel")>{t(K::gb_call_off)}</button>
+                    </div>
+                })}
+            }
+        })}
+        {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:banner=ok class:success=ok role="status" id="console-message">{m}</p> })}
+        {shares.show_items(|list: Vec<Share>| {
+            let unpaid = list.iter().filter(|s| s.payment == SharePayment::Unpaid).count();
+            let proxied = list.iter().filter(|s| s.placed_by.is_some()).count();
+            view! {
+                <div class="card">
+                    <h2>{t(K::gb_participants)} " " <span id="share-count">{list.len()}</span></h2>
+                    <p class="note">{t(K::gb_unpaid)} " " {unpaid} " · " {t(K::gb_proxy_shares)} " " {proxied}</p>
+                    <table class="shares">
+                        <thead><tr><th>{t(K::building_no)}</th><th>{t(K::unit)}</th><th>{t(K::room)}</th><th>{t(K::items)}</th><th>{t(K::total)}</th></tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|s| view! {
+                                <tr>
+                                    <td>{s.building.clone()}</td><td>{s.unit.clone()}</td><td>{s.room.clone()}</td>
+                                    <td>{s.items.iter().map(|l| format!("{}×{}{}", l.name, l.quantity, l.unit)).collect::<Vec<_>>().join("、")}
+                                        {s.placed_by.clone().map(|p| view! { <br/><span class="note">{t(K::gb_placed_by)} ": " {p}</span> })}
+                                        {(s.payment != SharePayment::Unpaid).then(|| view! { " " <span class="badge">{s.payment.as_str()}</span> })}</td>
+                                    <td class="num">{s.total_fen.yuan()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }
+        })}
+    }
+}
+
+// ---------- a share for a neighbour without a smartphone ----------
+
+#[component]
+pub fn ProxyPage() -> impl IntoView {
+    let here = leptos_router::hooks::use_location().pathname.get_untracked();
+    view! { <h1>{t(K::gb_proxy)}</h1> <Guarded next=here><ProxyForm/></Guarded> }
+}
+
+#[component]
+fn ProxyForm() -> impl IntoView {
+    let id = path_id();
+    let gb = Load::new(move || api::group_buy_path(id.get()));
+    let building = RwSignal::new(String::new());
+    let unit = RwSignal::new(String::new());
+    let room = RwSignal::new(String::new());
+    let household = RwSignal::new(None::<Household>);
+    let wanted: RwSignal<BTreeMap<i64, i64>> = RwSignal::new(BTreeMap::new());
+    let message = RwSignal::new(None::<(bool, String)>);
+    let find = move |_| {
+        let id = id.get_untracked();
+        let address = HouseholdAddress {
+            building: building.get_untracked(),
+            unit: unit.get_untracked(),
+            room: room.get_untracked(),
+        };
+        leptos::task::spawn_local(async move {
+            match api::household_for(id, &address).await {
+                Ok(h) => {
+                    household.set(Some(h));
+                    message.set(None);
+                }
+                Err(f) => message.set(Some((false, f.text()))),
+            }
+        });
+    };
+    let place = move |_| {
+        let Some(h) = household.get_untracked() else { return };
+        let id = id.get_untracked();
+        let body = ShareRequest {
+            items: wanted
+                .get_untracked()
+                .into_iter()
+                .map(|(product_id, quantity)| ShareRequestLine { product_id, quantity })
+                .collect(),
+        };
+        leptos::task::spawn_local(async move {
+            match api::set_share_for(id, h.id, &body).await {
+                Ok(_) => {
+                    message.set(Some((true, now(K::gb_placed_ok).to_owned())));
+                    gb.reload();
+                }
+                Err(f) => message.set(Some((false, f.text()))),
+            }
+        });
+    };
+    view! {
+        {gb.show(move |g: GroupBuy| {
+            if building.get_untracked().is_empty() {
+                building.set(g.buildings.first().cloned().unwrap_or_default());
+            }
+            let items = g.items.clone();
+            view! {
+                <p class="group-title">{g.title.clone()}</p>
+                <div class="card">
+                    <div class="address-row">
+                        <label>{COMMUNITY}</label>
+                        <select id="proxy-building" on:change=move |ev| building.set(event_target_value(&ev))>
+                            {g.buildings.iter().map(|b| view! { <option value=b.clone()>{b.clone()}</option> }).collect_view()}
+                        </select>
+                        <span>{t(K::building)}</span>
+                        <input id="proxy-unit" inputmode="numeric" maxlength="4" prop:value=move || unit.get() on:input=move |ev| unit.set(event_target_value(&ev))/>
+                        <span>{t(K::unit)}</span>
+                        <input id="proxy-room" inputmode="numeric" maxlength="6" prop:value=move || room.get() on:input=move |ev| room.set(event_target_value(&ev))/>
+                        <span>{t(K::room)}</span>
+                    </div>
+                    <button id="proxy-find" class="btn secondary block" on:click=find>{t(K::gb_find_household)}</button>
+                </div>
+                {move || household.get().map(|h| {
+                    let items = items.clone();
+                    view! {
+                        <div class="card">
+                            <p id="proxy-household"><strong>{t(K::gb_for_household)} ": " {h.building.clone()} {t(K::building)} " " {h.unit.clone()} {t(K::unit)} " " {h.room.clone()} {t(K::room)}</strong></p>
+                            <ul class="group-items">
+                                {items.into_iter().map(|i| {
+                                    let product = i.product_id;
+                                    view! {
+                                        <li class="group-item">
+                                            <p class="product-name">{i.name.clone()} " " {i.price_fen.yuan()} "/" {i.unit.clone()}</p>
+                                            {move || view! {
+                                                <Stepper quantity=wanted.get().get(&product).copied().unwrap_or(0) max=i.per_household_limit min=0
+                                                    on_change=Callback::new(move |q| wanted.update(|w| { w.insert(product, q); }))/>
+                                            }}
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                            <button id="proxy-place" class="btn primary block" on:click=place>{t(K::gb_proxy)}</button>
+                        </div>
+                    }
+                })}
+            }
+        })}
+        {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:banner=ok class:success=ok role="status" id="proxy-message">{m}</p> })}
+    }
+}
+
+// ---------- opening a group-buy ----------
+
+#[component]
+pub fn NewGroupBuyPage() -> impl IntoView {
+    view! { <h1>{t(K::gb_new)}</h1> <Guarded next="/group/new"><NewGroupBuy/></Guarded> }
+}
+
+#[component]
+fn NewGroupBuy() -> impl IntoView {
+    let session = use_session();
+    let navigate = leptos_router::hooks::use_navigate();
+    let title = RwSignal::new(String::new());
+    let buildings = RwSignal::new(String::new());
+    let min_households = RwSignal::new(String::from("10"));
+    let hours = RwSignal::new(String::from("24"));
+    let head_start = RwSignal::new(String::from("0"));
+    let proceed = RwSignal::new(false);
+    let slot_id = RwSignal::new(None::<i64>);
+    let query = RwSignal::new(String::new());
+    // product -> (name, price, max, limit)
+    let items: RwSignal<BTreeMap<i64, (String, String, String, String)>> = RwSignal::new(BTreeMap::new());
+    let message = RwSignal::new(None::<String>);
+    if let Some(u) = session.user.get_untracked() {
+        buildings.set(u.leader_buildings.join(","));
+    }
+    let slots = Load::new(move || api::slots_path(None));
+    let found = Load::when(move || {
+        let q = query.get();
+        (!q.trim().is_empty()).then(|| api::products_path(&api::ProductFilter { q: Some(q), ..Default::default() }))
+    });
+    let number = |s: &str| s.trim().parse::<i64>().unwrap_or(-1);
+    let submit = move |_| {
+        let deadline_ms = js_sys::Date::now() + number(&hours.get_untracked()) as f64 * 3_600_000.0;
+        let deadline = String::from(js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(deadline_ms)).to_iso_string());
+        let body = OpenGroupBuy {
+            title: title.get_untracked(),
+            buildings: buildings
+                .get_untracked()
+                .split([',', '，', '、', ' '])
+                .filter(|b| !b.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            items: items
+                .get_untracked()
+                .into_iter()
+                .map(|(product_id, (_, price, max, limit))| OpenGroupBuyItem {
+                    product_id,
+                    price_fen: number(&price),
+                    max_quantity: number(&max),
+                    per_household_limit: number(&limit),
+                })
+                .collect(),
+            min_households: number(&min_households.get_untracked()),
+            deadline,
+            slot_id: slot_id.get_untracked().unwrap_or(0),
+            on_shortfall: if proceed.get_untracked() { OnShortfall::Proceed } else { OnShortfall::Cancel },
+            opens_at: None,
+            priority_head_start_minutes: Some(number(&head_start.get_untracked()).max(0)),
+        };
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match api::open_group_buy(&body).await {
+                Ok(g) => navigate(&format!("/group/{}", g.id), Default::default()),
+                Err(f) => message.set(Some(f.text())),
+            }
+        });
+    };
+    let field = |label: K, id: &'static str, value: RwSignal<String>, numeric: bool| {
+        view! {
+            <label class="field">{t(label)}
+                <input id=id inputmode=if numeric { "numeric" } else { "text" } prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+            </label>
+        }
+    };
+    view! {
+        <div class="card form">
+            {field(K::gb_title_field, "gb-title", title, false)}
+            {field(K::gb_buildings, "gb-buildings", buildings, false)}
+            {field(K::gb_min_households, "gb-min", min_households, true)}
+            {field(K::gb_hours, "gb-hours", hours, true)}
+            {field(K::gb_head_start, "gb-head-start", head_start, true)}
+            <label class="field">{t(K::gb_shortfall)}
+                <select id="gb-shortfall" on:change=move |ev| proceed.set(event_target_value(&ev) == "proceed")>
+                    <option value="cancel">{t(K::gb_cancel_if_short)}</option>
+                    <option value="proceed">{t(K::gb_proceed)}</option>
+                </select>
+            </label>
+            <label class="field">{t(K::slot)}
+                {slots.show_items(move |list: Vec<Slot>| view! {
+                    <select id="gb-slot" on:change=move |ev| slot_id.set(event_target_value(&ev).parse().ok())>
+                        <option value="">"—"</option>
+                        {list.into_iter().filter(|s| s.kind == shared::order::SlotKind::Delivery).map(|s| view! {
+                            <option value=s.id.to_string()>{when(&s.starts_at)} "–" {day_and_time(&s.ends_at).1}</option>
+                        }).collect_view()}
+                    </select>
+                })}
+            </label>
+        </div>
+        <div class="card">
+            <h2>{t(K::items)}</h2>
+            <ul class="group-items">
+                {move || items.get().into_iter().map(|(product, (name, price, max, limit))| {
+                    let set = move |which: usize, v: String| items.update(|m| if let Some(e) = m.get_mut(&product) {
+                        match which { 0 => e.1 = v, 1 => e.2 = v, _ => e.3 = v }
+                    });
+                    view! {
+                        <li class="group-item new-item">
+                            <p class="product-name">{name}</p>
+                            <label>{t(K::gb_price)} <input inputmode="numeric" value=price on:change=move |ev| set(0, event_target_value(&ev))/></label>
+                            <label>{t(K::gb_max)} <input inputmode="numeric" value=max on:change=move |ev| set(1, event_target_value(&ev))/></label>
+                            <label>{t(K::gb_limit)} <input inputmode="numeric" value=limit on:change=move |ev| set(2, event_target_value(&ev))/></label>
+                            <button class="link" on:click=move |_| items.update(|m| { m.remove(&product); })>{t(K::remove)}</button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <input id="gb-search" placeholder=move || t(K::search_placeholder)() prop:value=move || query.get() on:input=move |ev| query.set(event_target_value(&ev))/>
+            {found.show_items(move |list: Vec<shared::api::Product>| view! {
+                <ul class="found">
+                    {list.into_iter().take(8).map(|p| {
+                        let (id, name, price) = (p.id, format!("{} ({})", p.name, p.unit), p.price_fen.get());
+                        view! {
+                            <li><button class="btn secondary" on:click=move |_| items.update(|m| {
+                                m.entry(id).or_insert((name.clone(), price.to_string(), "100".into(), "2".into()));
+                            })>"＋ " {p.name.clone()} " " {p.price_fen.yuan()}</button></li>
+                        }
+                    }).collect_view()}
+                </ul>
+            })}
+        </div>
+        {move || message.get().map(|m| view! { <p class="form-error" role="alert" id="gb-error">{m}</p> })}
+        <button id="gb-submit" class="btn primary block" on:click=submit>{t(K::gb_new)}</button>
+    }
+}
