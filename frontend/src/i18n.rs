@@ -219,6 +219,8 @@ dictionary! {
     gb_none_run => "还没有团购", "No group-buys yet";
     gb_print_title => "团购配货单", "Group-buy pick list";
     gb_households_count => "户数", "Households";
+    gb_opens => "开始参团", "Joining opens";
+    gb_priority_opens => "隔离、困难、老人户提前到", "priority households from";
 }
 
 thread_local! {

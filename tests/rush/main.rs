@@ -15,6 +15,10 @@
 //! checkout batch's size and, on PostgreSQL, where its time went); `RUSH_KEEP_SCHEMA=1` keeps the
 //! PostgreSQL schema afterwards for a look with psql.
 //!
+//! `--group-buy`: instead of checkouts, N residents of one building (each its own household)
+//! join one group-buy together; an item's maximum is below what they ask for, so the answers are
+//! joins and `group_full` refusals, and the maximum must hold exactly.
+//!
 //! Run by `./scripts/rush`, which builds the release server first.
 
 use serde_json::{json, Value};
@@ -50,6 +54,7 @@ struct Args {
     raw: bool,
     new_residents: bool,
     own_connections: bool,
+    group_buy: bool,
     bin: String,
 }
 
@@ -66,6 +71,7 @@ fn parse_args() -> Args {
         raw: false,
         new_residents: false,
         own_connections: false,
+        group_buy: false,
         bin: "target/release/fuxiansheng".into(),
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -83,10 +89,11 @@ fn parse_args() -> Args {
             "--scarce-stock" => a.scarce_stock = num(&next) as i64,
             "--rate" => a.rate = Some(num(&next) as u64),
             "--bin" => a.bin = next,
-            flag @ ("--raw" | "--new-residents" | "--own-connections") => {
+            flag @ ("--raw" | "--new-residents" | "--own-connections" | "--group-buy") => {
                 match flag {
                     "--raw" => a.raw = true,
                     "--new-residents" => a.new_residents = true,
+                    "--group-buy" => a.group_buy = true,
                     _ => a.own_connections = true,
                 }
                 i += 1;
@@ -222,7 +229,9 @@ async fn main() {
     } else {
         None
     };
-    if args.raw {
+    if args.group_buy {
+        group_buy_rush(&args, &data_dir, database_url.as_deref()).await;
+    } else if args.raw {
         raw::run(&args, &data_dir, database_url.as_deref()).await;
     } else {
         http_rush(&args, &data_dir, database_url.as_deref()).await;
@@ -408,6 +417,165 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
         2.0 * elapsed.as_secs_f64()
     );
     println!("verified from the database: {verdict}");
+    drop(servers);
+    if !verdict.starts_with("ok") {
+        std::process::exit(1);
+    }
+}
+
+/// 2,000 households of building 5 join one group-buy at once (see `--group-buy`).
+async fn group_buy_rush(args: &Args, data_dir: &std::path::Path, database_url: Option<&str>) {
+    let mut servers = vec![start_server(args, data_dir, database_url).await];
+    for _ in 1..args.servers {
+        servers.push(start_server(args, data_dir, database_url).await);
+    }
+    let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+    let http = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build().expect("client");
+    let base = &bases[0];
+    let staff = login(&http, base, "13800000000").await;
+    let start = chrono::Utc::now() + chrono::Duration::hours(20);
+    let (status, slot) = call(
+        &http,
+        http.post(format!("{base}/api/v1/admin/slots")).bearer_auth(&staff).json(&json!({
+            "kind": "delivery", "starts_at": start.to_rfc3339(), "ends_at": (start + chrono::Duration::hours(2)).to_rfc3339(),
+            "cutoff_at": (start - chrono::Duration::hours(1)).to_rfc3339(), "capacity": args.residents as i64 + 10,
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{slot}");
+    // Item A is scarce (three quarters of the households can have one), item B plentiful.
+    let (scarce, plenty) = (SCARCE[0], everyday(0));
+    let scarce_max = (args.residents as i64 * 3 / 4).max(1);
+    for id in [scarce, plenty] {
+        let (status, body) = call(
+            &http,
+            http.patch(format!("{base}/api/v1/admin/products/{id}"))
+                .bearer_auth(&staff)
+                .json(&json!({ "stock": 1_000_000 })),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, gb) = call(
+        &http,
+        http.post(format!("{base}/api/v1/group-buys")).bearer_auth(&staff).json(&json!({
+            "title": "rush", "buildings": ["5"], "min_households": 10, "slot_id": slot["id"], "on_shortfall": "cancel",
+            "deadline": (start - chrono::Duration::hours(2)).to_rfc3339(),
+            "items": [
+                { "product_id": scarce, "price_fen": 100, "max_quantity": scarce_max, "per_household_limit": 2 },
+                { "product_id": plenty, "price_fen": 100, "max_quantity": 100_000, "per_household_limit": 5 },
+            ],
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{gb}");
+    let id = gb["id"].as_i64().expect("group-buy id");
+
+    eprintln!("logging in {} residents of building 5…", args.residents);
+    let gate = Arc::new(Semaphore::new(32));
+    let mut tasks = Vec::new();
+    for i in 0..args.residents {
+        let (http, base, gate) = (phone(args, &http, i), bases[i % bases.len()].clone(), gate.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await.ok();
+            let token = login(&http, &base, &format!("136{:08}", i)).await;
+            let home = json!({ "building": "5", "unit": format!("{}", 1 + i % 3), "room": format!("{}", 1000 + i) });
+            let (status, body) =
+                call(&http, http.put(format!("{base}/api/v1/me/household")).bearer_auth(&token).json(&home)).await;
+            assert_eq!(status, 200, "{body}");
+            (token, http)
+        }));
+    }
+    let mut residents = Vec::new();
+    for t in tasks {
+        residents.push(t.await.expect("login task"));
+    }
+    eprintln!("rush: {} joins, {} in flight", args.residents, args.concurrency);
+    let gate = Arc::new(Semaphore::new(args.concurrency));
+    let cpu_before: Vec<f64> = servers.iter().map(|s| cpu_seconds(s.child.id())).collect();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, (token, http)) in residents.into_iter().enumerate() {
+        let (base, gate) = (bases[i % bases.len()].clone(), gate.clone());
+        let due = args.rate.map(|r| started + Duration::from_micros(i as u64 * 1_000_000 / r));
+        let body = json!({ "items": [
+            { "product_id": scarce, "quantity": 1 + (i % 2) as i64 },
+            { "product_id": plenty, "quantity": 1 + (i % 5) as i64 },
+        ]});
+        tasks.push(tokio::spawn(async move {
+            if let Some(due) = due {
+                tokio::time::sleep_until(due.into()).await;
+            }
+            let _permit = gate.acquire().await.ok();
+            let sent = Instant::now();
+            let (status, body) =
+                call(&http, http.put(format!("{base}/api/v1/group-buys/{id}/share")).bearer_auth(&token).json(&body))
+                    .await;
+            (status, body, sent.elapsed(), Instant::now(), i)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut answers: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut taken, mut joined) = (0i64, 0i64);
+    let mut last = started;
+    for t in tasks {
+        let (status, body, latency, done, i) = t.await.expect("join task");
+        latencies.push(latency);
+        last = last.max(done);
+        let code =
+            if status == 200 { "joined".to_owned() } else { body["error"]["code"].as_str().unwrap_or("?").to_owned() };
+        *answers.entry(format!("{status} {code}")).or_default() += 1;
+        if status == 200 {
+            joined += 1;
+            taken += 1 + (i % 2) as i64;
+        }
+    }
+    let elapsed = last - started;
+    let server_cpu: f64 = servers.iter().zip(&cpu_before).map(|(s, before)| cpu_seconds(s.child.id()) - before).sum();
+    latencies.sort();
+    let (_, seen) = call(&http, http.get(format!("{base}/api/v1/group-buys/{id}")).bearer_auth(&staff)).await;
+    let (_, shares) = call(&http, http.get(format!("{base}/api/v1/group-buys/{id}/shares")).bearer_auth(&staff)).await;
+    let counted = seen["items"][0]["joined_quantity"].as_i64().unwrap_or(-1);
+    let share_sum: i64 = shares["items"]
+        .as_array()
+        .map(|a| a.iter().flat_map(|s| s["items"].as_array().cloned().unwrap_or_default()))
+        .into_iter()
+        .flatten()
+        .filter(|l| l["product_id"] == scarce)
+        .map(|l| l["quantity"].as_i64().unwrap_or(0))
+        .sum();
+    let households = seen["joined_households"].as_i64().unwrap_or(-1);
+    let verdict = if counted == taken && share_sum == taken && counted <= scarce_max && households == joined {
+        format!(
+            "ok: {taken} of {scarce_max} set aside taken, none over; {joined} households, every accepted join counted"
+        )
+    } else {
+        format!("WRONG: counter {counted}, shares {share_sum}, answered {taken} (max {scarce_max}); households {households} vs {joined}")
+    };
+    println!();
+    println!(
+        "group-buy joins   database: {}   servers: {}   residents of one building: {}   in flight: {}{}",
+        if args.postgres { "postgres" } else { "sqlite" },
+        args.servers,
+        args.residents,
+        args.concurrency,
+        if args.own_connections { "   one connection and source address per resident" } else { "" },
+    );
+    println!(
+        "joins answered: {} in {:.2} s = {:.0}/s",
+        args.residents,
+        elapsed.as_secs_f64(),
+        args.residents as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "latency p50 {:.1} ms   p99 {:.1} ms   max {:.1} ms",
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.99)),
+        ms(percentile(&latencies, 1.0))
+    );
+    println!("answers: {answers:?}");
+    println!("CPU during the rush: servers {:.2} s of {:.2} s on 2 cores", server_cpu, 2.0 * elapsed.as_secs_f64());
+    println!("verified: {verdict}");
     drop(servers);
     if !verdict.starts_with("ok") {
         std::process::exit(1);

@@ -945,4 +945,67 @@ mod tests {
         assert!(!leader.runs(&[]));
         assert!(Runner { staff: true, ..Runner::default() }.runs(&[9]));
     }
+
+    #[test]
+    fn opening_names_the_broken_field_and_sets_the_maximum_aside() {
+        let product = ProductRow {
+            id: 1,
+            vendor_id: 9,
+            vendor_name: "摊".into(),
+            name: "白菜".into(),
+            unit: "斤".into(),
+            price_fen: Fen::stored(120),
+            stock: 50,
+            per_order_limit: None,
+            active: true,
+        };
+        let slot = SlotRow {
+            id: 7,
+            kind: SlotKind::Delivery,
+            starts_at: at(30),
+            ends_at: at(32),
+            state: SlotState {
+                capacity: 100,
+                booked: 0,
+                priority_capacity: 0,
+                priority_booked: 0,
+                priority_release_at: None,
+                cutoff_at: at(29),
+                closed: false,
+            },
+        };
+        let s = OpenSnapshot {
+            buildings: [("5".to_owned(), 50)].into_iter().collect(),
+            products: [(1, product)].into_iter().collect(),
+            slot: Some(slot),
+        };
+        let r = OpenRequest {
+            title: " 白菜团 ".into(),
+            buildings: vec!["5".into()],
+            items: vec![(1, 100, 40, 2)],
+            min_households: 3,
+            deadline: at(20),
+            opens_at: None,
+            head_start_minutes: 60,
+            slot_id: 7,
+            on_shortfall: OnShortfall::Cancel,
+            now: at(1),
+        };
+        let staff = Runner { staff: true, ..Runner::default() };
+        let plan = decide_open(&s, &r, &staff).expect("a good group-buy opens");
+        assert_eq!(plan.title, "白菜团");
+        assert_eq!(plan.stock, vec![(1, 10)]);
+        assert_eq!(plan.opens_at - plan.priority_opens_at, Duration::minutes(60));
+        let refused = |change: &dyn Fn(&mut OpenRequest), runner: &Runner| {
+            let mut bad = r.clone();
+            change(&mut bad);
+            decide_open(&s, &bad, runner).expect_err("refused")
+        };
+        assert!(refused(&|b| b.deadline = at(30), &staff).message.starts_with("slot_id"));
+        assert!(refused(&|b| b.items[0].3 = 41, &staff).message.starts_with("items.per_household_limit"));
+        assert_eq!(refused(&|b| b.items[0].2 = 51, &staff).code, ErrorCode::OutOfStock);
+        assert!(refused(&|b| b.buildings = vec!["6".into()], &staff).message.starts_with("buildings"));
+        let other_leader = Runner { leads: [60].into_iter().collect(), ..Runner::default() };
+        assert_eq!(refused(&|_| {}, &other_leader).code, ErrorCode::Forbidden);
+    }
 }

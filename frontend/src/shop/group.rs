@@ -220,6 +220,10 @@ fn GroupBuyDetail() -> impl IntoView {
                     <Progress part=g.joined_households whole=g.min_households label=format!("{} ({} {}{})", now(K::gb_joined), now(K::gb_needs), g.min_households, now(K::gb_hh))/>
                     <p id="joined-households" class="hidden-count">{g.joined_households}</p>
                     {open.then(|| view! { <p class="time-left">{t(K::gb_time_left)} " " <strong>{move || time_left(&deadline, now_ms.get())}</strong></p> })}
+                    {(open && js_sys::Date::parse(&g.opens_at) > js_sys::Date::now()).then(|| view! {
+                        <p class="note warn">{t(K::gb_opens)} " " {when(&g.opens_at)}
+                            {(g.priority_opens_at != g.opens_at).then(|| view! { " · " {t(K::gb_priority_opens)} " " {when(&g.priority_opens_at)} })}</p>
+                    })}
                     <p class="note">{t(K::gb_deadline)} " " {when(&g.deadline)} " · " {t(K::gb_drop)} " " {when(&g.slot_starts_at)} "–" {day_and_time(&g.slot_ends_at).1}</p>
                     <p class="note">{g.buildings.join("、")} {t(K::building)}</p>
                 </div>
