@@ -59,6 +59,24 @@ impl Runner {
     }
 }
 
+/// Who may place a share on a household's behalf (代下单): staff, a leader of the household's
+/// building, a volunteer. Returns how the household is told who placed it (role and masked phone).
+pub fn placer(staff: bool, leads_its_building: bool, volunteer: bool, masked_phone: &str) -> Result<String, Refusal> {
+    let role = if staff {
+        "工作人员"
+    } else if leads_its_building {
+        "团长"
+    } else if volunteer {
+        "志愿者"
+    } else {
+        return Err(Refusal::new(
+            ErrorCode::Forbidden,
+            "只有志愿者、本楼团长和工作人员可以代下单 (only volunteers, its leader or staff place shares for others)",
+        ));
+    };
+    Ok(format!("{role} {masked_phone}").trim().to_owned())
+}
+
 // ---------- opening ----------
 
 /// `POST /group-buys` as the route parsed it (times parsed, nothing else checked).
@@ -934,6 +952,14 @@ mod tests {
         let d = ended(&s, Ending::CallOff, 5);
         assert_eq!(d.status, GroupBuyStatus::Cancelled);
         assert_eq!(d.refunds, vec![(100, refund_no(1, 100))]);
+    }
+
+    #[test]
+    fn only_volunteers_leaders_of_the_building_and_staff_place_shares_for_others() {
+        assert_eq!(placer(false, false, true, "138****0201").as_deref(), Ok("志愿者 138****0201"));
+        assert_eq!(placer(false, true, false, "138****0301").as_deref(), Ok("团长 138****0301"));
+        assert_eq!(placer(true, false, true, "").as_deref(), Ok("工作人员"));
+        assert_eq!(placer(false, false, false, "139****0001").map_err(|r| r.code), Err(ErrorCode::Forbidden));
     }
 
     #[test]

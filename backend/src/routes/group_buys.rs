@@ -174,25 +174,12 @@ async fn answer_join(state: &AppState, job: JoinJob) -> ApiResult<HttpResponse> 
     }
 }
 
-/// Who may place a share for this household (代下单): a volunteer, a leader of its building,
-/// staff. Returns how the household is told who placed it.
-async fn proxy(state: &AppState, auth: &AuthUser, household: &Household) -> ApiResult<String> {
-    let phone = auth.user.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.masked()).unwrap_or_default();
-    if auth.has(Role::Staff) {
-        return Ok(format!("工作人员 {phone}").trim().to_owned());
-    }
-    if auth.has(Role::Leader) {
-        let led = state.store.group_buys().led_buildings(auth.user.id).await?;
-        if led.contains(&household.building) {
-            return Ok(format!("团长 {phone}").trim().to_owned());
-        }
-    }
-    if auth.has(Role::Volunteer) {
-        return Ok(format!("志愿者 {phone}").trim().to_owned());
-    }
-    Err(ApiError::forbidden(
-        "只有志愿者、本楼团长和工作人员可以代下单 (only volunteers, its leader or staff place shares for others)",
-    ))
+/// How the household is told who placed its share, if the caller may (`domain::group_buy::placer`).
+async fn placer(state: &AppState, auth: &AuthUser, building: &str) -> ApiResult<String> {
+    let masked = auth.user.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.masked()).unwrap_or_default();
+    let leads_it = auth.has(Role::Leader)
+        && state.store.group_buys().led_buildings(auth.user.id).await?.iter().any(|b| b == building.trim());
+    Ok(crate::domain::group_buy::placer(auth.has(Role::Staff), leads_it, auth.has(Role::Volunteer), &masked)?)
 }
 
 /// Places, changes or (all quantities 0) withdraws a household's share on its behalf
@@ -219,7 +206,7 @@ pub async fn set_share_for(
     let (id, household_id) = path.into_inner();
     let household =
         state.store.group_buys().household(household_id).await?.ok_or_else(|| ApiError::not_found("household"))?;
-    let label = proxy(&state, &auth, &household).await?;
+    let label = placer(&state, &auth, &household.building).await?;
     visible(&state, &auth, id).await?;
     let user_id = state.store.group_buys().household_resident(household_id).await?.unwrap_or(auth.user.id);
     let job = JoinJob {
@@ -258,13 +245,14 @@ pub async fn household_for(
             "这个团购不在该楼栋 (this group-buy is for other buildings)",
         ));
     }
+    // Allowed first: a refused caller leaves no household behind.
+    placer(&state, &auth, &address.building).await?;
     let household = state
         .store
         .group_buys()
         .household_at(&address)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidField, "building: 没有这栋楼 (no such building)"))?;
-    proxy(&state, &auth, &household).await?;
     Ok(web::Json(household))
 }
 

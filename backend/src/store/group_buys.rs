@@ -384,13 +384,26 @@ impl GroupBuys {
     }
 
     /// The group-buys this viewer sees, newest first: those of their building, those they run,
-    /// and for volunteers every open one.
+    /// and for volunteers every open one. Only ended ones of the last 30 days.
     pub async fn list(&self, viewer: &Viewer) -> StoreResult<Vec<GroupBuy>> {
+        // The candidates, narrowed in SQL; `group_buy` then decides each exactly.
         let rows = self
             .pool
             .rows(
-                "SELECT g.id FROM group_buys g WHERE g.status = 'open' OR g.created_at > $1 ORDER BY g.id DESC LIMIT 200",
-                &args![Utc::now() - chrono::Duration::days(30)],
+                "SELECT g.id FROM group_buys g WHERE (g.status = 'open' OR g.created_at > $1) AND ($2 \
+                 OR ($3 AND g.status = 'open') \
+                 OR EXISTS (SELECT 1 FROM group_buy_buildings gb JOIN households h ON h.building_id = gb.building_id \
+                            WHERE gb.group_buy_id = g.id AND h.id = $4) \
+                 OR EXISTS (SELECT 1 FROM group_buy_buildings gb JOIN leader_buildings l ON l.building_id = gb.building_id \
+                            WHERE gb.group_buy_id = g.id AND l.user_id = $5)) \
+                 ORDER BY g.id DESC LIMIT 200",
+                &args![
+                    Utc::now() - chrono::Duration::days(30),
+                    viewer.runner.staff,
+                    viewer.volunteer,
+                    viewer.household_id,
+                    viewer.user_id
+                ],
             )
             .await?;
         let mut out = Vec::new();
