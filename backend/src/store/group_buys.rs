@@ -9,7 +9,7 @@
 
 use super::batch::{deliver, gather, jobs_of, submit, Queue, Waiting};
 use super::sessions::Sessions;
-use super::sql::{args, Pool, Row, Tx};
+use super::sql::{args, id_list, values as values_of, Pool, Row, Tx};
 use super::{SlotRecord, StoreError, StoreResult};
 use crate::domain::checkout::{new_handoff_code, ProductRow, SlotRow};
 use crate::domain::group_buy::{
@@ -795,7 +795,8 @@ async fn commit_joins(pool: &Pool, jobs: &[JoinJob]) -> StoreResult<Vec<JoinOutc
 }
 
 /// What the joins need: their group-buys (locked, in id order), the slots of those (locked,
-/// in id order), the households and their shares.
+/// in id order), the households and their shares. Households and shares are read with one
+/// statement each for the whole batch: the batch holds the group-buy's lock meanwhile.
 async fn load_joins(tx: &mut Tx, jobs: &[JoinJob]) -> StoreResult<JoinSnapshot> {
     let mut s = JoinSnapshot::default();
     for id in jobs.iter().map(|j| j.group_buy_id).collect::<BTreeSet<_>>() {
@@ -808,40 +809,39 @@ async fn load_joins(tx: &mut Tx, jobs: &[JoinJob]) -> StoreResult<JoinSnapshot> 
             s.slots.insert(slot, row.state);
         }
     }
-    for household in jobs.iter().map(|j| j.household_id).collect::<BTreeSet<_>>() {
-        if let Some(r) = tx
-            .row("SELECT building_id, quarantined, hardship, elderly FROM households WHERE id = $1", &args![household])
-            .await?
-        {
-            let flags = NeedFlags { quarantined: r.get(1)?, hardship: r.get(2)?, elderly: r.get(3)? };
-            s.households.insert(household, HouseholdState { building_id: r.get(0)?, flags });
-        }
+    let households = id_list(jobs.iter().map(|j| j.household_id).collect::<BTreeSet<_>>());
+    let sql =
+        format!("SELECT id, building_id, quarantined, hardship, elderly FROM households WHERE id IN {}", tx.ids(1));
+    for r in tx.rows(&sql, &args![households.as_str()]).await? {
+        let flags = NeedFlags { quarantined: r.get(2)?, hardship: r.get(3)?, elderly: r.get(4)? };
+        s.households.insert(r.get(0)?, HouseholdState { building_id: r.get(1)?, flags });
     }
-    for key in jobs.iter().map(|j| (j.group_buy_id, j.household_id)).collect::<BTreeSet<_>>() {
-        if !s.group_buys.contains_key(&key.0) {
-            continue;
+    for &gb in s.group_buys.keys() {
+        let asked = id_list(jobs.iter().filter(|j| j.group_buy_id == gb).map(|j| j.household_id));
+        let sql = format!(
+            "SELECT household_id, product_id, quantity FROM group_buy_share_lines \
+             WHERE group_buy_id = $1 AND household_id IN {}",
+            tx.ids(2)
+        );
+        let mut lines: BTreeMap<i64, BTreeMap<i64, i64>> = BTreeMap::new();
+        for l in tx.rows(&sql, &args![gb, asked.as_str()]).await? {
+            lines.entry(l.get(0)?).or_default().insert(l.get(1)?, l.get(2)?);
         }
-        let Some(r) = tx
-            .row(
-                "SELECT user_id, placed_by, placed_by_label, priority_booking, payment_status, joined_at, updated_at \
-                 FROM group_buy_shares WHERE group_buy_id = $1 AND household_id = $2",
-                &args![key.0, key.1],
-            )
-            .await?
-        else {
-            continue;
-        };
-        let lines = tx
-            .rows(
-                "SELECT product_id, quantity FROM group_buy_share_lines WHERE group_buy_id = $1 AND household_id = $2",
-                &args![key.0, key.1],
-            )
-            .await?;
-        let lines = lines.iter().map(|l| Ok((l.get(0)?, l.get(1)?))).collect::<sqlx::Result<_>>()?;
-        s.shares.insert(key, share_state(&r, 0, lines)?);
+        let sql = format!(
+            "SELECT household_id, user_id, placed_by, placed_by_label, priority_booking, payment_status, joined_at, \
+             updated_at FROM group_buy_shares WHERE group_buy_id = $1 AND household_id IN {}",
+            tx.ids(2)
+        );
+        for r in tx.rows(&sql, &args![gb, asked.as_str()]).await? {
+            let household: i64 = r.get(0)?;
+            s.shares.insert((gb, household), share_state(&r, 1, lines.remove(&household).unwrap_or_default())?);
+        }
     }
     Ok(s)
 }
+
+/// Rows per multi-row INSERT: well under either database's limit on bound values.
+const ROWS_PER_INSERT: usize = 200;
 
 async fn write_joins(tx: &mut Tx, s: &JoinSnapshot, ch: &JoinChanges) -> StoreResult<()> {
     for (&(gb, product), joined) in &ch.items {
@@ -861,47 +861,58 @@ async fn write_joins(tx: &mut Tx, s: &JoinSnapshot, ch: &JoinChanges) -> StoreRe
         )
         .await?;
     }
-    for (&(gb, household), share) in &ch.shares {
-        tx.exec(
-            "DELETE FROM group_buy_share_lines WHERE group_buy_id = $1 AND household_id = $2",
-            &args![gb, household],
-        )
-        .await?;
-        let Some(share) = share else {
-            tx.exec(
-                "DELETE FROM group_buy_shares WHERE group_buy_id = $1 AND household_id = $2",
-                &args![gb, household],
-            )
-            .await?;
-            continue;
-        };
-        let total = s.group_buys.get(&gb).map(|g| share_total(g, &share.lines)).unwrap_or_default();
-        tx.exec(
-            "INSERT INTO group_buy_shares (group_buy_id, household_id, user_id, placed_by, placed_by_label, total_fen, \
-             priority_booking, payment_status, joined_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (group_buy_id, household_id) DO UPDATE SET placed_by = excluded.placed_by, \
-             placed_by_label = excluded.placed_by_label, total_fen = excluded.total_fen, updated_at = excluded.updated_at",
-            &args![
-                gb,
-                household,
-                share.user_id,
-                share.placed_by,
-                share.placed_by_label.clone(),
-                total.get(),
-                share.priority_booking,
-                share.payment.as_str(),
-                share.joined_at,
-                share.updated_at
-            ],
-        )
-        .await?;
-        for (&product, &quantity) in &share.lines {
-            tx.exec(
-                "INSERT INTO group_buy_share_lines (group_buy_id, household_id, product_id, quantity) \
-                 VALUES ($1, $2, $3, $4)",
-                &args![gb, household, product, quantity],
-            )
-            .await?;
+    for &gb in ch.shares.keys().map(|(gb, _)| gb).collect::<BTreeSet<_>>() {
+        let changed: Vec<(i64, Option<&ShareState>)> =
+            ch.shares.iter().filter(|((g, _), _)| *g == gb).map(|((_, h), share)| (*h, share.as_ref())).collect();
+        // Every changed share's lines go, then the shares that went, then the rest are written anew.
+        let all = id_list(changed.iter().map(|(h, _)| *h));
+        let gone = id_list(changed.iter().filter(|(_, share)| share.is_none()).map(|(h, _)| *h));
+        let sql =
+            format!("DELETE FROM group_buy_share_lines WHERE group_buy_id = $1 AND household_id IN {}", tx.ids(2));
+        tx.exec(&sql, &args![gb, all.as_str()]).await?;
+        let sql = format!("DELETE FROM group_buy_shares WHERE group_buy_id = $1 AND household_id IN {}", tx.ids(2));
+        tx.exec(&sql, &args![gb, gone.as_str()]).await?;
+        let kept: Vec<(i64, &ShareState)> = changed.iter().filter_map(|(h, share)| share.map(|sh| (*h, sh))).collect();
+        let group_buy = s.group_buys.get(&gb);
+        for chunk in kept.chunks(ROWS_PER_INSERT / 4) {
+            let mut values = Vec::with_capacity(chunk.len() * 10);
+            for (household, share) in chunk {
+                let total = group_buy.map(|g| share_total(g, &share.lines)).unwrap_or_default();
+                values.extend(args![
+                    gb,
+                    *household,
+                    share.user_id,
+                    share.placed_by,
+                    share.placed_by_label.clone(),
+                    total.get(),
+                    share.priority_booking,
+                    share.payment.as_str(),
+                    share.joined_at,
+                    share.updated_at
+                ]);
+            }
+            let sql = format!(
+                "INSERT INTO group_buy_shares (group_buy_id, household_id, user_id, placed_by, placed_by_label, \
+                 total_fen, priority_booking, payment_status, joined_at, updated_at) VALUES {} \
+                 ON CONFLICT (group_buy_id, household_id) DO UPDATE SET placed_by = excluded.placed_by, \
+                 placed_by_label = excluded.placed_by_label, total_fen = excluded.total_fen, \
+                 updated_at = excluded.updated_at",
+                values_of(chunk.len(), 10)
+            );
+            tx.exec(&sql, &values).await?;
+        }
+        let lines: Vec<(i64, i64, i64)> =
+            kept.iter().flat_map(|(h, share)| share.lines.iter().map(move |(p, q)| (*h, *p, *q))).collect();
+        for chunk in lines.chunks(ROWS_PER_INSERT) {
+            let mut values = Vec::with_capacity(chunk.len() * 4);
+            for &(household, product, quantity) in chunk {
+                values.extend(args![gb, household, product, quantity]);
+            }
+            let sql = format!(
+                "INSERT INTO group_buy_share_lines (group_buy_id, household_id, product_id, quantity) VALUES {}",
+                values_of(chunk.len(), 4)
+            );
+            tx.exec(&sql, &values).await?;
         }
     }
     Ok(())

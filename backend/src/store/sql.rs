@@ -93,6 +93,21 @@ macro_rules! args {
 }
 pub(crate) use args;
 
+/// The JSON array of these ids, for `Tx::ids`.
+pub fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
+    let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
+    format!("[{}]", ids.join(","))
+}
+
+/// `($1, $2), ($3, $4)`: the placeholders of a multi-row `VALUES` for `rows` rows of `columns`.
+pub fn values(rows: usize, columns: usize) -> String {
+    let row = |r: usize| {
+        let cells: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
+        format!("({})", cells.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
 /// A row of either database, read by column position.
 pub enum Row {
     Sqlite(SqliteRow),
@@ -197,6 +212,16 @@ impl Tx {
 
     pub fn postgres(&self) -> bool {
         matches!(self, Tx::Postgres(_))
+    }
+
+    /// The set of ids in the JSON array bound to `$n` (e.g. `[3, 5, 8]`), for `id IN ...`: one
+    /// statement for a whole batch instead of one per id, the same text's meaning on both.
+    pub fn ids(&self, n: usize) -> String {
+        if self.postgres() {
+            format!("(SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST(${n} AS JSONB)))")
+        } else {
+            format!("(SELECT value FROM json_each(${n}))")
+        }
     }
 
     /// The clause that locks the rows a write reads: PostgreSQL's `FOR UPDATE`; nothing on
