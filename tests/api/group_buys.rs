@@ -4,7 +4,7 @@
 
 use crate::SERVER_BIN;
 use serde_json::{json, Value};
-use tests::{join_all, on_both_databases, spawn_app_with, start_process, test_config, Db, TestApp};
+use tests::{join_all, on_both_databases, spawn_app_with, start, start_process, test_config, Db, TestApp};
 
 on_both_databases! {
     staff_make_leaders_who_open_group_buys_for_their_own_buildings => leaders_open;
@@ -13,6 +13,7 @@ on_both_databases! {
     closing_makes_one_order_per_share_once => closing;
     a_shortfall_fails_and_gives_everything_back => shortfall;
     the_server_closes_a_group_buy_at_its_deadline => deadline;
+    a_deadline_passed_while_the_server_was_down_is_closed_when_it_starts => deadline_across_restart;
     volunteers_place_shares_for_households_without_a_phone => proxy_shares;
 }
 
@@ -476,11 +477,12 @@ async fn shortfall(db: Db) {
 async fn deadline(db: Db) {
     let app = app(db).await;
     let m = market(&app).await;
+    // Everything else first: only opening and joining happen before the close.
+    let a = resident(&app, "13900000501", "5", "501").await;
     let mut body = opening(&m, &["5"], 20, 5, 1, "cancel");
     body["deadline"] = json!((chrono::Utc::now() + chrono::Duration::seconds(4)).to_rfc3339());
     let gb = open(&app, &m.staff, &body).await;
     let path = format!("/api/v1/group-buys/{}", gb["id"]);
-    let a = resident(&app, "13900000501", "5", "501").await;
     assert_eq!(app.put(&format!("{path}/share"), &share(&[(m.cabbage, 2)]), Some(&a)).await.status, 200);
     // On PostgreSQL a second process runs the same job against the same group-buy.
     let second = match db {
@@ -506,6 +508,37 @@ async fn deadline(db: Db) {
     if let Some(s) = second {
         s.stop().await;
     }
+}
+
+async fn deadline_across_restart(db: Db) {
+    let (mut config, schema) = test_config(db).await;
+    config.sms.per_ip_per_hour = 100_000;
+    config.expiry_interval = std::time::Duration::from_millis(300);
+    let first = start(config.clone(), db, schema.clone()).await;
+    let m = market(&first).await;
+    let a = resident(&first, "13900000701", "5", "701").await;
+    let mut body = opening(&m, &["5"], 20, 5, 1, "cancel");
+    let deadline = chrono::Utc::now() + chrono::Duration::seconds(4);
+    body["deadline"] = json!(deadline.to_rfc3339());
+    let gb = open(&first, &m.staff, &body).await;
+    let path = format!("/api/v1/group-buys/{}", gb["id"]);
+    assert_eq!(first.put(&format!("{path}/share"), &share(&[(m.cabbage, 2)]), Some(&a)).await.status, 200);
+    // The server stops before the deadline and starts again after it, on the same data.
+    first.stop().await;
+    let wait = (deadline - chrono::Utc::now()).to_std().unwrap_or_default() + std::time::Duration::from_millis(500);
+    tokio::time::sleep(wait).await;
+    let again = start(config, db, schema).await;
+    let mut status = Value::Null;
+    for _ in 0..50 {
+        status = again.get(&path, Some(&a)).await.body["status"].clone();
+        if status != "open" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, "confirmed");
+    let orders = again.get("/api/v1/orders", Some(&a)).await.body;
+    assert_eq!(orders["items"].as_array().map(Vec::len), Some(1), "{orders}");
 }
 
 async fn proxy_shares(db: Db) {
