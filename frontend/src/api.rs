@@ -308,7 +308,7 @@ pub async fn leave_group_buy(id: i64) -> ApiResult<()> {
 }
 
 /// The household at an address of the group-buy's buildings, for a share placed on its behalf.
-pub async fn household_for(id: i64, address: &shared::group_buy::HouseholdAddress) -> ApiResult<Household> {
+pub async fn household_for(id: i64, address: &shared::api::Address) -> ApiResult<Household> {
     parse(send(Call::new("POST", format!("/api/v1/group-buys/{id}/households")), address).await?)
 }
 

@@ -221,17 +221,6 @@ pub struct ShareLine {
     pub line_total_fen: Fen,
 }
 
-/// `POST /group-buys/{id}/households`: the household at an address in one of its buildings,
-/// found or put on record, for a share placed on its behalf.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct HouseholdAddress {
-    pub building: String,
-    pub unit: String,
-    pub room: String,
-}
-
 /// `PUT /admin/users/{phone}/roles`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

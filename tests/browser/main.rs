@@ -268,6 +268,10 @@ async fn a_resident_joins_a_group_buy_and_sees_the_order_once_the_leader_closes_
     let body = serde_json::json!({ "items": [{ "product_id": first, "quantity": 1 }] });
     assert_eq!(app.put(&format!("/api/v1/group-buys/{id}/share"), &body, Some(&neighbour)).await.status, 200);
     wait_until(&browser, &format!("{joined} === '2'"), "the live progress").await;
+    if let Ok(dir) = std::env::var("FXS_SCREENSHOT_DIR") {
+        browser.script("window.scrollTo(0, 0)").await;
+        let _ = std::fs::write(std::path::Path::new(&dir).join("group-buy.png"), browser.screenshot_png().await);
+    }
 
     // The leader closes it in the console (pressing twice: the first press asks to be sure).
     log_in(&browser, &app, "13800000301", &format!("/group/{id}/console")).await;

@@ -9,8 +9,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::group_buys::{Closed, Viewer};
 use actix_web::{delete, get, post, put, web, HttpResponse};
-use shared::api::{Household, List};
-use shared::group_buy::{GroupBuy, HouseholdAddress, OpenGroupBuy, Share, ShareRequest};
+use shared::api::{Address, Household, List};
+use shared::group_buy::{GroupBuy, OpenGroupBuy, Share, ShareRequest};
 use shared::{ErrorBody, ErrorCode, Phone, Role};
 
 impl From<Refusal> for ApiError {
@@ -225,7 +225,7 @@ pub async fn set_share_for(
 #[utoipa::path(
     tag = "group-buys",
     security(("bearer" = [])),
-    request_body = HouseholdAddress,
+    request_body = Address,
     responses((status = 200, body = Household), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
 #[post("/group-buys/{id}/households")]
@@ -233,10 +233,9 @@ pub async fn household_for(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<i64>,
-    body: web::Json<HouseholdAddress>,
+    body: web::Json<Address>,
 ) -> ApiResult<web::Json<Household>> {
-    let b = body.into_inner();
-    let address = shared::api::Address { building: b.building, unit: b.unit, room: b.room };
+    let address = body.into_inner();
     crate::domain::checkout::validate_address(&address).map_err(|(c, m)| ApiError::new(c, m))?;
     let gb = visible(&state, &auth, id.into_inner()).await?;
     if !gb.buildings.iter().any(|n| n == address.building.trim()) {

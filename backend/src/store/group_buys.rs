@@ -342,17 +342,18 @@ impl GroupBuys {
         let items = self.pool.rows(ITEMS, &args![id]).await?;
         let items: Vec<GroupBuyItem> = items
             .iter()
-            .map(|i| {
+            .map(|r| {
+                let (i, vendor_id, regular) = item_row(r)?;
                 Ok(GroupBuyItem {
-                    product_id: i.get(0)?,
-                    name: i.get(1)?,
-                    unit: i.get(2)?,
-                    price_fen: Fen::stored(i.get(3)?),
-                    max_quantity: i.get(4)?,
-                    per_household_limit: i.get(5)?,
-                    joined_quantity: i.get(6)?,
-                    vendor_id: i.get(7)?,
-                    regular_price_fen: Fen::stored(i.get(8)?),
+                    product_id: i.product_id,
+                    vendor_id,
+                    name: i.name,
+                    unit: i.unit,
+                    price_fen: i.price_fen,
+                    regular_price_fen: regular,
+                    max_quantity: i.max_quantity,
+                    per_household_limit: i.per_household_limit,
+                    joined_quantity: i.joined_quantity,
                 })
             })
             .collect::<sqlx::Result<_>>()?;
@@ -499,6 +500,20 @@ const ITEMS: &str = "SELECT i.product_id, p.name, p.unit, i.price_fen, i.max_qua
      i.joined_quantity, p.vendor_id, p.price_fen FROM group_buy_items i JOIN products p ON p.id = i.product_id \
      WHERE i.group_buy_id = $1 ORDER BY i.product_id";
 
+/// A row of `ITEMS`: the item as its rules see it, its stall, its everyday price.
+fn item_row(r: &Row) -> sqlx::Result<(ItemState, i64, Fen)> {
+    let item = ItemState {
+        product_id: r.get(0)?,
+        name: r.get(1)?,
+        unit: r.get(2)?,
+        price_fen: Fen::stored(r.get(3)?),
+        max_quantity: r.get(4)?,
+        per_household_limit: r.get(5)?,
+        joined_quantity: r.get(6)?,
+    };
+    Ok((item, r.get(7)?, Fen::stored(r.get(8)?)))
+}
+
 /// The group-buy as its rules see it, locked on PostgreSQL.
 async fn group_buy_state(tx: &mut Tx, id: i64) -> StoreResult<Option<GroupBuyState>> {
     let sql = format!(
@@ -509,24 +524,7 @@ async fn group_buy_state(tx: &mut Tx, id: i64) -> StoreResult<Option<GroupBuySta
     let Some(r) = tx.row(&sql, &args![id]).await? else { return Ok(None) };
     let buildings = tx.rows("SELECT building_id FROM group_buy_buildings WHERE group_buy_id = $1", &args![id]).await?;
     let items = tx.rows(ITEMS, &args![id]).await?;
-    let items = items
-        .iter()
-        .map(|i| {
-            let product_id: i64 = i.get(0)?;
-            Ok((
-                product_id,
-                ItemState {
-                    product_id,
-                    name: i.get(1)?,
-                    unit: i.get(2)?,
-                    price_fen: Fen::stored(i.get(3)?),
-                    max_quantity: i.get(4)?,
-                    per_household_limit: i.get(5)?,
-                    joined_quantity: i.get(6)?,
-                },
-            ))
-        })
-        .collect::<sqlx::Result<_>>()?;
+    let items = items.iter().map(|r| item_row(r).map(|(i, _, _)| (i.product_id, i))).collect::<sqlx::Result<_>>()?;
     Ok(Some(GroupBuyState {
         id,
         status: GroupBuyStatus::parse(&r.get::<String>(0)?).unwrap_or(GroupBuyStatus::Cancelled),
@@ -569,11 +567,7 @@ async fn slot_row(tx: &mut Tx, id: i64, lock: bool) -> StoreResult<Option<SlotRo
 
 /// A product as it is, locked on PostgreSQL (stock is set aside or given back).
 async fn product_row(tx: &mut Tx, id: i64) -> StoreResult<Option<ProductRow>> {
-    let sql = format!(
-        "SELECT p.id, p.vendor_id, v.name, p.name, p.unit, p.price_fen, p.stock, p.per_order_limit, p.active \
-         FROM products p JOIN vendors v ON v.id = p.vendor_id WHERE p.id = $1{}",
-        if tx.postgres() { " FOR NO KEY UPDATE OF p" } else { "" }
-    );
+    let sql = format!("{}{}", super::PRODUCT_ROW_SELECT, if tx.postgres() { " FOR NO KEY UPDATE OF p" } else { "" });
     let Some(r) = tx.row(&sql, &args![id]).await? else { return Ok(None) };
     Ok(Some(ProductRow {
         id: r.get(0)?,

@@ -404,6 +404,11 @@ pub async fn connect(config: &crate::config::Config) -> StoreResult<DynStore> {
     }
 }
 
+/// A product as the market's rules see it (`domain::checkout::ProductRow`), by id; the same text
+/// for the SQLite checkout engine and for group-buys.
+pub(crate) const PRODUCT_ROW_SELECT: &str = "SELECT p.id, p.vendor_id, v.name, p.name, p.unit, p.price_fen, p.stock, \
+     p.per_order_limit, p.active FROM products p JOIN vendors v ON v.id = p.vendor_id WHERE p.id = $1";
+
 /// Escapes `%`, `_` and `\` so user text is matched literally by `LIKE ... ESCAPE '\'`.
 pub(crate) fn like_pattern(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);

@@ -251,24 +251,21 @@ fn slot_row(c: &Connection, id: i64) -> rusqlite::Result<Option<SlotRow>> {
 }
 
 fn product_row(c: &Connection, id: i64) -> rusqlite::Result<Option<ProductRow>> {
-    c.prepare_cached(
-        "SELECT p.id, p.vendor_id, v.name, p.name, p.unit, p.price_fen, p.stock, p.per_order_limit, p.active \
-         FROM products p JOIN vendors v ON v.id = p.vendor_id WHERE p.id = $1",
-    )?
-    .query_row(named_params! { "$1": id }, |r| {
-        Ok(ProductRow {
-            id: r.get(0)?,
-            vendor_id: r.get(1)?,
-            vendor_name: r.get(2)?,
-            name: r.get(3)?,
-            unit: r.get(4)?,
-            price_fen: Fen::stored(r.get(5)?),
-            stock: r.get(6)?,
-            per_order_limit: r.get(7)?,
-            active: r.get(8)?,
+    c.prepare_cached(super::PRODUCT_ROW_SELECT)?
+        .query_row(named_params! { "$1": id }, |r| {
+            Ok(ProductRow {
+                id: r.get(0)?,
+                vendor_id: r.get(1)?,
+                vendor_name: r.get(2)?,
+                name: r.get(3)?,
+                unit: r.get(4)?,
+                price_fen: Fen::stored(r.get(5)?),
+                stock: r.get(6)?,
+                per_order_limit: r.get(7)?,
+                active: r.get(8)?,
+            })
         })
-    })
-    .optional()
+        .optional()
 }
 
 /// Writes what the batch decided, row by row: in-thread, a statement costs microseconds.

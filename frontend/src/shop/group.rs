@@ -11,8 +11,8 @@ use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
 use shared::api::{Household, Slot};
 use shared::group_buy::{
-    percent, GroupBuy, GroupBuyStatus, HouseholdAddress, OnShortfall, OpenGroupBuy, OpenGroupBuyItem, Share,
-    SharePayment, ShareRequest, ShareRequestLine,
+    percent, GroupBuy, GroupBuyStatus, OnShortfall, OpenGroupBuy, OpenGroupBuyItem, Share, SharePayment, ShareRequest,
+    ShareRequestLine,
 };
 use shared::Role;
 use std::collections::BTreeMap;
@@ -227,6 +227,14 @@ fn GroupBuyDetail() -> impl IntoView {
                     <p class="note">{t(K::gb_deadline)} " " {when(&g.deadline)} " · " {t(K::gb_drop)} " " {when(&g.slot_starts_at)} "–" {day_and_time(&g.slot_ends_at).1}</p>
                     <p class="note">{g.buildings.join("、")} {t(K::building)}</p>
                 </div>
+                {g.my_share.clone().map(|sh| view! {
+                    <div class="card my-share" id="my-share">
+                        <h2>{t(K::gb_my_share)}</h2>
+                        <p>{sh.items.iter().map(|l| format!("{}×{}{}", l.name, l.quantity, l.unit)).collect::<Vec<_>>().join("、")}</p>
+                        <p>{t(K::total)} " " <strong>{sh.total_fen.yuan()}</strong></p>
+                        {sh.placed_by.clone().map(|p| view! { <p class="note">{t(K::gb_placed_by)} ": " {p}</p> })}
+                    </div>
+                })}
                 <ul class="group-items">
                     {items.into_iter().map(|i| {
                         let product = i.product_id;
@@ -238,7 +246,7 @@ fn GroupBuyDetail() -> impl IntoView {
                                 <p class="product-name">{i.name.clone()}</p>
                                 <p class="product-price">{i.price_fen.yuan()} "/" {i.unit.clone()}
                                     {(i.regular_price_fen.get() > i.price_fen.get()).then(|| view! { " " <s class="note">{t(K::gb_regular)} " " {i.regular_price_fen.yuan()}</s> })}</p>
-                                <Progress part=i.joined_quantity whole=i.max_quantity label=format!("{} {}", now(K::gb_joined), i.unit)/>
+                                <Progress part=i.joined_quantity whole=i.max_quantity label=format!("{} ({})", now(K::gb_joined), i.unit)/>
                                 <p class="note">{t(K::gb_limit)} " " {i.per_household_limit} {i.unit.clone()} " · " {t(K::gb_left)} " " {left} {i.unit.clone()}</p>
                                 {(open && lives_here).then(|| view! {
                                     {move || view! {
@@ -395,7 +403,7 @@ fn ProxyForm() -> impl IntoView {
     let message = RwSignal::new(None::<(bool, String)>);
     let find = move |_| {
         let id = id.get_untracked();
-        let address = HouseholdAddress {
+        let address = shared::api::Address {
             building: building.get_untracked(),
             unit: unit.get_untracked(),
             room: room.get_untracked(),
