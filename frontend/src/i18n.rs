@@ -220,6 +220,8 @@ dictionary! {
     gb_print_title => "团购配货单", "Group-buy pick list";
     gb_households_count => "户数", "Households";
     gb_opens => "开始参团", "Joining opens";
+    short_of => "缺货", "Out of stock:";
+    not_charged => "不收费", "not charged";
     gb_priority_opens => "隔离、困难、老人户提前到", "priority households from";
 }
 

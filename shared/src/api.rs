@@ -358,7 +358,15 @@ pub struct OrderLine {
     pub unit: String,
     pub quantity: i64,
     pub price_fen: Fen,
+    /// What is paid for: the price times what comes (the quantity less any shortage).
     pub line_total_fen: Fen,
+    /// How much of it the stall could not supply (it does not come and is not paid for).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub short_quantity: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -421,4 +429,69 @@ pub struct OrderSummary {
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_buy_id: Option<i64>,
+}
+
+// ---------- a stall's console ----------
+
+/// A stall's part of an order, as the stall sees it: what to supply and where it goes, never
+/// the resident's full phone or the hand-off code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct VendorPart {
+    /// The part's id, for `/vendor/orders/{id}/confirm` and `/packed`.
+    pub id: i64,
+    pub order_id: i64,
+    pub order_status: crate::order::OrderStatus,
+    /// `pending`, `confirmed` or `packed`.
+    pub status: String,
+    pub slot_id: i64,
+    pub slot_starts_at: String,
+    pub building: Option<String>,
+    pub unit: Option<String>,
+    pub room: Option<String>,
+    /// e.g. `139****0001`.
+    pub phone: Option<String>,
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_buy_id: Option<i64>,
+    pub items: Vec<VendorLine>,
+    pub subtotal_fen: Fen,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct VendorLine {
+    pub product_id: i64,
+    pub name: String,
+    pub unit: String,
+    pub quantity: i64,
+    pub price_fen: Fen,
+    /// What the stall said it cannot supply.
+    pub short_quantity: i64,
+}
+
+/// `POST /vendor/orders/{id}/confirm`: what of its lines the stall cannot supply (none: all).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmPart {
+    #[serde(default)]
+    pub shortages: Vec<Shortage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Shortage {
+    pub product_id: i64,
+    /// How much will not come.
+    pub quantity: i64,
+}
+
+/// `GET /vendor/orders`: the slot to show (all open orders when absent).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct VendorOrdersQuery {
+    pub slot_id: Option<i64>,
 }

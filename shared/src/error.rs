@@ -41,6 +41,7 @@ pub enum ErrorCode {
     GroupFull,
     GroupClosed,
     NotOpenYet,
+    WrongState,
     // 5xx
     SmsUnavailable,
     WechatUnavailable,
@@ -79,6 +80,7 @@ impl ErrorCode {
             Self::GroupFull => "group_full",
             Self::GroupClosed => "group_closed",
             Self::NotOpenYet => "not_open_yet",
+            Self::WrongState => "wrong_state",
             Self::SmsUnavailable => "sms_unavailable",
             Self::WechatUnavailable => "wechat_unavailable",
             Self::Internal => "internal",
@@ -108,7 +110,8 @@ impl ErrorCode {
             | Self::CapacityBelowBooked
             | Self::GroupFull
             | Self::GroupClosed
-            | Self::NotOpenYet => 409,
+            | Self::NotOpenYet
+            | Self::WrongState => 409,
             Self::PayloadTooLarge => 413,
             Self::IdempotencyKeyMismatch => 422,
             Self::TooManyRequests => 429,

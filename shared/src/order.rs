@@ -73,6 +73,58 @@ impl OrderStatus {
 
 /// A stall's part of an order starts in this status; vendors move it on.
 pub const PART_PENDING: &str = "pending";
+/// The stall has seen the part and will supply it.
+pub const PART_CONFIRMED: &str = "confirmed";
+/// The stall has packed it for collection.
+pub const PART_PACKED: &str = "packed";
+
+/// A step a stall takes on its part of an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartStep {
+    Confirm,
+    Pack,
+}
+
+/// Why a stall's step is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartStepRefused {
+    /// The order is not one the stalls work on (waiting for payment, cancelled, expired, or gone
+    /// further than the stalls' part).
+    OrderNotActive(OrderStatus),
+    /// The part is not where this step starts (confirming twice, packing before confirming).
+    WrongStep,
+}
+
+/// The one rule for a stall's steps: a part is confirmed from `pending`, packed from
+/// `confirmed`, only while the order is with the stalls (placed, paid, or confirmed by some of
+/// them). Returns the part's new status.
+pub fn part_step(order: OrderStatus, part: &str, step: PartStep) -> Result<&'static str, PartStepRefused> {
+    // Confirmed: some stalls have confirmed (or all, and some are still packing).
+    if !matches!(order, OrderStatus::Placed | OrderStatus::Paid | OrderStatus::Confirmed) {
+        return Err(PartStepRefused::OrderNotActive(order));
+    }
+    match (step, part) {
+        (PartStep::Confirm, PART_PENDING) => Ok(PART_CONFIRMED),
+        (PartStep::Pack, PART_CONFIRMED) => Ok(PART_PACKED),
+        _ => Err(PartStepRefused::WrongStep),
+    }
+}
+
+/// The order's status once its parts are as given: confirmed when every stall has confirmed,
+/// packed when every stall has packed; otherwise as it was.
+pub fn order_status_for_parts<'a>(current: OrderStatus, parts: impl Iterator<Item = &'a str> + Clone) -> OrderStatus {
+    let mut all = parts.clone().peekable();
+    if all.peek().is_none() {
+        return current;
+    }
+    if parts.clone().all(|p| p == PART_PACKED) {
+        OrderStatus::Packed
+    } else if parts.clone().all(|p| p == PART_CONFIRMED || p == PART_PACKED) {
+        OrderStatus::Confirmed
+    } else {
+        current
+    }
+}
 
 /// A resident may cancel their order until a stall has started on it: while it waits for
 /// payment or for the stalls (a paid order's money goes back with the cancel), and no part of it
@@ -149,6 +201,31 @@ impl SlotKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stalls_confirm_then_pack_and_the_order_follows_all_its_parts() {
+        assert_eq!(part_step(OrderStatus::Placed, PART_PENDING, PartStep::Confirm), Ok(PART_CONFIRMED));
+        assert_eq!(part_step(OrderStatus::Paid, PART_CONFIRMED, PartStep::Pack), Ok(PART_PACKED));
+        assert_eq!(part_step(OrderStatus::Placed, PART_PENDING, PartStep::Pack), Err(PartStepRefused::WrongStep));
+        assert_eq!(
+            part_step(OrderStatus::Confirmed, PART_CONFIRMED, PartStep::Confirm),
+            Err(PartStepRefused::WrongStep)
+        );
+        assert_eq!(
+            part_step(OrderStatus::PendingPayment, PART_PENDING, PartStep::Confirm),
+            Err(PartStepRefused::OrderNotActive(OrderStatus::PendingPayment))
+        );
+        assert_eq!(
+            part_step(OrderStatus::Cancelled, PART_PENDING, PartStep::Confirm),
+            Err(PartStepRefused::OrderNotActive(OrderStatus::Cancelled))
+        );
+        let parts = [PART_CONFIRMED, PART_PENDING];
+        assert_eq!(order_status_for_parts(OrderStatus::Placed, parts.iter().copied()), OrderStatus::Placed);
+        let parts = [PART_CONFIRMED, PART_PACKED];
+        assert_eq!(order_status_for_parts(OrderStatus::Placed, parts.iter().copied()), OrderStatus::Confirmed);
+        let parts = [PART_PACKED, PART_PACKED];
+        assert_eq!(order_status_for_parts(OrderStatus::Confirmed, parts.iter().copied()), OrderStatus::Packed);
+    }
 
     #[test]
     fn statuses_round_trip_and_cancel_rules() {

@@ -10,6 +10,7 @@ mod shopping;
 mod sms_gateway;
 mod storefront;
 mod tokens;
+mod vendors;
 mod wechat;
 
 /// The server binary the tests start as a second process sharing PostgreSQL.

@@ -93,3 +93,10 @@ role_guard!(
     Role::Staff,
     "staff"
 );
+
+role_guard!(
+    /// A stall holder (摊主); their stall is `user.vendor_id`.
+    VendorUser,
+    Role::Vendor,
+    "stall holders"
+);

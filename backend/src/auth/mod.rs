@@ -4,6 +4,6 @@ mod extract;
 mod jwt;
 mod sms;
 
-pub use extract::{AuthUser, StaffUser};
+pub use extract::{AuthUser, StaffUser, VendorUser};
 pub use jwt::{Claims, JwtKeys};
 pub use sms::{hash_code, new_code, SmsSender};

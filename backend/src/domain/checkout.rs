@@ -466,6 +466,7 @@ impl Batch<'_> {
                 unit: p.unit.clone(),
                 quantity,
                 price_fen: p.price_fen,
+                short: 0,
             });
         }
 

@@ -633,6 +633,7 @@ pub fn decide_close(s: &CloseSnapshot, ending: Ending, now: DateTime<Utc>) -> Re
                     unit: item.unit.clone(),
                     quantity: *quantity,
                     price_fen: item.price_fen,
+                    short: 0,
                 })
             })
             .collect();

@@ -5,4 +5,5 @@ pub mod checkout;
 pub mod group_buy;
 pub mod order;
 pub mod slots;
+pub mod stall;
 pub mod time;

@@ -58,6 +58,15 @@ pub struct LineRecord {
     pub unit: String,
     pub quantity: i64,
     pub price_fen: Fen,
+    /// What the stall could not supply of it (confirmed with shortages).
+    pub short: i64,
+}
+
+impl LineRecord {
+    /// What is paid for the line: what comes of it.
+    pub fn total(&self) -> Fen {
+        self.price_fen.times(self.quantity - self.short)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,7 +104,8 @@ impl OrderRecord {
                     unit: l.unit.clone(),
                     quantity: l.quantity,
                     price_fen: l.price_fen,
-                    line_total_fen: l.price_fen.times(l.quantity),
+                    line_total_fen: l.total(),
+                    short_quantity: l.short,
                 })
                 .collect(),
             parts: self
@@ -129,7 +139,7 @@ pub fn parts_of(lines: &[LineRecord], vendor_names: impl Fn(i64) -> String) -> V
     let mut subtotals: BTreeMap<i64, Fen> = BTreeMap::new();
     for l in lines {
         let subtotal = subtotals.entry(l.vendor_id).or_default();
-        *subtotal = *subtotal + l.price_fen.times(l.quantity);
+        *subtotal = *subtotal + l.total();
     }
     subtotals
         .into_iter()

@@ -10,6 +10,7 @@ mod health;
 mod orders;
 mod slots;
 mod storefront;
+mod vendor;
 
 use crate::error::{self, ApiError};
 use crate::state::AppState;
@@ -101,6 +102,9 @@ pub fn app(
                 .service(group_buys::call_off)
                 .service(group_buys::share_list)
                 .service(group_buys::shares_csv)
+                .service(vendor::parts)
+                .service(vendor::confirm)
+                .service(vendor::packed)
                 .service(cart::get_cart)
                 .service(cart::set_item)
                 .service(slots::list)

@@ -205,6 +205,10 @@ macro_rules! impl_store {
                 &self.group_buys
             }
 
+            fn stalls(&self) -> &$crate::store::stalls::Stalls {
+                &self.stalls
+            }
+
             async fn user(&self, id: i64) -> StoreResult<Option<UserRecord>> {
                 let row: Option<UserRow> = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1"))
                     .bind(id)

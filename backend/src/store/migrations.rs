@@ -12,6 +12,7 @@ pub const SQLITE: Embedded = &[
     (1, "foundation", include_str!("../../../migrations/sqlite/0001_foundation.sql")),
     (2, "shopping", include_str!("../../../migrations/sqlite/0002_shopping.sql")),
     (3, "group buys", include_str!("../../../migrations/sqlite/0003_group_buys.sql")),
+    (4, "stall parts", include_str!("../../../migrations/sqlite/0004_stall_parts.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -21,6 +22,7 @@ pub const POSTGRES: Embedded = &[
     (4, "checkout batch", include_str!("../../../migrations/postgres/0004_checkout_batch.sql")),
     (5, "checkout load and apply", include_str!("../../../migrations/postgres/0005_checkout_load_apply.sql")),
     (6, "group buys", include_str!("../../../migrations/postgres/0006_group_buys.sql")),
+    (7, "stall parts", include_str!("../../../migrations/postgres/0007_stall_parts.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

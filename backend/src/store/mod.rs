@@ -16,6 +16,7 @@ mod shopping;
 pub mod sql;
 mod sqlite;
 mod sqlite_checkout;
+pub mod stalls;
 
 pub use crate::domain::checkout::{Answer, CheckoutJob};
 use async_trait::async_trait;
@@ -385,6 +386,8 @@ pub trait Store: Shopping {
 
     // ----- group-buys (group_buys.rs, one implementation for both databases) -----
     fn group_buys(&self) -> &group_buys::GroupBuys;
+    /// A stall's console (stalls.rs, one implementation for both databases).
+    fn stalls(&self) -> &stalls::Stalls;
 
     /// Lets go of the database when the server stops (on SQLite, another process may open it
     /// from then on). Anything asked afterwards fails.

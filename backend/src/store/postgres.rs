@@ -27,6 +27,7 @@ pub struct PgStore {
     /// Not used: another process's logout must be refused here at once (see sessions.rs).
     sessions: std::sync::Arc<Sessions>,
     group_buys: super::group_buys::GroupBuys,
+    stalls: super::stalls::Stalls,
     /// Asked instead, at every request, the waiting requests together (postgres_sessions.rs).
     lookups: SessionLookups,
 }
@@ -49,7 +50,8 @@ impl PgStore {
         let sessions = std::sync::Arc::new(Sessions::off());
         let group_buys =
             super::group_buys::GroupBuys::start(super::sql::Pool::Postgres(pool.clone()), sessions.clone());
-        Ok(Self { engine, pool, sessions, group_buys, lookups })
+        let stalls = super::stalls::Stalls::new(super::sql::Pool::Postgres(pool.clone()));
+        Ok(Self { engine, pool, sessions, group_buys, stalls, lookups })
     }
 
     fn sessions(&self) -> &Sessions {

@@ -28,6 +28,7 @@ pub struct SqliteStore {
     /// Who is behind which token: every change comes through this process, which forgets it.
     sessions: Arc<super::sessions::Sessions>,
     group_buys: super::group_buys::GroupBuys,
+    stalls: super::stalls::Stalls,
     /// Held while the store is open: one process per database file.
     owner: std::sync::Mutex<Option<std::fs::File>>,
 }
@@ -72,11 +73,10 @@ impl SqliteStore {
             .await?;
         let sessions = Arc::new(super::sessions::Sessions::on());
         let engine = super::sqlite_checkout::CheckoutEngine::start(path, sessions.clone())?;
-        let group_buys = super::group_buys::GroupBuys::start(
-            super::sql::Pool::Sqlite { reader: readers.clone(), writer: writer.clone() },
-            sessions.clone(),
-        );
-        Ok(Self { writer, readers, engine, sessions, group_buys, owner: std::sync::Mutex::new(Some(owner)) })
+        let pool = super::sql::Pool::Sqlite { reader: readers.clone(), writer: writer.clone() };
+        let group_buys = super::group_buys::GroupBuys::start(pool.clone(), sessions.clone());
+        let stalls = super::stalls::Stalls::new(pool);
+        Ok(Self { writer, readers, engine, sessions, group_buys, stalls, owner: std::sync::Mutex::new(Some(owner)) })
     }
 
     /// Every read goes here, even right after a write: in WAL mode each statement starts a

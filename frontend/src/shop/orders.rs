@@ -147,7 +147,10 @@ fn OrderDetail() -> impl IntoView {
                             <h2>{t(K::items)}</h2>
                             <ul class="box-items">
                                 {o.items.iter().map(|i| view! {
-                                    <li><span>{i.name.clone()} " ×" {i.quantity} {i.unit.clone()}</span><span>{i.line_total_fen.yuan()}</span></li>
+                                    <li><span>{i.name.clone()} " ×" {i.quantity} {i.unit.clone()}
+                                        {(i.short_quantity > 0).then(|| view! {
+                                            <br/><span class="note warn short">{t(K::short_of)} " " {i.short_quantity} {i.unit.clone()} " · " {t(K::not_charged)}</span>
+                                        })}</span><span>{i.line_total_fen.yuan()}</span></li>
                                 }).collect_view()}
                             </ul>
                             <p class="order-total-line">{t(K::total)} " " <strong>{o.total_fen.yuan()}</strong></p>

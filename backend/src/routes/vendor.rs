@@ -1,0 +1,92 @@
+//! A stall's console: the parts of orders for the caller's own stall, confirmed (with what it
+//! cannot supply) and packed. The rules are `shared::order`'s and `domain::stall`'s.
+
+use crate::auth::VendorUser;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use actix_web::{get, post, web};
+use shared::api::{ConfirmPart, List, VendorOrdersQuery, VendorPart};
+use shared::order::PartStep;
+use shared::ErrorBody;
+
+impl From<crate::domain::stall::Refusal> for ApiError {
+    fn from(r: crate::domain::stall::Refusal) -> Self {
+        ApiError::new(r.code, r.message)
+    }
+}
+
+fn stall(vendor: &VendorUser) -> ApiResult<i64> {
+    vendor.0.user.vendor_id.ok_or_else(|| ApiError::forbidden("这个账户没有摊位 (this account keeps no stall)"))
+}
+
+/// The parts of orders for the caller's stall, for one slot or every open one: lines, where
+/// they go, a masked phone; never the full phone or the hand-off code.
+#[utoipa::path(
+    tag = "vendors",
+    security(("bearer" = [])),
+    params(VendorOrdersQuery),
+    responses((status = 200, body = List<VendorPart>), (status = 403, body = ErrorBody))
+)]
+#[get("/vendor/orders")]
+pub async fn parts(
+    state: web::Data<AppState>,
+    vendor: VendorUser,
+    query: web::Query<VendorOrdersQuery>,
+) -> ApiResult<web::Json<List<VendorPart>>> {
+    let stall = stall(&vendor)?;
+    Ok(web::Json(List { items: state.store.stalls().parts(stall, query.slot_id).await? }))
+}
+
+async fn step(
+    state: &AppState,
+    vendor: &VendorUser,
+    part_id: i64,
+    step: PartStep,
+    shortages: &[(i64, i64)],
+) -> ApiResult<web::Json<VendorPart>> {
+    let stall = stall(vendor)?;
+    let by = vendor.0.user.id;
+    state.store.stalls().step(stall, part_id, step, shortages, by, chrono::Utc::now()).await??;
+    state.store.stalls().part(stall, part_id).await?.map(web::Json).ok_or_else(|| ApiError::not_found("order part"))
+}
+
+/// Confirms the part: the stall will supply it, less the shortages it names (they do not come
+/// and are not paid for; the resident sees them and the new total). A part of another stall: 404.
+#[utoipa::path(
+    tag = "vendors",
+    security(("bearer" = [])),
+    request_body = ConfirmPart,
+    responses(
+        (status = 200, body = VendorPart),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`wrong_state`: not a step this part or order can take now"),
+    )
+)]
+#[post("/vendor/orders/{id}/confirm")]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    vendor: VendorUser,
+    id: web::Path<i64>,
+    body: Option<web::Json<ConfirmPart>>,
+) -> ApiResult<web::Json<VendorPart>> {
+    let shortages: Vec<(i64, i64)> =
+        body.map(|b| b.into_inner().shortages.iter().map(|s| (s.product_id, s.quantity)).collect()).unwrap_or_default();
+    step(&state, &vendor, id.into_inner(), PartStep::Confirm, &shortages).await
+}
+
+/// Marks the part packed, ready for collection.
+#[utoipa::path(
+    tag = "vendors",
+    security(("bearer" = [])),
+    responses((status = 200, body = VendorPart), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody))
+)]
+#[post("/vendor/orders/{id}/packed")]
+pub async fn packed(
+    state: web::Data<AppState>,
+    vendor: VendorUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<VendorPart>> {
+    step(&state, &vendor, id.into_inner(), PartStep::Pack, &[]).await
+}

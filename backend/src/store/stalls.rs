@@ -1,0 +1,182 @@
+//! A stall's console on either database, written once over `sql.rs`: the parts of orders for
+//! one stall, and its steps on them (confirm with shortages, pack), decided by
+//! `domain::stall::decide_part_step` over the order the store locks.
+
+use super::sql::{args, Pool, Row, Tx};
+use super::StoreResult;
+use crate::domain::order::LineRecord;
+use crate::domain::stall::{decide_part_step, PartSnapshot, Refusal};
+use crate::domain::time::to_api;
+use chrono::{DateTime, Utc};
+use shared::api::{VendorLine, VendorPart};
+use shared::order::{OrderStatus, PartStep};
+use shared::{Fen, Phone};
+use std::collections::BTreeMap;
+
+pub struct Stalls {
+    pool: Pool,
+}
+
+/// The parts of a stall, with their orders' address and the resident's phone, in slot and
+/// address order. `$1`: the stall; `$2`: a slot or NULL; `$3`: a part or NULL.
+const PARTS: &str = "SELECT p.id, p.order_id, o.status, p.status, o.slot_id, s.starts_at, o.building, o.unit, o.room, \
+     u.phone, o.note, o.group_buy_id, p.subtotal_fen FROM order_parts p JOIN orders o ON o.id = p.order_id \
+     JOIN slots s ON s.id = o.slot_id JOIN users u ON u.id = o.user_id \
+     WHERE p.vendor_id = $1 AND (CAST($2 AS BIGINT) IS NULL OR o.slot_id = $2) \
+     AND (CAST($3 AS BIGINT) IS NULL OR p.id = $3) \
+     AND o.status NOT IN ('pending_payment', 'cancelled', 'expired') \
+     ORDER BY s.starts_at, o.slot_id, o.building, o.unit, o.room, o.id LIMIT 2000";
+
+impl Stalls {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+
+    /// The stall's parts of orders that are with the stalls or past them (not waiting for
+    /// payment, cancelled or expired), for one slot or all.
+    pub async fn parts(&self, vendor_id: i64, slot_id: Option<i64>) -> StoreResult<Vec<VendorPart>> {
+        self.read(vendor_id, slot_id, None).await
+    }
+
+    /// One part of the stall's; None: not the stall's, or not there.
+    pub async fn part(&self, vendor_id: i64, part_id: i64) -> StoreResult<Option<VendorPart>> {
+        Ok(self.read(vendor_id, None, Some(part_id)).await?.pop())
+    }
+
+    async fn read(&self, vendor_id: i64, slot_id: Option<i64>, part_id: Option<i64>) -> StoreResult<Vec<VendorPart>> {
+        let rows = self.pool.rows(PARTS, &args![vendor_id, slot_id, part_id]).await?;
+        let lines = self
+            .pool
+            .rows(
+                "SELECT l.order_id, l.product_id, l.name, l.unit, l.quantity, l.price_fen, l.short_quantity \
+                 FROM order_lines l JOIN orders o ON o.id = l.order_id \
+                 WHERE l.vendor_id = $1 AND (CAST($2 AS BIGINT) IS NULL OR o.slot_id = $2) \
+                 AND (CAST($3 AS BIGINT) IS NULL OR l.order_id = (SELECT order_id FROM order_parts WHERE id = $3)) \
+                 AND o.status NOT IN ('pending_payment', 'cancelled', 'expired') ORDER BY l.order_id, l.product_id",
+                &args![vendor_id, slot_id, part_id],
+            )
+            .await?;
+        let mut by_order: BTreeMap<i64, Vec<VendorLine>> = BTreeMap::new();
+        for l in &lines {
+            by_order.entry(l.get(0)?).or_default().push(VendorLine {
+                product_id: l.get(1)?,
+                name: l.get(2)?,
+                unit: l.get(3)?,
+                quantity: l.get(4)?,
+                price_fen: Fen::stored(l.get(5)?),
+                short_quantity: l.get(6)?,
+            });
+        }
+        rows.iter()
+            .map(|r| {
+                let order_id: i64 = r.get(1)?;
+                let phone: Option<String> = r.get(9)?;
+                Ok(VendorPart {
+                    id: r.get(0)?,
+                    order_id,
+                    order_status: OrderStatus::parse(&r.get::<String>(2)?).unwrap_or(OrderStatus::Placed),
+                    status: r.get(3)?,
+                    slot_id: r.get(4)?,
+                    slot_starts_at: to_api(r.get(5)?),
+                    building: r.get(6)?,
+                    unit: r.get(7)?,
+                    room: r.get(8)?,
+                    // Masked: the stall needs to recognise a household, not to call it.
+                    phone: phone.and_then(|p| Phone::parse(&p).ok()).map(|p| p.masked()),
+                    note: r.get(10)?,
+                    group_buy_id: r.get(11)?,
+                    items: by_order.remove(&order_id).unwrap_or_default(),
+                    subtotal_fen: Fen::stored(r.get(12)?),
+                })
+            })
+            .collect::<sqlx::Result<_>>()
+            .map_err(Into::into)
+    }
+
+    /// A stall's step on one of its parts, decided over the order locked with its parts and the
+    /// stall's lines. Err: refused, nothing changed.
+    pub async fn step(
+        &self,
+        vendor_id: i64,
+        part_id: i64,
+        step: PartStep,
+        shortages: &[(i64, i64)],
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<(), Refusal>> {
+        let mut tx = self.pool.begin().await?;
+        let snapshot = load_part(&mut tx, part_id).await?;
+        let change = match decide_part_step(snapshot.as_ref(), vendor_id, step, shortages) {
+            Ok(change) => change,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let Some(s) = snapshot else { return Ok(Ok(())) };
+        tx.exec(
+            "UPDATE order_parts SET status = $2, subtotal_fen = $3, updated_at = $4 WHERE id = $1",
+            &args![part_id, change.part_status, change.part_subtotal.get(), now],
+        )
+        .await?;
+        for &(product, short) in &change.shortages {
+            tx.exec(
+                "UPDATE order_lines SET short_quantity = $3 WHERE order_id = $1 AND product_id = $2",
+                &args![s.order_id, product, short],
+            )
+            .await?;
+        }
+        tx.exec(
+            "UPDATE orders SET status = $2, total_fen = $3, updated_at = $4 WHERE id = $1",
+            &args![s.order_id, change.order_status.as_str(), change.order_total.get(), now],
+        )
+        .await?;
+        if change.order_moved {
+            tx.exec(
+                "INSERT INTO order_events (order_id, status, at, by_user) VALUES ($1, $2, $3, $4)",
+                &args![s.order_id, change.order_status.as_str(), now, by],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+}
+
+/// The part, its order (locked on PostgreSQL), every part's stall and status, the stall's lines.
+async fn load_part(tx: &mut Tx, part_id: i64) -> StoreResult<Option<PartSnapshot>> {
+    let Some(p) = tx.row("SELECT order_id, vendor_id FROM order_parts WHERE id = $1", &args![part_id]).await? else {
+        return Ok(None);
+    };
+    let (order_id, vendor_id): (i64, i64) = (p.get(0)?, p.get(1)?);
+    let sql = format!("SELECT status, total_fen FROM orders WHERE id = $1{}", tx.lock());
+    let Some(o) = tx.row(&sql, &args![order_id]).await? else { return Ok(None) };
+    let parts = tx
+        .rows("SELECT vendor_id, status FROM order_parts WHERE order_id = $1 ORDER BY vendor_id", &args![order_id])
+        .await?;
+    let lines = tx
+        .rows(
+            "SELECT product_id, vendor_id, name, unit, quantity, price_fen, short_quantity FROM order_lines \
+             WHERE order_id = $1 AND vendor_id = $2 ORDER BY product_id",
+            &args![order_id, vendor_id],
+        )
+        .await?;
+    Ok(Some(PartSnapshot {
+        part_id,
+        order_id,
+        vendor_id,
+        order_status: OrderStatus::parse(&o.get::<String>(0)?).unwrap_or(OrderStatus::Placed),
+        order_total: Fen::stored(o.get(1)?),
+        parts: parts.iter().map(|r| Ok((r.get(0)?, r.get(1)?))).collect::<sqlx::Result<_>>()?,
+        lines: lines.iter().map(line).collect::<sqlx::Result<_>>()?,
+    }))
+}
+
+fn line(r: &Row) -> sqlx::Result<LineRecord> {
+    Ok(LineRecord {
+        product_id: r.get(0)?,
+        vendor_id: r.get(1)?,
+        name: r.get(2)?,
+        unit: r.get(3)?,
+        quantity: r.get(4)?,
+        price_fen: Fen::stored(r.get(5)?),
+        short: r.get(6)?,
+    })
+}
