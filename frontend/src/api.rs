@@ -354,3 +354,21 @@ pub async fn download_csv(path: String, filename: &str) -> ApiResult<()> {
     link.click();
     Ok(())
 }
+
+// ---------- a stall's console ----------
+
+/// The caller's stall's parts: of one slot, or of every open order.
+pub fn vendor_orders_path(slot_id: Option<i64>) -> String {
+    match slot_id {
+        Some(s) => format!("/api/v1/vendor/orders?slot_id={s}"),
+        None => "/api/v1/vendor/orders".to_owned(),
+    }
+}
+
+pub async fn confirm_part(id: i64, body: &shared::api::ConfirmPart) -> ApiResult<shared::api::VendorPart> {
+    parse(send(Call::new("POST", format!("/api/v1/vendor/orders/{id}/confirm")), body).await?)
+}
+
+pub async fn pack_part(id: i64) -> ApiResult<shared::api::VendorPart> {
+    parse(exchange(Call::new("POST", format!("/api/v1/vendor/orders/{id}/packed")), None).await?)
+}

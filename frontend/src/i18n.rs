@@ -221,6 +221,15 @@ dictionary! {
     gb_households_count => "户数", "Households";
     gb_opens => "开始参团", "Joining opens";
     short_of => "缺货", "Out of stock:";
+    stall_orders => "摊位订单", "Stall orders";
+    all_slots => "全部时段", "All slots";
+    no_stall_orders => "暂时没有订单", "No orders yet";
+    pick_list => "配货单", "Pick list";
+    confirm_part => "确认接单", "Confirm";
+    pack_part => "已打包", "Packed";
+    part_pending => "待确认", "To confirm";
+    part_confirmed => "已确认", "Confirmed";
+    part_packed => "已打包", "Packed";
     not_charged => "不收费", "not charged";
     gb_priority_opens => "隔离、困难、老人户提前到", "priority households from";
 }

@@ -300,6 +300,48 @@ async fn a_resident_joins_a_group_buy_and_sees_the_order_once_the_leader_closes_
     browser.quit().await;
 }
 
+/// A stall holder on their console: sees the resident's order, confirms it with one item short,
+/// packs it; the resident's order page shows what will not come and the new total.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_confirms_with_a_shortage_and_packs() {
+    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
+    let app = spawn_app_with(Db::Sqlite, |c| c.sms.resend_interval = Duration::ZERO).await;
+    let (staff, _) = app.login("13800000000").await;
+    let slot = app.open_slot(&staff, 10, 0, 24).await;
+    let (resident, _) = app.login("13900000001").await;
+    let cabbage = app.product_id("大白菜").await;
+    app.put_in_cart(&resident, cabbage, 3).await;
+    let order = app
+        .checkout(&resident, "stall-browser", &serde_json::json!({ "slot_id": slot["id"], "payment": "on_delivery" }))
+        .await;
+    assert_eq!(order.status, 201, "{:?}", order.body);
+    let order_id = order.body["id"].as_i64().expect("order id");
+    let vendor_id =
+        app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["vendor_id"].as_i64().expect("vendor");
+    let holder = format!("138000001{vendor_id:02}");
+    let (_, me) = app.login(&holder).await;
+    assert_eq!(me["vendor_id"], vendor_id, "demo stall {vendor_id} is kept by {holder}");
+
+    let browser = Driver::start().await;
+    log_in(&browser, &app, &holder, "/vendor").await;
+    browser.wait_for(".vendor-part", WAIT).await;
+    let pick = browser.text(&browser.wait_for("#pick-list", WAIT).await).await;
+    assert!(pick.contains("大白菜") && pick.contains('3'), "{pick}");
+    // One 大白菜 short: the + of the shortage stepper, then confirm.
+    browser.click(&browser.wait_for(".vendor-part .short-step .step:last-child", WAIT).await).await;
+    browser.click(&browser.wait_for(".vendor-part .confirm-part", WAIT).await).await;
+    browser.click(&browser.wait_for(".vendor-part .pack-part", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('.vendor-part .part-packed') !== null", "the part packed").await;
+
+    let seen = app.get(&format!("/api/v1/orders/{order_id}"), Some(&resident)).await.body;
+    assert_eq!(seen["status"], "packed");
+    assert_eq!(seen["items"][0]["short_quantity"], 1);
+    log_in(&browser, &app, "13900000001", &format!("/orders/{order_id}")).await;
+    let short = browser.text(&browser.wait_for(".short", WAIT).await).await;
+    assert!(short.contains("缺货") && short.contains('1'), "{short}");
+    browser.quit().await;
+}
+
 /// What a resident's phone downloads on a first visit to the market, as the server sends it to
 /// a browser that takes gzip: the page, and the stylesheet, script and WebAssembly it names.
 async fn first_visit_bytes(app: &TestApp) -> (usize, Vec<(String, usize)>) {

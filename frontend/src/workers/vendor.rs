@@ -1,0 +1,152 @@
+//! A stall's console (摊位订单): the parts of orders for the stall, by slot, with the pick list
+//! (each product totalled across the slot's orders, group-buy drops included); confirm a part,
+//! saying what cannot be supplied, then mark it packed.
+
+use crate::api;
+use crate::components::{day_and_time, Guarded, Load, Stepper};
+use crate::i18n::{now, t, K};
+use leptos::prelude::*;
+use shared::api::{ConfirmPart, Shortage, Slot, VendorPart};
+use shared::order::{PART_CONFIRMED, PART_PENDING};
+use shared::{Fen, Role};
+use std::collections::BTreeMap;
+
+#[component]
+pub fn VendorPage() -> impl IntoView {
+    view! {
+        <h1>{t(K::stall_orders)}</h1>
+        <Guarded next="/vendor" role=Role::Vendor><StallConsole/></Guarded>
+    }
+}
+
+#[component]
+fn StallConsole() -> impl IntoView {
+    let slot = RwSignal::new(None::<i64>);
+    let slots = Load::new(move || api::slots_path(None));
+    let parts = Load::new(move || api::vendor_orders_path(slot.get()));
+    if let Ok(handle) = set_interval_with_handle(move || parts.reload(), std::time::Duration::from_secs(10)) {
+        on_cleanup(move || handle.clear());
+    }
+    let message = RwSignal::new(None::<(bool, String)>);
+    view! {
+        <label class="field">{t(K::slot)}
+            {slots.show_items(move |list: Vec<Slot>| view! {
+                <select id="vendor-slot" on:change=move |ev| slot.set(event_target_value(&ev).parse().ok())>
+                    <option value="">{t(K::all_slots)}</option>
+                    {list.into_iter().map(|s| {
+                        let (day, time) = day_and_time(&s.starts_at);
+                        view! { <option value=s.id.to_string()>{day.get(5..).unwrap_or_default().to_owned()} " " {time} "–" {day_and_time(&s.ends_at).1}</option> }
+                    }).collect_view()}
+                </select>
+            })}
+        </label>
+        {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:banner=ok class:success=ok role="status" id="vendor-message">{m}</p> })}
+        {parts.show_items(move |list: Vec<VendorPart>| view! {
+            <PickList parts=list.clone()/>
+            {if list.is_empty() {
+                view! { <div class="card center"><p>{t(K::no_stall_orders)}</p></div> }.into_any()
+            } else {
+                view! {
+                    <ul class="vendor-parts">
+                        {list.into_iter().map(|p| view! { <PartCard part=p parts=parts message=message/> }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        })}
+    }
+}
+
+/// What to take from the stall for these parts: each product totalled, less what is short.
+#[component]
+fn PickList(parts: Vec<VendorPart>) -> impl IntoView {
+    let mut totals: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for p in parts.iter().filter(|p| p.status != shared::order::PART_PACKED) {
+        for l in &p.items {
+            *totals.entry((l.name.clone(), l.unit.clone())).or_default() += l.quantity - l.short_quantity;
+        }
+    }
+    (!totals.is_empty()).then(|| view! {
+        <div class="card" id="pick-list">
+            <h2>{t(K::pick_list)}</h2>
+            <table class="pick"><tbody>
+                {totals.into_iter().map(|((name, unit), q)| view! { <tr><td>{name}</td><td class="num">{q} {unit}</td></tr> }).collect_view()}
+            </tbody></table>
+        </div>
+    })
+}
+
+#[component]
+fn PartCard(part: VendorPart, parts: Load, message: RwSignal<Option<(bool, String)>>) -> impl IntoView {
+    let id = part.id;
+    let short: RwSignal<BTreeMap<i64, i64>> = RwSignal::new(BTreeMap::new());
+    let busy = RwSignal::new(false);
+    let done = move |r: api::ApiResult<VendorPart>| {
+        match r {
+            Ok(_) => message.set(Some((true, now(K::saved).to_owned()))),
+            Err(f) => message.set(Some((false, f.text()))),
+        }
+        busy.set(false);
+        parts.reload();
+    };
+    let confirm = move |_| {
+        busy.set(true);
+        let shortages = short
+            .get_untracked()
+            .into_iter()
+            .filter(|(_, q)| *q > 0)
+            .map(|(product_id, quantity)| Shortage { product_id, quantity })
+            .collect();
+        leptos::task::spawn_local(async move { done(api::confirm_part(id, &ConfirmPart { shortages }).await) });
+    };
+    let pack = move |_| {
+        busy.set(true);
+        leptos::task::spawn_local(async move { done(api::pack_part(id).await) });
+    };
+    let pending = part.status == PART_PENDING;
+    let confirmed = part.status == PART_CONFIRMED;
+    let address = [part.building.clone(), part.unit.clone(), part.room.clone()];
+    let subtotal: Fen = part.subtotal_fen;
+    view! {
+        <li class="card vendor-part" data-part=id>
+            <p class="slot-head">
+                <strong>{t(K::order_no)} " " {part.order_id}</strong>
+                <span class=format!("badge part-{}", part.status)>{part_label(&part.status)}</span>
+            </p>
+            <p>{address[0].clone().unwrap_or_default()} {t(K::building)} " " {address[1].clone().unwrap_or_default()} {t(K::unit)} " "
+                {address[2].clone().unwrap_or_default()} {t(K::room)} " · " {part.phone.clone().unwrap_or_default()}
+                {part.group_buy_id.map(|g| view! { " · " <span class="badge">{t(K::nav_group)} " #" {g}</span> })}</p>
+            {part.note.clone().map(|n| view! { <p class="note">{t(K::note)} ": " {n}</p> })}
+            <ul class="box-items">
+                {part.items.iter().map(|l| {
+                    let product = l.product_id;
+                    let quantity = l.quantity;
+                    view! {
+                        <li>
+                            <span>{l.name.clone()} " ×" {l.quantity} {l.unit.clone()}
+                                {(l.short_quantity > 0).then(|| view! { " " <span class="note warn">{t(K::short_of)} " " {l.short_quantity}</span> })}</span>
+                            {pending.then(|| view! {
+                                <span class="short-step"><span class="note">{t(K::short_of)}</span>
+                                    {move || view! {
+                                        <Stepper quantity=short.get().get(&product).copied().unwrap_or(0) max=quantity min=0
+                                            on_change=Callback::new(move |q| short.update(|m| { m.insert(product, q); }))/>
+                                    }}
+                                </span>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <p class="order-total-line">{t(K::total)} " " <strong>{subtotal.yuan()}</strong></p>
+            {pending.then(|| view! { <button class="btn primary block confirm-part" disabled=move || busy.get() on:click=confirm>{t(K::confirm_part)}</button> })}
+            {confirmed.then(|| view! { <button class="btn primary block pack-part" disabled=move || busy.get() on:click=pack>{t(K::pack_part)}</button> })}
+        </li>
+    }
+}
+
+fn part_label(status: &str) -> impl Fn() -> &'static str {
+    t(match status {
+        PART_PENDING => K::part_pending,
+        PART_CONFIRMED => K::part_confirmed,
+        _ => K::part_packed,
+    })
+}
