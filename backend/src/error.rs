@@ -100,3 +100,9 @@ pub fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error 
 pub fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
     ApiError::new(ErrorCode::NotFound, format!("no such resource ({err})")).into()
 }
+
+impl From<crate::domain::Refusal> for ApiError {
+    fn from(r: crate::domain::Refusal) -> Self {
+        ApiError::new(r.code, r.message)
+    }
+}

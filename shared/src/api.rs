@@ -495,3 +495,70 @@ pub struct Shortage {
 pub struct VendorOrdersQuery {
     pub slot_id: Option<i64>,
 }
+
+// ---------- delivery batches ----------
+
+/// A slot's orders for one building (or one group-buy's drop), carried by one volunteer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Batch {
+    pub id: i64,
+    pub slot_id: i64,
+    pub slot_starts_at: String,
+    /// The building's number, or a group-buy drop's buildings (`3、5`).
+    pub building: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_buy_id: Option<i64>,
+    /// How many orders it holds.
+    pub orders: i64,
+    pub status: crate::order::BatchStatus,
+    /// The volunteer who claimed it (masked phone).
+    #[serde(default)]
+    pub volunteer: Option<String>,
+    /// Since when it has been there (made, for an open one; claimed, for a claimed one).
+    pub since: String,
+    /// The households, by building, unit and room: only for its volunteer and staff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<Vec<Stop>>,
+}
+
+/// One household on a batch's manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Stop {
+    pub order_id: i64,
+    pub building: String,
+    pub unit: String,
+    pub room: String,
+    /// e.g. `139****0001`.
+    pub phone: Option<String>,
+    pub note: Option<String>,
+    pub status: crate::order::OrderStatus,
+    pub items: Vec<StopItem>,
+    /// Wrong hand-off codes typed so far.
+    pub handoff_attempts: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct StopItem {
+    pub name: String,
+    pub unit: String,
+    /// What comes: the quantity less any shortage.
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct BatchesQuery {
+    pub slot_id: i64,
+}
+
+/// `POST /orders/{id}/handoff`: the code the resident shows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HandoffRequest {
+    pub code: String,
+}

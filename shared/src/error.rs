@@ -42,6 +42,9 @@ pub enum ErrorCode {
     GroupClosed,
     NotOpenYet,
     WrongState,
+    AlreadyClaimed,
+    WrongCode,
+    HandoffLocked,
     // 5xx
     SmsUnavailable,
     WechatUnavailable,
@@ -81,6 +84,9 @@ impl ErrorCode {
             Self::GroupClosed => "group_closed",
             Self::NotOpenYet => "not_open_yet",
             Self::WrongState => "wrong_state",
+            Self::AlreadyClaimed => "already_claimed",
+            Self::WrongCode => "wrong_code",
+            Self::HandoffLocked => "handoff_locked",
             Self::SmsUnavailable => "sms_unavailable",
             Self::WechatUnavailable => "wechat_unavailable",
             Self::Internal => "internal",
@@ -111,7 +117,10 @@ impl ErrorCode {
             | Self::GroupFull
             | Self::GroupClosed
             | Self::NotOpenYet
-            | Self::WrongState => 409,
+            | Self::WrongState
+            | Self::AlreadyClaimed
+            | Self::WrongCode
+            | Self::HandoffLocked => 409,
             Self::PayloadTooLarge => 413,
             Self::IdempotencyKeyMismatch => 422,
             Self::TooManyRequests => 429,

@@ -134,6 +134,44 @@ pub fn resident_may_cancel<'a>(status: OrderStatus, mut part_statuses: impl Iter
         && part_statuses.all(|s| s == PART_PENDING)
 }
 
+/// Wrong hand-off codes an order takes before it takes no more (until staff reset it).
+pub const MAX_HANDOFF_ATTEMPTS: i64 = 5;
+
+/// A delivery batch's life: `open` (its orders with the stalls: `waiting`, or `ready` once every
+/// one is packed), `claimed` by a volunteer, `out` (picked up), `done` (every order handed over).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    Waiting,
+    Ready,
+    Claimed,
+    Out,
+    Done,
+}
+
+impl BatchStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BatchStatus::Waiting => "waiting",
+            BatchStatus::Ready => "ready",
+            BatchStatus::Claimed => "claimed",
+            BatchStatus::Out => "out",
+            BatchStatus::Done => "done",
+        }
+    }
+
+    /// An open batch's status from its orders' statuses: ready when there is at least one and
+    /// every one is packed.
+    pub fn of_open<'a>(mut orders: impl Iterator<Item = &'a OrderStatus> + Clone) -> BatchStatus {
+        if orders.clone().next().is_some() && orders.all(|s| *s == OrderStatus::Packed) {
+            BatchStatus::Ready
+        } else {
+            BatchStatus::Waiting
+        }
+    }
+}
+
 /// Quarantined, hardship and elderly households get the slots' priority reserve: the one rule,
 /// for the server's checkout and the storefront's "places left for you".
 pub fn is_priority(quarantined: bool, hardship: bool, elderly: bool) -> bool {

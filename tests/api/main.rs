@@ -2,6 +2,7 @@
 
 mod auth;
 mod catalog;
+mod delivery;
 mod differential;
 mod errors;
 mod group_buys;

@@ -24,22 +24,7 @@ pub const MAX_ITEMS: usize = 40;
 pub const MAX_QUANTITY: i64 = 100_000;
 pub const MAX_HEAD_START_MINUTES: i64 = 7 * 24 * 60;
 
-/// A refusal: the HTTP status and code it answers with, and words a resident understands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub code: ErrorCode,
-    pub message: String,
-}
-
-impl Refusal {
-    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
-    }
-
-    fn field(field: &str, why: &str) -> Self {
-        Self::new(ErrorCode::InvalidField, format!("{field}: {why}"))
-    }
-}
+pub use super::Refusal;
 
 // ---------- who runs a group-buy ----------
 

@@ -2,8 +2,28 @@
 //! its refusals, times at the edges in Asia/Shanghai.
 
 pub mod checkout;
+pub mod delivery;
 pub mod group_buy;
 pub mod order;
 pub mod slots;
 pub mod stall;
 pub mod time;
+
+/// A refusal decided by a rule: the error code it answers with (and so its HTTP status) and
+/// words a resident understands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: shared::ErrorCode,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn new(code: shared::ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+
+    /// 400 naming the field: `field: why`.
+    pub fn field(field: &str, why: &str) -> Self {
+        Self::new(shared::ErrorCode::InvalidField, format!("{field}: {why}"))
+    }
+}

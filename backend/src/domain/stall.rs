@@ -34,14 +34,10 @@ pub struct PartChange {
     pub order_moved: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub code: ErrorCode,
-    pub message: String,
-}
+pub use super::Refusal;
 
 fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
-    Refusal { code, message: message.into() }
+    Refusal::new(code, message)
 }
 
 /// Decides a stall's step. A part of another stall is "not found", never "forbidden": a stall

@@ -3,7 +3,7 @@
 //! `domain::group_buy`'s; these handlers parse, ask the store, and answer.
 
 use crate::auth::AuthUser;
-use crate::domain::group_buy::{Ending, JoinJob, JoinOutcome, OpenRequest, Refusal, Runner};
+use crate::domain::group_buy::{Ending, JoinJob, JoinOutcome, OpenRequest, Runner};
 use crate::domain::time::parse_api;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -12,12 +12,6 @@ use actix_web::{delete, get, post, put, web, HttpResponse};
 use shared::api::{Address, Household, List};
 use shared::group_buy::{GroupBuy, OpenGroupBuy, Share, ShareRequest};
 use shared::{ErrorBody, ErrorCode, Phone, Role};
-
-impl From<Refusal> for ApiError {
-    fn from(r: Refusal) -> Self {
-        ApiError::new(r.code, r.message)
-    }
-}
 
 /// Who the caller is to group-buys: the buildings they lead, if any.
 async fn runner(state: &AppState, auth: &AuthUser) -> ApiResult<Runner> {

@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod batches;
 mod cart;
 mod catalog;
 mod demo;
@@ -105,6 +106,12 @@ pub fn app(
                 .service(vendor::parts)
                 .service(vendor::confirm)
                 .service(vendor::packed)
+                .service(batches::list)
+                .service(batches::detail)
+                .service(batches::claim)
+                .service(batches::pickup)
+                .service(batches::handoff)
+                .service(batches::reset_handoff)
                 .service(cart::get_cart)
                 .service(cart::set_item)
                 .service(slots::list)

@@ -9,12 +9,6 @@ use shared::api::{ConfirmPart, List, VendorOrdersQuery, VendorPart};
 use shared::order::PartStep;
 use shared::ErrorBody;
 
-impl From<crate::domain::stall::Refusal> for ApiError {
-    fn from(r: crate::domain::stall::Refusal) -> Self {
-        ApiError::new(r.code, r.message)
-    }
-}
-
 fn stall(vendor: &VendorUser) -> ApiResult<i64> {
     vendor.0.user.vendor_id.ok_or_else(|| ApiError::forbidden("这个账户没有摊位 (this account keeps no stall)"))
 }

@@ -209,6 +209,10 @@ macro_rules! impl_store {
                 &self.stalls
             }
 
+            fn batches(&self) -> &$crate::store::batches::Batches {
+                &self.batches
+            }
+
             async fn user(&self, id: i64) -> StoreResult<Option<UserRecord>> {
                 let row: Option<UserRow> = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1"))
                     .bind(id)

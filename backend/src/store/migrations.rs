@@ -13,6 +13,7 @@ pub const SQLITE: Embedded = &[
     (2, "shopping", include_str!("../../../migrations/sqlite/0002_shopping.sql")),
     (3, "group buys", include_str!("../../../migrations/sqlite/0003_group_buys.sql")),
     (4, "stall parts", include_str!("../../../migrations/sqlite/0004_stall_parts.sql")),
+    (5, "batches", include_str!("../../../migrations/sqlite/0005_batches.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -23,6 +24,7 @@ pub const POSTGRES: Embedded = &[
     (5, "checkout load and apply", include_str!("../../../migrations/postgres/0005_checkout_load_apply.sql")),
     (6, "group buys", include_str!("../../../migrations/postgres/0006_group_buys.sql")),
     (7, "stall parts", include_str!("../../../migrations/postgres/0007_stall_parts.sql")),
+    (8, "batches", include_str!("../../../migrations/postgres/0008_batches.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

@@ -5,6 +5,7 @@
 //! database; what differs (pools, locking, aggregation) lives in `sqlite.rs` and `postgres.rs`.
 
 mod batch;
+pub mod batches;
 mod common;
 pub mod group_buys;
 mod migrations;
@@ -388,6 +389,8 @@ pub trait Store: Shopping {
     fn group_buys(&self) -> &group_buys::GroupBuys;
     /// A stall's console (stalls.rs, one implementation for both databases).
     fn stalls(&self) -> &stalls::Stalls;
+    /// Delivery batches and hand-offs (batches.rs, one implementation for both databases).
+    fn batches(&self) -> &batches::Batches;
 
     /// Lets go of the database when the server stops (on SQLite, another process may open it
     /// from then on). Anything asked afterwards fails.

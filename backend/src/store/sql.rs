@@ -174,6 +174,19 @@ impl Pool {
     pub fn postgres(&self) -> bool {
         matches!(self, Pool::Postgres(_))
     }
+
+    /// As `Tx::ids`, for a read outside a transaction.
+    pub fn ids(&self, n: usize) -> String {
+        ids_in(self.postgres(), n)
+    }
+}
+
+fn ids_in(postgres: bool, n: usize) -> String {
+    if postgres {
+        format!("(SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST(${n} AS JSONB)))")
+    } else {
+        format!("(SELECT value FROM json_each(${n}))")
+    }
 }
 
 impl Tx {
@@ -217,11 +230,7 @@ impl Tx {
     /// The set of ids in the JSON array bound to `$n` (e.g. `[3, 5, 8]`), for `id IN ...`: one
     /// statement for a whole batch instead of one per id, the same text's meaning on both.
     pub fn ids(&self, n: usize) -> String {
-        if self.postgres() {
-            format!("(SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST(${n} AS JSONB)))")
-        } else {
-            format!("(SELECT value FROM json_each(${n}))")
-        }
+        ids_in(self.postgres(), n)
     }
 
     /// The clause that locks the rows a write reads: PostgreSQL's `FOR UPDATE`; nothing on

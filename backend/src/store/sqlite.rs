@@ -29,6 +29,7 @@ pub struct SqliteStore {
     sessions: Arc<super::sessions::Sessions>,
     group_buys: super::group_buys::GroupBuys,
     stalls: super::stalls::Stalls,
+    batches: super::batches::Batches,
     /// Held while the store is open: one process per database file.
     owner: std::sync::Mutex<Option<std::fs::File>>,
 }
@@ -75,8 +76,18 @@ impl SqliteStore {
         let engine = super::sqlite_checkout::CheckoutEngine::start(path, sessions.clone())?;
         let pool = super::sql::Pool::Sqlite { reader: readers.clone(), writer: writer.clone() };
         let group_buys = super::group_buys::GroupBuys::start(pool.clone(), sessions.clone());
-        let stalls = super::stalls::Stalls::new(pool);
-        Ok(Self { writer, readers, engine, sessions, group_buys, stalls, owner: std::sync::Mutex::new(Some(owner)) })
+        let stalls = super::stalls::Stalls::new(pool.clone());
+        let batches = super::batches::Batches::new(pool);
+        Ok(Self {
+            writer,
+            readers,
+            engine,
+            sessions,
+            group_buys,
+            stalls,
+            batches,
+            owner: std::sync::Mutex::new(Some(owner)),
+        })
     }
 
     /// Every read goes here, even right after a write: in WAL mode each statement starts a

@@ -1,0 +1,171 @@
+//! From the stalls to the door: a volunteer claims a ready batch (one wins), picks it up (its
+//! orders go out for delivery), and hands each order over with the resident's 6-digit code.
+//! Each step is decided here over the rows the store has locked.
+
+use super::Refusal;
+use shared::order::{BatchStatus, OrderStatus, MAX_HANDOFF_ATTEMPTS};
+use shared::ErrorCode;
+
+/// A batch as locked: its stored state and the orders it holds (claimed: its own; open: those
+/// waiting to join it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchSnapshot {
+    pub id: i64,
+    /// `open`, `claimed`, `out` or `done` as stored.
+    pub stored: String,
+    pub volunteer_id: Option<i64>,
+    /// (order, status)
+    pub orders: Vec<(i64, OrderStatus)>,
+}
+
+impl BatchSnapshot {
+    /// What the batch is, as shown: an open one is waiting or ready by its orders.
+    pub fn status(&self) -> BatchStatus {
+        match self.stored.as_str() {
+            "claimed" => BatchStatus::Claimed,
+            "out" => BatchStatus::Out,
+            "done" => BatchStatus::Done,
+            _ => BatchStatus::of_open(self.orders.iter().map(|(_, s)| s)),
+        }
+    }
+}
+
+fn not_found() -> Refusal {
+    Refusal::new(ErrorCode::NotFound, "没有这个配送批次 (no such batch)")
+}
+
+/// Claims a ready batch for a volunteer: the orders it holds become the batch's. Two volunteers
+/// at once: the first takes it, the second finds it claimed (409 `already_claimed`).
+pub fn decide_claim(batch: Option<&BatchSnapshot>) -> Result<Vec<i64>, Refusal> {
+    let b = batch.ok_or_else(not_found)?;
+    match b.status() {
+        BatchStatus::Ready => Ok(b.orders.iter().map(|(id, _)| *id).collect()),
+        BatchStatus::Waiting => {
+            Err(Refusal::new(ErrorCode::WrongState, "摊位还没全部打包好 (not every stall has packed yet)"))
+        }
+        _ => Err(Refusal::new(ErrorCode::AlreadyClaimed, "这一批已被其他志愿者认领 (another volunteer has it)")),
+    }
+}
+
+/// The batch's own volunteer picks it up: its orders go out for delivery.
+pub fn decide_pickup(batch: Option<&BatchSnapshot>, volunteer: i64) -> Result<Vec<i64>, Refusal> {
+    let b = batch.ok_or_else(not_found)?;
+    if b.volunteer_id != Some(volunteer) {
+        return Err(Refusal::new(ErrorCode::Forbidden, "这一批不是您认领的 (you did not claim this batch)"));
+    }
+    if b.status() != BatchStatus::Claimed {
+        return Err(Refusal::new(
+            ErrorCode::WrongState,
+            format!("这一批已是{} (the batch is {})", b.status().as_str(), b.status().as_str()),
+        ));
+    }
+    Ok(b.orders.iter().filter(|(_, s)| *s == OrderStatus::Packed).map(|(id, _)| *id).collect())
+}
+
+/// One order at the door, as locked with its batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandoffSnapshot {
+    pub order_id: i64,
+    pub status: OrderStatus,
+    pub code: String,
+    pub attempts: i64,
+    pub batch: BatchSnapshot,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handoff {
+    /// The code matched: delivered; `batch_done` when it was the batch's last order out.
+    Delivered { batch_done: bool },
+    /// A wrong code: nothing changes but the count of wrong codes, now `attempts`.
+    Wrong { attempts: i64 },
+}
+
+/// A hand-off at the door by the batch's volunteer (staff may too): the right code delivers; a
+/// wrong one is counted, and after `MAX_HANDOFF_ATTEMPTS` the order takes no more.
+pub fn decide_handoff(
+    order: Option<&HandoffSnapshot>,
+    volunteer: i64,
+    staff: bool,
+    code: &str,
+) -> Result<Handoff, Refusal> {
+    let o = order.ok_or_else(|| Refusal::new(ErrorCode::NotFound, "no such order"))?;
+    if !staff && o.batch.volunteer_id != Some(volunteer) {
+        return Err(Refusal::new(ErrorCode::Forbidden, "这单不在您认领的批次里 (not in a batch you claimed)"));
+    }
+    if o.batch.status() != BatchStatus::Out || o.status != OrderStatus::OutForDelivery {
+        return Err(Refusal::new(
+            ErrorCode::WrongState,
+            format!("订单是{}，不能交付 (the order is {})", o.status.as_str(), o.status.as_str()),
+        ));
+    }
+    if o.attempts >= MAX_HANDOFF_ATTEMPTS {
+        return Err(Refusal::new(
+            ErrorCode::HandoffLocked,
+            "取货码错误次数太多，请联系工作人员重置 (too many wrong codes: staff must reset it)",
+        ));
+    }
+    if code.trim() != o.code {
+        return Ok(Handoff::Wrong { attempts: o.attempts + 1 });
+    }
+    let left = o.batch.orders.iter().filter(|(id, s)| *id != o.order_id && *s == OrderStatus::OutForDelivery).count();
+    Ok(Handoff::Delivered { batch_done: left == 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(stored: &str, volunteer: Option<i64>, orders: &[(i64, OrderStatus)]) -> BatchSnapshot {
+        BatchSnapshot { id: 1, stored: stored.into(), volunteer_id: volunteer, orders: orders.to_vec() }
+    }
+
+    #[test]
+    fn only_a_ready_open_batch_is_claimed() {
+        use OrderStatus::*;
+        assert_eq!(decide_claim(Some(&batch("open", None, &[(1, Packed), (2, Packed)]))), Ok(vec![1, 2]));
+        let code = |r: Result<Vec<i64>, Refusal>| r.map_err(|e| e.code);
+        assert_eq!(
+            code(decide_claim(Some(&batch("open", None, &[(1, Packed), (2, Confirmed)])))),
+            Err(ErrorCode::WrongState)
+        );
+        assert_eq!(code(decide_claim(Some(&batch("open", None, &[])))), Err(ErrorCode::WrongState));
+        assert_eq!(
+            code(decide_claim(Some(&batch("claimed", Some(7), &[(1, Packed)])))),
+            Err(ErrorCode::AlreadyClaimed)
+        );
+        assert_eq!(code(decide_claim(None)), Err(ErrorCode::NotFound));
+        assert_eq!(decide_pickup(Some(&batch("claimed", Some(7), &[(1, Packed)])), 7), Ok(vec![1]));
+        assert_eq!(code(decide_pickup(Some(&batch("claimed", Some(7), &[(1, Packed)])), 8)), Err(ErrorCode::Forbidden));
+        assert_eq!(
+            code(decide_pickup(Some(&batch("out", Some(7), &[(1, OutForDelivery)])), 7)),
+            Err(ErrorCode::WrongState)
+        );
+    }
+
+    #[test]
+    fn the_right_code_delivers_and_wrong_ones_are_counted_up_to_the_limit() {
+        use OrderStatus::*;
+        let out = batch("out", Some(7), &[(1, OutForDelivery), (2, OutForDelivery)]);
+        let at_door = |attempts| HandoffSnapshot {
+            order_id: 1,
+            status: OutForDelivery,
+            code: "123456".into(),
+            attempts,
+            batch: out.clone(),
+        };
+        assert_eq!(decide_handoff(Some(&at_door(0)), 7, false, "123456"), Ok(Handoff::Delivered { batch_done: false }));
+        assert_eq!(decide_handoff(Some(&at_door(2)), 7, false, "000000"), Ok(Handoff::Wrong { attempts: 3 }));
+        assert_eq!(
+            decide_handoff(Some(&at_door(5)), 7, false, "123456").map_err(|e| e.code),
+            Err(ErrorCode::HandoffLocked)
+        );
+        assert_eq!(
+            decide_handoff(Some(&at_door(0)), 8, false, "123456").map_err(|e| e.code),
+            Err(ErrorCode::Forbidden)
+        );
+        assert_eq!(decide_handoff(Some(&at_door(0)), 8, true, "123456"), Ok(Handoff::Delivered { batch_done: false }));
+        let mut last = at_door(0);
+        last.batch.orders[1].1 = Delivered;
+        assert_eq!(decide_handoff(Some(&last), 7, false, "123456"), Ok(Handoff::Delivered { batch_done: true }));
+    }
+}

@@ -1,0 +1,320 @@
+//! Delivery batches on either database, written once over `sql.rs`: a slot's orders grouped by
+//! building (a group-buy's drop is one batch), claimed by one volunteer, picked up, handed over
+//! door by door. The store loads and locks (the batch, then its orders by id); the rules are
+//! `domain::delivery`'s.
+
+use super::sql::{args, id_list, Arg, Pool, Row, Tx};
+use super::StoreResult;
+use crate::domain::delivery::{decide_claim, decide_handoff, decide_pickup, BatchSnapshot, Handoff, HandoffSnapshot};
+use crate::domain::time::to_api;
+use crate::domain::Refusal;
+use chrono::{DateTime, Utc};
+use shared::api::{Batch, Stop, StopItem};
+use shared::order::{BatchStatus, OrderStatus};
+use shared::Phone;
+use std::collections::BTreeMap;
+
+pub struct Batches {
+    pool: Pool,
+}
+
+/// The orders an open batch gathers: the slot's orders for its building (or its group-buy) that
+/// no batch holds yet and that are with the stalls. `$1` slot, `$2` building, `$3` group-buy.
+const OPEN_ORDERS: &str = "o.slot_id = $1 AND o.batch_id IS NULL \
+     AND o.status IN ('placed', 'paid', 'confirmed', 'packed') AND o.building IS NOT NULL \
+     AND ((CAST($3 AS BIGINT) IS NULL AND o.group_buy_id IS NULL AND o.building = $2) OR o.group_buy_id = $3)";
+
+const BATCH: &str = "SELECT b.id, b.slot_id, s.starts_at, b.building, b.group_buy_id, b.status, b.volunteer_id, \
+     u.phone, b.created_at, b.claimed_at FROM batches b JOIN slots s ON s.id = b.slot_id \
+     LEFT JOIN users u ON u.id = b.volunteer_id";
+
+/// The condition on `orders o` for the orders a batch holds, and its arguments: an open batch's
+/// are those it gathers (`OPEN_ORDERS`), a claimed one's its own.
+fn held(id: i64, open: bool, slot: i64, building: &str, group_buy: Option<i64>) -> (&'static str, Vec<Arg>) {
+    if open {
+        (OPEN_ORDERS, args![slot, building, group_buy].to_vec())
+    } else {
+        ("o.batch_id = $1", args![id].to_vec())
+    }
+}
+
+fn masked(phone: Option<String>) -> Option<String> {
+    phone.and_then(|p| Phone::parse(&p).ok()).map(|p| p.masked())
+}
+
+impl Batches {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+
+    /// A slot's batches: open ones are made for every building (and group-buy) with orders no
+    /// batch holds yet, so each has an id to claim; then every batch of the slot, in order.
+    pub async fn list(&self, slot_id: i64, now: DateTime<Utc>) -> StoreResult<Vec<Batch>> {
+        let mut tx = self.pool.begin().await?;
+        tx.exec(
+            "INSERT INTO batches (slot_id, building, group_buy_id, status, created_at) \
+             SELECT DISTINCT o.slot_id, CASE WHEN o.group_buy_id IS NULL THEN o.building ELSE '' END, o.group_buy_id, \
+             'open', $2 FROM orders o WHERE o.slot_id = $1 AND o.batch_id IS NULL AND o.building IS NOT NULL \
+             AND o.status IN ('placed', 'paid', 'confirmed', 'packed') ON CONFLICT DO NOTHING",
+            &args![slot_id, now],
+        )
+        .await?;
+        tx.commit().await?;
+        let rows =
+            self.pool.rows(&format!("{BATCH} WHERE b.slot_id = $1 ORDER BY b.building, b.id"), &args![slot_id]).await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let (batch, _) = self.shown(r, false).await?;
+            // An open batch whose orders were all cancelled holds nothing: not shown.
+            if batch.orders > 0 || batch.status != BatchStatus::Waiting {
+                out.push(batch);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One batch; with its manifest when `with_manifest` (its volunteer, staff).
+    pub async fn batch(&self, id: i64, with_manifest: bool) -> StoreResult<Option<(Batch, Option<i64>)>> {
+        let Some(r) = self.pool.row(&format!("{BATCH} WHERE b.id = $1"), &args![id]).await? else { return Ok(None) };
+        Ok(Some(self.shown(&r, with_manifest).await?))
+    }
+
+    /// The batch as shown, and its volunteer's id.
+    async fn shown(&self, r: &Row, with_manifest: bool) -> StoreResult<(Batch, Option<i64>)> {
+        let id: i64 = r.get(0)?;
+        let slot_id: i64 = r.get(1)?;
+        let building: String = r.get(3)?;
+        let group_buy_id: Option<i64> = r.get(4)?;
+        let stored: String = r.get(5)?;
+        let volunteer_id: Option<i64> = r.get(6)?;
+        let (which, held_args) = held(id, stored == "open", slot_id, &building, group_buy_id);
+        let orders = self
+            .pool
+            .rows(
+                &format!(
+                    "SELECT o.id, o.status, o.building, o.unit, o.room, u.phone, o.note, o.handoff_attempts \
+                     FROM orders o JOIN users u ON u.id = o.user_id WHERE {which} \
+                     ORDER BY o.building, o.unit, o.room, o.id"
+                ),
+                &held_args,
+            )
+            .await?;
+        let statuses: Vec<OrderStatus> = orders
+            .iter()
+            .map(|o| o.get::<String>(1).map(|s| OrderStatus::parse(&s).unwrap_or(OrderStatus::Placed)))
+            .collect::<Result<_, _>>()?;
+        let snapshot = BatchSnapshot {
+            id,
+            stored,
+            volunteer_id,
+            orders: orders.iter().zip(&statuses).map(|(o, s)| Ok((o.get(0)?, *s))).collect::<sqlx::Result<_>>()?,
+        };
+        let label = if group_buy_id.is_some() {
+            let mut buildings: Vec<String> =
+                orders.iter().filter_map(|o| o.get::<Option<String>>(2).ok().flatten()).collect();
+            buildings.dedup();
+            buildings.join("、")
+        } else {
+            building
+        };
+        let manifest = if with_manifest { Some(self.manifest(&orders, &statuses).await?) } else { None };
+        let since: DateTime<Utc> = r.get::<Option<DateTime<Utc>>>(9)?.map_or_else(|| r.get(8), Ok)?;
+        Ok((
+            Batch {
+                id,
+                slot_id,
+                slot_starts_at: to_api(r.get(2)?),
+                building: label,
+                group_buy_id,
+                orders: orders.len() as i64,
+                status: snapshot.status(),
+                volunteer: masked(r.get(7)?),
+                since: to_api(since),
+                manifest,
+            },
+            volunteer_id,
+        ))
+    }
+
+    async fn manifest(&self, orders: &[Row], statuses: &[OrderStatus]) -> StoreResult<Vec<Stop>> {
+        let ids = id_list(orders.iter().filter_map(|o| o.get::<i64>(0).ok()));
+        let sql = format!(
+            "SELECT order_id, name, unit, quantity - short_quantity FROM order_lines WHERE order_id IN {} \
+             ORDER BY order_id, vendor_id, product_id",
+            self.pool.ids(1)
+        );
+        let mut items: BTreeMap<i64, Vec<StopItem>> = BTreeMap::new();
+        for l in self.pool.rows(&sql, &args![ids.as_str()]).await? {
+            let quantity: i64 = l.get(3)?;
+            if quantity > 0 {
+                items.entry(l.get(0)?).or_default().push(StopItem { name: l.get(1)?, unit: l.get(2)?, quantity });
+            }
+        }
+        orders
+            .iter()
+            .zip(statuses)
+            .map(|(o, status)| {
+                let order_id: i64 = o.get(0)?;
+                Ok(Stop {
+                    order_id,
+                    building: o.get::<Option<String>>(2)?.unwrap_or_default(),
+                    unit: o.get::<Option<String>>(3)?.unwrap_or_default(),
+                    room: o.get::<Option<String>>(4)?.unwrap_or_default(),
+                    phone: masked(o.get(5)?),
+                    note: o.get(6)?,
+                    status: *status,
+                    items: items.remove(&order_id).unwrap_or_default(),
+                    handoff_attempts: o.get(7)?,
+                })
+            })
+            .collect::<sqlx::Result<_>>()
+            .map_err(Into::into)
+    }
+
+    /// A volunteer claims a ready batch; exactly one of several at once gets it.
+    pub async fn claim(&self, id: i64, volunteer: i64, now: DateTime<Utc>) -> StoreResult<Result<(), Refusal>> {
+        let mut tx = self.pool.begin().await?;
+        let snapshot = load_batch(&mut tx, id).await?;
+        let orders = match decide_claim(snapshot.as_ref()) {
+            Ok(orders) => orders,
+            Err(r) => return Ok(Err(r)),
+        };
+        tx.exec(
+            "UPDATE batches SET status = 'claimed', volunteer_id = $2, claimed_at = $3 WHERE id = $1",
+            &args![id, volunteer, now],
+        )
+        .await?;
+        let sql = format!("UPDATE orders SET batch_id = $1 WHERE id IN {}", tx.ids(2));
+        tx.exec(&sql, &args![id, id_list(orders).as_str()]).await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// The batch's volunteer picks it up: it is out, its orders out for delivery.
+    pub async fn pickup(&self, id: i64, volunteer: i64, now: DateTime<Utc>) -> StoreResult<Result<(), Refusal>> {
+        let mut tx = self.pool.begin().await?;
+        let snapshot = load_batch(&mut tx, id).await?;
+        let orders = match decide_pickup(snapshot.as_ref(), volunteer) {
+            Ok(orders) => orders,
+            Err(r) => return Ok(Err(r)),
+        };
+        tx.exec("UPDATE batches SET status = 'out', picked_up_at = $2 WHERE id = $1", &args![id, now]).await?;
+        for order in orders {
+            set_status(&mut tx, order, OrderStatus::OutForDelivery, volunteer, now).await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// A hand-off at the door. Ok(Err): refused, nothing changed; a wrong code is counted and
+    /// answered as `wrong_code`.
+    pub async fn handoff(
+        &self,
+        order_id: i64,
+        volunteer: i64,
+        staff: bool,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<(), Refusal>> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("SELECT batch_id FROM orders WHERE id = $1{}", tx.lock());
+        let batch_id: Option<i64> = match tx.row(&sql, &args![order_id]).await? {
+            Some(r) => r.get(0)?,
+            None => None,
+        };
+        let snapshot = match batch_id {
+            Some(b) => match load_batch(&mut tx, b).await? {
+                Some(batch) => {
+                    let o = tx
+                        .row(
+                            "SELECT status, handoff_code, handoff_attempts FROM orders WHERE id = $1",
+                            &args![order_id],
+                        )
+                        .await?
+                        .ok_or_else(|| super::StoreError::Broken("the locked order is gone".into()))?;
+                    Some(HandoffSnapshot {
+                        order_id,
+                        status: OrderStatus::parse(&o.get::<String>(0)?).unwrap_or(OrderStatus::Placed),
+                        code: o.get(1)?,
+                        attempts: o.get(2)?,
+                        batch,
+                    })
+                }
+                None => None,
+            },
+            None => None,
+        };
+        match decide_handoff(snapshot.as_ref(), volunteer, staff, code) {
+            Err(r) => Ok(Err(r)),
+            Ok(Handoff::Wrong { attempts }) => {
+                tx.exec("UPDATE orders SET handoff_attempts = $2 WHERE id = $1", &args![order_id, attempts]).await?;
+                tx.commit().await?;
+                Ok(Err(Refusal::new(
+                    shared::ErrorCode::WrongCode,
+                    format!("取货码不对（第{attempts}次）(wrong code, try {attempts} of 5)"),
+                )))
+            }
+            Ok(Handoff::Delivered { batch_done }) => {
+                set_status(&mut tx, order_id, OrderStatus::Delivered, volunteer, now).await?;
+                tx.exec(
+                    "UPDATE orders SET delivered_by = $2, delivered_at = $3 WHERE id = $1",
+                    &args![order_id, volunteer, now],
+                )
+                .await?;
+                if let (true, Some(b)) = (batch_done, batch_id) {
+                    tx.exec("UPDATE batches SET status = 'done', done_at = $2 WHERE id = $1", &args![b, now]).await?;
+                }
+                tx.commit().await?;
+                Ok(Ok(()))
+            }
+        }
+    }
+
+    /// Staff let an order take codes again after too many wrong ones. False: no such order.
+    pub async fn reset_handoff(&self, order_id: i64) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let changed = tx.exec("UPDATE orders SET handoff_attempts = 0 WHERE id = $1", &args![order_id]).await?;
+        tx.commit().await?;
+        Ok(changed == 1)
+    }
+
+    /// The batch an order is in, if any.
+    pub async fn batch_of(&self, order_id: i64) -> StoreResult<Option<i64>> {
+        match self.pool.row("SELECT batch_id FROM orders WHERE id = $1", &args![order_id]).await? {
+            Some(r) => Ok(r.get(0)?),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The batch, locked, with the orders it holds (or, open, those it gathers), locked by id.
+async fn load_batch(tx: &mut Tx, id: i64) -> StoreResult<Option<BatchSnapshot>> {
+    let sql =
+        format!("SELECT slot_id, building, group_buy_id, status, volunteer_id FROM batches WHERE id = $1{}", tx.lock());
+    let Some(b) = tx.row(&sql, &args![id]).await? else { return Ok(None) };
+    let stored: String = b.get(3)?;
+    let (slot, building, group_buy): (i64, String, Option<i64>) = (b.get(0)?, b.get(1)?, b.get(2)?);
+    let (which, held_args) = held(id, stored == "open", slot, &building, group_buy);
+    let sql = format!("SELECT o.id, o.status FROM orders o WHERE {which} ORDER BY o.id{}", tx.lock());
+    let orders = tx.rows(&sql, &held_args).await?;
+    Ok(Some(BatchSnapshot {
+        id,
+        stored,
+        volunteer_id: b.get(4)?,
+        orders: orders
+            .iter()
+            .map(|o| Ok((o.get(0)?, OrderStatus::parse(&o.get::<String>(1)?).unwrap_or(OrderStatus::Placed))))
+            .collect::<sqlx::Result<_>>()?,
+    }))
+}
+
+async fn set_status(tx: &mut Tx, order: i64, status: OrderStatus, by: i64, now: DateTime<Utc>) -> StoreResult<()> {
+    tx.exec("UPDATE orders SET status = $2, updated_at = $3 WHERE id = $1", &args![order, status.as_str(), now])
+        .await?;
+    tx.exec(
+        "INSERT INTO order_events (order_id, status, at, by_user) VALUES ($1, $2, $3, $4)",
+        &args![order, status.as_str(), now, by],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! From the stalls to the door, through HTTP on both databases: batches by building, one
+//! volunteer wins a claim, the manifest only for them, pick-up, hand-off with the code, the
+//! limit on wrong codes and staff's reset.
+
+use serde_json::{json, Value};
+use tests::{join_all, on_both_databases, spawn_app, Db, TestApp};
+
+on_both_databases! {
+    a_building_s_orders_go_from_packed_to_delivered_by_one_volunteer => to_the_door;
+}
+
+const STAFF: &str = "13800000000";
+
+/// A resident's order of two 大白菜 to building/room, paid on delivery.
+async fn order(app: &TestApp, phone: &str, slot: &Value, building: &str, room: &str, cabbage: i64) -> Value {
+    let (token, _) = app.login(phone).await;
+    app.put_in_cart(&token, cabbage, 2).await;
+    let body = json!({ "slot_id": slot["id"], "payment": "on_delivery",
+                       "address": { "building": building, "unit": "1", "room": room } });
+    let r = app.checkout(&token, &format!("delivery-{phone}"), &body).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let mut order = r.body;
+    order["token"] = json!(token);
+    order
+}
+
+fn batch_of<'a>(list: &'a Value, building: &str) -> &'a Value {
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|b| b["building"] == building)
+        .expect("a batch for the building")
+}
+
+async fn to_the_door(db: Db) {
+    let app = spawn_app(db).await;
+    let (staff, _) = app.login(STAFF).await;
+    let slot = app.open_slot(&staff, 10, 0, 24).await;
+    let cabbage = app.product_id("大白菜").await;
+    let vendor =
+        app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["vendor_id"].as_i64().expect("vendor");
+    let (stall, _) = app.login(&format!("138000001{vendor:02}")).await;
+    let a = order(&app, "13900000301", &slot, "4", "102", cabbage).await;
+    let b = order(&app, "13900000302", &slot, "4", "101", cabbage).await;
+    let c = order(&app, "13900000303", &slot, "5", "101", cabbage).await;
+    let (v1, _) = app.login("13800000201").await;
+    let (v2, _) = app.login("13800000202").await;
+    let path = format!("/api/v1/batches?slot_id={}", slot["id"]);
+
+    // Residents and stalls see no batches; volunteers see one per building, waiting for the stalls.
+    assert_eq!(app.get(&path, Some(a["token"].as_str().unwrap_or_default())).await.status, 403);
+    assert_eq!(app.get(&path, Some(&stall)).await.status, 403);
+    let list = app.get(&path, Some(&v1)).await.body;
+    let four = batch_of(&list, "4").clone();
+    assert_eq!((four["orders"].as_i64(), four["status"].as_str()), (Some(2), Some("waiting")));
+    assert_eq!(batch_of(&list, "5")["orders"], 1);
+    assert!(four.get("manifest").is_none());
+    let batch = format!("/api/v1/batches/{}", four["id"]);
+    let r = app.post(&format!("{batch}/claim"), &json!({}), Some(&v1)).await;
+    assert_eq!((r.status, r.error_code()), (409, "wrong_state"), "not packed yet");
+
+    // The stall confirms and packs the building's two orders: the batch is ready.
+    let parts = app.get(&format!("/api/v1/vendor/orders?slot_id={}", slot["id"]), Some(&stall)).await.body;
+    for p in parts["items"].as_array().expect("parts").iter().filter(|p| p["building"] == "4") {
+        for step in ["confirm", "packed"] {
+            let r = app.post(&format!("/api/v1/vendor/orders/{}/{step}", p["id"]), &json!({}), Some(&stall)).await;
+            assert_eq!(r.status, 200, "{step}: {:?}", r.body);
+        }
+    }
+    let list = app.get(&path, Some(&v1)).await.body;
+    assert_eq!(batch_of(&list, "4")["status"], "ready");
+    assert_eq!(batch_of(&list, "5")["status"], "waiting");
+
+    // Two volunteers claim at once: one wins, the other is told it is taken.
+    let claims = join_all(vec![
+        app.post(&format!("{batch}/claim"), &json!({}), Some(&v1)),
+        app.post(&format!("{batch}/claim"), &json!({}), Some(&v2)),
+    ])
+    .await;
+    let mut statuses: Vec<u16> = claims.iter().map(|r| r.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{:?}", claims.iter().map(|r| &r.body).collect::<Vec<_>>());
+    let (winner, loser, won) = if claims[0].status == 200 { (&v1, &v2, &claims[0]) } else { (&v2, &v1, &claims[1]) };
+    assert_eq!(claims.iter().find(|r| r.status == 409).map(|r| r.error_code()), Some("already_claimed"));
+    assert_eq!(won.body["status"], "claimed");
+    let manifest = won.body["manifest"].as_array().expect("the winner sees the manifest");
+    let rooms: Vec<&str> = manifest.iter().filter_map(|s| s["room"].as_str()).collect();
+    assert_eq!(rooms, ["101", "102"], "by unit and room");
+    assert_eq!(manifest[0]["phone"], "139****0302");
+    assert_eq!(manifest[0]["items"][0]["name"], "大白菜");
+    assert!(!won.body.to_string().contains(a["handoff_code"].as_str().unwrap_or("x")), "no hand-off codes");
+    assert!(app.get(&batch, Some(loser)).await.body.get("manifest").is_none(), "only the winner");
+    assert!(app.get(&batch, Some(&staff)).await.body["manifest"].is_array(), "and staff");
+
+    // Only the winner picks it up; the orders go out for delivery.
+    assert_eq!(app.post(&format!("{batch}/pickup"), &json!({}), Some(loser)).await.status, 403);
+    let r = app.post(&format!("{batch}/pickup"), &json!({}), Some(winner)).await;
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("out")), "{:?}", r.body);
+    let seen =
+        app.get(&format!("/api/v1/orders/{}", a["id"]), Some(a["token"].as_str().unwrap_or_default())).await.body;
+    assert_eq!(seen["status"], "out_for_delivery");
+
+    // Hand-off: not by another volunteer, not by the resident; wrong codes are counted up to 5.
+    let handoff = |o: &Value| format!("/api/v1/orders/{}/handoff", o["id"]);
+    let right = |o: &Value| json!({ "code": o["handoff_code"] });
+    assert_eq!(app.post(&handoff(&a), &right(&a), Some(loser)).await.status, 403);
+    assert_eq!(app.post(&handoff(&a), &right(&a), Some(a["token"].as_str().unwrap_or_default())).await.status, 403);
+    let wrong = json!({ "code": if a["handoff_code"] == "000000" { "111111" } else { "000000" } });
+    for n in 1..=5 {
+        let r = app.post(&handoff(&a), &wrong, Some(winner)).await;
+        assert_eq!((r.status, r.error_code()), (409, "wrong_code"), "try {n}");
+    }
+    let r = app.post(&handoff(&a), &right(&a), Some(winner)).await;
+    assert_eq!((r.status, r.error_code()), (409, "handoff_locked"));
+    let seen =
+        app.get(&format!("/api/v1/orders/{}", a["id"]), Some(a["token"].as_str().unwrap_or_default())).await.body;
+    assert_eq!(seen["status"], "out_for_delivery", "wrong codes change nothing");
+    assert_eq!(app.post(&format!("{}/reset", handoff(&a)), &json!({}), Some(winner)).await.status, 403);
+    assert_eq!(app.post(&format!("{}/reset", handoff(&a)), &json!({}), Some(&staff)).await.status, 200);
+    let r = app.post(&handoff(&a), &right(&a), Some(winner)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["status"], "delivered");
+    assert!(r.body.get("handoff_code").is_none());
+    let seen =
+        app.get(&format!("/api/v1/orders/{}", a["id"]), Some(a["token"].as_str().unwrap_or_default())).await.body;
+    assert_eq!(seen["status"], "delivered");
+    let again = app.post(&handoff(&a), &right(&a), Some(winner)).await;
+    assert_eq!((again.status, again.error_code()), (409, "wrong_state"));
+
+    // The last order of the batch: it is done, and its volunteer no longer sees the households.
+    assert_eq!(app.post(&handoff(&b), &right(&b), Some(winner)).await.status, 200);
+    let done = app.get(&batch, Some(winner)).await.body;
+    assert_eq!(done["status"], "done");
+    assert!(done.get("manifest").is_none());
+    // Building 5's order was never part of it.
+    let seen =
+        app.get(&format!("/api/v1/orders/{}", c["id"]), Some(c["token"].as_str().unwrap_or_default())).await.body;
+    assert_eq!(seen["status"], "placed");
+}
