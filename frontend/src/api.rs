@@ -372,3 +372,23 @@ pub async fn confirm_part(id: i64, body: &shared::api::ConfirmPart) -> ApiResult
 pub async fn pack_part(id: i64) -> ApiResult<shared::api::VendorPart> {
     parse(exchange(Call::new("POST", format!("/api/v1/vendor/orders/{id}/packed")), None).await?)
 }
+
+// ---------- delivery ----------
+
+pub fn batches_path(slot_id: i64) -> String {
+    format!("/api/v1/batches?slot_id={slot_id}")
+}
+
+pub fn batch_path(id: i64) -> String {
+    format!("/api/v1/batches/{id}")
+}
+
+/// Claims (`claim`) or picks up (`pickup`) a batch.
+pub async fn batch_step(id: i64, step: &str) -> ApiResult<shared::api::Batch> {
+    parse(exchange(Call::new("POST", format!("/api/v1/batches/{id}/{step}")), None).await?)
+}
+
+pub async fn handoff(order_id: i64, code: &str) -> ApiResult<Order> {
+    let body = shared::api::HandoffRequest { code: code.to_owned() };
+    parse(send(Call::new("POST", format!("/api/v1/orders/{order_id}/handoff")), &body).await?)
+}

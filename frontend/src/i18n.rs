@@ -230,6 +230,20 @@ dictionary! {
     part_pending => "待确认", "To confirm";
     part_confirmed => "已确认", "Confirmed";
     part_packed => "已打包", "Packed";
+    deliveries => "配送", "Deliveries";
+    no_batches => "这个时段还没有要送的订单", "Nothing to deliver in this slot yet";
+    batch_waiting => "等待摊位", "Waiting for stalls";
+    batch_ready => "可以认领", "Ready";
+    batch_claimed => "已认领", "Claimed";
+    batch_out => "配送中", "Out";
+    batch_done => "已送完", "Done";
+    claim_batch => "认领这一批", "Claim this batch";
+    open_batch => "打开清单", "Open the list";
+    picked_up => "已取货，出发", "Picked up, on my way";
+    hand_over => "交付", "Hand over";
+    handed_over => "已交付", "Handed over";
+    wrong_codes => "取货码输错", "Wrong codes";
+    batch_all_done => "这一批已全部送达，谢谢您！", "Every order of this batch is delivered. Thank you!";
     not_charged => "不收费", "not charged";
     gb_priority_opens => "隔离、困难、老人户提前到", "priority households from";
 }

@@ -300,10 +300,11 @@ async fn a_resident_joins_a_group_buy_and_sees_the_order_once_the_leader_closes_
     browser.quit().await;
 }
 
-/// A stall holder on their console: sees the resident's order, confirms it with one item short,
-/// packs it; the resident's order page shows what will not come and the new total.
+/// From the stall to the door in the workers' pages: the stall confirms the resident's order
+/// with one item short and packs it, a volunteer claims the building's batch, picks it up and
+/// hands the order over with the resident's code; the resident sees the shortage and "delivered".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stall_confirms_with_a_shortage_and_packs() {
+async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
     let app = spawn_app_with(Db::Sqlite, |c| c.sms.resend_interval = Duration::ZERO).await;
     let (staff, _) = app.login("13800000000").await;
@@ -336,9 +337,33 @@ async fn a_stall_confirms_with_a_shortage_and_packs() {
     let seen = app.get(&format!("/api/v1/orders/{order_id}"), Some(&resident)).await.body;
     assert_eq!(seen["status"], "packed");
     assert_eq!(seen["items"][0]["short_quantity"], 1);
+
+    // A volunteer claims building 3's batch, picks it up, types the resident's code.
+    log_in(&browser, &app, "13800000201", "/volunteer").await;
+    browser.wait_for("#volunteer-slot", WAIT).await;
+    set_input(&browser, "#volunteer-slot", &slot["id"].to_string()).await;
+    browser.click(&browser.wait_for(".batch .claim-batch", WAIT).await).await;
+    browser.click(&browser.wait_for("#pickup-batch", WAIT).await).await;
+    let input = browser.wait_for(".stop .handoff-input", WAIT).await;
+    let sideways = browser.script("return document.documentElement.scrollWidth > window.innerWidth").await;
+    assert_eq!(sideways, false, "the volunteer's page fits the phone's width, code box and button");
+    let code = order.body["handoff_code"].as_str().expect("code").to_owned();
+    browser.type_text(&input, &code).await;
+    browser.click(&browser.wait_for(".stop .hand-over", WAIT).await).await;
+    // The batch's only order: the batch is done, and the households' details are gone from the page.
+    browser.wait_for("#batch-done", WAIT).await;
+    let message = browser.text(&browser.wait_for("#batch-message", WAIT).await).await;
+    assert!(message.contains("已交付"), "{message}");
+    if let Ok(dir) = std::env::var("FXS_SCREENSHOT_DIR") {
+        let _ = std::fs::write(std::path::Path::new(&dir).join("volunteer.png"), browser.screenshot_png().await);
+    }
+
+    // The resident sees what did not come, and that it was delivered.
     log_in(&browser, &app, "13900000001", &format!("/orders/{order_id}")).await;
     let short = browser.text(&browser.wait_for(".short", WAIT).await).await;
     assert!(short.contains("缺货") && short.contains('1'), "{short}");
+    let status = browser.text(&browser.wait_for("#order-status", WAIT).await).await;
+    assert!(status.contains("已送达"), "{status}");
     browser.quit().await;
 }
 

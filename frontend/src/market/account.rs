@@ -79,6 +79,9 @@ fn Account() -> impl IntoView {
             {user.has_role(Role::Staff).then(|| view! {
                 <A href="/staff"><span class="btn primary block">{t(K::staff_page)}</span></A>
             })}
+            {user.has_role(Role::Volunteer).then(|| view! {
+                <A href="/volunteer"><span class="btn primary block" id="volunteer-link">{t(K::deliveries)}</span></A>
+            })}
             {user.has_role(Role::Vendor).then(|| view! {
                 <A href="/vendor"><span class="btn primary block" id="vendor-link">{t(K::stall_orders)}</span></A>
             })}

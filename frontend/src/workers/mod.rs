@@ -1,9 +1,10 @@
-//! The workers' bundle, under `/staff`, `/vendor` (and `/volunteer` with its issue): pages a
+//! The workers' bundle, under `/staff`, `/vendor` and `/volunteer`: pages a
 //! resident never opens, so never downloads. Logging in happens on the residents' login page,
 //! which sends the worker back here.
 
 mod staff;
 mod vendor;
+mod volunteer;
 
 use crate::components::{Elsewhere, Shell};
 use leptos::prelude::*;
@@ -20,6 +21,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <Elsewhere here=Bundle::Workers/> }>
                 <Route path=path!("/staff") view=staff::StaffPage/>
                 <Route path=path!("/vendor") view=vendor::VendorPage/>
+                <Route path=path!("/volunteer") view=volunteer::VolunteerPage/>
+                <Route path=path!("/volunteer/batch/:id") view=volunteer::BatchPage/>
             </Routes>
         </Shell>
     }

@@ -1,0 +1,181 @@
+//! Volunteers (志愿者), on a phone in a stairwell: the slot's batches by building, claim a ready
+//! one, the manifest by unit and room, "picked up", and each hand-off with the resident's code.
+//! Large type, one hand; every page reloads from the server, so a reload on a poor connection
+//! loses nothing.
+
+use crate::api;
+use crate::components::{day_and_time, Guarded, Load};
+use crate::i18n::{now, t, K};
+use leptos::prelude::*;
+use leptos_router::{components::A, hooks::use_params_map};
+use shared::api::{Batch, Slot, Stop};
+use shared::order::{BatchStatus, OrderStatus};
+use shared::Role;
+
+fn batch_label(s: BatchStatus) -> K {
+    match s {
+        BatchStatus::Waiting => K::batch_waiting,
+        BatchStatus::Ready => K::batch_ready,
+        BatchStatus::Claimed => K::batch_claimed,
+        BatchStatus::Out => K::batch_out,
+        BatchStatus::Done => K::batch_done,
+    }
+}
+
+#[component]
+pub fn VolunteerPage() -> impl IntoView {
+    view! {
+        <h1>{t(K::deliveries)}</h1>
+        <Guarded next="/volunteer" role=Role::Volunteer><Batches/></Guarded>
+    }
+}
+
+#[component]
+fn Batches() -> impl IntoView {
+    let slot = RwSignal::new(None::<i64>);
+    let slots = Load::new(move || api::slots_path(None));
+    let batches = Load::when(move || slot.get().map(api::batches_path));
+    if let Ok(handle) = set_interval_with_handle(move || batches.reload(), std::time::Duration::from_secs(15)) {
+        on_cleanup(move || handle.clear());
+    }
+    let message = RwSignal::new(None::<(bool, String)>);
+    let navigate = leptos_router::hooks::use_navigate();
+    let claim = move |id: i64| {
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match api::batch_step(id, "claim").await {
+                Ok(b) => navigate(&format!("/volunteer/batch/{}", b.id), Default::default()),
+                Err(f) => {
+                    message.set(Some((false, f.text())));
+                    batches.reload();
+                }
+            }
+        });
+    };
+    view! {
+        <label class="field">{t(K::slot)}
+            {slots.show_items(move |list: Vec<Slot>| {
+                if slot.get_untracked().is_none() {
+                    slot.set(list.iter().find(|s| s.kind == shared::order::SlotKind::Delivery).map(|s| s.id));
+                }
+                view! {
+                    <select id="volunteer-slot" on:change=move |ev| slot.set(event_target_value(&ev).parse().ok())>
+                        {list.into_iter().filter(|s| s.kind == shared::order::SlotKind::Delivery).map(|s| {
+                            let (day, time) = day_and_time(&s.starts_at);
+                            let selected = slot.get_untracked() == Some(s.id);
+                            view! { <option value=s.id.to_string() selected=selected>{day.get(5..).unwrap_or_default().to_owned()} " " {time} "–" {day_and_time(&s.ends_at).1}</option> }
+                        }).collect_view()}
+                    </select>
+                }
+            })}
+        </label>
+        {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok role="status">{m}</p> })}
+        {batches.show_items(move |list: Vec<Batch>| if list.is_empty() {
+            view! { <div class="card center"><p>{t(K::no_batches)}</p></div> }.into_any()
+        } else {
+            let claim = claim.clone();
+            view! {
+                <ul class="batches">
+                    {list.into_iter().map(|b| {
+                        let claim = claim.clone();
+                        let id = b.id;
+                        view! {
+                            <li class="card batch" data-batch=id>
+                                <p class="batch-building">{b.building.clone()} {t(K::building)}
+                                    {b.group_buy_id.map(|g| view! { " · " {t(K::nav_group)} " #" {g} })}</p>
+                                <p><span class=format!("badge big batch-{}", b.status.as_str())>{t(batch_label(b.status))}</span>
+                                    " " {b.orders} " " {t(K::households)}</p>
+                                {b.volunteer.clone().map(|v| view! { <p class="note">{t(K::role_volunteer)} " " {v}</p> })}
+                                {(b.status == BatchStatus::Ready).then(|| view! {
+                                    <button class="btn primary block claim-batch" on:click=move |_| claim(id)>{t(K::claim_batch)}</button>
+                                })}
+                                {matches!(b.status, BatchStatus::Claimed | BatchStatus::Out).then(|| view! {
+                                    <A href=format!("/volunteer/batch/{id}")><span class="btn secondary block open-batch">{t(K::open_batch)}</span></A>
+                                })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            }.into_any()
+        })}
+    }
+}
+
+#[component]
+pub fn BatchPage() -> impl IntoView {
+    let here = leptos_router::hooks::use_location().pathname.get_untracked();
+    view! { <Guarded next=here role=Role::Volunteer><BatchDetail/></Guarded> }
+}
+
+#[component]
+fn BatchDetail() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.get().get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
+    let batch = Load::new(move || api::batch_path(id.get()));
+    let message = RwSignal::new(None::<(bool, String)>);
+    let pickup = move |_| {
+        let id = id.get_untracked();
+        leptos::task::spawn_local(async move {
+            if let Err(f) = api::batch_step(id, "pickup").await {
+                message.set(Some((false, f.text())));
+            }
+            batch.reload();
+        });
+    };
+    view! {
+        {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:banner=ok class:success=ok role="status" id="batch-message">{m}</p> })}
+        {batch.show(move |b: Batch| view! {
+            <h1>{b.building.clone()} {t(K::building)} " · " {b.orders} " " {t(K::households)}</h1>
+            <p><span id="batch-status" class=format!("badge big batch-{}", b.status.as_str())>{t(batch_label(b.status))}</span></p>
+            {(b.status == BatchStatus::Claimed).then(|| view! {
+                <button id="pickup-batch" class="btn primary block" on:click=pickup>{t(K::picked_up)}</button>
+            })}
+            {match b.manifest.clone() {
+                Some(stops) => view! {
+                    <ul class="manifest">
+                        {stops.into_iter().map(|s| view! { <StopCard stop=s batch=batch message=message/> }).collect_view()}
+                    </ul>
+                }.into_any(),
+                None if b.status == BatchStatus::Done => view! { <p class="card center" id="batch-done">{t(K::batch_all_done)}</p> }.into_any(),
+                None => view! { <p class="card center">{t(K::not_allowed)}</p> }.into_any(),
+            }}
+        })}
+    }
+}
+
+#[component]
+fn StopCard(stop: Stop, batch: Load, message: RwSignal<Option<(bool, String)>>) -> impl IntoView {
+    let code = RwSignal::new(String::new());
+    let order_id = stop.order_id;
+    let hand_over = move |_| {
+        let typed = code.get_untracked();
+        leptos::task::spawn_local(async move {
+            match api::handoff(order_id, &typed).await {
+                Ok(_) => message.set(Some((true, now(K::handed_over).to_owned()))),
+                Err(f) => message.set(Some((false, f.text()))),
+            }
+            batch.reload();
+        });
+    };
+    let out = stop.status == OrderStatus::OutForDelivery;
+    let delivered = stop.status == OrderStatus::Delivered;
+    view! {
+        <li class="card stop" class:delivered=delivered data-order=order_id>
+            <p class="stop-address">{stop.unit.clone()} {t(K::unit)} " " {stop.room.clone()} {t(K::room)}</p>
+            <p class="note">{stop.building.clone()} {t(K::building)} " · " {stop.phone.clone().unwrap_or_default()}</p>
+            <ul class="box-items">
+                {stop.items.iter().map(|i| view! { <li><span>{i.name.clone()}</span><span>{i.quantity} {i.unit.clone()}</span></li> }).collect_view()}
+            </ul>
+            {stop.note.clone().map(|n| view! { <p class="note warn">{t(K::note)} ": " {n}</p> })}
+            {delivered.then(|| view! { <p class="banner success">"✓ " {t(K::st_delivered)}</p> })}
+            {out.then(|| view! {
+                <div class="handoff-row">
+                    <input class="handoff-input" inputmode="numeric" maxlength="6" autocomplete="off" placeholder=move || t(K::handoff_code)()
+                        prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
+                    <button class="btn primary hand-over" on:click=hand_over>{t(K::hand_over)}</button>
+                </div>
+                {(stop.handoff_attempts > 0).then(|| view! { <p class="note warn">{t(K::wrong_codes)} " " {stop.handoff_attempts} " / 5"</p> })}
+            })}
+        </li>
+    }
+}
