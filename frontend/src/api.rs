@@ -392,3 +392,9 @@ pub async fn handoff(order_id: i64, code: &str) -> ApiResult<Order> {
     let body = shared::api::HandoffRequest { code: code.to_owned() };
     parse(send(Call::new("POST", format!("/api/v1/orders/{order_id}/handoff")), &body).await?)
 }
+
+/// Nobody home: left at the door with a note the resident sees.
+pub async fn left_at_door(order_id: i64, note: &str) -> ApiResult<Order> {
+    let body = shared::api::LeftAtDoor { note: note.to_owned() };
+    parse(send(Call::new("POST", format!("/api/v1/orders/{order_id}/left-at-door")), &body).await?)
+}

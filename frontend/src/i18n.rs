@@ -243,6 +243,9 @@ dictionary! {
     hand_over => "交付", "Hand over";
     handed_over => "已交付", "Handed over";
     wrong_codes => "取货码输错", "Wrong codes";
+    left_at_door => "已放在门口", "Left at the door";
+    nobody_home => "家里没人？", "Nobody home?";
+    where_left => "放在哪里了", "Where it was left";
     batch_all_done => "这一批已全部送达，谢谢您！", "Every order of this batch is delivered. Thank you!";
     not_charged => "不收费", "not charged";
     gb_priority_opens => "隔离、困难、老人户提前到", "priority households from";

@@ -24,3 +24,7 @@ ALTER TABLE orders ADD COLUMN handoff_attempts BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE orders ADD COLUMN delivered_by BIGINT REFERENCES users(id);
 ALTER TABLE orders ADD COLUMN delivered_at TIMESTAMPTZ;
 CREATE INDEX orders_batch ON orders (batch_id);
+-- Nobody home: the volunteer left it at the door, with a note the resident sees.
+ALTER TABLE orders ADD COLUMN left_at_door BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE orders ADD COLUMN handoff_note TEXT;
+CREATE INDEX orders_delivered ON orders (delivered_at);

@@ -24,3 +24,7 @@ ALTER TABLE orders ADD COLUMN handoff_attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE orders ADD COLUMN delivered_by INTEGER REFERENCES users(id);
 ALTER TABLE orders ADD COLUMN delivered_at TEXT;
 CREATE INDEX orders_batch ON orders (batch_id);
+-- Nobody home: the volunteer left it at the door, with a note the resident sees.
+ALTER TABLE orders ADD COLUMN left_at_door INTEGER NOT NULL DEFAULT 0 CHECK (left_at_door IN (0, 1));
+ALTER TABLE orders ADD COLUMN handoff_note TEXT;
+CREATE INDEX orders_delivered ON orders (delivered_at);

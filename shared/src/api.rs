@@ -415,6 +415,9 @@ pub struct Order {
     /// 代下单: who placed it on the household's behalf.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placed_by: Option<String>,
+    /// Nobody was home: the volunteer left it at the door, with this note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_at_door: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -561,4 +564,38 @@ pub struct BatchesQuery {
 #[serde(deny_unknown_fields)]
 pub struct HandoffRequest {
     pub code: String,
+}
+
+/// A hand-off at a door, for a contact trace (staff): who delivered, when, to which household.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Contact {
+    pub order_id: i64,
+    pub at: String,
+    /// The volunteer's full phone: an investigation must reach them.
+    pub volunteer_phone: Option<String>,
+    pub building: String,
+    pub unit: String,
+    pub room: String,
+    pub left_at_door: bool,
+    pub slot_id: i64,
+}
+
+/// `GET /admin/contacts`: a time range (RFC 3339) and a volunteer's phone and/or a building.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct ContactQuery {
+    pub from: String,
+    pub to: String,
+    pub volunteer: Option<String>,
+    pub building: Option<String>,
+}
+
+/// `POST /orders/{id}/left-at-door`: nobody home; what the resident is told.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LeftAtDoor {
+    pub note: String,
 }

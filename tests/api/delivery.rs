@@ -128,8 +128,16 @@ async fn to_the_door(db: Db) {
     let again = app.post(&handoff(&a), &right(&a), Some(winner)).await;
     assert_eq!((again.status, again.error_code()), (409, "wrong_state"));
 
-    // The last order of the batch: it is done, and its volunteer no longer sees the households.
-    assert_eq!(app.post(&handoff(&b), &right(&b), Some(winner)).await.status, 200);
+    // Nobody home at the last one: left at the door with a note the resident sees; the batch
+    // is done, and its volunteer no longer sees the households.
+    let door = format!("/api/v1/orders/{}/left-at-door", b["id"]);
+    assert_eq!(app.post(&door, &json!({ "note": " " }), Some(winner)).await.status, 400);
+    assert_eq!(app.post(&door, &json!({ "note": "放在门口鞋柜上" }), Some(loser)).await.status, 403);
+    let r = app.post(&door, &json!({ "note": "放在门口鞋柜上" }), Some(winner)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen =
+        app.get(&format!("/api/v1/orders/{}", b["id"]), Some(b["token"].as_str().unwrap_or_default())).await.body;
+    assert_eq!((seen["status"].as_str(), seen["left_at_door"].as_str()), (Some("delivered"), Some("放在门口鞋柜上")));
     let done = app.get(&batch, Some(winner)).await.body;
     assert_eq!(done["status"], "done");
     assert!(done.get("manifest").is_none());
@@ -137,4 +145,39 @@ async fn to_the_door(db: Db) {
     let seen =
         app.get(&format!("/api/v1/orders/{}", c["id"]), Some(c["token"].as_str().unwrap_or_default())).await.body;
     assert_eq!(seen["status"], "placed");
+
+    // The contact trace: every hand-off in the time range, by volunteer or building (staff only).
+    let from = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let to = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let range = format!("from={}&to={}", tests::urlencode(&from), tests::urlencode(&to));
+    let winner_phone = if winner == &v1 { "13800000201" } else { "13800000202" };
+    let trace = |q: String| {
+        let app = &app;
+        let staff = staff.clone();
+        async move { app.get(&format!("/api/v1/admin/contacts?{q}"), Some(&staff)).await }
+    };
+    let all = trace(range.clone()).await;
+    assert_eq!(all.status, 200, "{:?}", all.body);
+    let contacts = all.body["items"].as_array().expect("items");
+    assert_eq!(contacts.len(), 2);
+    assert_eq!(contacts[0]["volunteer_phone"], winner_phone);
+    assert_eq!(contacts[0]["building"], "4");
+    assert_eq!(contacts[1]["left_at_door"], true);
+    assert_eq!(trace(format!("{range}&building=5")).await.body["items"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        trace(format!("{range}&volunteer={winner_phone}")).await.body["items"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(trace("from=yesterday&to=today".into()).await.status, 400);
+    assert_eq!(app.get(&format!("/api/v1/admin/contacts?{range}"), Some(winner)).await.status, 403);
+    let csv = app
+        .client
+        .get(app.url(&format!("/api/v1/admin/contacts.csv?{range}")))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .expect("csv");
+    let bytes = csv.bytes().await.expect("bytes");
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
+    assert!(String::from_utf8_lossy(&bytes).contains(winner_phone));
 }

@@ -499,6 +499,7 @@ impl Batch<'_> {
             parts,
             timeline: vec![(status, job.now)],
             group_buy: None,
+            left_at_door: None,
         })
     }
 

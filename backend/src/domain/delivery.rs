@@ -80,13 +80,22 @@ pub enum Handoff {
     Wrong { attempts: i64 },
 }
 
+/// How an order is handed over: with the code the resident shows, or left at the door when
+/// nobody is home (with a note the resident is told).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof<'a> {
+    Code(&'a str),
+    LeftAtDoor,
+}
+
 /// A hand-off at the door by the batch's volunteer (staff may too): the right code delivers; a
-/// wrong one is counted, and after `MAX_HANDOFF_ATTEMPTS` the order takes no more.
+/// wrong one is counted, and after `MAX_HANDOFF_ATTEMPTS` the order takes no more. Left at the
+/// door delivers without a code.
 pub fn decide_handoff(
     order: Option<&HandoffSnapshot>,
     volunteer: i64,
     staff: bool,
-    code: &str,
+    proof: Proof<'_>,
 ) -> Result<Handoff, Refusal> {
     let o = order.ok_or_else(|| Refusal::new(ErrorCode::NotFound, "no such order"))?;
     if !staff && o.batch.volunteer_id != Some(volunteer) {
@@ -98,14 +107,16 @@ pub fn decide_handoff(
             format!("订单是{}，不能交付 (the order is {})", o.status.as_str(), o.status.as_str()),
         ));
     }
-    if o.attempts >= MAX_HANDOFF_ATTEMPTS {
-        return Err(Refusal::new(
-            ErrorCode::HandoffLocked,
-            "取货码错误次数太多，请联系工作人员重置 (too many wrong codes: staff must reset it)",
-        ));
-    }
-    if code.trim() != o.code {
-        return Ok(Handoff::Wrong { attempts: o.attempts + 1 });
+    if let Proof::Code(code) = proof {
+        if o.attempts >= MAX_HANDOFF_ATTEMPTS {
+            return Err(Refusal::new(
+                ErrorCode::HandoffLocked,
+                "取货码错误次数太多，请联系工作人员重置 (too many wrong codes: staff must reset it)",
+            ));
+        }
+        if code.trim() != o.code {
+            return Ok(Handoff::Wrong { attempts: o.attempts + 1 });
+        }
     }
     let left = o.batch.orders.iter().filter(|(id, s)| *id != o.order_id && *s == OrderStatus::OutForDelivery).count();
     Ok(Handoff::Delivered { batch_done: left == 0 })
@@ -153,19 +164,36 @@ mod tests {
             attempts,
             batch: out.clone(),
         };
-        assert_eq!(decide_handoff(Some(&at_door(0)), 7, false, "123456"), Ok(Handoff::Delivered { batch_done: false }));
-        assert_eq!(decide_handoff(Some(&at_door(2)), 7, false, "000000"), Ok(Handoff::Wrong { attempts: 3 }));
         assert_eq!(
-            decide_handoff(Some(&at_door(5)), 7, false, "123456").map_err(|e| e.code),
+            decide_handoff(Some(&at_door(0)), 7, false, Proof::Code("123456")),
+            Ok(Handoff::Delivered { batch_done: false })
+        );
+        assert_eq!(
+            decide_handoff(Some(&at_door(2)), 7, false, Proof::Code("000000")),
+            Ok(Handoff::Wrong { attempts: 3 })
+        );
+        assert_eq!(
+            decide_handoff(Some(&at_door(5)), 7, false, Proof::Code("123456")).map_err(|e| e.code),
             Err(ErrorCode::HandoffLocked)
         );
         assert_eq!(
-            decide_handoff(Some(&at_door(0)), 8, false, "123456").map_err(|e| e.code),
+            decide_handoff(Some(&at_door(0)), 8, false, Proof::Code("123456")).map_err(|e| e.code),
             Err(ErrorCode::Forbidden)
         );
-        assert_eq!(decide_handoff(Some(&at_door(0)), 8, true, "123456"), Ok(Handoff::Delivered { batch_done: false }));
+        assert_eq!(
+            decide_handoff(Some(&at_door(0)), 8, true, Proof::Code("123456")),
+            Ok(Handoff::Delivered { batch_done: false })
+        );
         let mut last = at_door(0);
         last.batch.orders[1].1 = Delivered;
-        assert_eq!(decide_handoff(Some(&last), 7, false, "123456"), Ok(Handoff::Delivered { batch_done: true }));
+        assert_eq!(
+            decide_handoff(Some(&last), 7, false, Proof::Code("123456")),
+            Ok(Handoff::Delivered { batch_done: true })
+        );
+        // Nobody home: left at the door, even after wrong codes.
+        assert_eq!(
+            decide_handoff(Some(&at_door(5)), 7, false, Proof::LeftAtDoor),
+            Ok(Handoff::Delivered { batch_done: false })
+        );
     }
 }

@@ -657,6 +657,7 @@ pub fn decide_close(s: &CloseSnapshot, ending: Ending, now: DateTime<Utc>) -> Re
                     household_id: sh.household_id,
                     placed_by: sh.share.placed_by_label.clone(),
                 }),
+                left_at_door: None,
             },
         ));
     }

@@ -39,6 +39,8 @@ pub struct OrderRecord {
     pub timeline: Vec<(OrderStatus, DateTime<Utc>)>,
     /// Set when the order is a household's share of a confirmed group-buy.
     pub group_buy: Option<GroupBuyOrigin>,
+    /// Nobody was home: left at the door, with the volunteer's note.
+    pub left_at_door: Option<String>,
 }
 
 /// Where a group-buy order came from: the group-buy, the household whose share it is, and who
@@ -125,6 +127,7 @@ impl OrderRecord {
                 .collect(),
             group_buy_id: self.group_buy.as_ref().map(|g| g.group_buy_id),
             placed_by: self.group_buy.as_ref().and_then(|g| g.placed_by.clone()),
+            left_at_door: self.left_at_door.clone(),
         }
     }
 

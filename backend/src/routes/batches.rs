@@ -3,12 +3,13 @@
 //! `domain::delivery`'s; who sees a manifest is decided here from the batch's volunteer.
 
 use crate::auth::{AuthUser, StaffUser};
+use crate::domain::delivery::Proof;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpResponse};
-use shared::api::{Batch, BatchesQuery, HandoffRequest, List, Order};
+use shared::api::{Batch, BatchesQuery, Contact, ContactQuery, HandoffRequest, LeftAtDoor, List, Order};
 use shared::order::BatchStatus;
-use shared::{ErrorBody, Role};
+use shared::{ErrorBody, ErrorCode, Role};
 
 fn may_dispatch(auth: &AuthUser) -> ApiResult<()> {
     if auth.has(Role::Staff) || auth.has(Role::Volunteer) {
@@ -114,8 +115,96 @@ pub async fn handoff(
     may_dispatch(&auth)?;
     let id = id.into_inner();
     let code = body.into_inner().code;
-    state.store.batches().handoff(id, auth.user.id, auth.has(Role::Staff), &code, chrono::Utc::now()).await??;
+    let proof = Proof::Code(&code);
+    state.store.batches().handoff(id, auth.user.id, auth.has(Role::Staff), proof, None, chrono::Utc::now()).await??;
     order_as_worker(&state, id).await
+}
+
+/// Nobody home: the volunteer leaves the order at the door, with a note the resident sees.
+#[utoipa::path(
+    tag = "delivery",
+    security(("bearer" = [])),
+    request_body = LeftAtDoor,
+    responses((status = 200, body = Order), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody))
+)]
+#[post("/orders/{id}/left-at-door")]
+pub async fn left_at_door(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<LeftAtDoor>,
+) -> ApiResult<web::Json<Order>> {
+    may_dispatch(&auth)?;
+    let note = body.into_inner().note.trim().to_owned();
+    if note.is_empty() || note.chars().count() > 200 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
+            "note: 请写明放在哪里（1到200字）(say where it was left, 1 to 200 characters)",
+        ));
+    }
+    let id = id.into_inner();
+    let now = chrono::Utc::now();
+    state
+        .store
+        .batches()
+        .handoff(id, auth.user.id, auth.has(Role::Staff), Proof::LeftAtDoor, Some(&note), now)
+        .await??;
+    order_as_worker(&state, id).await
+}
+
+/// Every hand-off in a time range, for a volunteer (phone) and/or a building (staff): who
+/// delivered, when, to which household.
+#[utoipa::path(tag = "delivery", security(("bearer" = [])), params(ContactQuery), responses((status = 200, body = List<Contact>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[get("/admin/contacts")]
+pub async fn contacts(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    query: web::Query<ContactQuery>,
+) -> ApiResult<web::Json<List<Contact>>> {
+    Ok(web::Json(List { items: contact_list(&state, &query).await? }))
+}
+
+/// The same as a spreadsheet (UTF-8 with BOM).
+#[utoipa::path(tag = "delivery", security(("bearer" = [])), params(ContactQuery), responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[get("/admin/contacts.csv")]
+pub async fn contacts_csv(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    query: web::Query<ContactQuery>,
+) -> ApiResult<HttpResponse> {
+    let found = contact_list(&state, &query).await?;
+    let mut rows =
+        vec![["时间 time", "志愿者 volunteer", "楼栋 building", "单元 unit", "房号 room", "方式 how", "订单 order"]
+            .map(str::to_owned)
+            .to_vec()];
+    for c in found {
+        rows.push(vec![
+            c.at,
+            c.volunteer_phone.unwrap_or_default(),
+            c.building,
+            c.unit,
+            c.room,
+            if c.left_at_door { "放门口 left at door".to_owned() } else { "当面 code".to_owned() },
+            c.order_id.to_string(),
+        ]);
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"contacts.csv\""))
+        .body(crate::routes::csv::table(&rows)))
+}
+
+async fn contact_list(state: &AppState, q: &ContactQuery) -> ApiResult<Vec<Contact>> {
+    let time = |field: &str, v: &str| {
+        crate::domain::time::parse_api(v).map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("{field}: {e}")))
+    };
+    let (from, to) = (time("from", &q.from)?, time("to", &q.to)?);
+    if to <= from {
+        return Err(ApiError::new(ErrorCode::InvalidField, "to: must be after from"));
+    }
+    let volunteer = q.volunteer.as_deref().map(str::trim).filter(|v| !v.is_empty());
+    let building = q.building.as_deref().map(str::trim).filter(|b| !b.is_empty());
+    Ok(state.store.batches().contacts(volunteer, building, from, to).await?)
 }
 
 /// Lets an order take hand-off codes again after too many wrong ones (staff).

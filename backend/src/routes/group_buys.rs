@@ -306,15 +306,9 @@ pub async fn shares_csv(state: web::Data<AppState>, auth: AuthUser, id: web::Pat
         .body(shares_table(&gb, &shares)))
 }
 
-/// The CSV: a BOM, a header, one row per household, a total row per item.
+/// The CSV: one row per household, a total row per item.
 pub fn shares_table(gb: &GroupBuy, shares: &[Share]) -> String {
-    let mut out = String::from("\u{FEFF}");
-    let mut row = |fields: &[String]| {
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
-    };
-    row(&[
+    let mut rows = vec![[
         "楼栋 building",
         "单元 unit",
         "房号 room",
@@ -323,10 +317,11 @@ pub fn shares_table(gb: &GroupBuy, shares: &[Share]) -> String {
         "代下单 placed by",
         "付款 payment",
     ]
-    .map(str::to_owned));
+    .map(str::to_owned)
+    .to_vec()];
     for s in shares {
         let items: Vec<String> = s.items.iter().map(|l| format!("{}×{}{}", l.name, l.quantity, l.unit)).collect();
-        row(&[
+        rows.push(vec![
             s.building.clone(),
             s.unit.clone(),
             s.room.clone(),
@@ -337,7 +332,7 @@ pub fn shares_table(gb: &GroupBuy, shares: &[Share]) -> String {
         ]);
     }
     for i in &gb.items {
-        row(&[
+        rows.push(vec![
             "合计 total".into(),
             String::new(),
             String::new(),
@@ -347,34 +342,10 @@ pub fn shares_table(gb: &GroupBuy, shares: &[Share]) -> String {
             String::new(),
         ]);
     }
-    out
+    super::csv::table(&rows)
 }
 
 /// `12.50`: a number a spreadsheet can add up.
 fn plain_yuan(f: shared::Fen) -> String {
     format!("{}.{:02}", f.get() / 100, f.get() % 100)
-}
-
-/// One CSV field: quoted when it holds a comma, quote or line break; a leading `=`, `+`, `-`
-/// or `@` is made plain text so a spreadsheet never runs it as a formula.
-fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_owned() };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    #[test]
-    fn csv_fields_are_quoted_and_never_formulas() {
-        assert_eq!(csv_field("土豆×2斤"), "土豆×2斤");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=1+1"), "'=1+1");
-    }
 }

@@ -5,6 +5,7 @@ mod auth;
 mod batches;
 mod cart;
 mod catalog;
+mod csv;
 mod demo;
 mod group_buys;
 mod health;
@@ -112,6 +113,9 @@ pub fn app(
                 .service(batches::pickup)
                 .service(batches::handoff)
                 .service(batches::reset_handoff)
+                .service(batches::left_at_door)
+                .service(batches::contacts)
+                .service(batches::contacts_csv)
                 .service(cart::get_cart)
                 .service(cart::set_item)
                 .service(slots::list)

@@ -5,7 +5,9 @@
 
 use super::sql::{args, id_list, Arg, Pool, Row, Tx};
 use super::StoreResult;
-use crate::domain::delivery::{decide_claim, decide_handoff, decide_pickup, BatchSnapshot, Handoff, HandoffSnapshot};
+use crate::domain::delivery::{
+    decide_claim, decide_handoff, decide_pickup, BatchSnapshot, Handoff, HandoffSnapshot, Proof,
+};
 use crate::domain::time::to_api;
 use crate::domain::Refusal;
 use chrono::{DateTime, Utc};
@@ -206,14 +208,15 @@ impl Batches {
         Ok(Ok(()))
     }
 
-    /// A hand-off at the door. Ok(Err): refused, nothing changed; a wrong code is counted and
-    /// answered as `wrong_code`.
+    /// A hand-off at the door (or, nobody home, left there with `note`). Ok(Err): refused,
+    /// nothing changed; a wrong code is counted and answered as `wrong_code`.
     pub async fn handoff(
         &self,
         order_id: i64,
         volunteer: i64,
         staff: bool,
-        code: &str,
+        proof: Proof<'_>,
+        note: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<(), Refusal>> {
         let mut tx = self.pool.begin().await?;
@@ -244,7 +247,7 @@ impl Batches {
             },
             None => None,
         };
-        match decide_handoff(snapshot.as_ref(), volunteer, staff, code) {
+        match decide_handoff(snapshot.as_ref(), volunteer, staff, proof) {
             Err(r) => Ok(Err(r)),
             Ok(Handoff::Wrong { attempts }) => {
                 tx.exec("UPDATE orders SET handoff_attempts = $2 WHERE id = $1", &args![order_id, attempts]).await?;
@@ -257,8 +260,9 @@ impl Batches {
             Ok(Handoff::Delivered { batch_done }) => {
                 set_status(&mut tx, order_id, OrderStatus::Delivered, volunteer, now).await?;
                 tx.exec(
-                    "UPDATE orders SET delivered_by = $2, delivered_at = $3 WHERE id = $1",
-                    &args![order_id, volunteer, now],
+                    "UPDATE orders SET delivered_by = $2, delivered_at = $3, left_at_door = $4, handoff_note = $5 \
+                     WHERE id = $1",
+                    &args![order_id, volunteer, now, proof == Proof::LeftAtDoor, note],
                 )
                 .await?;
                 if let (true, Some(b)) = (batch_done, batch_id) {
@@ -276,6 +280,43 @@ impl Batches {
         let changed = tx.exec("UPDATE orders SET handoff_attempts = 0 WHERE id = $1", &args![order_id]).await?;
         tx.commit().await?;
         Ok(changed == 1)
+    }
+
+    /// Every hand-off in a time range, for a volunteer (by phone) and/or a building: who
+    /// delivered, when, to which household. What an epidemic investigation asks for.
+    pub async fn contacts(
+        &self,
+        volunteer_phone: Option<&str>,
+        building: Option<&str>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<shared::api::Contact>> {
+        let rows = self
+            .pool
+            .rows(
+                "SELECT o.id, o.delivered_at, v.phone, o.building, o.unit, o.room, o.left_at_door, o.slot_id \
+                 FROM orders o JOIN users v ON v.id = o.delivered_by \
+                 WHERE o.delivered_at >= $1 AND o.delivered_at < $2 \
+                 AND (CAST($3 AS TEXT) IS NULL OR v.phone = $3) AND (CAST($4 AS TEXT) IS NULL OR o.building = $4) \
+                 ORDER BY o.delivered_at, o.id LIMIT 10000",
+                &args![from, to, volunteer_phone, building],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(shared::api::Contact {
+                    order_id: r.get(0)?,
+                    at: to_api(r.get(1)?),
+                    volunteer_phone: r.get(2)?,
+                    building: r.get::<Option<String>>(3)?.unwrap_or_default(),
+                    unit: r.get::<Option<String>>(4)?.unwrap_or_default(),
+                    room: r.get::<Option<String>>(5)?.unwrap_or_default(),
+                    left_at_door: r.get(6)?,
+                    slot_id: r.get(7)?,
+                })
+            })
+            .collect::<sqlx::Result<_>>()
+            .map_err(Into::into)
     }
 
     /// The batch an order is in, if any.

@@ -101,6 +101,9 @@ fn OrderDetail() -> impl IntoView {
                             <p class="note" id="order-group-buy"><A href=format!("/group/{g}")>"🏘️ " {t(K::nav_group)} " #" {g}</A>
                                 {o.placed_by.clone().map(|p| view! { " · " {t(K::gb_placed_by)} ": " {p} })}</p>
                         })}
+                        {o.left_at_door.clone().map(|note| view! {
+                            <div class="banner" id="left-at-door" role="status">"🚪 " {t(K::left_at_door)} ": " {note}</div>
+                        })}
                         {o.handoff_code.clone().map(|code| view! {
                             <div class="card handoff">
                                 <p>{t(K::handoff_code)}</p>

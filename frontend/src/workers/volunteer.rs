@@ -157,6 +157,18 @@ fn StopCard(stop: Stop, batch: Load, message: RwSignal<Option<(bool, String)>>) 
             batch.reload();
         });
     };
+    let note = RwSignal::new(String::new());
+    let nobody_home = RwSignal::new(false);
+    let leave = move |_| {
+        let typed = note.get_untracked();
+        leptos::task::spawn_local(async move {
+            match api::left_at_door(order_id, &typed).await {
+                Ok(_) => message.set(Some((true, now(K::left_at_door).to_owned()))),
+                Err(f) => message.set(Some((false, f.text()))),
+            }
+            batch.reload();
+        });
+    };
     let out = stop.status == OrderStatus::OutForDelivery;
     let delivered = stop.status == OrderStatus::Delivered;
     view! {
@@ -175,6 +187,17 @@ fn StopCard(stop: Stop, batch: Load, message: RwSignal<Option<(bool, String)>>) 
                     <button class="btn primary hand-over" on:click=hand_over>{t(K::hand_over)}</button>
                 </div>
                 {(stop.handoff_attempts > 0).then(|| view! { <p class="note warn">{t(K::wrong_codes)} " " {stop.handoff_attempts} " / 5"</p> })}
+                {move || if nobody_home.get() {
+                    view! {
+                        <div class="handoff-row">
+                            <input class="door-note" maxlength="200" placeholder=move || t(K::where_left)()
+                                prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))/>
+                            <button class="btn secondary leave-at-door" on:click=leave>{t(K::left_at_door)}</button>
+                        </div>
+                    }.into_any()
+                } else {
+                    view! { <button class="link nobody-home" on:click=move |_| nobody_home.set(true)>{t(K::nobody_home)}</button> }.into_any()
+                }}
             })}
         </li>
     }
