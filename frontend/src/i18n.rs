@@ -244,6 +244,9 @@ dictionary! {
     handed_over => "已交付", "Handed over";
     wrong_codes => "取货码输错", "Wrong codes";
     left_at_door => "已放在门口", "Left at the door";
+    dispatch => "配送看板", "Dispatch board";
+    waited => "已等", "Waited";
+    status => "状态", "Status";
     nobody_home => "家里没人？", "Nobody home?";
     where_left => "放在哪里了", "Where it was left";
     batch_all_done => "这一批已全部送达，谢谢您！", "Every order of this batch is delivered. Thank you!";

@@ -358,6 +358,16 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
         let _ = std::fs::write(std::path::Path::new(&dir).join("volunteer.png"), browser.screenshot_png().await);
     }
 
+    // Staff's dispatch board shows the batch done, and who carried it.
+    log_in(&browser, &app, "13800000000", "/staff/dispatch").await;
+    browser.wait_for("#dispatch-date", WAIT).await;
+    set_input(&browser, "#dispatch-date", &slot["starts_at"].as_str().unwrap_or_default()[..10]).await;
+    let option = format!("#dispatch-slot option[value='{}']", slot["id"]);
+    browser.wait_for(&option, WAIT).await;
+    set_input(&browser, "#dispatch-slot", &slot["id"].to_string()).await;
+    let row = browser.text(&browser.wait_for("tr[data-batch]", WAIT).await).await;
+    assert!(row.contains("已送完") && row.contains("138****0201"), "{row}");
+
     // The resident sees what did not come, and that it was delivered.
     log_in(&browser, &app, "13900000001", &format!("/orders/{order_id}")).await;
     let short = browser.text(&browser.wait_for(".short", WAIT).await).await;

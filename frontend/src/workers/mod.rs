@@ -20,6 +20,7 @@ pub fn App() -> impl IntoView {
         <Shell>
             <Routes fallback=|| view! { <Elsewhere here=Bundle::Workers/> }>
                 <Route path=path!("/staff") view=staff::StaffPage/>
+                <Route path=path!("/staff/dispatch") view=staff::DispatchPage/>
                 <Route path=path!("/vendor") view=vendor::VendorPage/>
                 <Route path=path!("/volunteer") view=volunteer::VolunteerPage/>
                 <Route path=path!("/volunteer/batch/:id") view=volunteer::BatchPage/>

@@ -19,7 +19,73 @@ fn today_shanghai() -> String {
 pub fn StaffPage() -> impl IntoView {
     view! {
         <h1>{t(K::staff_page)}</h1>
-        <Guarded next="/staff" role=Role::Staff><SlotsAdmin/> <HouseholdsAdmin/></Guarded>
+        <Guarded next="/staff" role=Role::Staff>
+            <leptos_router::components::A href="/staff/dispatch"><span class="btn secondary block" id="dispatch-link">{t(K::dispatch)}</span></leptos_router::components::A>
+            <SlotsAdmin/> <HouseholdsAdmin/>
+        </Guarded>
+    }
+}
+
+/// The dispatch board (staff): a slot's batches by building with their state, the volunteer on
+/// each and how long it has waited; refreshed every 15 s.
+#[component]
+pub fn DispatchPage() -> impl IntoView {
+    view! {
+        <h1>{t(K::dispatch)}</h1>
+        <Guarded next="/staff/dispatch" role=Role::Staff><DispatchBoard/></Guarded>
+    }
+}
+
+#[component]
+fn DispatchBoard() -> impl IntoView {
+    let date = RwSignal::new(today_shanghai());
+    let slot = RwSignal::new(None::<i64>);
+    let slots = Load::new(move || api::slots_path(Some(&date.get())));
+    let batches = Load::when(move || slot.get().map(api::batches_path));
+    if let Ok(handle) = set_interval_with_handle(move || batches.reload(), std::time::Duration::from_secs(15)) {
+        on_cleanup(move || handle.clear());
+    }
+    let (now_ms, set_now) = signal(js_sys::Date::now());
+    if let Ok(handle) =
+        set_interval_with_handle(move || set_now.set(js_sys::Date::now()), std::time::Duration::from_secs(30))
+    {
+        on_cleanup(move || handle.clear());
+    }
+    view! {
+        <div class="form-grid">
+            <label>{t(K::date)}
+                <input type="date" id="dispatch-date" prop:value=move || date.get() on:change=move |ev| { slot.set(None); date.set(event_target_value(&ev)); }/>
+            </label>
+            <label>{t(K::slot)}
+                {slots.show_items(move |list: Vec<Slot>| view! {
+                    <select id="dispatch-slot" on:change=move |ev| slot.set(event_target_value(&ev).parse().ok())>
+                        <option value="">"—"</option>
+                        {list.into_iter().filter(|s| s.kind == SlotKind::Delivery).map(|s| view! {
+                            <option value=s.id.to_string()>{day_and_time(&s.starts_at).1} "–" {day_and_time(&s.ends_at).1}</option>
+                        }).collect_view()}
+                    </select>
+                })}
+            </label>
+        </div>
+        {batches.show_items(move |list: Vec<shared::api::Batch>| view! {
+            <table class="shares dispatch">
+                <thead><tr><th>{t(K::building_no)}</th><th>{t(K::households)}</th><th>{t(K::status)}</th><th>{t(K::role_volunteer)}</th><th>{t(K::waited)}</th></tr></thead>
+                <tbody>
+                    {list.into_iter().map(|b| {
+                        let since = b.since.clone();
+                        view! {
+                            <tr data-batch=b.id>
+                                <td>{b.building.clone()}</td>
+                                <td class="num">{b.orders}</td>
+                                <td><span class=format!("badge batch-{}", b.status.as_str())>{t(super::volunteer::batch_label(b.status))}</span></td>
+                                <td>{b.volunteer.clone().unwrap_or_default()}</td>
+                                <td class="num">{move || format!("{}′", ((now_ms.get() - js_sys::Date::parse(&since)) / 60_000.0).max(0.0) as i64)}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        })}
     }
 }
 

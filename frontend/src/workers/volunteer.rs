@@ -12,7 +12,7 @@ use shared::api::{Batch, Slot, Stop};
 use shared::order::{BatchStatus, OrderStatus};
 use shared::Role;
 
-fn batch_label(s: BatchStatus) -> K {
+pub(super) fn batch_label(s: BatchStatus) -> K {
     match s {
         BatchStatus::Waiting => K::batch_waiting,
         BatchStatus::Ready => K::batch_ready,
