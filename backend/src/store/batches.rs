@@ -220,8 +220,9 @@ impl Batches {
         now: DateTime<Utc>,
     ) -> StoreResult<Result<(), Refusal>> {
         let mut tx = self.pool.begin().await?;
-        let sql = format!("SELECT batch_id FROM orders WHERE id = $1{}", tx.lock());
-        let batch_id: Option<i64> = match tx.row(&sql, &args![order_id]).await? {
+        // The batch first, then its orders (this one among them): the order every delivery step
+        // locks in. An order's batch never changes once set, so it is read without a lock.
+        let batch_id: Option<i64> = match tx.row("SELECT batch_id FROM orders WHERE id = $1", &args![order_id]).await? {
             Some(r) => r.get(0)?,
             None => None,
         };
