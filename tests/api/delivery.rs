@@ -92,6 +92,13 @@ async fn to_the_door(db: Db) {
     assert!(!won.body.to_string().contains(a["handoff_code"].as_str().unwrap_or("x")), "no hand-off codes");
     assert!(app.get(&batch, Some(loser)).await.body.get("manifest").is_none(), "only the winner");
     assert!(app.get(&batch, Some(&staff)).await.body["manifest"].is_array(), "and staff");
+    let csv =
+        |token: &str| app.client.get(app.url(&format!("{batch}/manifest.csv"))).bearer_auth(token.to_owned()).send();
+    let paper = csv(winner).await.expect("csv");
+    assert_eq!(paper.status(), 200);
+    let text = paper.text().await.expect("text");
+    assert!(text.starts_with('\u{FEFF}') && text.contains("139****0302") && text.contains("大白菜"), "{text}");
+    assert_eq!(csv(loser).await.expect("csv").status(), 403);
 
     // Only the winner picks it up; the orders go out for delivery.
     assert_eq!(app.post(&format!("{batch}/pickup"), &json!({}), Some(loser)).await.status, 403);

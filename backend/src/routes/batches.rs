@@ -52,6 +52,39 @@ pub async fn detail(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i6
     Ok(web::Json(seen(&state, &auth, id.into_inner()).await?))
 }
 
+/// The manifest as a spreadsheet for volunteers who prefer paper (UTF-8 with BOM): one row per
+/// household, by building, unit and room. Its volunteer (until done) and staff only.
+#[utoipa::path(tag = "delivery", security(("bearer" = [])), responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/batches/{id}/manifest.csv")]
+pub async fn manifest_csv(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    may_dispatch(&auth)?;
+    let id = id.into_inner();
+    let batch = seen(&state, &auth, id).await?;
+    let stops = batch.manifest.ok_or_else(|| {
+        ApiError::forbidden("只有认领这一批的志愿者和工作人员能看清单 (its volunteer and staff only)")
+    })?;
+    let mut rows =
+        vec![["楼栋 building", "单元 unit", "房号 room", "电话 phone", "商品 items", "备注 note", "订单 order"]
+            .map(str::to_owned)
+            .to_vec()];
+    for s in stops {
+        let items: Vec<String> = s.items.iter().map(|i| format!("{}×{}{}", i.name, i.quantity, i.unit)).collect();
+        rows.push(vec![
+            s.building,
+            s.unit,
+            s.room,
+            s.phone.unwrap_or_default(),
+            items.join("; "),
+            s.note.unwrap_or_default(),
+            s.order_id.to_string(),
+        ]);
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"batch-{id}.csv\"")))
+        .body(crate::routes::csv::table(&rows)))
+}
+
 /// Claims a ready batch (volunteers): exactly one of several volunteers at once gets it; the
 /// others are told 409 `already_claimed`.
 #[utoipa::path(

@@ -109,6 +109,7 @@ pub fn app(
                 .service(vendor::packed)
                 .service(batches::list)
                 .service(batches::detail)
+                .service(batches::manifest_csv)
                 .service(batches::claim)
                 .service(batches::pickup)
                 .service(batches::handoff)

@@ -130,6 +130,25 @@ fn BatchDetail() -> impl IntoView {
             {(b.status == BatchStatus::Claimed).then(|| view! {
                 <button id="pickup-batch" class="btn primary block" on:click=pickup>{t(K::picked_up)}</button>
             })}
+            {b.manifest.is_some().then(|| {
+                let bid = b.id;
+                view! {
+                    <div class="actions no-print">
+                        <button class="btn secondary" id="manifest-csv" on:click=move |_| {
+                            leptos::task::spawn_local(async move {
+                                if let Err(f) = api::download_csv(format!("{}/manifest.csv", api::batch_path(bid)), &format!("配送清单{bid}.csv")).await {
+                                    message.set(Some((false, f.text())));
+                                }
+                            });
+                        }>"⬇ " {t(K::gb_download_csv)}</button>
+                        <button class="btn secondary" id="manifest-print" on:click=move |_| {
+                            if let Some(w) = web_sys::window() {
+                                let _ = w.print();
+                            }
+                        }>"🖨 " {t(K::gb_print)}</button>
+                    </div>
+                }
+            })}
             {match b.manifest.clone() {
                 Some(stops) => view! {
                     <ul class="manifest">
