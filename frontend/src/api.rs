@@ -398,3 +398,9 @@ pub async fn left_at_door(order_id: i64, note: &str) -> ApiResult<Order> {
     let body = shared::api::LeftAtDoor { note: note.to_owned() };
     parse(send(Call::new("POST", format!("/api/v1/orders/{order_id}/left-at-door")), &body).await?)
 }
+
+pub async fn report_problem(order_id: i64, body: &shared::api::ReportProblem) -> ApiResult<()> {
+    send(Call::new("POST", format!("/api/v1/orders/{order_id}/problem")), body).await.map(|_| ())
+}
+
+pub const PROBLEMS: &str = "/api/v1/admin/problems";

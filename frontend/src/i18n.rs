@@ -245,6 +245,11 @@ dictionary! {
     wrong_codes => "取货码输错", "Wrong codes";
     left_at_door => "已放在门口", "Left at the door";
     dispatch => "配送看板", "Dispatch board";
+    report_problem => "收到的货有问题？", "Something wrong with it?";
+    problem_hint => "例如：少了一样、坏了、送错门", "e.g. something missing, damaged, wrong door";
+    problem_sent => "已收到您的反馈，工作人员会联系您", "Thank you: staff will get back to you";
+    send => "提交", "Send";
+    problems => "居民反馈", "Residents' reports";
     waited => "已等", "Waited";
     status => "状态", "Status";
     nobody_home => "家里没人？", "Nobody home?";

@@ -28,3 +28,13 @@ CREATE INDEX orders_batch ON orders (batch_id);
 ALTER TABLE orders ADD COLUMN left_at_door INTEGER NOT NULL DEFAULT 0 CHECK (left_at_door IN (0, 1));
 ALTER TABLE orders ADD COLUMN handoff_note TEXT;
 CREATE INDEX orders_delivered ON orders (delivered_at);
+
+-- A resident's report of a problem with a delivered order (missing, damaged, wrong door).
+CREATE TABLE order_problems (
+    id         INTEGER PRIMARY KEY,
+    order_id   INTEGER NOT NULL REFERENCES orders(id),
+    user_id    INTEGER NOT NULL REFERENCES users(id),
+    text       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX order_problems_time ON order_problems (created_at);

@@ -599,3 +599,28 @@ pub struct ContactQuery {
 pub struct LeftAtDoor {
     pub note: String,
 }
+
+/// `POST /orders/{id}/problem`: what went wrong with a delivered order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReportProblem {
+    pub text: String,
+}
+
+/// A resident's report, as staff see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Problem {
+    pub id: i64,
+    pub order_id: i64,
+    pub text: String,
+    pub created_at: String,
+    pub building: Option<String>,
+    pub unit: Option<String>,
+    pub room: Option<String>,
+    /// The resident's phone, masked.
+    pub phone: Option<String>,
+    /// Who delivered it (masked phone).
+    pub delivered_by: Option<String>,
+}

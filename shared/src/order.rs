@@ -134,6 +134,11 @@ pub fn resident_may_cancel<'a>(status: OrderStatus, mut part_statuses: impl Iter
         && part_statuses.all(|s| s == PART_PENDING)
 }
 
+/// A resident may report a problem with an order once it has been delivered.
+pub fn may_report_problem(status: OrderStatus) -> bool {
+    status == OrderStatus::Delivered
+}
+
 /// Wrong hand-off codes an order takes before it takes no more (until staff reset it).
 pub const MAX_HANDOFF_ATTEMPTS: i64 = 5;
 

@@ -187,4 +187,19 @@ async fn to_the_door(db: Db) {
     let bytes = csv.bytes().await.expect("bytes");
     assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
     assert!(String::from_utf8_lossy(&bytes).contains(winner_phone));
+
+    // A resident reports a problem with a delivered order; staff see it.
+    let report = |o: &Value| format!("/api/v1/orders/{}/problem", o["id"]);
+    let token = |o: &Value| o["token"].as_str().unwrap_or_default().to_owned();
+    let text = json!({ "text": "少了一颗白菜" });
+    assert_eq!(app.post(&report(&a), &json!({ "text": "  " }), Some(&token(&a))).await.status, 400);
+    assert_eq!(app.post(&report(&a), &text, Some(&token(&b))).await.status, 404, "not theirs");
+    let r = app.post(&report(&c), &text, Some(&token(&c))).await;
+    assert_eq!((r.status, r.error_code()), (409, "wrong_state"), "not delivered yet");
+    assert_eq!(app.post(&report(&a), &text, Some(&token(&a))).await.status, 201);
+    assert_eq!(app.get("/api/v1/admin/problems", Some(winner)).await.status, 403);
+    let listed = app.get("/api/v1/admin/problems", Some(&staff)).await.body;
+    assert_eq!(listed["items"][0]["text"], "少了一颗白菜");
+    assert_eq!(listed["items"][0]["order_id"], a["id"]);
+    assert_eq!(listed["items"][0]["room"], "102");
 }

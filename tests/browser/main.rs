@@ -374,6 +374,13 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     assert!(short.contains("缺货") && short.contains('1'), "{short}");
     let status = browser.text(&browser.wait_for("#order-status", WAIT).await).await;
     assert!(status.contains("已送达"), "{status}");
+    // And can tell the market something was wrong with it.
+    browser.click(&browser.wait_for("#report-problem", WAIT).await).await;
+    set_input(&browser, "#problem-text", "少了一颗白菜").await;
+    browser.click(&browser.wait_for("#send-problem", WAIT).await).await;
+    browser.wait_for("#problem-message.success", WAIT).await;
+    let problems = app.get("/api/v1/admin/problems", Some(&staff)).await.body;
+    assert_eq!(problems["items"][0]["text"], "少了一颗白菜");
     browser.quit().await;
 }
 

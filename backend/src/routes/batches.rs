@@ -7,7 +7,9 @@ use crate::domain::delivery::Proof;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpResponse};
-use shared::api::{Batch, BatchesQuery, Contact, ContactQuery, HandoffRequest, LeftAtDoor, List, Order};
+use shared::api::{
+    Batch, BatchesQuery, Contact, ContactQuery, HandoffRequest, LeftAtDoor, List, Order, Problem, ReportProblem,
+};
 use shared::order::BatchStatus;
 use shared::{ErrorBody, ErrorCode, Role};
 
@@ -254,4 +256,38 @@ pub async fn reset_handoff(
     }
     let order = order_as_worker(&state, id).await?;
     Ok(HttpResponse::Ok().json(order.into_inner()))
+}
+
+/// A resident reports a problem with their delivered order (missing, damaged, wrong door).
+#[utoipa::path(
+    tag = "delivery",
+    security(("bearer" = [])),
+    request_body = ReportProblem,
+    responses((status = 201, description = "Recorded"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody))
+)]
+#[post("/orders/{id}/problem")]
+pub async fn report_problem(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<ReportProblem>,
+) -> ApiResult<HttpResponse> {
+    let text = body.into_inner().text.trim().to_owned();
+    if text.is_empty() || text.chars().count() > 500 {
+        return Err(ApiError::new(ErrorCode::InvalidField, "text: 请写明问题（1到500字）(1 to 500 characters)"));
+    }
+    let household = auth.user.household.as_ref().map(|h| h.id);
+    let problem = state
+        .store
+        .batches()
+        .report_problem(id.into_inner(), auth.user.id, household, &text, chrono::Utc::now())
+        .await??;
+    Ok(HttpResponse::Created().json(serde_json::json!({ "id": problem })))
+}
+
+/// Residents' reports, newest first (staff).
+#[utoipa::path(tag = "delivery", security(("bearer" = [])), responses((status = 200, body = List<Problem>), (status = 403, body = ErrorBody)))]
+#[get("/admin/problems")]
+pub async fn problems(state: web::Data<AppState>, _staff: StaffUser) -> ApiResult<web::Json<List<Problem>>> {
+    Ok(web::Json(List { items: state.store.batches().problems().await? }))
 }

@@ -117,6 +117,8 @@ pub fn app(
                 .service(batches::left_at_door)
                 .service(batches::contacts)
                 .service(batches::contacts_csv)
+                .service(batches::report_problem)
+                .service(batches::problems)
                 .service(cart::get_cart)
                 .service(cart::set_item)
                 .service(slots::list)

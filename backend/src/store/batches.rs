@@ -320,6 +320,78 @@ impl Batches {
             .map_err(Into::into)
     }
 
+    /// Records a resident's report on their delivered order. Err: refused (not theirs, not
+    /// delivered), nothing recorded.
+    pub async fn report_problem(
+        &self,
+        order_id: i64,
+        user_id: i64,
+        household: Option<i64>,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<i64, Refusal>> {
+        let mut tx = self.pool.begin().await?;
+        let Some(o) = tx
+            .row("SELECT user_id, household_id, group_buy_id, status FROM orders WHERE id = $1", &args![order_id])
+            .await?
+        else {
+            return Ok(Err(Refusal::new(shared::ErrorCode::NotFound, "no such order")));
+        };
+        let owner = super::OrderOwner {
+            user_id: o.get(0)?,
+            household_id: o.get::<Option<i64>>(2)?.and(o.get::<Option<i64>>(1)?),
+        };
+        if !owner.is(user_id, household) {
+            return Ok(Err(Refusal::new(shared::ErrorCode::NotFound, "no such order")));
+        }
+        let status = OrderStatus::parse(&o.get::<String>(3)?).unwrap_or(OrderStatus::Placed);
+        if !shared::order::may_report_problem(status) {
+            return Ok(Err(Refusal::new(
+                shared::ErrorCode::WrongState,
+                "送达后才能反馈问题 (problems are reported once the order is delivered)",
+            )));
+        }
+        let id: i64 = tx
+            .row(
+                "INSERT INTO order_problems (order_id, user_id, text, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                &args![order_id, user_id, text, now],
+            )
+            .await?
+            .ok_or_else(|| super::StoreError::Broken("the new report has no id".into()))?
+            .get(0)?;
+        tx.commit().await?;
+        Ok(Ok(id))
+    }
+
+    /// Reports, newest first (staff).
+    pub async fn problems(&self) -> StoreResult<Vec<shared::api::Problem>> {
+        let rows = self
+            .pool
+            .rows(
+                "SELECT p.id, p.order_id, p.text, p.created_at, o.building, o.unit, o.room, u.phone, v.phone \
+                 FROM order_problems p JOIN orders o ON o.id = p.order_id JOIN users u ON u.id = p.user_id \
+                 LEFT JOIN users v ON v.id = o.delivered_by ORDER BY p.id DESC LIMIT 500",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(shared::api::Problem {
+                    id: r.get(0)?,
+                    order_id: r.get(1)?,
+                    text: r.get(2)?,
+                    created_at: to_api(r.get(3)?),
+                    building: r.get(4)?,
+                    unit: r.get(5)?,
+                    room: r.get(6)?,
+                    phone: masked(r.get(7)?),
+                    delivered_by: masked(r.get(8)?),
+                })
+            })
+            .collect::<sqlx::Result<_>>()
+            .map_err(Into::into)
+    }
+
     /// The batch an order is in, if any.
     pub async fn batch_of(&self, order_id: i64) -> StoreResult<Option<i64>> {
         match self.pool.row("SELECT batch_id FROM orders WHERE id = $1", &args![order_id]).await? {

@@ -164,11 +164,46 @@ fn OrderDetail() -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                         </div>
+                        {shared::order::may_report_problem(status).then(|| view! { <ReportProblem id=o.id/> })}
                         {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
                         {shared::order::resident_may_cancel(status, o.parts.iter().map(|p| p.status.as_str())).then(|| view! {
                             <button id="cancel-order" class="btn secondary block" on:click=cancel>{t(K::cancel_order)}</button>
                         })}
                     }
         })}
+    }
+}
+
+/// "Something wrong?" under a delivered order: a short text the market's staff read.
+#[component]
+fn ReportProblem(id: i64) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let text = RwSignal::new(String::new());
+    let message = RwSignal::new(None::<(bool, String)>);
+    let send = move |_| {
+        let body = shared::api::ReportProblem { text: text.get_untracked() };
+        leptos::task::spawn_local(async move {
+            match api::report_problem(id, &body).await {
+                Ok(()) => {
+                    open.set(false);
+                    message.set(Some((true, crate::i18n::now(K::problem_sent).to_owned())));
+                }
+                Err(f) => message.set(Some((false, f.text()))),
+            }
+        });
+    };
+    view! {
+        {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:banner=ok class:success=ok role="status" id="problem-message">{m}</p> })}
+        {move || if open.get() {
+            view! {
+                <div class="card">
+                    <textarea id="problem-text" class="problem-text" maxlength="500" rows="3" placeholder=move || t(K::problem_hint)()
+                        prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+                    <button id="send-problem" class="btn primary block" on:click=send>{t(K::send)}</button>
+                </div>
+            }.into_any()
+        } else {
+            view! { <button id="report-problem" class="btn secondary block" on:click=move |_| open.set(true)>{t(K::report_problem)}</button> }.into_any()
+        }}
     }
 }

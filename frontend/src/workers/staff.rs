@@ -67,6 +67,7 @@ fn DispatchBoard() -> impl IntoView {
                 })}
             </label>
         </div>
+        <Problems/>
         {batches.show_items(move |list: Vec<shared::api::Batch>| view! {
             <table class="shares dispatch">
                 <thead><tr><th>{t(K::building_no)}</th><th>{t(K::households)}</th><th>{t(K::status)}</th><th>{t(K::role_volunteer)}</th><th>{t(K::waited)}</th></tr></thead>
@@ -307,4 +308,27 @@ fn HouseholdsAdmin() -> impl IntoView {
             })}
         </section>
     }
+}
+
+/// Residents' reports about delivered orders, newest first.
+#[component]
+fn Problems() -> impl IntoView {
+    let problems = Load::of(api::PROBLEMS);
+    problems.show_items(|list: Vec<shared::api::Problem>| {
+        (!list.is_empty()).then(|| view! {
+            <div class="card" id="problems">
+                <h2>{t(K::problems)}</h2>
+                <ul class="households">
+                    {list.into_iter().map(|p| view! {
+                        <li>
+                            <strong>{t(K::order_no)} " " {p.order_id}</strong>
+                            <span>{p.building.unwrap_or_default()} {t(K::building)} {p.unit.unwrap_or_default()} {t(K::unit)} {p.room.unwrap_or_default()} {t(K::room)}</span>
+                            <span class="note">{p.phone.unwrap_or_default()}</span>
+                            <span>{p.text}</span>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </div>
+        })
+    })
 }
