@@ -404,3 +404,8 @@ pub async fn report_problem(order_id: i64, body: &shared::api::ReportProblem) ->
 }
 
 pub const PROBLEMS: &str = "/api/v1/admin/problems";
+
+/// A stall holder sets their own product's stock and/or price.
+pub async fn update_own_product(id: i64, body: &shared::api::UpdateProductRequest) -> ApiResult<shared::api::Product> {
+    parse(send(Call::new("PATCH", format!("/api/v1/vendor/products/{id}")), body).await?)
+}

@@ -225,6 +225,8 @@ dictionary! {
     all_slots => "全部时段", "All slots";
     no_stall_orders => "暂时没有订单", "No orders yet";
     pick_list => "配货单", "Pick list";
+    my_products => "我的商品（库存和价格）", "My goods (stock and prices)";
+    bad_price => "价格请写成 1.20 这样", "Write the price like 1.20";
     confirm_part => "确认接单", "Confirm";
     pack_part => "已打包", "Packed";
     part_pending => "待确认", "To confirm";

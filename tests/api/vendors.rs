@@ -7,6 +7,7 @@ use tests::{join_all, on_both_databases, spawn_app, Db, TestApp};
 on_both_databases! {
     stalls_confirm_and_pack_their_own_parts_and_the_order_follows => confirm_and_pack;
     two_stalls_confirming_one_order_at_once_both_count => stalls_at_once;
+    a_stall_sets_its_own_stock_and_prices_only => own_products;
 }
 
 const STAFF: &str = "13800000000";
@@ -147,4 +148,25 @@ async fn stalls_at_once(db: Db) {
     let confirmed =
         seen["timeline"].as_array().expect("timeline").iter().filter(|e| e["status"] == "confirmed").count();
     assert_eq!(confirmed, 1);
+}
+
+async fn own_products(db: Db) {
+    let app = spawn_app(db).await;
+    let holders = stall_holders(&app).await;
+    let (cabbage, banana) = (product(&app, "大白菜").await, product(&app, "香蕉").await);
+    let stall = &holders[&cabbage["vendor_id"].as_i64().expect("vendor")];
+    let path = |p: &Value| format!("/api/v1/vendor/products/{}", p["id"]);
+    let price = cabbage["price_fen"].as_i64().expect("price") + 10;
+    let r = app.patch(&path(&cabbage), &json!({ "price_fen": price, "stock": 77 }), Some(stall)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!((r.body["price_fen"].as_i64(), r.body["stock"].as_i64()), (Some(price), Some(77)));
+    let history = app.get(&format!("/api/v1/products/{}/prices", cabbage["id"]), None).await.body;
+    assert_eq!(history["items"][0]["price_fen"], price, "the change is in the price record");
+    // Not another stall's product, not for residents, not a bad price; nothing changes.
+    assert_eq!(app.patch(&path(&banana), &json!({ "stock": 1 }), Some(stall)).await.status, 404);
+    let (resident, _) = app.login("13900000001").await;
+    assert_eq!(app.patch(&path(&cabbage), &json!({ "stock": 1 }), Some(&resident)).await.status, 403);
+    assert_eq!(app.patch(&path(&cabbage), &json!({ "price_fen": -5 }), Some(stall)).await.status, 400);
+    assert_eq!(product(&app, "香蕉").await["stock"], banana["stock"]);
+    assert_eq!(product(&app, "大白菜").await["stock"], 77);
 }

@@ -334,6 +334,13 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     browser.click(&browser.wait_for(".vendor-part .pack-part", WAIT).await).await;
     wait_until(&browser, "document.querySelector('.vendor-part .part-packed') !== null", "the part packed").await;
 
+    // The stall sets its own price (in yuan, as people write it); the price record keeps it.
+    let own = format!("li[data-product='{cabbage}']");
+    browser.wait_for(&format!("{own} .own-price"), WAIT).await;
+    set_input(&browser, &format!("{own} .own-price"), "1.50").await;
+    browser.click(&browser.wait_for(&format!("{own} .save-product"), WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#stall-products .added') !== null", "the price saved").await;
+    assert_eq!(app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["price_fen"], 150);
     let seen = app.get(&format!("/api/v1/orders/{order_id}"), Some(&resident)).await.body;
     assert_eq!(seen["status"], "packed");
     assert_eq!(seen["items"][0]["short_quantity"], 1);

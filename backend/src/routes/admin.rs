@@ -28,7 +28,16 @@ pub async fn update_product(
     id: web::Path<i64>,
     body: web::Json<UpdateProductRequest>,
 ) -> ApiResult<web::Json<Product>> {
-    let body = body.into_inner();
+    change_product(&state, id.into_inner(), body.into_inner(), staff.0.user.id).await
+}
+
+/// Sets a product's stock and/or price as `by`; the one path for staff and stall holders.
+pub(crate) async fn change_product(
+    state: &AppState,
+    id: i64,
+    body: UpdateProductRequest,
+    by: i64,
+) -> ApiResult<web::Json<Product>> {
     if body.stock.is_none() && body.price_fen.is_none() {
         return Err(ApiError::new(ErrorCode::InvalidField, "give `stock` and/or `price_fen`"));
     }
@@ -44,7 +53,7 @@ pub async fn update_product(
         .map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("price_fen: {e}")))?;
     state
         .store
-        .update_product(id.into_inner(), stock, price.map(Fen::get), staff.0.user.id, chrono::Utc::now())
+        .update_product(id, stock, price.map(Fen::get), by, chrono::Utc::now())
         .await?
         .map(web::Json)
         .ok_or_else(|| ApiError::not_found("product"))

@@ -107,6 +107,7 @@ pub fn app(
                 .service(vendor::parts)
                 .service(vendor::confirm)
                 .service(vendor::packed)
+                .service(vendor::update_product)
                 .service(batches::list)
                 .service(batches::detail)
                 .service(batches::manifest_csv)

@@ -4,8 +4,8 @@
 use crate::auth::VendorUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use actix_web::{get, post, web};
-use shared::api::{ConfirmPart, List, VendorOrdersQuery, VendorPart};
+use actix_web::{get, patch, post, web};
+use shared::api::{ConfirmPart, List, Product, UpdateProductRequest, VendorOrdersQuery, VendorPart};
 use shared::order::PartStep;
 use shared::ErrorBody;
 
@@ -83,4 +83,28 @@ pub async fn packed(
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<VendorPart>> {
     step(&state, &vendor, id.into_inner(), PartStep::Pack, &[]).await
+}
+
+/// A stall holder sets their own product's stock and/or price (every price change goes into the
+/// price-stability record with who and when). Another stall's product: 404.
+#[utoipa::path(
+    tag = "vendors",
+    security(("bearer" = [])),
+    request_body = UpdateProductRequest,
+    responses((status = 200, body = Product), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[patch("/vendor/products/{id}")]
+pub async fn update_product(
+    state: web::Data<AppState>,
+    vendor: VendorUser,
+    id: web::Path<i64>,
+    body: web::Json<UpdateProductRequest>,
+) -> ApiResult<web::Json<Product>> {
+    let stall = stall(&vendor)?;
+    let id = id.into_inner();
+    let theirs = state.store.product(id).await?.is_some_and(|p| p.product.vendor_id == stall);
+    if !theirs {
+        return Err(ApiError::not_found("product"));
+    }
+    super::admin::change_product(&state, id, body.into_inner(), vendor.0.user.id).await
 }

@@ -192,7 +192,12 @@ fn CheckoutForm() -> impl IntoView {
                     let mut days: Vec<String> = all.iter().map(|s| day_and_time(&s.starts_at).0).collect();
                     days.dedup();
                     if day.get_untracked().is_none_or(|d| !days.contains(&d)) {
-                        day.set(days.first().cloned());
+                        // The first day with a place left (late in the day, today's have closed).
+                        let open = all
+                            .iter()
+                            .find(|s| s.kind == kind.get_untracked() && !s.closed && places(s) > 0)
+                            .map(|s| day_and_time(&s.starts_at).0);
+                        day.set(open.or_else(|| days.first().cloned()));
                     }
                     let all = StoredValue::new(all);
                     view! {

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 pub fn VendorPage() -> impl IntoView {
     view! {
         <h1>{t(K::stall_orders)}</h1>
-        <Guarded next="/vendor" role=Role::Vendor><StallConsole/></Guarded>
+        <Guarded next="/vendor" role=Role::Vendor><StallConsole/> <StallProducts/></Guarded>
     }
 }
 
@@ -149,4 +149,69 @@ fn part_label(status: &str) -> impl Fn() -> &'static str {
         PART_CONFIRMED => K::part_confirmed,
         _ => K::part_packed,
     })
+}
+
+/// `1.20` (yuan, as people write prices) -> 120 fen; None if it is not a price.
+fn fen_of(yuan: &str) -> Option<i64> {
+    let (whole, part) = yuan.trim().split_once('.').unwrap_or((yuan.trim(), ""));
+    if part.len() > 2
+        || whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !part.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let cents: i64 = format!("{part:0<2}").parse().ok()?;
+    whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(cents)
+}
+
+/// The stall's own goods: stock and price, each change kept in the public price record.
+#[component]
+fn StallProducts() -> impl IntoView {
+    let session = crate::session::use_session();
+    let stall = move || session.user.get().and_then(|u| u.vendor_id);
+    let products = Load::when(move || {
+        stall().map(|v| api::products_path(&api::ProductFilter { vendor_id: Some(v), ..Default::default() }))
+    });
+    let message = RwSignal::new(None::<(bool, String)>);
+    view! {
+        <div class="card" id="stall-products">
+            <h2>{t(K::my_products)}</h2>
+            {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:added=ok role="status">{m}</p> })}
+            {products.show_items(move |list: Vec<shared::api::Product>| view! {
+                <ul class="households">
+                    {list.into_iter().map(|p| {
+                        let id = p.id;
+                        let stock = RwSignal::new(p.stock.to_string());
+                        let price = RwSignal::new(format!("{}.{:02}", p.price_fen.get() / 100, p.price_fen.get() % 100));
+                        let save = move |_| {
+                            let Some(fen) = fen_of(&price.get_untracked()) else {
+                                message.set(Some((false, now(K::bad_price).to_owned())));
+                                return;
+                            };
+                            let body = shared::api::UpdateProductRequest {
+                                stock: stock.get_untracked().trim().parse().ok(),
+                                price_fen: Fen::new(fen).ok(),
+                            };
+                            leptos::task::spawn_local(async move {
+                                match api::update_own_product(id, &body).await {
+                                    Ok(_) => message.set(Some((true, now(K::saved).to_owned()))),
+                                    Err(f) => message.set(Some((false, f.text()))),
+                                }
+                                products.reload();
+                            });
+                        };
+                        view! {
+                            <li class="own-product" data-product=id>
+                                <strong>{p.name.clone()}</strong>
+                                <label>{t(K::stock)} <input class="own-stock" inputmode="numeric" prop:value=move || stock.get() on:input=move |ev| stock.set(event_target_value(&ev))/></label>
+                                <label>"¥" <input class="own-price" inputmode="decimal" prop:value=move || price.get() on:input=move |ev| price.set(event_target_value(&ev))/> "/" {p.unit.clone()}</label>
+                                <button class="btn secondary save-product" on:click=save>{t(K::save)}</button>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            })}
+        </div>
+    }
 }
