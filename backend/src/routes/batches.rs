@@ -230,10 +230,7 @@ pub async fn contacts_csv(
 }
 
 async fn contact_list(state: &AppState, q: &ContactQuery) -> ApiResult<Vec<Contact>> {
-    let time = |field: &str, v: &str| {
-        crate::domain::time::parse_api(v).map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("{field}: {e}")))
-    };
-    let (from, to) = (time("from", &q.from)?, time("to", &q.to)?);
+    let (from, to) = (super::time_field("from", &q.from)?, super::time_field("to", &q.to)?);
     if to <= from {
         return Err(ApiError::new(ErrorCode::InvalidField, "to: must be after from"));
     }

@@ -2,9 +2,9 @@
 //! behalf), closing, the leader's list of shares and its CSV. The rules are
 //! `domain::group_buy`'s; these handlers parse, ask the store, and answer.
 
+use super::time_field;
 use crate::auth::AuthUser;
 use crate::domain::group_buy::{Ending, JoinJob, JoinOutcome, OpenRequest, Runner};
-use crate::domain::time::parse_api;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::group_buys::{Closed, Viewer};
@@ -41,10 +41,6 @@ async fn managed(state: &AppState, auth: &AuthUser, id: i64) -> ApiResult<GroupB
         return Err(ApiError::forbidden("只有团长和工作人员可以管理团购 (only its leader or staff may do this)"));
     }
     Ok(gb)
-}
-
-fn time_field(field: &str, value: &str) -> ApiResult<chrono::DateTime<chrono::Utc>> {
-    parse_api(value).map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("{field}: {e}")))
 }
 
 /// Opens a group-buy for some buildings (staff, or a leader for their own buildings): the

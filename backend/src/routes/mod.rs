@@ -149,6 +149,11 @@ async fn api_not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(ErrorCode::NotFound, format!("no API at {} {}", req.method(), req.path())))
 }
 
+/// An RFC 3339 time from a request field; a bad one is 400 naming the field.
+pub(crate) fn time_field(field: &str, value: &str) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    crate::domain::time::parse_api(value).map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("{field}: {e}")))
+}
+
 /// A user as the API shows them, with the buildings a leader runs group-buys for.
 pub(crate) async fn user_view(state: &AppState, user: UserRecord) -> Result<shared::api::User, ApiError> {
     let leads = user.roles.contains(&shared::Role::Leader);

@@ -1,8 +1,9 @@
 //! Delivery and pickup time slots: residents see what is left; staff open, adjust and close them.
 
+use super::time_field;
 use crate::auth::StaffUser;
 use crate::domain::slots::{broken_rule, CAPACITY_RANGE, MAX_SLOT_CAPACITY};
-use crate::domain::time::{parse_api, shanghai_day, shanghai_today_start, to_api};
+use crate::domain::time::{shanghai_day, shanghai_today_start, to_api};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::{NewSlot, SlotChange, SlotChangeOutcome, SlotRecord};
@@ -29,10 +30,6 @@ pub fn slot_view(s: SlotRecord, now: DateTime<Utc>) -> Slot {
         priority_remaining: if closed { 0 } else { state.priority_remaining() },
         closed,
     }
-}
-
-fn time_field(name: &str, value: &str) -> ApiResult<DateTime<Utc>> {
-    parse_api(value).map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("{name}: {e}")))
 }
 
 /// Slots of one day (Asia/Shanghai), or from today on when no date is given.

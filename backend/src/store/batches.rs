@@ -13,7 +13,6 @@ use crate::domain::Refusal;
 use chrono::{DateTime, Utc};
 use shared::api::{Batch, Stop, StopItem};
 use shared::order::{BatchStatus, OrderStatus};
-use shared::Phone;
 use std::collections::BTreeMap;
 
 pub struct Batches {
@@ -40,10 +39,6 @@ fn held(id: i64, open: bool, slot: i64, building: &str, group_buy: Option<i64>) 
     }
 }
 
-fn masked(phone: Option<String>) -> Option<String> {
-    phone.and_then(|p| Phone::parse(&p).ok()).map(|p| p.masked())
-}
-
 impl Batches {
     pub fn new(pool: Pool) -> Self {
         Self { pool }
@@ -52,16 +47,32 @@ impl Batches {
     /// A slot's batches: open ones are made for every building (and group-buy) with orders no
     /// batch holds yet, so each has an id to claim; then every batch of the slot, in order.
     pub async fn list(&self, slot_id: i64, now: DateTime<Utc>) -> StoreResult<Vec<Batch>> {
-        let mut tx = self.pool.begin().await?;
-        tx.exec(
-            "INSERT INTO batches (slot_id, building, group_buy_id, status, created_at) \
-             SELECT DISTINCT o.slot_id, CASE WHEN o.group_buy_id IS NULL THEN o.building ELSE '' END, o.group_buy_id, \
-             'open', $2 FROM orders o WHERE o.slot_id = $1 AND o.batch_id IS NULL AND o.building IS NOT NULL \
-             AND o.status IN ('placed', 'paid', 'confirmed', 'packed') ON CONFLICT DO NOTHING",
-            &args![slot_id, now],
-        )
-        .await?;
-        tx.commit().await?;
+        // Pages poll this list: the write (SQLite's one write lock) is taken only when some
+        // building's waiting orders have no open batch yet.
+        let missing = self
+            .pool
+            .row(
+                "SELECT 1 FROM orders o WHERE o.slot_id = $1 AND o.batch_id IS NULL AND o.building IS NOT NULL \
+                 AND o.status IN ('placed', 'paid', 'confirmed', 'packed') AND NOT EXISTS (SELECT 1 FROM batches b \
+                 WHERE b.status = 'open' AND b.slot_id = o.slot_id \
+                 AND b.building = CASE WHEN o.group_buy_id IS NULL THEN o.building ELSE '' END \
+                 AND COALESCE(b.group_buy_id, 0) = COALESCE(o.group_buy_id, 0)) LIMIT 1",
+                &args![slot_id],
+            )
+            .await?;
+        if missing.is_some() {
+            let mut tx = self.pool.begin().await?;
+            tx.exec(
+                "INSERT INTO batches (slot_id, building, group_buy_id, status, created_at) \
+                 SELECT DISTINCT o.slot_id, CASE WHEN o.group_buy_id IS NULL THEN o.building ELSE '' END, \
+                 o.group_buy_id, 'open', $2 FROM orders o WHERE o.slot_id = $1 AND o.batch_id IS NULL \
+                 AND o.building IS NOT NULL AND o.status IN ('placed', 'paid', 'confirmed', 'packed') \
+                 ON CONFLICT DO NOTHING",
+                &args![slot_id, now],
+            )
+            .await?;
+            tx.commit().await?;
+        }
         let rows =
             self.pool.rows(&format!("{BATCH} WHERE b.slot_id = $1 ORDER BY b.building, b.id"), &args![slot_id]).await?;
         let mut out = Vec::new();
@@ -130,7 +141,7 @@ impl Batches {
                 group_buy_id,
                 orders: orders.len() as i64,
                 status: snapshot.status(),
-                volunteer: masked(r.get(7)?),
+                volunteer: super::masked_phone(r.get(7)?),
                 since: to_api(since),
                 manifest,
             },
@@ -162,7 +173,7 @@ impl Batches {
                     building: o.get::<Option<String>>(2)?.unwrap_or_default(),
                     unit: o.get::<Option<String>>(3)?.unwrap_or_default(),
                     room: o.get::<Option<String>>(4)?.unwrap_or_default(),
-                    phone: masked(o.get(5)?),
+                    phone: super::masked_phone(o.get(5)?),
                     note: o.get(6)?,
                     status: *status,
                     items: items.remove(&order_id).unwrap_or_default(),
@@ -384,8 +395,8 @@ impl Batches {
                     building: r.get(4)?,
                     unit: r.get(5)?,
                     room: r.get(6)?,
-                    phone: masked(r.get(7)?),
-                    delivered_by: masked(r.get(8)?),
+                    phone: super::masked_phone(r.get(7)?),
+                    delivered_by: super::masked_phone(r.get(8)?),
                 })
             })
             .collect::<sqlx::Result<_>>()
@@ -425,10 +436,6 @@ async fn load_batch(tx: &mut Tx, id: i64) -> StoreResult<Option<BatchSnapshot>> 
 async fn set_status(tx: &mut Tx, order: i64, status: OrderStatus, by: i64, now: DateTime<Utc>) -> StoreResult<()> {
     tx.exec("UPDATE orders SET status = $2, updated_at = $3 WHERE id = $1", &args![order, status.as_str(), now])
         .await?;
-    tx.exec(
-        "INSERT INTO order_events (order_id, status, at, by_user) VALUES ($1, $2, $3, $4)",
-        &args![order, status.as_str(), now, by],
-    )
-    .await?;
+    tx.exec(super::EVENT_INSERT, &args![order, status.as_str(), now, by]).await?;
     Ok(())
 }

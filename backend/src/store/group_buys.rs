@@ -697,9 +697,7 @@ async fn insert_order(tx: &mut Tx, o: &OrderRecord, by: Option<i64>) -> StoreRes
     let address = o.address.as_ref();
     let origin = o.group_buy.as_ref();
     tx.exec(
-        "INSERT INTO orders (id, user_id, slot_id, status, payment, total_fen, building, unit, room, note, \
-         handoff_code, priority_booking, created_at, expires_at, updated_at, group_buy_id, household_id, \
-         placed_by_label) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13, $15, $16, $17)",
+        super::ORDER_INSERT,
         &args![
             o.id,
             o.user_id,
@@ -723,25 +721,17 @@ async fn insert_order(tx: &mut Tx, o: &OrderRecord, by: Option<i64>) -> StoreRes
     .await?;
     for l in &o.lines {
         tx.exec(
-            "INSERT INTO order_lines (order_id, product_id, vendor_id, name, unit, quantity, price_fen) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            super::LINE_INSERT,
             &args![o.id, l.product_id, l.vendor_id, l.name.as_str(), l.unit.as_str(), l.quantity, l.price_fen.get()],
         )
         .await?;
     }
     for p in &o.parts {
-        tx.exec(
-            "INSERT INTO order_parts (order_id, vendor_id, status, subtotal_fen, updated_at) VALUES ($1, $2, $3, $4, $5)",
-            &args![o.id, p.vendor_id, p.status.as_str(), p.subtotal_fen.get(), o.created_at],
-        )
-        .await?;
+        tx.exec(super::PART_INSERT, &args![o.id, p.vendor_id, p.status.as_str(), p.subtotal_fen.get(), o.created_at])
+            .await?;
     }
     for (status, at) in &o.timeline {
-        tx.exec(
-            "INSERT INTO order_events (order_id, status, at, by_user) VALUES ($1, $2, $3, $4)",
-            &args![o.id, status.as_str(), *at, by],
-        )
-        .await?;
+        tx.exec(super::EVENT_INSERT, &args![o.id, status.as_str(), *at, by]).await?;
     }
     Ok(())
 }

@@ -415,6 +415,26 @@ pub async fn connect(config: &crate::config::Config) -> StoreResult<DynStore> {
 pub(crate) const PRODUCT_ROW_SELECT: &str = "SELECT p.id, p.vendor_id, v.name, p.name, p.unit, p.price_fen, p.stock, \
      p.per_order_limit, p.active FROM products p JOIN vendors v ON v.id = p.vendor_id WHERE p.id = $1";
 
+// The writes of a new order's rows: one text for the SQLite checkout engine (rusqlite) and the
+// group-buy close (sql.rs). `$13` is both created_at and updated_at; `$15`..`$17` are the
+// group-buy's, NULL for an ordinary order.
+pub(crate) const ORDER_INSERT: &str =
+    "INSERT INTO orders (id, user_id, slot_id, status, payment, total_fen, building, \
+     unit, room, note, handoff_code, priority_booking, created_at, expires_at, updated_at, group_buy_id, household_id, \
+     placed_by_label) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13, $15, $16, $17)";
+pub(crate) const LINE_INSERT: &str = "INSERT INTO order_lines (order_id, product_id, vendor_id, name, unit, quantity, \
+     price_fen) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+pub(crate) const PART_INSERT: &str =
+    "INSERT INTO order_parts (order_id, vendor_id, status, subtotal_fen, updated_at) VALUES ($1, $2, $3, $4, $5)";
+/// A step in an order's timeline, by whom.
+pub(crate) const EVENT_INSERT: &str =
+    "INSERT INTO order_events (order_id, status, at, by_user) VALUES ($1, $2, $3, $4)";
+
+/// A stored phone as workers may see it (`139****0001`); None if there is none.
+pub(crate) fn masked_phone(phone: Option<String>) -> Option<String> {
+    phone.and_then(|p| shared::Phone::parse(&p).ok()).map(|p| p.masked())
+}
+
 /// Escapes `%`, `_` and `\` so user text is matched literally by `LIKE ... ESCAPE '\'`.
 pub(crate) fn like_pattern(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);

@@ -295,38 +295,25 @@ fn write(c: &Connection, ch: &CheckoutChanges) -> rusqlite::Result<()> {
     for o in &ch.orders {
         let now = ts(o.created_at);
         let address = o.address.as_ref();
-        c.prepare_cached(
-            "INSERT INTO orders (id, user_id, slot_id, status, payment, total_fen, building, unit, room, note, \
-             handoff_code, priority_booking, created_at, expires_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13)",
-        )?
-        .execute(named_params! {
+        c.prepare_cached(super::ORDER_INSERT)?.execute(named_params! {
             "$1": o.id, "$2": o.user_id, "$3": o.slot_id, "$4": o.status.as_str(), "$5": o.payment.as_str(),
             "$6": o.total_fen.get(), "$7": address.map(|a| &a.building), "$8": address.map(|a| &a.unit),
             "$9": address.map(|a| &a.room), "$10": o.note, "$11": o.handoff_code, "$12": o.priority_booking,
-            "$13": now, "$14": o.expires_at.map(ts),
+            "$13": now, "$14": o.expires_at.map(ts), "$15": None::<i64>, "$16": None::<i64>, "$17": None::<String>,
         })?;
         for l in &o.lines {
-            c.prepare_cached(
-                "INSERT INTO order_lines (order_id, product_id, vendor_id, name, unit, quantity, price_fen) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )?
-            .execute(named_params! {
+            c.prepare_cached(super::LINE_INSERT)?.execute(named_params! {
                 "$1": o.id, "$2": l.product_id, "$3": l.vendor_id, "$4": l.name, "$5": l.unit, "$6": l.quantity,
                 "$7": l.price_fen.get(),
             })?;
         }
         for p in &o.parts {
-            c.prepare_cached(
-                "INSERT INTO order_parts (order_id, vendor_id, status, subtotal_fen, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )?
-            .execute(
+            c.prepare_cached(super::PART_INSERT)?.execute(
                 named_params! { "$1": o.id, "$2": p.vendor_id, "$3": p.status, "$4": p.subtotal_fen.get(), "$5": now },
             )?;
         }
         for (status, at) in &o.timeline {
-            c.prepare_cached("INSERT INTO order_events (order_id, status, at, by_user) VALUES ($1, $2, $3, $4)")?
+            c.prepare_cached(super::EVENT_INSERT)?
                 .execute(named_params! { "$1": o.id, "$2": status.as_str(), "$3": ts(*at), "$4": o.user_id })?;
         }
     }

@@ -10,7 +10,7 @@ use crate::domain::time::to_api;
 use chrono::{DateTime, Utc};
 use shared::api::{VendorLine, VendorPart};
 use shared::order::{OrderStatus, PartStep};
-use shared::{Fen, Phone};
+use shared::Fen;
 use std::collections::BTreeMap;
 
 pub struct Stalls {
@@ -82,7 +82,7 @@ impl Stalls {
                     unit: r.get(7)?,
                     room: r.get(8)?,
                     // Masked: the stall needs to recognise a household, not to call it.
-                    phone: phone.and_then(|p| Phone::parse(&p).ok()).map(|p| p.masked()),
+                    phone: super::masked_phone(phone),
                     note: r.get(10)?,
                     group_buy_id: r.get(11)?,
                     items: by_order.remove(&order_id).unwrap_or_default(),
@@ -129,11 +129,7 @@ impl Stalls {
         )
         .await?;
         if change.order_moved {
-            tx.exec(
-                "INSERT INTO order_events (order_id, status, at, by_user) VALUES ($1, $2, $3, $4)",
-                &args![s.order_id, change.order_status.as_str(), now, by],
-            )
-            .await?;
+            tx.exec(super::EVENT_INSERT, &args![s.order_id, change.order_status.as_str(), now, by]).await?;
         }
         tx.commit().await?;
         Ok(Ok(()))

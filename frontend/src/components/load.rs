@@ -61,6 +61,15 @@ impl Load {
         self.again.update(|n| *n += 1);
     }
 
+    /// Asks again every `seconds` while the page that made it is open: lists that change under
+    /// the reader (slots filling, a group-buy's progress, a stall's orders, batches).
+    pub fn every(self, seconds: u64) -> Self {
+        if let Ok(handle) = set_interval_with_handle(move || self.reload(), std::time::Duration::from_secs(seconds)) {
+            on_cleanup(move || handle.clear());
+        }
+        self
+    }
+
     /// The answer as `T`, once there (for code that needs a value rather than a view).
     pub fn value<T: DeserializeOwned>(&self) -> Option<T> {
         match self.answer.get() {

@@ -115,9 +115,7 @@ fn CheckoutForm() -> impl IntoView {
 
     // Places go fast at 7 a.m.: refresh the slots so a full one is greyed out before anyone
     // tries it. The timer stops with the page.
-    if let Ok(handle) = set_interval_with_handle(move || slots.reload(), std::time::Duration::from_secs(10)) {
-        on_cleanup(move || handle.clear());
-    }
+    slots.every(10);
 
     // The household's address, when there is one.
     Effect::new(move || {

@@ -43,13 +43,6 @@ fn clock() -> ReadSignal<f64> {
     now_ms
 }
 
-/// Reloads `load` every few seconds while the page is open: the progress is live.
-fn keep_fresh(load: Load, seconds: u64) {
-    if let Ok(handle) = set_interval_with_handle(move || load.reload(), std::time::Duration::from_secs(seconds)) {
-        on_cleanup(move || handle.clear());
-    }
-}
-
 /// `2 天 3 小时` / `3h 12m` / `45 s`: what is left until `deadline`.
 fn time_left(deadline: &str, now_ms: f64) -> String {
     let left = ((js_sys::Date::parse(deadline) - now_ms) / 1000.0).max(0.0) as i64;
@@ -96,8 +89,7 @@ pub fn GroupBuysPage() -> impl IntoView {
 #[component]
 fn GroupBuyList() -> impl IntoView {
     let session = use_session();
-    let list = Load::of(api::GROUP_BUYS);
-    keep_fresh(list, 15);
+    let list = Load::of(api::GROUP_BUYS).every(15);
     let now_ms = clock();
     let user = move || session.user.get();
     let runs = move || user().is_some_and(|u| u.has_role(Role::Staff) || u.has_role(Role::Leader));
@@ -150,8 +142,7 @@ pub fn GroupBuyPage() -> impl IntoView {
 fn GroupBuyDetail() -> impl IntoView {
     let session = use_session();
     let id = path_id();
-    let gb = Load::new(move || api::group_buy_path(id.get()));
-    keep_fresh(gb, 5);
+    let gb = Load::new(move || api::group_buy_path(id.get())).every(5);
     let now_ms = clock();
     // What the resident is choosing, by product; filled from their share when it loads.
     let wanted: RwSignal<BTreeMap<i64, i64>> = RwSignal::new(BTreeMap::new());
@@ -289,8 +280,7 @@ pub fn ConsolePage() -> impl IntoView {
 fn Console() -> impl IntoView {
     let id = path_id();
     let gb = Load::new(move || api::group_buy_path(id.get()));
-    let shares = Load::new(move || api::group_shares_path(id.get()));
-    keep_fresh(shares, 10);
+    let shares = Load::new(move || api::group_shares_path(id.get())).every(10);
     let message = RwSignal::new(None::<(bool, String)>);
     let armed = RwSignal::new(None::<&'static str>);
     let end = move |how: &'static str| {

@@ -23,10 +23,7 @@ pub fn VendorPage() -> impl IntoView {
 fn StallConsole() -> impl IntoView {
     let slot = RwSignal::new(None::<i64>);
     let slots = Load::new(move || api::slots_path(None));
-    let parts = Load::new(move || api::vendor_orders_path(slot.get()));
-    if let Ok(handle) = set_interval_with_handle(move || parts.reload(), std::time::Duration::from_secs(10)) {
-        on_cleanup(move || handle.clear());
-    }
+    let parts = Load::new(move || api::vendor_orders_path(slot.get())).every(10);
     let message = RwSignal::new(None::<(bool, String)>);
     view! {
         <label class="field">{t(K::slot)}

@@ -34,10 +34,7 @@ pub fn VolunteerPage() -> impl IntoView {
 fn Batches() -> impl IntoView {
     let slot = RwSignal::new(None::<i64>);
     let slots = Load::new(move || api::slots_path(None));
-    let batches = Load::when(move || slot.get().map(api::batches_path));
-    if let Ok(handle) = set_interval_with_handle(move || batches.reload(), std::time::Duration::from_secs(15)) {
-        on_cleanup(move || handle.clear());
-    }
+    let batches = Load::when(move || slot.get().map(api::batches_path)).every(15);
     let message = RwSignal::new(None::<(bool, String)>);
     let navigate = leptos_router::hooks::use_navigate();
     let claim = move |id: i64| {
