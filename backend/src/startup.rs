@@ -60,7 +60,8 @@ impl Application {
         let listener = TcpListener::bind(&config.addr)?;
         let local = listener.local_addr()?;
         let host = if local.ip().is_unspecified() { "127.0.0.1".to_owned() } else { local.ip().to_string() };
-        let state = web::Data::new(AppState { store, config, jwt, wechat, sms, http, simulator_url });
+        let state =
+            web::Data::new(AppState { store, config, jwt, wechat, sms, http, simulator_url, feed: Default::default() });
         let server = {
             let state = state.clone();
             HttpServer::new(move || routes::app(state.clone()))
@@ -133,7 +134,10 @@ impl Application {
                 }
             }
         });
+        let feed_state = self.state.clone();
+        let feed = tokio::spawn(async move { feed_state.feed.run(feed_state.store.clone()).await });
         let result = self.server.await;
+        feed.abort();
         housekeeping.abort();
         expiry.abort();
         closing.abort();

@@ -16,4 +16,6 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Base URL of the built-in WeChat simulator, when it runs (demo mode).
     pub simulator_url: Option<String>,
+    /// The stalls' live feed of this process (`feed.rs`).
+    pub feed: crate::feed::StallFeed,
 }

@@ -83,9 +83,9 @@ fn js_failure(e: JsValue) -> Failure {
     Failure::network(e.as_string().unwrap_or_else(|| "fetch failed".into()))
 }
 
-/// Sends a request (with the login, if any) through the browser's `fetch` and reads its JSON
-/// answer; `null` for no body.
-async fn exchange(call: Call, body: Option<String>) -> ApiResult<JsValue> {
+/// Sends a request (with the login, if any) through the browser's `fetch`: the response,
+/// whatever its status. `signal` can abort it, body included.
+async fn fetch(call: &Call, body: Option<&str>, signal: Option<&web_sys::AbortSignal>) -> ApiResult<web_sys::Response> {
     let headers = web_sys::Headers::new().map_err(js_failure)?;
     for (name, value) in &call.headers {
         headers.set(name, value).map_err(js_failure)?;
@@ -95,29 +95,76 @@ async fn exchange(call: Call, body: Option<String>) -> ApiResult<JsValue> {
     }
     let init = web_sys::RequestInit::new();
     init.set_method(call.method);
-    if let Some(body) = &body {
+    if let Some(body) = body {
         headers.set("Content-Type", "application/json").map_err(js_failure)?;
         init.set_body(&JsValue::from_str(body));
     }
     init.set_headers(&headers);
+    if let Some(signal) = signal {
+        init.set_signal(Some(signal));
+    }
     let window = web_sys::window().ok_or_else(|| Failure::network("no window"))?;
-    let res: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(&call.path, &init))
+    JsFuture::from(window.fetch_with_str_and_init(&call.path, &init))
         .await
         .map_err(js_failure)?
         .dyn_into()
-        .map_err(js_failure)?;
-    let (ok, status) = (res.ok(), res.status());
-    let value = match res.json() {
+        .map_err(js_failure)
+}
+
+/// The JSON answer of a response; `null` for no body.
+async fn json_of(res: &web_sys::Response) -> JsValue {
+    match res.json() {
         Ok(promise) => JsFuture::from(promise).await.unwrap_or(JsValue::NULL),
         Err(_) => JsValue::NULL,
-    };
-    if ok {
+    }
+}
+
+/// Sends a request (with the login, if any) and reads its JSON answer; `null` for no body.
+async fn exchange(call: Call, body: Option<String>) -> ApiResult<JsValue> {
+    let res = fetch(&call, body.as_deref(), None).await?;
+    let value = json_of(&res).await;
+    if res.ok() {
         return Ok(value);
     }
-    Err(match serde_wasm_bindgen::from_value::<ErrorBody>(value) {
+    Err(refusal(res.status(), value))
+}
+
+/// A refusal's error body as a `Failure`.
+fn refusal(status: u16, value: JsValue) -> Failure {
+    match serde_wasm_bindgen::from_value::<ErrorBody>(value) {
         Ok(body) => Failure { status, code: body.error.code, message: body.error.message },
         Err(_) => Failure { status, code: "http".into(), message: format!("HTTP {status}") },
-    })
+    }
+}
+
+/// Listens to the server-sent events at `path` (with the login) until the stream ends, fails
+/// or `signal` aborts it: `on_events` gets the names of the events (`ready`, `order`, ...) of
+/// each piece that arrives, so a burst is taken in once.
+pub async fn listen(path: &str, signal: &web_sys::AbortSignal, mut on_events: impl FnMut(&[String])) -> ApiResult<()> {
+    let res = fetch(&Call::new("GET", path), None, Some(signal)).await?;
+    if !res.ok() {
+        return Err(refusal(res.status(), json_of(&res).await));
+    }
+    let body = res.body().ok_or_else(|| Failure::network("no body"))?;
+    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(js_failure)?;
+        if js_sys::Reflect::get(&chunk, &JsValue::from_str("done")).map_or(true, |d| d.is_truthy()) {
+            return Ok(());
+        }
+        let value = js_sys::Reflect::get(&chunk, &JsValue::from_str("value")).map_err(js_failure)?;
+        pending.extend(js_sys::Uint8Array::new(&value).to_vec());
+        let mut names = Vec::new();
+        while let Some(end) = pending.windows(2).position(|w| w == b"\n\n") {
+            let event: Vec<u8> = pending.drain(..end + 2).collect();
+            let text = String::from_utf8_lossy(&event);
+            names.extend(text.lines().find_map(|l| l.strip_prefix("event:")).map(|n| n.trim().to_owned()));
+        }
+        if !names.is_empty() {
+            on_events(&names);
+        }
+    }
 }
 
 /// GET `path`: its JSON answer.
@@ -139,6 +186,8 @@ pub const CATEGORIES: &str = "/api/v1/categories";
 pub const VENDORS: &str = "/api/v1/vendors";
 pub const CART: &str = "/api/v1/cart";
 pub const ORDERS: &str = "/api/v1/orders";
+/// A stall's live feed (server-sent events).
+pub const VENDOR_EVENTS: &str = "/api/v1/vendor/events";
 
 pub fn vendor_path(id: i64) -> String {
     format!("/api/v1/vendors/{id}")
@@ -253,7 +302,7 @@ pub async fn checkout(key: &str, body: &CheckoutRequest) -> ApiResult<Order> {
     Err(last)
 }
 
-async fn sleep(ms: u32) {
+pub async fn sleep(ms: u32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
             let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
@@ -391,6 +440,11 @@ pub async fn batch_step(id: i64, step: &str) -> ApiResult<shared::api::Batch> {
 pub async fn handoff(order_id: i64, code: &str) -> ApiResult<Order> {
     let body = shared::api::HandoffRequest { code: code.to_owned() };
     parse(send(Call::new("POST", format!("/api/v1/orders/{order_id}/handoff")), &body).await?)
+}
+
+/// Staff let an order take hand-off codes again after too many wrong ones.
+pub async fn reset_handoff(order_id: i64) -> ApiResult<Order> {
+    parse(exchange(Call::new("POST", format!("/api/v1/orders/{order_id}/handoff/reset")), None).await?)
 }
 
 /// Nobody home: left at the door with a note the resident sees.

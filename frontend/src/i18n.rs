@@ -225,6 +225,8 @@ dictionary! {
     all_slots => "全部时段", "All slots";
     no_stall_orders => "暂时没有订单", "No orders yet";
     pick_list => "配货单", "Pick list";
+    live_on => "● 新订单会自动出现", "● New orders appear by themselves";
+    live_off => "○ 正在连接，订单每分钟刷新", "○ Connecting; orders refresh every minute";
     my_products => "我的商品（库存和价格）", "My goods (stock and prices)";
     bad_price => "价格请写成 1.20 这样", "Write the price like 1.20";
     confirm_part => "确认接单", "Confirm";
@@ -245,6 +247,9 @@ dictionary! {
     hand_over => "交付", "Hand over";
     handed_over => "已交付", "Handed over";
     wrong_codes => "取货码输错", "Wrong codes";
+    handoff_locked_note => "取货码输错太多次，已锁定。请联系工作人员重置。", "Too many wrong codes: locked. Ask staff to reset it.";
+    reset_handoff => "重置取货码次数", "Reset the code tries";
+    handoff_reset_done => "已重置，可以再输入取货码", "Reset: the code can be typed again";
     left_at_door => "已放在门口", "Left at the door";
     dispatch => "配送看板", "Dispatch board";
     report_problem => "收到的货有问题？", "Something wrong with it?";

@@ -461,6 +461,22 @@ pub struct VendorPart {
     pub subtotal_fen: Fen,
 }
 
+/// One message of a stall's live feed (`GET /vendor/events`, server-sent events named
+/// `order`): an order with a part at the stall was placed or took a step. The console reloads
+/// what it shows; the message says enough to pick the slot it concerns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct StallEvent {
+    /// The step's place in the order timeline (also the event's SSE `id`).
+    pub id: i64,
+    pub order_id: i64,
+    /// The stall's part of the order.
+    pub part_id: i64,
+    pub slot_id: i64,
+    /// The order's status after the step.
+    pub status: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct VendorLine {

@@ -7,6 +7,7 @@ use tests::{join_all, on_both_databases, spawn_app, Db, TestApp};
 
 on_both_databases! {
     a_building_s_orders_go_from_packed_to_delivered_by_one_volunteer => to_the_door;
+    a_volunteer_and_staff_acting_on_one_order_at_once_apply_one_step => at_once;
 }
 
 const STAFF: &str = "13800000000";
@@ -202,4 +203,90 @@ async fn to_the_door(db: Db) {
     assert_eq!(listed["items"][0]["text"], "少了一颗白菜");
     assert_eq!(listed["items"][0]["order_id"], a["id"]);
     assert_eq!(listed["items"][0]["room"], "102");
+}
+
+/// Orders for building 6 packed, its batch claimed by a volunteer and out: (volunteer, orders).
+async fn out_for_delivery(app: &TestApp, staff: &str, rooms: &[&str]) -> (String, Vec<Value>) {
+    let slot = app.open_slot(staff, 10, 0, 24).await;
+    let cabbage = app.product_id("大白菜").await;
+    let vendor =
+        app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["vendor_id"].as_i64().expect("vendor");
+    let (stall, _) = app.login(&format!("138000001{vendor:02}")).await;
+    let mut orders = Vec::new();
+    for (n, room) in rooms.iter().enumerate() {
+        orders.push(order(app, &format!("1390000040{n}"), &slot, "6", room, cabbage).await);
+    }
+    let parts = app.get(&format!("/api/v1/vendor/orders?slot_id={}", slot["id"]), Some(&stall)).await.body;
+    for p in parts["items"].as_array().expect("parts") {
+        for step in ["confirm", "packed"] {
+            let r = app.post(&format!("/api/v1/vendor/orders/{}/{step}", p["id"]), &json!({}), Some(&stall)).await;
+            assert_eq!(r.status, 200, "{step}: {:?}", r.body);
+        }
+    }
+    let (volunteer, _) = app.login("13800000201").await;
+    let list = app.get(&format!("/api/v1/batches?slot_id={}", slot["id"]), Some(&volunteer)).await.body;
+    let batch = format!("/api/v1/batches/{}", batch_of(&list, "6")["id"]);
+    for step in ["claim", "pickup"] {
+        let r = app.post(&format!("{batch}/{step}"), &json!({}), Some(&volunteer)).await;
+        assert_eq!(r.status, 200, "{step}: {:?}", r.body);
+    }
+    (volunteer, orders)
+}
+
+async fn at_once(db: Db) {
+    let app = spawn_app(db).await;
+    let (staff, _) = app.login(STAFF).await;
+    let (volunteer, orders) = out_for_delivery(&app, &staff, &["101", "102"]).await;
+    let (a, b) = (&orders[0], &orders[1]);
+    let handoff = format!("/api/v1/orders/{}/handoff", a["id"]);
+    let door = format!("/api/v1/orders/{}/left-at-door", a["id"]);
+    let right = json!({ "code": a["handoff_code"] });
+
+    // The volunteer and staff hand the same order over (and the volunteer also presses "left at
+    // the door") all at once: one step is applied, every other is refused as too late.
+    let note = json!({ "note": "门口" });
+    let mut presses = Vec::new();
+    for _ in 0..3 {
+        presses.push(app.post(&handoff, &right, Some(&volunteer)));
+        presses.push(app.post(&handoff, &right, Some(&staff)));
+        presses.push(app.post(&door, &note, Some(&volunteer)));
+    }
+    let replies = join_all(presses).await;
+    let won: Vec<&tests::Reply> = replies.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(won.len(), 1, "{:?}", replies.iter().map(|r| (r.status, &r.body)).collect::<Vec<_>>());
+    for r in replies.iter().filter(|r| r.status != 200) {
+        assert_eq!((r.status, r.error_code()), (409, "wrong_state"), "{:?}", r.body);
+    }
+    let seen =
+        app.get(&format!("/api/v1/orders/{}", a["id"]), Some(a["token"].as_str().unwrap_or_default())).await.body;
+    assert_eq!(seen["status"], "delivered");
+    let steps: Vec<&str> =
+        seen["timeline"].as_array().expect("timeline").iter().filter_map(|e| e["status"].as_str()).collect();
+    assert_eq!(steps.iter().filter(|s| **s == "delivered").count(), 1, "{steps:?}");
+    let from = tests::urlencode(&(chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339());
+    let to = tests::urlencode(&(chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339());
+    let trace = app.get(&format!("/api/v1/admin/contacts?from={from}&to={to}&building=6"), Some(&staff)).await.body;
+    assert_eq!(trace["items"].as_array().map(Vec::len), Some(1), "one hand-off, one contact: {trace}");
+
+    // Ten wrong codes at once from both: exactly five are counted, the rest find it locked.
+    let handoff = format!("/api/v1/orders/{}/handoff", b["id"]);
+    let wrong = json!({ "code": if b["handoff_code"] == "000000" { "111111" } else { "000000" } });
+    let replies = join_all(
+        (0..10).map(|n| app.post(&handoff, &wrong, Some(if n % 2 == 0 { &volunteer } else { &staff }))).collect(),
+    )
+    .await;
+    let codes: Vec<&str> = replies.iter().map(|r| r.error_code()).collect();
+    assert_eq!(codes.iter().filter(|c| **c == "wrong_code").count(), 5, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == "handoff_locked").count(), 5, "{codes:?}");
+    // Staff reset while the volunteer types the right code: whichever comes first, the order
+    // is delivered once the code is taken, and never counts below zero or twice.
+    let right = json!({ "code": b["handoff_code"] });
+    let reset = format!("{handoff}/reset");
+    let empty = json!({});
+    let replies = join_all(vec![app.post(&reset, &empty, Some(&staff)), app.post(&reset, &empty, Some(&staff))]).await;
+    assert!(replies.iter().all(|r| r.status == 200), "{replies:?}");
+    let r = app.post(&handoff, &right, Some(&volunteer)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = app.post(&reset, &json!({}), Some(&staff)).await;
+    assert_eq!(r.body["status"], "delivered", "a reset changes nothing of a delivered order: {:?}", r.body);
 }

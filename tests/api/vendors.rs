@@ -8,6 +8,7 @@ on_both_databases! {
     stalls_confirm_and_pack_their_own_parts_and_the_order_follows => confirm_and_pack;
     two_stalls_confirming_one_order_at_once_both_count => stalls_at_once;
     a_stall_sets_its_own_stock_and_prices_only => own_products;
+    a_stall_console_hears_of_its_orders_as_they_come => live_feed;
 }
 
 const STAFF: &str = "13800000000";
@@ -169,4 +170,114 @@ async fn own_products(db: Db) {
     assert_eq!(app.patch(&path(&cabbage), &json!({ "price_fen": -5 }), Some(stall)).await.status, 400);
     assert_eq!(product(&app, "香蕉").await["stock"], banana["stock"]);
     assert_eq!(product(&app, "大白菜").await["stock"], 77);
+}
+
+/// A console's open feed (`GET /vendor/events`): the text read so far.
+struct Feed {
+    response: reqwest::Response,
+    text: String,
+}
+
+impl Feed {
+    async fn open(app: &TestApp, token: &str) -> Feed {
+        let response =
+            app.client.get(app.url("/api/v1/vendor/events")).bearer_auth(token).send().await.expect("feed opens");
+        assert_eq!(response.status(), 200);
+        let kind = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        assert!(kind.starts_with("text/event-stream"), "{kind}");
+        let mut feed = Feed { response, text: String::new() };
+        feed.until(|t| t.contains("event: ready")).await;
+        feed
+    }
+
+    /// Reads until `done` holds of what came (at most 10 s, then fails).
+    async fn until(&mut self, done: impl Fn(&str) -> bool) -> &str {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !done(&self.text) {
+            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
+                Ok(Ok(Some(bytes))) => self.text.push_str(&String::from_utf8_lossy(&bytes)),
+                other => panic!("the feed ended or stayed silent ({other:?}); so far: {}", self.text),
+            }
+        }
+        &self.text
+    }
+
+    /// What came within `wait` (for what must not come).
+    async fn within(&mut self, wait: std::time::Duration) -> &str {
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Ok(Ok(Some(bytes))) = tokio::time::timeout_at(deadline, self.response.chunk()).await {
+            self.text.push_str(&String::from_utf8_lossy(&bytes));
+        }
+        &self.text
+    }
+}
+
+/// The `data` of each `order` event read so far.
+fn order_events(text: &str) -> Vec<Value> {
+    text.split("\n\n")
+        .filter(|e| e.lines().any(|l| l == "event: order"))
+        .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
+        .map(|d| serde_json::from_str(d).expect("event data is JSON"))
+        .collect()
+}
+
+async fn live_feed(db: Db) {
+    let app = spawn_app(db).await;
+    let holders = stall_holders(&app).await;
+    let (cabbage, banana) = (product(&app, "大白菜").await, product(&app, "香蕉").await);
+    let cabbage_stall = holders[&cabbage["vendor_id"].as_i64().expect("vendor")].clone();
+    let banana_stall = holders[&banana["vendor_id"].as_i64().expect("vendor")].clone();
+    let (&idle_id, idle_stall) = holders
+        .iter()
+        .find(|(v, _)| {
+            **v != cabbage["vendor_id"].as_i64().unwrap_or(0) && **v != banana["vendor_id"].as_i64().unwrap_or(0)
+        })
+        .expect("a third stall");
+    assert!(idle_id > 0);
+
+    // Only stall holders listen; a resident is refused.
+    let (resident, _) = app.login("13900000002").await;
+    assert_eq!(app.get("/api/v1/vendor/events", Some(&resident)).await.status, 403);
+    assert_eq!(app.get("/api/v1/vendor/events", None).await.status, 401);
+
+    let mut consoles = Vec::new();
+    for token in [&cabbage_stall, &cabbage_stall, &banana_stall] {
+        consoles.push(Feed::open(&app, token).await);
+    }
+    let mut idle = Feed::open(&app, idle_stall).await;
+
+    // An order with both stalls: each of their consoles hears of it, with its own part.
+    let (_, order, _, _) = two_stall_order(&app).await;
+    let cabbage_part = part_of(&app, &cabbage_stall, &order).await;
+    let banana_part = part_of(&app, &banana_stall, &order).await;
+    for (feed, part) in consoles.iter_mut().zip([&cabbage_part, &cabbage_part, &banana_part]) {
+        let text = feed.until(|t| t.contains("event: order")).await.to_owned();
+        let events = order_events(&text);
+        assert_eq!(events.len(), 1, "{text}");
+        assert_eq!(events[0]["order_id"], order["id"]);
+        assert_eq!(events[0]["part_id"], part["id"]);
+        assert_eq!(events[0]["slot_id"], order["slot_id"]);
+        assert_eq!(events[0]["status"], "placed");
+    }
+
+    // A step on the order (the banana stall confirms) is heard by both its stalls.
+    let r = app
+        .post(&format!("/api/v1/vendor/orders/{}/confirm", banana_part["id"]), &json!({}), Some(&banana_stall))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = app.get(&format!("/api/v1/orders/{}", order["id"]), Some(&cabbage_stall)).await;
+    assert_eq!(seen.status, 404, "a stall does not read the resident's order");
+    // The order is confirmed only when both have confirmed: confirm the cabbage part too.
+    let r = app
+        .post(&format!("/api/v1/vendor/orders/{}/confirm", cabbage_part["id"]), &json!({}), Some(&cabbage_stall))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    for feed in consoles.iter_mut() {
+        let text = feed.until(|t| order_events(t).iter().any(|e| e["status"] == "confirmed")).await.to_owned();
+        assert_eq!(order_events(&text).len(), 2, "{text}");
+    }
+
+    // A stall the order has nothing at hears nothing of it.
+    let text = idle.within(std::time::Duration::from_millis(1500)).await;
+    assert!(order_events(text).is_empty(), "{text}");
 }

@@ -334,6 +334,21 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     browser.click(&browser.wait_for(".vendor-part .pack-part", WAIT).await).await;
     wait_until(&browser, "document.querySelector('.vendor-part .part-packed') !== null", "the part packed").await;
 
+    // The console is live: an order placed now (another slot) appears without a reload, long
+    // before the minute's refresh would bring it.
+    wait_until(&browser, "document.querySelector('#vendor-live.on') !== null", "the live feed").await;
+    let later = app.open_slot(&staff, 10, 0, 48).await;
+    let (neighbour, _) = app.login("13900000002").await;
+    app.put_in_cart(&neighbour, cabbage, 1).await;
+    let body = serde_json::json!({ "slot_id": later["id"], "payment": "on_delivery" });
+    let second = app.checkout(&neighbour, "stall-browser-live", &body).await;
+    assert_eq!(second.status, 201, "{:?}", second.body);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while browser.script("return document.querySelectorAll('.vendor-part').length").await != 2 {
+        assert!(Instant::now() < deadline, "the new order did not reach the open console");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // The stall sets its own price (in yuan, as people write it); the price record keeps it.
     let own = format!("li[data-product='{cabbage}']");
     browser.wait_for(&format!("{own} .own-price"), WAIT).await;

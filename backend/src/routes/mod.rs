@@ -105,6 +105,7 @@ pub fn app(
                 .service(group_buys::share_list)
                 .service(group_buys::shares_csv)
                 .service(vendor::parts)
+                .service(vendor::events)
                 .service(vendor::confirm)
                 .service(vendor::packed)
                 .service(vendor::update_product)

@@ -4,8 +4,8 @@
 use crate::auth::VendorUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use actix_web::{get, patch, post, web};
-use shared::api::{ConfirmPart, List, Product, UpdateProductRequest, VendorOrdersQuery, VendorPart};
+use actix_web::{get, http::header, patch, post, web, HttpResponse};
+use shared::api::{ConfirmPart, List, Product, StallEvent, UpdateProductRequest, VendorOrdersQuery, VendorPart};
 use shared::order::PartStep;
 use shared::ErrorBody;
 
@@ -29,6 +29,29 @@ pub async fn parts(
 ) -> ApiResult<web::Json<List<VendorPart>>> {
     let stall = stall(&vendor)?;
     Ok(web::Json(List { items: state.store.stalls().parts(stall, query.slot_id).await? }))
+}
+
+/// The stall's live feed, as server-sent events: `ready` at once, then an `order` event
+/// (`StallEvent`) within a second of each order placed with a part at the stall and of each
+/// step it takes; `resync` when the console fell behind and should reload. Read with `fetch`
+/// (the login goes in the Authorization header, as everywhere).
+#[utoipa::path(
+    tag = "vendors",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = StallEvent),
+        (status = 403, body = ErrorBody)
+    )
+)]
+#[get("/vendor/events")]
+pub async fn events(state: web::Data<AppState>, vendor: VendorUser) -> ApiResult<HttpResponse> {
+    let stall = stall(&vendor)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        // Told to nginx: pass each event on as it comes.
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(crate::feed::events(stall, state.feed.subscribe())))
 }
 
 async fn step(

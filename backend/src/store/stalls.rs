@@ -13,6 +13,17 @@ use shared::order::{OrderStatus, PartStep};
 use shared::Fen;
 use std::collections::BTreeMap;
 
+/// A step on an order, once for each stall the order has a part at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StallEvent {
+    pub id: i64,
+    pub order_id: i64,
+    pub status: String,
+    pub slot_id: i64,
+    pub vendor_id: i64,
+    pub part_id: i64,
+}
+
 pub struct Stalls {
     pool: Pool,
 }
@@ -36,6 +47,38 @@ impl Stalls {
     /// payment, cancelled or expired), for one slot or all.
     pub async fn parts(&self, vendor_id: i64, slot_id: Option<i64>) -> StoreResult<Vec<VendorPart>> {
         self.read(vendor_id, slot_id, None).await
+    }
+
+    /// The newest step on any order (the order timeline's last id); 0 when there is none.
+    pub async fn last_event(&self) -> StoreResult<i64> {
+        let row = self.pool.row("SELECT COALESCE(MAX(id), 0) FROM order_events", &args![]).await?;
+        Ok(row.map(|r| r.get::<i64>(0)).transpose()?.unwrap_or(0))
+    }
+
+    /// The steps on orders after `after`, and those among `late` (ids skipped earlier that may
+    /// have committed since: on PostgreSQL a step can commit after a later-numbered one), with
+    /// each stall the order has a part at. What a stall's live feed tells its consoles.
+    pub async fn events_since(&self, after: i64, late: &[i64]) -> StoreResult<Vec<StallEvent>> {
+        let sql = format!(
+            "SELECT e.id, e.order_id, e.status, o.slot_id, p.vendor_id, p.id FROM order_events e \
+             JOIN orders o ON o.id = e.order_id JOIN order_parts p ON p.order_id = e.order_id \
+             WHERE (e.id > $1 OR e.id IN {}) ORDER BY e.id, p.vendor_id LIMIT 5000",
+            self.pool.ids(2)
+        );
+        let rows = self.pool.rows(&sql, &args![after, super::sql::id_list(late.iter().copied())]).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StallEvent {
+                    id: r.get(0)?,
+                    order_id: r.get(1)?,
+                    status: r.get(2)?,
+                    slot_id: r.get(3)?,
+                    vendor_id: r.get(4)?,
+                    part_id: r.get(5)?,
+                })
+            })
+            .collect::<sqlx::Result<_>>()
+            .map_err(Into::into)
     }
 
     /// One part of the stall's; None: not the stall's, or not there.

@@ -70,6 +70,36 @@ impl Load {
         self
     }
 
+    /// Asks again whenever the server-sent events at `path` say something changed, while the
+    /// page that made it is open; `connected` tells whether they are coming. A dropped stream
+    /// is opened again (after 1 s, then longer, up to 30 s); a refusal (logged out, not
+    /// allowed) ends it, and the page's own answer shows why.
+    pub fn live(self, path: &'static str, connected: RwSignal<bool>) -> Self {
+        let Ok(controller) = web_sys::AbortController::new() else { return self };
+        let signal = controller.signal();
+        let controller = StoredValue::new_local(controller);
+        on_cleanup(move || controller.with_value(|c| c.abort()));
+        leptos::task::spawn_local(async move {
+            let mut wait = 1000;
+            while !signal.aborted() {
+                let ended = api::listen(path, &signal, |_| {
+                    // `ready` too: what changed while the stream was down is read now.
+                    connected.try_set(true);
+                    wait = 1000;
+                    self.again.try_update(|n| *n += 1);
+                })
+                .await;
+                connected.try_set(false);
+                if signal.aborted() || ended.as_ref().is_err_and(|f| f.status == 401 || f.status == 403) {
+                    return;
+                }
+                api::sleep(wait).await;
+                wait = (wait * 2).min(30_000);
+            }
+        });
+        self
+    }
+
     /// The answer as `T`, once there (for code that needs a value rather than a view).
     pub fn value<T: DeserializeOwned>(&self) -> Option<T> {
         match self.answer.get() {

@@ -21,6 +21,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <Elsewhere here=Bundle::Workers/> }>
                 <Route path=path!("/staff") view=staff::StaffPage/>
                 <Route path=path!("/staff/dispatch") view=staff::DispatchPage/>
+                <Route path=path!("/staff/batch/:id") view=volunteer::StaffBatchPage/>
                 <Route path=path!("/vendor") view=vendor::VendorPage/>
                 <Route path=path!("/volunteer") view=volunteer::VolunteerPage/>
                 <Route path=path!("/volunteer/batch/:id") view=volunteer::BatchPage/>

@@ -4,6 +4,7 @@ use crate::api;
 use crate::components::{day_and_time, Guarded, Load};
 use crate::i18n::{t, K};
 use leptos::prelude::*;
+use leptos_router::components::A;
 use shared::api::{CreateSlot, FlagHousehold, Household, Slot, UpdateSlot};
 use shared::order::SlotKind;
 use shared::Role;
@@ -67,7 +68,7 @@ fn DispatchBoard() -> impl IntoView {
         <Problems/>
         {batches.show_items(move |list: Vec<shared::api::Batch>| view! {
             <table class="shares dispatch">
-                <thead><tr><th>{t(K::building_no)}</th><th>{t(K::households)}</th><th>{t(K::status)}</th><th>{t(K::role_volunteer)}</th><th>{t(K::waited)}</th></tr></thead>
+                <thead><tr><th>{t(K::building_no)}</th><th>{t(K::households)}</th><th>{t(K::status)}</th><th>{t(K::role_volunteer)}</th><th>{t(K::waited)}</th><th></th></tr></thead>
                 <tbody>
                     {list.into_iter().map(|b| {
                         let since = b.since.clone();
@@ -78,6 +79,7 @@ fn DispatchBoard() -> impl IntoView {
                                 <td><span class=format!("badge batch-{}", b.status.as_str())>{t(super::volunteer::batch_label(b.status))}</span></td>
                                 <td>{b.volunteer.clone().unwrap_or_default()}</td>
                                 <td class="num">{move || format!("{}′", ((now_ms.get() - js_sys::Date::parse(&since)) / 60_000.0).max(0.0) as i64)}</td>
+                                <td><A href=format!("/staff/batch/{}", b.id) attr:class="link open-batch">{t(K::open_batch)}</A></td>
                             </tr>
                         }
                     }).collect_view()}

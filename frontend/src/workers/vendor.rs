@@ -23,7 +23,9 @@ pub fn VendorPage() -> impl IntoView {
 fn StallConsole() -> impl IntoView {
     let slot = RwSignal::new(None::<i64>);
     let slots = Load::new(move || api::slots_path(None));
-    let parts = Load::new(move || api::vendor_orders_path(slot.get())).every(10);
+    let live = RwSignal::new(false);
+    // New orders arrive as they are placed; the slow poll only covers a stream that is down.
+    let parts = Load::new(move || api::vendor_orders_path(slot.get())).live(api::VENDOR_EVENTS, live).every(60);
     let message = RwSignal::new(None::<(bool, String)>);
     view! {
         <label class="field">{t(K::slot)}
@@ -37,6 +39,9 @@ fn StallConsole() -> impl IntoView {
                 </select>
             })}
         </label>
+        <p class="live-state" id="vendor-live" class:on=move || live.get()>
+            {move || if live.get() { t(K::live_on)() } else { t(K::live_off)() }}
+        </p>
         {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:banner=ok class:success=ok role="status" id="vendor-message">{m}</p> })}
         {parts.show_items(move |list: Vec<VendorPart>| view! {
             <PickList parts=list.clone()/>

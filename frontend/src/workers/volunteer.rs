@@ -9,7 +9,7 @@ use crate::i18n::{now, t, K};
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
 use shared::api::{Batch, Slot, Stop};
-use shared::order::{BatchStatus, OrderStatus};
+use shared::order::{BatchStatus, OrderStatus, MAX_HANDOFF_ATTEMPTS};
 use shared::Role;
 
 pub(super) fn batch_label(s: BatchStatus) -> K {
@@ -104,8 +104,18 @@ pub fn BatchPage() -> impl IntoView {
     view! { <Guarded next=here role=Role::Volunteer><BatchDetail/></Guarded> }
 }
 
+/// The same batch page for staff (from the dispatch board): they see every batch, and reset an
+/// order that took too many wrong codes.
+#[component]
+pub fn StaffBatchPage() -> impl IntoView {
+    let here = leptos_router::hooks::use_location().pathname.get_untracked();
+    view! { <Guarded next=here role=Role::Staff><BatchDetail/></Guarded> }
+}
+
 #[component]
 fn BatchDetail() -> impl IntoView {
+    let session = crate::session::use_session();
+    let staff = session.user.get_untracked().is_some_and(|u| u.has_role(Role::Staff));
     let params = use_params_map();
     let id = Memo::new(move |_| params.get().get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
     let batch = Load::new(move || api::batch_path(id.get()));
@@ -149,7 +159,7 @@ fn BatchDetail() -> impl IntoView {
             {match b.manifest.clone() {
                 Some(stops) => view! {
                     <ul class="manifest">
-                        {stops.into_iter().map(|s| view! { <StopCard stop=s batch=batch message=message/> }).collect_view()}
+                        {stops.into_iter().map(|s| view! { <StopCard stop=s batch=batch message=message staff=staff/> }).collect_view()}
                     </ul>
                 }.into_any(),
                 None if b.status == BatchStatus::Done => view! { <p class="card center" id="batch-done">{t(K::batch_all_done)}</p> }.into_any(),
@@ -160,7 +170,7 @@ fn BatchDetail() -> impl IntoView {
 }
 
 #[component]
-fn StopCard(stop: Stop, batch: Load, message: RwSignal<Option<(bool, String)>>) -> impl IntoView {
+fn StopCard(stop: Stop, batch: Load, message: RwSignal<Option<(bool, String)>>, staff: bool) -> impl IntoView {
     let code = RwSignal::new(String::new());
     let order_id = stop.order_id;
     let hand_over = move |_| {
@@ -185,7 +195,17 @@ fn StopCard(stop: Stop, batch: Load, message: RwSignal<Option<(bool, String)>>) 
             batch.reload();
         });
     };
+    let reset = move |_| {
+        leptos::task::spawn_local(async move {
+            match api::reset_handoff(order_id).await {
+                Ok(_) => message.set(Some((true, now(K::handoff_reset_done).to_owned()))),
+                Err(f) => message.set(Some((false, f.text()))),
+            }
+            batch.reload();
+        });
+    };
     let out = stop.status == OrderStatus::OutForDelivery;
+    let locked = out && stop.handoff_attempts >= MAX_HANDOFF_ATTEMPTS;
     let delivered = stop.status == OrderStatus::Delivered;
     view! {
         <li class="card stop" class:delivered=delivered data-order=order_id>
@@ -196,13 +216,17 @@ fn StopCard(stop: Stop, batch: Load, message: RwSignal<Option<(bool, String)>>) 
             </ul>
             {stop.note.clone().map(|n| view! { <p class="note warn">{t(K::note)} ": " {n}</p> })}
             {delivered.then(|| view! { <p class="banner success">"✓ " {t(K::st_delivered)}</p> })}
-            {out.then(|| view! {
+            {locked.then(|| view! {
+                <p class="banner warn handoff-locked">{t(K::handoff_locked_note)}</p>
+                {staff.then(|| view! { <button class="btn primary block reset-handoff" on:click=reset>{t(K::reset_handoff)}</button> })}
+            })}
+            {(out && !locked).then(|| view! {
                 <div class="handoff-row">
                     <input class="handoff-input" inputmode="numeric" maxlength="6" autocomplete="off" placeholder=move || t(K::handoff_code)()
                         prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
                     <button class="btn primary hand-over" on:click=hand_over>{t(K::hand_over)}</button>
                 </div>
-                {(stop.handoff_attempts > 0).then(|| view! { <p class="note warn">{t(K::wrong_codes)} " " {stop.handoff_attempts} " / 5"</p> })}
+                {(stop.handoff_attempts > 0).then(|| view! { <p class="note warn">{t(K::wrong_codes)} " " {stop.handoff_attempts} " / " {MAX_HANDOFF_ATTEMPTS}</p> })}
                 {move || if nobody_home.get() {
                     view! {
                         <div class="handoff-row">
