@@ -33,6 +33,21 @@ fn find_binary(candidates: &[&str]) -> String {
 impl Driver {
     /// Starts chromedriver and a headless Chromium with a phone's viewport (390 × 844).
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// A camera that shows this video (a `.y4m` file, looped), allowed without asking.
+    pub async fn with_camera(video: &std::path::Path) -> Self {
+        Self::start_with(&[
+            "--use-fake-device-for-media-stream".to_owned(),
+            "--use-fake-ui-for-media-stream".to_owned(),
+            format!("--use-file-for-fake-video-capture={}", video.display()),
+        ])
+        .await
+    }
+
+    /// As `start`, with more Chromium switches.
+    pub async fn start_with(extra: &[String]) -> Self {
         let chromedriver = find_binary(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
         let chromium = find_binary(&["/usr/bin/chromium", "/usr/lib/chromium/chromium"]);
         let port = free_port();
@@ -51,6 +66,23 @@ impl Driver {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let profile = std::env::temp_dir().join(format!("fxs-chromium-{}", rand::random::<u64>()));
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=390,844",
+            "--lang=zh-CN",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        args.extend(extra.iter().cloned());
         let caps = json!({
             "capabilities": { "alwaysMatch": {
                 "browserName": "chrome",
@@ -59,12 +91,7 @@ impl Driver {
                     "binary": chromium,
                     // A phone's viewport: headless Chromium's windows are never narrower than 500 px.
                     "mobileEmulation": { "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 3.0, "touch": true } },
-                    "args": [
-                        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                        "--disable-dev-shm-usage", "--window-size=390,844", "--lang=zh-CN",
-                        format!("--user-data-dir={}", profile.display()),
-                    ]
+                    "args": args
                 }
             }}
         });

@@ -242,6 +242,12 @@ dictionary! {
     batch_out => "配送中", "Out";
     batch_done => "已送完", "Done";
     claim_batch => "认领这一批", "Claim this batch";
+    scan_handoff => "📷 扫码交付", "📷 Scan to hand over";
+    scan_hint => "对准居民手机上的取货二维码", "Point at the QR code on the resident's phone";
+    no_camera => "打不开相机，请手动输入取货码", "The camera cannot open: type the code instead";
+    not_our_qr => "这不是傅鲜生的取货码", "Not a Fu Xian Sheng hand-off code";
+    not_this_batch => "这个取货码不是本批次要送的订单", "That code is for an order not on this round";
+    close => "关闭", "Close";
     open_batch => "打开清单", "Open the list";
     picked_up => "已取货，出发", "Picked up, on my way";
     hand_over => "交付", "Hand over";

@@ -404,6 +404,10 @@ pub struct Order {
     /// Six digits the resident tells the volunteer at the door; only the resident sees it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handoff_code: Option<String>,
+    /// The hand-off code as a QR code (an SVG document, `shared::order::handoff_qr_text`), with
+    /// the code, on the one order's page while it is on its way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff_qr: Option<String>,
     pub items: Vec<OrderLine>,
     /// One part per stall.
     pub parts: Vec<OrderPart>,

@@ -139,6 +139,21 @@ pub fn may_report_problem(status: OrderStatus) -> bool {
     status == OrderStatus::Delivered
 }
 
+/// What the QR code on the resident's order page says: the order and its hand-off code
+/// (`FXS:123:456789`, upper case and digits so the code is small), so a volunteer's scan
+/// fills in the right household's code, and a scan of another household's is caught.
+pub fn handoff_qr_text(order_id: i64, code: &str) -> String {
+    format!("FXS:{order_id}:{code}")
+}
+
+/// The order and code a scanned QR code names; None if it is not one of ours.
+pub fn parse_handoff_qr(text: &str) -> Option<(i64, String)> {
+    let mut parts = text.trim().strip_prefix("FXS:")?.splitn(2, ':');
+    let order = parts.next()?.parse().ok()?;
+    let code = parts.next()?;
+    (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())).then(|| (order, code.to_owned()))
+}
+
 /// Wrong hand-off codes an order takes before it takes no more (until staff reset it).
 pub const MAX_HANDOFF_ATTEMPTS: i64 = 5;
 
@@ -244,6 +259,18 @@ impl SlotKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_handoff_qr_names_its_order_and_code() {
+        let text = handoff_qr_text(123, "045678");
+        assert_eq!(text, "FXS:123:045678");
+        assert_eq!(parse_handoff_qr(&text), Some((123, "045678".to_owned())));
+        assert_eq!(parse_handoff_qr(" FXS:7:000001\n"), Some((7, "000001".to_owned())));
+        for bad in ["123456", "FXS:x:123456", "FXS:1:12345", "FXS:1:1234567", "FXS:1:12a456", "https://x/FXS:1:123456"]
+        {
+            assert_eq!(parse_handoff_qr(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn stalls_confirm_then_pack_and_the_order_follows_all_its_parts() {

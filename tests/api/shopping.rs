@@ -153,8 +153,11 @@ async fn checkout_happy_path(db: Db) {
 
     let list = app.get("/api/v1/orders", Some(&token)).await;
     assert_eq!(list.body["items"][0]["id"], order["id"]);
-    let detail = app.get(&format!("/api/v1/orders/{}", order["id"]), Some(&token)).await;
-    assert_eq!(detail.body, *order);
+    let mut detail = app.get(&format!("/api/v1/orders/{}", order["id"]), Some(&token)).await.body;
+    // The one order's page also has the code as a QR code (FXS:{order}:{code}), drawn as SVG.
+    let qr = detail.as_object_mut().and_then(|o| o.remove("handoff_qr")).expect("a QR code");
+    assert!(qr.as_str().is_some_and(|svg| svg.starts_with("<svg") && svg.contains("<path")), "{qr}");
+    assert_eq!(detail, *order);
 
     // WeChat payment leaves the order waiting for payment, with an expiry.
     app.put_in_cart(&token, g.cabbage, 1).await;

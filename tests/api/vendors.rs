@@ -1,8 +1,9 @@
 //! A stall's console through HTTP on both databases: each stall sees exactly its own parts,
 //! confirms them (with shortages the resident sees) and packs them; the order follows its parts.
 
+use crate::SERVER_BIN;
 use serde_json::{json, Value};
-use tests::{join_all, on_both_databases, spawn_app, Db, TestApp};
+use tests::{join_all, on_both_databases, spawn_app, start, start_process, test_config, Db, TestApp};
 
 on_both_databases! {
     stalls_confirm_and_pack_their_own_parts_and_the_order_follows => confirm_and_pack;
@@ -222,7 +223,12 @@ fn order_events(text: &str) -> Vec<Value> {
 }
 
 async fn live_feed(db: Db) {
-    let app = spawn_app(db).await;
+    // On PostgreSQL the consoles listen to a second server process: orders placed through the
+    // first reach them through the shared database.
+    let (config, schema) = test_config(db).await;
+    let app = start(config.clone(), db, schema).await;
+    let second = if db == Db::Postgres { Some(start_process(SERVER_BIN, &config, db).await) } else { None };
+    let listen = second.as_ref().unwrap_or(&app);
     let holders = stall_holders(&app).await;
     let (cabbage, banana) = (product(&app, "大白菜").await, product(&app, "香蕉").await);
     let cabbage_stall = holders[&cabbage["vendor_id"].as_i64().expect("vendor")].clone();
@@ -242,9 +248,9 @@ async fn live_feed(db: Db) {
 
     let mut consoles = Vec::new();
     for token in [&cabbage_stall, &cabbage_stall, &banana_stall] {
-        consoles.push(Feed::open(&app, token).await);
+        consoles.push(Feed::open(listen, token).await);
     }
-    let mut idle = Feed::open(&app, idle_stall).await;
+    let mut idle = Feed::open(listen, idle_stall).await;
 
     // An order with both stalls: each of their consoles hears of it, with its own part.
     let (_, order, _, _) = two_stall_order(&app).await;

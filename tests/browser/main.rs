@@ -323,7 +323,11 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     let (_, me) = app.login(&holder).await;
     assert_eq!(me["vendor_id"], vendor_id, "demo stall {vendor_id} is kept by {holder}");
 
-    let browser = Driver::start().await;
+    // The volunteer's phone camera will see the resident's hand-off QR code.
+    let code = order.body["handoff_code"].as_str().expect("code").to_owned();
+    let video = app.data_dir.join("qr.y4m");
+    std::fs::write(&video, qr_video(&shared::order::handoff_qr_text(order_id, &code))).expect("video written");
+    let browser = Driver::with_camera(&video).await;
     log_in(&browser, &app, &holder, "/vendor").await;
     browser.wait_for(".vendor-part", WAIT).await;
     let pick = browser.text(&browser.wait_for("#pick-list", WAIT).await).await;
@@ -369,9 +373,14 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     let input = browser.wait_for(".stop .handoff-input", WAIT).await;
     let sideways = browser.script("return document.documentElement.scrollWidth > window.innerWidth").await;
     assert_eq!(sideways, false, "the volunteer's page fits the phone's width, code box and button");
-    let code = order.body["handoff_code"].as_str().expect("code").to_owned();
-    browser.type_text(&input, &code).await;
+    // A mistyped code is refused on the page; then the camera reads the resident's QR code.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    browser.type_text(&input, wrong).await;
     browser.click(&browser.wait_for(".stop .hand-over", WAIT).await).await;
+    browser.wait_for("#batch-message.form-error", WAIT).await;
+    let attempts = browser.text(&browser.wait_for(".stop .note.warn", WAIT).await).await;
+    assert!(attempts.contains("1 / 5"), "{attempts}");
+    browser.click(&browser.wait_for("#scan-handoff", WAIT).await).await;
     // The batch's only order: the batch is done, and the households' details are gone from the page.
     browser.wait_for("#batch-done", WAIT).await;
     let message = browser.text(&browser.wait_for("#batch-message", WAIT).await).await;
@@ -485,4 +494,31 @@ async fn search_label_on_one_line(browser: &Driver) {
     let probe = browser.script(js).await;
     assert_eq!(probe[0], 390, "a phone's viewport: {probe}");
     assert_eq!(probe[1], 1, "the search label on one line: {probe}");
+}
+
+/// A short video (YUV4MPEG2, grey) of a QR code of `text` on white, as a phone camera held up to
+/// the resident's screen would see it.
+fn qr_video(text: &str) -> Vec<u8> {
+    let grid = backend::qr::modules(text).expect("the text fits a QR code");
+    let (w, h, scale) = (480usize, 360usize, 8usize);
+    let side = (grid.len() + 8) * scale;
+    let (left, top) = ((w - side) / 2, (h - side) / 2);
+    let mut luma = vec![235u8; w * h];
+    for (y, row) in grid.iter().enumerate() {
+        for (x, dark) in row.iter().enumerate() {
+            if *dark {
+                for dy in 0..scale {
+                    let start = (top + (y + 4) * scale + dy) * w + left + (x + 4) * scale;
+                    luma[start..start + scale].fill(16);
+                }
+            }
+        }
+    }
+    let mut out = format!("YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n").into_bytes();
+    for _ in 0..10 {
+        out.extend_from_slice(b"FRAME\n");
+        out.extend_from_slice(&luma);
+        out.extend(std::iter::repeat_n(128u8, w * h / 2));
+    }
+    out
 }

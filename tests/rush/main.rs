@@ -19,6 +19,9 @@
 //! join one group-buy together; an item's maximum is below what they ask for, so the answers are
 //! joins and `group_full` refusals, and the maximum must hold exactly.
 //!
+//! `--delivery`: one slot's N orders from placed to delivered, each step timed, with 100 stall
+//! consoles on the live feed (tests/rush/delivery.rs).
+//!
 //! Run by `./scripts/rush`, which builds the release server first.
 
 use serde_json::{json, Value};
@@ -29,6 +32,8 @@ use std::{
     time::{Duration, Instant},
 };
 use tokio::sync::Semaphore;
+
+mod delivery;
 
 const SECRET: &str = "rush-benchmark-secret-0123456789abcdef";
 /// 茄子, 青椒, 胡萝卜 (demo ids 5, 6, 7): the scarce products.
@@ -55,6 +60,7 @@ struct Args {
     new_residents: bool,
     own_connections: bool,
     group_buy: bool,
+    delivery: bool,
     bin: String,
 }
 
@@ -72,6 +78,7 @@ fn parse_args() -> Args {
         new_residents: false,
         own_connections: false,
         group_buy: false,
+        delivery: false,
         bin: "target/release/fuxiansheng".into(),
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -89,11 +96,12 @@ fn parse_args() -> Args {
             "--scarce-stock" => a.scarce_stock = num(&next) as i64,
             "--rate" => a.rate = Some(num(&next) as u64),
             "--bin" => a.bin = next,
-            flag @ ("--raw" | "--new-residents" | "--own-connections" | "--group-buy") => {
+            flag @ ("--raw" | "--new-residents" | "--own-connections" | "--group-buy" | "--delivery") => {
                 match flag {
                     "--raw" => a.raw = true,
                     "--new-residents" => a.new_residents = true,
                     "--group-buy" => a.group_buy = true,
+                    "--delivery" => a.delivery = true,
                     _ => a.own_connections = true,
                 }
                 i += 1;
@@ -229,7 +237,9 @@ async fn main() {
     } else {
         None
     };
-    if args.group_buy {
+    if args.delivery {
+        delivery::run(&args, &data_dir, database_url.as_deref()).await;
+    } else if args.group_buy {
         group_buy_rush(&args, &data_dir, database_url.as_deref()).await;
     } else if args.raw {
         raw::run(&args, &data_dir, database_url.as_deref()).await;

@@ -96,6 +96,7 @@ impl OrderRecord {
             created_at: to_api(self.created_at),
             expires_at: self.expires_at.map(to_api),
             handoff_code: Some(self.handoff_code.clone()),
+            handoff_qr: None,
             items: self
                 .lines
                 .iter()

@@ -91,6 +91,13 @@ pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::
 pub async fn detail(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64>) -> ApiResult<web::Json<Order>> {
     let (owner, mut order) = state.store.order(id.into_inner()).await?.ok_or_else(|| ApiError::not_found("order"))?;
     if owner.is(auth.user.id, auth.user.household.as_ref().map(|h| h.id)) {
+        // On its way (or before): the code as a QR code too, for the volunteer to scan.
+        if !order.status.is_final() {
+            order.handoff_qr = order
+                .handoff_code
+                .as_deref()
+                .and_then(|code| crate::qr::svg(&shared::order::handoff_qr_text(order.id, code)));
+        }
         return Ok(web::Json(order));
     }
     if auth.has(Role::Staff) {

@@ -108,6 +108,7 @@ fn OrderDetail() -> impl IntoView {
                             <div class="card handoff">
                                 <p>{t(K::handoff_code)}</p>
                                 <p class="code" id="handoff-code">{code}</p>
+                                {o.handoff_qr.clone().map(|svg| view! { <div class="qr" id="handoff-qr" inner_html=svg></div> })}
                                 <p class="note">{t(K::handoff_hint)}</p>
                             </div>
                         })}

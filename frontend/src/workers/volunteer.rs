@@ -129,13 +129,42 @@ fn BatchDetail() -> impl IntoView {
             batch.reload();
         });
     };
+    let scanning = RwSignal::new(false);
+    // A scanned code hands over the order it names, if that order is on this round and out.
+    let scanned = Callback::new(move |text: String| {
+        scanning.set(false);
+        let Some((order_id, code)) = shared::order::parse_handoff_qr(&text) else {
+            message.set(Some((false, now(K::not_our_qr).to_owned())));
+            return;
+        };
+        let on_round = batch.value::<Batch>().and_then(|b| b.manifest).is_some_and(|stops| {
+            stops.iter().any(|s| s.order_id == order_id && s.status == OrderStatus::OutForDelivery)
+        });
+        if !on_round {
+            message.set(Some((false, now(K::not_this_batch).to_owned())));
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match api::handoff(order_id, &code).await {
+                Ok(_) => message.set(Some((true, now(K::handed_over).to_owned()))),
+                Err(f) => message.set(Some((false, f.text()))),
+            }
+            batch.reload();
+        });
+    });
     view! {
         {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:banner=ok class:success=ok role="status" id="batch-message">{m}</p> })}
+        {move || scanning.get().then(|| view! {
+            <super::scan::Scanner on_text=scanned on_close=Callback::new(move |_| scanning.set(false))/>
+        })}
         {batch.show(move |b: Batch| view! {
             <h1>{b.building.clone()} {t(K::building)} " · " {b.orders} " " {t(K::households)}</h1>
             <p><span id="batch-status" class=format!("badge big batch-{}", b.status.as_str())>{t(batch_label(b.status))}</span></p>
             {(b.status == BatchStatus::Claimed).then(|| view! {
                 <button id="pickup-batch" class="btn primary block" on:click=pickup>{t(K::picked_up)}</button>
+            })}
+            {(b.status == BatchStatus::Out && b.manifest.is_some()).then(|| view! {
+                <button id="scan-handoff" class="btn primary block no-print" on:click=move |_| { message.set(None); scanning.set(true); }>{t(K::scan_handoff)}</button>
             })}
             {b.manifest.is_some().then(|| {
                 let bid = b.id;
