@@ -100,6 +100,12 @@ async fn to_the_door(db: Db) {
     let text = paper.text().await.expect("text");
     assert!(text.starts_with('\u{FEFF}') && text.contains("139****0302") && text.contains("大白菜"), "{text}");
     assert_eq!(csv(loser).await.expect("csv").status(), 403);
+    // Residents and stalls never see a manifest, on screen or on paper.
+    for outsider in [a["token"].as_str().unwrap_or_default(), stall.as_str()] {
+        assert_eq!(app.get(&batch, Some(outsider)).await.status, 403);
+        assert_eq!(csv(outsider).await.expect("csv").status(), 403);
+        assert_eq!(app.post(&format!("{batch}/claim"), &json!({}), Some(outsider)).await.status, 403);
+    }
 
     // Only the winner picks it up; the orders go out for delivery.
     assert_eq!(app.post(&format!("{batch}/pickup"), &json!({}), Some(loser)).await.status, 403);
@@ -108,6 +114,9 @@ async fn to_the_door(db: Db) {
     let seen =
         app.get(&format!("/api/v1/orders/{}", a["id"]), Some(a["token"].as_str().unwrap_or_default())).await.body;
     assert_eq!(seen["status"], "out_for_delivery");
+    assert!(seen["handoff_qr"].as_str().is_some_and(|svg| svg.starts_with("<svg")), "the resident's QR code");
+    let staff_view = app.get(&format!("/api/v1/orders/{}", a["id"]), Some(&staff)).await.body;
+    assert!(staff_view.get("handoff_code").is_none() && staff_view.get("handoff_qr").is_none(), "{staff_view}");
 
     // Hand-off: not by another volunteer, not by the resident; wrong codes are counted up to 5.
     let handoff = |o: &Value| format!("/api/v1/orders/{}/handoff", o["id"]);
@@ -129,10 +138,11 @@ async fn to_the_door(db: Db) {
     let r = app.post(&handoff(&a), &right(&a), Some(winner)).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["status"], "delivered");
-    assert!(r.body.get("handoff_code").is_none());
+    assert!(r.body.get("handoff_code").is_none() && r.body.get("handoff_qr").is_none());
     let seen =
         app.get(&format!("/api/v1/orders/{}", a["id"]), Some(a["token"].as_str().unwrap_or_default())).await.body;
     assert_eq!(seen["status"], "delivered");
+    assert!(seen.get("handoff_qr").is_none(), "no QR code once it is delivered");
     let again = app.post(&handoff(&a), &right(&a), Some(winner)).await;
     assert_eq!((again.status, again.error_code()), (409, "wrong_state"));
 
