@@ -26,6 +26,49 @@ pub struct Config {
     pub expiry_interval: Duration,
     pub sms: SmsConfig,
     pub wechat: WechatConfig,
+    pub pay: PayConfig,
+}
+
+/// WeChat Pay v3. In demo mode everything defaults to the built-in simulator and the demo keys
+/// (`backend/src/wechat/demo_keys`); outside it, payment is on only when `FXS_WECHATPAY_MCHID`
+/// is set, and then every other setting is required.
+#[derive(Debug, Clone)]
+pub struct PayConfig {
+    /// `FXS_WECHATPAY_API`: e.g. `https://api.mch.weixin.qq.com`; demo: the simulator.
+    pub api_base: Option<String>,
+    /// `FXS_WECHATPAY_MCHID`
+    pub mchid: String,
+    /// `FXS_WECHATPAY_SERIAL`: the merchant certificate's serial number.
+    pub merchant_serial: String,
+    /// `FXS_WECHATPAY_KEY_FILE`: the merchant's RSA private key (PKCS#8 PEM).
+    pub merchant_key: SecretString,
+    /// `FXS_WECHATPAY_PLATFORM_SERIAL`: the platform certificate's serial number.
+    pub platform_serial: String,
+    /// `FXS_WECHATPAY_PLATFORM_KEY_FILE`: the platform's RSA public key (PEM).
+    pub platform_key: String,
+    /// `FXS_WECHATPAY_APIV3_KEY`: 32 characters.
+    pub api_v3_key: SecretString,
+    /// `FXS_WECHATPAY_NOTIFY_URL`: where WeChat Pay posts notifications (https, no query);
+    /// demo: this server's own `/api/v1/pay/notify`.
+    pub notify_url: Option<String>,
+}
+
+const DEMO_MERCHANT_KEY: &str = include_str!("wechat/demo_keys/merchant_key.pem");
+const DEMO_PLATFORM_KEY: &str = include_str!("wechat/demo_keys/platform_pub.pem");
+
+impl PayConfig {
+    fn demo() -> Self {
+        PayConfig {
+            api_base: None,
+            mchid: "1900000001".into(),
+            merchant_serial: "FXS-DEMO-MERCHANT".into(),
+            merchant_key: DEMO_MERCHANT_KEY.into(),
+            platform_serial: "FXS-DEMO-PLATFORM".into(),
+            platform_key: DEMO_PLATFORM_KEY.into(),
+            api_v3_key: "fxs-demo-apiv3-key-0123456789abc".into(),
+            notify_url: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +129,31 @@ impl Config {
         if let Some(v) = var("FXS_WECHAT_SECRET") {
             config.wechat.secret = v.into();
         }
+        if let Some(mchid) = var("FXS_WECHATPAY_MCHID") {
+            let need = |k: &str| var(k).ok_or_else(|| format!("{k} must be set with FXS_WECHATPAY_MCHID"));
+            let file = |k: &str| -> Result<String, String> {
+                let path = need(k)?;
+                std::fs::read_to_string(&path).map_err(|e| format!("{k}: cannot read {path}: {e}"))
+            };
+            config.pay.mchid = mchid;
+            config.pay.api_base = Some(need("FXS_WECHATPAY_API")?);
+            config.pay.merchant_serial = need("FXS_WECHATPAY_SERIAL")?;
+            config.pay.merchant_key = file("FXS_WECHATPAY_KEY_FILE")?.into();
+            config.pay.platform_serial = need("FXS_WECHATPAY_PLATFORM_SERIAL")?;
+            config.pay.platform_key = file("FXS_WECHATPAY_PLATFORM_KEY_FILE")?;
+            config.pay.api_v3_key = need("FXS_WECHATPAY_APIV3_KEY")?.into();
+            let notify = need("FXS_WECHATPAY_NOTIFY_URL")?;
+            if !notify.starts_with("https://") || notify.contains('?') {
+                return Err(format!("FXS_WECHATPAY_NOTIFY_URL must be https without a query, got {notify:?}"));
+            }
+            config.pay.notify_url = Some(notify);
+            if config.pay.api_v3_key.expose_secret().len() != 32 {
+                return Err("FXS_WECHATPAY_APIV3_KEY must be 32 characters".into());
+            }
+            if config.pay.merchant_key.expose_secret() == DEMO_MERCHANT_KEY {
+                return Err("FXS_WECHATPAY_KEY_FILE is the public demo key: use the merchant's own".into());
+            }
+        }
         if let Some(url) = &config.database_url {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                 return Err(format!("DATABASE_URL must be a postgres:// URL, got {url:?}"));
@@ -115,12 +183,19 @@ impl Config {
                 max_attempts: 5,
             },
             wechat: WechatConfig { api_base: None, appid: "wx-fuxiansheng-demo".into(), secret: "demo-secret".into() },
+            pay: PayConfig::demo(),
         }
     }
 
     /// In demo mode without a real WeChat API configured, the built-in simulator stands in.
     pub fn wechat_simulated(&self) -> bool {
-        self.demo && self.wechat.api_base.is_none()
+        self.demo && (self.wechat.api_base.is_none() || self.pay.api_base.is_none())
+    }
+
+    /// Whether residents can pay with WeChat Pay: in demo mode (the simulator, unless a real
+    /// one is set), or when a merchant is configured.
+    pub fn pay_on(&self) -> bool {
+        self.demo || self.pay.api_base.is_some()
     }
 }
 

@@ -27,6 +27,8 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Http(#[from] reqwest::Error),
+    #[error("WeChat Pay: {0}")]
+    Pay(#[from] crate::wechat::pay::PayError),
 }
 
 impl Application {
@@ -45,7 +47,12 @@ impl Application {
             JwtKeys::load(config.jwt_secret.as_ref().map(|s| s.expose_secret()), &config.data_dir, config.token_ttl)?;
         let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(3)).build()?;
         let simulator = if config.wechat_simulated() {
-            Some(Simulator::start(&config.wechat.appid, config.wechat.secret.expose_secret())?)
+            let pay = if config.pay.api_base.is_none() {
+                Some(crate::wechat::sim_pay::SimPay::new(&config.pay, &config.wechat.appid)?)
+            } else {
+                None
+            };
+            Some(Simulator::start(&config.wechat.appid, config.wechat.secret.expose_secret(), pay)?)
         } else {
             None
         };
@@ -60,8 +67,33 @@ impl Application {
         let listener = TcpListener::bind(&config.addr)?;
         let local = listener.local_addr()?;
         let host = if local.ip().is_unspecified() { "127.0.0.1".to_owned() } else { local.ip().to_string() };
-        let state =
-            web::Data::new(AppState { store, config, jwt, wechat, sms, http, simulator_url, feed: Default::default() });
+        let pay = match config.pay.api_base.clone().or_else(|| simulator_url.clone()).filter(|_| config.pay_on()) {
+            Some(base) => {
+                let notify = config.pay.notify_url.clone().unwrap_or_else(|| {
+                    // Demo: the simulator posts to this very server.
+                    format!("http://{host}:{}/api/v1/pay/notify", local.port())
+                });
+                Some(crate::wechat::pay::PayClient::new(
+                    http.clone(),
+                    &config.pay,
+                    &config.wechat.appid,
+                    &base,
+                    &notify,
+                )?)
+            }
+            None => None,
+        };
+        let state = web::Data::new(AppState {
+            store,
+            config,
+            jwt,
+            wechat,
+            sms,
+            http,
+            simulator_url,
+            pay,
+            feed: Default::default(),
+        });
         let server = {
             let state = state.clone();
             HttpServer::new(move || routes::app(state.clone()))

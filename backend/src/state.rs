@@ -16,6 +16,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Base URL of the built-in WeChat simulator, when it runs (demo mode).
     pub simulator_url: Option<String>,
+    /// WeChat Pay, when payment is on (demo: through the simulator).
+    pub pay: Option<crate::wechat::pay::PayClient>,
     /// The stalls' live feed of this process (`feed.rs`).
     pub feed: crate::feed::StallFeed,
 }

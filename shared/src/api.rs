@@ -644,3 +644,21 @@ pub struct Problem {
     /// Who delivered it (masked phone).
     pub delivered_by: Option<String>,
 }
+
+// ---------- payment ----------
+
+/// `POST /orders/{id}/pay`: what the mini-program hands to `wx.requestPayment` (the field names
+/// are the mini-program API's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RequestPayment {
+    pub app_id: String,
+    pub time_stamp: String,
+    pub nonce_str: String,
+    /// `prepay_id=...`
+    pub package: String,
+    /// `RSA`
+    pub sign_type: String,
+    pub pay_sign: String,
+}

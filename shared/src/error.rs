@@ -45,9 +45,13 @@ pub enum ErrorCode {
     AlreadyClaimed,
     WrongCode,
     HandoffLocked,
+    /// Paying with WeChat needs a WeChat login (the payer's openid).
+    WechatRequired,
     // 5xx
     SmsUnavailable,
     WechatUnavailable,
+    /// WeChat Pay is not set up or did not answer.
+    PayUnavailable,
     Internal,
 }
 
@@ -87,8 +91,10 @@ impl ErrorCode {
             Self::AlreadyClaimed => "already_claimed",
             Self::WrongCode => "wrong_code",
             Self::HandoffLocked => "handoff_locked",
+            Self::WechatRequired => "wechat_required",
             Self::SmsUnavailable => "sms_unavailable",
             Self::WechatUnavailable => "wechat_unavailable",
+            Self::PayUnavailable => "pay_unavailable",
             Self::Internal => "internal",
         }
     }
@@ -120,12 +126,13 @@ impl ErrorCode {
             | Self::WrongState
             | Self::AlreadyClaimed
             | Self::WrongCode
-            | Self::HandoffLocked => 409,
+            | Self::HandoffLocked
+            | Self::WechatRequired => 409,
             Self::PayloadTooLarge => 413,
             Self::IdempotencyKeyMismatch => 422,
             Self::TooManyRequests => 429,
             Self::Internal => 500,
-            Self::SmsUnavailable | Self::WechatUnavailable => 503,
+            Self::SmsUnavailable | Self::WechatUnavailable | Self::PayUnavailable => 503,
         }
     }
 }

@@ -6,6 +6,7 @@ mod delivery;
 mod differential;
 mod errors;
 mod group_buys;
+mod payments;
 mod rush;
 mod shopping;
 mod sms_gateway;

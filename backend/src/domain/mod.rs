@@ -5,6 +5,7 @@ pub mod checkout;
 pub mod delivery;
 pub mod group_buy;
 pub mod order;
+pub mod payment;
 pub mod slots;
 pub mod stall;
 pub mod time;

@@ -10,6 +10,7 @@ mod demo;
 mod group_buys;
 mod health;
 mod orders;
+mod pay;
 mod slots;
 mod storefront;
 mod vendor;
@@ -131,6 +132,9 @@ pub fn app(
                 .service(orders::detail)
                 .service(orders::cancel)
                 .service(demo::wechat_code)
+                .service(pay::pay_order)
+                .service(pay::notify)
+                .service(pay::demo_pay)
                 .default_service(web::to(api_not_found)),
         )
         .split_for_parts();

@@ -213,6 +213,10 @@ macro_rules! impl_store {
                 &self.batches
             }
 
+            fn payments(&self) -> &$crate::store::payments::Payments {
+                &self.payments
+            }
+
             async fn user(&self, id: i64) -> StoreResult<Option<UserRecord>> {
                 let row: Option<UserRow> = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1"))
                     .bind(id)

@@ -14,6 +14,7 @@ pub const SQLITE: Embedded = &[
     (3, "group buys", include_str!("../../../migrations/sqlite/0003_group_buys.sql")),
     (4, "stall parts", include_str!("../../../migrations/sqlite/0004_stall_parts.sql")),
     (5, "batches", include_str!("../../../migrations/sqlite/0005_batches.sql")),
+    (6, "payments", include_str!("../../../migrations/sqlite/0006_payments.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -25,6 +26,7 @@ pub const POSTGRES: Embedded = &[
     (6, "group buys", include_str!("../../../migrations/postgres/0006_group_buys.sql")),
     (7, "stall parts", include_str!("../../../migrations/postgres/0007_stall_parts.sql")),
     (8, "batches", include_str!("../../../migrations/postgres/0008_batches.sql")),
+    (9, "payments", include_str!("../../../migrations/postgres/0009_payments.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

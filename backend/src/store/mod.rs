@@ -9,6 +9,7 @@ pub mod batches;
 mod common;
 pub mod group_buys;
 mod migrations;
+pub mod payments;
 mod postgres;
 mod postgres_checkout;
 mod postgres_sessions;
@@ -391,6 +392,8 @@ pub trait Store: Shopping {
     fn stalls(&self) -> &stalls::Stalls;
     /// Delivery batches and hand-offs (batches.rs, one implementation for both databases).
     fn batches(&self) -> &batches::Batches;
+    /// WeChat Pay's payments and refunds (payments.rs, one implementation for both databases).
+    fn payments(&self) -> &payments::Payments;
 
     /// Lets go of the database when the server stops (on SQLite, another process may open it
     /// from then on). Anything asked afterwards fails.

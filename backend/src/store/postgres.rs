@@ -28,6 +28,7 @@ pub struct PgStore {
     sessions: std::sync::Arc<Sessions>,
     group_buys: super::group_buys::GroupBuys,
     stalls: super::stalls::Stalls,
+    payments: super::payments::Payments,
     batches: super::batches::Batches,
     /// Asked instead, at every request, the waiting requests together (postgres_sessions.rs).
     lookups: SessionLookups,
@@ -53,7 +54,8 @@ impl PgStore {
             super::group_buys::GroupBuys::start(super::sql::Pool::Postgres(pool.clone()), sessions.clone());
         let stalls = super::stalls::Stalls::new(super::sql::Pool::Postgres(pool.clone()));
         let batches = super::batches::Batches::new(super::sql::Pool::Postgres(pool.clone()));
-        Ok(Self { engine, pool, sessions, group_buys, stalls, batches, lookups })
+        let payments = super::payments::Payments::new(super::sql::Pool::Postgres(pool.clone()));
+        Ok(Self { engine, pool, sessions, group_buys, stalls, batches, payments, lookups })
     }
 
     fn sessions(&self) -> &Sessions {

@@ -29,6 +29,7 @@ pub struct SqliteStore {
     sessions: Arc<super::sessions::Sessions>,
     group_buys: super::group_buys::GroupBuys,
     stalls: super::stalls::Stalls,
+    payments: super::payments::Payments,
     batches: super::batches::Batches,
     /// Held while the store is open: one process per database file.
     owner: std::sync::Mutex<Option<std::fs::File>>,
@@ -77,7 +78,8 @@ impl SqliteStore {
         let pool = super::sql::Pool::Sqlite { reader: readers.clone(), writer: writer.clone() };
         let group_buys = super::group_buys::GroupBuys::start(pool.clone(), sessions.clone());
         let stalls = super::stalls::Stalls::new(pool.clone());
-        let batches = super::batches::Batches::new(pool);
+        let batches = super::batches::Batches::new(pool.clone());
+        let payments = super::payments::Payments::new(pool);
         Ok(Self {
             writer,
             readers,
@@ -86,6 +88,7 @@ impl SqliteStore {
             group_buys,
             stalls,
             batches,
+            payments,
             owner: std::sync::Mutex::new(Some(owner)),
         })
     }

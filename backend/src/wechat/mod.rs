@@ -2,6 +2,8 @@
 //! platform (`simulator`), so the same code runs against WeChat and, in demo mode and tests,
 //! against a local stand-in over real HTTP.
 
+pub mod pay;
+pub mod sim_pay;
 pub mod simulator;
 
 use secrecy::{ExposeSecret, SecretString};

@@ -26,13 +26,15 @@ struct IssuedCode {
     used: bool,
 }
 
-struct SimState {
+pub struct SimState {
     appid: String,
     secret: String,
     codes: Mutex<HashMap<String, IssuedCode>>,
     /// openid -> recent login instants, for the per-user rate limit.
     logins: Mutex<HashMap<String, Vec<Instant>>>,
     busy_once: Mutex<std::collections::HashSet<String>>,
+    /// WeChat Pay, when the server pays through the simulator.
+    pub(super) pay: Option<super::sim_pay::SimPay>,
 }
 
 /// A running simulator.
@@ -43,21 +45,27 @@ pub struct Simulator {
 
 impl Simulator {
     /// Starts on 127.0.0.1 on a free port.
-    pub fn start(appid: &str, secret: &str) -> std::io::Result<Self> {
+    pub fn start(appid: &str, secret: &str, pay: Option<super::sim_pay::SimPay>) -> std::io::Result<Self> {
         let state = web::Data::new(SimState {
             appid: appid.to_owned(),
             secret: secret.to_owned(),
             codes: Mutex::new(HashMap::new()),
             logins: Mutex::new(HashMap::new()),
             busy_once: Mutex::new(Default::default()),
+            pay,
         });
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .route("/sns/jscode2session", web::get().to(jscode2session))
                 .route("/sim/wx.login", web::post().to(wx_login))
+                .route("/v3/pay/transactions/jsapi", web::post().to(super::sim_pay::jsapi))
+                .route("/v3/pay/transactions/out-trade-no/{no}", web::get().to(super::sim_pay::query))
+                .route("/sim/requestPayment", web::post().to(super::sim_pay::request_payment))
+                .route("/sim/notifications", web::get().to(super::sim_pay::notifications))
         })
-        .workers(1)
+        // Two: a payment's notification goes to the server while the phone's call waits.
+        .workers(2)
         .disable_signals()
         .bind(("127.0.0.1", 0))?;
         let port = server.addrs().first().map(|a| a.port()).unwrap_or_default();

@@ -1,0 +1,207 @@
+//! WeChat Pay's records on either database, written once over `sql.rs`: each order's payment
+//! (`out_trade_no`, the prepay, the transaction that paid it) and the refunds owed. What a
+//! payment notice does is `domain::payment::decide_payment`'s, over the order as locked here.
+
+use super::sql::{args, Pool, Row};
+use super::StoreResult;
+use crate::domain::payment::{decide_payment, Merchant, PaymentNotice, PaymentOutcome, PaymentSnapshot};
+use crate::domain::Refusal;
+use chrono::{DateTime, Utc};
+use shared::order::OrderStatus;
+use shared::Fen;
+
+pub struct Payments {
+    pool: Pool,
+}
+
+/// An order's payment as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentRecord {
+    pub out_trade_no: String,
+    pub order_id: i64,
+    pub amount: Fen,
+    pub payer_openid: String,
+    pub prepay_id: Option<String>,
+    pub transaction_id: Option<String>,
+}
+
+/// A refund owed or made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefundRecord {
+    pub out_refund_no: String,
+    pub order_id: i64,
+    pub out_trade_no: String,
+    pub amount: Fen,
+    pub total: Fen,
+    pub reason: String,
+    pub status: String,
+}
+
+/// The `out_trade_no` of an order's payment: `FXS` and the order id (6 to 32 characters).
+pub fn out_trade_no(order_id: i64) -> String {
+    format!("FXS{order_id:08}")
+}
+
+const PAYMENT: &str =
+    "SELECT out_trade_no, order_id, amount_fen, payer_openid, prepay_id, transaction_id FROM payments WHERE ";
+
+fn payment(r: &Row) -> sqlx::Result<PaymentRecord> {
+    Ok(PaymentRecord {
+        out_trade_no: r.get(0)?,
+        order_id: r.get(1)?,
+        amount: Fen::stored(r.get(2)?),
+        payer_openid: r.get(3)?,
+        prepay_id: r.get(4)?,
+        transaction_id: r.get(5)?,
+    })
+}
+
+impl Payments {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+
+    /// The WeChat openid a user pays with, if they have one.
+    pub async fn openid(&self, user_id: i64) -> StoreResult<Option<String>> {
+        let row = self.pool.row("SELECT wechat_openid FROM users WHERE id = $1", &args![user_id]).await?;
+        Ok(row.map(|r| r.get::<Option<String>>(0)).transpose()?.flatten())
+    }
+
+    /// The order's payment, made now if it has none (the amount and payer fixed then).
+    pub async fn ensure(
+        &self,
+        order_id: i64,
+        amount: Fen,
+        openid: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<PaymentRecord> {
+        let mut tx = self.pool.begin().await?;
+        tx.exec(
+            "INSERT INTO payments (out_trade_no, order_id, amount_fen, payer_openid, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id) DO NOTHING",
+            &args![out_trade_no(order_id), order_id, amount.get(), openid.to_owned(), now],
+        )
+        .await?;
+        let row = tx.row(&format!("{PAYMENT}order_id = $1"), &args![order_id]).await?;
+        tx.commit().await?;
+        let row = row.ok_or_else(|| sqlx::Error::RowNotFound)?;
+        Ok(payment(&row)?)
+    }
+
+    pub async fn set_prepay(&self, out_trade_no: &str, prepay_id: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        tx.exec(
+            "UPDATE payments SET prepay_id = $2 WHERE out_trade_no = $1",
+            &args![out_trade_no.to_owned(), prepay_id.to_owned()],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn by_order(&self, order_id: i64) -> StoreResult<Option<PaymentRecord>> {
+        let row = self.pool.row(&format!("{PAYMENT}order_id = $1"), &args![order_id]).await?;
+        Ok(row.as_ref().map(payment).transpose()?)
+    }
+
+    /// What WeChat says of a payment, decided over its order as locked and applied once: the
+    /// order paid (with its timeline step), or a refund owed for money that came too late.
+    /// Err: refused (forged, altered, another merchant's, the wrong amount); nothing changed.
+    pub async fn apply(
+        &self,
+        notice: &PaymentNotice,
+        merchant: &Merchant<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<PaymentOutcome, Refusal>> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "SELECT o.id, o.status, p.amount_fen, p.transaction_id FROM payments p JOIN orders o ON o.id = p.order_id \
+             WHERE p.out_trade_no = $1{}",
+            tx.lock()
+        );
+        let row = tx.row(&sql, &args![notice.out_trade_no.clone()]).await?;
+        let snapshot = match &row {
+            Some(r) => Some(PaymentSnapshot {
+                order_id: r.get(0)?,
+                status: OrderStatus::parse(&r.get::<String>(1)?).unwrap_or(OrderStatus::Placed),
+                total: Fen::stored(r.get(2)?),
+                transaction_id: r.get(3)?,
+            }),
+            None => None,
+        };
+        let outcome = match decide_payment(snapshot.as_ref(), notice, merchant) {
+            Ok(outcome) => outcome,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let Some(s) = snapshot else { return Ok(Ok(outcome)) };
+        let paid_at = notice.success_time.unwrap_or(now);
+        match outcome {
+            PaymentOutcome::Paid => {
+                tx.exec(
+                    "UPDATE payments SET transaction_id = $2, paid_at = $3 WHERE out_trade_no = $1",
+                    &args![notice.out_trade_no.clone(), notice.transaction_id.clone(), paid_at],
+                )
+                .await?;
+                tx.exec(
+                    "UPDATE orders SET status = $2, updated_at = $3 WHERE id = $1",
+                    &args![s.order_id, OrderStatus::Paid.as_str(), now],
+                )
+                .await?;
+                tx.exec(super::EVENT_INSERT, &args![s.order_id, OrderStatus::Paid.as_str(), now, None::<i64>]).await?;
+            }
+            PaymentOutcome::RefundLate => {
+                let reason = if s.transaction_id.is_some() { "second_payment" } else { "late_payment" };
+                if s.transaction_id.is_none() {
+                    tx.exec(
+                        "UPDATE payments SET transaction_id = $2, paid_at = $3 WHERE out_trade_no = $1",
+                        &args![notice.out_trade_no.clone(), notice.transaction_id.clone(), paid_at],
+                    )
+                    .await?;
+                }
+                tx.exec(
+                    "INSERT INTO refunds (out_refund_no, order_id, out_trade_no, amount_fen, reason, status, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'due', $6, $6) ON CONFLICT (out_refund_no) DO NOTHING",
+                    &args![
+                        format!("{}-{}", notice.out_trade_no, notice.transaction_id),
+                        s.order_id,
+                        notice.out_trade_no.clone(),
+                        notice.total,
+                        reason,
+                        now
+                    ],
+                )
+                .await?;
+            }
+            PaymentOutcome::AlreadyPaid | PaymentOutcome::NotPaid => {}
+        }
+        tx.commit().await?;
+        Ok(Ok(outcome))
+    }
+
+    /// Refunds of an order (oldest first).
+    pub async fn refunds(&self, order_id: i64) -> StoreResult<Vec<RefundRecord>> {
+        let rows = self
+            .pool
+            .rows(
+                "SELECT r.out_refund_no, r.order_id, r.out_trade_no, r.amount_fen, p.amount_fen, r.reason, r.status \
+                 FROM refunds r JOIN payments p ON p.out_trade_no = r.out_trade_no WHERE r.order_id = $1 \
+                 ORDER BY r.created_at, r.out_refund_no",
+                &args![order_id],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RefundRecord {
+                    out_refund_no: r.get(0)?,
+                    order_id: r.get(1)?,
+                    out_trade_no: r.get(2)?,
+                    amount: Fen::stored(r.get(3)?),
+                    total: Fen::stored(r.get(4)?),
+                    reason: r.get(5)?,
+                    status: r.get(6)?,
+                })
+            })
+            .collect::<sqlx::Result<_>>()
+            .map_err(Into::into)
+    }
+}

@@ -1,0 +1,272 @@
+//! The simulator's WeChat Pay v3 (part of `simulator.rs`'s server): it checks every merchant
+//! request's signature with the merchant's public key, makes prepays, plays the phone's
+//! `wx.requestPayment` (checking `paySign`), and sends payment notifications signed with its own
+//! platform key and encrypted with the APIv3 key, exactly as the server must verify them. It
+//! keeps what it sent (`GET /sim/notifications`) so tests can replay and alter them.
+
+use super::pay::{self, RequestPayment};
+use actix_web::{web, HttpRequest, HttpResponse};
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+const PLATFORM_KEY: &str = include_str!("demo_keys/platform_key.pem");
+
+/// What the simulator needs to be WeChat Pay for one merchant.
+pub struct SimPay {
+    pub mchid: String,
+    pub appid: String,
+    pub merchant_serial: String,
+    pub merchant: RsaPublicKey,
+    pub platform_serial: String,
+    platform: RsaPrivateKey,
+    pub api_v3_key: String,
+    transactions: Mutex<HashMap<String, SimTransaction>>,
+    sent: Mutex<Vec<SentNotice>>,
+    http: reqwest::Client,
+}
+
+#[derive(Clone)]
+struct SimTransaction {
+    out_trade_no: String,
+    prepay_id: String,
+    total: i64,
+    openid: String,
+    notify_url: String,
+    state: String,
+    transaction_id: Option<String>,
+    success_time: Option<String>,
+}
+
+/// A notification as sent, with the answer it got.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SentNotice {
+    pub url: String,
+    pub headers: HashMap<String, String>,
+    pub body: String,
+    pub status: u16,
+}
+
+impl SimPay {
+    pub fn new(config: &crate::config::PayConfig, appid: &str) -> Result<Self, pay::PayError> {
+        use secrecy::ExposeSecret;
+        let merchant = RsaPublicKey::from(&pay::private_key(config.merchant_key.expose_secret())?);
+        Ok(Self {
+            mchid: config.mchid.clone(),
+            appid: appid.to_owned(),
+            merchant_serial: config.merchant_serial.clone(),
+            merchant,
+            platform_serial: config.platform_serial.clone(),
+            platform: pay::private_key(PLATFORM_KEY)?,
+            api_v3_key: config.api_v3_key.expose_secret().to_owned(),
+            transactions: Mutex::new(HashMap::new()),
+            sent: Mutex::new(Vec::new()),
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// A signed answer, as WeChat Pay signs its own.
+    fn answer(&self, status: actix_web::http::StatusCode, body: &Value) -> HttpResponse {
+        let text = body.to_string();
+        let (timestamp, nonce) = (chrono::Utc::now().timestamp().to_string(), pay::nonce());
+        let signature = pay::sign(&self.platform, &pay::response_message(&timestamp, &nonce, &text));
+        HttpResponse::build(status)
+            .content_type("application/json")
+            .insert_header(("Wechatpay-Serial", self.platform_serial.clone()))
+            .insert_header(("Wechatpay-Signature", signature))
+            .insert_header(("Wechatpay-Timestamp", timestamp))
+            .insert_header(("Wechatpay-Nonce", nonce))
+            .body(text)
+    }
+
+    fn error(&self, status: u16, code: &str, message: &str) -> HttpResponse {
+        let status = actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::BAD_REQUEST);
+        self.answer(status, &json!({ "code": code, "message": message }))
+    }
+
+    /// Whether a merchant request carries a valid signature (mchid, serial, fresh timestamp).
+    fn signed_by_merchant(&self, req: &HttpRequest, body: &str) -> bool {
+        let Some(fields) =
+            req.headers().get("Authorization").and_then(|h| h.to_str().ok()).and_then(pay::authorization_fields)
+        else {
+            return false;
+        };
+        let field = |k: &str| fields.get(k).map(String::as_str).unwrap_or("");
+        let Ok(timestamp) = field("timestamp").parse::<i64>() else { return false };
+        if field("mchid") != self.mchid
+            || field("serial_no") != self.merchant_serial
+            || (chrono::Utc::now().timestamp() - timestamp).abs() > pay::MAX_SKEW_SECONDS
+        {
+            return false;
+        }
+        let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("");
+        let message = pay::request_message(req.method().as_str(), path, timestamp, field("nonce_str"), body);
+        pay::verify(&self.merchant, &message, field("signature"))
+    }
+
+    fn transaction_json(&self, t: &SimTransaction) -> Value {
+        json!({
+            "appid": self.appid, "mchid": self.mchid, "out_trade_no": t.out_trade_no,
+            "transaction_id": t.transaction_id.clone().unwrap_or_default(),
+            "trade_type": "JSAPI", "trade_state": t.state, "trade_state_desc": t.state,
+            "success_time": t.success_time, "payer": { "openid": t.openid },
+            "amount": { "total": t.total, "payer_total": t.total, "currency": "CNY", "payer_currency": "CNY" },
+        })
+    }
+
+    /// The notification WeChat Pay sends for a transaction: encrypted, then signed.
+    pub fn notification(&self, transaction: &Value) -> Result<(HashMap<String, String>, String), pay::PayError> {
+        let nonce: String = pay::nonce().chars().take(12).collect();
+        let ciphertext =
+            pay::encrypt(self.api_v3_key.as_bytes(), &nonce, "transaction", transaction.to_string().as_bytes())?;
+        let body = json!({
+            "id": format!("EV-{}", pay::nonce()), "create_time": crate::domain::time::to_api(chrono::Utc::now()),
+            "event_type": "TRANSACTION.SUCCESS", "resource_type": "encrypt-resource", "summary": "支付成功",
+            "resource": { "algorithm": "AEAD_AES_256_GCM", "ciphertext": ciphertext, "associated_data": "transaction",
+                          "original_type": "transaction", "nonce": nonce },
+        })
+        .to_string();
+        let (timestamp, sign_nonce) = (chrono::Utc::now().timestamp().to_string(), pay::nonce());
+        let signature = pay::sign(&self.platform, &pay::response_message(&timestamp, &sign_nonce, &body));
+        let headers = HashMap::from([
+            ("Wechatpay-Serial".to_owned(), self.platform_serial.clone()),
+            ("Wechatpay-Signature".to_owned(), signature),
+            ("Wechatpay-Timestamp".to_owned(), timestamp),
+            ("Wechatpay-Nonce".to_owned(), sign_nonce),
+        ]);
+        Ok((headers, body))
+    }
+
+    async fn notify(&self, t: &SimTransaction) {
+        let Ok((headers, body)) = self.notification(&self.transaction_json(t)) else { return };
+        let mut status = 0;
+        // WeChat retries for a day; the simulator a few times, quickly.
+        for attempt in 0..3u64 {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(500 * attempt)).await;
+            }
+            let mut req = self.http.post(&t.notify_url).header("Content-Type", "application/json").body(body.clone());
+            for (k, v) in &headers {
+                req = req.header(k, v);
+            }
+            status = req.send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+            if (200..300).contains(&status) {
+                break;
+            }
+        }
+        if let Ok(mut sent) = self.sent.lock() {
+            sent.push(SentNotice { url: t.notify_url.clone(), headers, body, status });
+        }
+    }
+}
+
+fn pay_of(state: &super::simulator::SimState) -> Option<&SimPay> {
+    state.pay.as_ref()
+}
+
+pub async fn jsapi(state: web::Data<super::simulator::SimState>, req: HttpRequest, body: String) -> HttpResponse {
+    let Some(p) = pay_of(&state) else { return HttpResponse::NotFound().finish() };
+    if !p.signed_by_merchant(&req, &body) {
+        return p.error(401, "SIGN_ERROR", "签名错误");
+    }
+    let Ok(b) = serde_json::from_str::<Value>(&body) else { return p.error(400, "PARAM_ERROR", "body") };
+    let text = |k: &str| b[k].as_str().unwrap_or("").to_owned();
+    let (out_trade_no, total, openid) =
+        (text("out_trade_no"), b["amount"]["total"].as_i64().unwrap_or(0), b["payer"]["openid"].as_str().unwrap_or(""));
+    if text("appid") != p.appid || text("mchid") != p.mchid {
+        return p.error(400, "PARAM_ERROR", "appid和mch_id不匹配");
+    }
+    if !(6..=32).contains(&out_trade_no.len())
+        || total <= 0
+        || openid.is_empty()
+        || text("description").chars().count() > 127
+    {
+        return p.error(400, "PARAM_ERROR", "参数错误");
+    }
+    let Ok(mut all) = p.transactions.lock() else { return p.error(500, "SYSTEM_ERROR", "busy") };
+    if let Some(t) = all.get(&out_trade_no) {
+        if t.total != total {
+            return p.error(400, "INVALID_REQUEST", "订单号重复");
+        }
+        return p.answer(actix_web::http::StatusCode::OK, &json!({ "prepay_id": t.prepay_id }));
+    }
+    let prepay_id = format!("wx{}", pay::nonce());
+    all.insert(
+        out_trade_no.clone(),
+        SimTransaction {
+            out_trade_no,
+            prepay_id: prepay_id.clone(),
+            total,
+            openid: openid.to_owned(),
+            notify_url: text("notify_url"),
+            state: "NOTPAY".into(),
+            transaction_id: None,
+            success_time: None,
+        },
+    );
+    p.answer(actix_web::http::StatusCode::OK, &json!({ "prepay_id": prepay_id }))
+}
+
+pub async fn query(
+    state: web::Data<super::simulator::SimState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let Some(p) = pay_of(&state) else { return HttpResponse::NotFound().finish() };
+    if !p.signed_by_merchant(&req, "") {
+        return p.error(401, "SIGN_ERROR", "签名错误");
+    }
+    let found = p.transactions.lock().ok().and_then(|all| all.get(path.as_str()).cloned());
+    match found {
+        Some(t) => p.answer(actix_web::http::StatusCode::OK, &p.transaction_json(&t)),
+        None => p.error(404, "ORDER_NOT_EXIST", "订单不存在"),
+    }
+}
+
+/// `wx.requestPayment` on the phone: `paySign` checked, the payment made, the notification sent
+/// (before answering, unless `notify` is false: a notification lost on the way).
+#[derive(Deserialize)]
+pub struct PhonePays {
+    #[serde(flatten)]
+    pub request: RequestPayment,
+    #[serde(default = "yes")]
+    pub notify: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+pub async fn request_payment(state: web::Data<super::simulator::SimState>, body: web::Json<PhonePays>) -> HttpResponse {
+    let Some(p) = pay_of(&state) else { return HttpResponse::NotFound().finish() };
+    let PhonePays { request: r, notify } = body.into_inner();
+    let message = format!("{}\n{}\n{}\n{}\n", r.app_id, r.time_stamp, r.nonce_str, r.package);
+    if r.app_id != p.appid || r.sign_type != "RSA" || !pay::verify(&p.merchant, &message, &r.pay_sign) {
+        return HttpResponse::BadRequest().json(json!({ "errMsg": "requestPayment:fail sign error" }));
+    }
+    let prepay = r.package.strip_prefix("prepay_id=").unwrap_or("");
+    let paid = {
+        let Ok(mut all) = p.transactions.lock() else { return HttpResponse::InternalServerError().finish() };
+        let Some(t) = all.values_mut().find(|t| t.prepay_id == prepay) else {
+            return HttpResponse::BadRequest().json(json!({ "errMsg": "requestPayment:fail prepay_id" }));
+        };
+        if t.state != "SUCCESS" {
+            t.state = "SUCCESS".into();
+            t.transaction_id = Some(format!("4200{}", &pay::nonce()[..24].to_ascii_uppercase()));
+            t.success_time = Some(crate::domain::time::to_api(chrono::Utc::now()));
+        }
+        t.clone()
+    };
+    if notify {
+        p.notify(&paid).await;
+    }
+    HttpResponse::Ok().json(json!({ "errMsg": "requestPayment:ok" }))
+}
+
+pub async fn notifications(state: web::Data<super::simulator::SimState>) -> HttpResponse {
+    let Some(p) = pay_of(&state) else { return HttpResponse::NotFound().finish() };
+    let sent = p.sent.lock().map(|s| s.clone()).unwrap_or_default();
+    HttpResponse::Ok().json(sent)
+}
