@@ -408,6 +408,9 @@ pub struct Order {
     /// the code, on the one order's page while it is on its way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handoff_qr: Option<String>,
+    /// Money owed back or paid back (one order's page only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<Refund>,
     pub items: Vec<OrderLine>,
     /// One part per stall.
     pub parts: Vec<OrderPart>,
@@ -661,4 +664,15 @@ pub struct RequestPayment {
     /// `RSA`
     pub sign_type: String,
     pub pay_sign: String,
+}
+
+/// Money going back to the resident for an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Refund {
+    pub amount_fen: Fen,
+    /// `late_payment`, `second_payment`, `shortage`, `group_buy_failed`, `cancelled`
+    pub reason: String,
+    /// `due` (recorded), `requested` (WeChat Pay accepted it), `succeeded`, `failed`
+    pub status: String,
 }

@@ -78,9 +78,17 @@ async fn pays(db: Db) {
     let seen = order_of(&app, &token, &order).await;
     assert_eq!(seen["status"], "paid", "{seen}");
     assert_eq!(paid_steps(&seen), 1);
-    // Paid: no second payment, and the stalls now see it.
+    // Paid: no second payment.
     let r = app.post(&path, &json!({}), Some(&token)).await;
     assert_eq!((r.status, r.error_code()), (409, "wrong_state"));
+    // Cancelled before any stall started on it: only with its refund, owed once.
+    let cancel = format!("/api/v1/orders/{}/cancel", order["id"]);
+    let r = app.post(&cancel, &json!({}), Some(&token)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(app.post(&cancel, &json!({}), Some(&token)).await.status, 409);
+    let seen = order_of(&app, &token, &order).await;
+    assert_eq!(seen["status"], "cancelled");
+    assert_eq!(seen["refunds"], json!([{ "amount_fen": order["total_fen"], "reason": "cancelled", "status": "due" }]));
     // On delivery orders are not paid this way.
     let (staff, _) = app.login("13800000000").await;
     let slot = app.open_slot(&staff, 10, 0, 24).await;
@@ -178,4 +186,5 @@ async fn notifications(db: Db) {
     let seen = order_of(&app, &token2, &late).await;
     assert_eq!(seen["status"], "cancelled");
     assert_eq!(paid_steps(&seen), 0);
+    assert_eq!(seen["refunds"], json!([{ "amount_fen": late_total, "reason": "late_payment", "status": "due" }]));
 }

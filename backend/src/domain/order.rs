@@ -97,6 +97,7 @@ impl OrderRecord {
             expires_at: self.expires_at.map(to_api),
             handoff_code: Some(self.handoff_code.clone()),
             handoff_qr: None,
+            refunds: Vec::new(),
             items: self
                 .lines
                 .iter()
@@ -166,6 +167,8 @@ pub struct EndingSnapshot {
     pub user_id: i64,
     pub status: OrderStatus,
     pub expires_at: Option<DateTime<Utc>>,
+    /// What the resident owes (or, paid, paid).
+    pub total_fen: i64,
     /// Every stall part's status.
     pub part_statuses: Vec<String>,
     pub priority_booking: bool,
@@ -190,6 +193,8 @@ pub struct GiveBack {
     pub at: DateTime<Utc>,
     /// Who ended it; none for the market's own expiry.
     pub by_user: Option<i64>,
+    /// A paid order's money, owed back in full (a refund recorded with the cancel).
+    pub refund_fen: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -201,8 +206,7 @@ pub enum CancelDecision {
 }
 
 /// A resident cancels their own order while shared's rule allows it (the storefront shows the
-/// button by the same rule). A paid order's refund is written with it once payments arrive
-/// (WeChat Pay's issue); until then no order is ever paid.
+/// button by the same rule). A paid order is cancelled only with its refund, owed in full.
 pub fn decide_cancel(order: Option<&EndingSnapshot>, caller: i64, now: DateTime<Utc>) -> CancelDecision {
     let Some(order) = order.filter(|o| o.user_id == caller) else {
         return CancelDecision::NotFound;
@@ -231,6 +235,7 @@ fn give_back(order: &EndingSnapshot, status: OrderStatus, at: DateTime<Utc>, by_
         stock: order.lines.iter().map(|(product, quantity, stock)| (*product, stock + quantity)).collect(),
         at,
         by_user,
+        refund_fen: (order.status == OrderStatus::Paid && order.total_fen > 0).then_some(order.total_fen),
     }
 }
 
@@ -244,6 +249,7 @@ mod tests {
 
     fn ending(status: OrderStatus, parts: &[&str]) -> EndingSnapshot {
         EndingSnapshot {
+            total_fen: 1_000,
             order_id: 7,
             user_id: 1,
             status,

@@ -90,6 +90,11 @@ pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::
 #[get("/orders/{id}")]
 pub async fn detail(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64>) -> ApiResult<web::Json<Order>> {
     let (owner, mut order) = state.store.order(id.into_inner()).await?.ok_or_else(|| ApiError::not_found("order"))?;
+    let refunds = state.store.payments().refunds(order.id).await?;
+    order.refunds = refunds
+        .into_iter()
+        .map(|r| shared::api::Refund { amount_fen: r.amount, reason: r.reason, status: r.status })
+        .collect();
     if owner.is(auth.user.id, auth.user.household.as_ref().map(|h| h.id)) {
         // On its way (or before): the code as a QR code too, for the volunteer to scan.
         if !order.status.is_final() {

@@ -42,6 +42,12 @@ pub fn out_trade_no(order_id: i64) -> String {
     format!("FXS{order_id:08}")
 }
 
+/// The refund of a paid order cancelled (`$1` the order, `$2` the amount, `$3` now): its own
+/// `out_refund_no`, so cancelling can never owe it twice.
+pub const CANCEL_REFUND_INSERT: &str = "INSERT INTO refunds (out_refund_no, order_id, out_trade_no, amount_fen, reason, \
+     status, created_at, updated_at) SELECT out_trade_no || '-C', order_id, out_trade_no, $2, 'cancelled', 'due', $3, $3 \
+     FROM payments WHERE order_id = $1 AND transaction_id IS NOT NULL ON CONFLICT (out_refund_no) DO NOTHING";
+
 const PAYMENT: &str =
     "SELECT out_trade_no, order_id, amount_fen, payer_openid, prepay_id, transaction_id FROM payments WHERE ";
 

@@ -467,14 +467,14 @@ macro_rules! shopping_helpers {
         /// What ending an order needs, locked as checkout locks: the order, its slot, then its
         /// products in id order, so the two never wait on each other in a circle.
         async fn load_ending(conn: &mut Conn, id: i64) -> StoreResult<Option<EndingSnapshot>> {
-            let order: Option<(i64, String, Option<DateTime<Utc>>, bool, i64)> = sqlx::query_as(concat!(
-                "SELECT user_id, status, expires_at, priority_booking, slot_id FROM orders WHERE id = $1",
+            let order: Option<(i64, String, Option<DateTime<Utc>>, bool, i64, i64)> = sqlx::query_as(concat!(
+                "SELECT user_id, status, expires_at, priority_booking, slot_id, total_fen FROM orders WHERE id = $1",
                 $lock
             ))
             .bind(id)
             .fetch_optional(&mut *conn)
             .await?;
-            let Some((user_id, status, expires_at, priority_booking, slot_id)) = order else { return Ok(None) };
+            let Some((user_id, status, expires_at, priority_booking, slot_id, total_fen)) = order else { return Ok(None) };
             let parts: Vec<(String,)> = sqlx::query_as("SELECT status FROM order_parts WHERE order_id = $1 ORDER BY vendor_id")
                 .bind(id)
                 .fetch_all(&mut *conn)
@@ -497,6 +497,7 @@ macro_rules! shopping_helpers {
                 user_id,
                 status: OrderStatus::parse(&status).unwrap_or(OrderStatus::Confirmed),
                 expires_at,
+                total_fen,
                 part_statuses: parts.into_iter().map(|(s,)| s).collect(),
                 priority_booking,
                 slot_id,
@@ -542,6 +543,14 @@ macro_rules! shopping_helpers {
                 .bind(back.by_user)
                 .execute(&mut *conn)
                 .await?;
+            if let Some(amount) = back.refund_fen {
+                sqlx::query($crate::store::payments::CANCEL_REFUND_INSERT)
+                    .bind(back.order_id)
+                    .bind(amount)
+                    .bind(back.at)
+                    .execute(&mut *conn)
+                    .await?;
+            }
             Ok(())
         }
     };
