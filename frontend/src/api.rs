@@ -311,6 +311,16 @@ pub async fn sleep(ms: u32) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
+/// The parameters for `wx.requestPayment` for an order waiting for payment.
+pub async fn pay_order(id: i64) -> ApiResult<shared::api::RequestPayment> {
+    parse(exchange(Call::new("POST", format!("/api/v1/orders/{id}/pay")), None).await?)
+}
+
+/// Demo mode: the simulated phone pays (404 outside demo mode: pay in WeChat).
+pub async fn demo_pay(params: &shared::api::RequestPayment) -> ApiResult<()> {
+    send(Call::new("POST", "/api/v1/demo/wechat-pay"), params).await.map(|_| ())
+}
+
 pub async fn cancel_order(id: i64) -> ApiResult<Order> {
     parse(exchange(Call::new("POST", format!("/api/v1/orders/{id}/cancel")), None).await?)
 }

@@ -131,6 +131,14 @@ dictionary! {
     stalls_in_order => "各摊位", "Stalls";
     timeline => "订单进度", "Progress";
     cancel_order => "取消订单", "Cancel order";
+    sim_pay_title => "模拟微信支付（演示）", "Simulated WeChat Pay (demo)";
+    sim_pay_confirm => "确认支付", "Confirm payment";
+    pay_in_wechat => "请在微信里打开傅鲜生付款", "Open Fu Xian Sheng in WeChat to pay";
+    refund => "退款", "Refund";
+    refund_due => "待退款", "to be refunded";
+    refund_requested => "退款中", "refunding";
+    refund_succeeded => "已退回", "refunded";
+    refund_failed => "退款未成功，工作人员会处理", "refund failed: staff will see to it";
     no_orders => "还没有订单", "No orders yet";
     pay_by => "请在此前付款", "Pay before";
     st_pending_payment => "待付款", "Awaiting payment";

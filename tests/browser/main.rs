@@ -216,6 +216,22 @@ async fn resident_logs_in_browses_and_buys() {
     browser.goto(&app.url("/orders")).await;
     browser.wait_for(".order-row", WAIT).await;
 
+    // An order to pay with WeChat: 微信支付 on its page, the simulated payment sheet, paid.
+    let token = browser.script("return localStorage.getItem('fxs_token')").await;
+    let token = token.as_str().expect("the resident's login").to_owned();
+    app.put_in_cart(&token, app.product_id("大白菜").await, 1).await;
+    let slot = order.body["slot_id"].clone();
+    let wechat =
+        app.checkout(&token, "browser-wechat", &serde_json::json!({ "slot_id": slot, "payment": "wechat" })).await;
+    assert_eq!(wechat.status, 201, "{:?}", wechat.body);
+    browser.goto(&app.url(&format!("/orders/{}", wechat.body["id"]))).await;
+    browser.click(&browser.wait_for("#pay-order", WAIT).await).await;
+    browser.click(&browser.wait_for("#sim-pay-confirm", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('.status-paid') !== null", "the order paid").await;
+    assert!(browser.find_all("#pay-order").await.is_empty(), "nothing left to pay");
+    let paid = app.get(&format!("/api/v1/orders/{}", wechat.body["id"]), Some(&token)).await.body;
+    assert_eq!(paid["status"], "paid");
+
     if let Ok(dir) = std::env::var("FXS_SCREENSHOT_DIR") {
         browser.goto(&app.url(&format!("/orders/{order_id}"))).await;
         browser.wait_for("#handoff-code", WAIT).await;

@@ -115,6 +115,7 @@ fn OrderDetail() -> impl IntoView {
                         {(status == OrderStatus::PendingPayment).then(|| o.expires_at.clone().map(|e| view! {
                             <p class="note warn">{t(K::pay_by)} " " {short_time(&e)}</p>
                         }))}
+                        {(status == OrderStatus::PendingPayment).then(|| view! { <PayButton id=o.id total=o.total_fen order=order/> })}
                         <div class="card">
                             <h2>{t(K::timeline)}</h2>
                             <ol class="timeline">
@@ -158,6 +159,14 @@ fn OrderDetail() -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                             <p class="order-total-line">{t(K::total)} " " <strong>{o.total_fen.yuan()}</strong></p>
+                            {o.refunds.iter().map(|r| view! {
+                                <p class="note refund">{t(K::refund)} " " {r.amount_fen.yuan()} " · " {t(match r.status.as_str() {
+                                    "succeeded" => K::refund_succeeded,
+                                    "requested" => K::refund_requested,
+                                    "failed" => K::refund_failed,
+                                    _ => K::refund_due,
+                                })}</p>
+                            }).collect_view()}
                             <h2>{t(K::stalls_in_order)}</h2>
                             <ul class="box-items">
                                 {o.parts.iter().map(|p| view! {
@@ -172,6 +181,53 @@ fn OrderDetail() -> impl IntoView {
                         })}
                     }
         })}
+    }
+}
+
+/// 微信支付: the payment parameters from the server, then the phone's payment. In a browser
+/// (demo mode) a simulated payment sheet stands in for `wx.requestPayment`.
+#[component]
+fn PayButton(id: i64, total: shared::Fen, order: crate::components::Load) -> impl IntoView {
+    let sheet = RwSignal::new(None::<shared::api::RequestPayment>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let start = move |_| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match api::pay_order(id).await {
+                Ok(p) => sheet.set(Some(p)),
+                Err(f) => error.set(Some(f.text())),
+            }
+            busy.set(false);
+        });
+    };
+    let confirm = move |_| {
+        let Some(params) = sheet.get_untracked() else { return };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match api::demo_pay(&params).await {
+                Ok(()) => order.reload(),
+                Err(f) if f.status == 404 => error.set(Some(crate::i18n::now(K::pay_in_wechat).to_owned())),
+                Err(f) => error.set(Some(f.text())),
+            }
+            sheet.set(None);
+            busy.set(false);
+        });
+    };
+    view! {
+        {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+        {move || match sheet.get() {
+            None => view! {
+                <button id="pay-order" class="btn primary block" disabled=move || busy.get() on:click=start>{t(K::pay_wechat)} " " {total.yuan()}</button>
+            }.into_any(),
+            Some(_) => view! {
+                <div class="card center" id="sim-pay">
+                    <h2>{t(K::sim_pay_title)}</h2>
+                    <p class="code">{total.yuan()}</p>
+                    <button id="sim-pay-confirm" class="btn primary block" disabled=move || busy.get() on:click=confirm>{t(K::sim_pay_confirm)}</button>
+                </div>
+            }.into_any(),
+        }}
     }
 }
 
