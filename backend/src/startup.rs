@@ -135,10 +135,15 @@ impl Application {
         let store = self.state.store.clone();
         let expiry_every = self.state.config.expiry_interval;
         let expiry_store = store.clone();
+        let expiry_state = self.state.clone();
         let expiry = tokio::spawn(async move {
             let mut tick = tokio::time::interval(expiry_every);
             loop {
                 tick.tick().await;
+                // A payment whose notification did not come is asked for before its order can expire.
+                if let Some(pay) = expiry_state.pay.as_ref() {
+                    reconcile_payments(pay, expiry_store.as_ref(), expiry_every).await;
+                }
                 match expiry_store.expire_unpaid(chrono::Utc::now(), 500).await {
                     Ok(ids) if !ids.is_empty() => tracing::info!(count = ids.len(), "unpaid orders expired"),
                     Ok(_) => {}
@@ -181,6 +186,37 @@ impl Application {
             sim.stop().await;
         }
         result
+    }
+}
+
+/// Asks WeChat Pay about payments that had no notification for a minute, or whose orders are
+/// about to expire, and applies the answers as a notification would be.
+pub async fn reconcile_payments(pay: &crate::wechat::pay::PayClient, store: &dyn store::Store, every: Duration) {
+    let now = chrono::Utc::now();
+    let asked_before = now - chrono::Duration::seconds(60);
+    let expiring_before = now + chrono::Duration::from_std(every * 2).unwrap_or_default();
+    let waiting = match store.payments().unanswered(asked_before, expiring_before, 50).await {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing unanswered payments failed");
+            return;
+        }
+    };
+    let merchant = crate::domain::payment::Merchant { mchid: &pay.mchid, appid: &pay.appid };
+    for out_trade_no in waiting {
+        match pay.query(&out_trade_no).await {
+            Ok(notice) if notice.out_trade_no == out_trade_no => {
+                match store.payments().apply(&notice, &merchant, chrono::Utc::now()).await {
+                    Ok(Ok(outcome)) => tracing::info!(%out_trade_no, ?outcome, "payment queried"),
+                    Ok(Err(refusal)) => {
+                        tracing::warn!(%out_trade_no, reason = %refusal.message, "queried payment refused")
+                    }
+                    Err(e) => tracing::warn!(%out_trade_no, error = %e, "recording a queried payment failed"),
+                }
+            }
+            Ok(_) => tracing::warn!(%out_trade_no, "WeChat Pay answered about another payment"),
+            Err(e) => tracing::warn!(%out_trade_no, error = %e, "querying a payment failed"),
+        }
     }
 }
 

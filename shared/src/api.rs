@@ -676,3 +676,14 @@ pub struct Refund {
     /// `due` (recorded), `requested` (WeChat Pay accepted it), `succeeded`, `failed`
     pub status: String,
 }
+
+/// `POST /demo/wechat-pay` (demo mode): the phone pays; `notify: false` plays a notification
+/// lost on the way (the server must find the payment by asking).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DemoPayment {
+    #[serde(flatten)]
+    pub request: RequestPayment,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<bool>,
+}

@@ -11,6 +11,7 @@ use tests::{join_all, on_both_databases, start, test_config, Db, TestApp};
 on_both_databases! {
     a_resident_pays_with_wechat_and_the_order_is_paid_once => pays;
     only_a_verified_matching_notification_pays_and_only_once => notifications;
+    a_lost_notification_is_found_by_asking_and_money_after_expiry_goes_back => lost_and_late;
 }
 
 const MERCHANT_PUB: &str = include_str!("../../backend/src/wechat/demo_keys/merchant_pub.pem");
@@ -187,4 +188,42 @@ async fn notifications(db: Db) {
     assert_eq!(seen["status"], "cancelled");
     assert_eq!(paid_steps(&seen), 0);
     assert_eq!(seen["refunds"], json!([{ "amount_fen": late_total, "reason": "late_payment", "status": "due" }]));
+}
+
+async fn lost_and_late(db: Db) {
+    let (mut config, schema) = test_config(db).await;
+    config.sms.resend_interval = std::time::Duration::ZERO;
+    config.payment_timeout = std::time::Duration::from_secs(3);
+    config.expiry_interval = std::time::Duration::from_millis(200);
+    let sim = SimPay::new(&config.pay, &config.wechat.appid).expect("the simulator's keys");
+    let app = start(config, db, schema).await;
+    let (token, order) = waiting_order(&app, "13900000521").await;
+    let (token2, never) = waiting_order(&app, "13900000522").await;
+    let params = app.post(&format!("/api/v1/orders/{}/pay", order["id"]), &json!({}), Some(&token)).await.body;
+    assert_eq!(app.post(&format!("/api/v1/orders/{}/pay", never["id"]), &json!({}), Some(&token2)).await.status, 200);
+
+    // The phone pays but the notification is lost: the server asks WeChat Pay before the order
+    // would expire, and it is paid, not expired.
+    let mut lost = params.clone();
+    lost["notify"] = json!(false);
+    assert_eq!(app.post("/api/v1/demo/wechat-pay", &lost, None).await.status, 200);
+    assert_eq!(order_of(&app, &token, &order).await["status"], "pending_payment");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let (mut paid, mut expired) = (false, false);
+    while !(paid && expired) {
+        assert!(std::time::Instant::now() < deadline, "paid {paid}, expired {expired}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let seen = order_of(&app, &token, &order).await;
+        assert_ne!(seen["status"], "expired", "a paid order must not expire");
+        paid = seen["status"] == "paid" && paid_steps(&seen) == 1;
+        expired = order_of(&app, &token2, &never).await["status"] == "expired";
+    }
+
+    // Money for the order that expired unpaid arrives late: taken, owed back, not paid.
+    let total = never["total_fen"].as_i64().expect("total");
+    let (h, b) = sim.notification(&transaction(&sim, &never, total, "4200000009")).expect("notice");
+    assert_eq!(send(&app, &h, &b).await, 204);
+    let seen = order_of(&app, &token2, &never).await;
+    assert_eq!(seen["status"], "expired");
+    assert_eq!(seen["refunds"], json!([{ "amount_fen": total, "reason": "late_payment", "status": "due" }]));
 }

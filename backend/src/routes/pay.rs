@@ -132,12 +132,15 @@ pub async fn notify(state: web::Data<AppState>, req: HttpRequest, body: String) 
 /// through the simulator, which checks `paySign`, pays and notifies this server.
 #[utoipa::path(tag = "demo", responses((status = 200), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[post("/demo/wechat-pay")]
-pub async fn demo_pay(state: web::Data<AppState>, body: web::Json<RequestPayment>) -> ApiResult<HttpResponse> {
+pub async fn demo_pay(
+    state: web::Data<AppState>,
+    body: web::Json<shared::api::DemoPayment>,
+) -> ApiResult<HttpResponse> {
     let base = state.simulator_url.as_deref().ok_or_else(|| ApiError::not_found("demo API"))?;
     let res = state
         .http
         .post(format!("{base}/sim/requestPayment"))
-        .json(&body.into_inner())
+        .json(&shared::api::DemoPayment { notify: Some(body.notify.unwrap_or(true)), ..body.into_inner() })
         .send()
         .await
         .map_err(|e| ApiError::internal("WeChat simulator", e))?;

@@ -105,6 +105,27 @@ impl Payments {
         Ok(())
     }
 
+    /// Payments with a prepay but no word from WeChat whose orders still wait: those made before
+    /// `asked_before` or expiring before `expiring_before`, oldest first. What to ask WeChat Pay
+    /// about when a notification did not come.
+    pub async fn unanswered(
+        &self,
+        asked_before: DateTime<Utc>,
+        expiring_before: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<String>> {
+        let rows = self
+            .pool
+            .rows(
+                "SELECT p.out_trade_no FROM payments p JOIN orders o ON o.id = p.order_id \
+                 WHERE p.prepay_id IS NOT NULL AND p.transaction_id IS NULL AND o.status = 'pending_payment' \
+                 AND (p.created_at <= $1 OR o.expires_at <= $2) ORDER BY p.created_at LIMIT $3",
+                &args![asked_before, expiring_before, limit],
+            )
+            .await?;
+        rows.iter().map(|r| r.get(0)).collect::<sqlx::Result<_>>().map_err(Into::into)
+    }
+
     pub async fn by_order(&self, order_id: i64) -> StoreResult<Option<PaymentRecord>> {
         let row = self.pool.row(&format!("{PAYMENT}order_id = $1"), &args![order_id]).await?;
         Ok(row.as_ref().map(payment).transpose()?)
