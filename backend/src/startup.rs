@@ -143,6 +143,7 @@ impl Application {
                 // A payment whose notification did not come is asked for before its order can expire.
                 if let Some(pay) = expiry_state.pay.as_ref() {
                     reconcile_payments(pay, expiry_store.as_ref(), expiry_every).await;
+                    send_refunds(pay, expiry_store.as_ref()).await;
                 }
                 match expiry_store.expire_unpaid(chrono::Utc::now(), 500).await {
                     Ok(ids) if !ids.is_empty() => tracing::info!(count = ids.len(), "unpaid orders expired"),
@@ -216,6 +217,44 @@ pub async fn reconcile_payments(pay: &crate::wechat::pay::PayClient, store: &dyn
             }
             Ok(_) => tracing::warn!(%out_trade_no, "WeChat Pay answered about another payment"),
             Err(e) => tracing::warn!(%out_trade_no, error = %e, "querying a payment failed"),
+        }
+    }
+}
+
+/// Asks WeChat Pay for every refund owed. A refund that fails to go out stays owed and is asked
+/// again next time with the same `out_refund_no`, so WeChat Pay refunds it once.
+pub async fn send_refunds(pay: &crate::wechat::pay::PayClient, store: &dyn store::Store) {
+    let due = match store.payments().due_refunds(50).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing refunds owed failed");
+            return;
+        }
+    };
+    for r in due {
+        let reason = match r.reason.as_str() {
+            "shortage" => "摊位缺货退款",
+            "cancelled" => "订单取消退款",
+            "group_buy_failed" => "团购未成团退款",
+            _ => "订单已失效退款",
+        };
+        match pay.refund(&r.out_trade_no, &r.out_refund_no, reason, r.amount.get(), r.total.get()).await {
+            Ok(status) => {
+                // Accepted at least: asked; the notification (or this answer) says how it ended.
+                let reported = if status == "SUCCESS" { "SUCCESS" } else { "PROCESSING" };
+                if let Err(e) = store.payments().refund_reported(&r.out_refund_no, reported, chrono::Utc::now()).await {
+                    tracing::warn!(out_refund_no = %r.out_refund_no, error = %e, "recording a refund request failed");
+                }
+            }
+            // Refused for good (not paid, more than was paid): staff must look; a signature or
+            // rate problem is ours to fix and is asked again.
+            Err(crate::wechat::pay::PayError::Refused(code, text)) if matches!(code, 400 | 403 | 404) => {
+                tracing::error!(out_refund_no = %r.out_refund_no, code, %text, "WeChat Pay refused a refund");
+                let _ = store.payments().refund_reported(&r.out_refund_no, "ABNORMAL", chrono::Utc::now()).await;
+            }
+            Err(e) => {
+                tracing::warn!(out_refund_no = %r.out_refund_no, error = %e, "asking for a refund failed; asked again later")
+            }
         }
     }
 }

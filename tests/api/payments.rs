@@ -12,6 +12,7 @@ on_both_databases! {
     a_resident_pays_with_wechat_and_the_order_is_paid_once => pays;
     only_a_verified_matching_notification_pays_and_only_once => notifications;
     a_lost_notification_is_found_by_asking_and_money_after_expiry_goes_back => lost_and_late;
+    shortages_and_cancels_of_paid_orders_are_refunded_through_wechat_pay_once => refunded;
 }
 
 const MERCHANT_PUB: &str = include_str!("../../backend/src/wechat/demo_keys/merchant_pub.pem");
@@ -31,6 +32,16 @@ async fn waiting_order(app: &TestApp, phone: &str) -> (String, Value) {
 
 async fn order_of(app: &TestApp, token: &str, order: &Value) -> Value {
     app.get(&format!("/api/v1/orders/{}", order["id"]), Some(token)).await.body
+}
+
+/// An order's refunds: (amount, reason), whatever their progress.
+fn refunds(order: &Value) -> Vec<(i64, String)> {
+    order["refunds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| (r["amount_fen"].as_i64().unwrap_or(0), r["reason"].as_str().unwrap_or("").to_owned()))
+        .collect()
 }
 
 fn paid_steps(order: &Value) -> usize {
@@ -89,7 +100,7 @@ async fn pays(db: Db) {
     assert_eq!(app.post(&cancel, &json!({}), Some(&token)).await.status, 409);
     let seen = order_of(&app, &token, &order).await;
     assert_eq!(seen["status"], "cancelled");
-    assert_eq!(seen["refunds"], json!([{ "amount_fen": order["total_fen"], "reason": "cancelled", "status": "due" }]));
+    assert_eq!(refunds(&seen), vec![(order["total_fen"].as_i64().unwrap_or(0), "cancelled".to_owned())]);
     // On delivery orders are not paid this way.
     let (staff, _) = app.login("13800000000").await;
     let slot = app.open_slot(&staff, 10, 0, 24).await;
@@ -187,7 +198,7 @@ async fn notifications(db: Db) {
     let seen = order_of(&app, &token2, &late).await;
     assert_eq!(seen["status"], "cancelled");
     assert_eq!(paid_steps(&seen), 0);
-    assert_eq!(seen["refunds"], json!([{ "amount_fen": late_total, "reason": "late_payment", "status": "due" }]));
+    assert_eq!(refunds(&seen), vec![(late_total, "late_payment".to_owned())]);
 }
 
 async fn lost_and_late(db: Db) {
@@ -225,5 +236,62 @@ async fn lost_and_late(db: Db) {
     assert_eq!(send(&app, &h, &b).await, 204);
     let seen = order_of(&app, &token2, &never).await;
     assert_eq!(seen["status"], "expired");
-    assert_eq!(seen["refunds"], json!([{ "amount_fen": total, "reason": "late_payment", "status": "due" }]));
+    assert_eq!(refunds(&seen), vec![(total, "late_payment".to_owned())]);
+}
+
+/// Pays an order through the demo phone.
+async fn pay_now(app: &TestApp, token: &str, order: &Value) {
+    let params = app.post(&format!("/api/v1/orders/{}/pay", order["id"]), &json!({}), Some(token)).await;
+    assert_eq!(params.status, 200, "{:?}", params.body);
+    assert_eq!(app.post("/api/v1/demo/wechat-pay", &params.body, None).await.status, 200);
+    assert_eq!(order_of(app, token, order).await["status"], "paid");
+}
+
+/// Waits until every refund of the order has `status` (10 s at most).
+async fn refunds_reach(app: &TestApp, token: &str, order: &Value, status: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let seen = order_of(app, token, order).await;
+        let all = seen["refunds"].as_array().cloned().unwrap_or_default();
+        if !all.is_empty() && all.iter().all(|r| r["status"] == status) {
+            return seen;
+        }
+        assert!(std::time::Instant::now() < deadline, "refunds never reached {status}: {seen}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn refunded(db: Db) {
+    let (mut config, schema) = test_config(db).await;
+    config.sms.resend_interval = std::time::Duration::ZERO;
+    config.expiry_interval = std::time::Duration::from_millis(200);
+    let app = start(config, db, schema).await;
+
+    // A paid order of two 大白菜; the stall has only one: the difference goes back.
+    let (token, order) = waiting_order(&app, "13900000531").await;
+    pay_now(&app, &token, &order).await;
+    let cabbage = app.product_id("大白菜").await;
+    let vendor = app.get(&format!("/api/v1/products/{cabbage}"), None).await.body;
+    let (stall, _) = app.login(&format!("138000001{:02}", vendor["vendor_id"].as_i64().unwrap_or(0))).await;
+    let parts = app.get("/api/v1/vendor/orders", Some(&stall)).await.body;
+    let part =
+        parts["items"].as_array().expect("parts").iter().find(|p| p["order_id"] == order["id"]).cloned().expect("part");
+    let short = json!({ "shortages": [{ "product_id": cabbage, "quantity": 1 }] });
+    let r = app.post(&format!("/api/v1/vendor/orders/{}/confirm", part["id"]), &short, Some(&stall)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let price = vendor["price_fen"].as_i64().expect("price");
+    let seen = refunds_reach(&app, &token, &order, "succeeded").await;
+    assert_eq!(refunds(&seen), vec![(price, "shortage".to_owned())]);
+    assert_eq!(seen["status"], "confirmed");
+
+    // A paid order cancelled before any stall started: all of it goes back, once.
+    let (token2, second) = waiting_order(&app, "13900000532").await;
+    pay_now(&app, &token2, &second).await;
+    let cancel = format!("/api/v1/orders/{}/cancel", second["id"]);
+    let empty = json!({});
+    let presses = join_all((0..5).map(|_| app.post(&cancel, &empty, Some(&token2))).collect()).await;
+    assert_eq!(presses.iter().filter(|r| r.status == 200).count(), 1, "one cancel");
+    let seen = refunds_reach(&app, &token2, &second, "succeeded").await;
+    assert_eq!(refunds(&seen), vec![(second["total_fen"].as_i64().unwrap_or(0), "cancelled".to_owned())]);
+    assert_eq!(seen["status"], "cancelled");
 }

@@ -85,6 +85,24 @@ pub fn decide_payment(
     }
 }
 
+/// A refund's status after what WeChat Pay said of it: `requested` once accepted, then
+/// `succeeded` or `failed`; never back from an end (a late or repeated word changes nothing).
+/// None: no change.
+pub fn refund_status_after(current: &str, reported: &str) -> Option<&'static str> {
+    let next = match reported {
+        "SUCCESS" => "succeeded",
+        "PROCESSING" => "requested",
+        "ABNORMAL" | "CLOSED" => "failed",
+        _ => return None,
+    };
+    let rank = |s: &str| match s {
+        "due" => 0,
+        "requested" => 1,
+        _ => 2,
+    };
+    (rank(next) > rank(current)).then_some(next)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +166,18 @@ mod tests {
         assert_eq!(decide_payment(Some(&waiting), &closed, &ME), Ok(PaymentOutcome::NotPaid));
         let placed = order(OrderStatus::Placed, None);
         assert_eq!(decide_payment(Some(&placed), &notice(1_250), &ME).map_err(|r| r.code), Err(ErrorCode::WrongState));
+    }
+
+    #[test]
+    fn a_refund_moves_forward_only() {
+        assert_eq!(refund_status_after("due", "PROCESSING"), Some("requested"));
+        assert_eq!(refund_status_after("due", "SUCCESS"), Some("succeeded"));
+        assert_eq!(refund_status_after("requested", "SUCCESS"), Some("succeeded"));
+        assert_eq!(refund_status_after("requested", "ABNORMAL"), Some("failed"));
+        assert_eq!(refund_status_after("succeeded", "PROCESSING"), None);
+        assert_eq!(refund_status_after("succeeded", "SUCCESS"), None);
+        assert_eq!(refund_status_after("failed", "SUCCESS"), None);
+        assert_eq!(refund_status_after("requested", "PROCESSING"), None);
+        assert_eq!(refund_status_after("due", "WHAT"), None);
     }
 }

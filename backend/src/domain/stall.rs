@@ -32,6 +32,8 @@ pub struct PartChange {
     pub order_total: Fen,
     pub order_status: OrderStatus,
     pub order_moved: bool,
+    /// What a paid order's shortages give back: the difference, owed as a refund.
+    pub refund_fen: Option<i64>,
 }
 
 pub use super::Refusal;
@@ -99,6 +101,8 @@ pub fn decide_part_step(
         order_total,
         order_status,
         order_moved: order_status != s.order_status,
+        refund_fen: (s.order_status == OrderStatus::Paid && order_total < s.order_total)
+            .then(|| s.order_total.get() - order_total.get()),
     })
 }
 
@@ -166,5 +170,24 @@ mod tests {
         let mut cancelled = part();
         cancelled.order_status = OrderStatus::Cancelled;
         assert_eq!(code(decide_part_step(Some(&cancelled), 7, PartStep::Confirm, &[])), Err(ErrorCode::WrongState));
+    }
+
+    #[test]
+    fn a_paid_order_s_shortage_is_owed_back_and_an_unpaid_one_s_is_not_charged() {
+        let mut paid = PartSnapshot {
+            part_id: 1,
+            order_id: 2,
+            vendor_id: 7,
+            order_status: OrderStatus::Paid,
+            order_total: Fen::stored(1_000),
+            parts: vec![(7, PART_PENDING.into()), (8, PART_PENDING.into())],
+            lines: vec![line(1, 3, 120)],
+        };
+        let change = decide_part_step(Some(&paid), 7, PartStep::Confirm, &[(1, 2)]).expect("confirmed");
+        assert_eq!(change.order_total, Fen::stored(760));
+        assert_eq!(change.refund_fen, Some(240));
+        assert_eq!(decide_part_step(Some(&paid), 7, PartStep::Confirm, &[]).expect("ok").refund_fen, None);
+        paid.order_status = OrderStatus::Placed;
+        assert_eq!(decide_part_step(Some(&paid), 7, PartStep::Confirm, &[(1, 2)]).expect("ok").refund_fen, None);
     }
 }

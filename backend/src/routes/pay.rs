@@ -6,7 +6,7 @@ use crate::auth::AuthUser;
 use crate::domain::payment::{Merchant, PaymentOutcome};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::wechat::pay::{RequestPayment, Signed};
+use crate::wechat::pay::{Notice, RequestPayment, Signed};
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use shared::order::OrderStatus;
 use shared::{ErrorBody, ErrorCode};
@@ -101,9 +101,18 @@ pub async fn notify(state: web::Data<AppState>, req: HttpRequest, body: String) 
     let fail = |status: actix_web::http::StatusCode, message: &str| {
         HttpResponse::build(status).json(serde_json::json!({ "code": "FAIL", "message": message }))
     };
-    let notice = match client.payment_notice(&signed, body.as_bytes(), now) {
-        Ok(Some(n)) => n,
-        Ok(None) => return HttpResponse::NoContent().finish(),
+    let notice = match client.notice(&signed, body.as_bytes(), now) {
+        Ok(Notice::Payment(n)) => n,
+        Ok(Notice::Refund { out_refund_no, status }) => {
+            return match state.store.payments().refund_reported(&out_refund_no, &status, now).await {
+                Ok(_) => HttpResponse::NoContent().finish(),
+                Err(e) => {
+                    tracing::error!(error = %e, "recording a refund's outcome failed");
+                    fail(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, "try again")
+                }
+            };
+        }
+        Ok(Notice::Other) => return HttpResponse::NoContent().finish(),
         Err(e) => {
             tracing::warn!(error = %e, peer = ?req.peer_addr(), "payment notification refused");
             return fail(actix_web::http::StatusCode::UNAUTHORIZED, "verification failed");

@@ -48,6 +48,12 @@ pub const CANCEL_REFUND_INSERT: &str = "INSERT INTO refunds (out_refund_no, orde
      status, created_at, updated_at) SELECT out_trade_no || '-C', order_id, out_trade_no, $2, 'cancelled', 'due', $3, $3 \
      FROM payments WHERE order_id = $1 AND transaction_id IS NOT NULL ON CONFLICT (out_refund_no) DO NOTHING";
 
+/// The refund of a paid order's shortages at one stall (`$4`: `-S{part}`, so each part's is
+/// owed once).
+pub const SHORTAGE_REFUND_INSERT: &str = "INSERT INTO refunds (out_refund_no, order_id, out_trade_no, amount_fen, \
+     reason, status, created_at, updated_at) SELECT out_trade_no || $4, order_id, out_trade_no, $2, 'shortage', 'due', \
+     $3, $3 FROM payments WHERE order_id = $1 AND transaction_id IS NOT NULL ON CONFLICT (out_refund_no) DO NOTHING";
+
 const PAYMENT: &str =
     "SELECT out_trade_no, order_id, amount_fen, payer_openid, prepay_id, transaction_id FROM payments WHERE ";
 
@@ -205,17 +211,44 @@ impl Payments {
         Ok(Ok(outcome))
     }
 
+    /// Refunds recorded and not yet asked of WeChat Pay (oldest first).
+    pub async fn due_refunds(&self, limit: i64) -> StoreResult<Vec<RefundRecord>> {
+        self.refunds_where("r.status = 'due'", limit, None).await
+    }
+
+    /// What WeChat Pay said of a refund, applied as `refund_status_after` decides, once.
+    pub async fn refund_reported(&self, out_refund_no: &str, reported: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("SELECT status FROM refunds WHERE out_refund_no = $1{}", tx.lock());
+        let Some(row) = tx.row(&sql, &args![out_refund_no.to_owned()]).await? else { return Ok(false) };
+        let current: String = row.get(0)?;
+        let Some(next) = crate::domain::payment::refund_status_after(&current, reported) else { return Ok(false) };
+        tx.exec(
+            "UPDATE refunds SET status = $2, updated_at = $3 WHERE out_refund_no = $1",
+            &args![out_refund_no.to_owned(), next, now],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Refunds of an order (oldest first).
     pub async fn refunds(&self, order_id: i64) -> StoreResult<Vec<RefundRecord>> {
-        let rows = self
-            .pool
-            .rows(
-                "SELECT r.out_refund_no, r.order_id, r.out_trade_no, r.amount_fen, p.amount_fen, r.reason, r.status \
-                 FROM refunds r JOIN payments p ON p.out_trade_no = r.out_trade_no WHERE r.order_id = $1 \
-                 ORDER BY r.created_at, r.out_refund_no",
-                &args![order_id],
-            )
-            .await?;
+        self.refunds_where("r.order_id = $2", 1000, Some(order_id)).await
+    }
+
+    async fn refunds_where(
+        &self,
+        condition: &str,
+        limit: i64,
+        order_id: Option<i64>,
+    ) -> StoreResult<Vec<RefundRecord>> {
+        let sql = format!(
+            "SELECT r.out_refund_no, r.order_id, r.out_trade_no, r.amount_fen, p.amount_fen, r.reason, r.status \
+             FROM refunds r JOIN payments p ON p.out_trade_no = r.out_trade_no WHERE {condition} \
+             AND (CAST($2 AS BIGINT) IS NULL OR r.order_id = $2) ORDER BY r.created_at, r.out_refund_no LIMIT $1"
+        );
+        let rows = self.pool.rows(&sql, &args![limit, order_id]).await?;
         rows.iter()
             .map(|r| {
                 Ok(RefundRecord {

@@ -174,6 +174,10 @@ impl Stalls {
         if change.order_moved {
             tx.exec(super::EVENT_INSERT, &args![s.order_id, change.order_status.as_str(), now, by]).await?;
         }
+        if let Some(amount) = change.refund_fen {
+            tx.exec(super::payments::SHORTAGE_REFUND_INSERT, &args![s.order_id, amount, now, format!("-S{part_id}")])
+                .await?;
+        }
         tx.commit().await?;
         Ok(Ok(()))
     }

@@ -169,6 +169,25 @@ struct Resource {
     nonce: String,
 }
 
+/// What a verified notification says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    Payment(crate::domain::payment::PaymentNotice),
+    Refund {
+        out_refund_no: String,
+        status: String,
+    },
+    /// Another event: nothing to do.
+    Other,
+}
+
+#[derive(serde::Deserialize)]
+struct RefundResource {
+    mchid: String,
+    out_refund_no: String,
+    refund_status: String,
+}
+
 /// A transaction as WeChat Pay describes it (notification resource or query answer).
 #[derive(serde::Deserialize)]
 struct Transaction {
@@ -320,14 +339,14 @@ impl PayClient {
         RequestPayment { app_id: self.appid.clone(), time_stamp, nonce_str, package, sign_type: "RSA".into(), pay_sign }
     }
 
-    /// A payment notification: signature checked over the raw body first, then the resource
-    /// decrypted and read. Err for anything forged, altered, replayed late or malformed.
-    pub fn payment_notice(
+    /// A notification (payment or refund): signature checked over the raw body first, then the
+    /// resource decrypted and read. Err for anything forged, altered, replayed late or malformed.
+    pub fn notice(
         &self,
         signed: &Signed<'_>,
         body: &[u8],
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Option<crate::domain::payment::PaymentNotice>, PayError> {
+    ) -> Result<Notice, PayError> {
         use secrecy::ExposeSecret;
         let text = std::str::from_utf8(body).map_err(|_| PayError::Malformed("not UTF-8".into()))?;
         self.check(signed, text, now)?;
@@ -341,12 +360,42 @@ impl PayClient {
             &n.resource.associated_data,
             &n.resource.ciphertext,
         )?;
-        if n.event_type != "TRANSACTION.SUCCESS" {
-            // Other events (refunds come through their own notification) change no payment.
-            return Ok(None);
+        if n.event_type == "TRANSACTION.SUCCESS" {
+            let t: Transaction = serde_json::from_slice(&plain).map_err(|e| PayError::Malformed(e.to_string()))?;
+            return Ok(Notice::Payment(t.notice()));
         }
-        let t: Transaction = serde_json::from_slice(&plain).map_err(|e| PayError::Malformed(e.to_string()))?;
-        Ok(Some(t.notice()))
+        if n.event_type.starts_with("REFUND.") {
+            let r: RefundResource = serde_json::from_slice(&plain).map_err(|e| PayError::Malformed(e.to_string()))?;
+            if r.mchid != self.mchid {
+                return Err(PayError::Malformed("a refund for another merchant".into()));
+            }
+            return Ok(Notice::Refund { out_refund_no: r.out_refund_no, status: r.refund_status });
+        }
+        Ok(Notice::Other)
+    }
+
+    /// Asks WeChat Pay to refund (`out_refund_no` makes a retry refund once): the refund's
+    /// status as WeChat Pay answers it (`PROCESSING`, `SUCCESS`, ...).
+    pub async fn refund(
+        &self,
+        out_trade_no: &str,
+        out_refund_no: &str,
+        reason: &str,
+        refund_fen: i64,
+        total_fen: i64,
+    ) -> Result<String, PayError> {
+        let body = serde_json::json!({
+            "out_trade_no": out_trade_no, "out_refund_no": out_refund_no,
+            "reason": reason.chars().take(80).collect::<String>(), "notify_url": self.notify_url,
+            "amount": { "refund": refund_fen, "total": total_fen, "currency": "CNY" },
+        });
+        let (status, text) =
+            self.call(reqwest::Method::POST, "/v3/refund/domestic/refunds", Some(body.to_string())).await?;
+        if status != 200 {
+            return Err(PayError::Refused(status, text));
+        }
+        let answer: serde_json::Value = serde_json::from_str(&text).map_err(|e| PayError::Malformed(e.to_string()))?;
+        answer["status"].as_str().map(str::to_owned).ok_or(PayError::Malformed(text))
     }
 
     /// Asks WeChat Pay what became of a payment (when no notification came).

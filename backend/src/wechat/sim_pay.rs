@@ -24,6 +24,8 @@ pub struct SimPay {
     platform: RsaPrivateKey,
     pub api_v3_key: String,
     transactions: Mutex<HashMap<String, SimTransaction>>,
+    /// out_refund_no -> (out_trade_no, amount): each refunded once.
+    refunds: Mutex<HashMap<String, (String, i64)>>,
     sent: Mutex<Vec<SentNotice>>,
     http: reqwest::Client,
 }
@@ -62,6 +64,7 @@ impl SimPay {
             platform: pay::private_key(PLATFORM_KEY)?,
             api_v3_key: config.api_v3_key.expose_secret().to_owned(),
             transactions: Mutex::new(HashMap::new()),
+            refunds: Mutex::new(HashMap::new()),
             sent: Mutex::new(Vec::new()),
             http: reqwest::Client::new(),
         })
@@ -118,14 +121,24 @@ impl SimPay {
 
     /// The notification WeChat Pay sends for a transaction: encrypted, then signed.
     pub fn notification(&self, transaction: &Value) -> Result<(HashMap<String, String>, String), pay::PayError> {
+        self.event("TRANSACTION.SUCCESS", "transaction", transaction)
+    }
+
+    /// A notification of `event_type` about `resource` (`kind`: `transaction` or `refund`):
+    /// encrypted, then signed.
+    pub fn event(
+        &self,
+        event_type: &str,
+        kind: &str,
+        resource: &Value,
+    ) -> Result<(HashMap<String, String>, String), pay::PayError> {
         let nonce: String = pay::nonce().chars().take(12).collect();
-        let ciphertext =
-            pay::encrypt(self.api_v3_key.as_bytes(), &nonce, "transaction", transaction.to_string().as_bytes())?;
+        let ciphertext = pay::encrypt(self.api_v3_key.as_bytes(), &nonce, kind, resource.to_string().as_bytes())?;
         let body = json!({
             "id": format!("EV-{}", pay::nonce()), "create_time": crate::domain::time::to_api(chrono::Utc::now()),
-            "event_type": "TRANSACTION.SUCCESS", "resource_type": "encrypt-resource", "summary": "支付成功",
-            "resource": { "algorithm": "AEAD_AES_256_GCM", "ciphertext": ciphertext, "associated_data": "transaction",
-                          "original_type": "transaction", "nonce": nonce },
+            "event_type": event_type, "resource_type": "encrypt-resource", "summary": event_type,
+            "resource": { "algorithm": "AEAD_AES_256_GCM", "ciphertext": ciphertext, "associated_data": kind,
+                          "original_type": kind, "nonce": nonce },
         })
         .to_string();
         let (timestamp, sign_nonce) = (chrono::Utc::now().timestamp().to_string(), pay::nonce());
@@ -141,13 +154,17 @@ impl SimPay {
 
     async fn notify(&self, t: &SimTransaction) {
         let Ok((headers, body)) = self.notification(&self.transaction_json(t)) else { return };
+        self.deliver(&t.notify_url, headers, body).await;
+    }
+
+    async fn deliver(&self, url: &str, headers: HashMap<String, String>, body: String) {
         let mut status = 0;
         // WeChat retries for a day; the simulator a few times, quickly.
         for attempt in 0..3u64 {
             if attempt > 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(500 * attempt)).await;
             }
-            let mut req = self.http.post(&t.notify_url).header("Content-Type", "application/json").body(body.clone());
+            let mut req = self.http.post(url).header("Content-Type", "application/json").body(body.clone());
             for (k, v) in &headers {
                 req = req.header(k, v);
             }
@@ -157,7 +174,7 @@ impl SimPay {
             }
         }
         if let Ok(mut sent) = self.sent.lock() {
-            sent.push(SentNotice { url: t.notify_url.clone(), headers, body, status });
+            sent.push(SentNotice { url: url.to_owned(), headers, body, status });
         }
     }
 }
@@ -269,4 +286,57 @@ pub async fn notifications(state: web::Data<super::simulator::SimState>) -> Http
     let Some(p) = pay_of(&state) else { return HttpResponse::NotFound().finish() };
     let sent = p.sent.lock().map(|s| s.clone()).unwrap_or_default();
     HttpResponse::Ok().json(sent)
+}
+
+/// `POST /v3/refund/domestic/refunds`: a paid transaction refunded, never beyond what was paid,
+/// each `out_refund_no` once (a retry answers the same); `REFUND.SUCCESS` is notified after.
+pub async fn refund(state: web::Data<super::simulator::SimState>, req: HttpRequest, body: String) -> HttpResponse {
+    let Some(p) = pay_of(&state) else { return HttpResponse::NotFound().finish() };
+    if !p.signed_by_merchant(&req, &body) {
+        return p.error(401, "SIGN_ERROR", "签名错误");
+    }
+    let Ok(b) = serde_json::from_str::<Value>(&body) else { return p.error(400, "PARAM_ERROR", "body") };
+    let (out_trade_no, out_refund_no) =
+        (b["out_trade_no"].as_str().unwrap_or("").to_owned(), b["out_refund_no"].as_str().unwrap_or("").to_owned());
+    let (amount, total) = (b["amount"]["refund"].as_i64().unwrap_or(0), b["amount"]["total"].as_i64().unwrap_or(0));
+    let notify_url = b["notify_url"].as_str().unwrap_or("").to_owned();
+    if out_refund_no.is_empty() || out_refund_no.len() > 64 || amount <= 0 {
+        return p.error(400, "PARAM_ERROR", "参数错误");
+    }
+    let paid = p.transactions.lock().ok().and_then(|all| all.get(&out_trade_no).cloned());
+    let Some(t) = paid.filter(|t| t.state == "SUCCESS") else {
+        return p.error(400, "RESOURCE_NOT_EXISTS", "订单未支付");
+    };
+    if total != t.total {
+        return p.error(400, "PARAM_ERROR", "订单金额不符");
+    }
+    let answer = |amount: i64| {
+        json!({ "refund_id": format!("50{out_refund_no}"), "out_refund_no": out_refund_no, "out_trade_no": out_trade_no,
+                "status": "PROCESSING", "amount": { "refund": amount, "total": t.total } })
+    };
+    {
+        let Ok(mut refunds) = p.refunds.lock() else { return p.error(500, "SYSTEM_ERROR", "busy") };
+        if let Some((_, a)) = refunds.get(&out_refund_no) {
+            // Asked again: the same refund, not a second one.
+            return p.answer(actix_web::http::StatusCode::OK, &answer(*a));
+        }
+        let refunded: i64 = refunds.values().filter(|(no, _)| *no == out_trade_no).map(|(_, a)| a).sum();
+        if refunded + amount > t.total {
+            return p.error(400, "NOT_ENOUGH", "退款金额超过订单金额");
+        }
+        refunds.insert(out_refund_no.clone(), (out_trade_no.clone(), amount));
+    }
+    let notice = json!({ "mchid": p.mchid, "out_trade_no": out_trade_no, "transaction_id": t.transaction_id,
+                         "out_refund_no": out_refund_no, "refund_id": format!("50{out_refund_no}"), "refund_status": "SUCCESS",
+                         "amount": { "refund": amount, "total": t.total, "payer_refund": amount, "payer_total": t.total } });
+    let later = state.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if let Some(p) = later.pay.as_ref() {
+            if let Ok((headers, body)) = p.event("REFUND.SUCCESS", "refund", &notice) {
+                p.deliver(&notify_url, headers, body).await;
+            }
+        }
+    });
+    p.answer(actix_web::http::StatusCode::OK, &answer(amount))
 }

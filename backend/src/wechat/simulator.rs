@@ -61,6 +61,7 @@ impl Simulator {
                 .route("/sim/wx.login", web::post().to(wx_login))
                 .route("/v3/pay/transactions/jsapi", web::post().to(super::sim_pay::jsapi))
                 .route("/v3/pay/transactions/out-trade-no/{no}", web::get().to(super::sim_pay::query))
+                .route("/v3/refund/domestic/refunds", web::post().to(super::sim_pay::refund))
                 .route("/sim/requestPayment", web::post().to(super::sim_pay::request_payment))
                 .route("/sim/notifications", web::get().to(super::sim_pay::notifications))
         })
