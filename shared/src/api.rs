@@ -200,6 +200,9 @@ pub struct ProductQuery {
 pub struct UpdateProductRequest {
     pub stock: Option<i64>,
     pub price_fen: Option<Fen>,
+    /// Staff only: the most the product may cost while the emergency price cap is on; 0 clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_ceiling_fen: Option<i64>,
 }
 
 /// One price a product had, for the price-stability record (稳物价).
@@ -686,4 +689,48 @@ pub struct DemoPayment {
     pub request: RequestPayment,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<bool>,
+}
+
+// ---------- stable prices (稳物价) ----------
+
+/// The emergency price cap: while on, no product rises more than `max_daily_rise_percent` above
+/// its price at the start of the day, nor above its own ceiling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PriceCap {
+    pub enabled: bool,
+    /// 0 to 100.
+    pub max_daily_rise_percent: i64,
+}
+
+/// The public price board: today's prices, the cap, and each product's move since the morning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PriceBoard {
+    pub cap: PriceCap,
+    pub items: Vec<PriceBoardItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PriceBoardItem {
+    pub product_id: i64,
+    pub name: String,
+    pub unit: String,
+    pub vendor_name: String,
+    pub price_fen: Fen,
+    /// Its price when the day began; none if first priced today.
+    pub day_open_fen: Option<Fen>,
+    /// The most it may cost while the cap is on, if staff set it.
+    pub ceiling_fen: Option<Fen>,
+}
+
+/// `GET /admin/prices.csv`: Shanghai days, both included (`YYYY-MM-DD`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct PriceRecordQuery {
+    pub from: String,
+    pub to: String,
 }

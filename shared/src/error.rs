@@ -47,6 +47,8 @@ pub enum ErrorCode {
     HandoffLocked,
     /// Paying with WeChat needs a WeChat login (the payer's openid).
     WechatRequired,
+    /// The emergency price cap (稳物价) refuses this rise.
+    PriceCapped,
     // 5xx
     SmsUnavailable,
     WechatUnavailable,
@@ -92,6 +94,7 @@ impl ErrorCode {
             Self::WrongCode => "wrong_code",
             Self::HandoffLocked => "handoff_locked",
             Self::WechatRequired => "wechat_required",
+            Self::PriceCapped => "price_capped",
             Self::SmsUnavailable => "sms_unavailable",
             Self::WechatUnavailable => "wechat_unavailable",
             Self::PayUnavailable => "pay_unavailable",
@@ -127,7 +130,8 @@ impl ErrorCode {
             | Self::AlreadyClaimed
             | Self::WrongCode
             | Self::HandoffLocked
-            | Self::WechatRequired => 409,
+            | Self::WechatRequired
+            | Self::PriceCapped => 409,
             Self::PayloadTooLarge => 413,
             Self::IdempotencyKeyMismatch => 422,
             Self::TooManyRequests => 429,

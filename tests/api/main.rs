@@ -7,6 +7,7 @@ mod differential;
 mod errors;
 mod group_buys;
 mod payments;
+mod prices;
 mod rush;
 mod shopping;
 mod sms_gateway;

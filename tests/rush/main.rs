@@ -696,10 +696,10 @@ mod raw {
             slots.push(store.create_slot(&slot, now).await.expect("slot").id);
         }
         for id in SCARCE {
-            store.update_product(id, Some(args.scarce_stock), None, 1, now).await.expect("stock");
+            store.prices().change(id, Some(args.scarce_stock), None, None, 1, now).await.expect("stock");
         }
         for id in PLENTIFUL {
-            store.update_product(id, Some(1_000_000), None, 1, now).await.expect("stock");
+            store.prices().change(id, Some(1_000_000), None, None, 1, now).await.expect("stock");
         }
         let mut users = Vec::new();
         for i in 0..args.residents {

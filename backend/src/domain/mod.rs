@@ -6,6 +6,7 @@ pub mod delivery;
 pub mod group_buy;
 pub mod order;
 pub mod payment;
+pub mod prices;
 pub mod slots;
 pub mod stall;
 pub mod time;

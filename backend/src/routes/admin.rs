@@ -38,9 +38,16 @@ pub(crate) async fn change_product(
     body: UpdateProductRequest,
     by: i64,
 ) -> ApiResult<web::Json<Product>> {
-    if body.stock.is_none() && body.price_fen.is_none() {
-        return Err(ApiError::new(ErrorCode::InvalidField, "give `stock` and/or `price_fen`"));
+    if body.stock.is_none() && body.price_fen.is_none() && body.price_ceiling_fen.is_none() {
+        return Err(ApiError::new(ErrorCode::InvalidField, "give `stock`, `price_fen` and/or `price_ceiling_fen`"));
     }
+    let ceiling = match body.price_ceiling_fen {
+        None => None,
+        Some(0) => Some(None),
+        Some(c) => Some(Some(
+            Fen::price(c).map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("price_ceiling_fen: {e}")))?.get(),
+        )),
+    };
     let stock = body
         .stock
         .map(parse_stock)
@@ -51,12 +58,15 @@ pub(crate) async fn change_product(
         .map(|p| Fen::price(p.get()))
         .transpose()
         .map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("price_fen: {e}")))?;
+    let now = chrono::Utc::now();
     state
         .store
-        .update_product(id, stock, price.map(Fen::get), by, chrono::Utc::now())
+        .prices()
+        .change(id, stock, price.map(Fen::get), ceiling, by, now)
         .await?
-        .map(web::Json)
-        .ok_or_else(|| ApiError::not_found("product"))
+        .ok_or_else(|| ApiError::not_found("product"))??;
+    let product = state.store.product(id).await?.ok_or_else(|| ApiError::not_found("product"))?;
+    Ok(web::Json(product.product))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

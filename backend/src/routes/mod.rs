@@ -11,6 +11,7 @@ mod group_buys;
 mod health;
 mod orders;
 mod pay;
+mod prices;
 mod slots;
 mod storefront;
 mod vendor;
@@ -133,6 +134,9 @@ pub fn app(
                 .service(orders::cancel)
                 .service(demo::wechat_code)
                 .service(pay::pay_order)
+                .service(prices::board)
+                .service(prices::set_cap)
+                .service(prices::record_csv)
                 .service(pay::notify)
                 .service(pay::demo_pay)
                 .default_service(web::to(api_not_found)),

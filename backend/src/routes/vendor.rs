@@ -114,7 +114,13 @@ pub async fn packed(
     tag = "vendors",
     security(("bearer" = [])),
     request_body = UpdateProductRequest,
-    responses((status = 200, body = Product), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+    responses(
+        (status = 200, body = Product),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`price_capped`: over the emergency price cap")
+    )
 )]
 #[patch("/vendor/products/{id}")]
 pub async fn update_product(
@@ -128,6 +134,9 @@ pub async fn update_product(
     let theirs = state.store.product(id).await?.is_some_and(|p| p.product.vendor_id == stall);
     if !theirs {
         return Err(ApiError::not_found("product"));
+    }
+    if body.price_ceiling_fen.is_some() {
+        return Err(ApiError::forbidden("只有市场工作人员能设限价 (only staff set a price ceiling)"));
     }
     super::admin::change_product(&state, id, body.into_inner(), vendor.0.user.id).await
 }

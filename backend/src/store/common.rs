@@ -217,6 +217,10 @@ macro_rules! impl_store {
                 &self.payments
             }
 
+            fn prices(&self) -> &$crate::store::prices::Prices {
+                &self.prices
+            }
+
             async fn user(&self, id: i64) -> StoreResult<Option<UserRecord>> {
                 let row: Option<UserRow> = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1"))
                     .bind(id)
@@ -461,50 +465,6 @@ macro_rules! impl_store {
                 .fetch_all(self.reader())
                 .await?;
                 Ok(Some(ProductDetail { product: row.into(), box_items: items.into_iter().map(Into::into).collect() }))
-            }
-
-            async fn update_product(
-                &self,
-                id: i64,
-                stock: Option<i64>,
-                price_fen: Option<i64>,
-                by_user: i64,
-                now: DateTime<Utc>,
-            ) -> StoreResult<Option<Product>> {
-                let mut tx = self.begin_write().await?;
-                let updated = sqlx::query(
-                    "UPDATE products SET stock = COALESCE($2, stock), price_fen = COALESCE($3, price_fen), \
-                     updated_at = $4 WHERE id = $1 AND active",
-                )
-                .bind(id)
-                .bind(stock)
-                .bind(price_fen)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                if updated.rows_affected() == 0 {
-                    return Ok(None);
-                }
-                if let Some(price) = price_fen {
-                    // Only a real change goes into the price-stability record.
-                    sqlx::query(
-                        "INSERT INTO price_history (product_id, price_fen, changed_at, changed_by) \
-                         SELECT $1, $2, $3, $4 WHERE $2 <> COALESCE((SELECT h.price_fen FROM price_history h \
-                         WHERE h.product_id = $1 ORDER BY h.changed_at DESC, h.id DESC LIMIT 1), -1)",
-                    )
-                    .bind(id)
-                    .bind(price)
-                    .bind(now)
-                    .bind(by_user)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                let row: ProductRow = sqlx::query_as(&format!("{PRODUCT_SELECT} WHERE p.id = $1"))
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(Some(row.into()))
             }
 
             async fn price_history(&self, product_id: i64) -> StoreResult<Vec<(i64, DateTime<Utc>)>> {

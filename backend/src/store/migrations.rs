@@ -15,6 +15,7 @@ pub const SQLITE: Embedded = &[
     (4, "stall parts", include_str!("../../../migrations/sqlite/0004_stall_parts.sql")),
     (5, "batches", include_str!("../../../migrations/sqlite/0005_batches.sql")),
     (6, "payments", include_str!("../../../migrations/sqlite/0006_payments.sql")),
+    (7, "price cap", include_str!("../../../migrations/sqlite/0007_price_cap.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -27,6 +28,7 @@ pub const POSTGRES: Embedded = &[
     (7, "stall parts", include_str!("../../../migrations/postgres/0007_stall_parts.sql")),
     (8, "batches", include_str!("../../../migrations/postgres/0008_batches.sql")),
     (9, "payments", include_str!("../../../migrations/postgres/0009_payments.sql")),
+    (10, "price cap", include_str!("../../../migrations/postgres/0010_price_cap.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

@@ -13,6 +13,7 @@ pub mod payments;
 mod postgres;
 mod postgres_checkout;
 mod postgres_sessions;
+pub mod prices;
 mod sessions;
 mod shopping;
 pub mod sql;
@@ -370,15 +371,6 @@ pub trait Store: Shopping {
     async fn vendor(&self, id: i64) -> StoreResult<Option<Vendor>>;
     async fn products(&self, filter: &ProductQuery) -> StoreResult<Vec<Product>>;
     async fn product(&self, id: i64) -> StoreResult<Option<ProductDetail>>;
-    /// Sets stock and/or price; a price change is written to the price history.
-    async fn update_product(
-        &self,
-        id: i64,
-        stock: Option<i64>,
-        price_fen: Option<i64>,
-        by_user: i64,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<Product>>;
     /// (price_fen, changed_at) newest first.
     async fn price_history(&self, product_id: i64) -> StoreResult<Vec<(i64, DateTime<Utc>)>>;
 
@@ -394,6 +386,8 @@ pub trait Store: Shopping {
     fn batches(&self) -> &batches::Batches;
     /// WeChat Pay's payments and refunds (payments.rs, one implementation for both databases).
     fn payments(&self) -> &payments::Payments;
+    /// Stock, prices and the emergency price cap (prices.rs, one implementation for both databases).
+    fn prices(&self) -> &prices::Prices;
 
     /// Lets go of the database when the server stops (on SQLite, another process may open it
     /// from then on). Anything asked afterwards fails.

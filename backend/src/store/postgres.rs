@@ -29,6 +29,7 @@ pub struct PgStore {
     group_buys: super::group_buys::GroupBuys,
     stalls: super::stalls::Stalls,
     payments: super::payments::Payments,
+    prices: super::prices::Prices,
     batches: super::batches::Batches,
     /// Asked instead, at every request, the waiting requests together (postgres_sessions.rs).
     lookups: SessionLookups,
@@ -55,7 +56,8 @@ impl PgStore {
         let stalls = super::stalls::Stalls::new(super::sql::Pool::Postgres(pool.clone()));
         let batches = super::batches::Batches::new(super::sql::Pool::Postgres(pool.clone()));
         let payments = super::payments::Payments::new(super::sql::Pool::Postgres(pool.clone()));
-        Ok(Self { engine, pool, sessions, group_buys, stalls, batches, payments, lookups })
+        let prices = super::prices::Prices::new(super::sql::Pool::Postgres(pool.clone()));
+        Ok(Self { engine, pool, sessions, group_buys, stalls, batches, payments, prices, lookups })
     }
 
     fn sessions(&self) -> &Sessions {

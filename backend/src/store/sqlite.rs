@@ -30,6 +30,7 @@ pub struct SqliteStore {
     group_buys: super::group_buys::GroupBuys,
     stalls: super::stalls::Stalls,
     payments: super::payments::Payments,
+    prices: super::prices::Prices,
     batches: super::batches::Batches,
     /// Held while the store is open: one process per database file.
     owner: std::sync::Mutex<Option<std::fs::File>>,
@@ -79,7 +80,8 @@ impl SqliteStore {
         let group_buys = super::group_buys::GroupBuys::start(pool.clone(), sessions.clone());
         let stalls = super::stalls::Stalls::new(pool.clone());
         let batches = super::batches::Batches::new(pool.clone());
-        let payments = super::payments::Payments::new(pool);
+        let payments = super::payments::Payments::new(pool.clone());
+        let prices = super::prices::Prices::new(pool);
         Ok(Self {
             writer,
             readers,
@@ -89,6 +91,7 @@ impl SqliteStore {
             stalls,
             batches,
             payments,
+            prices,
             owner: std::sync::Mutex::new(Some(owner)),
         })
     }

@@ -1,0 +1,122 @@
+//! Stable prices (稳物价): the public price board, the emergency cap staff switch on, and the
+//! record of every price change for the price regulator. The cap's rule is
+//! `domain::prices`'; a change over it is refused where prices are set (`admin::change_product`).
+
+use crate::auth::StaffUser;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::prices::CapSetting;
+use actix_web::{get, put, web, HttpResponse};
+use shared::api::{PriceBoard, PriceBoardItem, PriceCap, PriceRecordQuery};
+use shared::{ErrorBody, ErrorCode, Fen};
+
+fn cap_of(c: CapSetting) -> PriceCap {
+    PriceCap { enabled: c.enabled, max_daily_rise_percent: c.max_daily_rise_percent }
+}
+
+/// Today's prices of every product on sale, how each moved since the day began, and the cap.
+#[utoipa::path(tag = "prices", responses((status = 200, body = PriceBoard)))]
+#[get("/prices")]
+pub async fn board(state: web::Data<AppState>) -> ApiResult<web::Json<PriceBoard>> {
+    let prices = state.store.prices();
+    let cap = cap_of(prices.cap().await?);
+    let items = prices
+        .board(chrono::Utc::now())
+        .await?
+        .into_iter()
+        .map(|r| PriceBoardItem {
+            product_id: r.product_id,
+            name: r.name,
+            unit: r.unit,
+            vendor_name: r.vendor_name,
+            price_fen: Fen::stored(r.price_fen),
+            day_open_fen: r.day_open_fen.map(Fen::stored),
+            ceiling_fen: r.ceiling_fen.map(Fen::stored),
+        })
+        .collect();
+    Ok(web::Json(PriceBoard { cap, items }))
+}
+
+/// Switches the emergency price cap on or off (staff).
+#[utoipa::path(
+    tag = "prices",
+    security(("bearer" = [])),
+    request_body = PriceCap,
+    responses((status = 200, body = PriceCap), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+#[put("/admin/price-cap")]
+pub async fn set_cap(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    body: web::Json<PriceCap>,
+) -> ApiResult<web::Json<PriceCap>> {
+    let cap = body.into_inner();
+    if !(0..=100).contains(&cap.max_daily_rise_percent) {
+        return Err(ApiError::new(ErrorCode::InvalidField, "max_daily_rise_percent: 0 to 100"));
+    }
+    let setting = CapSetting { enabled: cap.enabled, max_daily_rise_percent: cap.max_daily_rise_percent };
+    state.store.prices().set_cap(setting, staff.0.user.id, chrono::Utc::now()).await?;
+    Ok(web::Json(cap_of(state.store.prices().cap().await?)))
+}
+
+fn yuan(fen: i64) -> String {
+    format!("{}.{:02}", fen / 100, fen % 100)
+}
+
+/// Every price change in a range of days, for the price regulator (staff): UTF-8 with BOM.
+#[utoipa::path(
+    tag = "prices",
+    security(("bearer" = [])),
+    params(PriceRecordQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+#[get("/admin/prices.csv")]
+pub async fn record_csv(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    query: web::Query<PriceRecordQuery>,
+) -> ApiResult<HttpResponse> {
+    let day = |field: &str, v: &str| {
+        crate::domain::time::shanghai_day(v.trim())
+            .map_err(|_| ApiError::new(ErrorCode::InvalidField, format!("{field}: a day, YYYY-MM-DD")))
+    };
+    let ((from, _), (_, to)) = (day("from", &query.from)?, day("to", &query.to)?);
+    if to <= from || to - from > chrono::Duration::days(366) {
+        return Err(ApiError::new(ErrorCode::InvalidField, "to: on or after from, within a year"));
+    }
+    let mut rows = vec![[
+        "时间 time",
+        "商品编号 product",
+        "商品 name",
+        "单位 unit",
+        "摊位 stall",
+        "原价(元) old",
+        "新价(元) new",
+        "涨跌 change %",
+        "改价人 by",
+    ]
+    .map(str::to_owned)
+    .to_vec()];
+    for c in state.store.prices().changes(from, to).await? {
+        let change = c
+            .old_fen
+            .filter(|o| *o > 0)
+            .map(|o| format!("{:+.1}", (c.new_fen - o) as f64 * 100.0 / o as f64))
+            .unwrap_or_default();
+        rows.push(vec![
+            crate::domain::time::to_api(c.at),
+            c.product_id.to_string(),
+            c.name,
+            c.unit,
+            c.vendor_name,
+            c.old_fen.map(yuan).unwrap_or_default(),
+            yuan(c.new_fen),
+            change,
+            c.by.unwrap_or_default(),
+        ]);
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"prices.csv\""))
+        .body(crate::routes::csv::table(&rows)))
+}
