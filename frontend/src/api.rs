@@ -186,6 +186,8 @@ pub const CATEGORIES: &str = "/api/v1/categories";
 pub const VENDORS: &str = "/api/v1/vendors";
 pub const CART: &str = "/api/v1/cart";
 pub const ORDERS: &str = "/api/v1/orders";
+/// The public price board.
+pub const PRICES: &str = "/api/v1/prices";
 /// A stall's live feed (server-sent events).
 pub const VENDOR_EVENTS: &str = "/api/v1/vendor/events";
 
@@ -309,6 +311,11 @@ pub async fn sleep(ms: u32) {
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Switches the emergency price cap (staff).
+pub async fn set_price_cap(cap: &shared::api::PriceCap) -> ApiResult<shared::api::PriceCap> {
+    parse(send(Call::new("PUT", "/api/v1/admin/price-cap"), cap).await?)
 }
 
 /// The parameters for `wx.requestPayment` for an order waiting for payment.

@@ -135,6 +135,15 @@ dictionary! {
     sim_pay_confirm => "确认支付", "Confirm payment";
     pay_in_wechat => "请在微信里打开傅鲜生付款", "Open Fu Xian Sheng in WeChat to pay";
     refund => "退款", "Refund";
+    price_board => "价格公示 · 稳物价", "Price board";
+    cap_on => "稳物价限价中：每天涨幅不超过", "Price cap on: no rise of more than";
+    lowest => "最低", "lowest";
+    highest => "最高", "highest";
+    changes => "次调价", "prices";
+    price_cap => "稳物价限价", "Emergency price cap";
+    cap_enable => "开启限价", "Cap on";
+    cap_percent => "每天最多涨 (%)", "Most rise a day (%)";
+    price_csv => "导出调价记录 (CSV)", "Download price changes (CSV)";
     refund_due => "待退款", "to be refunded";
     refund_requested => "退款中", "refunding";
     refund_succeeded => "已退回", "refunded";

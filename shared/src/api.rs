@@ -720,7 +720,7 @@ pub struct PriceBoardItem {
     pub unit: String,
     pub vendor_name: String,
     pub price_fen: Fen,
-    /// Its price when the day began; none if first priced today.
+    /// Its price when the day began (its first price if it was first priced today).
     pub day_open_fen: Option<Fen>,
     /// The most it may cost while the cap is on, if staff set it.
     pub ceiling_fen: Option<Fen>,

@@ -67,6 +67,9 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     let meta = browser.text(&browser.wait_for(&format!("{item} .slot-meta"), WAIT).await).await;
     assert!(meta.contains("截单"), "the cut-off is shown: {meta}");
 
+    browser.wait_for("#price-cap-admin", WAIT).await;
+    let sideways = browser.script("return document.documentElement.scrollWidth > window.innerWidth").await;
+    assert_eq!(sideways, false, "the staff page fits the phone's width");
     browser.click(&browser.wait_for(&format!("{item} .edit-slot"), WAIT).await).await;
     browser.wait_for(&format!("{item} .slot-edit"), WAIT).await;
     let starts = chrono::DateTime::parse_from_rfc3339(slot["starts_at"].as_str().expect("starts_at")).expect("time");
@@ -414,6 +417,26 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     set_input(&browser, "#dispatch-slot", &slot["id"].to_string()).await;
     let row = browser.text(&browser.wait_for("tr[data-batch]", WAIT).await).await;
     assert!(row.contains("已送完") && row.contains("138****0201"), "{row}");
+
+    // Staff switch on the emergency price cap; the public price board shows it, and a
+    // product's price history as a small chart.
+    log_in(&browser, &app, "13800000000", "/staff").await;
+    browser.wait_for("#cap-enabled", WAIT).await;
+    wait_until(&browser, "document.querySelector('#cap-percent').value !== ''", "the cap loaded").await;
+    browser.click(&browser.wait_for("#cap-enabled", WAIT).await).await;
+    set_input(&browser, "#cap-percent", "5").await;
+    browser.click(&browser.wait_for("#save-cap", WAIT).await).await;
+    browser.wait_for("#price-cap-message.added", WAIT).await;
+    let cap = app.get("/api/v1/prices", None).await.body["cap"].clone();
+    assert_eq!(cap, serde_json::json!({ "enabled": true, "max_daily_rise_percent": 5 }));
+    browser.goto(&app.url("/prices")).await;
+    let banner = browser.text(&browser.wait_for("#price-cap", WAIT).await).await;
+    assert!(banner.contains("5%"), "{banner}");
+    let row = format!("li[data-product='{cabbage}']");
+    let moved = browser.text(&browser.wait_for(&format!("{row} .price-move"), WAIT).await).await;
+    assert!(moved.contains('▲'), "大白菜 rose from ¥1.20 to ¥1.50 today: {moved}");
+    browser.click(&browser.wait_for(&format!("{row} .price-line"), WAIT).await).await;
+    browser.wait_for(&format!("{row} .price-chart polyline"), WAIT).await;
 
     // The resident sees what did not come, and that it was delivered.
     log_in(&browser, &app, "13900000001", &format!("/orders/{order_id}")).await;

@@ -101,7 +101,7 @@ pub struct BoardRow {
     pub unit: String,
     pub vendor_name: String,
     pub price_fen: i64,
-    /// Its price when the day began (None: first priced today).
+    /// Its price when the day began (the last before today, else its first; None: never priced).
     pub day_open_fen: Option<i64>,
     pub ceiling_fen: Option<i64>,
 }
@@ -127,8 +127,10 @@ impl Prices {
             .pool
             .rows(
                 "SELECT p.id, p.name, p.unit, v.name, p.price_fen, \
-                 (SELECT h.price_fen FROM price_history h WHERE h.product_id = p.id AND h.changed_at < $1 \
-                  ORDER BY h.changed_at DESC, h.id DESC LIMIT 1), p.price_ceiling_fen \
+                 COALESCE((SELECT h.price_fen FROM price_history h WHERE h.product_id = p.id AND h.changed_at < $1 \
+                  ORDER BY h.changed_at DESC, h.id DESC LIMIT 1), \
+                  (SELECT h.price_fen FROM price_history h WHERE h.product_id = p.id ORDER BY h.changed_at, h.id LIMIT 1)), \
+                 p.price_ceiling_fen \
                  FROM products p JOIN vendors v ON v.id = p.vendor_id WHERE p.active ORDER BY p.category_id, p.id",
                 &args![start],
             )

@@ -175,7 +175,7 @@ pub fn ProductPage() -> impl IntoView {
         })}
         {move || prices.value::<List<PricePoint>>().filter(|l| !l.items.is_empty()).map(|points| view! {
             <section class="card">
-                <h2>{t(K::price_record)}</h2>
+                <h2>{t(K::price_record)} " " <A href="/prices" attr:class="link" attr:id="to-price-board">{t(K::price_board)} " ›"</A></h2>
                 <ul class="price-record">
                     {points.items.into_iter().take(10).map(|p| view! {
                         <li><span>{p.changed_at.get(..10).unwrap_or_default().to_owned()}</span><span>{p.price_fen.yuan()}</span></li>

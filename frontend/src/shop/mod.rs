@@ -4,6 +4,7 @@
 mod checkout;
 mod group;
 mod orders;
+mod prices;
 
 use crate::components::{Elsewhere, Shell};
 use leptos::prelude::*;
@@ -27,6 +28,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/group/:id") view=group::GroupBuyPage/>
                 <Route path=path!("/group/:id/console") view=group::ConsolePage/>
                 <Route path=path!("/group/:id/proxy") view=group::ProxyPage/>
+                <Route path=path!("/prices") view=prices::PricesPage/>
             </Routes>
         </Shell>
     }

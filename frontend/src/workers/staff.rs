@@ -22,7 +22,7 @@ pub fn StaffPage() -> impl IntoView {
         <h1>{t(K::staff_page)}</h1>
         <Guarded next="/staff" role=Role::Staff>
             <leptos_router::components::A href="/staff/dispatch"><span class="btn secondary block" id="dispatch-link">{t(K::dispatch)}</span></leptos_router::components::A>
-            <SlotsAdmin/> <HouseholdsAdmin/>
+            <SlotsAdmin/> <PriceCapAdmin/> <HouseholdsAdmin/>
         </Guarded>
     }
 }
@@ -305,6 +305,64 @@ fn HouseholdsAdmin() -> impl IntoView {
                             }).collect_view()}
                         </ul>
             })}
+        </section>
+    }
+}
+
+/// The emergency price cap (稳物价): on or off and the percent a day; the record of price changes
+/// for the regulator as a spreadsheet.
+#[component]
+fn PriceCapAdmin() -> impl IntoView {
+    let board = Load::of(api::PRICES);
+    let enabled = RwSignal::new(None::<bool>);
+    let percent = RwSignal::new(String::new());
+    let message = RwSignal::new(None::<(bool, String)>);
+    Effect::new(move |_| {
+        if let Some(b) = board.value::<shared::api::PriceBoard>() {
+            if enabled.get_untracked().is_none() {
+                enabled.set(Some(b.cap.enabled));
+                percent.set(b.cap.max_daily_rise_percent.to_string());
+            }
+        }
+    });
+    let (from, to) = (RwSignal::new(today_shanghai()), RwSignal::new(today_shanghai()));
+    let save = move |_| {
+        let Ok(max_daily_rise_percent) = percent.get_untracked().trim().parse::<i64>() else {
+            message.set(Some((false, "0–100".to_owned())));
+            return;
+        };
+        let cap = shared::api::PriceCap { enabled: enabled.get_untracked().unwrap_or(false), max_daily_rise_percent };
+        leptos::task::spawn_local(async move {
+            match api::set_price_cap(&cap).await {
+                Ok(_) => message.set(Some((true, crate::i18n::now(K::saved).to_owned()))),
+                Err(f) => message.set(Some((false, f.text()))),
+            }
+        });
+    };
+    let download = move |_| {
+        let path = format!("/api/v1/admin/prices.csv?from={}&to={}", from.get_untracked(), to.get_untracked());
+        leptos::task::spawn_local(async move {
+            if let Err(f) = api::download_csv(path, "价格记录.csv").await {
+                message.set(Some((false, f.text())));
+            }
+        });
+    };
+    view! {
+        <section class="card" id="price-cap-admin">
+            <h2>{t(K::price_cap)}</h2>
+            {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:added=ok role="status" id="price-cap-message">{m}</p> })}
+            <label class="check"><input type="checkbox" id="cap-enabled" prop:checked=move || enabled.get().unwrap_or(false)
+                on:change=move |ev| enabled.set(Some(event_target_checked(&ev)))/> " " {t(K::cap_enable)}</label>
+            <label class="block-label">{t(K::cap_percent)}
+                <input id="cap-percent" inputmode="numeric" prop:value=move || percent.get() on:input=move |ev| percent.set(event_target_value(&ev))/>
+            </label>
+            <button class="btn primary block" id="save-cap" on:click=save>{t(K::save)}</button>
+            // One under the other: two date boxes side by side are wider than a phone.
+            <div class="form-grid one-column">
+                <label>{t(K::date)} <input type="date" id="prices-from" prop:value=move || from.get() on:change=move |ev| from.set(event_target_value(&ev))/></label>
+                <label>"–" <input type="date" id="prices-to" prop:value=move || to.get() on:change=move |ev| to.set(event_target_value(&ev))/></label>
+            </div>
+            <button class="btn secondary block" id="prices-csv" on:click=download>"⬇ " {t(K::price_csv)}</button>
         </section>
     }
 }

@@ -1,0 +1,71 @@
+//! The public price board (价格公示 · 稳物价): today's price of every product, how it moved since
+//! the morning, the emergency cap when staff have switched it on, and a product's history as a
+//! small chart when its row is opened.
+
+use crate::api;
+use crate::components::Load;
+use crate::i18n::{t, K};
+use leptos::prelude::*;
+use shared::api::{List, PriceBoard, PricePoint};
+
+#[component]
+pub fn PricesPage() -> impl IntoView {
+    let board = Load::of(api::PRICES);
+    let open = RwSignal::new(None::<i64>);
+    view! {
+        <h1>{t(K::price_board)}</h1>
+        {board.show(move |b: PriceBoard| view! {
+            {b.cap.enabled.then(|| view! {
+                <p class="banner" id="price-cap" role="status">"🛡️ " {t(K::cap_on)} " " {b.cap.max_daily_rise_percent} "%"</p>
+            })}
+            <ul class="price-board">
+                {b.items.into_iter().map(|i| {
+                    let id = i.product_id;
+                    let change = i.day_open_fen.filter(|o| o.get() > 0).map(|o| (i.price_fen.get() - o.get()) * 1000 / o.get());
+                    view! {
+                        <li class="price-row" data-product=id>
+                            <button class="price-line" on:click=move |_| open.update(|o| *o = if *o == Some(id) { None } else { Some(id) })>
+                                <span class="price-name">{i.name.clone()} <small>{i.vendor_name.clone()}</small></span>
+                                <span class="price-now">{i.price_fen.yuan()} <small>"/" {i.unit.clone()}</small></span>
+                                <span class=move || match change { Some(c) if c > 0 => "price-move up", Some(c) if c < 0 => "price-move down", _ => "price-move" }>
+                                    {match change {
+                                        Some(c) if c != 0 => format!("{}{}.{}%", if c > 0 { "▲" } else { "▼" }, c.abs() / 10, c.abs() % 10),
+                                        _ => "—".to_owned(),
+                                    }}
+                                </span>
+                            </button>
+                            {move || (open.get() == Some(id)).then(|| view! { <History id=id/> })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        })}
+    }
+}
+
+/// A product's prices over time as a line (oldest left), with the lowest and highest.
+#[component]
+fn History(id: i64) -> impl IntoView {
+    let points = Load::new(move || api::prices_path(id));
+    points.show(move |list: List<PricePoint>| {
+        // Newest first from the server: the chart reads left to right, oldest first.
+        let prices: Vec<i64> = list.items.iter().rev().map(|p| p.price_fen.get()).collect();
+        let (low, high) = (prices.iter().copied().min().unwrap_or(0), prices.iter().copied().max().unwrap_or(0));
+        let span = (high - low).max(1) as f64;
+        let step = if prices.len() > 1 { 300.0 / (prices.len() - 1) as f64 } else { 0.0 };
+        let line: Vec<String> = prices
+            .iter()
+            .enumerate()
+            .map(|(n, p)| format!("{:.1},{:.1}", n as f64 * step, 70.0 - (*p - low) as f64 / span * 60.0))
+            .collect();
+        let yuan = |f: i64| format!("¥{}.{:02}", f / 100, f % 100);
+        view! {
+            <div class="price-chart">
+                <svg viewBox="-5 0 310 80" role="img" aria-label=move || t(K::price_record)()>
+                    <polyline points=line.join(" ") fill="none" stroke="currentColor" stroke-width="3" stroke-linejoin="round"/>
+                </svg>
+                <p class="note">{t(K::lowest)} " " {yuan(low)} " · " {t(K::highest)} " " {yuan(high)} " · " {prices.len()} " " {t(K::changes)}</p>
+            </div>
+        }
+    })
+}
