@@ -94,6 +94,8 @@ pub struct WechatConfig {
     pub appid: String,
     /// `FXS_WECHAT_SECRET`
     pub secret: SecretString,
+    /// `FXS_WECHAT_TEMPLATE`: the subscribe-message template for order updates.
+    pub notice_template: String,
 }
 
 impl Config {
@@ -128,6 +130,9 @@ impl Config {
         }
         if let Some(v) = var("FXS_WECHAT_SECRET") {
             config.wechat.secret = v.into();
+        }
+        if let Some(v) = var("FXS_WECHAT_TEMPLATE") {
+            config.wechat.notice_template = v;
         }
         if let Some(mchid) = var("FXS_WECHATPAY_MCHID") {
             let need = |k: &str| var(k).ok_or_else(|| format!("{k} must be set with FXS_WECHATPAY_MCHID"));
@@ -182,7 +187,12 @@ impl Config {
                 per_ip_per_hour: 30,
                 max_attempts: 5,
             },
-            wechat: WechatConfig { api_base: None, appid: "wx-fuxiansheng-demo".into(), secret: "demo-secret".into() },
+            wechat: WechatConfig {
+                api_base: None,
+                appid: "wx-fuxiansheng-demo".into(),
+                secret: "demo-secret".into(),
+                notice_template: "fxs-order-update".into(),
+            },
             pay: PayConfig::demo(),
         }
     }

@@ -145,6 +145,7 @@ impl Application {
                     reconcile_payments(pay, expiry_store.as_ref(), expiry_every).await;
                     send_refunds(pay, expiry_store.as_ref()).await;
                 }
+                send_notices(&expiry_state).await;
                 match expiry_store.expire_unpaid(chrono::Utc::now(), 500).await {
                     Ok(ids) if !ids.is_empty() => tracing::info!(count = ids.len(), "unpaid orders expired"),
                     Ok(_) => {}
@@ -255,6 +256,44 @@ pub async fn send_refunds(pay: &crate::wechat::pay::PayClient, store: &dyn store
             Err(e) => {
                 tracing::warn!(out_refund_no = %r.out_refund_no, error = %e, "asking for a refund failed; asked again later")
             }
+        }
+    }
+}
+
+/// Makes the notices the order timeline gives and sends the pending ones as WeChat subscribe
+/// messages to residents who accepted them. A failed send is only logged: the order goes on,
+/// and the storefront shows the notice all the same.
+pub async fn send_notices(state: &AppState) {
+    let notices = state.store.notices();
+    let now = chrono::Utc::now();
+    if let Err(e) = notices.collect(now, chrono::Duration::seconds(2)).await {
+        tracing::warn!(error = %e, "making notices failed");
+        return;
+    }
+    let pending = match notices.pending(50).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing notices failed");
+            return;
+        }
+    };
+    for n in pending {
+        match notices.take(&n, chrono::Utc::now()).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::warn!(notice = n.id, error = %e, "taking a notice failed");
+                continue;
+            }
+        }
+        let order_id = n.order_id.unwrap_or_default();
+        let at = n.created_at.get(..16).unwrap_or_default().replace('T', " ");
+        let data = crate::domain::notices::subscribe_data(&n.kind, order_id, &n.title, &at);
+        let page = format!("/orders/{order_id}");
+        let openid = n.openid.clone().unwrap_or_default();
+        if let Err(e) = state.wechat.send_subscribe(&openid, &state.config.wechat.notice_template, &page, &data).await {
+            tracing::warn!(notice = n.id, error = %e, "a subscribe message was not sent");
+            let _ = notices.failed(n.id).await;
         }
     }
 }

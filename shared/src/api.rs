@@ -734,3 +734,27 @@ pub struct PriceRecordQuery {
     pub from: String,
     pub to: String,
 }
+
+// ---------- notices ----------
+
+/// Something the resident is told about their order (also sent to WeChat when they accepted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Notice {
+    pub id: i64,
+    pub order_id: Option<i64>,
+    /// `confirmed`, `out_for_delivery`, `delivered`, `refund`
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub created_at: String,
+}
+
+/// `POST /me/subscriptions`: the kinds the resident just accepted in `wx.requestSubscribeMessage`
+/// (each acceptance allows one message).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Subscribe {
+    pub kinds: Vec<String>,
+}

@@ -6,6 +6,7 @@ mod delivery;
 mod differential;
 mod errors;
 mod group_buys;
+mod notices;
 mod payments;
 mod prices;
 mod rush;

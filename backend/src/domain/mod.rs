@@ -4,6 +4,7 @@
 pub mod checkout;
 pub mod delivery;
 pub mod group_buy;
+pub mod notices;
 pub mod order;
 pub mod payment;
 pub mod prices;

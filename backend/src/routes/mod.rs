@@ -9,6 +9,7 @@ mod csv;
 mod demo;
 mod group_buys;
 mod health;
+mod notices;
 mod orders;
 mod pay;
 mod prices;
@@ -134,6 +135,9 @@ pub fn app(
                 .service(orders::cancel)
                 .service(demo::wechat_code)
                 .service(pay::pay_order)
+                .service(notices::mine)
+                .service(notices::subscribe)
+                .service(notices::demo_messages)
                 .service(prices::board)
                 .service(prices::set_cap)
                 .service(prices::record_csv)

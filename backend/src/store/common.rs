@@ -221,6 +221,10 @@ macro_rules! impl_store {
                 &self.prices
             }
 
+            fn notices(&self) -> &$crate::store::notices::Notices {
+                &self.notices
+            }
+
             async fn user(&self, id: i64) -> StoreResult<Option<UserRecord>> {
                 let row: Option<UserRow> = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1"))
                     .bind(id)

@@ -16,6 +16,7 @@ pub const SQLITE: Embedded = &[
     (5, "batches", include_str!("../../../migrations/sqlite/0005_batches.sql")),
     (6, "payments", include_str!("../../../migrations/sqlite/0006_payments.sql")),
     (7, "price cap", include_str!("../../../migrations/sqlite/0007_price_cap.sql")),
+    (8, "notices", include_str!("../../../migrations/sqlite/0008_notices.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -29,6 +30,7 @@ pub const POSTGRES: Embedded = &[
     (8, "batches", include_str!("../../../migrations/postgres/0008_batches.sql")),
     (9, "payments", include_str!("../../../migrations/postgres/0009_payments.sql")),
     (10, "price cap", include_str!("../../../migrations/postgres/0010_price_cap.sql")),
+    (11, "notices", include_str!("../../../migrations/postgres/0011_notices.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

@@ -9,6 +9,7 @@ pub mod batches;
 mod common;
 pub mod group_buys;
 mod migrations;
+pub mod notices;
 pub mod payments;
 mod postgres;
 mod postgres_checkout;
@@ -388,6 +389,8 @@ pub trait Store: Shopping {
     fn payments(&self) -> &payments::Payments;
     /// Stock, prices and the emergency price cap (prices.rs, one implementation for both databases).
     fn prices(&self) -> &prices::Prices;
+    /// Notices to residents (notices.rs, one implementation for both databases).
+    fn notices(&self) -> &notices::Notices;
 
     /// Lets go of the database when the server stops (on SQLite, another process may open it
     /// from then on). Anything asked afterwards fails.

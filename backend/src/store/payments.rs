@@ -228,6 +228,23 @@ impl Payments {
             &args![out_refund_no.to_owned(), next, now],
         )
         .await?;
+        if next == "succeeded" {
+            // The resident is told the money is back.
+            let r = tx
+                .row(
+                    "SELECT r.order_id, r.amount_fen, o.user_id FROM refunds r JOIN orders o ON o.id = r.order_id \
+                     WHERE r.out_refund_no = $1",
+                    &args![out_refund_no.to_owned()],
+                )
+                .await?;
+            if let Some(r) = r {
+                let (order_id, amount, user_id): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                let (title, body) = crate::domain::notices::words("refund", order_id, Some(amount));
+                let dedupe = format!("refund:{out_refund_no}");
+                tx.exec(super::notices::NOTICE_INSERT, &args![user_id, order_id, "refund", dedupe, title, body, now])
+                    .await?;
+            }
+        }
         tx.commit().await?;
         Ok(true)
     }

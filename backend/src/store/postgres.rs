@@ -30,6 +30,7 @@ pub struct PgStore {
     stalls: super::stalls::Stalls,
     payments: super::payments::Payments,
     prices: super::prices::Prices,
+    notices: super::notices::Notices,
     batches: super::batches::Batches,
     /// Asked instead, at every request, the waiting requests together (postgres_sessions.rs).
     lookups: SessionLookups,
@@ -57,7 +58,8 @@ impl PgStore {
         let batches = super::batches::Batches::new(super::sql::Pool::Postgres(pool.clone()));
         let payments = super::payments::Payments::new(super::sql::Pool::Postgres(pool.clone()));
         let prices = super::prices::Prices::new(super::sql::Pool::Postgres(pool.clone()));
-        Ok(Self { engine, pool, sessions, group_buys, stalls, batches, payments, prices, lookups })
+        let notices = super::notices::Notices::new(super::sql::Pool::Postgres(pool.clone()));
+        Ok(Self { engine, pool, sessions, group_buys, stalls, batches, payments, prices, notices, lookups })
     }
 
     fn sessions(&self) -> &Sessions {

@@ -31,6 +31,7 @@ pub struct SqliteStore {
     stalls: super::stalls::Stalls,
     payments: super::payments::Payments,
     prices: super::prices::Prices,
+    notices: super::notices::Notices,
     batches: super::batches::Batches,
     /// Held while the store is open: one process per database file.
     owner: std::sync::Mutex<Option<std::fs::File>>,
@@ -81,7 +82,8 @@ impl SqliteStore {
         let stalls = super::stalls::Stalls::new(pool.clone());
         let batches = super::batches::Batches::new(pool.clone());
         let payments = super::payments::Payments::new(pool.clone());
-        let prices = super::prices::Prices::new(pool);
+        let prices = super::prices::Prices::new(pool.clone());
+        let notices = super::notices::Notices::new(pool);
         Ok(Self {
             writer,
             readers,
@@ -92,6 +94,7 @@ impl SqliteStore {
             batches,
             payments,
             prices,
+            notices,
             owner: std::sync::Mutex::new(Some(owner)),
         })
     }

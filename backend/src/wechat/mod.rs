@@ -15,6 +15,8 @@ pub struct WechatClient {
     base: Option<String>,
     appid: String,
     secret: SecretString,
+    /// The cached access_token and when to fetch a new one.
+    token: tokio::sync::Mutex<Option<(SecretString, std::time::Instant)>>,
 }
 
 #[derive(Debug, Clone)]
@@ -57,7 +59,77 @@ struct Code2SessionReply {
 
 impl WechatClient {
     pub fn new(http: reqwest::Client, base: Option<String>, appid: String, secret: SecretString) -> Self {
-        Self { http, base: base.map(|b| b.trim_end_matches('/').to_owned()), appid, secret }
+        Self { http, base: base.map(|b| b.trim_end_matches('/').to_owned()), appid, secret, token: Default::default() }
+    }
+
+    /// The access_token for server APIs, fetched once and reused until shortly before it expires.
+    pub async fn access_token(&self) -> Result<SecretString, WechatError> {
+        let base = self.base.as_deref().ok_or(WechatError::NotConfigured)?;
+        let mut cached = self.token.lock().await;
+        if let Some((token, until)) = cached.as_ref() {
+            if std::time::Instant::now() < *until {
+                return Ok(token.clone());
+            }
+        }
+        let reply: serde_json::Value = self
+            .http
+            .get(format!("{base}/cgi-bin/token"))
+            .query(&[
+                ("grant_type", "client_credential"),
+                ("appid", &self.appid),
+                ("secret", self.secret.expose_secret()),
+            ])
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|e| WechatError::Unreachable(e.to_string()))?
+            .json()
+            .await
+            .map_err(|e| WechatError::Unreachable(format!("unreadable reply: {e}")))?;
+        let Some(token) = reply["access_token"].as_str() else {
+            return Err(WechatError::Other(reply["errcode"].as_i64().unwrap_or(-1), reply["errmsg"].to_string()));
+        };
+        // Five minutes early, so a token is never used at its last second.
+        let lasts = reply["expires_in"].as_u64().unwrap_or(7200).saturating_sub(300).max(60);
+        let token = SecretString::from(token.to_owned());
+        *cached = Some((token.clone(), std::time::Instant::now() + Duration::from_secs(lasts)));
+        Ok(token)
+    }
+
+    /// Sends a subscribe message (subscribeMessage.send).
+    pub async fn send_subscribe(
+        &self,
+        openid: &str,
+        template_id: &str,
+        page: &str,
+        data: &serde_json::Value,
+    ) -> Result<(), WechatError> {
+        let base = self.base.as_deref().ok_or(WechatError::NotConfigured)?;
+        let token = self.access_token().await?;
+        let reply: serde_json::Value = self
+            .http
+            .post(format!("{base}/cgi-bin/message/subscribe/send"))
+            .query(&[("access_token", token.expose_secret())])
+            .json(&serde_json::json!({
+                "touser": openid, "template_id": template_id, "page": page, "data": data,
+                "miniprogram_state": "formal", "lang": "zh_CN",
+            }))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|e| WechatError::Unreachable(e.to_string()))?
+            .json()
+            .await
+            .map_err(|e| WechatError::Unreachable(format!("unreadable reply: {e}")))?;
+        match reply["errcode"].as_i64().unwrap_or(0) {
+            0 => Ok(()),
+            40001 | 42001 => {
+                // The token died early: forget it, so the next send fetches a new one.
+                *self.token.lock().await = None;
+                Err(WechatError::Other(40001, "access_token expired".into()))
+            }
+            code => Err(WechatError::Other(code, reply["errmsg"].as_str().unwrap_or("").to_owned())),
+        }
     }
 
     /// auth.code2Session. Retries once when WeChat says it is busy.

@@ -33,6 +33,10 @@ pub struct SimState {
     /// openid -> recent login instants, for the per-user rate limit.
     logins: Mutex<HashMap<String, Vec<Instant>>>,
     busy_once: Mutex<std::collections::HashSet<String>>,
+    /// access_tokens handed out.
+    tokens: Mutex<std::collections::HashSet<String>>,
+    /// Subscribe messages received, for tests to read (`GET /sim/messages`).
+    messages: Mutex<Vec<serde_json::Value>>,
     /// WeChat Pay, when the server pays through the simulator.
     pub(super) pay: Option<super::sim_pay::SimPay>,
 }
@@ -52,6 +56,8 @@ impl Simulator {
             codes: Mutex::new(HashMap::new()),
             logins: Mutex::new(HashMap::new()),
             busy_once: Mutex::new(Default::default()),
+            tokens: Mutex::new(Default::default()),
+            messages: Mutex::new(Vec::new()),
             pay,
         });
         let server = HttpServer::new(move || {
@@ -59,6 +65,9 @@ impl Simulator {
                 .app_data(state.clone())
                 .route("/sns/jscode2session", web::get().to(jscode2session))
                 .route("/sim/wx.login", web::post().to(wx_login))
+                .route("/cgi-bin/token", web::get().to(token))
+                .route("/cgi-bin/message/subscribe/send", web::post().to(subscribe_send))
+                .route("/sim/messages", web::get().to(messages))
                 .route("/v3/pay/transactions/jsapi", web::post().to(super::sim_pay::jsapi))
                 .route("/v3/pay/transactions/out-trade-no/{no}", web::get().to(super::sim_pay::query))
                 .route("/v3/refund/domestic/refunds", web::post().to(super::sim_pay::refund))
@@ -165,4 +174,69 @@ async fn jscode2session(state: web::Data<SimState>, q: web::Query<Code2Session>)
     }
     let session_key: String = rand::thread_rng().sample_iter(&Alphanumeric).take(24).map(char::from).collect();
     HttpResponse::Ok().json(json!({ "openid": openid, "session_key": session_key }))
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    grant_type: String,
+    appid: String,
+    secret: String,
+}
+
+async fn token(state: web::Data<SimState>, q: web::Query<TokenQuery>) -> HttpResponse {
+    if q.grant_type != "client_credential" || q.appid != state.appid || q.secret != state.secret {
+        return wx_error(40125, "invalid appsecret");
+    }
+    let token: String = rand::thread_rng().sample_iter(&Alphanumeric).take(48).map(char::from).collect();
+    if let Ok(mut t) = state.tokens.lock() {
+        t.insert(token.clone());
+    }
+    HttpResponse::Ok().json(json!({ "access_token": token, "expires_in": 7200 }))
+}
+
+#[derive(Deserialize)]
+struct TokenParam {
+    access_token: String,
+}
+
+/// subscribeMessage.send: a known token, an openid, a template, and every field within WeChat's
+/// limits (`thing` 20 characters, `character_string` 32, `phrase` 5), else 47003.
+async fn subscribe_send(
+    state: web::Data<SimState>,
+    q: web::Query<TokenParam>,
+    body: web::Json<serde_json::Value>,
+) -> HttpResponse {
+    if !state.tokens.lock().map(|t| t.contains(&q.access_token)).unwrap_or(false) {
+        return wx_error(40001, "invalid credential, access_token is invalid");
+    }
+    let b = body.into_inner();
+    if b["touser"].as_str().is_none_or(|t| !t.starts_with('o')) {
+        return wx_error(40003, "invalid openid");
+    }
+    if b["template_id"].as_str().is_none_or(str::is_empty) {
+        return wx_error(40037, "invalid template_id");
+    }
+    let fields = b["data"].as_object().cloned().unwrap_or_default();
+    for (key, value) in &fields {
+        let n = value["value"].as_str().map_or(0, |v| v.chars().count());
+        let limit = if key.starts_with("thing") {
+            20
+        } else if key.starts_with("phrase") {
+            5
+        } else {
+            32
+        };
+        if n == 0 || n > limit {
+            return wx_error(47003, &format!("argument invalid! data.{key}.value"));
+        }
+    }
+    if let Ok(mut m) = state.messages.lock() {
+        m.push(b);
+    }
+    HttpResponse::Ok().json(json!({ "errcode": 0, "errmsg": "ok" }))
+}
+
+async fn messages(state: web::Data<SimState>) -> HttpResponse {
+    let all = state.messages.lock().map(|m| m.clone()).unwrap_or_default();
+    HttpResponse::Ok().json(all)
 }

@@ -1,0 +1,77 @@
+//! A resident's notices (what happened to their orders), and their acceptance of WeChat
+//! subscribe messages. What gives a notice is `domain::notices`'.
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use actix_web::{get, post, web, HttpResponse};
+use shared::api::{List, Notice, Subscribe};
+use shared::{ErrorBody, ErrorCode};
+
+/// The caller's notices, newest first (the latest 50).
+#[utoipa::path(tag = "notices", security(("bearer" = [])), responses((status = 200, body = List<Notice>), (status = 401, body = ErrorBody)))]
+#[get("/me/notices")]
+pub async fn mine(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<List<Notice>>> {
+    let items = state
+        .store
+        .notices()
+        .for_user(auth.user.id, 50)
+        .await?
+        .into_iter()
+        .map(|n| Notice {
+            id: n.id,
+            order_id: n.order_id,
+            kind: n.kind,
+            title: n.title,
+            body: n.body,
+            created_at: n.created_at,
+        })
+        .collect();
+    Ok(web::Json(List { items }))
+}
+
+/// The kinds of subscribe message the resident just accepted (`wx.requestSubscribeMessage`):
+/// each acceptance lets one message of its kind be sent.
+#[utoipa::path(
+    tag = "notices",
+    security(("bearer" = [])),
+    request_body = Subscribe,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
+)]
+#[post("/me/subscriptions")]
+pub async fn subscribe(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<Subscribe>,
+) -> ApiResult<HttpResponse> {
+    let kinds: Vec<&str> = body.kinds.iter().map(String::as_str).collect();
+    if kinds.is_empty() || kinds.len() > 10 {
+        return Err(ApiError::new(ErrorCode::InvalidField, "kinds: one to ten"));
+    }
+    if let Some(bad) = kinds.iter().find(|k| !crate::domain::notices::KINDS.contains(k)) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
+            format!("kinds: {bad:?} is not one of {:?}", crate::domain::notices::KINDS),
+        ));
+    }
+    state.store.notices().subscribe(auth.user.id, &kinds).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Demo mode only: the subscribe messages the WeChat simulator received (what residents' WeChat
+/// would show), for tests and the curious.
+#[utoipa::path(tag = "demo", responses((status = 200), (status = 404, body = ErrorBody)))]
+#[get("/demo/wechat-messages")]
+pub async fn demo_messages(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let base = state.simulator_url.as_deref().ok_or_else(|| ApiError::not_found("demo API"))?;
+    let all: serde_json::Value = state
+        .http
+        .get(format!("{base}/sim/messages"))
+        .send()
+        .await
+        .map_err(|e| ApiError::internal("WeChat simulator", e))?
+        .json()
+        .await
+        .map_err(|e| ApiError::internal("WeChat simulator reply", e))?;
+    Ok(HttpResponse::Ok().json(all))
+}
