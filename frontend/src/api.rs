@@ -186,6 +186,8 @@ pub const CATEGORIES: &str = "/api/v1/categories";
 pub const VENDORS: &str = "/api/v1/vendors";
 pub const CART: &str = "/api/v1/cart";
 pub const ORDERS: &str = "/api/v1/orders";
+/// The resident's notices.
+pub const NOTICES: &str = "/api/v1/me/notices";
 /// The public price board.
 pub const PRICES: &str = "/api/v1/prices";
 /// A stall's live feed (server-sent events).

@@ -325,7 +325,12 @@ async fn a_resident_joins_a_group_buy_and_sees_the_order_once_the_leader_closes_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
-    let app = spawn_app_with(Db::Sqlite, |c| c.sms.resend_interval = Duration::ZERO).await;
+    let app = spawn_app_with(Db::Sqlite, |c| {
+        c.sms.resend_interval = Duration::ZERO;
+        // Notices are made by the market's jobs: every half second here.
+        c.expiry_interval = Duration::from_millis(500);
+    })
+    .await;
     let (staff, _) = app.login("13800000000").await;
     let slot = app.open_slot(&staff, 10, 0, 24).await;
     let (resident, _) = app.login("13900000001").await;
@@ -451,6 +456,10 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     browser.wait_for("#problem-message.success", WAIT).await;
     let problems = app.get("/api/v1/admin/problems", Some(&staff)).await.body;
     assert_eq!(problems["items"][0]["text"], "少了一颗白菜");
+    // Their orders page has the news, as WeChat would have brought it.
+    browser.goto(&app.url("/orders")).await;
+    let news = browser.text(&browser.wait_for("#notices .notice[data-kind='delivered']", WAIT).await).await;
+    assert!(news.contains("已送达") && news.contains(&order_id.to_string()), "{news}");
     browser.quit().await;
 }
 

@@ -33,8 +33,32 @@ fn short_time(rfc3339: &str) -> String {
 pub fn OrdersPage() -> impl IntoView {
     view! {
         <h1>{t(K::nav_orders)}</h1>
-        <Guarded next="/orders"><OrderList/></Guarded>
+        <Guarded next="/orders"><Notices/> <OrderList/></Guarded>
     }
+}
+
+/// The latest news about the resident's orders (the same as WeChat would bring), newest first.
+#[component]
+fn Notices() -> impl IntoView {
+    Load::of(api::NOTICES).every(30).show_items(|list: Vec<shared::api::Notice>| {
+        (!list.is_empty()).then(|| {
+            view! {
+                <section class="card" id="notices">
+                    <h2>{t(K::notices)}</h2>
+                    <ul class="notices">
+                        {list.into_iter().take(5).map(|n| view! {
+                            <li class="notice" data-kind=n.kind.clone()>
+                                <A href=n.order_id.map(|o| format!("/orders/{o}")).unwrap_or_else(|| "/orders".into())>
+                                    <strong>{n.title}</strong> " " <span class="when">{short_time(&n.created_at)}</span>
+                                    <br/><span class="note">{n.body}</span>
+                                </A>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                </section>
+            }
+        })
+    })
 }
 
 #[component]
