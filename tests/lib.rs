@@ -24,6 +24,9 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     /// The database URL (PostgreSQL) this app uses; a second app can share it.
     pub database_url: Option<String>,
+    /// The WeChat simulator's address (demo mode, in-process servers), for tests that play
+    /// WeChat's side directly.
+    pub simulator: Option<String>,
     schema: Option<String>,
     server: Option<(actix_web::dev::ServerHandle, tokio::task::JoinHandle<std::io::Result<()>>)>,
     /// When the server runs as a process of its own (`start_process`).
@@ -82,9 +85,10 @@ pub async fn start(config: Config, db: Db, schema: Option<String>) -> TestApp {
     let app = Application::build(config).await.expect("server starts");
     let base = format!("http://127.0.0.1:{}", app.port());
     let handle = app.server_handle();
+    let simulator = app.state().simulator_url.clone();
     let task = tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
-    TestApp { base, client, db, data_dir, database_url, schema, server: Some((handle, task)), process: None }
+    TestApp { base, client, db, data_dir, database_url, simulator, schema, server: Some((handle, task)), process: None }
 }
 
 /// Starts the server as an operating-system process of its own (`bin`: the `fxs-server` binary,
@@ -129,6 +133,7 @@ pub async fn start_process(bin: &str, config: &Config, db: Db) -> TestApp {
         db,
         data_dir: PathBuf::new(),
         database_url: config.database_url.clone(),
+        simulator: None,
         schema: None,
         server: None,
         process: Some(child),

@@ -143,7 +143,7 @@ impl Application {
                 // A payment whose notification did not come is asked for before its order can expire.
                 if let Some(pay) = expiry_state.pay.as_ref() {
                     reconcile_payments(pay, expiry_store.as_ref(), expiry_every).await;
-                    send_refunds(pay, expiry_store.as_ref()).await;
+                    send_refunds(pay, expiry_store.as_ref(), expiry_every).await;
                 }
                 send_notices(&expiry_state).await;
                 match expiry_store.expire_unpaid(chrono::Utc::now(), 500).await {
@@ -224,7 +224,24 @@ pub async fn reconcile_payments(pay: &crate::wechat::pay::PayClient, store: &dyn
 
 /// Asks WeChat Pay for every refund owed. A refund that fails to go out stays owed and is asked
 /// again next time with the same `out_refund_no`, so WeChat Pay refunds it once.
-pub async fn send_refunds(pay: &crate::wechat::pay::PayClient, store: &dyn store::Store) {
+pub async fn send_refunds(pay: &crate::wechat::pay::PayClient, store: &dyn store::Store, every: Duration) {
+    // Refunds asked a while ago whose notification did not come: asked about.
+    let before = chrono::Utc::now() - chrono::Duration::from_std(every * 4).unwrap_or_default();
+    match store.payments().unanswered_refunds(before, 50).await {
+        Ok(numbers) => {
+            for no in numbers {
+                match pay.refund_status(&no).await {
+                    Ok(status) => {
+                        if let Err(e) = store.payments().refund_reported(&no, &status, chrono::Utc::now()).await {
+                            tracing::warn!(out_refund_no = %no, error = %e, "recording a queried refund failed");
+                        }
+                    }
+                    Err(e) => tracing::warn!(out_refund_no = %no, error = %e, "querying a refund failed"),
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "listing unanswered refunds failed"),
+    }
     let due = match store.payments().due_refunds(50).await {
         Ok(d) => d,
         Err(e) => {

@@ -13,6 +13,7 @@ on_both_databases! {
     only_a_verified_matching_notification_pays_and_only_once => notifications;
     a_lost_notification_is_found_by_asking_and_money_after_expiry_goes_back => lost_and_late;
     shortages_and_cancels_of_paid_orders_are_refunded_through_wechat_pay_once => refunded;
+    a_refund_whose_answer_was_lost_is_asked_again_and_made_once => refund_retried;
 }
 
 const MERCHANT_PUB: &str = include_str!("../../backend/src/wechat/demo_keys/merchant_pub.pem");
@@ -294,4 +295,30 @@ async fn refunded(db: Db) {
     let seen = refunds_reach(&app, &token2, &second, "succeeded").await;
     assert_eq!(refunds(&seen), vec![(second["total_fen"].as_i64().unwrap_or(0), "cancelled".to_owned())]);
     assert_eq!(seen["status"], "cancelled");
+}
+
+async fn refund_retried(db: Db) {
+    let (mut config, schema) = test_config(db).await;
+    config.sms.resend_interval = std::time::Duration::ZERO;
+    config.expiry_interval = std::time::Duration::from_millis(200);
+    let app = start(config, db, schema).await;
+    let sim = app.simulator.clone().expect("the simulator");
+    // WeChat Pay does the refund but its first two answers are lost on the way, and then its
+    // notification too: the server asks again (same out_refund_no), then asks how it ended.
+    let trouble = json!({ "lose_refund_answers": 2, "lose_refund_notices": 1 });
+    let r = app.client.post(format!("{sim}/sim/pay-trouble")).json(&trouble).send().await;
+    assert_eq!(r.expect("sim").status(), 204);
+
+    let (token, order) = waiting_order(&app, "13900000541").await;
+    pay_now(&app, &token, &order).await;
+    assert_eq!(app.post(&format!("/api/v1/orders/{}/cancel", order["id"]), &json!({}), Some(&token)).await.status, 200);
+    // Asked again (same out_refund_no) until an answer comes: succeeded, and refunded once.
+    let seen = refunds_reach(&app, &token, &order, "succeeded").await;
+    let total = order["total_fen"].as_i64().expect("total");
+    assert_eq!(refunds(&seen), vec![(total, "cancelled".to_owned())]);
+    let made: Value =
+        app.client.get(format!("{sim}/sim/refunds")).send().await.expect("sim").json().await.expect("json");
+    let made = made.as_array().cloned().unwrap_or_default();
+    assert_eq!(made.len(), 1, "one refund at WeChat Pay: {made:?}");
+    assert_eq!(made[0]["amount"], total);
 }

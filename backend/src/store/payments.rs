@@ -216,6 +216,18 @@ impl Payments {
         self.refunds_where("r.status = 'due'", limit, None).await
     }
 
+    /// Refunds asked of WeChat Pay with no word of their end since `before`: to ask about.
+    pub async fn unanswered_refunds(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<Vec<String>> {
+        let rows = self
+            .pool
+            .rows(
+                "SELECT out_refund_no FROM refunds WHERE status = 'requested' AND updated_at <= $1 ORDER BY updated_at LIMIT $2",
+                &args![before, limit],
+            )
+            .await?;
+        rows.iter().map(|r| r.get(0)).collect::<sqlx::Result<_>>().map_err(Into::into)
+    }
+
     /// What WeChat Pay said of a refund, applied as `refund_status_after` decides, once.
     pub async fn refund_reported(&self, out_refund_no: &str, reported: &str, now: DateTime<Utc>) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;

@@ -398,6 +398,17 @@ impl PayClient {
         answer["status"].as_str().map(str::to_owned).ok_or(PayError::Malformed(text))
     }
 
+    /// Asks WeChat Pay what became of a refund (when its notification did not come).
+    pub async fn refund_status(&self, out_refund_no: &str) -> Result<String, PayError> {
+        let (status, text) =
+            self.call(reqwest::Method::GET, &format!("/v3/refund/domestic/refunds/{out_refund_no}"), None).await?;
+        if status != 200 {
+            return Err(PayError::Refused(status, text));
+        }
+        let answer: serde_json::Value = serde_json::from_str(&text).map_err(|e| PayError::Malformed(e.to_string()))?;
+        answer["status"].as_str().map(str::to_owned).ok_or(PayError::Malformed(text))
+    }
+
     /// Asks WeChat Pay what became of a payment (when no notification came).
     pub async fn query(&self, out_trade_no: &str) -> Result<crate::domain::payment::PaymentNotice, PayError> {
         let path = format!("/v3/pay/transactions/out-trade-no/{out_trade_no}?mchid={}", self.mchid);

@@ -26,6 +26,13 @@ pub struct SimPay {
     transactions: Mutex<HashMap<String, SimTransaction>>,
     /// out_refund_no -> (out_trade_no, amount): each refunded once.
     refunds: Mutex<HashMap<String, (String, i64)>>,
+    /// Refund requests still to answer with a system error after doing them (an answer lost on
+    /// the way: the merchant must ask again with the same out_refund_no).
+    lose_refund_answers: std::sync::atomic::AtomicUsize,
+    /// Refund notifications still to lose on the way (the merchant must ask).
+    lose_refund_notices: std::sync::atomic::AtomicUsize,
+    /// Refunds whose notification is on its way (sent at the first answer that got through).
+    refunds_told: Mutex<std::collections::HashSet<String>>,
     sent: Mutex<Vec<SentNotice>>,
     http: reqwest::Client,
 }
@@ -65,6 +72,9 @@ impl SimPay {
             api_v3_key: config.api_v3_key.expose_secret().to_owned(),
             transactions: Mutex::new(HashMap::new()),
             refunds: Mutex::new(HashMap::new()),
+            lose_refund_answers: Default::default(),
+            refunds_told: Default::default(),
+            lose_refund_notices: Default::default(),
             sent: Mutex::new(Vec::new()),
             http: reqwest::Client::new(),
         })
@@ -314,29 +324,95 @@ pub async fn refund(state: web::Data<super::simulator::SimState>, req: HttpReque
         json!({ "refund_id": format!("50{out_refund_no}"), "out_refund_no": out_refund_no, "out_trade_no": out_trade_no,
                 "status": "PROCESSING", "amount": { "refund": amount, "total": t.total } })
     };
-    {
+    // Made once per out_refund_no; asked again, the same refund is answered.
+    let amount = {
         let Ok(mut refunds) = p.refunds.lock() else { return p.error(500, "SYSTEM_ERROR", "busy") };
-        if let Some((_, a)) = refunds.get(&out_refund_no) {
-            // Asked again: the same refund, not a second one.
-            return p.answer(actix_web::http::StatusCode::OK, &answer(*a));
-        }
-        let refunded: i64 = refunds.values().filter(|(no, _)| *no == out_trade_no).map(|(_, a)| a).sum();
-        if refunded + amount > t.total {
-            return p.error(400, "NOT_ENOUGH", "退款金额超过订单金额");
-        }
-        refunds.insert(out_refund_no.clone(), (out_trade_no.clone(), amount));
-    }
-    let notice = json!({ "mchid": p.mchid, "out_trade_no": out_trade_no, "transaction_id": t.transaction_id,
-                         "out_refund_no": out_refund_no, "refund_id": format!("50{out_refund_no}"), "refund_status": "SUCCESS",
-                         "amount": { "refund": amount, "total": t.total, "payer_refund": amount, "payer_total": t.total } });
-    let later = state.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        if let Some(p) = later.pay.as_ref() {
-            if let Ok((headers, body)) = p.event("REFUND.SUCCESS", "refund", &notice) {
-                p.deliver(&notify_url, headers, body).await;
+        match refunds.get(&out_refund_no) {
+            Some((_, a)) => *a,
+            None => {
+                let refunded: i64 = refunds.values().filter(|(no, _)| *no == out_trade_no).map(|(_, a)| a).sum();
+                if refunded + amount > t.total {
+                    return p.error(400, "NOT_ENOUGH", "退款金额超过订单金额");
+                }
+                refunds.insert(out_refund_no.clone(), (out_trade_no.clone(), amount));
+                amount
             }
         }
-    });
+    };
+    let lost = p
+        .lose_refund_answers
+        .fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if lost {
+        // Done, but the answer never reaches the merchant (nor, yet, the notification).
+        return p.error(500, "SYSTEM_ERROR", "系统超时");
+    }
+    let first_answer = p.refunds_told.lock().map(|mut told| told.insert(out_refund_no.clone())).unwrap_or(false);
+    let notice_lost = first_answer
+        && p.lose_refund_notices
+            .fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |n| {
+                n.checked_sub(1)
+            })
+            .is_ok();
+    if first_answer && !notice_lost {
+        let notice = json!({ "mchid": p.mchid, "out_trade_no": out_trade_no, "transaction_id": t.transaction_id,
+                             "out_refund_no": out_refund_no, "refund_id": format!("50{out_refund_no}"), "refund_status": "SUCCESS",
+                             "amount": { "refund": amount, "total": t.total, "payer_refund": amount, "payer_total": t.total } });
+        let later = state.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            if let Some(p) = later.pay.as_ref() {
+                if let Ok((headers, body)) = p.event("REFUND.SUCCESS", "refund", &notice) {
+                    p.deliver(&notify_url, headers, body).await;
+                }
+            }
+        });
+    }
     p.answer(actix_web::http::StatusCode::OK, &answer(amount))
+}
+
+/// Test hook: `{"lose_refund_answers": n}` makes the next n refund requests answer a system
+/// error after they are done.
+pub async fn trouble(state: web::Data<super::simulator::SimState>, body: web::Json<Value>) -> HttpResponse {
+    let Some(p) = pay_of(&state) else { return HttpResponse::NotFound().finish() };
+    let n = body["lose_refund_answers"].as_u64().unwrap_or(0) as usize;
+    p.lose_refund_answers.store(n, std::sync::atomic::Ordering::SeqCst);
+    let n = body["lose_refund_notices"].as_u64().unwrap_or(0) as usize;
+    p.lose_refund_notices.store(n, std::sync::atomic::Ordering::SeqCst);
+    HttpResponse::NoContent().finish()
+}
+
+/// Every refund made: `[{"out_refund_no", "out_trade_no", "amount"}]`.
+pub async fn refunds(state: web::Data<super::simulator::SimState>) -> HttpResponse {
+    let Some(p) = pay_of(&state) else { return HttpResponse::NotFound().finish() };
+    let all: Vec<Value> = p
+        .refunds
+        .lock()
+        .map(|r| {
+            r.iter()
+                .map(|(no, (trade, a))| json!({ "out_refund_no": no, "out_trade_no": trade, "amount": a }))
+                .collect()
+        })
+        .unwrap_or_default();
+    HttpResponse::Ok().json(all)
+}
+
+/// `GET /v3/refund/domestic/refunds/{out_refund_no}`: a refund made is `SUCCESS`.
+pub async fn refund_query(
+    state: web::Data<super::simulator::SimState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let Some(p) = pay_of(&state) else { return HttpResponse::NotFound().finish() };
+    if !p.signed_by_merchant(&req, "") {
+        return p.error(401, "SIGN_ERROR", "签名错误");
+    }
+    let found = p.refunds.lock().ok().and_then(|r| r.get(path.as_str()).cloned());
+    match found {
+        Some((trade, amount)) => p.answer(
+            actix_web::http::StatusCode::OK,
+            &json!({ "out_refund_no": path.as_str(), "out_trade_no": trade, "status": "SUCCESS", "amount": { "refund": amount } }),
+        ),
+        None => p.error(404, "RESOURCE_NOT_EXISTS", "退款单不存在"),
+    }
 }

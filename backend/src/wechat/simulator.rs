@@ -71,8 +71,11 @@ impl Simulator {
                 .route("/v3/pay/transactions/jsapi", web::post().to(super::sim_pay::jsapi))
                 .route("/v3/pay/transactions/out-trade-no/{no}", web::get().to(super::sim_pay::query))
                 .route("/v3/refund/domestic/refunds", web::post().to(super::sim_pay::refund))
+                .route("/v3/refund/domestic/refunds/{no}", web::get().to(super::sim_pay::refund_query))
                 .route("/sim/requestPayment", web::post().to(super::sim_pay::request_payment))
                 .route("/sim/notifications", web::get().to(super::sim_pay::notifications))
+                .route("/sim/pay-trouble", web::post().to(super::sim_pay::trouble))
+                .route("/sim/refunds", web::get().to(super::sim_pay::refunds))
         })
         // Two: a payment's notification goes to the server while the phone's call waits.
         .workers(2)
