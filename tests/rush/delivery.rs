@@ -137,16 +137,7 @@ pub async fn run(args: &Args, data_dir: &std::path::Path, database_url: Option<&
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire().await.ok();
             let token = login(&http, &base, &format!("136{:08}", i)).await;
-            for (product, quantity) in [(watched, 1), (other, 2)] {
-                let (status, body) = call(
-                    &http,
-                    http.put(format!("{base}/api/v1/cart/items/{product}"))
-                        .bearer_auth(&token)
-                        .json(&json!({ "quantity": quantity })),
-                )
-                .await;
-                assert_eq!(status, 200, "{body}");
-            }
+            fill_cart(&http, &base, &token, &[(watched, 1), (other, 2)]).await;
             (token, http)
         }));
     }

@@ -212,6 +212,20 @@ async fn login(http: &reqwest::Client, base: &str, phone: &str) -> String {
     login["token"].as_str().unwrap_or_else(|| panic!("login {phone}: {login}")).to_owned()
 }
 
+/// Puts (product, quantity) pairs in a resident's cart.
+async fn fill_cart(http: &reqwest::Client, base: &str, token: &str, items: &[(i64, i64)]) {
+    for (product, quantity) in items {
+        let (status, body) = call(
+            http,
+            http.put(format!("{base}/api/v1/cart/items/{product}"))
+                .bearer_auth(token)
+                .json(&json!({ "quantity": quantity })),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -309,16 +323,7 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
                         .await;
                 assert_eq!(status, 200, "{body}");
             }
-            for (product, quantity) in [(SCARCE[i % SCARCE.len()], 1), (everyday(i), 2)] {
-                let (status, body) = call(
-                    &http,
-                    http.put(format!("{base}/api/v1/cart/items/{product}"))
-                        .bearer_auth(&token)
-                        .json(&json!({ "quantity": quantity })),
-                )
-                .await;
-                assert_eq!(status, 200, "{body}");
-            }
+            fill_cart(&http, &base, &token, &[(SCARCE[i % SCARCE.len()], 1), (everyday(i), 2)]).await;
             (token, http)
         }));
     }

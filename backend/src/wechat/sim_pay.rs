@@ -193,11 +193,31 @@ fn pay_of(state: &super::simulator::SimState) -> Option<&SimPay> {
     state.pay.as_ref()
 }
 
-pub async fn jsapi(state: web::Data<super::simulator::SimState>, req: HttpRequest, body: String) -> HttpResponse {
-    let Some(p) = pay_of(&state) else { return HttpResponse::NotFound().finish() };
-    if !p.signed_by_merchant(&req, &body) {
-        return p.error(401, "SIGN_ERROR", "签名错误");
+/// One off a "lose the next n" counter: true if this one is lost.
+fn take_one(counter: &std::sync::atomic::AtomicUsize) -> bool {
+    use std::sync::atomic::Ordering::SeqCst;
+    counter.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok()
+}
+
+/// The simulator's WeChat Pay for a merchant request signed as it must be; else the answer.
+#[allow(clippy::result_large_err)] // the refusal is answered at once, never passed on
+fn signed<'a>(
+    state: &'a super::simulator::SimState,
+    req: &HttpRequest,
+    body: &str,
+) -> Result<&'a SimPay, HttpResponse> {
+    let p = pay_of(state).ok_or_else(|| HttpResponse::NotFound().finish())?;
+    if !p.signed_by_merchant(req, body) {
+        return Err(p.error(401, "SIGN_ERROR", "签名错误"));
     }
+    Ok(p)
+}
+
+pub async fn jsapi(state: web::Data<super::simulator::SimState>, req: HttpRequest, body: String) -> HttpResponse {
+    let p = match signed(&state, &req, &body) {
+        Ok(p) => p,
+        Err(answer) => return answer,
+    };
     let Ok(b) = serde_json::from_str::<Value>(&body) else { return p.error(400, "PARAM_ERROR", "body") };
     let text = |k: &str| b[k].as_str().unwrap_or("").to_owned();
     let (out_trade_no, total, openid) =
@@ -241,10 +261,10 @@ pub async fn query(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let Some(p) = pay_of(&state) else { return HttpResponse::NotFound().finish() };
-    if !p.signed_by_merchant(&req, "") {
-        return p.error(401, "SIGN_ERROR", "签名错误");
-    }
+    let p = match signed(&state, &req, "") {
+        Ok(p) => p,
+        Err(answer) => return answer,
+    };
     let found = p.transactions.lock().ok().and_then(|all| all.get(path.as_str()).cloned());
     match found {
         Some(t) => p.answer(actix_web::http::StatusCode::OK, &p.transaction_json(&t)),
@@ -301,10 +321,10 @@ pub async fn notifications(state: web::Data<super::simulator::SimState>) -> Http
 /// `POST /v3/refund/domestic/refunds`: a paid transaction refunded, never beyond what was paid,
 /// each `out_refund_no` once (a retry answers the same); `REFUND.SUCCESS` is notified after.
 pub async fn refund(state: web::Data<super::simulator::SimState>, req: HttpRequest, body: String) -> HttpResponse {
-    let Some(p) = pay_of(&state) else { return HttpResponse::NotFound().finish() };
-    if !p.signed_by_merchant(&req, &body) {
-        return p.error(401, "SIGN_ERROR", "签名错误");
-    }
+    let p = match signed(&state, &req, &body) {
+        Ok(p) => p,
+        Err(answer) => return answer,
+    };
     let Ok(b) = serde_json::from_str::<Value>(&body) else { return p.error(400, "PARAM_ERROR", "body") };
     let (out_trade_no, out_refund_no) =
         (b["out_trade_no"].as_str().unwrap_or("").to_owned(), b["out_refund_no"].as_str().unwrap_or("").to_owned());
@@ -339,21 +359,13 @@ pub async fn refund(state: web::Data<super::simulator::SimState>, req: HttpReque
             }
         }
     };
-    let lost = p
-        .lose_refund_answers
-        .fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok();
+    let lost = take_one(&p.lose_refund_answers);
     if lost {
         // Done, but the answer never reaches the merchant (nor, yet, the notification).
         return p.error(500, "SYSTEM_ERROR", "系统超时");
     }
     let first_answer = p.refunds_told.lock().map(|mut told| told.insert(out_refund_no.clone())).unwrap_or(false);
-    let notice_lost = first_answer
-        && p.lose_refund_notices
-            .fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |n| {
-                n.checked_sub(1)
-            })
-            .is_ok();
+    let notice_lost = first_answer && take_one(&p.lose_refund_notices);
     if first_answer && !notice_lost {
         let notice = json!({ "mchid": p.mchid, "out_trade_no": out_trade_no, "transaction_id": t.transaction_id,
                              "out_refund_no": out_refund_no, "refund_id": format!("50{out_refund_no}"), "refund_status": "SUCCESS",
@@ -403,10 +415,10 @@ pub async fn refund_query(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let Some(p) = pay_of(&state) else { return HttpResponse::NotFound().finish() };
-    if !p.signed_by_merchant(&req, "") {
-        return p.error(401, "SIGN_ERROR", "签名错误");
-    }
+    let p = match signed(&state, &req, "") {
+        Ok(p) => p,
+        Err(answer) => return answer,
+    };
     let found = p.refunds.lock().ok().and_then(|r| r.get(path.as_str()).cloned());
     match found {
         Some((trade, amount)) => p.answer(
