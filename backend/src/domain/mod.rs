@@ -1,6 +1,7 @@
 //! Pure market rules, no I/O: slot capacity and the priority reserve, checkout validation and
 //! its refusals, times at the edges in Asia/Shanghai.
 
+pub mod accounts;
 pub mod checkout;
 pub mod delivery;
 pub mod group_buy;

@@ -209,3 +209,45 @@ pub async fn set_household(
 pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<User>> {
     Ok(web::Json(super::user_view(&state, auth.user).await?))
 }
+
+/// Binds the phone WeChat vouches for (the code of the mini-program's getPhoneNumber button) to
+/// the caller's WeChat login, so a WeChat-only resident can be delivered to. If a phone account
+/// already has that phone, the two become one (that account, with the WeChat login, every order,
+/// share and notice of both) and the answer is a login for it; the old WeChat-only login ends.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    request_body = WechatLoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody, description = "Invalid or used code"),
+        (status = 409, body = ErrorBody, description = "`wechat_required`; `wrong_state`: bound elsewhere"),
+        (status = 503, body = ErrorBody, description = "WeChat unavailable"),
+    )
+)]
+#[post("/me/phone/wechat")]
+pub async fn bind_phone(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<WechatLoginRequest>,
+) -> ApiResult<web::Json<LoginResponse>> {
+    let code = body.code.trim();
+    if code.is_empty() || code.len() > 128 {
+        return Err(ApiError::new(ErrorCode::InvalidField, "code must be the string getPhoneNumber gave"));
+    }
+    let phone = state.wechat.phone_number(code).await.map_err(|e| match e {
+        WechatError::InvalidCode => {
+            ApiError::new(ErrorCode::InvalidWechatCode, "手机号授权码无效 (invalid phone code)")
+        }
+        other => {
+            tracing::warn!(error = %other, "getuserphonenumber failed");
+            ApiError::new(ErrorCode::WechatUnavailable, "微信暂时无法提供手机号，请稍后再试 (WeChat unavailable)")
+        }
+    })?;
+    let phone = shared::Phone::parse(&phone)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidPhone, format!("WeChat gave a phone we cannot use: {e}")))?;
+    let now_user = state.store.accounts().bind_phone(auth.user.id, phone.as_str()).await??;
+    let user = state.store.user(now_user).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    login_reply(&state, user)
+}

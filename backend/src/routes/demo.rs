@@ -38,3 +38,24 @@ pub async fn wechat_code(
         .map_err(|e| ApiError::internal("WeChat simulator reply", e))?;
     Ok(web::Json(reply))
 }
+
+/// Demo mode only: stands in for the mini-program's getPhoneNumber button, for `{"phone"}`.
+#[utoipa::path(tag = "demo", responses((status = 200, body = DemoWechatCodeResponse), (status = 404, body = ErrorBody)))]
+#[post("/demo/wechat-phone-code")]
+pub async fn wechat_phone_code(
+    state: web::Data<AppState>,
+    body: web::Json<serde_json::Value>,
+) -> ApiResult<web::Json<DemoWechatCodeResponse>> {
+    let base = state.simulator_url.as_deref().ok_or_else(|| ApiError::not_found("demo API"))?;
+    let res = state
+        .http
+        .post(format!("{base}/sim/phone-code"))
+        .json(&serde_json::json!({ "phone": body["phone"] }))
+        .send()
+        .await
+        .map_err(|e| ApiError::internal("WeChat simulator", e))?;
+    if !res.status().is_success() {
+        return Err(ApiError::new(ErrorCode::InvalidPhone, "phone: 11 digits"));
+    }
+    Ok(web::Json(res.json().await.map_err(|e| ApiError::internal("WeChat simulator reply", e))?))
+}

@@ -136,6 +136,8 @@ pub fn app(
                 .service(demo::wechat_code)
                 .service(pay::pay_order)
                 .service(notices::mine)
+                .service(auth::bind_phone)
+                .service(demo::wechat_phone_code)
                 .service(notices::subscribe)
                 .service(notices::demo_messages)
                 .service(prices::board)

@@ -225,6 +225,10 @@ macro_rules! impl_store {
                 &self.notices
             }
 
+            fn accounts(&self) -> &$crate::store::accounts::Accounts {
+                &self.accounts
+            }
+
             async fn user(&self, id: i64) -> StoreResult<Option<UserRecord>> {
                 let row: Option<UserRow> = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1"))
                     .bind(id)

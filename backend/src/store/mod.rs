@@ -4,6 +4,7 @@
 //! shared part of the implementation is written once in `common.rs` and instantiated for each
 //! database; what differs (pools, locking, aggregation) lives in `sqlite.rs` and `postgres.rs`.
 
+pub mod accounts;
 mod batch;
 pub mod batches;
 mod common;
@@ -391,6 +392,8 @@ pub trait Store: Shopping {
     fn prices(&self) -> &prices::Prices;
     /// Notices to residents (notices.rs, one implementation for both databases).
     fn notices(&self) -> &notices::Notices;
+    /// Phone binding and the folding of two accounts into one (accounts.rs).
+    fn accounts(&self) -> &accounts::Accounts;
 
     /// Lets go of the database when the server stops (on SQLite, another process may open it
     /// from then on). Anything asked afterwards fails.

@@ -31,6 +31,7 @@ pub struct PgStore {
     payments: super::payments::Payments,
     prices: super::prices::Prices,
     notices: super::notices::Notices,
+    accounts: super::accounts::Accounts,
     batches: super::batches::Batches,
     /// Asked instead, at every request, the waiting requests together (postgres_sessions.rs).
     lookups: SessionLookups,
@@ -59,7 +60,8 @@ impl PgStore {
         let payments = super::payments::Payments::new(super::sql::Pool::Postgres(pool.clone()));
         let prices = super::prices::Prices::new(super::sql::Pool::Postgres(pool.clone()));
         let notices = super::notices::Notices::new(super::sql::Pool::Postgres(pool.clone()));
-        Ok(Self { engine, pool, sessions, group_buys, stalls, batches, payments, prices, notices, lookups })
+        let accounts = super::accounts::Accounts::new(super::sql::Pool::Postgres(pool.clone()), sessions.clone());
+        Ok(Self { engine, pool, sessions, group_buys, stalls, batches, payments, prices, notices, accounts, lookups })
     }
 
     fn sessions(&self) -> &Sessions {

@@ -32,6 +32,7 @@ pub struct SqliteStore {
     payments: super::payments::Payments,
     prices: super::prices::Prices,
     notices: super::notices::Notices,
+    accounts: super::accounts::Accounts,
     batches: super::batches::Batches,
     /// Held while the store is open: one process per database file.
     owner: std::sync::Mutex<Option<std::fs::File>>,
@@ -83,7 +84,8 @@ impl SqliteStore {
         let batches = super::batches::Batches::new(pool.clone());
         let payments = super::payments::Payments::new(pool.clone());
         let prices = super::prices::Prices::new(pool.clone());
-        let notices = super::notices::Notices::new(pool);
+        let notices = super::notices::Notices::new(pool.clone());
+        let accounts = super::accounts::Accounts::new(pool, sessions.clone());
         Ok(Self {
             writer,
             readers,
@@ -95,6 +97,7 @@ impl SqliteStore {
             payments,
             prices,
             notices,
+            accounts,
             owner: std::sync::Mutex::new(Some(owner)),
         })
     }

@@ -96,6 +96,36 @@ impl WechatClient {
         Ok(token)
     }
 
+    /// The phone number behind a getPhoneNumber code (getuserphonenumber; single-use code).
+    pub async fn phone_number(&self, code: &str) -> Result<String, WechatError> {
+        let base = self.base.as_deref().ok_or(WechatError::NotConfigured)?;
+        let token = self.access_token().await?;
+        let reply: serde_json::Value = self
+            .http
+            .post(format!("{base}/wxa/business/getuserphonenumber"))
+            .query(&[("access_token", token.expose_secret())])
+            .json(&serde_json::json!({ "code": code }))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|e| WechatError::Unreachable(e.to_string()))?
+            .json()
+            .await
+            .map_err(|e| WechatError::Unreachable(format!("unreadable reply: {e}")))?;
+        match reply["errcode"].as_i64().unwrap_or(0) {
+            0 => reply["phone_info"]["purePhoneNumber"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| WechatError::Other(0, "reply without a phone".into())),
+            40029 => Err(WechatError::InvalidCode),
+            40001 | 42001 => {
+                *self.token.lock().await = None;
+                Err(WechatError::Other(40001, "access_token expired".into()))
+            }
+            code => Err(WechatError::Other(code, reply["errmsg"].as_str().unwrap_or("").to_owned())),
+        }
+    }
+
     /// Sends a subscribe message (subscribeMessage.send).
     pub async fn send_subscribe(
         &self,

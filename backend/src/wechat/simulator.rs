@@ -35,6 +35,8 @@ pub struct SimState {
     busy_once: Mutex<std::collections::HashSet<String>>,
     /// access_tokens handed out.
     tokens: Mutex<std::collections::HashSet<String>>,
+    /// getPhoneNumber codes minted: code -> phone (single-use).
+    phone_codes: Mutex<HashMap<String, String>>,
     /// Subscribe messages received, for tests to read (`GET /sim/messages`).
     messages: Mutex<Vec<serde_json::Value>>,
     /// WeChat Pay, when the server pays through the simulator.
@@ -58,6 +60,7 @@ impl Simulator {
             busy_once: Mutex::new(Default::default()),
             tokens: Mutex::new(Default::default()),
             messages: Mutex::new(Vec::new()),
+            phone_codes: Mutex::new(HashMap::new()),
             pay,
         });
         let server = HttpServer::new(move || {
@@ -68,6 +71,8 @@ impl Simulator {
                 .route("/cgi-bin/token", web::get().to(token))
                 .route("/cgi-bin/message/subscribe/send", web::post().to(subscribe_send))
                 .route("/sim/messages", web::get().to(messages))
+                .route("/sim/phone-code", web::post().to(phone_code))
+                .route("/wxa/business/getuserphonenumber", web::post().to(phone_number))
                 .route("/v3/pay/transactions/jsapi", web::post().to(super::sim_pay::jsapi))
                 .route("/v3/pay/transactions/out-trade-no/{no}", web::get().to(super::sim_pay::query))
                 .route("/v3/refund/domestic/refunds", web::post().to(super::sim_pay::refund))
@@ -242,4 +247,36 @@ async fn subscribe_send(
 async fn messages(state: web::Data<SimState>) -> HttpResponse {
     let all = state.messages.lock().map(|m| m.clone()).unwrap_or_default();
     HttpResponse::Ok().json(all)
+}
+
+/// The phone's "use my WeChat phone number" button: a single-use code for `phone`.
+async fn phone_code(state: web::Data<SimState>, body: web::Json<serde_json::Value>) -> HttpResponse {
+    let phone = body["phone"].as_str().unwrap_or("").to_owned();
+    if phone.len() != 11 || !phone.bytes().all(|b| b.is_ascii_digit()) {
+        return HttpResponse::BadRequest().json(json!({ "errcode": 40097, "errmsg": "invalid phone" }));
+    }
+    let code: String = rand::thread_rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect();
+    if let Ok(mut codes) = state.phone_codes.lock() {
+        codes.insert(code.clone(), phone);
+    }
+    HttpResponse::Ok().json(json!({ "code": code }))
+}
+
+async fn phone_number(
+    state: web::Data<SimState>,
+    q: web::Query<TokenParam>,
+    body: web::Json<serde_json::Value>,
+) -> HttpResponse {
+    if !state.tokens.lock().map(|t| t.contains(&q.access_token)).unwrap_or(false) {
+        return wx_error(40001, "invalid credential, access_token is invalid");
+    }
+    let code = body["code"].as_str().unwrap_or("");
+    let Some(phone) = state.phone_codes.lock().ok().and_then(|mut c| c.remove(code)) else {
+        return wx_error(40029, "invalid code");
+    };
+    HttpResponse::Ok().json(json!({
+        "errcode": 0, "errmsg": "ok",
+        "phone_info": { "phoneNumber": phone, "purePhoneNumber": phone, "countryCode": "86",
+                        "watermark": { "timestamp": chrono::Utc::now().timestamp(), "appid": state.appid } },
+    }))
 }
