@@ -429,6 +429,12 @@ async fn closing(db: Db) {
         let seen = app.get(&path, Some(token)).await.body;
         assert_eq!(seen["status"], "confirmed");
         assert_eq!(seen["my_share"]["order_id"], items[0]["id"]);
+        // And is told, once, however many closed it.
+        let told = app.get("/api/v1/me/notices", Some(token)).await.body;
+        let told: Vec<&serde_json::Value> =
+            told["items"].as_array().expect("items").iter().filter(|n| n["kind"] == "group_buy_closed").collect();
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert_eq!(told[0]["order_id"], items[0]["id"]);
     }
     // What was not taken went back to stock.
     assert_eq!(stock(&app, m.cabbage).await, before.0 - 3);
@@ -455,6 +461,8 @@ async fn shortfall(db: Db) {
     assert_eq!(seen["status"], "failed");
     assert!(seen["outcome"].as_str().is_some_and(|o| o.contains('3')), "says why: {seen}");
     assert!(app.get("/api/v1/orders", Some(&a)).await.body["items"].as_array().is_some_and(Vec::is_empty));
+    let told = app.get("/api/v1/me/notices", Some(&a)).await.body;
+    assert_eq!(told["items"][0]["title"], "团购未成团", "{told}");
     assert_eq!(stock(&app, m.cabbage).await, before);
     assert_eq!(slot_remaining(&app, &m.slot).await, places);
 

@@ -5,7 +5,7 @@
 use shared::order::OrderStatus;
 
 /// What a resident can be told of (and subscribe to).
-pub const KINDS: [&str; 4] = ["confirmed", "out_for_delivery", "delivered", "refund"];
+pub const KINDS: [&str; 5] = ["confirmed", "out_for_delivery", "delivered", "refund", "group_buy_closed"];
 
 /// The notice an order's step gives its resident, if any.
 pub fn kind_for_step(status: OrderStatus) -> Option<&'static str> {
@@ -25,8 +25,38 @@ pub fn words(kind: &str, order_id: i64, amount_fen: Option<i64>) -> (String, Str
         "out_for_delivery" => ("正在配送".into(), format!("订单 {order_id} 已由志愿者取走，正在送往您家。")),
         "delivered" => ("已送达".into(), format!("订单 {order_id} 已送达，请及时取菜。")),
         "refund" => ("退款已到账".into(), format!("订单 {order_id} 的退款 {yuan} 已退回微信。")),
+        "group_buy_closed" => ("团购已成团".into(), format!("团购已截单，您的订单 {order_id} 已生成。")),
         _ => ("订单更新".into(), format!("订单 {order_id} 有新的进展。")),
     }
+}
+
+/// The notices a group-buy's end gives: to each household's resident, the order it became, or
+/// that it did not go ahead. (user, order, title, text)
+pub fn group_buy_ended(
+    group_buy_id: i64,
+    orders: &[(i64, i64)],
+    shares_of: &[i64],
+) -> Vec<(i64, Option<i64>, String, String)> {
+    if orders.is_empty() {
+        return shares_of
+            .iter()
+            .map(|u| {
+                (
+                    *u,
+                    None,
+                    "团购未成团".to_owned(),
+                    format!("团购 {group_buy_id} 未成团，不会生成订单，已付的钱会退回。"),
+                )
+            })
+            .collect();
+    }
+    orders
+        .iter()
+        .map(|(user, order)| {
+            let (title, body) = words("group_buy_closed", *order, None);
+            (*user, Some(*order), title, body)
+        })
+        .collect()
 }
 
 /// At most `n` characters (WeChat counts characters, not bytes).
@@ -66,5 +96,15 @@ mod tests {
         assert!(len("thing4") <= 20 && len("thing4") > 0, "{data}");
         assert!(len("phrase2") <= 5);
         assert_eq!(data["character_string1"]["value"], "1234567");
+    }
+
+    #[test]
+    fn a_group_buy_s_end_tells_each_household_its_order_or_that_it_failed() {
+        let went = group_buy_ended(4, &[(10, 100), (11, 101)], &[10, 11]);
+        assert_eq!(went.iter().map(|n| (n.0, n.1)).collect::<Vec<_>>(), vec![(10, Some(100)), (11, Some(101))]);
+        assert!(went[0].3.contains("100"));
+        let failed = group_buy_ended(4, &[], &[10, 11]);
+        assert_eq!(failed.len(), 2);
+        assert!(failed.iter().all(|n| n.1.is_none() && n.2 == "团购未成团"));
     }
 }

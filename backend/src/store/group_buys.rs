@@ -284,6 +284,17 @@ impl GroupBuys {
             )
             .await?;
         }
+        // Each household is told how it ended (in the same transaction: told once, never of
+        // an end that did not happen).
+        let made: Vec<(i64, i64)> = decision.orders.iter().map(|(_, o)| (o.user_id, o.id)).collect();
+        let users: Vec<i64> = snapshot.shares.iter().map(|s| s.share.user_id).collect();
+        for (user, order, title, body) in crate::domain::notices::group_buy_ended(id, &made, &users) {
+            tx.exec(
+                super::notices::NOTICE_INSERT,
+                &args![user, order, "group_buy_closed", format!("group_buy:{id}:{user}"), title, body, now],
+            )
+            .await?;
+        }
         for (household, refund_no) in &decision.refunds {
             tx.exec(
                 "UPDATE group_buy_shares SET payment_status = 'refund_due', refund_no = $3 \
