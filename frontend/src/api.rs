@@ -186,6 +186,8 @@ pub const CATEGORIES: &str = "/api/v1/categories";
 pub const VENDORS: &str = "/api/v1/vendors";
 pub const CART: &str = "/api/v1/cart";
 pub const ORDERS: &str = "/api/v1/orders";
+/// Refunds not yet back with residents (staff).
+pub const OPEN_REFUNDS: &str = "/api/v1/admin/refunds";
 /// The resident's notices.
 pub const NOTICES: &str = "/api/v1/me/notices";
 /// The public price board.

@@ -136,6 +136,7 @@ dictionary! {
     pay_in_wechat => "请在微信里打开傅鲜生付款", "Open Fu Xian Sheng in WeChat to pay";
     refund => "退款", "Refund";
     notices => "消息", "News";
+    open_refunds => "待完成的退款", "Refunds not yet back";
     price_board => "价格公示 · 稳物价", "Price board";
     cap_on => "稳物价限价中：每天涨幅不超过", "Price cap on: no rise of more than";
     lowest => "最低", "lowest";

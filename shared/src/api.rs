@@ -758,3 +758,15 @@ pub struct Notice {
 pub struct Subscribe {
     pub kinds: Vec<String>,
 }
+
+/// A refund not yet back with the resident, for staff (`GET /admin/refunds`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OpenRefund {
+    pub out_refund_no: String,
+    pub order_id: i64,
+    pub amount_fen: Fen,
+    pub reason: String,
+    /// `due`, `requested` or `failed` (WeChat Pay refused it: staff must see to it).
+    pub status: String,
+}

@@ -200,6 +200,13 @@ async fn notifications(db: Db) {
     assert_eq!(seen["status"], "cancelled");
     assert_eq!(paid_steps(&seen), 0);
     assert_eq!(refunds(&seen), vec![(late_total, "late_payment".to_owned())]);
+    // Staff see what has not come back yet; residents do not.
+    let (staff, _) = app.login("13800000000").await;
+    let open = app.get("/api/v1/admin/refunds", Some(&staff)).await;
+    assert_eq!(open.status, 200, "{:?}", open.body);
+    let listed = open.body["items"].as_array().expect("items").iter().find(|r| r["order_id"] == late["id"]).cloned();
+    assert_eq!(listed.expect("listed")["reason"], "late_payment");
+    assert_eq!(app.get("/api/v1/admin/refunds", Some(&token2)).await.status, 403);
 }
 
 async fn lost_and_late(db: Db) {

@@ -135,6 +135,7 @@ pub fn app(
                 .service(orders::cancel)
                 .service(demo::wechat_code)
                 .service(pay::pay_order)
+                .service(pay::open_refunds)
                 .service(notices::mine)
                 .service(auth::bind_phone)
                 .service(demo::wechat_phone_code)

@@ -7,7 +7,7 @@ use crate::domain::payment::{Merchant, PaymentOutcome};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::wechat::pay::{Notice, RequestPayment, Signed};
-use actix_web::{post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use shared::order::OrderStatus;
 use shared::{ErrorBody, ErrorCode};
 
@@ -158,4 +158,29 @@ pub async fn demo_pay(
     }
     let answer: serde_json::Value = res.json().await.map_err(|e| ApiError::internal("WeChat simulator reply", e))?;
     Ok(HttpResponse::Ok().json(answer))
+}
+
+/// Refunds not yet back with residents (owed, asked, failed), oldest first (staff): a failed
+/// one was refused by WeChat Pay for good and needs a person.
+#[utoipa::path(tag = "payment", security(("bearer" = [])), responses((status = 200, body = shared::api::List<shared::api::OpenRefund>), (status = 403, body = ErrorBody)))]
+#[get("/admin/refunds")]
+pub async fn open_refunds(
+    state: web::Data<AppState>,
+    _staff: crate::auth::StaffUser,
+) -> ApiResult<web::Json<shared::api::List<shared::api::OpenRefund>>> {
+    let items = state
+        .store
+        .payments()
+        .open_refunds(500)
+        .await?
+        .into_iter()
+        .map(|r| shared::api::OpenRefund {
+            out_refund_no: r.out_refund_no,
+            order_id: r.order_id,
+            amount_fen: r.amount,
+            reason: r.reason,
+            status: r.status,
+        })
+        .collect();
+    Ok(web::Json(shared::api::List { items }))
 }

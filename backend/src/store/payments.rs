@@ -211,6 +211,12 @@ impl Payments {
         Ok(Ok(outcome))
     }
 
+    /// Refunds that have not come back yet (owed, asked, or failed: staff must see to those),
+    /// oldest first.
+    pub async fn open_refunds(&self, limit: i64) -> StoreResult<Vec<RefundRecord>> {
+        self.refunds_where("r.status <> 'succeeded'", limit, None).await
+    }
+
     /// Refunds recorded and not yet asked of WeChat Pay (oldest first).
     pub async fn due_refunds(&self, limit: i64) -> StoreResult<Vec<RefundRecord>> {
         self.refunds_where("r.status = 'due'", limit, None).await

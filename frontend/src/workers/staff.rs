@@ -22,7 +22,7 @@ pub fn StaffPage() -> impl IntoView {
         <h1>{t(K::staff_page)}</h1>
         <Guarded next="/staff" role=Role::Staff>
             <leptos_router::components::A href="/staff/dispatch"><span class="btn secondary block" id="dispatch-link">{t(K::dispatch)}</span></leptos_router::components::A>
-            <SlotsAdmin/> <PriceCapAdmin/> <HouseholdsAdmin/>
+            <SlotsAdmin/> <OpenRefunds/> <PriceCapAdmin/> <HouseholdsAdmin/>
         </Guarded>
     }
 }
@@ -307,6 +307,27 @@ fn HouseholdsAdmin() -> impl IntoView {
             })}
         </section>
     }
+}
+
+/// Refunds not yet back with residents; a failed one (refused by WeChat Pay) needs a person.
+#[component]
+fn OpenRefunds() -> impl IntoView {
+    Load::of(api::OPEN_REFUNDS).every(60).show_items(|list: Vec<shared::api::OpenRefund>| {
+        (!list.is_empty()).then(|| view! {
+            <section class="card" id="open-refunds">
+                <h2>{t(K::open_refunds)}</h2>
+                <ul class="households">
+                    {list.into_iter().map(|r| view! {
+                        <li class:warn=r.status == "failed">
+                            <span>{t(K::order_no)} " " {r.order_id}</span>
+                            <span>{r.amount_fen.yuan()}</span>
+                            <span class=if r.status == "failed" { "badge warn" } else { "badge" }>{r.status.clone()}</span>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </section>
+        })
+    })
 }
 
 /// The emergency price cap (稳物价): on or off and the percent a day; the record of price changes
