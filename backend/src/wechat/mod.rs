@@ -96,15 +96,16 @@ impl WechatClient {
         Ok(token)
     }
 
-    /// The phone number behind a getPhoneNumber code (getuserphonenumber; single-use code).
-    pub async fn phone_number(&self, code: &str) -> Result<String, WechatError> {
+    /// POSTs `body` to a server API with the access_token; its JSON reply. A token WeChat says
+    /// is dead is forgotten (the next call fetches a new one) and the call fails.
+    async fn post_with_token(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value, WechatError> {
         let base = self.base.as_deref().ok_or(WechatError::NotConfigured)?;
         let token = self.access_token().await?;
         let reply: serde_json::Value = self
             .http
-            .post(format!("{base}/wxa/business/getuserphonenumber"))
+            .post(format!("{base}{path}"))
             .query(&[("access_token", token.expose_secret())])
-            .json(&serde_json::json!({ "code": code }))
+            .json(body)
             .timeout(Duration::from_secs(5))
             .send()
             .await
@@ -112,16 +113,23 @@ impl WechatClient {
             .json()
             .await
             .map_err(|e| WechatError::Unreachable(format!("unreadable reply: {e}")))?;
+        if matches!(reply["errcode"].as_i64(), Some(40001 | 42001)) {
+            *self.token.lock().await = None;
+            return Err(WechatError::Other(40001, "access_token expired".into()));
+        }
+        Ok(reply)
+    }
+
+    /// The phone number behind a getPhoneNumber code (getuserphonenumber; single-use code).
+    pub async fn phone_number(&self, code: &str) -> Result<String, WechatError> {
+        let reply =
+            self.post_with_token("/wxa/business/getuserphonenumber", &serde_json::json!({ "code": code })).await?;
         match reply["errcode"].as_i64().unwrap_or(0) {
             0 => reply["phone_info"]["purePhoneNumber"]
                 .as_str()
                 .map(str::to_owned)
                 .ok_or_else(|| WechatError::Other(0, "reply without a phone".into())),
             40029 => Err(WechatError::InvalidCode),
-            40001 | 42001 => {
-                *self.token.lock().await = None;
-                Err(WechatError::Other(40001, "access_token expired".into()))
-            }
             code => Err(WechatError::Other(code, reply["errmsg"].as_str().unwrap_or("").to_owned())),
         }
     }
@@ -134,30 +142,13 @@ impl WechatClient {
         page: &str,
         data: &serde_json::Value,
     ) -> Result<(), WechatError> {
-        let base = self.base.as_deref().ok_or(WechatError::NotConfigured)?;
-        let token = self.access_token().await?;
-        let reply: serde_json::Value = self
-            .http
-            .post(format!("{base}/cgi-bin/message/subscribe/send"))
-            .query(&[("access_token", token.expose_secret())])
-            .json(&serde_json::json!({
-                "touser": openid, "template_id": template_id, "page": page, "data": data,
-                "miniprogram_state": "formal", "lang": "zh_CN",
-            }))
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .map_err(|e| WechatError::Unreachable(e.to_string()))?
-            .json()
-            .await
-            .map_err(|e| WechatError::Unreachable(format!("unreadable reply: {e}")))?;
+        let body = serde_json::json!({
+            "touser": openid, "template_id": template_id, "page": page, "data": data,
+            "miniprogram_state": "formal", "lang": "zh_CN",
+        });
+        let reply = self.post_with_token("/cgi-bin/message/subscribe/send", &body).await?;
         match reply["errcode"].as_i64().unwrap_or(0) {
             0 => Ok(()),
-            40001 | 42001 => {
-                // The token died early: forget it, so the next send fetches a new one.
-                *self.token.lock().await = None;
-                Err(WechatError::Other(40001, "access_token expired".into()))
-            }
             code => Err(WechatError::Other(code, reply["errmsg"].as_str().unwrap_or("").to_owned())),
         }
     }
