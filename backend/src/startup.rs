@@ -146,6 +146,10 @@ impl Application {
                     send_refunds(pay, expiry_store.as_ref(), expiry_every).await;
                 }
                 send_notices(&expiry_state).await;
+                // Money a pool-paid order gave back (cancelled, short) returns to the pool.
+                if let Err(e) = expiry_store.donations().settle_returns(chrono::Utc::now(), 200).await {
+                    tracing::warn!(error = %e, "settling money back to the donation pool failed");
+                }
                 match expiry_store.expire_unpaid(chrono::Utc::now(), 500).await {
                     Ok(ids) if !ids.is_empty() => tracing::info!(count = ids.len(), "unpaid orders expired"),
                     Ok(_) => {}
@@ -204,11 +208,17 @@ pub async fn reconcile_payments(pay: &crate::wechat::pay::PayClient, store: &dyn
             return;
         }
     };
+    // Gifts to the donation pool paid with no notification are asked about the same way.
+    let gifts = store.donations().unanswered(asked_before, 50).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "listing unanswered gifts failed");
+        Vec::new()
+    });
+    let waiting = waiting.into_iter().chain(gifts);
     let merchant = crate::domain::payment::Merchant { mchid: &pay.mchid, appid: &pay.appid };
     for out_trade_no in waiting {
         match pay.query(&out_trade_no).await {
             Ok(notice) if notice.out_trade_no == out_trade_no => {
-                match store.payments().apply(&notice, &merchant, chrono::Utc::now()).await {
+                match crate::routes::pay::apply_notice(store, &notice, &merchant).await {
                     Ok(Ok(outcome)) => tracing::info!(%out_trade_no, ?outcome, "payment queried"),
                     Ok(Err(refusal)) => {
                         tracing::warn!(%out_trade_no, reason = %refusal.message, "queried payment refused")

@@ -49,6 +49,8 @@ pub enum ErrorCode {
     WechatRequired,
     /// The emergency price cap (稳物价) refuses this rise.
     PriceCapped,
+    /// The donation pool holds less than the order costs.
+    PoolShort,
     // 5xx
     SmsUnavailable,
     WechatUnavailable,
@@ -95,6 +97,7 @@ impl ErrorCode {
             Self::HandoffLocked => "handoff_locked",
             Self::WechatRequired => "wechat_required",
             Self::PriceCapped => "price_capped",
+            Self::PoolShort => "pool_short",
             Self::SmsUnavailable => "sms_unavailable",
             Self::WechatUnavailable => "wechat_unavailable",
             Self::PayUnavailable => "pay_unavailable",
@@ -131,7 +134,8 @@ impl ErrorCode {
             | Self::WrongCode
             | Self::HandoffLocked
             | Self::WechatRequired
-            | Self::PriceCapped => 409,
+            | Self::PriceCapped
+            | Self::PoolShort => 409,
             Self::PayloadTooLarge => 413,
             Self::IdempotencyKeyMismatch => 422,
             Self::TooManyRequests => 429,

@@ -4,6 +4,7 @@ mod auth;
 mod catalog;
 mod delivery;
 mod differential;
+mod donations;
 mod errors;
 mod group_buys;
 mod notices;

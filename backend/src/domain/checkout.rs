@@ -500,6 +500,7 @@ impl Batch<'_> {
             timeline: vec![(status, job.now)],
             group_buy: None,
             left_at_door: None,
+            paid_by_donations: false,
         })
     }
 

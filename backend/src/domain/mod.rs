@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod checkout;
 pub mod delivery;
+pub mod donations;
 pub mod group_buy;
 pub mod notices;
 pub mod order;

@@ -41,6 +41,8 @@ pub struct OrderRecord {
     pub group_buy: Option<GroupBuyOrigin>,
     /// Nobody was home: left at the door, with the volunteer's note.
     pub left_at_door: Option<String>,
+    /// Paid by the donation pool.
+    pub paid_by_donations: bool,
 }
 
 /// Where a group-buy order came from: the group-buy, the household whose share it is, and who
@@ -130,6 +132,7 @@ impl OrderRecord {
             group_buy_id: self.group_buy.as_ref().map(|g| g.group_buy_id),
             placed_by: self.group_buy.as_ref().and_then(|g| g.placed_by.clone()),
             left_at_door: self.left_at_door.clone(),
+            paid_by_donations: self.paid_by_donations,
         }
     }
 

@@ -17,6 +17,8 @@ pub struct PaymentSnapshot {
     pub total: Fen,
     /// The WeChat transaction that already paid it, if one did.
     pub transaction_id: Option<String>,
+    /// The donation pool paid it already: money from the resident goes back.
+    pub paid_by_pool: bool,
 }
 
 /// What WeChat says happened to one `out_trade_no` (decrypted `resource`, or a query's answer).
@@ -74,8 +76,10 @@ pub fn decide_payment(
     }
     match (&order.transaction_id, order.status) {
         (Some(t), _) if *t == notice.transaction_id => Ok(PaymentOutcome::AlreadyPaid),
-        // A second transaction for an order already paid: the money goes back.
+        // A second transaction for an order already paid (by WeChat or by the pool): the money
+        // goes back.
         (Some(_), _) => Ok(PaymentOutcome::RefundLate),
+        (None, _) if order.paid_by_pool => Ok(PaymentOutcome::RefundLate),
         (None, OrderStatus::PendingPayment) => Ok(PaymentOutcome::Paid),
         (None, OrderStatus::Expired | OrderStatus::Cancelled) => Ok(PaymentOutcome::RefundLate),
         (None, other) => Err(Refusal::new(
@@ -115,6 +119,7 @@ mod tests {
             status,
             total: Fen::stored(1_250),
             transaction_id: transaction.map(str::to_owned),
+            paid_by_pool: false,
         }
     }
 
@@ -166,6 +171,15 @@ mod tests {
         assert_eq!(decide_payment(Some(&waiting), &closed, &ME), Ok(PaymentOutcome::NotPaid));
         let placed = order(OrderStatus::Placed, None);
         assert_eq!(decide_payment(Some(&placed), &notice(1_250), &ME).map_err(|r| r.code), Err(ErrorCode::WrongState));
+    }
+
+    #[test]
+    fn money_for_an_order_the_donation_pool_paid_goes_back() {
+        for status in [OrderStatus::Paid, OrderStatus::Confirmed, OrderStatus::Cancelled] {
+            let mut by_pool = order(status, None);
+            by_pool.paid_by_pool = true;
+            assert_eq!(decide_payment(Some(&by_pool), &notice(1_250), &ME), Ok(PaymentOutcome::RefundLate));
+        }
     }
 
     #[test]

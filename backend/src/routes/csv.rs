@@ -12,6 +12,11 @@ pub fn table(rows: &[Vec<String>]) -> String {
     out
 }
 
+/// Fen as yuan for a spreadsheet: `12.50`.
+pub fn yuan(fen: i64) -> String {
+    format!("{}.{:02}", fen / 100, fen % 100)
+}
+
 /// One CSV field: quoted when it holds a comma, quote or line break; a leading `=`, `+`, `-`
 /// or `@` is made plain text so a spreadsheet never runs it as a formula.
 fn field(value: &str) -> String {

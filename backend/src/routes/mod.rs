@@ -7,11 +7,12 @@ mod cart;
 mod catalog;
 mod csv;
 mod demo;
+mod donations;
 mod group_buys;
 mod health;
 mod notices;
 mod orders;
-mod pay;
+pub(crate) mod pay;
 mod prices;
 mod slots;
 mod storefront;
@@ -146,6 +147,15 @@ pub fn app(
                 .service(prices::record_csv)
                 .service(pay::notify)
                 .service(pay::demo_pay)
+                .service(donations::pool)
+                .service(donations::give)
+                .service(donations::pay_gift)
+                .service(donations::mine)
+                .service(donations::record)
+                .service(donations::needs)
+                .service(donations::allocate)
+                .service(donations::ledger)
+                .service(donations::ledger_csv)
                 .default_service(web::to(api_not_found)),
         )
         .split_for_parts();

@@ -29,10 +29,7 @@ pub async fn pay_order(
     auth: AuthUser,
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<RequestPayment>> {
-    let pay = state
-        .pay
-        .as_ref()
-        .ok_or_else(|| ApiError::new(ErrorCode::PayUnavailable, "微信支付未开通 (WeChat Pay is not set up)"))?;
+    let pay = state.pay.as_ref().ok_or_else(pay_unavailable)?;
     let (owner, order) = state.store.order(id.into_inner()).await?.ok_or_else(|| ApiError::not_found("order"))?;
     if !owner.is(auth.user.id, auth.user.household.as_ref().map(|h| h.id)) {
         return Err(ApiError::not_found("order"));
@@ -46,19 +43,7 @@ pub async fn pay_order(
         ));
     }
     let payments = state.store.payments();
-    let openid = match payments.openid(auth.user.id).await? {
-        Some(openid) => openid,
-        // Demo: a resident who logged in by phone pays as the simulated WeChat user of their account.
-        None if state.simulator_url.is_some() => {
-            crate::wechat::simulator::openid_for(&pay.appid, &format!("account-{}", auth.user.id))
-        }
-        None => {
-            return Err(ApiError::new(
-                ErrorCode::WechatRequired,
-                "请先用微信登录再付款，或选择货到付款 (log in with WeChat to pay, or pay on delivery)",
-            ))
-        }
-    };
+    let openid = payer_openid(&state, pay, &auth).await?;
     let payment = payments.ensure(order.id, order.total_fen, &openid, now).await?;
     let prepay_id = match payment.prepay_id {
         Some(p) => p,
@@ -68,18 +53,56 @@ pub async fn pay_order(
             let prepay = pay
                 .jsapi_prepay(&payment.out_trade_no, &description, payment.amount.get(), &payment.payer_openid, expires)
                 .await
-                .map_err(|e| {
-                    tracing::warn!(order = order.id, error = %e, "WeChat Pay prepay failed");
-                    ApiError::new(
-                        ErrorCode::PayUnavailable,
-                        "微信支付暂时不可用，请稍后再试 (WeChat Pay did not answer)",
-                    )
-                })?;
+                .map_err(|e| pay_failed(&payment.out_trade_no, e))?;
             payments.set_prepay(&payment.out_trade_no, &prepay).await?;
             prepay
         }
     };
     Ok(web::Json(pay.request_payment(&prepay_id)))
+}
+
+/// The openid the caller pays with: their WeChat login's; in demo mode, a resident who logged
+/// in by phone pays as the simulated WeChat user of their account.
+pub(crate) async fn payer_openid(
+    state: &AppState,
+    pay: &crate::wechat::pay::PayClient,
+    auth: &AuthUser,
+) -> ApiResult<String> {
+    match state.store.payments().openid(auth.user.id).await? {
+        Some(openid) => Ok(openid),
+        None if state.simulator_url.is_some() => {
+            Ok(crate::wechat::simulator::openid_for(&pay.appid, &format!("account-{}", auth.user.id)))
+        }
+        None => Err(ApiError::new(
+            ErrorCode::WechatRequired,
+            "请先用微信登录再付款，或选择货到付款 (log in with WeChat to pay, or pay on delivery)",
+        )),
+    }
+}
+
+/// WeChat Pay not set up, or not answering.
+pub(crate) fn pay_unavailable() -> ApiError {
+    ApiError::new(ErrorCode::PayUnavailable, "微信支付未开通 (WeChat Pay is not set up)")
+}
+
+pub(crate) fn pay_failed(out_trade_no: &str, e: impl std::fmt::Display) -> ApiError {
+    tracing::warn!(%out_trade_no, error = %e, "WeChat Pay prepay failed");
+    ApiError::new(ErrorCode::PayUnavailable, "微信支付暂时不可用，请稍后再试 (WeChat Pay did not answer)")
+}
+
+/// What WeChat Pay says of one `out_trade_no` (a notification or a query's answer), applied to
+/// the order or the gift it names.
+pub(crate) async fn apply_notice(
+    store: &dyn crate::store::Store,
+    notice: &crate::domain::payment::PaymentNotice,
+    merchant: &Merchant<'_>,
+) -> crate::store::StoreResult<Result<PaymentOutcome, crate::domain::Refusal>> {
+    let now = chrono::Utc::now();
+    if crate::store::donations::is_gift(&notice.out_trade_no) {
+        store.donations().apply_payment(notice, merchant, now).await
+    } else {
+        store.payments().apply(notice, merchant, now).await
+    }
 }
 
 /// WeChat Pay's notification of a payment. The signature is checked over the raw body before
@@ -119,7 +142,7 @@ pub async fn notify(state: web::Data<AppState>, req: HttpRequest, body: String) 
         }
     };
     let merchant = Merchant { mchid: &client.mchid, appid: &client.appid };
-    match state.store.payments().apply(&notice, &merchant, now).await {
+    match apply_notice(state.store.as_ref(), &notice, &merchant).await {
         Ok(Ok(outcome)) => {
             if outcome == PaymentOutcome::RefundLate {
                 tracing::warn!(out_trade_no = %notice.out_trade_no, "payment came for an order that cannot take it: refund owed");

@@ -4,6 +4,7 @@
 
 use crate::auth::StaffUser;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::csv::yuan;
 use crate::state::AppState;
 use crate::store::prices::CapSetting;
 use actix_web::{get, put, web, HttpResponse};
@@ -57,10 +58,6 @@ pub async fn set_cap(
     let setting = CapSetting { enabled: cap.enabled, max_daily_rise_percent: cap.max_daily_rise_percent };
     state.store.prices().set_cap(setting, staff.0.user.id, chrono::Utc::now()).await?;
     Ok(web::Json(cap_of(state.store.prices().cap().await?)))
-}
-
-fn yuan(fen: i64) -> String {
-    format!("{}.{:02}", fen / 100, fen % 100)
 }
 
 /// Every price change in a range of days, for the price regulator (staff): UTF-8 with BOM.

@@ -229,6 +229,10 @@ macro_rules! impl_store {
                 &self.accounts
             }
 
+            fn donations(&self) -> &$crate::store::donations::Donations {
+                &self.donations
+            }
+
             async fn user(&self, id: i64) -> StoreResult<Option<UserRecord>> {
                 let row: Option<UserRow> = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1"))
                     .bind(id)

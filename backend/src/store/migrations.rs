@@ -17,6 +17,7 @@ pub const SQLITE: Embedded = &[
     (6, "payments", include_str!("../../../migrations/sqlite/0006_payments.sql")),
     (7, "price cap", include_str!("../../../migrations/sqlite/0007_price_cap.sql")),
     (8, "notices", include_str!("../../../migrations/sqlite/0008_notices.sql")),
+    (9, "donations", include_str!("../../../migrations/sqlite/0009_donations.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -31,6 +32,7 @@ pub const POSTGRES: Embedded = &[
     (9, "payments", include_str!("../../../migrations/postgres/0009_payments.sql")),
     (10, "price cap", include_str!("../../../migrations/postgres/0010_price_cap.sql")),
     (11, "notices", include_str!("../../../migrations/postgres/0011_notices.sql")),
+    (12, "donations", include_str!("../../../migrations/postgres/0012_donations.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

@@ -8,6 +8,7 @@ pub mod accounts;
 mod batch;
 pub mod batches;
 mod common;
+pub mod donations;
 pub mod group_buys;
 mod migrations;
 pub mod notices;
@@ -394,6 +395,8 @@ pub trait Store: Shopping {
     fn notices(&self) -> &notices::Notices;
     /// Phone binding and the folding of two accounts into one (accounts.rs).
     fn accounts(&self) -> &accounts::Accounts;
+    /// The donation pool: gifts, allocations, money back, the ledger (donations.rs).
+    fn donations(&self) -> &donations::Donations;
 
     /// Lets go of the database when the server stops (on SQLite, another process may open it
     /// from then on). Anything asked afterwards fails.

@@ -148,8 +148,9 @@ impl Payments {
     ) -> StoreResult<Result<PaymentOutcome, Refusal>> {
         let mut tx = self.pool.begin().await?;
         let sql = format!(
-            "SELECT o.id, o.status, p.amount_fen, p.transaction_id FROM payments p JOIN orders o ON o.id = p.order_id \
-             WHERE p.out_trade_no = $1{}",
+            "SELECT o.id, o.status, p.amount_fen, p.transaction_id, \
+             EXISTS (SELECT 1 FROM pool_allocations a WHERE a.order_id = o.id) \
+             FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.out_trade_no = $1{}",
             tx.lock()
         );
         let row = tx.row(&sql, &args![notice.out_trade_no.clone()]).await?;
@@ -159,6 +160,7 @@ impl Payments {
                 status: OrderStatus::parse(&r.get::<String>(1)?).unwrap_or(OrderStatus::Placed),
                 total: Fen::stored(r.get(2)?),
                 transaction_id: r.get(3)?,
+                paid_by_pool: r.get(4)?,
             }),
             None => None,
         };
@@ -183,8 +185,11 @@ impl Payments {
                 tx.exec(super::EVENT_INSERT, &args![s.order_id, OrderStatus::Paid.as_str(), now, None::<i64>]).await?;
             }
             PaymentOutcome::RefundLate => {
-                let reason = if s.transaction_id.is_some() { "second_payment" } else { "late_payment" };
-                if s.transaction_id.is_none() {
+                let reason =
+                    if s.transaction_id.is_some() || s.paid_by_pool { "second_payment" } else { "late_payment" };
+                // An order the pool paid keeps no WeChat transaction of its own: what the
+                // resident paid is only owed back.
+                if s.transaction_id.is_none() && !s.paid_by_pool {
                     tx.exec(
                         "UPDATE payments SET transaction_id = $2, paid_at = $3 WHERE out_trade_no = $1",
                         &args![notice.out_trade_no.clone(), notice.transaction_id.clone(), paid_at],

@@ -32,6 +32,7 @@ pub struct PgStore {
     prices: super::prices::Prices,
     notices: super::notices::Notices,
     accounts: super::accounts::Accounts,
+    donations: super::donations::Donations,
     batches: super::batches::Batches,
     /// Asked instead, at every request, the waiting requests together (postgres_sessions.rs).
     lookups: SessionLookups,
@@ -61,7 +62,21 @@ impl PgStore {
         let prices = super::prices::Prices::new(super::sql::Pool::Postgres(pool.clone()));
         let notices = super::notices::Notices::new(super::sql::Pool::Postgres(pool.clone()));
         let accounts = super::accounts::Accounts::new(super::sql::Pool::Postgres(pool.clone()), sessions.clone());
-        Ok(Self { engine, pool, sessions, group_buys, stalls, batches, payments, prices, notices, accounts, lookups })
+        let donations = super::donations::Donations::new(super::sql::Pool::Postgres(pool.clone()));
+        Ok(Self {
+            engine,
+            pool,
+            sessions,
+            group_buys,
+            stalls,
+            batches,
+            payments,
+            prices,
+            notices,
+            accounts,
+            donations,
+            lookups,
+        })
     }
 
     fn sessions(&self) -> &Sessions {

@@ -30,6 +30,7 @@ row_struct! {
         placed_by_label: Option<String>,
         left_at_door: bool,
         handoff_note: Option<String>,
+        paid_by_donations: bool,
     }
 }
 
@@ -102,7 +103,7 @@ pub(super) const HOUSEHOLD_SELECT: &str = "SELECT h.id, b.community, b.number AS
      h.quarantined, h.hardship, h.elderly FROM households h JOIN buildings b ON b.id = h.building_id";
 
 // The reads of an order, for its JSON (`domain::order::OrderRecord`).
-pub(super) const ORDER_SELECT: &str = "SELECT o.id, o.user_id, o.status, o.payment, o.total_fen, o.slot_id, s.kind AS slot_kind, s.starts_at AS slot_starts_at, s.ends_at AS slot_ends_at, o.building, o.unit, o.room, o.note, o.handoff_code, o.priority_booking, o.created_at, o.expires_at, o.group_buy_id, o.household_id, o.placed_by_label, o.left_at_door, o.handoff_note FROM orders o JOIN slots s ON s.id = o.slot_id WHERE o.id = $1";
+pub(super) const ORDER_SELECT: &str = "SELECT o.id, o.user_id, o.status, o.payment, o.total_fen, o.slot_id, s.kind AS slot_kind, s.starts_at AS slot_starts_at, s.ends_at AS slot_ends_at, o.building, o.unit, o.room, o.note, o.handoff_code, o.priority_booking, o.created_at, o.expires_at, o.group_buy_id, o.household_id, o.placed_by_label, o.left_at_door, o.handoff_note, EXISTS (SELECT 1 FROM pool_allocations a WHERE a.order_id = o.id) AS paid_by_donations FROM orders o JOIN slots s ON s.id = o.slot_id WHERE o.id = $1";
 pub(super) const LINES_SELECT: &str = "SELECT product_id, vendor_id, name, unit, quantity, price_fen, short_quantity FROM order_lines WHERE order_id = $1 ORDER BY vendor_id, product_id";
 pub(super) const PARTS_SELECT: &str = "SELECT p.vendor_id, v.name AS vendor_name, p.status, p.subtotal_fen FROM order_parts p JOIN vendors v ON v.id = p.vendor_id WHERE p.order_id = $1 ORDER BY p.vendor_id";
 pub(super) const EVENTS_SELECT: &str = "SELECT status, at FROM order_events WHERE order_id = $1 ORDER BY id";
@@ -167,6 +168,7 @@ pub(super) fn order_record(
             _ => None,
         },
         left_at_door: o.left_at_door.then(|| o.handoff_note.unwrap_or_default()),
+        paid_by_donations: o.paid_by_donations,
     }
 }
 
@@ -548,6 +550,15 @@ macro_rules! shopping_helpers {
                     .bind(back.order_id)
                     .bind(amount)
                     .bind(back.at)
+                    .execute(&mut *conn)
+                    .await?;
+                // Or, for an order the donation pool paid, back to the pool.
+                sqlx::query($crate::store::donations::POOL_RETURN_INSERT)
+                    .bind(back.order_id)
+                    .bind(amount)
+                    .bind(back.at)
+                    .bind(format!("P{}-C", back.order_id))
+                    .bind("cancelled")
                     .execute(&mut *conn)
                     .await?;
             }

@@ -33,6 +33,7 @@ pub struct SqliteStore {
     prices: super::prices::Prices,
     notices: super::notices::Notices,
     accounts: super::accounts::Accounts,
+    donations: super::donations::Donations,
     batches: super::batches::Batches,
     /// Held while the store is open: one process per database file.
     owner: std::sync::Mutex<Option<std::fs::File>>,
@@ -85,6 +86,7 @@ impl SqliteStore {
         let payments = super::payments::Payments::new(pool.clone());
         let prices = super::prices::Prices::new(pool.clone());
         let notices = super::notices::Notices::new(pool.clone());
+        let donations = super::donations::Donations::new(pool.clone());
         let accounts = super::accounts::Accounts::new(pool, sessions.clone());
         Ok(Self {
             writer,
@@ -98,6 +100,7 @@ impl SqliteStore {
             prices,
             notices,
             accounts,
+            donations,
             owner: std::sync::Mutex::new(Some(owner)),
         })
     }

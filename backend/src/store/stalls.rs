@@ -177,6 +177,11 @@ impl Stalls {
         if let Some(amount) = change.refund_fen {
             tx.exec(super::payments::SHORTAGE_REFUND_INSERT, &args![s.order_id, amount, now, format!("-S{part_id}")])
                 .await?;
+            tx.exec(
+                super::donations::POOL_RETURN_INSERT,
+                &args![s.order_id, amount, now, format!("P{}-S{part_id}", s.order_id), "shortage"],
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(Ok(()))

@@ -1,0 +1,307 @@
+//! The donation pool (爱心捐助): residents give money or 菜盒子 with WeChat Pay, staff record
+//! organisations' gifts and pay quarantined and hardship households' orders from the pool, the
+//! ledger (and its CSV) shows every move. The rules are `domain::donations`'; the pool is kept
+//! by `store::donations`.
+
+use super::pay::{pay_failed, pay_unavailable, payer_openid};
+use crate::auth::{AuthUser, StaffUser};
+use crate::domain::donations::{gift_amount, Offer};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::donations::NewGift;
+use crate::wechat::pay::RequestPayment;
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use shared::api::{
+    AllocateRequest, Allocated, Gift, GiveRequest, Ledger, LedgerQuery, List, PoolNeed, PoolSummary, RecordGift,
+};
+use shared::{ErrorBody, ErrorCode, Fen};
+
+/// What a gift is worth: money, or boxes of a 菜盒子 at its price now. Exactly one of the two.
+async fn value(
+    state: &AppState,
+    amount_fen: Option<i64>,
+    boxes: Option<i64>,
+    product_id: Option<i64>,
+) -> ApiResult<(Fen, i64, Option<i64>)> {
+    let offer = match (amount_fen, boxes) {
+        (Some(fen), None) => Offer::Money(fen),
+        (None, Some(boxes)) => {
+            let product = product_id
+                .ok_or_else(|| ApiError::new(ErrorCode::InvalidField, "product_id: 选一种菜盒子 (which 菜盒子)"))?;
+            let price = state.store.donations().box_product(product).await?.map(|(price, _)| price);
+            Offer::Boxes { boxes, box_price: price }
+        }
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidField,
+                "amount_fen: 捐款金额或菜盒子数量，二选一 (money or boxes, one of the two)",
+            ))
+        }
+    };
+    let amount = gift_amount(&offer)?;
+    Ok(match offer {
+        Offer::Money(_) => (amount, 0, None),
+        Offer::Boxes { boxes, .. } => (amount, boxes, product_id),
+    })
+}
+
+/// The pool at a glance: balance, everything received, orders paid and households helped.
+#[utoipa::path(tag = "donations", responses((status = 200, body = PoolSummary)))]
+#[get("/donations/pool")]
+pub async fn pool(state: web::Data<AppState>) -> ApiResult<web::Json<PoolSummary>> {
+    Ok(web::Json(state.store.donations().summary().await?))
+}
+
+/// A resident offers a gift of money or 菜盒子; it is in the pool once paid
+/// (`POST /donations/{id}/pay`).
+#[utoipa::path(
+    tag = "donations",
+    security(("bearer" = [])),
+    request_body = GiveRequest,
+    responses((status = 201, body = Gift), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
+)]
+#[post("/donations")]
+pub async fn give(state: web::Data<AppState>, auth: AuthUser, body: web::Json<GiveRequest>) -> ApiResult<HttpResponse> {
+    let (amount, boxes, product_id) = value(&state, body.amount_fen, body.boxes, body.product_id).await?;
+    let gift = NewGift {
+        user_id: Some(auth.user.id),
+        donor_name: None,
+        amount,
+        boxes,
+        product_id,
+        note: None,
+        recorded_by: None,
+    };
+    let donations = state.store.donations();
+    let id = donations.give(&gift, Utc::now()).await?;
+    let view = donations.gift_view(id).await?.ok_or_else(|| ApiError::not_found("gift"))?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Pays the caller's gift with WeChat Pay: the parameters for `wx.requestPayment` (the prepay
+/// made once per gift; pressing again reuses it).
+#[utoipa::path(
+    tag = "donations",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = RequestPayment),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`wrong_state`: paid already; `wechat_required`"),
+        (status = 503, body = ErrorBody, description = "`pay_unavailable`"),
+    )
+)]
+#[post("/donations/{id}/pay")]
+pub async fn pay_gift(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<RequestPayment>> {
+    let pay = state.pay.as_ref().ok_or_else(pay_unavailable)?;
+    let donations = state.store.donations();
+    let gift = donations
+        .gift(id.into_inner())
+        .await?
+        .filter(|g| g.user_id == Some(auth.user.id))
+        .ok_or_else(|| ApiError::not_found("gift"))?;
+    if gift.status != "pending_payment" {
+        return Err(ApiError::new(ErrorCode::WrongState, "这份捐助已经付过了 (this gift is paid already)"));
+    }
+    let openid = payer_openid(&state, pay, &auth).await?;
+    let gift = donations.ensure_payment(gift.id, &openid).await?;
+    let prepay_id = match gift.prepay_id {
+        Some(p) => p,
+        None => {
+            let out_trade_no = crate::store::donations::out_trade_no(gift.id);
+            let payer = gift.payer_openid.as_deref().unwrap_or(&openid);
+            let prepay = pay
+                .jsapi_prepay(&out_trade_no, "傅鲜生 爱心捐助", gift.amount.get(), payer, None)
+                .await
+                .map_err(|e| pay_failed(&out_trade_no, e))?;
+            donations.set_prepay(gift.id, &prepay).await?;
+            prepay
+        }
+    };
+    Ok(web::Json(pay.request_payment(&prepay_id)))
+}
+
+/// The caller's gifts, newest first, each with what it became: how much was spent and on how
+/// many households' boxes.
+#[utoipa::path(tag = "donations", security(("bearer" = [])), responses((status = 200, body = List<Gift>), (status = 401, body = ErrorBody)))]
+#[get("/me/donations")]
+pub async fn mine(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<List<Gift>>> {
+    Ok(web::Json(List { items: state.store.donations().mine(auth.user.id).await? }))
+}
+
+/// Records a gift received outside WeChat Pay (an organisation's transfer, or boxes it paid the
+/// market for): in the pool at once (staff).
+#[utoipa::path(
+    tag = "donations",
+    security(("bearer" = [])),
+    request_body = RecordGift,
+    responses((status = 201, body = Gift), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+#[post("/admin/donations")]
+pub async fn record(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    body: web::Json<RecordGift>,
+) -> ApiResult<HttpResponse> {
+    let donor = body.donor_name.trim();
+    if donor.is_empty() || donor.chars().count() > 60 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
+            "donor_name: 捐助人或单位名称，1 到 60 字 (1 to 60 characters)",
+        ));
+    }
+    let note = body.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if note.is_some_and(|n| n.chars().count() > 200) {
+        return Err(ApiError::new(ErrorCode::InvalidField, "note: 最多 200 字 (at most 200 characters)"));
+    }
+    let (amount, boxes, product_id) = value(&state, body.amount_fen, body.boxes, body.product_id).await?;
+    let gift = NewGift {
+        user_id: None,
+        donor_name: Some(donor),
+        amount,
+        boxes,
+        product_id,
+        note,
+        recorded_by: Some(staff.0.user.id),
+    };
+    let donations = state.store.donations();
+    let id = donations.give(&gift, Utc::now()).await?;
+    let view = donations.gift_view(id).await?.ok_or_else(|| ApiError::not_found("gift"))?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Orders of quarantined and hardship households waiting to be paid and not yet helped, oldest
+/// first (staff).
+#[utoipa::path(tag = "donations", security(("bearer" = [])), responses((status = 200, body = List<PoolNeed>), (status = 403, body = ErrorBody)))]
+#[get("/admin/donations/needs")]
+pub async fn needs(state: web::Data<AppState>, _staff: StaffUser) -> ApiResult<web::Json<List<PoolNeed>>> {
+    Ok(web::Json(List { items: state.store.donations().needs(Utc::now(), 500).await? }))
+}
+
+/// Pays a flagged household's order from the pool (staff): the order becomes paid, the
+/// household pays nothing and is not told who gave. Two at once for the last of the pool: one
+/// is paid, the other refused (`pool_short`).
+#[utoipa::path(
+    tag = "donations",
+    security(("bearer" = [])),
+    request_body = AllocateRequest,
+    responses(
+        (status = 201, body = Allocated),
+        (status = 403, body = ErrorBody, description = "`not_eligible`: not a quarantined or hardship household"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`pool_short`, or `wrong_state`: not waiting to be paid, or paid by the pool already"),
+    )
+)]
+#[post("/admin/donations/allocations")]
+pub async fn allocate(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    body: web::Json<AllocateRequest>,
+) -> ApiResult<HttpResponse> {
+    let allocated = state.store.donations().allocate(body.order_id, staff.0.user.id, Utc::now()).await??;
+    Ok(HttpResponse::Created().json(allocated))
+}
+
+fn range(query: &LedgerQuery) -> ApiResult<(DateTime<Utc>, DateTime<Utc>)> {
+    let day = |field: &str, v: &str| {
+        crate::domain::time::shanghai_day(v)
+            .map_err(|_| ApiError::new(ErrorCode::InvalidField, format!("{field}: a day, YYYY-MM-DD")))
+    };
+    let today = crate::domain::time::shanghai_today_start(Utc::now());
+    let to = match &query.to {
+        Some(v) => day("to", v)?.1,
+        None => today + chrono::Duration::days(1),
+    };
+    let from = match &query.from {
+        Some(v) => day("from", v)?.0,
+        None => to - chrono::Duration::days(31),
+    };
+    if to <= from || to - from > chrono::Duration::days(366) {
+        return Err(ApiError::new(ErrorCode::InvalidField, "to: on or after from, within a year"));
+    }
+    Ok((from, to))
+}
+
+/// The pool's ledger (staff): every gift in, allocation out and money back, with the balance
+/// after each, oldest first.
+#[utoipa::path(
+    tag = "donations",
+    security(("bearer" = [])),
+    params(LedgerQuery),
+    responses((status = 200, body = Ledger), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+#[get("/admin/donations/ledger")]
+pub async fn ledger(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    query: web::Query<LedgerQuery>,
+) -> ApiResult<web::Json<Ledger>> {
+    let (from, to) = range(&query)?;
+    let (balance_fen, entries) = state.store.donations().ledger(from, to, 5_000).await?;
+    Ok(web::Json(Ledger { balance_fen, entries }))
+}
+
+/// The ledger as a spreadsheet (staff): UTF-8 with BOM, money in and out in separate columns.
+#[utoipa::path(
+    tag = "donations",
+    security(("bearer" = [])),
+    params(LedgerQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+#[get("/admin/donations/ledger.csv")]
+pub async fn ledger_csv(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    query: web::Query<LedgerQuery>,
+) -> ApiResult<HttpResponse> {
+    let (from, to) = range(&query)?;
+    let (_, entries) = state.store.donations().ledger(from, to, 1_000_000).await?;
+    let mut rows = vec![[
+        "编号 no",
+        "时间 time",
+        "类别 kind",
+        "收入(元) in",
+        "支出(元) out",
+        "余额(元) balance",
+        "捐助编号 gift",
+        "捐助人 donor",
+        "订单 order",
+        "住户 household",
+        "经办 by",
+    ]
+    .map(str::to_owned)
+    .to_vec()];
+    for e in entries {
+        let kind = match e.kind.as_str() {
+            "gift" => "捐入 gift",
+            "allocation" => "支付订单 allocation",
+            _ => "退回 return",
+        };
+        let (money_in, money_out) = if e.amount_fen >= 0 {
+            (super::csv::yuan(e.amount_fen), String::new())
+        } else {
+            (String::new(), super::csv::yuan(-e.amount_fen))
+        };
+        rows.push(vec![
+            e.id.to_string(),
+            e.at,
+            kind.to_owned(),
+            money_in,
+            money_out,
+            super::csv::yuan(e.balance_fen.get()),
+            e.donation_id.map(|d| d.to_string()).unwrap_or_default(),
+            e.donor.unwrap_or_default(),
+            e.order_id.map(|o| o.to_string()).unwrap_or_default(),
+            e.household.unwrap_or_default(),
+            e.by.unwrap_or_default(),
+        ]);
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"donations-ledger.csv\""))
+        .body(super::csv::table(&rows)))
+}
