@@ -423,6 +423,25 @@ pub async fn ensure_slots(
     Ok(made)
 }
 
+/// On the demo's first start: a gift to the donation pool from the community's fund, recorded
+/// by the demo's staff, so the pool has something to help with.
+pub async fn fill_pool(
+    store: &dyn crate::store::Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::store::StoreResult<i64> {
+    let staff = store.user_for_phone(STAFF_PHONE, now).await?;
+    let gift = crate::store::donations::NewGift {
+        user_id: None,
+        donor_name: Some("振大社区爱心基金"),
+        amount: shared::Fen::stored(10_000),
+        boxes: 0,
+        product_id: None,
+        note: Some("演示数据 (demo)"),
+        recorded_by: Some(staff.id),
+    };
+    store.donations().give(&gift, now).await
+}
+
 /// The demo's group leader (团长) of buildings 3 and 5.
 pub const LEADER_PHONE: &str = "13800000301";
 

@@ -40,6 +40,7 @@ impl Application {
             if seeded {
                 let group_buy = crate::demo::open_group_buy(store.as_ref(), chrono::Utc::now()).await?;
                 tracing::info!(?group_buy, "demo group-buy opened");
+                crate::demo::fill_pool(store.as_ref(), chrono::Utc::now()).await?;
             }
             tracing::info!(seeded, slots, "demo market ready");
         }

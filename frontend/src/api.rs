@@ -192,6 +192,14 @@ pub const OPEN_REFUNDS: &str = "/api/v1/admin/refunds";
 pub const NOTICES: &str = "/api/v1/me/notices";
 /// The public price board.
 pub const PRICES: &str = "/api/v1/prices";
+/// The donation pool at a glance (public).
+pub const POOL: &str = "/api/v1/donations/pool";
+/// The resident's gifts to the pool.
+pub const MY_GIFTS: &str = "/api/v1/me/donations";
+/// Flagged households' orders waiting to be paid (staff).
+pub const POOL_NEEDS: &str = "/api/v1/admin/donations/needs";
+/// The pool's ledger, the last 31 days (staff).
+pub const POOL_LEDGER: &str = "/api/v1/admin/donations/ledger";
 /// A stall's live feed (server-sent events).
 pub const VENDOR_EVENTS: &str = "/api/v1/vendor/events";
 
@@ -325,6 +333,29 @@ pub async fn set_price_cap(cap: &shared::api::PriceCap) -> ApiResult<shared::api
 /// The parameters for `wx.requestPayment` for an order waiting for payment.
 pub async fn pay_order(id: i64) -> ApiResult<shared::api::RequestPayment> {
     parse(exchange(Call::new("POST", format!("/api/v1/orders/{id}/pay")), None).await?)
+}
+
+/// The parameters for `wx.requestPayment` for a gift to the donation pool.
+pub async fn pay_gift(id: i64) -> ApiResult<shared::api::RequestPayment> {
+    parse(exchange(Call::new("POST", format!("/api/v1/donations/{id}/pay")), None).await?)
+}
+
+/// A gift of money or 菜盒子 to the donation pool, to be paid.
+pub async fn give(body: &shared::api::GiveRequest) -> ApiResult<shared::api::Gift> {
+    parse(send(Call::new("POST", "/api/v1/donations"), body).await?)
+}
+
+/// An organisation's gift received outside WeChat Pay (staff).
+pub async fn record_gift(body: &shared::api::RecordGift) -> ApiResult<shared::api::Gift> {
+    parse(send(Call::new("POST", "/api/v1/admin/donations"), body).await?)
+}
+
+/// Pays a flagged household's order from the pool (staff).
+pub async fn allocate(order_id: i64) -> ApiResult<shared::api::Allocated> {
+    parse(
+        send(Call::new("POST", "/api/v1/admin/donations/allocations"), &shared::api::AllocateRequest { order_id })
+            .await?,
+    )
 }
 
 /// Demo mode: the simulated phone pays (404 outside demo mode: pay in WeChat).

@@ -463,6 +463,80 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     browser.quit().await;
 }
 
+/// 爱心捐助 end to end: a neighbour gives ¥50 on the donation page and pays through the
+/// simulated WeChat sheet; staff see a quarantined household's order waiting for help and pay
+/// it from the pool (the second press confirms); the household sees its order paid by donations;
+/// the neighbour sees their gift reached a household.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_neighbour_gives_and_staff_pay_a_quarantined_households_order() {
+    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
+    let app = spawn_app_with(Db::Sqlite, |c| c.sms.resend_interval = Duration::ZERO).await;
+    let (staff, _) = app.login("13800000000").await;
+    let slot = app.open_slot(&staff, 10, 0, 24).await;
+    // 李先生 (13900000002) lives in a quarantined household; an order of 99 大白菜, more than the
+    // demo's own gift can pay.
+    let (resident, me) = app.login("13900000002").await;
+    assert_eq!(me["household"]["quarantined"], true, "{me}");
+    app.put_in_cart(&resident, app.product_id("大白菜").await, 99).await;
+    let order = app
+        .checkout(&resident, "pool-browser", &serde_json::json!({ "slot_id": slot["id"], "payment": "on_delivery" }))
+        .await;
+    assert_eq!(order.status, 201, "{:?}", order.body);
+    let order_id = order.body["id"].as_i64().expect("order id");
+
+    let browser = Driver::start().await;
+    browser.goto(&app.url("/")).await;
+    browser.click(&browser.wait_for("#to-donate", WAIT).await).await;
+    browser.wait_for("#pool-balance", WAIT).await;
+    log_in(&browser, &app, "13900000004", "/donate").await;
+    browser.click(&browser.wait_for(".presets button[data-yuan='50']", WAIT).await).await;
+    browser.click(&browser.wait_for("#give", WAIT).await).await;
+    browser.click(&browser.wait_for("#pay-order", WAIT).await).await;
+    browser.click(&browser.wait_for("#sim-pay-confirm", WAIT).await).await;
+    browser.wait_for("#gift-thanks", WAIT).await;
+    wait_until(
+        &browser,
+        "document.querySelector('#my-gifts .gift[data-status=\"received\"]') !== null",
+        "the gift received",
+    )
+    .await;
+    let balance = browser.text(&browser.wait_for("#pool-balance", WAIT).await).await;
+    assert_eq!(balance, "¥150.00", "the demo's ¥100 and the ¥50 given");
+
+    log_in(&browser, &app, "13800000000", "/staff/donations").await;
+    let pay = format!("li.need[data-order='{order_id}'] button");
+    browser.click(&browser.wait_for(&pay, WAIT).await).await;
+    wait_until(
+        &browser,
+        &format!("document.querySelector(\"{pay}\")?.innerText.includes('再按一次')"),
+        "asked to confirm",
+    )
+    .await;
+    assert_eq!(app.get(&format!("/api/v1/orders/{order_id}"), Some(&resident)).await.body["status"], "placed");
+    browser.click(&browser.wait_for(&pay, WAIT).await).await;
+    wait_until(&browser, &format!("document.querySelector(\"{pay}\") === null"), "the order helped").await;
+    let sideways = browser.script("return document.documentElement.scrollWidth > window.innerWidth").await;
+    assert_eq!(sideways, false, "the pool page fits the phone's width");
+    wait_until(&browser, "document.querySelector('.ledger-entry[data-kind=\"allocation\"]') !== null", "the ledger")
+        .await;
+    let seen = app.get(&format!("/api/v1/orders/{order_id}"), Some(&resident)).await.body;
+    assert_eq!((seen["status"].as_str(), seen["paid_by_donations"].as_bool()), (Some("paid"), Some(true)));
+
+    log_in(&browser, &app, "13900000002", &format!("/orders/{order_id}")).await;
+    let banner = browser.text(&browser.wait_for("#paid-by-donations", WAIT).await).await;
+    assert!(banner.contains("爱心捐助"), "{banner}");
+    assert!(browser.find_all("#pay-order").await.is_empty(), "nothing to pay");
+
+    log_in(&browser, &app, "13900000004", "/donate").await;
+    wait_until(
+        &browser,
+        "document.querySelector('#my-gifts .gift-helped strong')?.innerText === '1'",
+        "the gift reached one household",
+    )
+    .await;
+    browser.quit().await;
+}
+
 /// What a resident's phone downloads on a first visit to the market, as the server sends it to
 /// a browser that takes gzip: the page, and the stylesheet, script and WebAssembly it names.
 async fn first_visit_bytes(app: &TestApp) -> (usize, Vec<(String, usize)>) {

@@ -48,6 +48,7 @@ pub fn HomePage() -> impl IntoView {
             <h1>{t(K::app_name)}</h1>
             <p>{t(K::tagline)}</p>
             <SearchBox/>
+            <p class="donate-link"><A href="/donate" attr:id="to-donate">"❤️ " {t(K::donate)} " ›"</A></p>
         </section>
         <section>
             <h2>{t(K::categories)}</h2>

@@ -2,6 +2,7 @@
 //! them, so the first visit (browsing) downloads less.
 
 mod checkout;
+mod donate;
 mod group;
 mod orders;
 mod prices;
@@ -29,6 +30,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/group/:id/console") view=group::ConsolePage/>
                 <Route path=path!("/group/:id/proxy") view=group::ProxyPage/>
                 <Route path=path!("/prices") view=prices::PricesPage/>
+                <Route path=path!("/donate") view=donate::DonatePage/>
             </Routes>
         </Shell>
     }

@@ -139,7 +139,10 @@ fn OrderDetail() -> impl IntoView {
                         {(status == OrderStatus::PendingPayment).then(|| o.expires_at.clone().map(|e| view! {
                             <p class="note warn">{t(K::pay_by)} " " {short_time(&e)}</p>
                         }))}
-                        {(status == OrderStatus::PendingPayment).then(|| view! { <PayButton id=o.id total=o.total_fen order=order/> })}
+                        {(status == OrderStatus::PendingPayment).then(|| view! { <PayButton what=PayFor::Order(o.id) total=o.total_fen on_paid=Callback::new(move |_| order.reload())/> })}
+                        {o.paid_by_donations.then(|| view! {
+                            <div class="banner success" id="paid-by-donations" role="status">"❤️ " {t(K::paid_by_donations)}</div>
+                        })}
                         <div class="card">
                             <h2>{t(K::timeline)}</h2>
                             <ol class="timeline">
@@ -208,17 +211,29 @@ fn OrderDetail() -> impl IntoView {
     }
 }
 
+/// What a 微信支付 button pays for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayFor {
+    Order(i64),
+    /// A gift to the donation pool.
+    Gift(i64),
+}
+
 /// 微信支付: the payment parameters from the server, then the phone's payment. In a browser
 /// (demo mode) a simulated payment sheet stands in for `wx.requestPayment`.
 #[component]
-fn PayButton(id: i64, total: shared::Fen, order: crate::components::Load) -> impl IntoView {
+pub fn PayButton(what: PayFor, total: shared::Fen, on_paid: Callback<()>) -> impl IntoView {
     let sheet = RwSignal::new(None::<shared::api::RequestPayment>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let start = move |_| {
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match api::pay_order(id).await {
+            let params = match what {
+                PayFor::Order(id) => api::pay_order(id).await,
+                PayFor::Gift(id) => api::pay_gift(id).await,
+            };
+            match params {
                 Ok(p) => sheet.set(Some(p)),
                 Err(f) => error.set(Some(f.text())),
             }
@@ -230,7 +245,7 @@ fn PayButton(id: i64, total: shared::Fen, order: crate::components::Load) -> imp
         busy.set(true);
         leptos::task::spawn_local(async move {
             match api::demo_pay(&params).await {
-                Ok(()) => order.reload(),
+                Ok(()) => on_paid.run(()),
                 Err(f) if f.status == 404 => error.set(Some(crate::i18n::now(K::pay_in_wechat).to_owned())),
                 Err(f) => error.set(Some(f.text())),
             }

@@ -2,6 +2,7 @@
 //! resident never opens, so never downloads. Logging in happens on the residents' login page,
 //! which sends the worker back here.
 
+mod pool;
 mod scan;
 mod staff;
 mod vendor;
@@ -22,6 +23,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <Elsewhere here=Bundle::Workers/> }>
                 <Route path=path!("/staff") view=staff::StaffPage/>
                 <Route path=path!("/staff/dispatch") view=staff::DispatchPage/>
+                <Route path=path!("/staff/donations") view=pool::PoolPage/>
                 <Route path=path!("/staff/batch/:id") view=volunteer::StaffBatchPage/>
                 <Route path=path!("/vendor") view=vendor::VendorPage/>
                 <Route path=path!("/volunteer") view=volunteer::VolunteerPage/>

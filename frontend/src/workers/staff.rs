@@ -21,7 +21,8 @@ pub fn StaffPage() -> impl IntoView {
     view! {
         <h1>{t(K::staff_page)}</h1>
         <Guarded next="/staff" role=Role::Staff>
-            <leptos_router::components::A href="/staff/dispatch"><span class="btn secondary block" id="dispatch-link">{t(K::dispatch)}</span></leptos_router::components::A>
+            <A href="/staff/dispatch"><span class="btn secondary block" id="dispatch-link">{t(K::dispatch)}</span></A>
+            <A href="/staff/donations"><span class="btn secondary block" id="pool-link">"❤️ " {t(K::donate)}</span></A>
             <SlotsAdmin/> <OpenRefunds/> <PriceCapAdmin/> <HouseholdsAdmin/>
         </Guarded>
     }
