@@ -214,7 +214,12 @@ pub async fn reconcile_payments(pay: &crate::wechat::pay::PayClient, store: &dyn
         tracing::warn!(error = %e, "listing unanswered gifts failed");
         Vec::new()
     });
-    let waiting = waiting.into_iter().chain(gifts);
+    // And group-buy shares paid ahead.
+    let shares = store.group_buys().unanswered_share_payments(asked_before, 50).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "listing unanswered share payments failed");
+        Vec::new()
+    });
+    let waiting = waiting.into_iter().chain(gifts).chain(shares);
     let merchant = crate::domain::payment::Merchant { mchid: &pay.mchid, appid: &pay.appid };
     for out_trade_no in waiting {
         match pay.query(&out_trade_no).await {

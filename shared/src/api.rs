@@ -767,7 +767,10 @@ pub struct Subscribe {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct OpenRefund {
     pub out_refund_no: String,
-    pub order_id: i64,
+    /// None for a paid group-buy share that never became an order (`group_buy_id` says which).
+    pub order_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_buy_id: Option<i64>,
     pub amount_fen: Fen,
     pub reason: String,
     /// `due`, `requested` or `failed` (WeChat Pay refused it: staff must see to it).

@@ -15,6 +15,7 @@ on_both_databases! {
     the_server_closes_a_group_buy_at_its_deadline => deadline;
     a_deadline_passed_while_the_server_was_down_is_closed_when_it_starts => deadline_across_restart;
     volunteers_place_shares_for_households_without_a_phone => proxy_shares;
+    paid_shares_become_paid_orders_or_come_back_when_it_fails => paid_shares;
 }
 
 const STAFF: &str = "13800000000";
@@ -606,4 +607,106 @@ async fn proxy_shares(db: Db) {
     assert_eq!(order["address"]["room"], "602");
     // Nobody else's.
     assert_eq!(app.get(&format!("/api/v1/orders/{}", items[0]["id"]), Some(&plain)).await.status, 404);
+}
+
+/// Pays the caller's share through the demo phone (the simulator notifies this server).
+async fn pay_share(app: &TestApp, path: &str, token: &str) -> Value {
+    let params = app.post(&format!("{path}/share/pay"), &json!({}), Some(token)).await;
+    assert_eq!(params.status, 200, "{:?}", params.body);
+    assert_eq!(app.post("/api/v1/demo/wechat-pay", &params.body, None).await.status, 200);
+    params.body
+}
+
+async fn paid_shares(db: Db) {
+    let app = app(db).await;
+    let m = market(&app).await;
+    let sim = app.simulator.clone().expect("the simulator");
+
+    // A group-buy that goes ahead: one household pays ahead, one pays on delivery.
+    let gb = open(&app, &m.leader, &opening(&m, &["5", "6"], 20, 5, 2, "cancel")).await;
+    let path = format!("/api/v1/group-buys/{}", gb["id"]);
+    let a = resident(&app, "13900000401", "5", "401").await;
+    let b = resident(&app, "13900000402", "6", "402").await;
+    let r = app.post(&format!("{path}/share/pay"), &json!({}), Some(&a)).await;
+    assert_eq!((r.status, r.error_code()), (404, "not_found"), "no share yet");
+    assert_eq!(app.put(&format!("{path}/share"), &share(&[(m.cabbage, 2)]), Some(&a)).await.status, 200);
+    assert_eq!(app.put(&format!("{path}/share"), &share(&[(m.potatoes, 1)]), Some(&b)).await.status, 200);
+    // Asked to pay, then changed before paying: the old prepay's money is owed back, the new one pays.
+    let stale = app.post(&format!("{path}/share/pay"), &json!({}), Some(&a)).await;
+    assert_eq!(stale.status, 200, "{:?}", stale.body);
+    assert_eq!(app.put(&format!("{path}/share"), &share(&[(m.cabbage, 3)]), Some(&a)).await.status, 200);
+    let fresh = pay_share(&app, &path, &a).await;
+    assert_ne!(fresh["package"], stale.body["package"], "a changed share gets a new prepay");
+    let seen = app.get(&path, Some(&a)).await.body;
+    assert_eq!(seen["my_share"]["payment"], "paid", "{seen}");
+    // Paid: no change, no leaving, no second payment.
+    let r = app.put(&format!("{path}/share"), &share(&[(m.cabbage, 1)]), Some(&a)).await;
+    assert_eq!(r.status, 409, "{:?}", r.body);
+    assert_eq!(app.delete(&format!("{path}/share"), Some(&a)).await.status, 409);
+    let r = app.post(&format!("{path}/share/pay"), &json!({}), Some(&a)).await;
+    assert_eq!((r.status, r.error_code()), (409, "wrong_state"));
+    // The stale prepay is paid after all: not a second payment of the share, owed back.
+    assert_eq!(app.post("/api/v1/demo/wechat-pay", &stale.body, None).await.status, 200);
+
+    let r = app.post(&format!("{path}/close"), &json!({}), Some(&m.leader)).await;
+    assert_eq!(r.body["status"], "confirmed", "{:?}", r.body);
+    let order_of = |orders: &Value| orders["items"][0]["id"].clone();
+    let a_order = order_of(&app.get("/api/v1/orders", Some(&a)).await.body);
+    let seen = app.get(&format!("/api/v1/orders/{a_order}"), Some(&a)).await.body;
+    assert_eq!((seen["status"].as_str(), seen["payment"].as_str()), (Some("paid"), Some("wechat")), "{seen}");
+    assert_eq!(seen["total_fen"], 450);
+    let b_order = order_of(&app.get("/api/v1/orders", Some(&b)).await.body);
+    assert_eq!(app.get(&format!("/api/v1/orders/{b_order}"), Some(&b)).await.body["status"], "placed");
+    // Cancelled before a stall starts: the share's money goes back through its own payment.
+    assert_eq!(app.post(&format!("/api/v1/orders/{a_order}/cancel"), &json!({}), Some(&a)).await.status, 200);
+
+    // A group-buy that fails: the paid share is refunded (once), the unpaid one costs nothing.
+    let failing = open(&app, &m.leader, &opening(&m, &["5", "6"], 20, 5, 3, "cancel")).await;
+    let fpath = format!("/api/v1/group-buys/{}", failing["id"]);
+    assert_eq!(app.put(&format!("{fpath}/share"), &share(&[(m.potatoes, 2)]), Some(&a)).await.status, 200);
+    assert_eq!(app.put(&format!("{fpath}/share"), &share(&[(m.cabbage, 1)]), Some(&b)).await.status, 200);
+    pay_share(&app, &fpath, &a).await;
+    let (fclose, nothing) = (format!("{fpath}/close"), json!({}));
+    let closes = join_all((0..5).map(|_| app.post(&fclose, &nothing, Some(&m.leader))).collect()).await;
+    assert!(closes.iter().all(|r| r.body["status"] == "failed"), "{:?}", closes[0].body);
+    let seen = app.get(&fpath, Some(&a)).await.body;
+    assert_eq!(seen["my_share"]["payment"], "refund_due", "{seen}");
+    assert_eq!(app.get("/api/v1/orders", Some(&a)).await.body["items"].as_array().map(Vec::len), Some(1));
+
+    // Every refund reaches the resident's WeChat, once each: the stale prepay's money, the
+    // cancelled order's, the failed group-buy's share.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let open = app.get("/api/v1/admin/refunds", Some(&m.staff)).await.body;
+        if open["items"].as_array().is_some_and(Vec::is_empty) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "refunds still open: {open}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let at_wechat: Value =
+        app.client.get(format!("{sim}/sim/refunds")).send().await.expect("sim").json().await.expect("json");
+    let mut amounts: Vec<(i64, String)> = at_wechat
+        .as_array()
+        .expect("refunds")
+        .iter()
+        .map(|r| (r["amount"].as_i64().unwrap_or(0), r["out_trade_no"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    amounts.sort();
+    let (g1, g2) = (gb["id"].as_i64().unwrap_or(0), failing["id"].as_i64().unwrap_or(0));
+    let hh = |me: &Value| me["household"]["id"].as_i64().unwrap_or(0);
+    let a_home = hh(&app.get("/api/v1/me", Some(&a)).await.body);
+    let mut expected = vec![
+        (300, format!("FXG{g1}H{a_home}N1")),
+        (400, format!("FXG{g2}H{a_home}N1")),
+        (450, format!("FXG{g1}H{a_home}N2")),
+    ];
+    expected.sort();
+    assert_eq!(amounts, expected, "each refunded once, from its own payment");
+    // The resident is told the failed group-buy's money came back.
+    let told = app.get("/api/v1/me/notices", Some(&a)).await.body;
+    assert!(
+        told["items"].as_array().expect("items").iter().any(|n| n["kind"] == "refund" && n["order_id"].is_null()),
+        "{told}"
+    );
 }

@@ -519,6 +519,10 @@ async fn a_neighbour_gives_and_staff_pay_a_quarantined_households_order() {
     assert_eq!(sideways, false, "the pool page fits the phone's width");
     wait_until(&browser, "document.querySelector('.ledger-entry[data-kind=\"allocation\"]') !== null", "the ledger")
         .await;
+    if let Ok(dir) = std::env::var("FXS_SCREENSHOT_DIR") {
+        browser.script("window.scrollTo(0, 0)").await;
+        let _ = std::fs::write(std::path::Path::new(&dir).join("pool.png"), browser.screenshot_png().await);
+    }
     let seen = app.get(&format!("/api/v1/orders/{order_id}"), Some(&resident)).await.body;
     assert_eq!((seen["status"].as_str(), seen["paid_by_donations"].as_bool()), (Some("paid"), Some(true)));
 
@@ -534,6 +538,9 @@ async fn a_neighbour_gives_and_staff_pay_a_quarantined_households_order() {
         "the gift reached one household",
     )
     .await;
+    if let Ok(dir) = std::env::var("FXS_SCREENSHOT_DIR") {
+        let _ = std::fs::write(std::path::Path::new(&dir).join("donate.png"), browser.screenshot_png().await);
+    }
     browser.quit().await;
 }
 

@@ -1023,3 +1023,154 @@ mod tests {
         assert_eq!(refused(&|_| {}, &other_leader).code, ErrorCode::Forbidden);
     }
 }
+
+// ---------- paying a share ahead (WeChat Pay) ----------
+
+/// A household's share as it stands when its resident asks to pay it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharePayRequest {
+    pub status: GroupBuyStatus,
+    pub deadline: DateTime<Utc>,
+    /// The share's total and payment; None: the household has no share.
+    pub share: Option<(Fen, SharePayment)>,
+}
+
+/// How much paying the share asks for now, or why it cannot be paid.
+pub fn decide_share_pay(r: &SharePayRequest, now: DateTime<Utc>) -> Result<Fen, Refusal> {
+    let (total, payment) =
+        r.share.ok_or_else(|| Refusal::new(ErrorCode::NotFound, "您还没有参团 (no share to pay)"))?;
+    if r.status != GroupBuyStatus::Open || now >= r.deadline {
+        return Err(Refusal::new(ErrorCode::GroupClosed, "团购已截止 (the group-buy has closed)"));
+    }
+    if payment != SharePayment::Unpaid {
+        return Err(Refusal::new(ErrorCode::WrongState, "这份已经付过了 (the share is paid already)"));
+    }
+    if total.get() <= 0 {
+        return Err(Refusal::new(ErrorCode::WrongState, "份额为空 (nothing to pay)"));
+    }
+    Ok(total)
+}
+
+/// A share's payment as the store read it (the group-buy and the share locked) when WeChat Pay
+/// says money came for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharePaymentSnapshot {
+    pub out_trade_no: String,
+    /// What this prepay asked for.
+    pub amount: Fen,
+    /// The transaction already recorded for this prepay, if any.
+    pub transaction_id: Option<String>,
+    pub group_buy_open: bool,
+    /// The share now: its total and payment; None if the household left.
+    pub share: Option<(Fen, SharePayment)>,
+}
+
+/// What money for a share does, decided as for an order (`decide_payment`): it pays the share
+/// only while the group-buy is open and the share, unpaid, still costs what was asked; money that
+/// comes otherwise (closed, changed, left, paid already) is owed back.
+pub fn decide_share_payment(
+    s: Option<&SharePaymentSnapshot>,
+    notice: &super::payment::PaymentNotice,
+    merchant: &super::payment::Merchant<'_>,
+) -> Result<super::payment::PaymentOutcome, Refusal> {
+    let snapshot = s.map(|s| {
+        let waiting = s.group_buy_open
+            && s.share.is_some_and(|(total, payment)| payment == SharePayment::Unpaid && total == s.amount);
+        super::payment::PaymentSnapshot {
+            order_id: 0,
+            status: match (&s.transaction_id, waiting) {
+                (Some(_), _) => OrderStatus::Paid,
+                (None, true) => OrderStatus::PendingPayment,
+                (None, false) => OrderStatus::Cancelled,
+            },
+            total: s.amount,
+            transaction_id: s.transaction_id.clone(),
+            paid_by_pool: false,
+        }
+    });
+    super::payment::decide_payment(snapshot.as_ref(), notice, merchant)
+}
+
+#[cfg(test)]
+mod share_payment_tests {
+    use super::*;
+    use crate::domain::payment::{Merchant, PaymentNotice, PaymentOutcome};
+
+    const ME: Merchant<'static> = Merchant { mchid: "1900000001", appid: "wx-demo" };
+
+    fn notice(total: i64, transaction: &str) -> PaymentNotice {
+        PaymentNotice {
+            mchid: ME.mchid.into(),
+            appid: ME.appid.into(),
+            out_trade_no: "FXG1H2N1".into(),
+            transaction_id: transaction.into(),
+            trade_state: "SUCCESS".into(),
+            total,
+            success_time: None,
+        }
+    }
+
+    fn paying() -> SharePaymentSnapshot {
+        SharePaymentSnapshot {
+            out_trade_no: "FXG1H2N1".into(),
+            amount: Fen::stored(900),
+            transaction_id: None,
+            group_buy_open: true,
+            share: Some((Fen::stored(900), SharePayment::Unpaid)),
+        }
+    }
+
+    #[test]
+    fn money_pays_an_open_unchanged_unpaid_share_once() {
+        let s = paying();
+        assert_eq!(decide_share_payment(Some(&s), &notice(900, "T1"), &ME), Ok(PaymentOutcome::Paid));
+        let mut paid = s.clone();
+        paid.transaction_id = Some("T1".into());
+        paid.share = Some((Fen::stored(900), SharePayment::Paid));
+        assert_eq!(decide_share_payment(Some(&paid), &notice(900, "T1"), &ME), Ok(PaymentOutcome::AlreadyPaid));
+        assert_eq!(decide_share_payment(Some(&paid), &notice(900, "T2"), &ME), Ok(PaymentOutcome::RefundLate));
+        assert!(decide_share_payment(Some(&s), &notice(899, "T1"), &ME).is_err(), "the wrong amount");
+        assert!(decide_share_payment(None, &notice(900, "T1"), &ME).is_err());
+    }
+
+    #[test]
+    fn money_for_a_closed_changed_left_or_paid_share_goes_back() {
+        let mut closed = paying();
+        closed.group_buy_open = false;
+        let mut changed = paying();
+        changed.share = Some((Fen::stored(1_200), SharePayment::Unpaid));
+        let mut left = paying();
+        left.share = None;
+        let mut other = paying();
+        other.share = Some((Fen::stored(900), SharePayment::Paid));
+        for s in [closed, changed, left, other] {
+            assert_eq!(
+                decide_share_payment(Some(&s), &notice(900, "T9"), &ME),
+                Ok(PaymentOutcome::RefundLate),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_share_is_paid_while_open_once_and_not_empty() {
+        let now = Utc::now();
+        let mut r = SharePayRequest {
+            status: GroupBuyStatus::Open,
+            deadline: now + chrono::Duration::hours(1),
+            share: Some((Fen::stored(900), SharePayment::Unpaid)),
+        };
+        assert_eq!(decide_share_pay(&r, now), Ok(Fen::stored(900)));
+        assert_eq!(
+            decide_share_pay(&r, now + chrono::Duration::hours(2)).map_err(|e| e.code),
+            Err(ErrorCode::GroupClosed)
+        );
+        r.share = Some((Fen::stored(900), SharePayment::Paid));
+        assert_eq!(decide_share_pay(&r, now).map_err(|e| e.code), Err(ErrorCode::WrongState));
+        r.share = None;
+        assert_eq!(decide_share_pay(&r, now).map_err(|e| e.code), Err(ErrorCode::NotFound));
+        r.share = Some((Fen::stored(900), SharePayment::Unpaid));
+        r.status = GroupBuyStatus::Failed;
+        assert_eq!(decide_share_pay(&r, now).map_err(|e| e.code), Err(ErrorCode::GroupClosed));
+    }
+}

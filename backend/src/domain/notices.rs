@@ -25,6 +25,8 @@ pub fn words(kind: &str, order_id: i64, amount_fen: Option<i64>) -> (String, Str
         "out_for_delivery" => ("正在配送".into(), format!("订单 {order_id} 已由志愿者取走，正在送往您家。")),
         "delivered" => ("已送达".into(), format!("订单 {order_id} 已送达，请及时取菜。")),
         "refund" => ("退款已到账".into(), format!("订单 {order_id} 的退款 {yuan} 已退回微信。")),
+        // `order_id` is the group-buy here: the share never became an order.
+        "group_buy_refund" => ("团购退款已到账".into(), format!("团购 {order_id} 未成团，已付的 {yuan} 已退回微信。")),
         "group_buy_closed" => ("团购已成团".into(), format!("团购已截单，您的订单 {order_id} 已生成。")),
         _ => ("订单更新".into(), format!("订单 {order_id} 有新的进展。")),
     }

@@ -345,3 +345,52 @@ pub fn shares_table(gb: &GroupBuy, shares: &[Share]) -> String {
 fn plain_yuan(f: shared::Fen) -> String {
     format!("{}.{:02}", f.get() / 100, f.get() % 100)
 }
+
+/// Pays the caller's household's share ahead with WeChat Pay: the parameters for
+/// `wx.requestPayment` for the share's total now. A paid share cannot change; when the group-buy
+/// goes ahead its order is paid, when it fails the money goes back.
+#[utoipa::path(
+    tag = "group-buys",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::wechat::pay::RequestPayment),
+        (status = 404, body = ErrorBody, description = "no such group-buy, or no share of the caller's household"),
+        (status = 409, body = ErrorBody, description = "`group_closed`, `wrong_state` (paid already) or `wechat_required`"),
+        (status = 503, body = ErrorBody, description = "`pay_unavailable`"),
+    )
+)]
+#[post("/group-buys/{id}/share/pay")]
+pub async fn pay_share(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<crate::wechat::pay::RequestPayment>> {
+    let id = id.into_inner();
+    let pay = state.pay.as_ref().ok_or_else(super::pay::pay_unavailable)?;
+    let household = auth.user.household.as_ref().map(|h| h.id).ok_or_else(|| ApiError::not_found("share"))?;
+    let group_buys = state.store.group_buys();
+    let request = group_buys.share_to_pay(id, household).await?.ok_or_else(|| ApiError::not_found("group-buy"))?;
+    let now = chrono::Utc::now();
+    let amount = crate::domain::group_buy::decide_share_pay(&request, now)?;
+    let openid = super::pay::payer_openid(&state, pay, &auth).await?;
+    let prepay = group_buys.share_prepay(id, household, auth.user.id, amount, &openid, now).await?;
+    let prepay_id = match prepay.prepay_id {
+        Some(p) => p,
+        None => {
+            let description = format!("傅鲜生 团购{id}");
+            let made = pay
+                .jsapi_prepay(
+                    &prepay.out_trade_no,
+                    &description,
+                    amount.get(),
+                    &prepay.payer_openid,
+                    Some(request.deadline),
+                )
+                .await
+                .map_err(|e| super::pay::pay_failed(&prepay.out_trade_no, e))?;
+            group_buys.set_share_prepay(&prepay.out_trade_no, &made).await?;
+            made
+        }
+    };
+    Ok(web::Json(pay.request_payment(&prepay_id)))
+}

@@ -102,6 +102,7 @@ pub fn app(
                 .service(group_buys::detail)
                 .service(group_buys::set_share)
                 .service(group_buys::leave)
+                .service(group_buys::pay_share)
                 .service(group_buys::set_share_for)
                 .service(group_buys::household_for)
                 .service(group_buys::close)

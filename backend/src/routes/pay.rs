@@ -91,7 +91,7 @@ pub(crate) fn pay_failed(out_trade_no: &str, e: impl std::fmt::Display) -> ApiEr
 }
 
 /// What WeChat Pay says of one `out_trade_no` (a notification or a query's answer), applied to
-/// the order or the gift it names.
+/// the order, the gift or the group-buy share it names.
 pub(crate) async fn apply_notice(
     store: &dyn crate::store::Store,
     notice: &crate::domain::payment::PaymentNotice,
@@ -100,6 +100,8 @@ pub(crate) async fn apply_notice(
     let now = chrono::Utc::now();
     if crate::store::donations::is_gift(&notice.out_trade_no) {
         store.donations().apply_payment(notice, merchant, now).await
+    } else if crate::store::share_payments::is_share(&notice.out_trade_no) {
+        store.group_buys().apply_share_payment(notice, merchant, now).await
     } else {
         store.payments().apply(notice, merchant, now).await
     }
@@ -200,6 +202,7 @@ pub async fn open_refunds(
         .map(|r| shared::api::OpenRefund {
             out_refund_no: r.out_refund_no,
             order_id: r.order_id,
+            group_buy_id: r.group_buy_id,
             amount_fen: r.amount,
             reason: r.reason,
             status: r.status,

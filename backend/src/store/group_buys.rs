@@ -32,7 +32,7 @@ use tokio::sync::mpsc;
 const MAX_BATCH: usize = 256;
 
 pub struct GroupBuys {
-    pool: Pool,
+    pub(super) pool: Pool,
     joins: mpsc::Sender<Waiting<JoinJob, JoinOutcome>>,
     sessions: Arc<Sessions>,
 }
@@ -273,6 +273,10 @@ impl GroupBuys {
                 &args![id, *household, order.id],
             )
             .await?;
+            if order.status == shared::order::OrderStatus::Paid {
+                // The share's payment becomes the order's: a later cancel or shortage refunds it.
+                tx.exec(super::share_payments::SHARE_PAYMENT_TO_ORDER, &args![id, *household, order.id]).await?;
+            }
         }
         for (product, stock) in &decision.stock {
             tx.exec("UPDATE products SET stock = $2 WHERE id = $1", &args![*product, *stock]).await?;
@@ -302,6 +306,8 @@ impl GroupBuys {
                 &args![id, *household, refund_no.as_str()],
             )
             .await?;
+            tx.exec(super::share_payments::SHARE_REFUND_INSERT, &args![id, *household, refund_no.as_str(), now])
+                .await?;
         }
         tx.commit().await?;
         Ok(Closed::Now)

@@ -18,6 +18,7 @@ pub const SQLITE: Embedded = &[
     (7, "price cap", include_str!("../../../migrations/sqlite/0007_price_cap.sql")),
     (8, "notices", include_str!("../../../migrations/sqlite/0008_notices.sql")),
     (9, "donations", include_str!("../../../migrations/sqlite/0009_donations.sql")),
+    (10, "share payments", include_str!("../../../migrations/sqlite/0010_share_payments.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -33,6 +34,7 @@ pub const POSTGRES: Embedded = &[
     (10, "price cap", include_str!("../../../migrations/postgres/0010_price_cap.sql")),
     (11, "notices", include_str!("../../../migrations/postgres/0011_notices.sql")),
     (12, "donations", include_str!("../../../migrations/postgres/0012_donations.sql")),
+    (13, "share payments", include_str!("../../../migrations/postgres/0013_share_payments.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

@@ -18,6 +18,7 @@ mod postgres_checkout;
 mod postgres_sessions;
 pub mod prices;
 mod sessions;
+pub mod share_payments;
 mod shopping;
 pub mod sql;
 mod sqlite;

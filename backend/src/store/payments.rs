@@ -29,7 +29,9 @@ pub struct PaymentRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RefundRecord {
     pub out_refund_no: String,
-    pub order_id: i64,
+    /// None for a group-buy share's refund (it never became an order).
+    pub order_id: Option<i64>,
+    pub group_buy_id: Option<i64>,
     pub out_trade_no: String,
     pub amount: Fen,
     pub total: Fen,
@@ -252,20 +254,29 @@ impl Payments {
         )
         .await?;
         if next == "succeeded" {
-            // The resident is told the money is back.
+            // The resident is told the money is back (a share's payer, or the order's resident).
             let r = tx
                 .row(
-                    "SELECT r.order_id, r.amount_fen, o.user_id FROM refunds r JOIN orders o ON o.id = r.order_id \
-                     WHERE r.out_refund_no = $1",
+                    "SELECT r.order_id, r.amount_fen, COALESCE(r.user_id, o.user_id), r.group_buy_id FROM refunds r \
+                     LEFT JOIN orders o ON o.id = r.order_id WHERE r.out_refund_no = $1",
                     &args![out_refund_no.to_owned()],
                 )
                 .await?;
             if let Some(r) = r {
-                let (order_id, amount, user_id): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-                let (title, body) = crate::domain::notices::words("refund", order_id, Some(amount));
+                let (order_id, amount, user_id): (Option<i64>, i64, Option<i64>) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                let group_buy: Option<i64> = r.get(3)?;
+                let (title, body) = match (order_id, group_buy) {
+                    (None, Some(g)) => crate::domain::notices::words("group_buy_refund", g, Some(amount)),
+                    _ => crate::domain::notices::words("refund", order_id.unwrap_or_default(), Some(amount)),
+                };
                 let dedupe = format!("refund:{out_refund_no}");
-                tx.exec(super::notices::NOTICE_INSERT, &args![user_id, order_id, "refund", dedupe, title, body, now])
+                if let Some(user_id) = user_id {
+                    tx.exec(
+                        super::notices::NOTICE_INSERT,
+                        &args![user_id, order_id, "refund", dedupe, title, body, now],
+                    )
                     .await?;
+                }
             }
         }
         tx.commit().await?;
@@ -284,8 +295,9 @@ impl Payments {
         order_id: Option<i64>,
     ) -> StoreResult<Vec<RefundRecord>> {
         let sql = format!(
-            "SELECT r.out_refund_no, r.order_id, r.out_trade_no, r.amount_fen, p.amount_fen, r.reason, r.status \
-             FROM refunds r JOIN payments p ON p.out_trade_no = r.out_trade_no WHERE {condition} \
+            "SELECT r.out_refund_no, r.order_id, r.out_trade_no, r.amount_fen, COALESCE(p.amount_fen, sp.amount_fen), \
+             r.reason, r.status, r.group_buy_id FROM refunds r LEFT JOIN payments p ON p.out_trade_no = r.out_trade_no \
+             LEFT JOIN share_payments sp ON sp.out_trade_no = r.out_trade_no WHERE {condition} \
              AND (CAST($2 AS BIGINT) IS NULL OR r.order_id = $2) ORDER BY r.created_at, r.out_refund_no LIMIT $1"
         );
         let rows = self.pool.rows(&sql, &args![limit, order_id]).await?;
@@ -299,6 +311,7 @@ impl Payments {
                     total: Fen::stored(r.get(4)?),
                     reason: r.get(5)?,
                     status: r.get(6)?,
+                    group_buy_id: r.get(7)?,
                 })
             })
             .collect::<sqlx::Result<_>>()

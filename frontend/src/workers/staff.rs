@@ -320,7 +320,11 @@ fn OpenRefunds() -> impl IntoView {
                 <ul class="households">
                     {list.into_iter().map(|r| view! {
                         <li class:warn=r.status == "failed">
-                            <span>{t(K::order_no)} " " {r.order_id}</span>
+                            <span>{match (r.order_id, r.group_buy_id) {
+                                (Some(o), _) => format!("{} {o}", crate::i18n::now(K::order_no)),
+                                (None, Some(g)) => format!("{} #{g}", crate::i18n::now(K::nav_group)),
+                                _ => String::new(),
+                            }}</span>
                             <span>{r.amount_fen.yuan()}</span>
                             <span class=if r.status == "failed" { "badge warn" } else { "badge" }>{r.status.clone()}</span>
                         </li>
