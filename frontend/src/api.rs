@@ -340,6 +340,11 @@ pub async fn pay_gift(id: i64) -> ApiResult<shared::api::RequestPayment> {
     parse(exchange(Call::new("POST", format!("/api/v1/donations/{id}/pay")), None).await?)
 }
 
+/// The parameters for `wx.requestPayment` for the caller's share of a group-buy.
+pub async fn pay_share(group_buy_id: i64) -> ApiResult<shared::api::RequestPayment> {
+    parse(exchange(Call::new("POST", format!("/api/v1/group-buys/{group_buy_id}/share/pay")), None).await?)
+}
+
 /// A gift of money or 菜盒子 to the donation pool, to be paid.
 pub async fn give(body: &shared::api::GiveRequest) -> ApiResult<shared::api::Gift> {
     parse(send(Call::new("POST", "/api/v1/donations"), body).await?)

@@ -138,6 +138,7 @@ dictionary! {
     notices => "消息", "News";
     open_refunds => "待完成的退款", "Refunds not yet back";
     price_board => "价格公示 · 稳物价", "Price board";
+    gb_paid_ahead => "已付款：成团后配送到家；未成团全额退回", "Paid: delivered if it goes ahead, refunded in full if not";
     donate => "爱心捐助", "Donate";
     donate_intro => "为隔离和困难家庭捐菜：捐款或菜盒子进入爱心池，工作人员用它为这些家庭的订单付款。受助家庭不会知道是谁捐的。", "Money and veg boxes go to the pool; staff use it to pay quarantined and hardship households' orders. They are not told who gave.";
     pool_balance => "爱心池余额", "In the pool";
@@ -154,6 +155,7 @@ dictionary! {
     amount_yuan => "金额（元）", "Amount (¥)";
     pool_needs => "等待帮助的订单", "Orders waiting for help";
     pay_from_pool => "用爱心池支付", "Pay from the pool";
+    no_needs => "现在没有等待帮助的订单", "No orders are waiting for help";
     press_again => "再按一次确认", "Press again to confirm";
     ledger => "收支明细", "Ledger";
     ledger_csv => "导出收支明细 (CSV)", "Download the ledger (CSV)";

@@ -248,8 +248,8 @@ async fn resident_logs_in_browses_and_buys() {
 }
 
 /// The 团购 tab end to end: a resident of building 3 joins the demo's group-buy and watches the
-/// progress move (also when a neighbour joins), the leader closes it in the console, and the
-/// resident finds the order the share became.
+/// progress move (also when a neighbour joins), pays the share ahead, the leader closes it in the
+/// console, and the resident finds the paid order the share became.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resident_joins_a_group_buy_and_sees_the_order_once_the_leader_closes_it() {
     assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
@@ -287,6 +287,11 @@ async fn a_resident_joins_a_group_buy_and_sees_the_order_once_the_leader_closes_
     let body = serde_json::json!({ "items": [{ "product_id": first, "quantity": 1 }] });
     assert_eq!(app.put(&format!("/api/v1/group-buys/{id}/share"), &body, Some(&neighbour)).await.status, 200);
     wait_until(&browser, &format!("{joined} === '2'"), "the live progress").await;
+    // The resident pays the share ahead (the simulated WeChat sheet): paid, and no longer changeable.
+    browser.click(&browser.wait_for("#my-share #pay-order", WAIT).await).await;
+    browser.click(&browser.wait_for("#sim-pay-confirm", WAIT).await).await;
+    browser.wait_for("#share-paid", WAIT).await;
+    assert!(browser.find_all("#join-group").await.is_empty(), "a paid share cannot change");
     if let Ok(dir) = std::env::var("FXS_SCREENSHOT_DIR") {
         browser.script("window.scrollTo(0, 0)").await;
         let _ = std::fs::write(std::path::Path::new(&dir).join("group-buy.png"), browser.screenshot_png().await);
@@ -312,7 +317,7 @@ async fn a_resident_joins_a_group_buy_and_sees_the_order_once_the_leader_closes_
     log_in(&browser, &app, "13900000001", &format!("/group/{id}")).await;
     browser.click(&browser.wait_for("#group-order", WAIT).await).await;
     let status = browser.text(&browser.wait_for("#order-status", WAIT).await).await;
-    assert!(status.contains("已下单"), "{status}");
+    assert!(status.contains("已付款"), "the share's payment is the order's: {status}");
     let origin = browser.text(&browser.wait_for("#order-group-buy", WAIT).await).await;
     assert!(origin.contains(&id.to_string()), "{origin}");
     browser.wait_for("#handoff-code", WAIT).await;

@@ -3,6 +3,7 @@
 //! view, closing), the form that places a share for a neighbour without a smartphone, and
 //! opening a new group-buy.
 
+use super::orders::{PayButton, PayFor};
 use crate::api;
 use crate::components::{day_and_time, Guarded, Load, Stepper, COMMUNITY};
 use crate::i18n::{now, t, K};
@@ -196,6 +197,8 @@ fn GroupBuyDetail() -> impl IntoView {
             let open = g.status == GroupBuyStatus::Open;
             let deadline = g.deadline.clone();
             let joined = g.my_share.is_some();
+            // A paid share cannot change: no steppers, no leaving.
+            let paid = g.my_share.as_ref().is_some_and(|s| s.payment != SharePayment::Unpaid);
             let order_id = g.my_share.as_ref().and_then(|s| s.order_id);
             let items = g.items.clone();
             let had: BTreeMap<i64, i64> =
@@ -224,6 +227,14 @@ fn GroupBuyDetail() -> impl IntoView {
                         <p>{sh.items.iter().map(|l| format!("{}×{}{}", l.name, l.quantity, l.unit)).collect::<Vec<_>>().join("、")}</p>
                         <p>{t(K::total)} " " <strong>{sh.total_fen.yuan()}</strong></p>
                         {sh.placed_by.clone().map(|p| view! { <p class="note">{t(K::gb_placed_by)} ": " {p}</p> })}
+                        {match sh.payment {
+                            SharePayment::Paid => view! { <p class="banner success" id="share-paid">"✓ " {t(K::gb_paid_ahead)}</p> }.into_any(),
+                            SharePayment::RefundDue => view! { <p class="note refund" id="share-refund">{t(K::refund)} " " {sh.total_fen.yuan()}</p> }.into_any(),
+                            SharePayment::Unpaid if open && sh.total_fen.get() > 0 => view! {
+                                <PayButton what=PayFor::Share(gid) total=sh.total_fen on_paid=Callback::new(move |_| gb.reload())/>
+                            }.into_any(),
+                            SharePayment::Unpaid => ().into_any(),
+                        }}
                     </div>
                 })}
                 <ul class="group-items">
@@ -239,7 +250,7 @@ fn GroupBuyDetail() -> impl IntoView {
                                     {(i.regular_price_fen.get() > i.price_fen.get()).then(|| view! { " " <s class="note">{t(K::gb_regular)} " " {i.regular_price_fen.yuan()}</s> })}</p>
                                 <Progress part=i.joined_quantity whole=i.max_quantity label=format!("{} ({})", now(K::gb_joined), i.unit)/>
                                 <p class="note">{t(K::gb_limit)} " " {i.per_household_limit} {i.unit.clone()} " · " {t(K::gb_left)} " " {left} {i.unit.clone()}</p>
-                                {(open && lives_here).then(|| view! {
+                                {(open && lives_here && !paid).then(|| view! {
                                     {move || view! {
                                         <Stepper quantity=mine_now() max=max_for_me min=0 on_change=Callback::new(move |q| {
                                             edited.set(true);
@@ -252,13 +263,13 @@ fn GroupBuyDetail() -> impl IntoView {
                     }).collect_view()}
                 </ul>
                 {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:banner=ok class:success=ok role="status" id="group-message">{m}</p> })}
-                {(open && lives_here).then(|| view! {
+                {(open && lives_here && !paid).then(|| view! {
                     <button id="join-group" class="btn primary block" disabled=move || busy.get() || wanted.get().values().all(|q| *q == 0)
                         on:click=move |_| submit(wanted.get_untracked().into_iter().collect())>
                         {if joined { t(K::gb_save) } else { t(K::gb_join) }}
                     </button>
                 })}
-                {(open && joined).then(|| view! {
+                {(open && joined && !paid).then(|| view! {
                     <button id="leave-group" class="btn secondary block" disabled=move || busy.get() on:click=move |_| submit(Vec::new())>{t(K::gb_leave)}</button>
                 })}
                 {(open && may_proxy()).then(|| view! { <A href=format!("/group/{gid}/proxy")><span class="btn secondary block" id="proxy-link">{t(K::gb_proxy)}</span></A> })}

@@ -217,6 +217,8 @@ pub enum PayFor {
     Order(i64),
     /// A gift to the donation pool.
     Gift(i64),
+    /// The caller's share of this group-buy, paid ahead.
+    Share(i64),
 }
 
 /// 微信支付: the payment parameters from the server, then the phone's payment. In a browser
@@ -232,6 +234,7 @@ pub fn PayButton(what: PayFor, total: shared::Fen, on_paid: Callback<()>) -> imp
             let params = match what {
                 PayFor::Order(id) => api::pay_order(id).await,
                 PayFor::Gift(id) => api::pay_gift(id).await,
+                PayFor::Share(id) => api::pay_share(id).await,
             };
             match params {
                 Ok(p) => sheet.set(Some(p)),

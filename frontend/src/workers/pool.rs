@@ -64,6 +64,7 @@ fn Needs(needs: Load, message: RwSignal<Option<(bool, String)>>, on_paid: Callba
         <section class="card" id="pool-needs">
             <h2>{t(K::pool_needs)}</h2>
             {needs.show_items(move |list: Vec<PoolNeed>| view! {
+                {list.is_empty().then(|| view! { <p class="note" id="no-needs">{t(K::no_needs)}</p> })}
                 <ul class="households">
                     {list.into_iter().map(|n| {
                         let id = n.order_id;
