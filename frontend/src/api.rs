@@ -340,6 +340,25 @@ pub async fn pay_gift(id: i64) -> ApiResult<shared::api::RequestPayment> {
     parse(exchange(Call::new("POST", format!("/api/v1/donations/{id}/pay")), None).await?)
 }
 
+/// Demo mode: the simulator plays the getPhoneNumber button for this phone; its one-time code.
+pub async fn demo_phone_code(phone: &str) -> ApiResult<String> {
+    #[derive(Serialize)]
+    struct Phone<'a> {
+        phone: &'a str,
+    }
+    let reply: shared::api::DemoWechatCodeResponse =
+        parse(send(Call::new("POST", "/api/v1/demo/wechat-phone-code"), &Phone { phone }).await?)?;
+    Ok(reply.code)
+}
+
+/// Binds the phone WeChat vouches for (getPhoneNumber's code); the answer is the login to keep.
+pub async fn bind_phone(code: &str) -> ApiResult<LoginResponse> {
+    parse(
+        send(Call::new("POST", "/api/v1/me/phone/wechat"), &shared::api::WechatLoginRequest { code: code.to_owned() })
+            .await?,
+    )
+}
+
 /// The parameters for `wx.requestPayment` for the caller's share of a group-buy.
 pub async fn pay_share(group_buy_id: i64) -> ApiResult<shared::api::RequestPayment> {
     parse(exchange(Call::new("POST", format!("/api/v1/group-buys/{group_buy_id}/share/pay")), None).await?)

@@ -139,6 +139,9 @@ dictionary! {
     open_refunds => "待完成的退款", "Refunds not yet back";
     price_board => "价格公示 · 稳物价", "Price board";
     gb_paid_ahead => "已付款：成团后配送到家；未成团全额退回", "Paid: delivered if it goes ahead, refunded in full if not";
+    bind_phone => "绑定手机号", "Add your phone";
+    bind_phone_hint => "用微信授权绑定手机号，志愿者送菜时能联系到您；这个手机号以前的订单也会合并过来。", "WeChat gives us your phone so volunteers can reach you; orders made with that phone come along.";
+    bind_phone_button => "用微信授权绑定", "Use my WeChat phone";
     donate => "爱心捐助", "Donate";
     donate_intro => "为隔离和困难家庭捐菜：捐款或菜盒子进入爱心池，工作人员用它为这些家庭的订单付款。受助家庭不会知道是谁捐的。", "Money and veg boxes go to the pool; staff use it to pay quarantined and hardship households' orders. They are not told who gave.";
     pool_balance => "爱心池余额", "In the pool";

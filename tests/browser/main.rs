@@ -468,6 +468,42 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     browser.quit().await;
 }
 
+/// A resident who logged in with WeChat has no phone: the checkout page asks to bind the phone
+/// WeChat vouches for; once bound to a phone that already had an order, that order is theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wechat_resident_binds_their_phone_and_keeps_the_orders() {
+    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
+    let app = spawn_app_with(Db::Sqlite, |c| c.sms.resend_interval = Duration::ZERO).await;
+    let (staff, _) = app.login("13800000000").await;
+    let slot = app.open_slot(&staff, 10, 0, 24).await;
+    let (phone_account, _) = app.login("13900000005").await;
+    app.put_in_cart(&phone_account, app.product_id("土豆").await, 2).await;
+    let order = app
+        .checkout(
+            &phone_account,
+            "bind-browser",
+            &serde_json::json!({ "slot_id": slot["id"], "payment": "on_delivery" }),
+        )
+        .await;
+    assert_eq!(order.status, 201, "{:?}", order.body);
+
+    let browser = Driver::start().await;
+    browser.goto(&app.url("/login?next=/checkout")).await;
+    browser.click(&browser.wait_for("#wechat-login", WAIT).await).await;
+    browser.wait_for("#bind-phone", WAIT).await;
+    set_input(&browser, "#bind-phone-number", "13900000005").await;
+    browser.click(&browser.wait_for("#bind-phone-button", WAIT).await).await;
+    wait_until(&browser, "document.getElementById('bind-phone') === null", "the phone bound").await;
+    browser.goto(&app.url("/orders")).await;
+    browser.wait_for(".order-row", WAIT).await;
+    let token = browser.script("return localStorage.getItem('fxs_token')").await;
+    let me = app.get("/api/v1/me", token.as_str()).await.body;
+    assert_eq!(me["phone"], "13900000005", "{me}");
+    let orders = app.get("/api/v1/orders", token.as_str()).await.body;
+    assert!(orders["items"].as_array().expect("items").iter().any(|o| o["id"] == order.body["id"]), "{orders}");
+    browser.quit().await;
+}
+
 /// 爱心捐助 end to end: a neighbour gives ¥50 on the donation page and pays through the
 /// simulated WeChat sheet; staff see a quarantined household's order waiting for help and pay
 /// it from the pool (the second press confirms); the household sees its order paid by donations;

@@ -92,7 +92,47 @@ fn day_label(day: &str) -> String {
 pub fn CheckoutPage() -> impl IntoView {
     view! {
         <h1>{t(K::checkout)}</h1>
-        <Guarded next="/checkout"><CheckoutForm/></Guarded>
+        <Guarded next="/checkout"><BindPhone/> <CheckoutForm/></Guarded>
+    }
+}
+
+/// A resident who logged in with WeChat and has no phone on record binds the phone WeChat vouches
+/// for (the mini-program's getPhoneNumber button; in the demo the simulator stands in for it, with
+/// the phone typed here), so volunteers can reach them. A phone account that already has it
+/// becomes theirs, with every order.
+#[component]
+fn BindPhone() -> impl IntoView {
+    let session = use_session();
+    let phone = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let bind = move |_| {
+        let typed = phone.get_untracked();
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let result = match api::demo_phone_code(typed.trim()).await {
+                Ok(code) => api::bind_phone(&code).await,
+                Err(f) => Err(f),
+            };
+            match result {
+                Ok(login) => session.logged_in(&login.token, login.user),
+                Err(f) => error.set(Some(f.text())),
+            }
+            busy.set(false);
+        });
+    };
+    move || {
+        session.user.get().filter(|u| u.phone.is_none()).map(|_| view! {
+            <section class="card" id="bind-phone">
+                <h2>{t(K::bind_phone)}</h2>
+                <p class="note">{t(K::bind_phone_hint)}</p>
+                <input id="bind-phone-number" type="tel" inputmode="numeric" maxlength="11" placeholder=t(K::phone_placeholder)
+                    prop:value=move || phone.get() on:input=move |ev| phone.set(event_target_value(&ev))/>
+                {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                <button id="bind-phone-button" class="btn wechat block" disabled=move || busy.get() on:click=bind>{t(K::bind_phone_button)}</button>
+            </section>
+        })
     }
 }
 
