@@ -8,6 +8,7 @@ on_both_databases! {
     product_detail_and_boxes => product_detail;
     staff_price_changes_are_recorded_and_validated => price_changes;
     seeding_twice_changes_nothing => seeding_is_idempotent;
+    json_answers_are_gzipped_for_clients_that_take_them => gzipped;
 }
 
 fn items(v: &Value) -> &Vec<Value> {
@@ -167,4 +168,39 @@ async fn seeding_is_idempotent(db: Db) {
     assert_eq!(staff["roles"], json!(["staff"]));
     drop(second);
     drop(first);
+}
+
+async fn gzipped(db: Db) {
+    use std::io::Read;
+    let app = spawn_app(db).await;
+    let plain = app.client.get(app.url("/api/v1/products")).send().await.expect("plain");
+    assert!(plain.headers().get("content-encoding").is_none(), "no compression unless asked");
+    let plain: Value = plain.json().await.expect("json");
+    let zipped =
+        app.client.get(app.url("/api/v1/products")).header("Accept-Encoding", "gzip").send().await.expect("gzipped");
+    assert_eq!(zipped.status(), 200);
+    assert_eq!(zipped.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("gzip"));
+    let bytes = zipped.bytes().await.expect("body");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut text).expect("gzip");
+    let unzipped: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(unzipped, plain);
+    assert!(bytes.len() * 4 < text.len(), "{} B gzipped from {} B", bytes.len(), text.len());
+    // Errors too are JSON, compressed or not.
+    let missing =
+        app.client.get(app.url("/api/v1/products/999999")).header("Accept-Encoding", "gzip").send().await.expect("404");
+    assert_eq!(missing.status(), 404);
+    // The stall's live feed is never compressed: each event must leave as it comes.
+    let (stall, _) = app.login("13800000101").await;
+    let feed = app
+        .client
+        .get(app.url("/api/v1/vendor/events"))
+        .bearer_auth(&stall)
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .await
+        .expect("feed");
+    assert_eq!(feed.status(), 200);
+    let encoding = feed.headers().get("content-encoding").and_then(|v| v.to_str().ok()).unwrap_or("identity");
+    assert_eq!(encoding, "identity");
 }

@@ -81,6 +81,9 @@ pub fn app(
         .service(health::healthz)
         .service(
             scope("/api/v1")
+                // JSON answers gzip-compressed for clients that take it (the live feed opts out:
+                // each event must leave as it comes).
+                .wrap(actix_web::middleware::Compress::default())
                 .service(auth::sms_code)
                 .service(auth::login)
                 .service(auth::wechat_login)

@@ -51,6 +51,8 @@ pub async fn events(state: web::Data<AppState>, vendor: VendorUser) -> ApiResult
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         // Told to nginx: pass each event on as it comes.
         .insert_header(("X-Accel-Buffering", "no"))
+        // Never compressed: a compressor would hold events back until its buffer fills.
+        .insert_header((header::CONTENT_ENCODING, "identity"))
         .streaming(crate::feed::events(stall, state.feed.subscribe())))
 }
 
