@@ -467,7 +467,8 @@ pub async fn open_group_buy(
     let mut items = Vec::new();
     for (name, price, max, limit) in [("大白菜", 100, 200, 3), ("土豆", 120, 200, 5), ("西红柿", 300, 100, 2)] {
         let query = shared::api::ProductQuery { q: Some(name.to_owned()), ..Default::default() };
-        if let Some(p) = store.products(&query).await?.into_iter().find(|p| p.name == name) {
+        let page = crate::store::ProductPage { limit: shared::api::MAX_LIMIT, after: None };
+        if let Some(p) = store.products(&query, &page).await?.0.into_iter().find(|p| p.name == name) {
             items.push((p.id, price, max, limit));
         }
     }

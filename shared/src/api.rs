@@ -183,6 +183,19 @@ pub struct List<T> {
     pub items: Vec<T>,
 }
 
+/// A page of a long list, in a stable order: `next_cursor` (given back as `cursor`) asks for the
+/// page after it; `null` on the last page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Items per page when `limit` is not given, and the most a page may hold.
+pub const DEFAULT_LIMIT: i64 = 200;
+pub const MAX_LIMIT: i64 = 500;
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(IntoParams))]
 #[serde(deny_unknown_fields)]
@@ -192,6 +205,12 @@ pub struct ProductQuery {
     pub vendor_id: Option<i64>,
     /// Text to find in the product name.
     pub q: Option<String>,
+    /// Products per page (1 to 500, default 200).
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

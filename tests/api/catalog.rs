@@ -9,6 +9,7 @@ on_both_databases! {
     staff_price_changes_are_recorded_and_validated => price_changes;
     seeding_twice_changes_nothing => seeding_is_idempotent;
     json_answers_are_gzipped_for_clients_that_take_them => gzipped;
+    products_come_in_pages_in_a_stable_order => paged_products;
 }
 
 fn items(v: &Value) -> &Vec<Value> {
@@ -203,4 +204,54 @@ async fn gzipped(db: Db) {
     assert_eq!(feed.status(), 200);
     let encoding = feed.headers().get("content-encoding").and_then(|v| v.to_str().ok()).unwrap_or("identity");
     assert_eq!(encoding, "identity");
+}
+
+/// Every product of `query`, page by page of `limit`: (ids in order, pages).
+async fn all_pages(app: &tests::TestApp, query: &str, limit: i64) -> (Vec<i64>, usize) {
+    let (mut ids, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
+    loop {
+        let after = cursor.as_deref().map(|c| format!("&cursor={}", tests::urlencode(c))).unwrap_or_default();
+        let r = app.get(&format!("/api/v1/products?limit={limit}{query}{after}"), None).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let page = items(&r.body);
+        assert!(page.len() as i64 <= limit);
+        ids.extend(page.iter().map(|p| p["id"].as_i64().expect("id")));
+        pages += 1;
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => {
+                assert!(r.body["next_cursor"].is_null(), "null on the last page");
+                return (ids, pages);
+            }
+        }
+        assert!(pages < 1000, "paging must end");
+    }
+}
+
+async fn paged_products(db: Db) {
+    let app = spawn_app(db).await;
+    let whole = app.get("/api/v1/products?limit=500", None).await.body;
+    let every: Vec<i64> = items(&whole).iter().map(|p| p["id"].as_i64().expect("id")).collect();
+    assert!(every.len() > 100, "the demo's catalogue");
+    assert!(whole["next_cursor"].is_null());
+    // The default page holds the demo's whole catalogue.
+    assert!(app.get("/api/v1/products", None).await.body["next_cursor"].is_null());
+    // Page by page, in the same order, each once.
+    let (paged, pages) = all_pages(&app, "", 7).await;
+    assert_eq!(paged, every);
+    assert_eq!(pages, every.len().div_ceil(7));
+    // Filters and search hold across pages.
+    let veg = app.get("/api/v1/products?category=vegetable&limit=500", None).await.body;
+    let veg: Vec<i64> = items(&veg).iter().map(|p| p["id"].as_i64().expect("id")).collect();
+    assert!(veg.len() > 5);
+    assert_eq!(all_pages(&app, "&category=vegetable", 3).await.0, veg);
+    let found = app.get(&format!("/api/v1/products?limit=500&q={}", tests::urlencode("菜")), None).await.body;
+    let found: Vec<i64> = items(&found).iter().map(|p| p["id"].as_i64().expect("id")).collect();
+    assert!(found.len() > 2);
+    assert_eq!(all_pages(&app, &format!("&q={}", tests::urlencode("菜")), 2).await.0, found);
+    // Bad limits and cursors are refused.
+    for bad in ["limit=0", "limit=501", "limit=x", "cursor=nonsense", "cursor=b2.1.1.1"] {
+        let r = app.get(&format!("/api/v1/products?{bad}"), None).await;
+        assert_eq!((r.status, r.error_code()), (400, "invalid_query"), "{bad}: {:?}", r.body);
+    }
 }

@@ -252,7 +252,9 @@ async fn set_up(store: &DynStore, case: &Case, now: DateTime<Utc>) -> (Vec<i64>,
     let mut products = Vec::new();
     for vendor in store.vendors().await.expect("vendors") {
         let query = shared::api::ProductQuery { vendor_id: Some(vendor.id), ..Default::default() };
-        let mut found: Vec<_> = store.products(&query).await.expect("products").into_iter().map(|p| p.id).collect();
+        let page = backend::store::ProductPage { limit: shared::api::MAX_LIMIT, after: None };
+        let (found, _) = store.products(&query, &page).await.expect("products");
+        let mut found: Vec<_> = found.into_iter().map(|p| p.id).collect();
         found.sort_unstable();
         products.extend(found);
     }

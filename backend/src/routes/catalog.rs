@@ -4,7 +4,7 @@ use crate::domain::time::to_api;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, web};
-use shared::api::{Category, List, PricePoint, Product, ProductDetail, ProductQuery, Vendor};
+use shared::api::{Category, List, Page, PricePoint, Product, ProductDetail, ProductQuery, Vendor};
 use shared::{ErrorBody, ErrorCode};
 
 const MAX_QUERY_CHARS: usize = 40;
@@ -34,13 +34,13 @@ pub async fn vendor(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult
 #[utoipa::path(
     tag = "catalog",
     params(ProductQuery),
-    responses((status = 200, body = List<Product>), (status = 400, body = ErrorBody))
+    responses((status = 200, body = Page<Product>), (status = 400, body = ErrorBody))
 )]
 #[get("/products")]
 pub async fn products(
     state: web::Data<AppState>,
     query: web::Query<ProductQuery>,
-) -> ApiResult<web::Json<List<Product>>> {
+) -> ApiResult<web::Json<Page<Product>>> {
     let query = query.into_inner();
     if query.q.as_deref().is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
         return Err(ApiError::new(ErrorCode::InvalidQuery, format!("q is limited to {MAX_QUERY_CHARS} characters")));
@@ -52,7 +52,25 @@ pub async fn products(
     {
         return Err(ApiError::new(ErrorCode::InvalidQuery, "category must be a category id such as `vegetable`"));
     }
-    Ok(web::Json(List { items: state.store.products(&query).await? }))
+    let page = product_page(&query)?;
+    let (items, next_cursor) = state.store.products(&query, &page).await?;
+    Ok(web::Json(Page { items, next_cursor }))
+}
+
+/// `limit` (1 to 500, default 200) and `cursor` (a previous page's `next_cursor`) checked.
+fn product_page(query: &ProductQuery) -> ApiResult<crate::store::ProductPage> {
+    let limit = query.limit.unwrap_or(shared::api::DEFAULT_LIMIT);
+    if !(1..=shared::api::MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::new(ErrorCode::InvalidQuery, format!("limit must be 1 to {}", shared::api::MAX_LIMIT)));
+    }
+    let after =
+        match query.cursor.as_deref() {
+            None => None,
+            Some(c) => Some(crate::store::ProductKey::parse(c).ok_or_else(|| {
+                ApiError::new(ErrorCode::InvalidQuery, "cursor must be a next_cursor this server gave")
+            })?),
+        };
+    Ok(crate::store::ProductPage { limit, after })
 }
 
 /// One product; a 菜盒子 lists what is in it.

@@ -127,6 +127,7 @@ pub(super) struct ProductRow {
     per_order_limit: Option<i64>,
     is_box: bool,
     description: String,
+    category_sort: i64,
 }
 }
 
@@ -169,8 +170,8 @@ pub(super) fn sms_retention_cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 pub(super) const PRODUCT_SELECT: &str = "SELECT p.id, p.vendor_id, v.name AS vendor_name, p.name, p.unit, \
-     p.price_fen, p.stock, p.category_id AS category, p.per_order_limit, p.is_box, p.description \
-     FROM products p JOIN vendors v ON v.id = p.vendor_id JOIN categories c ON c.id = p.category_id";
+     p.price_fen, p.stock, p.category_id AS category, p.per_order_limit, p.is_box, p.description, \
+     CAST(c.sort AS BIGINT) AS category_sort FROM products p JOIN vendors v ON v.id = p.vendor_id JOIN categories c ON c.id = p.category_id";
 
 /// `roles_agg`: the string aggregate of role names; `sms_lock`, `seed_lock`: statements that
 /// serialise SMS issuance and seeding across server processes (a no-op where one writer
@@ -444,22 +445,38 @@ macro_rules! impl_store {
                 Ok(row.map(Into::into))
             }
 
-            async fn products(&self, filter: &ProductQuery) -> StoreResult<Vec<Product>> {
+            async fn products(&self, filter: &ProductQuery, page: &$crate::store::ProductPage) -> StoreResult<(Vec<Product>, Option<String>)> {
                 let pattern = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(like_pattern);
+                // Keyset paging in the list's own order (boxes first, then category, stall, id):
+                // a page costs the same however deep it is.
+                let after = page.after;
                 let rows: Vec<ProductRow> = sqlx::query_as(&format!(
                     "{PRODUCT_SELECT} WHERE p.active \
                      AND (CAST($1 AS TEXT) IS NULL OR p.category_id = $1) \
                      AND (CAST($2 AS BIGINT) IS NULL OR p.vendor_id = $2) \
                      AND (CAST($3 AS TEXT) IS NULL OR LOWER(p.name) LIKE LOWER($3) ESCAPE '\\' \
                           OR LOWER(p.description) LIKE LOWER($3) ESCAPE '\\' OR v.name LIKE $3 ESCAPE '\\') \
-                     ORDER BY p.is_box DESC, c.sort, p.vendor_id, p.id"
+                     AND ($4 = 0 OR p.is_box < $5 OR (p.is_box = $5 AND (c.sort > $6 OR (c.sort = $6 AND \
+                          (p.vendor_id > $7 OR (p.vendor_id = $7 AND p.id > $8)))))) \
+                     ORDER BY p.is_box DESC, c.sort, p.vendor_id, p.id LIMIT $9"
                 ))
                 .bind(filter.category.as_deref())
                 .bind(filter.vendor_id)
                 .bind(pattern)
+                .bind(if after.is_some() { 1i64 } else { 0 })
+                .bind(after.is_some_and(|a| a.is_box))
+                .bind(after.map_or(0, |a| a.category_sort))
+                .bind(after.map_or(0, |a| a.vendor_id))
+                .bind(after.map_or(0, |a| a.id))
+                .bind(page.limit + 1)
                 .fetch_all(self.reader())
                 .await?;
-                Ok(rows.into_iter().map(Into::into).collect())
+                let more = rows.len() as i64 > page.limit;
+                let shown: Vec<ProductRow> = rows.into_iter().take(page.limit as usize).collect();
+                let next = more.then(|| shown.last().map(|r| $crate::store::ProductKey {
+                    is_box: r.is_box, category_sort: r.category_sort, vendor_id: r.vendor_id, id: r.id,
+                }.cursor())).flatten();
+                Ok((shown.into_iter().map(Into::into).collect(), next))
             }
 
             async fn product(&self, id: i64) -> StoreResult<Option<ProductDetail>> {

@@ -373,7 +373,8 @@ pub trait Store: Shopping {
     async fn categories(&self) -> StoreResult<Vec<Category>>;
     async fn vendors(&self) -> StoreResult<Vec<Vendor>>;
     async fn vendor(&self, id: i64) -> StoreResult<Option<Vendor>>;
-    async fn products(&self, filter: &ProductQuery) -> StoreResult<Vec<Product>>;
+    /// A page of products on sale in the catalogue's order, and the cursor of the next page.
+    async fn products(&self, filter: &ProductQuery, page: &ProductPage) -> StoreResult<(Vec<Product>, Option<String>)>;
     async fn product(&self, id: i64) -> StoreResult<Option<ProductDetail>>;
     /// (price_fen, changed_at) newest first.
     async fn price_history(&self, product_id: i64) -> StoreResult<Vec<(i64, DateTime<Utc>)>>;
@@ -436,6 +437,39 @@ pub(crate) const PART_INSERT: &str =
 /// A step in an order's timeline, by whom.
 pub(crate) const EVENT_INSERT: &str =
     "INSERT INTO order_events (order_id, status, at, by_user) VALUES ($1, $2, $3, $4)";
+
+/// Where a product stands in the catalogue's order (boxes first, then category, stall, id): what
+/// a products cursor says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProductKey {
+    pub is_box: bool,
+    pub category_sort: i64,
+    pub vendor_id: i64,
+    pub id: i64,
+}
+
+impl ProductKey {
+    /// `b1.3.12.305`: opaque to clients, given back as `cursor`.
+    pub fn cursor(&self) -> String {
+        format!("b{}.{}.{}.{}", u8::from(self.is_box), self.category_sort, self.vendor_id, self.id)
+    }
+
+    pub fn parse(cursor: &str) -> Option<Self> {
+        let rest = cursor.strip_prefix('b')?;
+        let parts: Vec<i64> = rest.split('.').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+        match parts[..] {
+            [b @ (0 | 1), category_sort, vendor_id, id] => Some(Self { is_box: b == 1, category_sort, vendor_id, id }),
+            _ => None,
+        }
+    }
+}
+
+/// Which page of products: at most `limit`, after `after` (None: the first page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProductPage {
+    pub limit: i64,
+    pub after: Option<ProductKey>,
+}
 
 /// A stored phone as workers may see it (`139****0001`); None if there is none.
 pub(crate) fn masked_phone(phone: Option<String>) -> Option<String> {
