@@ -192,6 +192,19 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// `limit` and `cursor` of a paged list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Items per page (1 to 500, default 200).
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
 /// Items per page when `limit` is not given, and the most a page may hold.
 pub const DEFAULT_LIMIT: i64 = 200;
 pub const MAX_LIMIT: i64 = 500;

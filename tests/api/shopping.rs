@@ -14,6 +14,7 @@ on_both_databases! {
     cancel_and_expiry_give_back_stock_and_place => cancel_and_expiry;
     other_peoples_orders_are_404 => order_privacy;
     staff_manage_slots_and_households => staff_tools;
+    a_residents_orders_come_in_pages_newest_first => paged_orders;
 }
 
 const STAFF: &str = "13800000000";
@@ -501,4 +502,44 @@ async fn staff_tools(db: Db) {
         app.patch(&format!("/api/v1/admin/households/{}", household["id"]), &json!({}), Some(&staff)).await.status,
         400
     );
+}
+
+async fn paged_orders(db: Db) {
+    let app = spawn_app(db).await;
+    let (staff, _) = app.login(STAFF).await;
+    let slot = app.open_slot(&staff, 50, 0, 24).await;
+    let (token, _) = app.login("13900000881").await;
+    let cabbage = app.product_id("大白菜").await;
+    let mut placed = Vec::new();
+    for n in 0..5 {
+        app.put_in_cart(&token, cabbage, 1).await;
+        let body = json!({ "slot_id": slot["id"], "payment": "on_delivery",
+                           "address": { "building": "3", "unit": "1", "room": "881" } });
+        let r = app.checkout(&token, &format!("paged-{n}"), &body).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        placed.push(r.body["id"].as_i64().expect("id"));
+    }
+    placed.reverse();
+    let (mut seen, mut cursor, mut pages) = (Vec::new(), None::<String>, 0);
+    loop {
+        let after = cursor.as_deref().map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let r = app.get(&format!("/api/v1/orders?limit=2{after}"), Some(&token)).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        seen.extend(r.body["items"].as_array().expect("items").iter().map(|o| o["id"].as_i64().expect("id")));
+        pages += 1;
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, placed, "newest first, each once");
+    assert_eq!(pages, 3);
+    let all = app.get("/api/v1/orders", Some(&token)).await.body;
+    assert!(all["next_cursor"].is_null());
+    let (other, _) = app.login("13900000882").await;
+    assert!(app.get("/api/v1/orders?limit=2", Some(&other)).await.body["items"].as_array().is_some_and(Vec::is_empty));
+    for bad in ["limit=0", "limit=501", "cursor=12", "cursor=ox"] {
+        let r = app.get(&format!("/api/v1/orders?{bad}"), Some(&token)).await;
+        assert_eq!((r.status, r.error_code()), (400, "invalid_query"), "{bad}");
+    }
 }

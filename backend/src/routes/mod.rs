@@ -180,6 +180,20 @@ async fn api_not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 }
 
 /// An RFC 3339 time from a request field; a bad one is 400 naming the field.
+/// A list's `limit`: 1 to 500, 200 when not given.
+pub(crate) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(shared::api::DEFAULT_LIMIT);
+    if (1..=shared::api::MAX_LIMIT).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::new(shared::ErrorCode::InvalidQuery, format!("limit must be 1 to {}", shared::api::MAX_LIMIT)))
+    }
+}
+
+pub(crate) fn bad_cursor() -> ApiError {
+    ApiError::new(shared::ErrorCode::InvalidQuery, "cursor must be a next_cursor this server gave")
+}
+
 pub(crate) fn time_field(field: &str, value: &str) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
     crate::domain::time::parse_api(value).map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("{field}: {e}")))
 }

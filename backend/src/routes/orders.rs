@@ -6,7 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::CancelOutcome;
 use actix_web::{get, http::StatusCode, post, web, HttpRequest, HttpResponse};
-use shared::api::{CheckoutRequest, List, Order, OrderSummary};
+use shared::api::{CheckoutRequest, Order, OrderSummary};
 use shared::{ErrorBody, ErrorCode, Role};
 
 fn raw_json(status: u16, body: String) -> HttpResponse {
@@ -75,13 +75,28 @@ pub async fn create(
     }
 }
 
-/// The caller's own orders, newest first.
-#[utoipa::path(tag = "orders", security(("bearer" = [])), responses((status = 200, body = List<OrderSummary>), (status = 401, body = ErrorBody)))]
+/// The caller's own orders (and their household's group-buy orders), newest first, a page at a
+/// time (`limit`, `cursor`).
+#[utoipa::path(
+    tag = "orders",
+    security(("bearer" = [])),
+    params(shared::api::PageQuery),
+    responses((status = 200, body = shared::api::Page<OrderSummary>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
+)]
 #[get("/orders")]
-pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<List<OrderSummary>>> {
-    Ok(web::Json(List {
-        items: state.store.orders_for_user(auth.user.id, auth.user.household.as_ref().map(|h| h.id)).await?,
-    }))
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<shared::api::PageQuery>,
+) -> ApiResult<web::Json<shared::api::Page<OrderSummary>>> {
+    let limit = super::page_limit(query.limit)?;
+    let before = match query.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(c.strip_prefix('o').and_then(|id| id.parse::<i64>().ok()).ok_or_else(super::bad_cursor)?),
+    };
+    let household = auth.user.household.as_ref().map(|h| h.id);
+    let (items, next) = state.store.orders_for_user(auth.user.id, household, limit, before).await?;
+    Ok(web::Json(shared::api::Page { items, next_cursor: next.map(|id| format!("o{id}")) }))
 }
 
 /// One order with its lines, stall parts and timeline. Another resident's order is 404;

@@ -334,7 +334,15 @@ pub trait Shopping: Send + Sync + 'static {
     /// together, in this order, in one commit. One answer per checkout, in the same order.
     async fn checkout(&self, jobs: Vec<CheckoutJob>) -> StoreResult<Vec<Answer>>;
     /// The resident's orders, and their household's group-buy orders.
-    async fn orders_for_user(&self, user_id: i64, household_id: Option<i64>) -> StoreResult<Vec<OrderSummary>>;
+    /// A resident's orders newest first: at most `limit` with ids below `before`, and the id to
+    /// go on from when there are more.
+    async fn orders_for_user(
+        &self,
+        user_id: i64,
+        household_id: Option<i64>,
+        limit: i64,
+        before: Option<i64>,
+    ) -> StoreResult<(Vec<OrderSummary>, Option<i64>)>;
     /// The order and whose it is.
     async fn order(&self, id: i64) -> StoreResult<Option<(OrderOwner, Order)>>;
     async fn cancel_order(&self, id: i64, user_id: i64, now: DateTime<Utc>) -> StoreResult<CancelOutcome>;

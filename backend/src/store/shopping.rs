@@ -384,20 +384,31 @@ macro_rules! shopping_impl {
             self.engine.checkout(jobs).await
         }
 
-        async fn orders_for_user(&self, user_id: i64, household_id: Option<i64>) -> StoreResult<Vec<OrderSummary>> {
+        async fn orders_for_user(
+            &self,
+            user_id: i64,
+            household_id: Option<i64>,
+            limit: i64,
+            before: Option<i64>,
+        ) -> StoreResult<(Vec<OrderSummary>, Option<i64>)> {
             // A household's group-buy orders are every member's, whoever joined or placed the share.
             let rows: Vec<OrderSummaryRow> = sqlx::query_as(
                 "SELECT o.id, o.status, o.total_fen, o.slot_id, s.starts_at AS slot_starts_at, \
                  (SELECT COUNT(*) FROM order_lines l WHERE l.order_id = o.id) AS item_count, o.created_at, \
                  o.group_buy_id FROM orders o JOIN slots s ON s.id = o.slot_id \
-                 WHERE o.user_id = $1 OR (o.household_id = $2 AND o.group_buy_id IS NOT NULL) \
-                 ORDER BY o.id DESC LIMIT 200",
+                 WHERE (o.user_id = $1 OR (o.household_id = $2 AND o.group_buy_id IS NOT NULL)) \
+                 AND o.id < $3 ORDER BY o.id DESC LIMIT $4",
             )
             .bind(user_id)
             .bind(household_id)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit + 1)
             .fetch_all(self.reader())
             .await?;
-            Ok(rows.into_iter().map(summary).collect())
+            let more = rows.len() as i64 > limit;
+            let shown: Vec<OrderSummary> = rows.into_iter().take(limit as usize).map(summary).collect();
+            let next = if more { shown.last().map(|o| o.id) } else { None };
+            Ok((shown, next))
         }
 
         async fn order(&self, id: i64) -> StoreResult<Option<(OrderOwner, Order)>> {
