@@ -250,8 +250,15 @@ pub fn order_path(id: i64) -> String {
     format!("/api/v1/orders/{id}")
 }
 
-pub fn households_path(building: &str) -> String {
-    format!("/api/v1/admin/households?building={}", encode(building))
+/// Households of a building, narrowed by unit and the start of a room number when given.
+pub fn households_path(building: &str, unit: &str, room: &str) -> String {
+    let mut path = format!("/api/v1/admin/households?building={}", encode(building));
+    for (key, value) in [("unit", unit.trim()), ("room", room.trim())] {
+        if !value.is_empty() {
+            path.push_str(&format!("&{key}={}", encode(value)));
+        }
+    }
+    path
 }
 
 // ---------- what people do ----------

@@ -15,6 +15,7 @@ on_both_databases! {
     other_peoples_orders_are_404 => order_privacy;
     staff_manage_slots_and_households => staff_tools;
     a_residents_orders_come_in_pages_newest_first => paged_orders;
+    staff_find_households_by_building_unit_and_room_a_page_at_a_time => paged_households;
 }
 
 const STAFF: &str = "13800000000";
@@ -542,4 +543,46 @@ async fn paged_orders(db: Db) {
         let r = app.get(&format!("/api/v1/orders?{bad}"), Some(&token)).await;
         assert_eq!((r.status, r.error_code()), (400, "invalid_query"), "{bad}");
     }
+}
+
+async fn paged_households(db: Db) {
+    let app = spawn_app_with(db, |c| c.sms.resend_interval = Duration::ZERO).await;
+    let (staff, _) = app.login(STAFF).await;
+    // Six homes in building 3, unit 2 (rooms 301-306), made out of order, and one in unit 1.
+    for (n, room) in ["304", "301", "306", "302", "305", "303"].iter().enumerate() {
+        let (token, _) = app.login(&format!("1390000097{n}")).await;
+        let home = json!({ "building": "3", "unit": "2", "room": room });
+        assert_eq!(app.put("/api/v1/me/household", &home, Some(&token)).await.status, 200);
+    }
+    let (token, _) = app.login("13900000979").await;
+    let home = json!({ "building": "3", "unit": "1", "room": "305" });
+    assert_eq!(app.put("/api/v1/me/household", &home, Some(&token)).await.status, 200);
+
+    let (mut rooms, mut cursor, mut pages) = (Vec::new(), None::<String>, 0);
+    loop {
+        let after = cursor.as_deref().map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let r =
+            app.get(&format!("/api/v1/admin/households?building=3&unit=2&room=30&limit=2{after}"), Some(&staff)).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        for h in r.body["items"].as_array().expect("items") {
+            assert_eq!((h["building"].as_str(), h["unit"].as_str()), (Some("3"), Some("2")));
+            rooms.push(h["room"].as_str().expect("room").to_owned());
+        }
+        pages += 1;
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(rooms, ["301", "302", "303", "304", "305", "306"], "in room order, each once");
+    assert_eq!(pages, 3);
+    // The start of a room number; another unit is not mixed in.
+    let r = app.get("/api/v1/admin/households?building=3&room=305", Some(&staff)).await.body;
+    let units: Vec<&str> = r["items"].as_array().expect("items").iter().filter_map(|h| h["unit"].as_str()).collect();
+    assert_eq!(units, ["1", "2"]);
+    for bad in ["limit=0", "cursor=7", "room=12345678901234567"] {
+        let r = app.get(&format!("/api/v1/admin/households?{bad}"), Some(&staff)).await;
+        assert_eq!((r.status, r.error_code()), (400, "invalid_query"), "{bad}");
+    }
+    assert_eq!(app.get("/api/v1/admin/households?building=3", Some(&token)).await.status, 403);
 }

@@ -4,7 +4,7 @@ use crate::auth::StaffUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, patch, put, web};
-use shared::api::{FlagHousehold, Household, List, Product, UpdateProductRequest};
+use shared::api::{FlagHousehold, Household, Product, UpdateProductRequest};
 use shared::domain::parse_stock;
 use shared::{ErrorBody, ErrorCode, Fen};
 
@@ -74,17 +74,45 @@ pub(crate) async fn change_product(
 pub struct HouseholdQuery {
     /// Building number, e.g. `3`.
     pub building: Option<String>,
+    /// Unit, e.g. `2` (with a building).
+    pub unit: Option<String>,
+    /// Room, or its start: `30` finds 301, 302, ...
+    pub room: Option<String>,
+    /// Households per page (1 to 500, default 200).
+    pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
 }
 
-/// Households on record, by building (staff).
-#[utoipa::path(tag = "staff", security(("bearer" = [])), params(HouseholdQuery), responses((status = 200, body = List<Household>), (status = 403, body = ErrorBody)))]
+/// Households on record by building, unit and room (staff), a page at a time in the order of
+/// buildings, units and rooms.
+#[utoipa::path(tag = "staff", security(("bearer" = [])), params(HouseholdQuery), responses((status = 200, body = shared::api::Page<Household>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/admin/households")]
 pub async fn households(
     state: web::Data<AppState>,
     _staff: StaffUser,
     query: web::Query<HouseholdQuery>,
-) -> ApiResult<web::Json<List<Household>>> {
-    Ok(web::Json(List { items: state.store.households(query.building.as_deref()).await? }))
+) -> ApiResult<web::Json<shared::api::Page<Household>>> {
+    let limit = super::page_limit(query.limit)?;
+    let after = match query.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(c.strip_prefix('h').and_then(|id| id.parse::<i64>().ok()).ok_or_else(super::bad_cursor)?),
+    };
+    let clean = |v: &Option<String>, field: &str| -> ApiResult<Option<String>> {
+        match v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) if v.chars().count() > 16 => {
+                Err(ApiError::new(ErrorCode::InvalidQuery, format!("{field} is at most 16 characters")))
+            }
+            other => Ok(other.map(str::to_owned)),
+        }
+    };
+    let filter = crate::store::HouseholdFilter {
+        building: clean(&query.building, "building")?,
+        unit: clean(&query.unit, "unit")?,
+        room: clean(&query.room, "room")?,
+    };
+    let (items, next) = state.store.households(&filter, limit, after).await?;
+    Ok(web::Json(shared::api::Page { items, next_cursor: next.map(|id| format!("h{id}")) }))
 }
 
 /// Flags a household as quarantined, in hardship or elderly: it gets the slots' priority reserve.

@@ -300,7 +300,14 @@ pub trait Shopping: Send + Sync + 'static {
     // ----- households -----
     /// Makes the household at this address (made if new) the user's home. None: no such building.
     async fn set_home(&self, user_id: i64, address: &Address) -> StoreResult<Option<Household>>;
-    async fn households(&self, building: Option<&str>) -> StoreResult<Vec<Household>>;
+    /// Households matching `filter` in the order of buildings, units, rooms: at most `limit` after
+    /// the household `after`, and the id to go on from when there are more.
+    async fn households(
+        &self,
+        filter: &HouseholdFilter,
+        limit: i64,
+        after: Option<i64>,
+    ) -> StoreResult<(Vec<Household>, Option<i64>)>;
     async fn flag_household(
         &self,
         id: i64,
@@ -470,6 +477,14 @@ impl ProductKey {
             _ => None,
         }
     }
+}
+
+/// Which households staff look for: a building's number, a unit, the start of a room number.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HouseholdFilter {
+    pub building: Option<String>,
+    pub unit: Option<String>,
+    pub room: Option<String>,
 }
 
 /// Which page of products: at most `limit`, after `after` (None: the first page).

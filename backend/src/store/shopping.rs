@@ -224,15 +224,37 @@ macro_rules! shopping_impl {
             Ok(Some(row.into()))
         }
 
-        async fn households(&self, building: Option<&str>) -> StoreResult<Vec<Household>> {
+        async fn households(
+            &self,
+            filter: &$crate::store::HouseholdFilter,
+            limit: i64,
+            after: Option<i64>,
+        ) -> StoreResult<(Vec<Household>, Option<i64>)> {
+            // Keyset paging on (building, unit, room, id): a page costs the same however deep.
+            let room = filter.room.as_deref().map(|r| {
+                let mut p = like_pattern(r);
+                p.remove(0);
+                p
+            });
             let rows: Vec<HouseholdRow> = sqlx::query_as(&format!(
                 "{HOUSEHOLD_SELECT} WHERE (CAST($1 AS TEXT) IS NULL OR b.number = $1) \
-                 ORDER BY CAST(b.number AS INTEGER), h.unit, h.room LIMIT 2000"
+                 AND (CAST($2 AS TEXT) IS NULL OR h.unit = $2) \
+                 AND (CAST($3 AS TEXT) IS NULL OR h.room LIKE $3 ESCAPE '\\') \
+                 AND (CAST($4 AS BIGINT) IS NULL OR (h.building_id, h.unit, h.room, h.id) > \
+                      (SELECT k.building_id, k.unit, k.room, k.id FROM households k WHERE k.id = $4)) \
+                 ORDER BY h.building_id, h.unit, h.room, h.id LIMIT $5"
             ))
-            .bind(building)
+            .bind(filter.building.as_deref())
+            .bind(filter.unit.as_deref())
+            .bind(room)
+            .bind(after)
+            .bind(limit + 1)
             .fetch_all(self.reader())
             .await?;
-            Ok(rows.into_iter().map(Into::into).collect())
+            let more = rows.len() as i64 > limit;
+            let shown: Vec<Household> = rows.into_iter().take(limit as usize).map(Into::into).collect();
+            let next = if more { shown.last().map(|h| h.id) } else { None };
+            Ok((shown, next))
         }
 
         async fn flag_household(

@@ -258,7 +258,9 @@ fn AdminSlot(info: Slot, adjust: Callback<(i64, UpdateSlot)>) -> impl IntoView {
 #[component]
 fn HouseholdsAdmin() -> impl IntoView {
     let building = RwSignal::new("1".to_owned());
-    let list = Load::new(move || api::households_path(&building.get()));
+    let unit = RwSignal::new(String::new());
+    let room = RwSignal::new(String::new());
+    let list = Load::new(move || api::households_path(&building.get(), &unit.get(), &room.get()));
     let error = RwSignal::new(None::<String>);
     let flag = move |h: &Household, field: &'static str, value: bool| {
         let id = h.id;
@@ -286,6 +288,13 @@ fn HouseholdsAdmin() -> impl IntoView {
                     {(1..=12).map(|n| view! { <option value=n.to_string()>{n} {t(K::building)}</option> }).collect_view()}
                 </select>
             </label>
+            // Unit and room narrow a big building down (the room by its start: 30 finds 301-309).
+            <div class="form-grid">
+                <label>{t(K::unit)}<input id="household-unit" inputmode="numeric" maxlength="4" prop:value=move || unit.get()
+                    on:change=move |ev| unit.set(event_target_value(&ev))/></label>
+                <label>{t(K::room)}<input id="household-room" inputmode="numeric" maxlength="6" prop:value=move || room.get()
+                    on:change=move |ev| room.set(event_target_value(&ev))/></label>
+            </div>
             {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
             {list.show_items(move |items: Vec<Household>| view! {
                         <ul class="households">
