@@ -10,6 +10,7 @@ on_both_databases! {
     seeding_twice_changes_nothing => seeding_is_idempotent;
     json_answers_are_gzipped_for_clients_that_take_them => gzipped;
     products_come_in_pages_in_a_stable_order => paged_products;
+    catalogue_reads_carry_validators_that_change_with_stock_and_price => validators;
 }
 
 fn items(v: &Value) -> &Vec<Value> {
@@ -254,4 +255,36 @@ async fn paged_products(db: Db) {
         let r = app.get(&format!("/api/v1/products?{bad}"), None).await;
         assert_eq!((r.status, r.error_code()), (400, "invalid_query"), "{bad}: {:?}", r.body);
     }
+}
+
+async fn validators(db: Db) {
+    let app = spawn_app(db).await;
+    let get = |path: &'static str, tag: Option<String>| {
+        let mut req = app.client.get(app.url(path));
+        if let Some(t) = tag {
+            req = req.header("If-None-Match", t);
+        }
+        async move { req.send().await.expect("sent") }
+    };
+    for path in ["/api/v1/products", "/api/v1/categories", "/api/v1/vendors", "/api/v1/prices"] {
+        let first = get(path, None).await;
+        assert_eq!(first.status(), 200, "{path}");
+        let tag = first.headers().get("etag").and_then(|v| v.to_str().ok()).expect("an ETag").to_owned();
+        assert_eq!(first.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-cache"));
+        let again = get(path, Some(tag.clone())).await;
+        assert_eq!(again.status(), 304, "{path}: the phone has it already");
+        assert!(again.bytes().await.expect("body").is_empty());
+    }
+    // A change of stock is seen at once: the tag changes.
+    let first = get("/api/v1/products", None).await;
+    let tag = first.headers().get("etag").and_then(|v| v.to_str().ok()).expect("tag").to_owned();
+    let (staff, _) = app.login("13800000000").await;
+    let cabbage = app.product_id("大白菜").await;
+    app.change_product(&staff, cabbage, &json!({ "stock": 7 })).await;
+    let after = get("/api/v1/products", Some(tag.clone())).await;
+    assert_eq!(after.status(), 200, "stock changed");
+    assert_ne!(after.headers().get("etag").and_then(|v| v.to_str().ok()), Some(tag.as_str()));
+    let body: Value = after.json().await.expect("json");
+    let listed = items(&body).iter().find(|p| p["id"] == cabbage).cloned().expect("cabbage");
+    assert_eq!(listed["stock"], 7);
 }

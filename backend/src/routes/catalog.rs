@@ -1,5 +1,6 @@
 //! The market's catalog: categories, stalls, products, 菜盒子. Public: no login needed.
 
+use super::Validated;
 use crate::domain::time::to_api;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -12,22 +13,22 @@ const MAX_QUERY_CHARS: usize = 40;
 /// Product categories, in the order the market shows them.
 #[utoipa::path(tag = "catalog", responses((status = 200, body = List<Category>)))]
 #[get("/categories")]
-pub async fn categories(state: web::Data<AppState>) -> ApiResult<web::Json<List<Category>>> {
-    Ok(web::Json(List { items: state.store.categories().await? }))
+pub async fn categories(state: web::Data<AppState>) -> ApiResult<Validated<List<Category>>> {
+    Ok(Validated(List { items: state.store.categories().await? }))
 }
 
 /// The market's stalls (经营业户).
 #[utoipa::path(tag = "catalog", responses((status = 200, body = List<Vendor>)))]
 #[get("/vendors")]
-pub async fn vendors(state: web::Data<AppState>) -> ApiResult<web::Json<List<Vendor>>> {
-    Ok(web::Json(List { items: state.store.vendors().await? }))
+pub async fn vendors(state: web::Data<AppState>) -> ApiResult<Validated<List<Vendor>>> {
+    Ok(Validated(List { items: state.store.vendors().await? }))
 }
 
 /// One stall.
 #[utoipa::path(tag = "catalog", responses((status = 200, body = Vendor), (status = 404, body = ErrorBody)))]
 #[get("/vendors/{id}")]
-pub async fn vendor(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<web::Json<Vendor>> {
-    state.store.vendor(id.into_inner()).await?.map(web::Json).ok_or_else(|| ApiError::not_found("stall"))
+pub async fn vendor(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<Validated<Vendor>> {
+    state.store.vendor(id.into_inner()).await?.map(Validated).ok_or_else(|| ApiError::not_found("stall"))
 }
 
 /// Products on sale, filtered by category, stall and text; 菜盒子 first.
@@ -40,7 +41,7 @@ pub async fn vendor(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult
 pub async fn products(
     state: web::Data<AppState>,
     query: web::Query<ProductQuery>,
-) -> ApiResult<web::Json<Page<Product>>> {
+) -> ApiResult<Validated<Page<Product>>> {
     let query = query.into_inner();
     if query.q.as_deref().is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
         return Err(ApiError::new(ErrorCode::InvalidQuery, format!("q is limited to {MAX_QUERY_CHARS} characters")));
@@ -54,42 +55,37 @@ pub async fn products(
     }
     let page = product_page(&query)?;
     let (items, next_cursor) = state.store.products(&query, &page).await?;
-    Ok(web::Json(Page { items, next_cursor }))
+    Ok(Validated(Page { items, next_cursor }))
 }
 
 /// `limit` (1 to 500, default 200) and `cursor` (a previous page's `next_cursor`) checked.
 fn product_page(query: &ProductQuery) -> ApiResult<crate::store::ProductPage> {
-    let limit = query.limit.unwrap_or(shared::api::DEFAULT_LIMIT);
-    if !(1..=shared::api::MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::new(ErrorCode::InvalidQuery, format!("limit must be 1 to {}", shared::api::MAX_LIMIT)));
-    }
-    let after =
-        match query.cursor.as_deref() {
-            None => None,
-            Some(c) => Some(crate::store::ProductKey::parse(c).ok_or_else(|| {
-                ApiError::new(ErrorCode::InvalidQuery, "cursor must be a next_cursor this server gave")
-            })?),
-        };
+    let limit = super::page_limit(query.limit)?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| crate::store::ProductKey::parse(c).ok_or_else(super::bad_cursor))
+        .transpose()?;
     Ok(crate::store::ProductPage { limit, after })
 }
 
 /// One product; a 菜盒子 lists what is in it.
 #[utoipa::path(tag = "catalog", responses((status = 200, body = ProductDetail), (status = 404, body = ErrorBody)))]
 #[get("/products/{id}")]
-pub async fn product(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<web::Json<ProductDetail>> {
-    state.store.product(id.into_inner()).await?.map(web::Json).ok_or_else(|| ApiError::not_found("product"))
+pub async fn product(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<Validated<ProductDetail>> {
+    state.store.product(id.into_inner()).await?.map(Validated).ok_or_else(|| ApiError::not_found("product"))
 }
 
 /// The price-stability record (稳物价): every price this product has had, newest first.
 #[utoipa::path(tag = "catalog", responses((status = 200, body = List<PricePoint>), (status = 404, body = ErrorBody)))]
 #[get("/products/{id}/prices")]
-pub async fn price_history(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<web::Json<List<PricePoint>>> {
+pub async fn price_history(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<Validated<List<PricePoint>>> {
     let id = id.into_inner();
     let history = state.store.price_history(id).await?;
     if history.is_empty() {
         return Err(ApiError::not_found("product"));
     }
-    Ok(web::Json(List {
+    Ok(Validated(List {
         items: history
             .into_iter()
             .map(|(price_fen, changed_at)| PricePoint {

@@ -180,6 +180,38 @@ async fn api_not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 }
 
 /// An RFC 3339 time from a request field; a bad one is 400 naming the field.
+/// A catalogue answer with a validator: a weak ETag of its JSON, so a phone that already has it
+/// asks with `If-None-Match` and gets 304 with no body; `Cache-Control: no-cache` makes it ask
+/// each time, so a change of stock or price is seen at once (the tag changes with the JSON).
+pub struct Validated<T>(pub T);
+
+impl<T: serde::Serialize> actix_web::Responder for Validated<T> {
+    type Body = actix_web::body::BoxBody;
+
+    fn respond_to(self, req: &actix_web::HttpRequest) -> HttpResponse {
+        use actix_web::http::header;
+        use sha2::Digest;
+        let body = match serde_json::to_vec(&self.0) {
+            Ok(b) => b,
+            Err(e) => return actix_web::ResponseError::error_response(&ApiError::internal("answer", e)),
+        };
+        let digest = sha2::Sha256::digest(&body);
+        let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+        let tag = format!("W/\"{hex}\"");
+        let known =
+            req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+                v.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == &tag[2..])
+            });
+        let mut res = if known { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+        res.insert_header((header::ETAG, tag)).insert_header((header::CACHE_CONTROL, "no-cache"));
+        if known {
+            res.finish()
+        } else {
+            res.content_type("application/json").body(body)
+        }
+    }
+}
+
 /// A list's `limit`: 1 to 500, 200 when not given.
 pub(crate) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     let limit = limit.unwrap_or(shared::api::DEFAULT_LIMIT);

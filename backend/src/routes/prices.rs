@@ -18,7 +18,7 @@ fn cap_of(c: CapSetting) -> PriceCap {
 /// Today's prices of every product on sale, how each moved since the day began, and the cap.
 #[utoipa::path(tag = "prices", responses((status = 200, body = PriceBoard)))]
 #[get("/prices")]
-pub async fn board(state: web::Data<AppState>) -> ApiResult<web::Json<PriceBoard>> {
+pub async fn board(state: web::Data<AppState>) -> ApiResult<super::Validated<PriceBoard>> {
     let prices = state.store.prices();
     let cap = cap_of(prices.cap().await?);
     let items = prices
@@ -35,7 +35,7 @@ pub async fn board(state: web::Data<AppState>) -> ApiResult<web::Json<PriceBoard
             ceiling_fen: r.ceiling_fen.map(Fen::stored),
         })
         .collect();
-    Ok(web::Json(PriceBoard { cap, items }))
+    Ok(super::Validated(PriceBoard { cap, items }))
 }
 
 /// Switches the emergency price cap on or off (staff).
