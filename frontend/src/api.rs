@@ -54,6 +54,12 @@ pub fn items<T: DeserializeOwned>(value: JsValue) -> ApiResult<Vec<T>> {
     parse::<List<T>>(value).map(|l| l.items)
 }
 
+/// A paged list answer's `next_cursor` (None on the last page), read from the JSON as the browser
+/// parsed it (no type of its own to decode: a smaller download).
+pub fn next_cursor(value: &JsValue) -> Option<String> {
+    js_sys::Reflect::get(value, &JsValue::from_str("next_cursor")).ok().and_then(|c| c.as_string())
+}
+
 /// The body as JSON text, through the browser's `JSON.stringify`.
 fn json_text<B: Serialize>(body: &B) -> ApiResult<String> {
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
@@ -214,8 +220,11 @@ pub struct ProductFilter {
     pub q: Option<String>,
 }
 
+/// Products shown at once: a first page a slow phone gets quickly; more come when asked for.
+pub const PRODUCTS_PER_PAGE: i64 = 40;
+
 pub fn products_path(filter: &ProductFilter) -> String {
-    let mut params = Vec::new();
+    let mut params = vec![format!("limit={PRODUCTS_PER_PAGE}")];
     if let Some(c) = &filter.category {
         params.push(format!("category={}", encode(c)));
     }
@@ -225,8 +234,13 @@ pub fn products_path(filter: &ProductFilter) -> String {
     if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
         params.push(format!("q={}", encode(q.trim())));
     }
-    let query = if params.is_empty() { String::new() } else { format!("?{}", params.join("&")) };
-    format!("/api/v1/products{query}")
+    format!("/api/v1/products?{}", params.join("&"))
+}
+
+/// The page of `path` (a paged list) after `cursor`.
+pub fn next_page(path: &str, cursor: &str) -> String {
+    let join = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{join}cursor={}", encode(cursor))
 }
 
 pub fn product_path(id: i64) -> String {

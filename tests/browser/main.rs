@@ -161,6 +161,19 @@ async fn resident_logs_in_browses_and_buys() {
     // The product list, as that resident.
     browser.wait_for("#product-list .product-card", WAIT).await;
     assert!(browser.current_url().await.ends_with("/products"));
+    // The first page at once, the rest a page at a time when asked for.
+    let first = browser.find_all("#product-list .product-card").await.len();
+    assert_eq!(first, 40, "the first page");
+    while !browser.find_all("#more-products").await.is_empty() {
+        let before = browser.find_all("#product-list .product-card").await.len();
+        browser.click(&browser.wait_for("#more-products", WAIT).await).await;
+        wait_until(
+            &browser,
+            &format!("document.querySelectorAll('#product-list .product-card').length > {before}"),
+            "the next page",
+        )
+        .await;
+    }
     let cards = browser.find_all("#product-list .product-card").await;
     assert!(cards.len() >= 100, "{} products listed", cards.len());
     let list = browser.script("return document.getElementById('product-list').innerText").await;

@@ -100,6 +100,14 @@ impl Load {
         self
     }
 
+    /// A paged answer's `next_cursor`, once there.
+    pub fn next_cursor(&self) -> Option<String> {
+        match self.answer.get_untracked() {
+            Some(Ok(v)) => api::next_cursor(&v),
+            _ => None,
+        }
+    }
+
     /// The answer as `T`, once there (for code that needs a value rather than a view).
     pub fn value<T: DeserializeOwned>(&self) -> Option<T> {
         match self.answer.get() {

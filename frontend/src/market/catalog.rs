@@ -118,15 +118,38 @@ pub fn ProductsPage() -> impl IntoView {
     view! {
         <SearchBox initial=query.get_untracked().get("q").unwrap_or_default()/>
         <h1 class="list-title">{title}</h1>
-        {products.show_items(|items: Vec<Product>| if items.is_empty() {
+        {products.show_items(move |items: Vec<Product>| if items.is_empty() {
             view! { <p class="empty">{t(K::no_products)}</p> }.into_any()
         } else {
-            view! {
-                <div class="product-list" id="product-list">
-                    {items.into_iter().map(|p| view! { <ProductCard product=p/> }).collect_view()}
-                </div>
-            }.into_any()
+            let path = api::products_path(&filter.get_untracked());
+            view! { <ProductPages first=items next=products.next_cursor() path=path/> }.into_any()
         })}
+    }
+}
+
+/// A product list, the first page at once and each next one when the resident asks for more:
+/// nothing waits for the whole catalogue.
+#[component]
+fn ProductPages(first: Vec<Product>, next: Option<String>, path: String) -> impl IntoView {
+    let list = RwSignal::new(first);
+    let cursor = RwSignal::new(next);
+    let path = StoredValue::new(path);
+    let load = move |_| {
+        let Some(c) = cursor.get_untracked() else { return };
+        let url = path.with_value(|p| api::next_page(p, &c));
+        cursor.set(None);
+        leptos::task::spawn_local(async move {
+            if let Ok(page) = api::get_json(url).await {
+                cursor.set(api::next_cursor(&page));
+                list.update(|l| l.extend(api::items::<Product>(page).unwrap_or_default()));
+            }
+        });
+    };
+    view! {
+        <div class="product-list" id="product-list">
+            {move || list.get().into_iter().map(|p| view! { <ProductCard product=p/> }).collect_view()}
+        </div>
+        {move || cursor.get().map(|_| view! { <button class="btn secondary block" id="more-products" on:click=load>{t(K::more)}</button> })}
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::api;
 use crate::components::{day_and_time, Guarded, Load, Stepper, COMMUNITY};
-use crate::i18n::{now, t, K};
+use crate::i18n::{now, t, tr, K};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_navigate};
@@ -37,8 +37,8 @@ fn CartLines() -> impl IntoView {
         {cart.show(move |c: Cart| if c.items.is_empty() {
             view! {
                 <div class="card center">
-                    <p>{t(K::cart_empty)}</p>
-                    <A href="/products"><span class="btn primary">{t(K::browse)}</span></A>
+                    <p>{tr("购物车是空的", "Your cart is empty")}</p>
+                    <A href="/products"><span class="btn primary">{tr("去逛逛", "Browse")}</span></A>
                 </div>
             }.into_any()
         } else {
@@ -61,20 +61,20 @@ fn cart_lines(c: Cart, set: impl Fn(i64, i64) + Copy + Send + Sync + 'static) ->
                             <p class="product-name">{i.name.clone()}</p>
                             <p class="product-vendor">{i.vendor_name.clone()}</p>
                             <p class="product-price">{i.price_fen.yuan()} "/" {i.unit.clone()}</p>
-                            {i.price_was_fen.map(|was| view! { <p class="note warn">{t(K::price_changed)} " " {was.yuan()}</p> })}
-                            {(!i.available).then(|| view! { <p class="note warn">{t(K::unavailable)}</p> })}
+                            {i.price_was_fen.map(|was| view! { <p class="note warn">{tr("价格已变动，原价", "Price changed, was")} " " {was.yuan()}</p> })}
+                            {(!i.available).then(|| view! { <p class="note warn">{tr("库存不足，请减少数量或删除", "Not enough left: lower the amount or remove it")}</p> })}
                         </div>
                         <div class="line-side">
                             <Stepper quantity=i.quantity max=max on_change=Callback::new(move |q| set(id, q))/>
                             <p class="line-total">{i.line_total_fen.yuan()}</p>
-                            <button class="link" on:click=move |_| set(id, 0)>{t(K::remove)}</button>
+                            <button class="link" on:click=move |_| set(id, 0)>{tr("删除", "Remove")}</button>
                         </div>
                     </li>
                 }
             }).collect_view()}
         </ul>
         <div class="checkout-bar">
-            <span>{t(K::total)} " " <strong id="cart-total">{total.yuan()}</strong></span>
+            <span>{tr("合计", "Total")} " " <strong id="cart-total">{total.yuan()}</strong></span>
             <A href="/checkout">
                 <span id="go-checkout" class="btn primary" class:disabled=problems>{t(K::go_checkout)}</span>
             </A>
@@ -91,7 +91,7 @@ fn day_label(day: &str) -> String {
 #[component]
 pub fn CheckoutPage() -> impl IntoView {
     view! {
-        <h1>{t(K::checkout)}</h1>
+        <h1>{tr("确认订单", "Confirm order")}</h1>
         <Guarded next="/checkout"><BindPhone/> <CheckoutForm/></Guarded>
     }
 }
@@ -125,12 +125,12 @@ fn BindPhone() -> impl IntoView {
     move || {
         session.user.get().filter(|u| u.phone.is_none()).map(|_| view! {
             <section class="card" id="bind-phone">
-                <h2>{t(K::bind_phone)}</h2>
-                <p class="note">{t(K::bind_phone_hint)}</p>
+                <h2>{tr("绑定手机号", "Add your phone")}</h2>
+                <p class="note">{tr("用微信授权绑定手机号，志愿者送菜时能联系到您；这个手机号以前的订单也会合并过来。", "WeChat gives us your phone so volunteers can reach you; orders made with that phone come along.")}</p>
                 <input id="bind-phone-number" type="tel" inputmode="numeric" maxlength="11" placeholder=t(K::phone_placeholder)
                     prop:value=move || phone.get() on:input=move |ev| phone.set(event_target_value(&ev))/>
                 {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
-                <button id="bind-phone-button" class="btn wechat block" disabled=move || busy.get() on:click=bind>{t(K::bind_phone_button)}</button>
+                <button id="bind-phone-button" class="btn wechat block" disabled=move || busy.get() on:click=bind>{tr("用微信授权绑定", "Use my WeChat phone")}</button>
             </section>
         })
     }
@@ -208,24 +208,24 @@ fn CheckoutForm() -> impl IntoView {
 
     view! {
         {cart.show(|c: Cart| if c.items.is_empty() {
-            view! { <p class="empty">{t(K::cart_empty)}</p> }.into_any()
+            view! { <p class="empty">{tr("购物车是空的", "Your cart is empty")}</p> }.into_any()
         } else {
             view! {
                 <div class="card summary">
                     <p>{c.items.iter().map(|i| format!("{} ×{}", i.name, i.quantity)).collect::<Vec<_>>().join("、")}</p>
-                    <p>{t(K::total)} " " <strong>{c.total_fen.yuan()}</strong></p>
+                    <p>{tr("合计", "Total")} " " <strong>{c.total_fen.yuan()}</strong></p>
                 </div>
             }.into_any()
         })}
 
         <div class="segmented" role="tablist">
             <button role="tab" class:active=move || kind.get() == SlotKind::Delivery
-                on:click=move |_| { kind.set(SlotKind::Delivery); chosen.set(None); }>{t(K::delivery)}</button>
+                on:click=move |_| { kind.set(SlotKind::Delivery); chosen.set(None); }>{tr("送货上门", "Home delivery")}</button>
             <button role="tab" class:active=move || kind.get() == SlotKind::Pickup
-                on:click=move |_| { kind.set(SlotKind::Pickup); chosen.set(None); }>{t(K::pickup)}</button>
+                on:click=move |_| { kind.set(SlotKind::Pickup); chosen.set(None); }>{tr("到店自提", "Pick up at the market")}</button>
         </div>
 
-        <h2>{t(K::choose_slot)}</h2>
+        <h2>{tr("选择时段", "Choose a time")}</h2>
         {slots.show_items(move |all: Vec<Slot>| {
                     let mut days: Vec<String> = all.iter().map(|s| day_and_time(&s.starts_at).0).collect();
                     days.dedup();
@@ -255,7 +255,7 @@ fn CheckoutForm() -> impl IntoView {
                                     .filter(|s| s.kind == kind.get() && day.get().is_some_and(|d| day_and_time(&s.starts_at).0 == d))
                                     .collect();
                                 if list.is_empty() {
-                                    return view! { <p class="empty">{t(K::no_slots)}</p> }.into_any();
+                                    return view! { <p class="empty">{tr("这一天没有可选时段", "No times on this day")}</p> }.into_any();
                                 }
                                 list.into_iter().map(|s| {
                                     let left = places(&s);
@@ -268,9 +268,9 @@ fn CheckoutForm() -> impl IntoView {
                                             on:click=move |_| chosen.set(Some(id))>
                                             <span class="slot-time">{window}</span>
                                             <span class="slot-left">
-                                                {move || if s.closed { t(K::closed)().to_owned() }
-                                                    else if left <= 0 { t(K::full)().to_owned() }
-                                                    else { format!("{} {}", t(K::left)(), left) }}
+                                                {move || if s.closed { tr("已截止", "Closed")().to_owned() }
+                                                    else if left <= 0 { tr("已约满", "Full")().to_owned() }
+                                                    else { format!("{} {}", tr("剩", "left")(), left) }}
                                             </span>
                                         </button>
                                     }
@@ -281,7 +281,7 @@ fn CheckoutForm() -> impl IntoView {
         })}
 
         <Show when=move || kind.get() == SlotKind::Delivery>
-            <h2>{t(K::address)}</h2>
+            <h2>{tr("送货地址", "Delivery address")}</h2>
             <div class="address-row">
                 <label>{COMMUNITY}</label>
                 <input id="building" inputmode="numeric" maxlength="4" prop:value=move || building.get()
@@ -296,21 +296,21 @@ fn CheckoutForm() -> impl IntoView {
             </div>
         </Show>
 
-        <h2>{t(K::payment)}</h2>
+        <h2>{tr("付款方式", "Payment")}</h2>
         <div class="segmented">
             <button class:active=move || payment.get() == Payment::OnDelivery on:click=move |_| payment.set(Payment::OnDelivery)>
-                {t(K::pay_on_delivery)}
+                {tr("货到付款", "Pay on delivery")}
             </button>
             <button class:active=move || payment.get() == Payment::Wechat on:click=move |_| payment.set(Payment::Wechat)>
-                {t(K::pay_wechat)}
+                {tr("微信支付", "WeChat Pay")}
             </button>
         </div>
-        <label class="block-label" for="note">{t(K::note)}</label>
-        <textarea id="note" maxlength="200" placeholder=t(K::note_placeholder) prop:value=move || note.get()
+        <label class="block-label" for="note">{tr("备注（选填）", "Note (optional)")}</label>
+        <textarea id="note" maxlength="200" placeholder=tr("如：放门口，不用敲门", "e.g. leave at the door") prop:value=move || note.get()
             on:input=move |ev| note.set(event_target_value(&ev))></textarea>
         {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
         <button id="place-order" class="btn primary block" disabled=move || busy.get() on:click=submit>
-            {move || if busy.get() { t(K::placing)() } else { t(K::place_order)() }}
+            {move || if busy.get() { tr("正在提交…", "Placing…")() } else { tr("提交订单", "Place order")() }}
         </button>
     }
 }

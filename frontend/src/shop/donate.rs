@@ -4,7 +4,7 @@
 use super::orders::{PayButton, PayFor};
 use crate::api::{self, ProductFilter};
 use crate::components::{Guarded, Load, Stepper};
-use crate::i18n::{t, K};
+use crate::i18n::{t, tr, K};
 use leptos::prelude::*;
 use shared::api::{Gift, GiveRequest, PoolSummary, Product};
 
@@ -15,11 +15,11 @@ pub fn DonatePage() -> impl IntoView {
     let pool = Load::of(api::POOL);
     view! {
         <h1>"❤️ " {t(K::donate)}</h1>
-        <p class="note">{t(K::donate_intro)}</p>
+        <p class="note">{tr("为隔离和困难家庭捐菜：捐款或菜盒子进入爱心池，工作人员用它为这些家庭的订单付款。受助家庭不会知道是谁捐的。", "Money and veg boxes go to the pool; staff use it to pay quarantined and hardship households' orders. They are not told who gave.")}</p>
         {pool.show(|p: PoolSummary| view! {
             <div class="card pool-summary" id="pool-summary">
-                <p>{t(K::pool_balance)} " " <strong class="code" id="pool-balance">{p.balance_fen.yuan()}</strong></p>
-                <p>{t(K::households_helped)} " " <strong id="households-helped">{p.households_helped}</strong></p>
+                <p>{tr("爱心池余额", "In the pool")} " " <strong class="code" id="pool-balance">{p.balance_fen.yuan()}</strong></p>
+                <p>{tr("已帮助家庭", "Households helped")} " " <strong id="households-helped">{p.households_helped}</strong></p>
             </div>
         })}
         <Guarded next="/donate"><GiveForm pool=pool/></Guarded>
@@ -62,7 +62,7 @@ fn GiveForm(pool: Load) -> impl IntoView {
         mine.reload();
     });
     view! {
-        {move || thanks.get().then(|| view! { <div class="banner success" id="gift-thanks" role="status">"✓ " {t(K::gift_thanks)}</div> })}
+        {move || thanks.get().then(|| view! { <div class="banner success" id="gift-thanks" role="status">"✓ " {tr("谢谢！您的捐助已进入爱心池", "Thank you: your gift is in the pool")}</div> })}
         {move || match gift.get() {
             Some(g) => view! {
                 <div class="card center" id="gift-to-pay">
@@ -73,8 +73,8 @@ fn GiveForm(pool: Load) -> impl IntoView {
             None => view! {
                 <div class="card">
                     <div class="segmented">
-                        <button id="give-money" class:active=move || !by_box.get() on:click=move |_| by_box.set(false)>{t(K::give_money)}</button>
-                        <button id="give-boxes" class:active=move || by_box.get() on:click=move |_| by_box.set(true)>{t(K::give_boxes)}</button>
+                        <button id="give-money" class:active=move || !by_box.get() on:click=move |_| by_box.set(false)>{tr("捐款", "Money")}</button>
+                        <button id="give-boxes" class:active=move || by_box.get() on:click=move |_| by_box.set(true)>{tr("捐菜盒子", "Veg boxes")}</button>
                     </div>
                     <Show when=move || !by_box.get()>
                         <div class="segmented presets">
@@ -105,13 +105,13 @@ fn GiveForm(pool: Load) -> impl IntoView {
                         <Stepper quantity=count.get_untracked() max=50 id="box-count" on_change=Callback::new(move |n| count.set(n))/>
                     </Show>
                     {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
-                    <button id="give" class="btn primary block" disabled=move || busy.get() on:click=give>{t(K::give_now)}</button>
+                    <button id="give" class="btn primary block" disabled=move || busy.get() on:click=give>{tr("去捐助", "Give")}</button>
                 </div>
             }.into_any(),
         }}
         {mine.show_items(|list: Vec<Gift>| (!list.is_empty()).then(|| view! {
             <section class="card" id="my-gifts">
-                <h2>{t(K::my_gifts)}</h2>
+                <h2>{tr("我的捐助", "My gifts")}</h2>
                 <ul class="box-items">
                     {list.into_iter().map(|g| view! {
                         <li class="gift" data-status=g.status.clone()>
@@ -119,7 +119,7 @@ fn GiveForm(pool: Load) -> impl IntoView {
                                 {(g.boxes > 0).then(|| format!(" · {} × {}", g.product_name.clone().unwrap_or_default(), g.boxes))}
                                 <br/><small class="note">{g.created_at.get(5..16).unwrap_or_default().replace('T', " ")}</small></span>
                             <span>{if g.status == "received" {
-                                view! { <span class="gift-helped">{t(K::gift_helped)} " " <strong>{g.boxes_delivered}</strong></span> }.into_any()
+                                view! { <span class="gift-helped">{tr("已送到家庭", "Delivered to households")} " " <strong>{g.boxes_delivered}</strong></span> }.into_any()
                             } else {
                                 view! { <span class="badge">{t(K::st_pending_payment)}</span> }.into_any()
                             }}</span>

@@ -6,7 +6,7 @@
 use super::orders::{PayButton, PayFor};
 use crate::api;
 use crate::components::{day_and_time, Guarded, Load, Stepper, COMMUNITY};
-use crate::i18n::{now, t, K};
+use crate::i18n::{now, t, tr, K};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
@@ -95,16 +95,16 @@ fn GroupBuyList() -> impl IntoView {
     let user = move || session.user.get();
     let runs = move || user().is_some_and(|u| u.has_role(Role::Staff) || u.has_role(Role::Leader));
     view! {
-        <p class="note">{t(K::group_intro)}</p>
-        {move || runs().then(|| view! { <A href="/group/new"><span class="btn primary block" id="open-group-buy">"＋ " {t(K::gb_new)}</span></A> })}
+        <p class="note">{tr("隔离楼栋的团购由社区组织，志愿者配送到楼。", "Group buys for quarantined buildings are run by the community and delivered by volunteers.")}</p>
+        {move || runs().then(|| view! { <A href="/group/new"><span class="btn primary block" id="open-group-buy">"＋ " {tr("开团", "Open a group-buy")}</span></A> })}
         {move || user().is_some_and(|u| u.household.is_none() && !u.has_role(Role::Staff)).then(|| view! {
             <div class="card center">
-                <p>{t(K::gb_need_home)}</p>
-                <a href="/me"><span class="btn secondary">{t(K::gb_set_home)}</span></a>
+                <p>{tr("登记住址后，就能看到本楼的团购", "Add your home address to see your building's group-buys")}</p>
+                <a href="/me"><span class="btn secondary">{tr("去登记住址", "Add my address")}</span></a>
             </div>
         })}
         {list.show_items(move |items: Vec<GroupBuy>| if items.is_empty() {
-            view! { <div class="card center"><p>{t(K::gb_none)}</p></div> }.into_any()
+            view! { <div class="card center"><p>{tr("您的楼栋暂时没有团购", "No group-buys for your building yet")}</p></div> }.into_any()
         } else {
             view! {
                 <ul class="group-list">
@@ -116,10 +116,10 @@ fn GroupBuyList() -> impl IntoView {
                                 <A href=format!("/group/{}", g.id)>
                                     <p class="group-title">{g.title.clone()}
                                         " " <span class=format!("badge gb-{}", g.status.as_str())>{t(status_label(g.status))}</span></p>
-                                    <p class="note">{g.buildings.join("、")} {t(K::building)} " · " {t(K::gb_drop)} " " {when(&g.slot_starts_at)}</p>
+                                    <p class="note">{g.buildings.join("、")} {t(K::building)} " · " {tr("送货到楼", "Delivered to the building")} " " {when(&g.slot_starts_at)}</p>
                                     <Progress part=g.joined_households whole=g.min_households label=now(K::gb_joined).to_owned()/>
                                     {open.then(|| view! {
-                                        <p class="time-left">{t(K::gb_time_left)} " " {move || time_left(&deadline, now_ms.get())}</p>
+                                        <p class="time-left">{tr("剩余", "Left:")} " " {move || time_left(&deadline, now_ms.get())}</p>
                                     })}
                                 </A>
                             </li>
@@ -209,27 +209,27 @@ fn GroupBuyDetail() -> impl IntoView {
                 <h1 id="group-title">{g.title.clone()}</h1>
                 <p class="group-status"><span id="group-status" class=format!("badge big gb-{}", g.status.as_str())>{t(status_label(g.status))}</span></p>
                 {g.outcome.clone().map(|o| view! { <div class="banner" class:success=g.status == GroupBuyStatus::Confirmed id="group-outcome" role="status">{o}</div> })}
-                {order_id.map(|o| view! { <A href=format!("/orders/{o}")><span class="btn primary block" id="group-order">{t(K::gb_see_order)}</span></A> })}
+                {order_id.map(|o| view! { <A href=format!("/orders/{o}")><span class="btn primary block" id="group-order">{tr("查看订单", "See the order")}</span></A> })}
                 <div class="card">
                     <Progress part=g.joined_households whole=g.min_households label=format!("{} ({} {}{})", now(K::gb_joined), now(K::gb_needs), g.min_households, now(K::gb_hh))/>
                     <p id="joined-households" class="hidden-count">{g.joined_households}</p>
-                    {open.then(|| view! { <p class="time-left">{t(K::gb_time_left)} " " <strong>{move || time_left(&deadline, now_ms.get())}</strong></p> })}
+                    {open.then(|| view! { <p class="time-left">{tr("剩余", "Left:")} " " <strong>{move || time_left(&deadline, now_ms.get())}</strong></p> })}
                     {(open && js_sys::Date::parse(&g.opens_at) > js_sys::Date::now()).then(|| view! {
-                        <p class="note warn">{t(K::gb_opens)} " " {when(&g.opens_at)}
-                            {(g.priority_opens_at != g.opens_at).then(|| view! { " · " {t(K::gb_priority_opens)} " " {when(&g.priority_opens_at)} })}</p>
+                        <p class="note warn">{tr("开始参团", "Joining opens")} " " {when(&g.opens_at)}
+                            {(g.priority_opens_at != g.opens_at).then(|| view! { " · " {tr("隔离、困难、老人户提前到", "priority households from")} " " {when(&g.priority_opens_at)} })}</p>
                     })}
-                    <p class="note">{t(K::gb_deadline)} " " {when(&g.deadline)} " · " {t(K::gb_drop)} " " {when(&g.slot_starts_at)} "–" {day_and_time(&g.slot_ends_at).1}</p>
+                    <p class="note">{tr("截止", "Deadline")} " " {when(&g.deadline)} " · " {tr("送货到楼", "Delivered to the building")} " " {when(&g.slot_starts_at)} "–" {day_and_time(&g.slot_ends_at).1}</p>
                     <p class="note">{g.buildings.join("、")} {t(K::building)}</p>
                 </div>
                 {g.my_share.clone().map(|sh| view! {
                     <div class="card my-share" id="my-share">
-                        <h2>{t(K::gb_my_share)}</h2>
+                        <h2>{tr("我的份额", "My share")}</h2>
                         <p>{sh.items.iter().map(|l| format!("{}×{}{}", l.name, l.quantity, l.unit)).collect::<Vec<_>>().join("、")}</p>
-                        <p>{t(K::total)} " " <strong>{sh.total_fen.yuan()}</strong></p>
-                        {sh.placed_by.clone().map(|p| view! { <p class="note">{t(K::gb_placed_by)} ": " {p}</p> })}
+                        <p>{tr("合计", "Total")} " " <strong>{sh.total_fen.yuan()}</strong></p>
+                        {sh.placed_by.clone().map(|p| view! { <p class="note">{tr("代下单", "Placed by")} ": " {p}</p> })}
                         {match sh.payment {
-                            SharePayment::Paid => view! { <p class="banner success" id="share-paid">"✓ " {t(K::gb_paid_ahead)}</p> }.into_any(),
-                            SharePayment::RefundDue => view! { <p class="note refund" id="share-refund">{t(K::refund)} " " {sh.total_fen.yuan()}</p> }.into_any(),
+                            SharePayment::Paid => view! { <p class="banner success" id="share-paid">"✓ " {tr("已付款：成团后配送到家；未成团全额退回", "Paid: delivered if it goes ahead, refunded in full if not")}</p> }.into_any(),
+                            SharePayment::RefundDue => view! { <p class="note refund" id="share-refund">{tr("退款", "Refund")} " " {sh.total_fen.yuan()}</p> }.into_any(),
                             SharePayment::Unpaid if open && sh.total_fen.get() > 0 => view! {
                                 <PayButton what=PayFor::Share(gid) total=sh.total_fen on_paid=Callback::new(move |_| gb.reload())/>
                             }.into_any(),
@@ -247,9 +247,9 @@ fn GroupBuyDetail() -> impl IntoView {
                             <li class="card group-item" id=format!("item-{product}")>
                                 <p class="product-name">{i.name.clone()}</p>
                                 <p class="product-price">{i.price_fen.yuan()} "/" {i.unit.clone()}
-                                    {(i.regular_price_fen.get() > i.price_fen.get()).then(|| view! { " " <s class="note">{t(K::gb_regular)} " " {i.regular_price_fen.yuan()}</s> })}</p>
+                                    {(i.regular_price_fen.get() > i.price_fen.get()).then(|| view! { " " <s class="note">{tr("原价", "Usually")} " " {i.regular_price_fen.yuan()}</s> })}</p>
                                 <Progress part=i.joined_quantity whole=i.max_quantity label=format!("{} ({})", now(K::gb_joined), i.unit)/>
-                                <p class="note">{t(K::gb_limit)} " " {i.per_household_limit} {i.unit.clone()} " · " {t(K::gb_left)} " " {left} {i.unit.clone()}</p>
+                                <p class="note">{tr("每户限", "Per household max")} " " {i.per_household_limit} {i.unit.clone()} " · " {tr("还剩", "Left")} " " {left} {i.unit.clone()}</p>
                                 {(open && lives_here && !paid).then(|| view! {
                                     {move || view! {
                                         <Stepper quantity=mine_now() max=max_for_me min=0 on_change=Callback::new(move |q| {
@@ -266,14 +266,14 @@ fn GroupBuyDetail() -> impl IntoView {
                 {(open && lives_here && !paid).then(|| view! {
                     <button id="join-group" class="btn primary block" disabled=move || busy.get() || wanted.get().values().all(|q| *q == 0)
                         on:click=move |_| submit(wanted.get_untracked().into_iter().collect())>
-                        {if joined { t(K::gb_save) } else { t(K::gb_join) }}
+                        {if joined { tr("保存修改", "Save changes") } else { tr("参团", "Join") }}
                     </button>
                 })}
                 {(open && joined && !paid).then(|| view! {
-                    <button id="leave-group" class="btn secondary block" disabled=move || busy.get() on:click=move |_| submit(Vec::new())>{t(K::gb_leave)}</button>
+                    <button id="leave-group" class="btn secondary block" disabled=move || busy.get() on:click=move |_| submit(Vec::new())>{tr("退出团购", "Leave")}</button>
                 })}
-                {(open && may_proxy()).then(|| view! { <A href=format!("/group/{gid}/proxy")><span class="btn secondary block" id="proxy-link">{t(K::gb_proxy)}</span></A> })}
-                {g.manage.then(|| view! { <A href=format!("/group/{gid}/console")><span class="btn secondary block" id="console-link">{t(K::gb_console)}</span></A> })}
+                {(open && may_proxy()).then(|| view! { <A href=format!("/group/{gid}/proxy")><span class="btn secondary block" id="proxy-link">{tr("代下单", "Order for a neighbour")}</span></A> })}
+                {g.manage.then(|| view! { <A href=format!("/group/{gid}/console")><span class="btn secondary block" id="console-link">{tr("团长控制台", "Leader's console")}</span></A> })}
             }
         })}
     }
@@ -330,12 +330,12 @@ fn Console() -> impl IntoView {
         {gb.show(move |g: GroupBuy| {
             let open = g.status == GroupBuyStatus::Open;
             view! {
-                <h1 class="print-title">{t(K::gb_print_title)} " · " {g.title.clone()}</h1>
+                <h1 class="print-title">{tr("团购配货单", "Group-buy pick list")} " · " {g.title.clone()}</h1>
                 <p><span id="console-status" class=format!("badge big gb-{}", g.status.as_str())>{t(status_label(g.status))}</span>
-                    " " {g.buildings.join("、")} {t(K::building)} " · " {t(K::gb_drop)} " " {when(&g.slot_starts_at)}</p>
+                    " " {g.buildings.join("、")} {t(K::building)} " · " {tr("送货到楼", "Delivered to the building")} " " {when(&g.slot_starts_at)}</p>
                 {g.outcome.clone().map(|o| view! { <p class="note">{o}</p> })}
                 <div class="card">
-                    <h2>{t(K::gb_pick_totals)}</h2>
+                    <h2>{tr("配货总数", "Totals to pick")}</h2>
                     <table class="pick">
                         <tbody>
                             {g.items.iter().map(|i| view! {
@@ -345,13 +345,13 @@ fn Console() -> impl IntoView {
                     </table>
                 </div>
                 <div class="actions no-print">
-                    <button class="btn secondary" id="download-csv" on:click=download>"⬇ " {t(K::gb_download_csv)}</button>
-                    <button class="btn secondary" id="print" on:click=print>"🖨 " {t(K::gb_print)}</button>
+                    <button class="btn secondary" id="download-csv" on:click=download>"⬇ " {tr("下载表格", "Download spreadsheet")}</button>
+                    <button class="btn secondary" id="print" on:click=print>"🖨 " {tr("打印", "Print")}</button>
                 </div>
                 {open.then(|| view! {
                     <div class="actions no-print">
-                        <button class="btn primary" id="close-group" on:click=move |_| end("close")>{t(K::gb_close_now)}</button>
-                        <button class="btn secondary" id="call-off-group" on:click=move |_| end("cancel")>{t(K::gb_call_off)}</button>
+                        <button class="btn primary" id="close-group" on:click=move |_| end("close")>{tr("立即截团", "Close now")}</button>
+                        <button class="btn secondary" id="call-off-group" on:click=move |_| end("cancel")>{tr("取消团购", "Call it off")}</button>
                     </div>
                 })}
             }
@@ -362,16 +362,16 @@ fn Console() -> impl IntoView {
             let proxied = list.iter().filter(|s| s.placed_by.is_some()).count();
             view! {
                 <div class="card">
-                    <h2>{t(K::gb_participants)} " " <span id="share-count">{list.len()}</span></h2>
-                    <p class="note">{t(K::gb_unpaid)} " " {unpaid} " · " {t(K::gb_proxy_shares)} " " {proxied}</p>
+                    <h2>{tr("参团住户", "Households")} " " <span id="share-count">{list.len()}</span></h2>
+                    <p class="note">{tr("未付款", "Unpaid")} " " {unpaid} " · " {tr("代下单的份额", "Placed for neighbours")} " " {proxied}</p>
                     <table class="shares">
-                        <thead><tr><th>{t(K::building_no)}</th><th>{t(K::unit)}</th><th>{t(K::room)}</th><th>{t(K::items)}</th><th>{t(K::total)}</th></tr></thead>
+                        <thead><tr><th>{tr("楼号", "Building")}</th><th>{t(K::unit)}</th><th>{t(K::room)}</th><th>{tr("商品", "Items")}</th><th>{tr("合计", "Total")}</th></tr></thead>
                         <tbody>
                             {list.into_iter().map(|s| view! {
                                 <tr>
                                     <td>{s.building.clone()}</td><td>{s.unit.clone()}</td><td>{s.room.clone()}</td>
                                     <td>{s.items.iter().map(|l| format!("{}×{}{}", l.name, l.quantity, l.unit)).collect::<Vec<_>>().join("、")}
-                                        {s.placed_by.clone().map(|p| view! { <br/><span class="note">{t(K::gb_placed_by)} ": " {p}</span> })}
+                                        {s.placed_by.clone().map(|p| view! { <br/><span class="note">{tr("代下单", "Placed by")} ": " {p}</span> })}
                                         {(s.payment != SharePayment::Unpaid).then(|| view! { " " <span class="badge">{s.payment.as_str()}</span> })}</td>
                                     <td class="num">{s.total_fen.yuan()}</td>
                                 </tr>
@@ -389,7 +389,7 @@ fn Console() -> impl IntoView {
 #[component]
 pub fn ProxyPage() -> impl IntoView {
     let here = leptos_router::hooks::use_location().pathname.get_untracked();
-    view! { <h1>{t(K::gb_proxy)}</h1> <Guarded next=here><ProxyForm/></Guarded> }
+    view! { <h1>{tr("代下单", "Order for a neighbour")}</h1> <Guarded next=here><ProxyForm/></Guarded> }
 }
 
 #[component]
@@ -459,13 +459,13 @@ fn ProxyForm() -> impl IntoView {
                         <input id="proxy-room" inputmode="numeric" maxlength="6" prop:value=move || room.get() on:input=move |ev| room.set(event_target_value(&ev))/>
                         <span>{t(K::room)}</span>
                     </div>
-                    <button id="proxy-find" class="btn secondary block" on:click=find>{t(K::gb_find_household)}</button>
+                    <button id="proxy-find" class="btn secondary block" on:click=find>{tr("查找住户", "Find the household")}</button>
                 </div>
                 {move || household.get().map(|h| {
                     let items = items.clone();
                     view! {
                         <div class="card">
-                            <p id="proxy-household"><strong>{t(K::gb_for_household)} ": " {h.building.clone()} {t(K::building)} " " {h.unit.clone()} {t(K::unit)} " " {h.room.clone()} {t(K::room)}</strong></p>
+                            <p id="proxy-household"><strong>{tr("为这户下单", "Ordering for")} ": " {h.building.clone()} {t(K::building)} " " {h.unit.clone()} {t(K::unit)} " " {h.room.clone()} {t(K::room)}</strong></p>
                             <ul class="group-items">
                                 {items.into_iter().map(|i| {
                                     let product = i.product_id;
@@ -480,7 +480,7 @@ fn ProxyForm() -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </ul>
-                            <button id="proxy-place" class="btn primary block" on:click=place>{t(K::gb_proxy)}</button>
+                            <button id="proxy-place" class="btn primary block" on:click=place>{tr("代下单", "Order for a neighbour")}</button>
                         </div>
                     }
                 })}
@@ -494,7 +494,7 @@ fn ProxyForm() -> impl IntoView {
 
 #[component]
 pub fn NewGroupBuyPage() -> impl IntoView {
-    view! { <h1>{t(K::gb_new)}</h1> <Guarded next="/group/new"><NewGroupBuy/></Guarded> }
+    view! { <h1>{tr("开团", "Open a group-buy")}</h1> <Guarded next="/group/new"><NewGroupBuy/></Guarded> }
 }
 
 #[component]
@@ -571,13 +571,13 @@ fn NewGroupBuy() -> impl IntoView {
             {field(K::gb_min_households, "gb-min", min_households, true)}
             {field(K::gb_hours, "gb-hours", hours, true)}
             {field(K::gb_head_start, "gb-head-start", head_start, true)}
-            <label class="field">{t(K::gb_shortfall)}
+            <label class="field">{tr("人数不足时", "If too few join")}
                 <select id="gb-shortfall" on:change=move |ev| proceed.set(event_target_value(&ev) == "proceed")>
-                    <option value="cancel">{t(K::gb_cancel_if_short)}</option>
-                    <option value="proceed">{t(K::gb_proceed)}</option>
+                    <option value="cancel">{tr("取消团购", "Call it off")}</option>
+                    <option value="proceed">{tr("照常成团", "Go ahead anyway")}</option>
                 </select>
             </label>
-            <label class="field">{t(K::slot)}
+            <label class="field">{tr("时段", "Time")}
                 {slots.show_items(move |list: Vec<Slot>| view! {
                     <select id="gb-slot" on:change=move |ev| slot_id.set(event_target_value(&ev).parse().ok())>
                         <option value="">"—"</option>
@@ -589,7 +589,7 @@ fn NewGroupBuy() -> impl IntoView {
             </label>
         </div>
         <div class="card">
-            <h2>{t(K::items)}</h2>
+            <h2>{tr("商品", "Items")}</h2>
             <ul class="group-items">
                 {move || items.get().into_iter().map(|(product, (name, price, max, limit))| {
                     let set = move |which: usize, v: String| items.update(|m| if let Some(e) = m.get_mut(&product) {
@@ -598,10 +598,10 @@ fn NewGroupBuy() -> impl IntoView {
                     view! {
                         <li class="group-item new-item">
                             <p class="product-name">{name}</p>
-                            <label>{t(K::gb_price)} <input inputmode="numeric" value=price on:change=move |ev| set(0, event_target_value(&ev))/></label>
-                            <label>{t(K::gb_max)} <input inputmode="numeric" value=max on:change=move |ev| set(1, event_target_value(&ev))/></label>
-                            <label>{t(K::gb_limit)} <input inputmode="numeric" value=limit on:change=move |ev| set(2, event_target_value(&ev))/></label>
-                            <button class="link" on:click=move |_| items.update(|m| { m.remove(&product); })>{t(K::remove)}</button>
+                            <label>{tr("团购价（分）", "Group price (fen)")} <input inputmode="numeric" value=price on:change=move |ev| set(0, event_target_value(&ev))/></label>
+                            <label>{tr("最多", "Max")} <input inputmode="numeric" value=max on:change=move |ev| set(1, event_target_value(&ev))/></label>
+                            <label>{tr("每户限", "Per household max")} <input inputmode="numeric" value=limit on:change=move |ev| set(2, event_target_value(&ev))/></label>
+                            <button class="link" on:click=move |_| items.update(|m| { m.remove(&product); })>{tr("删除", "Remove")}</button>
                         </li>
                     }
                 }).collect_view()}
@@ -621,6 +621,6 @@ fn NewGroupBuy() -> impl IntoView {
             })}
         </div>
         {move || message.get().map(|m| view! { <p class="form-error" role="alert" id="gb-error">{m}</p> })}
-        <button id="gb-submit" class="btn primary block" on:click=submit>{t(K::gb_new)}</button>
+        <button id="gb-submit" class="btn primary block" on:click=submit>{tr("开团", "Open a group-buy")}</button>
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::api;
 use crate::components::{Guarded, Load};
-use crate::i18n::{t, K};
+use crate::i18n::{t, tr, K};
 use leptos::prelude::*;
 use leptos_router::{
     components::A,
@@ -44,7 +44,7 @@ fn Notices() -> impl IntoView {
         (!list.is_empty()).then(|| {
             view! {
                 <section class="card" id="notices">
-                    <h2>{t(K::notices)}</h2>
+                    <h2>{tr("消息", "News")}</h2>
                     <ul class="notices">
                         {list.into_iter().take(5).map(|n| view! {
                             <li class="notice" data-kind=n.kind.clone()>
@@ -65,8 +65,8 @@ fn Notices() -> impl IntoView {
 fn OrderList() -> impl IntoView {
     Load::of(api::ORDERS).show_items(|list: Vec<OrderSummary>| match list {
                         list if list.is_empty() => view! {
-                            <div class="card center"><p>{t(K::no_orders)}</p>
-                                <A href="/products"><span class="btn primary">{t(K::browse)}</span></A></div>
+                            <div class="card center"><p>{tr("还没有订单", "No orders yet")}</p>
+                                <A href="/products"><span class="btn primary">{tr("去逛逛", "Browse")}</span></A></div>
                         }.into_any(),
                         list => view! {
                             <ul class="order-list">
@@ -76,7 +76,7 @@ fn OrderList() -> impl IntoView {
                                             <div class="order-row">
                                                 <span class="order-no">{t(K::order_no)} " " {o.id}</span>
                                                 <span class=format!("badge status-{}", o.status.as_str())>{t(status_label(o.status))}</span>
-                                                <span class="order-slot">{t(K::slot)} " " {short_time(&o.slot_starts_at)}</span>
+                                                <span class="order-slot">{tr("时段", "Time")} " " {short_time(&o.slot_starts_at)}</span>
                                                 <span class="order-total">{o.total_fen.yuan()}</span>
                                             </div>
                                         </A>
@@ -111,7 +111,7 @@ fn OrderDetail() -> impl IntoView {
     };
     view! {
         {move || (query.get().get("placed").is_some()).then(|| view! {
-            <div class="banner success" role="status">"✓ " {t(K::order_placed)}</div>
+            <div class="banner success" role="status">"✓ " {tr("下单成功", "Order placed")}</div>
         })}
         {order.show(move |o: Order| {
                     let status = o.status;
@@ -123,28 +123,28 @@ fn OrderDetail() -> impl IntoView {
                         </p>
                         {o.group_buy_id.map(|g| view! {
                             <p class="note" id="order-group-buy"><A href=format!("/group/{g}")>"🏘️ " {t(K::nav_group)} " #" {g}</A>
-                                {o.placed_by.clone().map(|p| view! { " · " {t(K::gb_placed_by)} ": " {p} })}</p>
+                                {o.placed_by.clone().map(|p| view! { " · " {tr("代下单", "Placed by")} ": " {p} })}</p>
                         })}
                         {o.left_at_door.clone().map(|note| view! {
                             <div class="banner" id="left-at-door" role="status">"🚪 " {t(K::left_at_door)} ": " {note}</div>
                         })}
                         {o.handoff_code.clone().map(|code| view! {
                             <div class="card handoff">
-                                <p>{t(K::handoff_code)}</p>
+                                <p>{tr("收货码", "Hand-off code")}</p>
                                 <p class="code" id="handoff-code">{code}</p>
                                 {o.handoff_qr.clone().map(|svg| view! { <div class="qr" id="handoff-qr" inner_html=svg></div> })}
-                                <p class="note">{t(K::handoff_hint)}</p>
+                                <p class="note">{tr("志愿者送到时，请告诉他这6位数字", "Tell the volunteer these six digits at the door")}</p>
                             </div>
                         })}
                         {(status == OrderStatus::PendingPayment).then(|| o.expires_at.clone().map(|e| view! {
-                            <p class="note warn">{t(K::pay_by)} " " {short_time(&e)}</p>
+                            <p class="note warn">{tr("请在此前付款", "Pay before")} " " {short_time(&e)}</p>
                         }))}
                         {(status == OrderStatus::PendingPayment).then(|| view! { <PayButton what=PayFor::Order(o.id) total=o.total_fen on_paid=Callback::new(move |_| order.reload())/> })}
                         {o.paid_by_donations.then(|| view! {
-                            <div class="banner success" id="paid-by-donations" role="status">"❤️ " {t(K::paid_by_donations)}</div>
+                            <div class="banner success" id="paid-by-donations" role="status">"❤️ " {tr("已由爱心捐助支付，您无需付款", "Paid by the donation pool: nothing to pay")}</div>
                         })}
                         <div class="card">
-                            <h2>{t(K::timeline)}</h2>
+                            <h2>{tr("订单进度", "Progress")}</h2>
                             <ol class="timeline">
                                 {if status.is_final() && status != OrderStatus::Delivered {
                                     o.timeline.iter().map(|e| view! {
@@ -168,33 +168,33 @@ fn OrderDetail() -> impl IntoView {
                             </ol>
                         </div>
                         <div class="card">
-                            <p>{t(K::slot)} ": " {short_time(&o.slot_starts_at)} "–" {o.slot_ends_at.get(11..16).unwrap_or_default().to_owned()}
-                                " · " {move || if o.slot_kind == shared::order::SlotKind::Delivery { t(K::delivery)() } else { t(K::pickup)() }}</p>
+                            <p>{tr("时段", "Time")} ": " {short_time(&o.slot_starts_at)} "–" {o.slot_ends_at.get(11..16).unwrap_or_default().to_owned()}
+                                " · " {move || if o.slot_kind == shared::order::SlotKind::Delivery { tr("送货上门", "Home delivery")() } else { tr("到店自提", "Pick up at the market")() }}</p>
                             {o.address.clone().map(|a| view! {
-                                <p>{t(K::address)} ": " {a.building} {t(K::building)} " " {a.unit} {t(K::unit)} " " {a.room} {t(K::room)}</p>
+                                <p>{tr("送货地址", "Delivery address")} ": " {a.building} {t(K::building)} " " {a.unit} {t(K::unit)} " " {a.room} {t(K::room)}</p>
                             })}
-                            {o.note.clone().map(|n| view! { <p>{t(K::note)} ": " {n}</p> })}
+                            {o.note.clone().map(|n| view! { <p>{tr("备注（选填）", "Note (optional)")} ": " {n}</p> })}
                         </div>
                         <div class="card">
-                            <h2>{t(K::items)}</h2>
+                            <h2>{tr("商品", "Items")}</h2>
                             <ul class="box-items">
                                 {o.items.iter().map(|i| view! {
                                     <li><span>{i.name.clone()} " ×" {i.quantity} {i.unit.clone()}
                                         {(i.short_quantity > 0).then(|| view! {
-                                            <br/><span class="note warn short">{t(K::short_of)} " " {i.short_quantity} {i.unit.clone()} " · " {t(K::not_charged)}</span>
+                                            <br/><span class="note warn short">{tr("缺货", "Out of stock:")} " " {i.short_quantity} {i.unit.clone()} " · " {tr("不收费", "not charged")}</span>
                                         })}</span><span>{i.line_total_fen.yuan()}</span></li>
                                 }).collect_view()}
                             </ul>
-                            <p class="order-total-line">{t(K::total)} " " <strong>{o.total_fen.yuan()}</strong></p>
+                            <p class="order-total-line">{tr("合计", "Total")} " " <strong>{o.total_fen.yuan()}</strong></p>
                             {o.refunds.iter().map(|r| view! {
-                                <p class="note refund">{t(K::refund)} " " {r.amount_fen.yuan()} " · " {t(match r.status.as_str() {
+                                <p class="note refund">{tr("退款", "Refund")} " " {r.amount_fen.yuan()} " · " {t(match r.status.as_str() {
                                     "succeeded" => K::refund_succeeded,
                                     "requested" => K::refund_requested,
                                     "failed" => K::refund_failed,
                                     _ => K::refund_due,
                                 })}</p>
                             }).collect_view()}
-                            <h2>{t(K::stalls_in_order)}</h2>
+                            <h2>{tr("各摊位", "Stalls")}</h2>
                             <ul class="box-items">
                                 {o.parts.iter().map(|p| view! {
                                     <li><span>{p.vendor_name.clone()}</span><span>{p.subtotal_fen.yuan()}</span></li>
@@ -204,7 +204,7 @@ fn OrderDetail() -> impl IntoView {
                         {shared::order::may_report_problem(status).then(|| view! { <ReportProblem id=o.id/> })}
                         {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
                         {shared::order::resident_may_cancel(status, o.parts.iter().map(|p| p.status.as_str())).then(|| view! {
-                            <button id="cancel-order" class="btn secondary block" on:click=cancel>{t(K::cancel_order)}</button>
+                            <button id="cancel-order" class="btn secondary block" on:click=cancel>{tr("取消订单", "Cancel order")}</button>
                         })}
                     }
         })}
@@ -260,13 +260,13 @@ pub fn PayButton(what: PayFor, total: shared::Fen, on_paid: Callback<()>) -> imp
         {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
         {move || match sheet.get() {
             None => view! {
-                <button id="pay-order" class="btn primary block" disabled=move || busy.get() on:click=start>{t(K::pay_wechat)} " " {total.yuan()}</button>
+                <button id="pay-order" class="btn primary block" disabled=move || busy.get() on:click=start>{tr("微信支付", "WeChat Pay")} " " {total.yuan()}</button>
             }.into_any(),
             Some(_) => view! {
                 <div class="card center" id="sim-pay">
-                    <h2>{t(K::sim_pay_title)}</h2>
+                    <h2>{tr("模拟微信支付（演示）", "Simulated WeChat Pay (demo)")}</h2>
                     <p class="code">{total.yuan()}</p>
-                    <button id="sim-pay-confirm" class="btn primary block" disabled=move || busy.get() on:click=confirm>{t(K::sim_pay_confirm)}</button>
+                    <button id="sim-pay-confirm" class="btn primary block" disabled=move || busy.get() on:click=confirm>{tr("确认支付", "Confirm payment")}</button>
                 </div>
             }.into_any(),
         }}
@@ -296,13 +296,13 @@ fn ReportProblem(id: i64) -> impl IntoView {
         {move || if open.get() {
             view! {
                 <div class="card">
-                    <textarea id="problem-text" class="problem-text" maxlength="500" rows="3" placeholder=move || t(K::problem_hint)()
+                    <textarea id="problem-text" class="problem-text" maxlength="500" rows="3" placeholder=move || tr("例如：少了一样、坏了、送错门", "e.g. something missing, damaged, wrong door")()
                         prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
-                    <button id="send-problem" class="btn primary block" on:click=send>{t(K::send)}</button>
+                    <button id="send-problem" class="btn primary block" on:click=send>{tr("提交", "Send")}</button>
                 </div>
             }.into_any()
         } else {
-            view! { <button id="report-problem" class="btn secondary block" on:click=move |_| open.set(true)>{t(K::report_problem)}</button> }.into_any()
+            view! { <button id="report-problem" class="btn secondary block" on:click=move |_| open.set(true)>{tr("收到的货有问题？", "Something wrong with it?")}</button> }.into_any()
         }}
     }
 }

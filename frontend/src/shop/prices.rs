@@ -4,7 +4,7 @@
 
 use crate::api;
 use crate::components::Load;
-use crate::i18n::{t, K};
+use crate::i18n::{t, tr, K};
 use leptos::prelude::*;
 use shared::api::{List, PriceBoard, PricePoint};
 
@@ -16,7 +16,7 @@ pub fn PricesPage() -> impl IntoView {
         <h1>{t(K::price_board)}</h1>
         {board.show(move |b: PriceBoard| view! {
             {b.cap.enabled.then(|| view! {
-                <p class="banner" id="price-cap" role="status">"🛡️ " {t(K::cap_on)} " " {b.cap.max_daily_rise_percent} "%"</p>
+                <p class="banner" id="price-cap" role="status">"🛡️ " {tr("稳物价限价中：每天涨幅不超过", "Price cap on: no rise of more than")} " " {b.cap.max_daily_rise_percent} "%"</p>
             })}
             <ul class="price-board">
                 {b.items.into_iter().map(|i| {
@@ -64,7 +64,7 @@ fn History(id: i64) -> impl IntoView {
                 <svg viewBox="-5 0 310 80" role="img" aria-label=move || t(K::price_record)()>
                     <polyline points=line.join(" ") fill="none" stroke="currentColor" stroke-width="3" stroke-linejoin="round"/>
                 </svg>
-                <p class="note">{t(K::lowest)} " " {yuan(low)} " · " {t(K::highest)} " " {yuan(high)} " · " {prices.len()} " " {t(K::changes)}</p>
+                <p class="note">{tr("最低", "lowest")} " " {yuan(low)} " · " {tr("最高", "highest")} " " {yuan(high)} " · " {prices.len()} " " {tr("次调价", "prices")}</p>
             </div>
         }
     })

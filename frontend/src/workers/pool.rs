@@ -4,7 +4,7 @@
 
 use crate::api;
 use crate::components::{Guarded, Load};
-use crate::i18n::{t, K};
+use crate::i18n::{t, tr, K};
 use leptos::prelude::*;
 use shared::api::{Ledger, PoolNeed, RecordGift};
 use shared::Role;
@@ -29,7 +29,7 @@ fn PoolAdmin() -> impl IntoView {
     view! {
         {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:added=ok role="status" id="pool-message">{m}</p> })}
         {ledger.show(|l: Ledger| view! {
-            <div class="card pool-summary"><p>{t(K::pool_balance)} " " <strong class="code" id="pool-balance">{l.balance_fen.yuan()}</strong></p></div>
+            <div class="card pool-summary"><p>{tr("爱心池余额", "In the pool")} " " <strong class="code" id="pool-balance">{l.balance_fen.yuan()}</strong></p></div>
         })}
         <Needs needs=needs message=message on_paid=Callback::new(move |_| changed())/>
         <RecordForm message=message on_recorded=Callback::new(move |_| changed())/>
@@ -62,9 +62,9 @@ fn Needs(needs: Load, message: RwSignal<Option<(bool, String)>>, on_paid: Callba
     };
     view! {
         <section class="card" id="pool-needs">
-            <h2>{t(K::pool_needs)}</h2>
+            <h2>{tr("等待帮助的订单", "Orders waiting for help")}</h2>
             {needs.show_items(move |list: Vec<PoolNeed>| view! {
-                {list.is_empty().then(|| view! { <p class="note" id="no-needs">{t(K::no_needs)}</p> })}
+                {list.is_empty().then(|| view! { <p class="note" id="no-needs">{tr("现在没有等待帮助的订单", "No orders are waiting for help")}</p> })}
                 <ul class="households">
                     {list.into_iter().map(|n| {
                         let id = n.order_id;
@@ -75,7 +75,7 @@ fn Needs(needs: Load, message: RwSignal<Option<(bool, String)>>, on_paid: Callba
                                 <span>{n.quarantined.then(|| view! { <span class="badge warn">{t(K::quarantined)}</span> })}
                                     {n.hardship.then(|| view! { <span class="badge">{t(K::hardship)}</span> })}</span>
                                 <button class="btn primary" class:armed=move || armed.get() == Some(id) on:click=move |_| pay(id)>
-                                    {move || if armed.get() == Some(id) { t(K::press_again)() } else { t(K::pay_from_pool)() }} " " {n.total_fen.yuan()}
+                                    {move || if armed.get() == Some(id) { tr("再按一次确认", "Press again to confirm")() } else { tr("用爱心池支付", "Pay from the pool")() }} " " {n.total_fen.yuan()}
                                 </button>
                             </li>
                         }
@@ -114,11 +114,11 @@ fn RecordForm(message: RwSignal<Option<(bool, String)>>, on_recorded: Callback<(
     };
     view! {
         <section class="card" id="record-gift">
-            <h2>{t(K::record_gift)}</h2>
+            <h2>{tr("登记单位捐助", "Record an organisation's gift")}</h2>
             <div class="form-grid one-column">
-                <label>{t(K::donor_name)}<input id="gift-donor" maxlength="60" prop:value=move || donor.get() on:input=move |ev| donor.set(event_target_value(&ev))/></label>
-                <label>{t(K::amount_yuan)}<input id="gift-amount" inputmode="decimal" prop:value=move || amount.get() on:input=move |ev| amount.set(event_target_value(&ev))/></label>
-                <label>{t(K::note)}<input id="gift-note" maxlength="200" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))/></label>
+                <label>{tr("捐助单位", "Donor")}<input id="gift-donor" maxlength="60" prop:value=move || donor.get() on:input=move |ev| donor.set(event_target_value(&ev))/></label>
+                <label>{tr("金额（元）", "Amount (¥)")}<input id="gift-amount" inputmode="decimal" prop:value=move || amount.get() on:input=move |ev| amount.set(event_target_value(&ev))/></label>
+                <label>{tr("备注（选填）", "Note (optional)")}<input id="gift-note" maxlength="200" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))/></label>
             </div>
             <button class="btn primary block" id="record-gift-save" on:click=record>{t(K::save)}</button>
         </section>
@@ -148,7 +148,7 @@ fn LedgerList(ledger: Load, message: RwSignal<Option<(bool, String)>>) -> impl I
     };
     view! {
         <section class="card" id="pool-ledger">
-            <h2>{t(K::ledger)}</h2>
+            <h2>{tr("收支明细", "Ledger")}</h2>
             {ledger.show(|l: Ledger| view! {
                 <ul class="households">
                     {l.entries.into_iter().rev().take(100).map(|e| view! {
@@ -162,7 +162,7 @@ fn LedgerList(ledger: Load, message: RwSignal<Option<(bool, String)>>) -> impl I
                     }).collect_view()}
                 </ul>
             })}
-            <button class="btn secondary block" id="ledger-csv" on:click=download>"⬇ " {t(K::ledger_csv)}</button>
+            <button class="btn secondary block" id="ledger-csv" on:click=download>"⬇ " {tr("导出收支明细 (CSV)", "Download the ledger (CSV)")}</button>
         </section>
     }
 }

@@ -3,7 +3,7 @@
 //! in (rqrr), so it works in any browser with a camera, not only those with a barcode API.
 //! Typing the six digits always works too.
 
-use crate::i18n::{t, K};
+use crate::i18n::tr;
 use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
@@ -63,10 +63,10 @@ pub fn Scanner(on_text: Callback<String>, on_close: Callback<()>) -> impl IntoVi
     });
     view! {
         <div class="scanner card" id="scanner">
-            <p>{t(K::scan_hint)}</p>
+            <p>{tr("对准居民手机上的取货二维码", "Point at the QR code on the resident's phone")}</p>
             <video node_ref=video autoplay=true muted=true playsinline=true></video>
-            {move || failed.get().then(|| view! { <p class="form-error" role="alert">{t(K::no_camera)}</p> })}
-            <button class="btn secondary block" id="close-scanner" on:click=move |_| on_close.run(())>{t(K::close)}</button>
+            {move || failed.get().then(|| view! { <p class="form-error" role="alert">{tr("打不开相机，请手动输入取货码", "The camera cannot open: type the code instead")}</p> })}
+            <button class="btn secondary block" id="close-scanner" on:click=move |_| on_close.run(())>{tr("关闭", "Close")}</button>
         </div>
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::api;
 use crate::components::{day_and_time, Guarded, Load};
-use crate::i18n::{t, K};
+use crate::i18n::{t, tr, K};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::api::{CreateSlot, FlagHousehold, Household, Slot, UpdateSlot};
@@ -21,7 +21,7 @@ pub fn StaffPage() -> impl IntoView {
     view! {
         <h1>{t(K::staff_page)}</h1>
         <Guarded next="/staff" role=Role::Staff>
-            <A href="/staff/dispatch"><span class="btn secondary block" id="dispatch-link">{t(K::dispatch)}</span></A>
+            <A href="/staff/dispatch"><span class="btn secondary block" id="dispatch-link">{tr("配送看板", "Dispatch board")}</span></A>
             <A href="/staff/donations"><span class="btn secondary block" id="pool-link">"❤️ " {t(K::donate)}</span></A>
             <SlotsAdmin/> <OpenRefunds/> <PriceCapAdmin/> <HouseholdsAdmin/>
         </Guarded>
@@ -33,7 +33,7 @@ pub fn StaffPage() -> impl IntoView {
 #[component]
 pub fn DispatchPage() -> impl IntoView {
     view! {
-        <h1>{t(K::dispatch)}</h1>
+        <h1>{tr("配送看板", "Dispatch board")}</h1>
         <Guarded next="/staff/dispatch" role=Role::Staff><DispatchBoard/></Guarded>
     }
 }
@@ -52,10 +52,10 @@ fn DispatchBoard() -> impl IntoView {
     }
     view! {
         <div class="form-grid">
-            <label>{t(K::date)}
+            <label>{tr("日期", "Date")}
                 <input type="date" id="dispatch-date" prop:value=move || date.get() on:change=move |ev| { slot.set(None); date.set(event_target_value(&ev)); }/>
             </label>
-            <label>{t(K::slot)}
+            <label>{tr("时段", "Time")}
                 {slots.show_items(move |list: Vec<Slot>| view! {
                     <select id="dispatch-slot" on:change=move |ev| slot.set(event_target_value(&ev).parse().ok())>
                         <option value="">"—"</option>
@@ -69,7 +69,7 @@ fn DispatchBoard() -> impl IntoView {
         <Problems/>
         {batches.show_items(move |list: Vec<shared::api::Batch>| view! {
             <table class="shares dispatch">
-                <thead><tr><th>{t(K::building_no)}</th><th>{t(K::households)}</th><th>{t(K::status)}</th><th>{t(K::role_volunteer)}</th><th>{t(K::waited)}</th><th></th></tr></thead>
+                <thead><tr><th>{tr("楼号", "Building")}</th><th>{tr("住户", "Households")}</th><th>{tr("状态", "Status")}</th><th>{t(K::role_volunteer)}</th><th>{tr("已等", "Waited")}</th><th></th></tr></thead>
                 <tbody>
                     {list.into_iter().map(|b| {
                         let since = b.since.clone();
@@ -80,7 +80,7 @@ fn DispatchBoard() -> impl IntoView {
                                 <td><span class=format!("badge batch-{}", b.status.as_str())>{t(super::volunteer::batch_label(b.status))}</span></td>
                                 <td>{b.volunteer.clone().unwrap_or_default()}</td>
                                 <td class="num">{move || format!("{}′", ((now_ms.get() - js_sys::Date::parse(&since)) / 60_000.0).max(0.0) as i64)}</td>
-                                <td><A href=format!("/staff/batch/{}", b.id) attr:class="link open-batch">{t(K::open_batch)}</A></td>
+                                <td><A href=format!("/staff/batch/{}", b.id) attr:class="link open-batch">{tr("打开清单", "Open the list")}</A></td>
                             </tr>
                         }
                     }).collect_view()}
@@ -142,11 +142,11 @@ fn SlotsAdmin() -> impl IntoView {
 
     view! {
         <section class="card">
-            <label class="block-label" for="slot-date">{t(K::date)}</label>
+            <label class="block-label" for="slot-date">{tr("日期", "Date")}</label>
             <input id="slot-date" type="date" prop:value=move || date.get() on:change=move |ev| date.set(event_target_value(&ev))/>
             {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
             {slots.show_items(move |list: Vec<Slot>| if list.is_empty() {
-                view! { <p class="empty">{t(K::no_slots)}</p> }.into_any()
+                view! { <p class="empty">{tr("这一天没有可选时段", "No times on this day")}</p> }.into_any()
             } else {
                 view! {
                     <ul class="admin-slots">
@@ -156,17 +156,17 @@ fn SlotsAdmin() -> impl IntoView {
             })}
         </section>
         <section class="card">
-            <h2>{t(K::open_slot)}</h2>
+            <h2>{tr("新开时段", "Open a slot")}</h2>
             <div class="segmented">
-                <button class:active=move || kind.get() == SlotKind::Delivery on:click=move |_| kind.set(SlotKind::Delivery)>{t(K::delivery)}</button>
-                <button class:active=move || kind.get() == SlotKind::Pickup on:click=move |_| kind.set(SlotKind::Pickup)>{t(K::pickup)}</button>
+                <button class:active=move || kind.get() == SlotKind::Delivery on:click=move |_| kind.set(SlotKind::Delivery)>{tr("送货上门", "Home delivery")}</button>
+                <button class:active=move || kind.get() == SlotKind::Pickup on:click=move |_| kind.set(SlotKind::Pickup)>{tr("到店自提", "Pick up at the market")}</button>
             </div>
             <div class="form-grid">
-                <label>{t(K::start)}<input type="time" prop:value=move || start.get() on:change=move |ev| start.set(event_target_value(&ev))/></label>
-                <label>{t(K::end)}<input type="time" prop:value=move || end.get() on:change=move |ev| end.set(event_target_value(&ev))/></label>
-                <label>{t(K::cutoff_hours)}<input inputmode="numeric" prop:value=move || cutoff_hours.get() on:input=move |ev| cutoff_hours.set(event_target_value(&ev))/></label>
-                <label>{t(K::capacity)}<input inputmode="numeric" prop:value=move || capacity.get() on:input=move |ev| capacity.set(event_target_value(&ev))/></label>
-                <label>{t(K::priority_share)}<input inputmode="numeric" prop:value=move || priority.get() on:input=move |ev| priority.set(event_target_value(&ev))/></label>
+                <label>{tr("开始", "Start")}<input type="time" prop:value=move || start.get() on:change=move |ev| start.set(event_target_value(&ev))/></label>
+                <label>{tr("结束", "End")}<input type="time" prop:value=move || end.get() on:change=move |ev| end.set(event_target_value(&ev))/></label>
+                <label>{tr("提前截止（小时）", "Cut-off (hours before)")}<input inputmode="numeric" prop:value=move || cutoff_hours.get() on:input=move |ev| cutoff_hours.set(event_target_value(&ev))/></label>
+                <label>{tr("容量（单）", "Capacity (orders)")}<input inputmode="numeric" prop:value=move || capacity.get() on:input=move |ev| capacity.set(event_target_value(&ev))/></label>
+                <label>{tr("优先预留", "Priority reserve")}<input inputmode="numeric" prop:value=move || priority.get() on:input=move |ev| priority.set(event_target_value(&ev))/></label>
             </div>
             <button id="open-slot" class="btn primary block" on:click=open>{t(K::save)}</button>
         </section>
@@ -204,7 +204,7 @@ fn AdminSlot(info: Slot, adjust: Callback<(i64, UpdateSlot)>) -> impl IntoView {
         let until = s.priority_release_at.as_deref().map(hm).unwrap_or_default();
         view! {
             <span class="slot-reserve">
-                {t(K::priority_share)} " " {s.priority_capacity} " · " {until} " " {t(K::opens_to_all)}
+                {tr("优先预留", "Priority reserve")} " " {s.priority_capacity} " · " {until} " " {tr("后开放给所有人", "then open to all")}
             </span>
         }
     });
@@ -224,30 +224,30 @@ fn AdminSlot(info: Slot, adjust: Callback<(i64, UpdateSlot)>) -> impl IntoView {
         <li class="admin-slot" class:closed=closed data-slot=id>
             <div class="slot-head">
                 <strong>{hm(&s.starts_at)} "–" {hm(&s.ends_at)}</strong>
-                <span>{move || if s.kind == SlotKind::Delivery { t(K::delivery)() } else { t(K::pickup)() }}</span>
-                <span class="slot-booked">{t(K::booked)} " " {s.booked} "/" {s.capacity}</span>
+                <span>{move || if s.kind == SlotKind::Delivery { tr("送货上门", "Home delivery")() } else { tr("到店自提", "Pick up at the market")() }}</span>
+                <span class="slot-booked">{tr("已约", "Booked")} " " {s.booked} "/" {s.capacity}</span>
             </div>
             <div class="fill"><div class="fill-bar" style=format!("width:{pct}%")></div></div>
             <p class="slot-meta">
-                <span class="slot-cutoff">{t(K::cutoff_at)} " " {hm(&s.cutoff_at)}</span>
+                <span class="slot-cutoff">{tr("截单", "Cut-off")} " " {hm(&s.cutoff_at)}</span>
                 {reserve}
             </p>
             <div class="slot-actions">
                 <button class="btn secondary" on:click=move |_| adjust.run((id, UpdateSlot { capacity: Some((cap - 10).max(0)), ..Default::default() }))>"−10"</button>
                 <button class="btn secondary" on:click=move |_| adjust.run((id, UpdateSlot { capacity: Some(cap + 10), ..Default::default() }))>"+10"</button>
                 <button class="btn secondary" on:click=move |_| adjust.run((id, UpdateSlot { closed: Some(!closed), ..Default::default() }))>
-                    {move || if closed { t(K::reopen_slot)() } else { t(K::close_slot)() }}
+                    {move || if closed { tr("重新开放", "Reopen")() } else { tr("关闭", "Close")() }}
                 </button>
                 <button class="btn secondary edit-slot" aria-expanded=move || editing.get().to_string() on:click=move |_| editing.update(|e| *e = !*e)>
-                    {t(K::adjust)}
+                    {tr("调整", "Adjust")}
                 </button>
             </div>
             <Show when=move || editing.get()>
                 <div class="form-grid slot-edit">
-                    <label>{t(K::capacity)}<input class="edit-capacity" inputmode="numeric" prop:value=move || capacity.get() on:input=move |ev| capacity.set(event_target_value(&ev))/></label>
-                    <label>{t(K::priority_share)}<input class="edit-priority" inputmode="numeric" prop:value=move || priority.get() on:input=move |ev| priority.set(event_target_value(&ev))/></label>
-                    <label>{t(K::cutoff_at)}<input class="edit-cutoff" type="datetime-local" prop:value=move || cutoff.get() on:change=move |ev| cutoff.set(event_target_value(&ev))/></label>
-                    <label>{t(K::priority_until)}<input class="edit-release" type="datetime-local" prop:value=move || release.get() on:change=move |ev| release.set(event_target_value(&ev))/></label>
+                    <label>{tr("容量（单）", "Capacity (orders)")}<input class="edit-capacity" inputmode="numeric" prop:value=move || capacity.get() on:input=move |ev| capacity.set(event_target_value(&ev))/></label>
+                    <label>{tr("优先预留", "Priority reserve")}<input class="edit-priority" inputmode="numeric" prop:value=move || priority.get() on:input=move |ev| priority.set(event_target_value(&ev))/></label>
+                    <label>{tr("截单", "Cut-off")}<input class="edit-cutoff" type="datetime-local" prop:value=move || cutoff.get() on:change=move |ev| cutoff.set(event_target_value(&ev))/></label>
+                    <label>{tr("优先保留到", "Held for priority until")}<input class="edit-release" type="datetime-local" prop:value=move || release.get() on:change=move |ev| release.set(event_target_value(&ev))/></label>
                 </div>
                 <button class="btn primary block save-slot" on:click=save>{t(K::save)}</button>
             </Show>
@@ -282,8 +282,8 @@ fn HouseholdsAdmin() -> impl IntoView {
     };
     view! {
         <section class="card">
-            <h2>{t(K::households)}</h2>
-            <label class="block-label">{t(K::building_no)}
+            <h2>{tr("住户", "Households")}</h2>
+            <label class="block-label">{tr("楼号", "Building")}
                 <select id="household-building" on:change=move |ev| building.set(event_target_value(&ev))>
                     {(1..=12).map(|n| view! { <option value=n.to_string()>{n} {t(K::building)}</option> }).collect_view()}
                 </select>
@@ -325,7 +325,7 @@ fn OpenRefunds() -> impl IntoView {
     Load::of(api::OPEN_REFUNDS).every(60).show_items(|list: Vec<shared::api::OpenRefund>| {
         (!list.is_empty()).then(|| view! {
             <section class="card" id="open-refunds">
-                <h2>{t(K::open_refunds)}</h2>
+                <h2>{tr("待完成的退款", "Refunds not yet back")}</h2>
                 <ul class="households">
                     {list.into_iter().map(|r| view! {
                         <li class:warn=r.status == "failed">
@@ -384,20 +384,20 @@ fn PriceCapAdmin() -> impl IntoView {
     };
     view! {
         <section class="card" id="price-cap-admin">
-            <h2>{t(K::price_cap)}</h2>
+            <h2>{tr("稳物价限价", "Emergency price cap")}</h2>
             {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:added=ok role="status" id="price-cap-message">{m}</p> })}
             <label class="check"><input type="checkbox" id="cap-enabled" prop:checked=move || enabled.get().unwrap_or(false)
-                on:change=move |ev| enabled.set(Some(event_target_checked(&ev)))/> " " {t(K::cap_enable)}</label>
-            <label class="block-label">{t(K::cap_percent)}
+                on:change=move |ev| enabled.set(Some(event_target_checked(&ev)))/> " " {tr("开启限价", "Cap on")}</label>
+            <label class="block-label">{tr("每天最多涨 (%)", "Most rise a day (%)")}
                 <input id="cap-percent" inputmode="numeric" prop:value=move || percent.get() on:input=move |ev| percent.set(event_target_value(&ev))/>
             </label>
             <button class="btn primary block" id="save-cap" on:click=save>{t(K::save)}</button>
             // One under the other: two date boxes side by side are wider than a phone.
             <div class="form-grid one-column">
-                <label>{t(K::date)} <input type="date" id="prices-from" prop:value=move || from.get() on:change=move |ev| from.set(event_target_value(&ev))/></label>
+                <label>{tr("日期", "Date")} <input type="date" id="prices-from" prop:value=move || from.get() on:change=move |ev| from.set(event_target_value(&ev))/></label>
                 <label>"–" <input type="date" id="prices-to" prop:value=move || to.get() on:change=move |ev| to.set(event_target_value(&ev))/></label>
             </div>
-            <button class="btn secondary block" id="prices-csv" on:click=download>"⬇ " {t(K::price_csv)}</button>
+            <button class="btn secondary block" id="prices-csv" on:click=download>"⬇ " {tr("导出调价记录 (CSV)", "Download price changes (CSV)")}</button>
         </section>
     }
 }
@@ -409,7 +409,7 @@ fn Problems() -> impl IntoView {
     problems.show_items(|list: Vec<shared::api::Problem>| {
         (!list.is_empty()).then(|| view! {
             <div class="card" id="problems">
-                <h2>{t(K::problems)}</h2>
+                <h2>{tr("居民反馈", "Residents' reports")}</h2>
                 <ul class="households">
                     {list.into_iter().map(|p| view! {
                         <li>

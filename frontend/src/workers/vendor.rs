@@ -4,7 +4,7 @@
 
 use crate::api;
 use crate::components::{day_and_time, Guarded, Load, Stepper};
-use crate::i18n::{now, t, K};
+use crate::i18n::{now, t, tr, K};
 use leptos::prelude::*;
 use shared::api::{ConfirmPart, Shortage, Slot, VendorPart};
 use shared::order::{PART_CONFIRMED, PART_PENDING};
@@ -28,10 +28,10 @@ fn StallConsole() -> impl IntoView {
     let parts = Load::new(move || api::vendor_orders_path(slot.get())).live(api::VENDOR_EVENTS, live).every(60);
     let message = RwSignal::new(None::<(bool, String)>);
     view! {
-        <label class="field">{t(K::slot)}
+        <label class="field">{tr("时段", "Time")}
             {slots.show_items(move |list: Vec<Slot>| view! {
                 <select id="vendor-slot" on:change=move |ev| slot.set(event_target_value(&ev).parse().ok())>
-                    <option value="">{t(K::all_slots)}</option>
+                    <option value="">{tr("全部时段", "All slots")}</option>
                     {list.into_iter().map(|s| {
                         let (day, time) = day_and_time(&s.starts_at);
                         view! { <option value=s.id.to_string()>{day.get(5..).unwrap_or_default().to_owned()} " " {time} "–" {day_and_time(&s.ends_at).1}</option> }
@@ -40,13 +40,13 @@ fn StallConsole() -> impl IntoView {
             })}
         </label>
         <p class="live-state" id="vendor-live" class:on=move || live.get()>
-            {move || if live.get() { t(K::live_on)() } else { t(K::live_off)() }}
+            {move || if live.get() { tr("● 新订单会自动出现", "● New orders appear by themselves")() } else { tr("○ 正在连接，订单每分钟刷新", "○ Connecting; orders refresh every minute")() }}
         </p>
         {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:banner=ok class:success=ok role="status" id="vendor-message">{m}</p> })}
         {parts.show_items(move |list: Vec<VendorPart>| view! {
             <PickList parts=list.clone()/>
             {if list.is_empty() {
-                view! { <div class="card center"><p>{t(K::no_stall_orders)}</p></div> }.into_any()
+                view! { <div class="card center"><p>{tr("暂时没有订单", "No orders yet")}</p></div> }.into_any()
             } else {
                 view! {
                     <ul class="vendor-parts">
@@ -69,7 +69,7 @@ fn PickList(parts: Vec<VendorPart>) -> impl IntoView {
     }
     (!totals.is_empty()).then(|| view! {
         <div class="card" id="pick-list">
-            <h2>{t(K::pick_list)}</h2>
+            <h2>{tr("配货单", "Pick list")}</h2>
             <table class="pick"><tbody>
                 {totals.into_iter().map(|((name, unit), q)| view! { <tr><td>{name}</td><td class="num">{q} {unit}</td></tr> }).collect_view()}
             </tbody></table>
@@ -117,7 +117,7 @@ fn PartCard(part: VendorPart, parts: Load, message: RwSignal<Option<(bool, Strin
             <p>{address[0].clone().unwrap_or_default()} {t(K::building)} " " {address[1].clone().unwrap_or_default()} {t(K::unit)} " "
                 {address[2].clone().unwrap_or_default()} {t(K::room)} " · " {part.phone.clone().unwrap_or_default()}
                 {part.group_buy_id.map(|g| view! { " · " <span class="badge">{t(K::nav_group)} " #" {g}</span> })}</p>
-            {part.note.clone().map(|n| view! { <p class="note">{t(K::note)} ": " {n}</p> })}
+            {part.note.clone().map(|n| view! { <p class="note">{tr("备注（选填）", "Note (optional)")} ": " {n}</p> })}
             <ul class="box-items">
                 {part.items.iter().map(|l| {
                     let product = l.product_id;
@@ -125,9 +125,9 @@ fn PartCard(part: VendorPart, parts: Load, message: RwSignal<Option<(bool, Strin
                     view! {
                         <li>
                             <span>{l.name.clone()} " ×" {l.quantity} {l.unit.clone()}
-                                {(l.short_quantity > 0).then(|| view! { " " <span class="note warn">{t(K::short_of)} " " {l.short_quantity}</span> })}</span>
+                                {(l.short_quantity > 0).then(|| view! { " " <span class="note warn">{tr("缺货", "Out of stock:")} " " {l.short_quantity}</span> })}</span>
                             {pending.then(|| view! {
-                                <span class="short-step"><span class="note">{t(K::short_of)}</span>
+                                <span class="short-step"><span class="note">{tr("缺货", "Out of stock:")}</span>
                                     {move || view! {
                                         <Stepper quantity=short.get().get(&product).copied().unwrap_or(0) max=quantity min=0
                                             on_change=Callback::new(move |q| short.update(|m| { m.insert(product, q); }))/>
@@ -138,9 +138,9 @@ fn PartCard(part: VendorPart, parts: Load, message: RwSignal<Option<(bool, Strin
                     }
                 }).collect_view()}
             </ul>
-            <p class="order-total-line">{t(K::total)} " " <strong>{subtotal.yuan()}</strong></p>
-            {pending.then(|| view! { <button class="btn primary block confirm-part" disabled=move || busy.get() on:click=confirm>{t(K::confirm_part)}</button> })}
-            {confirmed.then(|| view! { <button class="btn primary block pack-part" disabled=move || busy.get() on:click=pack>{t(K::pack_part)}</button> })}
+            <p class="order-total-line">{tr("合计", "Total")} " " <strong>{subtotal.yuan()}</strong></p>
+            {pending.then(|| view! { <button class="btn primary block confirm-part" disabled=move || busy.get() on:click=confirm>{tr("确认接单", "Confirm")}</button> })}
+            {confirmed.then(|| view! { <button class="btn primary block pack-part" disabled=move || busy.get() on:click=pack>{tr("已打包", "Packed")}</button> })}
         </li>
     }
 }
@@ -178,7 +178,7 @@ fn StallProducts() -> impl IntoView {
     let message = RwSignal::new(None::<(bool, String)>);
     view! {
         <div class="card" id="stall-products">
-            <h2>{t(K::my_products)}</h2>
+            <h2>{tr("我的商品（库存和价格）", "My goods (stock and prices)")}</h2>
             {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:added=ok role="status">{m}</p> })}
             {products.show_items(move |list: Vec<shared::api::Product>| view! {
                 <ul class="households">

@@ -5,7 +5,7 @@
 
 use crate::api;
 use crate::components::{day_and_time, Guarded, Load};
-use crate::i18n::{now, t, K};
+use crate::i18n::{now, t, tr, K};
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
 use shared::api::{Batch, Slot, Stop};
@@ -50,7 +50,7 @@ fn Batches() -> impl IntoView {
         });
     };
     view! {
-        <label class="field">{t(K::slot)}
+        <label class="field">{tr("时段", "Time")}
             {slots.show_items(move |list: Vec<Slot>| {
                 if slot.get_untracked().is_none() {
                     slot.set(list.iter().find(|s| s.kind == shared::order::SlotKind::Delivery).map(|s| s.id));
@@ -68,7 +68,7 @@ fn Batches() -> impl IntoView {
         </label>
         {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok role="status">{m}</p> })}
         {batches.show_items(move |list: Vec<Batch>| if list.is_empty() {
-            view! { <div class="card center"><p>{t(K::no_batches)}</p></div> }.into_any()
+            view! { <div class="card center"><p>{tr("这个时段还没有要送的订单", "Nothing to deliver in this slot yet")}</p></div> }.into_any()
         } else {
             let claim = claim.clone();
             view! {
@@ -81,13 +81,13 @@ fn Batches() -> impl IntoView {
                                 <p class="batch-building">{b.building.clone()} {t(K::building)}
                                     {b.group_buy_id.map(|g| view! { " · " {t(K::nav_group)} " #" {g} })}</p>
                                 <p><span class=format!("badge big batch-{}", b.status.as_str())>{t(batch_label(b.status))}</span>
-                                    " " {b.orders} " " {t(K::households)}</p>
+                                    " " {b.orders} " " {tr("住户", "Households")}</p>
                                 {b.volunteer.clone().map(|v| view! { <p class="note">{t(K::role_volunteer)} " " {v}</p> })}
                                 {(b.status == BatchStatus::Ready).then(|| view! {
-                                    <button class="btn primary block claim-batch" on:click=move |_| claim(id)>{t(K::claim_batch)}</button>
+                                    <button class="btn primary block claim-batch" on:click=move |_| claim(id)>{tr("认领这一批", "Claim this batch")}</button>
                                 })}
                                 {matches!(b.status, BatchStatus::Claimed | BatchStatus::Out).then(|| view! {
-                                    <A href=format!("/volunteer/batch/{id}")><span class="btn secondary block open-batch">{t(K::open_batch)}</span></A>
+                                    <A href=format!("/volunteer/batch/{id}")><span class="btn secondary block open-batch">{tr("打开清单", "Open the list")}</span></A>
                                 })}
                             </li>
                         }
@@ -158,13 +158,13 @@ fn BatchDetail() -> impl IntoView {
             <super::scan::Scanner on_text=scanned on_close=Callback::new(move |_| scanning.set(false))/>
         })}
         {batch.show(move |b: Batch| view! {
-            <h1>{b.building.clone()} {t(K::building)} " · " {b.orders} " " {t(K::households)}</h1>
+            <h1>{b.building.clone()} {t(K::building)} " · " {b.orders} " " {tr("住户", "Households")}</h1>
             <p><span id="batch-status" class=format!("badge big batch-{}", b.status.as_str())>{t(batch_label(b.status))}</span></p>
             {(b.status == BatchStatus::Claimed).then(|| view! {
-                <button id="pickup-batch" class="btn primary block" on:click=pickup>{t(K::picked_up)}</button>
+                <button id="pickup-batch" class="btn primary block" on:click=pickup>{tr("已取货，出发", "Picked up, on my way")}</button>
             })}
             {(b.status == BatchStatus::Out && b.manifest.is_some()).then(|| view! {
-                <button id="scan-handoff" class="btn primary block no-print" on:click=move |_| { message.set(None); scanning.set(true); }>{t(K::scan_handoff)}</button>
+                <button id="scan-handoff" class="btn primary block no-print" on:click=move |_| { message.set(None); scanning.set(true); }>{tr("📷 扫码交付", "📷 Scan to hand over")}</button>
             })}
             {b.manifest.is_some().then(|| {
                 let bid = b.id;
@@ -176,12 +176,12 @@ fn BatchDetail() -> impl IntoView {
                                     message.set(Some((false, f.text())));
                                 }
                             });
-                        }>"⬇ " {t(K::gb_download_csv)}</button>
+                        }>"⬇ " {tr("下载表格", "Download spreadsheet")}</button>
                         <button class="btn secondary" id="manifest-print" on:click=move |_| {
                             if let Some(w) = web_sys::window() {
                                 let _ = w.print();
                             }
-                        }>"🖨 " {t(K::gb_print)}</button>
+                        }>"🖨 " {tr("打印", "Print")}</button>
                     </div>
                 }
             })}
@@ -191,7 +191,7 @@ fn BatchDetail() -> impl IntoView {
                         {stops.into_iter().map(|s| view! { <StopCard stop=s batch=batch message=message staff=staff/> }).collect_view()}
                     </ul>
                 }.into_any(),
-                None if b.status == BatchStatus::Done => view! { <p class="card center" id="batch-done">{t(K::batch_all_done)}</p> }.into_any(),
+                None if b.status == BatchStatus::Done => view! { <p class="card center" id="batch-done">{tr("这一批已全部送达，谢谢您！", "Every order of this batch is delivered. Thank you!")}</p> }.into_any(),
                 None => view! { <p class="card center">{t(K::not_allowed)}</p> }.into_any(),
             }}
         })}
@@ -243,29 +243,29 @@ fn StopCard(stop: Stop, batch: Load, message: RwSignal<Option<(bool, String)>>, 
             <ul class="box-items">
                 {stop.items.iter().map(|i| view! { <li><span>{i.name.clone()}</span><span>{i.quantity} {i.unit.clone()}</span></li> }).collect_view()}
             </ul>
-            {stop.note.clone().map(|n| view! { <p class="note warn">{t(K::note)} ": " {n}</p> })}
+            {stop.note.clone().map(|n| view! { <p class="note warn">{tr("备注（选填）", "Note (optional)")} ": " {n}</p> })}
             {delivered.then(|| view! { <p class="banner success">"✓ " {t(K::st_delivered)}</p> })}
             {locked.then(|| view! {
-                <p class="banner warn handoff-locked">{t(K::handoff_locked_note)}</p>
-                {staff.then(|| view! { <button class="btn primary block reset-handoff" on:click=reset>{t(K::reset_handoff)}</button> })}
+                <p class="banner warn handoff-locked">{tr("取货码输错太多次，已锁定。请联系工作人员重置。", "Too many wrong codes: locked. Ask staff to reset it.")}</p>
+                {staff.then(|| view! { <button class="btn primary block reset-handoff" on:click=reset>{tr("重置取货码次数", "Reset the code tries")}</button> })}
             })}
             {(out && !locked).then(|| view! {
                 <div class="handoff-row">
-                    <input class="handoff-input" inputmode="numeric" maxlength="6" autocomplete="off" placeholder=move || t(K::handoff_code)()
+                    <input class="handoff-input" inputmode="numeric" maxlength="6" autocomplete="off" placeholder=move || tr("收货码", "Hand-off code")()
                         prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
-                    <button class="btn primary hand-over" on:click=hand_over>{t(K::hand_over)}</button>
+                    <button class="btn primary hand-over" on:click=hand_over>{tr("交付", "Hand over")}</button>
                 </div>
-                {(stop.handoff_attempts > 0).then(|| view! { <p class="note warn">{t(K::wrong_codes)} " " {stop.handoff_attempts} " / " {MAX_HANDOFF_ATTEMPTS}</p> })}
+                {(stop.handoff_attempts > 0).then(|| view! { <p class="note warn">{tr("取货码输错", "Wrong codes")} " " {stop.handoff_attempts} " / " {MAX_HANDOFF_ATTEMPTS}</p> })}
                 {move || if nobody_home.get() {
                     view! {
                         <div class="handoff-row">
-                            <input class="door-note" maxlength="200" placeholder=move || t(K::where_left)()
+                            <input class="door-note" maxlength="200" placeholder=move || tr("放在哪里了", "Where it was left")()
                                 prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))/>
                             <button class="btn secondary leave-at-door" on:click=leave>{t(K::left_at_door)}</button>
                         </div>
                     }.into_any()
                 } else {
-                    view! { <button class="link nobody-home" on:click=move |_| nobody_home.set(true)>{t(K::nobody_home)}</button> }.into_any()
+                    view! { <button class="link nobody-home" on:click=move |_| nobody_home.set(true)>{tr("家里没人？", "Nobody home?")}</button> }.into_any()
                 }}
             })}
         </li>
