@@ -166,23 +166,20 @@ impl Donations {
     }
 
     pub async fn set_prepay(&self, id: i64, prepay_id: &str) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        tx.exec("UPDATE donations SET prepay_id = $2 WHERE id = $1", &args![id, prepay_id.to_owned()]).await?;
-        tx.commit().await?;
+        self.pool.write("UPDATE donations SET prepay_id = $2 WHERE id = $1", &args![id, prepay_id.to_owned()]).await?;
         Ok(())
     }
 
     /// Gifts with a prepay and no word from WeChat Pay since `asked_before`: to ask about.
     pub async fn unanswered(&self, asked_before: DateTime<Utc>, limit: i64) -> StoreResult<Vec<String>> {
-        let rows = self
+        Ok(self
             .pool
-            .rows(
+            .first_column(
                 "SELECT out_trade_no FROM donations WHERE status = 'pending_payment' AND prepay_id IS NOT NULL \
                  AND created_at <= $1 AND created_at > $3 ORDER BY id LIMIT $2",
                 &args![asked_before, limit, asked_before - chrono::Duration::days(2)],
             )
-            .await?;
-        rows.iter().map(|r| r.get(0)).collect::<sqlx::Result<_>>().map_err(Into::into)
+            .await?)
     }
 
     /// What WeChat Pay says of a gift's payment, decided as for an order

@@ -103,13 +103,12 @@ impl Payments {
     }
 
     pub async fn set_prepay(&self, out_trade_no: &str, prepay_id: &str) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        tx.exec(
-            "UPDATE payments SET prepay_id = $2 WHERE out_trade_no = $1",
-            &args![out_trade_no.to_owned(), prepay_id.to_owned()],
-        )
-        .await?;
-        tx.commit().await?;
+        self.pool
+            .write(
+                "UPDATE payments SET prepay_id = $2 WHERE out_trade_no = $1",
+                &args![out_trade_no.to_owned(), prepay_id.to_owned()],
+            )
+            .await?;
         Ok(())
     }
 
@@ -122,16 +121,15 @@ impl Payments {
         expiring_before: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<String>> {
-        let rows = self
+        Ok(self
             .pool
-            .rows(
+            .first_column(
                 "SELECT p.out_trade_no FROM payments p JOIN orders o ON o.id = p.order_id \
                  WHERE p.prepay_id IS NOT NULL AND p.transaction_id IS NULL AND o.status = 'pending_payment' \
                  AND (p.created_at <= $1 OR o.expires_at <= $2) ORDER BY p.created_at LIMIT $3",
                 &args![asked_before, expiring_before, limit],
             )
-            .await?;
-        rows.iter().map(|r| r.get(0)).collect::<sqlx::Result<_>>().map_err(Into::into)
+            .await?)
     }
 
     pub async fn by_order(&self, order_id: i64) -> StoreResult<Option<PaymentRecord>> {
@@ -231,14 +229,7 @@ impl Payments {
 
     /// Refunds asked of WeChat Pay with no word of their end since `before`: to ask about.
     pub async fn unanswered_refunds(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<Vec<String>> {
-        let rows = self
-            .pool
-            .rows(
-                "SELECT out_refund_no FROM refunds WHERE status = 'requested' AND updated_at <= $1 ORDER BY updated_at LIMIT $2",
-                &args![before, limit],
-            )
-            .await?;
-        rows.iter().map(|r| r.get(0)).collect::<sqlx::Result<_>>().map_err(Into::into)
+        Ok(self.pool.first_column("SELECT out_refund_no FROM refunds WHERE status = 'requested' AND updated_at <= $1 ORDER BY updated_at LIMIT $2", &args![before, limit]).await?)
     }
 
     /// What WeChat Pay said of a refund, applied as `refund_status_after` decides, once.

@@ -116,27 +116,25 @@ impl GroupBuys {
     }
 
     pub async fn set_share_prepay(&self, out_trade_no: &str, prepay_id: &str) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        tx.exec(
-            "UPDATE share_payments SET prepay_id = $2 WHERE out_trade_no = $1",
-            &args![out_trade_no.to_owned(), prepay_id.to_owned()],
-        )
-        .await?;
-        tx.commit().await?;
+        self.pool
+            .write(
+                "UPDATE share_payments SET prepay_id = $2 WHERE out_trade_no = $1",
+                &args![out_trade_no.to_owned(), prepay_id.to_owned()],
+            )
+            .await?;
         Ok(())
     }
 
     /// Share prepays with no word from WeChat Pay since `asked_before` (within two days): to ask about.
     pub async fn unanswered_share_payments(&self, asked_before: DateTime<Utc>, limit: i64) -> StoreResult<Vec<String>> {
-        let rows = self
+        Ok(self
             .pool
-            .rows(
+            .first_column(
                 "SELECT out_trade_no FROM share_payments WHERE prepay_id IS NOT NULL AND transaction_id IS NULL \
                  AND created_at <= $1 AND created_at > $3 ORDER BY created_at LIMIT $2",
                 &args![asked_before, limit, asked_before - chrono::Duration::days(2)],
             )
-            .await?;
-        rows.iter().map(|r| r.get(0)).collect::<sqlx::Result<_>>().map_err(Into::into)
+            .await?)
     }
 
     /// What WeChat Pay says of a share's payment, applied once: the share paid, or the money

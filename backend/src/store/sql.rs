@@ -162,6 +162,19 @@ impl Pool {
         Ok(self.rows(sql, args).await?.into_iter().next())
     }
 
+    /// The first column of every row read (a list of ids or numbers to act on).
+    pub async fn first_column<T: Column>(&self, sql: &str, args: &[Arg]) -> sqlx::Result<Vec<T>> {
+        self.rows(sql, args).await?.iter().map(|r| r.get(0)).collect()
+    }
+
+    /// One statement in a write transaction of its own; the rows it changed.
+    pub async fn write(&self, sql: &str, args: &[Arg]) -> sqlx::Result<u64> {
+        let mut tx = self.begin().await?;
+        let changed = tx.exec(sql, args).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
     /// A write transaction. SQLite takes its write lock at once (BEGIN IMMEDIATE), so nothing
     /// read in it changes before it commits.
     pub async fn begin(&self) -> sqlx::Result<Tx> {
