@@ -14,6 +14,12 @@ pub struct Config {
     pub database_url: Option<String>,
     /// `FXS_DEMO=1`: seed the demo market, return SMS codes, simulate WeChat.
     pub demo: bool,
+    /// `FXS_DEMO_SCALE=seed` (with `FXS_DEMO=1`): the demo market at its real size
+    /// (`demo::scale`) instead of the small one.
+    pub demo_full_size: bool,
+    /// `FXS_DEMO_SCALE_DAYS`: days of history the full-size market is seeded with (30; fewer
+    /// for a quick trial or a test).
+    pub demo_days: i64,
     /// `FXS_STATIC_DIR`: the built storefront.
     pub static_dir: PathBuf,
     /// `FXS_JWT_SECRET`: HS256 key; generated into the data folder when unset.
@@ -111,6 +117,15 @@ impl Config {
         let mut config =
             Config::default_for(var("FXS_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./data")));
         config.demo = demo;
+        config.demo_full_size = match var("FXS_DEMO_SCALE").as_deref().map(str::trim) {
+            None | Some("small") => false,
+            Some("seed") => true,
+            Some(other) => return Err(format!("FXS_DEMO_SCALE must be small or seed, got {other:?}")),
+        };
+        config.demo_days = num("FXS_DEMO_SCALE_DAYS", crate::demo::scale::DAYS)?;
+        if !(1..=90).contains(&config.demo_days) {
+            return Err(format!("FXS_DEMO_SCALE_DAYS must be 1 to 90, got {}", config.demo_days));
+        }
         if let Some(addr) = var("FXS_ADDR") {
             config.addr = addr;
         }
@@ -174,6 +189,8 @@ impl Config {
             data_dir,
             database_url: None,
             demo: false,
+            demo_full_size: false,
+            demo_days: crate::demo::scale::DAYS,
             static_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/dist")),
             jwt_secret: None,
             token_ttl: Duration::from_secs(7 * 24 * 3600),

@@ -35,8 +35,19 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let store = store::connect(&config).await?;
         if config.demo {
-            let seeded = store.seed(&crate::demo::market(), chrono::Utc::now()).await?;
-            let slots = crate::demo::ensure_slots(store.as_ref(), chrono::Utc::now()).await?;
+            let seeded = if config.demo_full_size {
+                let started = std::time::Instant::now();
+                let report = crate::demo::scale::seed(store.as_ref(), chrono::Utc::now(), config.demo_days).await?;
+                tracing::info!(
+                    ?report,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "full-size market ready (FXS_DEMO_SCALE=seed)"
+                );
+                report.catalogue
+            } else {
+                store.seed(&crate::demo::market(), chrono::Utc::now()).await?
+            };
+            let slots = crate::demo::ensure_slots(store.as_ref(), chrono::Utc::now(), config.demo_full_size).await?;
             if seeded {
                 let group_buy = crate::demo::open_group_buy(store.as_ref(), chrono::Utc::now()).await?;
                 tracing::info!(?group_buy, "demo group-buy opened");

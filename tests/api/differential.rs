@@ -202,7 +202,7 @@ async fn set_up(store: &DynStore, case: &Case, now: DateTime<Utc>) -> (Vec<i64>,
             .iter()
             .enumerate()
             .map(|(n, goods)| SeedVendor {
-                name: STALLS[n],
+                name: STALLS[n].to_owned(),
                 stall_no: format!("A0{n}"),
                 category: "vegetable",
                 description: "",
@@ -210,7 +210,7 @@ async fn set_up(store: &DynStore, case: &Case, now: DateTime<Utc>) -> (Vec<i64>,
                 products: goods
                     .iter()
                     .map(|(name, stock, limit, price)| SeedProduct {
-                        name,
+                        name: (*name).to_owned(),
                         unit: "斤",
                         price_fen: *price,
                         stock: *stock,

@@ -11,6 +11,7 @@ mod notices;
 mod payments;
 mod prices;
 mod rush;
+mod scale;
 mod shopping;
 mod sms_gateway;
 mod storefront;

@@ -234,6 +234,10 @@ macro_rules! impl_store {
                 &self.donations
             }
 
+            fn bulk(&self) -> &$crate::store::bulk::Bulk {
+                &self.bulk
+            }
+
             async fn user(&self, id: i64) -> StoreResult<Option<UserRecord>> {
                 let row: Option<UserRow> = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1"))
                     .bind(id)
@@ -590,7 +594,7 @@ macro_rules! impl_store {
                         "INSERT INTO vendors (name, stall_no, category_id, description, owner_user_id) \
                          VALUES ($1, $2, $3, $4, $5) RETURNING id",
                     )
-                    .bind(v.name)
+                    .bind(&v.name)
                     .bind(&v.stall_no)
                     .bind(v.category)
                     .bind(v.description)
@@ -600,7 +604,7 @@ macro_rules! impl_store {
                     vendor_ids.insert(v.stall_no.clone(), (vendor_id, v.category));
                     for p in &v.products {
                         let id = insert_seed_product(&mut tx, vendor_id, v.category, p, false, now).await?;
-                        product_ids.insert(p.name, id);
+                        product_ids.insert(p.name.as_str(), id);
                     }
                 }
                 for b in &seed.boxes {
@@ -645,7 +649,7 @@ macro_rules! impl_store {
             )
             .bind(vendor_id)
             .bind(category)
-            .bind(p.name)
+            .bind(&p.name)
             .bind(p.unit)
             .bind(p.price_fen)
             .bind(p.stock)

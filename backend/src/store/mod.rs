@@ -7,6 +7,7 @@
 pub mod accounts;
 mod batch;
 pub mod batches;
+pub mod bulk;
 mod common;
 pub mod donations;
 pub mod group_buys;
@@ -128,7 +129,7 @@ pub struct SeedCategory {
 
 #[derive(Debug, Clone)]
 pub struct SeedVendor {
-    pub name: &'static str,
+    pub name: String,
     pub stall_no: String,
     pub category: &'static str,
     pub description: &'static str,
@@ -138,7 +139,7 @@ pub struct SeedVendor {
 
 #[derive(Debug, Clone)]
 pub struct SeedProduct {
-    pub name: &'static str,
+    pub name: String,
     pub unit: &'static str,
     pub price_fen: i64,
     pub stock: i64,
@@ -414,6 +415,8 @@ pub trait Store: Shopping {
     fn accounts(&self) -> &accounts::Accounts;
     /// The donation pool: gifts, allocations, money back, the ledger (donations.rs).
     fn donations(&self) -> &donations::Donations;
+    /// Loading generated rows by the hundred thousand (bulk.rs): the seed-scale market's history.
+    fn bulk(&self) -> &bulk::Bulk;
 
     /// Lets go of the database when the server stops (on SQLite, another process may open it
     /// from then on). Anything asked afterwards fails.

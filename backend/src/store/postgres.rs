@@ -33,6 +33,7 @@ pub struct PgStore {
     notices: super::notices::Notices,
     accounts: super::accounts::Accounts,
     donations: super::donations::Donations,
+    bulk: super::bulk::Bulk,
     batches: super::batches::Batches,
     /// Asked instead, at every request, the waiting requests together (postgres_sessions.rs).
     lookups: SessionLookups,
@@ -63,6 +64,7 @@ impl PgStore {
         let notices = super::notices::Notices::new(super::sql::Pool::Postgres(pool.clone()));
         let accounts = super::accounts::Accounts::new(super::sql::Pool::Postgres(pool.clone()), sessions.clone());
         let donations = super::donations::Donations::new(super::sql::Pool::Postgres(pool.clone()));
+        let bulk = super::bulk::Bulk::new(super::sql::Pool::Postgres(pool.clone()));
         Ok(Self {
             engine,
             pool,
@@ -75,6 +77,7 @@ impl PgStore {
             notices,
             accounts,
             donations,
+            bulk,
             lookups,
         })
     }

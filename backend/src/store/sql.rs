@@ -229,6 +229,14 @@ impl Tx {
         }
     }
 
+    /// Runs SQL text with no parameters as it is, unprepared (bulk loading: each text is used once).
+    pub async fn batch(&mut self, sql: &str) -> sqlx::Result<()> {
+        match self {
+            Tx::Sqlite(tx) => sqlx::raw_sql(sql).execute(&mut **tx).await.map(drop),
+            Tx::Postgres(tx) => sqlx::raw_sql(sql).execute(&mut **tx).await.map(drop),
+        }
+    }
+
     pub async fn commit(self) -> sqlx::Result<()> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await,

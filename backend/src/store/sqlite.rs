@@ -34,6 +34,7 @@ pub struct SqliteStore {
     notices: super::notices::Notices,
     accounts: super::accounts::Accounts,
     donations: super::donations::Donations,
+    bulk: super::bulk::Bulk,
     batches: super::batches::Batches,
     /// Held while the store is open: one process per database file.
     owner: std::sync::Mutex<Option<std::fs::File>>,
@@ -87,6 +88,7 @@ impl SqliteStore {
         let prices = super::prices::Prices::new(pool.clone());
         let notices = super::notices::Notices::new(pool.clone());
         let donations = super::donations::Donations::new(pool.clone());
+        let bulk = super::bulk::Bulk::new(pool.clone());
         let accounts = super::accounts::Accounts::new(pool, sessions.clone());
         Ok(Self {
             writer,
@@ -101,6 +103,7 @@ impl SqliteStore {
             notices,
             accounts,
             donations,
+            bulk,
             owner: std::sync::Mutex::new(Some(owner)),
         })
     }

@@ -7,6 +7,8 @@ use crate::store::{
 };
 use shared::Role;
 
+pub mod scale;
+
 pub const COMMUNITY: &str = "七里山小区";
 pub const STAFF_PHONE: &str = "13800000000";
 
@@ -291,7 +293,7 @@ fn product(
     limit: Option<i64>,
     description: &'static str,
 ) -> SeedProduct {
-    SeedProduct { name, unit, price_fen, stock, per_order_limit: limit, description }
+    SeedProduct { name: name.to_owned(), unit, price_fen, stock, per_order_limit: limit, description }
 }
 
 pub fn vendor_phone(index: usize) -> String {
@@ -307,7 +309,7 @@ pub fn market() -> Seed {
         .iter()
         .enumerate()
         .map(|(i, (stall_no, name, category, description, goods))| SeedVendor {
-            name,
+            name: (*name).to_owned(),
             stall_no: (*stall_no).to_owned(),
             category,
             description,
@@ -316,7 +318,7 @@ pub fn market() -> Seed {
         })
         .collect();
     vendors.push(SeedVendor {
-        name: BOX_STALL.1,
+        name: BOX_STALL.1.to_owned(),
         stall_no: BOX_STALL.0.to_owned(),
         category: "box",
         description: BOX_STALL.2,
@@ -385,6 +387,7 @@ const PICKUP_WINDOW: (u32, u32) = (17, 19);
 pub async fn ensure_slots(
     store: &dyn crate::store::Store,
     now: chrono::DateTime<chrono::Utc>,
+    full_size: bool,
 ) -> crate::store::StoreResult<usize> {
     use crate::domain::time::{shanghai_offset, shanghai_today_start};
     use chrono::{Duration, TimeZone};
@@ -412,8 +415,17 @@ pub async fn ensure_slots(
                 starts_at,
                 ends_at,
                 cutoff_at: starts_at - Duration::hours(1),
-                capacity: if kind == SlotKind::Delivery { 60 } else { 120 },
-                priority_capacity: if kind == SlotKind::Delivery { 15 } else { 0 },
+                capacity: match (kind, full_size) {
+                    (SlotKind::Delivery, false) => 60,
+                    (SlotKind::Pickup, false) => 120,
+                    (SlotKind::Delivery, true) => 1_200,
+                    (SlotKind::Pickup, true) => 1_000,
+                },
+                priority_capacity: match (kind, full_size) {
+                    (SlotKind::Delivery, false) => 15,
+                    (SlotKind::Delivery, true) => 300,
+                    (SlotKind::Pickup, _) => 0,
+                },
                 priority_release_at: Some(starts_at - Duration::hours(3)),
             };
             store.create_slot(&slot, now).await?;
@@ -501,7 +513,7 @@ mod tests {
         let products: usize = m.vendors.iter().map(|v| v.products.len()).sum();
         assert!(products >= 100, "{products} products");
         assert!(m.boxes.len() >= 3);
-        let names: HashSet<_> = m.vendors.iter().flat_map(|v| v.products.iter().map(|p| p.name)).collect();
+        let names: HashSet<_> = m.vendors.iter().flat_map(|v| v.products.iter().map(|p| p.name.as_str())).collect();
         assert_eq!(names.len(), products, "product names are unique, so box contents are unambiguous");
         for b in &m.boxes {
             for (item, _) in &b.contents {

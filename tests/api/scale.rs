@@ -1,0 +1,110 @@
+//! The market at its real size (`FXS_DEMO_SCALE=seed`), here with two days of history instead
+//! of thirty so that the suite stays quick: 85 stalls, 2,000 products, 20,000 households and
+//! their residents, seeded once, read a page at a time.
+
+use crate::SERVER_BIN;
+use serde_json::Value;
+use std::collections::HashSet;
+use tests::{on_both_databases, start, start_process, test_config, Db, TestApp};
+
+on_both_databases! {
+    the_full_size_market_is_seeded_once_and_read_a_page_at_a_time => full_size;
+}
+
+fn items(v: &Value) -> &Vec<Value> {
+    v["items"].as_array().expect("items")
+}
+
+/// Every item of a list, page by page of `limit`: (items, pages).
+async fn every_page(app: &TestApp, path: &str, limit: usize, token: Option<&str>) -> (Vec<Value>, usize) {
+    let (mut all, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
+    let sep = if path.contains('?') { '&' } else { '?' };
+    loop {
+        let after = cursor.as_deref().map(|c| format!("&cursor={}", tests::urlencode(c))).unwrap_or_default();
+        let r = app.get(&format!("{path}{sep}limit={limit}{after}"), token).await;
+        assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+        assert!(items(&r.body).len() <= limit);
+        all.extend(items(&r.body).iter().cloned());
+        pages += 1;
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return (all, pages),
+        }
+        assert!(pages < 1_000, "paging ends");
+    }
+}
+
+async fn full_size(db: Db) {
+    let (mut config, schema) = test_config(db).await;
+    config.demo_full_size = true;
+    config.demo_days = 2;
+    config.sms.resend_interval = std::time::Duration::ZERO;
+    let app = start(config.clone(), db, schema).await;
+
+    let stalls = app.get("/api/v1/vendors", None).await;
+    assert_eq!(items(&stalls.body).len(), 85, "85 stalls");
+    let (products, pages) = every_page(&app, "/api/v1/products", 500, None).await;
+    assert_eq!(products.len(), 2_000, "2,000 products");
+    assert_eq!(pages, 4);
+    let ids: HashSet<i64> = products.iter().filter_map(|p| p["id"].as_i64()).collect();
+    assert_eq!(ids.len(), 2_000, "each once");
+    // The first page a phone asks for is a page, not the market.
+    let first = app.get("/api/v1/products?limit=40", None).await.body;
+    assert_eq!(items(&first).len(), 40);
+    assert!(first["next_cursor"].is_string());
+
+    // Any part of a Chinese name finds it, across stalls and pages.
+    let (eggs, _) = every_page(&app, &format!("/api/v1/products?q={}", tests::urlencode("鸡蛋")), 25, None).await;
+    assert!(eggs.len() > 25, "{} eggs", eggs.len());
+    let egg_stalls: HashSet<i64> = eggs.iter().filter_map(|p| p["vendor_id"].as_i64()).collect();
+    assert!(egg_stalls.len() > 1);
+    for p in &eggs {
+        let text = format!("{}{}{}", p["name"], p["description"], p["vendor_name"]);
+        assert!(text.contains("鸡蛋"), "{p}");
+    }
+
+    // A resident of the neighbourhood has a home on record and the orders of the month.
+    let (resident, me) = app.login("15800000007").await;
+    assert!(me["household"]["building"].is_string(), "{me}");
+    let (mine, _) = every_page(&app, "/api/v1/orders", 1, Some(&resident)).await;
+    for o in &mine {
+        assert!(["delivered", "cancelled", "expired"].contains(&o["status"].as_str().unwrap_or("?")), "{o}");
+        let whole = app.get(&format!("/api/v1/orders/{}", o["id"]), Some(&resident)).await;
+        assert_eq!(whole.status, 200);
+        let lines: i64 = whole.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|l| l["price_fen"].as_i64().unwrap_or(0) * l["quantity"].as_i64().unwrap_or(0))
+            .sum();
+        assert_eq!(lines, whole.body["total_fen"].as_i64().unwrap_or(-1), "{}", whole.body);
+    }
+    let ids: Vec<i64> = mine.iter().filter_map(|o| o["id"].as_i64()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
+
+    // Staff find a home among 20,000 by building, unit and room, a page at a time.
+    let (staff, _) = app.login("13800000000").await;
+    // Building 250 is a tower of 领秀城: 26 floors, four flats a floor in each of its two units.
+    let (homes, pages) = every_page(&app, "/api/v1/admin/households?building=250&unit=2", 40, Some(&staff)).await;
+    assert_eq!(homes.len(), 26 * 4, "a tower's unit");
+    assert_eq!(pages, 3);
+    assert!(homes.iter().all(|h| h["building"] == "250" && h["unit"] == "2" && h["community"] == "领秀城"));
+    let floor = app.get("/api/v1/admin/households?building=250&unit=2&room=26", Some(&staff)).await;
+    assert_eq!(items(&floor.body).len(), 4, "the 26th floor");
+
+    // A second start on the same data seeds nothing twice.
+    let (neighbour, _) = app.login("15800000008").await;
+    let (theirs, _) = every_page(&app, "/api/v1/orders", 50, Some(&neighbour)).await;
+    let (second, first) = match db {
+        Db::Sqlite => {
+            app.stop().await;
+            (start(config, db, None).await, None)
+        }
+        Db::Postgres => (start_process(SERVER_BIN, &config, db).await, Some(app)),
+    };
+    let (again, _) = every_page(&second, "/api/v1/products", 500, None).await;
+    assert_eq!(again.len(), 2_000);
+    let (theirs_again, _) = every_page(&second, "/api/v1/orders", 50, Some(&neighbour)).await;
+    assert_eq!(theirs_again, theirs);
+    drop(first);
+}
