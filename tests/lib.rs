@@ -103,6 +103,8 @@ pub async fn start_process(bin: &str, config: &Config, db: Db) -> TestApp {
         .env("FXS_DEMO", if config.demo { "1" } else { "0" })
         .env("FXS_DEMO_SCALE", if config.demo_full_size { "seed" } else { "small" })
         .env("FXS_DEMO_SCALE_DAYS", config.demo_days.to_string())
+        .env("FXS_DEMO_SCALE_PRODUCTS", config.demo_products.to_string())
+        .env("FXS_DEMO_SCALE_ORDERS", config.demo_orders.to_string())
         .env("FXS_JWT_SECRET", config.jwt_secret.as_ref().map_or(TEST_JWT_SECRET, |s| s.expose_secret()))
         .env("FXS_SMS_IP_PER_HOUR", config.sms.per_ip_per_hour.to_string())
         .env("FXS_SMS_PHONE_PER_HOUR", config.sms.per_phone_per_hour.to_string())

@@ -20,6 +20,10 @@ pub struct Config {
     /// `FXS_DEMO_SCALE_DAYS`: days of history the full-size market is seeded with (30; fewer
     /// for a quick trial or a test).
     pub demo_days: i64,
+    /// `FXS_DEMO_SCALE_PRODUCTS` and `FXS_DEMO_SCALE_ORDERS`: the full-size market's products
+    /// (2,000) and orders over its days (150,000); other sizes are for the benchmarks.
+    pub demo_products: i64,
+    pub demo_orders: i64,
     /// `FXS_STATIC_DIR`: the built storefront.
     pub static_dir: PathBuf,
     /// `FXS_JWT_SECRET`: HS256 key; generated into the data folder when unset.
@@ -126,6 +130,18 @@ impl Config {
         if !(1..=90).contains(&config.demo_days) {
             return Err(format!("FXS_DEMO_SCALE_DAYS must be 1 to 90, got {}", config.demo_days));
         }
+        config.demo_products = num("FXS_DEMO_SCALE_PRODUCTS", config.demo_products)?;
+        if !(1..=crate::demo::scale::MAX_PRODUCTS as i64).contains(&config.demo_products) {
+            return Err(format!(
+                "FXS_DEMO_SCALE_PRODUCTS must be 1 to {}, got {}",
+                crate::demo::scale::MAX_PRODUCTS,
+                config.demo_products
+            ));
+        }
+        config.demo_orders = num("FXS_DEMO_SCALE_ORDERS", config.demo_orders)?;
+        if !(0..=2_000_000).contains(&config.demo_orders) {
+            return Err(format!("FXS_DEMO_SCALE_ORDERS must be 0 to 2,000,000, got {}", config.demo_orders));
+        }
         if let Some(addr) = var("FXS_ADDR") {
             config.addr = addr;
         }
@@ -191,6 +207,8 @@ impl Config {
             demo: false,
             demo_full_size: false,
             demo_days: crate::demo::scale::DAYS,
+            demo_products: crate::demo::scale::PRODUCTS as i64,
+            demo_orders: crate::demo::scale::ORDERS,
             static_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/dist")),
             jwt_secret: None,
             token_ttl: Duration::from_secs(7 * 24 * 3600),

@@ -37,7 +37,16 @@ impl Application {
         if config.demo {
             let seeded = if config.demo_full_size {
                 let started = std::time::Instant::now();
-                let report = crate::demo::scale::seed(store.as_ref(), chrono::Utc::now(), config.demo_days).await?;
+                let report = crate::demo::scale::seed(
+                    store.as_ref(),
+                    chrono::Utc::now(),
+                    crate::demo::scale::Size {
+                        products: config.demo_products as usize,
+                        days: config.demo_days,
+                        orders: config.demo_orders,
+                    },
+                )
+                .await?;
                 tracing::info!(
                     ?report,
                     seconds = started.elapsed().as_secs_f64(),

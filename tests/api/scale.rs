@@ -38,6 +38,7 @@ async fn full_size(db: Db) {
     let (mut config, schema) = test_config(db).await;
     config.demo_full_size = true;
     config.demo_days = 2;
+    config.demo_orders = 10_000;
     config.sms.resend_interval = std::time::Duration::ZERO;
     let app = start(config.clone(), db, schema).await;
 

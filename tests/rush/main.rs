@@ -22,6 +22,11 @@
 //! `--delivery`: one slot's N orders from placed to delivered, each step timed, with 100 stall
 //! consoles on the live feed (tests/rush/delivery.rs).
 //!
+//! `--scale [--products 2000] [--orders 150000]`: the server first seeds the market at its real
+//! size (85 stalls, 20,000 households, 60,000 residents, the month's orders), so any scene runs
+//! on it. `--reads` (implies `--scale`): instead of checkouts, the reads a phone and a staff
+//! console make, one at a time on a quiet server, timed (tests/rush/reads.rs).
+//!
 //! Run by `./scripts/rush`, which builds the release server first.
 
 use serde_json::{json, Value};
@@ -34,6 +39,7 @@ use std::{
 use tokio::sync::Semaphore;
 
 mod delivery;
+mod reads;
 
 const SECRET: &str = "rush-benchmark-secret-0123456789abcdef";
 /// 茄子, 青椒, 胡萝卜 (demo ids 5, 6, 7): the scarce products.
@@ -61,6 +67,13 @@ struct Args {
     own_connections: bool,
     group_buy: bool,
     delivery: bool,
+    /// `--scale`: the server seeds the market at its real size (FXS_DEMO_SCALE=seed) first.
+    scale: bool,
+    /// `--products N`, `--orders N`: the size of that market (2,000 and 150,000 by default).
+    products: usize,
+    orders: usize,
+    /// `--reads`: instead of checkouts, time the reads a phone and a staff console make.
+    reads: bool,
     bin: String,
 }
 
@@ -79,6 +92,10 @@ fn parse_args() -> Args {
         own_connections: false,
         group_buy: false,
         delivery: false,
+        scale: false,
+        products: 2_000,
+        orders: 150_000,
+        reads: false,
         bin: "target/release/fuxiansheng".into(),
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -96,8 +113,16 @@ fn parse_args() -> Args {
             "--scarce-stock" => a.scarce_stock = num(&next) as i64,
             "--rate" => a.rate = Some(num(&next) as u64),
             "--bin" => a.bin = next,
-            flag @ ("--raw" | "--new-residents" | "--own-connections" | "--group-buy" | "--delivery") => {
+            "--products" => a.products = num(&next),
+            "--orders" => a.orders = num(&next),
+            flag @ ("--raw" | "--new-residents" | "--own-connections" | "--group-buy" | "--delivery" | "--scale"
+            | "--reads") => {
                 match flag {
+                    "--scale" => a.scale = true,
+                    "--reads" => {
+                        a.reads = true;
+                        a.scale = true;
+                    }
                     "--raw" => a.raw = true,
                     "--new-residents" => a.new_residents = true,
                     "--group-buy" => a.group_buy = true,
@@ -178,12 +203,18 @@ async fn start_server(args: &Args, data_dir: &std::path::Path, database_url: Opt
     if let Some(url) = database_url {
         cmd.env("DATABASE_URL", url);
     }
+    if args.scale {
+        cmd.env("FXS_DEMO_SCALE", "seed")
+            .env("FXS_DEMO_SCALE_PRODUCTS", args.products.to_string())
+            .env("FXS_DEMO_SCALE_ORDERS", args.orders.to_string());
+    }
     let child =
         cmd.spawn().unwrap_or_else(|e| panic!("start {}: {e} (build it: cargo build --release -p backend)", args.bin));
     // Owned at once, so the process is killed and reaped however this ends.
     let server = Server { child, base: format!("http://127.0.0.1:{port}") };
     let http = reqwest::Client::new();
-    for _ in 0..600 {
+    // The full-size market takes a while to seed on the first start.
+    for _ in 0..if args.scale { 12_000 } else { 600 } {
         if http.get(format!("{}/healthz", server.base)).send().await.is_ok_and(|r| r.status().is_success()) {
             return server;
         }
@@ -251,7 +282,9 @@ async fn main() {
     } else {
         None
     };
-    if args.delivery {
+    if args.reads {
+        reads::run(&args, &data_dir, database_url.as_deref()).await;
+    } else if args.delivery {
         delivery::run(&args, &data_dir, database_url.as_deref()).await;
     } else if args.group_buy {
         group_buy_rush(&args, &data_dir, database_url.as_deref()).await;
@@ -277,6 +310,8 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
     let http = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build().expect("client");
     let base = &bases[0];
     let staff = login(&http, base, "13800000000").await;
+    // Orders already there (the full-size market's month): the rush's are the ones after.
+    let before = last_order(data_dir, database_url).await;
 
     // The scene: a few slots for tomorrow, three scarce products, one plentiful one.
     let tomorrow = chrono::Utc::now() + chrono::Duration::hours(20);
@@ -398,7 +433,8 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
 
     // Check from the database itself.
     let homes = args.new_residents.then_some(args.residents);
-    let verdict = verify(data_dir, database_url, &created, &slot_ids, &initial_stock, args.slot_capacity, homes).await;
+    let verdict =
+        verify(data_dir, database_url, before, &created, &slot_ids, &initial_stock, args.slot_capacity, homes).await;
     println!();
     println!(
         "database: {}   servers: {}   residents: {}{}   in flight: {}{}",
@@ -601,9 +637,28 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// The newest order's id (0 when there is none).
+async fn last_order(data_dir: &std::path::Path, database_url: Option<&str>) -> i64 {
+    const SQL: &str = "SELECT COALESCE(MAX(id), 0) FROM orders";
+    match database_url {
+        Some(url) => {
+            let pool = sqlx::PgPool::connect(url).await.expect("connect");
+            sqlx::query_scalar(SQL).fetch_one(&pool).await.expect("orders")
+        }
+        None => {
+            let opts =
+                sqlx::sqlite::SqliteConnectOptions::new().filename(data_dir.join("fuxiansheng.db")).read_only(true);
+            let pool = sqlx::SqlitePool::connect_with(opts).await.expect("open");
+            sqlx::query_scalar(SQL).fetch_one(&pool).await.expect("orders")
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn verify(
     data_dir: &std::path::Path,
     database_url: Option<&str>,
+    before: i64,
     created: &[i64],
     slots: &[i64],
     initial: &BTreeMap<i64, i64>,
@@ -613,7 +668,7 @@ async fn verify(
     macro_rules! check {
         ($pool:expr) => {{
             let pool = $pool;
-            let (orders,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders").fetch_one(&pool).await.expect("count");
+            let (orders,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders WHERE id > $1").bind(before).fetch_one(&pool).await.expect("count");
             if orders as usize != created.len() {
                 return format!("FAILED: {} orders in the database, {} answered 201", orders, created.len());
             }
@@ -637,9 +692,10 @@ async fn verify(
             }
             for (product, start) in initial {
                 let (stock, sold): (i64, i64) = sqlx::query_as(
-                    "SELECT stock, (SELECT COUNT(*) FROM order_lines l WHERE l.product_id = p.id) FROM products p WHERE id = $1",
+                    "SELECT stock, (SELECT COUNT(*) FROM order_lines l WHERE l.product_id = p.id AND l.order_id > $2) FROM products p WHERE id = $1",
                 )
                 .bind(product)
+                .bind(before)
                 .fetch_one(&pool)
                 .await
                 .expect("product");

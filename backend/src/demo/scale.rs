@@ -19,11 +19,27 @@ use std::collections::{BTreeMap, HashSet};
 
 /// The seed every run starts from.
 pub const SEED: u64 = 20_200_215;
-/// Stalls and products at full size.
+/// Stalls, products, days of history before today and orders in them, at full size.
 pub const STALLS: usize = 85;
 pub const PRODUCTS: usize = 2_000;
-/// Days of history before today.
 pub const DAYS: i64 = 30;
+pub const ORDERS: i64 = 150_000;
+/// The most products the names below can make (the benchmarks go to 10,000).
+pub const MAX_PRODUCTS: usize = 12_000;
+
+/// How big a market to make: the full size by default, other sizes for the benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    pub products: usize,
+    pub days: i64,
+    pub orders: i64,
+}
+
+impl Default for Size {
+    fn default() -> Self {
+        Size { products: PRODUCTS, days: DAYS, orders: ORDERS }
+    }
+}
 /// Volunteers with accounts (the small demo's 10 and more).
 pub const VOLUNTEERS: usize = 60;
 
@@ -209,7 +225,14 @@ const KINDS: &[Kind] = &[
 ];
 
 /// A name may also come in a size of its own, priced from its base's price.
-const SIZES: &[(&str, &str, f64)] = &[("", "", 1.0), ("·家庭装", "份", 2.6), ("·小份", "份", 0.55)];
+const SIZES: &[(&str, &str, f64)] = &[
+    ("", "", 1.0),
+    ("·家庭装", "份", 2.6),
+    ("·小份", "份", 0.55),
+    ("·整箱", "箱", 8.0),
+    ("·礼盒装", "盒", 3.5),
+    ("·半斤装", "袋", 0.5),
+];
 
 const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马",
@@ -254,9 +277,10 @@ fn round10(fen: f64) -> i64 {
     ((fen / 10.0).round() as i64 * 10).max(10)
 }
 
-/// The market at full size: the small demo, then 71 stalls more; every building; the named
-/// accounts (staff, every stall's owner, volunteers, the demo's residents).
-pub fn market() -> Seed {
+/// The market at full size: the small demo, then 71 stalls more (selling `products` in all,
+/// the small demo's included); every building; the named accounts (staff, every stall's owner,
+/// volunteers, the demo's residents).
+pub fn market(products: usize) -> Seed {
     let mut seed = super::market();
     let mut rng = Rng::new(SEED);
     let mut used: HashSet<String> =
@@ -264,7 +288,7 @@ pub fn market() -> Seed {
     let existing: usize = seed.vendors.iter().map(|v| v.products.len()).sum::<usize>() + seed.boxes.len();
     let new_stalls: usize = KINDS.iter().map(|k| k.stalls).sum();
     debug_assert_eq!(seed.vendors.len() + new_stalls, STALLS);
-    let to_make = PRODUCTS.saturating_sub(existing);
+    let to_make = products.min(MAX_PRODUCTS).saturating_sub(existing);
     let mut stall_names: HashSet<String> = seed.vendors.iter().map(|v| v.name.clone()).collect();
     let mut made = 0;
     let mut index = 0;
@@ -364,6 +388,7 @@ pub struct History {
     /// Vendors' names for the products' stall parts are not needed; product index by popularity.
     popular: Vec<usize>,
     pub orders: u64,
+    per_day: i64,
 }
 
 /// A household to be, and where it is.
@@ -399,12 +424,14 @@ impl History {
             popular: Vec::new(),
             orders: 0,
             days: DAYS,
+            per_day: ORDERS / DAYS,
         }
     }
 
-    /// A shorter history (tests).
-    pub fn with_days(mut self, days: i64) -> Self {
+    /// Another length or number of orders than the full size's.
+    pub fn sized(mut self, days: i64, orders: i64) -> Self {
         self.days = days.max(1);
+        self.per_day = orders.max(0) / self.days;
         self
     }
 
@@ -536,7 +563,9 @@ impl History {
             fate: char,
             lines: Vec<(usize, i64)>,
         }
-        let count = 4_500 + self.rng.below(1_000) as usize;
+        // About the day's share, give or take a tenth.
+        let spread = (self.per_day / 5).max(1) as u64;
+        let count = (self.per_day - spread as i64 / 2).max(0) as usize + self.rng.below(spread) as usize;
         let mut planned = Vec::with_capacity(count);
         let mut booked = vec![0i64; slots.len()];
         let boxes: Vec<usize> = (0..self.market.products.len()).filter(|&i| self.market.products[i].is_box).collect();
@@ -787,18 +816,17 @@ pub struct Report {
 
 /// Seeds the full-size market: the catalogue and named accounts (unless a market is there) and
 /// the month's history (unless it is there). A database that holds the small demo is refused.
-pub async fn seed(store: &dyn Store, now: DateTime<Utc>, days: i64) -> StoreResult<Report> {
-    let catalogue = store.seed(&market(), now).await?;
-    let seeded = store.bulk().market().await?;
-    let stalls: HashSet<i64> = seeded.products.iter().map(|p| p.vendor_id).collect();
-    if stalls.len() < STALLS {
+pub async fn seed(store: &dyn Store, now: DateTime<Utc>, size: Size) -> StoreResult<Report> {
+    let catalogue = store.seed(&market(size.products), now).await?;
+    let stalls = store.vendors().await?.len();
+    if stalls < STALLS {
         return Err(crate::store::StoreError::Broken(format!(
-            "FXS_DEMO_SCALE=seed: this database holds a market of {} stalls (the small demo?); \
-             start it on an empty one (a new FXS_DATA_DIR or database)",
-            stalls.len()
+            "FXS_DEMO_SCALE=seed: this database holds a market of {stalls} stalls (the small demo?); \
+             start it on an empty one (a new FXS_DATA_DIR or database)"
         )));
     }
-    let mut history = History::new(seeded, now).with_days(days);
+    let seeded = store.bulk().market().await?;
+    let mut history = History::new(seeded, now).sized(size.days, size.orders);
     let rows = store.bulk().load(&mut history).await?;
     Ok(Report {
         catalogue,
@@ -816,7 +844,7 @@ mod tests {
 
     #[test]
     fn the_full_market_is_the_size_of_the_real_one_and_the_same_every_time() {
-        let m = market();
+        let m = market(PRODUCTS);
         assert_eq!(m.vendors.len(), STALLS);
         let products: usize = m.vendors.iter().map(|v| v.products.len()).sum::<usize>() + m.boxes.len();
         assert_eq!(products, PRODUCTS);
@@ -833,7 +861,7 @@ mod tests {
                 assert!(p.price_fen > 0 && p.stock > 0, "{}", p.name);
             }
         }
-        let again = market();
+        let again = market(PRODUCTS);
         let first: Vec<_> = m
             .vendors
             .iter()
@@ -845,6 +873,17 @@ mod tests {
             .map(|v| (&v.name, v.products.iter().map(|p| (&p.name, p.price_fen)).collect::<Vec<_>>()))
             .collect();
         assert_eq!(first, second, "deterministic");
+    }
+
+    #[test]
+    fn the_benchmarks_markets_come_in_other_sizes() {
+        for size in [100, 10_000] {
+            let m = market(size);
+            assert_eq!(m.vendors.len(), STALLS);
+            let names: HashSet<&str> =
+                m.vendors.iter().flat_map(|v| v.products.iter().map(|p| p.name.as_str())).collect();
+            assert_eq!(names.len() + m.boxes.len(), size.max(106), "{size}: unique names");
+        }
     }
 
     #[test]
@@ -866,7 +905,7 @@ mod tests {
             volunteers: vec![7, 8],
         };
         let run = || {
-            let mut h = History::new(market(), now).with_days(2);
+            let mut h = History::new(market(), now).sized(2, 2 * ORDERS / DAYS);
             let ids = BTreeMap::from([("households", 1), ("users", 100), ("slots", 0), ("orders", 0)]);
             assert!(h.start(&ids));
             let mut tables: BTreeMap<&str, Vec<Vec<crate::store::bulk::Cell>>> = BTreeMap::new();

@@ -193,17 +193,6 @@ impl Bulk {
         Ok(Some(written))
     }
 
-    /// The database's own size in bytes (SQLite: pages in use; PostgreSQL: the current database).
-    pub async fn database_bytes(&self) -> StoreResult<i64> {
-        let sql = if self.pool.postgres() {
-            "SELECT pg_database_size(current_database())"
-        } else {
-            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
-        };
-        let row = self.pool.row(sql, &args![]).await?;
-        Ok(row.map(|r| r.get::<i64>(0)).transpose()?.unwrap_or(0))
-    }
-
     /// What a history plan needs of the market already seeded: products as
     /// (id, vendor_id, name, unit, price_fen, is_box), buildings as (id, number, units, floors),
     /// and the ids of the volunteers.
