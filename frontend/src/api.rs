@@ -178,6 +178,30 @@ pub async fn get_json(path: String) -> ApiResult<JsValue> {
     exchange(Call::new("GET", path), None).await
 }
 
+/// GET a list shown whole however long it grows (a group-buy's shares, a slot's batches):
+/// page after page of the most the server gives (500), following `next_cursor`; one answer
+/// with every page's items.
+pub async fn get_every_page(path: String) -> ApiResult<JsValue> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let all = js_sys::Array::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let after = cursor.as_deref().map(|c| format!("&cursor={}", encode(c))).unwrap_or_default();
+        let page = get_json(format!("{path}{sep}limit=500{after}")).await?;
+        let items = js_sys::Reflect::get(&page, &JsValue::from_str("items")).unwrap_or(JsValue::UNDEFINED);
+        if let Ok(items) = wasm_bindgen::JsCast::dyn_into::<js_sys::Array>(items) {
+            for item in items.iter() {
+                all.push(&item);
+            }
+        }
+        cursor = next_cursor(&page);
+        if cursor.is_none() {
+            let _ = js_sys::Reflect::set(&page, &JsValue::from_str("items"), &all);
+            return Ok(page);
+        }
+    }
+}
+
 async fn send<B: Serialize>(call: Call, body: &B) -> ApiResult<JsValue> {
     exchange(call, Some(json_text(body)?)).await
 }

@@ -318,6 +318,12 @@ pub struct Slot {
 pub struct SlotQuery {
     /// A day in Asia/Shanghai, `YYYY-MM-DD`; without it, the slots still open from today on.
     pub date: Option<String>,
+    /// Items per page (1 to 500, default 200).
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -558,6 +564,12 @@ pub struct Shortage {
 #[serde(deny_unknown_fields)]
 pub struct VendorOrdersQuery {
     pub slot_id: Option<i64>,
+    /// Items per page (1 to 500, default 200).
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 // ---------- delivery batches ----------
@@ -617,6 +629,12 @@ pub struct StopItem {
 #[serde(deny_unknown_fields)]
 pub struct BatchesQuery {
     pub slot_id: i64,
+    /// Items per page (1 to 500, default 200).
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 /// `POST /orders/{id}/handoff`: the code the resident shows.
@@ -651,6 +669,12 @@ pub struct ContactQuery {
     pub to: String,
     pub volunteer: Option<String>,
     pub building: Option<String>,
+    /// Items per page (1 to 500, default 200).
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 /// `POST /orders/{id}/left-at-door`: nobody home; what the resident is told.

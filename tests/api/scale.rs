@@ -5,10 +5,12 @@
 use crate::SERVER_BIN;
 use serde_json::Value;
 use std::collections::HashSet;
-use tests::{on_both_databases, start, start_process, test_config, Db, TestApp};
+use serde_json::json;
+use tests::{on_both_databases, spawn_app_with, start, start_process, test_config, Db, TestApp};
 
 on_both_databases! {
     the_full_size_market_is_seeded_once_and_read_a_page_at_a_time => full_size;
+    every_list_comes_in_pages_in_a_stable_order => every_list_pages;
 }
 
 fn items(v: &Value) -> &Vec<Value> {
@@ -108,4 +110,69 @@ async fn full_size(db: Db) {
     let (theirs_again, _) = every_page(&second, "/api/v1/orders", 50, Some(&neighbour)).await;
     assert_eq!(theirs_again, theirs);
     drop(first);
+}
+
+/// The list whole (one page of 500) and page by page of 1 and of 2 are the same, in the same order.
+async fn pages_agree(app: &TestApp, path: &str, token: Option<&str>, at_least: usize) {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let whole = app.get(&format!("{path}{sep}limit=500"), token).await;
+    assert_eq!(whole.status, 200, "{path}: {:?}", whole.body);
+    assert!(whole.body["next_cursor"].is_null(), "{path}");
+    let whole = items(&whole.body).clone();
+    assert!(whole.len() >= at_least, "{path}: {} items", whole.len());
+    for limit in [1, 2] {
+        let (paged, pages) = every_page(app, path, limit, token).await;
+        assert_eq!(paged, whole, "{path} by {limit}");
+        assert_eq!(pages, whole.len().div_ceil(limit).max(1), "{path} by {limit}");
+    }
+    for bad in ["limit=0", "limit=501", "cursor=nonsense"] {
+        let r = app.get(&format!("{path}{sep}{bad}"), token).await;
+        assert_eq!((r.status, r.error_code()), (400, "invalid_query"), "{path} {bad}: {:?}", r.body);
+    }
+}
+
+async fn every_list_pages(db: Db) {
+    let app = spawn_app_with(db, |c| c.sms.resend_interval = std::time::Duration::ZERO).await;
+    let (staff, _) = app.login("13800000000").await;
+    pages_agree(&app, "/api/v1/categories", None, 5).await;
+    pages_agree(&app, "/api/v1/vendors", None, 10).await;
+    pages_agree(&app, "/api/v1/slots", None, 10).await;
+    // Three prices of one product.
+    let cabbage = app.product_id("大白菜").await;
+    for price in [130, 140] {
+        app.change_product(&staff, cabbage, &json!({ "price_fen": price })).await;
+    }
+    pages_agree(&app, &format!("/api/v1/products/{cabbage}/prices"), None, 3).await;
+    // Three orders of one stall's goods in one slot: the stall's list and the slot's batches.
+    let slot = app.open_slot(&staff, 10, 0, 24).await;
+    let slot_id = slot["id"].as_i64().expect("slot");
+    for (n, building) in ["1", "2", "4"].iter().enumerate() {
+        let (resident, _) = app.login(&format!("1390000086{n}")).await;
+        app.put_in_cart(&resident, cabbage, 1).await;
+        let body = json!({ "slot_id": slot_id, "payment": "on_delivery",
+            "address": { "building": building, "unit": "1", "room": "101" } });
+        let order = app.checkout(&resident, &format!("pages-{n}"), &body).await;
+        assert_eq!(order.status, 201, "{:?}", order.body);
+    }
+    let stall = app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["vendor_id"].as_i64().expect("stall");
+    let mut holder = None;
+    for n in 1..=14 {
+        let (token, user) = app.login(&format!("138000001{n:02}")).await;
+        if user["vendor_id"].as_i64() == Some(stall) {
+            holder = Some(token);
+        }
+    }
+    let holder = holder.expect("the stall's holder");
+    pages_agree(&app, "/api/v1/vendor/orders", Some(&holder), 3).await;
+    pages_agree(&app, &format!("/api/v1/vendor/orders?slot_id={slot_id}"), Some(&holder), 3).await;
+    pages_agree(&app, &format!("/api/v1/batches?slot_id={slot_id}"), Some(&staff), 0).await;
+    pages_agree(&app, "/api/v1/group-buys", Some(&staff), 1).await;
+    pages_agree(&app, "/api/v1/admin/refunds", Some(&staff), 0).await;
+    pages_agree(&app, "/api/v1/admin/problems", Some(&staff), 0).await;
+    pages_agree(&app, "/api/v1/admin/donations/needs", Some(&staff), 0).await;
+    pages_agree(&app, "/api/v1/me/donations", Some(&staff), 0).await;
+    let (resident, _) = app.login("13900000860").await;
+    pages_agree(&app, "/api/v1/me/notices", Some(&resident), 0).await;
+    pages_agree(&app, "/api/v1/orders", Some(&resident), 1).await;
+    pages_agree(&app, "/api/v1/admin/households?building=1", Some(&staff), 1).await;
 }

@@ -8,7 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpResponse};
 use shared::api::{
-    Batch, BatchesQuery, Contact, ContactQuery, HandoffRequest, LeftAtDoor, List, Order, Problem, ReportProblem,
+    Batch, BatchesQuery, Contact, ContactQuery, HandoffRequest, LeftAtDoor, Order, Problem, ReportProblem,
 };
 use shared::order::BatchStatus;
 use shared::{ErrorBody, ErrorCode, Role};
@@ -35,15 +35,16 @@ async fn seen(state: &AppState, auth: &AuthUser, id: i64) -> ApiResult<Batch> {
 
 /// A slot's batches: one per building (a group-buy's drop is one), with their state, their
 /// volunteer and since when they have waited (staff, volunteers).
-#[utoipa::path(tag = "delivery", security(("bearer" = [])), params(BatchesQuery), responses((status = 200, body = List<Batch>), (status = 403, body = ErrorBody)))]
+#[utoipa::path(tag = "delivery", security(("bearer" = [])), params(BatchesQuery), responses((status = 200, body = shared::api::Page<Batch>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/batches")]
 pub async fn list(
     state: web::Data<AppState>,
     auth: AuthUser,
     query: web::Query<BatchesQuery>,
-) -> ApiResult<web::Json<List<Batch>>> {
+) -> ApiResult<web::Json<shared::api::Page<Batch>>> {
     may_dispatch(&auth)?;
-    Ok(web::Json(List { items: state.store.batches().list(query.slot_id, chrono::Utc::now()).await? }))
+    let all = state.store.batches().list(query.slot_id, chrono::Utc::now()).await?;
+    Ok(web::Json(super::paged(all, query.limit, query.cursor.as_deref(), |_, b| (b.building.clone(), b.id))?))
 }
 
 /// One batch; its manifest for its volunteer (until done) and staff.
@@ -189,14 +190,15 @@ pub async fn left_at_door(
 
 /// Every hand-off in a time range, for a volunteer (phone) and/or a building (staff): who
 /// delivered, when, to which household.
-#[utoipa::path(tag = "delivery", security(("bearer" = [])), params(ContactQuery), responses((status = 200, body = List<Contact>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[utoipa::path(tag = "delivery", security(("bearer" = [])), params(ContactQuery), responses((status = 200, body = shared::api::Page<Contact>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/admin/contacts")]
 pub async fn contacts(
     state: web::Data<AppState>,
     _staff: StaffUser,
     query: web::Query<ContactQuery>,
-) -> ApiResult<web::Json<List<Contact>>> {
-    Ok(web::Json(List { items: contact_list(&state, &query).await? }))
+) -> ApiResult<web::Json<shared::api::Page<Contact>>> {
+    let all = contact_list(&state, &query).await?;
+    Ok(web::Json(super::paged(all, query.limit, query.cursor.as_deref(), |_, c| (c.at.clone(), c.order_id))?))
 }
 
 /// The same as a spreadsheet (UTF-8 with BOM).
@@ -283,8 +285,13 @@ pub async fn report_problem(
 }
 
 /// Residents' reports, newest first (staff).
-#[utoipa::path(tag = "delivery", security(("bearer" = [])), responses((status = 200, body = List<Problem>), (status = 403, body = ErrorBody)))]
+#[utoipa::path(tag = "delivery", security(("bearer" = [])), params(shared::api::PageQuery), responses((status = 200, body = shared::api::Page<Problem>), (status = 403, body = ErrorBody)))]
 #[get("/admin/problems")]
-pub async fn problems(state: web::Data<AppState>, _staff: StaffUser) -> ApiResult<web::Json<List<Problem>>> {
-    Ok(web::Json(List { items: state.store.batches().problems().await? }))
+pub async fn problems(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    page: web::Query<shared::api::PageQuery>,
+) -> ApiResult<web::Json<shared::api::Page<Problem>>> {
+    let all = state.store.batches().problems().await?;
+    Ok(web::Json(super::paged(all, page.limit, page.cursor.as_deref(), |_, p| std::cmp::Reverse(p.id))?))
 }

@@ -5,23 +5,32 @@ use crate::domain::time::to_api;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, web};
-use shared::api::{Category, List, Page, PricePoint, Product, ProductDetail, ProductQuery, Vendor};
+use shared::api::{Category, Page, PricePoint, Product, ProductDetail, ProductQuery, Vendor};
 use shared::{ErrorBody, ErrorCode};
 
 const MAX_QUERY_CHARS: usize = 40;
 
 /// Product categories, in the order the market shows them.
-#[utoipa::path(tag = "catalog", responses((status = 200, body = List<Category>)))]
+#[utoipa::path(tag = "catalog", params(shared::api::PageQuery), responses((status = 200, body = Page<Category>)))]
 #[get("/categories")]
-pub async fn categories(state: web::Data<AppState>) -> ApiResult<Validated<List<Category>>> {
-    Ok(Validated(List { items: state.store.categories().await? }))
+pub async fn categories(
+    state: web::Data<AppState>,
+    page: web::Query<shared::api::PageQuery>,
+) -> ApiResult<Validated<Page<Category>>> {
+    let all = state.store.categories().await?;
+    // The market's own order (菜盒子 first); categories are the market's fixed set.
+    Ok(Validated(super::paged(all, page.limit, page.cursor.as_deref(), |i, _| i)?))
 }
 
 /// The market's stalls (经营业户).
-#[utoipa::path(tag = "catalog", responses((status = 200, body = List<Vendor>)))]
+#[utoipa::path(tag = "catalog", params(shared::api::PageQuery), responses((status = 200, body = Page<Vendor>), (status = 400, body = ErrorBody)))]
 #[get("/vendors")]
-pub async fn vendors(state: web::Data<AppState>) -> ApiResult<Validated<List<Vendor>>> {
-    Ok(Validated(List { items: state.store.vendors().await? }))
+pub async fn vendors(
+    state: web::Data<AppState>,
+    page: web::Query<shared::api::PageQuery>,
+) -> ApiResult<Validated<Page<Vendor>>> {
+    let all = state.store.vendors().await?;
+    Ok(Validated(super::paged(all, page.limit, page.cursor.as_deref(), |_, v| (v.stall_no.clone(), v.id))?))
 }
 
 /// One stall.
@@ -77,21 +86,26 @@ pub async fn product(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResul
 }
 
 /// The price-stability record (稳物价): every price this product has had, newest first.
-#[utoipa::path(tag = "catalog", responses((status = 200, body = List<PricePoint>), (status = 404, body = ErrorBody)))]
+#[utoipa::path(tag = "catalog", params(shared::api::PageQuery), responses((status = 200, body = Page<PricePoint>), (status = 404, body = ErrorBody)))]
 #[get("/products/{id}/prices")]
-pub async fn price_history(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<Validated<List<PricePoint>>> {
+pub async fn price_history(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    page: web::Query<shared::api::PageQuery>,
+) -> ApiResult<Validated<Page<PricePoint>>> {
     let id = id.into_inner();
     let history = state.store.price_history(id).await?;
     if history.is_empty() {
         return Err(ApiError::not_found("product"));
     }
-    Ok(Validated(List {
-        items: history
-            .into_iter()
-            .map(|(price_fen, changed_at)| PricePoint {
-                price_fen: shared::Fen::stored(price_fen),
-                changed_at: to_api(changed_at),
-            })
-            .collect(),
-    }))
+    let points: Vec<PricePoint> = history
+        .into_iter()
+        .map(|(price_fen, changed_at)| PricePoint {
+            price_fen: shared::Fen::stored(price_fen),
+            changed_at: to_api(changed_at),
+        })
+        .collect();
+    // Newest first; two changes at the same moment keep the store's order.
+    let key = |i: usize, p: &PricePoint| (std::cmp::Reverse(p.changed_at.clone()), i);
+    Ok(Validated(super::paged(points, page.limit, page.cursor.as_deref(), key)?))
 }

@@ -13,7 +13,7 @@ use crate::wechat::pay::RequestPayment;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use shared::api::{
-    AllocateRequest, Allocated, Gift, GiveRequest, Ledger, LedgerQuery, List, PoolNeed, PoolSummary, RecordGift,
+    AllocateRequest, Allocated, Gift, GiveRequest, Ledger, LedgerQuery, PoolNeed, PoolSummary, RecordGift,
 };
 use shared::{ErrorBody, ErrorCode, Fen};
 
@@ -127,10 +127,15 @@ pub async fn pay_gift(
 
 /// The caller's gifts, newest first, each with what it became: how much was spent and on how
 /// many households' boxes.
-#[utoipa::path(tag = "donations", security(("bearer" = [])), responses((status = 200, body = List<Gift>), (status = 401, body = ErrorBody)))]
+#[utoipa::path(tag = "donations", security(("bearer" = [])), params(shared::api::PageQuery), responses((status = 200, body = shared::api::Page<Gift>), (status = 401, body = ErrorBody)))]
 #[get("/me/donations")]
-pub async fn mine(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<List<Gift>>> {
-    Ok(web::Json(List { items: state.store.donations().mine(auth.user.id).await? }))
+pub async fn mine(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    page: web::Query<shared::api::PageQuery>,
+) -> ApiResult<web::Json<shared::api::Page<Gift>>> {
+    let all = state.store.donations().mine(auth.user.id).await?;
+    Ok(web::Json(super::paged(all, page.limit, page.cursor.as_deref(), |_, g| std::cmp::Reverse(g.id))?))
 }
 
 /// Records a gift received outside WeChat Pay (an organisation's transfer, or boxes it paid the
@@ -176,10 +181,15 @@ pub async fn record(
 
 /// Orders of quarantined and hardship households waiting to be paid and not yet helped, oldest
 /// first (staff).
-#[utoipa::path(tag = "donations", security(("bearer" = [])), responses((status = 200, body = List<PoolNeed>), (status = 403, body = ErrorBody)))]
+#[utoipa::path(tag = "donations", security(("bearer" = [])), params(shared::api::PageQuery), responses((status = 200, body = shared::api::Page<PoolNeed>), (status = 403, body = ErrorBody)))]
 #[get("/admin/donations/needs")]
-pub async fn needs(state: web::Data<AppState>, _staff: StaffUser) -> ApiResult<web::Json<List<PoolNeed>>> {
-    Ok(web::Json(List { items: state.store.donations().needs(Utc::now(), 500).await? }))
+pub async fn needs(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    page: web::Query<shared::api::PageQuery>,
+) -> ApiResult<web::Json<shared::api::Page<PoolNeed>>> {
+    let all = state.store.donations().needs(Utc::now(), 500).await?;
+    Ok(web::Json(super::paged(all, page.limit, page.cursor.as_deref(), |_, n| n.order_id)?))
 }
 
 /// Pays a flagged household's order from the pool (staff): the order becomes paid, the

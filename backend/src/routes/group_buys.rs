@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::group_buys::{Closed, Viewer};
 use actix_web::{delete, get, post, put, web, HttpResponse};
-use shared::api::{Address, Household, List};
+use shared::api::{Address, Household};
 use shared::group_buy::{GroupBuy, OpenGroupBuy, Share, ShareRequest};
 use shared::{ErrorBody, ErrorCode, Phone, Role};
 
@@ -86,11 +86,16 @@ pub async fn open(
 
 /// The group-buys for the caller: a resident's building's, those a leader or staff run, and
 /// for volunteers every open one.
-#[utoipa::path(tag = "group-buys", security(("bearer" = [])), responses((status = 200, body = List<GroupBuy>), (status = 401, body = ErrorBody)))]
+#[utoipa::path(tag = "group-buys", security(("bearer" = [])), params(shared::api::PageQuery), responses((status = 200, body = shared::api::Page<GroupBuy>), (status = 401, body = ErrorBody)))]
 #[get("/group-buys")]
-pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<List<GroupBuy>>> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    page: web::Query<shared::api::PageQuery>,
+) -> ApiResult<web::Json<shared::api::Page<GroupBuy>>> {
     let viewer = viewer(&state, &auth).await?;
-    Ok(web::Json(List { items: state.store.group_buys().list(&viewer).await? }))
+    let all = state.store.group_buys().list(&viewer).await?;
+    Ok(web::Json(super::paged(all, page.limit, page.cursor.as_deref(), |_, g| std::cmp::Reverse(g.id))?))
 }
 
 /// One group-buy with its progress and, for a resident, their household's share.
@@ -277,16 +282,19 @@ async fn end(state: &AppState, auth: &AuthUser, id: i64, ending: Ending) -> ApiR
 }
 
 /// Every household's share, by building, unit and room (its leader, staff).
-#[utoipa::path(tag = "group-buys", security(("bearer" = [])), responses((status = 200, body = List<Share>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(tag = "group-buys", security(("bearer" = [])), params(shared::api::PageQuery), responses((status = 200, body = shared::api::Page<Share>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/group-buys/{id}/shares")]
 pub async fn share_list(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<i64>,
-) -> ApiResult<web::Json<List<Share>>> {
+    page: web::Query<shared::api::PageQuery>,
+) -> ApiResult<web::Json<shared::api::Page<Share>>> {
     let id = id.into_inner();
     managed(&state, &auth, id).await?;
-    Ok(web::Json(List { items: state.store.group_buys().shares(id, None).await? }))
+    let all = state.store.group_buys().shares(id, None).await?;
+    let key = |_: usize, s: &Share| (s.building.clone(), s.unit.clone(), s.room.clone(), s.household_id);
+    Ok(web::Json(super::paged(all, page.limit, page.cursor.as_deref(), key)?))
 }
 
 /// The shares as a spreadsheet (UTF-8 with a BOM, so spreadsheet programs show the Chinese).

@@ -222,6 +222,42 @@ pub(crate) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
+/// A page of a list the store reads whole because the market's day bounds it, not its history
+/// (the stalls, a week's slots, one slot's batches, one group-buy's shares, a stall's open
+/// orders, ...): the items after the cursor's key, in the order of `key` (given each item and
+/// its place in the store's answer), which is the list's own order. The cursor carries the last
+/// key given, so a page boundary holds wherever items come or go. Keys are unique.
+pub(crate) fn paged<T, K>(
+    items: Vec<T>,
+    limit: Option<i64>,
+    cursor: Option<&str>,
+    key: impl Fn(usize, &T) -> K,
+) -> Result<shared::api::Page<T>, ApiError>
+where
+    K: Ord + serde::Serialize + serde::de::DeserializeOwned,
+{
+    use base64::Engine as _;
+    let codec = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let limit = page_limit(limit)? as usize;
+    let after: Option<K> = match cursor {
+        None => None,
+        Some(c) => {
+            Some(codec.decode(c).ok().and_then(|json| serde_json::from_slice(&json).ok()).ok_or_else(bad_cursor)?)
+        }
+    };
+    let mut keyed: Vec<(K, T)> = items.into_iter().enumerate().map(|(i, item)| (key(i, &item), item)).collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut rest = keyed.into_iter().filter(|(k, _)| after.as_ref().is_none_or(|a| k > a)).peekable();
+    let page: Vec<(K, T)> = rest.by_ref().take(limit).collect();
+    let next_cursor = match (rest.peek(), page.last()) {
+        (Some(_), Some((k, _))) => {
+            Some(codec.encode(serde_json::to_vec(k).map_err(|e| ApiError::internal("cursor", e))?))
+        }
+        _ => None,
+    };
+    Ok(shared::api::Page { items: page.into_iter().map(|(_, item)| item).collect(), next_cursor })
+}
+
 pub(crate) fn bad_cursor() -> ApiError {
     ApiError::new(shared::ErrorCode::InvalidQuery, "cursor must be a next_cursor this server gave")
 }

@@ -5,17 +5,22 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpResponse};
-use shared::api::{List, Notice, Subscribe};
+use shared::api::{Notice, Subscribe};
 use shared::{ErrorBody, ErrorCode};
 
 /// The caller's notices, newest first (the latest 50).
-#[utoipa::path(tag = "notices", security(("bearer" = [])), responses((status = 200, body = List<Notice>), (status = 401, body = ErrorBody)))]
+#[utoipa::path(tag = "notices", security(("bearer" = [])), params(shared::api::PageQuery), responses((status = 200, body = shared::api::Page<Notice>), (status = 401, body = ErrorBody)))]
 #[get("/me/notices")]
-pub async fn mine(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<List<Notice>>> {
-    let items = state
+pub async fn mine(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    page: web::Query<shared::api::PageQuery>,
+) -> ApiResult<web::Json<shared::api::Page<Notice>>> {
+    // The newest 500 are what a resident can page through.
+    let items: Vec<Notice> = state
         .store
         .notices()
-        .for_user(auth.user.id, 50)
+        .for_user(auth.user.id, shared::api::MAX_LIMIT)
         .await?
         .into_iter()
         .map(|n| Notice {
@@ -27,7 +32,7 @@ pub async fn mine(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::
             created_at: n.created_at,
         })
         .collect();
-    Ok(web::Json(List { items }))
+    Ok(web::Json(super::paged(items, page.limit, page.cursor.as_deref(), |_, n| std::cmp::Reverse(n.id))?))
 }
 
 /// The kinds of subscribe message the resident just accepted (`wx.requestSubscribeMessage`):

@@ -185,15 +185,16 @@ pub async fn demo_pay(
     Ok(HttpResponse::Ok().json(answer))
 }
 
-/// Refunds not yet back with residents (owed, asked, failed), oldest first (staff): a failed
+/// Refunds not yet back with residents (owed, asked, failed), by refund number (staff): a failed
 /// one was refused by WeChat Pay for good and needs a person.
-#[utoipa::path(tag = "payment", security(("bearer" = [])), responses((status = 200, body = shared::api::List<shared::api::OpenRefund>), (status = 403, body = ErrorBody)))]
+#[utoipa::path(tag = "payment", security(("bearer" = [])), params(shared::api::PageQuery), responses((status = 200, body = shared::api::Page<shared::api::OpenRefund>), (status = 403, body = ErrorBody)))]
 #[get("/admin/refunds")]
 pub async fn open_refunds(
     state: web::Data<AppState>,
     _staff: crate::auth::StaffUser,
-) -> ApiResult<web::Json<shared::api::List<shared::api::OpenRefund>>> {
-    let items = state
+    page: web::Query<shared::api::PageQuery>,
+) -> ApiResult<web::Json<shared::api::Page<shared::api::OpenRefund>>> {
+    let items: Vec<shared::api::OpenRefund> = state
         .store
         .payments()
         .open_refunds(500)
@@ -208,5 +209,7 @@ pub async fn open_refunds(
             status: r.status,
         })
         .collect();
-    Ok(web::Json(shared::api::List { items }))
+    // By refund number; a refund leaves the list when its money is back.
+    let key = |_: usize, r: &shared::api::OpenRefund| r.out_refund_no.clone();
+    Ok(web::Json(super::paged(items, page.limit, page.cursor.as_deref(), key)?))
 }

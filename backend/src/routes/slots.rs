@@ -9,7 +9,7 @@ use crate::state::AppState;
 use crate::store::{NewSlot, SlotChange, SlotChangeOutcome, SlotRecord};
 use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use shared::api::{CreateSlot, List, Slot, SlotQuery, UpdateSlot};
+use shared::api::{CreateSlot, Slot, SlotQuery, UpdateSlot};
 use shared::{ErrorBody, ErrorCode};
 
 pub fn slot_view(s: SlotRecord, now: DateTime<Utc>) -> Slot {
@@ -33,9 +33,12 @@ pub fn slot_view(s: SlotRecord, now: DateTime<Utc>) -> Slot {
 }
 
 /// Slots of one day (Asia/Shanghai), or from today on when no date is given.
-#[utoipa::path(tag = "slots", params(SlotQuery), responses((status = 200, body = List<Slot>), (status = 400, body = ErrorBody)))]
+#[utoipa::path(tag = "slots", params(SlotQuery), responses((status = 200, body = shared::api::Page<Slot>), (status = 400, body = ErrorBody)))]
 #[get("/slots")]
-pub async fn list(state: web::Data<AppState>, query: web::Query<SlotQuery>) -> ApiResult<web::Json<List<Slot>>> {
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<SlotQuery>,
+) -> ApiResult<web::Json<shared::api::Page<Slot>>> {
     let now = Utc::now();
     let (from, to) = match &query.date {
         Some(d) => shanghai_day(d).map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e))?,
@@ -44,8 +47,8 @@ pub async fn list(state: web::Data<AppState>, query: web::Query<SlotQuery>) -> A
             (start, start + chrono::Duration::days(8))
         }
     };
-    let slots = state.store.slots_between(from, to).await?;
-    Ok(web::Json(List { items: slots.into_iter().map(|s| slot_view(s, now)).collect() }))
+    let slots: Vec<Slot> = state.store.slots_between(from, to).await?.into_iter().map(|s| slot_view(s, now)).collect();
+    Ok(web::Json(super::paged(slots, query.limit, query.cursor.as_deref(), |_, s| (s.starts_at.clone(), s.id))?))
 }
 
 /// Opens a slot (staff).

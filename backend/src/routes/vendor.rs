@@ -5,7 +5,7 @@ use crate::auth::VendorUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, http::header, patch, post, web, HttpResponse};
-use shared::api::{ConfirmPart, List, Product, StallEvent, UpdateProductRequest, VendorOrdersQuery, VendorPart};
+use shared::api::{ConfirmPart, Product, StallEvent, UpdateProductRequest, VendorOrdersQuery, VendorPart};
 use shared::order::PartStep;
 use shared::ErrorBody;
 
@@ -19,16 +19,20 @@ fn stall(vendor: &VendorUser) -> ApiResult<i64> {
     tag = "vendors",
     security(("bearer" = [])),
     params(VendorOrdersQuery),
-    responses((status = 200, body = List<VendorPart>), (status = 403, body = ErrorBody))
+    responses((status = 200, body = shared::api::Page<VendorPart>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody))
 )]
 #[get("/vendor/orders")]
 pub async fn parts(
     state: web::Data<AppState>,
     vendor: VendorUser,
     query: web::Query<VendorOrdersQuery>,
-) -> ApiResult<web::Json<List<VendorPart>>> {
+) -> ApiResult<web::Json<shared::api::Page<VendorPart>>> {
     let stall = stall(&vendor)?;
-    Ok(web::Json(List { items: state.store.stalls().parts(stall, query.slot_id).await? }))
+    let all = state.store.stalls().parts(stall, query.slot_id, chrono::Utc::now()).await?;
+    let key = |_: usize, p: &VendorPart| {
+        (p.slot_starts_at.clone(), p.slot_id, p.building.clone(), p.unit.clone(), p.room.clone(), p.order_id)
+    };
+    Ok(web::Json(super::paged(all, query.limit, query.cursor.as_deref(), key)?))
 }
 
 /// The stall's live feed, as server-sent events: `ready` at once, then an `order` event

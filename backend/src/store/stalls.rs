@@ -36,7 +36,8 @@ const PARTS: &str = "SELECT p.id, p.order_id, o.status, p.status, o.slot_id, s.s
      WHERE p.vendor_id = $1 AND (CAST($2 AS BIGINT) IS NULL OR o.slot_id = $2) \
      AND (CAST($3 AS BIGINT) IS NULL OR p.id = $3) \
      AND o.status NOT IN ('pending_payment', 'cancelled', 'expired') \
-     ORDER BY s.starts_at, o.slot_id, o.building, o.unit, o.room, o.id LIMIT 2000";
+     AND (CAST($2 AS BIGINT) IS NOT NULL OR CAST($3 AS BIGINT) IS NOT NULL OR o.status <> 'delivered' OR s.ends_at >= $4) \
+     ORDER BY s.starts_at, o.slot_id, o.building, o.unit, o.room, o.id LIMIT 5000";
 
 impl Stalls {
     pub fn new(pool: Pool) -> Self {
@@ -44,9 +45,15 @@ impl Stalls {
     }
 
     /// The stall's parts of orders that are with the stalls or past them (not waiting for
-    /// payment, cancelled or expired), for one slot or all.
-    pub async fn parts(&self, vendor_id: i64, slot_id: Option<i64>) -> StoreResult<Vec<VendorPart>> {
-        self.read(vendor_id, slot_id, None).await
+    /// payment, cancelled or expired), for one slot; or, without a slot, those still open and
+    /// those of slots that ended in the last 12 hours (the stall's work, not its history).
+    pub async fn parts(
+        &self,
+        vendor_id: i64,
+        slot_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<VendorPart>> {
+        self.read(vendor_id, slot_id, None, now - chrono::Duration::hours(12)).await
     }
 
     /// The newest step on any order (the order timeline's last id); 0 when there is none.
@@ -59,14 +66,18 @@ impl Stalls {
     /// have committed since: on PostgreSQL a step can commit after a later-numbered one), with
     /// each stall the order has a part at. What a stall's live feed tells its consoles.
     pub async fn events_since(&self, after: i64, late: &[i64]) -> StoreResult<Vec<StallEvent>> {
-        let sql = format!(
-            "SELECT e.id, e.order_id, e.status, o.slot_id, p.vendor_id, p.id FROM order_events e \
-             JOIN orders o ON o.id = e.order_id JOIN order_parts p ON p.order_id = e.order_id \
-             WHERE (e.id > $1 OR e.id IN {}) ORDER BY e.id, p.vendor_id LIMIT 5000",
-            self.pool.ids(2)
-        );
-        let rows = self.pool.rows(&sql, &args![after, super::sql::id_list(late.iter().copied())]).await?;
-        rows.iter()
+        // Two reads, each on the timeline's key: one `OR` between them would scan the whole
+        // timeline (a month of a full-size market: 700,000 steps) four times a second.
+        const SELECT: &str = "SELECT e.id, e.order_id, e.status, o.slot_id, p.vendor_id, p.id FROM order_events e \
+             JOIN orders o ON o.id = e.order_id JOIN order_parts p ON p.order_id = e.order_id WHERE ";
+        let mut rows =
+            self.pool.rows(&format!("{SELECT}e.id > $1 ORDER BY e.id, p.vendor_id LIMIT 5000"), &args![after]).await?;
+        if !late.is_empty() {
+            let sql = format!("{SELECT}e.id IN {} ORDER BY e.id, p.vendor_id", self.pool.ids(1));
+            rows.extend(self.pool.rows(&sql, &args![super::sql::id_list(late.iter().copied())]).await?);
+        }
+        let mut events = rows
+            .iter()
             .map(|r| {
                 Ok(StallEvent {
                     id: r.get(0)?,
@@ -77,17 +88,25 @@ impl Stalls {
                     part_id: r.get(5)?,
                 })
             })
-            .collect::<sqlx::Result<_>>()
-            .map_err(Into::into)
+            .collect::<sqlx::Result<Vec<_>>>()?;
+        events.sort_by_key(|e| (e.id, e.vendor_id));
+        events.dedup_by_key(|e| (e.id, e.vendor_id));
+        Ok(events)
     }
 
     /// One part of the stall's; None: not the stall's, or not there.
     pub async fn part(&self, vendor_id: i64, part_id: i64) -> StoreResult<Option<VendorPart>> {
-        Ok(self.read(vendor_id, None, Some(part_id)).await?.pop())
+        Ok(self.read(vendor_id, None, Some(part_id), DateTime::<Utc>::UNIX_EPOCH).await?.pop())
     }
 
-    async fn read(&self, vendor_id: i64, slot_id: Option<i64>, part_id: Option<i64>) -> StoreResult<Vec<VendorPart>> {
-        let rows = self.pool.rows(PARTS, &args![vendor_id, slot_id, part_id]).await?;
+    async fn read(
+        &self,
+        vendor_id: i64,
+        slot_id: Option<i64>,
+        part_id: Option<i64>,
+        ended_since: DateTime<Utc>,
+    ) -> StoreResult<Vec<VendorPart>> {
+        let rows = self.pool.rows(PARTS, &args![vendor_id, slot_id, part_id, ended_since]).await?;
         let lines = self
             .pool
             .rows(

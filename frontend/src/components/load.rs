@@ -24,6 +24,16 @@ impl Load {
 
     /// Like `new`, but asks for nothing while `path` gives none.
     pub fn when(path: impl Fn() -> Option<String> + 'static) -> Self {
+        Self::make(path, false)
+    }
+
+    /// Like `when`, for a list shown whole however long it grows (a group-buy's shares, a
+    /// slot's batches, a stall's orders): every page of it, one after the other.
+    pub fn every_page(path: impl Fn() -> Option<String> + 'static) -> Self {
+        Self::make(path, true)
+    }
+
+    fn make(path: impl Fn() -> Option<String> + 'static, whole: bool) -> Self {
         let load = Load { answer: RwSignal::new_local(None), again: RwSignal::new(0) };
         // Only the latest request may answer: an older one that arrives late is dropped.
         let latest = StoredValue::new(0u32);
@@ -42,7 +52,7 @@ impl Load {
             latest.update_value(|n| *n += 1);
             let this = latest.get_value();
             leptos::task::spawn_local(async move {
-                let answer = api::get_json(path).await;
+                let answer = if whole { api::get_every_page(path).await } else { api::get_json(path).await };
                 if latest.try_get_value() == Some(this) {
                     load.answer.try_set(Some(answer));
                 }

@@ -291,7 +291,7 @@ pub fn ConsolePage() -> impl IntoView {
 fn Console() -> impl IntoView {
     let id = path_id();
     let gb = Load::new(move || api::group_buy_path(id.get()));
-    let shares = Load::new(move || api::group_shares_path(id.get())).every(10);
+    let shares = Load::every_page(move || Some(api::group_shares_path(id.get()))).every(10);
     let message = RwSignal::new(None::<(bool, String)>);
     let armed = RwSignal::new(None::<&'static str>);
     let end = move |how: &'static str| {

@@ -43,7 +43,7 @@ fn DispatchBoard() -> impl IntoView {
     let date = RwSignal::new(today_shanghai());
     let slot = RwSignal::new(None::<i64>);
     let slots = Load::new(move || api::slots_path(Some(&date.get())));
-    let batches = Load::when(move || slot.get().map(api::batches_path)).every(15);
+    let batches = Load::every_page(move || slot.get().map(api::batches_path)).every(15);
     let (now_ms, set_now) = signal(js_sys::Date::now());
     if let Ok(handle) =
         set_interval_with_handle(move || set_now.set(js_sys::Date::now()), std::time::Duration::from_secs(30))

@@ -25,7 +25,8 @@ fn StallConsole() -> impl IntoView {
     let slots = Load::new(move || api::slots_path(None));
     let live = RwSignal::new(false);
     // New orders arrive as they are placed; the slow poll only covers a stream that is down.
-    let parts = Load::new(move || api::vendor_orders_path(slot.get())).live(api::VENDOR_EVENTS, live).every(60);
+    let parts =
+        Load::every_page(move || Some(api::vendor_orders_path(slot.get()))).live(api::VENDOR_EVENTS, live).every(60);
     let message = RwSignal::new(None::<(bool, String)>);
     view! {
         <label class="field">{tr("时段", "Time")}

@@ -34,7 +34,7 @@ pub fn VolunteerPage() -> impl IntoView {
 fn Batches() -> impl IntoView {
     let slot = RwSignal::new(None::<i64>);
     let slots = Load::new(move || api::slots_path(None));
-    let batches = Load::when(move || slot.get().map(api::batches_path)).every(15);
+    let batches = Load::every_page(move || slot.get().map(api::batches_path)).every(15);
     let message = RwSignal::new(None::<(bool, String)>);
     let navigate = leptos_router::hooks::use_navigate();
     let claim = move |id: i64| {
