@@ -3,9 +3,9 @@
 //! their residents, seeded once, read a page at a time.
 
 use crate::SERVER_BIN;
+use serde_json::json;
 use serde_json::Value;
 use std::collections::HashSet;
-use serde_json::json;
 use tests::{on_both_databases, spawn_app_with, start, start_process, test_config, Db, TestApp};
 
 on_both_databases! {

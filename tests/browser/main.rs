@@ -161,12 +161,12 @@ async fn resident_logs_in_browses_and_buys() {
     // The product list, as that resident.
     browser.wait_for("#product-list .product-card", WAIT).await;
     assert!(browser.current_url().await.ends_with("/products"));
-    // The first page at once, the rest a page at a time when asked for.
+    // The first page at once, the rest a page at a time as the resident scrolls down.
     let first = browser.find_all("#product-list .product-card").await.len();
     assert_eq!(first, 40, "the first page");
     while !browser.find_all("#more-products").await.is_empty() {
         let before = browser.find_all("#product-list .product-card").await.len();
-        browser.click(&browser.wait_for("#more-products", WAIT).await).await;
+        browser.script("window.scrollTo(0, document.documentElement.scrollHeight); return 0").await;
         wait_until(
             &browser,
             &format!("document.querySelectorAll('#product-list .product-card').length > {before}"),

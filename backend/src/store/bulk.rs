@@ -190,6 +190,10 @@ impl Bulk {
             }
         }
         tx.commit().await?;
+        if self.pool.postgres() {
+            // A million new rows: let the planner know before the first resident asks.
+            self.pool.write("ANALYZE", &args![]).await?;
+        }
         Ok(Some(written))
     }
 

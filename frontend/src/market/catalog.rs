@@ -127,29 +127,47 @@ pub fn ProductsPage() -> impl IntoView {
     }
 }
 
-/// A product list, the first page at once and each next one when the resident asks for more:
-/// nothing waits for the whole catalogue.
+/// A product list, the first page at once and each next one as the resident scrolls near its
+/// end (or taps "more"): nothing waits for the whole catalogue.
 #[component]
 fn ProductPages(first: Vec<Product>, next: Option<String>, path: String) -> impl IntoView {
     let list = RwSignal::new(first);
     let cursor = RwSignal::new(next);
     let path = StoredValue::new(path);
-    let load = move |_| {
+    let load = move || {
         let Some(c) = cursor.get_untracked() else { return };
         let url = path.with_value(|p| api::next_page(p, &c));
+        // No cursor while a page is on its way: one request at a time.
         cursor.set(None);
         leptos::task::spawn_local(async move {
-            if let Ok(page) = api::get_json(url).await {
-                cursor.set(api::next_cursor(&page));
-                list.update(|l| l.extend(api::items::<Product>(page).unwrap_or_default()));
+            match api::get_json(url).await {
+                Ok(page) => {
+                    cursor.set(api::next_cursor(&page));
+                    list.update(|l| l.extend(api::items::<Product>(page).unwrap_or_default()));
+                }
+                // The button comes back to try again.
+                Err(_) => cursor.set(Some(c)),
             }
         });
     };
+    // Within a screen of the end: the next page comes before the resident gets there.
+    let near_end = || {
+        let w = window();
+        let screen = w.inner_height().ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+        let seen = w.scroll_y().unwrap_or(0.0) + 2.0 * screen;
+        document().document_element().is_some_and(|e| seen >= f64::from(e.scroll_height()))
+    };
+    let scrolled = window_event_listener(leptos::ev::scroll, move |_| {
+        if cursor.get_untracked().is_some() && near_end() {
+            load();
+        }
+    });
+    on_cleanup(move || scrolled.remove());
     view! {
         <div class="product-list" id="product-list">
             {move || list.get().into_iter().map(|p| view! { <ProductCard product=p/> }).collect_view()}
         </div>
-        {move || cursor.get().map(|_| view! { <button class="btn secondary block" id="more-products" on:click=load>{t(K::more)}</button> })}
+        {move || cursor.get().map(|_| view! { <button class="btn secondary block" id="more-products" on:click=move |_| load()>{t(K::more)}</button> })}
     }
 }
 

@@ -260,7 +260,11 @@ fn HouseholdsAdmin() -> impl IntoView {
     let building = RwSignal::new("1".to_owned());
     let unit = RwSignal::new(String::new());
     let room = RwSignal::new(String::new());
-    let list = Load::new(move || api::households_path(&building.get(), &unit.get(), &room.get()));
+    // One building at a time, however tall (every page of it): never the whole neighbourhood.
+    let list = Load::every_page(move || {
+        let b = building.get();
+        (!b.trim().is_empty()).then(|| api::households_path(&b, &unit.get(), &room.get()))
+    });
     let error = RwSignal::new(None::<String>);
     let flag = move |h: &Household, field: &'static str, value: bool| {
         let id = h.id;
@@ -284,9 +288,8 @@ fn HouseholdsAdmin() -> impl IntoView {
         <section class="card">
             <h2>{tr("住户", "Households")}</h2>
             <label class="block-label">{tr("楼号", "Building")}
-                <select id="household-building" on:change=move |ev| building.set(event_target_value(&ev))>
-                    {(1..=12).map(|n| view! { <option value=n.to_string()>{n} {t(K::building)}</option> }).collect_view()}
-                </select>
+                <input id="household-building" inputmode="numeric" maxlength="8" prop:value=move || building.get()
+                    on:change=move |ev| building.set(event_target_value(&ev))/>
             </label>
             // Unit and room narrow a big building down (the room by its start: 30 finds 301-309).
             <div class="form-grid">
