@@ -171,7 +171,7 @@ pub(super) fn sms_retention_cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
 
 pub(super) const PRODUCT_SELECT: &str = "SELECT p.id, p.vendor_id, v.name AS vendor_name, p.name, p.unit, \
      p.price_fen, p.stock, p.category_id AS category, p.per_order_limit, p.is_box, p.description, \
-     CAST(c.sort AS BIGINT) AS category_sort FROM products p JOIN vendors v ON v.id = p.vendor_id JOIN categories c ON c.id = p.category_id";
+     p.category_sort FROM products p JOIN vendors v ON v.id = p.vendor_id";
 
 /// `roles_agg`: the string aggregate of role names; `sms_lock`, `seed_lock`: statements that
 /// serialise SMS issuance and seeding across server processes (a no-op where one writer
@@ -460,9 +460,9 @@ macro_rules! impl_store {
                      AND (CAST($2 AS BIGINT) IS NULL OR p.vendor_id = $2) \
                      AND (CAST($3 AS TEXT) IS NULL OR LOWER(p.name) LIKE LOWER($3) ESCAPE '\\' \
                           OR LOWER(p.description) LIKE LOWER($3) ESCAPE '\\' OR v.name LIKE $3 ESCAPE '\\') \
-                     AND ($4 = 0 OR p.is_box < $5 OR (p.is_box = $5 AND (c.sort > $6 OR (c.sort = $6 AND \
+                     AND ($4 = 0 OR p.is_box < $5 OR (p.is_box = $5 AND (p.category_sort > $6 OR (p.category_sort = $6 AND \
                           (p.vendor_id > $7 OR (p.vendor_id = $7 AND p.id > $8)))))) \
-                     ORDER BY p.is_box DESC, c.sort, p.vendor_id, p.id LIMIT $9"
+                     ORDER BY p.is_box DESC, p.category_sort, p.vendor_id, p.id LIMIT $9"
                 ))
                 .bind(filter.category.as_deref())
                 .bind(filter.vendor_id)
@@ -645,7 +645,8 @@ macro_rules! impl_store {
         ) -> StoreResult<i64> {
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO products (vendor_id, category_id, name, unit, price_fen, stock, per_order_limit, is_box, \
-                 description, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                 description, updated_at, category_sort) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+                 (SELECT sort FROM categories WHERE id = $2)) RETURNING id",
             )
             .bind(vendor_id)
             .bind(category)

@@ -19,6 +19,7 @@ pub const SQLITE: Embedded = &[
     (8, "notices", include_str!("../../../migrations/sqlite/0008_notices.sql")),
     (9, "donations", include_str!("../../../migrations/sqlite/0009_donations.sql")),
     (10, "share payments", include_str!("../../../migrations/sqlite/0010_share_payments.sql")),
+    (11, "product list order", include_str!("../../../migrations/sqlite/0011_product_list_order.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -35,6 +36,7 @@ pub const POSTGRES: Embedded = &[
     (11, "notices", include_str!("../../../migrations/postgres/0011_notices.sql")),
     (12, "donations", include_str!("../../../migrations/postgres/0012_donations.sql")),
     (13, "share payments", include_str!("../../../migrations/postgres/0013_share_payments.sql")),
+    (14, "product list order", include_str!("../../../migrations/postgres/0014_product_list_order.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {
