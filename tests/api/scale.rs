@@ -66,6 +66,19 @@ async fn full_size(db: Db) {
         assert!(text.contains("鸡蛋"), "{p}");
     }
 
+    // The search index never loses a match: each search finds exactly the products whose name,
+    // description or stall's name holds the text, as reading every product would.
+    for q in ["虾", "鸡蛋", "西红柿", "家庭装", "老王", "有机章丘", "·小份", "菜 盒", "zz"] {
+        let expected: HashSet<i64> = products
+            .iter()
+            .filter(|p| ["name", "description", "vendor_name"].iter().any(|f| p[*f].as_str().unwrap_or("").contains(q)))
+            .filter_map(|p| p["id"].as_i64())
+            .collect();
+        let (found, _) = every_page(&app, &format!("/api/v1/products?q={}", tests::urlencode(q)), 500, None).await;
+        let found: HashSet<i64> = found.iter().filter_map(|p| p["id"].as_i64()).collect();
+        assert_eq!(found, expected, "search {q}");
+    }
+
     // A resident of the neighbourhood has a home on record and the orders of the month.
     let (resident, me) = app.login("15800000007").await;
     assert!(me["household"]["building"].is_string(), "{me}");
