@@ -3,7 +3,7 @@
 //! first product page, a category page, a search, a resident's order list, the staff's household
 //! search. Also how long the seeding took, the database's size and the server's memory.
 
-use super::{login, ms, percentile, start_server, Args};
+use super::{login, ms, percentile, start_server, status_kib, Args};
 use std::time::{Duration, Instant};
 
 /// Requests per scene.
@@ -36,13 +36,6 @@ async fn scene(http: &reqwest::Client, urls: &[(String, Option<String>)]) -> Tim
     }
     t.latencies.sort();
     t
-}
-
-fn rss_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
-        .unwrap_or(0)
 }
 
 async fn database_bytes(data_dir: &std::path::Path, database_url: Option<&str>) -> u64 {
@@ -95,7 +88,7 @@ pub async fn run(args: &Args, data_dir: &std::path::Path, database_url: Option<&
         .map(|i| (api(format!("/products?limit=40&category={}", categories[i % categories.len()])), None))
         .collect();
     let search: Vec<_> = (0..ROUNDS)
-        .map(|i| (api(format!("/products?limit=40&q={}", urlencode(SEARCHES[i % SEARCHES.len()]))), None))
+        .map(|i| (api(format!("/products?limit=40&q={}", tests::urlencode(SEARCHES[i % SEARCHES.len()]))), None))
         .collect();
     let orders: Vec<_> =
         (0..ROUNDS).map(|i| (api("/orders?limit=20".into()), Some(residents[i % residents.len()].clone()))).collect();
@@ -144,17 +137,8 @@ pub async fn run(args: &Args, data_dir: &std::path::Path, database_url: Option<&
     }
     println!(
         "server memory: {:.1} MiB now, {:.1} MiB at most (VmRSS, VmHWM; the seeding included)",
-        rss_kib(pid, "VmRSS:") as f64 / 1024.0,
-        rss_kib(pid, "VmHWM:") as f64 / 1024.0
+        status_kib(pid, "VmRSS:").unwrap_or(0) as f64 / 1024.0,
+        status_kib(pid, "VmHWM:").unwrap_or(0) as f64 / 1024.0
     );
     drop(server);
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -11,7 +11,8 @@
 
 use super::{Seed, SeedAccount, SeedBuilding, SeedProduct, SeedVendor};
 use crate::domain::time::{shanghai_offset, shanghai_today_start};
-use crate::store::bulk::{cells, Plan, Rows, SeededMarket};
+use crate::store::bulk::{Plan, Rows, SeededMarket};
+use crate::store::sql::args;
 use crate::store::{Store, StoreResult};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use shared::Role;
@@ -385,7 +386,7 @@ pub struct History {
     residents: Vec<(i64, usize)>,
     /// Each product's prices over the month: (from, price), oldest first; by index in `market.products`.
     prices: Vec<Vec<(DateTime<Utc>, i64)>>,
-    /// Vendors' names for the products' stall parts are not needed; product index by popularity.
+    /// Indexes into `market.products` of everything but boxes, the best sellers first.
     popular: Vec<usize>,
     pub orders: u64,
     per_day: i64,
@@ -473,13 +474,13 @@ impl History {
             let quarantined = building_id % 25 == 7;
             let elderly = self.rng.chance(150);
             let hardship = self.rng.chance(20);
-            homes.push(cells![id, building_id, unit, room, quarantined, hardship, elderly]);
+            homes.push(args![id, building_id, unit, room, quarantined, hardship, elderly]);
             for _ in 0..1 + self.rng.below(5) {
                 let user = self.id("users");
                 let phone = format!("158{:08}", self.residents.len());
                 let name = format!("{}{}", self.rng.pick(SURNAMES), self.rng.pick(TITLES));
-                users.push(cells![user, phone, name, id, joined]);
-                roles.push(cells![user, "resident"]);
+                users.push(args![user, phone, name, id, joined]);
+                roles.push(args![user, "resident"]);
                 self.residents.push((user, index));
             }
         }
@@ -512,7 +513,7 @@ impl History {
             timeline.reverse();
             timeline.dedup_by_key(|t| t.0);
             for (at, price) in &timeline[..timeline.len() - 1] {
-                rows.push(cells![p.id, *price, *at]);
+                rows.push(args![p.id, *price, *at]);
             }
             self.prices.push(timeline);
         }
@@ -656,7 +657,7 @@ impl History {
             for &(product, quantity) in &p.lines {
                 let price = self.price_at(product, p.created);
                 let row = &self.market.products[product];
-                lines.push(cells![id, row.id, row.vendor_id, row.name.as_str(), row.unit.as_str(), quantity, price]);
+                lines.push(args![id, row.id, row.vendor_id, row.name.as_str(), row.unit.as_str(), quantity, price]);
                 *by_vendor.entry(row.vendor_id).or_default() += price * quantity;
                 total += price * quantity;
             }
@@ -694,15 +695,15 @@ impl History {
                 }
             };
             for (step, at, by) in &steps {
-                events.push(cells![id, *step, *at, *by]);
+                events.push(args![id, *step, *at, *by]);
             }
             for (vendor, subtotal) in by_vendor {
-                parts.push(cells![id, vendor, part_status, subtotal, updated]);
+                parts.push(args![id, vendor, part_status, subtotal, updated]);
             }
             let expires = p.wechat.then(|| p.created + Duration::minutes(15));
             let handoff = format!("{:06}", self.rng.below(1_000_000));
             let (delivered_by, delivered_at) = delivered.map_or((None, None), |(by, at)| (by, Some(at)));
-            orders.push(cells![
+            orders.push(args![
                 id,
                 user,
                 slot_id,
@@ -722,7 +723,7 @@ impl History {
             ]);
             if p.wechat && p.fate == 'd' {
                 let paid = steps[1].1;
-                payments.push(cells![
+                payments.push(args![
                     crate::store::payments::out_trade_no(id),
                     id,
                     total,
@@ -752,7 +753,7 @@ impl History {
         );
         for (i, (id, kind, start, end, capacity, priority)) in slots.into_iter().enumerate() {
             let release = (priority > 0).then(|| start - Duration::hours(3));
-            slot_rows.push(cells![
+            slot_rows.push(args![
                 id,
                 kind,
                 start,
@@ -908,7 +909,7 @@ mod tests {
             let mut h = History::new(market(), now).sized(2, 2 * ORDERS / DAYS);
             let ids = BTreeMap::from([("households", 1), ("users", 100), ("slots", 0), ("orders", 0)]);
             assert!(h.start(&ids));
-            let mut tables: BTreeMap<&str, Vec<Vec<crate::store::bulk::Cell>>> = BTreeMap::new();
+            let mut tables: BTreeMap<&str, Vec<Vec<crate::store::sql::Arg>>> = BTreeMap::new();
             while let Some(chunk) = h.next_rows() {
                 for rows in chunk {
                     tables.entry(rows.table).or_default().extend(rows.rows);
@@ -925,29 +926,26 @@ mod tests {
         // Every order's total is its lines' sum; every slot's booked is its delivered orders.
         let mut sums: HashMap<i64, i64> = HashMap::new();
         for l in &tables["order_lines"] {
-            let (
-                crate::store::bulk::Cell::Int(order),
-                crate::store::bulk::Cell::Int(q),
-                crate::store::bulk::Cell::Int(p),
-            ) = (&l[0], &l[5], &l[6])
+            let (crate::store::sql::Arg::Int(order), crate::store::sql::Arg::Int(q), crate::store::sql::Arg::Int(p)) =
+                (&l[0], &l[5], &l[6])
             else {
                 panic!("line {l:?}")
             };
             *sums.entry(*order).or_default() += q * p;
         }
         for o in orders {
-            let (crate::store::bulk::Cell::Int(id), crate::store::bulk::Cell::Int(total)) = (&o[0], &o[5]) else {
+            let (crate::store::sql::Arg::Int(id), crate::store::sql::Arg::Int(total)) = (&o[0], &o[5]) else {
                 panic!("order {o:?}")
             };
             assert_eq!(sums[id], *total);
         }
-        let delivered = orders.iter().filter(|o| o[3] == crate::store::bulk::Cell::from("delivered")).count() as i64;
+        let delivered = orders.iter().filter(|o| o[3] == crate::store::sql::Arg::from("delivered")).count() as i64;
         let booked: i64 =
-            tables["slots"].iter().map(|s| if let crate::store::bulk::Cell::Int(b) = s[6] { b } else { 0 }).sum();
+            tables["slots"].iter().map(|s| if let crate::store::sql::Arg::Int(b) = s[6] { b } else { 0 }).sum();
         assert_eq!(booked, delivered);
         // No order is in the future.
         for o in orders {
-            let crate::store::bulk::Cell::Time(created) = o[11] else { panic!() };
+            let crate::store::sql::Arg::Time(created) = o[11] else { panic!() };
             assert!(created < now);
         }
     }

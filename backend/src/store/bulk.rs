@@ -7,80 +7,33 @@
 //! transaction before it starts), whether it still has anything to do, and hands out its rows a
 //! chunk at a time, so a month of orders never sits in memory at once.
 
-use super::sql::{args, Pool, Tx};
+use super::sql::{args, Arg, Pool, Tx};
 use super::StoreResult;
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// One value of a generated row.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    Int(i64),
-    Text(String),
-    Bool(bool),
-    Time(DateTime<Utc>),
-    Null,
-}
-
-impl From<i64> for Cell {
-    fn from(v: i64) -> Self {
-        Cell::Int(v)
-    }
-}
-impl From<&str> for Cell {
-    fn from(v: &str) -> Self {
-        Cell::Text(v.to_owned())
-    }
-}
-impl From<String> for Cell {
-    fn from(v: String) -> Self {
-        Cell::Text(v)
-    }
-}
-impl From<bool> for Cell {
-    fn from(v: bool) -> Self {
-        Cell::Bool(v)
-    }
-}
-impl From<DateTime<Utc>> for Cell {
-    fn from(v: DateTime<Utc>) -> Self {
-        Cell::Time(v)
-    }
-}
-impl<T: Into<Cell>> From<Option<T>> for Cell {
-    fn from(v: Option<T>) -> Self {
-        v.map_or(Cell::Null, Into::into)
-    }
-}
-
-/// `cells![a, b, c]`: a row of cells.
-macro_rules! cells {
-    ($($v:expr),* $(,)?) => { vec![$($crate::store::bulk::Cell::from($v)),*] };
-}
-pub(crate) use cells;
-
-impl Cell {
-    /// The value as SQL both databases read the same way: times as sqlx writes them for SQLite
-    /// (RFC 3339, which PostgreSQL reads into a timestamptz), booleans as TRUE/FALSE.
-    fn write(&self, out: &mut String) {
-        match self {
-            Cell::Int(v) => {
-                let _ = write!(out, "{v}");
-            }
-            Cell::Text(v) => {
-                out.push('\'');
-                out.push_str(&v.replace('\'', "''"));
-                out.push('\'');
-            }
-            Cell::Bool(v) => out.push_str(if *v { "TRUE" } else { "FALSE" }),
-            Cell::Time(v) => {
-                out.push('\'');
-                out.push_str(&v.to_rfc3339_opts(SecondsFormat::AutoSi, false));
-                out.push('\'');
-            }
-            Cell::Null => out.push_str("NULL"),
+/// A value of a generated row as SQL both databases read the same way: times as sqlx writes
+/// them for SQLite (RFC 3339, which PostgreSQL reads into a timestamptz), booleans as TRUE/FALSE.
+fn write_literal(value: &Arg, out: &mut String) {
+    let text = |out: &mut String, v: &str| {
+        out.push('\'');
+        out.push_str(&v.replace('\'', "''"));
+        out.push('\'');
+    };
+    let time = |out: &mut String, v: &DateTime<Utc>| {
+        out.push('\'');
+        out.push_str(&v.to_rfc3339_opts(SecondsFormat::AutoSi, false));
+        out.push('\'');
+    };
+    match value {
+        Arg::Int(v) | Arg::OptInt(Some(v)) => {
+            let _ = write!(out, "{v}");
         }
+        Arg::Text(v) | Arg::OptText(Some(v)) => text(out, v),
+        Arg::Bool(v) => out.push_str(if *v { "TRUE" } else { "FALSE" }),
+        Arg::Time(v) | Arg::OptTime(Some(v)) => time(out, v),
+        Arg::OptInt(None) | Arg::OptText(None) | Arg::OptTime(None) => out.push_str("NULL"),
     }
 }
 
@@ -89,7 +42,7 @@ impl Cell {
 pub struct Rows {
     pub table: &'static str,
     pub columns: &'static [&'static str],
-    pub rows: Vec<Vec<Cell>>,
+    pub rows: Vec<Vec<Arg>>,
 }
 
 impl Rows {
@@ -97,7 +50,9 @@ impl Rows {
         Rows { table, columns, rows: Vec::new() }
     }
 
-    pub fn push(&mut self, row: Vec<Cell>) {
+    /// A row: `args![...]`, one value per column.
+    pub fn push(&mut self, row: impl Into<Vec<Arg>>) {
+        let row = row.into();
         debug_assert_eq!(row.len(), self.columns.len(), "{}", self.table);
         self.rows.push(row);
     }
@@ -110,11 +65,11 @@ impl Rows {
                 let mut sql = format!("INSERT INTO {} ({}) VALUES ", self.table, self.columns.join(", "));
                 for (i, row) in chunk.iter().enumerate() {
                     sql.push_str(if i == 0 { "(" } else { ", (" });
-                    for (j, cell) in row.iter().enumerate() {
+                    for (j, value) in row.iter().enumerate() {
                         if j > 0 {
                             sql.push_str(", ");
                         }
-                        cell.write(&mut sql);
+                        write_literal(value, &mut sql);
                     }
                     sql.push(')');
                 }
@@ -272,9 +227,9 @@ mod tests {
     fn rows_become_literal_statements_both_databases_read() {
         let mut rows = Rows::new("t", &["a", "b", "c", "d", "e"]);
         let at = DateTime::parse_from_rfc3339("2026-12-01T08:00:00Z").expect("time").with_timezone(&Utc);
-        rows.push(cells![1, "王's", true, at, None::<i64>]);
-        rows.push(cells![2, "b", false, at, Some(3)]);
-        rows.push(cells![3, "c", false, at, Some(4)]);
+        rows.push(args![1, "王's", true, at, None::<i64>]);
+        rows.push(args![2, "b", false, at, Some(3)]);
+        rows.push(args![3, "c", false, at, Some(4)]);
         let sql = rows.statements(2);
         assert_eq!(sql.len(), 2);
         assert_eq!(

@@ -341,9 +341,8 @@ pub trait Shopping: Send + Sync + 'static {
     /// stock, the order) or nothing, as `domain::checkout::decide` says; these are decided
     /// together, in this order, in one commit. One answer per checkout, in the same order.
     async fn checkout(&self, jobs: Vec<CheckoutJob>) -> StoreResult<Vec<Answer>>;
-    /// The resident's orders, and their household's group-buy orders.
-    /// A resident's orders newest first: at most `limit` with ids below `before`, and the id to
-    /// go on from when there are more.
+    /// The resident's orders and their household's group-buy orders, newest first: at most
+    /// `limit` with ids below `before`, and the id to go on from when there are more.
     async fn orders_for_user(
         &self,
         user_id: i64,
