@@ -85,7 +85,7 @@ impl Application {
             config.wechat.secret.clone(),
         );
         let sms = SmsSender::new(http.clone(), config.sms.webhook.clone());
-        let listener = TcpListener::bind(&config.addr)?;
+        let listener = listen(&config.addr)?;
         let local = listener.local_addr()?;
         let host = if local.ip().is_unspecified() { "127.0.0.1".to_owned() } else { local.ip().to_string() };
         let pay = match config.pay.api_base.clone().or_else(|| simulator_url.clone()).filter(|_| config.pay_on()) {
@@ -371,6 +371,31 @@ pub async fn close_due_group_buys(store: &dyn store::Store) {
             Err(e) => tracing::warn!(group_buy = id, error = %e, "closing a group-buy failed"),
         }
     }
+}
+
+/// How many connections may wait to be accepted. The standard library listens with 128: a rush
+/// of phones, each opening its own connection, overflowed it (the kernel's ListenOverflows and
+/// TCPSynRetrans counted the dropped ones) and each was tried again a second later, which was
+/// the p99 of about 1 s in a burst of new residents (BENCHMARKS.md). The kernel caps it at
+/// `net.core.somaxconn` (4096 on Debian 12).
+const LISTEN_BACKLOG: i32 = 4096;
+
+/// Binds the first of `addr`'s addresses that can be bound (as `TcpListener::bind` does), with
+/// room for a rush in the accept queue.
+fn listen(addr: &str) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    use std::net::ToSocketAddrs;
+    let mut last = std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{addr} names no address"));
+    for address in addr.to_socket_addrs()? {
+        let socket = Socket::new(Domain::for_address(address), Type::STREAM, Some(Protocol::TCP))?;
+        // As the standard library does: a restarted server binds at once.
+        socket.set_reuse_address(true)?;
+        match socket.bind(&address.into()).and_then(|()| socket.listen(LISTEN_BACKLOG)) {
+            Ok(()) => return Ok(socket.into()),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 /// The whole server process (the `fuxiansheng` binary, and the tests' second processes):

@@ -10,6 +10,9 @@
 //! the delivery address (otherwise homes are recorded beforehand, as by 7 a.m. on a later day).
 //! `--own-connections`: each resident is a phone of its own: its own connection, from its own
 //! source address (127.x.y.z), instead of the generator's shared connection pool.
+//! `--cold` (with `--own-connections`): each phone opens a new connection as it presses "pay",
+//! as a phone does that slept while it waited (its connection closed meanwhile): the rush's
+//! connections all arrive at once.
 //!
 //! `RUSH_SERVER_LOG` sets the servers' `RUST_LOG` (e.g. `warn,backend::store=debug` shows each
 //! checkout batch's size and, on PostgreSQL, where its time went); `RUSH_KEEP_SCHEMA=1` keeps the
@@ -65,6 +68,8 @@ struct Args {
     raw: bool,
     new_residents: bool,
     own_connections: bool,
+    /// `--cold`: each phone's checkout opens a new connection.
+    cold: bool,
     group_buy: bool,
     delivery: bool,
     /// `--scale`: the server seeds the market at its real size (FXS_DEMO_SCALE=seed) first.
@@ -90,6 +95,7 @@ fn parse_args() -> Args {
         raw: false,
         new_residents: false,
         own_connections: false,
+        cold: false,
         group_buy: false,
         delivery: false,
         scale: false,
@@ -115,9 +121,10 @@ fn parse_args() -> Args {
             "--bin" => a.bin = next,
             "--products" => a.products = num(&next),
             "--orders" => a.orders = num(&next),
-            flag @ ("--raw" | "--new-residents" | "--own-connections" | "--group-buy" | "--delivery" | "--scale"
-            | "--reads") => {
+            flag @ ("--raw" | "--new-residents" | "--own-connections" | "--cold" | "--group-buy" | "--delivery"
+            | "--scale" | "--reads") => {
                 match flag {
+                    "--cold" => a.cold = true,
                     "--scale" => a.scale = true,
                     "--reads" => {
                         a.reads = true;
@@ -388,6 +395,8 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
     let mut tasks = Vec::new();
     for (i, (token, http)) in residents.into_iter().enumerate() {
         let (base, gate) = (bases[i % bases.len()].clone(), gate.clone());
+        // A phone that slept meanwhile: its old connection is gone, the checkout opens a new one.
+        let http = if args.cold && args.own_connections { phone(args, &http, i) } else { http };
         let slot = slot_ids[i % slot_ids.len()];
         let order = if args.new_residents {
             json!({ "slot_id": slot, "address": home(i), "payment": "on_delivery" })
@@ -448,7 +457,11 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
         args.residents,
         if args.new_residents { " (new: the address in the first order)" } else { "" },
         args.concurrency,
-        if args.own_connections { "   one connection and source address per resident" } else { "" },
+        match (args.own_connections, args.cold) {
+            (true, true) => "   one source address per resident, a new connection at \"pay\"",
+            (true, false) => "   one connection and source address per resident",
+            _ => "",
+        },
     );
     println!(
         "successful checkouts: {} in {:.2} s = {:.0}/s",
