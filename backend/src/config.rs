@@ -96,6 +96,19 @@ pub struct SmsConfig {
     pub max_attempts: i64,
 }
 
+impl SmsConfig {
+    /// The login-code rules these settings make (`domain::accounts`).
+    pub fn rules(&self) -> crate::domain::accounts::CodeRules {
+        crate::domain::accounts::CodeRules {
+            code_ttl: self.code_ttl,
+            resend_interval: self.resend_interval,
+            per_phone_per_hour: self.per_phone_per_hour,
+            per_client_per_hour: self.per_ip_per_hour,
+            max_attempts: self.max_attempts,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct WechatConfig {
     /// `FXS_WECHAT_API`: base URL of the WeChat API. Unset in demo mode: the built-in simulator.

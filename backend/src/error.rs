@@ -66,7 +66,6 @@ impl From<crate::store::StoreError> for ApiError {
         match e {
             crate::store::StoreError::Broken(e) => ApiError::internal("store", e),
             crate::store::StoreError::Database(e) => ApiError::internal("database error", e),
-            crate::store::StoreError::Sqlite(e) => ApiError::internal("database error", e),
         }
     }
 }
@@ -103,6 +102,6 @@ pub fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
 
 impl From<crate::domain::Refusal> for ApiError {
     fn from(r: crate::domain::Refusal) -> Self {
-        ApiError::new(r.code, r.message)
+        ApiError { code: r.code, message: r.message, retry_after: r.retry_after }
     }
 }

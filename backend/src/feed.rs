@@ -13,7 +13,7 @@
 //! higher-numbered one; the ids skipped over are asked for again for `LATE_FOR` before they
 //! are taken for rolled back.
 
-use crate::store::stalls::StallEvent;
+use crate::store::delivery::stalls::StallEvent;
 use crate::store::DynStore;
 use actix_web::web::Bytes;
 use std::collections::{BTreeMap, BTreeSet};

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod feed;
+pub mod jobs;
 pub mod qr;
 pub mod routes;
 pub mod startup;

@@ -54,7 +54,7 @@ impl Application {
                 );
                 report.catalogue
             } else {
-                store.seed(&crate::demo::market(), chrono::Utc::now()).await?
+                store.seed().demo(&crate::demo::market(), chrono::Utc::now()).await?
             };
             let slots = crate::demo::ensure_slots(store.as_ref(), chrono::Utc::now(), config.demo_full_size).await?;
             if seeded {
@@ -155,221 +155,16 @@ impl Application {
         self.state.clone().into_inner()
     }
 
-    /// Serves until the process is told to stop; housekeeping runs alongside.
+    /// Serves until the process is told to stop; the market's jobs (`jobs.rs`) run alongside.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let store = self.state.store.clone();
-        let expiry_every = self.state.config.expiry_interval;
-        let expiry_store = store.clone();
-        let expiry_state = self.state.clone();
-        let expiry = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(expiry_every);
-            loop {
-                tick.tick().await;
-                // A payment whose notification did not come is asked for before its order can expire.
-                if let Some(pay) = expiry_state.pay.as_ref() {
-                    reconcile_payments(pay, expiry_store.as_ref(), expiry_every).await;
-                    send_refunds(pay, expiry_store.as_ref(), expiry_every).await;
-                }
-                send_notices(&expiry_state).await;
-                // Money a pool-paid order gave back (cancelled, short) returns to the pool.
-                if let Err(e) = expiry_store.donations().settle_returns(chrono::Utc::now(), 200).await {
-                    tracing::warn!(error = %e, "settling money back to the donation pool failed");
-                }
-                match expiry_store.expire_unpaid(chrono::Utc::now(), 500).await {
-                    Ok(ids) if !ids.is_empty() => tracing::info!(count = ids.len(), "unpaid orders expired"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "expiring unpaid orders failed"),
-                }
-            }
-        });
-        // Group-buys past their deadline are closed by whichever process gets there first: the
-        // close locks the group-buy and does nothing to one that has ended, so several processes
-        // (and a restart) close each exactly once.
-        let closing_store = store.clone();
-        let closing = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(expiry_every);
-            loop {
-                tick.tick().await;
-                close_due_group_buys(closing_store.as_ref()).await;
-            }
-        });
-        let housekeeping = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(3600));
-            loop {
-                tick.tick().await;
-                if let Err(e) = store.purge_expired(chrono::Utc::now()).await {
-                    tracing::warn!(error = %e, "purging expired codes and tokens failed");
-                }
-            }
-        });
-        let feed_state = self.state.clone();
-        let feed = tokio::spawn(async move { feed_state.feed.run(feed_state.store.clone()).await });
+        let jobs = crate::jobs::start(self.state.clone().into_inner());
         let result = self.server.await;
-        feed.abort();
-        housekeeping.abort();
-        expiry.abort();
-        closing.abort();
-        let _ = closing.await;
-        let _ = housekeeping.await;
-        let _ = expiry.await;
+        jobs.stop().await;
         self.state.store.close().await;
         if let Some(sim) = &self.simulator {
             sim.stop().await;
         }
         result
-    }
-}
-
-/// Asks WeChat Pay about payments that had no notification for a minute, or whose orders are
-/// about to expire, and applies the answers as a notification would be.
-pub async fn reconcile_payments(pay: &crate::wechat::pay::PayClient, store: &dyn store::Store, every: Duration) {
-    let now = chrono::Utc::now();
-    let asked_before = now - chrono::Duration::seconds(60);
-    let expiring_before = now + chrono::Duration::from_std(every * 2).unwrap_or_default();
-    let waiting = match store.payments().unanswered(asked_before, expiring_before, 50).await {
-        Ok(w) => w,
-        Err(e) => {
-            tracing::warn!(error = %e, "listing unanswered payments failed");
-            return;
-        }
-    };
-    // Gifts to the donation pool paid with no notification are asked about the same way.
-    let gifts = store.donations().unanswered(asked_before, 50).await.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "listing unanswered gifts failed");
-        Vec::new()
-    });
-    // And group-buy shares paid ahead.
-    let shares = store.group_buys().unanswered_share_payments(asked_before, 50).await.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "listing unanswered share payments failed");
-        Vec::new()
-    });
-    let waiting = waiting.into_iter().chain(gifts).chain(shares);
-    let merchant = crate::domain::payment::Merchant { mchid: &pay.mchid, appid: &pay.appid };
-    for out_trade_no in waiting {
-        match pay.query(&out_trade_no).await {
-            Ok(notice) if notice.out_trade_no == out_trade_no => {
-                match crate::routes::pay::apply_notice(store, &notice, &merchant).await {
-                    Ok(Ok(outcome)) => tracing::info!(%out_trade_no, ?outcome, "payment queried"),
-                    Ok(Err(refusal)) => {
-                        tracing::warn!(%out_trade_no, reason = %refusal.message, "queried payment refused")
-                    }
-                    Err(e) => tracing::warn!(%out_trade_no, error = %e, "recording a queried payment failed"),
-                }
-            }
-            Ok(_) => tracing::warn!(%out_trade_no, "WeChat Pay answered about another payment"),
-            Err(e) => tracing::warn!(%out_trade_no, error = %e, "querying a payment failed"),
-        }
-    }
-}
-
-/// Asks WeChat Pay for every refund owed. A refund that fails to go out stays owed and is asked
-/// again next time with the same `out_refund_no`, so WeChat Pay refunds it once.
-pub async fn send_refunds(pay: &crate::wechat::pay::PayClient, store: &dyn store::Store, every: Duration) {
-    // Refunds asked a while ago whose notification did not come: asked about.
-    let before = chrono::Utc::now() - chrono::Duration::from_std(every * 4).unwrap_or_default();
-    match store.payments().unanswered_refunds(before, 50).await {
-        Ok(numbers) => {
-            for no in numbers {
-                match pay.refund_status(&no).await {
-                    Ok(status) => {
-                        if let Err(e) = store.payments().refund_reported(&no, &status, chrono::Utc::now()).await {
-                            tracing::warn!(out_refund_no = %no, error = %e, "recording a queried refund failed");
-                        }
-                    }
-                    Err(e) => tracing::warn!(out_refund_no = %no, error = %e, "querying a refund failed"),
-                }
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "listing unanswered refunds failed"),
-    }
-    let due = match store.payments().due_refunds(50).await {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::warn!(error = %e, "listing refunds owed failed");
-            return;
-        }
-    };
-    for r in due {
-        let reason = match r.reason.as_str() {
-            "shortage" => "摊位缺货退款",
-            "cancelled" => "订单取消退款",
-            "group_buy_failed" => "团购未成团退款",
-            _ => "订单已失效退款",
-        };
-        match pay.refund(&r.out_trade_no, &r.out_refund_no, reason, r.amount.get(), r.total.get()).await {
-            Ok(status) => {
-                // Accepted at least: asked; the notification (or this answer) says how it ended.
-                let reported = if status == "SUCCESS" { "SUCCESS" } else { "PROCESSING" };
-                if let Err(e) = store.payments().refund_reported(&r.out_refund_no, reported, chrono::Utc::now()).await {
-                    tracing::warn!(out_refund_no = %r.out_refund_no, error = %e, "recording a refund request failed");
-                }
-            }
-            // Refused for good (not paid, more than was paid): staff must look; a signature or
-            // rate problem is ours to fix and is asked again.
-            Err(crate::wechat::pay::PayError::Refused(code, text)) if matches!(code, 400 | 403 | 404) => {
-                tracing::error!(out_refund_no = %r.out_refund_no, code, %text, "WeChat Pay refused a refund");
-                let _ = store.payments().refund_reported(&r.out_refund_no, "ABNORMAL", chrono::Utc::now()).await;
-            }
-            Err(e) => {
-                tracing::warn!(out_refund_no = %r.out_refund_no, error = %e, "asking for a refund failed; asked again later")
-            }
-        }
-    }
-}
-
-/// Makes the notices the order timeline gives and sends the pending ones as WeChat subscribe
-/// messages to residents who accepted them. A failed send is only logged: the order goes on,
-/// and the storefront shows the notice all the same.
-pub async fn send_notices(state: &AppState) {
-    let notices = state.store.notices();
-    let now = chrono::Utc::now();
-    if let Err(e) = notices.collect(now, chrono::Duration::seconds(2)).await {
-        tracing::warn!(error = %e, "making notices failed");
-        return;
-    }
-    let pending = match notices.pending(50).await {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!(error = %e, "listing notices failed");
-            return;
-        }
-    };
-    for n in pending {
-        match notices.take(&n, chrono::Utc::now()).await {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(e) => {
-                tracing::warn!(notice = n.id, error = %e, "taking a notice failed");
-                continue;
-            }
-        }
-        let order_id = n.order_id.unwrap_or_default();
-        let at = n.created_at.get(..16).unwrap_or_default().replace('T', " ");
-        let data = crate::domain::notices::subscribe_data(&n.kind, order_id, &n.title, &at);
-        let page = format!("/orders/{order_id}");
-        let openid = n.openid.clone().unwrap_or_default();
-        if let Err(e) = state.wechat.send_subscribe(&openid, &state.config.wechat.notice_template, &page, &data).await {
-            tracing::warn!(notice = n.id, error = %e, "a subscribe message was not sent");
-            let _ = notices.failed(n.id).await;
-        }
-    }
-}
-
-/// Closes every open group-buy whose deadline has passed.
-pub async fn close_due_group_buys(store: &dyn store::Store) {
-    let now = chrono::Utc::now();
-    let due = match store.group_buys().due(now).await {
-        Ok(due) => due,
-        Err(e) => {
-            tracing::warn!(error = %e, "listing group-buys to close failed");
-            return;
-        }
-    };
-    for id in due {
-        match store.group_buys().close(id, crate::domain::group_buy::Ending::Close, None, now).await {
-            Ok(closed) => tracing::info!(group_buy = id, ?closed, "group-buy closed at its deadline"),
-            Err(e) => tracing::warn!(group_buy = id, error = %e, "closing a group-buy failed"),
-        }
     }
 }
 

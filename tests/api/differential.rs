@@ -10,11 +10,11 @@
 use backend::domain::checkout::{
     decide, Answer, CheckoutJob, CheckoutSnapshot, Home, HouseholdAt, ProductRow, SlotRow, StoredKey,
 };
+use backend::domain::slots::SlotChange;
 use backend::domain::slots::{NeedFlags, SlotState};
-use backend::store::{
-    DynStore, NewSlot, Seed, SeedAccount, SeedBuilding, SeedCategory, SeedHousehold, SeedProduct, SeedVendor,
-    SlotChange,
-};
+use backend::store::checkout::NewSlot;
+use backend::store::seed::{Seed, SeedAccount, SeedBuilding, SeedCategory, SeedHousehold, SeedProduct, SeedVendor};
+use backend::store::DynStore;
 use chrono::{DateTime, Duration, Utc};
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use serde_json::Value;
@@ -158,15 +158,14 @@ fn normalized(batches: &[Vec<Answer>]) -> Vec<Vec<Value>> {
             answers
                 .iter()
                 .map(|a| match a {
-                    Answer::Reply { status, body } => {
-                        let mut body: Value = serde_json::from_str(body).expect("JSON answer");
-                        if *status == 201 {
-                            let id = body["id"].as_i64().expect("order id");
-                            let n = ids.len();
-                            body["id"] = Value::from(*ids.entry(id).or_insert(n));
-                        }
-                        serde_json::json!({ "status": status, "body": body })
+                    Answer::Placed(order) => {
+                        let mut body = serde_json::to_value(order).expect("JSON order");
+                        let id = body["id"].as_i64().expect("order id");
+                        let n = ids.len();
+                        body["id"] = Value::from(*ids.entry(id).or_insert(n));
+                        serde_json::json!({ "placed": body })
                     }
+                    Answer::Refused(refusal) => serde_json::json!({ "refused": refusal }),
                     Answer::KeyMismatch => Value::from("mismatch"),
                     Answer::KeyInUse => Value::from("in_use"),
                 })
@@ -244,16 +243,16 @@ async fn set_up(store: &DynStore, case: &Case, now: DateTime<Utc>) -> (Vec<i64>,
             })
             .collect(),
     };
-    assert!(store.seed(&seed, now).await.expect("seed"), "a fresh database is seeded");
+    assert!(store.seed().demo(&seed, now).await.expect("seed"), "a fresh database is seeded");
     let mut users = Vec::new();
     for n in 0..case.residents.len() {
-        users.push(store.user_for_phone(&phone(n), now).await.expect("resident").id);
+        users.push(store.accounts().user_for_phone(&phone(n), now).await.expect("resident").id);
     }
     let mut products = Vec::new();
-    for vendor in store.vendors().await.expect("vendors") {
+    for vendor in store.catalogue().vendors().await.expect("vendors") {
         let query = shared::api::ProductQuery { vendor_id: Some(vendor.id), ..Default::default() };
-        let page = backend::store::ProductPage { limit: shared::api::MAX_LIMIT, after: None };
-        let (found, _) = store.products(&query, &page).await.expect("products");
+        let page = backend::store::catalogue::ProductPage { limit: shared::api::MAX_LIMIT, after: None };
+        let (found, _) = store.catalogue().products(&query, &page).await.expect("products");
         let mut found: Vec<_> = found.into_iter().map(|p| p.id).collect();
         found.sort_unstable();
         products.extend(found);
@@ -269,15 +268,15 @@ async fn set_up(store: &DynStore, case: &Case, now: DateTime<Utc>) -> (Vec<i64>,
             priority_capacity: *reserve,
             priority_release_at: Some(now + Duration::hours(*release_h)),
         };
-        let id = store.create_slot(&slot, now).await.expect("slot").id;
+        let id = store.slots().create(&slot, now).await.expect("slot").id;
         if *closed {
-            store.change_slot(id, &SlotChange { closed: Some(true), ..SlotChange::default() }).await.expect("close");
+            store.slots().change(id, &SlotChange { closed: Some(true), ..SlotChange::default() }).await.expect("close");
         }
         slots.push(id);
     }
     for (n, lines) in case.carts.iter().enumerate() {
         for (product, quantity) in lines {
-            store.set_cart_quantity(users[n], products[*product], *quantity, 100, now).await.expect("cart");
+            store.cart().set_quantity(users[n], products[*product], *quantity, 100, now).await.expect("cart");
         }
     }
     (users, products, slots)
@@ -291,14 +290,14 @@ async fn through_store(db: Db, case: &Case, now: DateTime<Utc>) -> Outcome {
     let mut answers = Vec::new();
     for batch in 0..case.batches.len() {
         let jobs = jobs(case, batch, &users, &slots, now);
-        let got = store.checkout(jobs.clone()).await.expect("checkout");
+        let got = store.orders().checkout(jobs.clone()).await.expect("checkout");
         assert_eq!(got.len(), jobs.len());
         // Every new order reads back exactly as its 201 said.
         for a in &got {
-            if let Answer::Reply { status: 201, body } = a {
-                let shown: Value = serde_json::from_str(body).expect("json");
-                let id = shown["id"].as_i64().expect("id");
-                let (_, order) = store.order(id).await.expect("read").expect("the order is there");
+            if let Answer::Placed(placed) = a {
+                let shown = serde_json::to_value(placed).expect("json");
+                let id = placed.id;
+                let (_, order) = store.orders().get(id).await.expect("read").expect("the order is there");
                 assert_eq!(serde_json::to_value(order).expect("json"), shown, "{db:?}: order {id} as read back");
             }
         }
@@ -312,19 +311,19 @@ async fn through_store(db: Db, case: &Case, now: DateTime<Utc>) -> Outcome {
         homes: Vec::new(),
     };
     for id in &products {
-        outcome.stock.push(store.product(*id).await.expect("product").expect("there").product.stock);
+        outcome.stock.push(store.catalogue().product(*id).await.expect("product").expect("there").product.stock);
     }
     for id in &slots {
-        let s = store.slot(*id).await.expect("slot").expect("there");
+        let s = store.slots().get(*id).await.expect("slot").expect("there");
         outcome.places.push((s.booked, s.priority_booked));
     }
     for id in &users {
-        let cart = store.cart(*id).await.expect("cart");
+        let cart = store.cart().lines(*id).await.expect("cart");
         let position = |id: i64| products.iter().position(|p| *p == id).unwrap_or(usize::MAX) as i64 + 1;
         let mut lines: Vec<(i64, i64)> = cart.iter().map(|l| (position(l.product_id), l.quantity)).collect();
         lines.sort_unstable();
         outcome.carts.push(lines);
-        let user = store.user(*id).await.expect("user").expect("there");
+        let user = store.accounts().user(*id).await.expect("user").expect("there");
         outcome.homes.push(user.household.map(|h| (h.building, h.unit, h.room)));
     }
     store.close().await;
@@ -360,6 +359,7 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
                     stock: *stock,
                     per_order_limit: *limit,
                     active: true,
+                    ..ProductRow::default()
                 },
             );
         }
@@ -426,11 +426,7 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
         }
         for k in &ch.key_answers {
             let job = jobs.iter().find(|j| j.user_id == k.user_id && j.key == k.key).expect("job");
-            let stored = StoredKey {
-                request_hash: job.request_hash.clone(),
-                status: Some(k.status),
-                body: Some(k.body.clone()),
-            };
+            let stored = StoredKey { request_hash: job.request_hash.clone(), answer: Some(k.answer.clone()) };
             s.keys.insert((k.user_id, k.key.clone()), stored);
         }
         answers.push(d.answers);
@@ -468,10 +464,12 @@ async fn the_domain_and_both_stores_decide_alike() {
             );
         }
         for a in model.answers.iter().flatten() {
-            let what = match a["status"].as_i64() {
-                Some(201) => "created",
-                Some(_) => a["body"]["error"]["code"].as_str().unwrap_or("?"),
-                None => a.as_str().unwrap_or("?"),
+            let what = if a.get("placed").is_some() {
+                "created"
+            } else if let Some(refused) = a.get("refused") {
+                refused["code"].as_str().unwrap_or("?")
+            } else {
+                a.as_str().unwrap_or("?")
             };
             *seen.entry(what.to_owned()).or_default() += 1;
         }

@@ -750,7 +750,7 @@ async fn verify(
 /// The same checkouts, straight into the store: the database's limit without HTTP.
 mod raw {
     use super::*;
-    use backend::store::{Answer, CheckoutJob};
+    use backend::domain::checkout::{Answer, CheckoutJob};
     use shared::order::Payment;
 
     pub async fn run(args: &Args, data_dir: &std::path::Path, database_url: Option<&str>) {
@@ -758,12 +758,12 @@ mod raw {
         let mut config = backend::Config::default_for(data_dir.to_owned());
         config.database_url = database_url.map(Into::into);
         let store = backend::store::connect(&config).await.expect("store");
-        store.seed(&backend::demo::market(), chrono::Utc::now()).await.expect("seed");
+        store.seed().demo(&backend::demo::market(), chrono::Utc::now()).await.expect("seed");
         let now = chrono::Utc::now();
         let mut slots = Vec::new();
         for i in 0..args.slots {
             let start = now + chrono::Duration::hours(20 + 2 * i as i64);
-            let slot = backend::store::NewSlot {
+            let slot = backend::store::checkout::NewSlot {
                 kind: shared::order::SlotKind::Delivery,
                 starts_at: start,
                 ends_at: start + chrono::Duration::hours(2),
@@ -772,7 +772,7 @@ mod raw {
                 priority_capacity: 0,
                 priority_release_at: None,
             };
-            slots.push(store.create_slot(&slot, now).await.expect("slot").id);
+            slots.push(store.slots().create(&slot, now).await.expect("slot").id);
         }
         for id in SCARCE {
             store.prices().change(id, Some(args.scarce_stock), None, None, 1, now).await.expect("stock");
@@ -782,9 +782,9 @@ mod raw {
         }
         let mut users = Vec::new();
         for i in 0..args.residents {
-            let u = store.user_for_phone(&format!("136{:08}", i), now).await.expect("user");
-            store.set_cart_quantity(u.id, SCARCE[i % SCARCE.len()], 1, 100, now).await.expect("cart");
-            store.set_cart_quantity(u.id, everyday(i), 2, 120, now).await.expect("cart");
+            let u = store.accounts().user_for_phone(&format!("136{:08}", i), now).await.expect("user");
+            store.cart().set_quantity(u.id, SCARCE[i % SCARCE.len()], 1, 100, now).await.expect("cart");
+            store.cart().set_quantity(u.id, everyday(i), 2, 120, now).await.expect("cart");
             users.push(u.id);
         }
         let gate = Arc::new(Semaphore::new(args.concurrency));
@@ -808,11 +808,11 @@ mod raw {
                     now,
                     pay_by: now,
                 };
-                let outcome = store.checkout(vec![job]).await;
+                let outcome = store.orders().checkout(vec![job]).await;
                 if let Err(e) = &outcome {
                     eprintln!("checkout failed: {e}");
                 }
-                matches!(outcome.as_deref(), Ok([Answer::Reply { status: 201, .. }]))
+                matches!(outcome.as_deref(), Ok([Answer::Placed(_)]))
             }));
         }
         let mut ok = 0usize;

@@ -54,7 +54,7 @@ impl FromRequest for AuthUser {
             })?;
             let id = claims.user_id().ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "invalid token subject"))?;
             let user =
-                state.store.session_user(id, &claims.jti).await?.ok_or_else(|| {
+                state.store.accounts().session_user(id, &claims.jti).await?.ok_or_else(|| {
                     ApiError::new(ErrorCode::InvalidToken, "this login has ended; please log in again")
                 })?;
             Ok(AuthUser { user, jti: claims.jti.clone(), expires_at: claims.expires_at() })

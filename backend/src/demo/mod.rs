@@ -2,8 +2,9 @@
 //! goods at the prices of the time (in fen), the market's own 菜盒子 boxes, the buildings of
 //! 七里山小区, and the demo accounts of docs/contract.md.
 
-use crate::store::{
-    Seed, SeedAccount, SeedBox, SeedBuilding, SeedCategory, SeedHousehold, SeedProduct, SeedVendor, SlotRecord,
+use crate::store::checkout::SlotRecord;
+use crate::store::seed::{
+    Seed, SeedAccount, SeedBox, SeedBuilding, SeedCategory, SeedHousehold, SeedProduct, SeedVendor,
 };
 use shared::Role;
 
@@ -385,7 +386,7 @@ const PICKUP_WINDOW: (u32, u32) = (17, 19);
 /// Demo mode keeps slots open for today and the next three days: a day that has none gets
 /// the market's usual windows. Idempotent per day.
 pub async fn ensure_slots(
-    store: &dyn crate::store::Store,
+    store: &crate::store::Store,
     now: chrono::DateTime<chrono::Utc>,
     full_size: bool,
 ) -> crate::store::StoreResult<usize> {
@@ -396,7 +397,7 @@ pub async fn ensure_slots(
     let mut made = 0;
     for day in 0..4 {
         let start = today + Duration::days(day);
-        if !store.slots_between(start, start + Duration::days(1)).await?.is_empty() {
+        if !store.slots().between(start, start + Duration::days(1)).await?.is_empty() {
             continue;
         }
         let local = start.with_timezone(&shanghai_offset()).date_naive();
@@ -410,7 +411,7 @@ pub async fn ensure_slots(
             DELIVERY_WINDOWS.iter().map(|w| (SlotKind::Delivery, *w)).chain([(SlotKind::Pickup, PICKUP_WINDOW)]);
         for (kind, (from, to)) in windows {
             let (Some(starts_at), Some(ends_at)) = (at(from), at(to)) else { continue };
-            let slot = crate::store::NewSlot {
+            let slot = crate::store::checkout::NewSlot {
                 kind,
                 starts_at,
                 ends_at,
@@ -428,7 +429,7 @@ pub async fn ensure_slots(
                 },
                 priority_release_at: Some(starts_at - Duration::hours(3)),
             };
-            store.create_slot(&slot, now).await?;
+            store.slots().create(&slot, now).await?;
             made += 1;
         }
     }
@@ -438,11 +439,11 @@ pub async fn ensure_slots(
 /// On the demo's first start: a gift to the donation pool from the community's fund, recorded
 /// by the demo's staff, so the pool has something to help with.
 pub async fn fill_pool(
-    store: &dyn crate::store::Store,
+    store: &crate::store::Store,
     now: chrono::DateTime<chrono::Utc>,
 ) -> crate::store::StoreResult<i64> {
-    let staff = store.user_for_phone(STAFF_PHONE, now).await?;
-    let gift = crate::store::donations::NewGift {
+    let staff = store.accounts().user_for_phone(STAFF_PHONE, now).await?;
+    let gift = crate::store::money::donations::NewGift {
         user_id: None,
         donor_name: Some("振大社区爱心基金"),
         amount: shared::Fen::stored(10_000),
@@ -460,27 +461,26 @@ pub const LEADER_PHONE: &str = "13800000301";
 /// On the demo's first start: its leader, and one group-buy for buildings 3 and 5 that closes an
 /// hour before tomorrow's first delivery slot's cut-off, so the 团购 tab has something to join.
 pub async fn open_group_buy(
-    store: &dyn crate::store::Store,
+    store: &crate::store::Store,
     now: chrono::DateTime<chrono::Utc>,
 ) -> crate::store::StoreResult<Option<i64>> {
     use crate::domain::group_buy::{OpenRequest, Runner};
     use shared::{order::SlotKind, Role};
     let buildings = ["3".to_owned(), "5".to_owned()];
-    let Ok(leader) =
-        store.group_buys().set_roles(LEADER_PHONE, &[Role::Resident, Role::Leader], &buildings, now).await?
+    let Ok(leader) = store.accounts().set_roles(LEADER_PHONE, &[Role::Resident, Role::Leader], &buildings, now).await?
     else {
         return Ok(None);
     };
     let tomorrow = crate::domain::time::shanghai_today_start(now) + chrono::Duration::days(1);
-    let slots = store.slots_between(tomorrow, tomorrow + chrono::Duration::days(1)).await?;
+    let slots = store.slots().between(tomorrow, tomorrow + chrono::Duration::days(1)).await?;
     let Some(slot) = slots.into_iter().map(SlotRecord::into_row).find(|s| s.kind == SlotKind::Delivery) else {
         return Ok(None);
     };
     let mut items = Vec::new();
     for (name, price, max, limit) in [("大白菜", 100, 200, 3), ("土豆", 120, 200, 5), ("西红柿", 300, 100, 2)] {
         let query = shared::api::ProductQuery { q: Some(name.to_owned()), ..Default::default() };
-        let page = crate::store::ProductPage { limit: shared::api::MAX_LIMIT, after: None };
-        if let Some(p) = store.products(&query, &page).await?.0.into_iter().find(|p| p.name == name) {
+        let page = crate::store::catalogue::ProductPage { limit: shared::api::MAX_LIMIT, after: None };
+        if let Some(p) = store.catalogue().products(&query, &page).await?.0.into_iter().find(|p| p.name == name) {
             items.push((p.id, price, max, limit));
         }
     }
@@ -496,7 +496,7 @@ pub async fn open_group_buy(
         on_shortfall: shared::group_buy::OnShortfall::Proceed,
         now,
     };
-    let leads = store.group_buys().leads(leader).await?;
+    let leads = store.accounts().leads(leader).await?;
     let runner = Runner { user_id: leader, staff: false, leads };
     Ok(store.group_buys().open(&request, &runner, leader).await?.ok())
 }

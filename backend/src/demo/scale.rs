@@ -11,8 +11,8 @@
 
 use super::{Seed, SeedAccount, SeedBuilding, SeedProduct, SeedVendor};
 use crate::domain::time::{shanghai_offset, shanghai_today_start};
-use crate::store::bulk::{Plan, Rows, SeededMarket};
-use crate::store::sql::args;
+use crate::store::db::args;
+use crate::store::seed::bulk::{Plan, Rows, SeededMarket};
 use crate::store::{Store, StoreResult};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use shared::Role;
@@ -724,7 +724,7 @@ impl History {
             if p.wechat && p.fate == 'd' {
                 let paid = steps[1].1;
                 payments.push(args![
-                    crate::store::payments::out_trade_no(id),
+                    crate::store::money::payments::out_trade_no(id),
                     id,
                     total,
                     format!("o-seed-{user}"),
@@ -817,9 +817,9 @@ pub struct Report {
 
 /// Seeds the full-size market: the catalogue and named accounts (unless a market is there) and
 /// the month's history (unless it is there). A database that holds the small demo is refused.
-pub async fn seed(store: &dyn Store, now: DateTime<Utc>, size: Size) -> StoreResult<Report> {
-    let catalogue = store.seed(&market(size.products), now).await?;
-    let stalls = store.vendors().await?.len();
+pub async fn seed(store: &Store, now: DateTime<Utc>, size: Size) -> StoreResult<Report> {
+    let catalogue = store.seed().demo(&market(size.products), now).await?;
+    let stalls = store.catalogue().vendors().await?.len();
     if stalls < STALLS {
         return Err(crate::store::StoreError::Broken(format!(
             "FXS_DEMO_SCALE=seed: this database holds a market of {stalls} stalls (the small demo?); \
@@ -892,7 +892,7 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-12-02T04:00:00Z").expect("time").with_timezone(&Utc);
         let market = || SeededMarket {
             products: (1..=40)
-                .map(|i| crate::store::bulk::SeededProduct {
+                .map(|i| crate::store::seed::bulk::SeededProduct {
                     id: i,
                     vendor_id: 1 + i % 5,
                     name: format!("p{i}"),
@@ -909,7 +909,7 @@ mod tests {
             let mut h = History::new(market(), now).sized(2, 2 * ORDERS / DAYS);
             let ids = BTreeMap::from([("households", 1), ("users", 100), ("slots", 0), ("orders", 0)]);
             assert!(h.start(&ids));
-            let mut tables: BTreeMap<&str, Vec<Vec<crate::store::sql::Arg>>> = BTreeMap::new();
+            let mut tables: BTreeMap<&str, Vec<Vec<crate::store::db::Arg>>> = BTreeMap::new();
             while let Some(chunk) = h.next_rows() {
                 for rows in chunk {
                     tables.entry(rows.table).or_default().extend(rows.rows);
@@ -926,7 +926,7 @@ mod tests {
         // Every order's total is its lines' sum; every slot's booked is its delivered orders.
         let mut sums: HashMap<i64, i64> = HashMap::new();
         for l in &tables["order_lines"] {
-            let (crate::store::sql::Arg::Int(order), crate::store::sql::Arg::Int(q), crate::store::sql::Arg::Int(p)) =
+            let (crate::store::db::Arg::Int(order), crate::store::db::Arg::Int(q), crate::store::db::Arg::Int(p)) =
                 (&l[0], &l[5], &l[6])
             else {
                 panic!("line {l:?}")
@@ -934,18 +934,18 @@ mod tests {
             *sums.entry(*order).or_default() += q * p;
         }
         for o in orders {
-            let (crate::store::sql::Arg::Int(id), crate::store::sql::Arg::Int(total)) = (&o[0], &o[5]) else {
+            let (crate::store::db::Arg::Int(id), crate::store::db::Arg::Int(total)) = (&o[0], &o[5]) else {
                 panic!("order {o:?}")
             };
             assert_eq!(sums[id], *total);
         }
-        let delivered = orders.iter().filter(|o| o[3] == crate::store::sql::Arg::from("delivered")).count() as i64;
+        let delivered = orders.iter().filter(|o| o[3] == crate::store::db::Arg::from("delivered")).count() as i64;
         let booked: i64 =
-            tables["slots"].iter().map(|s| if let crate::store::sql::Arg::Int(b) = s[6] { b } else { 0 }).sum();
+            tables["slots"].iter().map(|s| if let crate::store::db::Arg::Int(b) = s[6] { b } else { 0 }).sum();
         assert_eq!(booked, delivered);
         // No order is in the future.
         for o in orders {
-            let crate::store::sql::Arg::Time(created) = o[11] else { panic!() };
+            let crate::store::db::Arg::Time(created) = o[11] else { panic!() };
             assert!(created < now);
         }
     }

@@ -4,10 +4,131 @@
 //! the WeChat account). Nothing a resident did is lost either way.
 
 use super::Refusal;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use shared::ErrorCode;
+use std::time::Duration;
+
+// ---------- login codes ----------
+
+/// The market's rules for SMS login codes (set by configuration).
+#[derive(Debug, Clone)]
+pub struct CodeRules {
+    /// How long a code can be used.
+    pub code_ttl: Duration,
+    /// The least time between two codes to one phone.
+    pub resend_interval: Duration,
+    pub per_phone_per_hour: i64,
+    pub per_client_per_hour: i64,
+    /// Wrong tries after which a code is dead.
+    pub max_attempts: i64,
+}
+
+impl CodeRules {
+    /// Where the hourly limits start counting.
+    pub fn window_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono::Duration::hours(1)
+    }
+}
+
+/// What the rules need to know before a new code goes out, as the store counted it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CodeIssue {
+    /// When the last code to this phone went out.
+    pub last_sent: Option<DateTime<Utc>>,
+    /// Codes to this phone, and from this client, in the last hour.
+    pub sent_to_phone: i64,
+    pub sent_to_client: i64,
+}
+
+/// Whether a new code may go out now; Ok: when it will expire.
+pub fn decide_code_issue(s: &CodeIssue, rules: &CodeRules, now: DateTime<Utc>) -> Result<DateTime<Utc>, Refusal> {
+    let resend = chrono::Duration::from_std(rules.resend_interval).unwrap_or_default();
+    if let Some(last) = s.last_sent.filter(|last| *last > now - resend) {
+        let wait = (last + resend - now).num_seconds().max(1) as u64;
+        return Err(Refusal::wait(
+            format!("验证码已发送，请{wait}秒后再试 (code already sent; retry in {wait} s)"),
+            wait,
+        ));
+    }
+    if s.sent_to_phone >= rules.per_phone_per_hour {
+        return Err(Refusal::wait("该手机号请求验证码过于频繁，请一小时后再试 (too many codes for this phone)", 3600));
+    }
+    if s.sent_to_client >= rules.per_client_per_hour {
+        return Err(Refusal::wait("请求过于频繁，请稍后再试 (too many codes from this client)", 3600));
+    }
+    Ok(now + chrono::Duration::from_std(rules.code_ttl).unwrap_or_default())
+}
+
+/// The latest code sent to a phone, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct LoginCode {
+    pub id: i64,
+    pub code_hash: String,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub attempts: i64,
+}
+
+/// What presenting a code does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeDecision {
+    /// The right code: it is used up and the resident is in.
+    Accept,
+    /// A wrong code: one attempt more is counted.
+    Wrong(Refusal),
+    /// No code to try (none sent, used, expired, too many wrong): nothing changes.
+    Refused(Refusal),
+}
+
+impl CodeDecision {
+    pub fn into_result(self) -> Result<(), Refusal> {
+        match self {
+            CodeDecision::Accept => Ok(()),
+            CodeDecision::Wrong(r) | CodeDecision::Refused(r) => Err(r),
+        }
+    }
+}
+
+/// A code presented (as its keyed hash) against the latest code sent to that phone: refused when
+/// none was sent, it was used, it expired or it was tried wrong too often; else right or wrong.
+pub fn decide_code(
+    code: Option<&LoginCode>,
+    presented_hash: &str,
+    rules: &CodeRules,
+    now: DateTime<Utc>,
+) -> CodeDecision {
+    let Some(code) = code else {
+        return CodeDecision::Refused(Refusal::new(ErrorCode::InvalidCode, "请先获取验证码 (request a code first)"));
+    };
+    if code.used_at.is_some() {
+        return CodeDecision::Refused(Refusal::new(
+            ErrorCode::CodeUsed,
+            "验证码已使用，请重新获取 (this code was already used)",
+        ));
+    }
+    if code.expires_at <= now {
+        return CodeDecision::Refused(Refusal::new(
+            ErrorCode::CodeExpired,
+            "验证码已过期，请重新获取 (the code has expired)",
+        ));
+    }
+    if code.attempts >= rules.max_attempts {
+        return CodeDecision::Refused(Refusal::wait(
+            "错误次数过多，请重新获取验证码 (too many wrong codes; request a new one)",
+            60,
+        ));
+    }
+    if code.code_hash != presented_hash {
+        return CodeDecision::Wrong(Refusal::new(ErrorCode::InvalidCode, "验证码不正确 (wrong code)"));
+    }
+    CodeDecision::Accept
+}
+
+// ---------- binding a phone ----------
 
 /// An account as the store read (and locked) it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Account {
     pub id: i64,
     pub phone: Option<String>,
@@ -70,5 +191,54 @@ mod tests {
         assert!(decide_bind(&bound, "13900000001", None).is_err());
         let phone_only = acct(7, Some("13900000002"), None);
         assert_eq!(decide_bind(&phone_only, "13900000002", None).map_err(|r| r.code), Err(ErrorCode::WechatRequired));
+    }
+
+    fn rules() -> CodeRules {
+        CodeRules {
+            code_ttl: Duration::from_secs(300),
+            resend_interval: Duration::from_secs(60),
+            per_phone_per_hour: 5,
+            per_client_per_hour: 30,
+            max_attempts: 5,
+        }
+    }
+
+    fn at(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_code_goes_out_unless_too_soon_or_too_many() {
+        let r = rules();
+        assert_eq!(decide_code_issue(&CodeIssue::default(), &r, at(0)), Ok(at(300)));
+        let soon = CodeIssue { last_sent: Some(at(-20)), ..CodeIssue::default() };
+        let refused = decide_code_issue(&soon, &r, at(0)).expect_err("too soon");
+        assert_eq!((refused.code, refused.retry_after), (ErrorCode::TooManyRequests, Some(40)));
+        let later = CodeIssue { last_sent: Some(at(-61)), ..CodeIssue::default() };
+        assert!(decide_code_issue(&later, &r, at(0)).is_ok());
+        let phone = CodeIssue { sent_to_phone: 5, ..CodeIssue::default() };
+        assert_eq!(decide_code_issue(&phone, &r, at(0)).map_err(|e| e.retry_after), Err(Some(3600)));
+        let client = CodeIssue { sent_to_client: 30, ..CodeIssue::default() };
+        assert!(decide_code_issue(&client, &r, at(0)).is_err());
+    }
+
+    #[test]
+    fn a_code_is_right_wrong_or_not_there_to_try() {
+        let r = rules();
+        let code = LoginCode { id: 1, code_hash: "h".into(), expires_at: at(300), used_at: None, attempts: 0 };
+        assert_eq!(decide_code(Some(&code), "h", &r, at(10)), CodeDecision::Accept);
+        assert!(
+            matches!(decide_code(Some(&code), "x", &r, at(10)), CodeDecision::Wrong(e) if e.code == ErrorCode::InvalidCode)
+        );
+        let refused = |c: Option<&LoginCode>, now| match decide_code(c, "h", &r, now) {
+            CodeDecision::Refused(e) => e.code,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(refused(None, at(10)), ErrorCode::InvalidCode);
+        assert_eq!(refused(Some(&code), at(300)), ErrorCode::CodeExpired);
+        let used = LoginCode { used_at: Some(at(5)), ..code.clone() };
+        assert_eq!(refused(Some(&used), at(10)), ErrorCode::CodeUsed);
+        let tried = LoginCode { attempts: 5, ..code };
+        assert_eq!(refused(Some(&tried), at(10)), ErrorCode::TooManyRequests);
     }
 }

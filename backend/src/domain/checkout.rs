@@ -5,12 +5,13 @@
 
 use super::order::{parts_of, LineRecord, OrderRecord};
 use super::slots::{NeedFlags, SlotState};
+use super::Refusal;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use shared::api::{Address, CheckoutRequest};
+use shared::api::{Address, CheckoutRequest, Order};
 use shared::order::{OrderStatus, Payment, SlotKind};
-use shared::{ErrorBody, ErrorCode, Fen};
+use shared::{ErrorCode, Fen};
 use std::collections::{HashMap, HashSet};
 
 pub const MAX_NOTE_CHARS: usize = 200;
@@ -18,66 +19,48 @@ pub const MAX_KEY_CHARS: usize = 128;
 /// One line of a cart: at most this many of one product.
 pub const MAX_LINE_QUANTITY: i64 = 99;
 
-/// Why the market said no. Each is a 409 (or 400/404) with its own code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    CartEmpty,
-    NoSuchSlot,
-    SlotClosed,
-    SlotFull,
-    /// `left` of the product's `unit` can still be had (0: sold out or no longer sold).
-    OutOfStock {
-        name: String,
-        unit: String,
-        left: i64,
-    },
-    OverLimit {
-        name: String,
-        limit: i64,
-    },
-    AddressNeeded,
-    /// The address names a building the community does not have.
-    NoBuilding {
-        building: String,
-    },
-}
-
+/// Why the market says no to a checkout or a cart line: one `Refusal` each, with its code.
 impl Refusal {
-    pub fn status(&self) -> u16 {
-        self.code().status()
+    pub fn cart_empty() -> Self {
+        Refusal::new(ErrorCode::CartEmpty, "购物车是空的 (the cart is empty)")
     }
 
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            Refusal::CartEmpty => ErrorCode::CartEmpty,
-            Refusal::NoSuchSlot => ErrorCode::NotFound,
-            Refusal::SlotClosed => ErrorCode::SlotClosed,
-            Refusal::SlotFull => ErrorCode::SlotFull,
-            Refusal::OutOfStock { .. } => ErrorCode::OutOfStock,
-            Refusal::OverLimit { .. } => ErrorCode::OverLimit,
-            Refusal::AddressNeeded | Refusal::NoBuilding { .. } => ErrorCode::InvalidField,
-        }
+    pub fn no_such_slot() -> Self {
+        Refusal::new(ErrorCode::NotFound, "没有这个配送时段 (no such time slot)")
     }
 
-    pub fn message(&self) -> String {
-        match self {
-            Refusal::CartEmpty => "购物车是空的 (the cart is empty)".into(),
-            Refusal::NoSuchSlot => "没有这个配送时段 (no such time slot)".into(),
-            Refusal::SlotClosed => "该时段已截止下单 (this slot no longer takes orders)".into(),
-            Refusal::SlotFull => "该时段已约满，请选择其他时段 (this slot is full; choose another)".into(),
-            Refusal::OutOfStock { name, left, .. } if *left <= 0 => format!("{name} 已售完 ({name} is sold out)"),
-            Refusal::OutOfStock { name, unit, left } => format!("{name} 只剩{left}{unit} (only {left} {unit} left)"),
-            Refusal::OverLimit { name, limit } => format!("{name} 每单限购{limit} ({name}: at most {limit} per order)"),
-            Refusal::AddressNeeded => {
-                "送货上门需要填写楼号、单元和房间号 (delivery needs building, unit and room)".into()
-            }
-            Refusal::NoBuilding { building } => format!("没有{building}号楼 (no building {building})"),
-        }
+    pub fn slot_closed() -> Self {
+        Refusal::new(ErrorCode::SlotClosed, "该时段已截止下单 (this slot no longer takes orders)")
     }
 
-    /// The JSON the client gets, exactly as stored for idempotent replay.
-    pub fn body(&self) -> String {
-        serde_json::to_string(&ErrorBody::new(self.code(), self.message())).unwrap_or_default()
+    pub fn slot_full() -> Self {
+        Refusal::new(ErrorCode::SlotFull, "该时段已约满，请选择其他时段 (this slot is full; choose another)")
+    }
+
+    /// `left` of the product's `unit` can still be had (0: sold out or no longer sold).
+    pub fn out_of_stock(name: &str, unit: &str, left: i64) -> Self {
+        let message = if left <= 0 {
+            format!("{name} 已售完 ({name} is sold out)")
+        } else {
+            format!("{name} 只剩{left}{unit} (only {left} {unit} left)")
+        };
+        Refusal::new(ErrorCode::OutOfStock, message)
+    }
+
+    pub fn over_limit(name: &str, limit: i64) -> Self {
+        Refusal::new(ErrorCode::OverLimit, format!("{name} 每单限购{limit} ({name}: at most {limit} per order)"))
+    }
+
+    pub fn address_needed() -> Self {
+        Refusal::new(
+            ErrorCode::InvalidField,
+            "送货上门需要填写楼号、单元和房间号 (delivery needs building, unit and room)",
+        )
+    }
+
+    /// The address names a building the community does not have.
+    pub fn no_building(building: &str) -> Self {
+        Refusal::new(ErrorCode::InvalidField, format!("没有{building}号楼 (no building {building})"))
     }
 }
 
@@ -148,12 +131,9 @@ pub struct Offer<'a> {
 pub fn line_refusal(offer: Offer<'_>, quantity: i64) -> Option<Refusal> {
     if !offer.active || offer.stock < quantity {
         let left = if offer.active { offer.stock.max(0) } else { 0 };
-        return Some(Refusal::OutOfStock { name: offer.name.to_owned(), unit: offer.unit.to_owned(), left });
+        return Some(Refusal::out_of_stock(offer.name, offer.unit, left));
     }
-    offer
-        .per_order_limit
-        .filter(|limit| quantity > *limit)
-        .map(|limit| Refusal::OverLimit { name: offer.name.to_owned(), limit })
+    offer.per_order_limit.filter(|limit| quantity > *limit).map(|limit| Refusal::over_limit(offer.name, limit))
 }
 
 // ---------- the decision ----------
@@ -187,9 +167,9 @@ impl CheckoutJob {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct StoredKey {
     pub request_hash: String,
-    /// The first answer: (status, body); none while its checkout is still running.
-    pub status: Option<u16>,
-    pub body: Option<String>,
+    /// Its first answer (kept as JSON text); none while its checkout is still running.
+    #[serde(deserialize_with = "Answer::from_stored")]
+    pub answer: Option<Answer>,
 }
 
 /// A resident's household as on record.
@@ -210,7 +190,8 @@ pub struct SlotRow {
     pub state: SlotState,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A product as stored, with its stall's name: what the market's rules and the catalogue read.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 pub struct ProductRow {
     pub id: i64,
     pub vendor_id: i64,
@@ -220,7 +201,13 @@ pub struct ProductRow {
     pub price_fen: Fen,
     pub stock: i64,
     pub per_order_limit: Option<i64>,
+    /// On sale (a product that was ever ordered is retired, never deleted).
     pub active: bool,
+    pub category: String,
+    pub is_box: bool,
+    pub description: String,
+    /// Its category's place in the catalogue's order.
+    pub category_sort: i64,
 }
 
 /// A household that already exists at an address the batch names.
@@ -251,15 +238,31 @@ pub struct CheckoutSnapshot {
     pub order_ids: Vec<i64>,
 }
 
-/// What one checkout gets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What one checkout gets: the order placed or why not (or, for a key seen before, its first
+/// answer again), as the market decided it; the routes render it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Answer {
-    /// The new order (201) or a refusal, or the first answer to this key again.
-    Reply { status: u16, body: String },
+    /// The new order, as its resident sees it.
+    Placed(Box<Order>),
+    Refused(Refusal),
     /// The key was used before with a different request.
     KeyMismatch,
     /// The key's first checkout has not finished.
     KeyInUse,
+}
+
+impl Answer {
+    /// How a key's first answer is kept: JSON text.
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// A kept answer (JSON text, or none while its checkout runs).
+    pub fn from_stored<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Answer>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| serde_json::from_str(&t).map_err(serde::de::Error::custom)).transpose()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,12 +283,11 @@ pub struct NewHome {
     pub household_id: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KeyAnswer {
     pub user_id: i64,
     pub key: String,
-    pub status: u16,
-    pub body: String,
+    pub answer: Answer,
 }
 
 /// Every row the batch changes, with its new values.
@@ -350,28 +352,28 @@ pub fn decide(snapshot: &CheckoutSnapshot, jobs: &[CheckoutJob]) -> Result<Check
         }
         first.insert(id, (job.request_hash.as_str(), n));
         if let Some(stored) = snapshot.keys.get(&(job.user_id, job.key.clone())) {
-            answers.push(match (&stored.status, &stored.body) {
+            answers.push(match &stored.answer {
                 _ if stored.request_hash != job.request_hash => Answer::KeyMismatch,
-                (Some(status), Some(body)) => Answer::Reply { status: *status, body: body.clone() },
-                _ => Answer::KeyInUse,
+                Some(first) => first.clone(),
+                None => Answer::KeyInUse,
             });
             continue;
         }
-        let (status, body) = match batch.one(job) {
+        let answer = match batch.one(job) {
             Ok(order) => {
                 let Some(id) = ids.next() else {
                     let need = jobs.len();
                     return Err(TooFewOrderIds { have: snapshot.order_ids.len(), need });
                 };
                 let order = order.with_id(id);
-                let body = order.to_json();
+                let shown = order.to_api();
                 batch.orders.push(order);
-                (201, body)
+                Answer::Placed(Box::new(shown))
             }
-            Err(refusal) => (refusal.status(), refusal.body()),
+            Err(refusal) => Answer::Refused(refusal),
         };
-        batch.key_answers.push(KeyAnswer { user_id: job.user_id, key: job.key.clone(), status, body: body.clone() });
-        answers.push(Answer::Reply { status, body });
+        batch.key_answers.push(KeyAnswer { user_id: job.user_id, key: job.key.clone(), answer: answer.clone() });
+        answers.push(answer);
     }
     Ok(CheckoutDecision { answers, changes: batch.changes() })
 }
@@ -401,8 +403,7 @@ impl Batch<'_> {
             room: a.room.trim().to_owned(),
         });
         if let Some(a) = &given {
-            let building_id =
-                *s.buildings.get(&a.building).ok_or_else(|| Refusal::NoBuilding { building: a.building.clone() })?;
+            let building_id = *s.buildings.get(&a.building).ok_or_else(|| Refusal::no_building(&a.building))?;
             if self.home(user).is_none() {
                 let there = s.households.get(&(building_id, a.unit.clone(), a.room.clone()));
                 self.new_homes.push(NewHome {
@@ -426,22 +427,22 @@ impl Batch<'_> {
         let cart: &[(i64, i64)] =
             if self.bought.contains(&user) { &[] } else { s.carts.get(&user).map_or(&[], Vec::as_slice) };
         if cart.is_empty() {
-            return Err(Refusal::CartEmpty);
+            return Err(Refusal::cart_empty());
         }
-        let row = s.slots.get(&job.slot_id).ok_or(Refusal::NoSuchSlot)?;
+        let row = s.slots.get(&job.slot_id).ok_or_else(Refusal::no_such_slot)?;
         let slot = self.slots.entry(row.id).or_insert_with(|| row.state.clone());
         if slot.is_closed(job.now) {
-            return Err(Refusal::SlotClosed);
+            return Err(Refusal::slot_closed());
         }
         if slot.places_for(priority, job.now) <= 0 {
-            return Err(Refusal::SlotFull);
+            return Err(Refusal::slot_full());
         }
         let address = match row.kind {
             SlotKind::Pickup => None,
             SlotKind::Delivery => Some(
                 given
                     .or_else(|| home.map(|h| Address { building: h.building, unit: h.unit, room: h.room }))
-                    .ok_or(Refusal::AddressNeeded)?,
+                    .ok_or_else(Refusal::address_needed)?,
             ),
         };
         let mut lines = Vec::with_capacity(cart.len());
@@ -449,7 +450,7 @@ impl Batch<'_> {
         let mut vendors: HashMap<i64, String> = HashMap::new();
         for &(product_id, quantity) in cart {
             let Some(p) = s.products.get(&product_id) else {
-                return Err(Refusal::OutOfStock { name: String::new(), unit: String::new(), left: 0 });
+                return Err(Refusal::out_of_stock("", "", 0));
             };
             let stock = self.stock.get(&product_id).copied().unwrap_or(p.stock);
             let offer =
@@ -572,6 +573,7 @@ mod tests {
             stock,
             per_order_limit: limit,
             active: true,
+            ..ProductRow::default()
         }
     }
 
@@ -627,11 +629,8 @@ mod tests {
         d.answers
             .iter()
             .map(|a| match a {
-                Answer::Reply { status: 201, .. } => "created".to_owned(),
-                Answer::Reply { body, .. } => {
-                    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-                    v["error"]["code"].as_str().unwrap_or("?").to_owned()
-                }
+                Answer::Placed(_) => "created".to_owned(),
+                Answer::Refused(r) => r.code.as_str().to_owned(),
                 Answer::KeyMismatch => "mismatch".to_owned(),
                 Answer::KeyInUse => "in_use".to_owned(),
             })
@@ -673,9 +672,9 @@ mod tests {
         assert_eq!(codes(&d), ["invalid_field", "cart_empty", "not_found", "slot_closed", "invalid_field"]);
         assert!(d.changes.orders.is_empty() && d.changes.slots.is_empty() && d.changes.stock.is_empty());
         assert_eq!(d.changes.key_answers.len(), 5, "every refusal is its key's first answer");
-        if let Answer::Reply { status, body } = &d.answers[0] {
-            assert_eq!(*status, 400);
-            assert!(body.contains("没有99号楼"));
+        if let Answer::Refused(r) = &d.answers[0] {
+            assert_eq!(r.code, ErrorCode::InvalidField);
+            assert!(r.message.contains("没有99号楼"));
         }
 
         // Lines in product order: stock first, then the limit; nothing of the order is taken.
@@ -706,15 +705,13 @@ mod tests {
     #[test]
     fn a_key_gets_its_first_answer_again() {
         let mut s = market();
-        s.keys.insert(
-            (1, "old".into()),
-            StoredKey { request_hash: "h-1".into(), status: Some(409), body: Some("{\"x\":1}".into()) },
-        );
-        s.keys.insert((1, "busy".into()), StoredKey { request_hash: "h-1".into(), status: None, body: None });
+        let first = Answer::Refused(Refusal::slot_full());
+        s.keys.insert((1, "old".into()), StoredKey { request_hash: "h-1".into(), answer: Some(first.clone()) });
+        s.keys.insert((1, "busy".into()), StoredKey { request_hash: "h-1".into(), answer: None });
         let mut other_body = job(1, "new", 2);
         other_body.request_hash = "different".into();
         let d = decided(&s, &[job(1, "old", 1), job(1, "busy", 1), job(1, "new", 1), job(1, "new", 1), other_body]);
-        assert_eq!(d.answers[0], Answer::Reply { status: 409, body: "{\"x\":1}".into() });
+        assert_eq!(d.answers[0], first);
         assert_eq!(d.answers[1], Answer::KeyInUse);
         assert_eq!(codes(&d)[2..], ["created", "created", "mismatch"]);
         assert_eq!(d.answers[2], d.answers[3], "the same order, not a second one");
@@ -770,7 +767,7 @@ mod tests {
         assert_eq!(o.note.as_deref(), Some("放门口"));
         let parts: Vec<(i64, i64)> = o.parts.iter().map(|p| (p.vendor_id, p.subtotal_fen.get())).collect();
         assert_eq!(parts, [(7, 1000), (8, 2200)]);
-        assert_eq!(d.answers[0], Answer::Reply { status: 201, body: o.to_json() });
+        assert_eq!(d.answers[0], Answer::Placed(Box::new(o.to_api())));
         let shown: serde_json::Value = serde_json::from_str(&o.to_json()).unwrap_or_default();
         assert_eq!(shown["id"], 500);
         assert_eq!(shown["slot_starts_at"], crate::domain::time::to_api(at(12)));
@@ -809,10 +806,18 @@ mod tests {
     }
 
     #[test]
-    fn refusal_bodies_have_the_api_shape() {
-        let body: serde_json::Value = serde_json::from_str(&Refusal::SlotFull.body()).expect("json");
-        assert_eq!(body["error"]["code"], "slot_full");
-        assert_eq!(Refusal::OutOfStock { name: "鸡蛋".into(), unit: "盒".into(), left: 2 }.status(), 409);
+    fn an_answer_is_kept_and_read_back_as_it_was() {
+        let d = decided(&market(), &[job(1, "a", 1), job(3, "a", 1)]);
+        for answer in &d.answers {
+            let kept: StoredKey = serde_json::from_value(serde_json::json!({
+                "request_hash": "h", "answer": answer.to_stored(),
+            }))
+            .expect("kept");
+            assert_eq!(kept.answer.as_ref(), Some(answer));
+        }
+        let running: StoredKey =
+            serde_json::from_value(serde_json::json!({ "request_hash": "h", "answer": null })).expect("running");
+        assert_eq!(running.answer, None);
     }
 
     #[test]
@@ -820,20 +825,20 @@ mod tests {
         let offer = |active, stock, limit| Offer { name: "鸡蛋", unit: "盒", active, stock, per_order_limit: limit };
         assert_eq!(line_refusal(offer(true, 3, None), 3), None);
         assert_eq!(
-            line_refusal(offer(true, 3, None), 4).map(|r| r.message()).as_deref(),
+            line_refusal(offer(true, 3, None), 4).map(|r| r.message).as_deref(),
             Some("鸡蛋 只剩3盒 (only 3 盒 left)")
         );
         assert_eq!(
-            line_refusal(offer(true, 0, None), 1).map(|r| r.message()).as_deref(),
+            line_refusal(offer(true, 0, None), 1).map(|r| r.message).as_deref(),
             Some("鸡蛋 已售完 (鸡蛋 is sold out)")
         );
         // No longer sold: sold out, whatever the stock says.
         assert_eq!(
-            line_refusal(offer(false, 9, None), 1).map(|r| r.message()).as_deref(),
+            line_refusal(offer(false, 9, None), 1).map(|r| r.message).as_deref(),
             Some("鸡蛋 已售完 (鸡蛋 is sold out)")
         );
         // Not enough comes before the per-order limit.
-        assert_eq!(line_refusal(offer(true, 3, Some(2)), 4).map(|r| r.code()), Some(ErrorCode::OutOfStock));
-        assert_eq!(line_refusal(offer(true, 9, Some(2)), 3).map(|r| r.code()), Some(ErrorCode::OverLimit));
+        assert_eq!(line_refusal(offer(true, 3, Some(2)), 4).map(|r| r.code), Some(ErrorCode::OutOfStock));
+        assert_eq!(line_refusal(offer(true, 9, Some(2)), 3).map(|r| r.code), Some(ErrorCode::OverLimit));
     }
 }

@@ -91,6 +91,34 @@ pub enum Proof<'a> {
 /// A hand-off at the door by the batch's volunteer (staff may too): the right code delivers; a
 /// wrong one is counted, and after `MAX_HANDOFF_ATTEMPTS` the order takes no more. Left at the
 /// door delivers without a code.
+/// An order as a resident's report of a problem needs it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct ReportedOrder {
+    pub user_id: i64,
+    /// Set for a group-buy order: the household whose share it was.
+    pub household_id: Option<i64>,
+    pub group_buy_id: Option<i64>,
+    pub status: OrderStatus,
+}
+
+/// A resident reports a problem with an order: only their own (or their household's group-buy
+/// order), once it is delivered. Another's order is answered as no order at all.
+pub fn decide_report(order: Option<&ReportedOrder>, user_id: i64, household: Option<i64>) -> Result<(), Refusal> {
+    let not_found = || Refusal::new(shared::ErrorCode::NotFound, "no such order");
+    let o = order.ok_or_else(not_found)?;
+    let households_order = o.group_buy_id.is_some() && o.household_id.is_some() && o.household_id == household;
+    if o.user_id != user_id && !households_order {
+        return Err(not_found());
+    }
+    if !shared::order::may_report_problem(o.status) {
+        return Err(Refusal::new(
+            shared::ErrorCode::WrongState,
+            "送达后才能反馈问题 (problems are reported once the order is delivered)",
+        ));
+    }
+    Ok(())
+}
+
 pub fn decide_handoff(
     order: Option<&HandoffSnapshot>,
     volunteer: i64,
@@ -195,5 +223,22 @@ mod tests {
             decide_handoff(Some(&at_door(5)), 7, false, Proof::LeftAtDoor),
             Ok(Handoff::Delivered { batch_done: false })
         );
+    }
+
+    #[test]
+    fn a_problem_is_reported_on_ones_own_delivered_order() {
+        use shared::ErrorCode;
+        let order =
+            |user_id, household_id, group_buy_id, status| ReportedOrder { user_id, household_id, group_buy_id, status };
+        let delivered = order(1, None, None, OrderStatus::Delivered);
+        assert_eq!(decide_report(Some(&delivered), 1, None), Ok(()));
+        let code = |o: Option<&ReportedOrder>, user, household| decide_report(o, user, household).map_err(|r| r.code);
+        assert_eq!(code(Some(&delivered), 2, None), Err(ErrorCode::NotFound), "not another's");
+        assert_eq!(code(None, 1, None), Err(ErrorCode::NotFound));
+        let share = order(1, Some(9), Some(4), OrderStatus::Delivered);
+        assert_eq!(code(Some(&share), 2, Some(9)), Ok(()), "the household's group-buy order");
+        assert_eq!(code(Some(&share), 2, Some(8)), Err(ErrorCode::NotFound));
+        let placed = order(1, None, None, OrderStatus::Placed);
+        assert_eq!(code(Some(&placed), 1, None), Err(ErrorCode::WrongState));
     }
 }

@@ -44,6 +44,58 @@ impl Runner {
     }
 }
 
+/// Who is looking at a group-buy.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Viewer {
+    pub user_id: i64,
+    pub household_id: Option<i64>,
+    pub runner: Runner,
+    /// Volunteers see every open group-buy, to place shares for households without a phone.
+    pub volunteer: bool,
+}
+
+/// What a viewer may see of a group-buy of `buildings`: nothing (None), or it, and whether they
+/// run it. Its households see it, those who run it, and volunteers while it is open.
+/// `household_building`: the building of the viewer's household, if any.
+pub fn sight(
+    viewer: &Viewer,
+    buildings: &[i64],
+    household_building: Option<i64>,
+    status: GroupBuyStatus,
+) -> Option<Sight> {
+    let lives_there = household_building.is_some_and(|b| buildings.contains(&b));
+    let manage = viewer.runner.runs(buildings);
+    (lives_there || manage || (viewer.volunteer && status == GroupBuyStatus::Open))
+        .then_some(Sight { lives_there, manage })
+}
+
+/// What `sight` allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sight {
+    /// The viewer's household is one of its buildings' (its own share shows).
+    pub lives_there: bool,
+    /// The viewer runs it.
+    pub manage: bool,
+}
+
+/// A share may be placed on behalf of a household only in one of the group-buy's buildings.
+pub fn may_place_in(buildings: &[String], building: &str) -> Result<(), Refusal> {
+    if buildings.iter().any(|n| n == building.trim()) {
+        Ok(())
+    } else {
+        Err(Refusal::new(ErrorCode::NotEligible, "这个团购不在该楼栋 (this group-buy is for other buildings)"))
+    }
+}
+
+/// A group-buy can be called off only while it is open.
+pub fn may_call_off(status: GroupBuyStatus) -> Result<(), Refusal> {
+    if status == GroupBuyStatus::Open {
+        Ok(())
+    } else {
+        Err(Refusal::new(ErrorCode::GroupClosed, "团购已结束，不能取消 (it has already ended)"))
+    }
+}
+
 /// Who may place a share on a household's behalf (代下单): staff, a leader of the household's
 /// building, a volunteer. Returns how the household is told who placed it (role and masked phone).
 pub fn placer(staff: bool, leads_its_building: bool, volunteer: bool, masked_phone: &str) -> Result<String, Refusal> {
@@ -203,7 +255,7 @@ pub fn decide_open(s: &OpenSnapshot, r: &OpenRequest, runner: &Runner) -> Result
 // ---------- joining ----------
 
 /// One item of a group-buy as it stands.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct ItemState {
     pub product_id: i64,
     pub name: String,
@@ -871,6 +923,7 @@ mod tests {
             stock: 7,
             per_order_limit: None,
             active: true,
+            ..ProductRow::default()
         };
         CloseSnapshot {
             group_buy: gb,
@@ -972,6 +1025,7 @@ mod tests {
             stock: 50,
             per_order_limit: None,
             active: true,
+            ..ProductRow::default()
         };
         let slot = SlotRow {
             id: 7,

@@ -14,17 +14,25 @@ pub mod slots;
 pub mod stall;
 pub mod time;
 
-/// A refusal decided by a rule: the error code it answers with (and so its HTTP status) and
-/// words a resident understands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A refusal decided by a rule: its code (`shared::ErrorCode`, what clients switch on), words a
+/// resident understands and, when waiting helps, how long to wait.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Refusal {
     pub code: shared::ErrorCode,
     pub message: String,
+    /// Seconds after which asking again may succeed (a rate limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl Refusal {
     pub fn new(code: shared::ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self { code, message: message.into(), retry_after: None }
+    }
+
+    /// Too many at once: ask again in `seconds`.
+    pub fn wait(message: impl Into<String>, seconds: u64) -> Self {
+        Self { retry_after: Some(seconds.max(1)), ..Self::new(shared::ErrorCode::TooManyRequests, message) }
     }
 
     /// 400 naming the field: `field: why`.

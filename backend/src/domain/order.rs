@@ -54,7 +54,7 @@ pub struct GroupBuyOrigin {
     pub placed_by: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct LineRecord {
     pub product_id: i64,
     pub vendor_id: i64,

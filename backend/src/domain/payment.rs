@@ -9,7 +9,7 @@ use shared::{ErrorCode, Fen};
 use super::Refusal;
 
 /// The order a notification names, as the store read (and locked) it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct PaymentSnapshot {
     pub order_id: i64,
     pub status: OrderStatus,

@@ -1,6 +1,6 @@
 //! Slot capacity with a priority reserve: part of a slot can be held for priority households
-//! (quarantined, hardship, elderly) until a set time, after which it opens to all. The store's
-//! conditional UPDATE takes places by the same rule, atomically.
+//! (quarantined, hardship, elderly) until a set time, after which it opens to all; and what
+//! staff may change of a slot once orders are in it.
 
 use chrono::{DateTime, Utc};
 
@@ -89,6 +89,49 @@ pub fn broken_rule(
     None
 }
 
+/// What staff change of a slot (None: unchanged).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SlotChange {
+    pub capacity: Option<i64>,
+    pub priority_capacity: Option<i64>,
+    pub priority_release_at: Option<DateTime<Utc>>,
+    pub cutoff_at: Option<DateTime<Utc>>,
+    pub closed: Option<bool>,
+}
+
+/// A slot as changed, decided over the slot as it is (locked): the capacity within range and
+/// never below the orders already booked, then the rules every slot keeps (`broken_rule`).
+pub fn decide_change(
+    slot: &super::checkout::SlotRow,
+    change: &SlotChange,
+) -> Result<super::checkout::SlotRow, super::Refusal> {
+    use super::Refusal;
+    use shared::ErrorCode;
+    let mut changed = slot.clone();
+    let s = &mut changed.state;
+    if let Some(capacity) = change.capacity {
+        if !(0..=MAX_SLOT_CAPACITY).contains(&capacity) {
+            return Err(Refusal::new(ErrorCode::InvalidField, CAPACITY_RANGE));
+        }
+        if capacity < s.booked {
+            let booked = s.booked;
+            return Err(Refusal::new(
+                ErrorCode::CapacityBelowBooked,
+                format!("已有{booked}单，容量不能少于{booked} ({booked} orders are already booked)"),
+            ));
+        }
+        s.capacity = capacity;
+    }
+    s.priority_capacity = change.priority_capacity.unwrap_or(s.priority_capacity);
+    s.priority_release_at = change.priority_release_at.or(s.priority_release_at);
+    s.cutoff_at = change.cutoff_at.unwrap_or(s.cutoff_at);
+    s.closed = change.closed.unwrap_or(s.closed);
+    if let Some(rule) = broken_rule(changed.starts_at, s.cutoff_at, s.capacity, s.priority_capacity) {
+        return Err(Refusal::new(ErrorCode::InvalidField, rule));
+    }
+    Ok(changed)
+}
+
 /// What staff have flagged a household as.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
 pub struct NeedFlags {
@@ -130,5 +173,33 @@ mod tests {
         assert_eq!(s.remaining(at(6)), 4);
         assert!(!s.is_closed(at(7)));
         assert!(s.is_closed(at(8)));
+    }
+
+    #[test]
+    fn a_change_keeps_the_booked_orders_and_the_slot_rules() {
+        use crate::domain::checkout::SlotRow;
+        use shared::ErrorCode;
+        let state = SlotState {
+            capacity: 10,
+            booked: 6,
+            priority_capacity: 3,
+            priority_booked: 1,
+            priority_release_at: None,
+            cutoff_at: at(8),
+            closed: false,
+        };
+        let slot = SlotRow { id: 1, kind: shared::order::SlotKind::Delivery, starts_at: at(9), ends_at: at(11), state };
+        let code = |change: SlotChange| decide_change(&slot, &change).map(|s| s.state).map_err(|r| r.code);
+        let to = |capacity| SlotChange { capacity: Some(capacity), ..SlotChange::default() };
+        assert_eq!(code(to(6)).map(|s| s.capacity), Ok(6));
+        assert_eq!(code(to(5)), Err(ErrorCode::CapacityBelowBooked));
+        assert_eq!(code(to(-1)), Err(ErrorCode::InvalidField));
+        assert_eq!(code(to(100_001)), Err(ErrorCode::InvalidField));
+        let reserve = SlotChange { capacity: Some(7), priority_capacity: Some(8), ..SlotChange::default() };
+        assert_eq!(code(reserve), Err(ErrorCode::InvalidField), "the reserve within the capacity");
+        let late = SlotChange { cutoff_at: Some(at(10)), ..SlotChange::default() };
+        assert_eq!(code(late), Err(ErrorCode::InvalidField), "the cut-off not after the start");
+        let closed = code(SlotChange { closed: Some(true), ..SlotChange::default() }).expect("closed");
+        assert!(closed.closed && closed.capacity == 10);
     }
 }

@@ -65,7 +65,7 @@ pub(crate) async fn change_product(
         .change(id, stock, price.map(Fen::get), ceiling, by, now)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))??;
-    let product = state.store.product(id).await?.ok_or_else(|| ApiError::not_found("product"))?;
+    let product = state.store.catalogue().product(id).await?.ok_or_else(|| ApiError::not_found("product"))?;
     Ok(web::Json(product.product))
 }
 
@@ -106,12 +106,12 @@ pub async fn households(
             other => Ok(other.map(str::to_owned)),
         }
     };
-    let filter = crate::store::HouseholdFilter {
+    let filter = crate::store::accounts::HouseholdFilter {
         building: clean(&query.building, "building")?,
         unit: clean(&query.unit, "unit")?,
         room: clean(&query.room, "room")?,
     };
-    let (items, next) = state.store.households(&filter, limit, after).await?;
+    let (items, next) = state.store.households().search(&filter, limit, after).await?;
     Ok(web::Json(shared::api::Page { items, next_cursor: next.map(|id| format!("h{id}")) }))
 }
 
@@ -135,7 +135,8 @@ pub async fn flag_household(
     }
     state
         .store
-        .flag_household(id.into_inner(), b.quarantined, b.hardship, b.elderly)
+        .households()
+        .flag(id.into_inner(), b.quarantined, b.hardship, b.elderly)
         .await?
         .map(web::Json)
         .ok_or_else(|| ApiError::not_found("household"))
@@ -180,7 +181,7 @@ pub async fn set_roles(
     if b.buildings.len() > crate::domain::group_buy::MAX_BUILDINGS {
         return Err(ApiError::new(ErrorCode::InvalidField, "buildings: at most 50"));
     }
-    let id = match state.store.group_buys().set_roles(phone.as_str(), &roles, &b.buildings, chrono::Utc::now()).await? {
+    let id = match state.store.accounts().set_roles(phone.as_str(), &roles, &b.buildings, chrono::Utc::now()).await? {
         Ok(id) => id,
         Err(number) => {
             return Err(ApiError::new(
@@ -189,6 +190,6 @@ pub async fn set_roles(
             ))
         }
     };
-    let user = state.store.user(id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let user = state.store.accounts().user(id).await?.ok_or_else(|| ApiError::not_found("user"))?;
     Ok(web::Json(crate::routes::user_view(&state, user).await?))
 }

@@ -3,7 +3,8 @@
 use crate::auth::{hash_code, new_code, AuthUser};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::{SmsIssue, SmsIssueOutcome, UserRecord};
+use crate::store::accounts::CodeRequest;
+use crate::store::UserRecord;
 use crate::wechat::WechatError;
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::Utc;
@@ -37,41 +38,8 @@ pub async fn sms_code(
     let code = new_code();
     let code_hash = hash_code(state.jwt.secret(), phone.as_str(), &code);
     let ip = client_ip(&req);
-    let now = Utc::now();
-    let resend = chrono::Duration::from_std(sms.resend_interval).unwrap_or_default();
-    let outcome = state
-        .store
-        .issue_sms_code(SmsIssue {
-            phone: phone.as_str(),
-            client_ip: &ip,
-            code_hash: &code_hash,
-            now,
-            expires_at: now + chrono::Duration::from_std(sms.code_ttl).unwrap_or_default(),
-            resend_after: now - resend,
-            window_start: now - chrono::Duration::hours(1),
-            per_phone: sms.per_phone_per_hour,
-            per_ip: sms.per_ip_per_hour,
-        })
-        .await?;
-    match outcome {
-        SmsIssueOutcome::Issued => {}
-        SmsIssueOutcome::ResendTooSoon { last_sent } => {
-            let wait = (last_sent + resend - now).num_seconds().max(1) as u64;
-            return Err(ApiError::too_many(
-                format!("验证码已发送，请{wait}秒后再试 (code already sent; retry in {wait} s)"),
-                wait,
-            ));
-        }
-        SmsIssueOutcome::PhoneLimit => {
-            return Err(ApiError::too_many(
-                "该手机号请求验证码过于频繁，请一小时后再试 (too many codes for this phone)",
-                3600,
-            ));
-        }
-        SmsIssueOutcome::IpLimit => {
-            return Err(ApiError::too_many("请求过于频繁，请稍后再试 (too many codes from this client)", 3600));
-        }
-    }
+    let request = CodeRequest { phone: phone.as_str(), client_ip: &ip, code_hash: &code_hash, now: Utc::now() };
+    state.store.accounts().issue_code(request, &sms.rules()).await??;
     if !state.config.demo || state.config.sms.webhook.is_some() {
         state.sms.send(phone.as_str(), &code, sms.code_ttl).await.map_err(|e| {
             tracing::warn!(error = %e, "SMS not sent");
@@ -107,28 +75,9 @@ pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) ->
     let phone = &body.phone;
     let code = SmsCode::parse(&body.code).map_err(|e| ApiError::new(ErrorCode::InvalidField, e.to_string()))?;
     let now = Utc::now();
-    let record = state
-        .store
-        .latest_sms_code(phone.as_str())
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::InvalidCode, "请先获取验证码 (request a code first)"))?;
-    if record.used_at.is_some() {
-        return Err(ApiError::new(ErrorCode::CodeUsed, "验证码已使用，请重新获取 (this code was already used)"));
-    }
-    if record.expires_at <= now {
-        return Err(ApiError::new(ErrorCode::CodeExpired, "验证码已过期，请重新获取 (the code has expired)"));
-    }
-    if record.attempts >= state.config.sms.max_attempts {
-        return Err(ApiError::too_many("错误次数过多，请重新获取验证码 (too many wrong codes; request a new one)", 60));
-    }
-    if hash_code(state.jwt.secret(), phone.as_str(), code.as_str()) != record.code_hash {
-        state.store.record_failed_attempt(record.id).await?;
-        return Err(ApiError::new(ErrorCode::InvalidCode, "验证码不正确 (wrong code)"));
-    }
-    if !state.store.consume_sms_code(record.id, now).await? {
-        return Err(ApiError::new(ErrorCode::CodeUsed, "验证码已使用，请重新获取 (this code was already used)"));
-    }
-    let user = state.store.user_for_phone(phone.as_str(), now).await?;
+    let presented = hash_code(state.jwt.secret(), phone.as_str(), code.as_str());
+    state.store.accounts().use_code(phone.as_str(), &presented, &state.config.sms.rules(), now).await??;
+    let user = state.store.accounts().user_for_phone(phone.as_str(), now).await?;
     login_reply(&state, user)
 }
 
@@ -168,7 +117,11 @@ pub async fn wechat_login(
             ApiError::new(ErrorCode::WechatUnavailable, "微信暂时无法登录，请用手机号登录 (WeChat unavailable)")
         }
     })?;
-    let user = state.store.user_for_openid(&session.openid, session.session_key.expose_secret(), Utc::now()).await?;
+    let user = state
+        .store
+        .accounts()
+        .user_for_openid(&session.openid, session.session_key.expose_secret(), Utc::now())
+        .await?;
     login_reply(&state, user)
 }
 
@@ -176,7 +129,7 @@ pub async fn wechat_login(
 #[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 204), (status = 401, body = ErrorBody)))]
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse> {
-    state.store.revoke_token(&auth.jti, auth.expires_at).await?;
+    state.store.accounts().revoke_token(&auth.jti, auth.expires_at).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -195,11 +148,10 @@ pub async fn set_household(
 ) -> ApiResult<web::Json<User>> {
     let address = body.into_inner();
     crate::domain::checkout::validate_address(&address).map_err(|(c, m)| ApiError::new(c, m))?;
-    if state.store.set_home(auth.user.id, &address).await?.is_none() {
-        let refusal = crate::domain::checkout::Refusal::NoBuilding { building: address.building.trim().to_owned() };
-        return Err(ApiError::new(refusal.code(), refusal.message()));
+    if state.store.households().set_home(auth.user.id, &address).await?.is_none() {
+        return Err(crate::domain::Refusal::no_building(address.building.trim()).into());
     }
-    let user = state.store.user(auth.user.id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let user = state.store.accounts().user(auth.user.id).await?.ok_or_else(|| ApiError::not_found("user"))?;
     Ok(web::Json(super::user_view(&state, user).await?))
 }
 
@@ -248,6 +200,6 @@ pub async fn bind_phone(
     let phone = shared::Phone::parse(&phone)
         .map_err(|e| ApiError::new(ErrorCode::InvalidPhone, format!("WeChat gave a phone we cannot use: {e}")))?;
     let now_user = state.store.accounts().bind_phone(auth.user.id, phone.as_str()).await??;
-    let user = state.store.user(now_user).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let user = state.store.accounts().user(now_user).await?.ok_or_else(|| ApiError::not_found("user"))?;
     login_reply(&state, user)
 }

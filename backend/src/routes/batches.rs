@@ -121,7 +121,7 @@ pub async fn pickup(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i6
 }
 
 async fn order_as_worker(state: &AppState, id: i64) -> ApiResult<web::Json<Order>> {
-    let (_, mut order) = state.store.order(id).await?.ok_or_else(|| ApiError::not_found("order"))?;
+    let (_, mut order) = state.store.orders().get(id).await?.ok_or_else(|| ApiError::not_found("order"))?;
     // The code is the resident's to show, never the worker's to read.
     order.handoff_code = None;
     Ok(web::Json(order))

@@ -4,7 +4,7 @@ use crate::auth::AuthUser;
 use crate::domain::checkout::{line_refusal, Offer, MAX_LINE_QUANTITY};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::CartLineRecord;
+use crate::store::checkout::CartLineRecord;
 use actix_web::{get, put, web};
 use shared::api::{Cart, CartItem, SetCartQuantity};
 use shared::{ErrorBody, ErrorCode, Fen};
@@ -47,7 +47,7 @@ pub fn cart_view(lines: Vec<CartLineRecord>) -> Cart {
 #[utoipa::path(tag = "cart", security(("bearer" = [])), responses((status = 200, body = Cart), (status = 401, body = ErrorBody)))]
 #[get("/cart")]
 pub async fn get_cart(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<Cart>> {
-    Ok(web::Json(cart_view(state.store.cart(auth.user.id).await?)))
+    Ok(web::Json(cart_view(state.store.cart().lines(auth.user.id).await?)))
 }
 
 /// Sets how many of a product are in the cart; 0 removes the line.
@@ -74,7 +74,8 @@ pub async fn set_item(
     if !(0..=MAX_LINE_QUANTITY).contains(&quantity) {
         return Err(ApiError::new(ErrorCode::InvalidField, format!("quantity must be 0 to {MAX_LINE_QUANTITY}")));
     }
-    let product = state.store.product(product_id).await?.ok_or_else(|| ApiError::not_found("product"))?.product;
+    let product =
+        state.store.catalogue().product(product_id).await?.ok_or_else(|| ApiError::not_found("product"))?.product;
     // Listed products are sold (`store.product` finds only those).
     let offer = Offer {
         name: &product.name,
@@ -84,9 +85,9 @@ pub async fn set_item(
         per_order_limit: product.per_order_limit,
     };
     if let Some(refusal) = line_refusal(offer, quantity).filter(|_| quantity > 0) {
-        return Err(ApiError::new(refusal.code(), refusal.message()));
+        return Err(refusal.into());
     }
     let price = product.price_fen.get();
-    state.store.set_cart_quantity(auth.user.id, product_id, quantity, price, chrono::Utc::now()).await?;
-    Ok(web::Json(cart_view(state.store.cart(auth.user.id).await?)))
+    state.store.cart().set_quantity(auth.user.id, product_id, quantity, price, chrono::Utc::now()).await?;
+    Ok(web::Json(cart_view(state.store.cart().lines(auth.user.id).await?)))
 }

@@ -17,7 +17,7 @@ pub async fn categories(
     state: web::Data<AppState>,
     page: web::Query<shared::api::PageQuery>,
 ) -> ApiResult<Validated<Page<Category>>> {
-    let all = state.store.categories().await?;
+    let all = state.store.catalogue().categories().await?;
     // The market's own order (菜盒子 first); categories are the market's fixed set.
     Ok(Validated(super::paged(all, page.limit, page.cursor.as_deref(), |i, _| i)?))
 }
@@ -29,7 +29,7 @@ pub async fn vendors(
     state: web::Data<AppState>,
     page: web::Query<shared::api::PageQuery>,
 ) -> ApiResult<Validated<Page<Vendor>>> {
-    let all = state.store.vendors().await?;
+    let all = state.store.catalogue().vendors().await?;
     Ok(Validated(super::paged(all, page.limit, page.cursor.as_deref(), |_, v| (v.stall_no.clone(), v.id))?))
 }
 
@@ -37,7 +37,7 @@ pub async fn vendors(
 #[utoipa::path(tag = "catalog", responses((status = 200, body = Vendor), (status = 404, body = ErrorBody)))]
 #[get("/vendors/{id}")]
 pub async fn vendor(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<Validated<Vendor>> {
-    state.store.vendor(id.into_inner()).await?.map(Validated).ok_or_else(|| ApiError::not_found("stall"))
+    state.store.catalogue().vendor(id.into_inner()).await?.map(Validated).ok_or_else(|| ApiError::not_found("stall"))
 }
 
 /// Products on sale, filtered by category, stall and text; 菜盒子 first.
@@ -63,26 +63,26 @@ pub async fn products(
         return Err(ApiError::new(ErrorCode::InvalidQuery, "category must be a category id such as `vegetable`"));
     }
     let page = product_page(&query)?;
-    let (items, next_cursor) = state.store.products(&query, &page).await?;
+    let (items, next_cursor) = state.store.catalogue().products(&query, &page).await?;
     Ok(Validated(Page { items, next_cursor }))
 }
 
 /// `limit` (1 to 500, default 200) and `cursor` (a previous page's `next_cursor`) checked.
-fn product_page(query: &ProductQuery) -> ApiResult<crate::store::ProductPage> {
+fn product_page(query: &ProductQuery) -> ApiResult<crate::store::catalogue::ProductPage> {
     let limit = super::page_limit(query.limit)?;
     let after = query
         .cursor
         .as_deref()
-        .map(|c| crate::store::ProductKey::parse(c).ok_or_else(super::bad_cursor))
+        .map(|c| crate::store::catalogue::ProductKey::parse(c).ok_or_else(super::bad_cursor))
         .transpose()?;
-    Ok(crate::store::ProductPage { limit, after })
+    Ok(crate::store::catalogue::ProductPage { limit, after })
 }
 
 /// One product; a 菜盒子 lists what is in it.
 #[utoipa::path(tag = "catalog", responses((status = 200, body = ProductDetail), (status = 404, body = ErrorBody)))]
 #[get("/products/{id}")]
 pub async fn product(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<Validated<ProductDetail>> {
-    state.store.product(id.into_inner()).await?.map(Validated).ok_or_else(|| ApiError::not_found("product"))
+    state.store.catalogue().product(id.into_inner()).await?.map(Validated).ok_or_else(|| ApiError::not_found("product"))
 }
 
 /// The price-stability record (稳物价): every price this product has had, newest first.
@@ -94,17 +94,12 @@ pub async fn price_history(
     page: web::Query<shared::api::PageQuery>,
 ) -> ApiResult<Validated<Page<PricePoint>>> {
     let id = id.into_inner();
-    let history = state.store.price_history(id).await?;
+    let history = state.store.catalogue().price_history(id).await?;
     if history.is_empty() {
         return Err(ApiError::not_found("product"));
     }
-    let points: Vec<PricePoint> = history
-        .into_iter()
-        .map(|(price_fen, changed_at)| PricePoint {
-            price_fen: shared::Fen::stored(price_fen),
-            changed_at: to_api(changed_at),
-        })
-        .collect();
+    let points: Vec<PricePoint> =
+        history.into_iter().map(|e| PricePoint { price_fen: e.price_fen, changed_at: to_api(e.changed_at) }).collect();
     // Newest first; two changes at the same moment keep the store's order.
     let key = |i: usize, p: &PricePoint| (std::cmp::Reverse(p.changed_at.clone()), i);
     Ok(Validated(super::paged(points, page.limit, page.cursor.as_deref(), key)?))

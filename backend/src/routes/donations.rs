@@ -8,7 +8,7 @@ use crate::auth::{AuthUser, StaffUser};
 use crate::domain::donations::{gift_amount, Offer};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::donations::NewGift;
+use crate::store::money::donations::NewGift;
 use crate::wechat::pay::RequestPayment;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -112,7 +112,7 @@ pub async fn pay_gift(
     let prepay_id = match gift.prepay_id {
         Some(p) => p,
         None => {
-            let out_trade_no = crate::store::donations::out_trade_no(gift.id);
+            let out_trade_no = crate::store::money::donations::out_trade_no(gift.id);
             let payer = gift.payer_openid.as_deref().unwrap_or(&openid);
             let prepay = pay
                 .jsapi_prepay(&out_trade_no, "傅鲜生 爱心捐助", gift.amount.get(), payer, None)

@@ -4,10 +4,11 @@
 
 use super::time_field;
 use crate::auth::AuthUser;
+use crate::domain::group_buy::Viewer;
 use crate::domain::group_buy::{Ending, JoinJob, JoinOutcome, OpenRequest, Runner};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::group_buys::{Closed, Viewer};
+use crate::store::group_buys::Closed;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use shared::api::{Address, Household};
 use shared::group_buy::{GroupBuy, OpenGroupBuy, Share, ShareRequest};
@@ -16,7 +17,7 @@ use shared::{ErrorBody, ErrorCode, Phone, Role};
 /// Who the caller is to group-buys: the buildings they lead, if any.
 async fn runner(state: &AppState, auth: &AuthUser) -> ApiResult<Runner> {
     let leads =
-        if auth.has(Role::Leader) { state.store.group_buys().leads(auth.user.id).await? } else { Default::default() };
+        if auth.has(Role::Leader) { state.store.accounts().leads(auth.user.id).await? } else { Default::default() };
     Ok(Runner { user_id: auth.user.id, staff: auth.has(Role::Staff), leads })
 }
 
@@ -173,7 +174,7 @@ async fn answer_join(state: &AppState, job: JoinJob) -> ApiResult<HttpResponse> 
 async fn placer(state: &AppState, auth: &AuthUser, building: &str) -> ApiResult<String> {
     let masked = auth.user.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.masked()).unwrap_or_default();
     let leads_it = auth.has(Role::Leader)
-        && state.store.group_buys().led_buildings(auth.user.id).await?.iter().any(|b| b == building.trim());
+        && state.store.accounts().led_buildings(auth.user.id).await?.iter().any(|b| b == building.trim());
     Ok(crate::domain::group_buy::placer(auth.has(Role::Staff), leads_it, auth.has(Role::Volunteer), &masked)?)
 }
 
@@ -200,10 +201,10 @@ pub async fn set_share_for(
 ) -> ApiResult<HttpResponse> {
     let (id, household_id) = path.into_inner();
     let household =
-        state.store.group_buys().household(household_id).await?.ok_or_else(|| ApiError::not_found("household"))?;
+        state.store.households().get(household_id).await?.ok_or_else(|| ApiError::not_found("household"))?;
     let label = placer(&state, &auth, &household.building).await?;
     visible(&state, &auth, id).await?;
-    let user_id = state.store.group_buys().household_resident(household_id).await?.unwrap_or(auth.user.id);
+    let user_id = state.store.households().resident(household_id).await?.unwrap_or(auth.user.id);
     let job = JoinJob {
         group_buy_id: id,
         household_id,
@@ -233,18 +234,13 @@ pub async fn household_for(
     let address = body.into_inner();
     crate::domain::checkout::validate_address(&address).map_err(|(c, m)| ApiError::new(c, m))?;
     let gb = visible(&state, &auth, id.into_inner()).await?;
-    if !gb.buildings.iter().any(|n| n == address.building.trim()) {
-        return Err(ApiError::new(
-            ErrorCode::NotEligible,
-            "这个团购不在该楼栋 (this group-buy is for other buildings)",
-        ));
-    }
+    crate::domain::group_buy::may_place_in(&gb.buildings, &address.building)?;
     // Allowed first: a refused caller leaves no household behind.
     placer(&state, &auth, &address.building).await?;
     let household = state
         .store
-        .group_buys()
-        .household_at(&address)
+        .households()
+        .at(&address)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidField, "building: 没有这栋楼 (no such building)"))?;
     Ok(web::Json(household))
@@ -271,8 +267,8 @@ pub async fn call_off(
 
 async fn end(state: &AppState, auth: &AuthUser, id: i64, ending: Ending) -> ApiResult<web::Json<GroupBuy>> {
     let gb = managed(state, auth, id).await?;
-    if ending == Ending::CallOff && gb.status != shared::group_buy::GroupBuyStatus::Open {
-        return Err(ApiError::new(ErrorCode::GroupClosed, "团购已结束，不能取消 (it has already ended)"));
+    if ending == Ending::CallOff {
+        crate::domain::group_buy::may_call_off(gb.status)?;
     }
     match state.store.group_buys().close(id, ending, Some(auth.user.id), chrono::Utc::now()).await? {
         Closed::NotFound => return Err(ApiError::not_found("group-buy")),

@@ -272,7 +272,7 @@ pub(crate) async fn user_view(state: &AppState, user: UserRecord) -> Result<shar
     let id = user.id;
     let mut view: shared::api::User = user.into();
     if leads {
-        view.leader_buildings = state.store.group_buys().led_buildings(id).await?;
+        view.leader_buildings = state.store.accounts().led_buildings(id).await?;
     }
     Ok(view)
 }

@@ -4,16 +4,10 @@ use crate::auth::AuthUser;
 use crate::domain::checkout::{self, new_handoff_code, request_hash, Answer, CheckoutJob};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::CancelOutcome;
-use actix_web::{get, http::StatusCode, post, web, HttpRequest, HttpResponse};
+use crate::store::checkout::CancelOutcome;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use shared::api::{CheckoutRequest, Order, OrderSummary};
 use shared::{ErrorBody, ErrorCode, Role};
-
-fn raw_json(status: u16, body: String) -> HttpResponse {
-    HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK))
-        .content_type("application/json")
-        .body(body)
-}
 
 /// Checks out the caller's whole cart in one atomic step: the slot place and every line's
 /// stock are taken together or not at all. Send a fresh `Idempotency-Key` for each attempt
@@ -61,9 +55,11 @@ pub async fn create(
         now,
         pay_by: now + chrono::Duration::from_std(state.config.payment_timeout).unwrap_or_default(),
     };
-    let answer = state.store.checkout(vec![job]).await?.pop();
+    let answer = state.store.orders().checkout(vec![job]).await?.pop();
     match answer {
-        Some(Answer::Reply { status, body }) => Ok(raw_json(status, body)),
+        // A key's first answer again is rendered as it was: the order as placed, or the refusal.
+        Some(Answer::Placed(order)) => Ok(HttpResponse::Created().json(order)),
+        Some(Answer::Refused(refusal)) => Err(refusal.into()),
         Some(Answer::KeyMismatch) => Err(ApiError::new(
             ErrorCode::IdempotencyKeyMismatch,
             "this Idempotency-Key was used with a different request; make a new key for a new checkout",
@@ -95,7 +91,7 @@ pub async fn list(
         Some(c) => Some(c.strip_prefix('o').and_then(|id| id.parse::<i64>().ok()).ok_or_else(super::bad_cursor)?),
     };
     let household = auth.user.household.as_ref().map(|h| h.id);
-    let (items, next) = state.store.orders_for_user(auth.user.id, household, limit, before).await?;
+    let (items, next) = state.store.orders().for_user(auth.user.id, household, limit, before).await?;
     Ok(web::Json(shared::api::Page { items, next_cursor: next.map(|id| format!("o{id}")) }))
 }
 
@@ -104,7 +100,8 @@ pub async fn list(
 #[utoipa::path(tag = "orders", security(("bearer" = [])), responses((status = 200, body = Order), (status = 404, body = ErrorBody)))]
 #[get("/orders/{id}")]
 pub async fn detail(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64>) -> ApiResult<web::Json<Order>> {
-    let (owner, mut order) = state.store.order(id.into_inner()).await?.ok_or_else(|| ApiError::not_found("order"))?;
+    let (owner, mut order) =
+        state.store.orders().get(id.into_inner()).await?.ok_or_else(|| ApiError::not_found("order"))?;
     let refunds = state.store.payments().refunds(order.id).await?;
     order.refunds = refunds
         .into_iter()
@@ -136,7 +133,7 @@ pub async fn detail(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i6
 #[post("/orders/{id}/cancel")]
 pub async fn cancel(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64>) -> ApiResult<web::Json<Order>> {
     let id = id.into_inner();
-    match state.store.cancel_order(id, auth.user.id, chrono::Utc::now()).await? {
+    match state.store.orders().cancel(id, auth.user.id, chrono::Utc::now()).await? {
         CancelOutcome::Cancelled => {}
         CancelOutcome::NotFound => return Err(ApiError::not_found("order")),
         CancelOutcome::NotCancellable(status) => {
@@ -150,6 +147,6 @@ pub async fn cancel(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i6
             ))
         }
     }
-    let (_, order) = state.store.order(id).await?.ok_or_else(|| ApiError::not_found("order"))?;
+    let (_, order) = state.store.orders().get(id).await?.ok_or_else(|| ApiError::not_found("order"))?;
     Ok(web::Json(order))
 }

@@ -30,7 +30,8 @@ pub async fn pay_order(
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<RequestPayment>> {
     let pay = state.pay.as_ref().ok_or_else(pay_unavailable)?;
-    let (owner, order) = state.store.order(id.into_inner()).await?.ok_or_else(|| ApiError::not_found("order"))?;
+    let (owner, order) =
+        state.store.orders().get(id.into_inner()).await?.ok_or_else(|| ApiError::not_found("order"))?;
     if !owner.is(auth.user.id, auth.user.household.as_ref().map(|h| h.id)) {
         return Err(ApiError::not_found("order"));
     }
@@ -93,14 +94,14 @@ pub(crate) fn pay_failed(out_trade_no: &str, e: impl std::fmt::Display) -> ApiEr
 /// What WeChat Pay says of one `out_trade_no` (a notification or a query's answer), applied to
 /// the order, the gift or the group-buy share it names.
 pub(crate) async fn apply_notice(
-    store: &dyn crate::store::Store,
+    store: &crate::store::Store,
     notice: &crate::domain::payment::PaymentNotice,
     merchant: &Merchant<'_>,
 ) -> crate::store::StoreResult<Result<PaymentOutcome, crate::domain::Refusal>> {
     let now = chrono::Utc::now();
-    if crate::store::donations::is_gift(&notice.out_trade_no) {
+    if crate::store::money::donations::is_gift(&notice.out_trade_no) {
         store.donations().apply_payment(notice, merchant, now).await
-    } else if crate::store::share_payments::is_share(&notice.out_trade_no) {
+    } else if crate::store::group_buys::share_payments::is_share(&notice.out_trade_no) {
         store.group_buys().apply_share_payment(notice, merchant, now).await
     } else {
         store.payments().apply(notice, merchant, now).await

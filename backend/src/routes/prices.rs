@@ -6,7 +6,7 @@ use crate::auth::StaffUser;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::csv::yuan;
 use crate::state::AppState;
-use crate::store::prices::CapSetting;
+use crate::store::catalogue::prices::CapSetting;
 use actix_web::{get, put, web, HttpResponse};
 use shared::api::{PriceBoard, PriceBoardItem, PriceCap, PriceRecordQuery};
 use shared::{ErrorBody, ErrorCode, Fen};

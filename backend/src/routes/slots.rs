@@ -2,11 +2,12 @@
 
 use super::time_field;
 use crate::auth::StaffUser;
-use crate::domain::slots::{broken_rule, CAPACITY_RANGE, MAX_SLOT_CAPACITY};
+use crate::domain::slots::broken_rule;
+use crate::domain::slots::SlotChange;
 use crate::domain::time::{shanghai_day, shanghai_today_start, to_api};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::{NewSlot, SlotChange, SlotChangeOutcome, SlotRecord};
+use crate::store::checkout::{NewSlot, SlotRecord};
 use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use shared::api::{CreateSlot, Slot, SlotQuery, UpdateSlot};
@@ -47,7 +48,8 @@ pub async fn list(
             (start, start + chrono::Duration::days(8))
         }
     };
-    let slots: Vec<Slot> = state.store.slots_between(from, to).await?.into_iter().map(|s| slot_view(s, now)).collect();
+    let slots: Vec<Slot> =
+        state.store.slots().between(from, to).await?.into_iter().map(|s| slot_view(s, now)).collect();
     Ok(web::Json(super::paged(slots, query.limit, query.cursor.as_deref(), |_, s| (s.starts_at.clone(), s.id))?))
 }
 
@@ -87,7 +89,7 @@ pub async fn create(
         priority_release_at,
     };
     let now = Utc::now();
-    let created = state.store.create_slot(&slot, now).await?;
+    let created = state.store.slots().create(&slot, now).await?;
     Ok(HttpResponse::Created().json(slot_view(created, now)))
 }
 
@@ -111,11 +113,6 @@ pub async fn update(
     body: web::Json<UpdateSlot>,
 ) -> ApiResult<web::Json<Slot>> {
     let b = body.into_inner();
-    // Checked before the store, which would otherwise report a negative capacity as below the
-    // booked orders; the other rules are checked on the slot as changed (`broken_rule`).
-    if b.capacity.is_some_and(|c| !(0..=MAX_SLOT_CAPACITY).contains(&c)) {
-        return Err(ApiError::new(ErrorCode::InvalidField, CAPACITY_RANGE));
-    }
     let change = SlotChange {
         capacity: b.capacity,
         priority_capacity: b.priority_capacity,
@@ -127,13 +124,9 @@ pub async fn update(
         cutoff_at: b.cutoff_at.as_deref().map(|t| time_field("cutoff_at", t)).transpose()?,
         closed: b.closed,
     };
-    match state.store.change_slot(id.into_inner(), &change).await? {
-        SlotChangeOutcome::Changed(s) => Ok(web::Json(slot_view(s, Utc::now()))),
-        SlotChangeOutcome::NotFound => Err(ApiError::not_found("slot")),
-        SlotChangeOutcome::Invalid(m) => Err(ApiError::new(ErrorCode::InvalidField, m)),
-        SlotChangeOutcome::BelowBooked { booked } => Err(ApiError::new(
-            ErrorCode::CapacityBelowBooked,
-            format!("已有{booked}单，容量不能少于{booked} ({booked} orders are already booked)"),
-        )),
+    match state.store.slots().change(id.into_inner(), &change).await? {
+        Some(Ok(s)) => Ok(web::Json(slot_view(s, Utc::now()))),
+        Some(Err(refusal)) => Err(refusal.into()),
+        None => Err(ApiError::not_found("slot")),
     }
 }

@@ -137,7 +137,7 @@ pub async fn update_product(
 ) -> ApiResult<web::Json<Product>> {
     let stall = stall(&vendor)?;
     let id = id.into_inner();
-    let theirs = state.store.product(id).await?.is_some_and(|p| p.product.vendor_id == stall);
+    let theirs = state.store.catalogue().product(id).await?.is_some_and(|p| p.product.vendor_id == stall);
     if !theirs {
         return Err(ApiError::not_found("product"));
     }

@@ -20,6 +20,7 @@ pub const SQLITE: Embedded = &[
     (9, "donations", include_str!("../../../migrations/sqlite/0009_donations.sql")),
     (10, "share payments", include_str!("../../../migrations/sqlite/0010_share_payments.sql")),
     (11, "product list order", include_str!("../../../migrations/sqlite/0011_product_list_order.sql")),
+    (12, "typed answers", include_str!("../../../migrations/sqlite/0012_typed_answers.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -37,6 +38,7 @@ pub const POSTGRES: Embedded = &[
     (12, "donations", include_str!("../../../migrations/postgres/0012_donations.sql")),
     (13, "share payments", include_str!("../../../migrations/postgres/0013_share_payments.sql")),
     (14, "product list order", include_str!("../../../migrations/postgres/0014_product_list_order.sql")),
+    (15, "typed answers", include_str!("../../../migrations/postgres/0015_typed_answers.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

@@ -1,16 +1,17 @@
-//! Notices on either database, over `sql.rs`: made from the order timeline (a cursor read past
+//! Notices: made from the order timeline (a cursor read past
 //! by one process at a time, each notice once by its `dedupe`), kept for the storefront, and
 //! handed to the sender; a resident's acceptances of subscribe messages, one send each.
 
-use super::sql::{args, Pool, Row};
+use super::db::{args, Db};
 use super::StoreResult;
 use crate::domain::notices::{kind_for_step, words};
 use crate::domain::time::to_api;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use shared::order::OrderStatus;
 
 pub struct Notices {
-    pool: Pool,
+    db: Db,
 }
 
 /// A notice as kept.
@@ -29,47 +30,67 @@ pub struct NoticeRecord {
 }
 
 const NOTICE: &str =
-    "SELECT n.id, n.user_id, n.order_id, n.kind, n.title, n.body, n.created_at, n.wechat, u.wechat_openid \
+    "SELECT n.id, n.user_id, n.order_id, n.kind, n.title, n.body, n.created_at, n.wechat, u.wechat_openid AS openid \
      FROM notices n JOIN users u ON u.id = n.user_id WHERE ";
 
-fn notice(r: &Row) -> sqlx::Result<NoticeRecord> {
-    Ok(NoticeRecord {
-        id: r.get(0)?,
-        user_id: r.get(1)?,
-        order_id: r.get(2)?,
-        kind: r.get(3)?,
-        title: r.get(4)?,
-        body: r.get(5)?,
-        created_at: to_api(r.get(6)?),
-        wechat: r.get(7)?,
-        openid: r.get(8)?,
-    })
+#[derive(Deserialize)]
+struct NoticeRow {
+    id: i64,
+    user_id: i64,
+    order_id: Option<i64>,
+    kind: String,
+    title: String,
+    body: String,
+    created_at: DateTime<Utc>,
+    wechat: String,
+    openid: Option<String>,
+}
+
+impl From<NoticeRow> for NoticeRecord {
+    fn from(r: NoticeRow) -> Self {
+        NoticeRecord {
+            id: r.id,
+            user_id: r.user_id,
+            order_id: r.order_id,
+            kind: r.kind,
+            title: r.title,
+            body: r.body,
+            created_at: to_api(r.created_at),
+            wechat: r.wechat,
+            openid: r.openid,
+        }
+    }
 }
 
 /// Writes a notice once (by `dedupe`), in the caller's transaction.
-pub(super) const NOTICE_INSERT: &str =
+pub(crate) const NOTICE_INSERT: &str =
     "INSERT INTO notices (user_id, order_id, kind, dedupe, title, body, created_at, wechat) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending') ON CONFLICT (dedupe) DO NOTHING";
 
 impl Notices {
-    pub fn new(pool: Pool) -> Self {
-        Self { pool }
+    pub fn new(db: Db) -> Self {
+        Self { db }
     }
 
     /// Reads the order timeline past the cursor (steps at least `settle` old, so that one
     /// committed late on PostgreSQL is not passed over) and makes the notices its steps give.
     /// The cursor row is locked: several processes make each notice once.
     pub async fn collect(&self, now: DateTime<Utc>, settle: chrono::Duration) -> StoreResult<usize> {
-        let mut tx = self.pool.begin().await?;
+        #[derive(Deserialize)]
+        struct Step {
+            id: i64,
+            order_id: i64,
+            status: String,
+            user_id: i64,
+            at: DateTime<Utc>,
+        }
+        let mut tx = self.db.begin().await?;
         tx.exec("INSERT INTO notice_cursor (id, last_event) VALUES (1, 0) ON CONFLICT (id) DO NOTHING", &args![])
             .await?;
-        let sql = format!("SELECT last_event FROM notice_cursor WHERE id = 1{}", tx.lock());
-        let after: i64 = match tx.row(&sql, &args![]).await? {
-            Some(r) => r.get(0)?,
-            None => 0,
-        };
-        let steps = tx
-            .rows(
+        let sql = tx.locked("SELECT last_event FROM notice_cursor WHERE id = 1");
+        let after: i64 = tx.opt(&sql, &args![]).await?.unwrap_or(0);
+        let steps: Vec<Step> = tx
+            .all(
                 "SELECT e.id, e.order_id, e.status, o.user_id, e.at FROM order_events e JOIN orders o ON o.id = e.order_id \
                  WHERE e.id > $1 AND e.at <= $2 ORDER BY e.id LIMIT 500",
                 &args![after, now - settle],
@@ -77,9 +98,7 @@ impl Notices {
             .await?;
         let mut last = after;
         let mut made = 0;
-        for s in &steps {
-            let (id, order_id, status, user_id): (i64, i64, String, i64) = (s.get(0)?, s.get(1)?, s.get(2)?, s.get(3)?);
-            let at: DateTime<Utc> = s.get(4)?;
+        for Step { id, order_id, status, user_id, at } in steps {
             last = last.max(id);
             let Some(kind) = OrderStatus::parse(&status).and_then(kind_for_step) else { continue };
             let (title, body) = words(kind, order_id, None);
@@ -97,29 +116,27 @@ impl Notices {
 
     /// A resident's notices, newest first.
     pub async fn for_user(&self, user_id: i64, limit: i64) -> StoreResult<Vec<NoticeRecord>> {
-        let rows = self
-            .pool
-            .rows(&format!("{NOTICE}n.user_id = $1 ORDER BY n.id DESC LIMIT $2"), &args![user_id, limit])
-            .await?;
-        rows.iter().map(notice).collect::<sqlx::Result<_>>().map_err(Into::into)
+        let rows: Vec<NoticeRow> =
+            self.db.all(&format!("{NOTICE}n.user_id = $1 ORDER BY n.id DESC LIMIT $2"), &args![user_id, limit]).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     /// Notices not yet handed to WeChat, oldest first.
     pub async fn pending(&self, limit: i64) -> StoreResult<Vec<NoticeRecord>> {
-        let rows =
-            self.pool.rows(&format!("{NOTICE}n.wechat = 'pending' ORDER BY n.id LIMIT $1"), &args![limit]).await?;
-        rows.iter().map(notice).collect::<sqlx::Result<_>>().map_err(Into::into)
+        let rows: Vec<NoticeRow> =
+            self.db.all(&format!("{NOTICE}n.wechat = 'pending' ORDER BY n.id LIMIT $1"), &args![limit]).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     /// Takes a pending notice for sending: true if this caller has it and the resident had an
     /// acceptance of its kind left (one is used up); otherwise it is marked `skipped` (shown in
     /// the storefront only). Whoever takes it sends it; nobody sends it twice.
     pub async fn take(&self, n: &NoticeRecord, now: DateTime<Utc>) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let used = tx
             .exec(
                 "UPDATE notice_subscriptions SET remaining = remaining - 1 WHERE user_id = $1 AND kind = $2 AND remaining > 0",
-                &args![n.user_id, n.kind.clone()],
+                &args![n.user_id, n.kind.as_str()],
             )
             .await?;
         let send = used == 1 && n.openid.is_some();
@@ -127,7 +144,7 @@ impl Notices {
             // No WeChat to send to: the acceptance is not spent.
             tx.exec(
                 "UPDATE notice_subscriptions SET remaining = remaining + 1 WHERE user_id = $1 AND kind = $2",
-                &args![n.user_id, n.kind.clone()],
+                &args![n.user_id, n.kind.as_str()],
             )
             .await?;
         }
@@ -147,15 +164,13 @@ impl Notices {
 
     /// A send that failed: kept as `failed` (the storefront still shows it).
     pub async fn failed(&self, id: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        tx.exec("UPDATE notices SET wechat = 'failed' WHERE id = $1", &args![id]).await?;
-        tx.commit().await?;
+        self.db.exec("UPDATE notices SET wechat = 'failed' WHERE id = $1", &args![id]).await?;
         Ok(())
     }
 
     /// The resident accepted subscribe messages of these kinds once more (wx.requestSubscribeMessage).
     pub async fn subscribe(&self, user_id: i64, kinds: &[&str]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         for kind in kinds {
             tx.exec(
                 "INSERT INTO notice_subscriptions (user_id, kind, remaining) VALUES ($1, $2, 1) \

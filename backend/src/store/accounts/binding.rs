@@ -1,19 +1,14 @@
-//! Binding a phone to a WeChat account on either database, over `sql.rs`, as
+//! Binding a phone to a WeChat account, as
 //! `domain::accounts::decide_bind` decides: the phone set, or the WeChat account folded into the
 //! phone account that has it, in one transaction: every row of the WeChat account moves (orders,
 //! cart, shares, notices, ...), its WeChat login goes to the phone account, and it is gone.
 
-use super::sessions::Sessions;
-use super::sql::{args, Pool, Tx};
-use super::StoreResult;
+use super::Accounts;
 use crate::domain::accounts::{decide_bind, Account, BindPlan};
 use crate::domain::Refusal;
-use std::sync::Arc;
-
-pub struct Accounts {
-    pool: Pool,
-    sessions: Arc<Sessions>,
-}
+use crate::store::db::{args, Tx};
+use crate::store::StoreResult;
+use serde::Deserialize;
 
 /// Rows that name a user and simply follow them when two accounts become one.
 const FOLLOW: &[(&str, &str)] = &[
@@ -32,21 +27,13 @@ const FOLLOW: &[(&str, &str)] = &[
 ];
 
 impl Accounts {
-    pub fn new(pool: Pool, sessions: Arc<Sessions>) -> Self {
-        Self { pool, sessions }
-    }
-
     /// Binds `phone` to the WeChat account `user_id`: the id of the account the resident is
     /// now (theirs, or the phone account they were folded into). Err: refused, nothing changed.
     pub async fn bind_phone(&self, user_id: i64, phone: &str) -> StoreResult<Result<i64, Refusal>> {
-        let mut tx = self.pool.begin().await?;
-        let lock = tx.lock();
-        let sql = format!("SELECT id, phone, wechat_openid FROM users WHERE id = $1 OR phone = $2 ORDER BY id{lock}");
-        let rows = tx.rows(&sql, &args![user_id, phone.to_owned()]).await?;
-        let accounts: Vec<Account> = rows
-            .iter()
-            .map(|r| Ok(Account { id: r.get(0)?, phone: r.get(1)?, openid: r.get(2)? }))
-            .collect::<sqlx::Result<_>>()?;
+        let mut tx = self.db.begin().await?;
+        let sql =
+            tx.locked("SELECT id, phone, wechat_openid AS openid FROM users WHERE id = $1 OR phone = $2 ORDER BY id");
+        let accounts: Vec<Account> = tx.all(&sql, &args![user_id, phone]).await?;
         let Some(caller) = accounts.iter().find(|a| a.id == user_id) else {
             return Ok(Err(Refusal::new(shared::ErrorCode::NotFound, "no such account")));
         };
@@ -58,7 +45,7 @@ impl Accounts {
         let now_user = match plan {
             BindPlan::AlreadyBound => user_id,
             BindPlan::SetPhone => {
-                tx.exec("UPDATE users SET phone = $2 WHERE id = $1", &args![user_id, phone.to_owned()]).await?;
+                tx.exec("UPDATE users SET phone = $2 WHERE id = $1", &args![user_id, phone]).await?;
                 user_id
             }
             BindPlan::MergeInto(into) => {
@@ -104,17 +91,24 @@ async fn merge(tx: &mut Tx, from: i64, into: i64) -> StoreResult<()> {
         &args![from, into],
     )
     .await?;
-    let login = tx.row("SELECT wechat_openid, wechat_session_key FROM users WHERE id = $1", &args![from]).await?;
-    let (openid, key): (Option<String>, Option<String>) = match login {
-        Some(r) => (r.get(0)?, r.get(1)?),
-        None => (None, None),
-    };
+    #[derive(Deserialize, Default)]
+    struct Login {
+        wechat_openid: Option<String>,
+        wechat_session_key: Option<String>,
+    }
+    let login: Login = tx
+        .opt("SELECT wechat_openid, wechat_session_key FROM users WHERE id = $1", &args![from])
+        .await?
+        .unwrap_or_default();
     // Retried checkouts of the old login are not retried any more; their orders stay.
     for table in ["cart_items", "notice_subscriptions", "user_roles", "leader_buildings", "idempotency_keys"] {
         tx.exec(&format!("DELETE FROM {table} WHERE user_id = $1"), &args![from]).await?;
     }
     tx.exec("DELETE FROM users WHERE id = $1", &args![from]).await?;
-    tx.exec("UPDATE users SET wechat_openid = $2, wechat_session_key = $3 WHERE id = $1", &args![into, openid, key])
-        .await?;
+    tx.exec(
+        "UPDATE users SET wechat_openid = $2, wechat_session_key = $3 WHERE id = $1",
+        &args![into, login.wechat_openid, login.wechat_session_key],
+    )
+    .await?;
     Ok(())
 }

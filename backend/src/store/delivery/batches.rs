@@ -1,22 +1,24 @@
-//! Delivery batches on either database, written once over `sql.rs`: a slot's orders grouped by
-//! building (a group-buy's drop is one batch), claimed by one volunteer, picked up, handed over
-//! door by door. The store loads and locks (the batch, then its orders by id); the rules are
-//! `domain::delivery`'s.
+//! Delivery batches: a slot's orders grouped by building (a group-buy's drop is one batch),
+//! claimed by one volunteer, picked up, handed over door by door. The store loads and locks
+//! (the batch, then its orders by id); the rules are `domain::delivery`'s.
 
-use super::sql::{args, id_list, Arg, Pool, Row, Tx};
-use super::StoreResult;
 use crate::domain::delivery::{
-    decide_claim, decide_handoff, decide_pickup, BatchSnapshot, Handoff, HandoffSnapshot, Proof,
+    decide_claim, decide_handoff, decide_pickup, decide_report, BatchSnapshot, Handoff, HandoffSnapshot, Proof,
+    ReportedOrder,
 };
 use crate::domain::time::to_api;
 use crate::domain::Refusal;
+use crate::store::checkout::orders::add_event;
+use crate::store::db::{args, Arg, Db, Tx};
+use crate::store::{masked_phone, StoreResult};
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use shared::api::{Batch, Stop, StopItem};
 use shared::order::{BatchStatus, OrderStatus};
 use std::collections::BTreeMap;
 
 pub struct Batches {
-    pool: Pool,
+    db: Db,
 }
 
 /// The orders an open batch gathers: the slot's orders for its building (or its group-buy) that
@@ -25,9 +27,36 @@ const OPEN_ORDERS: &str = "o.slot_id = $1 AND o.batch_id IS NULL \
      AND o.status IN ('placed', 'paid', 'confirmed', 'packed') AND o.building IS NOT NULL \
      AND ((CAST($3 AS BIGINT) IS NULL AND o.group_buy_id IS NULL AND o.building = $2) OR o.group_buy_id = $3)";
 
-const BATCH: &str = "SELECT b.id, b.slot_id, s.starts_at, b.building, b.group_buy_id, b.status, b.volunteer_id, \
-     u.phone, b.created_at, b.claimed_at FROM batches b JOIN slots s ON s.id = b.slot_id \
-     LEFT JOIN users u ON u.id = b.volunteer_id";
+const BATCH: &str = "SELECT b.id, b.slot_id, s.starts_at AS slot_starts_at, b.building, b.group_buy_id, b.status, \
+     b.volunteer_id, u.phone AS volunteer_phone, b.created_at, b.claimed_at FROM batches b \
+     JOIN slots s ON s.id = b.slot_id LEFT JOIN users u ON u.id = b.volunteer_id";
+
+#[derive(Deserialize)]
+struct BatchRow {
+    id: i64,
+    slot_id: i64,
+    slot_starts_at: DateTime<Utc>,
+    building: String,
+    group_buy_id: Option<i64>,
+    status: String,
+    volunteer_id: Option<i64>,
+    volunteer_phone: Option<String>,
+    created_at: DateTime<Utc>,
+    claimed_at: Option<DateTime<Utc>>,
+}
+
+/// An order a batch holds, as its manifest shows it.
+#[derive(Deserialize)]
+struct HeldOrder {
+    id: i64,
+    status: OrderStatus,
+    building: Option<String>,
+    unit: Option<String>,
+    room: Option<String>,
+    phone: Option<String>,
+    note: Option<String>,
+    handoff_attempts: i64,
+}
 
 /// The condition on `orders o` for the orders a batch holds, and its arguments: an open batch's
 /// are those it gathers (`OPEN_ORDERS`), a claimed one's its own.
@@ -40,8 +69,8 @@ fn held(id: i64, open: bool, slot: i64, building: &str, group_buy: Option<i64>) 
 }
 
 impl Batches {
-    pub fn new(pool: Pool) -> Self {
-        Self { pool }
+    pub fn new(db: Db) -> Self {
+        Self { db }
     }
 
     /// A slot's batches: open ones are made for every building (and group-buy) with orders no
@@ -49,10 +78,10 @@ impl Batches {
     pub async fn list(&self, slot_id: i64, now: DateTime<Utc>) -> StoreResult<Vec<Batch>> {
         // Pages poll this list: the write (SQLite's one write lock) is taken only when some
         // building's waiting orders have no open batch yet.
-        let missing = self
-            .pool
-            .row(
-                "SELECT 1 FROM orders o WHERE o.slot_id = $1 AND o.batch_id IS NULL AND o.building IS NOT NULL \
+        let missing: Option<i64> = self
+            .db
+            .opt(
+                "SELECT 1 AS missing FROM orders o WHERE o.slot_id = $1 AND o.batch_id IS NULL AND o.building IS NOT NULL \
                  AND o.status IN ('placed', 'paid', 'confirmed', 'packed') AND NOT EXISTS (SELECT 1 FROM batches b \
                  WHERE b.status = 'open' AND b.slot_id = o.slot_id \
                  AND b.building = CASE WHEN o.group_buy_id IS NULL THEN o.building ELSE '' END \
@@ -61,7 +90,7 @@ impl Batches {
             )
             .await?;
         if missing.is_some() {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.db.begin().await?;
             tx.exec(
                 "INSERT INTO batches (slot_id, building, group_buy_id, status, created_at) \
                  SELECT DISTINCT o.slot_id, CASE WHEN o.group_buy_id IS NULL THEN o.building ELSE '' END, \
@@ -73,10 +102,10 @@ impl Batches {
             .await?;
             tx.commit().await?;
         }
-        let rows =
-            self.pool.rows(&format!("{BATCH} WHERE b.slot_id = $1 ORDER BY b.building, b.id"), &args![slot_id]).await?;
+        let rows: Vec<BatchRow> =
+            self.db.all(&format!("{BATCH} WHERE b.slot_id = $1 ORDER BY b.building, b.id"), &args![slot_id]).await?;
         let mut out = Vec::new();
-        for r in &rows {
+        for r in rows {
             let (batch, _) = self.shown(r, false).await?;
             // An open batch whose orders were all cancelled holds nothing: not shown.
             if batch.orders > 0 || batch.status != BatchStatus::Waiting {
@@ -88,22 +117,16 @@ impl Batches {
 
     /// One batch; with its manifest when `with_manifest` (its volunteer, staff).
     pub async fn batch(&self, id: i64, with_manifest: bool) -> StoreResult<Option<(Batch, Option<i64>)>> {
-        let Some(r) = self.pool.row(&format!("{BATCH} WHERE b.id = $1"), &args![id]).await? else { return Ok(None) };
-        Ok(Some(self.shown(&r, with_manifest).await?))
+        let Some(r) = self.db.opt(&format!("{BATCH} WHERE b.id = $1"), &args![id]).await? else { return Ok(None) };
+        Ok(Some(self.shown(r, with_manifest).await?))
     }
 
     /// The batch as shown, and its volunteer's id.
-    async fn shown(&self, r: &Row, with_manifest: bool) -> StoreResult<(Batch, Option<i64>)> {
-        let id: i64 = r.get(0)?;
-        let slot_id: i64 = r.get(1)?;
-        let building: String = r.get(3)?;
-        let group_buy_id: Option<i64> = r.get(4)?;
-        let stored: String = r.get(5)?;
-        let volunteer_id: Option<i64> = r.get(6)?;
-        let (which, held_args) = held(id, stored == "open", slot_id, &building, group_buy_id);
-        let orders = self
-            .pool
-            .rows(
+    async fn shown(&self, r: BatchRow, with_manifest: bool) -> StoreResult<(Batch, Option<i64>)> {
+        let (which, held_args) = held(r.id, r.status == "open", r.slot_id, &r.building, r.group_buy_id);
+        let orders: Vec<HeldOrder> = self
+            .db
+            .all(
                 &format!(
                     "SELECT o.id, o.status, o.building, o.unit, o.room, u.phone, o.note, o.handoff_attempts \
                      FROM orders o JOIN users u ON u.id = o.user_id WHERE {which} \
@@ -112,81 +135,81 @@ impl Batches {
                 &held_args,
             )
             .await?;
-        let statuses: Vec<OrderStatus> = orders
-            .iter()
-            .map(|o| o.get::<String>(1).map(|s| OrderStatus::parse(&s).unwrap_or(OrderStatus::Placed)))
-            .collect::<Result<_, _>>()?;
         let snapshot = BatchSnapshot {
-            id,
-            stored,
-            volunteer_id,
-            orders: orders.iter().zip(&statuses).map(|(o, s)| Ok((o.get(0)?, *s))).collect::<sqlx::Result<_>>()?,
+            id: r.id,
+            stored: r.status,
+            volunteer_id: r.volunteer_id,
+            orders: orders.iter().map(|o| (o.id, o.status)).collect(),
         };
-        let label = if group_buy_id.is_some() {
-            let mut buildings: Vec<String> =
-                orders.iter().filter_map(|o| o.get::<Option<String>>(2).ok().flatten()).collect();
+        let label = if r.group_buy_id.is_some() {
+            let mut buildings: Vec<String> = orders.iter().filter_map(|o| o.building.clone()).collect();
             buildings.dedup();
             buildings.join("、")
         } else {
-            building
+            r.building
         };
-        let manifest = if with_manifest { Some(self.manifest(&orders, &statuses).await?) } else { None };
-        let since: DateTime<Utc> = r.get::<Option<DateTime<Utc>>>(9)?.map_or_else(|| r.get(8), Ok)?;
+        let count = orders.len() as i64;
+        let manifest = if with_manifest { Some(self.manifest(orders).await?) } else { None };
         Ok((
             Batch {
-                id,
-                slot_id,
-                slot_starts_at: to_api(r.get(2)?),
+                id: r.id,
+                slot_id: r.slot_id,
+                slot_starts_at: to_api(r.slot_starts_at),
                 building: label,
-                group_buy_id,
-                orders: orders.len() as i64,
+                group_buy_id: r.group_buy_id,
+                orders: count,
                 status: snapshot.status(),
-                volunteer: super::masked_phone(r.get(7)?),
-                since: to_api(since),
+                volunteer: masked_phone(r.volunteer_phone),
+                since: to_api(r.claimed_at.unwrap_or(r.created_at)),
                 manifest,
             },
-            volunteer_id,
+            r.volunteer_id,
         ))
     }
 
-    async fn manifest(&self, orders: &[Row], statuses: &[OrderStatus]) -> StoreResult<Vec<Stop>> {
-        let ids = id_list(orders.iter().filter_map(|o| o.get::<i64>(0).ok()));
+    async fn manifest(&self, orders: Vec<HeldOrder>) -> StoreResult<Vec<Stop>> {
+        #[derive(Deserialize)]
+        struct Item {
+            order_id: i64,
+            name: String,
+            unit: String,
+            quantity: i64,
+        }
+        let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
         let sql = format!(
-            "SELECT order_id, name, unit, quantity - short_quantity FROM order_lines WHERE order_id IN {} \
-             ORDER BY order_id, vendor_id, product_id",
-            self.pool.ids(1)
+            "SELECT order_id, name, unit, quantity - short_quantity AS quantity FROM order_lines \
+             WHERE order_id IN {} ORDER BY order_id, vendor_id, product_id",
+            self.db.list(1)
         );
         let mut items: BTreeMap<i64, Vec<StopItem>> = BTreeMap::new();
-        for l in self.pool.rows(&sql, &args![ids.as_str()]).await? {
-            let quantity: i64 = l.get(3)?;
-            if quantity > 0 {
-                items.entry(l.get(0)?).or_default().push(StopItem { name: l.get(1)?, unit: l.get(2)?, quantity });
+        for l in self.db.all::<Item>(&sql, &[Arg::json(&ids)]).await? {
+            if l.quantity > 0 {
+                items.entry(l.order_id).or_default().push(StopItem {
+                    name: l.name,
+                    unit: l.unit,
+                    quantity: l.quantity,
+                });
             }
         }
-        orders
-            .iter()
-            .zip(statuses)
-            .map(|(o, status)| {
-                let order_id: i64 = o.get(0)?;
-                Ok(Stop {
-                    order_id,
-                    building: o.get::<Option<String>>(2)?.unwrap_or_default(),
-                    unit: o.get::<Option<String>>(3)?.unwrap_or_default(),
-                    room: o.get::<Option<String>>(4)?.unwrap_or_default(),
-                    phone: super::masked_phone(o.get(5)?),
-                    note: o.get(6)?,
-                    status: *status,
-                    items: items.remove(&order_id).unwrap_or_default(),
-                    handoff_attempts: o.get(7)?,
-                })
+        Ok(orders
+            .into_iter()
+            .map(|o| Stop {
+                order_id: o.id,
+                building: o.building.unwrap_or_default(),
+                unit: o.unit.unwrap_or_default(),
+                room: o.room.unwrap_or_default(),
+                phone: masked_phone(o.phone),
+                note: o.note,
+                status: o.status,
+                items: items.remove(&o.id).unwrap_or_default(),
+                handoff_attempts: o.handoff_attempts,
             })
-            .collect::<sqlx::Result<_>>()
-            .map_err(Into::into)
+            .collect())
     }
 
     /// A volunteer claims a ready batch; exactly one of several at once gets it.
     pub async fn claim(&self, id: i64, volunteer: i64, now: DateTime<Utc>) -> StoreResult<Result<(), Refusal>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let snapshot = load_batch(&mut tx, id).await?;
         let orders = match decide_claim(snapshot.as_ref()) {
             Ok(orders) => orders,
@@ -197,15 +220,15 @@ impl Batches {
             &args![id, volunteer, now],
         )
         .await?;
-        let sql = format!("UPDATE orders SET batch_id = $1 WHERE id IN {}", tx.ids(2));
-        tx.exec(&sql, &args![id, id_list(orders).as_str()]).await?;
+        let sql = format!("UPDATE orders SET batch_id = $1 WHERE id IN {}", tx.list(2));
+        tx.exec(&sql, &[Arg::Int(id), Arg::json(&orders)]).await?;
         tx.commit().await?;
         Ok(Ok(()))
     }
 
     /// The batch's volunteer picks it up: it is out, its orders out for delivery.
     pub async fn pickup(&self, id: i64, volunteer: i64, now: DateTime<Utc>) -> StoreResult<Result<(), Refusal>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let snapshot = load_batch(&mut tx, id).await?;
         let orders = match decide_pickup(snapshot.as_ref(), volunteer) {
             Ok(orders) => orders,
@@ -230,28 +253,31 @@ impl Batches {
         note: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<(), Refusal>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         // The batch first, then its orders (this one among them): the order every delivery step
         // locks in. An order's batch never changes once set, so it is read without a lock.
-        let batch_id: Option<i64> = match tx.row("SELECT batch_id FROM orders WHERE id = $1", &args![order_id]).await? {
-            Some(r) => r.get(0)?,
-            None => None,
-        };
+        #[derive(Deserialize)]
+        struct AtDoor {
+            status: OrderStatus,
+            handoff_code: String,
+            handoff_attempts: i64,
+        }
+        let batch_id: Option<i64> =
+            tx.opt("SELECT batch_id FROM orders WHERE id = $1", &args![order_id]).await?.flatten();
         let snapshot = match batch_id {
             Some(b) => match load_batch(&mut tx, b).await? {
                 Some(batch) => {
-                    let o = tx
-                        .row(
+                    let o: AtDoor = tx
+                        .one(
                             "SELECT status, handoff_code, handoff_attempts FROM orders WHERE id = $1",
                             &args![order_id],
                         )
-                        .await?
-                        .ok_or_else(|| super::StoreError::Broken("the locked order is gone".into()))?;
+                        .await?;
                     Some(HandoffSnapshot {
                         order_id,
-                        status: OrderStatus::parse(&o.get::<String>(0)?).unwrap_or(OrderStatus::Placed),
-                        code: o.get(1)?,
-                        attempts: o.get(2)?,
+                        status: o.status,
+                        code: o.handoff_code,
+                        attempts: o.handoff_attempts,
                         batch,
                     })
                 }
@@ -288,7 +314,7 @@ impl Batches {
 
     /// Staff let an order take codes again after too many wrong ones. False: no such order.
     pub async fn reset_handoff(&self, order_id: i64) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let changed = tx.exec("UPDATE orders SET handoff_attempts = 0 WHERE id = $1", &args![order_id]).await?;
         tx.commit().await?;
         Ok(changed == 1)
@@ -303,9 +329,20 @@ impl Batches {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<shared::api::Contact>> {
-        let rows = self
-            .pool
-            .rows(
+        #[derive(Deserialize)]
+        struct Row {
+            id: i64,
+            delivered_at: DateTime<Utc>,
+            phone: Option<String>,
+            building: Option<String>,
+            unit: Option<String>,
+            room: Option<String>,
+            left_at_door: bool,
+            slot_id: i64,
+        }
+        let rows: Vec<Row> = self
+            .db
+            .all(
                 "SELECT o.id, o.delivered_at, v.phone, o.building, o.unit, o.room, o.left_at_door, o.slot_id \
                  FROM orders o JOIN users v ON v.id = o.delivered_by \
                  WHERE o.delivered_at >= $1 AND o.delivered_at < $2 \
@@ -314,21 +351,19 @@ impl Batches {
                 &args![from, to, volunteer_phone, building],
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(shared::api::Contact {
-                    order_id: r.get(0)?,
-                    at: to_api(r.get(1)?),
-                    volunteer_phone: r.get(2)?,
-                    building: r.get::<Option<String>>(3)?.unwrap_or_default(),
-                    unit: r.get::<Option<String>>(4)?.unwrap_or_default(),
-                    room: r.get::<Option<String>>(5)?.unwrap_or_default(),
-                    left_at_door: r.get(6)?,
-                    slot_id: r.get(7)?,
-                })
+        Ok(rows
+            .into_iter()
+            .map(|r| shared::api::Contact {
+                order_id: r.id,
+                at: to_api(r.delivered_at),
+                volunteer_phone: r.phone,
+                building: r.building.unwrap_or_default(),
+                unit: r.unit.unwrap_or_default(),
+                room: r.room.unwrap_or_default(),
+                left_at_door: r.left_at_door,
+                slot_id: r.slot_id,
             })
-            .collect::<sqlx::Result<_>>()
-            .map_err(Into::into)
+            .collect())
     }
 
     /// Records a resident's report on their delivered order. Err: refused (not theirs, not
@@ -341,101 +376,99 @@ impl Batches {
         text: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<i64, Refusal>> {
-        let mut tx = self.pool.begin().await?;
-        let Some(o) = tx
-            .row("SELECT user_id, household_id, group_buy_id, status FROM orders WHERE id = $1", &args![order_id])
-            .await?
-        else {
-            return Ok(Err(Refusal::new(shared::ErrorCode::NotFound, "no such order")));
-        };
-        let owner = super::OrderOwner {
-            user_id: o.get(0)?,
-            household_id: o.get::<Option<i64>>(2)?.and(o.get::<Option<i64>>(1)?),
-        };
-        if !owner.is(user_id, household) {
-            return Ok(Err(Refusal::new(shared::ErrorCode::NotFound, "no such order")));
-        }
-        let status = OrderStatus::parse(&o.get::<String>(3)?).unwrap_or(OrderStatus::Placed);
-        if !shared::order::may_report_problem(status) {
-            return Ok(Err(Refusal::new(
-                shared::ErrorCode::WrongState,
-                "送达后才能反馈问题 (problems are reported once the order is delivered)",
-            )));
+        let mut tx = self.db.begin().await?;
+        let order: Option<ReportedOrder> = tx
+            .opt("SELECT user_id, household_id, group_buy_id, status FROM orders WHERE id = $1", &args![order_id])
+            .await?;
+        if let Err(refusal) = decide_report(order.as_ref(), user_id, household) {
+            return Ok(Err(refusal));
         }
         let id: i64 = tx
-            .row(
+            .one(
                 "INSERT INTO order_problems (order_id, user_id, text, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
                 &args![order_id, user_id, text, now],
             )
-            .await?
-            .ok_or_else(|| super::StoreError::Broken("the new report has no id".into()))?
-            .get(0)?;
+            .await?;
         tx.commit().await?;
         Ok(Ok(id))
     }
 
     /// Reports, newest first (staff).
     pub async fn problems(&self) -> StoreResult<Vec<shared::api::Problem>> {
-        let rows = self
-            .pool
-            .rows(
-                "SELECT p.id, p.order_id, p.text, p.created_at, o.building, o.unit, o.room, u.phone, v.phone \
-                 FROM order_problems p JOIN orders o ON o.id = p.order_id JOIN users u ON u.id = p.user_id \
-                 LEFT JOIN users v ON v.id = o.delivered_by ORDER BY p.id DESC LIMIT 500",
+        #[derive(Deserialize)]
+        struct Row {
+            id: i64,
+            order_id: i64,
+            text: String,
+            created_at: DateTime<Utc>,
+            building: Option<String>,
+            unit: Option<String>,
+            room: Option<String>,
+            phone: Option<String>,
+            delivered_by: Option<String>,
+        }
+        let rows: Vec<Row> = self
+            .db
+            .all(
+                "SELECT p.id, p.order_id, p.text, p.created_at, o.building, o.unit, o.room, u.phone, \
+                 v.phone AS delivered_by FROM order_problems p JOIN orders o ON o.id = p.order_id \
+                 JOIN users u ON u.id = p.user_id LEFT JOIN users v ON v.id = o.delivered_by \
+                 ORDER BY p.id DESC LIMIT 500",
                 &[],
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(shared::api::Problem {
-                    id: r.get(0)?,
-                    order_id: r.get(1)?,
-                    text: r.get(2)?,
-                    created_at: to_api(r.get(3)?),
-                    building: r.get(4)?,
-                    unit: r.get(5)?,
-                    room: r.get(6)?,
-                    phone: super::masked_phone(r.get(7)?),
-                    delivered_by: super::masked_phone(r.get(8)?),
-                })
+        Ok(rows
+            .into_iter()
+            .map(|r| shared::api::Problem {
+                id: r.id,
+                order_id: r.order_id,
+                text: r.text,
+                created_at: to_api(r.created_at),
+                building: r.building,
+                unit: r.unit,
+                room: r.room,
+                phone: masked_phone(r.phone),
+                delivered_by: masked_phone(r.delivered_by),
             })
-            .collect::<sqlx::Result<_>>()
-            .map_err(Into::into)
+            .collect())
     }
 
     /// The batch an order is in, if any.
     pub async fn batch_of(&self, order_id: i64) -> StoreResult<Option<i64>> {
-        match self.pool.row("SELECT batch_id FROM orders WHERE id = $1", &args![order_id]).await? {
-            Some(r) => Ok(r.get(0)?),
-            None => Ok(None),
-        }
+        Ok(self.db.opt("SELECT batch_id FROM orders WHERE id = $1", &args![order_id]).await?.flatten())
     }
 }
 
 /// The batch, locked, with the orders it holds (or, open, those it gathers), locked by id.
 async fn load_batch(tx: &mut Tx, id: i64) -> StoreResult<Option<BatchSnapshot>> {
-    let sql =
-        format!("SELECT slot_id, building, group_buy_id, status, volunteer_id FROM batches WHERE id = $1{}", tx.lock());
-    let Some(b) = tx.row(&sql, &args![id]).await? else { return Ok(None) };
-    let stored: String = b.get(3)?;
-    let (slot, building, group_buy): (i64, String, Option<i64>) = (b.get(0)?, b.get(1)?, b.get(2)?);
-    let (which, held_args) = held(id, stored == "open", slot, &building, group_buy);
-    let sql = format!("SELECT o.id, o.status FROM orders o WHERE {which} ORDER BY o.id{}", tx.lock());
-    let orders = tx.rows(&sql, &held_args).await?;
+    #[derive(Deserialize)]
+    struct Stored {
+        slot_id: i64,
+        building: String,
+        group_buy_id: Option<i64>,
+        status: String,
+        volunteer_id: Option<i64>,
+    }
+    #[derive(Deserialize)]
+    struct Held {
+        id: i64,
+        status: OrderStatus,
+    }
+    let sql = tx.locked("SELECT slot_id, building, group_buy_id, status, volunteer_id FROM batches WHERE id = $1");
+    let Some(b) = tx.opt::<Stored>(&sql, &args![id]).await? else { return Ok(None) };
+    let (which, held_args) = held(id, b.status == "open", b.slot_id, &b.building, b.group_buy_id);
+    let sql = tx.locked(&format!("SELECT o.id, o.status FROM orders o WHERE {which} ORDER BY o.id"));
+    let orders: Vec<Held> = tx.all(&sql, &held_args).await?;
     Ok(Some(BatchSnapshot {
         id,
-        stored,
-        volunteer_id: b.get(4)?,
-        orders: orders
-            .iter()
-            .map(|o| Ok((o.get(0)?, OrderStatus::parse(&o.get::<String>(1)?).unwrap_or(OrderStatus::Placed))))
-            .collect::<sqlx::Result<_>>()?,
+        stored: b.status,
+        volunteer_id: b.volunteer_id,
+        orders: orders.into_iter().map(|o| (o.id, o.status)).collect(),
     }))
 }
 
 async fn set_status(tx: &mut Tx, order: i64, status: OrderStatus, by: i64, now: DateTime<Utc>) -> StoreResult<()> {
     tx.exec("UPDATE orders SET status = $2, updated_at = $3 WHERE id = $1", &args![order, status.as_str(), now])
         .await?;
-    tx.exec(super::EVENT_INSERT, &args![order, status.as_str(), now, by]).await?;
-    Ok(())
+    add_event(tx, order, status, now, Some(by)).await
 }

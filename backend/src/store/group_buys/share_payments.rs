@@ -1,22 +1,30 @@
-//! Group-buy shares paid ahead with WeChat Pay, written once over `sql.rs`: a prepay per share
+//! Group-buy shares paid ahead with WeChat Pay: a prepay per share
 //! total (`FXG{group-buy}H{household}N{n}`), and what WeChat Pay says of it, decided by
 //! `domain::group_buy::decide_share_payment` over the group-buy and the share as locked (the
 //! group-buy row first, as everywhere). When the group-buy goes ahead the share's payment becomes
 //! its order's; when it fails the money is owed back (both in `GroupBuys::close`).
 
-use super::group_buys::GroupBuys;
-use super::sql::args;
-use super::StoreResult;
+use super::GroupBuys;
 use crate::domain::group_buy::{decide_share_payment, SharePayRequest, SharePaymentSnapshot};
 use crate::domain::payment::{Merchant, PaymentNotice, PaymentOutcome};
 use crate::domain::Refusal;
+use crate::store::db::args;
+use crate::store::StoreResult;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use shared::group_buy::{GroupBuyStatus, SharePayment};
 use shared::Fen;
 
 /// Whether WeChat Pay's `out_trade_no` is a group-buy share's.
 pub fn is_share(out_trade_no: &str) -> bool {
     out_trade_no.starts_with("FXG")
+}
+
+/// A share's total and whether it is paid.
+#[derive(Deserialize)]
+struct ShareNow {
+    total_fen: Fen,
+    payment_status: SharePayment,
 }
 
 /// A share's prepay as kept: its `out_trade_no` and WeChat's prepay id once made.
@@ -44,27 +52,26 @@ impl GroupBuys {
     /// The group-buy and the household's share as they stand, for `decide_share_pay`; None: no
     /// such group-buy.
     pub async fn share_to_pay(&self, id: i64, household_id: i64) -> StoreResult<Option<SharePayRequest>> {
-        let Some(g) = self.pool.row("SELECT status, deadline FROM group_buys WHERE id = $1", &args![id]).await? else {
+        #[derive(Deserialize)]
+        struct Group {
+            status: GroupBuyStatus,
+            deadline: DateTime<Utc>,
+        }
+        let Some(g) = self.db.opt::<Group>("SELECT status, deadline FROM group_buys WHERE id = $1", &args![id]).await?
+        else {
             return Ok(None);
         };
-        let share = self
-            .pool
-            .row(
+        let share: Option<ShareNow> = self
+            .db
+            .opt(
                 "SELECT total_fen, payment_status FROM group_buy_shares WHERE group_buy_id = $1 AND household_id = $2",
                 &args![id, household_id],
             )
             .await?;
-        let share = match share {
-            Some(r) => Some((
-                Fen::stored(r.get(0)?),
-                SharePayment::parse(&r.get::<String>(1)?).unwrap_or(SharePayment::Unpaid),
-            )),
-            None => None,
-        };
         Ok(Some(SharePayRequest {
-            status: GroupBuyStatus::parse(&g.get::<String>(0)?).unwrap_or(GroupBuyStatus::Cancelled),
-            deadline: g.get(1)?,
-            share,
+            status: g.status,
+            deadline: g.deadline,
+            share: share.map(|s| (s.total_fen, s.payment_status)),
         }))
     }
 
@@ -79,33 +86,38 @@ impl GroupBuys {
         openid: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<SharePrepay> {
-        let mut tx = self.pool.begin().await?;
-        let waiting = tx
-            .row(
+        #[derive(Deserialize)]
+        struct Waiting {
+            out_trade_no: String,
+            prepay_id: Option<String>,
+        }
+        let mut tx = self.db.begin().await?;
+        let waiting: Option<Waiting> = tx
+            .opt(
                 "SELECT out_trade_no, prepay_id FROM share_payments WHERE group_buy_id = $1 AND household_id = $2 \
                  AND amount_fen = $3 AND payer_openid = $4 AND transaction_id IS NULL ORDER BY created_at DESC LIMIT 1",
-                &args![id, household_id, amount.get(), openid.to_owned()],
+                &args![id, household_id, amount, openid],
             )
             .await?;
         let prepay = match waiting {
-            Some(r) => {
-                SharePrepay { out_trade_no: r.get(0)?, prepay_id: r.get(1)?, amount, payer_openid: openid.to_owned() }
-            }
+            Some(w) => SharePrepay {
+                out_trade_no: w.out_trade_no,
+                prepay_id: w.prepay_id,
+                amount,
+                payer_openid: openid.to_owned(),
+            },
             None => {
-                let made = tx
-                    .row(
-                        "SELECT COUNT(*) FROM share_payments WHERE group_buy_id = $1 AND household_id = $2",
+                let made: i64 = tx
+                    .one(
+                        "SELECT COUNT(*) AS n FROM share_payments WHERE group_buy_id = $1 AND household_id = $2",
                         &args![id, household_id],
                     )
-                    .await?
-                    .map(|r| r.get::<i64>(0))
-                    .transpose()?
-                    .unwrap_or(0);
+                    .await?;
                 let out_trade_no = format!("FXG{id}H{household_id}N{}", made + 1);
                 tx.exec(
                     "INSERT INTO share_payments (out_trade_no, group_buy_id, household_id, user_id, amount_fen, \
                      payer_openid, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    &args![out_trade_no.clone(), id, household_id, user_id, amount.get(), openid.to_owned(), now],
+                    &args![out_trade_no.as_str(), id, household_id, user_id, amount, openid, now],
                 )
                 .await?;
                 SharePrepay { out_trade_no, prepay_id: None, amount, payer_openid: openid.to_owned() }
@@ -116,11 +128,8 @@ impl GroupBuys {
     }
 
     pub async fn set_share_prepay(&self, out_trade_no: &str, prepay_id: &str) -> StoreResult<()> {
-        self.pool
-            .write(
-                "UPDATE share_payments SET prepay_id = $2 WHERE out_trade_no = $1",
-                &args![out_trade_no.to_owned(), prepay_id.to_owned()],
-            )
+        self.db
+            .exec("UPDATE share_payments SET prepay_id = $2 WHERE out_trade_no = $1", &args![out_trade_no, prepay_id])
             .await?;
         Ok(())
     }
@@ -128,8 +137,8 @@ impl GroupBuys {
     /// Share prepays with no word from WeChat Pay since `asked_before` (within two days): to ask about.
     pub async fn unanswered_share_payments(&self, asked_before: DateTime<Utc>, limit: i64) -> StoreResult<Vec<String>> {
         Ok(self
-            .pool
-            .first_column(
+            .db
+            .all(
                 "SELECT out_trade_no FROM share_payments WHERE prepay_id IS NOT NULL AND transaction_id IS NULL \
                  AND created_at <= $1 AND created_at > $3 ORDER BY created_at LIMIT $2",
                 &args![asked_before, limit, asked_before - chrono::Duration::days(2)],
@@ -145,56 +154,45 @@ impl GroupBuys {
         merchant: &Merchant<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<PaymentOutcome, Refusal>> {
-        let mut tx = self.pool.begin().await?;
-        let lock = tx.lock();
-        let found = tx
-            .row(
+        #[derive(Deserialize)]
+        struct Found {
+            group_buy_id: i64,
+            household_id: i64,
+        }
+        #[derive(Deserialize)]
+        struct Paid {
+            amount_fen: Fen,
+            transaction_id: Option<String>,
+            user_id: i64,
+        }
+        let mut tx = self.db.begin().await?;
+        let found: Option<Found> = tx
+            .opt(
                 "SELECT group_buy_id, household_id FROM share_payments WHERE out_trade_no = $1",
-                &args![notice.out_trade_no.clone()],
+                &args![notice.out_trade_no.as_str()],
             )
             .await?;
         let mut snapshot = None;
         let mut keys = None;
         if let Some(f) = found {
-            let (id, household): (i64, i64) = (f.get(0)?, f.get(1)?);
-            let g = tx.row(&format!("SELECT status FROM group_buys WHERE id = $1{lock}"), &args![id]).await?;
-            let open = match g {
-                Some(g) => g.get::<String>(0)? == GroupBuyStatus::Open.as_str(),
-                None => false,
-            };
-            let share = tx
-                .row(
-                    &format!(
-                        "SELECT total_fen, payment_status FROM group_buy_shares WHERE group_buy_id = $1 \
-                         AND household_id = $2{lock}"
-                    ),
-                    &args![id, household],
-                )
-                .await?;
-            let share = match share {
-                Some(r) => Some((
-                    Fen::stored(r.get(0)?),
-                    SharePayment::parse(&r.get::<String>(1)?).unwrap_or(SharePayment::Unpaid),
-                )),
-                None => None,
-            };
-            let p = tx
-                .row(
-                    &format!(
-                        "SELECT amount_fen, transaction_id, user_id FROM share_payments WHERE out_trade_no = $1{lock}"
-                    ),
-                    &args![notice.out_trade_no.clone()],
-                )
-                .await?
-                .ok_or(sqlx::Error::RowNotFound)?;
+            let (id, household) = (f.group_buy_id, f.household_id);
+            let sql = tx.locked("SELECT status FROM group_buys WHERE id = $1");
+            let status: Option<GroupBuyStatus> = tx.opt(&sql, &args![id]).await?;
+            let sql = tx.locked(
+                "SELECT total_fen, payment_status FROM group_buy_shares WHERE group_buy_id = $1 AND household_id = $2",
+            );
+            let share: Option<ShareNow> = tx.opt(&sql, &args![id, household]).await?;
+            let sql =
+                tx.locked("SELECT amount_fen, transaction_id, user_id FROM share_payments WHERE out_trade_no = $1");
+            let p: Paid = tx.one(&sql, &args![notice.out_trade_no.as_str()]).await?;
             snapshot = Some(SharePaymentSnapshot {
                 out_trade_no: notice.out_trade_no.clone(),
-                amount: Fen::stored(p.get(0)?),
-                transaction_id: p.get(1)?,
-                group_buy_open: open,
-                share,
+                amount: p.amount_fen,
+                transaction_id: p.transaction_id,
+                group_buy_open: status == Some(GroupBuyStatus::Open),
+                share: share.map(|s| (s.total_fen, s.payment_status)),
             });
-            keys = Some((id, household, p.get::<i64>(2)?));
+            keys = Some((id, household, p.user_id));
         }
         let outcome = match decide_share_payment(snapshot.as_ref(), notice, merchant) {
             Ok(outcome) => outcome,

@@ -1,23 +1,25 @@
-//! The donation pool on either database, written once over `sql.rs`: gifts (paid with WeChat
+//! The donation pool: gifts (paid with WeChat
 //! Pay, or recorded by staff), allocations that pay a flagged household's order, money coming
 //! back from a pool-paid order, and the ledger. Every change of the pool locks its one row, so
 //! concurrent allocations are decided one after another over the balance as it is; what they do
 //! is `domain::donations`' (and a gift's payment is `domain::payment::decide_payment`'s, as for
 //! an order).
 
-use super::sql::{args, Pool, Row, Tx};
-use super::StoreResult;
 use crate::domain::donations::{decide_allocation, give_back, AllocationSnapshot, Need};
 use crate::domain::payment::{decide_payment, Merchant, PaymentNotice, PaymentOutcome, PaymentSnapshot};
 use crate::domain::time::to_api;
 use crate::domain::Refusal;
+use crate::store::checkout::orders::add_event;
+use crate::store::db::{args, Db, Tx};
+use crate::store::{masked_phone, StoreResult};
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use shared::api::{Allocated, Gift, LedgerEntry, PoolNeed, PoolSummary};
 use shared::order::OrderStatus;
 use shared::{ErrorCode, Fen};
 
 pub struct Donations {
-    pool: Pool,
+    db: Db,
 }
 
 /// The `out_trade_no` of a gift's payment: `FXD` and the gift id (orders' are `FXS...`).
@@ -38,11 +40,12 @@ pub const POOL_RETURN_INSERT: &str = "INSERT INTO pool_returns (return_no, order
      SELECT $4, order_id, $2, $5, $3 FROM pool_allocations WHERE order_id = $1 ON CONFLICT (return_no) DO NOTHING";
 
 /// A gift as kept.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct GiftRecord {
     pub id: i64,
     pub user_id: Option<i64>,
     pub status: String,
+    #[serde(rename = "amount_fen")]
     pub amount: Fen,
     pub boxes: i64,
     pub payer_openid: Option<String>,
@@ -60,51 +63,69 @@ pub struct NewGift<'a> {
     pub recorded_by: Option<i64>,
 }
 
-const GIFT_SELECT: &str = "SELECT d.id, d.status, d.amount_fen, d.boxes, p.name, d.donor_name, d.created_at, \
-     d.received_at, d.amount_fen - d.remaining_fen, \
-     (SELECT COUNT(*) FROM gift_uses g WHERE g.donation_id = d.id AND g.amount_fen > 0) \
+const GIFT_SELECT: &str = "SELECT d.id, d.status, d.amount_fen, d.boxes, p.name AS product_name, d.donor_name, \
+     d.created_at, d.received_at, d.amount_fen - d.remaining_fen AS spent_fen, \
+     (SELECT COUNT(*) FROM gift_uses g WHERE g.donation_id = d.id AND g.amount_fen > 0) AS boxes_delivered \
      FROM donations d LEFT JOIN products p ON p.id = d.product_id ";
 
-fn gift(r: &Row) -> sqlx::Result<Gift> {
-    let status: String = r.get(1)?;
-    Ok(Gift {
-        id: r.get(0)?,
-        amount_fen: Fen::stored(r.get(2)?),
-        boxes: r.get(3)?,
-        product_name: r.get(4)?,
-        donor_name: r.get(5)?,
-        created_at: to_api(r.get(6)?),
-        received_at: r.get::<Option<DateTime<Utc>>>(7)?.map(to_api),
-        spent_fen: Fen::stored(if status == "received" { r.get(8)? } else { 0 }),
-        boxes_delivered: r.get(9)?,
-        status,
-    })
+#[derive(Deserialize)]
+struct GiftRow {
+    id: i64,
+    status: String,
+    amount_fen: Fen,
+    boxes: i64,
+    product_name: Option<String>,
+    donor_name: Option<String>,
+    created_at: DateTime<Utc>,
+    received_at: Option<DateTime<Utc>>,
+    spent_fen: i64,
+    boxes_delivered: i64,
+}
+
+fn gift(r: GiftRow) -> Gift {
+    Gift {
+        id: r.id,
+        amount_fen: r.amount_fen,
+        boxes: r.boxes,
+        product_name: r.product_name,
+        donor_name: r.donor_name,
+        created_at: to_api(r.created_at),
+        received_at: r.received_at.map(to_api),
+        spent_fen: Fen::stored(if r.status == "received" { r.spent_fen } else { 0 }),
+        boxes_delivered: r.boxes_delivered,
+        status: r.status,
+    }
 }
 
 impl Donations {
-    pub fn new(pool: Pool) -> Self {
-        Self { pool }
+    pub fn new(db: Db) -> Self {
+        Self { db }
     }
 
     /// The price and name of a 菜盒子 on sale, None if the product is not one.
     pub async fn box_product(&self, product_id: i64) -> StoreResult<Option<(Fen, String)>> {
-        let row = self
-            .pool
-            .row(
+        #[derive(Deserialize)]
+        struct BoxProduct {
+            price_fen: Fen,
+            name: String,
+        }
+        let found: Option<BoxProduct> = self
+            .db
+            .opt(
                 "SELECT price_fen, name FROM products WHERE id = $1 AND active AND category_id = 'box'",
                 &args![product_id],
             )
             .await?;
-        Ok(row.map(|r| Ok::<_, sqlx::Error>((Fen::stored(r.get(0)?), r.get(1)?))).transpose()?)
+        Ok(found.map(|b| (b.price_fen, b.name)))
     }
 
     /// Records a gift: a resident's waits for its payment; a staff-recorded one (`recorded_by`)
     /// is in the pool at once, with its ledger line. The new gift's id.
     pub async fn give(&self, gift: &NewGift<'_>, now: DateTime<Utc>) -> StoreResult<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let received = gift.recorded_by.is_some();
-        let row = tx
-            .row(
+        let id: i64 = tx
+            .one(
                 "INSERT INTO donations (user_id, donor_name, boxes, product_id, amount_fen, remaining_fen, status, \
                  recorded_by, note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
                 &args![
@@ -112,7 +133,7 @@ impl Donations {
                     gift.donor_name,
                     gift.boxes,
                     gift.product_id,
-                    gift.amount.get(),
+                    gift.amount,
                     if received { gift.amount.get() } else { 0 },
                     "pending_payment",
                     gift.recorded_by,
@@ -120,9 +141,7 @@ impl Donations {
                     now
                 ],
             )
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)?;
-        let id: i64 = row.get(0)?;
+            .await?;
         if received {
             receive(&mut tx, id, gift.amount, None, gift.recorded_by, now).await?;
         }
@@ -131,50 +150,36 @@ impl Donations {
     }
 
     pub async fn gift(&self, id: i64) -> StoreResult<Option<GiftRecord>> {
-        let row = self
-            .pool
-            .row(
+        Ok(self
+            .db
+            .opt(
                 "SELECT id, user_id, status, amount_fen, boxes, payer_openid, prepay_id FROM donations WHERE id = $1",
                 &args![id],
             )
-            .await?;
-        Ok(row
-            .map(|r| {
-                Ok::<_, sqlx::Error>(GiftRecord {
-                    id: r.get(0)?,
-                    user_id: r.get(1)?,
-                    status: r.get(2)?,
-                    amount: Fen::stored(r.get(3)?),
-                    boxes: r.get(4)?,
-                    payer_openid: r.get(5)?,
-                    prepay_id: r.get(6)?,
-                })
-            })
-            .transpose()?)
+            .await?)
     }
 
     /// The gift's payment: its `out_trade_no` and payer fixed the first time it is asked for.
     pub async fn ensure_payment(&self, id: i64, openid: &str) -> StoreResult<GiftRecord> {
-        let mut tx = self.pool.begin().await?;
-        tx.exec(
-            "UPDATE donations SET out_trade_no = $2, payer_openid = $3 WHERE id = $1 AND out_trade_no IS NULL",
-            &args![id, out_trade_no(id), openid.to_owned()],
-        )
-        .await?;
-        tx.commit().await?;
+        self.db
+            .exec(
+                "UPDATE donations SET out_trade_no = $2, payer_openid = $3 WHERE id = $1 AND out_trade_no IS NULL",
+                &args![id, out_trade_no(id), openid],
+            )
+            .await?;
         self.gift(id).await?.ok_or_else(|| sqlx::Error::RowNotFound.into())
     }
 
     pub async fn set_prepay(&self, id: i64, prepay_id: &str) -> StoreResult<()> {
-        self.pool.write("UPDATE donations SET prepay_id = $2 WHERE id = $1", &args![id, prepay_id.to_owned()]).await?;
+        self.db.exec("UPDATE donations SET prepay_id = $2 WHERE id = $1", &args![id, prepay_id]).await?;
         Ok(())
     }
 
     /// Gifts with a prepay and no word from WeChat Pay since `asked_before`: to ask about.
     pub async fn unanswered(&self, asked_before: DateTime<Utc>, limit: i64) -> StoreResult<Vec<String>> {
         Ok(self
-            .pool
-            .first_column(
+            .db
+            .all(
                 "SELECT out_trade_no FROM donations WHERE status = 'pending_payment' AND prepay_id IS NOT NULL \
                  AND created_at <= $1 AND created_at > $3 ORDER BY id LIMIT $2",
                 &args![asked_before, limit, asked_before - chrono::Duration::days(2)],
@@ -190,22 +195,24 @@ impl Donations {
         merchant: &Merchant<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<PaymentOutcome, Refusal>> {
-        let mut tx = self.pool.begin().await?;
-        let sql = format!(
-            "SELECT id, status, amount_fen, transaction_id FROM donations WHERE out_trade_no = $1{}",
-            tx.lock()
-        );
-        let row = tx.row(&sql, &args![notice.out_trade_no.clone()]).await?;
-        let snapshot = match &row {
-            Some(r) => Some(PaymentSnapshot {
-                order_id: r.get(0)?,
-                status: if r.get::<String>(1)? == "received" { OrderStatus::Paid } else { OrderStatus::PendingPayment },
-                total: Fen::stored(r.get(2)?),
-                transaction_id: r.get(3)?,
-                paid_by_pool: false,
-            }),
-            None => None,
-        };
+        #[derive(Deserialize)]
+        struct Paid {
+            id: i64,
+            status: String,
+            amount_fen: Fen,
+            transaction_id: Option<String>,
+        }
+        let mut tx = self.db.begin().await?;
+        let sql = tx.locked("SELECT id, status, amount_fen, transaction_id FROM donations WHERE out_trade_no = $1");
+        let paid: Option<Paid> = tx.opt(&sql, &args![notice.out_trade_no.as_str()]).await?;
+        // A gift is paid as an order is: received is paid.
+        let snapshot = paid.map(|g| PaymentSnapshot {
+            order_id: g.id,
+            status: if g.status == "received" { OrderStatus::Paid } else { OrderStatus::PendingPayment },
+            total: g.amount_fen,
+            transaction_id: g.transaction_id,
+            paid_by_pool: false,
+        });
         let outcome = match decide_payment(snapshot.as_ref(), notice, merchant) {
             Ok(outcome) => outcome,
             Err(refusal) => return Ok(Err(refusal)),
@@ -214,7 +221,7 @@ impl Donations {
             (PaymentOutcome::Paid, Some(s)) => {
                 tx.exec(
                     "UPDATE donations SET transaction_id = $2 WHERE id = $1",
-                    &args![s.order_id, notice.transaction_id.clone()],
+                    &args![s.order_id, notice.transaction_id.as_str()],
                 )
                 .await?;
                 receive(&mut tx, s.order_id, s.total, None, None, notice.success_time.unwrap_or(now)).await?;
@@ -238,53 +245,58 @@ impl Donations {
         by: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<Allocated, Refusal>> {
-        let mut tx = self.pool.begin().await?;
-        let lock = tx.lock();
-        let order = tx
-            .row(
-                &format!(
-                    "SELECT o.status, o.total_fen, o.expires_at, COALESCE(o.household_id, \
-                     (SELECT household_id FROM users WHERE id = o.user_id)) FROM orders o WHERE o.id = $1{lock}"
-                ),
-                &args![order_id],
-            )
-            .await?;
+        #[derive(Deserialize)]
+        struct Waiting {
+            status: OrderStatus,
+            total_fen: Fen,
+            expires_at: Option<DateTime<Utc>>,
+            household_id: Option<i64>,
+        }
+        #[derive(Deserialize)]
+        struct Flags {
+            quarantined: bool,
+            hardship: bool,
+        }
+        #[derive(Deserialize)]
+        struct Left {
+            id: i64,
+            remaining_fen: i64,
+        }
+        let mut tx = self.db.begin().await?;
+        let sql = tx.locked(
+            "SELECT o.status, o.total_fen, o.expires_at, COALESCE(o.household_id, \
+             (SELECT household_id FROM users WHERE id = o.user_id)) AS household_id FROM orders o WHERE o.id = $1",
+        );
+        let order: Option<Waiting> = tx.opt(&sql, &args![order_id]).await?;
         let snapshot = match order {
             None => None,
             Some(o) => {
-                let household: Option<i64> = o.get(3)?;
-                let need = match household {
+                let need = match o.household_id {
                     Some(h) => tx
-                        .row("SELECT quarantined, hardship FROM households WHERE id = $1", &args![h])
+                        .opt::<Flags>("SELECT quarantined, hardship FROM households WHERE id = $1", &args![h])
                         .await?
-                        .map(|r| {
-                            Ok::<_, sqlx::Error>(Need { household_id: h, quarantined: r.get(0)?, hardship: r.get(1)? })
-                        })
-                        .transpose()?,
+                        .map(|f| Need { household_id: h, quarantined: f.quarantined, hardship: f.hardship }),
                     None => None,
                 };
-                let already =
-                    tx.row("SELECT 1 FROM pool_allocations WHERE order_id = $1", &args![order_id]).await?.is_some();
+                let already: Option<i64> =
+                    tx.opt("SELECT 1 AS found FROM pool_allocations WHERE order_id = $1", &args![order_id]).await?;
                 let balance = pool_balance(&mut tx).await?;
-                let gifts = tx
-                    .rows(
-                        "SELECT id, remaining_fen FROM donations WHERE status = 'received' AND remaining_fen > 0 ORDER BY id",
+                let gifts: Vec<Left> = tx
+                    .all(
+                        "SELECT id, remaining_fen FROM donations WHERE status = 'received' AND remaining_fen > 0 \
+                         ORDER BY id",
                         &args![],
                     )
-                    .await?
-                    .iter()
-                    .map(|r| Ok((r.get(0)?, r.get(1)?)))
-                    .collect::<sqlx::Result<Vec<(i64, i64)>>>()?;
-                let expires_at: Option<DateTime<Utc>> = o.get(2)?;
+                    .await?;
                 Some(AllocationSnapshot {
                     order_id,
-                    status: OrderStatus::parse(&o.get::<String>(0)?).unwrap_or(OrderStatus::Placed),
-                    expired: expires_at.is_some_and(|e| e <= now),
-                    total: Fen::stored(o.get(1)?),
+                    status: o.status,
+                    expired: o.expires_at.is_some_and(|e| e <= now),
+                    total: o.total_fen,
                     household: need,
-                    already_allocated: already,
+                    already_allocated: already.is_some(),
                     balance,
-                    gifts,
+                    gifts: gifts.into_iter().map(|g| (g.id, g.remaining_fen)).collect(),
                 })
             }
         };
@@ -297,10 +309,10 @@ impl Donations {
             &args![order_id, OrderStatus::Paid.as_str(), now],
         )
         .await?;
-        tx.exec(super::EVENT_INSERT, &args![order_id, OrderStatus::Paid.as_str(), now, by]).await?;
+        add_event(&mut tx, order_id, OrderStatus::Paid, now, Some(by)).await?;
         tx.exec(
             "INSERT INTO pool_allocations (order_id, household_id, amount_fen, by_user, created_at) VALUES ($1, $2, $3, $4, $5)",
-            &args![order_id, a.household_id, a.amount.get(), by, now],
+            &args![order_id, a.household_id, a.amount, by, now],
         )
         .await?;
         for &(gift, take) in &a.uses {
@@ -320,34 +332,40 @@ impl Donations {
     /// Settles money owed back to the pool (a pool-paid order cancelled, or short at a stall):
     /// each return once, back to the gifts that paid the order. How many were settled.
     pub async fn settle_returns(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<usize> {
-        let open = self
-            .pool
-            .rows(
+        #[derive(Deserialize)]
+        struct Owed {
+            order_id: i64,
+            amount_fen: i64,
+        }
+        #[derive(Deserialize)]
+        struct Use {
+            donation_id: i64,
+            amount_fen: i64,
+        }
+        let open: Vec<String> = self
+            .db
+            .all(
                 "SELECT return_no FROM pool_returns WHERE settled_at IS NULL ORDER BY created_at, return_no LIMIT $1",
                 &args![limit],
             )
             .await?;
         let mut settled = 0;
-        for r in open {
-            let return_no: String = r.get(0)?;
-            let mut tx = self.pool.begin().await?;
-            let sql = format!(
-                "SELECT order_id, amount_fen FROM pool_returns WHERE return_no = $1 AND settled_at IS NULL{}",
-                tx.lock()
-            );
-            let Some(row) = tx.row(&sql, &args![return_no.clone()]).await? else { continue };
-            let (order_id, amount): (i64, i64) = (row.get(0)?, row.get(1)?);
+        for return_no in open {
+            let mut tx = self.db.begin().await?;
+            let sql =
+                tx.locked("SELECT order_id, amount_fen FROM pool_returns WHERE return_no = $1 AND settled_at IS NULL");
+            let Some(Owed { order_id, amount_fen: amount }) = tx.opt(&sql, &args![return_no.as_str()]).await? else {
+                continue;
+            };
             // The pool is locked before the gifts' shares are read.
             pool_balance(&mut tx).await?;
-            let uses = tx
-                .rows(
+            let uses: Vec<Use> = tx
+                .all(
                     "SELECT donation_id, amount_fen FROM gift_uses WHERE order_id = $1 ORDER BY donation_id",
                     &args![order_id],
                 )
-                .await?
-                .iter()
-                .map(|r| Ok((r.get(0)?, r.get(1)?)))
-                .collect::<sqlx::Result<Vec<(i64, i64)>>>()?;
+                .await?;
+            let uses: Vec<(i64, i64)> = uses.into_iter().map(|u| (u.donation_id, u.amount_fen)).collect();
             let back = give_back(&uses, amount);
             for &(gift, fen) in &back {
                 tx.exec(
@@ -370,52 +388,74 @@ impl Donations {
     }
 
     pub async fn summary(&self) -> StoreResult<PoolSummary> {
-        let r = self
-            .pool
-            .row(
-                "SELECT (SELECT balance_fen FROM donation_pool WHERE id = 1), \
-                 (SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM donations WHERE status = 'received'), \
-                 (SELECT COUNT(*) FROM donations WHERE status = 'received'), \
+        #[derive(Deserialize)]
+        struct Summary {
+            balance_fen: Fen,
+            received_fen: Fen,
+            gifts: i64,
+            orders_paid: i64,
+            households_helped: i64,
+        }
+        let s: Summary = self
+            .db
+            .one(
+                "SELECT (SELECT balance_fen FROM donation_pool WHERE id = 1) AS balance_fen, \
+                 (SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM donations WHERE status = 'received') \
+                 AS received_fen, \
+                 (SELECT COUNT(*) FROM donations WHERE status = 'received') AS gifts, \
                  (SELECT COUNT(*) FROM pool_allocations a JOIN orders o ON o.id = a.order_id \
-                   WHERE o.status NOT IN ('cancelled', 'expired')), \
+                   WHERE o.status NOT IN ('cancelled', 'expired')) AS orders_paid, \
                  (SELECT COUNT(DISTINCT a.household_id) FROM pool_allocations a JOIN orders o ON o.id = a.order_id \
-                   WHERE o.status NOT IN ('cancelled', 'expired'))",
+                   WHERE o.status NOT IN ('cancelled', 'expired')) AS households_helped",
                 &args![],
             )
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)?;
+            .await?;
         Ok(PoolSummary {
-            balance_fen: Fen::stored(r.get(0)?),
-            received_fen: Fen::stored(r.get::<i64>(1)?),
-            gifts: r.get(2)?,
-            orders_paid: r.get(3)?,
-            households_helped: r.get(4)?,
+            balance_fen: s.balance_fen,
+            received_fen: s.received_fen,
+            gifts: s.gifts,
+            orders_paid: s.orders_paid,
+            households_helped: s.households_helped,
         })
     }
 
     /// A giver's gifts, newest first, with what each became.
     pub async fn mine(&self, user_id: i64) -> StoreResult<Vec<Gift>> {
-        let rows = self
-            .pool
-            .rows(&format!("{GIFT_SELECT}WHERE d.user_id = $1 ORDER BY d.id DESC LIMIT 200"), &args![user_id])
+        let rows: Vec<GiftRow> = self
+            .db
+            .all(&format!("{GIFT_SELECT}WHERE d.user_id = $1 ORDER BY d.id DESC LIMIT 200"), &args![user_id])
             .await?;
-        rows.iter().map(gift).collect::<sqlx::Result<_>>().map_err(Into::into)
+        Ok(rows.into_iter().map(gift).collect())
     }
 
     /// One gift as its giver sees it.
     pub async fn gift_view(&self, id: i64) -> StoreResult<Option<Gift>> {
-        let row = self.pool.row(&format!("{GIFT_SELECT}WHERE d.id = $1"), &args![id]).await?;
-        Ok(row.as_ref().map(gift).transpose()?)
+        let row: Option<GiftRow> = self.db.opt(&format!("{GIFT_SELECT}WHERE d.id = $1"), &args![id]).await?;
+        Ok(row.map(gift))
     }
 
     /// Orders of quarantined and hardship households waiting to be paid, not yet helped,
     /// oldest first.
     pub async fn needs(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<PoolNeed>> {
-        let rows = self
-            .pool
-            .rows(
-                "SELECT o.id, o.status, o.total_fen, s.starts_at, h.id, b.number, h.unit, h.room, h.quarantined, \
-                 h.hardship, o.created_at FROM orders o JOIN users u ON u.id = o.user_id JOIN slots s ON s.id = o.slot_id \
+        #[derive(Deserialize)]
+        struct Row {
+            order_id: i64,
+            status: OrderStatus,
+            total_fen: Fen,
+            slot_starts_at: DateTime<Utc>,
+            household_id: i64,
+            building: String,
+            unit: String,
+            room: String,
+            quarantined: bool,
+            hardship: bool,
+            created_at: DateTime<Utc>,
+        }
+        let rows: Vec<Row> = self
+            .db
+            .all(
+                "SELECT o.id AS order_id, o.status, o.total_fen, s.starts_at AS slot_starts_at, h.id AS household_id, \
+                 b.number AS building, h.unit, h.room, h.quarantined, h.hardship, o.created_at FROM orders o JOIN users u ON u.id = o.user_id JOIN slots s ON s.id = o.slot_id \
                  JOIN households h ON h.id = COALESCE(o.household_id, u.household_id) \
                  JOIN buildings b ON b.id = h.building_id \
                  WHERE (o.status = 'placed' OR (o.status = 'pending_payment' AND o.expires_at > $1)) \
@@ -424,22 +464,20 @@ impl Donations {
                 &args![now, limit],
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PoolNeed {
-                    order_id: r.get(0)?,
-                    status: OrderStatus::parse(&r.get::<String>(1)?).unwrap_or(OrderStatus::Placed),
-                    total_fen: Fen::stored(r.get(2)?),
-                    slot_starts_at: to_api(r.get(3)?),
-                    household_id: r.get(4)?,
-                    address: format!("{}号楼 {}单元 {}", r.get::<String>(5)?, r.get::<String>(6)?, r.get::<String>(7)?),
-                    quarantined: r.get(8)?,
-                    hardship: r.get(9)?,
-                    created_at: to_api(r.get(10)?),
-                })
+        Ok(rows
+            .into_iter()
+            .map(|r| PoolNeed {
+                order_id: r.order_id,
+                status: r.status,
+                total_fen: r.total_fen,
+                slot_starts_at: to_api(r.slot_starts_at),
+                household_id: r.household_id,
+                address: format!("{}号楼 {}单元 {}", r.building, r.unit, r.room),
+                quarantined: r.quarantined,
+                hardship: r.hardship,
+                created_at: to_api(r.created_at),
             })
-            .collect::<sqlx::Result<_>>()
-            .map_err(Into::into)
+            .collect())
     }
 
     /// The pool's balance and its ledger between two times, oldest first (at most `limit`).
@@ -449,13 +487,30 @@ impl Donations {
         to: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<(Fen, Vec<LedgerEntry>)> {
-        let balance = self.pool.row("SELECT balance_fen FROM donation_pool WHERE id = 1", &args![]).await?;
-        let balance = Fen::stored(balance.map(|r| r.get(0)).transpose()?.unwrap_or(0));
-        let rows = self
-            .pool
-            .rows(
-                "SELECT l.id, l.at, l.kind, l.amount_fen, l.balance_fen, l.donation_id, d.donor_name, du.phone, l.order_id, \
-                 b.number, h.unit, h.room, bu.phone FROM pool_ledger l \
+        #[derive(Deserialize)]
+        struct Row {
+            id: i64,
+            at: DateTime<Utc>,
+            kind: String,
+            amount_fen: i64,
+            balance_fen: Fen,
+            donation_id: Option<i64>,
+            donor_name: Option<String>,
+            donor_phone: Option<String>,
+            order_id: Option<i64>,
+            building: Option<String>,
+            unit: Option<String>,
+            room: Option<String>,
+            by_phone: Option<String>,
+        }
+        let balance: Option<Fen> = self.db.opt("SELECT balance_fen FROM donation_pool WHERE id = 1", &args![]).await?;
+        let balance = balance.unwrap_or_default();
+        let rows: Vec<Row> = self
+            .db
+            .all(
+                "SELECT l.id, l.at, l.kind, l.amount_fen, l.balance_fen, l.donation_id, d.donor_name, \
+                 du.phone AS donor_phone, l.order_id, b.number AS building, h.unit, h.room, bu.phone AS by_phone \
+                 FROM pool_ledger l \
                  LEFT JOIN donations d ON d.id = l.donation_id LEFT JOIN users du ON du.id = d.user_id \
                  LEFT JOIN pool_allocations a ON a.order_id = l.order_id LEFT JOIN households h ON h.id = a.household_id \
                  LEFT JOIN buildings b ON b.id = h.building_id LEFT JOIN users bu ON bu.id = l.by_user \
@@ -464,38 +519,35 @@ impl Donations {
             )
             .await?;
         let entries = rows
-            .iter()
+            .into_iter()
             .map(|r| {
-                let donor: Option<String> = r.get(6)?;
-                let resident = super::masked_phone(r.get(7)?).map(|p| format!("居民 {p}"));
-                let household =
-                    match (r.get::<Option<String>>(9)?, r.get::<Option<String>>(10)?, r.get::<Option<String>>(11)?) {
-                        (Some(b), Some(u), Some(room)) => Some(format!("{b}号楼 {u}单元 {room}")),
-                        _ => None,
-                    };
-                Ok(LedgerEntry {
-                    id: r.get(0)?,
-                    at: to_api(r.get(1)?),
-                    kind: r.get(2)?,
-                    amount_fen: r.get(3)?,
-                    balance_fen: Fen::stored(r.get(4)?),
-                    donation_id: r.get(5)?,
-                    donor: donor.or(resident),
-                    order_id: r.get(8)?,
+                let resident = masked_phone(r.donor_phone).map(|p| format!("居民 {p}"));
+                let household = match (r.building, r.unit, r.room) {
+                    (Some(b), Some(u), Some(room)) => Some(format!("{b}号楼 {u}单元 {room}")),
+                    _ => None,
+                };
+                LedgerEntry {
+                    id: r.id,
+                    at: to_api(r.at),
+                    kind: r.kind,
+                    amount_fen: r.amount_fen,
+                    balance_fen: r.balance_fen,
+                    donation_id: r.donation_id,
+                    donor: r.donor_name.or(resident),
+                    order_id: r.order_id,
                     household,
-                    by: super::masked_phone(r.get(12)?),
-                })
+                    by: masked_phone(r.by_phone),
+                }
             })
-            .collect::<sqlx::Result<_>>()?;
+            .collect();
         Ok((balance, entries))
     }
 }
 
 /// The pool's balance, its row locked (PostgreSQL; SQLite's one writer holds the lock already).
 async fn pool_balance(tx: &mut Tx) -> StoreResult<Fen> {
-    let sql = format!("SELECT balance_fen FROM donation_pool WHERE id = 1{}", tx.lock());
-    let row = tx.row(&sql, &args![]).await?.ok_or(sqlx::Error::RowNotFound)?;
-    Ok(Fen::stored(row.get(0)?))
+    let sql = tx.locked("SELECT balance_fen FROM donation_pool WHERE id = 1");
+    Ok(tx.one(&sql, &args![]).await?)
 }
 
 /// A gift arrives: all of it left to spend, the pool up by it, a ledger line.

@@ -1,18 +1,17 @@
-//! What the engines share: callers queue their jobs (checkouts, group-buy joins); an engine
-//! takes what is waiting as one batch, has the domain decide it, and hands each caller its
-//! answers. `gather` also forms PostgreSQL's batches of session lookups.
+//! The batch queue: callers queue their jobs (checkouts, group-buy joins) and wait; an engine
+//! takes what is waiting as one batch, has the domain decide it in one transaction, and hands
+//! each caller its answers. `gather` also forms PostgreSQL's batches of token lookups.
 
 use super::StoreResult;
-use crate::domain::checkout::{Answer, CheckoutJob};
 use tokio::sync::{mpsc, oneshot};
 
 /// One caller's jobs (usually one), decided together and in this order.
-pub(crate) struct Waiting<J = CheckoutJob, A = Answer> {
+pub(crate) struct Waiting<J, A> {
     pub jobs: Vec<J>,
     pub reply: oneshot::Sender<StoreResult<Vec<A>>>,
 }
 
-pub(crate) type Queue<J = CheckoutJob, A = Answer> = mpsc::Receiver<Waiting<J, A>>;
+pub(crate) type Queue<J, A> = mpsc::Receiver<Waiting<J, A>>;
 
 /// Hands `jobs` to an engine's queue and waits for their answers.
 pub(crate) async fn submit<J, A>(

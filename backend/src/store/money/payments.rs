@@ -1,24 +1,28 @@
-//! WeChat Pay's records on either database, written once over `sql.rs`: each order's payment
+//! WeChat Pay's records: each order's payment
 //! (`out_trade_no`, the prepay, the transaction that paid it) and the refunds owed. What a
 //! payment notice does is `domain::payment::decide_payment`'s, over the order as locked here.
 
-use super::sql::{args, Pool, Row};
-use super::StoreResult;
 use crate::domain::payment::{decide_payment, Merchant, PaymentNotice, PaymentOutcome, PaymentSnapshot};
 use crate::domain::Refusal;
+use crate::store::checkout::orders::add_event;
+use crate::store::db::{args, Db};
+use crate::store::notices::NOTICE_INSERT;
+use crate::store::StoreResult;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use shared::order::OrderStatus;
 use shared::Fen;
 
 pub struct Payments {
-    pool: Pool,
+    db: Db,
 }
 
 /// An order's payment as recorded.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct PaymentRecord {
     pub out_trade_no: String,
     pub order_id: i64,
+    #[serde(rename = "amount_fen")]
     pub amount: Fen,
     pub payer_openid: String,
     pub prepay_id: Option<String>,
@@ -26,14 +30,17 @@ pub struct PaymentRecord {
 }
 
 /// A refund owed or made.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct RefundRecord {
     pub out_refund_no: String,
     /// None for a group-buy share's refund (it never became an order).
     pub order_id: Option<i64>,
     pub group_buy_id: Option<i64>,
     pub out_trade_no: String,
+    #[serde(rename = "amount_fen")]
     pub amount: Fen,
+    /// What the payment refunded was.
+    #[serde(rename = "total_fen")]
     pub total: Fen,
     pub reason: String,
     pub status: String,
@@ -59,26 +66,14 @@ pub const SHORTAGE_REFUND_INSERT: &str = "INSERT INTO refunds (out_refund_no, or
 const PAYMENT: &str =
     "SELECT out_trade_no, order_id, amount_fen, payer_openid, prepay_id, transaction_id FROM payments WHERE ";
 
-fn payment(r: &Row) -> sqlx::Result<PaymentRecord> {
-    Ok(PaymentRecord {
-        out_trade_no: r.get(0)?,
-        order_id: r.get(1)?,
-        amount: Fen::stored(r.get(2)?),
-        payer_openid: r.get(3)?,
-        prepay_id: r.get(4)?,
-        transaction_id: r.get(5)?,
-    })
-}
-
 impl Payments {
-    pub fn new(pool: Pool) -> Self {
-        Self { pool }
+    pub fn new(db: Db) -> Self {
+        Self { db }
     }
 
     /// The WeChat openid a user pays with, if they have one.
     pub async fn openid(&self, user_id: i64) -> StoreResult<Option<String>> {
-        let row = self.pool.row("SELECT wechat_openid FROM users WHERE id = $1", &args![user_id]).await?;
-        Ok(row.map(|r| r.get::<Option<String>>(0)).transpose()?.flatten())
+        Ok(self.db.opt("SELECT wechat_openid FROM users WHERE id = $1", &args![user_id]).await?.flatten())
     }
 
     /// The order's payment, made now if it has none (the amount and payer fixed then).
@@ -89,25 +84,21 @@ impl Payments {
         openid: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<PaymentRecord> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         tx.exec(
             "INSERT INTO payments (out_trade_no, order_id, amount_fen, payer_openid, created_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id) DO NOTHING",
-            &args![out_trade_no(order_id), order_id, amount.get(), openid.to_owned(), now],
+            &args![out_trade_no(order_id), order_id, amount, openid, now],
         )
         .await?;
-        let row = tx.row(&format!("{PAYMENT}order_id = $1"), &args![order_id]).await?;
+        let payment = tx.one(&format!("{PAYMENT}order_id = $1"), &args![order_id]).await?;
         tx.commit().await?;
-        let row = row.ok_or_else(|| sqlx::Error::RowNotFound)?;
-        Ok(payment(&row)?)
+        Ok(payment)
     }
 
     pub async fn set_prepay(&self, out_trade_no: &str, prepay_id: &str) -> StoreResult<()> {
-        self.pool
-            .write(
-                "UPDATE payments SET prepay_id = $2 WHERE out_trade_no = $1",
-                &args![out_trade_no.to_owned(), prepay_id.to_owned()],
-            )
+        self.db
+            .exec("UPDATE payments SET prepay_id = $2 WHERE out_trade_no = $1", &args![out_trade_no, prepay_id])
             .await?;
         Ok(())
     }
@@ -122,8 +113,8 @@ impl Payments {
         limit: i64,
     ) -> StoreResult<Vec<String>> {
         Ok(self
-            .pool
-            .first_column(
+            .db
+            .all(
                 "SELECT p.out_trade_no FROM payments p JOIN orders o ON o.id = p.order_id \
                  WHERE p.prepay_id IS NOT NULL AND p.transaction_id IS NULL AND o.status = 'pending_payment' \
                  AND (p.created_at <= $1 OR o.expires_at <= $2) ORDER BY p.created_at LIMIT $3",
@@ -133,8 +124,7 @@ impl Payments {
     }
 
     pub async fn by_order(&self, order_id: i64) -> StoreResult<Option<PaymentRecord>> {
-        let row = self.pool.row(&format!("{PAYMENT}order_id = $1"), &args![order_id]).await?;
-        Ok(row.as_ref().map(payment).transpose()?)
+        Ok(self.db.opt(&format!("{PAYMENT}order_id = $1"), &args![order_id]).await?)
     }
 
     /// What WeChat says of a payment, decided over its order as locked and applied once: the
@@ -146,24 +136,13 @@ impl Payments {
         merchant: &Merchant<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<PaymentOutcome, Refusal>> {
-        let mut tx = self.pool.begin().await?;
-        let sql = format!(
-            "SELECT o.id, o.status, p.amount_fen, p.transaction_id, \
-             EXISTS (SELECT 1 FROM pool_allocations a WHERE a.order_id = o.id) \
-             FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.out_trade_no = $1{}",
-            tx.lock()
+        let mut tx = self.db.begin().await?;
+        let sql = tx.locked(
+            "SELECT o.id AS order_id, o.status, p.amount_fen AS total, p.transaction_id, \
+             EXISTS (SELECT 1 FROM pool_allocations a WHERE a.order_id = o.id) AS paid_by_pool \
+             FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.out_trade_no = $1",
         );
-        let row = tx.row(&sql, &args![notice.out_trade_no.clone()]).await?;
-        let snapshot = match &row {
-            Some(r) => Some(PaymentSnapshot {
-                order_id: r.get(0)?,
-                status: OrderStatus::parse(&r.get::<String>(1)?).unwrap_or(OrderStatus::Placed),
-                total: Fen::stored(r.get(2)?),
-                transaction_id: r.get(3)?,
-                paid_by_pool: r.get(4)?,
-            }),
-            None => None,
-        };
+        let snapshot: Option<PaymentSnapshot> = tx.opt(&sql, &args![notice.out_trade_no.as_str()]).await?;
         let outcome = match decide_payment(snapshot.as_ref(), notice, merchant) {
             Ok(outcome) => outcome,
             Err(refusal) => return Ok(Err(refusal)),
@@ -174,7 +153,7 @@ impl Payments {
             PaymentOutcome::Paid => {
                 tx.exec(
                     "UPDATE payments SET transaction_id = $2, paid_at = $3 WHERE out_trade_no = $1",
-                    &args![notice.out_trade_no.clone(), notice.transaction_id.clone(), paid_at],
+                    &args![notice.out_trade_no.as_str(), notice.transaction_id.as_str(), paid_at],
                 )
                 .await?;
                 tx.exec(
@@ -182,7 +161,7 @@ impl Payments {
                     &args![s.order_id, OrderStatus::Paid.as_str(), now],
                 )
                 .await?;
-                tx.exec(super::EVENT_INSERT, &args![s.order_id, OrderStatus::Paid.as_str(), now, None::<i64>]).await?;
+                add_event(&mut tx, s.order_id, OrderStatus::Paid, now, None).await?;
             }
             PaymentOutcome::RefundLate => {
                 let reason =
@@ -192,7 +171,7 @@ impl Payments {
                 if s.transaction_id.is_none() && !s.paid_by_pool {
                     tx.exec(
                         "UPDATE payments SET transaction_id = $2, paid_at = $3 WHERE out_trade_no = $1",
-                        &args![notice.out_trade_no.clone(), notice.transaction_id.clone(), paid_at],
+                        &args![notice.out_trade_no.as_str(), notice.transaction_id.as_str(), paid_at],
                     )
                     .await?;
                 }
@@ -202,7 +181,7 @@ impl Payments {
                     &args![
                         format!("{}-{}", notice.out_trade_no, notice.transaction_id),
                         s.order_id,
-                        notice.out_trade_no.clone(),
+                        notice.out_trade_no.as_str(),
                         notice.total,
                         reason,
                         now
@@ -229,44 +208,51 @@ impl Payments {
 
     /// Refunds asked of WeChat Pay with no word of their end since `before`: to ask about.
     pub async fn unanswered_refunds(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<Vec<String>> {
-        Ok(self.pool.first_column("SELECT out_refund_no FROM refunds WHERE status = 'requested' AND updated_at <= $1 ORDER BY updated_at LIMIT $2", &args![before, limit]).await?)
+        Ok(self
+            .db
+            .all(
+                "SELECT out_refund_no FROM refunds WHERE status = 'requested' AND updated_at <= $1 \
+                 ORDER BY updated_at LIMIT $2",
+                &args![before, limit],
+            )
+            .await?)
     }
 
     /// What WeChat Pay said of a refund, applied as `refund_status_after` decides, once.
     pub async fn refund_reported(&self, out_refund_no: &str, reported: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let sql = format!("SELECT status FROM refunds WHERE out_refund_no = $1{}", tx.lock());
-        let Some(row) = tx.row(&sql, &args![out_refund_no.to_owned()]).await? else { return Ok(false) };
-        let current: String = row.get(0)?;
+        #[derive(Deserialize)]
+        struct Back {
+            order_id: Option<i64>,
+            amount_fen: i64,
+            user_id: Option<i64>,
+            group_buy_id: Option<i64>,
+        }
+        let mut tx = self.db.begin().await?;
+        let sql = tx.locked("SELECT status FROM refunds WHERE out_refund_no = $1");
+        let Some(current) = tx.opt::<String>(&sql, &args![out_refund_no]).await? else { return Ok(false) };
         let Some(next) = crate::domain::payment::refund_status_after(&current, reported) else { return Ok(false) };
         tx.exec(
             "UPDATE refunds SET status = $2, updated_at = $3 WHERE out_refund_no = $1",
-            &args![out_refund_no.to_owned(), next, now],
+            &args![out_refund_no, next, now],
         )
         .await?;
         if next == "succeeded" {
             // The resident is told the money is back (a share's payer, or the order's resident).
-            let r = tx
-                .row(
-                    "SELECT r.order_id, r.amount_fen, COALESCE(r.user_id, o.user_id), r.group_buy_id FROM refunds r \
-                     LEFT JOIN orders o ON o.id = r.order_id WHERE r.out_refund_no = $1",
-                    &args![out_refund_no.to_owned()],
+            let back: Option<Back> = tx
+                .opt(
+                    "SELECT r.order_id, r.amount_fen, COALESCE(r.user_id, o.user_id) AS user_id, r.group_buy_id \
+                     FROM refunds r LEFT JOIN orders o ON o.id = r.order_id WHERE r.out_refund_no = $1",
+                    &args![out_refund_no],
                 )
                 .await?;
-            if let Some(r) = r {
-                let (order_id, amount, user_id): (Option<i64>, i64, Option<i64>) = (r.get(0)?, r.get(1)?, r.get(2)?);
-                let group_buy: Option<i64> = r.get(3)?;
-                let (title, body) = match (order_id, group_buy) {
-                    (None, Some(g)) => crate::domain::notices::words("group_buy_refund", g, Some(amount)),
-                    _ => crate::domain::notices::words("refund", order_id.unwrap_or_default(), Some(amount)),
+            if let Some(b) = back {
+                let (title, body) = match (b.order_id, b.group_buy_id) {
+                    (None, Some(g)) => crate::domain::notices::words("group_buy_refund", g, Some(b.amount_fen)),
+                    _ => crate::domain::notices::words("refund", b.order_id.unwrap_or_default(), Some(b.amount_fen)),
                 };
                 let dedupe = format!("refund:{out_refund_no}");
-                if let Some(user_id) = user_id {
-                    tx.exec(
-                        super::notices::NOTICE_INSERT,
-                        &args![user_id, order_id, "refund", dedupe, title, body, now],
-                    )
-                    .await?;
+                if let Some(user_id) = b.user_id {
+                    tx.exec(NOTICE_INSERT, &args![user_id, b.order_id, "refund", dedupe, title, body, now]).await?;
                 }
             }
         }
@@ -286,26 +272,11 @@ impl Payments {
         order_id: Option<i64>,
     ) -> StoreResult<Vec<RefundRecord>> {
         let sql = format!(
-            "SELECT r.out_refund_no, r.order_id, r.out_trade_no, r.amount_fen, COALESCE(p.amount_fen, sp.amount_fen), \
-             r.reason, r.status, r.group_buy_id FROM refunds r LEFT JOIN payments p ON p.out_trade_no = r.out_trade_no \
+            "SELECT r.out_refund_no, r.order_id, r.out_trade_no, r.amount_fen, \
+             COALESCE(p.amount_fen, sp.amount_fen) AS total_fen, r.reason, r.status, r.group_buy_id FROM refunds r LEFT JOIN payments p ON p.out_trade_no = r.out_trade_no \
              LEFT JOIN share_payments sp ON sp.out_trade_no = r.out_trade_no WHERE {condition} \
              AND (CAST($2 AS BIGINT) IS NULL OR r.order_id = $2) ORDER BY r.created_at, r.out_refund_no LIMIT $1"
         );
-        let rows = self.pool.rows(&sql, &args![limit, order_id]).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(RefundRecord {
-                    out_refund_no: r.get(0)?,
-                    order_id: r.get(1)?,
-                    out_trade_no: r.get(2)?,
-                    amount: Fen::stored(r.get(3)?),
-                    total: Fen::stored(r.get(4)?),
-                    reason: r.get(5)?,
-                    status: r.get(6)?,
-                    group_buy_id: r.get(7)?,
-                })
-            })
-            .collect::<sqlx::Result<_>>()
-            .map_err(Into::into)
+        Ok(self.db.all(&sql, &args![limit, order_id]).await?)
     }
 }

@@ -1,40 +1,38 @@
-//! Stock and prices on either database, written once over `sql.rs`: a change of a product's
+//! Stock and prices: a change of a product's
 //! stock and/or price (staff or its stall), decided by `domain::prices::decide_price` over the
 //! product as locked, the day's opening price and the emergency cap; every real price change
 //! kept in the price-stability record (who, when; the previous entry is the old price).
 
-use super::sql::{args, Pool, Tx};
-use super::StoreResult;
 use crate::domain::prices::{decide_price, Cap, PriceSnapshot};
 use crate::domain::Refusal;
+use crate::store::db::{args, Db, Tx};
+use crate::store::StoreResult;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 
 pub struct Prices {
-    pool: Pool,
+    db: Db,
 }
 
 /// The cap as staff set it last (off when never set).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct CapSetting {
     pub enabled: bool,
     pub max_daily_rise_percent: i64,
 }
 
 impl Prices {
-    pub fn new(pool: Pool) -> Self {
-        Self { pool }
+    pub fn new(db: Db) -> Self {
+        Self { db }
     }
 
     pub async fn cap(&self) -> StoreResult<CapSetting> {
-        let row = self.pool.row("SELECT enabled, max_daily_rise_percent FROM price_cap WHERE id = 1", &args![]).await?;
-        Ok(match row {
-            Some(r) => CapSetting { enabled: r.get(0)?, max_daily_rise_percent: r.get(1)? },
-            None => CapSetting { enabled: false, max_daily_rise_percent: 10 },
-        })
+        let cap = self.db.opt(CAP_SELECT, &args![]).await?;
+        Ok(cap.unwrap_or(CapSetting { enabled: false, max_daily_rise_percent: 10 }))
     }
 
     pub async fn set_cap(&self, cap: CapSetting, by: i64, now: DateTime<Utc>) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         tx.exec(
             "INSERT INTO price_cap (id, enabled, max_daily_rise_percent, updated_by, updated_at) VALUES (1, $1, $2, $3, $4) \
              ON CONFLICT (id) DO UPDATE SET enabled = $1, max_daily_rise_percent = $2, updated_by = $3, updated_at = $4",
@@ -56,21 +54,23 @@ impl Prices {
         by: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Result<(), Refusal>>> {
-        let mut tx = self.pool.begin().await?;
-        let sql = format!("SELECT price_fen, price_ceiling_fen FROM products WHERE id = $1 AND active{}", tx.lock());
-        let Some(row) = tx.row(&sql, &args![id]).await? else { return Ok(None) };
-        let (current, old_ceiling): (i64, Option<i64>) = (row.get(0)?, row.get(1)?);
+        #[derive(Deserialize)]
+        struct Priced {
+            price_fen: i64,
+            price_ceiling_fen: Option<i64>,
+        }
+        let mut tx = self.db.begin().await?;
+        let sql = tx.locked("SELECT price_fen, price_ceiling_fen FROM products WHERE id = $1 AND active");
+        let Some(product) = tx.opt::<Priced>(&sql, &args![id]).await? else { return Ok(None) };
+        let current = product.price_fen;
         if let Some(new_price) = price {
             let snapshot = PriceSnapshot {
                 current,
                 day_open: day_open(&mut tx, id, current, now).await?,
-                ceiling: ceiling.unwrap_or(old_ceiling),
+                ceiling: ceiling.unwrap_or(product.price_ceiling_fen),
             };
-            let cap = tx.row("SELECT enabled, max_daily_rise_percent FROM price_cap WHERE id = 1", &args![]).await?;
-            let cap = match cap {
-                Some(r) if r.get::<bool>(0)? => Some(Cap { max_daily_rise_percent: r.get(1)? }),
-                _ => None,
-            };
+            let cap: Option<CapSetting> = tx.opt(CAP_SELECT, &args![]).await?;
+            let cap = cap.filter(|c| c.enabled).map(|c| Cap { max_daily_rise_percent: c.max_daily_rise_percent });
             if let Err(refusal) = decide_price(&snapshot, new_price, cap.as_ref()) {
                 return Ok(Some(Err(refusal)));
             }
@@ -93,8 +93,10 @@ impl Prices {
     }
 }
 
+const CAP_SELECT: &str = "SELECT enabled, max_daily_rise_percent FROM price_cap WHERE id = 1";
+
 /// One product on the price board.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct BoardRow {
     pub product_id: i64,
     pub name: String,
@@ -107,8 +109,9 @@ pub struct BoardRow {
 }
 
 /// One price change for the regulator: the old price is the one before it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ChangeRow {
+    #[serde(rename = "changed_at")]
     pub at: DateTime<Utc>,
     pub product_id: i64,
     pub name: String,
@@ -116,6 +119,7 @@ pub struct ChangeRow {
     pub vendor_name: String,
     pub old_fen: Option<i64>,
     pub new_fen: i64,
+    #[serde(rename = "changed_by")]
     pub by: Option<String>,
 }
 
@@ -123,82 +127,53 @@ impl Prices {
     /// Every product on sale with today's price and its price when the day began.
     pub async fn board(&self, now: DateTime<Utc>) -> StoreResult<Vec<BoardRow>> {
         let start = crate::domain::time::shanghai_today_start(now);
-        let rows = self
-            .pool
-            .rows(
-                "SELECT p.id, p.name, p.unit, v.name, p.price_fen, \
+        Ok(self
+            .db
+            .all(
+                "SELECT p.id AS product_id, p.name, p.unit, v.name AS vendor_name, p.price_fen, \
                  COALESCE((SELECT h.price_fen FROM price_history h WHERE h.product_id = p.id AND h.changed_at < $1 \
                   ORDER BY h.changed_at DESC, h.id DESC LIMIT 1), \
-                  (SELECT h.price_fen FROM price_history h WHERE h.product_id = p.id ORDER BY h.changed_at, h.id LIMIT 1)), \
-                 p.price_ceiling_fen \
+                  (SELECT h.price_fen FROM price_history h WHERE h.product_id = p.id ORDER BY h.changed_at, h.id LIMIT 1)) \
+                 AS day_open_fen, p.price_ceiling_fen AS ceiling_fen \
                  FROM products p JOIN vendors v ON v.id = p.vendor_id WHERE p.active ORDER BY p.category_id, p.id",
                 &args![start],
             )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(BoardRow {
-                    product_id: r.get(0)?,
-                    name: r.get(1)?,
-                    unit: r.get(2)?,
-                    vendor_name: r.get(3)?,
-                    price_fen: r.get(4)?,
-                    day_open_fen: r.get(5)?,
-                    ceiling_fen: r.get(6)?,
-                })
-            })
-            .collect::<sqlx::Result<_>>()
-            .map_err(Into::into)
+            .await?)
     }
 
     /// Every price change in [from, to), oldest first, with the price before it and who set it.
     pub async fn changes(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<ChangeRow>> {
-        let rows = self
-            .pool
-            .rows(
-                "SELECT h.changed_at, p.id, p.name, p.unit, v.name, \
+        Ok(self
+            .db
+            .all(
+                "SELECT h.changed_at, p.id AS product_id, p.name, p.unit, v.name AS vendor_name, \
                  (SELECT b.price_fen FROM price_history b WHERE b.product_id = h.product_id \
                   AND (b.changed_at < h.changed_at OR (b.changed_at = h.changed_at AND b.id < h.id)) \
-                  ORDER BY b.changed_at DESC, b.id DESC LIMIT 1), h.price_fen, \
-                 COALESCE(u.display_name, u.phone) FROM price_history h JOIN products p ON p.id = h.product_id \
+                  ORDER BY b.changed_at DESC, b.id DESC LIMIT 1) AS old_fen, h.price_fen AS new_fen, \
+                 COALESCE(u.display_name, u.phone) AS changed_by FROM price_history h JOIN products p ON p.id = h.product_id \
                  JOIN vendors v ON v.id = p.vendor_id LEFT JOIN users u ON u.id = h.changed_by \
                  WHERE h.changed_at >= $1 AND h.changed_at < $2 ORDER BY h.changed_at, h.id LIMIT 100000",
                 &args![from, to],
             )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ChangeRow {
-                    at: r.get(0)?,
-                    product_id: r.get(1)?,
-                    name: r.get(2)?,
-                    unit: r.get(3)?,
-                    vendor_name: r.get(4)?,
-                    old_fen: r.get(5)?,
-                    new_fen: r.get(6)?,
-                    by: r.get(7)?,
-                })
-            })
-            .collect::<sqlx::Result<_>>()
-            .map_err(Into::into)
+            .await?)
     }
 }
 
 /// A product's price when today began (Shanghai): the last set before; else the first ever; else now's.
 async fn day_open(tx: &mut Tx, id: i64, current: i64, now: DateTime<Utc>) -> StoreResult<i64> {
     let start = crate::domain::time::shanghai_today_start(now);
-    let before = tx
-        .row(
+    let before: Option<i64> = tx
+        .opt(
             "SELECT price_fen FROM price_history WHERE product_id = $1 AND changed_at < $2 \
              ORDER BY changed_at DESC, id DESC LIMIT 1",
             &args![id, start],
         )
         .await?;
-    if let Some(r) = before {
-        return Ok(r.get(0)?);
+    if let Some(price) = before {
+        return Ok(price);
     }
-    let first = tx
-        .row("SELECT price_fen FROM price_history WHERE product_id = $1 ORDER BY changed_at, id LIMIT 1", &args![id])
+    let first: Option<i64> = tx
+        .opt("SELECT price_fen FROM price_history WHERE product_id = $1 ORDER BY changed_at, id LIMIT 1", &args![id])
         .await?;
-    Ok(first.map(|r| r.get(0)).transpose()?.unwrap_or(current))
+    Ok(first.unwrap_or(current))
 }

@@ -1,20 +1,23 @@
-//! A stall's console on either database, written once over `sql.rs`: the parts of orders for
+//! A stall's console: the parts of orders for
 //! one stall, and its steps on them (confirm with shortages, pack), decided by
 //! `domain::stall::decide_part_step` over the order the store locks.
 
-use super::sql::{args, Pool, Row, Tx};
-use super::StoreResult;
 use crate::domain::order::LineRecord;
 use crate::domain::stall::{decide_part_step, PartSnapshot, Refusal};
 use crate::domain::time::to_api;
+use crate::store::checkout::orders::add_event;
+use crate::store::db::{args, Arg, Db, Tx};
+use crate::store::money::{donations::POOL_RETURN_INSERT, payments::SHORTAGE_REFUND_INSERT};
+use crate::store::{masked_phone, StoreResult};
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use shared::api::{VendorLine, VendorPart};
 use shared::order::{OrderStatus, PartStep};
 use shared::Fen;
 use std::collections::BTreeMap;
 
 /// A step on an order, once for each stall the order has a part at.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct StallEvent {
     pub id: i64,
     pub order_id: i64,
@@ -25,13 +28,13 @@ pub struct StallEvent {
 }
 
 pub struct Stalls {
-    pool: Pool,
+    db: Db,
 }
 
 /// The parts of a stall, with their orders' address and the resident's phone, in slot and
 /// address order. `$1`: the stall; `$2`: a slot or NULL; `$3`: a part or NULL.
-const PARTS: &str = "SELECT p.id, p.order_id, o.status, p.status, o.slot_id, s.starts_at, o.building, o.unit, o.room, \
-     u.phone, o.note, o.group_buy_id, p.subtotal_fen FROM order_parts p JOIN orders o ON o.id = p.order_id \
+const PARTS: &str = "SELECT p.id, p.order_id, o.status AS order_status, p.status, o.slot_id, \
+     s.starts_at AS slot_starts_at, o.building, o.unit, o.room, u.phone, o.note, o.group_buy_id, p.subtotal_fen FROM order_parts p JOIN orders o ON o.id = p.order_id \
      JOIN slots s ON s.id = o.slot_id JOIN users u ON u.id = o.user_id \
      WHERE p.vendor_id = $1 AND (CAST($2 AS BIGINT) IS NULL OR o.slot_id = $2) \
      AND (CAST($3 AS BIGINT) IS NULL OR p.id = $3) \
@@ -40,8 +43,8 @@ const PARTS: &str = "SELECT p.id, p.order_id, o.status, p.status, o.slot_id, s.s
      ORDER BY s.starts_at, o.slot_id, o.building, o.unit, o.room, o.id LIMIT 5000";
 
 impl Stalls {
-    pub fn new(pool: Pool) -> Self {
-        Self { pool }
+    pub fn new(db: Db) -> Self {
+        Self { db }
     }
 
     /// The stall's parts of orders that are with the stalls or past them (not waiting for
@@ -58,8 +61,7 @@ impl Stalls {
 
     /// The newest step on any order (the order timeline's last id); 0 when there is none.
     pub async fn last_event(&self) -> StoreResult<i64> {
-        let row = self.pool.row("SELECT COALESCE(MAX(id), 0) FROM order_events", &args![]).await?;
-        Ok(row.map(|r| r.get::<i64>(0)).transpose()?.unwrap_or(0))
+        Ok(self.db.one("SELECT COALESCE(MAX(id), 0) AS id FROM order_events", &args![]).await?)
     }
 
     /// The steps on orders after `after`, and those among `late` (ids skipped earlier that may
@@ -68,27 +70,14 @@ impl Stalls {
     pub async fn events_since(&self, after: i64, late: &[i64]) -> StoreResult<Vec<StallEvent>> {
         // Two reads, each on the timeline's key: one `OR` between them would scan the whole
         // timeline (a month of a full-size market: 700,000 steps) four times a second.
-        const SELECT: &str = "SELECT e.id, e.order_id, e.status, o.slot_id, p.vendor_id, p.id FROM order_events e \
-             JOIN orders o ON o.id = e.order_id JOIN order_parts p ON p.order_id = e.order_id WHERE ";
-        let mut rows =
-            self.pool.rows(&format!("{SELECT}e.id > $1 ORDER BY e.id, p.vendor_id LIMIT 5000"), &args![after]).await?;
+        const SELECT: &str = "SELECT e.id, e.order_id, e.status, o.slot_id, p.vendor_id, p.id AS part_id \
+             FROM order_events e JOIN orders o ON o.id = e.order_id JOIN order_parts p ON p.order_id = e.order_id WHERE ";
+        let mut events: Vec<StallEvent> =
+            self.db.all(&format!("{SELECT}e.id > $1 ORDER BY e.id, p.vendor_id LIMIT 5000"), &args![after]).await?;
         if !late.is_empty() {
-            let sql = format!("{SELECT}e.id IN {} ORDER BY e.id, p.vendor_id", self.pool.ids(1));
-            rows.extend(self.pool.rows(&sql, &args![super::sql::id_list(late.iter().copied())]).await?);
+            let sql = format!("{SELECT}e.id IN {} ORDER BY e.id, p.vendor_id", self.db.list(1));
+            events.extend(self.db.all::<StallEvent>(&sql, &[Arg::json(&late)]).await?);
         }
-        let mut events = rows
-            .iter()
-            .map(|r| {
-                Ok(StallEvent {
-                    id: r.get(0)?,
-                    order_id: r.get(1)?,
-                    status: r.get(2)?,
-                    slot_id: r.get(3)?,
-                    vendor_id: r.get(4)?,
-                    part_id: r.get(5)?,
-                })
-            })
-            .collect::<sqlx::Result<Vec<_>>>()?;
         events.sort_by_key(|e| (e.id, e.vendor_id));
         events.dedup_by_key(|e| (e.id, e.vendor_id));
         Ok(events)
@@ -106,10 +95,36 @@ impl Stalls {
         part_id: Option<i64>,
         ended_since: DateTime<Utc>,
     ) -> StoreResult<Vec<VendorPart>> {
-        let rows = self.pool.rows(PARTS, &args![vendor_id, slot_id, part_id, ended_since]).await?;
-        let lines = self
-            .pool
-            .rows(
+        #[derive(Deserialize)]
+        struct PartRow {
+            id: i64,
+            order_id: i64,
+            order_status: OrderStatus,
+            status: String,
+            slot_id: i64,
+            slot_starts_at: DateTime<Utc>,
+            building: Option<String>,
+            unit: Option<String>,
+            room: Option<String>,
+            phone: Option<String>,
+            note: Option<String>,
+            group_buy_id: Option<i64>,
+            subtotal_fen: Fen,
+        }
+        #[derive(Deserialize)]
+        struct LineRow {
+            order_id: i64,
+            product_id: i64,
+            name: String,
+            unit: String,
+            quantity: i64,
+            price_fen: Fen,
+            short_quantity: i64,
+        }
+        let rows: Vec<PartRow> = self.db.all(PARTS, &args![vendor_id, slot_id, part_id, ended_since]).await?;
+        let lines: Vec<LineRow> = self
+            .db
+            .all(
                 "SELECT l.order_id, l.product_id, l.name, l.unit, l.quantity, l.price_fen, l.short_quantity \
                  FROM order_lines l JOIN orders o ON o.id = l.order_id \
                  WHERE l.vendor_id = $1 AND (CAST($2 AS BIGINT) IS NULL OR o.slot_id = $2) \
@@ -119,40 +134,36 @@ impl Stalls {
             )
             .await?;
         let mut by_order: BTreeMap<i64, Vec<VendorLine>> = BTreeMap::new();
-        for l in &lines {
-            by_order.entry(l.get(0)?).or_default().push(VendorLine {
-                product_id: l.get(1)?,
-                name: l.get(2)?,
-                unit: l.get(3)?,
-                quantity: l.get(4)?,
-                price_fen: Fen::stored(l.get(5)?),
-                short_quantity: l.get(6)?,
+        for l in lines {
+            by_order.entry(l.order_id).or_default().push(VendorLine {
+                product_id: l.product_id,
+                name: l.name,
+                unit: l.unit,
+                quantity: l.quantity,
+                price_fen: l.price_fen,
+                short_quantity: l.short_quantity,
             });
         }
-        rows.iter()
-            .map(|r| {
-                let order_id: i64 = r.get(1)?;
-                let phone: Option<String> = r.get(9)?;
-                Ok(VendorPart {
-                    id: r.get(0)?,
-                    order_id,
-                    order_status: OrderStatus::parse(&r.get::<String>(2)?).unwrap_or(OrderStatus::Placed),
-                    status: r.get(3)?,
-                    slot_id: r.get(4)?,
-                    slot_starts_at: to_api(r.get(5)?),
-                    building: r.get(6)?,
-                    unit: r.get(7)?,
-                    room: r.get(8)?,
-                    // Masked: the stall needs to recognise a household, not to call it.
-                    phone: super::masked_phone(phone),
-                    note: r.get(10)?,
-                    group_buy_id: r.get(11)?,
-                    items: by_order.remove(&order_id).unwrap_or_default(),
-                    subtotal_fen: Fen::stored(r.get(12)?),
-                })
+        Ok(rows
+            .into_iter()
+            .map(|r| VendorPart {
+                id: r.id,
+                order_id: r.order_id,
+                order_status: r.order_status,
+                status: r.status,
+                slot_id: r.slot_id,
+                slot_starts_at: to_api(r.slot_starts_at),
+                building: r.building,
+                unit: r.unit,
+                room: r.room,
+                // Masked: the stall needs to recognise a household, not to call it.
+                phone: masked_phone(r.phone),
+                note: r.note,
+                group_buy_id: r.group_buy_id,
+                items: by_order.remove(&r.order_id).unwrap_or_default(),
+                subtotal_fen: r.subtotal_fen,
             })
-            .collect::<sqlx::Result<_>>()
-            .map_err(Into::into)
+            .collect())
     }
 
     /// A stall's step on one of its parts, decided over the order locked with its parts and the
@@ -166,7 +177,7 @@ impl Stalls {
         by: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<(), Refusal>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let snapshot = load_part(&mut tx, part_id).await?;
         let change = match decide_part_step(snapshot.as_ref(), vendor_id, step, shortages) {
             Ok(change) => change,
@@ -175,7 +186,7 @@ impl Stalls {
         let Some(s) = snapshot else { return Ok(Ok(())) };
         tx.exec(
             "UPDATE order_parts SET status = $2, subtotal_fen = $3, updated_at = $4 WHERE id = $1",
-            &args![part_id, change.part_status, change.part_subtotal.get(), now],
+            &args![part_id, change.part_status, change.part_subtotal, now],
         )
         .await?;
         for &(product, short) in &change.shortages {
@@ -187,17 +198,16 @@ impl Stalls {
         }
         tx.exec(
             "UPDATE orders SET status = $2, total_fen = $3, updated_at = $4 WHERE id = $1",
-            &args![s.order_id, change.order_status.as_str(), change.order_total.get(), now],
+            &args![s.order_id, change.order_status.as_str(), change.order_total, now],
         )
         .await?;
         if change.order_moved {
-            tx.exec(super::EVENT_INSERT, &args![s.order_id, change.order_status.as_str(), now, by]).await?;
+            add_event(&mut tx, s.order_id, change.order_status, now, Some(by)).await?;
         }
         if let Some(amount) = change.refund_fen {
-            tx.exec(super::payments::SHORTAGE_REFUND_INSERT, &args![s.order_id, amount, now, format!("-S{part_id}")])
-                .await?;
+            tx.exec(SHORTAGE_REFUND_INSERT, &args![s.order_id, amount, now, format!("-S{part_id}")]).await?;
             tx.exec(
-                super::donations::POOL_RETURN_INSERT,
+                POOL_RETURN_INSERT,
                 &args![s.order_id, amount, now, format!("P{}-S{part_id}", s.order_id), "shortage"],
             )
             .await?;
@@ -209,18 +219,31 @@ impl Stalls {
 
 /// The part, its order (locked on PostgreSQL), every part's stall and status, the stall's lines.
 async fn load_part(tx: &mut Tx, part_id: i64) -> StoreResult<Option<PartSnapshot>> {
-    let Some(p) = tx.row("SELECT order_id, vendor_id FROM order_parts WHERE id = $1", &args![part_id]).await? else {
-        return Ok(None);
-    };
-    let (order_id, vendor_id): (i64, i64) = (p.get(0)?, p.get(1)?);
-    let sql = format!("SELECT status, total_fen FROM orders WHERE id = $1{}", tx.lock());
-    let Some(o) = tx.row(&sql, &args![order_id]).await? else { return Ok(None) };
-    let parts = tx
-        .rows("SELECT vendor_id, status FROM order_parts WHERE order_id = $1 ORDER BY vendor_id", &args![order_id])
+    #[derive(Deserialize)]
+    struct Part {
+        order_id: i64,
+        vendor_id: i64,
+    }
+    #[derive(Deserialize)]
+    struct Order {
+        status: OrderStatus,
+        total_fen: Fen,
+    }
+    #[derive(Deserialize)]
+    struct Stall {
+        vendor_id: i64,
+        status: String,
+    }
+    let sql = "SELECT order_id, vendor_id FROM order_parts WHERE id = $1";
+    let Some(Part { order_id, vendor_id }) = tx.opt(sql, &args![part_id]).await? else { return Ok(None) };
+    let sql = tx.locked("SELECT status, total_fen FROM orders WHERE id = $1");
+    let Some(order) = tx.opt::<Order>(&sql, &args![order_id]).await? else { return Ok(None) };
+    let parts: Vec<Stall> = tx
+        .all("SELECT vendor_id, status FROM order_parts WHERE order_id = $1 ORDER BY vendor_id", &args![order_id])
         .await?;
-    let lines = tx
-        .rows(
-            "SELECT product_id, vendor_id, name, unit, quantity, price_fen, short_quantity FROM order_lines \
+    let lines: Vec<LineRecord> = tx
+        .all(
+            "SELECT product_id, vendor_id, name, unit, quantity, price_fen, short_quantity AS short FROM order_lines \
              WHERE order_id = $1 AND vendor_id = $2 ORDER BY product_id",
             &args![order_id, vendor_id],
         )
@@ -229,21 +252,9 @@ async fn load_part(tx: &mut Tx, part_id: i64) -> StoreResult<Option<PartSnapshot
         part_id,
         order_id,
         vendor_id,
-        order_status: OrderStatus::parse(&o.get::<String>(0)?).unwrap_or(OrderStatus::Placed),
-        order_total: Fen::stored(o.get(1)?),
-        parts: parts.iter().map(|r| Ok((r.get(0)?, r.get(1)?))).collect::<sqlx::Result<_>>()?,
-        lines: lines.iter().map(line).collect::<sqlx::Result<_>>()?,
+        order_status: order.status,
+        order_total: order.total_fen,
+        parts: parts.into_iter().map(|p| (p.vendor_id, p.status)).collect(),
+        lines,
     }))
-}
-
-fn line(r: &Row) -> sqlx::Result<LineRecord> {
-    Ok(LineRecord {
-        product_id: r.get(0)?,
-        vendor_id: r.get(1)?,
-        name: r.get(2)?,
-        unit: r.get(3)?,
-        quantity: r.get(4)?,
-        price_fen: Fen::stored(r.get(5)?),
-        short: r.get(6)?,
-    })
 }

@@ -1,0 +1,271 @@
+//! The market's jobs: what every server process does by itself, each on its own timer, named
+//! and timed in one table (`JOBS`). Each acts on rows it locks, so several processes do each
+//! thing once, and a restart picks up where the last process stopped.
+//!
+//! | job | every | what |
+//! |---|---|---|
+//! | `payments` | 15 s | payments with no notification are asked of WeChat Pay; refunds owed are sent, and those with no word asked about |
+//! | `notices` | 15 s | notices are made from the order timeline and sent as WeChat subscribe messages |
+//! | `donations` | 15 s | money a pool-paid order gave back returns to the pool |
+//! | `expiry` | 15 s | unpaid orders past their time expire, giving back stock and places |
+//! | `group-buys` | 15 s | group-buys past their deadline close |
+//! | `housekeeping` | 1 h | ended tokens and old login codes are forgotten |
+//! | `stall-feed` | 250 ms | the order timeline is read past its cursor for the stalls' live consoles (`feed.rs`) |
+//!
+//! The 15 s period is `FXS_EXPIRY_INTERVAL` in tests (`Config::expiry_interval`).
+
+use crate::state::AppState;
+use crate::store::Store;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One pass of a job.
+type Pass = for<'a> fn(&'a AppState, Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// A job: its name (for logs), its period, one pass of it.
+struct Job {
+    name: &'static str,
+    every: fn(&AppState) -> Duration,
+    pass: Pass,
+}
+
+/// The market's periodic jobs, in the order a pass of each starts.
+const JOBS: &[Job] = &[
+    Job { name: "payments", every: market_period, pass: |s, every| Box::pin(payments(s, every)) },
+    Job { name: "notices", every: market_period, pass: |s, _| Box::pin(send_notices(s)) },
+    Job { name: "donations", every: market_period, pass: |s, _| Box::pin(settle_pool(&s.store)) },
+    Job { name: "expiry", every: market_period, pass: |s, _| Box::pin(expire_unpaid(&s.store)) },
+    Job { name: "group-buys", every: market_period, pass: |s, _| Box::pin(close_due_group_buys(&s.store)) },
+    Job { name: "housekeeping", every: |_| Duration::from_secs(3600), pass: |s, _| Box::pin(purge(&s.store)) },
+];
+
+fn market_period(state: &AppState) -> Duration {
+    state.config.expiry_interval
+}
+
+/// The jobs running in this process.
+pub struct Jobs {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Starts every job, and the stalls' live feed (which runs on its own 250 ms loop).
+pub fn start(state: Arc<AppState>) -> Jobs {
+    let mut tasks: Vec<_> = JOBS
+        .iter()
+        .map(|job| {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let every = (job.every)(&state);
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tick.tick().await;
+                    tracing::trace!(job = job.name, "job pass");
+                    (job.pass)(&state, every).await;
+                }
+            })
+        })
+        .collect();
+    let feed = state.clone();
+    tasks.push(tokio::spawn(async move { feed.feed.run(feed.store.clone()).await }));
+    Jobs { tasks }
+}
+
+impl Jobs {
+    /// Stops every job (a pass under way ends at its next await; each pass's writes are
+    /// transactions, so nothing is left half done).
+    pub async fn stop(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Payments and refunds with WeChat Pay, when payment is on.
+async fn payments(state: &AppState, every: Duration) {
+    if let Some(pay) = state.pay.as_ref() {
+        // A payment whose notification did not come is asked for before its order can expire.
+        reconcile_payments(pay, &state.store, every).await;
+        send_refunds(pay, &state.store, every).await;
+    }
+}
+
+/// Money a pool-paid order gave back (cancelled, short) returns to the pool.
+async fn settle_pool(store: &Store) {
+    if let Err(e) = store.donations().settle_returns(chrono::Utc::now(), 200).await {
+        tracing::warn!(error = %e, "settling money back to the donation pool failed");
+    }
+}
+
+async fn expire_unpaid(store: &Store) {
+    match store.orders().expire_unpaid(chrono::Utc::now(), 500).await {
+        Ok(ids) if !ids.is_empty() => tracing::info!(count = ids.len(), "unpaid orders expired"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "expiring unpaid orders failed"),
+    }
+}
+
+async fn purge(store: &Store) {
+    if let Err(e) = store.accounts().purge_expired(chrono::Utc::now()).await {
+        tracing::warn!(error = %e, "purging expired codes and tokens failed");
+    }
+}
+
+/// Asks WeChat Pay about payments that had no notification for a minute, or whose orders are
+/// about to expire, and applies the answers as a notification would be.
+async fn reconcile_payments(pay: &crate::wechat::pay::PayClient, store: &Store, every: Duration) {
+    let now = chrono::Utc::now();
+    let asked_before = now - chrono::Duration::seconds(60);
+    let expiring_before = now + chrono::Duration::from_std(every * 2).unwrap_or_default();
+    let waiting = match store.payments().unanswered(asked_before, expiring_before, 50).await {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing unanswered payments failed");
+            return;
+        }
+    };
+    // Gifts to the donation pool paid with no notification are asked about the same way.
+    let gifts = store.donations().unanswered(asked_before, 50).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "listing unanswered gifts failed");
+        Vec::new()
+    });
+    // And group-buy shares paid ahead.
+    let shares = store.group_buys().unanswered_share_payments(asked_before, 50).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "listing unanswered share payments failed");
+        Vec::new()
+    });
+    let waiting = waiting.into_iter().chain(gifts).chain(shares);
+    let merchant = crate::domain::payment::Merchant { mchid: &pay.mchid, appid: &pay.appid };
+    for out_trade_no in waiting {
+        match pay.query(&out_trade_no).await {
+            Ok(notice) if notice.out_trade_no == out_trade_no => {
+                match crate::routes::pay::apply_notice(store, &notice, &merchant).await {
+                    Ok(Ok(outcome)) => tracing::info!(%out_trade_no, ?outcome, "payment queried"),
+                    Ok(Err(refusal)) => {
+                        tracing::warn!(%out_trade_no, reason = %refusal.message, "queried payment refused")
+                    }
+                    Err(e) => tracing::warn!(%out_trade_no, error = %e, "recording a queried payment failed"),
+                }
+            }
+            Ok(_) => tracing::warn!(%out_trade_no, "WeChat Pay answered about another payment"),
+            Err(e) => tracing::warn!(%out_trade_no, error = %e, "querying a payment failed"),
+        }
+    }
+}
+
+/// Asks WeChat Pay for every refund owed. A refund that fails to go out stays owed and is asked
+/// again next time with the same `out_refund_no`, so WeChat Pay refunds it once.
+async fn send_refunds(pay: &crate::wechat::pay::PayClient, store: &Store, every: Duration) {
+    // Refunds asked a while ago whose notification did not come: asked about.
+    let before = chrono::Utc::now() - chrono::Duration::from_std(every * 4).unwrap_or_default();
+    match store.payments().unanswered_refunds(before, 50).await {
+        Ok(numbers) => {
+            for no in numbers {
+                match pay.refund_status(&no).await {
+                    Ok(status) => {
+                        if let Err(e) = store.payments().refund_reported(&no, &status, chrono::Utc::now()).await {
+                            tracing::warn!(out_refund_no = %no, error = %e, "recording a queried refund failed");
+                        }
+                    }
+                    Err(e) => tracing::warn!(out_refund_no = %no, error = %e, "querying a refund failed"),
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "listing unanswered refunds failed"),
+    }
+    let due = match store.payments().due_refunds(50).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing refunds owed failed");
+            return;
+        }
+    };
+    for r in due {
+        let reason = match r.reason.as_str() {
+            "shortage" => "摊位缺货退款",
+            "cancelled" => "订单取消退款",
+            "group_buy_failed" => "团购未成团退款",
+            _ => "订单已失效退款",
+        };
+        match pay.refund(&r.out_trade_no, &r.out_refund_no, reason, r.amount.get(), r.total.get()).await {
+            Ok(status) => {
+                // Accepted at least: asked; the notification (or this answer) says how it ended.
+                let reported = if status == "SUCCESS" { "SUCCESS" } else { "PROCESSING" };
+                if let Err(e) = store.payments().refund_reported(&r.out_refund_no, reported, chrono::Utc::now()).await {
+                    tracing::warn!(out_refund_no = %r.out_refund_no, error = %e, "recording a refund request failed");
+                }
+            }
+            // Refused for good (not paid, more than was paid): staff must look; a signature or
+            // rate problem is ours to fix and is asked again.
+            Err(crate::wechat::pay::PayError::Refused(code, text)) if matches!(code, 400 | 403 | 404) => {
+                tracing::error!(out_refund_no = %r.out_refund_no, code, %text, "WeChat Pay refused a refund");
+                let _ = store.payments().refund_reported(&r.out_refund_no, "ABNORMAL", chrono::Utc::now()).await;
+            }
+            Err(e) => {
+                tracing::warn!(out_refund_no = %r.out_refund_no, error = %e, "asking for a refund failed; asked again later")
+            }
+        }
+    }
+}
+
+/// Makes the notices the order timeline gives and sends the pending ones as WeChat subscribe
+/// messages to residents who accepted them. A failed send is only logged: the order goes on,
+/// and the storefront shows the notice all the same.
+async fn send_notices(state: &AppState) {
+    let notices = state.store.notices();
+    let now = chrono::Utc::now();
+    if let Err(e) = notices.collect(now, chrono::Duration::seconds(2)).await {
+        tracing::warn!(error = %e, "making notices failed");
+        return;
+    }
+    let pending = match notices.pending(50).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing notices failed");
+            return;
+        }
+    };
+    for n in pending {
+        match notices.take(&n, chrono::Utc::now()).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::warn!(notice = n.id, error = %e, "taking a notice failed");
+                continue;
+            }
+        }
+        let order_id = n.order_id.unwrap_or_default();
+        let at = n.created_at.get(..16).unwrap_or_default().replace('T', " ");
+        let data = crate::domain::notices::subscribe_data(&n.kind, order_id, &n.title, &at);
+        let page = format!("/orders/{order_id}");
+        let openid = n.openid.clone().unwrap_or_default();
+        if let Err(e) = state.wechat.send_subscribe(&openid, &state.config.wechat.notice_template, &page, &data).await {
+            tracing::warn!(notice = n.id, error = %e, "a subscribe message was not sent");
+            let _ = notices.failed(n.id).await;
+        }
+    }
+}
+
+/// Closes every open group-buy whose deadline has passed, whichever process gets there first:
+/// the close locks the group-buy and does nothing to one that has ended, so several processes
+/// (and a restart) close each exactly once.
+async fn close_due_group_buys(store: &Store) {
+    let now = chrono::Utc::now();
+    let due = match store.group_buys().due(now).await {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing group-buys to close failed");
+            return;
+        }
+    };
+    for id in due {
+        match store.group_buys().close(id, crate::domain::group_buy::Ending::Close, None, now).await {
+            Ok(closed) => tracing::info!(group_buy = id, ?closed, "group-buy closed at its deadline"),
+            Err(e) => tracing::warn!(group_buy = id, error = %e, "closing a group-buy failed"),
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! Accounts and households: who a user is (roles, stall, home), logging in by SMS code or
+//! WeChat, tokens that were ended, the roles staff give, binding a phone to a WeChat login
+//! (`binding.rs`), households (`households.rs`) and who is behind a token (`sessions.rs`).
+
+mod binding;
+mod households;
+mod sessions;
+
+pub use households::{HouseholdFilter, Households};
+pub use sessions::Sessions;
+
+use super::db::{args, Db, Tx};
+use super::StoreResult;
+use crate::domain::accounts::{decide_code, decide_code_issue, CodeDecision, CodeIssue, CodeRules, LoginCode};
+use crate::domain::Refusal;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use shared::api::Household;
+use shared::Role;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// A user as the server sees them: roles from the database, not from the token.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: i64,
+    pub phone: Option<String>,
+    pub display_name: Option<String>,
+    pub roles: Vec<Role>,
+    pub vendor_id: Option<i64>,
+    pub household: Option<Household>,
+}
+
+/// The columns of `UserRow`, for `WHERE u.id = ...` and the like.
+pub(super) const USER_SELECT: &str = "SELECT u.id, u.phone, u.display_name, \
+     (SELECT string_agg(r.role, ',') FROM user_roles r WHERE r.user_id = u.id) AS roles, \
+     (SELECT v.id FROM vendors v WHERE v.owner_user_id = u.id) AS vendor_id, \
+     h.id AS household_id, b.community, b.number AS building, h.unit, h.room, \
+     h.quarantined, h.hardship, h.elderly \
+     FROM users u LEFT JOIN households h ON h.id = u.household_id LEFT JOIN buildings b ON b.id = h.building_id";
+
+/// A row of `USER_SELECT`.
+#[derive(Deserialize)]
+pub(super) struct UserRow {
+    id: i64,
+    phone: Option<String>,
+    display_name: Option<String>,
+    roles: Option<String>,
+    vendor_id: Option<i64>,
+    household_id: Option<i64>,
+    community: Option<String>,
+    building: Option<String>,
+    unit: Option<String>,
+    room: Option<String>,
+    quarantined: Option<bool>,
+    hardship: Option<bool>,
+    elderly: Option<bool>,
+}
+
+impl From<UserRow> for UserRecord {
+    fn from(r: UserRow) -> Self {
+        let household = match (r.household_id, r.community, r.building, r.unit, r.room) {
+            (Some(id), Some(community), Some(building), Some(unit), Some(room)) => Some(Household {
+                id,
+                community,
+                building,
+                unit,
+                room,
+                quarantined: r.quarantined.unwrap_or(false),
+                hardship: r.hardship.unwrap_or(false),
+                elderly: r.elderly.unwrap_or(false),
+            }),
+            _ => None,
+        };
+        let mut roles: Vec<Role> = r.roles.as_deref().unwrap_or("").split(',').filter_map(Role::parse).collect();
+        roles.sort();
+        roles.dedup();
+        UserRecord { id: r.id, phone: r.phone, display_name: r.display_name, roles, vendor_id: r.vendor_id, household }
+    }
+}
+
+/// A login code asked for: where to, from which client, its hash and its lifetime.
+#[derive(Debug, Clone)]
+pub struct CodeRequest<'a> {
+    pub phone: &'a str,
+    pub client_ip: &'a str,
+    pub code_hash: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+/// SMS codes older than this are deleted; the hourly limits only look back one hour.
+fn code_retention_cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::days(1)
+}
+
+/// Serialises the issuing of login codes across server processes (PostgreSQL).
+const CODE_LOCK: i64 = 74460002;
+
+pub struct Accounts {
+    db: Db,
+    sessions: Arc<Sessions>,
+}
+
+impl Accounts {
+    pub fn new(db: Db, sessions: Arc<Sessions>) -> Self {
+        Self { db, sessions }
+    }
+
+    // ---------- users ----------
+
+    pub async fn user(&self, id: i64) -> StoreResult<Option<UserRecord>> {
+        let row: Option<UserRow> = self.db.opt(&format!("{USER_SELECT} WHERE u.id = $1"), &args![id]).await?;
+        Ok(row.map(Into::into))
+    }
+
+    /// The user behind a token, unless the token was ended (`sessions.rs`: remembered on
+    /// SQLite, asked together on PostgreSQL).
+    pub async fn session_user(&self, id: i64, jti: &str) -> StoreResult<Option<UserRecord>> {
+        self.sessions.user(&self.db, id, jti).await
+    }
+
+    /// The user with this phone; a new resident if there is none.
+    pub async fn user_for_phone(&self, phone: &str, now: DateTime<Utc>) -> StoreResult<UserRecord> {
+        let mut tx = self.db.begin().await?;
+        tx.exec(
+            "INSERT INTO users (phone, created_at) VALUES ($1, $2) ON CONFLICT (phone) DO NOTHING",
+            &args![phone, now],
+        )
+        .await?;
+        let user = new_resident(&mut tx, "u.phone = $1", phone).await?;
+        tx.commit().await?;
+        // A user who had no role at all has one now.
+        self.sessions.forget_user(user.id);
+        Ok(user)
+    }
+
+    /// The user with this WeChat openid; a new resident if there is none.
+    pub async fn user_for_openid(
+        &self,
+        openid: &str,
+        session_key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<UserRecord> {
+        let mut tx = self.db.begin().await?;
+        tx.exec(
+            "INSERT INTO users (wechat_openid, wechat_session_key, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (wechat_openid) DO UPDATE SET wechat_session_key = excluded.wechat_session_key",
+            &args![openid, session_key, now],
+        )
+        .await?;
+        let user = new_resident(&mut tx, "u.wechat_openid = $1", openid).await?;
+        tx.commit().await?;
+        self.sessions.forget_user(user.id);
+        Ok(user)
+    }
+
+    // ---------- login codes ----------
+
+    /// Records a new login code for a phone, unless the rules refuse it (too soon after the last
+    /// one, too many this hour for the phone or the client): the counts and the new code in one
+    /// transaction, so two requests at once cannot both slip under a limit.
+    pub async fn issue_code(&self, request: CodeRequest<'_>, rules: &CodeRules) -> StoreResult<Result<(), Refusal>> {
+        let mut tx = self.db.begin().await?;
+        tx.advisory_lock(CODE_LOCK).await?;
+        let window_start = rules.window_start(request.now);
+        let issue = CodeIssue {
+            last_sent: tx
+                .opt("SELECT MAX(created_at) AS last FROM sms_codes WHERE phone = $1", &args![request.phone])
+                .await?
+                .flatten(),
+            sent_to_phone: tx
+                .one(
+                    "SELECT COUNT(*) AS n FROM sms_codes WHERE phone = $1 AND created_at > $2",
+                    &args![request.phone, window_start],
+                )
+                .await?,
+            sent_to_client: tx
+                .one(
+                    "SELECT COUNT(*) AS n FROM sms_codes WHERE client_ip = $1 AND created_at > $2",
+                    &args![request.client_ip, window_start],
+                )
+                .await?,
+        };
+        let expires_at = match decide_code_issue(&issue, rules, request.now) {
+            Ok(expires_at) => expires_at,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        tx.exec(
+            "INSERT INTO sms_codes (phone, code_hash, client_ip, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            &args![request.phone, request.code_hash, request.client_ip, request.now, expires_at],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Tries the code presented for a phone (as its hash) against the latest code sent there,
+    /// as `domain::accounts::decide_code` decides: used up when right, one attempt more when
+    /// wrong, in one transaction over the code's row as locked.
+    pub async fn use_code(
+        &self,
+        phone: &str,
+        presented_hash: &str,
+        rules: &CodeRules,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<(), Refusal>> {
+        let mut tx = self.db.begin().await?;
+        let sql = tx.locked(
+            "SELECT id, code_hash, expires_at, used_at, attempts FROM sms_codes \
+             WHERE phone = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+        );
+        let code: Option<LoginCode> = tx.opt(&sql, &args![phone]).await?;
+        let decision = decide_code(code.as_ref(), presented_hash, rules, now);
+        let id = code.map(|c| c.id);
+        match &decision {
+            CodeDecision::Accept => {
+                tx.exec("UPDATE sms_codes SET used_at = $2 WHERE id = $1", &args![id, now]).await?;
+            }
+            CodeDecision::Wrong(_) => {
+                tx.exec("UPDATE sms_codes SET attempts = attempts + 1 WHERE id = $1", &args![id]).await?;
+            }
+            CodeDecision::Refused(_) => {}
+        }
+        tx.commit().await?;
+        Ok(decision.into_result())
+    }
+
+    // ---------- tokens ----------
+
+    /// Ends a login: its token is refused from now on, by every server process.
+    pub async fn revoke_token(&self, jti: &str, expires_at: DateTime<Utc>) -> StoreResult<()> {
+        self.db
+            .exec(
+                "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+                &args![jti, expires_at],
+            )
+            .await?;
+        self.sessions.forget_token(jti);
+        Ok(())
+    }
+
+    /// Forgets ended tokens and codes nobody can use any more.
+    pub async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.db.begin().await?;
+        tx.exec("DELETE FROM revoked_tokens WHERE expires_at < $1", &args![now]).await?;
+        tx.exec("DELETE FROM sms_codes WHERE created_at < $1", &args![code_retention_cutoff(now)]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ---------- roles ----------
+
+    /// The buildings (ids) the user leads.
+    pub async fn leads(&self, user_id: i64) -> StoreResult<BTreeSet<i64>> {
+        let ids: Vec<i64> =
+            self.db.all("SELECT building_id FROM leader_buildings WHERE user_id = $1", &args![user_id]).await?;
+        Ok(ids.into_iter().collect())
+    }
+
+    /// The building numbers the user leads, in number order.
+    pub async fn led_buildings(&self, user_id: i64) -> StoreResult<Vec<String>> {
+        Ok(self
+            .db
+            .all(
+                "SELECT b.number FROM leader_buildings l JOIN buildings b ON b.id = l.building_id \
+                 WHERE l.user_id = $1 ORDER BY b.number",
+                &args![user_id],
+            )
+            .await?)
+    }
+
+    /// Gives the user at `phone` (made if new) exactly these roles and, for a leader, these
+    /// buildings. Err: a building that does not exist (nothing changed). Ok: the user's id.
+    pub async fn set_roles(
+        &self,
+        phone: &str,
+        roles: &[Role],
+        buildings: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<i64, String>> {
+        let mut tx = self.db.begin().await?;
+        let mut building_ids = BTreeSet::new();
+        for number in buildings {
+            match building_id(&mut tx, number.trim()).await? {
+                Some(id) => building_ids.insert(id),
+                None => return Ok(Err(number.trim().to_owned())),
+            };
+        }
+        tx.exec(
+            "INSERT INTO users (phone, created_at) VALUES ($1, $2) ON CONFLICT (phone) DO NOTHING",
+            &args![phone, now],
+        )
+        .await?;
+        let user: i64 = tx.one("SELECT id FROM users WHERE phone = $1", &args![phone]).await?;
+        tx.exec("DELETE FROM user_roles WHERE user_id = $1", &args![user]).await?;
+        for role in roles {
+            tx.exec("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)", &args![user, role.as_str()]).await?;
+        }
+        tx.exec("DELETE FROM leader_buildings WHERE user_id = $1", &args![user]).await?;
+        if roles.contains(&Role::Leader) {
+            for b in &building_ids {
+                tx.exec("INSERT INTO leader_buildings (user_id, building_id) VALUES ($1, $2)", &args![user, *b])
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        self.sessions.forget_user(user);
+        Ok(Ok(user))
+    }
+}
+
+/// The user `which` names (`u.phone = $1`), made a resident if they have no role at all.
+async fn new_resident(tx: &mut Tx, which: &str, value: &str) -> StoreResult<UserRecord> {
+    tx.exec(
+        &format!(
+            "INSERT INTO user_roles (user_id, role) SELECT u.id, 'resident' FROM users u \
+             WHERE {which} AND NOT EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id)"
+        ),
+        &args![value],
+    )
+    .await?;
+    let row: UserRow = tx.one(&format!("{USER_SELECT} WHERE {which}"), &args![value]).await?;
+    Ok(row.into())
+}
+
+/// The building with this number (the first, if numbers repeat).
+pub(super) async fn building_id(tx: &mut Tx, number: &str) -> StoreResult<Option<i64>> {
+    Ok(tx.opt("SELECT id FROM buildings WHERE number = $1 ORDER BY id LIMIT 1", &args![number]).await?)
+}

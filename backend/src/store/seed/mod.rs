@@ -1,0 +1,240 @@
+//! The demo market: what it is made of (`Seed`, built by `crate::demo`) and writing it into an
+//! empty database, once however many server processes start together. The full-size market's
+//! month of history goes through the bulk loader (`bulk.rs`).
+
+pub mod bulk;
+
+use super::accounts::Sessions;
+use super::db::{args, Db, Tx};
+use super::{broken, StoreResult};
+use chrono::{DateTime, Utc};
+use shared::Role;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Serialises seeding (and bulk loading) across server processes (PostgreSQL).
+pub(crate) const SEED_LOCK: i64 = 74460001;
+
+/// What to seed for the demo market (see `demo.rs`).
+#[derive(Debug, Clone, Default)]
+pub struct Seed {
+    pub categories: Vec<SeedCategory>,
+    pub vendors: Vec<SeedVendor>,
+    pub boxes: Vec<SeedBox>,
+    pub buildings: Vec<SeedBuilding>,
+    pub accounts: Vec<SeedAccount>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SeedCategory {
+    pub id: &'static str,
+    pub name_zh: &'static str,
+    pub name_en: &'static str,
+    pub icon: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct SeedVendor {
+    pub name: String,
+    pub stall_no: String,
+    pub category: &'static str,
+    pub description: &'static str,
+    pub owner_phone: String,
+    pub products: Vec<SeedProduct>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SeedProduct {
+    pub name: String,
+    pub unit: &'static str,
+    pub price_fen: i64,
+    pub stock: i64,
+    pub per_order_limit: Option<i64>,
+    pub description: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct SeedBox {
+    /// Stall number of the stall that packs the box.
+    pub stall_no: String,
+    pub product: SeedProduct,
+    /// (product name, quantity)
+    pub contents: Vec<(&'static str, i64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SeedBuilding {
+    pub community: &'static str,
+    pub number: String,
+    pub units: i64,
+    pub floors: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SeedAccount {
+    pub phone: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    /// (building number, unit, room, quarantined, hardship, elderly)
+    pub household: Option<SeedHousehold>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SeedHousehold {
+    pub building: String,
+    pub unit: String,
+    pub room: String,
+    pub quarantined: bool,
+    pub hardship: bool,
+    pub elderly: bool,
+}
+
+pub struct Seeder {
+    db: Db,
+    sessions: Arc<Sessions>,
+}
+
+impl Seeder {
+    pub fn new(db: Db, sessions: Arc<Sessions>) -> Self {
+        Self { db, sessions }
+    }
+
+    /// Seeds the demo market unless a market is already there. True when it seeded.
+    pub async fn demo(&self, seed: &Seed, now: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.db.begin().await?;
+        tx.advisory_lock(SEED_LOCK).await?;
+        let vendors: i64 = tx.one("SELECT COUNT(*) AS n FROM vendors", &args![]).await?;
+        if vendors > 0 {
+            return Ok(false);
+        }
+        for (sort, c) in seed.categories.iter().enumerate() {
+            tx.exec(
+                "INSERT INTO categories (id, name_zh, name_en, icon, sort) VALUES ($1, $2, $3, $4, $5)",
+                &args![c.id, c.name_zh, c.name_en, c.icon, sort as i64],
+            )
+            .await?;
+        }
+        let mut building_ids = HashMap::new();
+        for b in &seed.buildings {
+            let id: i64 = tx
+                .one(
+                    "INSERT INTO buildings (community, number, units, floors) VALUES ($1, $2, $3, $4) RETURNING id",
+                    &args![b.community, b.number.as_str(), b.units, b.floors],
+                )
+                .await?;
+            building_ids.insert(b.number.clone(), id);
+        }
+        let mut user_ids = HashMap::new();
+        for a in &seed.accounts {
+            let household_id = match &a.household {
+                Some(h) => {
+                    let building = building_ids
+                        .get(&h.building)
+                        .copied()
+                        .ok_or_else(|| broken(format!("no building {}", h.building)))?;
+                    let id: i64 = tx
+                        .one(
+                            "INSERT INTO households (building_id, unit, room, quarantined, hardship, elderly) \
+                             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                            &args![building, h.unit.as_str(), h.room.as_str(), h.quarantined, h.hardship, h.elderly],
+                        )
+                        .await?;
+                    Some(id)
+                }
+                None => None,
+            };
+            let id: i64 = tx
+                .one(
+                    "INSERT INTO users (phone, display_name, household_id, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (phone) DO UPDATE SET display_name = excluded.display_name, \
+                     household_id = COALESCE(excluded.household_id, users.household_id) RETURNING id",
+                    &args![a.phone.as_str(), a.display_name.as_str(), household_id, now],
+                )
+                .await?;
+            for role in &a.roles {
+                tx.exec(
+                    "INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &args![id, role.as_str()],
+                )
+                .await?;
+            }
+            user_ids.insert(a.phone.clone(), id);
+        }
+        let mut vendor_ids = HashMap::new();
+        let mut product_ids = HashMap::new();
+        for v in &seed.vendors {
+            let vendor_id: i64 = tx
+                .one(
+                    "INSERT INTO vendors (name, stall_no, category_id, description, owner_user_id) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    &args![
+                        v.name.as_str(),
+                        v.stall_no.as_str(),
+                        v.category,
+                        v.description,
+                        user_ids.get(&v.owner_phone).copied()
+                    ],
+                )
+                .await?;
+            vendor_ids.insert(v.stall_no.clone(), (vendor_id, v.category));
+            for p in &v.products {
+                let id = insert_product(&mut tx, vendor_id, v.category, p, false, now).await?;
+                product_ids.insert(p.name.as_str(), id);
+            }
+        }
+        for b in &seed.boxes {
+            let (vendor_id, category) =
+                vendor_ids.get(&b.stall_no).copied().ok_or_else(|| broken(format!("no stall {}", b.stall_no)))?;
+            let box_id = insert_product(&mut tx, vendor_id, category, &b.product, true, now).await?;
+            for (name, quantity) in &b.contents {
+                let item = product_ids
+                    .get(name)
+                    .copied()
+                    .ok_or_else(|| broken(format!("box item {name} is not a product")))?;
+                tx.exec(
+                    "INSERT INTO box_items (box_id, product_id, quantity) VALUES ($1, $2, $3)",
+                    &args![box_id, item, *quantity],
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        self.sessions.forget_all();
+        Ok(true)
+    }
+}
+
+async fn insert_product(
+    tx: &mut Tx,
+    vendor_id: i64,
+    category: &str,
+    p: &SeedProduct,
+    is_box: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<i64> {
+    let id: i64 = tx
+        .one(
+            "INSERT INTO products (vendor_id, category_id, name, unit, price_fen, stock, per_order_limit, is_box, \
+             description, updated_at, category_sort) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+             (SELECT sort FROM categories WHERE id = $2)) RETURNING id",
+            &args![
+                vendor_id,
+                category,
+                p.name.as_str(),
+                p.unit,
+                p.price_fen,
+                p.stock,
+                p.per_order_limit,
+                is_box,
+                p.description,
+                now
+            ],
+        )
+        .await?;
+    tx.exec(
+        "INSERT INTO price_history (product_id, price_fen, changed_at) VALUES ($1, $2, $3)",
+        &args![id, p.price_fen, now],
+    )
+    .await?;
+    Ok(id)
+}
