@@ -10,16 +10,19 @@
 //! statements, whatever its size: every kind of row is read or written by one statement with the
 //! batch as a JSON parameter.
 //!
-//! The two databases differ only in how a batch's statements reach them, side by side below:
-//! - SQLite: about twenty statements, each a JSON parameter (`json_each`).
-//! - PostgreSQL: two calls, so the hot rows stay locked for as few round trips as possible:
-//!   `fxs_checkout_load($1)` claims the keys and locks the slots and products in a fixed order,
-//!   so two server processes' batches never deadlock, and returns the snapshot as JSON;
-//!   `fxs_checkout_apply($1)` writes each kind of row with one statement (migration 0015). Both
-//!   only load and write; the rules are the domain's.
+//! The two databases differ only in how a batch's statements reach them, side by side below;
+//! both load the same snapshot, as one JSON document (`Loaded`):
+//! - SQLite, on a connection of the engine's own: three calls to the driver, each a hop to its
+//!   thread and back (that hop, not SQLite, was the cost of a statement): the transaction begun
+//!   and the keys claimed; the snapshot as one JSON document; every write and the commit.
+//! - PostgreSQL: two function calls between BEGIN and COMMIT, so the hot rows stay locked for
+//!   as few round trips as possible: `fxs_checkout_load($1)` claims the keys and locks the slots
+//!   and products in a fixed order, so two server processes' batches never deadlock, and returns
+//!   the snapshot; `fxs_checkout_apply($1)` writes each kind of row with one statement
+//!   (migration 0015). Both only load and write; the rules are the domain's.
 
-use super::orders::write_orders;
 use super::slots::{SlotRecord, SLOT_COLUMNS};
+use crate::domain::checkout::SlotRow;
 use crate::domain::checkout::{
     decide, Answer, CheckoutChanges, CheckoutDecision, CheckoutJob, CheckoutSnapshot, Home, HouseholdAt, ProductRow,
     StoredKey,
@@ -30,11 +33,16 @@ use crate::store::catalogue::PRODUCT_SELECT;
 use crate::store::db::{Arg, Db, Tx};
 use crate::store::queue::{deliver, gather, jobs_of, submit, Queue, Waiting};
 use crate::store::{broken, retryable, StoreError, StoreResult};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{named_params, Connection, OptionalExtension};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use shared::order::SlotKind;
+use shared::Fen;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
 use std::collections::{BTreeSet, HashSet};
+
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
 
@@ -47,7 +55,8 @@ const RETRIES: usize = 3;
 pub struct Engine {
     jobs: mpsc::Sender<Waiting<CheckoutJob, Answer>>,
     stop: Arc<Notify>,
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Told when the engine's thread has let go of its connection.
+    finished: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
 }
 
 fn stopped() -> StoreError {
@@ -58,22 +67,36 @@ impl Engine {
     /// SQLite. `sessions`: a new home changes who a resident is; their remembered session is
     /// forgotten after the commit, before anyone hears the answer.
     pub fn sqlite(options: SqliteConnectOptions, sessions: Arc<Sessions>) -> Self {
-        let own = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_lazy_with(options);
-        Self::start(Db::Sqlite { reader: own.clone(), writer: own }, sessions)
+        let path = options.get_filename().to_owned();
+        Self::start(Own::Sqlite { path, conn: None }, sessions)
     }
 
     pub fn postgres(options: PgConnectOptions, sessions: Arc<Sessions>) -> Self {
+        // A pool of one: the engine's own connection, replaced when it breaks.
         let own = PgPoolOptions::new().max_connections(1).test_before_acquire(false).connect_lazy_with(options);
-        Self::start(Db::Postgres(own), sessions)
+        Self::start(Own::Postgres(Db::Postgres(own)), sessions)
     }
 
-    /// The engine's task, on a connection of its own (a pool of one, which replaces a broken
-    /// connection).
-    fn start(db: Db, sessions: Arc<Sessions>) -> Self {
+    /// The engine runs on a thread of its own with a runtime of its own, as the market's one
+    /// writer should: its every wait on the database is answered at once, not queued behind the
+    /// requests that the server's workers are busy with (on two cores, sharing them cost the
+    /// checkout rush a quarter to a half of its rate: BENCHMARKS.md).
+    fn start(own: Own, sessions: Arc<Sessions>) -> Self {
         let (jobs, queue) = mpsc::channel(8192);
         let stop = Arc::new(Notify::new());
-        let task = tokio::spawn(run(db, sessions, queue, stop.clone()));
-        Self { jobs, stop, task: Mutex::new(Some(task)) }
+        let (done, finished) = tokio::sync::oneshot::channel();
+        let stopping = stop.clone();
+        let thread = std::thread::Builder::new().name("checkout".into()).spawn(move || {
+            match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime.block_on(run(own, sessions, queue, stopping)),
+                Err(e) => tracing::error!(error = %e, "the checkout engine could not start"),
+            }
+            let _ = done.send(());
+        });
+        if let Err(e) = thread {
+            tracing::error!(error = %e, "the checkout engine's thread could not start");
+        }
+        Self { jobs, stop, finished: Mutex::new(Some(finished)) }
     }
 
     /// These checkouts, decided in this order in one batch (with whatever else is waiting).
@@ -84,14 +107,24 @@ impl Engine {
     /// Finishes the batch under way, then closes the engine's connection.
     pub async fn stop(&self) {
         self.stop.notify_one();
-        let task = self.task.lock().ok().and_then(|mut t| t.take());
-        if let Some(task) = task {
-            let _ = task.await;
+        let finished = self.finished.lock().ok().and_then(|mut f| f.take());
+        if let Some(finished) = finished {
+            let _ = finished.await;
         }
     }
 }
 
-async fn run(db: Db, sessions: Arc<Sessions>, mut queue: Queue<CheckoutJob, Answer>, stop: Arc<Notify>) {
+/// The engine's connection.
+enum Own {
+    /// Made when first needed, and again after a failure.
+    Sqlite {
+        path: std::path::PathBuf,
+        conn: Option<Connection>,
+    },
+    Postgres(Db),
+}
+
+async fn run(mut own: Own, sessions: Arc<Sessions>, mut queue: Queue<CheckoutJob, Answer>, stop: Arc<Notify>) {
     loop {
         let first = tokio::select! {
             first = queue.recv() => first,
@@ -99,7 +132,7 @@ async fn run(db: Db, sessions: Arc<Sessions>, mut queue: Queue<CheckoutJob, Answ
         };
         let Some(first) = first else { break };
         let batch = gather(first, &mut queue, MAX_BATCH, |w| w.jobs.len());
-        match commit(&db, &sessions, &jobs_of(&batch)).await {
+        match commit(&mut own, &sessions, &jobs_of(&batch)).await {
             Ok(answers) => deliver(batch, answers),
             Err(e) if batch.len() == 1 && !retryable(&e) => {
                 if let Some(w) = batch.into_iter().next() {
@@ -114,10 +147,10 @@ async fn run(db: Db, sessions: Arc<Sessions>, mut queue: Queue<CheckoutJob, Answ
                     tracing::warn!(error = %e, size = batch.len(), "checkout batch failed; retrying one by one");
                 }
                 for w in batch {
-                    let mut result = commit(&db, &sessions, &w.jobs).await;
+                    let mut result = commit(&mut own, &sessions, &w.jobs).await;
                     for _ in 0..RETRIES {
                         match &result {
-                            Err(e) if retryable(e) => result = commit(&db, &sessions, &w.jobs).await,
+                            Err(e) if retryable(e) => result = commit(&mut own, &sessions, &w.jobs).await,
                             _ => break,
                         }
                     }
@@ -126,16 +159,41 @@ async fn run(db: Db, sessions: Arc<Sessions>, mut queue: Queue<CheckoutJob, Answ
             }
         }
     }
-    db.close().await;
+    match own {
+        Own::Sqlite { conn: Some(c), .. } => drop(c.close()),
+        Own::Sqlite { conn: None, .. } => {}
+        Own::Postgres(db) => db.close().await,
+    }
 }
 
 /// Load (and lock), decide, write, commit: one transaction.
-async fn commit(db: &Db, sessions: &Sessions, jobs: &[CheckoutJob]) -> StoreResult<Vec<Answer>> {
+async fn commit(own: &mut Own, sessions: &Sessions, jobs: &[CheckoutJob]) -> StoreResult<Vec<Answer>> {
     let started = std::time::Instant::now();
-    let mut tx = db.begin().await?;
-    let decision =
-        if tx.postgres() { postgres_batch(&mut tx, jobs).await? } else { sqlite_batch(&mut tx, jobs).await? };
-    tx.commit().await?;
+    let decision = match own {
+        Own::Postgres(db) => {
+            let mut tx = db.begin().await?;
+            let decision = postgres_batch(&mut tx, jobs).await?;
+            tx.commit().await?;
+            decision
+        }
+        Own::Sqlite { path, conn } => {
+            let c = match conn {
+                Some(c) => c,
+                None => conn.insert(open_sqlite(path)?),
+            };
+            match sqlite_batch(c, jobs) {
+                Ok(decision) => decision,
+                Err(e) => {
+                    // Nothing of the batch is kept; a connection that cannot even roll back is
+                    // replaced.
+                    if c.execute_batch("ROLLBACK").is_err() {
+                        *conn = None;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    };
     tracing::debug!(checkouts = jobs.len(), micros = started.elapsed().as_micros(), "checkout batch");
     for home in &decision.changes.homes {
         sessions.forget_user(home.user_id);
@@ -214,7 +272,7 @@ struct LoadedHousehold {
     at: HouseholdAt,
 }
 
-/// `fxs_checkout_load`'s answer, as the domain's snapshot.
+/// `fxs_checkout_load`'s answer (one JSON document), as the domain's snapshot.
 fn snapshot_from(text: &str) -> StoreResult<CheckoutSnapshot> {
     #[derive(Deserialize)]
     struct Loaded {
@@ -228,7 +286,7 @@ fn snapshot_from(text: &str) -> StoreResult<CheckoutSnapshot> {
         order_ids: Vec<i64>,
     }
     let l: Loaded = serde_json::from_str(text)
-        .map_err(|e| broken(format!("fxs_checkout_load answered something unexpected: {e}")))?;
+        .map_err(|e| broken(format!("the checkout's load answered something unexpected: {e}")))?;
     Ok(CheckoutSnapshot {
         keys: l.keys.into_iter().map(|k| ((k.u, k.k), k.key)).collect(),
         carts: l.carts.into_iter().map(|c| (c.u, c.lines)).collect(),
@@ -316,218 +374,265 @@ fn key_rows(ch: &CheckoutChanges) -> Vec<Value> {
         .collect()
 }
 
-// ---------- SQLite: a statement per kind of row ----------
+// ---------- SQLite: in the engine's thread, a prepared statement a row ----------
 
-/// The batch on SQLite, in a `BEGIN IMMEDIATE` transaction: the rows read stay as read until
-/// the commit, and the next order ids are free until then.
-async fn sqlite_batch(tx: &mut Tx, jobs: &[CheckoutJob]) -> StoreResult<CheckoutDecision> {
-    let snapshot = sqlite_load(tx, jobs).await?;
+fn open_sqlite(path: &std::path::Path) -> StoreResult<Connection> {
+    let c = Connection::open(path)?;
+    // The same durability as the other connections: WAL, and FULL so a commit survives a power cut.
+    c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(c)
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        broken(format!("sqlite: {e}"))
+    }
+}
+
+/// The batch on SQLite, in one `BEGIN IMMEDIATE` transaction: its one write lock taken at once,
+/// so the rows read stay as read and the next order ids are free until the commit.
+fn sqlite_batch(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutDecision> {
+    c.execute_batch("BEGIN IMMEDIATE")?;
+    let snapshot = sqlite_load(c, jobs)?;
     let decision = decided(&snapshot, jobs)?;
-    sqlite_write(tx, &decision.changes).await?;
+    sqlite_write(c, &decision.changes)?;
+    c.execute_batch("COMMIT")?;
     Ok(decision)
 }
 
-#[derive(Deserialize)]
-struct KeyRow {
-    user_id: i64,
-    key: String,
+/// The form sqlx writes `DateTime<Utc>` in, so both drivers' times compare as text.
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
-#[derive(Deserialize)]
-struct PriorKey {
-    user_id: i64,
-    key: String,
-    request_hash: String,
-    answer: Option<String>,
+fn time(row: &rusqlite::Row<'_>, column: &str) -> rusqlite::Result<DateTime<Utc>> {
+    let text: String = row.get(column)?;
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
 }
 
-#[derive(Deserialize)]
-struct CartRow {
-    user_id: i64,
-    product_id: i64,
-    quantity: i64,
-}
-
-#[derive(Deserialize)]
-struct HomeRow {
-    user_id: i64,
-    building: String,
-    unit: String,
-    room: String,
-    quarantined: bool,
-    hardship: bool,
-    elderly: bool,
-}
-
-#[derive(Deserialize)]
-struct HouseholdRow {
-    id: i64,
-    building_id: i64,
-    unit: String,
-    room: String,
-    quarantined: bool,
-    hardship: bool,
-    elderly: bool,
+fn flags(row: &rusqlite::Row<'_>) -> rusqlite::Result<NeedFlags> {
+    Ok(NeedFlags { quarantined: row.get("quarantined")?, hardship: row.get("hardship")?, elderly: row.get("elderly")? })
 }
 
 /// Claims the batch's Idempotency-Keys and reads everything `decide` needs.
-async fn sqlite_load(tx: &mut Tx, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnapshot> {
-    let batch = Arg::json(&jobs_json(jobs));
-    let now = jobs.first().map(|j| j.now).unwrap_or_default();
-    // Claimed: the keys new to the database, each once (a key twice in the batch is claimed by
-    // its first press; the domain answers the second with the first's answer).
-    let claimed: Vec<KeyRow> = tx
-        .all(
-            "INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) \
-             SELECT value->>'u', value->>'k', value->>'h', $2 FROM json_each($1) WHERE true ORDER BY key \
-             ON CONFLICT (user_id, key) DO NOTHING RETURNING user_id, key",
-            &[batch.clone(), Arg::Time(now)],
-        )
-        .await?;
-    let claimed: HashSet<(i64, String)> = claimed.into_iter().map(|k| (k.user_id, k.key)).collect();
-    let prior: Vec<PriorKey> = tx
-        .all(
-            "SELECT ik.user_id, ik.key, ik.request_hash, ik.answer FROM idempotency_keys ik \
-             WHERE (ik.user_id, ik.key) IN (SELECT value->>'u', value->>'k' FROM json_each($1))",
-            std::slice::from_ref(&batch),
-        )
-        .await?;
+fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnapshot> {
     let mut s = CheckoutSnapshot::default();
-    for k in prior.into_iter().filter(|k| !claimed.contains(&(k.user_id, k.key.clone()))) {
-        let answer = k.answer.map(|a| serde_json::from_str(&a)).transpose().map_err(broken)?;
-        s.keys.insert((k.user_id, k.key), StoredKey { request_hash: k.request_hash, answer });
+    let mut claimed: HashSet<(i64, &str)> = HashSet::new();
+    let mut buyers: BTreeSet<i64> = BTreeSet::new();
+    for j in jobs {
+        let id = (j.user_id, j.key.as_str());
+        if claimed.contains(&id) || s.keys.contains_key(&(j.user_id, j.key.clone())) {
+            continue;
+        }
+        let fresh = c
+            .prepare_cached(
+                "INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id, key) DO NOTHING",
+            )?
+            .execute(named_params! { "$1": j.user_id, "$2": j.key, "$3": j.request_hash, "$4": ts(j.now) })?;
+        if fresh == 1 {
+            claimed.insert(id);
+            buyers.insert(j.user_id);
+            continue;
+        }
+        let (request_hash, answer): (String, Option<String>) = c
+            .prepare_cached("SELECT request_hash, answer FROM idempotency_keys WHERE user_id = $1 AND key = $2")?
+            .query_row(named_params! { "$1": j.user_id, "$2": j.key }, |r| {
+                Ok((r.get("request_hash")?, r.get("answer")?))
+            })?;
+        let answer = answer.map(|a| serde_json::from_str(&a)).transpose().map_err(broken)?;
+        s.keys.insert((j.user_id, j.key.clone()), StoredKey { request_hash, answer });
     }
-    let users = Arg::json(&jobs.iter().map(|j| j.user_id).collect::<BTreeSet<_>>());
-    let carts: Vec<CartRow> = tx
-        .all(
-            "SELECT user_id, product_id, quantity FROM cart_items WHERE user_id IN (SELECT value FROM json_each($1)) \
-             ORDER BY user_id, product_id",
-            std::slice::from_ref(&users),
-        )
-        .await?;
-    for c in carts {
-        s.carts.entry(c.user_id).or_default().push((c.product_id, c.quantity));
+    for user in jobs.iter().map(|j| j.user_id).collect::<BTreeSet<_>>() {
+        let cart = c
+            .prepare_cached("SELECT product_id, quantity FROM cart_items WHERE user_id = $1 ORDER BY product_id")?
+            .query_map(named_params! { "$1": user }, |r| Ok((r.get("product_id")?, r.get("quantity")?)))?
+            .collect::<Result<Vec<(i64, i64)>, _>>()?;
+        if buyers.contains(&user) {
+            for &(product, _) in &cart {
+                if let std::collections::hash_map::Entry::Vacant(place) = s.products.entry(product) {
+                    if let Some(p) = product_row(c, product)? {
+                        place.insert(p);
+                    }
+                }
+            }
+        }
+        s.carts.insert(user, cart);
+        let home = c
+            .prepare_cached(
+                "SELECT b.number AS building, h.unit, h.room, h.quarantined, h.hardship, h.elderly FROM users u \
+                 JOIN households h ON h.id = u.household_id JOIN buildings b ON b.id = h.building_id WHERE u.id = $1",
+            )?
+            .query_row(named_params! { "$1": user }, |r| {
+                Ok(Home { building: r.get("building")?, unit: r.get("unit")?, room: r.get("room")?, flags: flags(r)? })
+            })
+            .optional()?;
+        if let Some(home) = home {
+            s.homes.insert(user, home);
+        }
     }
-    let homes: Vec<HomeRow> = tx
-        .all(
-            "SELECT u.id AS user_id, b.number AS building, h.unit, h.room, h.quarantined, h.hardship, h.elderly \
-             FROM users u JOIN households h ON h.id = u.household_id JOIN buildings b ON b.id = h.building_id \
-             WHERE u.id IN (SELECT value FROM json_each($1))",
-            &[users],
-        )
-        .await?;
-    for h in homes {
-        let flags = NeedFlags { quarantined: h.quarantined, hardship: h.hardship, elderly: h.elderly };
-        s.homes.insert(h.user_id, Home { building: h.building, unit: h.unit, room: h.room, flags });
+    for slot_id in jobs.iter().map(|j| j.slot_id).collect::<BTreeSet<_>>() {
+        if let Some(slot) = slot_row(c, slot_id)? {
+            s.slots.insert(slot_id, slot);
+        }
     }
-    let slots: Vec<SlotRecord> = tx
-        .all(
-            &format!("SELECT {SLOT_COLUMNS} FROM slots WHERE id IN (SELECT value FROM json_each($1))"),
-            &[Arg::json(&jobs.iter().map(|j| j.slot_id).collect::<BTreeSet<_>>())],
-        )
-        .await?;
-    s.slots = slots.into_iter().map(|r| (r.id, r.into_row())).collect();
-    let buyers = Arg::json(&claimed.iter().map(|(u, _)| *u).collect::<BTreeSet<_>>());
-    let products: Vec<ProductRow> = tx
-        .all(
-            &format!(
-                "{PRODUCT_SELECT} WHERE p.id IN (SELECT product_id FROM cart_items \
-                 WHERE user_id IN (SELECT value FROM json_each($1)))"
-            ),
-            &[buyers],
-        )
-        .await?;
-    s.products = products.into_iter().map(|p| (p.id, p)).collect();
-    let numbers: BTreeSet<&str> = jobs.iter().filter_map(CheckoutJob::building).collect();
-    #[derive(Deserialize)]
-    struct Building {
-        number: String,
-        id: i64,
-    }
-    let buildings: Vec<Building> = tx
-        .all(
-            "SELECT number, MIN(id) AS id FROM buildings WHERE number IN (SELECT value FROM json_each($1)) \
-             GROUP BY number",
-            &[Arg::json(&numbers)],
-        )
-        .await?;
-    s.buildings = buildings.into_iter().map(|b| (b.number, b.id)).collect();
-    let addresses: BTreeSet<(i64, &str, &str)> = jobs
-        .iter()
-        .filter_map(|j| j.address.as_ref())
-        .filter_map(|a| Some((*s.buildings.get(a.building.trim())?, a.unit.trim(), a.room.trim())))
-        .collect();
-    let addresses: Vec<Value> = addresses.into_iter().map(|(b, u, r)| json!({ "b": b, "u": u, "r": r })).collect();
-    let households: Vec<HouseholdRow> = tx
-        .all(
-            "SELECT h.id, h.building_id, h.unit, h.room, h.quarantined, h.hardship, h.elderly \
-             FROM json_each($1) a JOIN households h ON h.building_id = a.value->>'b' \
-             AND h.unit = a.value->>'u' AND h.room = a.value->>'r'",
-            &[Arg::json(&addresses)],
-        )
-        .await?;
-    for h in households {
-        let flags = NeedFlags { quarantined: h.quarantined, hardship: h.hardship, elderly: h.elderly };
-        s.households.insert((h.building_id, h.unit, h.room), HouseholdAt { id: h.id, flags });
+    for a in jobs.iter().filter_map(|j| j.address.as_ref()) {
+        let number = a.building.trim();
+        let building = match s.buildings.get(number) {
+            Some(id) => Some(*id),
+            None => c
+                .prepare_cached("SELECT id FROM buildings WHERE number = $1 ORDER BY id LIMIT 1")?
+                .query_row(named_params! { "$1": number }, |r| r.get("id"))
+                .optional()?,
+        };
+        let Some(building) = building else { continue };
+        s.buildings.insert(number.to_owned(), building);
+        let at = (building, a.unit.trim().to_owned(), a.room.trim().to_owned());
+        if s.households.contains_key(&at) {
+            continue;
+        }
+        let there = c
+            .prepare_cached(
+                "SELECT id, quarantined, hardship, elderly FROM households \
+                 WHERE building_id = $1 AND unit = $2 AND room = $3",
+            )?
+            .query_row(named_params! { "$1": at.0, "$2": at.1, "$3": at.2 }, |r| {
+                Ok(HouseholdAt { id: r.get("id")?, flags: flags(r)? })
+            })
+            .optional()?;
+        if let Some(there) = there {
+            s.households.insert(at, there);
+        }
     }
     // The one writer: the next ids are free until this commit.
-    let last: i64 = tx.one("SELECT COALESCE(MAX(id), 0) AS id FROM orders", &[]).await?;
+    let last: i64 =
+        c.prepare_cached("SELECT COALESCE(MAX(id), 0) AS id FROM orders")?.query_row([], |r| r.get("id"))?;
     s.order_ids = (1..=claimed.len() as i64).map(|n| last + n).collect();
     Ok(s)
 }
 
-/// Writes what the batch decided: each kind of row with one statement.
-async fn sqlite_write(tx: &mut Tx, ch: &CheckoutChanges) -> StoreResult<()> {
-    if !ch.slots.is_empty() {
-        tx.exec(
-            "UPDATE slots SET booked = value->>'booked', priority_booked = value->>'priority_booked' \
-             FROM json_each($1) WHERE slots.id = value->>'slot_id'",
-            &[Arg::json(&slot_rows(ch))],
-        )
-        .await?;
+fn slot_row(c: &Connection, id: i64) -> rusqlite::Result<Option<SlotRow>> {
+    c.prepare_cached(&format!("SELECT {SLOT_COLUMNS} FROM slots WHERE id = $1"))?
+        .query_row(named_params! { "$1": id }, |r| {
+            let release: Option<String> = r.get("priority_release_at")?;
+            Ok(SlotRecord {
+                id: r.get("id")?,
+                kind: SlotKind::parse(&r.get::<_, String>("kind")?).unwrap_or(SlotKind::Delivery),
+                starts_at: time(r, "starts_at")?,
+                ends_at: time(r, "ends_at")?,
+                cutoff_at: time(r, "cutoff_at")?,
+                capacity: r.get("capacity")?,
+                booked: r.get("booked")?,
+                priority_capacity: r.get("priority_capacity")?,
+                priority_booked: r.get("priority_booked")?,
+                priority_release_at: match release {
+                    Some(_) => Some(time(r, "priority_release_at")?),
+                    None => None,
+                },
+                closed: r.get("closed")?,
+            }
+            .into_row())
+        })
+        .optional()
+}
+
+fn product_row(c: &Connection, id: i64) -> rusqlite::Result<Option<ProductRow>> {
+    c.prepare_cached(&format!("{PRODUCT_SELECT} WHERE p.id = $1"))?
+        .query_row(named_params! { "$1": id }, |r| {
+            Ok(ProductRow {
+                id: r.get("id")?,
+                vendor_id: r.get("vendor_id")?,
+                vendor_name: r.get("vendor_name")?,
+                name: r.get("name")?,
+                unit: r.get("unit")?,
+                price_fen: Fen::stored(r.get("price_fen")?),
+                stock: r.get("stock")?,
+                per_order_limit: r.get("per_order_limit")?,
+                active: r.get("active")?,
+                category: r.get("category")?,
+                is_box: r.get("is_box")?,
+                description: r.get("description")?,
+                category_sort: r.get("category_sort")?,
+            })
+        })
+        .optional()
+}
+
+/// Writes what the batch decided, row by row: in-thread, a prepared statement costs
+/// microseconds.
+fn sqlite_write(c: &Connection, ch: &CheckoutChanges) -> StoreResult<()> {
+    for s in &ch.slots {
+        c.prepare_cached("UPDATE slots SET booked = $2, priority_booked = $3 WHERE id = $1")?
+            .execute(named_params! { "$1": s.slot_id, "$2": s.booked, "$3": s.priority_booked })?;
     }
-    if !ch.stock.is_empty() {
-        tx.exec(
-            "UPDATE products SET stock = value->>'stock' FROM json_each($1) WHERE products.id = value->>'id'",
-            &[Arg::json(&stock_rows(ch))],
-        )
-        .await?;
+    for (product, stock) in &ch.stock {
+        c.prepare_cached("UPDATE products SET stock = $2 WHERE id = $1")?
+            .execute(named_params! { "$1": product, "$2": stock })?;
     }
-    if !ch.homes.is_empty() {
-        let homes = Arg::json(&home_rows(ch));
-        tx.exec(
-            "INSERT INTO households (building_id, unit, room) \
-             SELECT value->>'building_id', value->>'unit', value->>'room' FROM json_each($1) \
-             WHERE value->>'household_id' IS NULL ON CONFLICT (building_id, unit, room) DO NOTHING",
-            std::slice::from_ref(&homes),
-        )
-        .await?;
+    for h in &ch.homes {
+        if h.household_id.is_none() {
+            c.prepare_cached(
+                "INSERT INTO households (building_id, unit, room) VALUES ($1, $2, $3) \
+                 ON CONFLICT (building_id, unit, room) DO NOTHING",
+            )?
+            .execute(named_params! { "$1": h.building_id, "$2": h.unit, "$3": h.room })?;
+        }
         // Only a resident who still has no home: one set meanwhile (PUT /me/household) stays.
-        tx.exec(
-            "UPDATE users SET household_id = (SELECT h.id FROM households h WHERE h.building_id = value->>'building_id' \
-             AND h.unit = value->>'unit' AND h.room = value->>'room') \
-             FROM json_each($1) WHERE users.id = value->>'user_id' AND users.household_id IS NULL",
-            &[homes],
-        )
-        .await?;
+        c.prepare_cached(
+            "UPDATE users SET household_id = (SELECT id FROM households WHERE building_id = $2 AND unit = $3 \
+             AND room = $4) WHERE id = $1 AND household_id IS NULL",
+        )?
+        .execute(named_params! { "$1": h.user_id, "$2": h.building_id, "$3": h.unit, "$4": h.room })?;
     }
-    write_orders(tx, &ch.orders, |o| Some(o.user_id)).await?;
-    if !ch.cart_removals.is_empty() {
+    for o in &ch.orders {
+        let now = ts(o.created_at);
+        let address = o.address.as_ref();
+        c.prepare_cached(
+            "INSERT INTO orders (id, user_id, slot_id, status, payment, total_fen, building, unit, room, note, \
+             handoff_code, priority_booking, created_at, expires_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13)",
+        )?
+        .execute(named_params! {
+            "$1": o.id, "$2": o.user_id, "$3": o.slot_id, "$4": o.status.as_str(), "$5": o.payment.as_str(),
+            "$6": o.total_fen.get(), "$7": address.map(|a| &a.building), "$8": address.map(|a| &a.unit),
+            "$9": address.map(|a| &a.room), "$10": o.note, "$11": o.handoff_code, "$12": o.priority_booking,
+            "$13": now, "$14": o.expires_at.map(ts),
+        })?;
+        for l in &o.lines {
+            c.prepare_cached(
+                "INSERT INTO order_lines (order_id, product_id, vendor_id, name, unit, quantity, price_fen) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )?
+            .execute(named_params! {
+                "$1": o.id, "$2": l.product_id, "$3": l.vendor_id, "$4": l.name, "$5": l.unit, "$6": l.quantity,
+                "$7": l.price_fen.get(),
+            })?;
+        }
+        for p in &o.parts {
+            c.prepare_cached(
+                "INSERT INTO order_parts (order_id, vendor_id, status, subtotal_fen, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )?
+            .execute(
+                named_params! { "$1": o.id, "$2": p.vendor_id, "$3": p.status, "$4": p.subtotal_fen.get(), "$5": now },
+            )?;
+        }
+        for (status, at) in &o.timeline {
+            c.prepare_cached("INSERT INTO order_events (order_id, status, at, by_user) VALUES ($1, $2, $3, $4)")?
+                .execute(named_params! { "$1": o.id, "$2": status.as_str(), "$3": ts(*at), "$4": o.user_id })?;
+        }
+    }
+    for (user, product, quantity) in &ch.cart_removals {
         // A line the resident changed meanwhile stays in the cart.
-        tx.exec(
-            "DELETE FROM cart_items WHERE (user_id, product_id, quantity) IN \
-             (SELECT value->>'user_id', value->>'product_id', value->>'quantity' FROM json_each($1))",
-            &[Arg::json(&cart_rows(ch))],
-        )
-        .await?;
+        c.prepare_cached("DELETE FROM cart_items WHERE user_id = $1 AND product_id = $2 AND quantity = $3")?
+            .execute(named_params! { "$1": user, "$2": product, "$3": quantity })?;
     }
-    if !ch.key_answers.is_empty() {
-        tx.exec(
-            "UPDATE idempotency_keys SET answer = value->>'answer' FROM json_each($1) \
-             WHERE idempotency_keys.user_id = value->>'user_id' AND idempotency_keys.key = value->>'key'",
-            &[Arg::json(&key_rows(ch))],
-        )
-        .await?;
+    for k in &ch.key_answers {
+        c.prepare_cached("UPDATE idempotency_keys SET answer = $3 WHERE user_id = $1 AND key = $2")?
+            .execute(named_params! { "$1": k.user_id, "$2": k.key, "$3": k.answer.to_stored() })?;
     }
     Ok(())
 }

@@ -411,6 +411,21 @@ pub(crate) async fn write_orders(
     if orders.is_empty() {
         return Ok(());
     }
+    let rows = order_rows(orders, by);
+    if tx.postgres() {
+        for (sql, rows) in ORDER_WRITES_POSTGRES.iter().zip(rows) {
+            tx.exec(sql, &[rows]).await?;
+        }
+    } else {
+        // One call: SQLite reads `$1` to `$4` across the four statements.
+        tx.exec(&ORDER_WRITES_SQLITE.join(";\n"), &rows).await?;
+    }
+    Ok(())
+}
+
+/// The rows of new orders for `ORDER_WRITES_*`: orders, lines, parts, steps, each kind one JSON
+/// parameter.
+pub(crate) fn order_rows(orders: &[OrderRecord], by: impl Fn(&OrderRecord) -> Option<i64>) -> [Arg; 4] {
     let mut rows = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for o in orders {
         let a = o.address.as_ref();
@@ -441,11 +456,7 @@ pub(crate) async fn write_orders(
             }));
         }
     }
-    let statements = if tx.postgres() { &ORDER_WRITES_POSTGRES } else { &ORDER_WRITES_SQLITE };
-    for (sql, rows) in statements.iter().zip([rows.0, rows.1, rows.2, rows.3]) {
-        tx.exec(sql, &[Arg::json(&rows)]).await?;
-    }
-    Ok(())
+    [Arg::json(&rows.0), Arg::json(&rows.1), Arg::json(&rows.2), Arg::json(&rows.3)]
 }
 
 /// A time as the JSON of a batch carries it: the text sqlx writes for SQLite, which PostgreSQL
@@ -454,8 +465,9 @@ pub(crate) fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
 }
 
-/// `write_orders`' four statements, on SQLite: each JSON row's fields by name.
-const ORDER_WRITES_SQLITE: [&str; 4] = [
+/// `write_orders`' four statements, on SQLite: each JSON row's fields by name (`$1` to `$4`,
+/// so the checkout engine can send them with its other writes in one go).
+pub(crate) const ORDER_WRITES_SQLITE: [&str; 4] = [
     "INSERT INTO orders (id, user_id, slot_id, status, payment, total_fen, building, unit, room, note, \
      handoff_code, priority_booking, created_at, expires_at, updated_at, group_buy_id, household_id, placed_by_label) \
      SELECT value->>'id', value->>'user_id', value->>'slot_id', value->>'status', value->>'payment', \
@@ -465,12 +477,12 @@ const ORDER_WRITES_SQLITE: [&str; 4] = [
      FROM json_each($1)",
     "INSERT INTO order_lines (order_id, product_id, vendor_id, name, unit, quantity, price_fen) \
      SELECT value->>'order_id', value->>'product_id', value->>'vendor_id', value->>'name', value->>'unit', \
-     value->>'quantity', value->>'price_fen' FROM json_each($1)",
+     value->>'quantity', value->>'price_fen' FROM json_each($2)",
     "INSERT INTO order_parts (order_id, vendor_id, status, subtotal_fen, updated_at) \
      SELECT value->>'order_id', value->>'vendor_id', value->>'status', value->>'subtotal_fen', \
-     value->>'updated_at' FROM json_each($1)",
+     value->>'updated_at' FROM json_each($3)",
     "INSERT INTO order_events (order_id, status, at, by_user) \
-     SELECT value->>'order_id', value->>'status', value->>'at', value->>'by_user' FROM json_each($1)",
+     SELECT value->>'order_id', value->>'status', value->>'at', value->>'by_user' FROM json_each($4)",
 ];
 
 /// The same on PostgreSQL: each JSON row as a record of the table's own row type.
