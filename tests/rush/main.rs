@@ -603,13 +603,25 @@ async fn group_buy_rush(args: &Args, data_dir: &std::path::Path, database_url: O
     let server_cpu: f64 = servers.iter().zip(&cpu_before).map(|(s, before)| cpu_seconds(s.child.id()) - before).sum();
     latencies.sort();
     let (_, seen) = call(&http, http.get(format!("{base}/api/v1/group-buys/{id}")).bearer_auth(&staff)).await;
-    let (_, shares) = call(&http, http.get(format!("{base}/api/v1/group-buys/{id}/shares")).bearer_auth(&staff)).await;
+    // Every share, a page at a time.
+    let mut shares: Vec<Value> = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/api/v1/group-buys/{id}/shares?limit=500");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={}", tests::urlencode(c)));
+        }
+        let (_, page) = call(&http, http.get(url).bearer_auth(&staff)).await;
+        shares.extend(page["items"].as_array().cloned().unwrap_or_default());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
     let counted = seen["items"][0]["joined_quantity"].as_i64().unwrap_or(-1);
-    let share_sum: i64 = shares["items"]
-        .as_array()
-        .map(|a| a.iter().flat_map(|s| s["items"].as_array().cloned().unwrap_or_default()))
-        .into_iter()
-        .flatten()
+    let share_sum: i64 = shares
+        .iter()
+        .flat_map(|s| s["items"].as_array().cloned().unwrap_or_default())
         .filter(|l| l["product_id"] == scarce)
         .map(|l| l["quantity"].as_i64().unwrap_or(0))
         .sum();

@@ -51,21 +51,6 @@ impl Arg {
     pub fn json(value: &impl serde::Serialize) -> Arg {
         Arg::Text(serde_json::to_string(value).unwrap_or_else(|_| "null".into()))
     }
-
-    /// The value as JSON, for a row of a JSON batch (times in the form sqlx writes for SQLite,
-    /// which PostgreSQL reads into a timestamptz).
-    pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::Value;
-        match self {
-            Arg::Int(v) | Arg::OptInt(Some(v)) => Value::from(*v),
-            Arg::Text(v) | Arg::OptText(Some(v)) => Value::from(v.as_str()),
-            Arg::Bool(v) | Arg::OptBool(Some(v)) => Value::from(*v),
-            Arg::Time(v) | Arg::OptTime(Some(v)) => {
-                Value::from(v.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false))
-            }
-            Arg::OptInt(None) | Arg::OptText(None) | Arg::OptBool(None) | Arg::OptTime(None) => Value::Null,
-        }
-    }
 }
 
 macro_rules! arg_from {

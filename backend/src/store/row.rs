@@ -86,17 +86,18 @@ impl Row {
         .map_err(Error::from_sqlx)
     }
 
-    /// Text, or on PostgreSQL a time or JSON value as the text SQLite keeps for it.
+    /// Text, or on PostgreSQL a time or JSON value as the text SQLite keeps for it (SQLite keeps
+    /// both as text already).
     fn text(&self, i: usize) -> Result<String, Error> {
-        match self.kind(i)? {
-            Kind::Time => Ok(self.value::<DateTime<Utc>>(i)?.to_rfc3339_opts(SecondsFormat::AutoSi, false)),
-            Kind::Json => match self {
-                Row::Postgres(r) => {
+        match self {
+            Row::Sqlite(_) => self.value(i),
+            Row::Postgres(r) => match r.column(i).type_info().name() {
+                "TIMESTAMPTZ" => Ok(self.value::<DateTime<Utc>>(i)?.to_rfc3339_opts(SecondsFormat::AutoSi, false)),
+                "JSON" | "JSONB" => {
                     r.try_get::<serde_json::Value, _>(i).map(|v| v.to_string()).map_err(Error::from_sqlx)
                 }
-                Row::Sqlite(_) => self.value(i),
+                _ => self.value(i),
             },
-            _ => self.value(i),
         }
     }
 }

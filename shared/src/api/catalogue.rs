@@ -1,0 +1,133 @@
+//! The catalogue: categories, stalls, products, boxes, a product's price record; lists in pages.
+
+use super::*;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Category {
+    /// Stable key used in filters, e.g. `vegetable`.
+    pub id: String,
+    pub name_zh: String,
+    pub name_en: String,
+    /// A single emoji that stands for the category.
+    pub icon: String,
+    pub product_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Vendor {
+    pub id: i64,
+    pub name: String,
+    /// Stall number in the market hall, e.g. `A03`.
+    pub stall_no: String,
+    pub category: String,
+    pub description: String,
+    pub product_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Product {
+    pub id: i64,
+    pub vendor_id: i64,
+    pub vendor_name: String,
+    pub name: String,
+    /// 斤, 个, 盒, 袋, 把 ...
+    pub unit: String,
+    pub price_fen: Fen,
+    pub stock: i64,
+    pub category: String,
+    /// Rationing: at most this many per order, when set.
+    pub per_order_limit: Option<i64>,
+    /// A 菜盒子 (vegetable box) made of other products.
+    pub is_box: bool,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct BoxItem {
+    pub product_id: i64,
+    pub name: String,
+    pub unit: String,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ProductDetail {
+    #[serde(flatten)]
+    pub product: Product,
+    /// What is in the box; empty unless `is_box`.
+    pub box_items: Vec<BoxItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct List<T> {
+    pub items: Vec<T>,
+}
+
+/// A page of a long list, in a stable order: `next_cursor` (given back as `cursor`) asks for the
+/// page after it; `null` on the last page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// `limit` and `cursor` of a paged list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Items per page (1 to 500, default 200).
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// Items per page when `limit` is not given, and the most a page may hold.
+pub const DEFAULT_LIMIT: i64 = 200;
+pub const MAX_LIMIT: i64 = 500;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct ProductQuery {
+    /// Category id, e.g. `vegetable`.
+    pub category: Option<String>,
+    pub vendor_id: Option<i64>,
+    /// Text to find in the product name.
+    pub q: Option<String>,
+    /// Products per page (1 to 500, default 200).
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProductRequest {
+    pub stock: Option<i64>,
+    pub price_fen: Option<Fen>,
+    /// Staff only: the most the product may cost while the emergency price cap is on; 0 clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_ceiling_fen: Option<i64>,
+}
+
+/// One price a product had, for the price-stability record (稳物价).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PricePoint {
+    pub price_fen: Fen,
+    /// RFC 3339, +08:00
+    pub changed_at: String,
+}

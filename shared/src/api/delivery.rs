@@ -1,0 +1,139 @@
+//! Delivery batches, hand-offs, contact traces and residents' reports.
+
+use super::*;
+
+/// A slot's orders for one building (or one group-buy's drop), carried by one volunteer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Batch {
+    pub id: i64,
+    pub slot_id: i64,
+    pub slot_starts_at: String,
+    /// The building's number, or a group-buy drop's buildings (`3、5`).
+    pub building: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_buy_id: Option<i64>,
+    /// How many orders it holds.
+    pub orders: i64,
+    pub status: crate::order::BatchStatus,
+    /// The volunteer who claimed it (masked phone).
+    #[serde(default)]
+    pub volunteer: Option<String>,
+    /// Since when it has been there (made, for an open one; claimed, for a claimed one).
+    pub since: String,
+    /// The households, by building, unit and room: only for its volunteer and staff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<Vec<Stop>>,
+}
+
+/// One household on a batch's manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Stop {
+    pub order_id: i64,
+    pub building: String,
+    pub unit: String,
+    pub room: String,
+    /// e.g. `139****0001`.
+    pub phone: Option<String>,
+    pub note: Option<String>,
+    pub status: crate::order::OrderStatus,
+    pub items: Vec<StopItem>,
+    /// Wrong hand-off codes typed so far.
+    pub handoff_attempts: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct StopItem {
+    pub name: String,
+    pub unit: String,
+    /// What comes: the quantity less any shortage.
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct BatchesQuery {
+    pub slot_id: i64,
+    /// Items per page (1 to 500, default 200).
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// `POST /orders/{id}/handoff`: the code the resident shows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HandoffRequest {
+    pub code: String,
+}
+
+/// A hand-off at a door, for a contact trace (staff): who delivered, when, to which household.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Contact {
+    pub order_id: i64,
+    pub at: String,
+    /// The volunteer's full phone: an investigation must reach them.
+    pub volunteer_phone: Option<String>,
+    pub building: String,
+    pub unit: String,
+    pub room: String,
+    pub left_at_door: bool,
+    pub slot_id: i64,
+}
+
+/// `GET /admin/contacts`: a time range (RFC 3339) and a volunteer's phone and/or a building.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct ContactQuery {
+    pub from: String,
+    pub to: String,
+    pub volunteer: Option<String>,
+    pub building: Option<String>,
+    /// Items per page (1 to 500, default 200).
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// `POST /orders/{id}/left-at-door`: nobody home; what the resident is told.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LeftAtDoor {
+    pub note: String,
+}
+
+/// `POST /orders/{id}/problem`: what went wrong with a delivered order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReportProblem {
+    pub text: String,
+}
+
+/// A resident's report, as staff see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Problem {
+    pub id: i64,
+    pub order_id: i64,
+    pub text: String,
+    pub created_at: String,
+    pub building: Option<String>,
+    pub unit: Option<String>,
+    pub room: Option<String>,
+    /// The resident's phone, masked.
+    pub phone: Option<String>,
+    /// Who delivered it (masked phone).
+    pub delivered_by: Option<String>,
+}

@@ -1,0 +1,32 @@
+//! Request and response bodies of `/api/v1`, exactly as `docs/contract.md` and the OpenAPI description
+//! give them, one module per area of the market; every type is here at `shared::api::*`.
+
+use crate::domain::{Fen, Phone, Role};
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::{IntoParams, ToSchema};
+
+mod accounts;
+mod cart;
+mod catalogue;
+mod delivery;
+mod donations;
+mod notices;
+mod orders;
+mod payment;
+mod prices;
+mod slots;
+mod stalls;
+
+pub use accounts::*;
+pub use cart::*;
+pub use catalogue::*;
+pub use delivery::*;
+pub use donations::*;
+pub use notices::*;
+pub use orders::*;
+pub use payment::*;
+pub use prices::*;
+pub use slots::*;
+pub use stalls::*;

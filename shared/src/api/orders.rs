@@ -1,0 +1,121 @@
+//! Checkout and orders.
+
+use super::*;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    /// Building number in 七里山小区, e.g. `3`.
+    pub building: String,
+    pub unit: String,
+    pub room: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutRequest {
+    pub slot_id: i64,
+    /// Needed for delivery slots; ignored for pickup.
+    #[serde(default)]
+    pub address: Option<Address>,
+    pub payment: crate::order::Payment,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OrderLine {
+    pub product_id: i64,
+    pub vendor_id: i64,
+    pub name: String,
+    pub unit: String,
+    pub quantity: i64,
+    pub price_fen: Fen,
+    /// What is paid for: the price times what comes (the quantity less any shortage).
+    pub line_total_fen: Fen,
+    /// How much of it the stall could not supply (it does not come and is not paid for).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub short_quantity: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OrderPart {
+    pub vendor_id: i64,
+    pub vendor_name: String,
+    pub status: String,
+    pub subtotal_fen: Fen,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OrderEvent {
+    pub status: crate::order::OrderStatus,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Order {
+    pub id: i64,
+    pub status: crate::order::OrderStatus,
+    pub total_fen: Fen,
+    pub slot_id: i64,
+    pub slot_kind: crate::order::SlotKind,
+    pub slot_starts_at: String,
+    pub slot_ends_at: String,
+    pub payment: crate::order::Payment,
+    pub address: Option<Address>,
+    pub note: Option<String>,
+    pub created_at: String,
+    /// When an unpaid order expires.
+    pub expires_at: Option<String>,
+    /// Six digits the resident tells the volunteer at the door; only the resident sees it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff_code: Option<String>,
+    /// The hand-off code as a QR code (an SVG document, `shared::order::handoff_qr_text`), with
+    /// the code, on the one order's page while it is on its way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff_qr: Option<String>,
+    /// Money owed back or paid back (one order's page only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<Refund>,
+    pub items: Vec<OrderLine>,
+    /// One part per stall.
+    pub parts: Vec<OrderPart>,
+    /// What happened, oldest first.
+    pub timeline: Vec<OrderEvent>,
+    /// The group-buy whose share this order is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_buy_id: Option<i64>,
+    /// 代下单: who placed it on the household's behalf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placed_by: Option<String>,
+    /// Nobody was home: the volunteer left it at the door, with this note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_at_door: Option<String>,
+    /// Paid by the donation pool (爱心捐助): the household pays nothing (who gave is not told).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paid_by_donations: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OrderSummary {
+    pub id: i64,
+    pub status: crate::order::OrderStatus,
+    pub total_fen: Fen,
+    pub slot_id: i64,
+    pub slot_starts_at: String,
+    pub item_count: i64,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_buy_id: Option<i64>,
+}
