@@ -152,9 +152,9 @@ fn render(vendor_id: i64, batch: &[StallEvent]) -> String {
     for e in batch.iter().filter(|e| e.vendor_id == vendor_id) {
         let body = shared::api::StallEvent {
             id: e.id,
-            order_id: e.order_id,
-            part_id: e.part_id,
-            slot_id: e.slot_id,
+            order_id: shared::OrderId(e.order_id),
+            part_id: shared::PartId(e.part_id),
+            slot_id: shared::SlotId(e.slot_id),
             status: e.status.clone(),
         };
         if let Ok(json) = serde_json::to_string(&body) {

@@ -422,8 +422,11 @@ pub async fn record_gift(body: &shared::api::RecordGift) -> ApiResult<shared::ap
 /// Pays a flagged household's order from the pool (staff).
 pub async fn allocate(order_id: i64) -> ApiResult<shared::api::Allocated> {
     parse(
-        send(Call::new("POST", "/api/v1/admin/donations/allocations"), &shared::api::AllocateRequest { order_id })
-            .await?,
+        send(
+            Call::new("POST", "/api/v1/admin/donations/allocations"),
+            &shared::api::AllocateRequest { order_id: shared::OrderId(order_id) },
+        )
+        .await?,
     )
 }
 

@@ -2,6 +2,7 @@
 //! through, and the bodies of `/api/v1/group-buys`. Server and storefront share these.
 
 use crate::domain::Fen;
+use crate::ids::{GroupBuyId, HouseholdId, OrderId, ProductId, SlotId};
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "openapi")]
@@ -102,7 +103,7 @@ pub struct OpenGroupBuy {
     /// RFC 3339: joining ends, and the server closes it.
     pub deadline: String,
     /// The delivery slot of the building drop.
-    pub slot_id: i64,
+    pub slot_id: SlotId,
     pub on_shortfall: OnShortfall,
     /// RFC 3339: joining opens for everyone (default: now plus the head start).
     #[serde(default)]
@@ -116,7 +117,7 @@ pub struct OpenGroupBuy {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OpenGroupBuyItem {
-    pub product_id: i64,
+    pub product_id: ProductId,
     /// The group price per unit.
     pub price_fen: i64,
     /// The stock set aside for the group-buy.
@@ -127,7 +128,7 @@ pub struct OpenGroupBuyItem {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct GroupBuy {
-    pub id: i64,
+    pub id: GroupBuyId,
     pub title: String,
     pub status: GroupBuyStatus,
     pub buildings: Vec<String>,
@@ -137,7 +138,7 @@ pub struct GroupBuy {
     pub opens_at: String,
     pub priority_opens_at: String,
     pub deadline: String,
-    pub slot_id: i64,
+    pub slot_id: SlotId,
     pub slot_starts_at: String,
     pub slot_ends_at: String,
     pub on_shortfall: OnShortfall,
@@ -158,7 +159,7 @@ pub struct GroupBuy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct GroupBuyItem {
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub vendor_id: i64,
     pub name: String,
     pub unit: String,
@@ -183,15 +184,15 @@ pub struct ShareRequest {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ShareRequestLine {
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub quantity: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Share {
-    pub group_buy_id: i64,
-    pub household_id: i64,
+    pub group_buy_id: GroupBuyId,
+    pub household_id: HouseholdId,
     pub building: String,
     pub unit: String,
     pub room: String,
@@ -206,14 +207,14 @@ pub struct Share {
     pub refund_no: Option<String>,
     /// The order it became when the group-buy was confirmed.
     #[serde(default)]
-    pub order_id: Option<i64>,
+    pub order_id: Option<OrderId>,
     pub updated_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ShareLine {
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub name: String,
     pub unit: String,
     pub quantity: i64,

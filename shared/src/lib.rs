@@ -7,8 +7,10 @@ pub mod api;
 pub mod domain;
 pub mod error;
 pub mod group_buy;
+pub mod ids;
 pub mod order;
 pub mod storefront;
 
 pub use domain::{Fen, Phone, Role, SmsCode};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use ids::{BatchId, GroupBuyId, HouseholdId, OrderId, PartId, ProductId, SlotId};

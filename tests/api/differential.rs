@@ -321,7 +321,7 @@ async fn set_up(store: &DynStore, case: &Case, now: DateTime<Utc>) -> (Vec<i64>,
         let query = shared::api::ProductQuery { vendor_id: Some(vendor.id), ..Default::default() };
         let page = backend::store::catalogue::ProductPage { limit: shared::api::MAX_LIMIT, after: None };
         let (found, _) = store.catalogue().products(&query, &page).await.expect("products");
-        let mut found: Vec<_> = found.into_iter().map(|p| p.id).collect();
+        let mut found: Vec<_> = found.into_iter().map(|p| p.id.get()).collect();
         found.sort_unstable();
         products.extend(found);
     }
@@ -364,7 +364,7 @@ async fn through_store(db: Db, case: &Case, now: DateTime<Utc>) -> Outcome {
         for a in &got {
             if let Answer::Placed(placed) = a {
                 let shown = serde_json::to_value(placed).expect("json");
-                let id = placed.id;
+                let id = placed.id.get();
                 let (_, order) = store.orders().get(id).await.expect("read").expect("the order is there");
                 assert_eq!(serde_json::to_value(order).expect("json"), shown, "{db:?}: order {id} as read back");
             }

@@ -481,7 +481,7 @@ pub async fn open_group_buy(
         let query = shared::api::ProductQuery { q: Some(name.to_owned()), ..Default::default() };
         let page = crate::store::catalogue::ProductPage { limit: shared::api::MAX_LIMIT, after: None };
         if let Some(p) = store.catalogue().products(&query, &page).await?.0.into_iter().find(|p| p.name == name) {
-            items.push((p.id, price, max, limit));
+            items.push((p.id.get(), price, max, limit));
         }
     }
     let request = OpenRequest {

@@ -85,10 +85,10 @@ impl OrderRecord {
     /// The order as the API shows it to its owner (with the hand-off code).
     pub fn to_api(&self) -> Order {
         Order {
-            id: self.id,
+            id: shared::OrderId(self.id),
             status: self.status,
             total_fen: self.total_fen,
-            slot_id: self.slot_id,
+            slot_id: shared::SlotId(self.slot_id),
             slot_kind: self.slot_kind,
             slot_starts_at: to_api(self.slot_starts_at),
             slot_ends_at: to_api(self.slot_ends_at),
@@ -104,7 +104,7 @@ impl OrderRecord {
                 .lines
                 .iter()
                 .map(|l| OrderLine {
-                    product_id: l.product_id,
+                    product_id: shared::ProductId(l.product_id),
                     vendor_id: l.vendor_id,
                     name: l.name.clone(),
                     unit: l.unit.clone(),
@@ -129,7 +129,7 @@ impl OrderRecord {
                 .iter()
                 .map(|(status, at)| OrderEvent { status: *status, at: to_api(*at) })
                 .collect(),
-            group_buy_id: self.group_buy.as_ref().map(|g| g.group_buy_id),
+            group_buy_id: self.group_buy.as_ref().map(|g| shared::GroupBuyId(g.group_buy_id)),
             placed_by: self.group_buy.as_ref().and_then(|g| g.placed_by.clone()),
             left_at_door: self.left_at_door.clone(),
             paid_by_donations: self.paid_by_donations,

@@ -43,7 +43,7 @@ pub async fn list(
     query: web::Query<BatchesQuery>,
 ) -> ApiResult<web::Json<shared::api::Page<Batch>>> {
     may_dispatch(&auth)?;
-    let all = state.store.batches().list(query.slot_id, chrono::Utc::now()).await?;
+    let all = state.store.batches().list(query.slot_id.get(), chrono::Utc::now()).await?;
     Ok(web::Json(super::paged(all, query.limit, query.cursor.as_deref(), |_, b| (b.building.clone(), b.id))?))
 }
 
@@ -279,7 +279,7 @@ pub async fn report_problem(
     let problem = state
         .store
         .batches()
-        .report_problem(id.into_inner(), auth.user.id, household, &text, chrono::Utc::now())
+        .report_problem(id.into_inner(), auth.user.id, household.map(|h| h.get()), &text, chrono::Utc::now())
         .await??;
     Ok(HttpResponse::Created().json(serde_json::json!({ "id": problem })))
 }

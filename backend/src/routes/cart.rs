@@ -23,7 +23,7 @@ pub fn cart_view(lines: Vec<CartLineRecord>) -> Cart {
             };
             let available = line_refusal(offer, l.quantity).is_none();
             CartItem {
-                product_id: l.product_id,
+                product_id: shared::ProductId(l.product_id),
                 vendor_id: l.vendor_id,
                 vendor_name: l.vendor_name,
                 name: l.name,

@@ -63,7 +63,8 @@ pub async fn pool(state: web::Data<AppState>) -> ApiResult<web::Json<PoolSummary
 )]
 #[post("/donations")]
 pub async fn give(state: web::Data<AppState>, auth: AuthUser, body: web::Json<GiveRequest>) -> ApiResult<HttpResponse> {
-    let (amount, boxes, product_id) = value(&state, body.amount_fen, body.boxes, body.product_id).await?;
+    let (amount, boxes, product_id) =
+        value(&state, body.amount_fen, body.boxes, body.product_id.map(|p| p.get())).await?;
     let gift = NewGift {
         user_id: Some(auth.user.id),
         donor_name: None,
@@ -163,7 +164,8 @@ pub async fn record(
     if note.is_some_and(|n| n.chars().count() > 200) {
         return Err(ApiError::new(ErrorCode::InvalidField, "note: 最多 200 字 (at most 200 characters)"));
     }
-    let (amount, boxes, product_id) = value(&state, body.amount_fen, body.boxes, body.product_id).await?;
+    let (amount, boxes, product_id) =
+        value(&state, body.amount_fen, body.boxes, body.product_id.map(|p| p.get())).await?;
     let gift = NewGift {
         user_id: None,
         donor_name: Some(donor),
@@ -212,7 +214,7 @@ pub async fn allocate(
     staff: StaffUser,
     body: web::Json<AllocateRequest>,
 ) -> ApiResult<HttpResponse> {
-    let allocated = state.store.donations().allocate(body.order_id, staff.0.user.id, Utc::now()).await??;
+    let allocated = state.store.donations().allocate(body.order_id.get(), staff.0.user.id, Utc::now()).await??;
     Ok(HttpResponse::Created().json(allocated))
 }
 

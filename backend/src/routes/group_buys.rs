@@ -24,7 +24,7 @@ async fn runner(state: &AppState, auth: &AuthUser) -> ApiResult<Runner> {
 async fn viewer(state: &AppState, auth: &AuthUser) -> ApiResult<Viewer> {
     Ok(Viewer {
         user_id: auth.user.id,
-        household_id: auth.user.household.as_ref().map(|h| h.id),
+        household_id: auth.user.household.as_ref().map(|h| h.id.get()),
         runner: runner(state, auth).await?,
         volunteer: auth.has(Role::Volunteer),
     })
@@ -71,12 +71,16 @@ pub async fn open(
     let request = OpenRequest {
         title: b.title,
         buildings: b.buildings,
-        items: b.items.iter().map(|i| (i.product_id, i.price_fen, i.max_quantity, i.per_household_limit)).collect(),
+        items: b
+            .items
+            .iter()
+            .map(|i| (i.product_id.get(), i.price_fen, i.max_quantity, i.per_household_limit))
+            .collect(),
         min_households: b.min_households,
         deadline: time_field("deadline", &b.deadline)?,
         opens_at: b.opens_at.as_deref().map(|t| time_field("opens_at", t)).transpose()?,
         head_start_minutes: b.priority_head_start_minutes.unwrap_or(0),
-        slot_id: b.slot_id,
+        slot_id: b.slot_id.get(),
         on_shortfall: b.on_shortfall,
         now: chrono::Utc::now(),
     };
@@ -128,7 +132,7 @@ pub async fn set_share(
     id: web::Path<i64>,
     body: web::Json<ShareRequest>,
 ) -> ApiResult<HttpResponse> {
-    let lines = body.into_inner().items.iter().map(|l| (l.product_id, l.quantity)).collect();
+    let lines = body.into_inner().items.iter().map(|l| (l.product_id.get(), l.quantity)).collect();
     join_own(&state, &auth, id.into_inner(), lines).await
 }
 
@@ -145,7 +149,7 @@ async fn join_own(state: &AppState, auth: &AuthUser, id: i64, lines: Vec<(i64, i
     })?;
     let job = JoinJob {
         group_buy_id: id,
-        household_id: household.id,
+        household_id: household.id.get(),
         user_id: auth.user.id,
         placed_by: None,
         lines,
@@ -210,7 +214,7 @@ pub async fn set_share_for(
         household_id,
         user_id,
         placed_by: Some((auth.user.id, label)),
-        lines: body.into_inner().items.iter().map(|l| (l.product_id, l.quantity)).collect(),
+        lines: body.into_inner().items.iter().map(|l| (l.product_id.get(), l.quantity)).collect(),
         now: chrono::Utc::now(),
     };
     answer_join(&state, job).await
@@ -371,7 +375,7 @@ pub async fn pay_share(
 ) -> ApiResult<web::Json<crate::wechat::pay::RequestPayment>> {
     let id = id.into_inner();
     let pay = state.pay.as_ref().ok_or_else(super::pay::pay_unavailable)?;
-    let household = auth.user.household.as_ref().map(|h| h.id).ok_or_else(|| ApiError::not_found("share"))?;
+    let household = auth.user.household.as_ref().map(|h| h.id.get()).ok_or_else(|| ApiError::not_found("share"))?;
     let group_buys = state.store.group_buys();
     let request = group_buys.share_to_pay(id, household).await?.ok_or_else(|| ApiError::not_found("group-buy"))?;
     let now = chrono::Utc::now();

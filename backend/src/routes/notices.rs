@@ -25,7 +25,7 @@ pub async fn mine(
         .into_iter()
         .map(|n| Notice {
             id: n.id,
-            order_id: n.order_id,
+            order_id: n.order_id.map(shared::OrderId),
             kind: n.kind,
             title: n.title,
             body: n.body,

@@ -47,7 +47,7 @@ pub async fn create(
         user_id: auth.user.id,
         key,
         request_hash: request_hash(&body),
-        slot_id: body.slot_id,
+        slot_id: body.slot_id.get(),
         payment: body.payment,
         address: body.address,
         note: body.note,
@@ -90,7 +90,7 @@ pub async fn list(
         None => None,
         Some(c) => Some(c.strip_prefix('o').and_then(|id| id.parse::<i64>().ok()).ok_or_else(super::bad_cursor)?),
     };
-    let household = auth.user.household.as_ref().map(|h| h.id);
+    let household = auth.user.household.as_ref().map(|h| h.id.get());
     let (items, next) = state.store.orders().for_user(auth.user.id, household, limit, before).await?;
     Ok(web::Json(shared::api::Page { items, next_cursor: next.map(|id| format!("o{id}")) }))
 }
@@ -102,18 +102,18 @@ pub async fn list(
 pub async fn detail(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64>) -> ApiResult<web::Json<Order>> {
     let (owner, mut order) =
         state.store.orders().get(id.into_inner()).await?.ok_or_else(|| ApiError::not_found("order"))?;
-    let refunds = state.store.payments().refunds(order.id).await?;
+    let refunds = state.store.payments().refunds(order.id.get()).await?;
     order.refunds = refunds
         .into_iter()
         .map(|r| shared::api::Refund { amount_fen: r.amount, reason: r.reason, status: r.status })
         .collect();
-    if owner.is(auth.user.id, auth.user.household.as_ref().map(|h| h.id)) {
+    if owner.is(auth.user.id, auth.user.household.as_ref().map(|h| h.id.get())) {
         // On its way (or before): the code as a QR code too, for the volunteer to scan.
         if !order.status.is_final() {
             order.handoff_qr = order
                 .handoff_code
                 .as_deref()
-                .and_then(|code| crate::qr::svg(&shared::order::handoff_qr_text(order.id, code)));
+                .and_then(|code| crate::qr::svg(&shared::order::handoff_qr_text(order.id.get(), code)));
         }
         return Ok(web::Json(order));
     }

@@ -32,7 +32,7 @@ pub async fn pay_order(
     let pay = state.pay.as_ref().ok_or_else(pay_unavailable)?;
     let (owner, order) =
         state.store.orders().get(id.into_inner()).await?.ok_or_else(|| ApiError::not_found("order"))?;
-    if !owner.is(auth.user.id, auth.user.household.as_ref().map(|h| h.id)) {
+    if !owner.is(auth.user.id, auth.user.household.as_ref().map(|h| h.id.get())) {
         return Err(ApiError::not_found("order"));
     }
     let now = chrono::Utc::now();
@@ -45,7 +45,7 @@ pub async fn pay_order(
     }
     let payments = state.store.payments();
     let openid = payer_openid(&state, pay, &auth).await?;
-    let payment = payments.ensure(order.id, order.total_fen, &openid, now).await?;
+    let payment = payments.ensure(order.id.get(), order.total_fen, &openid, now).await?;
     let prepay_id = match payment.prepay_id {
         Some(p) => p,
         None => {
@@ -203,8 +203,8 @@ pub async fn open_refunds(
         .into_iter()
         .map(|r| shared::api::OpenRefund {
             out_refund_no: r.out_refund_no,
-            order_id: r.order_id,
-            group_buy_id: r.group_buy_id,
+            order_id: r.order_id.map(shared::OrderId),
+            group_buy_id: r.group_buy_id.map(shared::GroupBuyId),
             amount_fen: r.amount,
             reason: r.reason,
             status: r.status,

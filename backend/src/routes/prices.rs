@@ -26,7 +26,7 @@ pub async fn board(state: web::Data<AppState>) -> ApiResult<super::Validated<Pri
         .await?
         .into_iter()
         .map(|r| PriceBoardItem {
-            product_id: r.product_id,
+            product_id: shared::ProductId(r.product_id),
             name: r.name,
             unit: r.unit,
             vendor_name: r.vendor_name,

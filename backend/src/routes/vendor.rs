@@ -28,7 +28,7 @@ pub async fn parts(
     query: web::Query<VendorOrdersQuery>,
 ) -> ApiResult<web::Json<shared::api::Page<VendorPart>>> {
     let stall = stall(&vendor)?;
-    let all = state.store.stalls().parts(stall, query.slot_id, chrono::Utc::now()).await?;
+    let all = state.store.stalls().parts(stall, query.slot_id.map(|s| s.get()), chrono::Utc::now()).await?;
     let key = |_: usize, p: &VendorPart| {
         (p.slot_starts_at.clone(), p.slot_id, p.building.clone(), p.unit.clone(), p.room.clone(), p.order_id)
     };
@@ -94,8 +94,9 @@ pub async fn confirm(
     id: web::Path<i64>,
     body: Option<web::Json<ConfirmPart>>,
 ) -> ApiResult<web::Json<VendorPart>> {
-    let shortages: Vec<(i64, i64)> =
-        body.map(|b| b.into_inner().shortages.iter().map(|s| (s.product_id, s.quantity)).collect()).unwrap_or_default();
+    let shortages: Vec<(i64, i64)> = body
+        .map(|b| b.into_inner().shortages.iter().map(|s| (s.product_id.get(), s.quantity)).collect())
+        .unwrap_or_default();
     step(&state, &vendor, id.into_inner(), PartStep::Confirm, &shortages).await
 }
 

@@ -78,6 +78,18 @@ arg_from! {
     Option<DateTime<Utc>> => |v| Arg::OptTime(v),
     shared::Fen => |v| Arg::Int(v.get()),
     Option<shared::Fen> => |v| Arg::OptInt(v.map(shared::Fen::get)),
+    shared::OrderId => |v| Arg::Int(v.get()),
+    Option<shared::OrderId> => |v| Arg::OptInt(v.map(shared::OrderId::get)),
+    shared::PartId => |v| Arg::Int(v.get()),
+    shared::ProductId => |v| Arg::Int(v.get()),
+    Option<shared::ProductId> => |v| Arg::OptInt(v.map(shared::ProductId::get)),
+    shared::SlotId => |v| Arg::Int(v.get()),
+    Option<shared::SlotId> => |v| Arg::OptInt(v.map(shared::SlotId::get)),
+    shared::HouseholdId => |v| Arg::Int(v.get()),
+    Option<shared::HouseholdId> => |v| Arg::OptInt(v.map(shared::HouseholdId::get)),
+    shared::BatchId => |v| Arg::Int(v.get()),
+    shared::GroupBuyId => |v| Arg::Int(v.get()),
+    Option<shared::GroupBuyId> => |v| Arg::OptInt(v.map(shared::GroupBuyId::get)),
 }
 
 /// `args![a, b, c]`: the values for `$1`, `$2`, `$3`.

@@ -203,7 +203,7 @@ pub fn ProductPage() -> impl IntoView {
                         })}
                     </dl>
                     {(!p.description.is_empty()).then(|| view! { <p class="description">{p.description.clone()}</p> })}
-                    {(!sold_out).then(|| view! { <AddToCart product_id=p.id max=p.per_order_limit.unwrap_or(99).min(p.stock)/> })}
+                    {(!sold_out).then(|| view! { <AddToCart product_id=p.id.get() max=p.per_order_limit.unwrap_or(99).min(p.stock)/> })}
                     {(!d.box_items.is_empty()).then(|| view! {
                         <h2>{t(K::box_contents)}</h2>
                         <ul class="box-items">
@@ -246,7 +246,7 @@ fn AddToCart(product_id: i64, max: i64) -> impl IntoView {
             let current = api::cart()
                 .await
                 .ok()
-                .and_then(|c| c.items.into_iter().find(|i| i.product_id == product_id))
+                .and_then(|c| c.items.into_iter().find(|i| i.product_id.get() == product_id))
                 .map_or(0, |i| i.quantity);
             match api::set_cart(product_id, current + q).await {
                 Ok(_) => message.set(Some((true, i18n::now(K::added).to_owned()))),

@@ -53,7 +53,7 @@ fn cart_lines(c: Cart, set: impl Fn(i64, i64) + Copy + Send + Sync + 'static) ->
     view! {
         <ul class="cart-lines">
             {c.items.into_iter().map(|i| {
-                let id = i.product_id;
+                let id = i.product_id.get();
                 let max = i.per_order_limit.unwrap_or(99).min(i.stock.max(i.quantity)).max(1);
                 view! {
                     <li class="cart-line" class:problem=!i.available>
@@ -183,7 +183,7 @@ fn CheckoutForm() -> impl IntoView {
         });
         let text = note.get_untracked();
         let body = CheckoutRequest {
-            slot_id,
+            slot_id: shared::SlotId(slot_id),
             address,
             payment: payment.get_untracked(),
             note: (!text.trim().is_empty()).then_some(text),
@@ -260,7 +260,7 @@ fn CheckoutForm() -> impl IntoView {
                                 list.into_iter().map(|s| {
                                     let left = places(&s);
                                     let disabled = s.closed || left <= 0;
-                                    let id = s.id;
+                                    let id = s.id.get();
                                     let window = format!("{}–{}", day_and_time(&s.starts_at).1, day_and_time(&s.ends_at).1);
                                     view! {
                                         <button class="slot-option" data-id=id disabled=disabled

@@ -40,7 +40,11 @@ fn GiveForm(pool: Load) -> impl IntoView {
     let busy = RwSignal::new(false);
     let give = move |_| {
         let body = if by_box.get_untracked() {
-            GiveRequest { boxes: Some(count.get_untracked()), product_id: box_id.get_untracked(), ..Default::default() }
+            GiveRequest {
+                boxes: Some(count.get_untracked()),
+                product_id: box_id.get_untracked().map(shared::ProductId),
+                ..Default::default()
+            }
         } else {
             GiveRequest { amount_fen: Some(yuan.get_untracked() * 100), ..Default::default() }
         };
@@ -86,12 +90,12 @@ fn GiveForm(pool: Load) -> impl IntoView {
                     <Show when=move || by_box.get()>
                         {boxes.show_items(move |items: Vec<Product>| {
                             if box_id.get_untracked().is_none() {
-                                box_id.set(items.first().map(|p| p.id));
+                                box_id.set(items.first().map(|p| p.id.get()));
                             }
                             view! {
                                 <ul class="box-items">
                                     {items.into_iter().map(|p| {
-                                        let id = p.id;
+                                        let id = p.id.get();
                                         view! {
                                             <li><label class="box-choice">
                                                 <input type="radio" name="box" prop:checked=move || box_id.get() == Some(id) on:change=move |_| box_id.set(Some(id))/>

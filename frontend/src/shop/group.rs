@@ -155,7 +155,7 @@ fn GroupBuyDetail() -> impl IntoView {
             if !edited.get_untracked() {
                 let mine = g
                     .my_share
-                    .map(|s| s.items.iter().map(|l| (l.product_id, l.quantity)).collect())
+                    .map(|s| s.items.iter().map(|l| (l.product_id.get(), l.quantity)).collect())
                     .unwrap_or_default();
                 wanted.set(mine);
             }
@@ -168,7 +168,7 @@ fn GroupBuyDetail() -> impl IntoView {
             let body = ShareRequest {
                 items: lines
                     .into_iter()
-                    .map(|(product_id, quantity)| ShareRequestLine { product_id, quantity })
+                    .map(|(product, quantity)| ShareRequestLine { product_id: shared::ProductId(product), quantity })
                     .collect(),
             };
             let result = if body.items.iter().all(|l| l.quantity == 0) {
@@ -202,8 +202,8 @@ fn GroupBuyDetail() -> impl IntoView {
             let order_id = g.my_share.as_ref().and_then(|s| s.order_id);
             let items = g.items.clone();
             let had: BTreeMap<i64, i64> =
-                g.my_share.as_ref().map(|s| s.items.iter().map(|l| (l.product_id, l.quantity)).collect()).unwrap_or_default();
-            let gid = g.id;
+                g.my_share.as_ref().map(|s| s.items.iter().map(|l| (l.product_id.get(), l.quantity)).collect()).unwrap_or_default();
+            let gid = g.id.get();
             let lives_here = session.user.get_untracked().and_then(|u| u.household).is_some_and(|h| g.buildings.contains(&h.building));
             view! {
                 <h1 id="group-title">{g.title.clone()}</h1>
@@ -239,7 +239,7 @@ fn GroupBuyDetail() -> impl IntoView {
                 })}
                 <ul class="group-items">
                     {items.into_iter().map(|i| {
-                        let product = i.product_id;
+                        let product = i.product_id.get();
                         let left = (i.max_quantity - i.joined_quantity).max(0);
                         let mine_now = move || wanted.get().get(&product).copied().unwrap_or(0);
                         let max_for_me = i.per_household_limit.min(left + had.get(&product).copied().unwrap_or(0));
@@ -426,11 +426,11 @@ fn ProxyForm() -> impl IntoView {
             items: wanted
                 .get_untracked()
                 .into_iter()
-                .map(|(product_id, quantity)| ShareRequestLine { product_id, quantity })
+                .map(|(product, quantity)| ShareRequestLine { product_id: shared::ProductId(product), quantity })
                 .collect(),
         };
         leptos::task::spawn_local(async move {
-            match api::set_share_for(id, h.id, &body).await {
+            match api::set_share_for(id, h.id.get(), &body).await {
                 Ok(_) => {
                     message.set(Some((true, now(K::gb_placed_ok).to_owned())));
                     gb.reload();
@@ -468,7 +468,7 @@ fn ProxyForm() -> impl IntoView {
                             <p id="proxy-household"><strong>{tr("为这户下单", "Ordering for")} ": " {h.building.clone()} {t(K::building)} " " {h.unit.clone()} {t(K::unit)} " " {h.room.clone()} {t(K::room)}</strong></p>
                             <ul class="group-items">
                                 {items.into_iter().map(|i| {
-                                    let product = i.product_id;
+                                    let product = i.product_id.get();
                                     view! {
                                         <li class="group-item">
                                             <p class="product-name">{i.name.clone()} " " {i.price_fen.yuan()} "/" {i.unit.clone()}</p>
@@ -535,8 +535,8 @@ fn NewGroupBuy() -> impl IntoView {
             items: items
                 .get_untracked()
                 .into_iter()
-                .map(|(product_id, (_, price, max, limit))| OpenGroupBuyItem {
-                    product_id,
+                .map(|(product, (_, price, max, limit))| OpenGroupBuyItem {
+                    product_id: shared::ProductId(product),
                     price_fen: number(&price),
                     max_quantity: number(&max),
                     per_household_limit: number(&limit),
@@ -544,7 +544,7 @@ fn NewGroupBuy() -> impl IntoView {
                 .collect(),
             min_households: number(&min_households.get_untracked()),
             deadline,
-            slot_id: slot_id.get_untracked().unwrap_or(0),
+            slot_id: shared::SlotId(slot_id.get_untracked().unwrap_or(0)),
             on_shortfall: if proceed.get_untracked() { OnShortfall::Proceed } else { OnShortfall::Cancel },
             opens_at: None,
             priority_head_start_minutes: Some(number(&head_start.get_untracked()).max(0)),
@@ -610,7 +610,7 @@ fn NewGroupBuy() -> impl IntoView {
             {found.show_items(move |list: Vec<shared::api::Product>| view! {
                 <ul class="found">
                     {list.into_iter().take(8).map(|p| {
-                        let (id, name, price) = (p.id, format!("{} ({})", p.name, p.unit), p.price_fen.get());
+                        let (id, name, price) = (p.id.get(), format!("{} ({})", p.name, p.unit), p.price_fen.get());
                         view! {
                             <li><button class="btn secondary" on:click=move |_| items.update(|m| {
                                 m.entry(id).or_insert((name.clone(), price.to_string(), "100".into(), "2".into()));

@@ -74,7 +74,7 @@ fn OrderList() -> impl IntoView {
                                     <li>
                                         <A href=format!("/orders/{}", o.id)>
                                             <div class="order-row">
-                                                <span class="order-no">{t(K::order_no)} " " {o.id}</span>
+                                                <span class="order-no">{t(K::order_no)} " " {o.id.get()}</span>
                                                 <span class=format!("badge status-{}", o.status.as_str())>{t(status_label(o.status))}</span>
                                                 <span class="order-slot">{tr("时段", "Time")} " " {short_time(&o.slot_starts_at)}</span>
                                                 <span class="order-total">{o.total_fen.yuan()}</span>
@@ -117,11 +117,11 @@ fn OrderDetail() -> impl IntoView {
                     let status = o.status;
                     let reached: Vec<OrderStatus> = o.timeline.iter().map(|e| e.status).collect();
                     view! {
-                        <h1>{t(K::order_no)} " " {o.id}</h1>
+                        <h1>{t(K::order_no)} " " {o.id.get()}</h1>
                         <p class="order-status" id="order-status">
                             <span class=format!("badge big status-{}", status.as_str())>{t(status_label(status))}</span>
                         </p>
-                        {o.group_buy_id.map(|g| view! {
+                        {o.group_buy_id.map(|g| g.get()).map(|g| view! {
                             <p class="note" id="order-group-buy"><A href=format!("/group/{g}")>"🏘️ " {t(K::nav_group)} " #" {g}</A>
                                 {o.placed_by.clone().map(|p| view! { " · " {tr("代下单", "Placed by")} ": " {p} })}</p>
                         })}
@@ -139,7 +139,7 @@ fn OrderDetail() -> impl IntoView {
                         {(status == OrderStatus::PendingPayment).then(|| o.expires_at.clone().map(|e| view! {
                             <p class="note warn">{tr("请在此前付款", "Pay before")} " " {short_time(&e)}</p>
                         }))}
-                        {(status == OrderStatus::PendingPayment).then(|| view! { <PayButton what=PayFor::Order(o.id) total=o.total_fen on_paid=Callback::new(move |_| order.reload())/> })}
+                        {(status == OrderStatus::PendingPayment).then(|| view! { <PayButton what=PayFor::Order(o.id.get()) total=o.total_fen on_paid=Callback::new(move |_| order.reload())/> })}
                         {o.paid_by_donations.then(|| view! {
                             <div class="banner success" id="paid-by-donations" role="status">"❤️ " {tr("已由爱心捐助支付，您无需付款", "Paid by the donation pool: nothing to pay")}</div>
                         })}
@@ -201,7 +201,7 @@ fn OrderDetail() -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                         </div>
-                        {shared::order::may_report_problem(status).then(|| view! { <ReportProblem id=o.id/> })}
+                        {shared::order::may_report_problem(status).then(|| view! { <ReportProblem id=o.id.get()/> })}
                         {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
                         {shared::order::resident_may_cancel(status, o.parts.iter().map(|p| p.status.as_str())).then(|| view! {
                             <button id="cancel-order" class="btn secondary block" on:click=cancel>{tr("取消订单", "Cancel order")}</button>

@@ -20,7 +20,7 @@ pub fn PricesPage() -> impl IntoView {
             })}
             <ul class="price-board">
                 {b.items.into_iter().map(|i| {
-                    let id = i.product_id;
+                    let id = i.product_id.get();
                     let change = i.day_open_fen.filter(|o| o.get() > 0).map(|o| (i.price_fen.get() - o.get()) * 1000 / o.get());
                     view! {
                         <li class="price-row" data-product=id>

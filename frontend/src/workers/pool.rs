@@ -67,7 +67,7 @@ fn Needs(needs: Load, message: RwSignal<Option<(bool, String)>>, on_paid: Callba
                 {list.is_empty().then(|| view! { <p class="note" id="no-needs">{tr("现在没有等待帮助的订单", "No orders are waiting for help")}</p> })}
                 <ul class="households">
                     {list.into_iter().map(|n| {
-                        let id = n.order_id;
+                        let id = n.order_id.get();
                         view! {
                             <li class="need" data-order=id>
                                 <span>{t(K::order_no)} " " {id}

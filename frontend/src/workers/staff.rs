@@ -74,7 +74,7 @@ fn DispatchBoard() -> impl IntoView {
                     {list.into_iter().map(|b| {
                         let since = b.since.clone();
                         view! {
-                            <tr data-batch=b.id>
+                            <tr data-batch=b.id.get()>
                                 <td>{b.building.clone()}</td>
                                 <td class="num">{b.orders}</td>
                                 <td><span class=format!("badge batch-{}", b.status.as_str())>{t(super::volunteer::batch_label(b.status))}</span></td>
@@ -194,7 +194,7 @@ fn hm(rfc3339: &str) -> String {
 fn AdminSlot(info: Slot, adjust: Callback<(i64, UpdateSlot)>) -> impl IntoView {
     let s = info;
     let pct = if s.capacity > 0 { (s.booked * 100 / s.capacity).min(100) } else { 100 };
-    let (id, cap, closed) = (s.id, s.capacity, s.closed);
+    let (id, cap, closed) = (s.id.get(), s.capacity, s.closed);
     let editing = RwSignal::new(false);
     let capacity = RwSignal::new(s.capacity.to_string());
     let priority = RwSignal::new(s.priority_capacity.to_string());
@@ -267,7 +267,7 @@ fn HouseholdsAdmin() -> impl IntoView {
     });
     let error = RwSignal::new(None::<String>);
     let flag = move |h: &Household, field: &'static str, value: bool| {
-        let id = h.id;
+        let id = h.id.get();
         leptos::task::spawn_local(async move {
             let mut flags = FlagHousehold::default();
             match field {
@@ -308,7 +308,7 @@ fn HouseholdsAdmin() -> impl IntoView {
                                 };
                                 let v = h.get_value();
                                 view! {
-                                    <li data-household=v.id>
+                                    <li data-household=v.id.get()>
                                         <span>{v.building.clone()} "-" {v.unit.clone()} "-" {v.room.clone()}</span>
                                         {toggle("quarantined", v.quarantined, K::quarantined)}
                                         {toggle("hardship", v.hardship, K::hardship)}
@@ -416,7 +416,7 @@ fn Problems() -> impl IntoView {
                 <ul class="households">
                     {list.into_iter().map(|p| view! {
                         <li>
-                            <strong>{t(K::order_no)} " " {p.order_id}</strong>
+                            <strong>{t(K::order_no)} " " {p.order_id.get()}</strong>
                             <span>{p.building.unwrap_or_default()} {t(K::building)} {p.unit.unwrap_or_default()} {t(K::unit)} {p.room.unwrap_or_default()} {t(K::room)}</span>
                             <span class="note">{p.phone.unwrap_or_default()}</span>
                             <span>{p.text}</span>

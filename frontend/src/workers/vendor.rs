@@ -80,7 +80,7 @@ fn PickList(parts: Vec<VendorPart>) -> impl IntoView {
 
 #[component]
 fn PartCard(part: VendorPart, parts: Load, message: RwSignal<Option<(bool, String)>>) -> impl IntoView {
-    let id = part.id;
+    let id = part.id.get();
     let short: RwSignal<BTreeMap<i64, i64>> = RwSignal::new(BTreeMap::new());
     let busy = RwSignal::new(false);
     let done = move |r: api::ApiResult<VendorPart>| {
@@ -97,7 +97,7 @@ fn PartCard(part: VendorPart, parts: Load, message: RwSignal<Option<(bool, Strin
             .get_untracked()
             .into_iter()
             .filter(|(_, q)| *q > 0)
-            .map(|(product_id, quantity)| Shortage { product_id, quantity })
+            .map(|(product, quantity)| Shortage { product_id: shared::ProductId(product), quantity })
             .collect();
         leptos::task::spawn_local(async move { done(api::confirm_part(id, &ConfirmPart { shortages }).await) });
     };
@@ -112,16 +112,16 @@ fn PartCard(part: VendorPart, parts: Load, message: RwSignal<Option<(bool, Strin
     view! {
         <li class="card vendor-part" data-part=id>
             <p class="slot-head">
-                <strong>{t(K::order_no)} " " {part.order_id}</strong>
+                <strong>{t(K::order_no)} " " {part.order_id.get()}</strong>
                 <span class=format!("badge part-{}", part.status)>{part_label(&part.status)}</span>
             </p>
             <p>{address[0].clone().unwrap_or_default()} {t(K::building)} " " {address[1].clone().unwrap_or_default()} {t(K::unit)} " "
                 {address[2].clone().unwrap_or_default()} {t(K::room)} " · " {part.phone.clone().unwrap_or_default()}
-                {part.group_buy_id.map(|g| view! { " · " <span class="badge">{t(K::nav_group)} " #" {g}</span> })}</p>
+                {part.group_buy_id.map(|g| g.get()).map(|g| view! { " · " <span class="badge">{t(K::nav_group)} " #" {g}</span> })}</p>
             {part.note.clone().map(|n| view! { <p class="note">{tr("备注（选填）", "Note (optional)")} ": " {n}</p> })}
             <ul class="box-items">
                 {part.items.iter().map(|l| {
-                    let product = l.product_id;
+                    let product = l.product_id.get();
                     let quantity = l.quantity;
                     view! {
                         <li>
@@ -184,7 +184,7 @@ fn StallProducts() -> impl IntoView {
             {products.show_items(move |list: Vec<shared::api::Product>| view! {
                 <ul class="households">
                     {list.into_iter().map(|p| {
-                        let id = p.id;
+                        let id = p.id.get();
                         let stock = RwSignal::new(p.stock.to_string());
                         let price = RwSignal::new(format!("{}.{:02}", p.price_fen.get() / 100, p.price_fen.get() % 100));
                         let save = move |_| {

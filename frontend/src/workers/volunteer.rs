@@ -53,13 +53,13 @@ fn Batches() -> impl IntoView {
         <label class="field">{tr("时段", "Time")}
             {slots.show_items(move |list: Vec<Slot>| {
                 if slot.get_untracked().is_none() {
-                    slot.set(list.iter().find(|s| s.kind == shared::order::SlotKind::Delivery).map(|s| s.id));
+                    slot.set(list.iter().find(|s| s.kind == shared::order::SlotKind::Delivery).map(|s| s.id.get()));
                 }
                 view! {
                     <select id="volunteer-slot" on:change=move |ev| slot.set(event_target_value(&ev).parse().ok())>
                         {list.into_iter().filter(|s| s.kind == shared::order::SlotKind::Delivery).map(|s| {
                             let (day, time) = day_and_time(&s.starts_at);
-                            let selected = slot.get_untracked() == Some(s.id);
+                            let selected = slot.get_untracked() == Some(s.id.get());
                             view! { <option value=s.id.to_string() selected=selected>{day.get(5..).unwrap_or_default().to_owned()} " " {time} "–" {day_and_time(&s.ends_at).1}</option> }
                         }).collect_view()}
                     </select>
@@ -75,11 +75,11 @@ fn Batches() -> impl IntoView {
                 <ul class="batches">
                     {list.into_iter().map(|b| {
                         let claim = claim.clone();
-                        let id = b.id;
+                        let id = b.id.get();
                         view! {
                             <li class="card batch" data-batch=id>
                                 <p class="batch-building">{b.building.clone()} {t(K::building)}
-                                    {b.group_buy_id.map(|g| view! { " · " {t(K::nav_group)} " #" {g} })}</p>
+                                    {b.group_buy_id.map(|g| g.get()).map(|g| view! { " · " {t(K::nav_group)} " #" {g} })}</p>
                                 <p><span class=format!("badge big batch-{}", b.status.as_str())>{t(batch_label(b.status))}</span>
                                     " " {b.orders} " " {tr("住户", "Households")}</p>
                                 {b.volunteer.clone().map(|v| view! { <p class="note">{t(K::role_volunteer)} " " {v}</p> })}
@@ -138,7 +138,7 @@ fn BatchDetail() -> impl IntoView {
             return;
         };
         let on_round = batch.value::<Batch>().and_then(|b| b.manifest).is_some_and(|stops| {
-            stops.iter().any(|s| s.order_id == order_id && s.status == OrderStatus::OutForDelivery)
+            stops.iter().any(|s| s.order_id.get() == order_id && s.status == OrderStatus::OutForDelivery)
         });
         if !on_round {
             message.set(Some((false, now(K::not_this_batch).to_owned())));
@@ -167,7 +167,7 @@ fn BatchDetail() -> impl IntoView {
                 <button id="scan-handoff" class="btn primary block no-print" on:click=move |_| { message.set(None); scanning.set(true); }>{tr("📷 扫码交付", "📷 Scan to hand over")}</button>
             })}
             {b.manifest.is_some().then(|| {
-                let bid = b.id;
+                let bid = b.id.get();
                 view! {
                     <div class="actions no-print">
                         <button class="btn secondary" id="manifest-csv" on:click=move |_| {
@@ -201,7 +201,7 @@ fn BatchDetail() -> impl IntoView {
 #[component]
 fn StopCard(stop: Stop, batch: Load, message: RwSignal<Option<(bool, String)>>, staff: bool) -> impl IntoView {
     let code = RwSignal::new(String::new());
-    let order_id = stop.order_id;
+    let order_id = stop.order_id.get();
     let hand_over = move |_| {
         let typed = code.get_untracked();
         leptos::task::spawn_local(async move {

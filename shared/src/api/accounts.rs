@@ -40,7 +40,7 @@ pub struct WechatLoginRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Household {
-    pub id: i64,
+    pub id: HouseholdId,
     /// e.g. `七里山小区`
     pub community: String,
     /// Building number, e.g. `3` for 3号楼.

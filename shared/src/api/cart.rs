@@ -5,7 +5,7 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CartItem {
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub vendor_id: i64,
     pub vendor_name: String,
     pub name: String,

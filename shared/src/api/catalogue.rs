@@ -29,7 +29,7 @@ pub struct Vendor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Product {
-    pub id: i64,
+    pub id: ProductId,
     pub vendor_id: i64,
     pub vendor_name: String,
     pub name: String,
@@ -48,7 +48,7 @@ pub struct Product {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct BoxItem {
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub name: String,
     pub unit: String,
     pub quantity: i64,

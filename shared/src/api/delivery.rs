@@ -6,13 +6,13 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Batch {
-    pub id: i64,
-    pub slot_id: i64,
+    pub id: BatchId,
+    pub slot_id: SlotId,
     pub slot_starts_at: String,
     /// The building's number, or a group-buy drop's buildings (`3、5`).
     pub building: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_buy_id: Option<i64>,
+    pub group_buy_id: Option<GroupBuyId>,
     /// How many orders it holds.
     pub orders: i64,
     pub status: crate::order::BatchStatus,
@@ -30,7 +30,7 @@ pub struct Batch {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Stop {
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub building: String,
     pub unit: String,
     pub room: String,
@@ -56,7 +56,7 @@ pub struct StopItem {
 #[cfg_attr(feature = "openapi", derive(IntoParams))]
 #[serde(deny_unknown_fields)]
 pub struct BatchesQuery {
-    pub slot_id: i64,
+    pub slot_id: SlotId,
     /// Items per page (1 to 500, default 200).
     #[serde(default)]
     pub limit: Option<i64>,
@@ -77,7 +77,7 @@ pub struct HandoffRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Contact {
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub at: String,
     /// The volunteer's full phone: an investigation must reach them.
     pub volunteer_phone: Option<String>,
@@ -85,7 +85,7 @@ pub struct Contact {
     pub unit: String,
     pub room: String,
     pub left_at_door: bool,
-    pub slot_id: i64,
+    pub slot_id: SlotId,
 }
 
 /// `GET /admin/contacts`: a time range (RFC 3339) and a volunteer's phone and/or a building.
@@ -126,7 +126,7 @@ pub struct ReportProblem {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Problem {
     pub id: i64,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub text: String,
     pub created_at: String,
     pub building: Option<String>,

@@ -12,7 +12,7 @@ pub struct GiveRequest {
     #[serde(default)]
     pub boxes: Option<i64>,
     #[serde(default)]
-    pub product_id: Option<i64>,
+    pub product_id: Option<ProductId>,
 }
 
 /// A gift received outside WeChat Pay (an organisation's transfer, or boxes it paid the market
@@ -26,7 +26,7 @@ pub struct RecordGift {
     #[serde(default)]
     pub boxes: Option<i64>,
     #[serde(default)]
-    pub product_id: Option<i64>,
+    pub product_id: Option<ProductId>,
     #[serde(default)]
     pub note: Option<String>,
 }
@@ -73,11 +73,11 @@ pub struct PoolSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct PoolNeed {
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub status: crate::order::OrderStatus,
     pub total_fen: Fen,
     pub slot_starts_at: String,
-    pub household_id: i64,
+    pub household_id: HouseholdId,
     /// 3号楼 2单元 301
     pub address: String,
     pub quarantined: bool,
@@ -88,14 +88,14 @@ pub struct PoolNeed {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct AllocateRequest {
-    pub order_id: i64,
+    pub order_id: OrderId,
 }
 
 /// An order paid by the pool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Allocated {
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub amount_fen: Fen,
     /// The pool after it.
     pub balance_fen: Fen,
@@ -119,7 +119,7 @@ pub struct LedgerEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub donor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<i64>,
+    pub order_id: Option<OrderId>,
     /// The household an allocation or return belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub household: Option<String>,

@@ -2,6 +2,7 @@
 //! give them, one module per area of the market; every type is here at `shared::api::*`.
 
 use crate::domain::{Fen, Phone, Role};
+use crate::ids::{BatchId, GroupBuyId, HouseholdId, OrderId, PartId, ProductId, SlotId};
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "openapi")]

@@ -7,7 +7,7 @@ use super::*;
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Notice {
     pub id: i64,
-    pub order_id: Option<i64>,
+    pub order_id: Option<OrderId>,
     /// `confirmed`, `out_for_delivery`, `delivered`, `refund`
     pub kind: String,
     pub title: String,
@@ -30,9 +30,9 @@ pub struct Subscribe {
 pub struct OpenRefund {
     pub out_refund_no: String,
     /// None for a paid group-buy share that never became an order (`group_buy_id` says which).
-    pub order_id: Option<i64>,
+    pub order_id: Option<OrderId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_buy_id: Option<i64>,
+    pub group_buy_id: Option<GroupBuyId>,
     pub amount_fen: Fen,
     pub reason: String,
     /// `due`, `requested` or `failed` (WeChat Pay refused it: staff must see to it).

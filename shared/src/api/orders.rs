@@ -16,7 +16,7 @@ pub struct Address {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutRequest {
-    pub slot_id: i64,
+    pub slot_id: SlotId,
     /// Needed for delivery slots; ignored for pickup.
     #[serde(default)]
     pub address: Option<Address>,
@@ -28,7 +28,7 @@ pub struct CheckoutRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct OrderLine {
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub vendor_id: i64,
     pub name: String,
     pub unit: String,
@@ -64,10 +64,10 @@ pub struct OrderEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Order {
-    pub id: i64,
+    pub id: OrderId,
     pub status: crate::order::OrderStatus,
     pub total_fen: Fen,
-    pub slot_id: i64,
+    pub slot_id: SlotId,
     pub slot_kind: crate::order::SlotKind,
     pub slot_starts_at: String,
     pub slot_ends_at: String,
@@ -94,7 +94,7 @@ pub struct Order {
     pub timeline: Vec<OrderEvent>,
     /// The group-buy whose share this order is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_buy_id: Option<i64>,
+    pub group_buy_id: Option<GroupBuyId>,
     /// 代下单: who placed it on the household's behalf.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placed_by: Option<String>,
@@ -109,13 +109,13 @@ pub struct Order {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct OrderSummary {
-    pub id: i64,
+    pub id: OrderId,
     pub status: crate::order::OrderStatus,
     pub total_fen: Fen,
-    pub slot_id: i64,
+    pub slot_id: SlotId,
     pub slot_starts_at: String,
     pub item_count: i64,
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_buy_id: Option<i64>,
+    pub group_buy_id: Option<GroupBuyId>,
 }

@@ -24,7 +24,7 @@ pub struct PriceBoard {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct PriceBoardItem {
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub name: String,
     pub unit: String,
     pub vendor_name: String,

@@ -5,7 +5,7 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Slot {
-    pub id: i64,
+    pub id: SlotId,
     pub kind: crate::order::SlotKind,
     /// RFC 3339, +08:00
     pub starts_at: String,

@@ -8,12 +8,12 @@ use super::*;
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct VendorPart {
     /// The part's id, for `/vendor/orders/{id}/confirm` and `/packed`.
-    pub id: i64,
-    pub order_id: i64,
+    pub id: PartId,
+    pub order_id: OrderId,
     pub order_status: crate::order::OrderStatus,
     /// `pending`, `confirmed` or `packed`.
     pub status: String,
-    pub slot_id: i64,
+    pub slot_id: SlotId,
     pub slot_starts_at: String,
     pub building: Option<String>,
     pub unit: Option<String>,
@@ -22,7 +22,7 @@ pub struct VendorPart {
     pub phone: Option<String>,
     pub note: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_buy_id: Option<i64>,
+    pub group_buy_id: Option<GroupBuyId>,
     pub items: Vec<VendorLine>,
     pub subtotal_fen: Fen,
 }
@@ -35,10 +35,10 @@ pub struct VendorPart {
 pub struct StallEvent {
     /// The step's place in the order timeline (also the event's SSE `id`).
     pub id: i64,
-    pub order_id: i64,
+    pub order_id: OrderId,
     /// The stall's part of the order.
-    pub part_id: i64,
-    pub slot_id: i64,
+    pub part_id: PartId,
+    pub slot_id: SlotId,
     /// The order's status after the step.
     pub status: String,
 }
@@ -46,7 +46,7 @@ pub struct StallEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct VendorLine {
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub name: String,
     pub unit: String,
     pub quantity: i64,
@@ -68,7 +68,7 @@ pub struct ConfirmPart {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Shortage {
-    pub product_id: i64,
+    pub product_id: ProductId,
     /// How much will not come.
     pub quantity: i64,
 }
@@ -78,7 +78,7 @@ pub struct Shortage {
 #[cfg_attr(feature = "openapi", derive(IntoParams))]
 #[serde(deny_unknown_fields)]
 pub struct VendorOrdersQuery {
-    pub slot_id: Option<i64>,
+    pub slot_id: Option<SlotId>,
     /// Items per page (1 to 500, default 200).
     #[serde(default)]
     pub limit: Option<i64>,

@@ -22,7 +22,7 @@ pub(crate) const HOUSEHOLD_SELECT: &str = "SELECT h.id, b.community, b.number AS
 
 #[derive(Deserialize)]
 pub(crate) struct HouseholdRow {
-    id: i64,
+    id: shared::HouseholdId,
     community: String,
     building: String,
     unit: String,
@@ -112,7 +112,7 @@ impl Households {
             .await?;
         let more = rows.len() as i64 > limit;
         let shown: Vec<Household> = rows.into_iter().take(limit as usize).map(Into::into).collect();
-        let next = if more { shown.last().map(|h| h.id) } else { None };
+        let next = if more { shown.last().map(|h| h.id.get()) } else { None };
         Ok((shown, next))
     }
 

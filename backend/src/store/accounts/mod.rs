@@ -61,7 +61,7 @@ impl From<UserRow> for UserRecord {
     fn from(r: UserRow) -> Self {
         let household = match (r.household_id, r.community, r.building, r.unit, r.room) {
             (Some(id), Some(community), Some(building), Some(unit), Some(room)) => Some(Household {
-                id,
+                id: shared::HouseholdId(id),
                 community,
                 building,
                 unit,

@@ -59,7 +59,7 @@ pub(crate) async fn product_locked(tx: &mut Tx, id: i64) -> StoreResult<Option<P
 
 fn product(r: ProductRow) -> Product {
     Product {
-        id: r.id,
+        id: shared::ProductId(r.id),
         vendor_id: r.vendor_id,
         vendor_name: r.vendor_name,
         name: r.name,
@@ -229,7 +229,12 @@ impl Catalogue {
             .await?;
         let box_items = items
             .into_iter()
-            .map(|r| BoxItem { product_id: r.product_id, name: r.name, unit: r.unit, quantity: r.quantity })
+            .map(|r| BoxItem {
+                product_id: shared::ProductId(r.product_id),
+                name: r.name,
+                unit: r.unit,
+                quantity: r.quantity,
+            })
             .collect();
         Ok(Some(ProductDetail { product: product(row), box_items }))
     }

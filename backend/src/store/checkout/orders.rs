@@ -87,7 +87,7 @@ impl Orders {
             .await?;
         let more = rows.len() as i64 > limit;
         let shown: Vec<OrderSummary> = rows.into_iter().take(limit as usize).map(SummaryRow::into_api).collect();
-        let next = if more { shown.last().map(|o| o.id) } else { None };
+        let next = if more { shown.last().map(|o| o.id.get()) } else { None };
         Ok((shown, next))
     }
 
@@ -272,14 +272,14 @@ impl OrderRow {
 
 #[derive(Deserialize)]
 struct SummaryRow {
-    id: i64,
+    id: shared::OrderId,
     status: OrderStatus,
     total_fen: Fen,
-    slot_id: i64,
+    slot_id: shared::SlotId,
     slot_starts_at: DateTime<Utc>,
     item_count: i64,
     created_at: DateTime<Utc>,
-    group_buy_id: Option<i64>,
+    group_buy_id: Option<shared::GroupBuyId>,
 }
 
 impl SummaryRow {

@@ -152,11 +152,11 @@ impl Batches {
         let manifest = if with_manifest { Some(self.manifest(orders).await?) } else { None };
         Ok((
             Batch {
-                id: r.id,
-                slot_id: r.slot_id,
+                id: shared::BatchId(r.id),
+                slot_id: shared::SlotId(r.slot_id),
                 slot_starts_at: to_api(r.slot_starts_at),
                 building: label,
-                group_buy_id: r.group_buy_id,
+                group_buy_id: r.group_buy_id.map(shared::GroupBuyId),
                 orders: count,
                 status: snapshot.status(),
                 volunteer: masked_phone(r.volunteer_phone),
@@ -194,7 +194,7 @@ impl Batches {
         Ok(orders
             .into_iter()
             .map(|o| Stop {
-                order_id: o.id,
+                order_id: shared::OrderId(o.id),
                 building: o.building.unwrap_or_default(),
                 unit: o.unit.unwrap_or_default(),
                 room: o.room.unwrap_or_default(),
@@ -354,14 +354,14 @@ impl Batches {
         Ok(rows
             .into_iter()
             .map(|r| shared::api::Contact {
-                order_id: r.id,
+                order_id: shared::OrderId(r.id),
                 at: to_api(r.delivered_at),
                 volunteer_phone: r.phone,
                 building: r.building.unwrap_or_default(),
                 unit: r.unit.unwrap_or_default(),
                 room: r.room.unwrap_or_default(),
                 left_at_door: r.left_at_door,
-                slot_id: r.slot_id,
+                slot_id: shared::SlotId(r.slot_id),
             })
             .collect())
     }
@@ -421,7 +421,7 @@ impl Batches {
             .into_iter()
             .map(|r| shared::api::Problem {
                 id: r.id,
-                order_id: r.order_id,
+                order_id: shared::OrderId(r.order_id),
                 text: r.text,
                 created_at: to_api(r.created_at),
                 building: r.building,

@@ -136,7 +136,7 @@ impl Stalls {
         let mut by_order: BTreeMap<i64, Vec<VendorLine>> = BTreeMap::new();
         for l in lines {
             by_order.entry(l.order_id).or_default().push(VendorLine {
-                product_id: l.product_id,
+                product_id: shared::ProductId(l.product_id),
                 name: l.name,
                 unit: l.unit,
                 quantity: l.quantity,
@@ -147,11 +147,11 @@ impl Stalls {
         Ok(rows
             .into_iter()
             .map(|r| VendorPart {
-                id: r.id,
-                order_id: r.order_id,
+                id: shared::PartId(r.id),
+                order_id: shared::OrderId(r.order_id),
                 order_status: r.order_status,
                 status: r.status,
-                slot_id: r.slot_id,
+                slot_id: shared::SlotId(r.slot_id),
                 slot_starts_at: to_api(r.slot_starts_at),
                 building: r.building,
                 unit: r.unit,
@@ -159,7 +159,7 @@ impl Stalls {
                 // Masked: the stall needs to recognise a household, not to call it.
                 phone: masked_phone(r.phone),
                 note: r.note,
-                group_buy_id: r.group_buy_id,
+                group_buy_id: r.group_buy_id.map(shared::GroupBuyId),
                 items: by_order.remove(&r.order_id).unwrap_or_default(),
                 subtotal_fen: r.subtotal_fen,
             })

@@ -201,7 +201,7 @@ impl GroupBuys {
         let items = items
             .into_iter()
             .map(|i| GroupBuyItem {
-                product_id: i.item.product_id,
+                product_id: shared::ProductId(i.item.product_id),
                 vendor_id: i.vendor_id,
                 name: i.item.name,
                 unit: i.item.unit,
@@ -217,7 +217,7 @@ impl GroupBuys {
             _ => None,
         };
         Ok(Some(GroupBuy {
-            id,
+            id: shared::GroupBuyId(id),
             title: g.title,
             status: g.status,
             buildings: buildings.into_iter().map(|b| b.number).collect(),
@@ -227,7 +227,7 @@ impl GroupBuys {
             opens_at: to_api(g.opens_at),
             priority_opens_at: to_api(g.priority_opens_at),
             deadline: to_api(g.deadline),
-            slot_id: g.slot_id,
+            slot_id: shared::SlotId(g.slot_id),
             on_shortfall: g.on_shortfall,
             created_at: to_api(g.created_at),
             closed_at: g.closed_at.map(to_api),
@@ -320,7 +320,7 @@ impl GroupBuys {
         let mut by_household: BTreeMap<i64, Vec<ShareLine>> = BTreeMap::new();
         for l in lines {
             by_household.entry(l.household_id).or_default().push(ShareLine {
-                product_id: l.product_id,
+                product_id: shared::ProductId(l.product_id),
                 name: l.name,
                 unit: l.unit,
                 quantity: l.quantity,
@@ -331,8 +331,8 @@ impl GroupBuys {
         Ok(rows
             .into_iter()
             .map(|r| Share {
-                group_buy_id: id,
-                household_id: r.household_id,
+                group_buy_id: shared::GroupBuyId(id),
+                household_id: shared::HouseholdId(r.household_id),
                 building: r.building,
                 unit: r.unit,
                 room: r.room,
@@ -341,7 +341,7 @@ impl GroupBuys {
                 placed_by: r.placed_by_label,
                 payment: r.payment_status,
                 refund_no: r.refund_no,
-                order_id: r.order_id,
+                order_id: r.order_id.map(shared::OrderId),
                 updated_at: to_api(r.updated_at),
             })
             .collect())

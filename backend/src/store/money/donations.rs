@@ -326,7 +326,7 @@ impl Donations {
         }
         move_pool(&mut tx, "allocation", -a.amount.get(), None, Some(order_id), Some(by), now).await?;
         tx.commit().await?;
-        Ok(Ok(Allocated { order_id, amount_fen: a.amount, balance_fen: a.balance_after }))
+        Ok(Ok(Allocated { order_id: shared::OrderId(order_id), amount_fen: a.amount, balance_fen: a.balance_after }))
     }
 
     /// Settles money owed back to the pool (a pool-paid order cancelled, or short at a stall):
@@ -467,11 +467,11 @@ impl Donations {
         Ok(rows
             .into_iter()
             .map(|r| PoolNeed {
-                order_id: r.order_id,
+                order_id: shared::OrderId(r.order_id),
                 status: r.status,
                 total_fen: r.total_fen,
                 slot_starts_at: to_api(r.slot_starts_at),
-                household_id: r.household_id,
+                household_id: shared::HouseholdId(r.household_id),
                 address: format!("{}号楼 {}单元 {}", r.building, r.unit, r.room),
                 quarantined: r.quarantined,
                 hardship: r.hardship,
@@ -534,7 +534,7 @@ impl Donations {
                     balance_fen: r.balance_fen,
                     donation_id: r.donation_id,
                     donor: r.donor_name.or(resident),
-                    order_id: r.order_id,
+                    order_id: r.order_id.map(shared::OrderId),
                     household,
                     by: masked_phone(r.by_phone),
                 }
