@@ -783,7 +783,7 @@ mod tests {
 
     fn req(note: Option<&str>) -> CheckoutRequest {
         CheckoutRequest {
-            slot_id: 1,
+            slot_id: shared::SlotId(1),
             address: Some(Address { building: "3".into(), unit: "2".into(), room: "501".into() }),
             payment: Payment::OnDelivery,
             note: note.map(Into::into),
