@@ -25,7 +25,7 @@ use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestCaseError,
 use serde_json::Value;
 use shared::api::Address;
 use shared::order::{Payment, SlotKind};
-use shared::Role;
+use shared::{HouseholdId, OrderId, ProductId, Role, SlotId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use tests::Db;
@@ -249,7 +249,7 @@ fn jobs(case: &Case, batch: usize, users: &[i64], slots: &[i64], now: DateTime<U
             user_id: users[*resident],
             key: key.clone(),
             request_hash: format!("{slot}-{address:?}-{payment:?}-{salt}"),
-            slot_id: slots.get(*slot).copied().unwrap_or(999_999),
+            slot_id: SlotId(slots.get(*slot).copied().unwrap_or(999_999)),
             payment: *payment,
             address: address.clone(),
             note: None,
@@ -336,7 +336,7 @@ async fn set_up(store: &DynStore, case: &Case, now: DateTime<Utc>) -> (Vec<i64>,
             priority_capacity: *reserve,
             priority_release_at: Some(now + Duration::hours(*release_h)),
         };
-        let id = store.slots().create(&slot, now).await.expect("slot").id;
+        let id = store.slots().create(&slot, now).await.expect("slot").id.get();
         if *closed {
             store.slots().change(id, &SlotChange { closed: Some(true), ..SlotChange::default() }).await.expect("close");
         }
@@ -416,9 +416,9 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
             let id = products.len() as i64 + 1;
             products.push(id);
             s.products.insert(
-                id,
+                ProductId(id),
                 ProductRow {
-                    id,
+                    id: ProductId(id),
                     vendor_id: v as i64 + 1,
                     vendor_name: STALLS[v].into(),
                     name: (*name).into(),
@@ -437,7 +437,7 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
             s.homes.insert(users[n], Home { building: (*b).into(), unit: unit.clone(), room: room.clone(), flags: *f });
             let at = (building_id(b).unwrap_or_default(), unit.clone(), room.clone());
             let id = s.households.len() as i64 + 1;
-            s.households.entry(at).or_insert(HouseholdAt { id, flags: *f });
+            s.households.entry(at).or_insert(HouseholdAt { id: HouseholdId(id), flags: *f });
         }
     }
     for (n, (kind, capacity, reserve, release_h, cutoff_h, closed)) in case.slots.iter().enumerate() {
@@ -451,23 +451,23 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
             closed: *closed,
         };
         let row = SlotRow {
-            id: slots[n],
+            id: SlotId(slots[n]),
             kind: *kind,
             starts_at: now + Duration::hours(6),
             ends_at: now + Duration::hours(8),
             state,
         };
-        s.slots.insert(slots[n], row);
+        s.slots.insert(SlotId(slots[n]), row);
     }
     for (n, lines) in case.carts.iter().enumerate() {
-        s.carts.insert(users[n], lines.iter().map(|(p, q)| (products[*p], *q)).collect());
+        s.carts.insert(users[n], lines.iter().map(|(p, q)| (ProductId(products[*p]), *q)).collect());
     }
     s.buildings = BUILDINGS.iter().map(|b| ((*b).to_owned(), building_id(b).unwrap_or_default())).collect();
     let mut next_order = 1;
     let mut answers = Vec::new();
     for batch in 0..case.batches.len() {
         let jobs = jobs(case, batch, &users, &slots, now);
-        s.order_ids = (next_order..next_order + jobs.len() as i64).collect();
+        s.order_ids = (next_order..next_order + jobs.len() as i64).map(OrderId).collect();
         let d = decide(&s, &jobs).expect("decide");
         // Apply what was decided to the model, as a store would.
         let ch = d.changes;
@@ -487,7 +487,11 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
         for h in &ch.homes {
             let at = (h.building_id, h.unit.clone(), h.room.clone());
             let id = s.households.len() as i64 + 1;
-            let there = s.households.entry(at).or_insert(HouseholdAt { id, flags: NeedFlags::default() }).clone();
+            let there = s
+                .households
+                .entry(at)
+                .or_insert(HouseholdAt { id: HouseholdId(id), flags: NeedFlags::default() })
+                .clone();
             let number = BUILDINGS[h.building_id as usize - 1];
             let home = Home { building: number.into(), unit: h.unit.clone(), room: h.room.clone(), flags: there.flags };
             s.homes.entry(h.user_id).or_insert(home);
@@ -501,9 +505,16 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
     }
     Outcome {
         answers: normalized(&answers),
-        stock: products.iter().map(|id| s.products[id].stock).collect(),
-        places: slots.iter().map(|id| (s.slots[id].state.booked, s.slots[id].state.priority_booked)).collect(),
-        carts: users.iter().map(|u| s.carts.get(u).cloned().unwrap_or_default()).collect(),
+        stock: products.iter().map(|id| s.products[&ProductId(*id)].stock).collect(),
+        places: slots
+            .iter()
+            .map(|id| &s.slots[&SlotId(*id)].state)
+            .map(|state| (state.booked, state.priority_booked))
+            .collect(),
+        carts: users
+            .iter()
+            .map(|u| s.carts.get(u).map(|c| c.iter().map(|(p, q)| (p.get(), *q)).collect()).unwrap_or_default())
+            .collect(),
         homes: users
             .iter()
             .map(|u| s.homes.get(u).map(|h| (h.building.clone(), h.unit.clone(), h.room.clone())))

@@ -492,7 +492,7 @@ pub async fn open_group_buy(
         deadline: slot.state.cutoff_at - chrono::Duration::hours(1),
         opens_at: None,
         head_start_minutes: 0,
-        slot_id: slot.id,
+        slot_id: slot.id.get(),
         on_shortfall: shared::group_buy::OnShortfall::Proceed,
         now,
     };

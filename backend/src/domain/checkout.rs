@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::api::{Address, CheckoutRequest, Order};
 use shared::order::{OrderStatus, Payment, SlotKind};
-use shared::{ErrorCode, Fen};
+use shared::{ErrorCode, Fen, HouseholdId, OrderId, ProductId, SlotId};
 use std::collections::{HashMap, HashSet};
 
 pub const MAX_NOTE_CHARS: usize = 200;
@@ -145,7 +145,7 @@ pub struct CheckoutJob {
     pub user_id: i64,
     pub key: String,
     pub request_hash: String,
-    pub slot_id: i64,
+    pub slot_id: SlotId,
     pub payment: Payment,
     /// As the request gave it; without one, the home on record.
     pub address: Option<Address>,
@@ -183,7 +183,7 @@ pub struct Home {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlotRow {
-    pub id: i64,
+    pub id: SlotId,
     pub kind: SlotKind,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -193,7 +193,7 @@ pub struct SlotRow {
 /// A product as stored, with its stall's name: what the market's rules and the catalogue read.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 pub struct ProductRow {
-    pub id: i64,
+    pub id: ProductId,
     pub vendor_id: i64,
     pub vendor_name: String,
     pub name: String,
@@ -213,7 +213,7 @@ pub struct ProductRow {
 /// A household that already exists at an address the batch names.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct HouseholdAt {
-    pub id: i64,
+    pub id: HouseholdId,
     pub flags: NeedFlags,
 }
 
@@ -224,18 +224,18 @@ pub struct CheckoutSnapshot {
     /// The batch's keys that were there before the batch claimed the rest.
     pub keys: HashMap<(i64, String), StoredKey>,
     /// Each resident's cart: (product, quantity) in product order.
-    pub carts: HashMap<i64, Vec<(i64, i64)>>,
+    pub carts: HashMap<i64, Vec<(ProductId, i64)>>,
     /// The residents' homes on record.
     pub homes: HashMap<i64, Home>,
-    pub slots: HashMap<i64, SlotRow>,
+    pub slots: HashMap<SlotId, SlotRow>,
     /// The products in the carts of the checkouts whose keys are new.
-    pub products: HashMap<i64, ProductRow>,
+    pub products: HashMap<ProductId, ProductRow>,
     /// Building number -> id, for the buildings the batch's addresses name.
     pub buildings: HashMap<String, i64>,
     /// (building id, unit, room) -> the household there, for the batch's addresses.
     pub households: HashMap<(i64, String, String), HouseholdAt>,
     /// Ids for new orders, used in turn; at least one per new key.
-    pub order_ids: Vec<i64>,
+    pub order_ids: Vec<OrderId>,
 }
 
 /// What one checkout gets: the order placed or why not (or, for a key seen before, its first
@@ -267,7 +267,7 @@ impl Answer {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlotBooking {
-    pub slot_id: i64,
+    pub slot_id: SlotId,
     pub booked: i64,
     pub priority_booked: i64,
 }
@@ -280,7 +280,7 @@ pub struct NewHome {
     pub unit: String,
     pub room: String,
     /// The household already there; none: make it.
-    pub household_id: Option<i64>,
+    pub household_id: Option<HouseholdId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -296,10 +296,10 @@ pub struct CheckoutChanges {
     /// Slots whose bookings changed, in slot order.
     pub slots: Vec<SlotBooking>,
     /// (product, new stock), in product order.
-    pub stock: Vec<(i64, i64)>,
+    pub stock: Vec<(ProductId, i64)>,
     pub orders: Vec<OrderRecord>,
     /// (user, product, quantity): cart lines bought; a line changed meanwhile stays.
-    pub cart_removals: Vec<(i64, i64, i64)>,
+    pub cart_removals: Vec<(i64, ProductId, i64)>,
     /// In (building, unit, room, user) order.
     pub homes: Vec<NewHome>,
     /// The first answer of each key this batch claimed.
@@ -381,14 +381,14 @@ pub fn decide(snapshot: &CheckoutSnapshot, jobs: &[CheckoutJob]) -> Result<Check
 /// The rows as the batch has left them so far.
 struct Batch<'a> {
     snapshot: &'a CheckoutSnapshot,
-    slots: HashMap<i64, SlotState>,
-    stock: HashMap<i64, i64>,
+    slots: HashMap<SlotId, SlotState>,
+    stock: HashMap<ProductId, i64>,
     /// Residents whose cart an order of this batch took.
     bought: HashSet<i64>,
     homes: HashMap<i64, Home>,
     new_homes: Vec<NewHome>,
     orders: Vec<OrderRecord>,
-    cart_removals: Vec<(i64, i64, i64)>,
+    cart_removals: Vec<(i64, ProductId, i64)>,
     key_answers: Vec<KeyAnswer>,
 }
 
@@ -424,7 +424,7 @@ impl Batch<'_> {
         }
         let home = self.home(user).cloned();
         let priority = home.as_ref().is_some_and(|h| h.flags.is_priority());
-        let cart: &[(i64, i64)] =
+        let cart: &[(ProductId, i64)] =
             if self.bought.contains(&user) { &[] } else { s.carts.get(&user).map_or(&[], Vec::as_slice) };
         if cart.is_empty() {
             return Err(Refusal::cart_empty());
@@ -481,7 +481,7 @@ impl Batch<'_> {
         let status = job.payment.initial_status();
         let note = job.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
         Ok(OrderRecord {
-            id: 0,
+            id: OrderId(0),
             user_id: user,
             status,
             payment: job.payment,
@@ -521,7 +521,7 @@ impl Batch<'_> {
             })
             .collect();
         slots.sort_by_key(|s| s.slot_id);
-        let mut stock: Vec<(i64, i64)> = self.stock.into_iter().collect();
+        let mut stock: Vec<(ProductId, i64)> = self.stock.into_iter().collect();
         stock.sort_unstable();
         let mut homes = self.new_homes;
         homes.sort_by(|a, b| {
@@ -539,7 +539,7 @@ impl Batch<'_> {
 }
 
 impl OrderRecord {
-    fn with_id(mut self, id: i64) -> Self {
+    fn with_id(mut self, id: OrderId) -> Self {
         self.id = id;
         self
     }
@@ -564,7 +564,7 @@ mod tests {
 
     fn product(id: i64, vendor_id: i64, stock: i64, limit: Option<i64>) -> ProductRow {
         ProductRow {
-            id,
+            id: ProductId(id),
             vendor_id,
             vendor_name: format!("摊{vendor_id}"),
             name: format!("菜{id}"),
@@ -598,14 +598,19 @@ mod tests {
             },
         };
         CheckoutSnapshot {
-            carts: (1..=4).map(|u| (u, vec![(10, 1), (11, 2)])).collect(),
+            carts: (1..=4).map(|u| (u, vec![(ProductId(10), 1), (ProductId(11), 2)])).collect(),
             homes: [(1, home("3", false)), (2, home("5", true))].into_iter().collect(),
-            slots: [(1, slot(1, SlotKind::Delivery, 2, 1, 10)), (2, slot(2, SlotKind::Pickup, 9, 0, 1))]
+            slots: [
+                (SlotId(1), slot(SlotId(1), SlotKind::Delivery, 2, 1, 10)),
+                (SlotId(2), slot(SlotId(2), SlotKind::Pickup, 9, 0, 1)),
+            ]
+            .into_iter()
+            .collect(),
+            products: [(ProductId(10), product(10, 7, 3, Some(2))), (ProductId(11), product(11, 8, 50, None))]
                 .into_iter()
                 .collect(),
-            products: [(10, product(10, 7, 3, Some(2))), (11, product(11, 8, 50, None))].into_iter().collect(),
             buildings: [("3".to_owned(), 103), ("5".to_owned(), 105)].into_iter().collect(),
-            order_ids: (500..520).collect(),
+            order_ids: (500..520).map(OrderId).collect(),
             ..CheckoutSnapshot::default()
         }
     }
@@ -615,7 +620,7 @@ mod tests {
             user_id,
             key: key.into(),
             request_hash: format!("h-{slot_id}"),
-            slot_id,
+            slot_id: SlotId(slot_id),
             payment: Payment::OnDelivery,
             address: None,
             note: None,
@@ -649,8 +654,8 @@ mod tests {
         // priority resident 2 takes the held one.
         let d = decided(&s, &[job(1, "a", 1), job(3, "a", 1), job(2, "a", 1)]);
         assert_eq!(codes(&d), ["created", "slot_full", "created"]);
-        assert_eq!(d.changes.slots, vec![SlotBooking { slot_id: 1, booked: 2, priority_booked: 1 }]);
-        assert_eq!(d.changes.stock, vec![(10, 1), (11, 46)]);
+        assert_eq!(d.changes.slots, vec![SlotBooking { slot_id: SlotId(1), booked: 2, priority_booked: 1 }]);
+        assert_eq!(d.changes.stock, vec![(ProductId(10), 1), (ProductId(11), 46)]);
         let priority: Vec<bool> = d.changes.orders.iter().map(|o| o.priority_booking).collect();
         assert_eq!(priority, [false, true]);
         // After the release time the held place is anyone's.
@@ -666,7 +671,7 @@ mod tests {
         let mut unknown = job(1, "b", 1);
         unknown.address = Some(Address { building: "99".into(), unit: "1".into(), room: "1".into() });
         let mut gone = job(2, "c", 1);
-        gone.slot_id = 77;
+        gone.slot_id = SlotId(77);
         let no_address = job(4, "d", 1); // no home on record, no address given
         let d = decided(&s, &[unknown, job(5, "a", 1), gone, job(3, "e", 2), no_address]);
         assert_eq!(codes(&d), ["invalid_field", "cart_empty", "not_found", "slot_closed", "invalid_field"]);
@@ -678,28 +683,31 @@ mod tests {
         }
 
         // Lines in product order: stock first, then the limit; nothing of the order is taken.
-        s.carts.insert(1, vec![(10, 3), (11, 1)]);
-        s.carts.insert(2, vec![(10, 1), (11, 51)]);
+        s.carts.insert(1, vec![(ProductId(10), 3), (ProductId(11), 1)]);
+        s.carts.insert(2, vec![(ProductId(10), 1), (ProductId(11), 51)]);
         let d = decided(&s, &[job(1, "f", 1), job(2, "g", 1)]);
         assert_eq!(codes(&d), ["over_limit", "out_of_stock"]);
         assert!(d.changes.stock.is_empty());
-        s.products.get_mut(&10).expect("10").active = false;
-        s.carts.insert(1, vec![(10, 1)]);
+        s.products.get_mut(&ProductId(10)).expect("10").active = false;
+        s.carts.insert(1, vec![(ProductId(10), 1)]);
         assert_eq!(codes(&decided(&s, &[job(1, "h", 1)])), ["out_of_stock"]);
     }
 
     #[test]
     fn stock_runs_out_in_the_order_of_the_batch() {
         let mut s = market();
-        s.slots.get_mut(&1).expect("slot").state.capacity = 10;
-        s.carts = (1..=4).map(|u| (u, vec![(10, 2)])).collect();
+        s.slots.get_mut(&SlotId(1)).expect("slot").state.capacity = 10;
+        s.carts = (1..=4).map(|u| (u, vec![(ProductId(10), 2)])).collect();
         s.homes.extend((3..=4).map(|u| (u, home("3", false))));
         let d = decided(&s, &[job(1, "a", 1), job(2, "a", 1), job(3, "a", 1)]);
         assert_eq!(codes(&d), ["created", "out_of_stock", "out_of_stock"]);
-        assert_eq!(d.changes.stock, vec![(10, 1)]);
+        assert_eq!(d.changes.stock, vec![(ProductId(10), 1)]);
         let o = &d.changes.orders[0];
-        assert_eq!((o.id, o.total_fen.get(), o.address.as_ref().map(|a| a.building.as_str())), (500, 2000, Some("3")));
-        assert_eq!(d.changes.cart_removals, vec![(1, 10, 2)]);
+        assert_eq!(
+            (o.id, o.total_fen.get(), o.address.as_ref().map(|a| a.building.as_str())),
+            (OrderId(500), 2000, Some("3"))
+        );
+        assert_eq!(d.changes.cart_removals, vec![(1, ProductId(10), 2)]);
     }
 
     #[test]
@@ -724,11 +732,11 @@ mod tests {
     #[test]
     fn a_first_address_becomes_the_home_in_the_same_decision() {
         let mut s = market();
-        s.slots.get_mut(&1).expect("slot").state.capacity = 10;
+        s.slots.get_mut(&SlotId(1)).expect("slot").state.capacity = 10;
         // Resident 4 has no home; the household at 5-2-202 exists and is quarantined.
         s.households.insert(
             (105, "2".into(), "202".into()),
-            HouseholdAt { id: 42, flags: NeedFlags { quarantined: true, ..NeedFlags::default() } },
+            HouseholdAt { id: HouseholdId(42), flags: NeedFlags { quarantined: true, ..NeedFlags::default() } },
         );
         let mut first = job(4, "a", 1);
         first.address = Some(Address { building: " 5 ".into(), unit: "2".into(), room: "202".into() });
@@ -740,7 +748,13 @@ mod tests {
             d.changes.homes,
             vec![
                 NewHome { user_id: 3, building_id: 103, unit: "9".into(), room: "909".into(), household_id: None },
-                NewHome { user_id: 4, building_id: 105, unit: "2".into(), room: "202".into(), household_id: Some(42) },
+                NewHome {
+                    user_id: 4,
+                    building_id: 105,
+                    unit: "2".into(),
+                    room: "202".into(),
+                    household_id: Some(HouseholdId(42))
+                },
             ]
         );
         // The quarantined household's first order gets the priority reserve.

@@ -664,7 +664,7 @@ pub fn decide_close(s: &CloseSnapshot, ending: Ending, now: DateTime<Utc>) -> Re
                 let item = gb.items.get(product)?;
                 let p = s.products.get(product)?;
                 Some(LineRecord {
-                    product_id: *product,
+                    product_id: shared::ProductId(*product),
                     vendor_id: p.vendor_id,
                     name: item.name.clone(),
                     unit: item.unit.clone(),
@@ -686,7 +686,7 @@ pub fn decide_close(s: &CloseSnapshot, ending: Ending, now: DateTime<Utc>) -> Re
         orders.push((
             sh.household_id,
             OrderRecord {
-                id: *id,
+                id: shared::OrderId(*id),
                 user_id: sh.share.user_id,
                 status,
                 payment,
@@ -705,8 +705,8 @@ pub fn decide_close(s: &CloseSnapshot, ending: Ending, now: DateTime<Utc>) -> Re
                 parts,
                 timeline: vec![(status, now)],
                 group_buy: Some(GroupBuyOrigin {
-                    group_buy_id: gb.id,
-                    household_id: sh.household_id,
+                    group_buy_id: shared::GroupBuyId(gb.id),
+                    household_id: shared::HouseholdId(sh.household_id),
                     placed_by: sh.share.placed_by_label.clone(),
                 }),
                 left_at_door: None,
@@ -740,6 +740,7 @@ pub struct TooFewIds;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::{GroupBuyId, ProductId, SlotId};
 
     fn at(h: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(h * 3600, 0).unwrap_or_default()
@@ -914,7 +915,7 @@ mod tests {
             st
         });
         let product = |id: i64| ProductRow {
-            id,
+            id: ProductId(id),
             vendor_id: 50 + id,
             vendor_name: format!("摊{id}"),
             name: format!("菜{id}"),
@@ -928,7 +929,7 @@ mod tests {
         CloseSnapshot {
             group_buy: gb,
             slot: SlotRow {
-                id: 7,
+                id: SlotId(7),
                 kind: SlotKind::Delivery,
                 starts_at: at(12),
                 ends_at: at(13),
@@ -964,7 +965,7 @@ mod tests {
         assert_eq!(*household, 100);
         assert_eq!(order.total_fen, Fen::stored(300));
         assert_eq!(order.parts.len(), 2);
-        assert_eq!(order.group_buy.as_ref().map(|g| g.group_buy_id), Some(1));
+        assert_eq!(order.group_buy.as_ref().map(|g| g.group_buy_id), Some(GroupBuyId(1)));
         // Item 1: max 5, 2 joined -> 3 back; item 2: max 10, 4 joined -> 6 back.
         assert_eq!(d.stock, vec![(1, 10), (2, 13)]);
         assert_eq!(d.slot, None);
@@ -1016,7 +1017,7 @@ mod tests {
     #[test]
     fn opening_names_the_broken_field_and_sets_the_maximum_aside() {
         let product = ProductRow {
-            id: 1,
+            id: ProductId(1),
             vendor_id: 9,
             vendor_name: "摊".into(),
             name: "白菜".into(),
@@ -1028,7 +1029,7 @@ mod tests {
             ..ProductRow::default()
         };
         let slot = SlotRow {
-            id: 7,
+            id: SlotId(7),
             kind: SlotKind::Delivery,
             starts_at: at(30),
             ends_at: at(32),

@@ -6,7 +6,7 @@ use super::time::to_api;
 use chrono::{DateTime, Utc};
 use shared::api::{Address, Order, OrderEvent, OrderLine, OrderPart};
 use shared::order::{OrderStatus, Payment, SlotKind};
-use shared::Fen;
+use shared::{Fen, GroupBuyId, HouseholdId, OrderId, ProductId, SlotId};
 use std::collections::BTreeMap;
 
 pub use shared::order::PART_PENDING;
@@ -15,12 +15,12 @@ pub use shared::order::PART_PENDING;
 /// order's answer and for every later read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderRecord {
-    pub id: i64,
+    pub id: OrderId,
     pub user_id: i64,
     pub status: OrderStatus,
     pub payment: Payment,
     pub total_fen: Fen,
-    pub slot_id: i64,
+    pub slot_id: SlotId,
     pub slot_kind: SlotKind,
     pub slot_starts_at: DateTime<Utc>,
     pub slot_ends_at: DateTime<Utc>,
@@ -49,14 +49,14 @@ pub struct OrderRecord {
 /// placed the share on the household's behalf (代下单), if someone did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupBuyOrigin {
-    pub group_buy_id: i64,
-    pub household_id: i64,
+    pub group_buy_id: GroupBuyId,
+    pub household_id: HouseholdId,
     pub placed_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct LineRecord {
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub vendor_id: i64,
     pub name: String,
     pub unit: String,
@@ -85,10 +85,10 @@ impl OrderRecord {
     /// The order as the API shows it to its owner (with the hand-off code).
     pub fn to_api(&self) -> Order {
         Order {
-            id: shared::OrderId(self.id),
+            id: self.id,
             status: self.status,
             total_fen: self.total_fen,
-            slot_id: shared::SlotId(self.slot_id),
+            slot_id: self.slot_id,
             slot_kind: self.slot_kind,
             slot_starts_at: to_api(self.slot_starts_at),
             slot_ends_at: to_api(self.slot_ends_at),
@@ -104,7 +104,7 @@ impl OrderRecord {
                 .lines
                 .iter()
                 .map(|l| OrderLine {
-                    product_id: shared::ProductId(l.product_id),
+                    product_id: l.product_id,
                     vendor_id: l.vendor_id,
                     name: l.name.clone(),
                     unit: l.unit.clone(),
@@ -129,7 +129,7 @@ impl OrderRecord {
                 .iter()
                 .map(|(status, at)| OrderEvent { status: *status, at: to_api(*at) })
                 .collect(),
-            group_buy_id: self.group_buy.as_ref().map(|g| shared::GroupBuyId(g.group_buy_id)),
+            group_buy_id: self.group_buy.as_ref().map(|g| g.group_buy_id),
             placed_by: self.group_buy.as_ref().and_then(|g| g.placed_by.clone()),
             left_at_door: self.left_at_door.clone(),
             paid_by_donations: self.paid_by_donations,
@@ -166,7 +166,7 @@ pub fn parts_of(lines: &[LineRecord], vendor_names: impl Fn(i64) -> String) -> V
 /// the order checkout locks them in) to end an order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndingSnapshot {
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub user_id: i64,
     pub status: OrderStatus,
     pub expires_at: Option<DateTime<Utc>>,
@@ -175,24 +175,24 @@ pub struct EndingSnapshot {
     /// Every stall part's status.
     pub part_statuses: Vec<String>,
     pub priority_booking: bool,
-    pub slot_id: i64,
+    pub slot_id: SlotId,
     pub slot_booked: i64,
     pub slot_priority_booked: i64,
     /// (product, quantity ordered, stock now), in product order.
-    pub lines: Vec<(i64, i64, i64)>,
+    pub lines: Vec<(ProductId, i64, i64)>,
 }
 
 /// The rows an ended order changes, with their new values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GiveBack {
-    pub order_id: i64,
+    pub order_id: OrderId,
     /// `cancelled` or `expired`.
     pub status: OrderStatus,
-    pub slot_id: i64,
+    pub slot_id: SlotId,
     pub slot_booked: i64,
     pub slot_priority_booked: i64,
     /// (product, new stock)
-    pub stock: Vec<(i64, i64)>,
+    pub stock: Vec<(ProductId, i64)>,
     pub at: DateTime<Utc>,
     /// Who ended it; none for the market's own expiry.
     pub by_user: Option<i64>,
@@ -253,16 +253,16 @@ mod tests {
     fn ending(status: OrderStatus, parts: &[&str]) -> EndingSnapshot {
         EndingSnapshot {
             total_fen: 1_000,
-            order_id: 7,
+            order_id: shared::OrderId(7),
             user_id: 1,
             status,
             expires_at: Some(at(2)),
             part_statuses: parts.iter().map(|s| (*s).to_owned()).collect(),
             priority_booking: true,
-            slot_id: 3,
+            slot_id: shared::SlotId(3),
             slot_booked: 5,
             slot_priority_booked: 2,
-            lines: vec![(10, 2, 0), (11, 1, 40)],
+            lines: vec![(shared::ProductId(10), 2, 0), (shared::ProductId(11), 1, 40)],
         }
     }
 
@@ -271,7 +271,7 @@ mod tests {
         let o = ending(OrderStatus::Placed, &["pending", "pending"]);
         let CancelDecision::Cancel(g) = decide_cancel(Some(&o), 1, at(1)) else { panic!("cancellable") };
         assert_eq!((g.slot_booked, g.slot_priority_booked), (4, 1));
-        assert_eq!(g.stock, vec![(10, 2), (11, 41)]);
+        assert_eq!(g.stock, vec![(shared::ProductId(10), 2), (shared::ProductId(11), 41)]);
         assert_eq!(g.status, OrderStatus::Cancelled);
         assert_eq!(g.by_user, Some(1));
         // Every status shared allows, and only those.

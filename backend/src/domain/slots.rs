@@ -188,7 +188,13 @@ mod tests {
             cutoff_at: at(8),
             closed: false,
         };
-        let slot = SlotRow { id: 1, kind: shared::order::SlotKind::Delivery, starts_at: at(9), ends_at: at(11), state };
+        let slot = SlotRow {
+            id: shared::SlotId(1),
+            kind: shared::order::SlotKind::Delivery,
+            starts_at: at(9),
+            ends_at: at(11),
+            state,
+        };
         let code = |change: SlotChange| decide_change(&slot, &change).map(|s| s.state).map_err(|r| r.code);
         let to = |capacity| SlotChange { capacity: Some(capacity), ..SlotChange::default() };
         assert_eq!(code(to(6)).map(|s| s.capacity), Ok(6));

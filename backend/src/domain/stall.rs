@@ -4,7 +4,7 @@
 
 use super::order::LineRecord;
 use shared::order::{order_status_for_parts, part_step, OrderStatus, PartStep, PartStepRefused};
-use shared::{ErrorCode, Fen};
+use shared::{ErrorCode, Fen, ProductId};
 use std::collections::BTreeMap;
 
 /// One part and its order, as locked: the order, every part's stall and status, this stall's lines.
@@ -28,7 +28,7 @@ pub struct PartChange {
     pub part_status: &'static str,
     pub part_subtotal: Fen,
     /// (product, quantity short)
-    pub shortages: Vec<(i64, i64)>,
+    pub shortages: Vec<(ProductId, i64)>,
     pub order_total: Fen,
     pub order_status: OrderStatus,
     pub order_moved: bool,
@@ -48,7 +48,7 @@ pub fn decide_part_step(
     part: Option<&PartSnapshot>,
     vendor_id: i64,
     step: PartStep,
-    shortages: &[(i64, i64)],
+    shortages: &[(ProductId, i64)],
 ) -> Result<PartChange, Refusal> {
     let s =
         part.filter(|p| p.vendor_id == vendor_id).ok_or_else(|| refuse(ErrorCode::NotFound, "no such order part"))?;
@@ -67,7 +67,7 @@ pub fn decide_part_step(
             "shortages: 只能在确认时报缺货 (shortages go with the confirmation)",
         ));
     }
-    let mut short: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut short: BTreeMap<ProductId, i64> = BTreeMap::new();
     for &(product, quantity) in shortages {
         let line = s.lines.iter().find(|l| l.product_id == product).ok_or_else(|| {
             refuse(
@@ -110,10 +110,11 @@ pub fn decide_part_step(
 mod tests {
     use super::*;
     use shared::order::{PART_CONFIRMED, PART_PACKED, PART_PENDING};
+    use shared::ProductId;
 
     fn line(product_id: i64, quantity: i64, price: i64) -> LineRecord {
         LineRecord {
-            product_id,
+            product_id: ProductId(product_id),
             vendor_id: 7,
             name: format!("菜{product_id}"),
             unit: "斤".into(),
@@ -138,11 +139,11 @@ mod tests {
 
     #[test]
     fn a_shortage_comes_off_the_part_and_the_order() {
-        let c = decide_part_step(Some(&part()), 7, PartStep::Confirm, &[(2, 1)]).expect("confirmed");
+        let c = decide_part_step(Some(&part()), 7, PartStep::Confirm, &[(ProductId(2), 1)]).expect("confirmed");
         assert_eq!(c.part_status, PART_CONFIRMED);
         assert_eq!(c.part_subtotal, Fen::stored(600));
         assert_eq!(c.order_total, Fen::stored(800));
-        assert_eq!(c.shortages, vec![(2, 1)]);
+        assert_eq!(c.shortages, vec![(ProductId(2), 1)]);
         assert_eq!((c.order_status, c.order_moved), (OrderStatus::Placed, false));
     }
 
@@ -164,8 +165,14 @@ mod tests {
         let code = |r: Result<PartChange, Refusal>| r.map(|_| ()).map_err(|e| e.code);
         assert_eq!(code(decide_part_step(Some(&s), 9, PartStep::Confirm, &[])), Err(ErrorCode::NotFound));
         assert_eq!(code(decide_part_step(None, 7, PartStep::Confirm, &[])), Err(ErrorCode::NotFound));
-        assert_eq!(code(decide_part_step(Some(&s), 7, PartStep::Confirm, &[(3, 1)])), Err(ErrorCode::InvalidField));
-        assert_eq!(code(decide_part_step(Some(&s), 7, PartStep::Confirm, &[(2, 4)])), Err(ErrorCode::InvalidField));
+        assert_eq!(
+            code(decide_part_step(Some(&s), 7, PartStep::Confirm, &[(ProductId(3), 1)])),
+            Err(ErrorCode::InvalidField)
+        );
+        assert_eq!(
+            code(decide_part_step(Some(&s), 7, PartStep::Confirm, &[(ProductId(2), 4)])),
+            Err(ErrorCode::InvalidField)
+        );
         assert_eq!(code(decide_part_step(Some(&s), 7, PartStep::Pack, &[])), Err(ErrorCode::WrongState));
         let mut cancelled = part();
         cancelled.order_status = OrderStatus::Cancelled;
@@ -183,11 +190,14 @@ mod tests {
             parts: vec![(7, PART_PENDING.into()), (8, PART_PENDING.into())],
             lines: vec![line(1, 3, 120)],
         };
-        let change = decide_part_step(Some(&paid), 7, PartStep::Confirm, &[(1, 2)]).expect("confirmed");
+        let change = decide_part_step(Some(&paid), 7, PartStep::Confirm, &[(ProductId(1), 2)]).expect("confirmed");
         assert_eq!(change.order_total, Fen::stored(760));
         assert_eq!(change.refund_fen, Some(240));
         assert_eq!(decide_part_step(Some(&paid), 7, PartStep::Confirm, &[]).expect("ok").refund_fen, None);
         paid.order_status = OrderStatus::Placed;
-        assert_eq!(decide_part_step(Some(&paid), 7, PartStep::Confirm, &[(1, 2)]).expect("ok").refund_fen, None);
+        assert_eq!(
+            decide_part_step(Some(&paid), 7, PartStep::Confirm, &[(ProductId(1), 2)]).expect("ok").refund_fen,
+            None
+        );
     }
 }

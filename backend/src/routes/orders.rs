@@ -47,7 +47,7 @@ pub async fn create(
         user_id: auth.user.id,
         key,
         request_hash: request_hash(&body),
-        slot_id: body.slot_id.get(),
+        slot_id: body.slot_id,
         payment: body.payment,
         address: body.address,
         note: body.note,

@@ -18,7 +18,7 @@ pub fn slot_view(s: SlotRecord, now: DateTime<Utc>) -> Slot {
     let state = &row.state;
     let closed = state.is_closed(now);
     Slot {
-        id: shared::SlotId(row.id),
+        id: row.id,
         kind: row.kind,
         starts_at: to_api(row.starts_at),
         ends_at: to_api(row.ends_at),

@@ -65,7 +65,7 @@ async fn step(
     vendor: &VendorUser,
     part_id: i64,
     step: PartStep,
-    shortages: &[(i64, i64)],
+    shortages: &[(shared::ProductId, i64)],
 ) -> ApiResult<web::Json<VendorPart>> {
     let stall = stall(vendor)?;
     let by = vendor.0.user.id;
@@ -94,9 +94,8 @@ pub async fn confirm(
     id: web::Path<i64>,
     body: Option<web::Json<ConfirmPart>>,
 ) -> ApiResult<web::Json<VendorPart>> {
-    let shortages: Vec<(i64, i64)> = body
-        .map(|b| b.into_inner().shortages.iter().map(|s| (s.product_id.get(), s.quantity)).collect())
-        .unwrap_or_default();
+    let shortages: Vec<(shared::ProductId, i64)> =
+        body.map(|b| b.into_inner().shortages.iter().map(|s| (s.product_id, s.quantity)).collect()).unwrap_or_default();
     step(&state, &vendor, id.into_inner(), PartStep::Confirm, &shortages).await
 }
 

@@ -59,7 +59,7 @@ pub(crate) async fn product_locked(tx: &mut Tx, id: i64) -> StoreResult<Option<P
 
 fn product(r: ProductRow) -> Product {
     Product {
-        id: shared::ProductId(r.id),
+        id: r.id,
         vendor_id: r.vendor_id,
         vendor_name: r.vendor_name,
         name: r.name,
@@ -206,8 +206,13 @@ impl Catalogue {
         let next = more
             .then(|| {
                 shown.last().map(|r| {
-                    ProductKey { is_box: r.is_box, category_sort: r.category_sort, vendor_id: r.vendor_id, id: r.id }
-                        .cursor()
+                    ProductKey {
+                        is_box: r.is_box,
+                        category_sort: r.category_sort,
+                        vendor_id: r.vendor_id,
+                        id: r.id.get(),
+                    }
+                    .cursor()
                 })
             })
             .flatten();

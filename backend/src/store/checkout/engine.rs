@@ -38,7 +38,7 @@ use rusqlite::{named_params, Connection, OptionalExtension};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::order::SlotKind;
-use shared::Fen;
+use shared::{Fen, HouseholdId, OrderId, ProductId, SlotId};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 use std::collections::{BTreeSet, HashSet};
@@ -247,7 +247,7 @@ struct LoadedKey {
 #[derive(Deserialize)]
 struct LoadedCart {
     u: i64,
-    lines: Vec<(i64, i64)>,
+    lines: Vec<(ProductId, i64)>,
 }
 
 #[derive(Deserialize)]
@@ -283,7 +283,7 @@ fn snapshot_from(text: &str) -> StoreResult<CheckoutSnapshot> {
         products: Vec<ProductRow>,
         buildings: Vec<LoadedBuilding>,
         households: Vec<LoadedHousehold>,
-        order_ids: Vec<i64>,
+        order_ids: Vec<OrderId>,
     }
     let l: Loaded = serde_json::from_str(text)
         .map_err(|e| broken(format!("the checkout's load answered something unexpected: {e}")))?;
@@ -449,12 +449,12 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
     for user in jobs.iter().map(|j| j.user_id).collect::<BTreeSet<_>>() {
         let cart = c
             .prepare_cached("SELECT product_id, quantity FROM cart_items WHERE user_id = $1 ORDER BY product_id")?
-            .query_map(named_params! { "$1": user }, |r| Ok((r.get("product_id")?, r.get("quantity")?)))?
-            .collect::<Result<Vec<(i64, i64)>, _>>()?;
+            .query_map(named_params! { "$1": user }, |r| Ok((ProductId(r.get("product_id")?), r.get("quantity")?)))?
+            .collect::<Result<Vec<(ProductId, i64)>, _>>()?;
         if buyers.contains(&user) {
             for &(product, _) in &cart {
                 if let std::collections::hash_map::Entry::Vacant(place) = s.products.entry(product) {
-                    if let Some(p) = product_row(c, product)? {
+                    if let Some(p) = product_row(c, product.get())? {
                         place.insert(p);
                     }
                 }
@@ -500,7 +500,7 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
                  WHERE building_id = $1 AND unit = $2 AND room = $3",
             )?
             .query_row(named_params! { "$1": at.0, "$2": at.1, "$3": at.2 }, |r| {
-                Ok(HouseholdAt { id: r.get("id")?, flags: flags(r)? })
+                Ok(HouseholdAt { id: HouseholdId(r.get("id")?), flags: flags(r)? })
             })
             .optional()?;
         if let Some(there) = there {
@@ -510,16 +510,16 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
     // The one writer: the next ids are free until this commit.
     let last: i64 =
         c.prepare_cached("SELECT COALESCE(MAX(id), 0) AS id FROM orders")?.query_row([], |r| r.get("id"))?;
-    s.order_ids = (1..=claimed.len() as i64).map(|n| last + n).collect();
+    s.order_ids = (1..=claimed.len() as i64).map(|n| OrderId(last + n)).collect();
     Ok(s)
 }
 
-fn slot_row(c: &Connection, id: i64) -> rusqlite::Result<Option<SlotRow>> {
+fn slot_row(c: &Connection, id: SlotId) -> rusqlite::Result<Option<SlotRow>> {
     c.prepare_cached(&format!("SELECT {SLOT_COLUMNS} FROM slots WHERE id = $1"))?
-        .query_row(named_params! { "$1": id }, |r| {
+        .query_row(named_params! { "$1": id.get() }, |r| {
             let release: Option<String> = r.get("priority_release_at")?;
             Ok(SlotRecord {
-                id: r.get("id")?,
+                id: SlotId(r.get("id")?),
                 kind: SlotKind::parse(&r.get::<_, String>("kind")?).unwrap_or(SlotKind::Delivery),
                 starts_at: time(r, "starts_at")?,
                 ends_at: time(r, "ends_at")?,
@@ -543,7 +543,7 @@ fn product_row(c: &Connection, id: i64) -> rusqlite::Result<Option<ProductRow>> 
     c.prepare_cached(&format!("{PRODUCT_SELECT} WHERE p.id = $1"))?
         .query_row(named_params! { "$1": id }, |r| {
             Ok(ProductRow {
-                id: r.get("id")?,
+                id: ProductId(r.get("id")?),
                 vendor_id: r.get("vendor_id")?,
                 vendor_name: r.get("vendor_name")?,
                 name: r.get("name")?,
@@ -566,11 +566,11 @@ fn product_row(c: &Connection, id: i64) -> rusqlite::Result<Option<ProductRow>> 
 fn sqlite_write(c: &Connection, ch: &CheckoutChanges) -> StoreResult<()> {
     for s in &ch.slots {
         c.prepare_cached("UPDATE slots SET booked = $2, priority_booked = $3 WHERE id = $1")?
-            .execute(named_params! { "$1": s.slot_id, "$2": s.booked, "$3": s.priority_booked })?;
+            .execute(named_params! { "$1": s.slot_id.get(), "$2": s.booked, "$3": s.priority_booked })?;
     }
     for (product, stock) in &ch.stock {
         c.prepare_cached("UPDATE products SET stock = $2 WHERE id = $1")?
-            .execute(named_params! { "$1": product, "$2": stock })?;
+            .execute(named_params! { "$1": product.get(), "$2": stock })?;
     }
     for h in &ch.homes {
         if h.household_id.is_none() {
@@ -596,7 +596,7 @@ fn sqlite_write(c: &Connection, ch: &CheckoutChanges) -> StoreResult<()> {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13)",
         )?
         .execute(named_params! {
-            "$1": o.id, "$2": o.user_id, "$3": o.slot_id, "$4": o.status.as_str(), "$5": o.payment.as_str(),
+            "$1": o.id.get(), "$2": o.user_id, "$3": o.slot_id.get(), "$4": o.status.as_str(), "$5": o.payment.as_str(),
             "$6": o.total_fen.get(), "$7": address.map(|a| &a.building), "$8": address.map(|a| &a.unit),
             "$9": address.map(|a| &a.room), "$10": o.note, "$11": o.handoff_code, "$12": o.priority_booking,
             "$13": now, "$14": o.expires_at.map(ts),
@@ -607,7 +607,7 @@ fn sqlite_write(c: &Connection, ch: &CheckoutChanges) -> StoreResult<()> {
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )?
             .execute(named_params! {
-                "$1": o.id, "$2": l.product_id, "$3": l.vendor_id, "$4": l.name, "$5": l.unit, "$6": l.quantity,
+                "$1": o.id.get(), "$2": l.product_id.get(), "$3": l.vendor_id, "$4": l.name, "$5": l.unit, "$6": l.quantity,
                 "$7": l.price_fen.get(),
             })?;
         }
@@ -617,18 +617,18 @@ fn sqlite_write(c: &Connection, ch: &CheckoutChanges) -> StoreResult<()> {
                  VALUES ($1, $2, $3, $4, $5)",
             )?
             .execute(
-                named_params! { "$1": o.id, "$2": p.vendor_id, "$3": p.status, "$4": p.subtotal_fen.get(), "$5": now },
+                named_params! { "$1": o.id.get(), "$2": p.vendor_id, "$3": p.status, "$4": p.subtotal_fen.get(), "$5": now },
             )?;
         }
         for (status, at) in &o.timeline {
             c.prepare_cached("INSERT INTO order_events (order_id, status, at, by_user) VALUES ($1, $2, $3, $4)")?
-                .execute(named_params! { "$1": o.id, "$2": status.as_str(), "$3": ts(*at), "$4": o.user_id })?;
+                .execute(named_params! { "$1": o.id.get(), "$2": status.as_str(), "$3": ts(*at), "$4": o.user_id })?;
         }
     }
     for (user, product, quantity) in &ch.cart_removals {
         // A line the resident changed meanwhile stays in the cart.
         c.prepare_cached("DELETE FROM cart_items WHERE user_id = $1 AND product_id = $2 AND quantity = $3")?
-            .execute(named_params! { "$1": user, "$2": product, "$3": quantity })?;
+            .execute(named_params! { "$1": user, "$2": product.get(), "$3": quantity })?;
     }
     for k in &ch.key_answers {
         c.prepare_cached("UPDATE idempotency_keys SET answer = $3 WHERE user_id = $1 AND key = $2")?
@@ -647,7 +647,7 @@ mod tests {
             user_id: 7,
             key: "k'1".into(),
             request_hash: "h".into(),
-            slot_id: 3,
+            slot_id: shared::SlotId(3),
             payment: shared::order::Payment::OnDelivery,
             address: Some(shared::api::Address { building: " 5 ".into(), unit: "2".into(), room: "301".into() }),
             note: None,

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::api::{Address, Order, OrderSummary};
 use shared::order::{OrderStatus, Payment, SlotKind};
-use shared::Fen;
+use shared::{Fen, GroupBuyId, HouseholdId, OrderId, ProductId, SlotId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CancelOutcome {
@@ -94,8 +94,10 @@ impl Orders {
     /// The order and whose it is.
     pub async fn get(&self, id: i64) -> StoreResult<Option<(OrderOwner, Order)>> {
         let Some(record) = self.record(id).await? else { return Ok(None) };
-        let owner =
-            OrderOwner { user_id: record.user_id, household_id: record.group_buy.as_ref().map(|g| g.household_id) };
+        let owner = OrderOwner {
+            user_id: record.user_id,
+            household_id: record.group_buy.as_ref().map(|g| g.household_id.get()),
+        };
         Ok(Some((owner, record.to_api())))
     }
 
@@ -164,12 +166,12 @@ const EVENTS_SELECT: &str = "SELECT status, at FROM order_events WHERE order_id 
 
 #[derive(Deserialize)]
 struct OrderRow {
-    id: i64,
+    id: OrderId,
     user_id: i64,
     status: OrderStatus,
     payment: Payment,
     total_fen: Fen,
-    slot_id: i64,
+    slot_id: SlotId,
     slot_kind: SlotKind,
     slot_starts_at: DateTime<Utc>,
     slot_ends_at: DateTime<Utc>,
@@ -181,8 +183,8 @@ struct OrderRow {
     priority_booking: bool,
     created_at: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
-    group_buy_id: Option<i64>,
-    household_id: Option<i64>,
+    group_buy_id: Option<GroupBuyId>,
+    household_id: Option<HouseholdId>,
     placed_by_label: Option<String>,
     left_at_door: bool,
     handoff_note: Option<String>,
@@ -191,7 +193,7 @@ struct OrderRow {
 
 #[derive(Deserialize)]
 struct LineRow {
-    product_id: i64,
+    product_id: ProductId,
     vendor_id: i64,
     name: String,
     unit: String,
@@ -305,7 +307,7 @@ struct Ending {
     status: OrderStatus,
     expires_at: Option<DateTime<Utc>>,
     priority_booking: bool,
-    slot_id: i64,
+    slot_id: SlotId,
     total_fen: i64,
 }
 
@@ -317,7 +319,7 @@ struct Places {
 
 #[derive(Deserialize)]
 struct EndingLine {
-    product_id: i64,
+    product_id: ProductId,
     quantity: i64,
     stock: i64,
 }
@@ -339,7 +341,7 @@ async fn load_ending(tx: &mut Tx, id: i64) -> StoreResult<Option<EndingSnapshot>
     );
     let lines: Vec<EndingLine> = tx.all(&sql, &args![id]).await?;
     Ok(Some(EndingSnapshot {
-        order_id: id,
+        order_id: OrderId(id),
         user_id: order.user_id,
         status: order.status,
         expires_at: order.expires_at,
@@ -386,7 +388,7 @@ async fn give_back(tx: &mut Tx, back: &GiveBack) -> StoreResult<()> {
 /// A step in an order's timeline, by whom (None: the market itself).
 pub(crate) async fn add_event(
     tx: &mut Tx,
-    order_id: i64,
+    order_id: OrderId,
     status: OrderStatus,
     at: DateTime<Utc>,
     by: Option<i64>,

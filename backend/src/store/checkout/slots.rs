@@ -9,11 +9,12 @@ use crate::store::StoreResult;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use shared::order::SlotKind;
+use shared::SlotId;
 
 /// A delivery or pickup slot as stored.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SlotRecord {
-    pub id: i64,
+    pub id: SlotId,
     pub kind: SlotKind,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -87,7 +88,7 @@ pub(crate) async fn slot_in(tx: &mut Tx, id: i64, lock: bool) -> StoreResult<Opt
 }
 
 /// Writes a slot's places as a rule left them.
-pub(crate) async fn write_places(tx: &mut Tx, slot_id: i64, booked: i64, priority_booked: i64) -> StoreResult<()> {
+pub(crate) async fn write_places(tx: &mut Tx, slot_id: SlotId, booked: i64, priority_booked: i64) -> StoreResult<()> {
     tx.exec(
         "UPDATE slots SET booked = $2, priority_booked = $3 WHERE id = $1",
         &args![slot_id, booked, priority_booked],

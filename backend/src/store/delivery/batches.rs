@@ -470,5 +470,5 @@ async fn load_batch(tx: &mut Tx, id: i64) -> StoreResult<Option<BatchSnapshot>> 
 async fn set_status(tx: &mut Tx, order: i64, status: OrderStatus, by: i64, now: DateTime<Utc>) -> StoreResult<()> {
     tx.exec("UPDATE orders SET status = $2, updated_at = $3 WHERE id = $1", &args![order, status.as_str(), now])
         .await?;
-    add_event(tx, order, status, now, Some(by)).await
+    add_event(tx, shared::OrderId(order), status, now, Some(by)).await
 }

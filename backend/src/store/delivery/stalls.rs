@@ -173,7 +173,7 @@ impl Stalls {
         vendor_id: i64,
         part_id: i64,
         step: PartStep,
-        shortages: &[(i64, i64)],
+        shortages: &[(shared::ProductId, i64)],
         by: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<(), Refusal>> {
@@ -202,7 +202,7 @@ impl Stalls {
         )
         .await?;
         if change.order_moved {
-            add_event(&mut tx, s.order_id, change.order_status, now, Some(by)).await?;
+            add_event(&mut tx, shared::OrderId(s.order_id), change.order_status, now, Some(by)).await?;
         }
         if let Some(amount) = change.refund_fen {
             tx.exec(SHORTAGE_REFUND_INSERT, &args![s.order_id, amount, now, format!("-S{part_id}")]).await?;

@@ -137,7 +137,7 @@ async fn write(tx: &mut Tx, s: &JoinSnapshot, ch: &JoinChanges) -> StoreResult<(
         tx.exec("UPDATE group_buys SET joined_households = $2 WHERE id = $1", &args![gb, *households]).await?;
     }
     for (&slot, &(booked, priority_booked)) in &ch.slots {
-        write_places(tx, slot, booked, priority_booked).await?;
+        write_places(tx, shared::SlotId(slot), booked, priority_booked).await?;
     }
     for &gb in ch.shares.keys().map(|(gb, _)| gb).collect::<BTreeSet<_>>() {
         let changed: Vec<(i64, Option<&ShareState>)> =

@@ -148,7 +148,7 @@ impl GroupBuys {
         }
         // Each household is told how it ended (in the same transaction: told once, never of
         // an end that did not happen).
-        let made: Vec<(i64, i64)> = decision.orders.iter().map(|(_, o)| (o.user_id, o.id)).collect();
+        let made: Vec<(i64, i64)> = decision.orders.iter().map(|(_, o)| (o.user_id, o.id.get())).collect();
         let users: Vec<i64> = snapshot.shares.iter().map(|s| s.share.user_id).collect();
         for (user, order, title, body) in crate::domain::notices::group_buy_ended(id, &made, &users) {
             tx.exec(

@@ -309,7 +309,7 @@ impl Donations {
             &args![order_id, OrderStatus::Paid.as_str(), now],
         )
         .await?;
-        add_event(&mut tx, order_id, OrderStatus::Paid, now, Some(by)).await?;
+        add_event(&mut tx, shared::OrderId(order_id), OrderStatus::Paid, now, Some(by)).await?;
         tx.exec(
             "INSERT INTO pool_allocations (order_id, household_id, amount_fen, by_user, created_at) VALUES ($1, $2, $3, $4, $5)",
             &args![order_id, a.household_id, a.amount, by, now],

@@ -161,7 +161,7 @@ impl Payments {
                     &args![s.order_id, OrderStatus::Paid.as_str(), now],
                 )
                 .await?;
-                add_event(&mut tx, s.order_id, OrderStatus::Paid, now, None).await?;
+                add_event(&mut tx, shared::OrderId(s.order_id), OrderStatus::Paid, now, None).await?;
             }
             PaymentOutcome::RefundLate => {
                 let reason =
