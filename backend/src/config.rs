@@ -94,6 +94,8 @@ pub struct SmsConfig {
     pub per_ip_per_hour: i64,
     /// Wrong guesses before a code is dead.
     pub max_attempts: i64,
+    /// `FXS_SMS_CODE_KEY`: the key of the codes' HMACs; unset, one is kept in the data folder.
+    pub code_key: Option<SecretString>,
 }
 
 impl SmsConfig {
@@ -166,6 +168,7 @@ impl Config {
         config.token_ttl = Duration::from_secs(3600 * num("FXS_TOKEN_TTL_HOURS", 24 * 7)?.max(1) as u64);
         config.payment_timeout = Duration::from_secs(60 * num("FXS_PAYMENT_TIMEOUT_MINUTES", 15)?.max(1) as u64);
         config.sms.webhook = var("FXS_SMS_WEBHOOK");
+        config.sms.code_key = var("FXS_SMS_CODE_KEY").map(SecretString::from);
         config.sms.per_phone_per_hour = num("FXS_SMS_PHONE_PER_HOUR", config.sms.per_phone_per_hour)?;
         config.sms.per_ip_per_hour = num("FXS_SMS_IP_PER_HOUR", config.sms.per_ip_per_hour)?;
         config.wechat.api_base = var("FXS_WECHAT_API");
@@ -234,6 +237,7 @@ impl Config {
                 per_phone_per_hour: 5,
                 per_ip_per_hour: 30,
                 max_attempts: 5,
+                code_key: None,
             },
             wechat: WechatConfig {
                 api_base: None,

@@ -1,7 +1,7 @@
 //! `Application`: opens the database, seeds the demo, binds the listener (port 0 in tests)
 //! and builds the one `AppState` every handler sees.
 
-use crate::auth::{JwtKeys, SmsSender};
+use crate::auth::{CodeKey, JwtKeys, SmsSender};
 use crate::config::Config;
 use crate::routes;
 use crate::state::AppState;
@@ -66,6 +66,7 @@ impl Application {
         }
         let jwt =
             JwtKeys::load(config.jwt_secret.as_ref().map(|s| s.expose_secret()), &config.data_dir, config.token_ttl)?;
+        let code_key = CodeKey::load(config.sms.code_key.as_ref().map(|s| s.expose_secret()), &config.data_dir)?;
         let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(3)).build()?;
         let simulator = if config.wechat_simulated() {
             let pay = if config.pay.api_base.is_none() {
@@ -108,6 +109,7 @@ impl Application {
             store,
             config,
             jwt,
+            code_key,
             wechat,
             sms,
             http,

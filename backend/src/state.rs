@@ -1,7 +1,7 @@
 //! `AppState`: everything a request handler may use, made once at start-up (`startup.rs`) and
 //! shared by every worker. Its own module so that routes and start-up need not import each other.
 
-use crate::auth::{JwtKeys, SmsSender};
+use crate::auth::{CodeKey, JwtKeys, SmsSender};
 use crate::config::Config;
 use crate::store::DynStore;
 use crate::wechat::WechatClient;
@@ -11,6 +11,8 @@ pub struct AppState {
     pub store: DynStore,
     pub config: Config,
     pub jwt: JwtKeys,
+    /// The login codes' HMAC key.
+    pub code_key: CodeKey,
     pub wechat: WechatClient,
     pub sms: SmsSender,
     pub http: reqwest::Client,

@@ -6,6 +6,7 @@ on_both_databases! {
     sms_login_makes_a_new_resident_and_me_shows_them => sms_login_makes_a_new_resident;
     demo_accounts_have_their_roles_and_households => demo_accounts;
     wrong_code_is_refused_and_five_wrong_codes_kill_it => wrong_codes;
+    two_hundred_wrong_codes_at_once_get_five_wrong_verdicts => wrong_codes_at_once;
     a_code_works_once => code_single_use;
     an_expired_code_is_refused => code_expiry;
     codes_are_rate_limited_per_phone => per_phone_limits;
@@ -93,6 +94,23 @@ async fn wrong_codes(db: Db) {
     let r = app.post("/api/v1/auth/login", &json!({ "phone": "13600000002", "code": "123456" }), None).await;
     assert_eq!(r.status, 401);
     assert_eq!(r.error_code(), "invalid_code");
+}
+
+/// Guesses sent all at once are counted like guesses sent one by one: five are told "wrong", the
+/// rest "too many", and the right code is no way in afterwards.
+async fn wrong_codes_at_once(db: Db) {
+    let app = spawn_app(db).await;
+    let phone = "13600000011";
+    let sent = app.post("/api/v1/auth/sms-code", &json!({ "phone": phone }), None).await;
+    let code = sent.body["dev_code"].as_str().expect("code").to_owned();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let body = json!({ "phone": phone, "code": wrong });
+    let replies = tests::join_all((0..200).map(|_| app.post("/api/v1/auth/login", &body, None)).collect()).await;
+    let wrong_verdicts = replies.iter().filter(|r| r.status == 401 && r.error_code() == "invalid_code").count();
+    let too_many = replies.iter().filter(|r| r.status == 429 && r.error_code() == "too_many_requests").count();
+    assert_eq!((wrong_verdicts, too_many), (5, 195), "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    let r = app.post("/api/v1/auth/login", &json!({ "phone": phone, "code": code }), None).await;
+    assert_eq!(r.status, 429);
 }
 
 async fn code_single_use(db: Db) {

@@ -7,7 +7,7 @@ use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, 
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretSlice};
 use serde::{Deserialize, Serialize};
-use std::{io::Write, path::Path, time::Duration};
+use std::{path::Path, time::Duration};
 
 pub const ISSUER: &str = "fuxiansheng";
 pub const AUDIENCE: &str = "fuxiansheng-api";
@@ -39,7 +39,6 @@ pub struct JwtKeys {
     decoding: DecodingKey,
     validation: Validation,
     ttl: Duration,
-    /// Also keys the SMS code hashes, so a leaked database does not reveal live codes.
     secret: SecretSlice<u8>,
 }
 
@@ -59,36 +58,10 @@ impl JwtKeys {
         }
     }
 
-    /// The configured secret, or the one kept in the data folder (made on first start).
+    /// The configured secret (`FXS_JWT_SECRET`), or the one kept in the data folder.
     pub fn load(configured: Option<&str>, data_dir: &Path, ttl: Duration) -> std::io::Result<Self> {
-        if let Some(s) = configured {
-            if s.len() < 32 {
-                return Err(std::io::Error::other("FXS_JWT_SECRET must be at least 32 characters"));
-            }
-            return Ok(Self::new(s.as_bytes(), ttl));
-        }
-        std::fs::create_dir_all(data_dir)?;
-        let path = data_dir.join("jwt_secret");
-        let mut bytes = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut bytes);
-        let fresh = hex::encode(bytes);
-        // create_new: two processes starting at once agree on whichever wrote first.
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(mut f) => {
-                restrict_permissions(&path)?;
-                f.write_all(fresh.as_bytes())?;
-                f.sync_all()?;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-        let mut secret = std::fs::read_to_string(&path)?;
-        if secret.trim().len() < 32 {
-            // A file cut short by a crash mid-write: the writer is gone, so replace it.
-            std::fs::write(&path, &fresh)?;
-            secret = fresh;
-        }
-        Ok(Self::new(secret.trim().as_bytes(), ttl))
+        let secret = super::keys::kept_secret(configured, "FXS_JWT_SECRET", data_dir, "jwt_secret")?;
+        Ok(Self::new(secret.as_bytes(), ttl))
     }
 
     pub fn issue(&self, user_id: i64, now: DateTime<Utc>) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
@@ -113,17 +86,6 @@ impl JwtKeys {
     pub fn secret(&self) -> &[u8] {
         self.secret.expose_secret()
     }
-}
-
-#[cfg(unix)]
-fn restrict_permissions(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn restrict_permissions(_: &Path) -> std::io::Result<()> {
-    Ok(())
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 
 mod extract;
 mod jwt;
+mod keys;
 mod sms;
 
 pub use extract::{AuthUser, StaffUser, VendorUser};
 pub use jwt::{Claims, JwtKeys};
-pub use sms::{hash_code, new_code, SmsSender};
+pub use sms::{new_code, CodeKey, SmsSender};

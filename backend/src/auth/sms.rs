@@ -1,23 +1,39 @@
-//! SMS verification codes: made here, stored only as keyed hashes, delivered through an SMS
+//! SMS verification codes: made here, stored only as HMACs under a key of their own, delivered through an SMS
 //! gateway webhook (or shown on screen in demo mode).
 
+use hmac::{Hmac, Mac};
 use rand::Rng;
-use sha2::{Digest, Sha256};
-use std::time::Duration;
+use secrecy::{ExposeSecret, SecretSlice};
+use sha2::Sha256;
+use std::{path::Path, time::Duration};
 
 pub fn new_code() -> String {
     format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32))
 }
 
-/// Keyed with the server secret so a copy of the database does not reveal live codes.
-pub fn hash_code(secret: &[u8], phone: &str, code: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(secret);
-    h.update(b"|sms|");
-    h.update(phone.as_bytes());
-    h.update(b"|");
-    h.update(code.as_bytes());
-    hex::encode(h.finalize())
+/// The key of the login codes' hashes (HMAC-SHA256), its own, never the token key: a copy of
+/// the database does not reveal live codes, and a leaked code key signs no token.
+pub struct CodeKey(SecretSlice<u8>);
+
+impl CodeKey {
+    pub fn new(key: &[u8]) -> Self {
+        Self(key.to_vec().into())
+    }
+
+    /// The configured key (`FXS_SMS_CODE_KEY`), or the one kept in the data folder.
+    pub fn load(configured: Option<&str>, data_dir: &Path) -> std::io::Result<Self> {
+        let key = super::keys::kept_secret(configured, "FXS_SMS_CODE_KEY", data_dir, "sms_code_key")?;
+        Ok(Self::new(key.as_bytes()))
+    }
+
+    /// The stored form of a code sent to a phone: HMAC-SHA256 over phone and code, in hex.
+    pub fn hash(&self, phone: &str, code: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose_secret()).expect("HMAC takes any key");
+        mac.update(phone.as_bytes());
+        mac.update(b"|");
+        mac.update(code.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
 }
 
 /// Sends codes to the SMS gateway configured as `FXS_SMS_WEBHOOK`.
@@ -69,7 +85,16 @@ mod tests {
             let c = new_code();
             assert!(shared::SmsCode::parse(&c).is_ok(), "{c}");
         }
-        assert_ne!(hash_code(b"a", "13900000001", "123456"), hash_code(b"b", "13900000001", "123456"));
-        assert_ne!(hash_code(b"a", "13900000001", "123456"), hash_code(b"a", "13900000002", "123456"));
+        let (a, b) = (CodeKey::new(b"a"), CodeKey::new(b"b"));
+        assert_ne!(a.hash("13900000001", "123456"), b.hash("13900000001", "123456"));
+        assert_ne!(a.hash("13900000001", "123456"), a.hash("13900000002", "123456"));
+        assert_eq!(a.hash("13900000001", "123456"), a.hash("13900000001", "123456"));
+        // RFC 4231's first test case, so the construction is HMAC itself, not something like it.
+        let mut mac = Hmac::<Sha256>::new_from_slice(&[0x0b; 20]).expect("key");
+        mac.update(b"Hi There");
+        assert_eq!(
+            hex::encode(mac.finalize().into_bytes()),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
     }
 }

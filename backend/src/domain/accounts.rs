@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use shared::ErrorCode;
 use std::time::Duration;
+use subtle::ConstantTimeEq;
 
 // ---------- login codes ----------
 
@@ -119,7 +120,8 @@ pub fn decide_code(
             60,
         ));
     }
-    if code.code_hash != presented_hash {
+    // Compared in constant time: how long a refusal takes says nothing of how close a guess was.
+    if !bool::from(code.code_hash.as_bytes().ct_eq(presented_hash.as_bytes())) {
         return CodeDecision::Wrong(Refusal::new(ErrorCode::InvalidCode, "验证码不正确 (wrong code)"));
     }
     CodeDecision::Accept

@@ -1,6 +1,6 @@
 //! Login by SMS code or WeChat, `me`, logout.
 
-use crate::auth::{hash_code, new_code, AuthUser};
+use crate::auth::{new_code, AuthUser};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::accounts::CodeRequest;
@@ -36,7 +36,7 @@ pub async fn sms_code(
     let phone = &body.phone;
     let sms = &state.config.sms;
     let code = new_code();
-    let code_hash = hash_code(state.jwt.secret(), phone.as_str(), &code);
+    let code_hash = state.code_key.hash(phone.as_str(), &code);
     let ip = client_ip(&req);
     let request = CodeRequest { phone: phone.as_str(), client_ip: &ip, code_hash: &code_hash, now: Utc::now() };
     state.store.accounts().issue_code(request, &sms.rules()).await??;
@@ -75,7 +75,7 @@ pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) ->
     let phone = &body.phone;
     let code = SmsCode::parse(&body.code).map_err(|e| ApiError::new(ErrorCode::InvalidField, e.to_string()))?;
     let now = Utc::now();
-    let presented = hash_code(state.jwt.secret(), phone.as_str(), code.as_str());
+    let presented = state.code_key.hash(phone.as_str(), code.as_str());
     state.store.accounts().use_code(phone.as_str(), &presented, &state.config.sms.rules(), now).await??;
     let user = state.store.accounts().user_for_phone(phone.as_str(), now).await?;
     login_reply(&state, user)

@@ -196,7 +196,10 @@ impl Accounts {
 
     /// Tries the code presented for a phone (as its hash) against the latest code sent there,
     /// as `domain::accounts::decide_code` decides: used up when right, one attempt more when
-    /// wrong, in one transaction over the code's row as locked.
+    /// wrong. The decision is written with one conditional write, only if the code's row is
+    /// still as it was read; when another try changed it in between, the row is read and
+    /// decided again. So 200 wrong codes at once count 200 attempts, and at most
+    /// `max_attempts` of them are told "wrong" rather than "too many".
     pub async fn use_code(
         &self,
         phone: &str,
@@ -204,25 +207,41 @@ impl Accounts {
         rules: &CodeRules,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<(), Refusal>> {
-        let mut tx = self.db.begin().await?;
-        let sql = tx.locked(
-            "SELECT id, code_hash, expires_at, used_at, attempts FROM sms_codes \
-             WHERE phone = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
-        );
-        let code: Option<LoginCode> = tx.opt(&sql, &args![phone]).await?;
-        let decision = decide_code(code.as_ref(), presented_hash, rules, now);
-        let id = code.map(|c| c.id);
-        match &decision {
-            CodeDecision::Accept => {
-                tx.exec("UPDATE sms_codes SET used_at = $2 WHERE id = $1", &args![id, now]).await?;
+        loop {
+            let code: Option<LoginCode> = self
+                .db
+                .opt(
+                    "SELECT id, code_hash, expires_at, used_at, attempts FROM sms_codes \
+                     WHERE phone = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+                    &args![phone],
+                )
+                .await?;
+            let decision = decide_code(code.as_ref(), presented_hash, rules, now);
+            let written = match (&decision, &code) {
+                (CodeDecision::Accept, Some(code)) => {
+                    self.db
+                        .exec(
+                            "UPDATE sms_codes SET used_at = $2 \
+                             WHERE id = $1 AND used_at IS NULL AND attempts = $3",
+                            &args![code.id, now, code.attempts],
+                        )
+                        .await?
+                }
+                (CodeDecision::Wrong(_), Some(code)) => {
+                    self.db
+                        .exec(
+                            "UPDATE sms_codes SET attempts = attempts + 1 \
+                             WHERE id = $1 AND used_at IS NULL AND attempts = $2",
+                            &args![code.id, code.attempts],
+                        )
+                        .await?
+                }
+                _ => 1,
+            };
+            if written == 1 {
+                return Ok(decision.into_result());
             }
-            CodeDecision::Wrong(_) => {
-                tx.exec("UPDATE sms_codes SET attempts = attempts + 1 WHERE id = $1", &args![id]).await?;
-            }
-            CodeDecision::Refused(_) => {}
         }
-        tx.commit().await?;
-        Ok(decision.into_result())
     }
 
     // ---------- tokens ----------
