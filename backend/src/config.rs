@@ -30,6 +30,9 @@ pub struct Config {
     pub jwt_secret: Option<SecretString>,
     /// `FXS_TOKEN_TTL_HOURS`: how long a login lasts.
     pub token_ttl: Duration,
+    /// `FXS_HSTS_MAX_AGE`: seconds of `Strict-Transport-Security`, set when the market is served
+    /// over TLS (behind the proxy that ends it); unset, no HSTS.
+    pub hsts_max_age: Option<u64>,
     /// `FXS_PAYMENT_TIMEOUT_MINUTES`: an order awaiting WeChat payment expires after this.
     pub payment_timeout: Duration,
     /// How often unpaid orders are checked for expiry.
@@ -167,6 +170,9 @@ impl Config {
         config.jwt_secret = var("FXS_JWT_SECRET").map(SecretString::from);
         config.token_ttl = Duration::from_secs(3600 * num("FXS_TOKEN_TTL_HOURS", 24 * 7)?.max(1) as u64);
         config.payment_timeout = Duration::from_secs(60 * num("FXS_PAYMENT_TIMEOUT_MINUTES", 15)?.max(1) as u64);
+        if var("FXS_HSTS_MAX_AGE").is_some() {
+            config.hsts_max_age = Some(num("FXS_HSTS_MAX_AGE", 0)?.max(0) as u64);
+        }
         config.sms.webhook = var("FXS_SMS_WEBHOOK");
         config.sms.code_key = var("FXS_SMS_CODE_KEY").map(SecretString::from);
         config.sms.per_phone_per_hour = num("FXS_SMS_PHONE_PER_HOUR", config.sms.per_phone_per_hour)?;
@@ -228,6 +234,7 @@ impl Config {
             static_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/dist")),
             jwt_secret: None,
             token_ttl: Duration::from_secs(7 * 24 * 3600),
+            hsts_max_age: None,
             payment_timeout: Duration::from_secs(15 * 60),
             expiry_interval: Duration::from_secs(15),
             sms: SmsConfig {

@@ -105,6 +105,7 @@ impl Application {
             }
             None => None,
         };
+        let security = routes::SecurityHeaders::new(&config.static_dir, config.hsts_max_age);
         let state = web::Data::new(AppState {
             store,
             config,
@@ -115,6 +116,7 @@ impl Application {
             http,
             simulator_url,
             pay,
+            security,
             feed: Default::default(),
         });
         let server = {

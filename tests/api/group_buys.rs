@@ -39,7 +39,8 @@ struct Market {
     slot: Value,
 }
 
-/// Staff, a leader of buildings 5 and 6, two products with plenty of stock, a drop slot.
+/// Staff, a leader of buildings 5 and 6, two products with plenty of stock (priced above the
+/// group prices of `opening`), a drop slot.
 async fn market(app: &TestApp) -> Market {
     let (staff, _) = app.login(STAFF).await;
     let made = app
@@ -55,8 +56,8 @@ async fn market(app: &TestApp) -> Market {
     assert!(me["roles"].as_array().expect("roles").contains(&json!("leader")));
     let cabbage = app.product_id("大白菜").await;
     let potatoes = app.product_id("土豆").await;
-    for p in [cabbage, potatoes] {
-        app.change_product(&staff, p, &json!({ "stock": 5000 })).await;
+    for (p, price) in [(cabbage, 180), (potatoes, 250)] {
+        app.change_product(&staff, p, &json!({ "stock": 5000, "price_fen": price })).await;
     }
     let slot = app.open_slot(&staff, 5000, 0, 30).await;
     Market { staff, leader, cabbage, potatoes, slot }
@@ -137,6 +138,10 @@ async fn leaders_open(db: Db) {
         (
             "per_household_limit",
             json!({ "items": [{ "product_id": m.cabbage, "price_fen": 150, "max_quantity": 5, "per_household_limit": 6 }] }),
+        ),
+        (
+            "price_fen",
+            json!({ "items": [{ "product_id": m.cabbage, "price_fen": 181, "max_quantity": 5, "per_household_limit": 1 }] }),
         ),
         (
             "product_id",

@@ -16,6 +16,7 @@ mod shopping;
 mod sms_gateway;
 mod storefront;
 mod tokens;
+mod trust;
 mod vendors;
 mod wechat;
 

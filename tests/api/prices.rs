@@ -7,6 +7,7 @@ use tests::{on_both_databases, spawn_app_with, Db};
 
 on_both_databases! {
     the_emergency_cap_refuses_a_rise_over_it_and_the_record_keeps_every_change => capped;
+    a_group_buy_price_obeys_the_cap_and_goes_on_the_record => group_prices;
 }
 
 async fn capped(db: Db) {
@@ -70,7 +71,8 @@ async fn capped(db: Db) {
     assert_eq!(csv.status(), 200);
     let text = csv.text().await.expect("text");
     assert!(text.starts_with('\u{FEFF}'), "BOM for Excel");
-    let rows: Vec<&str> = text.lines().filter(|l| l.contains(",大白菜,")).collect();
+    // (The demo's own group-buy priced 大白菜 too: its row names it in the last column.)
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains(",大白菜,") && !l.contains(",#")).collect();
     let yuan = |f: i64| format!("{}.{:02}", f / 100, f % 100);
     // The demo's opening price, then the four changes: old and new on each.
     assert_eq!(rows.len(), 5, "{text}");
@@ -80,4 +82,46 @@ async fn capped(db: Db) {
     let refused = app.client.get(app.url(&path)).bearer_auth(&resident).send().await.expect("csv");
     assert_eq!(refused.status(), 403);
     assert_eq!(app.get("/api/v1/admin/prices.csv?from=today&to=2026-01-01", Some(&staff)).await.status, 400);
+}
+
+/// A group price is a discount under the same cap: never above the product's own price, never
+/// above what the cap allows today, and on the regulator's record beside the product's prices.
+async fn group_prices(db: Db) {
+    let app = spawn_app_with(db, |c| c.sms.resend_interval = std::time::Duration::ZERO).await;
+    let (staff, _) = app.login("13800000000").await;
+    let cabbage = app.product_id("大白菜").await;
+    let morning =
+        app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["price_fen"].as_i64().expect("price");
+    // Raised while the cap was off, then the cap goes on: 5 % over the morning's price is the top.
+    app.change_product(&staff, cabbage, &json!({ "price_fen": morning * 2, "stock": 1000 })).await;
+    let on = json!({ "enabled": true, "max_daily_rise_percent": 5 });
+    assert_eq!(app.put("/api/v1/admin/price-cap", &on, Some(&staff)).await.status, 200);
+    let top = morning + morning * 5 / 100;
+    let slot = app.open_slot(&staff, 100, 0, 30).await;
+    let deadline = (chrono::Utc::now() + chrono::Duration::hours(5)).to_rfc3339();
+    let body = |price: i64| {
+        json!({
+            "title": "白菜团购", "buildings": ["5"], "min_households": 1, "deadline": deadline,
+            "slot_id": slot["id"], "on_shortfall": "proceed",
+            "items": [{ "product_id": cabbage, "price_fen": price, "max_quantity": 10, "per_household_limit": 2 }],
+        })
+    };
+    let r = app.post("/api/v1/group-buys", &body(morning * 2 + 1), Some(&staff)).await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid_field"), "above its own price: {:?}", r.body);
+    let r = app.post("/api/v1/group-buys", &body(top + 1), Some(&staff)).await;
+    assert_eq!((r.status, r.error_code()), (409, "price_capped"), "above the cap: {:?}", r.body);
+    assert_eq!(app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["stock"], 1000, "nothing set aside");
+    let r = app.post("/api/v1/group-buys", &body(top), Some(&staff)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].clone();
+
+    let today =
+        chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("+8")).format("%Y-%m-%d");
+    let path = format!("/api/v1/admin/prices.csv?from={today}&to={today}");
+    let text =
+        app.client.get(app.url(&path)).bearer_auth(&staff).send().await.expect("csv").text().await.expect("text");
+    let yuan = |f: i64| format!("{}.{:02}", f / 100, f % 100);
+    let row = text.lines().find(|l| l.contains(&format!(",#{id} 白菜团购"))).unwrap_or_else(|| panic!("{text}"));
+    assert!(row.contains(",大白菜,"), "{row}");
+    assert!(row.contains(&format!(",{},{},", yuan(morning * 2), yuan(top))), "old is its own price then: {row}");
 }

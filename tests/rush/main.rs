@@ -520,7 +520,7 @@ async fn group_buy_rush(args: &Args, data_dir: &std::path::Path, database_url: O
             &http,
             http.patch(format!("{base}/api/v1/admin/products/{id}"))
                 .bearer_auth(&staff)
-                .json(&json!({ "stock": 1_000_000 })),
+                .json(&json!({ "stock": 1_000_000, "price_fen": 100 })),
         )
         .await;
         assert_eq!(status, 200, "{body}");

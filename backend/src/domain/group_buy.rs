@@ -6,6 +6,7 @@
 
 use super::checkout::{ProductRow, SlotRow};
 use super::order::{parts_of, GroupBuyOrigin, LineRecord, OrderRecord};
+use super::prices::{highest_allowed, Cap, PriceSnapshot};
 use super::slots::{NeedFlags, SlotState};
 use super::time::to_api;
 use chrono::{DateTime, Duration, Utc};
@@ -133,11 +134,13 @@ pub struct OpenRequest {
 }
 
 /// What opening needs: the named buildings that exist (number -> id), the named products as
-/// they are (locked), the slot.
+/// they are (locked) with their prices of the day, the emergency price cap if it is on, the slot.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OpenSnapshot {
     pub buildings: BTreeMap<String, i64>,
     pub products: BTreeMap<i64, ProductRow>,
+    pub prices: BTreeMap<i64, PriceSnapshot>,
+    pub cap: Option<Cap>,
     pub slot: Option<SlotRow>,
 }
 
@@ -197,6 +200,26 @@ pub fn decide_open(s: &OpenSnapshot, r: &OpenRequest, runner: &Runner) -> Result
             })?;
         if Fen::price(price).is_err() {
             return Err(Refusal::field("items.price_fen", "团购价须为正数 (a positive price in fen)"));
+        }
+        // A group price is a discount: never above the product's own price, and never above
+        // what the emergency cap allows for it today (its own price may predate the cap).
+        let own = p.price_fen;
+        if price > own.get() {
+            return Err(Refusal::field(
+                "items.price_fen",
+                &format!("{}的团购价不能高于原价¥{} (at most its own price, {} fen)", p.name, own.yuan(), own.get()),
+            ));
+        }
+        let top = s.prices.get(&product).and_then(|snapshot| highest_allowed(snapshot, s.cap.as_ref()));
+        if let Some(top) = top.filter(|top| price > *top) {
+            return Err(Refusal::new(
+                ErrorCode::PriceCapped,
+                format!(
+                    "稳物价：{}今天最高只能定¥{} (price cap: at most {top} fen today)",
+                    p.name,
+                    Fen::stored(top).yuan()
+                ),
+            ));
         }
         if !(1..=MAX_QUANTITY).contains(&max) {
             return Err(Refusal::field("items.max_quantity", "数量须在1到100000之间 (1 to 100000)"));
@@ -1046,6 +1069,9 @@ mod tests {
         let s = OpenSnapshot {
             buildings: [("5".to_owned(), 50)].into_iter().collect(),
             products: [(1, product)].into_iter().collect(),
+            // Its own price rose to 1.20 today from 1.00 in the morning; the cap is off.
+            prices: [(1, PriceSnapshot { current: 120, day_open: 100, ceiling: None })].into_iter().collect(),
+            cap: None,
             slot: Some(slot),
         };
         let r = OpenRequest {
@@ -1076,6 +1102,14 @@ mod tests {
         assert!(refused(&|b| b.buildings = vec!["6".into()], &staff).message.starts_with("buildings"));
         let other_leader = Runner { leads: [60].into_iter().collect(), ..Runner::default() };
         assert_eq!(refused(&|_| {}, &other_leader).code, ErrorCode::Forbidden);
+        // A group price is never above the product's own, nor above what the cap allows today.
+        assert!(refused(&|b| b.items[0].1 = 121, &staff).message.starts_with("items.price_fen"));
+        assert!(decide_open(&s, &OpenRequest { items: vec![(1, 120, 40, 2)], ..r.clone() }, &staff).is_ok());
+        let capped = OpenSnapshot { cap: Some(Cap { max_daily_rise_percent: 5 }), ..s.clone() };
+        let at_price = OpenRequest { items: vec![(1, 106, 40, 2)], ..r.clone() };
+        assert_eq!(decide_open(&capped, &at_price, &staff).expect_err("over the cap").code, ErrorCode::PriceCapped);
+        let at_top = OpenRequest { items: vec![(1, 105, 40, 2)], ..r.clone() };
+        assert!(decide_open(&capped, &at_top, &staff).is_ok());
     }
 }
 

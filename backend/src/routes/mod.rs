@@ -9,6 +9,7 @@ mod csv;
 mod demo;
 mod donations;
 mod group_buys;
+mod headers;
 mod health;
 mod notices;
 mod orders;
@@ -17,6 +18,8 @@ mod prices;
 mod slots;
 mod storefront;
 mod vendor;
+
+pub use headers::SecurityHeaders;
 
 use crate::error::{self, ApiError};
 use crate::state::AppState;
@@ -71,6 +74,7 @@ pub fn app(
     >,
 > {
     let static_dir = state.config.static_dir.clone();
+    let protect = state.clone();
     let (app, api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
@@ -169,6 +173,17 @@ pub fn app(
         .service(web::scope("/api").default_service(web::to(api_not_found)))
         .service(storefront::service(static_dir))
         .wrap(tracing_actix_web::TracingLogger::default())
+        .wrap_fn(move |req, service| {
+            use actix_web::dev::Service as _;
+            let path = req.path().to_owned();
+            let protect = protect.clone();
+            let answer = service.call(req);
+            async move {
+                let mut res = answer.await?;
+                protect.security.apply(&path, res.headers_mut());
+                Ok(res)
+            }
+        })
 }
 
 async fn openapi_json(api: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {

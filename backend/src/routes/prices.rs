@@ -60,7 +60,8 @@ pub async fn set_cap(
     Ok(web::Json(cap_of(state.store.prices().cap().await?)))
 }
 
-/// Every price change in a range of days, for the price regulator (staff): UTF-8 with BOM.
+/// Every price set in a range of days, for the price regulator (staff): the products' own
+/// prices and the group-buys' prices (the last column names the group-buy), UTF-8 with BOM.
 #[utoipa::path(
     tag = "prices",
     security(("bearer" = [])),
@@ -91,6 +92,7 @@ pub async fn record_csv(
         "新价(元) new",
         "涨跌 change %",
         "改价人 by",
+        "团购 group-buy",
     ]
     .map(str::to_owned)
     .to_vec()];
@@ -110,6 +112,7 @@ pub async fn record_csv(
             yuan(c.new_fen),
             change,
             c.by.unwrap_or_default(),
+            c.group_buy_id.map(|id| format!("#{id} {}", c.group_buy_title.unwrap_or_default())).unwrap_or_default(),
         ]);
     }
     Ok(HttpResponse::Ok()

@@ -69,8 +69,7 @@ impl Prices {
                 day_open: day_open(&mut tx, id, current, now).await?,
                 ceiling: ceiling.unwrap_or(product.price_ceiling_fen),
             };
-            let cap: Option<CapSetting> = tx.opt(CAP_SELECT, &args![]).await?;
-            let cap = cap.filter(|c| c.enabled).map(|c| Cap { max_daily_rise_percent: c.max_daily_rise_percent });
+            let cap = cap_in(&mut tx).await?;
             if let Err(refusal) = decide_price(&snapshot, new_price, cap.as_ref()) {
                 return Ok(Some(Err(refusal)));
             }
@@ -121,6 +120,9 @@ pub struct ChangeRow {
     pub new_fen: i64,
     #[serde(rename = "changed_by")]
     pub by: Option<String>,
+    /// A group-buy's price (the old price is then the product's own at the time), with its title.
+    pub group_buy_id: Option<i64>,
+    pub group_buy_title: Option<String>,
 }
 
 impl Prices {
@@ -141,22 +143,60 @@ impl Prices {
             .await?)
     }
 
-    /// Every price change in [from, to), oldest first, with the price before it and who set it.
+    /// Every price set in [from, to), oldest first, with the price before it and who set it: the
+    /// products' own prices, and each group-buy's prices as it opened (against the product's own
+    /// price then).
     pub async fn changes(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<ChangeRow>> {
         Ok(self
             .db
             .all(
-                "SELECT h.changed_at, p.id AS product_id, p.name, p.unit, v.name AS vendor_name, \
+                "SELECT * FROM (\
+                 SELECT h.changed_at, p.id AS product_id, p.name, p.unit, v.name AS vendor_name, \
                  (SELECT b.price_fen FROM price_history b WHERE b.product_id = h.product_id \
                   AND (b.changed_at < h.changed_at OR (b.changed_at = h.changed_at AND b.id < h.id)) \
                   ORDER BY b.changed_at DESC, b.id DESC LIMIT 1) AS old_fen, h.price_fen AS new_fen, \
-                 COALESCE(u.display_name, u.phone) AS changed_by FROM price_history h JOIN products p ON p.id = h.product_id \
+                 COALESCE(u.display_name, u.phone) AS changed_by, CAST(NULL AS BIGINT) AS group_buy_id, \
+                 CAST(NULL AS TEXT) AS group_buy_title, h.id AS seq \
+                 FROM price_history h JOIN products p ON p.id = h.product_id \
                  JOIN vendors v ON v.id = p.vendor_id LEFT JOIN users u ON u.id = h.changed_by \
-                 WHERE h.changed_at >= $1 AND h.changed_at < $2 ORDER BY h.changed_at, h.id LIMIT 100000",
+                 WHERE h.changed_at >= $1 AND h.changed_at < $2 \
+                 UNION ALL \
+                 SELECT g.created_at AS changed_at, p.id AS product_id, p.name, p.unit, v.name AS vendor_name, \
+                 (SELECT b.price_fen FROM price_history b WHERE b.product_id = i.product_id \
+                  AND b.changed_at <= g.created_at ORDER BY b.changed_at DESC, b.id DESC LIMIT 1) AS old_fen, \
+                 i.price_fen AS new_fen, COALESCE(u.display_name, u.phone) AS changed_by, g.id AS group_buy_id, \
+                 g.title AS group_buy_title, i.product_id AS seq \
+                 FROM group_buy_items i JOIN group_buys g ON g.id = i.group_buy_id JOIN products p ON p.id = i.product_id \
+                 JOIN vendors v ON v.id = p.vendor_id LEFT JOIN users u ON u.id = g.created_by \
+                 WHERE g.created_at >= $1 AND g.created_at < $2\
+                 ) r ORDER BY changed_at, COALESCE(group_buy_id, 0), seq LIMIT 100000",
                 &args![from, to],
             )
             .await?)
     }
+}
+
+/// The emergency cap, when staff have switched it on.
+pub(crate) async fn cap_in(tx: &mut Tx) -> StoreResult<Option<Cap>> {
+    let cap: Option<CapSetting> = tx.opt(CAP_SELECT, &args![]).await?;
+    Ok(cap.filter(|c| c.enabled).map(|c| Cap { max_daily_rise_percent: c.max_daily_rise_percent }))
+}
+
+/// A product's prices as the price rules read them (the caller has locked the product where it
+/// must): its price, its price when the day began, its ceiling. None: no such product.
+pub(crate) async fn price_snapshot(tx: &mut Tx, id: i64, now: DateTime<Utc>) -> StoreResult<Option<PriceSnapshot>> {
+    #[derive(Deserialize)]
+    struct Priced {
+        price_fen: i64,
+        price_ceiling_fen: Option<i64>,
+    }
+    let Some(p) =
+        tx.opt::<Priced>("SELECT price_fen, price_ceiling_fen FROM products WHERE id = $1", &args![id]).await?
+    else {
+        return Ok(None);
+    };
+    let day_open = day_open(tx, id, p.price_fen, now).await?;
+    Ok(Some(PriceSnapshot { current: p.price_fen, day_open, ceiling: p.price_ceiling_fen }))
 }
 
 /// A product's price when today began (Shanghai): the last set before; else the first ever; else now's.

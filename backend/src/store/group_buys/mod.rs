@@ -6,6 +6,7 @@
 mod joins;
 pub mod share_payments;
 
+use super::catalogue::prices::{cap_in, price_snapshot};
 use super::catalogue::product_locked;
 use super::checkout::orders::write_orders;
 use super::checkout::slots::{slot_in, write_places};
@@ -68,7 +69,11 @@ impl GroupBuys {
             if let Some(p) = product_locked(&mut tx, id).await? {
                 snapshot.products.insert(id, p);
             }
+            if let Some(prices) = price_snapshot(&mut tx, id, request.now).await? {
+                snapshot.prices.insert(id, prices);
+            }
         }
+        snapshot.cap = cap_in(&mut tx).await?;
         let plan = match decide_open(&snapshot, request, runner) {
             Ok(plan) => plan,
             Err(refusal) => return Ok(Err(refusal)),
