@@ -455,6 +455,15 @@ pub async fn set_household(address: &shared::api::Address) -> ApiResult<User> {
     parse(send(Call::new("PUT", "/api/v1/me/household"), address).await?)
 }
 
+/// The residents waiting to join the caller's household.
+pub const HOUSEHOLD_REQUESTS: &str = "/api/v1/me/household/requests";
+
+/// A member lets a waiting resident in (`approve`) or turns them down.
+pub async fn answer_request(id: i64, approve: bool) -> ApiResult<()> {
+    let verb = if approve { "approve" } else { "reject" };
+    exchange(Call::new("POST", format!("{HOUSEHOLD_REQUESTS}/{id}/{verb}")), None).await.map(|_| ())
+}
+
 // ---------- group-buys ----------
 
 pub const GROUP_BUYS: &str = "/api/v1/group-buys";

@@ -20,7 +20,8 @@ impl Bundle {
         };
         if ["/staff", "/vendor", "/volunteer"].into_iter().any(under) {
             Bundle::Workers
-        } else if ["/cart", "/checkout", "/orders", "/group", "/prices", "/donate"].into_iter().any(under) {
+        } else if ["/cart", "/checkout", "/orders", "/group", "/prices", "/donate", "/household"].into_iter().any(under)
+        {
             Bundle::Shop
         } else {
             Bundle::Market

@@ -231,10 +231,13 @@ async fn set_household(db: Db) {
     assert_eq!(r.body["household"]["building"], "7");
     assert_eq!(r.body["household"]["community"], "七里山小区");
     assert_eq!(app.get("/api/v1/me", Some(&token)).await.body["household"]["room"], "402");
-    // Moving replaces the home; the flags belong to the household, not the person.
+    assert_eq!(r.body["household"]["membership"], "member", "the first at a plain address");
+    // Moving to 李先生's quarantined flat: a request to join it, no flag shown (members' only).
     let r =
         app.put("/api/v1/me/household", &json!({ "building": "5", "unit": "1", "room": "302" }), Some(&token)).await;
-    assert_eq!(r.body["household"]["quarantined"], true, "李先生's flat is a quarantined household");
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["household"]["membership"], "pending");
+    assert_eq!(r.body["household"].get("quarantined"), None, "{:?}", r.body);
     for bad in [
         json!({ "building": "99", "unit": "1", "room": "101" }),
         json!({ "building": "3", "unit": "", "room": "101" }),
@@ -257,7 +260,13 @@ async fn changes_seen_at_once(db: Db) {
     for _ in 0..3 {
         assert_eq!(app.get("/api/v1/me", Some(&token)).await.body["household"]["building"], "7");
     }
-    // Moving: the next request sees the new home and its flags.
+    // Moving to a flat whose register staff put this phone on: the next request sees the new
+    // home and its flags.
+    let flat = app.get("/api/v1/admin/households?building=5&unit=1&room=302", Some(&staff)).await.body;
+    let flat = flat["items"][0]["id"].clone();
+    let register = json!({ "phones": ["13900000002", "13712340001"] });
+    let r = app.put(&format!("/api/v1/admin/households/{flat}/register"), &register, Some(&staff)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(app.put("/api/v1/me/household", &home("5", "1", "302"), Some(&token)).await.status, 200);
     let me = app.get("/api/v1/me", Some(&token)).await.body;
     assert_eq!(me["household"]["building"], "5");

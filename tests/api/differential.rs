@@ -437,7 +437,13 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
             s.homes.insert(users[n], Home { building: (*b).into(), unit: unit.clone(), room: room.clone(), flags: *f });
             let at = (building_id(b).unwrap_or_default(), unit.clone(), room.clone());
             let id = s.households.len() as i64 + 1;
-            s.households.entry(at).or_insert(HouseholdAt { id: HouseholdId(id), flags: *f });
+            let there = s.households.entry(at).or_insert(HouseholdAt {
+                id: HouseholdId(id),
+                flags: *f,
+                has_members: true,
+                registered: Vec::new(),
+            });
+            there.has_members = true;
         }
     }
     for (n, (kind, capacity, reserve, release_h, cutoff_h, closed)) in case.slots.iter().enumerate() {
@@ -487,11 +493,18 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
         for h in &ch.homes {
             let at = (h.building_id, h.unit.clone(), h.room.clone());
             let id = s.households.len() as i64 + 1;
-            let there = s
-                .households
-                .entry(at)
-                .or_insert(HouseholdAt { id: HouseholdId(id), flags: NeedFlags::default() })
-                .clone();
+            let there = s.households.entry(at).or_insert(HouseholdAt {
+                id: HouseholdId(id),
+                flags: NeedFlags::default(),
+                has_members: false,
+                registered: Vec::new(),
+            });
+            // A member's home is set; anyone else's address is only their request to join.
+            if !h.member {
+                continue;
+            }
+            there.has_members = true;
+            let there = there.clone();
             let number = BUILDINGS[h.building_id as usize - 1];
             let home = Home { building: number.into(), unit: h.unit.clone(), room: h.room.clone(), flags: there.flags };
             s.homes.entry(h.user_id).or_insert(home);

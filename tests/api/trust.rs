@@ -5,6 +5,166 @@ use tests::{on_both_databases, spawn_app, Db};
 
 on_both_databases! {
     every_answer_carries_the_protective_headers => protective_headers;
+    a_household_is_its_members => members;
+    a_first_order_to_a_flagged_door_asks_to_join_and_gets_no_priority => first_order_asks;
+}
+
+const STAFF: &str = "13800000000";
+/// 李先生, the member of the demo's quarantined flat 5-1-302.
+const LI: &str = "13900000002";
+
+fn flat_5_1_302() -> serde_json::Value {
+    json!({ "building": "5", "unit": "1", "room": "302" })
+}
+
+async fn household_id(app: &tests::TestApp, staff: &str, b: &str, u: &str, r: &str) -> serde_json::Value {
+    let found = app.get(&format!("/api/v1/admin/households?building={b}&unit={u}&room={r}"), Some(staff)).await;
+    found.body["items"][0]["id"].clone()
+}
+
+async fn members(db: Db) {
+    let app = tests::spawn_app_with(db, |c| c.sms.resend_interval = std::time::Duration::ZERO).await;
+    let (staff, _) = app.login(STAFF).await;
+    let (li, _) = app.login(LI).await;
+    let (stranger, me) = app.login("13712349001").await;
+    let stranger_id = me["id"].clone();
+
+    // A stranger typing a quarantined flat's address waits; sees no flag, no order of theirs.
+    let r = app.put("/api/v1/me/household", &flat_5_1_302(), Some(&stranger)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let household = &r.body["household"];
+    assert_eq!(household["membership"], "pending");
+    for flag in ["quarantined", "hardship", "elderly"] {
+        assert_eq!(household.get(flag), None, "{flag}: {household}");
+    }
+    let me = app.get("/api/v1/me", Some(&stranger)).await.body;
+    assert_eq!((me["household"]["membership"].as_str(), me["household"].get("quarantined")), (Some("pending"), None));
+    let mine = app.get("/api/v1/orders", Some(&stranger)).await.body;
+    assert_eq!(mine["items"], json!([]), "none of the household's orders");
+    let gb = app.get("/api/v1/group-buys", Some(&stranger)).await.body;
+    assert_eq!(gb["items"], json!([]), "no group-buy of the household's building before they are let in");
+    // 李先生 is a member and sees the flags.
+    let li_me = app.get("/api/v1/me", Some(&li)).await.body;
+    assert_eq!(
+        (li_me["household"]["membership"].as_str(), &li_me["household"]["quarantined"]),
+        (Some("member"), &json!(true))
+    );
+
+    // The member sees the request (phone masked); nobody else does or can answer it.
+    let requests = app.get("/api/v1/me/household/requests", Some(&li)).await;
+    assert_eq!(requests.status, 200, "{:?}", requests.body);
+    assert_eq!(requests.body["items"][0]["id"], stranger_id);
+    assert_eq!(requests.body["items"][0]["phone"], "137****9001");
+    assert!(requests.body["items"][0]["requested_at"].as_str().is_some());
+    let (other, _) = app.login("13712349002").await;
+    assert_eq!(
+        app.put("/api/v1/me/household", &json!({ "building": "7", "unit": "1", "room": "101" }), Some(&other))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(app.get("/api/v1/me/household/requests", Some(&other)).await.body["items"], json!([]));
+    let approve = format!("/api/v1/me/household/requests/{stranger_id}/approve");
+    let r = app.post(&approve, &json!({}), Some(&other)).await;
+    assert_eq!((r.status, r.error_code()), (404, "not_found"));
+    assert_eq!(app.post(&approve, &json!({}), None).await.status, 401);
+    assert_eq!(app.post(&approve, &json!({}), Some(&stranger)).await.status, 404, "not by themselves");
+
+    // Rejected: the request is gone. Asked again and approved: a member, flags and all.
+    let r = app.post(&format!("/api/v1/me/household/requests/{stranger_id}/reject"), &json!({}), Some(&li)).await;
+    assert_eq!((r.status, &r.body["approved"]), (200, &json!(false)), "{:?}", r.body);
+    assert_eq!(app.get("/api/v1/me", Some(&stranger)).await.body["household"], serde_json::Value::Null);
+    assert_eq!(app.post(&approve, &json!({}), Some(&li)).await.status, 404, "no request any more");
+    app.put("/api/v1/me/household", &flat_5_1_302(), Some(&stranger)).await;
+    let r = app.post(&approve, &json!({}), Some(&li)).await;
+    assert_eq!((r.status, &r.body["approved"]), (200, &json!(true)), "{:?}", r.body);
+    let me = app.get("/api/v1/me", Some(&stranger)).await.body;
+    assert_eq!(
+        (me["household"]["membership"].as_str(), &me["household"]["quarantined"]),
+        (Some("member"), &json!(true))
+    );
+
+    // Staff take a member out, and let a waiting one in through the household's own path.
+    let flat = household_id(&app, &staff, "5", "1", "302").await;
+    let member = format!("/api/v1/admin/households/{flat}/members/{stranger_id}");
+    assert_eq!(app.delete(&member, Some(&li)).await.status, 403);
+    assert_eq!(app.delete(&member, Some(&staff)).await.status, 204);
+    assert_eq!(app.delete(&member, Some(&staff)).await.status, 404);
+    assert_eq!(app.get("/api/v1/me", Some(&stranger)).await.body["household"], serde_json::Value::Null);
+    app.put("/api/v1/me/household", &flat_5_1_302(), Some(&stranger)).await;
+    let elsewhere = household_id(&app, &staff, "7", "1", "101").await;
+    let wrong = app
+        .post(&format!("/api/v1/admin/households/{elsewhere}/members/{stranger_id}"), &json!({}), Some(&staff))
+        .await;
+    assert_eq!(wrong.status, 404, "a request is answered for the household it asks for");
+    assert_eq!(app.post(&member, &json!({}), Some(&li)).await.status, 403);
+    assert_eq!(app.post(&member, &json!({}), Some(&staff)).await.status, 200);
+    assert_eq!(app.get("/api/v1/me", Some(&stranger)).await.body["household"]["membership"], "member");
+
+    // The register: a phone on it is a member at once; bad phones are refused whole.
+    let register = format!("/api/v1/admin/households/{flat}/register");
+    assert_eq!(app.put(&register, &json!({ "phones": ["12345"] }), Some(&staff)).await.status, 400);
+    assert_eq!(app.put(&register, &json!({ "phones": ["13712349003"] }), Some(&li)).await.status, 403);
+    let r = app.put(&register, &json!({ "phones": ["13712349003", "13712349003"] }), Some(&staff)).await;
+    assert_eq!((r.status, &r.body["phones"]), (200, &json!(["13712349003"])), "{:?}", r.body);
+    let (grandma, _) = app.login("13712349003").await;
+    let r = app.put("/api/v1/me/household", &flat_5_1_302(), Some(&grandma)).await;
+    assert_eq!(
+        (r.body["household"]["membership"].as_str(), &r.body["household"]["quarantined"]),
+        (Some("member"), &json!(true))
+    );
+    assert_eq!(
+        app.put("/api/v1/admin/households/999999/register", &json!({ "phones": [] }), Some(&staff)).await.status,
+        404
+    );
+
+    // A plain address nobody lives at: the first is a member, the next one waits for them.
+    let plain = json!({ "building": "8", "unit": "3", "room": "601" });
+    let (first, _) = app.login("13712349004").await;
+    let (second, _) = app.login("13712349005").await;
+    assert_eq!(app.put("/api/v1/me/household", &plain, Some(&first)).await.body["household"]["membership"], "member");
+    assert_eq!(app.put("/api/v1/me/household", &plain, Some(&second)).await.body["household"]["membership"], "pending");
+    // Asking again for one's own home keeps it.
+    assert_eq!(app.put("/api/v1/me/household", &plain, Some(&first)).await.body["household"]["membership"], "member");
+    assert_eq!(
+        app.get("/api/v1/me/household/requests", Some(&first)).await.body["items"].as_array().map(Vec::len),
+        Some(1)
+    );
+}
+
+/// A new resident whose first order carries a quarantined flat's address: the order goes to
+/// that door, but it is only a request to join, and it takes no place held for priority.
+async fn first_order_asks(db: Db) {
+    let app = tests::spawn_app(db).await;
+    let (staff, _) = app.login(STAFF).await;
+    let cabbage = app.product_id("大白菜").await;
+    // One place, held for priority households.
+    let slot = app.open_slot(&staff, 2, 1, 30).await;
+    let order = |key: &'static str| json!({ "slot_id": slot["id"], "address": flat_5_1_302(), "payment": "on_delivery", "note": key });
+    let (stranger, _) = app.login("13712349011").await;
+    app.put_in_cart(&stranger, cabbage, 1).await;
+    let first = app.checkout(&stranger, "first", &order("first")).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let me = app.get("/api/v1/me", Some(&stranger)).await.body;
+    assert_eq!(me["household"]["membership"], "pending", "{me}");
+    // The held place is not theirs: a second order of theirs finds the slot full for them.
+    app.put_in_cart(&stranger, cabbage, 1).await;
+    let second = app.checkout(&stranger, "second", &order("second")).await;
+    assert_eq!((second.status, second.error_code()), (409, "slot_full"), "{:?}", second.body);
+    // 李先生, a member, takes it.
+    let (li, _) = app.login(LI).await;
+    app.put_in_cart(&li, cabbage, 1).await;
+    let r = app
+        .checkout(&li, "li", &json!({ "slot_id": slot["id"], "address": flat_5_1_302(), "payment": "on_delivery" }))
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    // And a new resident at a plain new address is its member at once.
+    let (new, _) = app.login("13712349012").await;
+    let slot2 = app.open_slot(&staff, 10, 0, 30).await;
+    app.put_in_cart(&new, cabbage, 1).await;
+    let plain = json!({ "slot_id": slot2["id"], "address": { "building": "9", "unit": "2", "room": "702" }, "payment": "on_delivery" });
+    assert_eq!(app.checkout(&new, "plain", &plain).await.status, 201);
+    assert_eq!(app.get("/api/v1/me", Some(&new)).await.body["household"]["membership"], "member");
 }
 
 async fn protective_headers(db: Db) {

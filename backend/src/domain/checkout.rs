@@ -3,13 +3,14 @@
 //! and says, for each in turn, the order it makes or why it is refused, and how the rows change.
 //! Both stores only load (and lock) the snapshot, call `decide` and write what it says.
 
+use super::households::{decide_membership, JoinFacts};
 use super::order::{parts_of, LineRecord, OrderRecord};
 use super::slots::{NeedFlags, SlotState};
 use super::Refusal;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use shared::api::{Address, CheckoutRequest, Order};
+use shared::api::{Address, CheckoutRequest, Membership, Order};
 use shared::order::{OrderStatus, Payment, SlotKind};
 use shared::{ErrorCode, Fen, HouseholdId, OrderId, ProductId, SlotId};
 use std::collections::{HashMap, HashSet};
@@ -215,6 +216,12 @@ pub struct ProductRow {
 pub struct HouseholdAt {
     pub id: HouseholdId,
     pub flags: NeedFlags,
+    /// Someone is a member of it already.
+    #[serde(default)]
+    pub has_members: bool,
+    /// The batch's residents whose phones are on its register.
+    #[serde(default)]
+    pub registered: Vec<i64>,
 }
 
 /// What a batch of checkouts needs, as the store found it (and on PostgreSQL locked: the keys,
@@ -281,6 +288,9 @@ pub struct NewHome {
     pub room: String,
     /// The household already there; none: make it.
     pub household_id: Option<HouseholdId>,
+    /// A member at once (`domain::households`); else the address is their request to join,
+    /// and their order goes to the door with no priority.
+    pub member: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -406,18 +416,31 @@ impl Batch<'_> {
             let building_id = *s.buildings.get(&a.building).ok_or_else(|| Refusal::no_building(&a.building))?;
             if self.home(user).is_none() {
                 let there = s.households.get(&(building_id, a.unit.clone(), a.room.clone()));
+                // A member made earlier in this batch counts as one.
+                let joined_now = self
+                    .new_homes
+                    .iter()
+                    .any(|h| h.member && h.building_id == building_id && h.unit == a.unit && h.room == a.room);
+                let facts = JoinFacts {
+                    already_member: false,
+                    on_register: there.is_some_and(|h| h.registered.contains(&user)),
+                    has_members: joined_now || there.is_some_and(|h| h.has_members),
+                    flagged: there.is_some_and(|h| h.flags != NeedFlags::default()),
+                };
+                let member = decide_membership(&facts) == Membership::Member;
                 self.new_homes.push(NewHome {
                     user_id: user,
                     building_id,
                     unit: a.unit.clone(),
                     room: a.room.clone(),
                     household_id: there.map(|h| h.id),
+                    member,
                 });
                 let home = Home {
                     building: a.building.clone(),
                     unit: a.unit.clone(),
                     room: a.room.clone(),
-                    flags: there.map(|h| h.flags).unwrap_or_default(),
+                    flags: there.filter(|_| member).map(|h| h.flags).unwrap_or_default(),
                 };
                 self.homes.insert(user, home);
             }
@@ -733,11 +756,15 @@ mod tests {
     fn a_first_address_becomes_the_home_in_the_same_decision() {
         let mut s = market();
         s.slots.get_mut(&SlotId(1)).expect("slot").state.capacity = 10;
-        // Resident 4 has no home; the household at 5-2-202 exists and is quarantined.
-        s.households.insert(
-            (105, "2".into(), "202".into()),
-            HouseholdAt { id: HouseholdId(42), flags: NeedFlags { quarantined: true, ..NeedFlags::default() } },
-        );
+        // Resident 4 has no home; the household at 5-2-202 exists, is quarantined, has a member,
+        // and staff put resident 4's phone on its register.
+        let quarantined = HouseholdAt {
+            id: HouseholdId(42),
+            flags: NeedFlags { quarantined: true, ..NeedFlags::default() },
+            has_members: true,
+            registered: vec![4],
+        };
+        s.households.insert((105, "2".into(), "202".into()), quarantined.clone());
         let mut first = job(4, "a", 1);
         first.address = Some(Address { building: " 5 ".into(), unit: "2".into(), room: "202".into() });
         let mut newcomer = job(3, "a", 1);
@@ -747,19 +774,47 @@ mod tests {
         assert_eq!(
             d.changes.homes,
             vec![
-                NewHome { user_id: 3, building_id: 103, unit: "9".into(), room: "909".into(), household_id: None },
+                NewHome {
+                    user_id: 3,
+                    building_id: 103,
+                    unit: "9".into(),
+                    room: "909".into(),
+                    household_id: None,
+                    member: true
+                },
                 NewHome {
                     user_id: 4,
                     building_id: 105,
                     unit: "2".into(),
                     room: "202".into(),
-                    household_id: Some(HouseholdId(42))
+                    household_id: Some(HouseholdId(42)),
+                    member: true
                 },
             ]
         );
         // The quarantined household's first order gets the priority reserve.
         assert!(d.changes.orders[0].priority_booking);
         assert!(!d.changes.orders[1].priority_booking);
+        // Not on the register: the address is only a request to join; the order goes to that
+        // door without the priority the household's flag would give.
+        let mut s2 = market();
+        s2.slots.get_mut(&SlotId(1)).expect("slot").state.capacity = 10;
+        s2.households.insert((105, "2".into(), "202".into()), HouseholdAt { registered: vec![], ..quarantined });
+        let mut stranger = job(4, "a", 1);
+        stranger.address = Some(Address { building: "5".into(), unit: "2".into(), room: "202".into() });
+        let d2 = decided(&s2, &[stranger]);
+        assert_eq!(codes(&d2), ["created"]);
+        assert!(!d2.changes.homes[0].member);
+        assert!(!d2.changes.orders[0].priority_booking);
+        // Two newcomers to one empty, plain address in one batch: the first is its member, the
+        // second waits for them.
+        let mut s3 = market();
+        s3.slots.get_mut(&SlotId(1)).expect("slot").state.capacity = 10;
+        let (mut a, mut b) = (job(3, "a", 1), job(4, "a", 1));
+        a.address = Some(Address { building: "3".into(), unit: "9".into(), room: "909".into() });
+        b.address = a.address.clone();
+        let d3 = decided(&s3, &[a, b]);
+        assert_eq!(d3.changes.homes.iter().map(|h| h.member).collect::<Vec<_>>(), [true, false]);
         // A resident with a home who gives another address keeps their home.
         let mut elsewhere = job(1, "c", 1);
         elsewhere.address = Some(Address { building: "5".into(), unit: "1".into(), room: "101".into() });

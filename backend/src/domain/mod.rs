@@ -6,6 +6,7 @@ pub mod checkout;
 pub mod delivery;
 pub mod donations;
 pub mod group_buy;
+pub mod households;
 pub mod notices;
 pub mod order;
 pub mod payment;

@@ -11,6 +11,7 @@ mod donations;
 mod group_buys;
 mod headers;
 mod health;
+mod households;
 mod notices;
 mod orders;
 pub(crate) mod pay;
@@ -94,6 +95,12 @@ pub fn app(
                 .service(auth::logout)
                 .service(auth::me)
                 .service(auth::set_household)
+                .service(households::requests)
+                .service(households::approve)
+                .service(households::reject)
+                .service(households::admit)
+                .service(households::remove)
+                .service(households::register)
                 .service(catalog::categories)
                 .service(catalog::vendors)
                 .service(catalog::vendor)
@@ -300,7 +307,8 @@ impl From<UserRecord> for shared::api::User {
             phone: u.phone.as_deref().and_then(|p| shared::Phone::parse(p).ok()),
             roles: u.roles,
             display_name: u.display_name,
-            household: u.household,
+            // Their home as a member, else the address they wait to be let into.
+            household: u.household.or(u.pending),
             vendor_id: u.vendor_id,
             leader_buildings: Vec::new(),
         }

@@ -21,6 +21,7 @@ pub const SQLITE: Embedded = &[
     (10, "share payments", include_str!("../../../migrations/sqlite/0010_share_payments.sql")),
     (11, "product list order", include_str!("../../../migrations/sqlite/0011_product_list_order.sql")),
     (12, "typed answers", include_str!("../../../migrations/sqlite/0012_typed_answers.sql")),
+    (13, "household members", include_str!("../../../migrations/sqlite/0013_household_members.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -39,6 +40,7 @@ pub const POSTGRES: Embedded = &[
     (13, "share payments", include_str!("../../../migrations/postgres/0013_share_payments.sql")),
     (14, "product list order", include_str!("../../../migrations/postgres/0014_product_list_order.sql")),
     (15, "typed answers", include_str!("../../../migrations/postgres/0015_typed_answers.sql")),
+    (16, "household members", include_str!("../../../migrations/postgres/0016_household_members.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

@@ -6,6 +6,7 @@ use crate::i18n::{self, t, Lang, K};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_navigate};
+use shared::api::Membership;
 use shared::Role;
 
 fn role_label(role: Role) -> K {
@@ -67,10 +68,16 @@ fn Account() -> impl IntoView {
                             {h.unit.clone()} {t(K::unit)} " " {h.room.clone()} {t(K::room)}
                         </p>
                         <p>
-                            {h.quarantined.then(|| view! { <span class="badge warn">{t(K::quarantined)}</span> })}
-                            {h.hardship.then(|| view! { <span class="badge">{t(K::hardship)}</span> })}
-                            {h.elderly.then(|| view! { <span class="badge">{t(K::elderly)}</span> })}
+                            {h.quarantined.unwrap_or(false).then(|| view! { <span class="badge warn">{t(K::quarantined)}</span> })}
+                            {h.hardship.unwrap_or(false).then(|| view! { <span class="badge">{t(K::hardship)}</span> })}
+                            {h.elderly.unwrap_or(false).then(|| view! { <span class="badge">{t(K::elderly)}</span> })}
                         </p>
+                        {match h.membership {
+                            Some(Membership::Pending) => view! {
+                                <p class="note" id="membership-pending" role="status">{i18n::tr("等待本户家人或工作人员确认。确认前可以送货到这个门口，但看不到本户的订单、团购和标记。", "Waiting for a member of this household or staff to let you in. Until then goods come to this door, but the household's orders, group-buys and flags are not shown.")}</p>
+                            }.into_any(),
+                            _ => view! { <A href="/household"><span class="btn secondary" id="household-requests">{i18n::tr("家人申请", "Join requests")}</span></A> }.into_any(),
+                        }}
                     }.into_any(),
                     None => view! { <p>{t(K::no_household)}</p> }.into_any(),
                 }}

@@ -4,6 +4,7 @@
 mod checkout;
 mod donate;
 mod group;
+mod household;
 mod orders;
 mod prices;
 
@@ -30,6 +31,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/group/:id/console") view=group::ConsolePage/>
                 <Route path=path!("/group/:id/proxy") view=group::ProxyPage/>
                 <Route path=path!("/prices") view=prices::PricesPage/>
+                <Route path=path!("/household") view=household::HouseholdPage/>
                 <Route path=path!("/donate") view=donate::DonatePage/>
             </Routes>
         </Shell>

@@ -310,9 +310,9 @@ fn HouseholdsAdmin() -> impl IntoView {
                                 view! {
                                     <li data-household=v.id.get()>
                                         <span>{v.building.clone()} "-" {v.unit.clone()} "-" {v.room.clone()}</span>
-                                        {toggle("quarantined", v.quarantined, K::quarantined)}
-                                        {toggle("hardship", v.hardship, K::hardship)}
-                                        {toggle("elderly", v.elderly, K::elderly)}
+                                        {toggle("quarantined", v.quarantined.unwrap_or(false), K::quarantined)}
+                                        {toggle("hardship", v.hardship.unwrap_or(false), K::hardship)}
+                                        {toggle("elderly", v.elderly.unwrap_or(false), K::elderly)}
                                     </li>
                                 }
                             }).collect_view()}

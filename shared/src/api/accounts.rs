@@ -37,6 +37,17 @@ pub struct WechatLoginRequest {
     pub code: String,
 }
 
+/// Whether the caller belongs to the household at their address: a `member` sees its flags,
+/// orders and shares and gets its priority; a `pending` resident's request waits for a member or
+/// staff (goods may be delivered to the door meanwhile, nothing else).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Membership {
+    Member,
+    Pending,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Household {
@@ -47,9 +58,16 @@ pub struct Household {
     pub building: String,
     pub unit: String,
     pub room: String,
-    pub quarantined: bool,
-    pub hardship: bool,
-    pub elderly: bool,
+    /// The flags: present only for the household's members and staff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantined: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardship: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elderly: Option<bool>,
+    /// In the caller's own `user`: whether they are a member of it or waiting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership: Option<Membership>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,7 +93,8 @@ pub struct User {
 impl Household {
     /// Whether the household gets the slots' priority reserve (see `order::is_priority`).
     pub fn is_priority(&self) -> bool {
-        crate::order::is_priority(self.quarantined, self.hardship, self.elderly)
+        let flag = |f: Option<bool>| f.unwrap_or(false);
+        crate::order::is_priority(flag(self.quarantined), flag(self.hardship), flag(self.elderly))
     }
 }
 
@@ -105,4 +124,41 @@ pub struct DemoWechatCodeRequest {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct DemoWechatCodeResponse {
     pub code: String,
+}
+
+/// A resident waiting to join the caller's household (members see these), or any household's
+/// (staff).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct HouseholdRequest {
+    /// The waiting resident's user id: approve or reject with it.
+    pub id: i64,
+    /// Masked, e.g. `139****0001`.
+    pub phone: Option<String>,
+    /// RFC 3339.
+    pub requested_at: Option<String>,
+}
+
+/// A request answered: the resident is now a member (`approved`) or their request is gone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RequestAnswered {
+    pub id: i64,
+    pub approved: bool,
+}
+
+/// `PUT /admin/households/{id}/register`: the phones living there, the whole register.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SetRegister {
+    pub phones: Vec<Phone>,
+}
+
+/// A household's register as it now stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Register {
+    pub household_id: HouseholdId,
+    pub phones: Vec<Phone>,
 }

@@ -2,10 +2,13 @@
 //! flags (quarantined, hardship, elderly) that give priority.
 
 use super::sessions::Sessions;
+use crate::domain::households::{decide_membership, may_answer, Approver, JoinFacts};
+use crate::domain::Refusal;
 use crate::store::db::{args, Db, Tx};
 use crate::store::{like_escaped, StoreResult};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use shared::api::{Address, Household};
+use shared::api::{Address, Household, Membership};
 use std::sync::Arc;
 
 /// Which households staff look for: a building's number, a unit, the start of a room number.
@@ -40,11 +43,20 @@ impl From<HouseholdRow> for Household {
             building: r.building,
             unit: r.unit,
             room: r.room,
-            quarantined: r.quarantined,
-            hardship: r.hardship,
-            elderly: r.elderly,
+            quarantined: Some(r.quarantined),
+            hardship: Some(r.hardship),
+            elderly: Some(r.elderly),
+            membership: None,
         }
     }
+}
+
+/// A resident waiting to join a household.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct JoinRequest {
+    pub id: i64,
+    pub phone: Option<String>,
+    pub requested_at: Option<DateTime<Utc>>,
 }
 
 pub struct Households {
@@ -57,14 +69,161 @@ impl Households {
         Self { db, sessions }
     }
 
-    /// Makes the household at this address (made if new) the user's home. None: no such building.
-    pub async fn set_home(&self, user_id: i64, address: &Address) -> StoreResult<Option<Household>> {
+    /// The household at this address (made if new) becomes the user's home if
+    /// `domain::households::decide_membership` says they are a member, else their request to
+    /// join it. None: no such building.
+    pub async fn set_home(
+        &self,
+        user_id: i64,
+        address: &Address,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Membership>> {
+        #[derive(Deserialize)]
+        struct Facts {
+            already_member: bool,
+            on_register: bool,
+            has_members: bool,
+        }
         let mut tx = self.db.begin().await?;
         let Some(household) = at_address(&mut tx, address).await? else { return Ok(None) };
-        tx.exec("UPDATE users SET household_id = $2 WHERE id = $1", &args![user_id, household.id]).await?;
+        let sql = tx.locked("SELECT id FROM users WHERE id = $1");
+        let _: Option<i64> = tx.opt(&sql, &args![user_id]).await?;
+        let facts: Facts = tx
+            .one(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND household_id = $2) AS already_member, \
+                 EXISTS (SELECT 1 FROM household_register r JOIN users u ON u.phone = r.phone \
+                         WHERE r.household_id = $2 AND u.id = $1) AS on_register, \
+                 EXISTS (SELECT 1 FROM users WHERE household_id = $2 AND id <> $1) AS has_members",
+                &args![user_id, household.id],
+            )
+            .await?;
+        let flagged = [household.quarantined, household.hardship, household.elderly].contains(&Some(true));
+        let facts = JoinFacts {
+            already_member: facts.already_member,
+            on_register: facts.on_register,
+            has_members: facts.has_members,
+            flagged,
+        };
+        let membership = decide_membership(&facts);
+        match membership {
+            Membership::Member => {
+                tx.exec(
+                    "UPDATE users SET household_id = $2, pending_household_id = NULL, pending_since = NULL WHERE id = $1",
+                    &args![user_id, household.id],
+                )
+                .await?
+            }
+            Membership::Pending => {
+                tx.exec(
+                    "UPDATE users SET household_id = NULL, pending_household_id = $2, \
+                     pending_since = CASE WHEN pending_household_id = $2 THEN pending_since ELSE $3 END WHERE id = $1",
+                    &args![user_id, household.id, now],
+                )
+                .await?
+            }
+        };
         tx.commit().await?;
         self.sessions.forget_user(user_id);
-        Ok(Some(household))
+        Ok(Some(membership))
+    }
+
+    /// The residents waiting to join a household, oldest first.
+    pub async fn requests(&self, household_id: i64) -> StoreResult<Vec<JoinRequest>> {
+        Ok(self
+            .db
+            .all(
+                "SELECT id, phone, pending_since AS requested_at FROM users WHERE pending_household_id = $1 \
+                 ORDER BY pending_since, id LIMIT 1000",
+                &args![household_id],
+            )
+            .await?)
+    }
+
+    /// Answers a resident's request to join, as `approver` (`domain::households::may_answer`):
+    /// approved, they become a member; rejected, their request is gone.
+    pub async fn answer_request(
+        &self,
+        approver: Approver,
+        requester: i64,
+        approve: bool,
+    ) -> StoreResult<Result<(), Refusal>> {
+        let mut tx = self.db.begin().await?;
+        let sql = tx.locked("SELECT pending_household_id FROM users WHERE id = $1");
+        let pending: Option<Option<i64>> = tx.opt(&sql, &args![requester]).await?;
+        let household = match may_answer(approver, pending.flatten()) {
+            Ok(h) => h,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let write = if approve {
+            "UPDATE users SET household_id = $2, pending_household_id = NULL, pending_since = NULL WHERE id = $1"
+        } else {
+            "UPDATE users SET pending_household_id = NULL, pending_since = NULL WHERE id = $1 AND pending_household_id = $2"
+        };
+        tx.exec(write, &args![requester, household]).await?;
+        tx.commit().await?;
+        self.sessions.forget_user(requester);
+        Ok(Ok(()))
+    }
+
+    /// Staff take a member out of a household. False: they were not a member of it.
+    pub async fn remove_member(&self, household_id: i64, user_id: i64) -> StoreResult<bool> {
+        let removed = self
+            .db
+            .exec(
+                "UPDATE users SET household_id = NULL WHERE id = $1 AND household_id = $2",
+                &args![user_id, household_id],
+            )
+            .await?;
+        self.sessions.forget_user(user_id);
+        Ok(removed == 1)
+    }
+
+    /// Staff record the phones living in a household (the whole register, replacing it); a
+    /// resident waiting to join it whose phone is on it becomes a member at once. None: no such
+    /// household.
+    pub async fn set_register(
+        &self,
+        household_id: i64,
+        phones: &[String],
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Vec<String>>> {
+        let mut tx = self.db.begin().await?;
+        let sql = tx.locked("SELECT id FROM households WHERE id = $1");
+        if tx.opt::<i64>(&sql, &args![household_id]).await?.is_none() {
+            return Ok(None);
+        }
+        tx.exec("DELETE FROM household_register WHERE household_id = $1", &args![household_id]).await?;
+        for phone in phones {
+            tx.exec(
+                "INSERT INTO household_register (household_id, phone, added_by, added_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (household_id, phone) DO NOTHING",
+                &args![household_id, phone.as_str(), by, now],
+            )
+            .await?;
+        }
+        let let_in: Vec<i64> = tx
+            .all(
+                "SELECT u.id FROM users u JOIN household_register r ON r.phone = u.phone AND r.household_id = $1 \
+                 WHERE u.pending_household_id = $1",
+                &args![household_id],
+            )
+            .await?;
+        for user in &let_in {
+            tx.exec(
+                "UPDATE users SET household_id = $2, pending_household_id = NULL, pending_since = NULL WHERE id = $1",
+                &args![*user, household_id],
+            )
+            .await?;
+        }
+        let register: Vec<String> = tx
+            .all("SELECT phone FROM household_register WHERE household_id = $1 ORDER BY phone", &args![household_id])
+            .await?;
+        tx.commit().await?;
+        for user in let_in {
+            self.sessions.forget_user(user);
+        }
+        Ok(Some(register))
     }
 
     /// The household at this address, put on record if new (a share placed for a household

@@ -15,7 +15,7 @@ use crate::domain::accounts::{decide_code, decide_code_issue, CodeDecision, Code
 use crate::domain::Refusal;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use shared::api::Household;
+use shared::api::{Household, Membership};
 use shared::Role;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -28,7 +28,10 @@ pub struct UserRecord {
     pub display_name: Option<String>,
     pub roles: Vec<Role>,
     pub vendor_id: Option<i64>,
+    /// The household they are a member of (their home, with its flags).
     pub household: Option<Household>,
+    /// The household they asked to join and wait for (no flags: not theirs to see yet).
+    pub pending: Option<Household>,
 }
 
 /// The columns of `UserRow`, for `WHERE u.id = ...` and the like.
@@ -36,8 +39,11 @@ pub(super) const USER_SELECT: &str = "SELECT u.id, u.phone, u.display_name, \
      (SELECT string_agg(r.role, ',') FROM user_roles r WHERE r.user_id = u.id) AS roles, \
      (SELECT v.id FROM vendors v WHERE v.owner_user_id = u.id) AS vendor_id, \
      h.id AS household_id, b.community, b.number AS building, h.unit, h.room, \
-     h.quarantined, h.hardship, h.elderly \
-     FROM users u LEFT JOIN households h ON h.id = u.household_id LEFT JOIN buildings b ON b.id = h.building_id";
+     h.quarantined, h.hardship, h.elderly, \
+     ph.id AS pending_id, pb.community AS pending_community, pb.number AS pending_building, \
+     ph.unit AS pending_unit, ph.room AS pending_room \
+     FROM users u LEFT JOIN households h ON h.id = u.household_id LEFT JOIN buildings b ON b.id = h.building_id \
+     LEFT JOIN households ph ON ph.id = u.pending_household_id LEFT JOIN buildings pb ON pb.id = ph.building_id";
 
 /// A row of `USER_SELECT`.
 #[derive(Deserialize)]
@@ -55,6 +61,11 @@ pub(super) struct UserRow {
     quarantined: Option<bool>,
     hardship: Option<bool>,
     elderly: Option<bool>,
+    pending_id: Option<i64>,
+    pending_community: Option<String>,
+    pending_building: Option<String>,
+    pending_unit: Option<String>,
+    pending_room: Option<String>,
 }
 
 impl From<UserRow> for UserRecord {
@@ -66,16 +77,39 @@ impl From<UserRow> for UserRecord {
                 building,
                 unit,
                 room,
-                quarantined: r.quarantined.unwrap_or(false),
-                hardship: r.hardship.unwrap_or(false),
-                elderly: r.elderly.unwrap_or(false),
+                quarantined: Some(r.quarantined.unwrap_or(false)),
+                hardship: Some(r.hardship.unwrap_or(false)),
+                elderly: Some(r.elderly.unwrap_or(false)),
+                membership: Some(Membership::Member),
+            }),
+            _ => None,
+        };
+        let pending = match (r.pending_id, r.pending_community, r.pending_building, r.pending_unit, r.pending_room) {
+            (Some(id), Some(community), Some(building), Some(unit), Some(room)) => Some(Household {
+                id: shared::HouseholdId(id),
+                community,
+                building,
+                unit,
+                room,
+                quarantined: None,
+                hardship: None,
+                elderly: None,
+                membership: Some(Membership::Pending),
             }),
             _ => None,
         };
         let mut roles: Vec<Role> = r.roles.as_deref().unwrap_or("").split(',').filter_map(Role::parse).collect();
         roles.sort();
         roles.dedup();
-        UserRecord { id: r.id, phone: r.phone, display_name: r.display_name, roles, vendor_id: r.vendor_id, household }
+        UserRecord {
+            id: r.id,
+            phone: r.phone,
+            display_name: r.display_name,
+            roles,
+            vendor_id: r.vendor_id,
+            household,
+            pending,
+        }
     }
 }
 

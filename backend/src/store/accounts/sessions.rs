@@ -221,11 +221,15 @@ const LOOKUP: &str = "SELECT q.jti AS lookup_jti, u.id, u.phone, u.display_name,
      (SELECT string_agg(r.role, ',') FROM user_roles r WHERE r.user_id = u.id) AS roles, \
      (SELECT v.id FROM vendors v WHERE v.owner_user_id = u.id) AS vendor_id, \
      h.id AS household_id, b.community, b.number AS building, h.unit, h.room, \
-     h.quarantined, h.hardship, h.elderly \
+     h.quarantined, h.hardship, h.elderly, \
+     ph.id AS pending_id, pb.community AS pending_community, pb.number AS pending_building, \
+     ph.unit AS pending_unit, ph.room AS pending_room \
      FROM jsonb_to_recordset(CAST($1 AS JSONB)) AS q(id BIGINT, jti TEXT) \
      JOIN users u ON u.id = q.id \
      LEFT JOIN households h ON h.id = u.household_id \
      LEFT JOIN buildings b ON b.id = h.building_id \
+     LEFT JOIN households ph ON ph.id = u.pending_household_id \
+     LEFT JOIN buildings pb ON pb.id = ph.building_id \
      WHERE NOT EXISTS (SELECT 1 FROM revoked_tokens t WHERE t.jti = q.jti)";
 
 #[derive(Deserialize)]
@@ -296,7 +300,15 @@ mod tests {
     use super::*;
 
     fn user(id: i64) -> UserRecord {
-        UserRecord { id, phone: None, display_name: None, roles: vec![], vendor_id: None, household: None }
+        UserRecord {
+            id,
+            phone: None,
+            display_name: None,
+            roles: vec![],
+            vendor_id: None,
+            household: None,
+            pending: None,
+        }
     }
 
     fn remember(s: &Cache, id: i64, jti: &str) {

@@ -357,7 +357,7 @@ fn home_rows(ch: &CheckoutChanges) -> Vec<Value> {
         .map(|h| {
             json!({
                 "user_id": h.user_id, "building_id": h.building_id, "unit": h.unit, "room": h.room,
-                "household_id": h.household_id,
+                "household_id": h.household_id, "member": h.member,
             })
         })
         .collect()
@@ -496,14 +496,30 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
         }
         let there = c
             .prepare_cached(
-                "SELECT id, quarantined, hardship, elderly FROM households \
-                 WHERE building_id = $1 AND unit = $2 AND room = $3",
+                "SELECT id, quarantined, hardship, elderly, \
+                 EXISTS (SELECT 1 FROM users m WHERE m.household_id = households.id) AS has_members \
+                 FROM households WHERE building_id = $1 AND unit = $2 AND room = $3",
             )?
             .query_row(named_params! { "$1": at.0, "$2": at.1, "$3": at.2 }, |r| {
-                Ok(HouseholdAt { id: HouseholdId(r.get("id")?), flags: flags(r)? })
+                Ok(HouseholdAt {
+                    id: HouseholdId(r.get("id")?),
+                    flags: flags(r)?,
+                    has_members: r.get("has_members")?,
+                    registered: Vec::new(),
+                })
             })
             .optional()?;
-        if let Some(there) = there {
+        if let Some(mut there) = there {
+            let mut registered = c.prepare_cached(
+                "SELECT u.id FROM household_register r JOIN users u ON u.phone = r.phone WHERE r.household_id = $1",
+            )?;
+            let users: HashSet<i64> = jobs.iter().map(|j| j.user_id).collect();
+            for id in registered.query_map(named_params! { "$1": there.id.get() }, |r| r.get::<_, i64>("id"))? {
+                let id = id?;
+                if users.contains(&id) {
+                    there.registered.push(id);
+                }
+            }
             s.households.insert(at, there);
         }
     }
@@ -580,12 +596,19 @@ fn sqlite_write(c: &Connection, ch: &CheckoutChanges) -> StoreResult<()> {
             )?
             .execute(named_params! { "$1": h.building_id, "$2": h.unit, "$3": h.room })?;
         }
-        // Only a resident who still has no home: one set meanwhile (PUT /me/household) stays.
-        c.prepare_cached(
+        // Only a resident who still has no home: one set meanwhile (PUT /me/household) stays. A
+        // member's home is set; anyone else's address waits for a member or staff.
+        let write = if h.member {
             "UPDATE users SET household_id = (SELECT id FROM households WHERE building_id = $2 AND unit = $3 \
-             AND room = $4) WHERE id = $1 AND household_id IS NULL",
-        )?
-        .execute(named_params! { "$1": h.user_id, "$2": h.building_id, "$3": h.unit, "$4": h.room })?;
+             AND room = $4), pending_household_id = NULL, pending_since = NULL WHERE id = $1 AND household_id IS NULL \
+             AND $5 IS NOT NULL"
+        } else {
+            "UPDATE users SET pending_household_id = (SELECT id FROM households WHERE building_id = $2 AND unit = $3 \
+             AND room = $4), pending_since = COALESCE(pending_since, $5) WHERE id = $1 AND household_id IS NULL"
+        };
+        c.prepare_cached(write)?.execute(named_params! {
+            "$1": h.user_id, "$2": h.building_id, "$3": h.unit, "$4": h.room, "$5": ts(Utc::now()),
+        })?;
     }
     for o in &ch.orders {
         let now = ts(o.created_at);

@@ -1,0 +1,159 @@
+//! A household is its members': residents waiting to join an address, answered by a member or
+//! by staff; staff keep each household's register of phones and its members. The rule of who is
+//! a member at once, and who may answer, is `domain::households`'.
+
+use crate::auth::{AuthUser, StaffUser};
+use crate::domain::households::Approver;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::masked_phone;
+use actix_web::{delete, get, post, put, web, HttpResponse};
+use shared::api::{HouseholdRequest, Page, PageQuery, Register, RequestAnswered, SetRegister};
+use shared::{ErrorBody, ErrorCode, Phone};
+
+/// The residents waiting to join the caller's household, oldest first (members only: a
+/// resident who is not a member of a household has none to answer).
+#[utoipa::path(
+    tag = "households",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses((status = 200, body = Page<HouseholdRequest>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
+)]
+#[get("/me/household/requests")]
+pub async fn requests(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    page: web::Query<PageQuery>,
+) -> ApiResult<web::Json<Page<HouseholdRequest>>> {
+    let items = match &auth.user.household {
+        Some(home) => state.store.households().requests(home.id.get()).await?,
+        None => Vec::new(),
+    };
+    let items: Vec<HouseholdRequest> = items
+        .into_iter()
+        .map(|r| HouseholdRequest {
+            id: r.id,
+            phone: masked_phone(r.phone),
+            requested_at: r.requested_at.map(crate::domain::time::to_api),
+        })
+        .collect();
+    Ok(web::Json(super::paged(items, page.limit, page.cursor.as_deref(), |i, _| i)?))
+}
+
+/// Answers `requester`'s request: through `/me` as a member of the caller's own household;
+/// through `/admin/households/{id}` (`staff_for`, the caller checked as staff) for that household.
+async fn answer(
+    state: &AppState,
+    auth: &AuthUser,
+    requester: i64,
+    staff_for: Option<i64>,
+    let_in: bool,
+) -> ApiResult<web::Json<RequestAnswered>> {
+    let approver = match staff_for {
+        Some(household) => Approver { staff: false, member_of: Some(household) },
+        None => Approver { staff: false, member_of: auth.user.household.as_ref().map(|h| h.id.get()) },
+    };
+    state.store.households().answer_request(approver, requester, let_in).await??;
+    Ok(web::Json(RequestAnswered { id: requester, approved: let_in }))
+}
+
+/// A member lets a waiting resident into their household.
+#[utoipa::path(
+    tag = "households",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "the waiting resident's user id")),
+    responses((status = 200, body = RequestAnswered), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[post("/me/household/requests/{id}/approve")]
+pub async fn approve(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<RequestAnswered>> {
+    answer(&state, &auth, id.into_inner(), None, true).await
+}
+
+/// A member turns a request down: the resident is not let in (their orders still reach the door
+/// they gave).
+#[utoipa::path(
+    tag = "households",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "the waiting resident's user id")),
+    responses((status = 200, body = RequestAnswered), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[post("/me/household/requests/{id}/reject")]
+pub async fn reject(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<RequestAnswered>> {
+    answer(&state, &auth, id.into_inner(), None, false).await
+}
+
+/// Staff let a waiting resident into the household they asked for.
+#[utoipa::path(
+    tag = "staff",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "household"), ("user_id" = i64, Path, description = "the waiting resident")),
+    responses((status = 200, body = RequestAnswered), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[post("/admin/households/{id}/members/{user_id}")]
+pub async fn admit(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<web::Json<RequestAnswered>> {
+    let (household, user) = path.into_inner();
+    answer(&state, &staff.0, user, Some(household), true).await
+}
+
+/// Staff take a member out of a household (they moved, or were let in by mistake).
+#[utoipa::path(
+    tag = "staff",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "household"), ("user_id" = i64, Path, description = "the member")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[delete("/admin/households/{id}/members/{user_id}")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
+    let (household, user) = path.into_inner();
+    if !state.store.households().remove_member(household, user).await? {
+        return Err(ApiError::new(ErrorCode::NotFound, "不是这户的成员 (not a member of this household)"));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Staff record the phones living in a household (the whole register; at most 20): a resident
+/// with one of them becomes a member at once, now or when they give this address.
+#[utoipa::path(
+    tag = "staff",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "household")),
+    request_body = SetRegister,
+    responses((status = 200, body = Register), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[put("/admin/households/{id}/register")]
+pub async fn register(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    id: web::Path<i64>,
+    body: web::Json<SetRegister>,
+) -> ApiResult<web::Json<Register>> {
+    let household = id.into_inner();
+    if body.phones.len() > 20 {
+        return Err(ApiError::new(ErrorCode::InvalidField, "phones: at most 20 a household"));
+    }
+    let phones: Vec<String> = body.phones.iter().map(|p| p.as_str().to_owned()).collect();
+    let kept = state
+        .store
+        .households()
+        .set_register(household, &phones, staff.0.user.id, chrono::Utc::now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("household"))?;
+    let phones = kept.into_iter().filter_map(|p| Phone::parse(&p).ok()).collect();
+    Ok(web::Json(Register { household_id: shared::HouseholdId(household), phones }))
+}

@@ -1,0 +1,162 @@
+-- A household is its members'. A resident whose home is on record (users.household_id) is a
+-- member of that household; a resident who asked for an address where they are not (yet) a
+-- member waits in users.pending_household_id, since pending_since, until a member or staff
+-- approve: goods may be delivered to that door meanwhile, nothing else of the household is
+-- theirs. Who becomes a member at once is the server's rule (backend/src/domain/households.rs).
+ALTER TABLE users ADD COLUMN pending_household_id BIGINT REFERENCES households(id);
+ALTER TABLE users ADD COLUMN pending_since TIMESTAMPTZ;
+CREATE INDEX users_household ON users (household_id);
+CREATE INDEX users_pending_household ON users (pending_household_id);
+
+-- The register: phones staff (or a member, inviting) recorded as living in a household. A
+-- resident logging in with one of them becomes a member at once.
+CREATE TABLE household_register (
+    household_id BIGINT NOT NULL REFERENCES households(id),
+    phone        TEXT NOT NULL,
+    added_by     BIGINT REFERENCES users(id),
+    added_at     TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (household_id, phone)
+);
+CREATE INDEX household_register_phone ON household_register (phone);
+
+-- The checkout's load tells, for each household an address names, whether it has members and
+-- which of the batch's residents are on its register; its apply makes a first order's address
+-- the resident's home only when the server decided they are a member, else their request.
+CREATE OR REPLACE FUNCTION fxs_checkout_load(p_jobs JSONB)
+RETURNS TEXT LANGUAGE plpgsql
+SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
+DECLARE
+    p_u BIGINT[];
+    p_k TEXT[];
+    p_b TEXT[];
+    p_un TEXT[];
+    p_r TEXT[];
+    p_s BIGINT[];
+    v_fresh BIGINT[];
+    v_fresh_keys TEXT[];
+    v_rest JSONB;
+    v_slots JSONB;
+    v_products JSONB;
+BEGIN
+    SELECT array_agg((j->>'u')::BIGINT ORDER BY n), array_agg(j->>'k' ORDER BY n), array_agg(j->>'b' ORDER BY n),
+           array_agg(j->>'un' ORDER BY n), array_agg(j->>'r' ORDER BY n), array_agg((j->>'s')::BIGINT ORDER BY n)
+        INTO p_u, p_k, p_b, p_un, p_r, p_s
+        FROM jsonb_array_elements(p_jobs) WITH ORDINALITY AS t(j, n);
+
+    WITH claimed AS (
+        INSERT INTO idempotency_keys (user_id, key, request_hash, created_at)
+            SELECT DISTINCT ON (j.u, j.k) j.u, j.k, j.h, now()
+            FROM (SELECT (x->>'u')::BIGINT AS u, x->>'k' AS k, x->>'h' AS h, n
+                  FROM jsonb_array_elements(p_jobs) WITH ORDINALITY AS t(x, n)) j
+            ORDER BY j.u, j.k, j.n
+            ON CONFLICT (user_id, key) DO NOTHING
+            RETURNING user_id, key)
+    SELECT COALESCE(array_agg(c.user_id), '{}'), COALESCE(array_agg(c.key), '{}')
+        INTO v_fresh, v_fresh_keys FROM claimed c;
+
+    -- Everything but the hot rows first; the slots and products are locked last, so that another
+    -- process's batch waits for them as short a time as possible.
+    v_rest := jsonb_build_object(
+        'keys', (SELECT COALESCE(jsonb_agg(jsonb_build_object('u', ik.user_id, 'k', ik.key,
+                     'request_hash', ik.request_hash, 'answer', ik.answer)), '[]')
+                 FROM (SELECT DISTINCT j.u, j.k FROM unnest(p_u, p_k) AS j(u, k)) j
+                 JOIN idempotency_keys ik ON ik.user_id = j.u AND ik.key = j.k
+                 WHERE NOT EXISTS (SELECT 1 FROM unnest(v_fresh, v_fresh_keys) AS f(u, k)
+                                   WHERE f.u = j.u AND f.k = j.k)),
+        'carts', (SELECT COALESCE(jsonb_agg(jsonb_build_object('u', c.user_id, 'lines', c.lines)), '[]') FROM (
+                     SELECT ci.user_id, jsonb_agg(jsonb_build_array(ci.product_id, ci.quantity) ORDER BY ci.product_id) AS lines
+                     FROM cart_items ci WHERE ci.user_id = ANY (p_u)
+                     GROUP BY ci.user_id) c),
+        'homes', (SELECT COALESCE(jsonb_agg(jsonb_build_object('u', u.id, 'building', b.number, 'unit', h.unit,
+                      'room', h.room, 'flags', jsonb_build_object('quarantined', h.quarantined,
+                      'hardship', h.hardship, 'elderly', h.elderly))), '[]')
+                  FROM users u JOIN households h ON h.id = u.household_id JOIN buildings b ON b.id = h.building_id
+                  WHERE u.id = ANY (p_u)),
+        'buildings', (SELECT COALESCE(jsonb_agg(jsonb_build_object('number', b.number, 'id', b.id)), '[]') FROM (
+                          SELECT DISTINCT ON (bb.number) bb.number, bb.id FROM buildings bb
+                          WHERE bb.number = ANY (p_b) ORDER BY bb.number, bb.id) b),
+        'households', (SELECT COALESCE(jsonb_agg(jsonb_build_object('building_id', h.building_id, 'unit', h.unit,
+                           'room', h.room, 'id', h.id, 'flags', jsonb_build_object('quarantined', h.quarantined,
+                           'hardship', h.hardship, 'elderly', h.elderly),
+                           'has_members', EXISTS (SELECT 1 FROM users m WHERE m.household_id = h.id),
+                           'registered', (SELECT COALESCE(jsonb_agg(ru.id), '[]') FROM household_register hr
+                                          JOIN users ru ON ru.phone = hr.phone
+                                          WHERE hr.household_id = h.id AND ru.id = ANY (p_u)))), '[]')
+                       FROM (SELECT DISTINCT a.b, a.un, a.r FROM unnest(p_b, p_un, p_r) AS a(b, un, r)
+                             WHERE a.b IS NOT NULL) a
+                       JOIN buildings bb ON bb.number = a.b
+                       JOIN households h ON h.building_id = bb.id AND h.unit = a.un AND h.room = a.r),
+        'order_ids', (SELECT COALESCE(jsonb_agg(nextval(pg_get_serial_sequence('orders', 'id'))), '[]')
+                      FROM generate_series(1, cardinality(v_fresh))));
+
+    SELECT COALESCE(jsonb_agg(to_jsonb(s) ORDER BY s.id), '[]') INTO v_slots FROM (
+        SELECT sl.id, sl.kind, sl.starts_at, sl.ends_at, sl.cutoff_at, sl.capacity, sl.booked, sl.priority_capacity,
+               sl.priority_booked, sl.priority_release_at, sl.closed
+        FROM slots sl WHERE sl.id = ANY (p_s)
+        ORDER BY sl.id FOR NO KEY UPDATE) s;
+
+    SELECT COALESCE(jsonb_agg(to_jsonb(p) ORDER BY p.id), '[]') INTO v_products FROM (
+        SELECT pr.id, pr.vendor_id, v.name AS vendor_name, pr.name, pr.unit, pr.price_fen, pr.stock,
+               pr.per_order_limit, pr.active, pr.category_id AS category, pr.is_box, pr.description, pr.category_sort
+        FROM products pr JOIN vendors v ON v.id = pr.vendor_id
+        WHERE pr.id IN (SELECT ci.product_id FROM cart_items ci WHERE ci.user_id = ANY (v_fresh))
+        ORDER BY pr.id FOR NO KEY UPDATE OF pr) p;
+
+    RETURN (v_rest || jsonb_build_object('slots', v_slots, 'products', v_products))::TEXT;
+END
+$$;
+
+-- p: what the server decided, each kind of row written by one statement for the whole batch,
+-- each row found through its key's index.
+CREATE OR REPLACE FUNCTION fxs_checkout_apply(p JSONB) RETURNS VOID LANGUAGE plpgsql
+SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
+BEGIN
+    UPDATE slots sl SET booked = t.booked, priority_booked = t.priority_booked
+        FROM jsonb_to_recordset(p->'slots') AS t(slot_id BIGINT, booked BIGINT, priority_booked BIGINT)
+        WHERE sl.id = t.slot_id;
+    UPDATE products pr SET stock = t.stock
+        FROM jsonb_to_recordset(p->'stock') AS t(id BIGINT, stock BIGINT)
+        WHERE pr.id = t.id;
+    IF jsonb_array_length(p->'homes') > 0 THEN
+        INSERT INTO households (building_id, unit, room)
+            SELECT DISTINCT t.building_id, t.unit, t.room
+            FROM jsonb_to_recordset(p->'homes') AS t(building_id BIGINT, unit TEXT, room TEXT, household_id BIGINT)
+            WHERE t.household_id IS NULL ORDER BY 1, 2, 3
+            ON CONFLICT (building_id, unit, room) DO NOTHING;
+        PERFORM 1 FROM users u WHERE u.id IN (SELECT (x->>'user_id')::BIGINT FROM jsonb_array_elements(p->'homes') x)
+            ORDER BY u.id FOR NO KEY UPDATE;
+        -- Only a resident who still has no home: one set meanwhile (PUT /me/household) stays. A
+        -- member's home is set; anyone else's address waits for a member or staff.
+        UPDATE users u SET household_id = h.id, pending_household_id = NULL, pending_since = NULL
+            FROM jsonb_to_recordset(p->'homes') AS t(user_id BIGINT, building_id BIGINT, unit TEXT, room TEXT,
+                                                      member BOOLEAN)
+            JOIN households h ON h.building_id = t.building_id AND h.unit = t.unit AND h.room = t.room
+            WHERE u.id = t.user_id AND u.household_id IS NULL AND t.member;
+        UPDATE users u SET pending_household_id = h.id, pending_since = COALESCE(u.pending_since, now())
+            FROM jsonb_to_recordset(p->'homes') AS t(user_id BIGINT, building_id BIGINT, unit TEXT, room TEXT,
+                                                      member BOOLEAN)
+            JOIN households h ON h.building_id = t.building_id AND h.unit = t.unit AND h.room = t.room
+            WHERE u.id = t.user_id AND u.household_id IS NULL AND NOT t.member
+              AND u.pending_household_id IS DISTINCT FROM h.id;
+    END IF;
+    INSERT INTO orders (id, user_id, slot_id, status, payment, total_fen, building, unit, room, note, handoff_code,
+                        priority_booking, created_at, expires_at, updated_at)
+        SELECT t.*, t.created_at FROM jsonb_to_recordset(p->'orders') AS t(id BIGINT, user_id BIGINT, slot_id BIGINT,
+            status TEXT, payment TEXT, total_fen BIGINT, building TEXT, unit TEXT, room TEXT, note TEXT,
+            handoff_code TEXT, priority_booking BOOLEAN, created_at TIMESTAMPTZ, expires_at TIMESTAMPTZ);
+    INSERT INTO order_lines (order_id, product_id, vendor_id, name, unit, quantity, price_fen)
+        SELECT * FROM jsonb_to_recordset(p->'lines') AS t(order_id BIGINT, product_id BIGINT, vendor_id BIGINT,
+            name TEXT, unit TEXT, quantity BIGINT, price_fen BIGINT);
+    INSERT INTO order_parts (order_id, vendor_id, status, subtotal_fen, updated_at)
+        SELECT * FROM jsonb_to_recordset(p->'parts') AS t(order_id BIGINT, vendor_id BIGINT, status TEXT,
+            subtotal_fen BIGINT, updated_at TIMESTAMPTZ);
+    INSERT INTO order_events (order_id, status, at, by_user)
+        SELECT * FROM jsonb_to_recordset(p->'events') AS t(order_id BIGINT, status TEXT, at TIMESTAMPTZ, by_user BIGINT);
+    -- A line the resident changed meanwhile stays in the cart.
+    DELETE FROM cart_items ci USING jsonb_to_recordset(p->'cart') AS t(user_id BIGINT, product_id BIGINT, quantity BIGINT)
+        WHERE ci.user_id = t.user_id AND ci.product_id = t.product_id AND ci.quantity = t.quantity;
+    UPDATE idempotency_keys ik SET answer = t.answer
+        FROM jsonb_to_recordset(p->'keys') AS t(user_id BIGINT, key TEXT, answer TEXT)
+        WHERE ik.user_id = t.user_id AND ik.key = t.key;
+END
+$$;
