@@ -67,6 +67,9 @@ pub struct PayConfig {
 }
 
 const DEMO_MERCHANT_KEY: &str = include_str!("wechat/demo_keys/merchant_key.pem");
+/// The demo's WeChat app, known to everyone who reads this code: never a real market's.
+const DEMO_APPID: &str = "wx-fuxiansheng-demo";
+const DEMO_SECRET: &str = "demo-secret";
 const DEMO_PLATFORM_KEY: &str = include_str!("wechat/demo_keys/platform_pub.pem");
 
 impl PayConfig {
@@ -217,7 +220,36 @@ impl Config {
                 return Err(format!("DATABASE_URL must be a postgres:// URL, got {url:?}"));
             }
         }
+        config.safety_catch()?;
         Ok(config)
+    }
+
+    /// Demo mode shows every login code on screen and pays through a simulator: with a real
+    /// SMS gateway, WeChat app or merchant configured it would hand anyone any account, so it
+    /// refuses to start; and a real market never runs on the demo's public WeChat credentials.
+    pub fn safety_catch(&self) -> Result<(), String> {
+        if self.demo {
+            let real = [
+                (self.sms.webhook.is_some(), "FXS_SMS_WEBHOOK"),
+                (self.wechat.api_base.is_some(), "FXS_WECHAT_API"),
+                (self.wechat.appid != DEMO_APPID, "FXS_WECHAT_APPID"),
+                (self.wechat.secret.expose_secret() != DEMO_SECRET, "FXS_WECHAT_SECRET"),
+                (self.pay.api_base.is_some(), "FXS_WECHATPAY_MCHID"),
+            ];
+            if let Some((_, name)) = real.iter().find(|(set, _)| *set) {
+                return Err(format!(
+                    "FXS_DEMO=1 with {name} set: demo mode shows login codes on screen and must never run with a \
+                     real SMS gateway, WeChat app or merchant. Unset FXS_DEMO, or the real credentials."
+                ));
+            }
+        } else if self.wechat.api_base.is_some()
+            && (self.wechat.appid == DEMO_APPID || self.wechat.secret.expose_secret() == DEMO_SECRET)
+        {
+            return Err("FXS_WECHAT_API is set but FXS_WECHAT_APPID or FXS_WECHAT_SECRET is the demo's: \
+                        set the mini-program's own"
+                .into());
+        }
+        Ok(())
     }
 
     /// Defaults: embedded database in `data_dir`, listen on 127.0.0.1:8080.
@@ -248,8 +280,8 @@ impl Config {
             },
             wechat: WechatConfig {
                 api_base: None,
-                appid: "wx-fuxiansheng-demo".into(),
-                secret: "demo-secret".into(),
+                appid: DEMO_APPID.into(),
+                secret: DEMO_SECRET.into(),
                 notice_template: "fxs-order-update".into(),
             },
             pay: PayConfig::demo(),
@@ -271,6 +303,27 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn demo_mode_refuses_real_credentials_and_a_real_market_the_demo_s() {
+        let demo = Config { demo: true, ..Config::default_for(PathBuf::from("/tmp/x")) };
+        assert_eq!(demo.safety_catch(), Ok(()));
+        let mut with_sms = demo.clone();
+        with_sms.sms.webhook = Some("https://sms.example/send".into());
+        assert!(with_sms.safety_catch().is_err_and(|e| e.contains("FXS_SMS_WEBHOOK")));
+        let mut with_wechat = demo.clone();
+        with_wechat.wechat.secret = "the-real-app-secret".into();
+        assert!(with_wechat.safety_catch().is_err_and(|e| e.contains("FXS_WECHAT_SECRET")));
+        let mut with_pay = demo.clone();
+        with_pay.pay.api_base = Some("https://api.mch.weixin.qq.com".into());
+        assert!(with_pay.safety_catch().is_err_and(|e| e.contains("FXS_WECHATPAY_MCHID")));
+        let mut real = Config { demo: false, ..demo.clone() };
+        real.wechat.api_base = Some("https://api.weixin.qq.com".into());
+        assert!(real.safety_catch().is_err(), "a real WeChat API with the demo's secret");
+        real.wechat.appid = "wx0123456789abcdef".into();
+        real.wechat.secret = "the-real-app-secret".into();
+        assert_eq!(real.safety_catch(), Ok(()));
+    }
 
     #[test]
     fn secrets_stay_out_of_debug_output() {

@@ -55,7 +55,7 @@ impl SmsSender {
         Self { http, webhook }
     }
 
-    #[tracing::instrument(skip(self, code))]
+    #[tracing::instrument(skip(self, phone, code), fields(phone = %crate::telemetry::mask_phones(phone)))]
     pub async fn send(&self, phone: &str, code: &str, ttl: Duration) -> Result<(), SmsError> {
         let url = self.webhook.as_deref().ok_or(SmsError::NotConfigured)?;
         let text = format!("【傅鲜生】您的验证码是{code}，{}分钟内有效。请勿告诉他人。", ttl.as_secs() / 60);
@@ -66,7 +66,7 @@ impl SmsSender {
             .json(&serde_json::json!({ "phone": phone, "code": code, "text": text }))
             .send()
             .await
-            .map_err(|e| SmsError::Gateway(e.to_string()))?;
+            .map_err(|e| SmsError::Gateway(e.without_url().to_string()))?;
         if res.status().is_success() {
             Ok(())
         } else {

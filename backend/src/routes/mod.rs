@@ -179,7 +179,7 @@ pub fn app(
         .route("/api/openapi.json", web::get().to(openapi_json))
         .service(web::scope("/api").default_service(web::to(api_not_found)))
         .service(storefront::service(static_dir))
-        .wrap(tracing_actix_web::TracingLogger::default())
+        .wrap(tracing_actix_web::TracingLogger::<crate::telemetry::MaskedRootSpan>::new())
         .wrap_fn(move |req, service| {
             use actix_web::dev::Service as _;
             let path = req.path().to_owned();

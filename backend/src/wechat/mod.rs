@@ -82,10 +82,10 @@ impl WechatClient {
             .timeout(Duration::from_secs(5))
             .send()
             .await
-            .map_err(|e| WechatError::Unreachable(e.to_string()))?
+            .map_err(|e| WechatError::Unreachable(e.without_url().to_string()))?
             .json()
             .await
-            .map_err(|e| WechatError::Unreachable(format!("unreadable reply: {e}")))?;
+            .map_err(|e| WechatError::Unreachable(format!("unreadable reply: {}", e.without_url())))?;
         let Some(token) = reply["access_token"].as_str() else {
             return Err(WechatError::Other(reply["errcode"].as_i64().unwrap_or(-1), reply["errmsg"].to_string()));
         };
@@ -109,10 +109,10 @@ impl WechatClient {
             .timeout(Duration::from_secs(5))
             .send()
             .await
-            .map_err(|e| WechatError::Unreachable(e.to_string()))?
+            .map_err(|e| WechatError::Unreachable(e.without_url().to_string()))?
             .json()
             .await
-            .map_err(|e| WechatError::Unreachable(format!("unreadable reply: {e}")))?;
+            .map_err(|e| WechatError::Unreachable(format!("unreadable reply: {}", e.without_url())))?;
         if matches!(reply["errcode"].as_i64(), Some(40001 | 42001)) {
             *self.token.lock().await = None;
             return Err(WechatError::Other(40001, "access_token expired".into()));
@@ -179,10 +179,10 @@ impl WechatClient {
             .timeout(Duration::from_secs(5))
             .send()
             .await
-            .map_err(|e| WechatError::Unreachable(e.to_string()))?
+            .map_err(|e| WechatError::Unreachable(e.without_url().to_string()))?
             .json()
             .await
-            .map_err(|e| WechatError::Unreachable(format!("unreadable reply: {e}")))?;
+            .map_err(|e| WechatError::Unreachable(format!("unreadable reply: {}", e.without_url())))?;
         match reply.errcode {
             0 => match (reply.openid, reply.session_key) {
                 (Some(openid), Some(session_key)) if !openid.is_empty() => {

@@ -270,7 +270,7 @@ impl PayClient {
         if let Some(body) = body {
             req = req.header("Content-Type", "application/json").body(body);
         }
-        let res = req.send().await.map_err(|e| PayError::Unreachable(e.to_string()))?;
+        let res = req.send().await.map_err(|e| PayError::Unreachable(e.without_url().to_string()))?;
         let status = res.status().as_u16();
         let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         let (serial, signature, ts, nonce) = (
@@ -279,7 +279,7 @@ impl PayClient {
             header("Wechatpay-Timestamp"),
             header("Wechatpay-Nonce"),
         );
-        let text = res.text().await.map_err(|e| PayError::Unreachable(e.to_string()))?;
+        let text = res.text().await.map_err(|e| PayError::Unreachable(e.without_url().to_string()))?;
         if (200..300).contains(&status) {
             let signed = Signed { serial: &serial, signature: &signature, timestamp: &ts, nonce: &nonce };
             self.check(&signed, &text, chrono::Utc::now())?;
