@@ -127,17 +127,15 @@ BEGIN
             ORDER BY u.id FOR NO KEY UPDATE;
         -- Only a resident who still has no home: one set meanwhile (PUT /me/household) stays. A
         -- member's home is set; anyone else's address waits for a member or staff.
-        UPDATE users u SET household_id = h.id, pending_household_id = NULL, pending_since = NULL
+        UPDATE users u SET household_id = CASE WHEN t.member THEN h.id END,
+                           pending_household_id = CASE WHEN t.member THEN NULL ELSE h.id END,
+                           pending_since = CASE WHEN t.member THEN NULL
+                                                WHEN u.pending_household_id = h.id THEN u.pending_since
+                                                ELSE now() END
             FROM jsonb_to_recordset(p->'homes') AS t(user_id BIGINT, building_id BIGINT, unit TEXT, room TEXT,
                                                       member BOOLEAN)
             JOIN households h ON h.building_id = t.building_id AND h.unit = t.unit AND h.room = t.room
-            WHERE u.id = t.user_id AND u.household_id IS NULL AND t.member;
-        UPDATE users u SET pending_household_id = h.id, pending_since = COALESCE(u.pending_since, now())
-            FROM jsonb_to_recordset(p->'homes') AS t(user_id BIGINT, building_id BIGINT, unit TEXT, room TEXT,
-                                                      member BOOLEAN)
-            JOIN households h ON h.building_id = t.building_id AND h.unit = t.unit AND h.room = t.room
-            WHERE u.id = t.user_id AND u.household_id IS NULL AND NOT t.member
-              AND u.pending_household_id IS DISTINCT FROM h.id;
+            WHERE u.id = t.user_id AND u.household_id IS NULL;
     END IF;
     INSERT INTO orders (id, user_id, slot_id, status, payment, total_fen, building, unit, room, note, handoff_code,
                         priority_booking, created_at, expires_at, updated_at)
