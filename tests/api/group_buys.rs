@@ -580,6 +580,30 @@ async fn proxy_shares(db: Db) {
     let r = app.put(&format!("{path}/shares/{hid}"), &share(&[(m.cabbage, 2)]), Some(&plain)).await;
     assert_eq!(r.status, 403);
 
+    // A volunteer places shares only in the buildings staff assigned them.
+    let assigned = json!({ "roles": ["volunteer"], "buildings": ["6"] });
+    let r = app.put("/api/v1/admin/users/13800000299/roles", &assigned, Some(&m.staff)).await;
+    assert_eq!((r.status, &r.body["leader_buildings"]), (200, &json!(["6"])), "{:?}", r.body);
+    let (elsewhere, _) = app.login("13800000299").await;
+    let r = app.put(&format!("{path}/shares/{hid}"), &share(&[(m.cabbage, 1)]), Some(&elsewhere)).await;
+    assert_eq!((r.status, r.error_code()), (403, "forbidden"), "{:?}", r.body);
+    // A share the household placed itself is the household's: a volunteer does not change it;
+    // staff may, and the household is told.
+    assert_eq!(app.put(&format!("{path}/share"), &share(&[(m.cabbage, 1)]), Some(&plain)).await.status, 200);
+    let own = app.get("/api/v1/me", Some(&plain)).await.body["household"]["id"].clone();
+    let r = app.put(&format!("{path}/shares/{own}"), &share(&[(m.cabbage, 3)]), Some(&volunteer)).await;
+    assert_eq!((r.status, r.error_code()), (403, "forbidden"), "{:?}", r.body);
+    assert_eq!(app.get(&path, Some(&plain)).await.body["my_share"]["items"][0]["quantity"], 1, "unchanged");
+    let r = app.put(&format!("{path}/shares/{own}"), &share(&[(m.cabbage, 2)]), Some(&m.staff)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let notices = app.get("/api/v1/me/notices", Some(&plain)).await.body;
+    let told = notices["items"].as_array().expect("items").iter().any(|n| {
+        n["title"] == "有人为您家代下团购"
+            && n["body"].as_str().is_some_and(|b| b.contains("工作人员") && b.contains("大白菜×2"))
+    });
+    assert!(told, "{notices}");
+    assert_eq!(app.put(&format!("{path}/share"), &share(&[(m.cabbage, 0)]), Some(&plain)).await.status, 204);
+
     // The console: the proxy share listed; the CSV with its BOM.
     let shares = app.get(&format!("{path}/shares"), Some(&m.leader)).await;
     assert_eq!(shares.status, 200);

@@ -458,7 +458,7 @@ pub async fn fill_pool(
 /// The demo's group leader (团长) of buildings 3 and 5.
 pub const LEADER_PHONE: &str = "13800000301";
 
-/// On the demo's first start: its leader, and one group-buy for buildings 3 and 5 that closes an
+/// On the demo's first start: its leader, its volunteers' buildings, and one group-buy for buildings 3 and 5 that closes an
 /// hour before tomorrow's first delivery slot's cut-off, so the 团购 tab has something to join.
 pub async fn open_group_buy(
     store: &crate::store::Store,
@@ -471,6 +471,11 @@ pub async fn open_group_buy(
     else {
         return Ok(None);
     };
+    // The demo's volunteers serve its twelve buildings (staff assign a real market's).
+    let all: Vec<String> = (1..=12).map(|b| b.to_string()).collect();
+    for i in 0..10 {
+        let _ = store.accounts().set_roles(&volunteer_phone(i), &[Role::Volunteer], &all, now).await?;
+    }
     let tomorrow = crate::domain::time::shanghai_today_start(now) + chrono::Duration::days(1);
     let slots = store.slots().between(tomorrow, tomorrow + chrono::Duration::days(1)).await?;
     let Some(slot) = slots.into_iter().map(SlotRecord::into_row).find(|s| s.kind == SlotKind::Delivery) else {

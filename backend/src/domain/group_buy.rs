@@ -98,21 +98,29 @@ pub fn may_call_off(status: GroupBuyStatus) -> Result<(), Refusal> {
 }
 
 /// Who may place a share on a household's behalf (代下单): staff, a leader of the household's
-/// building, a volunteer. Returns how the household is told who placed it (role and masked phone).
-pub fn placer(staff: bool, leads_its_building: bool, volunteer: bool, masked_phone: &str) -> Result<String, Refusal> {
-    let role = if staff {
-        "工作人员"
+/// building, a volunteer whom staff assigned that building. Returns how the household is told
+/// who placed it (role and masked phone) and whether the placer must keep off a share the
+/// household placed itself (a volunteer must).
+pub fn placer(
+    staff: bool,
+    leads_its_building: bool,
+    serves_its_building: bool,
+    masked_phone: &str,
+) -> Result<(String, bool), Refusal> {
+    let (role, keeps_off_own) = if staff {
+        ("工作人员", false)
     } else if leads_its_building {
-        "团长"
-    } else if volunteer {
-        "志愿者"
+        ("团长", false)
+    } else if serves_its_building {
+        ("志愿者", true)
     } else {
         return Err(Refusal::new(
             ErrorCode::Forbidden,
-            "只有志愿者、本楼团长和工作人员可以代下单 (only volunteers, its leader or staff place shares for others)",
+            "只有负责这栋楼的志愿者、本楼团长和工作人员可以代下单 \
+             (only a volunteer of its building, its leader or staff place shares for others)",
         ));
     };
-    Ok(format!("{role} {masked_phone}").trim().to_owned())
+    Ok((format!("{role} {masked_phone}").trim().to_owned(), keeps_off_own))
 }
 
 // ---------- opening ----------
@@ -353,6 +361,8 @@ pub struct JoinJob {
     pub user_id: i64,
     /// Who placed it on the household's behalf (代下单), and how the household is told.
     pub placed_by: Option<(i64, String)>,
+    /// The placer may not change a share the household placed itself (a volunteer's 代下单).
+    pub keeps_off_own: bool,
     /// (product, quantity); quantity 0 leaves the item out.
     pub lines: Vec<(i64, i64)>,
     pub now: DateTime<Utc>,
@@ -487,6 +497,12 @@ fn join_one(s: &JoinSnapshot, job: &JoinJob) -> Result<(JoinOutcome, Applied), R
     wanted.retain(|_, q| *q > 0);
     let key = (job.group_buy_id, job.household_id);
     let old = s.shares.get(&key);
+    if job.keeps_off_own && old.is_some_and(|o| o.placed_by.is_none() && o.lines != wanted) {
+        return Err(Refusal::new(
+            ErrorCode::Forbidden,
+            "这户自己下的团购，志愿者不能修改 (the household placed this share itself; a volunteer cannot change it)",
+        ));
+    }
     if old.is_some_and(|o| o.payment != SharePayment::Unpaid && o.lines != wanted) {
         return Err(Refusal::new(ErrorCode::GroupClosed, "已付款的份额不能再改 (a paid share cannot be changed)"));
     }
@@ -828,9 +844,28 @@ mod tests {
             household_id: household,
             user_id: household * 10,
             placed_by: None,
+            keeps_off_own: false,
             lines: lines.to_vec(),
             now: at(hour),
         }
+    }
+
+    #[test]
+    fn a_volunteer_keeps_off_a_share_the_household_placed_itself() {
+        let volunteer = |lines: &[(i64, i64)]| JoinJob {
+            placed_by: Some((9, "志愿者 138****0201".into())),
+            keeps_off_own: true,
+            ..job(100, lines, 3)
+        };
+        // The household's own share: the volunteer's change is refused; staff's is not.
+        let (out, _) = decide_joins(&snapshot(), &[job(100, &[(1, 1)], 3), volunteer(&[(1, 2)])]);
+        assert_eq!((code(&out[0]), code(&out[1])), (None, Some(ErrorCode::Forbidden)));
+        let staff = JoinJob { keeps_off_own: false, ..volunteer(&[(1, 2)]) };
+        let (out, _) = decide_joins(&snapshot(), &[job(100, &[(1, 1)], 3), staff]);
+        assert_eq!(code(&out[1]), None);
+        // A share a volunteer placed, the volunteer may change.
+        let (out, _) = decide_joins(&snapshot(), &[volunteer(&[(1, 1)]), volunteer(&[(1, 2)])]);
+        assert_eq!((code(&out[0]), code(&out[1])), (None, None));
     }
 
     fn code(o: &JoinOutcome) -> Option<ErrorCode> {
@@ -1021,9 +1056,10 @@ mod tests {
 
     #[test]
     fn only_volunteers_leaders_of_the_building_and_staff_place_shares_for_others() {
-        assert_eq!(placer(false, false, true, "138****0201").as_deref(), Ok("志愿者 138****0201"));
-        assert_eq!(placer(false, true, false, "138****0301").as_deref(), Ok("团长 138****0301"));
-        assert_eq!(placer(true, false, true, "").as_deref(), Ok("工作人员"));
+        let placed = |staff, leads, serves, phone| placer(staff, leads, serves, phone).map(|(l, k)| (l, k));
+        assert_eq!(placed(false, false, true, "138****0201"), Ok(("志愿者 138****0201".to_owned(), true)));
+        assert_eq!(placed(false, true, false, "138****0301"), Ok(("团长 138****0301".to_owned(), false)));
+        assert_eq!(placed(true, false, true, ""), Ok(("工作人员".to_owned(), false)));
         assert_eq!(placer(false, false, false, "139****0001").map_err(|r| r.code), Err(ErrorCode::Forbidden));
     }
 

@@ -61,6 +61,18 @@ pub fn group_buy_ended(
         .collect()
 }
 
+/// What a household's members are told when someone placed, changed or withdrew its group-buy
+/// share on its behalf (代下单): who, and what the share is now. (title, text)
+pub fn share_placed_for(group_buy_id: i64, placer: &str, now_holds: Option<&str>) -> (String, String) {
+    match now_holds {
+        Some(lines) => (
+            "有人为您家代下团购".to_owned(),
+            format!("{placer} 为您家在团购 {group_buy_id} 下单：{lines}。如有疑问请联系工作人员。"),
+        ),
+        None => ("您家的团购份额已取消".to_owned(), format!("{placer} 取消了您家在团购 {group_buy_id} 的份额。")),
+    }
+}
+
 /// At most `n` characters (WeChat counts characters, not bytes).
 fn clip(s: &str, n: usize) -> String {
     s.chars().take(n).collect()

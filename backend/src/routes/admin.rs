@@ -175,8 +175,9 @@ pub async fn set_roles(
     if leader && b.buildings.is_empty() {
         return Err(ApiError::new(ErrorCode::InvalidField, "buildings: a leader needs the buildings they run"));
     }
-    if !leader && !b.buildings.is_empty() {
-        return Err(ApiError::new(ErrorCode::InvalidField, "buildings: only a leader has buildings"));
+    let volunteer = roles.contains(&shared::Role::Volunteer);
+    if !leader && !volunteer && !b.buildings.is_empty() {
+        return Err(ApiError::new(ErrorCode::InvalidField, "buildings: only a leader or a volunteer has buildings"));
     }
     if b.buildings.len() > crate::domain::group_buy::MAX_BUILDINGS {
         return Err(ApiError::new(ErrorCode::InvalidField, "buildings: at most 50"));

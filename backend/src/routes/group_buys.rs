@@ -152,6 +152,7 @@ async fn join_own(state: &AppState, auth: &AuthUser, id: i64, lines: Vec<(i64, i
         household_id: household.id.get(),
         user_id: auth.user.id,
         placed_by: None,
+        keeps_off_own: false,
         lines,
         now: chrono::Utc::now(),
     };
@@ -174,12 +175,19 @@ async fn answer_join(state: &AppState, job: JoinJob) -> ApiResult<HttpResponse> 
     }
 }
 
-/// How the household is told who placed its share, if the caller may (`domain::group_buy::placer`).
-async fn placer(state: &AppState, auth: &AuthUser, building: &str) -> ApiResult<String> {
+/// How the household is told who placed its share, and whether the placer keeps off a share the
+/// household placed itself, if the caller may place it (`domain::group_buy::placer`).
+async fn placer(state: &AppState, auth: &AuthUser, building: &str) -> ApiResult<(String, bool)> {
     let masked = auth.user.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.masked()).unwrap_or_default();
-    let leads_it = auth.has(Role::Leader)
-        && state.store.accounts().led_buildings(auth.user.id).await?.iter().any(|b| b == building.trim());
-    Ok(crate::domain::group_buy::placer(auth.has(Role::Staff), leads_it, auth.has(Role::Volunteer), &masked)?)
+    // A leader's buildings are those they lead; a volunteer's those staff assigned them.
+    let theirs = if auth.has(Role::Leader) || auth.has(Role::Volunteer) {
+        state.store.accounts().led_buildings(auth.user.id).await?.iter().any(|b| b == building.trim())
+    } else {
+        false
+    };
+    let leads_it = auth.has(Role::Leader) && theirs;
+    let serves_it = auth.has(Role::Volunteer) && theirs;
+    Ok(crate::domain::group_buy::placer(auth.has(Role::Staff), leads_it, serves_it, &masked)?)
 }
 
 /// Places, changes or (all quantities 0) withdraws a household's share on its behalf
@@ -206,18 +214,27 @@ pub async fn set_share_for(
     let (id, household_id) = path.into_inner();
     let household =
         state.store.households().get(household_id).await?.ok_or_else(|| ApiError::not_found("household"))?;
-    let label = placer(&state, &auth, &household.building).await?;
+    let (label, keeps_off_own) = placer(&state, &auth, &household.building).await?;
     visible(&state, &auth, id).await?;
+    let told = label.clone();
     let user_id = state.store.households().resident(household_id).await?.unwrap_or(auth.user.id);
     let job = JoinJob {
         group_buy_id: id,
         household_id,
         user_id,
         placed_by: Some((auth.user.id, label)),
+        keeps_off_own,
         lines: body.into_inner().items.iter().map(|l| (l.product_id.get(), l.quantity)).collect(),
         now: chrono::Utc::now(),
     };
-    answer_join(&state, job).await
+    let answer = answer_join(&state, job).await?;
+    // Each step taken on the household's behalf is shown to its members.
+    let now_holds = state.store.group_buys().shares(id, Some(household_id)).await?.pop().map(|share| {
+        share.items.iter().map(|l| format!("{}×{}{}", l.name, l.quantity, l.unit)).collect::<Vec<_>>().join("、")
+    });
+    let (title, text) = crate::domain::notices::share_placed_for(id, &told, now_holds.as_deref());
+    state.store.notices().tell_household(household_id, "group_buy_proxy", &title, &text, chrono::Utc::now()).await?;
+    Ok(answer)
 }
 
 /// Finds (or puts on record) the household at an address in one of the group-buy's buildings,

@@ -290,7 +290,7 @@ pub(crate) fn time_field(field: &str, value: &str) -> Result<chrono::DateTime<ch
 
 /// A user as the API shows them, with the buildings a leader runs group-buys for.
 pub(crate) async fn user_view(state: &AppState, user: UserRecord) -> Result<shared::api::User, ApiError> {
-    let leads = user.roles.contains(&shared::Role::Leader);
+    let leads = user.roles.contains(&shared::Role::Leader) || user.roles.contains(&shared::Role::Volunteer);
     let id = user.id;
     let mut view: shared::api::User = user.into();
     if leads {

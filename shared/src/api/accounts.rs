@@ -85,7 +85,8 @@ pub struct User {
     /// The stall a vendor account keeps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor_id: Option<i64>,
-    /// The buildings a leader (团长) runs group-buys for.
+    /// The buildings a leader (团长) runs group-buys for, or a volunteer serves (staff assign
+    /// them with the roles).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub leader_buildings: Vec<String>,
 }

@@ -322,8 +322,8 @@ impl Accounts {
             .await?)
     }
 
-    /// Gives the user at `phone` (made if new) exactly these roles and, for a leader, these
-    /// buildings. Err: a building that does not exist (nothing changed). Ok: the user's id.
+    /// Gives the user at `phone` (made if new) exactly these roles and, for a leader or a
+    /// volunteer, these buildings. Err: a building that does not exist (nothing changed). Ok: the user's id.
     pub async fn set_roles(
         &self,
         phone: &str,
@@ -350,7 +350,8 @@ impl Accounts {
             tx.exec("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)", &args![user, role.as_str()]).await?;
         }
         tx.exec("DELETE FROM leader_buildings WHERE user_id = $1", &args![user]).await?;
-        if roles.contains(&Role::Leader) {
+        // A leader's buildings are those they run group-buys for; a volunteer's those they serve.
+        if roles.contains(&Role::Leader) || roles.contains(&Role::Volunteer) {
             for b in &building_ids {
                 tx.exec("INSERT INTO leader_buildings (user_id, building_id) VALUES ($1, $2)", &args![user, *b])
                     .await?;
