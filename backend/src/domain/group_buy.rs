@@ -1056,7 +1056,7 @@ mod tests {
 
     #[test]
     fn only_volunteers_leaders_of_the_building_and_staff_place_shares_for_others() {
-        let placed = |staff, leads, serves, phone| placer(staff, leads, serves, phone).map(|(l, k)| (l, k));
+        let placed = placer;
         assert_eq!(placed(false, false, true, "138****0201"), Ok(("志愿者 138****0201".to_owned(), true)));
         assert_eq!(placed(false, true, false, "138****0301"), Ok(("团长 138****0301".to_owned(), false)));
         assert_eq!(placed(true, false, true, ""), Ok(("工作人员".to_owned(), false)));
