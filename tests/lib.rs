@@ -48,6 +48,17 @@ pub async fn test_config(db: Db) -> (Config, Option<String>) {
     config.addr = "127.0.0.1:0".into();
     config.demo = true;
     config.jwt_secret = Some(TEST_JWT_SECRET.into());
+    // Tests press buttons far faster than people; the limits have tests of their own.
+    config.limits = backend::limits::LimitsConfig {
+        sms_per_client: 0,
+        login_per_phone: 0,
+        login_per_client: 0,
+        checkout_per_user: 0,
+        join_per_user: 0,
+        claim_per_user: 0,
+        handoff_per_user: 0,
+        trusted_proxies: Vec::new(),
+    };
     if let Ok(dir) = std::env::var("FXS_TEST_STATIC_DIR") {
         config.static_dir = dir.into();
     }
@@ -110,6 +121,13 @@ pub async fn start_process(bin: &str, config: &Config, db: Db) -> TestApp {
         .env("FXS_SMS_PHONE_PER_HOUR", config.sms.per_phone_per_hour.to_string())
         .env("FXS_PAYMENT_TIMEOUT_MINUTES", (config.payment_timeout.as_secs() / 60).max(1).to_string())
         .env("FXS_STATIC_DIR", &config.static_dir)
+        .env("FXS_LIMIT_SMS_CLIENT", config.limits.sms_per_client.to_string())
+        .env("FXS_LIMIT_LOGIN_PHONE", config.limits.login_per_phone.to_string())
+        .env("FXS_LIMIT_LOGIN_CLIENT", config.limits.login_per_client.to_string())
+        .env("FXS_LIMIT_CHECKOUT", config.limits.checkout_per_user.to_string())
+        .env("FXS_LIMIT_JOIN", config.limits.join_per_user.to_string())
+        .env("FXS_LIMIT_CLAIM", config.limits.claim_per_user.to_string())
+        .env("FXS_LIMIT_HANDOFF", config.limits.handoff_per_user.to_string())
         .env("RUST_LOG", "warn")
         .env_remove("DATABASE_URL")
         .stdout(std::process::Stdio::piped());

@@ -33,6 +33,8 @@ pub struct Config {
     /// `FXS_HSTS_MAX_AGE`: seconds of `Strict-Transport-Security`, set when the market is served
     /// over TLS (behind the proxy that ends it); unset, no HSTS.
     pub hsts_max_age: Option<u64>,
+    /// Abuse limits (`FXS_LIMIT_*`, per minute) and the proxies trusted to name the client.
+    pub limits: crate::limits::LimitsConfig,
     /// `FXS_PAYMENT_TIMEOUT_MINUTES`: an order awaiting WeChat payment expires after this.
     pub payment_timeout: Duration,
     /// How often unpaid orders are checked for expiry.
@@ -176,6 +178,26 @@ impl Config {
         if var("FXS_HSTS_MAX_AGE").is_some() {
             config.hsts_max_age = Some(num("FXS_HSTS_MAX_AGE", 0)?.max(0) as u64);
         }
+        let limit = |k: &str, default: u32| -> Result<u32, String> {
+            let n = num(k, default as i64)?;
+            u32::try_from(n).map_err(|_| format!("{k} must be 0 (off) or a number of requests a minute, got {n}"))
+        };
+        let l = &mut config.limits;
+        l.sms_per_client = limit("FXS_LIMIT_SMS_CLIENT", l.sms_per_client)?;
+        l.login_per_phone = limit("FXS_LIMIT_LOGIN_PHONE", l.login_per_phone)?;
+        l.login_per_client = limit("FXS_LIMIT_LOGIN_CLIENT", l.login_per_client)?;
+        l.checkout_per_user = limit("FXS_LIMIT_CHECKOUT", l.checkout_per_user)?;
+        l.join_per_user = limit("FXS_LIMIT_JOIN", l.join_per_user)?;
+        l.claim_per_user = limit("FXS_LIMIT_CLAIM", l.claim_per_user)?;
+        l.handoff_per_user = limit("FXS_LIMIT_HANDOFF", l.handoff_per_user)?;
+        if let Some(list) = var("FXS_TRUSTED_PROXIES") {
+            l.trusted_proxies = list
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| a.parse().map_err(|_| format!("FXS_TRUSTED_PROXIES: {a:?} is not an IP address")))
+                .collect::<Result<_, _>>()?;
+        }
         config.sms.webhook = var("FXS_SMS_WEBHOOK");
         config.sms.code_key = var("FXS_SMS_CODE_KEY").map(SecretString::from);
         config.sms.per_phone_per_hour = num("FXS_SMS_PHONE_PER_HOUR", config.sms.per_phone_per_hour)?;
@@ -267,6 +289,7 @@ impl Config {
             jwt_secret: None,
             token_ttl: Duration::from_secs(7 * 24 * 3600),
             hsts_max_age: None,
+            limits: crate::limits::LimitsConfig::default(),
             payment_timeout: Duration::from_secs(15 * 60),
             expiry_interval: Duration::from_secs(15),
             sms: SmsConfig {

@@ -39,6 +39,11 @@ const JOBS: &[Job] = &[
     Job { name: "expiry", every: market_period, pass: |s, _| Box::pin(expire_unpaid(&s.store)) },
     Job { name: "group-buys", every: market_period, pass: |s, _| Box::pin(close_due_group_buys(&s.store)) },
     Job { name: "housekeeping", every: |_| Duration::from_secs(3600), pass: |s, _| Box::pin(purge(&s.store)) },
+    Job {
+        name: "limits",
+        every: |_| Duration::from_secs(300),
+        pass: |s, _| Box::pin(async move { s.limits.forget_idle() }),
+    },
 ];
 
 fn market_period(state: &AppState) -> Duration {

@@ -7,6 +7,7 @@ pub mod domain;
 pub mod error;
 pub mod feed;
 pub mod jobs;
+pub mod limits;
 pub mod qr;
 pub mod routes;
 pub mod startup;

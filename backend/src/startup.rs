@@ -106,6 +106,7 @@ impl Application {
             None => None,
         };
         let security = routes::SecurityHeaders::new(&config.static_dir, config.hsts_max_age);
+        let limits = crate::limits::Limits::new(&config.limits);
         let state = web::Data::new(AppState {
             store,
             config,
@@ -117,6 +118,7 @@ impl Application {
             simulator_url,
             pay,
             security,
+            limits,
             feed: Default::default(),
         });
         let server = {

@@ -20,6 +20,8 @@ pub struct AppState {
     pub simulator_url: Option<String>,
     /// WeChat Pay, when payment is on (demo: through the simulator).
     pub pay: Option<crate::wechat::pay::PayClient>,
+    /// The abuse limits of this process (`limits.rs`).
+    pub limits: crate::limits::Limits,
     /// The headers that protect every answer (`routes/headers.rs`).
     pub security: crate::routes::SecurityHeaders,
     /// The stalls' live feed of this process (`feed.rs`).

@@ -7,6 +7,54 @@ on_both_databases! {
     every_answer_carries_the_protective_headers => protective_headers;
     a_household_is_its_members => members;
     a_first_order_to_a_flagged_door_asks_to_join_and_gets_no_priority => first_order_asks;
+    abuse_limits_answer_429_with_retry_after => abuse_limits;
+}
+
+async fn abuse_limits(db: Db) {
+    let app = tests::spawn_app_with(db, |c| {
+        c.sms.resend_interval = std::time::Duration::ZERO;
+        c.limits.sms_per_client = 5;
+        c.limits.login_per_phone = 4;
+        c.limits.checkout_per_user = 2;
+        c.limits.join_per_user = 2;
+    })
+    .await;
+    let retry_after =
+        |r: &tests::Reply| r.headers.get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let (token, _) = app.login(LI).await;
+    let (staff, _) = app.login(STAFF).await;
+    // Login codes from one client address: after those two, the sixth in a minute waits.
+    for i in 0..3 {
+        let r = app.post("/api/v1/auth/sms-code", &json!({ "phone": format!("1371234980{i}") }), None).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let r = app.post("/api/v1/auth/sms-code", &json!({ "phone": "13712349809" }), None).await;
+    assert_eq!((r.status, r.error_code()), (429, "too_many_requests"));
+    assert!(retry_after(&r).is_some_and(|s| (1..=60).contains(&s)), "{:?}", r.headers);
+    // Logins tried for one phone: the fifth waits, even with the right code.
+    for _ in 0..4 {
+        let r = app.post("/api/v1/auth/login", &json!({ "phone": "13712349800", "code": "000000" }), None).await;
+        assert_ne!(r.status, 429);
+    }
+    let r = app.post("/api/v1/auth/login", &json!({ "phone": "13712349800", "code": "000000" }), None).await;
+    assert_eq!((r.status, r.error_code()), (429, "too_many_requests"));
+    assert!(retry_after(&r).is_some());
+    // Checkouts by one user: the third in a minute waits.
+    let slot = app.open_slot(&staff, 10, 0, 30).await;
+    let body = json!({ "slot_id": slot["id"], "address": flat_5_1_302(), "payment": "on_delivery" });
+    for key in ["a", "b"] {
+        assert_ne!(app.checkout(&token, key, &body).await.status, 429);
+    }
+    let r = app.checkout(&token, "c", &body).await;
+    assert_eq!((r.status, r.error_code()), (429, "too_many_requests"));
+    assert!(retry_after(&r).is_some());
+    // Group-buy changes by one user.
+    let gb = app.get("/api/v1/group-buys", Some(&token)).await.body["items"][0]["id"].clone();
+    for _ in 0..2 {
+        assert_ne!(app.delete(&format!("/api/v1/group-buys/{gb}/share"), Some(&token)).await.status, 429);
+    }
+    let r = app.delete(&format!("/api/v1/group-buys/{gb}/share"), Some(&token)).await;
+    assert_eq!((r.status, r.error_code()), (429, "too_many_requests"));
 }
 
 const STAFF: &str = "13800000000";

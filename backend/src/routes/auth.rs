@@ -2,6 +2,7 @@
 
 use crate::auth::{new_code, AuthUser};
 use crate::error::{ApiError, ApiResult};
+use crate::limits::Limit;
 use crate::state::AppState;
 use crate::store::accounts::CodeRequest;
 use crate::store::UserRecord;
@@ -11,10 +12,6 @@ use chrono::Utc;
 use secrecy::ExposeSecret;
 use shared::api::{LoginRequest, LoginResponse, SmsCodeRequest, SmsCodeResponse, User, WechatLoginRequest};
 use shared::{ErrorBody, ErrorCode, SmsCode};
-
-fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
-}
 
 /// Sends a login code by SMS (in demo mode the code is also in the reply).
 #[utoipa::path(
@@ -37,7 +34,8 @@ pub async fn sms_code(
     let sms = &state.config.sms;
     let code = new_code();
     let code_hash = state.code_key.hash(phone.as_str(), &code);
-    let ip = client_ip(&req);
+    let ip = state.limits.client(&req);
+    state.limits.check(Limit::SmsPerClient, &ip)?;
     let request = CodeRequest { phone: phone.as_str(), client_ip: &ip, code_hash: &code_hash, now: Utc::now() };
     state.store.accounts().issue_code(request, &sms.rules()).await??;
     if !state.config.demo || state.config.sms.webhook.is_some() {
@@ -71,8 +69,14 @@ fn login_reply(state: &AppState, user: UserRecord) -> ApiResult<web::Json<LoginR
     )
 )]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> ApiResult<web::Json<LoginResponse>> {
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> ApiResult<web::Json<LoginResponse>> {
     let phone = &body.phone;
+    state.limits.check(Limit::LoginPerClient, state.limits.client(&req))?;
+    state.limits.check(Limit::LoginPerPhone, phone.as_str())?;
     let code = SmsCode::parse(&body.code).map_err(|e| ApiError::new(ErrorCode::InvalidField, e.to_string()))?;
     let now = Utc::now();
     let presented = state.code_key.hash(phone.as_str(), code.as_str());
@@ -97,8 +101,10 @@ pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) ->
 #[post("/auth/wechat")]
 pub async fn wechat_login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<WechatLoginRequest>,
 ) -> ApiResult<web::Json<LoginResponse>> {
+    state.limits.check(Limit::LoginPerClient, state.limits.client(&req))?;
     let code = body.code.trim();
     if code.is_empty() || code.len() > 128 {
         return Err(ApiError::new(ErrorCode::InvalidField, "code must be the string wx.login() returned"));

@@ -106,6 +106,7 @@ pub async fn claim(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64
         return Err(ApiError::forbidden("只有志愿者可以认领 (volunteers claim batches)"));
     }
     let id = id.into_inner();
+    state.limits.check(crate::limits::Limit::ClaimPerUser, auth.user.id)?;
     state.store.batches().claim(id, auth.user.id, chrono::Utc::now()).await??;
     Ok(web::Json(seen(&state, &auth, id).await?))
 }
@@ -149,6 +150,7 @@ pub async fn handoff(
     body: web::Json<HandoffRequest>,
 ) -> ApiResult<web::Json<Order>> {
     may_dispatch(&auth)?;
+    state.limits.check(crate::limits::Limit::HandoffPerUser, auth.user.id)?;
     let id = id.into_inner();
     let code = body.into_inner().code;
     let proof = Proof::Code(&code);

@@ -144,6 +144,7 @@ pub async fn leave(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64
 }
 
 async fn join_own(state: &AppState, auth: &AuthUser, id: i64, lines: Vec<(i64, i64)>) -> ApiResult<HttpResponse> {
+    state.limits.check(crate::limits::Limit::JoinPerUser, auth.user.id)?;
     let household = auth.user.household.as_ref().ok_or_else(|| {
         ApiError::new(ErrorCode::NotEligible, "请先登记住址 (set your home address first: PUT /api/v1/me/household)")
     })?;
@@ -212,6 +213,7 @@ pub async fn set_share_for(
     body: web::Json<ShareRequest>,
 ) -> ApiResult<HttpResponse> {
     let (id, household_id) = path.into_inner();
+    state.limits.check(crate::limits::Limit::JoinPerUser, auth.user.id)?;
     let household =
         state.store.households().get(household_id).await?.ok_or_else(|| ApiError::not_found("household"))?;
     let (label, keeps_off_own) = placer(&state, &auth, &household.building).await?;

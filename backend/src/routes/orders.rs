@@ -32,6 +32,7 @@ pub async fn create(
     req: HttpRequest,
     body: web::Json<CheckoutRequest>,
 ) -> ApiResult<HttpResponse> {
+    state.limits.check(crate::limits::Limit::CheckoutPerUser, auth.user.id)?;
     let key = req
         .headers()
         .get("Idempotency-Key")
