@@ -27,6 +27,9 @@ pub struct TestApp {
     /// The WeChat simulator's address (demo mode, in-process servers), for tests that play
     /// WeChat's side directly.
     pub simulator: Option<String>,
+    /// The server's own state (in-process servers): for tests of what no request reaches, such
+    /// as the housekeeping job's purge.
+    pub state: Option<std::sync::Arc<backend::state::AppState>>,
     schema: Option<String>,
     server: Option<(actix_web::dev::ServerHandle, tokio::task::JoinHandle<std::io::Result<()>>)>,
     /// When the server runs as a process of its own (`start_process`).
@@ -97,9 +100,21 @@ pub async fn start(config: Config, db: Db, schema: Option<String>) -> TestApp {
     let base = format!("http://127.0.0.1:{}", app.port());
     let handle = app.server_handle();
     let simulator = app.state().simulator_url.clone();
+    let state = Some(app.state());
     let task = tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
-    TestApp { base, client, db, data_dir, database_url, simulator, schema, server: Some((handle, task)), process: None }
+    TestApp {
+        base,
+        client,
+        db,
+        data_dir,
+        database_url,
+        simulator,
+        state,
+        schema,
+        server: Some((handle, task)),
+        process: None,
+    }
 }
 
 /// Starts the server as an operating-system process of its own (`bin`: the `fxs-server` binary,
@@ -156,6 +171,7 @@ pub async fn start_process(bin: &str, config: &Config, db: Db) -> TestApp {
         data_dir: PathBuf::new(),
         database_url: config.database_url.clone(),
         simulator: None,
+        state: None,
         schema: None,
         server: None,
         process: Some(child),

@@ -33,6 +33,9 @@ pub struct Config {
     /// `FXS_HSTS_MAX_AGE`: seconds of `Strict-Transport-Security`, set when the market is served
     /// over TLS (behind the proxy that ends it); unset, no HSTS.
     pub hsts_max_age: Option<u64>,
+    /// `FXS_KEEP_IDEMPOTENCY_DAYS`: how long a checkout's Idempotency-Key and first answer are
+    /// kept (a retry within it gets the first answer).
+    pub keep_idempotency_keys: Duration,
     /// Abuse limits (`FXS_LIMIT_*`, per minute) and the proxies trusted to name the client.
     pub limits: crate::limits::LimitsConfig,
     /// `FXS_PAYMENT_TIMEOUT_MINUTES`: an order awaiting WeChat payment expires after this.
@@ -178,6 +181,8 @@ impl Config {
         if var("FXS_HSTS_MAX_AGE").is_some() {
             config.hsts_max_age = Some(num("FXS_HSTS_MAX_AGE", 0)?.max(0) as u64);
         }
+        config.keep_idempotency_keys =
+            Duration::from_secs(24 * 3600 * num("FXS_KEEP_IDEMPOTENCY_DAYS", 7)?.max(1) as u64);
         let limit = |k: &str, default: u32| -> Result<u32, String> {
             let n = num(k, default as i64)?;
             u32::try_from(n).map_err(|_| format!("{k} must be 0 (off) or a number of requests a minute, got {n}"))
@@ -289,6 +294,7 @@ impl Config {
             jwt_secret: None,
             token_ttl: Duration::from_secs(7 * 24 * 3600),
             hsts_max_age: None,
+            keep_idempotency_keys: Duration::from_secs(7 * 24 * 3600),
             limits: crate::limits::LimitsConfig::default(),
             payment_timeout: Duration::from_secs(15 * 60),
             expiry_interval: Duration::from_secs(15),

@@ -38,7 +38,7 @@ const JOBS: &[Job] = &[
     Job { name: "donations", every: market_period, pass: |s, _| Box::pin(settle_pool(&s.store)) },
     Job { name: "expiry", every: market_period, pass: |s, _| Box::pin(expire_unpaid(&s.store)) },
     Job { name: "group-buys", every: market_period, pass: |s, _| Box::pin(close_due_group_buys(&s.store)) },
-    Job { name: "housekeeping", every: |_| Duration::from_secs(3600), pass: |s, _| Box::pin(purge(&s.store)) },
+    Job { name: "housekeeping", every: |_| Duration::from_secs(3600), pass: |s, _| Box::pin(purge(s)) },
     Job {
         name: "limits",
         every: |_| Duration::from_secs(300),
@@ -114,8 +114,10 @@ async fn expire_unpaid(store: &Store) {
     }
 }
 
-async fn purge(store: &Store) {
-    if let Err(e) = store.accounts().purge_expired(chrono::Utc::now()).await {
+async fn purge(state: &AppState) {
+    let now = chrono::Utc::now();
+    let keys_before = now - chrono::Duration::from_std(state.config.keep_idempotency_keys).unwrap_or_default();
+    if let Err(e) = state.store.accounts().purge_expired(now, keys_before).await {
         tracing::warn!(error = %e, "purging expired codes and tokens failed");
     }
 }

@@ -8,6 +8,29 @@ on_both_databases! {
     a_household_is_its_members => members;
     a_first_order_to_a_flagged_door_asks_to_join_and_gets_no_priority => first_order_asks;
     abuse_limits_answer_429_with_retry_after => abuse_limits;
+    idempotency_keys_are_kept_a_week_and_then_forgotten => keys_forgotten;
+}
+
+async fn keys_forgotten(db: Db) {
+    let app = tests::spawn_app(db).await;
+    let (staff, _) = app.login(STAFF).await;
+    let (token, _) = app.login(LI).await;
+    let slot = app.open_slot(&staff, 10, 0, 30).await;
+    app.put_in_cart(&token, app.product_id("大白菜").await, 1).await;
+    let body = json!({ "slot_id": slot["id"], "address": flat_5_1_302(), "payment": "on_delivery" });
+    let first = app.checkout(&token, "weekly", &body).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let store = &app.state.as_ref().expect("in-process server").store;
+    let now = chrono::Utc::now();
+    // Within the week the retry gets the first answer.
+    store.accounts().purge_expired(now, now - chrono::Duration::days(7)).await.expect("purge");
+    assert_eq!(app.checkout(&token, "weekly", &body).await.body["id"], first.body["id"]);
+    // Past it the key is forgotten: the same key is a new press (the cart is empty now), and
+    // the order stays.
+    store.accounts().purge_expired(now, now + chrono::Duration::minutes(1)).await.expect("purge");
+    let again = app.checkout(&token, "weekly", &body).await;
+    assert_eq!((again.status, again.error_code()), (409, "cart_empty"), "{:?}", again.body);
+    assert_eq!(app.get(&format!("/api/v1/orders/{}", first.body["id"]), Some(&token)).await.status, 200);
 }
 
 async fn abuse_limits(db: Db) {

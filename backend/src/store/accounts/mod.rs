@@ -292,9 +292,12 @@ impl Accounts {
         Ok(())
     }
 
-    /// Forgets ended tokens and codes nobody can use any more.
-    pub async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<()> {
+    /// Forgets ended tokens, codes nobody can use any more, and checkout Idempotency-Keys
+    /// answered before `keys_before` (a retry days later is not a retry; the orders stay).
+    pub async fn purge_expired(&self, now: DateTime<Utc>, keys_before: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
+        tx.exec("DELETE FROM idempotency_keys WHERE created_at < $1 AND answer IS NOT NULL", &args![keys_before])
+            .await?;
         tx.exec("DELETE FROM revoked_tokens WHERE expires_at < $1", &args![now]).await?;
         tx.exec("DELETE FROM sms_codes WHERE created_at < $1", &args![code_retention_cutoff(now)]).await?;
         tx.commit().await?;
