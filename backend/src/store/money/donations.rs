@@ -502,14 +502,16 @@ impl Donations {
             unit: Option<String>,
             room: Option<String>,
             by_phone: Option<String>,
+            pool_fen: Option<Fen>,
         }
-        let balance: Option<Fen> = self.db.opt("SELECT balance_fen FROM donation_pool WHERE id = 1", &args![]).await?;
-        let balance = balance.unwrap_or_default();
+        // The pool's balance is read in the same statement as its entries (one snapshot), so a
+        // gift settled meanwhile is in both or in neither.
         let rows: Vec<Row> = self
             .db
             .all(
                 "SELECT l.id, l.at, l.kind, l.amount_fen, l.balance_fen, l.donation_id, d.donor_name, \
-                 du.phone AS donor_phone, l.order_id, b.number AS building, h.unit, h.room, bu.phone AS by_phone \
+                 du.phone AS donor_phone, l.order_id, b.number AS building, h.unit, h.room, bu.phone AS by_phone, \
+                 (SELECT p.balance_fen FROM donation_pool p WHERE p.id = 1) AS pool_fen \
                  FROM pool_ledger l \
                  LEFT JOIN donations d ON d.id = l.donation_id LEFT JOIN users du ON du.id = d.user_id \
                  LEFT JOIN pool_allocations a ON a.order_id = l.order_id LEFT JOIN households h ON h.id = a.household_id \
@@ -518,6 +520,14 @@ impl Donations {
                 &args![from, to, limit],
             )
             .await?;
+        let balance = match rows.first() {
+            Some(r) => r.pool_fen.unwrap_or_default(),
+            None => {
+                let balance: Option<Fen> =
+                    self.db.opt("SELECT balance_fen FROM donation_pool WHERE id = 1", &args![]).await?;
+                balance.unwrap_or_default()
+            }
+        };
         let entries = rows
             .into_iter()
             .map(|r| {
