@@ -177,7 +177,7 @@ impl Notices {
         for user in members {
             self.db
                 .exec(
-                    super::notices::NOTICE_INSERT,
+                    NOTICE_INSERT,
                     &args![user, None::<i64>, kind, format!("{kind}:{household_id}:{user}:{at}"), title, body, now],
                 )
                 .await?;

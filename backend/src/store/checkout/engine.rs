@@ -598,17 +598,25 @@ fn sqlite_write(c: &Connection, ch: &CheckoutChanges) -> StoreResult<()> {
         }
         // Only a resident who still has no home: one set meanwhile (PUT /me/household) stays. A
         // member's home is set; anyone else's address waits for a member or staff.
-        let write = if h.member {
-            "UPDATE users SET household_id = (SELECT id FROM households WHERE building_id = $2 AND unit = $3 \
-             AND room = $4), pending_household_id = NULL, pending_since = NULL WHERE id = $1 AND household_id IS NULL \
-             AND $5 IS NOT NULL"
+        // (As fxs_checkout_apply: a request to the same household keeps its time.)
+        if h.member {
+            c.prepare_cached(
+                "UPDATE users SET household_id = (SELECT id FROM households WHERE building_id = $2 AND unit = $3 \
+                 AND room = $4), pending_household_id = NULL, pending_since = NULL \
+                 WHERE id = $1 AND household_id IS NULL",
+            )?
+            .execute(named_params! { "$1": h.user_id, "$2": h.building_id, "$3": h.unit, "$4": h.room })?;
         } else {
-            "UPDATE users SET pending_household_id = (SELECT id FROM households WHERE building_id = $2 AND unit = $3 \
-             AND room = $4), pending_since = COALESCE(pending_since, $5) WHERE id = $1 AND household_id IS NULL"
-        };
-        c.prepare_cached(write)?.execute(named_params! {
-            "$1": h.user_id, "$2": h.building_id, "$3": h.unit, "$4": h.room, "$5": ts(Utc::now()),
-        })?;
+            c.prepare_cached(
+                "UPDATE users SET pending_since = CASE WHEN pending_household_id = (SELECT id FROM households \
+                 WHERE building_id = $2 AND unit = $3 AND room = $4) THEN pending_since ELSE $5 END, \
+                 pending_household_id = (SELECT id FROM households WHERE building_id = $2 AND unit = $3 AND room = $4) \
+                 WHERE id = $1 AND household_id IS NULL",
+            )?
+            .execute(named_params! {
+                "$1": h.user_id, "$2": h.building_id, "$3": h.unit, "$4": h.room, "$5": ts(Utc::now()),
+            })?;
+        }
     }
     for o in &ch.orders {
         let now = ts(o.created_at);
