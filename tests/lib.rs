@@ -363,6 +363,14 @@ impl TestApp {
         r.body
     }
 
+    /// Staff let one household have `limit` open orders in the slot (1 unless raised).
+    pub async fn raise_household_limit(&self, staff: &str, slot: &Value, limit: i64) {
+        let path = format!("/api/v1/admin/slots/{}", slot["id"]);
+        let r = self.patch(&path, &serde_json::json!({ "household_limit": limit }), Some(staff)).await;
+        assert_eq!(r.status, 200, "raise the household limit: {:?}", r.body);
+        assert_eq!(r.body["household_limit"], limit);
+    }
+
     /// Asks for a code (demo mode returns it) and logs in. Returns (token, user).
     pub async fn login(&self, phone: &str) -> (String, Value) {
         let sent = self.post("/api/v1/auth/sms-code", &serde_json::json!({ "phone": phone }), None).await;

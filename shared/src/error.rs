@@ -51,6 +51,8 @@ pub enum ErrorCode {
     PriceCapped,
     /// The donation pool holds less than the order costs.
     PoolShort,
+    /// The household already has an open order in this slot (staff may raise the slot's limit).
+    HouseholdSlotTaken,
     // 5xx
     SmsUnavailable,
     WechatUnavailable,
@@ -98,6 +100,7 @@ impl ErrorCode {
             Self::WechatRequired => "wechat_required",
             Self::PriceCapped => "price_capped",
             Self::PoolShort => "pool_short",
+            Self::HouseholdSlotTaken => "household_slot_taken",
             Self::SmsUnavailable => "sms_unavailable",
             Self::WechatUnavailable => "wechat_unavailable",
             Self::PayUnavailable => "pay_unavailable",
@@ -135,7 +138,8 @@ impl ErrorCode {
             | Self::HandoffLocked
             | Self::WechatRequired
             | Self::PriceCapped
-            | Self::PoolShort => 409,
+            | Self::PoolShort
+            | Self::HouseholdSlotTaken => 409,
             Self::PayloadTooLarge => 413,
             Self::IdempotencyKeyMismatch => 422,
             Self::TooManyRequests => 429,

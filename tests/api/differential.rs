@@ -12,7 +12,7 @@
 //! `FXS_DIFF_SEED` (fixed by default, so a run is reproducible; any number for other cases).
 
 use backend::domain::checkout::{
-    decide, Answer, CheckoutJob, CheckoutSnapshot, Home, HouseholdAt, ProductRow, SlotRow, StoredKey,
+    decide, Answer, BookedOrder, CheckoutJob, CheckoutSnapshot, Home, HouseholdAt, ProductRow, SlotRow, StoredKey,
 };
 use backend::domain::slots::SlotChange;
 use backend::domain::slots::{NeedFlags, SlotState};
@@ -335,6 +335,7 @@ async fn set_up(store: &DynStore, case: &Case, now: DateTime<Utc>) -> (Vec<i64>,
             capacity: *capacity,
             priority_capacity: *reserve,
             priority_release_at: Some(now + Duration::hours(*release_h)),
+            household_limit: 1,
         };
         let id = store.slots().create(&slot, now).await.expect("slot").id.get();
         if *closed {
@@ -434,7 +435,6 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
     }
     for (n, home) in case.residents.iter().enumerate() {
         if let Some((b, unit, room, f)) = home {
-            s.homes.insert(users[n], Home { building: (*b).into(), unit: unit.clone(), room: room.clone(), flags: *f });
             let at = (building_id(b).unwrap_or_default(), unit.clone(), room.clone());
             let id = s.households.len() as i64 + 1;
             let there = s.households.entry(at).or_insert(HouseholdAt {
@@ -444,6 +444,14 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
                 registered: Vec::new(),
             });
             there.has_members = true;
+            let home = Home {
+                building: (*b).into(),
+                unit: unit.clone(),
+                room: room.clone(),
+                flags: *f,
+                household_id: Some(there.id),
+            };
+            s.homes.insert(users[n], home);
         }
     }
     for (n, (kind, capacity, reserve, release_h, cutoff_h, closed)) in case.slots.iter().enumerate() {
@@ -455,6 +463,7 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
             priority_release_at: Some(now + Duration::hours(*release_h)),
             cutoff_at: now + Duration::hours(*cutoff_h),
             closed: *closed,
+            household_limit: 1,
         };
         let row = SlotRow {
             id: SlotId(slots[n]),
@@ -506,8 +515,19 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
             there.has_members = true;
             let there = there.clone();
             let number = BUILDINGS[h.building_id as usize - 1];
-            let home = Home { building: number.into(), unit: h.unit.clone(), room: h.room.clone(), flags: there.flags };
+            let home = Home {
+                building: number.into(),
+                unit: h.unit.clone(),
+                room: h.room.clone(),
+                flags: there.flags,
+                household_id: Some(there.id),
+            };
             s.homes.entry(h.user_id).or_insert(home);
+        }
+        // The orders made, as the next batch's load finds them (each placer's household as now).
+        for o in &ch.orders {
+            let household_id = s.homes.get(&o.user_id).and_then(|h| h.household_id);
+            s.booked.push(BookedOrder { slot_id: o.slot_id, user_id: o.user_id, household_id });
         }
         for k in &ch.key_answers {
             let job = jobs.iter().find(|j| j.user_id == k.user_id && j.key == k.key).expect("job");

@@ -54,6 +54,8 @@ async fn told(db: Db) {
     .await;
     let (staff, _) = app.login("13800000000").await;
     let slot = app.open_slot(&staff, 20, 0, 24).await;
+    // Three orders of one household in this slot.
+    app.raise_household_limit(&staff, &slot, 3).await;
     let cabbage = app.get(&format!("/api/v1/products/{}", app.product_id("大白菜").await), None).await.body;
     let (stall, _) = app.login(&format!("138000001{:02}", cabbage["vendor_id"].as_i64().unwrap_or(0))).await;
     let wechat = wechat_resident(&app, "notice-phone").await;

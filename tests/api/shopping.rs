@@ -116,6 +116,8 @@ async fn checkout_happy_path(db: Db) {
     let (staff, _) = app.login(STAFF).await;
     let (token, _) = app.login("13900000004").await;
     let slot = app.open_slot(&staff, 10, 0, 24).await;
+    // Two orders of the household in this slot.
+    app.raise_household_limit(&staff, &slot, 2).await;
     let boxes = app.get("/api/v1/products?category=box", None).await.body;
     let box_id = boxes["items"][0]["id"].as_i64().expect("box");
     let box_price = boxes["items"][0]["price_fen"].as_i64().expect("price");
@@ -181,6 +183,7 @@ async fn idempotency(db: Db) {
     let (staff, _) = app.login(STAFF).await;
     let (token, _) = app.login("13900000004").await;
     let slot = app.open_slot(&staff, 100, 0, 24).await;
+    app.raise_household_limit(&staff, &slot, 5).await;
     app.put_in_cart(&token, g.cabbage, 1).await;
     let body = delivery(&slot["id"]);
 
@@ -509,6 +512,7 @@ async fn paged_orders(db: Db) {
     let app = spawn_app(db).await;
     let (staff, _) = app.login(STAFF).await;
     let slot = app.open_slot(&staff, 50, 0, 24).await;
+    app.raise_household_limit(&staff, &slot, 5).await;
     let (token, _) = app.login("13900000881").await;
     let cabbage = app.product_id("大白菜").await;
     let mut placed = Vec::new();

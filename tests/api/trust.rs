@@ -9,6 +9,78 @@ on_both_databases! {
     a_first_order_to_a_flagged_door_asks_to_join_and_gets_no_priority => first_order_asks;
     abuse_limits_answer_429_with_retry_after => abuse_limits;
     idempotency_keys_are_kept_a_week_and_then_forgotten => keys_forgotten;
+    one_open_order_per_household_and_slot_unless_staff_raise_it => household_slot;
+}
+
+/// Two members of one household press "pay" for the same slot at the same moment (through two
+/// server processes on PostgreSQL): one order, the other is told the household already has one.
+/// A cancelled order gives the turn back; staff may raise the slot's limit; another slot is free.
+async fn household_slot(db: Db) {
+    let (config, schema) = tests::test_config(db).await;
+    let first = tests::start(config.clone(), db, schema).await;
+    let second =
+        if db == Db::Postgres { Some(tests::start_process(crate::SERVER_BIN, &config, db).await) } else { None };
+    let app = &first;
+    let other_server = second.as_ref().unwrap_or(&first);
+    let (staff, _) = app.login(STAFF).await;
+    let (li, _) = app.login(LI).await;
+    // 李先生's wife: her phone on the flat's register makes her a member at once.
+    let flat = household_id(app, &staff, "5", "1", "302").await;
+    let register = format!("/api/v1/admin/households/{flat}/register");
+    assert_eq!(app.put(&register, &json!({ "phones": ["13712349021"] }), Some(&staff)).await.status, 200);
+    let (wife, _) = app.login("13712349021").await;
+    let r = app.put("/api/v1/me/household", &flat_5_1_302(), Some(&wife)).await;
+    assert_eq!(r.body["household"]["membership"], "member", "{:?}", r.body);
+
+    let slot = app.open_slot(&staff, 50, 0, 30).await;
+    assert_eq!(slot["household_limit"], 1, "one open order per household by default");
+    let cabbage = app.product_id("大白菜").await;
+    for t in [&li, &wife] {
+        app.put_in_cart(t, cabbage, 1).await;
+    }
+    let body = json!({ "slot_id": slot["id"], "payment": "on_delivery" });
+    let (a, b) = tokio::join!(app.checkout(&li, "li-1", &body), other_server.checkout(&wife, "wife-1", &body));
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "{:?} {:?}", a.body, b.body);
+    let (won, lost, loser) = if a.status == 201 { (&a, &b, &wife) } else { (&b, &a, &li) };
+    assert_eq!(lost.error_code(), "household_slot_taken", "{:?}", lost.body);
+    assert!(lost.body["error"]["message"].as_str().unwrap_or_default().contains("已有一张订单"));
+    assert_eq!(app.get("/api/v1/cart", Some(loser)).await.body["items"].as_array().map(Vec::len), Some(1));
+    let slots = app.get("/api/v1/slots", None).await.body;
+    let s = slots["items"].as_array().expect("items").iter().find(|s| s["id"] == slot["id"]).cloned().expect("slot");
+    assert_eq!(s["booked"], 1, "the refused press took no place");
+
+    // Another slot is free for the household.
+    let later = app.open_slot(&staff, 50, 0, 34).await;
+    let elsewhere = json!({ "slot_id": later["id"], "payment": "on_delivery" });
+    assert_eq!(app.checkout(loser, "elsewhere", &elsewhere).await.status, 201);
+    // A cancelled order gives the household's turn back.
+    app.put_in_cart(loser, cabbage, 1).await;
+    let winner = if std::ptr::eq(loser, &li) { &wife } else { &li };
+    let cancel = format!("/api/v1/orders/{}/cancel", won.body["id"]);
+    let r = app.post(&cancel, &json!({}), Some(winner)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(app.checkout(loser, "after-cancel", &body).await.status, 201);
+    // Staff raise the slot's limit: a second order goes in, a third does not.
+    app.put_in_cart(winner, cabbage, 1).await;
+    assert_eq!(app.checkout(winner, "second", &body).await.error_code(), "household_slot_taken");
+    for wrong in [0, 21] {
+        let r = app
+            .patch(&format!("/api/v1/admin/slots/{}", slot["id"]), &json!({ "household_limit": wrong }), Some(&staff))
+            .await;
+        assert_eq!((r.status, r.error_code()), (400, "invalid_field"), "{wrong}: {:?}", r.body);
+    }
+    app.raise_household_limit(&staff, &slot, 2).await;
+    assert_eq!(app.checkout(winner, "second", &body).await.status, 409, "a refusal is its key's first answer");
+    assert_eq!(app.checkout(winner, "third", &body).await.status, 201);
+    app.put_in_cart(winner, cabbage, 1).await;
+    assert_eq!(app.checkout(winner, "fourth", &body).await.error_code(), "household_slot_taken");
+    // The resident's own page cannot raise it.
+    let r =
+        app.patch(&format!("/api/v1/admin/slots/{}", slot["id"]), &json!({ "household_limit": 5 }), Some(winner)).await;
+    assert_eq!(r.status, 403);
+    drop(second);
 }
 
 async fn keys_forgotten(db: Db) {
@@ -218,10 +290,15 @@ async fn first_order_asks(db: Db) {
     assert_eq!(first.status, 201, "{:?}", first.body);
     let me = app.get("/api/v1/me", Some(&stranger)).await.body;
     assert_eq!(me["household"]["membership"], "pending", "{me}");
-    // The held place is not theirs: a second order of theirs finds the slot full for them.
-    app.put_in_cart(&stranger, cabbage, 1).await;
-    let second = app.checkout(&stranger, "second", &order("second")).await;
+    // The held place is not theirs: another stranger's order to that door finds the slot full.
+    let (another, _) = app.login("13712349013").await;
+    app.put_in_cart(&another, cabbage, 1).await;
+    let second = app.checkout(&another, "second", &order("second")).await;
     assert_eq!((second.status, second.error_code()), (409, "slot_full"), "{:?}", second.body);
+    // Nor a second order of the first stranger's: one open order per household in a slot.
+    app.put_in_cart(&stranger, cabbage, 1).await;
+    let again = app.checkout(&stranger, "again", &order("again")).await;
+    assert_eq!((again.status, again.error_code()), (409, "household_slot_taken"), "{:?}", again.body);
     // 李先生, a member, takes it.
     let (li, _) = app.login(LI).await;
     app.put_in_cart(&li, cabbage, 1).await;

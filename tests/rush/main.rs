@@ -807,6 +807,7 @@ mod raw {
                 capacity: args.slot_capacity,
                 priority_capacity: 0,
                 priority_release_at: None,
+                household_limit: 1,
             };
             slots.push(store.slots().create(&slot, now).await.expect("slot").id);
         }

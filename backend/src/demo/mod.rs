@@ -428,6 +428,7 @@ pub async fn ensure_slots(
                     (SlotKind::Pickup, _) => 0,
                 },
                 priority_release_at: Some(starts_at - Duration::hours(3)),
+                household_limit: 1,
             };
             store.slots().create(&slot, now).await?;
             made += 1;

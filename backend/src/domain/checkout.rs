@@ -52,6 +52,21 @@ impl Refusal {
         Refusal::new(ErrorCode::OverLimit, format!("{name} 每单限购{limit} ({name}: at most {limit} per order)"))
     }
 
+    /// The household has as many open orders in the slot as the slot allows one household.
+    pub fn household_slot_taken(limit: i64) -> Self {
+        let message = if limit <= 1 {
+            "您家在这个时段已有一张订单，请选择其他时段 (your household already has an order in this slot; \
+             choose another)"
+                .to_owned()
+        } else {
+            format!(
+                "您家在这个时段已有{limit}张订单，请选择其他时段 (your household already has {limit} orders in this \
+                 slot; choose another)"
+            )
+        };
+        Refusal::new(ErrorCode::HouseholdSlotTaken, message)
+    }
+
     pub fn address_needed() -> Self {
         Refusal::new(
             ErrorCode::InvalidField,
@@ -180,6 +195,10 @@ pub struct Home {
     pub unit: String,
     pub room: String,
     pub flags: NeedFlags,
+    /// The household they are a member of (none: a request still waiting, or a new household
+    /// made by this batch).
+    #[serde(default)]
+    pub household_id: Option<HouseholdId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -224,6 +243,25 @@ pub struct HouseholdAt {
     pub registered: Vec<i64>,
 }
 
+/// An open order (not a group-buy's) already in one of the batch's slots, of a resident of the
+/// batch or of a member of a household the batch's residents are (or become) members of: who
+/// placed it and the household they are a member of, if any.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct BookedOrder {
+    pub slot_id: SlotId,
+    pub user_id: i64,
+    pub household_id: Option<HouseholdId>,
+}
+
+impl BookedOrder {
+    /// Whether it is an order of `user`'s household in `slot`: theirs, or of a fellow member.
+    /// A resident who is no member anywhere (a request still waiting) is a household of one, so
+    /// an order to someone's door never takes that household's turn.
+    fn is_of(&self, slot: SlotId, user: i64, household: Option<HouseholdId>) -> bool {
+        self.slot_id == slot && (self.user_id == user || household.is_some_and(|h| self.household_id == Some(h)))
+    }
+}
+
 /// What a batch of checkouts needs, as the store found it (and on PostgreSQL locked: the keys,
 /// then the slots, then the products, each in order).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -241,6 +279,9 @@ pub struct CheckoutSnapshot {
     pub buildings: HashMap<String, i64>,
     /// (building id, unit, room) -> the household there, for the batch's addresses.
     pub households: HashMap<(i64, String, String), HouseholdAt>,
+    /// The open orders already in the batch's slots of its residents and their fellow members
+    /// (read after the slots were locked, so none can come in meanwhile), each once.
+    pub booked: Vec<BookedOrder>,
     /// Ids for new orders, used in turn; at least one per new key.
     pub order_ids: Vec<OrderId>,
 }
@@ -333,7 +374,8 @@ pub struct TooFewOrderIds {
 /// Decides a batch of checkouts, in the order given, each against the rows as the ones before
 /// it left them. A key seen earlier in the batch, or before it, gets its first answer again
 /// (or a mismatch); only a new key is decided. Refusals are reported in this order: unknown
-/// building, empty cart, no such slot, slot closed, slot full (the priority reserve held back
+/// building, empty cart, no such slot, slot closed, the household's orders in the slot at its
+/// limit (the resident's own and their fellow members'), slot full (the priority reserve held back
 /// unless the household is a priority one), no address for a delivery, then each cart line in
 /// product order: out of stock (or no longer sold), over the per-order limit. A refused checkout
 /// changes nothing but its key's answer; the address of a resident with no home on record
@@ -347,6 +389,7 @@ pub fn decide(snapshot: &CheckoutSnapshot, jobs: &[CheckoutJob]) -> Result<Check
         homes: HashMap::new(),
         new_homes: Vec::new(),
         orders: Vec::new(),
+        placed: Vec::new(),
         cart_removals: Vec::new(),
         key_answers: Vec::new(),
     };
@@ -398,6 +441,8 @@ struct Batch<'a> {
     homes: HashMap<i64, Home>,
     new_homes: Vec<NewHome>,
     orders: Vec<OrderRecord>,
+    /// The orders of this batch as the household limit counts them.
+    placed: Vec<BookedOrder>,
     cart_removals: Vec<(i64, ProductId, i64)>,
     key_answers: Vec<KeyAnswer>,
 }
@@ -441,6 +486,7 @@ impl Batch<'_> {
                     unit: a.unit.clone(),
                     room: a.room.clone(),
                     flags: there.filter(|_| member).map(|h| h.flags).unwrap_or_default(),
+                    household_id: there.filter(|_| member).map(|h| h.id),
                 };
                 self.homes.insert(user, home);
             }
@@ -456,6 +502,12 @@ impl Batch<'_> {
         let slot = self.slots.entry(row.id).or_insert_with(|| row.state.clone());
         if slot.is_closed(job.now) {
             return Err(Refusal::slot_closed());
+        }
+        // The household: the resident and their fellow members.
+        let household = home.as_ref().and_then(|h| h.household_id);
+        let theirs = s.booked.iter().chain(&self.placed).filter(|o| o.is_of(row.id, user, household)).count() as i64;
+        if theirs >= slot.household_limit {
+            return Err(Refusal::household_slot_taken(slot.household_limit));
         }
         if slot.places_for(priority, job.now) <= 0 {
             return Err(Refusal::slot_full());
@@ -499,6 +551,7 @@ impl Batch<'_> {
         self.stock.extend(taken);
         self.cart_removals.extend(lines.iter().map(|l| (user, l.product_id, l.quantity)));
         self.bought.insert(user);
+        self.placed.push(BookedOrder { slot_id: row.id, user_id: user, household_id: household });
         lines.sort_by_key(|l| (l.vendor_id, l.product_id));
         let parts = parts_of(&lines, |vendor| vendors.get(&vendor).cloned().unwrap_or_default());
         let status = job.payment.initial_status();
@@ -582,6 +635,7 @@ mod tests {
             unit: "1".into(),
             room: "101".into(),
             flags: NeedFlags { elderly: priority, ..NeedFlags::default() },
+            household_id: None,
         }
     }
 
@@ -618,6 +672,7 @@ mod tests {
                 priority_release_at: Some(at(5)),
                 cutoff_at: at(cutoff),
                 closed: false,
+                household_limit: 1,
             },
         };
         CheckoutSnapshot {
@@ -672,7 +727,7 @@ mod tests {
     #[test]
     fn the_reserve_is_held_for_priority_households_until_release() {
         let mut s = market();
-        s.homes.insert(3, home("3", false));
+        s.homes.insert(3, Home { room: "103".into(), ..home("3", false) });
         // One place for anyone, one held: resident 1 takes the first, resident 3 is refused,
         // priority resident 2 takes the held one.
         let d = decided(&s, &[job(1, "a", 1), job(3, "a", 1), job(2, "a", 1)]);
@@ -717,11 +772,60 @@ mod tests {
     }
 
     #[test]
+    fn one_open_order_per_household_and_slot_unless_raised() {
+        let mut s = market();
+        s.slots.get_mut(&SlotId(1)).expect("slot").state.capacity = 10;
+        s.carts.extend((5..=7).map(|u| (u, vec![(ProductId(11), 1)])));
+        // Residents 1 and 3 are members of household 31; 5 already has an open order in the
+        // slot; 4 orders to household 31's door without being its member (a request waiting);
+        // 6 is a member of household 32 where 7's phone is on the register.
+        let member = |h: i64| Some(HouseholdId(h));
+        s.homes.get_mut(&1).expect("1").household_id = member(31);
+        s.homes.insert(3, Home { household_id: member(31), ..home("3", false) });
+        s.homes.insert(5, Home { room: "501".into(), household_id: member(35), ..home("5", false) });
+        s.homes.insert(6, Home { room: "601".into(), household_id: member(32), ..home("3", false) });
+        let flat_32 = Address { building: "3".into(), unit: "1".into(), room: "601".into() };
+        s.households.insert(
+            (103, "1".into(), "601".into()),
+            HouseholdAt { id: HouseholdId(32), flags: NeedFlags::default(), has_members: true, registered: vec![7] },
+        );
+        s.booked.push(BookedOrder { slot_id: SlotId(1), user_id: 5, household_id: member(35) });
+        let mut to_door = job(4, "a", 1);
+        to_door.address = Some(Address { building: "3".into(), unit: "1".into(), room: "101".into() });
+        let mut registered = job(7, "a", 1);
+        registered.address = Some(flat_32);
+        let jobs = [job(1, "a", 1), job(3, "a", 1), to_door, job(5, "a", 1), job(6, "a", 1), registered];
+        let d = decided(&s, &jobs);
+        assert_eq!(
+            codes(&d),
+            ["created", "household_slot_taken", "created", "household_slot_taken", "created", "household_slot_taken"]
+        );
+        if let Answer::Refused(r) = &d.answers[1] {
+            assert!(r.message.contains("已有一张订单"), "{}", r.message);
+        }
+        assert_eq!(d.changes.slots, vec![SlotBooking { slot_id: SlotId(1), booked: 3, priority_booked: 0 }]);
+        assert!(d.changes.homes.iter().any(|h| h.user_id == 7 && h.member), "7 joined household 32 all the same");
+
+        // Staff raised the slot's limit to 2: a second order of the household goes in, not a third.
+        s.slots.get_mut(&SlotId(1)).expect("slot").state.household_limit = 2;
+        s.homes.insert(4, Home { household_id: member(31), ..home("3", false) });
+        let d = decided(&s, &[job(1, "a", 1), job(3, "a", 1), job(4, "a", 1), job(5, "a", 1)]);
+        assert_eq!(codes(&d), ["created", "created", "household_slot_taken", "created"]);
+        if let Answer::Refused(r) = &d.answers[2] {
+            assert!(r.message.contains("已有2张订单"), "{}", r.message);
+        }
+        // The order in another slot takes no turn here.
+        s.slots.get_mut(&SlotId(1)).expect("slot").state.household_limit = 1;
+        s.booked[0].slot_id = SlotId(2);
+        assert_eq!(codes(&decided(&s, &[job(5, "a", 1)])), ["created"]);
+    }
+
+    #[test]
     fn stock_runs_out_in_the_order_of_the_batch() {
         let mut s = market();
         s.slots.get_mut(&SlotId(1)).expect("slot").state.capacity = 10;
         s.carts = (1..=4).map(|u| (u, vec![(ProductId(10), 2)])).collect();
-        s.homes.extend((3..=4).map(|u| (u, home("3", false))));
+        s.homes.extend((3..=4).map(|u| (u, Home { room: format!("10{u}"), ..home("3", false) })));
         let d = decided(&s, &[job(1, "a", 1), job(2, "a", 1), job(3, "a", 1)]);
         assert_eq!(codes(&d), ["created", "out_of_stock", "out_of_stock"]);
         assert_eq!(d.changes.stock, vec![(ProductId(10), 1)]);

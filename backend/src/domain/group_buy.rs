@@ -828,6 +828,7 @@ mod tests {
                 priority_release_at: None,
                 cutoff_at: at(20),
                 closed: false,
+                household_limit: 1,
             },
         );
         for h in 100..=103 {
@@ -1100,6 +1101,7 @@ mod tests {
                 priority_release_at: None,
                 cutoff_at: at(29),
                 closed: false,
+                household_limit: 1,
             },
         };
         let s = OpenSnapshot {

@@ -7,6 +7,9 @@ use chrono::{DateTime, Utc};
 /// The most orders one slot can take.
 pub const MAX_SLOT_CAPACITY: i64 = 100_000;
 pub const CAPACITY_RANGE: &str = "容量须在0到100000单之间 (capacity must be 0 to 100000 orders)";
+/// The most open orders staff may let one household have in one slot.
+pub const MAX_HOUSEHOLD_LIMIT: i64 = 20;
+pub const HOUSEHOLD_LIMIT_RANGE: &str = "每户单数上限须在1到20之间 (household_limit must be 1 to 20)";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlotState {
@@ -18,6 +21,9 @@ pub struct SlotState {
     pub priority_release_at: Option<DateTime<Utc>>,
     pub cutoff_at: DateTime<Utc>,
     pub closed: bool,
+    /// Open orders one household may have in the slot: 1 unless staff raised it, so that a
+    /// script with free accounts cannot book a slot's every place for one door.
+    pub household_limit: i64,
 }
 
 impl SlotState {
@@ -76,6 +82,7 @@ pub fn broken_rule(
     cutoff_at: DateTime<Utc>,
     capacity: i64,
     priority_capacity: i64,
+    household_limit: i64,
 ) -> Option<&'static str> {
     if cutoff_at > starts_at {
         return Some("截单时间不能晚于开始时间 (cutoff_at must not be after starts_at)");
@@ -85,6 +92,9 @@ pub fn broken_rule(
     }
     if !(0..=capacity).contains(&priority_capacity) {
         return Some("优先预留须在0到容量之间 (priority_capacity must be 0 to capacity)");
+    }
+    if !(1..=MAX_HOUSEHOLD_LIMIT).contains(&household_limit) {
+        return Some(HOUSEHOLD_LIMIT_RANGE);
     }
     None
 }
@@ -97,6 +107,7 @@ pub struct SlotChange {
     pub priority_release_at: Option<DateTime<Utc>>,
     pub cutoff_at: Option<DateTime<Utc>>,
     pub closed: Option<bool>,
+    pub household_limit: Option<i64>,
 }
 
 /// A slot as changed, decided over the slot as it is (locked): the capacity within range and
@@ -126,7 +137,9 @@ pub fn decide_change(
     s.priority_release_at = change.priority_release_at.or(s.priority_release_at);
     s.cutoff_at = change.cutoff_at.unwrap_or(s.cutoff_at);
     s.closed = change.closed.unwrap_or(s.closed);
-    if let Some(rule) = broken_rule(changed.starts_at, s.cutoff_at, s.capacity, s.priority_capacity) {
+    s.household_limit = change.household_limit.unwrap_or(s.household_limit);
+    if let Some(rule) = broken_rule(changed.starts_at, s.cutoff_at, s.capacity, s.priority_capacity, s.household_limit)
+    {
         return Err(Refusal::new(ErrorCode::InvalidField, rule));
     }
     Ok(changed)
@@ -165,6 +178,7 @@ mod tests {
             priority_release_at: Some(at(5)),
             cutoff_at: at(8),
             closed: false,
+            household_limit: 1,
         };
         assert_eq!(s.reserve_held(at(4)), 2);
         assert_eq!(s.remaining(at(4)), 2);
@@ -187,6 +201,7 @@ mod tests {
             priority_release_at: None,
             cutoff_at: at(8),
             closed: false,
+            household_limit: 1,
         };
         let slot = SlotRow {
             id: shared::SlotId(1),
@@ -205,6 +220,12 @@ mod tests {
         assert_eq!(code(reserve), Err(ErrorCode::InvalidField), "the reserve within the capacity");
         let late = SlotChange { cutoff_at: Some(at(10)), ..SlotChange::default() };
         assert_eq!(code(late), Err(ErrorCode::InvalidField), "the cut-off not after the start");
+        let raised = SlotChange { household_limit: Some(3), ..SlotChange::default() };
+        assert_eq!(code(raised).map(|s| s.household_limit), Ok(3));
+        for limit in [0, 21] {
+            let wrong = SlotChange { household_limit: Some(limit), ..SlotChange::default() };
+            assert_eq!(code(wrong), Err(ErrorCode::InvalidField), "household_limit {limit}");
+        }
         let closed = code(SlotChange { closed: Some(true), ..SlotChange::default() }).expect("closed");
         assert!(closed.closed && closed.capacity == 10);
     }

@@ -30,6 +30,7 @@ pub fn slot_view(s: SlotRecord, now: DateTime<Utc>) -> Slot {
         priority_release_at: state.priority_release_at.map(to_api),
         priority_remaining: if closed { 0 } else { state.priority_remaining() },
         closed,
+        household_limit: state.household_limit,
     }
 }
 
@@ -76,7 +77,8 @@ pub async fn create(
     if ends_at <= starts_at {
         return invalid("结束时间必须晚于开始时间 (ends_at must be after starts_at)");
     }
-    if let Some(rule) = broken_rule(starts_at, cutoff_at, b.capacity, b.priority_capacity) {
+    let household_limit = b.household_limit.unwrap_or(1);
+    if let Some(rule) = broken_rule(starts_at, cutoff_at, b.capacity, b.priority_capacity, household_limit) {
         return invalid(rule);
     }
     let slot = NewSlot {
@@ -87,6 +89,7 @@ pub async fn create(
         capacity: b.capacity,
         priority_capacity: b.priority_capacity,
         priority_release_at,
+        household_limit,
     };
     let now = Utc::now();
     let created = state.store.slots().create(&slot, now).await?;
@@ -123,6 +126,7 @@ pub async fn update(
             .transpose()?,
         cutoff_at: b.cutoff_at.as_deref().map(|t| time_field("cutoff_at", t)).transpose()?,
         closed: b.closed,
+        household_limit: b.household_limit,
     };
     match state.store.slots().change(id.into_inner(), &change).await? {
         Some(Ok(s)) => Ok(web::Json(slot_view(s, Utc::now()))),

@@ -22,6 +22,7 @@ pub const SQLITE: Embedded = &[
     (11, "product list order", include_str!("../../../migrations/sqlite/0011_product_list_order.sql")),
     (12, "typed answers", include_str!("../../../migrations/sqlite/0012_typed_answers.sql")),
     (13, "household members", include_str!("../../../migrations/sqlite/0013_household_members.sql")),
+    (14, "household slot limit", include_str!("../../../migrations/sqlite/0014_household_slot_limit.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -41,6 +42,7 @@ pub const POSTGRES: Embedded = &[
     (14, "product list order", include_str!("../../../migrations/postgres/0014_product_list_order.sql")),
     (15, "typed answers", include_str!("../../../migrations/postgres/0015_typed_answers.sql")),
     (16, "household members", include_str!("../../../migrations/postgres/0016_household_members.sql")),
+    (17, "household slot limit", include_str!("../../../migrations/postgres/0017_household_slot_limit.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

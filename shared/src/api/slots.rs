@@ -25,6 +25,8 @@ pub struct Slot {
     pub priority_remaining: i64,
     /// Closed by staff or past its cut-off.
     pub closed: bool,
+    /// Open orders one household may have in this slot (1 unless staff raised it).
+    pub household_limit: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -54,6 +56,9 @@ pub struct CreateSlot {
     pub priority_capacity: i64,
     #[serde(default)]
     pub priority_release_at: Option<String>,
+    /// Open orders one household may have in this slot (1 to 20, default 1).
+    #[serde(default)]
+    pub household_limit: Option<i64>,
 }
 
 /// Staff flag a household; only the flags given change.
@@ -78,4 +83,6 @@ pub struct UpdateSlot {
     pub priority_release_at: Option<String>,
     pub cutoff_at: Option<String>,
     pub closed: Option<bool>,
+    /// Open orders one household may have in this slot (1 to 20).
+    pub household_limit: Option<i64>,
 }

@@ -24,8 +24,8 @@
 use super::slots::{SlotRecord, SLOT_COLUMNS};
 use crate::domain::checkout::SlotRow;
 use crate::domain::checkout::{
-    decide, Answer, CheckoutChanges, CheckoutDecision, CheckoutJob, CheckoutSnapshot, Home, HouseholdAt, ProductRow,
-    StoredKey,
+    decide, Answer, BookedOrder, CheckoutChanges, CheckoutDecision, CheckoutJob, CheckoutSnapshot, Home, HouseholdAt,
+    ProductRow, StoredKey,
 };
 use crate::domain::slots::NeedFlags;
 use crate::store::accounts::Sessions;
@@ -283,6 +283,7 @@ fn snapshot_from(text: &str) -> StoreResult<CheckoutSnapshot> {
         products: Vec<ProductRow>,
         buildings: Vec<LoadedBuilding>,
         households: Vec<LoadedHousehold>,
+        booked: Vec<BookedOrder>,
         order_ids: Vec<OrderId>,
     }
     let l: Loaded = serde_json::from_str(text)
@@ -295,6 +296,7 @@ fn snapshot_from(text: &str) -> StoreResult<CheckoutSnapshot> {
         products: l.products.into_iter().map(|p| (p.id, p)).collect(),
         buildings: l.buildings.into_iter().map(|b| (b.number, b.id)).collect(),
         households: l.households.into_iter().map(|h| ((h.building_id, h.unit, h.room), h.at)).collect(),
+        booked: l.booked,
         order_ids: l.order_ids,
     })
 }
@@ -463,11 +465,17 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
         s.carts.insert(user, cart);
         let home = c
             .prepare_cached(
-                "SELECT b.number AS building, h.unit, h.room, h.quarantined, h.hardship, h.elderly FROM users u \
+                "SELECT b.number AS building, h.unit, h.room, h.quarantined, h.hardship, h.elderly, h.id FROM users u \
                  JOIN households h ON h.id = u.household_id JOIN buildings b ON b.id = h.building_id WHERE u.id = $1",
             )?
             .query_row(named_params! { "$1": user }, |r| {
-                Ok(Home { building: r.get("building")?, unit: r.get("unit")?, room: r.get("room")?, flags: flags(r)? })
+                Ok(Home {
+                    building: r.get("building")?,
+                    unit: r.get("unit")?,
+                    room: r.get("room")?,
+                    flags: flags(r)?,
+                    household_id: Some(HouseholdId(r.get("id")?)),
+                })
             })
             .optional()?;
         if let Some(home) = home {
@@ -523,11 +531,53 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
             s.households.insert(at, there);
         }
     }
+    s.booked = sqlite_booked(c, jobs, &s)?;
     // The one writer: the next ids are free until this commit.
     let last: i64 =
         c.prepare_cached("SELECT COALESCE(MAX(id), 0) AS id FROM orders")?.query_row([], |r| r.get("id"))?;
     s.order_ids = (1..=claimed.len() as i64).map(|n| OrderId(last + n)).collect();
     Ok(s)
+}
+
+/// The open orders (not a group-buy's) already in the batch's slots of each job's household: the
+/// resident's own and those of the members of their household (or of the household at the
+/// address they give, which a first order may make theirs). Each once.
+fn sqlite_booked(c: &Connection, jobs: &[CheckoutJob], s: &CheckoutSnapshot) -> StoreResult<Vec<BookedOrder>> {
+    const BOOKED: &str =
+        "SELECT o.id, o.slot_id, o.user_id, u.household_id FROM orders o JOIN users u ON u.id = o.user_id \
+         WHERE o.group_buy_id IS NULL AND o.status NOT IN ('cancelled', 'expired', 'delivered') AND o.id IN (\
+           SELECT id FROM orders WHERE user_id = $1 AND slot_id = $2 \
+           UNION SELECT o2.id FROM users m JOIN orders o2 ON o2.user_id = m.id AND o2.slot_id = $2 \
+             WHERE m.household_id = $3)";
+    let mut found: std::collections::BTreeMap<i64, BookedOrder> = std::collections::BTreeMap::new();
+    for j in jobs {
+        let household = match (s.homes.get(&j.user_id), &j.address) {
+            (Some(home), _) => home.household_id.map(HouseholdId::get),
+            (None, Some(a)) => s
+                .buildings
+                .get(a.building.trim())
+                .and_then(|b| s.households.get(&(*b, a.unit.trim().to_owned(), a.room.trim().to_owned())))
+                .map(|h| h.id.get()),
+            (None, None) => None,
+        };
+        let mut stmt = c.prepare_cached(BOOKED)?;
+        let rows =
+            stmt.query_map(named_params! { "$1": j.user_id, "$2": j.slot_id.get(), "$3": household }, |row| {
+                Ok((
+                    row.get::<_, i64>("id")?,
+                    BookedOrder {
+                        slot_id: SlotId(row.get("slot_id")?),
+                        user_id: row.get("user_id")?,
+                        household_id: row.get::<_, Option<i64>>("household_id")?.map(HouseholdId),
+                    },
+                ))
+            })?;
+        for row in rows {
+            let (id, order) = row?;
+            found.insert(id, order);
+        }
+    }
+    Ok(found.into_values().collect())
 }
 
 fn slot_row(c: &Connection, id: SlotId) -> rusqlite::Result<Option<SlotRow>> {
@@ -549,6 +599,7 @@ fn slot_row(c: &Connection, id: SlotId) -> rusqlite::Result<Option<SlotRow>> {
                     None => None,
                 },
                 closed: r.get("closed")?,
+                household_limit: r.get("household_limit")?,
             }
             .into_row())
         })

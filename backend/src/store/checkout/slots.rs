@@ -25,6 +25,7 @@ pub struct SlotRecord {
     pub priority_booked: i64,
     pub priority_release_at: Option<DateTime<Utc>>,
     pub closed: bool,
+    pub household_limit: i64,
 }
 
 impl SlotRecord {
@@ -43,6 +44,7 @@ impl SlotRecord {
                 priority_release_at: self.priority_release_at,
                 cutoff_at: self.cutoff_at,
                 closed: self.closed,
+                household_limit: self.household_limit,
             },
         }
     }
@@ -61,6 +63,7 @@ impl SlotRecord {
             priority_booked: s.priority_booked,
             priority_release_at: s.priority_release_at,
             closed: s.closed,
+            household_limit: s.household_limit,
         }
     }
 }
@@ -74,10 +77,11 @@ pub struct NewSlot {
     pub capacity: i64,
     pub priority_capacity: i64,
     pub priority_release_at: Option<DateTime<Utc>>,
+    pub household_limit: i64,
 }
 
 pub(crate) const SLOT_COLUMNS: &str = "id, kind, starts_at, ends_at, cutoff_at, capacity, booked, \
-     priority_capacity, priority_booked, priority_release_at, closed";
+     priority_capacity, priority_booked, priority_release_at, closed, household_limit";
 
 /// The slot as it is, locked on PostgreSQL when `lock` (its places are about to change).
 pub(crate) async fn slot_in(tx: &mut Tx, id: i64, lock: bool) -> StoreResult<Option<SlotRow>> {
@@ -112,7 +116,8 @@ impl Slots {
             .one(
                 &format!(
                     "INSERT INTO slots (kind, starts_at, ends_at, cutoff_at, capacity, priority_capacity, \
-                     priority_release_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {SLOT_COLUMNS}"
+                     priority_release_at, created_at, household_limit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     RETURNING {SLOT_COLUMNS}"
                 ),
                 &args![
                     slot.kind.as_str(),
@@ -122,7 +127,8 @@ impl Slots {
                     slot.capacity,
                     slot.priority_capacity,
                     slot.priority_release_at,
-                    now
+                    now,
+                    slot.household_limit
                 ],
             )
             .await?;
@@ -142,8 +148,16 @@ impl Slots {
         let s = &changed.state;
         tx.exec(
             "UPDATE slots SET capacity = $2, priority_capacity = $3, priority_release_at = $4, cutoff_at = $5, \
-             closed = $6 WHERE id = $1",
-            &args![id, s.capacity, s.priority_capacity, s.priority_release_at, s.cutoff_at, s.closed],
+             closed = $6, household_limit = $7 WHERE id = $1",
+            &args![
+                id,
+                s.capacity,
+                s.priority_capacity,
+                s.priority_release_at,
+                s.cutoff_at,
+                s.closed,
+                s.household_limit
+            ],
         )
         .await?;
         tx.commit().await?;
