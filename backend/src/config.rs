@@ -36,6 +36,9 @@ pub struct Config {
     /// `FXS_KEEP_IDEMPOTENCY_DAYS`: how long a checkout's Idempotency-Key and first answer are
     /// kept (a retry within it gets the first answer).
     pub keep_idempotency_keys: Duration,
+    /// `FXS_KEEP_CONTACT_DAYS`: how long who handed which order over (a contact trace) is kept;
+    /// after it the order stays, the volunteer's name on it does not.
+    pub keep_contact_traces: Duration,
     /// Abuse limits (`FXS_LIMIT_*`, per minute) and the proxies trusted to name the client.
     pub limits: crate::limits::LimitsConfig,
     /// `FXS_PAYMENT_TIMEOUT_MINUTES`: an order awaiting WeChat payment expires after this.
@@ -183,6 +186,7 @@ impl Config {
         }
         config.keep_idempotency_keys =
             Duration::from_secs(24 * 3600 * num("FXS_KEEP_IDEMPOTENCY_DAYS", 7)?.max(1) as u64);
+        config.keep_contact_traces = Duration::from_secs(24 * 3600 * num("FXS_KEEP_CONTACT_DAYS", 28)?.max(1) as u64);
         let limit = |k: &str, default: u32| -> Result<u32, String> {
             let n = num(k, default as i64)?;
             u32::try_from(n).map_err(|_| format!("{k} must be 0 (off) or a number of requests a minute, got {n}"))
@@ -295,6 +299,7 @@ impl Config {
             token_ttl: Duration::from_secs(7 * 24 * 3600),
             hsts_max_age: None,
             keep_idempotency_keys: Duration::from_secs(7 * 24 * 3600),
+            keep_contact_traces: Duration::from_secs(28 * 24 * 3600),
             limits: crate::limits::LimitsConfig::default(),
             payment_timeout: Duration::from_secs(15 * 60),
             expiry_interval: Duration::from_secs(15),

@@ -120,6 +120,12 @@ async fn purge(state: &AppState) {
     if let Err(e) = state.store.accounts().purge_expired(now, keys_before).await {
         tracing::warn!(error = %e, "purging expired codes and tokens failed");
     }
+    let traces_before = now - chrono::Duration::from_std(state.config.keep_contact_traces).unwrap_or_default();
+    match state.store.batches().forget_contacts(traces_before).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(orders = n, "contact traces past their time forgotten"),
+        Err(e) => tracing::warn!(error = %e, "forgetting old contact traces failed"),
+    }
 }
 
 /// Asks WeChat Pay about payments that had no notification for a minute, or whose orders are

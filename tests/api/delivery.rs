@@ -213,6 +213,19 @@ async fn to_the_door(db: Db) {
     assert_eq!(listed["items"][0]["text"], "少了一颗白菜");
     assert_eq!(listed["items"][0]["order_id"], a["id"]);
     assert_eq!(listed["items"][0]["room"], "102");
+
+    // Past FXS_KEEP_CONTACT_DAYS the trace is forgotten: the orders stay delivered, nobody's
+    // name is on them any more.
+    let store = &app.state.as_ref().expect("in-process server").store;
+    let now = chrono::Utc::now();
+    assert_eq!(store.batches().forget_contacts(now - chrono::Duration::days(28)).await.expect("keep"), 0);
+    assert_eq!(trace(range.clone()).await.body["items"].as_array().map(Vec::len), Some(2), "still within its time");
+    assert_eq!(store.batches().forget_contacts(now + chrono::Duration::minutes(1)).await.expect("forget"), 2);
+    assert_eq!(trace(range.clone()).await.body["items"], json!([]));
+    let seen = app.get(&format!("/api/v1/orders/{}", a["id"]), Some(&token(&a))).await.body;
+    assert_eq!(seen["status"], "delivered", "{seen}");
+    let listed = app.get("/api/v1/admin/problems", Some(&staff)).await.body;
+    assert_eq!(listed["items"][0]["order_id"], a["id"], "the report stays");
 }
 
 /// Orders for building 6 packed, its batch claimed by a volunteer and out: (volunteer, orders).

@@ -320,6 +320,34 @@ impl Batches {
         Ok(changed == 1)
     }
 
+    /// Forgets who carried and handed over the orders delivered before `before` (a contact
+    /// trace kept only as long as an investigation needs it): the orders, their times and doors
+    /// stay for the accounts; the volunteer on the order, on its delivery steps and on its batch
+    /// goes. Returns how many orders were forgotten.
+    pub async fn forget_contacts(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut tx = self.db.begin().await?;
+        tx.exec(
+            "UPDATE order_events SET by_user = NULL WHERE status IN ('out_for_delivery', 'delivered') \
+             AND by_user IS NOT NULL AND order_id IN \
+             (SELECT id FROM orders WHERE delivered_at < $1 AND delivered_by IS NOT NULL)",
+            &args![before],
+        )
+        .await?;
+        let forgotten = tx
+            .exec(
+                "UPDATE orders SET delivered_by = NULL WHERE delivered_at < $1 AND delivered_by IS NOT NULL",
+                &args![before],
+            )
+            .await?;
+        tx.exec(
+            "UPDATE batches SET volunteer_id = NULL WHERE done_at < $1 AND volunteer_id IS NOT NULL",
+            &args![before],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(forgotten)
+    }
+
     /// Every hand-off in a time range, for a volunteer (by phone) and/or a building: who
     /// delivered, when, to which household. What an epidemic investigation asks for.
     pub async fn contacts(
