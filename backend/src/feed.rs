@@ -30,6 +30,9 @@ const LATE_FOR: Duration = Duration::from_secs(10);
 const HEARTBEAT: Duration = Duration::from_secs(20);
 /// What the tail hands out at once; a console that falls further behind reloads instead.
 const BACKLOG: usize = 256;
+/// How often a console's login is looked at again: the feed closes within this (and the
+/// session cache's few seconds) of a logout, an expired token or the stall taken away.
+pub const LOGIN_CHECK: Duration = Duration::from_secs(5);
 
 type Batch = Arc<Vec<StallEvent>>;
 
@@ -107,21 +110,63 @@ impl StallFeed {
     }
 }
 
+/// The login a console's feed was opened with; the feed lasts only as long as it does.
+#[derive(Clone)]
+pub struct FeedLogin {
+    pub store: DynStore,
+    pub user_id: i64,
+    pub jti: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl FeedLogin {
+    /// Whether the login still holds `vendor_id`'s stall: not logged out, not expired, the stall
+    /// still theirs. A database that does not answer keeps the feed open (it is asked again).
+    async fn still_holds(&self, vendor_id: i64) -> bool {
+        if chrono::Utc::now() >= self.expires_at {
+            return false;
+        }
+        match self.store.accounts().session_user(self.user_id, &self.jti).await {
+            Ok(Some(user)) => user.roles.contains(&shared::Role::Vendor) && user.vendor_id == Some(vendor_id),
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "checking a stall feed's login failed");
+                true
+            }
+        }
+    }
+}
+
 /// The event stream one console of `vendor_id` reads: `ready` at once, then an `order` event
 /// for each step on an order of the stall, a `resync` if it fell behind (reload everything),
-/// and a comment now and then.
+/// and a comment now and then; `ended` and the end of the stream when the login ends (logged
+/// out, expired, the stall or the role taken away).
 pub fn events(
     vendor_id: i64,
     receiver: broadcast::Receiver<Batch>,
+    login: FeedLogin,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> {
     struct State {
         receiver: broadcast::Receiver<Batch>,
         heartbeat: tokio::time::Interval,
+        check: tokio::time::Interval,
+        login: FeedLogin,
         greeted: bool,
+        ended: bool,
     }
-    let start = tokio::time::Instant::now() + HEARTBEAT;
-    let state = State { receiver, heartbeat: tokio::time::interval_at(start, HEARTBEAT), greeted: false };
+    let start = tokio::time::Instant::now();
+    let state = State {
+        receiver,
+        heartbeat: tokio::time::interval_at(start + HEARTBEAT, HEARTBEAT),
+        check: tokio::time::interval_at(start + LOGIN_CHECK, LOGIN_CHECK),
+        login,
+        greeted: false,
+        ended: false,
+    };
     futures_util::stream::unfold(state, move |mut s| async move {
+        if s.ended {
+            return None;
+        }
         if !s.greeted {
             s.greeted = true;
             return Some((Ok(Bytes::from_static(b"retry: 3000\nevent: ready\ndata: {}\n\n")), s));
@@ -141,6 +186,12 @@ pub fn events(
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
                 _ = s.heartbeat.tick() => return Some((Ok(Bytes::from_static(b": ping\n\n")), s)),
+                _ = s.check.tick() => {
+                    if !s.login.still_holds(vendor_id).await {
+                        s.ended = true;
+                        return Some((Ok(Bytes::from_static(b"event: ended\ndata: {}\n\n")), s));
+                    }
+                }
             }
         }
     })

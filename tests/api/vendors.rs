@@ -10,6 +10,49 @@ on_both_databases! {
     two_stalls_confirming_one_order_at_once_both_count => stalls_at_once;
     a_stall_sets_its_own_stock_and_prices_only => own_products;
     a_stall_console_hears_of_its_orders_as_they_come => live_feed;
+    a_stall_feed_closes_when_its_login_ends => feed_ends;
+}
+
+/// A console's feed lasts as long as its login: logging out, or staff taking the stall holder's
+/// role away, ends it within seconds (`event: ended`, then the end of the stream); a feed of
+/// a login that still holds its stall stays open.
+async fn feed_ends(db: Db) {
+    let app = tests::spawn_app(db).await;
+    let (staff, _) = app.login(STAFF).await;
+    let holders = stall_holders(&app).await;
+    let mut tokens = holders.values();
+    let (first, second, third) = (
+        tokens.next().expect("a stall").clone(),
+        tokens.next().expect("two").clone(),
+        tokens.next().expect("three").clone(),
+    );
+    let phone_of = |token: &str| {
+        let app = &app;
+        let token = token.to_owned();
+        async move { app.get("/api/v1/me", Some(&token)).await.body["phone"].as_str().expect("phone").to_owned() }
+    };
+    let second_phone = phone_of(&second).await;
+    let mut logged_out = Feed::open(&app, &first).await;
+    let mut demoted = Feed::open(&app, &second).await;
+    let mut kept = Feed::open(&app, &third).await;
+    assert_eq!(app.post("/api/v1/auth/logout", &json!({}), Some(&first)).await.status, 204);
+    let r = app
+        .put(&format!("/api/v1/admin/users/{second_phone}/roles"), &json!({ "roles": ["resident"] }), Some(&staff))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    for feed in [&mut logged_out, &mut demoted] {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            match tokio::time::timeout_at(deadline, feed.response.chunk()).await {
+                Ok(Ok(Some(bytes))) => feed.text.push_str(&String::from_utf8_lossy(&bytes)),
+                Ok(Ok(None)) => break,
+                other => panic!("the feed did not end ({other:?}); so far: {}", feed.text),
+            }
+        }
+        assert!(feed.text.contains("event: ended"), "{}", feed.text);
+    }
+    assert!(!kept.within(std::time::Duration::from_millis(200)).await.contains("event: ended"));
+    assert_eq!(app.get("/api/v1/vendor/events", Some(&second)).await.status, 403, "no stall, no feed");
 }
 
 const STAFF: &str = "13800000000";

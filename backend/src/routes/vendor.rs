@@ -37,7 +37,9 @@ pub async fn parts(
 
 /// The stall's live feed, as server-sent events: `ready` at once, then an `order` event
 /// (`StallEvent`) within a second of each order placed with a part at the stall and of each
-/// step it takes; `resync` when the console fell behind and should reload. Read with `fetch`
+/// step it takes; `resync` when the console fell behind and should reload; `ended`, and the end
+/// of the stream, within seconds of the login ending (logout, expiry, the stall taken away).
+/// Read with `fetch`
 /// (the login goes in the Authorization header, as everywhere).
 #[utoipa::path(
     tag = "vendors",
@@ -50,6 +52,12 @@ pub async fn parts(
 #[get("/vendor/events")]
 pub async fn events(state: web::Data<AppState>, vendor: VendorUser) -> ApiResult<HttpResponse> {
     let stall = stall(&vendor)?;
+    let login = crate::feed::FeedLogin {
+        store: state.store.clone(),
+        user_id: vendor.0.user.id,
+        jti: vendor.0.jti.clone(),
+        expires_at: vendor.0.expires_at,
+    };
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
@@ -57,7 +65,7 @@ pub async fn events(state: web::Data<AppState>, vendor: VendorUser) -> ApiResult
         .insert_header(("X-Accel-Buffering", "no"))
         // Never compressed: a compressor would hold events back until its buffer fills.
         .insert_header((header::CONTENT_ENCODING, "identity"))
-        .streaming(crate::feed::events(stall, state.feed.subscribe())))
+        .streaming(crate::feed::events(stall, state.feed.subscribe(), login)))
 }
 
 async fn step(
