@@ -458,6 +458,14 @@ pub async fn set_household(address: &shared::api::Address) -> ApiResult<User> {
 /// The residents waiting to join the caller's household.
 pub const HOUSEHOLD_REQUESTS: &str = "/api/v1/me/household/requests";
 
+/// The phones invited into the caller's household (masked).
+pub const HOUSEHOLD_INVITES: &str = "/api/v1/me/household/invites";
+
+/// A member invites a phone into their household.
+pub async fn invite(phone: shared::Phone) -> ApiResult<shared::api::Invited> {
+    parse(send(Call::new("POST", HOUSEHOLD_INVITES), &shared::api::Invite { phone }).await?)
+}
+
 /// A member lets a waiting resident in (`approve`) or turns them down.
 pub async fn answer_request(id: i64, approve: bool) -> ApiResult<()> {
     let verb = if approve { "approve" } else { "reject" };

@@ -10,6 +10,56 @@ on_both_databases! {
     abuse_limits_answer_429_with_retry_after => abuse_limits;
     idempotency_keys_are_kept_a_week_and_then_forgotten => keys_forgotten;
     one_open_order_per_household_and_slot_unless_staff_raise_it => household_slot;
+    a_member_invites_family_who_are_members_at_once => invites;
+}
+
+/// A member invites their family from the app: a resident already waiting is let in at once,
+/// one who logs in later is a member when they give the address; only members invite.
+async fn invites(db: Db) {
+    let app = tests::spawn_app(db).await;
+    let (li, _) = app.login(LI).await;
+    let (waiting, _) = app.login("13712349031").await;
+    let r = app.put("/api/v1/me/household", &flat_5_1_302(), Some(&waiting)).await;
+    assert_eq!(r.body["household"]["membership"], "pending");
+    // Someone waiting cannot invite anyone in.
+    let r = app.post("/api/v1/me/household/invites", &json!({ "phone": "13712349039" }), Some(&waiting)).await;
+    assert_eq!((r.status, r.error_code()), (403, "forbidden"), "{:?}", r.body);
+
+    let r = app.post("/api/v1/me/household/invites", &json!({ "phone": "13712349031" }), Some(&li)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["phones"], json!(["137****9031"]));
+    let me = app.get("/api/v1/me", Some(&waiting)).await.body;
+    assert_eq!(
+        (me["household"]["membership"].as_str(), &me["household"]["quarantined"]),
+        (Some("member"), &json!(true))
+    );
+    assert_eq!(app.get("/api/v1/me/household/requests", Some(&li)).await.body["items"], json!([]));
+
+    // Invited before they ever log in: a member when they give the address.
+    let r = app.post("/api/v1/me/household/invites", &json!({ "phone": "13712349032" }), Some(&li)).await;
+    assert_eq!(r.body["phones"].as_array().map(Vec::len), Some(2));
+    let again = app.post("/api/v1/me/household/invites", &json!({ "phone": "13712349032" }), Some(&li)).await;
+    assert_eq!(again.body["phones"].as_array().map(Vec::len), Some(2), "inviting twice changes nothing");
+    let (later, _) = app.login("13712349032").await;
+    let r = app.put("/api/v1/me/household", &flat_5_1_302(), Some(&later)).await;
+    assert_eq!(r.body["household"]["membership"], "member", "{:?}", r.body);
+    let listed = app.get("/api/v1/me/household/invites", Some(&waiting)).await;
+    assert_eq!(listed.body["phones"], json!(["137****9031", "137****9032"]));
+    assert_eq!(listed.headers.get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
+
+    // Bad input changes nothing; the register holds 20 phones.
+    for bad in [json!({ "phone": "12345" }), json!({}), json!({ "phone": "13712349033", "x": 1 })] {
+        let r = app.post("/api/v1/me/household/invites", &bad, Some(&li)).await;
+        assert_eq!(r.status, 400, "{bad}: {:?}", r.body);
+    }
+    for n in 0..18 {
+        let r =
+            app.post("/api/v1/me/household/invites", &json!({ "phone": format!("136000000{n:02}") }), Some(&li)).await;
+        assert_eq!(r.status, 200, "{n}: {:?}", r.body);
+    }
+    let full = app.post("/api/v1/me/household/invites", &json!({ "phone": "13712349034" }), Some(&li)).await;
+    assert_eq!((full.status, full.error_code()), (409, "over_limit"), "{:?}", full.body);
+    assert_eq!(app.post("/api/v1/me/household/invites", &json!({ "phone": "13712349031" }), None).await.status, 401);
 }
 
 /// Two members of one household press "pay" for the same slot at the same moment (through two

@@ -47,6 +47,31 @@ pub fn may_answer(approver: Approver, household: Option<i64>) -> Result<i64, Ref
     }
 }
 
+/// The most phones one household's register holds.
+pub const MAX_REGISTER: usize = 20;
+
+/// Whether a member of `member_of` may put `phone` on their household's `register` (as it now
+/// stands): only a member invites (403); a phone already there changes nothing (`Ok(false)`);
+/// a full register takes no more (409 `over_limit`).
+pub fn decide_invite(member_of: Option<i64>, register: &[String], phone: &str) -> Result<bool, Refusal> {
+    if member_of.is_none() {
+        return Err(Refusal::new(
+            ErrorCode::Forbidden,
+            "只有本户成员才能邀请家人 (only a member of the household can invite)",
+        ));
+    }
+    if register.iter().any(|p| p == phone) {
+        return Ok(false);
+    }
+    if register.len() >= MAX_REGISTER {
+        return Err(Refusal::new(
+            ErrorCode::OverLimit,
+            format!("每户最多登记{MAX_REGISTER}个手机号 (at most {MAX_REGISTER} phones a household)"),
+        ));
+    }
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +87,16 @@ mod tests {
         assert_eq!(at(true, true, true), Membership::Member, "staff or a member put the phone on the register");
         let again = JoinFacts { already_member: true, has_members: true, flagged: true, on_register: false };
         assert_eq!(decide_membership(&again), Membership::Member, "a member keeps their own home");
+    }
+
+    #[test]
+    fn only_a_member_invites_and_the_register_has_room_for_twenty() {
+        let phones: Vec<String> = (0..MAX_REGISTER).map(|n| format!("1390000{n:04}")).collect();
+        assert_eq!(decide_invite(None, &[], "13900000001").map_err(|r| r.code), Err(ErrorCode::Forbidden));
+        assert_eq!(decide_invite(Some(7), &[], "13900000001"), Ok(true));
+        assert_eq!(decide_invite(Some(7), &phones, "13900000001"), Ok(false), "there already");
+        assert_eq!(decide_invite(Some(7), &phones, "13700000001").map_err(|r| r.code), Err(ErrorCode::OverLimit));
+        assert_eq!(decide_invite(Some(7), &phones[1..], "13700000001"), Ok(true));
     }
 
     #[test]

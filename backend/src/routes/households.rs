@@ -8,7 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::masked_phone;
 use actix_web::{delete, get, post, put, web, HttpResponse};
-use shared::api::{HouseholdRequest, Page, PageQuery, Register, RequestAnswered, SetRegister};
+use shared::api::{HouseholdRequest, Invite, Invited, Page, PageQuery, Register, RequestAnswered, SetRegister};
 use shared::{ErrorBody, ErrorCode, Phone};
 
 /// The residents waiting to join the caller's household, oldest first (members only: a
@@ -38,6 +38,53 @@ pub async fn requests(
         })
         .collect();
     Ok(web::Json(super::paged(items, page.limit, page.cursor.as_deref(), |i, _| i)?))
+}
+
+fn invited(phones: Vec<String>) -> Invited {
+    Invited { phones: phones.into_iter().filter_map(|p| masked_phone(Some(p))).collect() }
+}
+
+/// A member invites a phone into their household (a family member, a carer): its resident is a
+/// member at once, now if they asked already or when they give the address. At most 20 phones a
+/// household; the phones invited so far, masked.
+#[utoipa::path(
+    tag = "households",
+    security(("bearer" = [])),
+    request_body = Invite,
+    responses(
+        (status = 200, body = Invited),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "not a member of a household"),
+        (status = 409, body = ErrorBody, description = "`over_limit`: the register is full"),
+    )
+)]
+#[post("/me/household/invites")]
+pub async fn invite(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<Invite>,
+) -> ApiResult<web::Json<Invited>> {
+    let member_of = auth.user.household.as_ref().map(|h| h.id.get());
+    let now = chrono::Utc::now();
+    let phones = state.store.households().invite(member_of, body.phone.as_str(), auth.user.id, now).await??;
+    Ok(web::Json(invited(phones)))
+}
+
+/// The phones invited into (or recorded on) the caller's household, masked; none for a
+/// resident who is no member.
+#[utoipa::path(
+    tag = "households",
+    security(("bearer" = [])),
+    responses((status = 200, body = Invited), (status = 401, body = ErrorBody))
+)]
+#[get("/me/household/invites")]
+pub async fn invites(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<Invited>> {
+    let phones = match &auth.user.household {
+        Some(home) => state.store.households().register_of(home.id.get()).await?,
+        None => Vec::new(),
+    };
+    Ok(web::Json(invited(phones)))
 }
 
 /// Answers `requester`'s request: through `/me` as a member of the caller's own household;

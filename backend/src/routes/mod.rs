@@ -96,6 +96,8 @@ pub fn app(
                 .service(auth::me)
                 .service(auth::set_household)
                 .service(households::requests)
+                .service(households::invite)
+                .service(households::invites)
                 .service(households::approve)
                 .service(households::reject)
                 .service(households::admit)

@@ -195,7 +195,7 @@ fn CheckoutForm() -> impl IntoView {
             match api::checkout(&key, &body).await {
                 Ok(order) => navigate(&format!("/orders/{}?placed=1", order.id), Default::default()),
                 Err(f) => {
-                    if matches!(f.code.as_str(), "slot_full" | "slot_closed") {
+                    if matches!(f.code.as_str(), "slot_full" | "slot_closed" | "household_slot_taken") {
                         chosen.set(None);
                         slots.reload();
                     }

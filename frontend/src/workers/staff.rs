@@ -133,6 +133,7 @@ fn SlotsAdmin() -> impl IntoView {
             capacity: capacity.get_untracked().trim().parse().unwrap_or(-1),
             priority_capacity,
             priority_release_at: (priority_capacity > 0).then_some(cutoff),
+            household_limit: None,
         };
         run(Box::pin(async move { api::create_slot(&body).await }));
     };
@@ -200,6 +201,7 @@ fn AdminSlot(info: Slot, adjust: Callback<(i64, UpdateSlot)>) -> impl IntoView {
     let priority = RwSignal::new(s.priority_capacity.to_string());
     let cutoff = RwSignal::new(local_input(&s.cutoff_at));
     let release = RwSignal::new(local_input(s.priority_release_at.as_deref().unwrap_or(&s.cutoff_at)));
+    let per_household = RwSignal::new(s.household_limit.to_string());
     let reserve = (s.priority_capacity > 0).then(|| {
         let until = s.priority_release_at.as_deref().map(hm).unwrap_or_default();
         view! {
@@ -216,6 +218,7 @@ fn AdminSlot(info: Slot, adjust: Callback<(i64, UpdateSlot)>) -> impl IntoView {
             priority_release_at: from_local_input(&release.get_untracked()),
             cutoff_at: from_local_input(&cutoff.get_untracked()),
             closed: None,
+            household_limit: number(per_household.get_untracked()).or(Some(0)),
         };
         adjust.run((id, change));
         editing.set(false);
@@ -230,6 +233,7 @@ fn AdminSlot(info: Slot, adjust: Callback<(i64, UpdateSlot)>) -> impl IntoView {
             <div class="fill"><div class="fill-bar" style=format!("width:{pct}%")></div></div>
             <p class="slot-meta">
                 <span class="slot-cutoff">{tr("截单", "Cut-off")} " " {hm(&s.cutoff_at)}</span>
+                <span class="slot-per-household">{tr("每户限", "Per household")} " " {s.household_limit} " " {tr("单", "order(s)")}</span>
                 {reserve}
             </p>
             <div class="slot-actions">
@@ -248,6 +252,7 @@ fn AdminSlot(info: Slot, adjust: Callback<(i64, UpdateSlot)>) -> impl IntoView {
                     <label>{tr("优先预留", "Priority reserve")}<input class="edit-priority" inputmode="numeric" prop:value=move || priority.get() on:input=move |ev| priority.set(event_target_value(&ev))/></label>
                     <label>{tr("截单", "Cut-off")}<input class="edit-cutoff" type="datetime-local" prop:value=move || cutoff.get() on:change=move |ev| cutoff.set(event_target_value(&ev))/></label>
                     <label>{tr("优先保留到", "Held for priority until")}<input class="edit-release" type="datetime-local" prop:value=move || release.get() on:change=move |ev| release.set(event_target_value(&ev))/></label>
+                    <label>{tr("每户限单（1–20）", "Orders per household (1–20)")}<input class="edit-per-household" inputmode="numeric" prop:value=move || per_household.get() on:input=move |ev| per_household.set(event_target_value(&ev))/></label>
                 </div>
                 <button class="btn primary block save-slot" on:click=save>{t(K::save)}</button>
             </Show>

@@ -156,6 +156,22 @@ pub struct SetRegister {
     pub phones: Vec<Phone>,
 }
 
+/// `POST /me/household/invites`: a member invites a phone into their household; its resident
+/// is a member at once (now, if they asked already, or when they give this address).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Invite {
+    pub phone: Phone,
+}
+
+/// The phones invited into (or recorded on) the caller's household, masked like `139****0001`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Invited {
+    pub phones: Vec<String>,
+}
+
 /// A household's register as it now stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -2,7 +2,7 @@
 //! flags (quarantined, hardship, elderly) that give priority.
 
 use super::sessions::Sessions;
-use crate::domain::households::{decide_membership, may_answer, Approver, JoinFacts};
+use crate::domain::households::{decide_invite, decide_membership, may_answer, Approver, JoinFacts};
 use crate::domain::Refusal;
 use crate::store::db::{args, Db, Tx};
 use crate::store::{like_escaped, StoreResult};
@@ -202,20 +202,7 @@ impl Households {
             )
             .await?;
         }
-        let let_in: Vec<i64> = tx
-            .all(
-                "SELECT u.id FROM users u JOIN household_register r ON r.phone = u.phone AND r.household_id = $1 \
-                 WHERE u.pending_household_id = $1",
-                &args![household_id],
-            )
-            .await?;
-        for user in &let_in {
-            tx.exec(
-                "UPDATE users SET household_id = $2, pending_household_id = NULL, pending_since = NULL WHERE id = $1",
-                &args![*user, household_id],
-            )
-            .await?;
-        }
+        let let_in = let_in_registered(&mut tx, household_id).await?;
         let register: Vec<String> = tx
             .all("SELECT phone FROM household_register WHERE household_id = $1 ORDER BY phone", &args![household_id])
             .await?;
@@ -224,6 +211,63 @@ impl Households {
             self.sessions.forget_user(user);
         }
         Ok(Some(register))
+    }
+
+    /// A member of `member_of` invites `phone` into their household (`domain::households::
+    /// decide_invite` over the register as locked); a resident with that phone waiting to join it
+    /// is a member at once. The register as it now stands.
+    pub async fn invite(
+        &self,
+        member_of: Option<i64>,
+        phone: &str,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<Vec<String>, Refusal>> {
+        let mut tx = self.db.begin().await?;
+        let household = match member_of {
+            Some(h) => {
+                let sql = tx.locked("SELECT id FROM households WHERE id = $1");
+                tx.opt::<i64>(&sql, &args![h]).await?
+            }
+            None => None,
+        };
+        let register = self.register_in(&mut tx, household).await?;
+        let add = match decide_invite(household, &register, phone) {
+            Ok(add) => add,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let Some(household) = household else { return Ok(Ok(register)) };
+        let mut let_in = Vec::new();
+        if add {
+            tx.exec(
+                "INSERT INTO household_register (household_id, phone, added_by, added_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (household_id, phone) DO NOTHING",
+                &args![household, phone, by, now],
+            )
+            .await?;
+            let_in = let_in_registered(&mut tx, household).await?;
+        }
+        let register = self.register_in(&mut tx, Some(household)).await?;
+        tx.commit().await?;
+        for user in let_in {
+            self.sessions.forget_user(user);
+        }
+        Ok(Ok(register))
+    }
+
+    /// The phones on a household's register, in order.
+    pub async fn register_of(&self, household_id: i64) -> StoreResult<Vec<String>> {
+        let mut tx = self.db.begin().await?;
+        let register = self.register_in(&mut tx, Some(household_id)).await?;
+        tx.commit().await?;
+        Ok(register)
+    }
+
+    async fn register_in(&self, tx: &mut Tx, household_id: Option<i64>) -> StoreResult<Vec<String>> {
+        let Some(household_id) = household_id else { return Ok(Vec::new()) };
+        Ok(tx
+            .all("SELECT phone FROM household_register WHERE household_id = $1 ORDER BY phone", &args![household_id])
+            .await?)
     }
 
     /// The household at this address, put on record if new (a share placed for a household
@@ -319,4 +363,24 @@ async fn at_address(tx: &mut Tx, address: &Address) -> StoreResult<Option<Househ
         )
         .await?;
     Ok(Some(row.into()))
+}
+
+/// Lets in every resident waiting to join the household whose phone is on its register: their
+/// ids (whose remembered sessions are to be forgotten after the commit).
+async fn let_in_registered(tx: &mut Tx, household_id: i64) -> StoreResult<Vec<i64>> {
+    let let_in: Vec<i64> = tx
+        .all(
+            "SELECT u.id FROM users u JOIN household_register r ON r.phone = u.phone AND r.household_id = $1 \
+             WHERE u.pending_household_id = $1",
+            &args![household_id],
+        )
+        .await?;
+    for user in &let_in {
+        tx.exec(
+            "UPDATE users SET household_id = $2, pending_household_id = NULL, pending_since = NULL WHERE id = $1",
+            &args![*user, household_id],
+        )
+        .await?;
+    }
+    Ok(let_in)
 }
