@@ -11,6 +11,54 @@ on_both_databases! {
     idempotency_keys_are_kept_a_week_and_then_forgotten => keys_forgotten;
     one_open_order_per_household_and_slot_unless_staff_raise_it => household_slot;
     a_member_invites_family_who_are_members_at_once => invites;
+    staff_erase_a_resident_and_keep_their_orders => erase;
+}
+
+/// A resident asks to be forgotten: staff erase them once nothing of theirs is under way; the
+/// person is gone (their login ends, their phone logs in as someone new), their orders stay.
+async fn erase(db: Db) {
+    let app = tests::spawn_app(db).await;
+    let (staff, staff_user) = app.login(STAFF).await;
+    let (gone, me) = app.login("13712349041").await;
+    let slot = app.open_slot(&staff, 10, 0, 30).await;
+    app.put_in_cart(&gone, app.product_id("大白菜").await, 1).await;
+    let body = json!({ "slot_id": slot["id"], "payment": "on_delivery", "note": "门口有狗",
+                       "address": { "building": "9", "unit": "1", "room": "901" } });
+    let order = app.checkout(&gone, "to-be-forgotten", &body).await;
+    assert_eq!(order.status, 201, "{:?}", order.body);
+    app.put_in_cart(&gone, app.product_id("大白菜").await, 2).await;
+    let path = "/api/v1/admin/users/13712349041/erase";
+
+    let r = app.post(path, &json!({}), Some(&staff)).await;
+    assert_eq!((r.status, r.error_code()), (409, "wrong_state"), "an order under way: {:?}", r.body);
+    assert_eq!(app.get("/api/v1/me", Some(&gone)).await.status, 200, "nothing changed");
+    let cancel = app.post(&format!("/api/v1/orders/{}/cancel", order.body["id"]), &json!({}), Some(&gone)).await;
+    assert_eq!(cancel.status, 200, "{:?}", cancel.body);
+    assert_eq!(app.post(path, &json!({}), Some(&gone)).await.status, 403, "staff only");
+
+    let r = app.post(path, &json!({}), Some(&staff)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!((&r.body["user_id"], &r.body["orders_kept"]), (&me["id"], &json!(1)));
+    assert_eq!(app.get("/api/v1/me", Some(&gone)).await.status, 401, "their login ended");
+    let kept = app.get(&format!("/api/v1/orders/{}", order.body["id"]), Some(&staff)).await;
+    assert_eq!(kept.status, 200, "{:?}", kept.body);
+    assert_eq!((&kept.body["status"], &kept.body["total_fen"]), (&json!("cancelled"), &order.body["total_fen"]));
+    assert_eq!(kept.body["note"], serde_json::Value::Null, "their note is gone");
+    assert!(kept.body["address"].get("room").is_none_or(|r| r.is_null() || r == ""), "{:?}", kept.body["address"]);
+    assert_eq!(app.post(path, &json!({}), Some(&staff)).await.status, 404, "nobody has that phone now");
+    // The phone logs in as someone new, with nothing of before.
+    let (again, new_me) = app.login("13712349041").await;
+    assert_ne!(new_me["id"], me["id"]);
+    assert_eq!(app.get("/api/v1/orders", Some(&again)).await.body["items"], json!([]));
+    assert_eq!(app.get("/api/v1/cart", Some(&again)).await.body["items"], json!([]));
+    assert_eq!(app.get("/api/v1/me", Some(&again)).await.body["household"], serde_json::Value::Null);
+
+    // Not a stall holder (their role goes first), not oneself, not a malformed phone.
+    let r = app.post("/api/v1/admin/users/13800000101/erase", &json!({}), Some(&staff)).await;
+    assert_eq!((r.status, r.error_code()), (409, "wrong_state"), "{:?}", r.body);
+    let own = format!("/api/v1/admin/users/{}/erase", staff_user["phone"].as_str().expect("phone"));
+    assert_eq!(app.post(&own, &json!({}), Some(&staff)).await.error_code(), "wrong_state");
+    assert_eq!(app.post("/api/v1/admin/users/12345/erase", &json!({}), Some(&staff)).await.status, 400);
 }
 
 /// A member invites their family from the app: a resident already waiting is let in at once,

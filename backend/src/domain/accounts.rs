@@ -166,9 +166,57 @@ pub fn decide_bind(caller: &Account, phone: &str, holder: Option<&Account>) -> R
     }
 }
 
+// ---------- erasing a resident ----------
+
+/// What erasing a person needs to know of them, as the store read (and locked) it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EraseFacts {
+    /// Their roles beyond `resident`.
+    pub other_roles: Vec<shared::Role>,
+    /// Their orders still under way (not delivered, cancelled or expired).
+    pub open_orders: i64,
+    /// Staff asking to erase themselves.
+    pub is_self: bool,
+}
+
+/// Whether staff may erase this person now: a resident only (a stall holder, volunteer, leader
+/// or staff member has their roles taken away first), never oneself, and not while an order of
+/// theirs is under way (it is delivered or cancelled first, so nobody's goods are lost).
+pub fn decide_erase(f: &EraseFacts) -> Result<(), Refusal> {
+    if f.is_self {
+        return Err(Refusal::new(ErrorCode::WrongState, "不能删除自己的账户 (staff cannot erase themselves)"));
+    }
+    if !f.other_roles.is_empty() {
+        let roles: Vec<&str> = f.other_roles.iter().map(|r| r.as_str()).collect();
+        return Err(Refusal::new(
+            ErrorCode::WrongState,
+            format!("请先取消其角色：{} (take their roles away first: {})", roles.join("、"), roles.join(", ")),
+        ));
+    }
+    if f.open_orders > 0 {
+        let n = f.open_orders;
+        return Err(Refusal::new(
+            ErrorCode::WrongState,
+            format!("还有{n}张订单未完成，请先送达或取消 ({n} orders are under way; deliver or cancel them first)"),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_resident_with_nothing_under_way_is_erased_and_never_oneself() {
+        let code = |f: EraseFacts| decide_erase(&f).map_err(|r| r.code);
+        assert_eq!(code(EraseFacts::default()), Ok(()));
+        assert_eq!(code(EraseFacts { is_self: true, ..EraseFacts::default() }), Err(ErrorCode::WrongState));
+        let vendor = EraseFacts { other_roles: vec![shared::Role::Vendor], ..EraseFacts::default() };
+        assert!(decide_erase(&vendor).is_err_and(|r| r.message.contains("vendor")));
+        let busy = EraseFacts { open_orders: 2, ..EraseFacts::default() };
+        assert!(decide_erase(&busy).is_err_and(|r| r.message.contains("2")));
+    }
 
     fn acct(id: i64, phone: Option<&str>, openid: Option<&str>) -> Account {
         Account { id, phone: phone.map(str::to_owned), openid: openid.map(str::to_owned) }

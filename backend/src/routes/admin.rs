@@ -3,7 +3,7 @@
 use crate::auth::StaffUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use actix_web::{get, patch, put, web};
+use actix_web::{get, patch, post, put, web};
 use shared::api::{FlagHousehold, Household, Product, UpdateProductRequest};
 use shared::domain::parse_stock;
 use shared::{ErrorBody, ErrorCode, Fen};
@@ -193,4 +193,45 @@ pub async fn set_roles(
     };
     let user = state.store.accounts().user(id).await?.ok_or_else(|| ApiError::not_found("user"))?;
     Ok(web::Json(crate::routes::user_view(&state, user).await?))
+}
+
+/// Erases a resident on their request (个人信息删除): their phone, WeChat login, name, home,
+/// cart, notices and register entries go at once, their logins end; their orders stay for the
+/// accounts, without the unit, room and notes. Refused (409 `wrong_state`) while an order of
+/// theirs is under way, for someone with a role beyond resident (take it away first), and for
+/// oneself. A phone nobody has: 404.
+#[utoipa::path(
+    tag = "staff",
+    security(("bearer" = [])),
+    params(("phone" = String, Path, description = "the resident's phone")),
+    responses(
+        (status = 200, body = shared::api::Erased),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`wrong_state`"),
+    )
+)]
+#[post("/admin/users/{phone}/erase")]
+pub async fn erase(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    phone: web::Path<String>,
+) -> ApiResult<web::Json<shared::api::Erased>> {
+    let phone = shared::Phone::parse(&phone.into_inner())
+        .map_err(|e| ApiError::new(ErrorCode::InvalidPhone, format!("phone: {e}")))?;
+    let erased = state
+        .store
+        .accounts()
+        .erase(phone.as_str(), staff.0.user.id, chrono::Utc::now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))??;
+    tracing::info!(
+        user = erased.user_id,
+        by = staff.0.user.id,
+        orders_kept = erased.orders_kept,
+        "a resident was erased"
+    );
+    Ok(web::Json(shared::api::Erased { user_id: erased.user_id, orders_kept: erased.orders_kept }))
 }

@@ -113,6 +113,7 @@ pub fn app(
                 .service(admin::households)
                 .service(admin::flag_household)
                 .service(admin::set_roles)
+                .service(admin::erase)
                 .service(group_buys::open)
                 .service(group_buys::list)
                 .service(group_buys::detail)

@@ -23,6 +23,7 @@ pub const SQLITE: Embedded = &[
     (12, "typed answers", include_str!("../../../migrations/sqlite/0012_typed_answers.sql")),
     (13, "household members", include_str!("../../../migrations/sqlite/0013_household_members.sql")),
     (14, "household slot limit", include_str!("../../../migrations/sqlite/0014_household_slot_limit.sql")),
+    (15, "erasure", include_str!("../../../migrations/sqlite/0015_erasure.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -43,6 +44,7 @@ pub const POSTGRES: Embedded = &[
     (15, "typed answers", include_str!("../../../migrations/postgres/0015_typed_answers.sql")),
     (16, "household members", include_str!("../../../migrations/postgres/0016_household_members.sql")),
     (17, "household slot limit", include_str!("../../../migrations/postgres/0017_household_slot_limit.sql")),
+    (18, "erasure", include_str!("../../../migrations/postgres/0018_erasure.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

@@ -172,6 +172,15 @@ pub struct Invited {
     pub phones: Vec<String>,
 }
 
+/// `POST /admin/users/{phone}/erase`: the person is gone; their orders stay for the accounts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Erased {
+    /// The id their kept orders still carry.
+    pub user_id: i64,
+    pub orders_kept: i64,
+}
+
 /// A household's register as it now stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -3,6 +3,8 @@
 //! (`binding.rs`), households (`households.rs`) and who is behind a token (`sessions.rs`).
 
 mod binding;
+mod erase;
+pub use erase::Erased;
 mod households;
 mod sessions;
 

@@ -80,7 +80,8 @@ impl Sessions {
         let row: Option<UserRow> = db
             .opt(
                 &format!(
-                    "{USER_SELECT} WHERE u.id = $1 AND NOT EXISTS (SELECT 1 FROM revoked_tokens t WHERE t.jti = $2)"
+                    "{USER_SELECT} WHERE u.id = $1 AND u.erased_at IS NULL \
+                     AND NOT EXISTS (SELECT 1 FROM revoked_tokens t WHERE t.jti = $2)"
                 ),
                 &args![id, jti],
             )
@@ -230,7 +231,7 @@ const LOOKUP: &str = "SELECT q.jti AS lookup_jti, u.id, u.phone, u.display_name,
      LEFT JOIN buildings b ON b.id = h.building_id \
      LEFT JOIN households ph ON ph.id = u.pending_household_id \
      LEFT JOIN buildings pb ON pb.id = ph.building_id \
-     WHERE NOT EXISTS (SELECT 1 FROM revoked_tokens t WHERE t.jti = q.jti)";
+     WHERE u.erased_at IS NULL AND NOT EXISTS (SELECT 1 FROM revoked_tokens t WHERE t.jti = q.jti)";
 
 #[derive(Deserialize)]
 struct Found {
