@@ -1,6 +1,7 @@
 //! The black-box API suite: the real server on port 0, over HTTP, on SQLite and PostgreSQL.
 
 mod auth;
+mod authorization;
 mod catalog;
 mod delivery;
 mod differential;

@@ -541,40 +541,43 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
 
 /// The open orders (not a group-buy's) already in the batch's slots of each job's household: the
 /// resident's own and those of the members of their household (or of the household at the
-/// address they give, which a first order may make theirs). Each once.
+/// address they give, which a first order may make theirs). Each once. Found by person
+/// (orders_user: a few orders each; `+slot_id` keeps SQLite off the slot's index), the members
+/// through users_household first: never by reading a slot's every order.
 fn sqlite_booked(c: &Connection, jobs: &[CheckoutJob], s: &CheckoutSnapshot) -> StoreResult<Vec<BookedOrder>> {
-    const BOOKED: &str =
-        "SELECT o.id, o.slot_id, o.user_id, u.household_id FROM orders o JOIN users u ON u.id = o.user_id \
-         WHERE o.group_buy_id IS NULL AND o.status NOT IN ('cancelled', 'expired', 'delivered') AND o.id IN (\
-           SELECT id FROM orders WHERE user_id = $1 AND slot_id = $2 \
-           UNION SELECT o2.id FROM users m JOIN orders o2 ON o2.user_id = m.id AND o2.slot_id = $2 \
-             WHERE m.household_id = $3)";
+    const OWN: &str = "SELECT id, slot_id FROM orders WHERE user_id = $1 AND +slot_id = $2 \
+         AND group_buy_id IS NULL AND status NOT IN ('cancelled', 'expired', 'delivered')";
+    const MEMBERS: &str = "SELECT o.id, o.slot_id, o.user_id FROM users m CROSS JOIN orders o ON o.user_id = m.id \
+         AND +o.slot_id = $2 WHERE m.household_id = $1 \
+         AND o.group_buy_id IS NULL AND o.status NOT IN ('cancelled', 'expired', 'delivered')";
     let mut found: std::collections::BTreeMap<i64, BookedOrder> = std::collections::BTreeMap::new();
     for j in jobs {
-        let household = match (s.homes.get(&j.user_id), &j.address) {
-            (Some(home), _) => home.household_id.map(HouseholdId::get),
-            (None, Some(a)) => s
+        let home = s.homes.get(&j.user_id).and_then(|h| h.household_id);
+        let mut own = c.prepare_cached(OWN)?;
+        let rows = own.query_map(named_params! { "$1": j.user_id, "$2": j.slot_id.get() }, |row| {
+            Ok((row.get::<_, i64>("id")?, SlotId(row.get("slot_id")?)))
+        })?;
+        for row in rows {
+            let (id, slot_id) = row?;
+            found.insert(id, BookedOrder { slot_id, user_id: j.user_id, household_id: home });
+        }
+        let household = match (home, &j.address) {
+            (Some(h), _) => Some(h),
+            (None, Some(a)) if !s.homes.contains_key(&j.user_id) => s
                 .buildings
                 .get(a.building.trim())
                 .and_then(|b| s.households.get(&(*b, a.unit.trim().to_owned(), a.room.trim().to_owned())))
-                .map(|h| h.id.get()),
-            (None, None) => None,
+                .map(|h| h.id),
+            _ => None,
         };
-        let mut stmt = c.prepare_cached(BOOKED)?;
-        let rows =
-            stmt.query_map(named_params! { "$1": j.user_id, "$2": j.slot_id.get(), "$3": household }, |row| {
-                Ok((
-                    row.get::<_, i64>("id")?,
-                    BookedOrder {
-                        slot_id: SlotId(row.get("slot_id")?),
-                        user_id: row.get("user_id")?,
-                        household_id: row.get::<_, Option<i64>>("household_id")?.map(HouseholdId),
-                    },
-                ))
-            })?;
+        let Some(household) = household else { continue };
+        let mut members = c.prepare_cached(MEMBERS)?;
+        let rows = members.query_map(named_params! { "$1": household.get(), "$2": j.slot_id.get() }, |row| {
+            Ok((row.get::<_, i64>("id")?, SlotId(row.get("slot_id")?), row.get::<_, i64>("user_id")?))
+        })?;
         for row in rows {
-            let (id, order) = row?;
-            found.insert(id, order);
+            let (id, slot_id, user_id) = row?;
+            found.insert(id, BookedOrder { slot_id, user_id, household_id: Some(household) });
         }
     }
     Ok(found.into_values().collect())
