@@ -200,7 +200,7 @@ async fn table(db: Db) {
             if let Some(s) = secrets.iter().find(|s| text.contains(s.as_str())) {
                 wrong.push(format!("{caller:?} {} {} shows {s}: {text}", r.method, r.path));
             }
-            if status < 500 && status >= 400 {
+            if (400..500).contains(&status) {
                 let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
                 if body["error"]["code"].as_str().is_none() {
                     wrong.push(format!(
