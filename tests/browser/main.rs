@@ -237,6 +237,8 @@ async fn resident_logs_in_browses_and_buys() {
     let token = token.as_str().expect("the resident's login").to_owned();
     app.put_in_cart(&token, app.product_id("大白菜").await, 1).await;
     let slot = order.body["slot_id"].clone();
+    // A second order of the household in that slot: staff allow it.
+    app.raise_household_limit(&staff, &serde_json::json!({ "id": slot }), 2).await;
     let wechat =
         app.checkout(&token, "browser-wechat", &serde_json::json!({ "slot_id": slot, "payment": "wechat" })).await;
     assert_eq!(wechat.status, 201, "{:?}", wechat.body);
@@ -247,6 +249,25 @@ async fn resident_logs_in_browses_and_buys() {
     assert!(browser.find_all("#pay-order").await.is_empty(), "nothing left to pay");
     let paid = app.get(&format!("/api/v1/orders/{}", wechat.body["id"]), Some(&token)).await.body;
     assert_eq!(paid["status"], "paid");
+
+    // 家人: the member invites a family member by phone; the page lists the phone, masked, and
+    // the family member is a member as soon as they give the address.
+    browser.goto(&app.url("/household")).await;
+    browser.wait_for("#invite-phone", WAIT).await;
+    set_input(&browser, "#invite-phone", "13712340077").await;
+    browser.click(&browser.wait_for("#invite", WAIT).await).await;
+    wait_until(
+        &browser,
+        "document.querySelector('.invited')?.textContent.includes('137****0077')",
+        "the invite listed",
+    )
+    .await;
+    let (family, _) = app.login("13712340077").await;
+    let me = app.get("/api/v1/me", Some(&token)).await.body;
+    let h = &me["household"];
+    let home = serde_json::json!({ "building": h["building"], "unit": h["unit"], "room": h["room"] });
+    let r = app.put("/api/v1/me/household", &home, Some(&family)).await;
+    assert_eq!(r.body["household"]["membership"], "member", "{:?}", r.body);
 
     if let Ok(dir) = std::env::var("FXS_SCREENSHOT_DIR") {
         browser.goto(&app.url(&format!("/orders/{order_id}"))).await;
