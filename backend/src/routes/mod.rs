@@ -177,6 +177,8 @@ pub fn app(
                 .default_service(web::to(api_not_found)),
         )
         .split_for_parts();
+    let mut api = api;
+    common_answers(&mut api);
     let api = web::Data::new(api);
     app.app_data(api)
         .route("/api/openapi.json", web::get().to(openapi_json))
@@ -194,6 +196,36 @@ pub fn app(
                 Ok(res)
             }
         })
+}
+
+/// The answers every operation can give, written once rather than on each handler: 400 for bad
+/// input (a malformed query, path or body), 413 for a body over the limit, 404 for an id that
+/// is nobody's or not the caller's, and 401 and 403 for one that needs a login and a role. Each
+/// is the API's one error shape.
+fn common_answers(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let error = |description: &str| -> RefOr<utoipa::openapi::Response> {
+        let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+        RefOr::T(ResponseBuilder::new().description(description).content("application/json", content).build())
+    };
+    for (path, item) in api.paths.paths.iter_mut() {
+        let names_an_object = path.contains('{');
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for op in operations.into_iter().flatten() {
+            let answers = &mut op.responses.responses;
+            answers.entry("400".into()).or_insert_with(|| error("bad input"));
+            if op.request_body.is_some() {
+                answers.entry("413".into()).or_insert_with(|| error("the body is too large"));
+            }
+            if names_an_object {
+                answers.entry("404".into()).or_insert_with(|| error("no such object, or not the caller's"));
+            }
+            if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                answers.entry("401".into()).or_insert_with(|| error("not logged in, or the login has ended"));
+                answers.entry("403".into()).or_insert_with(|| error("the caller's role may not do this"));
+            }
+        }
+    }
 }
 
 async fn openapi_json(api: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
