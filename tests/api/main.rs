@@ -3,6 +3,7 @@
 mod auth;
 mod authorization;
 mod catalog;
+mod crash;
 mod delivery;
 mod differential;
 mod donations;

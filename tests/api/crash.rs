@@ -1,0 +1,213 @@
+//! Nothing acknowledged is lost in a crash, beyond checkouts (rush.rs has those): the server
+//! process is killed (SIGKILL) while group-buy joins and stall confirmations are under way, then
+//! again while hand-offs and the group-buy's close are; after each restart on the same database
+//! every change that was answered 200 is there, and the market's books still add up (stock and
+//! the group-buy's set-aside, places booked, shares within the maximum, one order per share).
+
+use crate::SERVER_BIN;
+use serde_json::{json, Value};
+use tests::{on_both_databases, start, start_process, test_config, Db, TestApp};
+use tokio::sync::mpsc;
+
+on_both_databases! {
+    a_server_killed_mid_joins_confirmations_hand_offs_and_close_loses_nothing_acknowledged => killed;
+}
+
+const STAFF: &str = "13800000000";
+const VOLUNTEER: &str = "13800000201";
+const RESIDENTS: usize = 24;
+const START_STOCK: i64 = 1000;
+
+/// Runs the requests all at once and kills the server once `kill_after` have been answered 200;
+/// returns, for each, its answer (none: the crash took it).
+async fn crash_during(
+    app: &mut TestApp,
+    requests: Vec<reqwest::RequestBuilder>,
+    kill_after: usize,
+) -> Vec<Option<(u16, Value)>> {
+    let (yes, mut heard) = mpsc::unbounded_channel::<()>();
+    let running: Vec<_> = requests
+        .into_iter()
+        .map(|req| {
+            let yes = yes.clone();
+            tokio::spawn(async move {
+                let reply = req.send().await.ok()?;
+                let status = reply.status().as_u16();
+                let body: Value = reply.json().await.ok()?;
+                if status == 200 {
+                    let _ = yes.send(());
+                }
+                Some((status, body))
+            })
+        })
+        .collect();
+    for _ in 0..kill_after {
+        if heard.recv().await.is_none() {
+            break;
+        }
+    }
+    app.kill();
+    let mut answers = Vec::new();
+    for r in running {
+        answers.push(r.await.expect("request task"));
+    }
+    answers
+}
+
+fn acked(answers: &[Option<(u16, Value)>]) -> Vec<usize> {
+    answers.iter().enumerate().filter(|(_, a)| matches!(a, Some((200, _)))).map(|(i, _)| i).collect()
+}
+
+async fn stock(app: &TestApp, product: i64) -> i64 {
+    app.get(&format!("/api/v1/products/{product}"), None).await.body["stock"].as_i64().expect("stock")
+}
+
+async fn killed(db: Db) {
+    let (mut config, schema) = test_config(db).await;
+    config.sms.per_ip_per_hour = 100_000;
+    let mut first = start_process(SERVER_BIN, &config, db).await;
+    let staff = first.login(STAFF).await.0;
+    let cabbage = first.product_id("大白菜").await;
+    let potatoes = first.product_id("土豆").await;
+    for p in [cabbage, potatoes] {
+        first.change_product(&staff, p, &json!({ "stock": START_STOCK })).await;
+    }
+    let vendor = first.get(&format!("/api/v1/products/{cabbage}"), None).await.body["vendor_id"].as_i64().expect("v");
+    let stall_phone = format!("138000001{vendor:02}");
+    let slot = first.open_slot(&staff, 200, 0, 30).await;
+    let gb_slot = first.open_slot(&staff, 500, 0, 40).await;
+    let opening = json!({
+        "title": "土豆团购", "buildings": ["5"],
+        "items": [{ "product_id": potatoes, "price_fen": 100, "max_quantity": 60, "per_household_limit": 3 }],
+        "min_households": 1, "deadline": (chrono::Utc::now() + chrono::Duration::hours(5)).to_rfc3339(),
+        "slot_id": gb_slot["id"], "on_shortfall": "proceed",
+    });
+    let gb = first.post("/api/v1/group-buys", &opening, Some(&staff)).await;
+    assert_eq!(gb.status, 201, "{:?}", gb.body);
+    let gb = gb.body["id"].as_i64().expect("group-buy");
+    let set_aside = START_STOCK - stock(&first, potatoes).await;
+
+    // Residents of building 5, each with an order of one 大白菜.
+    let mut residents = Vec::new();
+    for i in 0..RESIDENTS {
+        let (token, _) = first.login(&format!("137123{:05}", 50_000 + i)).await;
+        let home = json!({ "building": "5", "unit": "2", "room": format!("{}", 600 + i) });
+        assert_eq!(first.put("/api/v1/me/household", &home, Some(&token)).await.status, 200);
+        first.put_in_cart(&token, cabbage, 1).await;
+        let body = json!({ "slot_id": slot["id"], "payment": "on_delivery" });
+        let r = first.checkout(&token, &format!("crash-{i}"), &body).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        residents.push((
+            token,
+            r.body["id"].as_i64().expect("id"),
+            r.body["handoff_code"].as_str().expect("code").to_owned(),
+        ));
+    }
+    let (stall, _) = first.login(&stall_phone).await;
+    let parts = first.get(&format!("/api/v1/vendor/orders?slot_id={}", slot["id"]), Some(&stall)).await.body;
+    let parts: Vec<i64> =
+        parts["items"].as_array().expect("parts").iter().map(|p| p["id"].as_i64().expect("id")).collect();
+    assert_eq!(parts.len(), RESIDENTS);
+
+    // 1. Joins and confirmations at once; the process dies halfway.
+    let quantity = |i: usize| 1 + (i % 3) as i64;
+    let mut requests = Vec::new();
+    for (i, (token, _, _)) in residents.iter().enumerate() {
+        let share = json!({ "items": [{ "product_id": potatoes, "quantity": quantity(i) }] });
+        requests.push(
+            first.client.put(first.url(&format!("/api/v1/group-buys/{gb}/share"))).bearer_auth(token).json(&share),
+        );
+    }
+    for part in &parts {
+        requests.push(
+            first
+                .client
+                .post(first.url(&format!("/api/v1/vendor/orders/{part}/confirm")))
+                .bearer_auth(&stall)
+                .json(&json!({})),
+        );
+    }
+    let answers = crash_during(&mut first, requests, RESIDENTS / 2).await;
+    let said_yes = acked(&answers);
+    eprintln!("phase 1: {} of {} answered 200 before the kill", said_yes.len(), answers.len());
+
+    // The logins made before the crash still hold.
+    let mut second = start_process(SERVER_BIN, &config, db).await;
+    for &n in &said_yes {
+        if n < RESIDENTS {
+            let seen = second.get(&format!("/api/v1/group-buys/{gb}"), Some(&residents[n].0)).await.body;
+            assert_eq!(seen["my_share"]["items"][0]["quantity"], quantity(n), "an acknowledged join was lost: {seen}");
+        } else {
+            let order = residents[n - RESIDENTS].1;
+            let seen = second.get(&format!("/api/v1/orders/{order}"), Some(&staff)).await.body;
+            assert_eq!(seen["status"], "confirmed", "an acknowledged confirmation was lost: {seen}");
+        }
+    }
+    // Whatever did not get through is pressed again, as the phones would.
+    for (i, (token, _, _)) in residents.iter().enumerate() {
+        let share = json!({ "items": [{ "product_id": potatoes, "quantity": quantity(i) }] });
+        let r = second.put(&format!("/api/v1/group-buys/{gb}/share"), &share, Some(token)).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    for part in &parts {
+        for step in ["confirm", "packed"] {
+            let r = second.post(&format!("/api/v1/vendor/orders/{part}/{step}"), &json!({}), Some(&stall)).await;
+            assert!(r.status == 200 || (step == "confirm" && r.status == 409), "{step}: {:?}", r.body);
+        }
+    }
+    let detail = second.get(&format!("/api/v1/group-buys/{gb}"), Some(&staff)).await.body;
+    let joined: i64 = (0..RESIDENTS).map(quantity).sum();
+    assert_eq!(detail["items"][0]["joined_quantity"], joined, "{detail}");
+    assert_eq!(detail["joined_households"], RESIDENTS);
+    assert_eq!(stock(&second, cabbage).await, START_STOCK - RESIDENTS as i64, "cabbage: stock + sold = start");
+    assert_eq!(stock(&second, potatoes).await, START_STOCK - set_aside, "joins take from the set-aside only");
+
+    // 2. Hand-offs and the group-buy's close at once; the process dies again.
+    let volunteer = second.login(VOLUNTEER).await.0;
+    let list = second.get(&format!("/api/v1/batches?slot_id={}", slot["id"]), Some(&volunteer)).await.body;
+    let batch = list["items"].as_array().expect("items").iter().find(|b| b["building"] == "5").cloned().expect("batch");
+    for step in ["claim", "pickup"] {
+        let r = second.post(&format!("/api/v1/batches/{}/{step}", batch["id"]), &json!({}), Some(&volunteer)).await;
+        assert_eq!(r.status, 200, "{step}: {:?}", r.body);
+    }
+    let mut requests = Vec::new();
+    for (_, order, code) in &residents {
+        let url = second.url(&format!("/api/v1/orders/{order}/handoff"));
+        requests.push(second.client.post(url).bearer_auth(&volunteer).json(&json!({ "code": code })));
+    }
+    requests.push(
+        second.client.post(second.url(&format!("/api/v1/group-buys/{gb}/close"))).bearer_auth(&staff).json(&json!({})),
+    );
+    let answers = crash_during(&mut second, requests, RESIDENTS / 2).await;
+    let said_yes = acked(&answers);
+    eprintln!("phase 2: {} of {} answered 200 before the kill", said_yes.len(), answers.len());
+
+    let third = start(config, db, schema).await;
+    for &n in &said_yes {
+        if n < RESIDENTS {
+            let seen = third.get(&format!("/api/v1/orders/{}", residents[n].1), Some(&staff)).await.body;
+            assert_eq!(seen["status"], "delivered", "an acknowledged hand-off was lost: {seen}");
+        } else {
+            let seen = third.get(&format!("/api/v1/group-buys/{gb}"), Some(&staff)).await.body;
+            assert_eq!(seen["status"], "confirmed", "an acknowledged close was lost: {seen}");
+        }
+    }
+    // Closing again gives the same group-buy and makes nothing twice: one order per share.
+    let r = third.post(&format!("/api/v1/group-buys/{gb}/close"), &json!({}), Some(&staff)).await;
+    assert_eq!((r.status, &r.body["status"]), (200, &json!("confirmed")), "{:?}", r.body);
+    for (i, (token, _, _)) in residents.iter().enumerate() {
+        let mine = third.get("/api/v1/orders", Some(token)).await.body;
+        let from_gb: Vec<&Value> =
+            mine["items"].as_array().expect("items").iter().filter(|o| o["group_buy_id"] == gb).collect();
+        assert_eq!(from_gb.len(), 1, "resident {i}: one order for their share: {mine}");
+        let order = third.get(&format!("/api/v1/orders/{}", from_gb[0]["id"]), Some(token)).await.body;
+        assert_eq!(order["items"][0]["quantity"], quantity(i), "{order}");
+    }
+    assert_eq!(stock(&third, potatoes).await, START_STOCK - joined, "the set-aside not joined went back to stock");
+    assert_eq!(stock(&third, cabbage).await, START_STOCK - RESIDENTS as i64);
+    let slots = third.get("/api/v1/slots", None).await.body;
+    let booked = |id: &Value| {
+        slots["items"].as_array().expect("items").iter().find(|s| s["id"] == *id).map(|s| s["booked"].clone())
+    };
+    assert_eq!(booked(&slot["id"]), Some(json!(RESIDENTS)), "places booked = orders");
+}
