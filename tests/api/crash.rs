@@ -1,8 +1,9 @@
 //! Nothing acknowledged is lost in a crash, beyond checkouts (rush.rs has those): the server
-//! process is killed (SIGKILL) while group-buy joins and stall confirmations are under way, then
-//! again while hand-offs and the group-buy's close are; after each restart on the same database
-//! every change that was answered 200 is there, and the market's books still add up (stock and
-//! the group-buy's set-aside, places booked, shares within the maximum, one order per share).
+//! process is killed (SIGKILL) while group-buy joins, stall confirmations and payments from the
+//! donation pool are under way, then again while hand-offs and the group-buy's close are; after
+//! each restart on the same database every change that was answered 200 or 201 is there, and the
+//! market's books still add up (stock and the group-buy's set-aside, places booked, shares within
+//! the maximum, one order per share, the pool's ledger).
 
 use crate::SERVER_BIN;
 use serde_json::{json, Value};
@@ -16,6 +17,8 @@ on_both_databases! {
 const STAFF: &str = "13800000000";
 const VOLUNTEER: &str = "13800000201";
 const RESIDENTS: usize = 24;
+/// Residents 0.. of these live in quarantined flats whose orders the pool pays.
+const HELPED: usize = 8;
 const START_STOCK: i64 = 1000;
 
 /// Runs the requests all at once and kills the server once `kill_after` have been answered 200;
@@ -34,7 +37,7 @@ async fn crash_during(
                 let reply = req.send().await.ok()?;
                 let status = reply.status().as_u16();
                 let body: Value = reply.json().await.ok()?;
-                if status == 200 {
+                if status == 200 || status == 201 {
                     let _ = yes.send(());
                 }
                 Some((status, body))
@@ -55,7 +58,21 @@ async fn crash_during(
 }
 
 fn acked(answers: &[Option<(u16, Value)>]) -> Vec<usize> {
-    answers.iter().enumerate().filter(|(_, a)| matches!(a, Some((200, _)))).map(|(i, _)| i).collect()
+    answers.iter().enumerate().filter(|(_, a)| matches!(a, Some((200 | 201, _)))).map(|(i, _)| i).collect()
+}
+
+/// The pool's ledger: every line's balance follows from the one before, never below zero, the
+/// last is the pool's. Returns the balance.
+async fn ledger_balance(app: &TestApp, staff: &str) -> i64 {
+    let ledger = app.get("/api/v1/admin/donations/ledger", Some(staff)).await.body;
+    let mut balance = 0;
+    for e in ledger["entries"].as_array().expect("entries") {
+        balance += e["amount_fen"].as_i64().expect("amount");
+        assert!(balance >= 0, "never below zero: {e}");
+        assert_eq!(e["balance_fen"].as_i64(), Some(balance), "{e}");
+    }
+    assert_eq!(ledger["balance_fen"].as_i64(), Some(balance), "the pool is the ledger's sum");
+    balance
 }
 
 async fn stock(app: &TestApp, product: i64) -> i64 {
@@ -103,11 +120,30 @@ async fn killed(db: Db) {
             r.body["handoff_code"].as_str().expect("code").to_owned(),
         ));
     }
+    // The first few live in quarantined flats; an organisation's gift fills the pool.
+    for (token, _, _) in &residents[..HELPED] {
+        let household = first.get("/api/v1/me", Some(token)).await.body["household"]["id"].clone();
+        let r = first
+            .patch(&format!("/api/v1/admin/households/{household}"), &json!({ "quarantined": true }), Some(&staff))
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let gift = json!({ "donor_name": "爱心基金", "amount_fen": 100_000 });
+    assert_eq!(first.post("/api/v1/admin/donations", &gift, Some(&staff)).await.status, 201);
+    let pool_before = ledger_balance(&first, &staff).await;
+    let order_total = first.get(&format!("/api/v1/orders/{}", residents[0].1), Some(&staff)).await.body["total_fen"]
+        .as_i64()
+        .expect("total");
     let (stall, _) = first.login(&stall_phone).await;
     let parts = first.get(&format!("/api/v1/vendor/orders?slot_id={}", slot["id"]), Some(&stall)).await.body;
-    let parts: Vec<i64> =
-        parts["items"].as_array().expect("parts").iter().map(|p| p["id"].as_i64().expect("id")).collect();
-    assert_eq!(parts.len(), RESIDENTS);
+    // Each resident's part, in the residents' order.
+    let parts: Vec<i64> = residents
+        .iter()
+        .map(|(_, order, _)| {
+            let items = parts["items"].as_array().expect("parts");
+            items.iter().find(|p| p["order_id"] == *order).and_then(|p| p["id"].as_i64()).expect("a part")
+        })
+        .collect();
 
     // 1. Joins and confirmations at once; the process dies halfway.
     let quantity = |i: usize| 1 + (i % 3) as i64;
@@ -118,18 +154,25 @@ async fn killed(db: Db) {
             first.client.put(first.url(&format!("/api/v1/group-buys/{gb}/share"))).bearer_auth(token).json(&share),
         );
     }
-    for part in &parts {
-        requests.push(
-            first
-                .client
-                .post(first.url(&format!("/api/v1/vendor/orders/{part}/confirm")))
-                .bearer_auth(&stall)
-                .json(&json!({})),
-        );
+    // The stalls confirm the parts of the others' orders while the pool pays the helped ones.
+    for part in &parts[HELPED..] {
+        let url = first.url(&format!("/api/v1/vendor/orders/{part}/confirm"));
+        requests.push(first.client.post(url).bearer_auth(&stall).json(&json!({})));
+    }
+    for (_, order, _) in &residents[..HELPED] {
+        let url = first.url("/api/v1/admin/donations/allocations");
+        requests.push(first.client.post(url).bearer_auth(&staff).json(&json!({ "order_id": order })));
     }
     let answers = crash_during(&mut first, requests, RESIDENTS / 2).await;
     let said_yes = acked(&answers);
-    eprintln!("phase 1: {} of {} answered 200 before the kill", said_yes.len(), answers.len());
+    let kinds = |from: usize, to: usize| said_yes.iter().filter(|n| (from..to).contains(*n)).count();
+    eprintln!(
+        "phase 1: answered before the kill: {} of {RESIDENTS} joins, {} of {} confirmations, {} of {HELPED} pool payments",
+        kinds(0, RESIDENTS),
+        kinds(RESIDENTS, 2 * RESIDENTS - HELPED),
+        RESIDENTS - HELPED,
+        kinds(2 * RESIDENTS - HELPED, answers.len())
+    );
 
     // The logins made before the crash still hold.
     let mut second = start_process(SERVER_BIN, &config, db).await;
@@ -137,12 +180,24 @@ async fn killed(db: Db) {
         if n < RESIDENTS {
             let seen = second.get(&format!("/api/v1/group-buys/{gb}"), Some(&residents[n].0)).await.body;
             assert_eq!(seen["my_share"]["items"][0]["quantity"], quantity(n), "an acknowledged join was lost: {seen}");
-        } else {
-            let order = residents[n - RESIDENTS].1;
+        } else if n < 2 * RESIDENTS - HELPED {
+            let order = residents[n - RESIDENTS + HELPED].1;
             let seen = second.get(&format!("/api/v1/orders/{order}"), Some(&staff)).await.body;
             assert_eq!(seen["status"], "confirmed", "an acknowledged confirmation was lost: {seen}");
+        } else {
+            let order = residents[n - (2 * RESIDENTS - HELPED)].1;
+            let seen = second.get(&format!("/api/v1/orders/{order}"), Some(&staff)).await.body;
+            assert_eq!(seen["paid_by_donations"], true, "an acknowledged pool payment was lost: {seen}");
         }
     }
+    // The pool paid each helped order at most once, and its ledger balances.
+    let mut paid_by_pool = 0;
+    for (_, order, _) in &residents[..HELPED] {
+        let r = second.post("/api/v1/admin/donations/allocations", &json!({ "order_id": order }), Some(&staff)).await;
+        assert!(r.status == 201 || (r.status == 409 && r.error_code() == "wrong_state"), "{:?}", r.body);
+        paid_by_pool += 1;
+    }
+    assert_eq!(ledger_balance(&second, &staff).await, pool_before - paid_by_pool * order_total, "each order paid once");
     // Whatever did not get through is pressed again, as the phones would.
     for (i, (token, _, _)) in residents.iter().enumerate() {
         let share = json!({ "items": [{ "product_id": potatoes, "quantity": quantity(i) }] });
