@@ -1,7 +1,7 @@
 //! Nothing acknowledged is lost in a crash, beyond checkouts (rush.rs has those): the server
-//! process is killed (SIGKILL) while group-buy joins, stall confirmations and payments from the
-//! donation pool are under way, then again while hand-offs and the group-buy's close are; after
-//! each restart on the same database every change that was answered 200 or 201 is there, and the
+//! process is killed (SIGKILL) while group-buy joins, stall confirmations, payments from the
+//! donation pool and WeChat Pay's payment notifications are under way, then again while hand-offs and the group-buy's close are; after
+//! each restart on the same database every change that was answered 200, 201 or 204 is there, and the
 //! market's books still add up (stock and the group-buy's set-aside, places booked, shares within
 //! the maximum, one order per share, the pool's ledger).
 
@@ -19,6 +19,8 @@ const VOLUNTEER: &str = "13800000201";
 const RESIDENTS: usize = 24;
 /// Residents 0.. of these live in quarantined flats whose orders the pool pays.
 const HELPED: usize = 8;
+/// Residents of building 6 whose orders wait for WeChat payment.
+const PAYERS: usize = 6;
 const START_STOCK: i64 = 1000;
 
 /// Runs the requests all at once and kills the server once `kill_after` have been answered 200;
@@ -36,8 +38,9 @@ async fn crash_during(
             tokio::spawn(async move {
                 let reply = req.send().await.ok()?;
                 let status = reply.status().as_u16();
-                let body: Value = reply.json().await.ok()?;
-                if status == 200 || status == 201 {
+                let text = reply.text().await.ok()?;
+                let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                if matches!(status, 200 | 201 | 204) {
                     let _ = yes.send(());
                 }
                 Some((status, body))
@@ -58,7 +61,7 @@ async fn crash_during(
 }
 
 fn acked(answers: &[Option<(u16, Value)>]) -> Vec<usize> {
-    answers.iter().enumerate().filter(|(_, a)| matches!(a, Some((200 | 201, _)))).map(|(i, _)| i).collect()
+    answers.iter().enumerate().filter(|(_, a)| matches!(a, Some((200 | 201 | 204, _)))).map(|(i, _)| i).collect()
 }
 
 /// The pool's ledger: every line's balance follows from the one before, never below zero, the
@@ -134,6 +137,34 @@ async fn killed(db: Db) {
     let order_total = first.get(&format!("/api/v1/orders/{}", residents[0].1), Some(&staff)).await.body["total_fen"]
         .as_i64()
         .expect("total");
+    // Residents of building 6 whose orders wait for WeChat payment, each asked to pay.
+    let sim = backend::wechat::sim_pay::SimPay::new(&config.pay, &config.wechat.appid).expect("the simulator's keys");
+    let mut payers = Vec::new();
+    for i in 0..PAYERS {
+        let (token, _) = first.login(&format!("137123{:05}", 60_000 + i)).await;
+        let home = json!({ "building": "6", "unit": "1", "room": format!("{}", 700 + i) });
+        assert_eq!(first.put("/api/v1/me/household", &home, Some(&token)).await.status, 200);
+        first.put_in_cart(&token, cabbage, 1).await;
+        let body = json!({ "slot_id": slot["id"], "payment": "wechat" });
+        let r = first.checkout(&token, &format!("pay-{i}"), &body).await;
+        assert_eq!(r.body["status"], "pending_payment", "{:?}", r.body);
+        let order = r.body;
+        assert_eq!(
+            first.post(&format!("/api/v1/orders/{}/pay", order["id"]), &json!({}), Some(&token)).await.status,
+            200
+        );
+        payers.push((token, order));
+    }
+    let notification = |order: &Value| {
+        let total = order["total_fen"].as_i64().expect("total");
+        sim.notification(&json!({
+            "appid": sim.appid, "mchid": sim.mchid, "out_trade_no": format!("FXS{:08}", order["id"].as_i64().unwrap_or(0)),
+            "transaction_id": format!("42000{}", order["id"]), "trade_type": "JSAPI", "trade_state": "SUCCESS",
+            "success_time": "2026-12-06T10:00:00+08:00",
+            "amount": { "total": total, "payer_total": total, "currency": "CNY" },
+        }))
+        .expect("a notification")
+    };
     let (stall, _) = first.login(&stall_phone).await;
     let parts = first.get(&format!("/api/v1/vendor/orders?slot_id={}", slot["id"]), Some(&stall)).await.body;
     // Each resident's part, in the residents' order.
@@ -163,6 +194,14 @@ async fn killed(db: Db) {
         let url = first.url("/api/v1/admin/donations/allocations");
         requests.push(first.client.post(url).bearer_auth(&staff).json(&json!({ "order_id": order })));
     }
+    for (_, order) in &payers {
+        let (headers, body) = notification(order);
+        let mut req = first.client.post(first.url("/api/v1/pay/notify")).header("Content-Type", "application/json");
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        requests.push(req.body(body));
+    }
     let answers = crash_during(&mut first, requests, RESIDENTS / 2).await;
     let said_yes = acked(&answers);
     let kinds = |from: usize, to: usize| said_yes.iter().filter(|n| (from..to).contains(*n)).count();
@@ -171,8 +210,9 @@ async fn killed(db: Db) {
         kinds(0, RESIDENTS),
         kinds(RESIDENTS, 2 * RESIDENTS - HELPED),
         RESIDENTS - HELPED,
-        kinds(2 * RESIDENTS - HELPED, answers.len())
+        kinds(2 * RESIDENTS - HELPED, 2 * RESIDENTS)
     );
+    eprintln!("phase 1: {} of {PAYERS} payment notifications", kinds(2 * RESIDENTS, answers.len()));
 
     // The logins made before the crash still hold.
     let mut second = start_process(SERVER_BIN, &config, db).await;
@@ -184,11 +224,27 @@ async fn killed(db: Db) {
             let order = residents[n - RESIDENTS + HELPED].1;
             let seen = second.get(&format!("/api/v1/orders/{order}"), Some(&staff)).await.body;
             assert_eq!(seen["status"], "confirmed", "an acknowledged confirmation was lost: {seen}");
+        } else if n >= 2 * RESIDENTS {
+            let (token, order) = &payers[n - 2 * RESIDENTS];
+            let seen = second.get(&format!("/api/v1/orders/{}", order["id"]), Some(token)).await.body;
+            assert_eq!(seen["status"], "paid", "an acknowledged payment notification was lost: {seen}");
         } else {
             let order = residents[n - (2 * RESIDENTS - HELPED)].1;
             let seen = second.get(&format!("/api/v1/orders/{order}"), Some(&staff)).await.body;
             assert_eq!(seen["paid_by_donations"], true, "an acknowledged pool payment was lost: {seen}");
         }
+    }
+    // WeChat Pay sends its notifications again: each order paid, once.
+    for (token, order) in &payers {
+        let (headers, body) = notification(order);
+        let mut req = second.client.post(second.url("/api/v1/pay/notify")).header("Content-Type", "application/json");
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        assert_eq!(req.body(body).send().await.expect("sent").status().as_u16(), 204);
+        let seen = second.get(&format!("/api/v1/orders/{}", order["id"]), Some(token)).await.body;
+        let paid = seen["timeline"].as_array().map_or(0, |t| t.iter().filter(|e| e["status"] == "paid").count());
+        assert_eq!((&seen["status"], paid), (&json!("paid"), 1), "{seen}");
     }
     // The pool paid each helped order at most once, and its ledger balances.
     let mut paid_by_pool = 0;
@@ -214,7 +270,11 @@ async fn killed(db: Db) {
     let joined: i64 = (0..RESIDENTS).map(quantity).sum();
     assert_eq!(detail["items"][0]["joined_quantity"], joined, "{detail}");
     assert_eq!(detail["joined_households"], RESIDENTS);
-    assert_eq!(stock(&second, cabbage).await, START_STOCK - RESIDENTS as i64, "cabbage: stock + sold = start");
+    assert_eq!(
+        stock(&second, cabbage).await,
+        START_STOCK - (RESIDENTS + PAYERS) as i64,
+        "cabbage: stock + sold = start"
+    );
     assert_eq!(stock(&second, potatoes).await, START_STOCK - set_aside, "joins take from the set-aside only");
 
     // 2. Hand-offs and the group-buy's close at once; the process dies again.
@@ -259,10 +319,10 @@ async fn killed(db: Db) {
         assert_eq!(order["items"][0]["quantity"], quantity(i), "{order}");
     }
     assert_eq!(stock(&third, potatoes).await, START_STOCK - joined, "the set-aside not joined went back to stock");
-    assert_eq!(stock(&third, cabbage).await, START_STOCK - RESIDENTS as i64);
+    assert_eq!(stock(&third, cabbage).await, START_STOCK - (RESIDENTS + PAYERS) as i64);
     let slots = third.get("/api/v1/slots", None).await.body;
     let booked = |id: &Value| {
         slots["items"].as_array().expect("items").iter().find(|s| s["id"] == *id).map(|s| s["booked"].clone())
     };
-    assert_eq!(booked(&slot["id"]), Some(json!(RESIDENTS)), "places booked = orders");
+    assert_eq!(booked(&slot["id"]), Some(json!(RESIDENTS + PAYERS)), "places booked = orders");
 }
