@@ -73,6 +73,21 @@ pub fn share_placed_for(group_buy_id: i64, placer: &str, now_holds: Option<&str>
     }
 }
 
+/// What a share holds, as the household is told: `大白菜×2斤、土豆×1袋`.
+pub fn share_holds(
+    group_buy: &super::group_buy::GroupBuyState,
+    lines: &std::collections::BTreeMap<i64, i64>,
+) -> String {
+    lines
+        .iter()
+        .map(|(product, quantity)| match group_buy.items.get(product) {
+            Some(item) => format!("{}×{}{}", item.name, quantity, item.unit),
+            None => format!("#{product}×{quantity}"),
+        })
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
 /// At most `n` characters (WeChat counts characters, not bytes).
 fn clip(s: &str, n: usize) -> String {
     s.chars().take(n).collect()

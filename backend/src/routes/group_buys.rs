@@ -218,7 +218,6 @@ pub async fn set_share_for(
         state.store.households().get(household_id).await?.ok_or_else(|| ApiError::not_found("household"))?;
     let (label, keeps_off_own) = placer(&state, &auth, &household.building).await?;
     visible(&state, &auth, id).await?;
-    let told = label.clone();
     let user_id = state.store.households().resident(household_id).await?.unwrap_or(auth.user.id);
     let job = JoinJob {
         group_buy_id: id,
@@ -229,14 +228,9 @@ pub async fn set_share_for(
         lines: body.into_inner().items.iter().map(|l| (l.product_id.get(), l.quantity)).collect(),
         now: chrono::Utc::now(),
     };
-    let answer = answer_join(&state, job).await?;
-    // Each step taken on the household's behalf is shown to its members.
-    let now_holds = state.store.group_buys().shares(id, Some(household_id)).await?.pop().map(|share| {
-        share.items.iter().map(|l| format!("{}×{}{}", l.name, l.quantity, l.unit)).collect::<Vec<_>>().join("、")
-    });
-    let (title, text) = crate::domain::notices::share_placed_for(id, &told, now_holds.as_deref());
-    state.store.notices().tell_household(household_id, "group_buy_proxy", &title, &text, chrono::Utc::now()).await?;
-    Ok(answer)
+    // Each step taken on the household's behalf is told to its members in the join's own
+    // transaction (store::group_buys::joins).
+    answer_join(&state, job).await
 }
 
 /// Finds (or puts on record) the household at an address in one of the group-buy's buildings,

@@ -162,29 +162,6 @@ impl Notices {
         Ok(send)
     }
 
-    /// Tells every member of a household (a notice each, shown on their orders page).
-    pub async fn tell_household(
-        &self,
-        household_id: i64,
-        kind: &str,
-        title: &str,
-        body: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let members: Vec<i64> =
-            self.db.all("SELECT id FROM users WHERE household_id = $1 ORDER BY id", &args![household_id]).await?;
-        let at = now.timestamp_nanos_opt().unwrap_or_default();
-        for user in members {
-            self.db
-                .exec(
-                    NOTICE_INSERT,
-                    &args![user, None::<i64>, kind, format!("{kind}:{household_id}:{user}:{at}"), title, body, now],
-                )
-                .await?;
-        }
-        Ok(())
-    }
-
     /// A send that failed: kept as `failed` (the storefront still shows it).
     pub async fn failed(&self, id: i64) -> StoreResult<()> {
         self.db.exec("UPDATE notices SET wechat = 'failed' WHERE id = $1", &args![id]).await?;

@@ -6,9 +6,11 @@ use super::{state_in, ShareLineRow, ShareRow};
 use crate::domain::group_buy::{
     decide_joins, share_total, HouseholdState, JoinChanges, JoinJob, JoinOutcome, JoinSnapshot, ShareState,
 };
+use crate::domain::notices::{share_holds, share_placed_for};
 use crate::domain::slots::NeedFlags;
 use crate::store::checkout::slots::{slot_in, write_places};
 use crate::store::db::{args, Arg, Db, Tx};
+use crate::store::notices::NOTICE_INSERT;
 use crate::store::queue::{deliver, gather, jobs_of, Queue, Waiting};
 use crate::store::{retryable, StoreResult};
 use serde::Deserialize;
@@ -54,8 +56,42 @@ async fn commit(db: &Db, jobs: &[JoinJob]) -> StoreResult<Vec<JoinOutcome>> {
     let snapshot = load(&mut tx, jobs).await?;
     let (outcomes, changes) = decide_joins(&snapshot, jobs);
     write(&mut tx, &snapshot, &changes).await?;
+    tell_proxy_steps(&mut tx, &snapshot, jobs, &outcomes).await?;
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// Each share placed, changed or withdrawn on a household's behalf (a volunteer, leader or staff
+/// for a household without a smartphone) is told to its members, in the same transaction: told
+/// once, and never of a step that did not happen.
+async fn tell_proxy_steps(
+    tx: &mut Tx,
+    s: &JoinSnapshot,
+    jobs: &[JoinJob],
+    outcomes: &[JoinOutcome],
+) -> StoreResult<()> {
+    for (job, outcome) in jobs.iter().zip(outcomes) {
+        let Some((_, placer)) = &job.placed_by else { continue };
+        let holds = match (outcome, s.group_buys.get(&job.group_buy_id)) {
+            (JoinOutcome::Joined(share), Some(g)) => Some(share_holds(g, &share.lines)),
+            (JoinOutcome::Left, _) => None,
+            _ => continue,
+        };
+        let (title, text) = share_placed_for(job.group_buy_id, placer, holds.as_deref());
+        let household = job.household_id;
+        let members: Vec<i64> =
+            tx.all("SELECT id FROM users WHERE household_id = $1 ORDER BY id", &args![household]).await?;
+        let at = job.now.timestamp_nanos_opt().unwrap_or_default();
+        for user in members {
+            let dedupe = format!("group_buy_proxy:{household}:{user}:{at}");
+            tx.exec(
+                NOTICE_INSERT,
+                &args![user, None::<i64>, "group_buy_proxy", dedupe, title.clone(), text.clone(), job.now],
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// What the joins need: their group-buys (locked, in id order), the slots of those (locked,
