@@ -163,6 +163,7 @@ async fn table(db: Db) {
         row("POST", format!("{g}/cancel"), json!({}), EVERYONE),
         row("PATCH", h.clone(), json!({ "hardship": true }), EVERYONE),
         row("PUT", format!("{h}/register"), json!({ "phones": ["13712349064"] }), EVERYONE),
+        row("GET", format!("{h}/people"), json!(null), EVERYONE),
         row("POST", format!("{h}/members/{}", pending_user["id"]), json!({}), EVERYONE),
         row("DELETE", format!("{h}/members/{}", li_user["id"]), json!(null), EVERYONE),
         row("POST", format!("/api/v1/me/household/requests/{}/approve", pending_user["id"]), json!({}), EVERYONE),

@@ -12,6 +12,31 @@ on_both_databases! {
     one_open_order_per_household_and_slot_unless_staff_raise_it => household_slot;
     a_member_invites_family_who_are_members_at_once => invites;
     staff_erase_a_resident_and_keep_their_orders => erase;
+    staff_see_who_lives_in_a_household_and_who_waits => people;
+}
+
+async fn people(db: Db) {
+    let app = tests::spawn_app(db).await;
+    let (staff, _) = app.login(STAFF).await;
+    let (_, li) = app.login(LI).await;
+    let (waiting, me) = app.login("13712349051").await;
+    assert_eq!(app.put("/api/v1/me/household", &flat_5_1_302(), Some(&waiting)).await.status, 200);
+    let flat = household_id(&app, &staff, "5", "1", "302").await;
+    let path = format!("/api/v1/admin/households/{flat}/people");
+    let r = app.get(&path, Some(&staff)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert!(r.body["members"].as_array().expect("members").iter().any(|m| m["id"] == li["id"] && m["phone"] == LI));
+    assert_eq!(r.body["waiting"][0]["id"], me["id"]);
+    assert!(r.body["waiting"][0]["requested_at"].is_string());
+    assert_eq!(r.body["register"], json!([]));
+    let register = format!("/api/v1/admin/households/{flat}/register");
+    assert_eq!(app.put(&register, &json!({ "phones": ["13712349051"] }), Some(&staff)).await.status, 200);
+    let r = app.get(&path, Some(&staff)).await;
+    assert_eq!(r.body["register"], json!(["13712349051"]));
+    assert_eq!(r.body["waiting"], json!([]), "on the register: let in at once");
+    assert_eq!(r.body["members"].as_array().map(Vec::len), Some(2));
+    assert_eq!(app.get(&path, Some(&waiting)).await.status, 403);
+    assert_eq!(app.get("/api/v1/admin/households/999999/people", Some(&staff)).await.status, 404);
 }
 
 /// A resident asks to be forgotten: staff erase them once nothing of theirs is under way; the

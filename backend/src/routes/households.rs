@@ -8,7 +8,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::masked_phone;
 use actix_web::{delete, get, post, put, web, HttpResponse};
-use shared::api::{HouseholdRequest, Invite, Invited, Page, PageQuery, Register, RequestAnswered, SetRegister};
+use shared::api::{
+    HouseholdPeople, HouseholdPerson, HouseholdRequest, Invite, Invited, Page, PageQuery, Register, RequestAnswered,
+    SetRegister,
+};
 use shared::{ErrorBody, ErrorCode, Phone};
 
 /// The residents waiting to join the caller's household, oldest first (members only: a
@@ -203,4 +206,32 @@ pub async fn register(
         .ok_or_else(|| ApiError::not_found("household"))?;
     let phones = kept.into_iter().filter_map(|p| Phone::parse(&p).ok()).collect();
     Ok(web::Json(Register { household_id: shared::HouseholdId(household), phones }))
+}
+
+/// Who lives in a household (its members), who waits to join it, and its register of phones:
+/// what staff answer requests and keep the register from. Full phones: staff call people.
+#[utoipa::path(
+    tag = "staff",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "household")),
+    responses((status = 200, body = HouseholdPeople), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[get("/admin/households/{id}/people")]
+pub async fn people(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<HouseholdPeople>> {
+    let id = id.into_inner();
+    let households = state.store.households();
+    households.get(id).await?.ok_or_else(|| ApiError::not_found("household"))?;
+    let person = |r: crate::store::accounts::JoinRequest| HouseholdPerson {
+        id: r.id,
+        phone: r.phone,
+        requested_at: r.requested_at.map(crate::domain::time::to_api),
+    };
+    let members = households.members(id).await?.into_iter().map(person).collect();
+    let waiting = households.requests(id).await?.into_iter().map(person).collect();
+    let phones = households.register_of(id).await?.iter().filter_map(|p| Phone::parse(p).ok()).collect();
+    Ok(web::Json(HouseholdPeople { household_id: shared::HouseholdId(id), members, waiting, register: phones }))
 }

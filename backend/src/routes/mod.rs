@@ -103,6 +103,7 @@ pub fn app(
                 .service(households::admit)
                 .service(households::remove)
                 .service(households::register)
+                .service(households::people)
                 .service(catalog::categories)
                 .service(catalog::vendors)
                 .service(catalog::vendor)

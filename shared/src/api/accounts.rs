@@ -181,6 +181,28 @@ pub struct Erased {
     pub orders_kept: i64,
 }
 
+/// One person of a household as staff see them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct HouseholdPerson {
+    pub id: i64,
+    /// Absent for a WeChat user who has not bound a phone.
+    pub phone: Option<String>,
+    /// For a resident waiting to join: since when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_at: Option<String>,
+}
+
+/// `GET /admin/households/{id}/people`: who lives there, who waits to, and the register.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct HouseholdPeople {
+    pub household_id: HouseholdId,
+    pub members: Vec<HouseholdPerson>,
+    pub waiting: Vec<HouseholdPerson>,
+    pub register: Vec<Phone>,
+}
+
 /// A household's register as it now stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -51,7 +51,7 @@ impl From<HouseholdRow> for Household {
     }
 }
 
-/// A resident waiting to join a household.
+/// A resident waiting to join a household (or, listed as a member, one living there).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct JoinRequest {
     pub id: i64,
@@ -125,6 +125,17 @@ impl Households {
         tx.commit().await?;
         self.sessions.forget_user(user_id);
         Ok(Some(membership))
+    }
+
+    /// The members of a household, in id order (at most 1,000).
+    pub async fn members(&self, household_id: i64) -> StoreResult<Vec<JoinRequest>> {
+        Ok(self
+            .db
+            .all(
+                "SELECT id, phone, NULL AS requested_at FROM users WHERE household_id = $1 ORDER BY id LIMIT 1000",
+                &args![household_id],
+            )
+            .await?)
     }
 
     /// The residents waiting to join a household, oldest first.
