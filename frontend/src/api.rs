@@ -447,6 +447,28 @@ pub async fn update_slot(id: i64, body: &UpdateSlot) -> ApiResult<Slot> {
     parse(send(Call::new("PATCH", format!("/api/v1/admin/slots/{id}")), body).await?)
 }
 
+/// Who lives in a household, who waits to, and its register (staff).
+pub fn household_people_path(id: i64) -> String {
+    format!("/api/v1/admin/households/{id}/people")
+}
+
+/// Staff let a waiting resident in (`admit`) or take a member out.
+pub async fn household_member(household: i64, user: i64, admit: bool) -> ApiResult<()> {
+    let method = if admit { "POST" } else { "DELETE" };
+    exchange(Call::new(method, format!("/api/v1/admin/households/{household}/members/{user}")), None).await.map(|_| ())
+}
+
+/// Staff set a household's whole register of phones.
+pub async fn set_register(household: i64, phones: Vec<shared::Phone>) -> ApiResult<()> {
+    let body = shared::api::SetRegister { phones };
+    send(Call::new("PUT", format!("/api/v1/admin/households/{household}/register")), &body).await.map(|_| ())
+}
+
+/// Staff erase a resident on request; their orders stay.
+pub async fn erase_resident(phone: &shared::Phone) -> ApiResult<shared::api::Erased> {
+    parse(exchange(Call::new("POST", format!("/api/v1/admin/users/{}/erase", phone.as_str())), None).await?)
+}
+
 pub async fn flag_household(id: i64, flags: &FlagHousehold) -> ApiResult<Household> {
     parse(send(Call::new("PATCH", format!("/api/v1/admin/households/{id}")), flags).await?)
 }

@@ -5,7 +5,7 @@ use crate::components::{day_and_time, Guarded, Load};
 use crate::i18n::{t, tr, K};
 use leptos::prelude::*;
 use leptos_router::components::A;
-use shared::api::{CreateSlot, FlagHousehold, Household, Slot, UpdateSlot};
+use shared::api::{CreateSlot, FlagHousehold, Household, HouseholdPeople, Slot, UpdateSlot};
 use shared::order::SlotKind;
 use shared::Role;
 
@@ -23,7 +23,7 @@ pub fn StaffPage() -> impl IntoView {
         <Guarded next="/staff" role=Role::Staff>
             <A href="/staff/dispatch"><span class="btn secondary block" id="dispatch-link">{tr("配送看板", "Dispatch board")}</span></A>
             <A href="/staff/donations"><span class="btn secondary block" id="pool-link">"❤️ " {t(K::donate)}</span></A>
-            <SlotsAdmin/> <OpenRefunds/> <PriceCapAdmin/> <HouseholdsAdmin/>
+            <SlotsAdmin/> <OpenRefunds/> <PriceCapAdmin/> <HouseholdsAdmin/> <EraseResident/>
         </Guarded>
     }
 }
@@ -318,6 +318,7 @@ fn HouseholdsAdmin() -> impl IntoView {
                                         {toggle("quarantined", v.quarantined.unwrap_or(false), K::quarantined)}
                                         {toggle("hardship", v.hardship.unwrap_or(false), K::hardship)}
                                         {toggle("elderly", v.elderly.unwrap_or(false), K::elderly)}
+                                        <HouseholdPeoplePanel id=v.id.get()/>
                                     </li>
                                 }
                             }).collect_view()}
@@ -431,4 +432,125 @@ fn Problems() -> impl IntoView {
             </div>
         })
     })
+}
+
+/// A household's people, opened from its row: the members (take one out), the residents
+/// waiting to join (let one in) and the register of phones (one a line; a resident with one of
+/// them is a member at once).
+#[component]
+fn HouseholdPeoplePanel(id: i64) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let people = Load::when(move || open.get().then(|| api::household_people_path(id)));
+    let error = RwSignal::new(None::<String>);
+    let register = RwSignal::new(String::new());
+    let done = move |result: api::ApiResult<()>| match result {
+        Ok(()) => {
+            error.set(None);
+            people.reload();
+        }
+        Err(f) => error.set(Some(f.text())),
+    };
+    let member = move |user: i64, admit: bool| {
+        leptos::task::spawn_local(async move { done(api::household_member(id, user, admit).await) });
+    };
+    let save = move |_| {
+        let mut phones = Vec::new();
+        for line in register.get_untracked().split(|c: char| c == '\n' || c == ',' || c == '，' || c.is_whitespace()) {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            match shared::Phone::parse(line) {
+                Ok(p) => phones.push(p),
+                Err(_) => {
+                    error.set(Some(format!("{line}: {}", tr("不是11位手机号", "not an 11-digit mobile number")())));
+                    return;
+                }
+            }
+        }
+        leptos::task::spawn_local(async move { done(api::set_register(id, phones).await) });
+    };
+    view! {
+        <button class="btn secondary people-toggle" aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
+            {tr("成员与登记", "People")}
+        </button>
+        <Show when=move || open.get()>
+            <div class="household-people">
+                {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                {people.show(move |p: HouseholdPeople| {
+                    register.set(p.register.iter().map(|x| x.as_str().to_owned()).collect::<Vec<_>>().join("\n"));
+                    view! {
+                        <h3>{tr("成员", "Members")}</h3>
+                        {if p.members.is_empty() { Some(view! { <p class="empty">{tr("还没有成员", "No members yet")}</p> }) } else { None }}
+                        <ul class="people members">
+                            {p.members.into_iter().map(|m| view! {
+                                <li data-member=m.id>
+                                    <span>{m.phone.clone().unwrap_or_else(|| tr("微信用户", "WeChat user")().to_owned())}</span>
+                                    <button class="btn secondary remove-member" on:click=move |_| member(m.id, false)>{tr("移出", "Take out")}</button>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                        <h3>{tr("等待加入", "Waiting to join")}</h3>
+                        {if p.waiting.is_empty() { Some(view! { <p class="empty">{tr("没有人在等", "No one is waiting")}</p> }) } else { None }}
+                        <ul class="people waiting">
+                            {p.waiting.into_iter().map(|w| view! {
+                                <li data-waiting=w.id>
+                                    <span>{w.phone.clone().unwrap_or_default()}</span>
+                                    <button class="btn primary admit" on:click=move |_| member(w.id, true)>{tr("同意加入", "Let in")}</button>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }
+                })}
+                <label class="block-label">{tr("登记手机号（每行一个，最多20个）", "Phones on the register (one a line, at most 20)")}
+                    <textarea class="register-phones" rows="3" prop:value=move || register.get() on:input=move |ev| register.set(event_target_value(&ev))></textarea>
+                </label>
+                <button class="btn primary save-register" on:click=save>{t(K::save)}</button>
+            </div>
+        </Show>
+    }
+}
+
+/// A resident asks to be forgotten: staff erase them by phone (their orders stay, without them).
+/// Two presses: the first asks to confirm.
+#[component]
+fn EraseResident() -> impl IntoView {
+    let phone = RwSignal::new(String::new());
+    let confirming = RwSignal::new(false);
+    let said = RwSignal::new(None::<Result<String, String>>);
+    let press = move |_| {
+        let Ok(number) = shared::Phone::parse(phone.get_untracked().trim()) else {
+            said.set(Some(Err(tr("请填写11位手机号", "Enter an 11-digit mobile number")().to_owned())));
+            return;
+        };
+        if !confirming.get_untracked() {
+            confirming.set(true);
+            return;
+        }
+        confirming.set(false);
+        leptos::task::spawn_local(async move {
+            let answer = api::erase_resident(&number).await;
+            said.set(Some(match answer {
+                Ok(e) => Ok(format!("{} {}", tr("已删除，保留订单", "Erased; orders kept:")(), e.orders_kept)),
+                Err(f) => Err(f.text()),
+            }));
+            phone.set(String::new());
+        });
+    };
+    view! {
+        <section class="card">
+            <h2>{tr("删除居民信息", "Erase a resident")}</h2>
+            <p class="note">{tr("居民要求删除个人信息时使用：手机号、微信、住址、购物车和通知立即删除，登录失效；订单保留用于对账。有未完成订单或其他角色时不能删除。", "When a resident asks to be forgotten: phone, WeChat, home, cart and notices go at once and their logins end; their orders stay for the accounts. Not while an order is under way or they hold another role.")}</p>
+            <label class="block-label" for="erase-phone">{tr("手机号", "Mobile number")}</label>
+            <input id="erase-phone" type="tel" inputmode="numeric" maxlength="11" prop:value=move || phone.get()
+                on:input=move |ev| { phone.set(event_target_value(&ev)); confirming.set(false); }/>
+            <button id="erase" class="btn secondary block" class:warn=move || confirming.get() on:click=press>
+                {move || if confirming.get() { tr("确认删除（不可恢复）", "Confirm: erase for good")() } else { tr("删除", "Erase")() }}
+            </button>
+            {move || said.get().map(|s| match s {
+                Ok(m) => view! { <p class="note" role="status">{m}</p> }.into_any(),
+                Err(e) => view! { <p class="form-error" role="alert">{e}</p> }.into_any(),
+            })}
+        </section>
+    }
 }
