@@ -119,6 +119,47 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     let households = app.get(&format!("/api/v1/admin/households?building={building}"), Some(&staff)).await.body;
     let flagged = households["items"].as_array().and_then(|l| l.iter().find(|h| h["id"] == household["id"])).cloned();
     assert_eq!(flagged.expect("household")["hardship"], true);
+
+    // Its people: a waiting resident let in, a phone put on the register.
+    let (waiting, asker) = app.login("13712340088").await;
+    let home =
+        serde_json::json!({ "building": household["building"], "unit": household["unit"], "room": household["room"] });
+    let r = app.put("/api/v1/me/household", &home, Some(&waiting)).await;
+    let row = format!("li[data-household='{}']", household["id"]);
+    browser.click(&browser.wait_for(&format!("{row} .people-toggle"), WAIT).await).await;
+    if r.body["household"]["membership"] == "pending" {
+        let admit = format!("{row} li[data-waiting='{}'] .admit", asker["id"]);
+        browser.click(&browser.wait_for(&admit, WAIT).await).await;
+        wait_until(
+            &browser,
+            &format!("document.querySelector(\"{row} li[data-member='{}']\") !== null", asker["id"]),
+            "let in",
+        )
+        .await;
+    }
+    let me = app.get("/api/v1/me", Some(&waiting)).await.body;
+    assert_eq!(me["household"]["membership"], "member", "{me}");
+    set_input(&browser, &format!("{row} .register-phones"), "13712340099").await;
+    browser.click(&browser.wait_for(&format!("{row} .save-register"), WAIT).await).await;
+    let people = format!("/api/v1/admin/households/{}/people", household["id"]);
+    let mut registered = serde_json::Value::Null;
+    for _ in 0..50 {
+        registered = app.get(&people, Some(&staff)).await.body["register"].clone();
+        if registered == serde_json::json!(["13712340099"]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(registered, serde_json::json!(["13712340099"]));
+
+    // A resident asks to be forgotten: two presses.
+    let (gone, _) = app.login("13712340066").await;
+    set_input(&browser, "#erase-phone", "13712340066").await;
+    browser.click(&browser.wait_for("#erase", WAIT).await).await;
+    browser.click(&browser.wait_for("#erase.warn", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#erase ~ [role=status]') !== null", "erased").await;
+    assert_eq!(app.get("/api/v1/me", Some(&gone)).await.status, 401);
+
     if let Ok(dir) = std::env::var("FXS_SCREENSHOT_DIR") {
         browser.click(&browser.wait_for(&format!("{item} .edit-slot"), WAIT).await).await;
         browser.script("window.scrollTo(0, 0)").await;
