@@ -37,6 +37,14 @@ async fn people(db: Db) {
     assert_eq!(r.body["members"].as_array().map(Vec::len), Some(2));
     assert_eq!(app.get(&path, Some(&waiting)).await.status, 403);
     assert_eq!(app.get("/api/v1/admin/households/999999/people", Some(&staff)).await.status, 404);
+    // Staff turn a waiting request down: it is gone; they are no member.
+    let (stranger, them) = app.login("13712349052").await;
+    assert_eq!(app.put("/api/v1/me/household", &flat_5_1_302(), Some(&stranger)).await.status, 200);
+    let down = format!("/api/v1/admin/households/{flat}/members/{}", them["id"]);
+    assert_eq!(app.delete(&down, Some(&staff)).await.status, 204);
+    assert_eq!(app.get(&path, Some(&staff)).await.body["waiting"], json!([]));
+    assert_eq!(app.get("/api/v1/me", Some(&stranger)).await.body["household"], serde_json::Value::Null);
+    assert_eq!(app.delete(&down, Some(&staff)).await.status, 404, "neither now");
 }
 
 /// A resident asks to be forgotten: staff erase them once nothing of theirs is under way; the

@@ -157,7 +157,8 @@ pub async fn admit(
     answer(&state, &staff.0, user, Some(household), true).await
 }
 
-/// Staff take a member out of a household (they moved, or were let in by mistake).
+/// Staff take a member out of a household (they moved, or were let in by mistake), or turn
+/// down a resident waiting to join it.
 #[utoipa::path(
     tag = "staff",
     security(("bearer" = [])),
@@ -172,7 +173,10 @@ pub async fn remove(
 ) -> ApiResult<HttpResponse> {
     let (household, user) = path.into_inner();
     if !state.store.households().remove_member(household, user).await? {
-        return Err(ApiError::new(ErrorCode::NotFound, "不是这户的成员 (not a member of this household)"));
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            "不是这户的成员或申请人 (not a member of this household nor waiting to join it)",
+        ));
     }
     Ok(HttpResponse::NoContent().finish())
 }

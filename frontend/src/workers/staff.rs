@@ -497,6 +497,7 @@ fn HouseholdPeoplePanel(id: i64) -> impl IntoView {
                                 <li data-waiting=w.id>
                                     <span>{w.phone.clone().unwrap_or_default()}</span>
                                     <button class="btn primary admit" on:click=move |_| member(w.id, true)>{tr("同意加入", "Let in")}</button>
+                                    <button class="btn secondary turn-down" on:click=move |_| member(w.id, false)>{tr("拒绝", "Turn down")}</button>
                                 </li>
                             }).collect_view()}
                         </ul>

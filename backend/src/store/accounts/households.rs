@@ -176,17 +176,26 @@ impl Households {
         Ok(Ok(()))
     }
 
-    /// Staff take a member out of a household. False: they were not a member of it.
+    /// Staff take a member out of a household, or turn down a resident waiting to join it.
+    /// False: they were neither.
     pub async fn remove_member(&self, household_id: i64, user_id: i64) -> StoreResult<bool> {
-        let removed = self
-            .db
+        let mut tx = self.db.begin().await?;
+        let removed = tx
             .exec(
                 "UPDATE users SET household_id = NULL WHERE id = $1 AND household_id = $2",
                 &args![user_id, household_id],
             )
             .await?;
+        let turned_down = tx
+            .exec(
+                "UPDATE users SET pending_household_id = NULL, pending_since = NULL \
+                 WHERE id = $1 AND pending_household_id = $2",
+                &args![user_id, household_id],
+            )
+            .await?;
+        tx.commit().await?;
         self.sessions.forget_user(user_id);
-        Ok(removed == 1)
+        Ok(removed + turned_down > 0)
     }
 
     /// Staff record the phones living in a household (the whole register, replacing it); a
