@@ -64,18 +64,9 @@ fn acked(answers: &[Option<(u16, Value)>]) -> Vec<usize> {
     answers.iter().enumerate().filter(|(_, a)| matches!(a, Some((200 | 201 | 204, _)))).map(|(i, _)| i).collect()
 }
 
-/// The pool's ledger: every line's balance follows from the one before, never below zero, the
-/// last is the pool's. Returns the balance.
+/// The pool's ledger, checked line by line (donations.rs); returns the balance.
 async fn ledger_balance(app: &TestApp, staff: &str) -> i64 {
-    let ledger = app.get("/api/v1/admin/donations/ledger", Some(staff)).await.body;
-    let mut balance = 0;
-    for e in ledger["entries"].as_array().expect("entries") {
-        balance += e["amount_fen"].as_i64().expect("amount");
-        assert!(balance >= 0, "never below zero: {e}");
-        assert_eq!(e["balance_fen"].as_i64(), Some(balance), "{e}");
-    }
-    assert_eq!(ledger["balance_fen"].as_i64(), Some(balance), "the pool is the ledger's sum");
-    balance
+    crate::donations::assert_balances(&app.get("/api/v1/admin/donations/ledger", Some(staff)).await.body)
 }
 
 async fn stock(app: &TestApp, product: i64) -> i64 {
@@ -157,13 +148,8 @@ async fn killed(db: Db) {
     }
     let notification = |order: &Value| {
         let total = order["total_fen"].as_i64().expect("total");
-        sim.notification(&json!({
-            "appid": sim.appid, "mchid": sim.mchid, "out_trade_no": format!("FXS{:08}", order["id"].as_i64().unwrap_or(0)),
-            "transaction_id": format!("42000{}", order["id"]), "trade_type": "JSAPI", "trade_state": "SUCCESS",
-            "success_time": "2026-12-06T10:00:00+08:00",
-            "amount": { "total": total, "payer_total": total, "currency": "CNY" },
-        }))
-        .expect("a notification")
+        let paid = crate::payments::transaction(&sim, order, total, &format!("42000{}", order["id"]));
+        sim.notification(&paid).expect("a notification")
     };
     let (stall, _) = first.login(&stall_phone).await;
     let parts = first.get(&format!("/api/v1/vendor/orders?slot_id={}", slot["id"]), Some(&stall)).await.body;

@@ -48,8 +48,8 @@ async fn ledger(app: &TestApp, staff: &str) -> Value {
     r.body
 }
 
-/// Every line's balance follows from the one before; the last is the pool's.
-fn assert_balances(ledger: &Value) -> i64 {
+/// Every line's balance follows from the one before, never below zero; the last is the pool's.
+pub(crate) fn assert_balances(ledger: &Value) -> i64 {
     let mut balance = 0;
     for e in ledger["entries"].as_array().expect("entries") {
         balance += e["amount_fen"].as_i64().expect("amount");

@@ -112,7 +112,7 @@ async fn pays(db: Db) {
 }
 
 /// A transaction as WeChat Pay describes it in a notification.
-fn transaction(sim: &SimPay, order: &Value, total: i64, transaction_id: &str) -> Value {
+pub(crate) fn transaction(sim: &SimPay, order: &Value, total: i64, transaction_id: &str) -> Value {
     json!({
         "appid": sim.appid, "mchid": sim.mchid, "out_trade_no": format!("FXS{:08}", order["id"].as_i64().unwrap_or(0)),
         "transaction_id": transaction_id, "trade_type": "JSAPI", "trade_state": "SUCCESS",
