@@ -62,7 +62,9 @@ impl WechatClient {
         Self { http, base: base.map(|b| b.trim_end_matches('/').to_owned()), appid, secret, token: Default::default() }
     }
 
-    /// The access_token for server APIs, fetched once and reused until shortly before it expires.
+    /// The access_token for server APIs (getStableAccessToken: the secret goes in the body, and
+    /// every server process of the market gets the same token, so none pushes another's out),
+    /// fetched once and reused until shortly before it expires.
     pub async fn access_token(&self) -> Result<SecretString, WechatError> {
         let base = self.base.as_deref().ok_or(WechatError::NotConfigured)?;
         let mut cached = self.token.lock().await;
@@ -73,12 +75,13 @@ impl WechatClient {
         }
         let reply: serde_json::Value = self
             .http
-            .get(format!("{base}/cgi-bin/token"))
-            .query(&[
-                ("grant_type", "client_credential"),
-                ("appid", &self.appid),
-                ("secret", self.secret.expose_secret()),
-            ])
+            .post(format!("{base}/cgi-bin/stable_token"))
+            .json(&serde_json::json!({
+                "grant_type": "client_credential",
+                "appid": self.appid,
+                "secret": self.secret.expose_secret(),
+                "force_refresh": false,
+            }))
             .timeout(Duration::from_secs(5))
             .send()
             .await

@@ -35,6 +35,8 @@ pub struct SimState {
     busy_once: Mutex<std::collections::HashSet<String>>,
     /// access_tokens handed out.
     tokens: Mutex<std::collections::HashSet<String>>,
+    /// The stable access_token now handed to every caller, and until when.
+    stable: Mutex<Option<(String, Instant)>>,
     /// getPhoneNumber codes minted: code -> phone (single-use).
     phone_codes: Mutex<HashMap<String, String>>,
     /// Subscribe messages received, for tests to read (`GET /sim/messages`).
@@ -59,6 +61,7 @@ impl Simulator {
             logins: Mutex::new(HashMap::new()),
             busy_once: Mutex::new(Default::default()),
             tokens: Mutex::new(Default::default()),
+            stable: Mutex::new(None),
             messages: Mutex::new(Vec::new()),
             phone_codes: Mutex::new(HashMap::new()),
             pay,
@@ -68,7 +71,7 @@ impl Simulator {
                 .app_data(state.clone())
                 .route("/sns/jscode2session", web::get().to(jscode2session))
                 .route("/sim/wx.login", web::post().to(wx_login))
-                .route("/cgi-bin/token", web::get().to(token))
+                .route("/cgi-bin/stable_token", web::post().to(stable_token))
                 .route("/cgi-bin/message/subscribe/send", web::post().to(subscribe_send))
                 .route("/sim/messages", web::get().to(messages))
                 .route("/sim/phone-code", web::post().to(phone_code))
@@ -185,21 +188,36 @@ async fn jscode2session(state: web::Data<SimState>, q: web::Query<Code2Session>)
 }
 
 #[derive(Deserialize)]
-struct TokenQuery {
+struct StableTokenBody {
     grant_type: String,
     appid: String,
     secret: String,
+    #[serde(default)]
+    force_refresh: bool,
 }
 
-async fn token(state: web::Data<SimState>, q: web::Query<TokenQuery>) -> HttpResponse {
-    if q.grant_type != "client_credential" || q.appid != state.appid || q.secret != state.secret {
+/// getStableAccessToken: the credentials in the JSON body (never in the URL); every caller gets
+/// the same token while it lasts, so several servers of one mini-program never push each other's
+/// token out (unlike `GET /cgi-bin/token`, which the simulator does not offer).
+async fn stable_token(state: web::Data<SimState>, body: web::Json<StableTokenBody>) -> HttpResponse {
+    if body.grant_type != "client_credential" || body.appid != state.appid || body.secret != state.secret {
         return wx_error(40125, "invalid appsecret");
     }
-    let token: String = rand::thread_rng().sample_iter(&Alphanumeric).take(48).map(char::from).collect();
-    if let Ok(mut t) = state.tokens.lock() {
-        t.insert(token.clone());
-    }
-    HttpResponse::Ok().json(json!({ "access_token": token, "expires_in": 7200 }))
+    let Ok(mut current) = state.stable.lock() else { return wx_error(-1, "system error") };
+    let now = Instant::now();
+    let token = match current.as_ref() {
+        Some((token, until)) if !body.force_refresh && now < *until => token.clone(),
+        _ => {
+            let token: String = rand::thread_rng().sample_iter(&Alphanumeric).take(48).map(char::from).collect();
+            *current = Some((token.clone(), now + Duration::from_secs(7200)));
+            if let Ok(mut t) = state.tokens.lock() {
+                t.insert(token.clone());
+            }
+            token
+        }
+    };
+    let left = current.as_ref().map_or(7200, |(_, until)| until.saturating_duration_since(now).as_secs());
+    HttpResponse::Ok().json(json!({ "access_token": token, "expires_in": left }))
 }
 
 #[derive(Deserialize)]
