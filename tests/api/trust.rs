@@ -13,6 +13,97 @@ on_both_databases! {
     a_member_invites_family_who_are_members_at_once => invites;
     staff_erase_a_resident_and_keep_their_orders => erase;
     staff_see_who_lives_in_a_household_and_who_waits => people;
+    staff_bring_in_the_register_from_a_spreadsheet => register_import;
+}
+
+/// POSTs a file to the register import; `dry_run` as given.
+async fn import(app: &tests::TestApp, staff: &str, file: Vec<u8>, dry_run: bool) -> tests::Reply {
+    let url = app.url(&format!("/api/v1/admin/households/register/import?dry_run={dry_run}"));
+    app.send(app.client.post(url).bearer_auth(staff).header("Content-Type", "text/csv").body(file)).await
+}
+
+async fn register_import(db: Db) {
+    let app = tests::spawn_app(db).await;
+    let (staff, _) = app.login(STAFF).await;
+    // A resident waits to join the flagged flat 5-1-302; staff's spreadsheet will name her.
+    let (waiting, me) = app.login("13712349061").await;
+    let r = app.put("/api/v1/me/household", &flat_5_1_302(), Some(&waiting)).await;
+    assert_eq!(r.body["household"]["membership"], "pending");
+
+    // A dry run with one bad row of each kind answers each row and changes nothing.
+    let bad = "楼号,单元,室,手机\n5,1,302,13712349061\n5,1,302,12345\n99,1,101,13712349062\n5,1,三楼,13712349063\n";
+    for dry_run in [true, false] {
+        let r = import(&app, &staff, bad.as_bytes().to_vec(), dry_run).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body["applied"], false, "a file with a bad row is never applied");
+        let rows = r.body["rows"].as_array().expect("rows");
+        let verdicts: Vec<_> = rows.iter().map(|r| (r["row"].as_i64(), r["action"].as_str())).collect();
+        assert_eq!(
+            verdicts,
+            [(Some(2), Some("create")), (Some(3), Some("error")), (Some(4), Some("error")), (Some(5), Some("error"))]
+        );
+        assert_eq!(rows[1]["errors"][0]["column"], "手机");
+        assert_eq!(rows[2]["errors"][0]["column"], "楼号");
+        assert_eq!(rows[3]["errors"][0]["column"], "室");
+    }
+    let flat = household_id(&app, &staff, "5", "1", "302").await;
+    let people = format!("/api/v1/admin/households/{flat}/people");
+    assert_eq!(app.get(&people, Some(&staff)).await.body["register"], json!([]), "nothing applied");
+
+    // The good file, as Excel on a Chinese system saves it (GBK), with a new address and an
+    // English heading: checked, then applied; she is let in at once.
+    let good = "小区,building,单元,室,手机 phone\n七里山小区,5,1,302,13712349061\n,5,1,302,13712349064\n\n,6,2,1101,13712349065\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(good);
+    let r = import(&app, &staff, gbk.to_vec(), true).await;
+    assert_eq!((r.body["applied"].clone(), r.body["added"].clone()), (json!(false), json!(3)), "{:?}", r.body);
+    assert_eq!(app.get(&people, Some(&staff)).await.body["register"], json!([]), "a dry run changes nothing");
+    let r = import(&app, &staff, gbk.to_vec(), false).await;
+    assert_eq!(r.body["applied"], true, "{:?}", r.body);
+    assert_eq!((r.body["added"].clone(), r.body["let_in"].clone()), (json!(3), json!(1)));
+    let rows: Vec<_> = r.body["rows"].as_array().expect("rows").iter().map(|r| r["row"].clone()).collect();
+    assert_eq!(rows, [json!(2), json!(3), json!(5)], "the blank row is skipped, the numbers are the sheet's");
+    let r = app.get(&people, Some(&staff)).await;
+    assert_eq!(r.body["register"], json!(["13712349061", "13712349064"]));
+    assert!(r.body["members"].as_array().expect("members").iter().any(|m| m["id"] == me["id"]));
+    let r = app.get("/api/v1/me", Some(&waiting)).await;
+    assert_eq!(r.body["household"]["membership"], "member", "{:?}", r.body);
+
+    // The same file again changes nothing.
+    let r = import(&app, &staff, gbk.to_vec(), false).await;
+    assert_eq!(
+        (r.body["applied"].clone(), r.body["added"].clone(), r.body["let_in"].clone()),
+        (json!(true), json!(0), json!(0))
+    );
+    assert!(r.body["rows"].as_array().expect("rows").iter().all(|r| r["action"] == "unchanged"));
+
+    // Export, then import the export: a round trip that changes nothing.
+    let res =
+        app.client.get(app.url("/api/v1/admin/households/register.csv")).bearer_auth(&staff).send().await.expect("csv");
+    assert_eq!(res.status().as_u16(), 200);
+    let exported = res.bytes().await.expect("bytes").to_vec();
+    let text = String::from_utf8(exported.clone()).expect("utf-8");
+    assert!(text.starts_with("\u{FEFF}小区 community,楼号 building,单元 unit,室 room,手机 phone\r\n"), "{text}");
+    assert!(text.contains("七里山小区,6,2,1101,13712349065\r\n"), "{text}");
+    let r = import(&app, &staff, exported, false).await;
+    assert_eq!((r.body["applied"].clone(), r.body["added"].clone()), (json!(true), json!(0)), "{:?}", r.body);
+
+    // Refused whole: no headings it knows, not text, too large; and not for a resident.
+    let r = import(&app, &staff, b"name,age\n5,1\n".to_vec(), true).await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid_field"));
+    let r = import(&app, &staff, vec![0xff, 0xfe, 0x00, 0x81], true).await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid_field"));
+    let r = import(&app, &staff, vec![b'5'; 6 * 1024 * 1024], true).await;
+    assert_eq!((r.status, r.error_code()), (413, "payload_too_large"));
+    let r = import(&app, &waiting, good.as_bytes().to_vec(), false).await;
+    assert_eq!(r.status, 403);
+    let res = app
+        .client
+        .get(app.url("/api/v1/admin/households/register.csv"))
+        .bearer_auth(&waiting)
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(res.status().as_u16(), 403);
 }
 
 async fn people(db: Db) {

@@ -101,12 +101,18 @@ pub fn validate(req: &CheckoutRequest) -> Result<(), (ErrorCode, String)> {
 
 pub fn validate_address(a: &Address) -> Result<(), (ErrorCode, String)> {
     for (field, value) in [("building", &a.building), ("unit", &a.unit), ("room", &a.room)] {
-        let v = value.trim();
-        if v.is_empty() || v.chars().count() > 10 || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if !is_address_part(value) {
             return Err((ErrorCode::InvalidField, format!("address.{field} must be a short number such as 3 or 501")));
         }
     }
     Ok(())
+}
+
+/// A building, unit or room as the market writes them: a short number such as 3, 2 or 501
+/// (letters and `-` allowed: 3A, B-2), surrounding spaces ignored.
+pub fn is_address_part(value: &str) -> bool {
+    let v = value.trim();
+    !v.is_empty() && v.chars().count() <= 10 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 pub fn validate_key(key: &str) -> Result<(), (ErrorCode, String)> {

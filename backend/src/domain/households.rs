@@ -1,9 +1,11 @@
 //! A household is its members'. Who becomes a member of an address at once, and who may let a
 //! waiting resident in.
 
+use super::checkout::is_address_part;
 use super::Refusal;
-use shared::api::Membership;
-use shared::ErrorCode;
+use shared::api::{ImportAction, ImportError, ImportRow, Membership};
+use shared::{ErrorCode, Phone};
+use std::collections::HashMap;
 
 /// What the rule needs to know of an address a resident asks for, as the store found it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -72,6 +74,117 @@ pub fn decide_invite(member_of: Option<i64>, register: &[String], phone: &str) -
     Ok(true)
 }
 
+/// One row of a register file as staff typed it: an address and a phone living there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegisterLine {
+    /// The spreadsheet's row number (the heading is row 1).
+    pub row: u32,
+    /// May be empty; when given it must be the building's.
+    pub community: String,
+    pub building: String,
+    pub unit: String,
+    pub room: String,
+    pub phone: String,
+}
+
+/// An address as a key: building, unit and room, trimmed.
+pub type AddressKey = (String, String, String);
+
+/// What the import rule needs of the database, as the store found it (and, when applying,
+/// locked): the buildings on record and the registers of the file's addresses.
+#[derive(Debug, Clone, Default)]
+pub struct RegisterSnapshot {
+    /// Building number -> its community.
+    pub buildings: HashMap<String, String>,
+    /// The registers of the file's addresses as they stand (an address not on record has none).
+    pub registers: HashMap<AddressKey, Vec<String>>,
+}
+
+/// The verdict on each row, and the phones to put on each address's register (when no row is
+/// an error).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RegisterPlan {
+    pub rows: Vec<ImportRow>,
+    pub add: Vec<(AddressKey, String)>,
+}
+
+impl RegisterPlan {
+    /// Whether every row can be taken: only then is anything applied.
+    pub fn clean(&self) -> bool {
+        self.rows.iter().all(|r| r.action != ImportAction::Error)
+    }
+}
+
+fn fault(errors: &mut Vec<ImportError>, column: &str, reason: String) {
+    errors.push(ImportError { column: Some(column.to_owned()), reason });
+}
+
+/// The columns of a register file, as their headings are shown in errors.
+pub const REGISTER_COLUMNS: [&str; 5] = ["小区", "楼号", "单元", "室", "手机"];
+
+/// Staff's register file, row by row: a phone goes on its address's register (`create`), is
+/// there already (`unchanged`, so the same file twice changes nothing), or the row is an error
+/// with its column and reason (a phone that is not a mainland mobile, an address part that is
+/// not a short number, a building the market does not serve, a community that is not the
+/// building's, a register already holding `MAX_REGISTER` phones).
+pub fn plan_register_import(lines: &[RegisterLine], snapshot: &RegisterSnapshot) -> RegisterPlan {
+    let mut registers = snapshot.registers.clone();
+    let mut plan = RegisterPlan::default();
+    for line in lines {
+        let mut errors = Vec::new();
+        let phone = match Phone::parse(&line.phone) {
+            Ok(phone) => Some(phone),
+            Err(e) => {
+                fault(&mut errors, "手机", e.text.to_owned());
+                None
+            }
+        };
+        for (column, value) in [("楼号", &line.building), ("单元", &line.unit), ("室", &line.room)] {
+            if !is_address_part(value) {
+                fault(&mut errors, column, "应为简短的编号，如 3、2、501 (a short number such as 3, 2 or 501)".into());
+            }
+        }
+        let building = line.building.trim();
+        match snapshot.buildings.get(building) {
+            None if is_address_part(building) => fault(
+                &mut errors,
+                "楼号",
+                format!("本市场不送{building}号楼 (the market does not serve this building)"),
+            ),
+            Some(community) if !line.community.trim().is_empty() && line.community.trim() != community => {
+                fault(&mut errors, "小区", format!("{building}号楼属于{community} (the building is in {community})"))
+            }
+            _ => {}
+        }
+        let key = (building.to_owned(), line.unit.trim().to_owned(), line.room.trim().to_owned());
+        let action = match phone {
+            Some(phone) if errors.is_empty() => {
+                let register = registers.entry(key.clone()).or_default();
+                if register.iter().any(|p| p == phone.as_str()) {
+                    ImportAction::Unchanged
+                } else if register.len() >= MAX_REGISTER {
+                    fault(
+                        &mut errors,
+                        "手机",
+                        format!("每户最多登记{MAX_REGISTER}个手机号 (at most {MAX_REGISTER} phones a household)"),
+                    );
+                    ImportAction::Error
+                } else {
+                    register.push(phone.as_str().to_owned());
+                    plan.add.push((key, phone.as_str().to_owned()));
+                    ImportAction::Create
+                }
+            }
+            _ => ImportAction::Error,
+        };
+        plan.rows.push(ImportRow { row: line.row, action, errors });
+    }
+    if !plan.clean() {
+        plan.add.clear();
+    }
+    plan
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +221,66 @@ mod tests {
         let stranger = Approver { staff: false, member_of: None };
         assert!(may_answer(stranger, Some(7)).is_err());
         assert_eq!(may_answer(Approver { staff: true, member_of: None }, Some(8)), Ok(8));
+    }
+
+    fn line(row: u32, building: &str, room: &str, phone: &str) -> RegisterLine {
+        RegisterLine {
+            row,
+            building: building.into(),
+            unit: "1".into(),
+            room: room.into(),
+            phone: phone.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_register_file_is_checked_row_by_row_and_taken_whole_or_not_at_all() {
+        let key = |room: &str| ("3".to_owned(), "1".to_owned(), room.to_owned());
+        let snapshot = RegisterSnapshot {
+            buildings: HashMap::from([("3".to_owned(), "七里山小区".to_owned())]),
+            registers: HashMap::from([
+                (key("101"), vec!["13900000001".to_owned()]),
+                (key("102"), (0..MAX_REGISTER).map(|n| format!("1370000{n:04}")).collect()),
+            ]),
+        };
+        let good = [
+            line(2, "3", "101", "13900000001"),
+            line(3, " 3 ", "101 ", "13900000002"),
+            line(4, "3", "103", "13900000003"),
+            line(5, "3", "103", "13900000003"),
+        ];
+        let plan = plan_register_import(&good, &snapshot);
+        let actions: Vec<_> = plan.rows.iter().map(|r| (r.row, r.action)).collect();
+        use ImportAction::*;
+        assert_eq!(actions, [(2, Unchanged), (3, Create), (4, Create), (5, Unchanged)], "twice in a file: once");
+        assert_eq!(plan.add, [(key("101"), "13900000002".into()), (key("103"), "13900000003".into())]);
+        assert!(plan.clean());
+
+        let empty = RegisterLine { row: 7, ..Default::default() };
+        let mut elsewhere = line(8, "3", "104", "13900000008");
+        elsewhere.community = "别的小区".into();
+        let bad = [
+            line(2, "3", "104", "13900000004"),
+            line(3, "3", "104", "12345"),
+            line(4, "99", "104", "13900000005"),
+            line(5, "3", "5楼", "13900000006"),
+            line(6, "3", "102", "13900000007"),
+            empty,
+            elsewhere,
+        ];
+        let plan = plan_register_import(&bad, &snapshot);
+        assert!(!plan.clean());
+        assert!(plan.add.is_empty(), "one bad row and nothing is applied");
+        let columns =
+            |row: usize| -> Vec<&str> { plan.rows[row].errors.iter().filter_map(|e| e.column.as_deref()).collect() };
+        assert_eq!(plan.rows[0].action, Create, "a good row says what it would do");
+        assert_eq!(columns(1), ["手机"]);
+        assert_eq!(columns(2), ["楼号"], "a building the market does not serve");
+        assert_eq!(columns(3), ["室"]);
+        assert_eq!(columns(4), ["手机"], "a full register");
+        assert_eq!(columns(5), ["手机", "楼号", "单元", "室"]);
+        assert_eq!(columns(6), ["小区"]);
+        assert!(plan.rows[1..].iter().all(|r| r.action == Error));
     }
 }

@@ -1,5 +1,9 @@
 //! Spreadsheets for people who prefer paper: UTF-8 with a byte-order mark (so spreadsheet
 //! programs show the Chinese), CRLF rows, fields quoted when they must be, never a formula.
+//! And the files staff bring in: CSV in UTF-8 or GBK, read by the csv crate.
+
+use crate::error::ApiError;
+use shared::ErrorCode;
 
 /// The CSV text of these rows, the first being the header.
 pub fn table(rows: &[Vec<String>]) -> String {
@@ -28,6 +32,95 @@ fn field(value: &str) -> String {
     }
 }
 
+/// A CSV file as staff bring it: its headings, and its rows (blank ones skipped) each with the
+/// row number a spreadsheet program shows (the headings are row 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sheet {
+    pub headings: Vec<String>,
+    pub rows: Vec<(u32, Vec<String>)>,
+}
+
+impl Sheet {
+    /// Reads UTF-8 (with or without a byte-order mark) or, failing that, GBK as Excel saves
+    /// CSV on a Chinese system; cells trimmed. At most `max_rows` rows.
+    pub fn read(bytes: &[u8], max_rows: usize) -> Result<Sheet, ApiError> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => encoding_rs::GBK.decode_without_bom_handling_and_without_replacement(bytes).ok_or_else(|| {
+                ApiError::new(ErrorCode::InvalidField, "文件应为 UTF-8 或 GBK 编码的 CSV (a CSV file in UTF-8 or GBK)")
+            })?,
+        };
+        let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+        let unreadable =
+            |e: csv::Error| ApiError::new(ErrorCode::InvalidField, format!("CSV 无法读取 (unreadable CSV): {e}"));
+        let headings: Vec<String> = reader.headers().map_err(unreadable)?.iter().map(str::to_owned).collect();
+        let mut rows = Vec::new();
+        let (mut line, mut counted_to) = (1, 0);
+        for record in reader.records() {
+            let record = record.map_err(unreadable)?;
+            if record.iter().all(str::is_empty) {
+                continue;
+            }
+            if rows.len() == max_rows {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidField,
+                    format!("一次最多{max_rows}行，请分成几个文件 (at most {max_rows} rows a file)"),
+                ));
+            }
+            // The line the record starts on, counted here: the csv crate's own count is one short
+            // after CRLF line ends (as Excel writes them), and its position may sit on the line
+            // break before the record or on blank lines it skipped.
+            let mut start = record.position().map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
+            start = start.clamp(counted_to, text.len());
+            while matches!(text.as_bytes().get(start), Some(b'\r' | b'\n')) {
+                start += 1;
+            }
+            line += text.as_bytes()[counted_to..start].iter().filter(|&&b| b == b'\n').count();
+            counted_to = start;
+            let row = u32::try_from(line).unwrap_or(u32::MAX);
+            rows.push((row, record.iter().map(str::to_owned).collect()));
+        }
+        Ok(Sheet { headings, rows })
+    }
+
+    /// The column whose heading is one of `names` (case aside), or starts or ends with one as a
+    /// word: `手机`, `phone` and `手机 phone` all find the phone column.
+    pub fn column(&self, names: &[&str]) -> Option<usize> {
+        self.headings.iter().position(|heading| {
+            let heading = heading.to_lowercase();
+            let words: Vec<&str> = heading.split(|c: char| c.is_whitespace() || "()（）/".contains(c)).collect();
+            names.iter().any(|name| {
+                let name = name.to_lowercase();
+                heading == name || words.first() == Some(&name.as_str()) || words.last() == Some(&name.as_str())
+            })
+        })
+    }
+
+    /// The cell of a row in a column (empty when the row is short or there is no such column).
+    pub fn cell(cells: &[String], column: Option<usize>) -> &str {
+        column.and_then(|c| cells.get(c)).map_or("", String::as_str)
+    }
+}
+
+/// The body of a request as bytes, refused with 413 past `limit` (a file staff upload).
+pub async fn body(mut payload: actix_web::web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
+    use futures_util::StreamExt as _;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("could not read the body: {e}")))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("request body is larger than {limit} bytes"),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,5 +132,34 @@ mod tests {
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(field("=1+1"), "'=1+1");
         assert_eq!(table(&[vec!["a".into(), "b".into()]]), "\u{FEFF}a,b\r\n");
+    }
+
+    #[test]
+    fn files_come_in_utf8_or_gbk_with_headings_in_either_language() {
+        let utf8 =
+            "\u{FEFF}楼号 building,单元,室,手机 phone\r\n3,1,101,13900000001\r\n,,,\r\n 3 ,1,102, 13900000002\r\n";
+        let sheet = Sheet::read(utf8.as_bytes(), 10).expect("utf-8");
+        assert_eq!(sheet.column(&["手机", "phone"]), Some(3));
+        assert_eq!(sheet.column(&["building"]), Some(0));
+        assert_eq!(sheet.column(&["小区"]), None);
+        assert_eq!(
+            sheet.rows,
+            [
+                (2, vec!["3".into(), "1".into(), "101".into(), "13900000001".into()]),
+                (4, vec!["3".into(), "1".into(), "102".into(), "13900000002".into()])
+            ]
+        );
+        let (gbk, _, _) = encoding_rs::GBK.encode("楼号,单元,室,手机\n3,1,101,13900000001\n");
+        let sheet = Sheet::read(&gbk, 10).expect("gbk");
+        assert_eq!(sheet.headings, ["楼号", "单元", "室", "手机"]);
+        assert!(Sheet::read(&[0xff, 0xfe, 0xfd], 10).is_err(), "neither");
+        assert!(Sheet::read(utf8.as_bytes(), 1).is_err(), "too many rows");
+        assert_eq!(Sheet::cell(&["a".into()], Some(3)), "");
+        let numbered = |text: &str| -> Vec<u32> {
+            Sheet::read(text.as_bytes(), 10).expect("read").rows.iter().map(|(n, _)| *n).collect()
+        };
+        assert_eq!(numbered("a,b\n1,2\n\n3,4\n"), [2, 4], "a blank line still counts");
+        assert_eq!(numbered("a,b\r\n1,2\r\n\r\n3,4"), [2, 4]);
+        assert_eq!(numbered("a,b\r\n\"1\r\n1\",2\r\n3,4\r\n"), [2, 4], "a cell over two lines");
     }
 }

@@ -9,8 +9,8 @@ use crate::state::AppState;
 use crate::store::masked_phone;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use shared::api::{
-    HouseholdPeople, HouseholdPerson, HouseholdRequest, Invite, Invited, Page, PageQuery, Register, RequestAnswered,
-    SetRegister,
+    HouseholdPeople, HouseholdPerson, HouseholdRequest, ImportQuery, Invite, Invited, Page, PageQuery, Register,
+    RegisterImport, RequestAnswered, SetRegister,
 };
 use shared::{ErrorBody, ErrorCode, Phone};
 
@@ -210,6 +210,93 @@ pub async fn register(
         .ok_or_else(|| ApiError::not_found("household"))?;
     let phones = kept.into_iter().filter_map(|p| Phone::parse(&p).ok()).collect();
     Ok(web::Json(Register { household_id: shared::HouseholdId(household), phones }))
+}
+
+/// The largest register file taken (about 150,000 rows of address and phone).
+const MAX_REGISTER_FILE: usize = 5 * 1024 * 1024;
+/// The most rows of one register file (a compound's residents at a time).
+const MAX_REGISTER_ROWS: usize = 20_000;
+
+/// Staff bring in the register as a spreadsheet (CSV in UTF-8 or GBK, as Excel saves it) with
+/// the columns 小区 (may be left out), 楼号, 单元, 室 and 手机 (or community, building, unit,
+/// room, phone): each phone goes on its address's register. `dry_run=true` (the default)
+/// answers row by row what would happen; `dry_run=false` applies the file when no row is an
+/// error, all or nothing; the same file twice changes nothing. Residents waiting to join whose
+/// phone is now registered become members at once.
+#[utoipa::path(
+    tag = "staff",
+    security(("bearer" = [])),
+    params(ImportQuery),
+    request_body(content = String, content_type = "text/csv", description = "CSV, UTF-8 or GBK, headings in row 1"),
+    responses((status = 200, body = RegisterImport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody))
+)]
+#[post("/admin/households/register/import")]
+pub async fn import_register(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    query: web::Query<ImportQuery>,
+    payload: web::Payload,
+) -> ApiResult<web::Json<RegisterImport>> {
+    use crate::domain::households::RegisterLine;
+    use crate::routes::csv::Sheet;
+    let bytes = crate::routes::csv::body(payload, MAX_REGISTER_FILE).await?;
+    let sheet = Sheet::read(&bytes, MAX_REGISTER_ROWS)?;
+    let column = |names: &[&str]| sheet.column(names);
+    let [community, building, unit, room, phone] = [
+        column(&["小区", "community"]),
+        column(&["楼号", "楼", "楼栋", "building"]),
+        column(&["单元", "unit"]),
+        column(&["室", "房号", "门牌", "room"]),
+        column(&["手机", "手机号", "电话", "phone"]),
+    ];
+    if building.is_none() || unit.is_none() || room.is_none() || phone.is_none() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
+            "第1行应为列名：楼号、单元、室、手机（小区可选） (row 1 must name the columns building, unit, room, phone)",
+        ));
+    }
+    let lines: Vec<RegisterLine> = sheet
+        .rows
+        .iter()
+        .map(|(row, cells)| RegisterLine {
+            row: *row,
+            community: Sheet::cell(cells, community).to_owned(),
+            building: Sheet::cell(cells, building).to_owned(),
+            unit: Sheet::cell(cells, unit).to_owned(),
+            room: Sheet::cell(cells, room).to_owned(),
+            phone: Sheet::cell(cells, phone).to_owned(),
+        })
+        .collect();
+    let apply = !query.dry_run;
+    let (plan, let_in) =
+        state.store.households().import_register(&lines, apply, staff.0.user.id, chrono::Utc::now()).await?;
+    let applied = apply && plan.clean();
+    Ok(web::Json(RegisterImport {
+        added: u32::try_from(plan.add.len()).unwrap_or(u32::MAX),
+        let_in: u32::try_from(let_in).unwrap_or(u32::MAX),
+        rows: plan.rows,
+        applied,
+    }))
+}
+
+/// Every household's register as the spreadsheet the import takes (UTF-8 with BOM): export,
+/// edit, import.
+#[utoipa::path(
+    tag = "staff",
+    security(("bearer" = [])),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+#[get("/admin/households/register.csv")]
+pub async fn register_csv(state: web::Data<AppState>, _staff: StaffUser) -> ApiResult<HttpResponse> {
+    let mut rows =
+        vec![["小区 community", "楼号 building", "单元 unit", "室 room", "手机 phone"].map(str::to_owned).to_vec()];
+    for e in state.store.households().registers().await? {
+        rows.push(vec![e.community, e.building, e.unit, e.room, e.phone]);
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"household-register.csv\""))
+        .body(super::csv::table(&rows)))
 }
 
 /// Who lives in a household (its members), who waits to join it, and its register of phones:

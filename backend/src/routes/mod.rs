@@ -103,6 +103,8 @@ pub fn app(
                 .service(households::admit)
                 .service(households::remove)
                 .service(households::register)
+                .service(households::import_register)
+                .service(households::register_csv)
                 .service(households::people)
                 .service(catalog::categories)
                 .service(catalog::vendors)

@@ -2,13 +2,17 @@
 //! flags (quarantined, hardship, elderly) that give priority.
 
 use super::sessions::Sessions;
-use crate::domain::households::{decide_invite, decide_membership, may_answer, Approver, JoinFacts};
+use crate::domain::households::{
+    decide_invite, decide_membership, may_answer, plan_register_import, AddressKey, Approver, JoinFacts, RegisterLine,
+    RegisterPlan, RegisterSnapshot,
+};
 use crate::domain::Refusal;
 use crate::store::db::{args, Db, Tx};
 use crate::store::{like_escaped, StoreResult};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use shared::api::{Address, Household, Membership};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Which households staff look for: a building's number, a unit, the start of a room number.
@@ -49,6 +53,16 @@ impl From<HouseholdRow> for Household {
             membership: None,
         }
     }
+}
+
+/// One phone on a household's register, with the address.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RegisterEntry {
+    pub community: String,
+    pub building: String,
+    pub unit: String,
+    pub room: String,
+    pub phone: String,
 }
 
 /// A resident waiting to join a household (or, listed as a member, one living there).
@@ -231,6 +245,103 @@ impl Households {
             self.sessions.forget_user(user);
         }
         Ok(Some(register))
+    }
+
+    /// Staff's register file: `domain::households::plan_register_import` over the buildings and
+    /// the registers of the file's addresses (locked when applying); applied, all or nothing,
+    /// when `apply` and no row is an error: the addresses put on record, the phones on their
+    /// registers, and residents waiting there whose phone is now on it let in. The plan and how
+    /// many were let in.
+    pub async fn import_register(
+        &self,
+        lines: &[RegisterLine],
+        apply: bool,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(RegisterPlan, usize)> {
+        #[derive(Deserialize)]
+        struct Building {
+            id: i64,
+            number: String,
+            community: String,
+        }
+        let mut tx = self.db.begin().await?;
+        let mut ids: HashMap<String, i64> = HashMap::new();
+        let mut snapshot = RegisterSnapshot::default();
+        for b in tx.all::<Building>("SELECT id, number, community FROM buildings ORDER BY id", &[]).await? {
+            ids.entry(b.number.clone()).or_insert(b.id);
+            snapshot.buildings.entry(b.number).or_insert(b.community);
+        }
+        // Each address of the file the market serves: its household (put on record first when
+        // applying, then locked as the register's other writers lock it) and its register.
+        let mut households: HashMap<AddressKey, i64> = HashMap::new();
+        for line in lines {
+            let key = (line.building.trim().to_owned(), line.unit.trim().to_owned(), line.room.trim().to_owned());
+            let Some(&building) = ids.get(&key.0) else { continue };
+            if households.contains_key(&key)
+                || !crate::domain::checkout::is_address_part(&key.1)
+                || !crate::domain::checkout::is_address_part(&key.2)
+            {
+                continue;
+            }
+            let find = "SELECT id FROM households WHERE building_id = $1 AND unit = $2 AND room = $3";
+            let household: Option<i64> = if apply {
+                tx.exec(
+                    "INSERT INTO households (building_id, unit, room) VALUES ($1, $2, $3) \
+                     ON CONFLICT (building_id, unit, room) DO NOTHING",
+                    &args![building, key.1.as_str(), key.2.as_str()],
+                )
+                .await?;
+                let sql = tx.locked(find);
+                tx.opt(&sql, &args![building, key.1.as_str(), key.2.as_str()]).await?
+            } else {
+                tx.opt(find, &args![building, key.1.as_str(), key.2.as_str()]).await?
+            };
+            let Some(household) = household else { continue };
+            let register = self.register_in(&mut tx, Some(household)).await?;
+            snapshot.registers.insert(key.clone(), register);
+            households.insert(key, household);
+        }
+        let plan = plan_register_import(lines, &snapshot);
+        if !apply || !plan.clean() {
+            return Ok((plan, 0));
+        }
+        let mut touched = Vec::new();
+        for (key, phone) in &plan.add {
+            let Some(&household) = households.get(key) else { continue };
+            tx.exec(
+                "INSERT INTO household_register (household_id, phone, added_by, added_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (household_id, phone) DO NOTHING",
+                &args![household, phone.as_str(), by, now],
+            )
+            .await?;
+            if !touched.contains(&household) {
+                touched.push(household);
+            }
+        }
+        let mut let_in = Vec::new();
+        for household in touched {
+            let_in.extend(let_in_registered(&mut tx, household).await?);
+        }
+        tx.commit().await?;
+        for user in &let_in {
+            self.sessions.forget_user(*user);
+        }
+        Ok((plan, let_in.len()))
+    }
+
+    /// Every register entry with its address, for the spreadsheet staff edit and bring back:
+    /// (community, building, unit, room, phone), by address.
+    pub async fn registers(&self) -> StoreResult<Vec<RegisterEntry>> {
+        Ok(self
+            .db
+            .all(
+                "SELECT b.community, b.number AS building, h.unit, h.room, r.phone FROM household_register r \
+                 JOIN households h ON h.id = r.household_id JOIN buildings b ON b.id = h.building_id \
+                 ORDER BY b.community, b.number, h.unit, h.room, r.phone",
+                &[],
+            )
+            .await?)
     }
 
     /// A member of `member_of` invites `phone` into their household (`domain::households::

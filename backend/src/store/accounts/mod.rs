@@ -8,7 +8,7 @@ pub use erase::Erased;
 mod households;
 mod sessions;
 
-pub use households::{HouseholdFilter, Households, JoinRequest};
+pub use households::{HouseholdFilter, Households, JoinRequest, RegisterEntry};
 pub use sessions::Sessions;
 
 use super::db::{args, Db, Tx};
