@@ -91,7 +91,11 @@ fn js_failure(e: JsValue) -> Failure {
 
 /// Sends a request (with the login, if any) through the browser's `fetch`: the response,
 /// whatever its status. `signal` can abort it, body included.
-async fn fetch(call: &Call, body: Option<&str>, signal: Option<&web_sys::AbortSignal>) -> ApiResult<web_sys::Response> {
+async fn fetch(
+    call: &Call,
+    body: Option<(&JsValue, &str)>,
+    signal: Option<&web_sys::AbortSignal>,
+) -> ApiResult<web_sys::Response> {
     let headers = web_sys::Headers::new().map_err(js_failure)?;
     for (name, value) in &call.headers {
         headers.set(name, value).map_err(js_failure)?;
@@ -101,9 +105,9 @@ async fn fetch(call: &Call, body: Option<&str>, signal: Option<&web_sys::AbortSi
     }
     let init = web_sys::RequestInit::new();
     init.set_method(call.method);
-    if let Some(body) = body {
-        headers.set("Content-Type", "application/json").map_err(js_failure)?;
-        init.set_body(&JsValue::from_str(body));
+    if let Some((body, content_type)) = body {
+        headers.set("Content-Type", content_type).map_err(js_failure)?;
+        init.set_body(body);
     }
     init.set_headers(&headers);
     if let Some(signal) = signal {
@@ -127,7 +131,12 @@ async fn json_of(res: &web_sys::Response) -> JsValue {
 
 /// Sends a request (with the login, if any) and reads its JSON answer; `null` for no body.
 async fn exchange(call: Call, body: Option<String>) -> ApiResult<JsValue> {
-    let res = fetch(&call, body.as_deref(), None).await?;
+    let body = body.map(|b| JsValue::from_str(&b));
+    answer(fetch(&call, body.as_ref().map(|b| (b, "application/json")), None).await?).await
+}
+
+/// A response's JSON answer, or its refusal.
+async fn answer(res: web_sys::Response) -> ApiResult<JsValue> {
     let value = json_of(&res).await;
     if res.ok() {
         return Ok(value);
@@ -463,6 +472,33 @@ pub async fn set_register(household: i64, phones: Vec<shared::Phone>) -> ApiResu
     let body = shared::api::SetRegister { phones };
     send(Call::new("PUT", format!("/api/v1/admin/households/{household}/register")), &body).await.map(|_| ())
 }
+
+/// Staff bring in the register as a CSV file: checked (`dry_run`) or applied.
+pub async fn import_register(file: &web_sys::File, dry_run: bool) -> ApiResult<shared::api::RegisterImport> {
+    let call = Call::new("POST", format!("/api/v1/admin/households/register/import?dry_run={dry_run}"));
+    parse(answer(fetch(&call, Some((file.as_ref(), "text/csv")), None).await?).await?)
+}
+
+/// Saves what a GET of `path` answers (with the login) as a file named `name` on the device.
+pub async fn download(path: &str, name: &str) -> ApiResult<()> {
+    let res = fetch(&Call::new("GET", path), None, None).await?;
+    if !res.ok() {
+        return Err(refusal(res.status(), json_of(&res).await));
+    }
+    let blob: web_sys::Blob =
+        JsFuture::from(res.blob().map_err(js_failure)?).await.map_err(js_failure)?.unchecked_into();
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(js_failure)?;
+    let document = web_sys::window().and_then(|w| w.document()).ok_or_else(|| Failure::network("no document"))?;
+    let link: web_sys::HtmlAnchorElement = document.create_element("a").map_err(js_failure)?.unchecked_into();
+    link.set_href(&url);
+    link.set_download(name);
+    link.click();
+    web_sys::Url::revoke_object_url(&url).map_err(js_failure)?;
+    Ok(())
+}
+
+/// Every household's register as a spreadsheet (the import's columns).
+pub const REGISTER_CSV: &str = "/api/v1/admin/households/register.csv";
 
 /// Staff erase a resident on request; their orders stay.
 pub async fn erase_resident(phone: &shared::Phone) -> ApiResult<shared::api::Erased> {

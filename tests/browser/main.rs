@@ -152,6 +152,26 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     }
     assert_eq!(registered, serde_json::json!(["13712340099"]));
 
+    // The register from a spreadsheet: checked, then imported.
+    let sheet = std::env::temp_dir().join(format!("fxs-register-{}.csv", std::process::id()));
+    let csv = format!(
+        "楼号,单元,室,手机\r\n{},{},{},13712340077\r\n",
+        household["building"].as_str().unwrap_or_default(),
+        household["unit"].as_str().unwrap_or_default(),
+        household["room"].as_str().unwrap_or_default()
+    );
+    std::fs::write(&sheet, csv).expect("csv written");
+    browser.type_text(&browser.wait_for("#register-file", WAIT).await, &sheet.to_string_lossy()).await;
+    browser.click(&browser.wait_for("#register-check", WAIT).await).await;
+    let summary = browser.text(&browser.wait_for("#register-summary", WAIT).await).await;
+    assert!(summary.contains("新登记 1"), "{summary}");
+    browser.click(&browser.wait_for("#register-apply", WAIT).await).await;
+    let done = browser.text(&browser.wait_for("#register-done", WAIT).await).await;
+    assert!(done.contains("已导入"), "{done}");
+    let registered = app.get(&people, Some(&staff)).await.body["register"].clone();
+    assert_eq!(registered, serde_json::json!(["13712340077", "13712340099"]));
+    let _ = std::fs::remove_file(&sheet);
+
     // A resident asks to be forgotten: two presses.
     let (gone, _) = app.login("13712340066").await;
     set_input(&browser, "#erase-phone", "13712340066").await;

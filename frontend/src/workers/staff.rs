@@ -5,7 +5,9 @@ use crate::components::{day_and_time, Guarded, Load};
 use crate::i18n::{t, tr, K};
 use leptos::prelude::*;
 use leptos_router::components::A;
-use shared::api::{CreateSlot, FlagHousehold, Household, HouseholdPeople, Slot, UpdateSlot};
+use shared::api::{
+    CreateSlot, FlagHousehold, Household, HouseholdPeople, ImportAction, RegisterImport, Slot, UpdateSlot,
+};
 use shared::order::SlotKind;
 use shared::Role;
 
@@ -23,7 +25,7 @@ pub fn StaffPage() -> impl IntoView {
         <Guarded next="/staff" role=Role::Staff>
             <A href="/staff/dispatch"><span class="btn secondary block" id="dispatch-link">{tr("配送看板", "Dispatch board")}</span></A>
             <A href="/staff/donations"><span class="btn secondary block" id="pool-link">"❤️ " {t(K::donate)}</span></A>
-            <SlotsAdmin/> <OpenRefunds/> <PriceCapAdmin/> <HouseholdsAdmin/> <EraseResident/>
+            <SlotsAdmin/> <OpenRefunds/> <PriceCapAdmin/> <HouseholdsAdmin/> <RegisterImport/> <EraseResident/>
         </Guarded>
     }
 }
@@ -550,6 +552,97 @@ fn EraseResident() -> impl IntoView {
             </button>
             {move || said.get().map(|s| match s {
                 Ok(m) => view! { <p class="note" role="status">{m}</p> }.into_any(),
+                Err(e) => view! { <p class="form-error" role="alert">{e}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+/// Staff bring in the households' register from a spreadsheet (CSV, as Excel saves it): checked
+/// first, row by row, then taken whole; the current register downloads in the same columns.
+#[component]
+fn RegisterImport() -> impl IntoView {
+    let file = NodeRef::<leptos::html::Input>::new();
+    let busy = RwSignal::new(false);
+    let checked = RwSignal::new(None::<RegisterImport>);
+    let said = RwSignal::new(None::<Result<String, String>>);
+    let chosen = move || -> Option<web_sys::File> { file.get_untracked()?.files()?.get(0) };
+    let run = move |dry_run: bool| {
+        let Some(f) = chosen() else {
+            said.set(Some(Err(tr("请先选择CSV文件", "Choose a CSV file first")().to_owned())));
+            return;
+        };
+        busy.set(true);
+        said.set(None);
+        leptos::task::spawn_local(async move {
+            match api::import_register(&f, dry_run).await {
+                Ok(answer) if !dry_run && answer.applied => {
+                    checked.set(None);
+                    said.set(Some(Ok(format!(
+                        "{} {} · {} {}",
+                        tr("已导入，新登记手机号", "Imported; phones added:")(),
+                        answer.added,
+                        tr("入户居民", "residents let in:")(),
+                        answer.let_in
+                    ))));
+                }
+                Ok(answer) => checked.set(Some(answer)),
+                Err(e) => said.set(Some(Err(e.text()))),
+            }
+            busy.set(false);
+        });
+    };
+    let download = move |_| {
+        leptos::task::spawn_local(async move {
+            if let Err(e) = api::download(api::REGISTER_CSV, "household-register.csv").await {
+                said.set(Some(Err(e.text())));
+            }
+        });
+    };
+    let summary = move |r: &RegisterImport| {
+        let count = |a: ImportAction| r.rows.iter().filter(|row| row.action == a).count();
+        format!(
+            "{} {} · {} {} · {} {}",
+            tr("新登记", "to add")(),
+            count(ImportAction::Create),
+            tr("已登记", "already there")(),
+            count(ImportAction::Unchanged),
+            tr("有错误", "with errors")(),
+            count(ImportAction::Error)
+        )
+    };
+    view! {
+        <section class="card" id="register-import">
+            <h2>{tr("批量登记住户手机", "Register phones from a spreadsheet")}</h2>
+            <p class="note">{tr("CSV文件（UTF-8或GBK，Excel“另存为CSV”即可），第1行为列名：楼号、单元、室、手机（小区可选）。每行一个手机号；登记后的居民填写该地址即自动入户。先检查，无错误再导入；同一文件导入两次不会重复。",
+                "A CSV file (UTF-8 or GBK, as Excel saves it) with the headings building, unit, room, phone (community optional) in row 1, one phone a row; a resident whose phone is registered joins that household at once. Check first; import when no row has an error; importing a file twice changes nothing.")}</p>
+            <button class="btn secondary block" id="register-download" on:click=download>{tr("下载现有登记表", "Download the current register")}</button>
+            <label class="block-label" for="register-file">{tr("选择文件", "File")}</label>
+            <input id="register-file" type="file" accept=".csv,text/csv" node_ref=file
+                on:change=move |_| { checked.set(None); said.set(None); }/>
+            <button class="btn secondary block" id="register-check" disabled=move || busy.get() on:click=move |_| run(true)>
+                {move || if busy.get() { tr("正在处理…", "Working…")() } else { tr("检查文件", "Check the file")() }}
+            </button>
+            {move || checked.get().map(|r| {
+                let clean = r.rows.iter().all(|row| row.action != ImportAction::Error);
+                let errors: Vec<_> = r.rows.iter().filter(|row| row.action == ImportAction::Error).take(50).cloned().collect();
+                view! {
+                    <p class="note" role="status" id="register-summary">{summary(&r)}</p>
+                    <ul class="import-errors">
+                        {errors.into_iter().map(|row| view! {
+                            <li>{format!("{} {}", tr("第", "Row")(), row.row)} {tr("行", "")} " "
+                                {row.errors.iter().map(|e| format!("{}：{}", e.column.clone().unwrap_or_default(), e.reason)).collect::<Vec<_>>().join("；")}</li>
+                        }).collect_view()}
+                    </ul>
+                    {if clean {
+                        view! { <button class="btn block" id="register-apply" disabled=move || busy.get() on:click=move |_| run(false)>{tr("确认导入", "Import")}</button> }.into_any()
+                    } else {
+                        view! { <p class="form-error" role="alert">{tr("请改正以上错误后重新选择文件（有错误时不会导入任何一行）", "Correct the rows above and choose the file again (nothing is imported while a row has an error)")}</p> }.into_any()
+                    }}
+                }
+            })}
+            {move || said.get().map(|s| match s {
+                Ok(m) => view! { <p class="note" role="status" id="register-done">{m}</p> }.into_any(),
                 Err(e) => view! { <p class="form-error" role="alert">{e}</p> }.into_any(),
             })}
         </section>
