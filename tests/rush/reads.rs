@@ -1,7 +1,8 @@
 //! `--reads`: what a phone and a staff console wait for at a market's size, on a quiet server,
 //! one request at a time over one kept-alive connection that takes gzip as a phone does: the
 //! first product page, a category page, a search, a resident's order list, the staff's household
-//! search. Also how long the seeding took, the database's size and the server's memory.
+//! search. Also how long the seeding took, the database's size and the server's memory, and
+//! staff bringing in the register of 20,000 phones from a spreadsheet (checked, applied, again).
 
 use super::{login, ms, percentile, start_server, status_kib, Args};
 use std::time::{Duration, Instant};
@@ -57,6 +58,40 @@ async fn database_bytes(data_dir: &std::path::Path, database_url: Option<&str>) 
             bytes as u64
         }
     }
+}
+
+/// Phones in the register file: a compound's residents, the most one file takes.
+const REGISTER_ROWS: usize = 20_000;
+
+/// Staff's register file of `REGISTER_ROWS` phones over the full-size market's buildings (new
+/// flats among them): the dry run, the import, and the same file again (which changes nothing).
+async fn register_import(http: &reqwest::Client, base: &str, staff: &str) -> Vec<String> {
+    let mut file = String::from("楼号,单元,室,手机\r\n");
+    for i in 0..REGISTER_ROWS {
+        let (building, unit) = (1 + (i / 3) % 297, 1 + (i / 891) % 3);
+        let room = 101 + (i / 2673) % 6 * 100 + i / 16038;
+        file.push_str(&format!("{building},{unit},{room},186{i:08}\r\n"));
+    }
+    let mut lines = Vec::new();
+    for (name, dry_run) in [("checked (dry run)", true), ("applied", false), ("applied again", false)] {
+        let sent = Instant::now();
+        let r = http
+            .post(format!("{base}/api/v1/admin/households/register/import?dry_run={dry_run}"))
+            .bearer_auth(staff)
+            .header("Content-Type", "text/csv")
+            .body(file.clone())
+            .send()
+            .await
+            .expect("import");
+        assert!(r.status().is_success(), "register import: {}", r.status());
+        let answer: serde_json::Value = r.json().await.expect("json");
+        lines.push(format!(
+            "register file of {REGISTER_ROWS} phones, {name:18} {:6.2} s   {} added",
+            sent.elapsed().as_secs_f64(),
+            answer["added"]
+        ));
+    }
+    lines
 }
 
 pub async fn run(args: &Args, data_dir: &std::path::Path, database_url: Option<&str>) {
@@ -121,6 +156,7 @@ pub async fn run(args: &Args, data_dir: &std::path::Path, database_url: Option<&
             t.bytes / t.answers.max(1)
         ));
     }
+    lines.extend(register_import(&http, &base, &staff).await);
     let pid = server.child.id();
     let db_bytes = database_bytes(data_dir, database_url).await;
     println!();

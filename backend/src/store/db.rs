@@ -44,6 +44,18 @@ pub enum Arg {
     OptTime(Option<DateTime<Utc>>),
 }
 
+/// Rows per multi-row INSERT: well under either database's limit on bound values.
+pub const ROWS_PER_INSERT: usize = 200;
+
+/// `($1, $2), ($3, $4)`: the placeholders of a multi-row `VALUES` for `rows` rows of `columns`.
+pub fn values(rows: usize, columns: usize) -> String {
+    let row = |r: usize| {
+        let cells: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
+        format!("({})", cells.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
 impl Arg {
     /// Any serializable value as one JSON text parameter: a batch of rows or ids for one
     /// statement (`json_each($n)` on SQLite, `jsonb_array_elements(CAST($n AS JSONB))` on

@@ -2,17 +2,18 @@
 //! flags (quarantined, hardship, elderly) that give priority.
 
 use super::sessions::Sessions;
+use crate::domain::checkout::is_address_part;
 use crate::domain::households::{
     decide_invite, decide_membership, may_answer, plan_register_import, AddressKey, Approver, JoinFacts, RegisterLine,
     RegisterPlan, RegisterSnapshot,
 };
 use crate::domain::Refusal;
-use crate::store::db::{args, Db, Tx};
+use crate::store::db::{self, args, Arg, Db, Tx};
 use crate::store::{like_escaped, StoreResult};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use shared::api::{Address, Household, Membership};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// Which households staff look for: a building's number, a unit, the start of a room number.
@@ -236,7 +237,7 @@ impl Households {
             )
             .await?;
         }
-        let let_in = let_in_registered(&mut tx, household_id).await?;
+        let let_in = let_in_registered(&mut tx, &[household_id]).await?;
         let register: Vec<String> = tx
             .all("SELECT phone FROM household_register WHERE household_id = $1 ORDER BY phone", &args![household_id])
             .await?;
@@ -265,6 +266,17 @@ impl Households {
             number: String,
             community: String,
         }
+        #[derive(Deserialize)]
+        struct Flat {
+            id: i64,
+            unit: String,
+            room: String,
+        }
+        #[derive(Deserialize)]
+        struct Entry {
+            household_id: i64,
+            phone: String,
+        }
         let mut tx = self.db.begin().await?;
         let mut ids: HashMap<String, i64> = HashMap::new();
         let mut snapshot = RegisterSnapshot::default();
@@ -272,57 +284,82 @@ impl Households {
             ids.entry(b.number.clone()).or_insert(b.id);
             snapshot.buildings.entry(b.number).or_insert(b.community);
         }
-        // Each address of the file the market serves: its household (put on record first when
-        // applying, then locked as the register's other writers lock it) and its register.
-        let mut households: HashMap<AddressKey, i64> = HashMap::new();
+        // The file's addresses the market serves, by building.
+        let mut wanted: BTreeMap<i64, (String, BTreeSet<(String, String)>)> = BTreeMap::new();
         for line in lines {
-            let key = (line.building.trim().to_owned(), line.unit.trim().to_owned(), line.room.trim().to_owned());
-            let Some(&building) = ids.get(&key.0) else { continue };
-            if households.contains_key(&key)
-                || !crate::domain::checkout::is_address_part(&key.1)
-                || !crate::domain::checkout::is_address_part(&key.2)
-            {
-                continue;
+            let (building, unit, room) = (line.building.trim(), line.unit.trim(), line.room.trim());
+            let Some(&id) = ids.get(building) else { continue };
+            if is_address_part(unit) && is_address_part(room) {
+                let entry = wanted.entry(id).or_insert_with(|| (building.to_owned(), BTreeSet::new()));
+                entry.1.insert((unit.to_owned(), room.to_owned()));
             }
-            let find = "SELECT id FROM households WHERE building_id = $1 AND unit = $2 AND room = $3";
-            let household: Option<i64> = if apply {
-                tx.exec(
-                    "INSERT INTO households (building_id, unit, room) VALUES ($1, $2, $3) \
-                     ON CONFLICT (building_id, unit, room) DO NOTHING",
-                    &args![building, key.1.as_str(), key.2.as_str()],
+        }
+        // Building by building: its flats (the file's new ones put on record first when
+        // applying; then all locked as the register's other writers lock them) and registers.
+        let flats_sql = "SELECT id, unit, room FROM households WHERE building_id = $1";
+        let mut households: HashMap<AddressKey, i64> = HashMap::new();
+        for (&building, (number, addresses)) in &wanted {
+            let mut flats: Vec<Flat> = tx.all(flats_sql, &args![building]).await?;
+            if apply {
+                let known: BTreeSet<(&str, &str)> = flats.iter().map(|f| (f.unit.as_str(), f.room.as_str())).collect();
+                let new: Vec<&(String, String)> =
+                    addresses.iter().filter(|(u, r)| !known.contains(&(u.as_str(), r.as_str()))).collect();
+                for chunk in new.chunks(db::ROWS_PER_INSERT) {
+                    let mut bound = Vec::with_capacity(chunk.len() * 3);
+                    for (unit, room) in chunk {
+                        bound.extend(args![building, unit.as_str(), room.as_str()]);
+                    }
+                    let sql = format!(
+                        "INSERT INTO households (building_id, unit, room) VALUES {} \
+                         ON CONFLICT (building_id, unit, room) DO NOTHING",
+                        db::values(chunk.len(), 3)
+                    );
+                    tx.exec(&sql, &bound).await?;
+                }
+                flats = tx.all(&tx.locked(flats_sql), &args![building]).await?;
+            }
+            let mut key_of = HashMap::new();
+            for flat in flats {
+                if addresses.contains(&(flat.unit.clone(), flat.room.clone())) {
+                    let key = (number.clone(), flat.unit, flat.room);
+                    snapshot.registers.insert(key.clone(), Vec::new());
+                    key_of.insert(flat.id, key.clone());
+                    households.insert(key, flat.id);
+                }
+            }
+            let entries: Vec<Entry> = tx
+                .all(
+                    "SELECT r.household_id, r.phone FROM household_register r \
+                     JOIN households h ON h.id = r.household_id WHERE h.building_id = $1 ORDER BY r.phone",
+                    &args![building],
                 )
                 .await?;
-                let sql = tx.locked(find);
-                tx.opt(&sql, &args![building, key.1.as_str(), key.2.as_str()]).await?
-            } else {
-                tx.opt(find, &args![building, key.1.as_str(), key.2.as_str()]).await?
-            };
-            let Some(household) = household else { continue };
-            let register = self.register_in(&mut tx, Some(household)).await?;
-            snapshot.registers.insert(key.clone(), register);
-            households.insert(key, household);
+            for entry in entries {
+                if let Some(register) = key_of.get(&entry.household_id).and_then(|k| snapshot.registers.get_mut(k)) {
+                    register.push(entry.phone);
+                }
+            }
         }
         let plan = plan_register_import(lines, &snapshot);
         if !apply || !plan.clean() {
             return Ok((plan, 0));
         }
-        let mut touched = Vec::new();
-        for (key, phone) in &plan.add {
-            let Some(&household) = households.get(key) else { continue };
-            tx.exec(
-                "INSERT INTO household_register (household_id, phone, added_by, added_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (household_id, phone) DO NOTHING",
-                &args![household, phone.as_str(), by, now],
-            )
-            .await?;
-            if !touched.contains(&household) {
-                touched.push(household);
+        let adds: Vec<(i64, &str)> =
+            plan.add.iter().filter_map(|(key, phone)| Some((*households.get(key)?, phone.as_str()))).collect();
+        for chunk in adds.chunks(db::ROWS_PER_INSERT) {
+            let mut bound = Vec::with_capacity(chunk.len() * 4);
+            for &(household, phone) in chunk {
+                bound.extend(args![household, phone, by, now]);
             }
+            let sql = format!(
+                "INSERT INTO household_register (household_id, phone, added_by, added_at) VALUES {} \
+                 ON CONFLICT (household_id, phone) DO NOTHING",
+                db::values(chunk.len(), 4)
+            );
+            tx.exec(&sql, &bound).await?;
         }
-        let mut let_in = Vec::new();
-        for household in touched {
-            let_in.extend(let_in_registered(&mut tx, household).await?);
-        }
+        let touched: BTreeSet<i64> = adds.iter().map(|(h, _)| *h).collect();
+        let let_in = let_in_registered(&mut tx, &touched.into_iter().collect::<Vec<_>>()).await?;
         tx.commit().await?;
         for user in &let_in {
             self.sessions.forget_user(*user);
@@ -376,7 +413,7 @@ impl Households {
                 &args![household, phone, by, now],
             )
             .await?;
-            let_in = let_in_registered(&mut tx, household).await?;
+            let_in = let_in_registered(&mut tx, &[household]).await?;
         }
         let register = self.register_in(&mut tx, Some(household)).await?;
         tx.commit().await?;
@@ -496,22 +533,26 @@ async fn at_address(tx: &mut Tx, address: &Address) -> StoreResult<Option<Househ
     Ok(Some(row.into()))
 }
 
-/// Lets in every resident waiting to join the household whose phone is on its register: their
-/// ids (whose remembered sessions are to be forgotten after the commit).
-async fn let_in_registered(tx: &mut Tx, household_id: i64) -> StoreResult<Vec<i64>> {
-    let let_in: Vec<i64> = tx
-        .all(
-            "SELECT u.id FROM users u JOIN household_register r ON r.phone = u.phone AND r.household_id = $1 \
-             WHERE u.pending_household_id = $1",
-            &args![household_id],
-        )
-        .await?;
-    for user in &let_in {
+/// Lets in every resident waiting to join one of these households whose phone is on its
+/// register: their ids (whose remembered sessions are to be forgotten after the commit).
+async fn let_in_registered(tx: &mut Tx, households: &[i64]) -> StoreResult<Vec<i64>> {
+    #[derive(Deserialize)]
+    struct Waiting {
+        id: i64,
+        household_id: i64,
+    }
+    let sql = format!(
+        "SELECT u.id, u.pending_household_id AS household_id FROM users u JOIN household_register r \
+         ON r.phone = u.phone AND r.household_id = u.pending_household_id WHERE u.pending_household_id IN {}",
+        tx.list(1)
+    );
+    let waiting: Vec<Waiting> = tx.all(&sql, &[Arg::json(&households)]).await?;
+    for w in &waiting {
         tx.exec(
             "UPDATE users SET household_id = $2, pending_household_id = NULL, pending_since = NULL WHERE id = $1",
-            &args![*user, household_id],
+            &args![w.id, w.household_id],
         )
         .await?;
     }
-    Ok(let_in)
+    Ok(waiting.into_iter().map(|w| w.id).collect())
 }

@@ -9,7 +9,7 @@ use crate::domain::group_buy::{
 use crate::domain::notices::{share_holds, share_placed_for};
 use crate::domain::slots::NeedFlags;
 use crate::store::checkout::slots::{slot_in, write_places};
-use crate::store::db::{args, Arg, Db, Tx};
+use crate::store::db::{self, args, Arg, Db, Tx};
 use crate::store::notices::NOTICE_INSERT;
 use crate::store::queue::{deliver, gather, jobs_of, Queue, Waiting};
 use crate::store::{retryable, StoreResult};
@@ -149,18 +149,6 @@ async fn load(tx: &mut Tx, jobs: &[JoinJob]) -> StoreResult<JoinSnapshot> {
     Ok(s)
 }
 
-/// Rows per multi-row INSERT: well under either database's limit on bound values.
-const ROWS_PER_INSERT: usize = 200;
-
-/// `($1, $2), ($3, $4)`: the placeholders of a multi-row `VALUES` for `rows` rows of `columns`.
-fn values(rows: usize, columns: usize) -> String {
-    let row = |r: usize| {
-        let cells: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
-        format!("({})", cells.join(", "))
-    };
-    (0..rows).map(row).collect::<Vec<_>>().join(", ")
-}
-
 async fn write(tx: &mut Tx, s: &JoinSnapshot, ch: &JoinChanges) -> StoreResult<()> {
     for (&(gb, product), joined) in &ch.items {
         tx.exec(
@@ -193,7 +181,7 @@ async fn write(tx: &mut Tx, s: &JoinSnapshot, ch: &JoinChanges) -> StoreResult<(
         let group_buy = s.group_buys.get(&gb);
         // Multi-row statements of bound values: measured faster here than one JSON parameter
         // (BENCHMARKS.md, 2026-12-06).
-        for chunk in kept.chunks(ROWS_PER_INSERT / 4) {
+        for chunk in kept.chunks(db::ROWS_PER_INSERT / 4) {
             let mut bound = Vec::with_capacity(chunk.len() * 10);
             for (household, share) in chunk {
                 let total = group_buy.map(|g| share_total(g, &share.lines)).unwrap_or_default();
@@ -216,20 +204,20 @@ async fn write(tx: &mut Tx, s: &JoinSnapshot, ch: &JoinChanges) -> StoreResult<(
                  ON CONFLICT (group_buy_id, household_id) DO UPDATE SET placed_by = excluded.placed_by, \
                  placed_by_label = excluded.placed_by_label, total_fen = excluded.total_fen, \
                  updated_at = excluded.updated_at",
-                values(chunk.len(), 10)
+                db::values(chunk.len(), 10)
             );
             tx.exec(&sql, &bound).await?;
         }
         let lines: Vec<(i64, i64, i64)> =
             kept.iter().flat_map(|(h, share)| share.lines.iter().map(move |(p, q)| (*h, *p, *q))).collect();
-        for chunk in lines.chunks(ROWS_PER_INSERT) {
+        for chunk in lines.chunks(db::ROWS_PER_INSERT) {
             let mut bound = Vec::with_capacity(chunk.len() * 4);
             for &(household, product, quantity) in chunk {
                 bound.extend(args![gb, household, product, quantity]);
             }
             let sql = format!(
                 "INSERT INTO group_buy_share_lines (group_buy_id, household_id, product_id, quantity) VALUES {}",
-                values(chunk.len(), 4)
+                db::values(chunk.len(), 4)
             );
             tx.exec(&sql, &bound).await?;
         }
