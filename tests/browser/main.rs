@@ -171,6 +171,12 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     let registered = app.get(&people, Some(&staff)).await.body["register"].clone();
     assert_eq!(registered, serde_json::json!(["13712340077", "13712340099"]));
     let _ = std::fs::remove_file(&sheet);
+    let wide = browser.script("return document.documentElement.scrollWidth > window.innerWidth").await;
+    assert_eq!(wide, serde_json::json!(false), "the staff page fits a phone's width");
+    if let Ok(dir) = std::env::var("FXS_SCREENSHOT_DIR") {
+        browser.script("document.querySelector('#register-import').scrollIntoView()").await;
+        let _ = std::fs::write(std::path::Path::new(&dir).join("staff-register.png"), browser.screenshot_png().await);
+    }
 
     // A resident asks to be forgotten: two presses.
     let (gone, _) = app.login("13712340066").await;
