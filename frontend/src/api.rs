@@ -479,24 +479,6 @@ pub async fn import_register(file: &web_sys::File, dry_run: bool) -> ApiResult<s
     parse(answer(fetch(&call, Some((file.as_ref(), "text/csv")), None).await?).await?)
 }
 
-/// Saves what a GET of `path` answers (with the login) as a file named `name` on the device.
-pub async fn download(path: &str, name: &str) -> ApiResult<()> {
-    let res = fetch(&Call::new("GET", path), None, None).await?;
-    if !res.ok() {
-        return Err(refusal(res.status(), json_of(&res).await));
-    }
-    let blob: web_sys::Blob =
-        JsFuture::from(res.blob().map_err(js_failure)?).await.map_err(js_failure)?.unchecked_into();
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(js_failure)?;
-    let document = web_sys::window().and_then(|w| w.document()).ok_or_else(|| Failure::network("no document"))?;
-    let link: web_sys::HtmlAnchorElement = document.create_element("a").map_err(js_failure)?.unchecked_into();
-    link.set_href(&url);
-    link.set_download(name);
-    link.click();
-    web_sys::Url::revoke_object_url(&url).map_err(js_failure)?;
-    Ok(())
-}
-
 /// Every household's register as a spreadsheet (the import's columns).
 pub const REGISTER_CSV: &str = "/api/v1/admin/households/register.csv";
 

@@ -329,6 +329,20 @@ async fn resident_logs_in_browses_and_buys() {
         "the invite listed",
     )
     .await;
+    // The page fits the phone, and in English every word of it is English.
+    let wide = browser.script("return document.documentElement.scrollWidth > window.innerWidth").await;
+    assert_eq!(wide, serde_json::json!(false), "the family page fits a phone's width");
+    browser.click(&browser.wait_for(".lang-switch", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('main h1')?.textContent === 'Family'", "the page in English").await;
+    let chinese = browser
+        .script("return [...document.querySelectorAll('main h1, main h2, main p, main label, main button')].map(e => e.textContent).filter(t => /[\\u4e00-\\u9fff]/.test(t))")
+        .await;
+    assert_eq!(chinese, serde_json::json!([]), "no Chinese left on the English family page");
+    if let Ok(dir) = std::env::var("FXS_SCREENSHOT_DIR") {
+        let _ = std::fs::write(std::path::Path::new(&dir).join("family-en.png"), browser.screenshot_png().await);
+    }
+    browser.click(&browser.wait_for(".lang-switch", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('main h1')?.textContent === '家人'", "back in Chinese").await;
     let (family, _) = app.login("13712340077").await;
     let me = app.get("/api/v1/me", Some(&token)).await.body;
     let h = &me["household"];

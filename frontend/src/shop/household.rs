@@ -26,7 +26,9 @@ pub fn HouseholdPage() -> impl IntoView {
     let invited = Load::new(|| api::HOUSEHOLD_INVITES.to_owned());
     let phone = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
-    let said = RwSignal::new(None::<String>);
+    // Whether an invite just went: the words are chosen as the page shows them, so they follow
+    // a change of language.
+    let said = RwSignal::new(false);
     let invite = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Ok(number) = shared::Phone::parse(phone.get_untracked().trim()) else {
@@ -39,13 +41,7 @@ pub fn HouseholdPage() -> impl IntoView {
                 Ok(_) => {
                     error.set(None);
                     phone.set(String::new());
-                    said.set(Some(
-                        tr(
-                            "已邀请：对方登录并填写本户地址后即为家人",
-                            "Invited: they join once they log in and give this address",
-                        )()
-                        .to_owned(),
-                    ));
+                    said.set(true);
                     invited.reload();
                     requests.reload();
                 }
@@ -68,7 +64,10 @@ pub fn HouseholdPage() -> impl IntoView {
                     {move || if busy.get() { tr("正在邀请…", "Inviting…")() } else { tr("邀请", "Invite")() }}
                 </button>
             </form>
-            {move || said.get().map(|m| view! { <p class="ok" role="status">{m}</p> })}
+            {move || said.get().then(|| view! { <p class="ok" role="status">{tr(
+                "已邀请：对方登录并填写本户地址后即为家人",
+                "Invited: they join once they log in and give this address",
+            )}</p> })}
             {invited.show(move |i: Invited| if i.phones.is_empty() {
                 view! { <p class="empty">{tr("还没有邀请", "No one invited yet")}</p> }.into_any()
             } else {

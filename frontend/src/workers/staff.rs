@@ -565,7 +565,8 @@ fn RegisterImport() -> impl IntoView {
     let file = NodeRef::<leptos::html::Input>::new();
     let busy = RwSignal::new(false);
     let checked = RwSignal::new(None::<RegisterImport>);
-    let said = RwSignal::new(None::<Result<String, String>>);
+    // What the import did (phones added, residents let in), worded as the page shows it.
+    let said = RwSignal::new(None::<Result<(u32, u32), String>>);
     let chosen = move || -> Option<web_sys::File> { file.get_untracked()?.files()?.get(0) };
     let run = move |dry_run: bool| {
         let Some(f) = chosen() else {
@@ -578,13 +579,7 @@ fn RegisterImport() -> impl IntoView {
             match api::import_register(&f, dry_run).await {
                 Ok(answer) if !dry_run && answer.applied => {
                     checked.set(None);
-                    said.set(Some(Ok(format!(
-                        "{} {} · {} {}",
-                        tr("已导入，新登记手机号", "Imported; phones added:")(),
-                        answer.added,
-                        tr("入户居民", "residents let in:")(),
-                        answer.let_in
-                    ))));
+                    said.set(Some(Ok((answer.added, answer.let_in))));
                 }
                 Ok(answer) => checked.set(Some(answer)),
                 Err(e) => said.set(Some(Err(e.text()))),
@@ -594,7 +589,7 @@ fn RegisterImport() -> impl IntoView {
     };
     let download = move |_| {
         leptos::task::spawn_local(async move {
-            if let Err(e) = api::download(api::REGISTER_CSV, "household-register.csv").await {
+            if let Err(e) = api::download_csv(api::REGISTER_CSV.to_owned(), "household-register.csv").await {
                 said.set(Some(Err(e.text())));
             }
         });
@@ -642,7 +637,9 @@ fn RegisterImport() -> impl IntoView {
                 }
             })}
             {move || said.get().map(|s| match s {
-                Ok(m) => view! { <p class="note" role="status" id="register-done">{m}</p> }.into_any(),
+                Ok((added, let_in)) => view! { <p class="note" role="status" id="register-done">
+                    {tr("已导入，新登记手机号", "Imported; phones added:")} " " {added} " · "
+                    {tr("入户居民", "residents let in:")} " " {let_in}</p> }.into_any(),
                 Err(e) => view! { <p class="form-error" role="alert">{e}</p> }.into_any(),
             })}
         </section>
