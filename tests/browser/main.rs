@@ -173,6 +173,21 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     let _ = std::fs::remove_file(&sheet);
     let wide = browser.script("return document.documentElement.scrollWidth > window.innerWidth").await;
     assert_eq!(wide, serde_json::json!(false), "the staff page fits a phone's width");
+    browser.click(&browser.wait_for(".lang-switch", WAIT).await).await;
+    wait_until(
+        &browser,
+        "document.querySelector('main h1')?.textContent === 'Slots and households'",
+        "the page in English",
+    )
+    .await;
+    let chinese = browser
+        .script("return [...document.querySelectorAll('main h1, main h2, main p, main label, main button, main li, main span')].map(e => e.textContent).filter(t => /[\\u4e00-\\u9fff]/.test(t))")
+        .await;
+    // The server's refusals are worded in both languages, "中文 (English)": those may stay.
+    let only_chinese: Vec<_> =
+        chinese.as_array().expect("texts").iter().filter_map(|t| t.as_str()).filter(|t| !t.contains(" (")).collect();
+    assert!(only_chinese.is_empty(), "Chinese left on the English staff page: {only_chinese:?}");
+    browser.click(&browser.wait_for(".lang-switch", WAIT).await).await;
     if let Ok(dir) = std::env::var("FXS_SCREENSHOT_DIR") {
         browser.script("document.querySelector('#register-import').scrollIntoView()").await;
         let _ = std::fs::write(std::path::Path::new(&dir).join("staff-register.png"), browser.screenshot_png().await);
