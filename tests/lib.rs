@@ -117,12 +117,9 @@ pub async fn start(config: Config, db: Db, schema: Option<String>) -> TestApp {
     }
 }
 
-/// Starts the server as an operating-system process of its own (`bin`: the `fxs-server` binary,
-/// `env!("CARGO_BIN_EXE_fxs-server")` in a test), configured through the environment as in
-/// production, on the database of `config`: a second process beside one from `start`. It owns
-/// neither the data folder nor the database, and is killed when dropped.
-pub async fn start_process(bin: &str, config: &Config, db: Db) -> TestApp {
-    use std::io::BufRead;
+/// The server binary `bin`, configured through the environment from
+/// `config` as in production (a process of its own: a second server, or one of its commands).
+pub fn command(bin: &str, config: &Config) -> std::process::Command {
     let mut cmd = std::process::Command::new(bin);
     cmd.env("FXS_ADDR", "127.0.0.1:0")
         .env("FXS_DATA_DIR", &config.data_dir)
@@ -144,11 +141,24 @@ pub async fn start_process(bin: &str, config: &Config, db: Db) -> TestApp {
         .env("FXS_LIMIT_CLAIM", config.limits.claim_per_user.to_string())
         .env("FXS_LIMIT_HANDOFF", config.limits.handoff_per_user.to_string())
         .env("RUST_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .stdout(std::process::Stdio::piped());
+        .env_remove("DATABASE_URL");
     if let Some(url) = &config.database_url {
         cmd.env("DATABASE_URL", url);
     }
+    if let Some(hook) = &config.sms.webhook {
+        cmd.env("FXS_SMS_WEBHOOK", hook);
+    }
+    cmd
+}
+
+/// Starts the server as an operating-system process of its own (`bin`: the `fxs-server` binary,
+/// `env!("CARGO_BIN_EXE_fxs-server")` in a test), configured through the environment as in
+/// production, on the database of `config`: a second process beside one from `start`. It owns
+/// neither the data folder nor the database, and is killed when dropped.
+pub async fn start_process(bin: &str, config: &Config, db: Db) -> TestApp {
+    use std::io::BufRead;
+    let mut cmd = command(bin, config);
+    cmd.stdout(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("start {bin}: {e}"));
     let stdout = child.stdout.take().expect("stdout");
     let (tell, told) = std::sync::mpsc::channel();

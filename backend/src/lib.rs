@@ -1,6 +1,7 @@
 //! The 傅鲜生 market server: JSON API under `/api/v1`, the storefront at `/`.
 
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;

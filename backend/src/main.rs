@@ -1,6 +1,7 @@
-//! The market server process: configuration from the environment (docs/contract.md), then serve.
+//! The market server process: the command line (`cli.rs`; `serve` by default), configuration
+//! from the environment (docs/contract.md).
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    backend::startup::serve_from_env().await
+    backend::cli::main().await
 }

@@ -218,6 +218,9 @@ pub async fn serve_from_env() -> std::process::ExitCode {
         }
     };
     println!("傅鲜生 market is open at {}  (database: {})", app.url(), app.database_kind());
+    if let Some(hint) = first_day_hint(&app).await {
+        println!("{hint}");
+    }
     match app.run_until_stopped().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -225,4 +228,34 @@ pub async fn serve_from_env() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// How a login code reaches a phone with this configuration, for the people setting up.
+pub fn how_codes_arrive(config: &Config) -> &'static str {
+    if config.demo {
+        "demo mode: the login page shows the code"
+    } else if config.sms.webhook.is_some() {
+        "the login code goes out through FXS_SMS_WEBHOOK"
+    } else {
+        "no SMS gateway yet: set FXS_SMS_WEBHOOK so that login codes can be sent"
+    }
+}
+
+/// What to do first on a market without a staff account (not in demo mode, which has one).
+async fn first_day_hint(app: &Application) -> Option<String> {
+    let state = app.state();
+    if state.config.demo {
+        return None;
+    }
+    let staff = state.store.accounts().count_with_role(shared::Role::Staff).await.ok()?;
+    if staff > 0 {
+        return None;
+    }
+    let when = if state.config.database_url.is_some() { "" } else { "stop the server, then " };
+    Some(format!(
+        "The market has no staff account yet. To begin, {when}run: fuxiansheng admin add-staff <phone> \
+         (the same environment as the server); then log in with that phone ({}) and set up the market \
+         on the staff page.",
+        how_codes_arrive(&state.config)
+    ))
 }

@@ -8,6 +8,7 @@ mod delivery;
 mod differential;
 mod donations;
 mod errors;
+mod first_day;
 mod group_buys;
 mod notices;
 mod payments;

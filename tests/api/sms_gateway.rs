@@ -11,7 +11,7 @@ on_both_databases! {
 }
 
 /// A fake SMS gateway over real HTTP that remembers what it was asked to send.
-async fn fake_gateway(status: u16) -> (String, Arc<Mutex<Vec<Value>>>) {
+pub(crate) async fn fake_gateway(status: u16) -> (String, Arc<Mutex<Vec<Value>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let data = web::Data::new(seen.clone());
     let server = HttpServer::new(move || {

@@ -1,8 +1,8 @@
 //! The market server as the black-box tests start it when they need a second process sharing
 //! PostgreSQL: the same code as the `fuxiansheng` binary (cargo builds a package's own binaries
-//! for its tests, not another package's).
+//! for its tests, not another package's), with the same command line.
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    backend::startup::serve_from_env().await
+    backend::cli::main().await
 }

@@ -368,6 +368,34 @@ impl Accounts {
     }
 }
 
+impl Accounts {
+    /// Gives the account of `phone` (made if new) `role` beside the roles it has: the first
+    /// staff account of a new market (`fuxiansheng admin add-staff`). Whether it had it already.
+    pub async fn add_role(&self, phone: &str, role: Role, now: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.db.begin().await?;
+        tx.exec(
+            "INSERT INTO users (phone, created_at) VALUES ($1, $2) ON CONFLICT (phone) DO NOTHING",
+            &args![phone, now],
+        )
+        .await?;
+        let user: i64 = tx.one("SELECT id FROM users WHERE phone = $1", &args![phone]).await?;
+        let added = tx
+            .exec(
+                "INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT (user_id, role) DO NOTHING",
+                &args![user, role.as_str()],
+            )
+            .await?;
+        tx.commit().await?;
+        self.sessions.forget_user(user);
+        Ok(added == 0)
+    }
+
+    /// How many accounts hold `role` (none with staff: a market's first day).
+    pub async fn count_with_role(&self, role: Role) -> StoreResult<i64> {
+        Ok(self.db.one("SELECT COUNT(*) AS n FROM user_roles WHERE role = $1", &args![role.as_str()]).await?)
+    }
+}
+
 /// The user `which` names (`u.phone = $1`), made a resident if they have no role at all.
 async fn new_resident(tx: &mut Tx, which: &str, value: &str) -> StoreResult<UserRecord> {
     tx.exec(
