@@ -53,6 +53,8 @@ pub enum ErrorCode {
     PoolShort,
     /// The household already has an open order in this slot (staff may raise the slot's limit).
     HouseholdSlotTaken,
+    /// Something with that name or number is on record already (a building, a category, ...).
+    AlreadyExists,
     // 5xx
     SmsUnavailable,
     WechatUnavailable,
@@ -101,6 +103,7 @@ impl ErrorCode {
             Self::PriceCapped => "price_capped",
             Self::PoolShort => "pool_short",
             Self::HouseholdSlotTaken => "household_slot_taken",
+            Self::AlreadyExists => "already_exists",
             Self::SmsUnavailable => "sms_unavailable",
             Self::WechatUnavailable => "wechat_unavailable",
             Self::PayUnavailable => "pay_unavailable",
@@ -139,7 +142,8 @@ impl ErrorCode {
             | Self::WechatRequired
             | Self::PriceCapped
             | Self::PoolShort
-            | Self::HouseholdSlotTaken => 409,
+            | Self::HouseholdSlotTaken
+            | Self::AlreadyExists => 409,
             Self::PayloadTooLarge => 413,
             Self::IdempotencyKeyMismatch => 422,
             Self::TooManyRequests => 429,

@@ -8,6 +8,80 @@ use tests::{on_both_databases, start, test_config, Db};
 
 on_both_databases! {
     an_empty_market_begins_with_its_first_staff_account => first_staff;
+    staff_set_up_the_buildings_the_market_serves => buildings;
+}
+
+async fn buildings(db: Db) {
+    let app = tests::spawn_app(db).await;
+    let (staff, staff_user) = app.login("13800000000").await;
+    let (resident, _) = app.login("13712345671").await;
+    let new = json!({ "community": "新村小区", "building": "401", "units": 2 });
+    // Not for residents, and a bad body changes nothing.
+    assert_eq!(app.post("/api/v1/admin/buildings", &new, Some(&resident)).await.status, 403);
+    assert_eq!(app.post("/api/v1/admin/buildings", &new, None).await.status, 401);
+    for bad in [
+        json!({ "community": "", "building": "401" }),
+        json!({ "community": "新村小区", "building": "四〇一" }),
+        json!({ "community": "新村小区", "building": "401", "units": 0 }),
+        json!({ "community": "新村小区", "building": "401", "floors": 6 }),
+    ] {
+        let r = app.post("/api/v1/admin/buildings", &bad, Some(&staff)).await;
+        assert_eq!(r.status, 400, "{bad}: {:?}", r.body);
+    }
+    // Before: an address in building 401 is refused; staff add it; then it is taken.
+    let home = json!({ "building": "401", "unit": "1", "room": "101" });
+    assert_eq!(app.put("/api/v1/me/household", &home, Some(&resident)).await.status, 400);
+    let r = app.post("/api/v1/admin/buildings", &new, Some(&staff)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(
+        (r.body["community"].clone(), r.body["building"].clone(), r.body["units"].clone(), r.body["closed"].clone()),
+        (json!("新村小区"), json!("401"), json!(2), json!(false))
+    );
+    let id = r.body["id"].as_i64().expect("id");
+    let r =
+        app.post("/api/v1/admin/buildings", &json!({ "community": "别的小区", "building": "401" }), Some(&staff)).await;
+    assert_eq!((r.status, r.error_code()), (409, "already_exists"), "a number is the market's once");
+    let r = app.put("/api/v1/me/household", &home, Some(&resident)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["household"]["membership"], "member");
+
+    // Listed with its households; closed and opened; a bad change changes nothing.
+    let list = app.get("/api/v1/admin/buildings?limit=500", Some(&staff)).await;
+    let listed = list.body["items"].as_array().expect("items").iter().find(|b| b["id"] == id).cloned().expect("listed");
+    assert_eq!(listed["households"], 1);
+    let path = format!("/api/v1/admin/buildings/{id}");
+    let r = app.patch(&path, &json!({ "closed": true }), Some(&staff)).await;
+    assert_eq!((r.status, r.body["closed"].clone()), (200, json!(true)), "{:?}", r.body);
+    let r = app.patch(&path, &json!({ "units": 50 }), Some(&staff)).await;
+    assert_eq!(r.status, 400);
+    let r = app.patch(&path, &json!({ "closed": false, "units": 3 }), Some(&staff)).await;
+    assert_eq!((r.body["closed"].clone(), r.body["units"].clone()), (json!(false), json!(3)));
+    assert_eq!(app.patch("/api/v1/admin/buildings/999999", &json!({ "closed": true }), Some(&staff)).await.status, 404);
+    assert_eq!(app.patch(&path, &json!({ "closed": true }), Some(&resident)).await.status, 403);
+
+    // The audit record: who, when, before and after, newest first; the refused changes are not in it.
+    let audit = app.get("/api/v1/admin/audit?subject=building", Some(&staff)).await;
+    let subject_id = id.to_string();
+    assert_eq!(audit.status, 200, "{:?}", audit.body);
+    let entries: Vec<_> = audit.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["subject_id"].as_str() == Some(subject_id.as_str()))
+        .cloned()
+        .collect();
+    let actions: Vec<_> = entries.iter().map(|e| e["action"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(actions, ["update", "update", "create"]);
+    assert_eq!(entries[2]["after"]["community"], "新村小区");
+    assert!(entries[2].get("before").is_none());
+    assert_eq!(
+        (entries[1]["before"]["closed"].clone(), entries[1]["after"]["closed"].clone()),
+        (json!(false), json!(true))
+    );
+    assert_eq!((entries[0]["before"]["units"].clone(), entries[0]["after"]["units"].clone()), (json!(2), json!(3)));
+    assert_eq!(entries[0]["actor"], staff_user["phone"]);
+    assert!(entries[0]["at"].is_string());
+    assert_eq!(app.get("/api/v1/admin/audit", Some(&resident)).await.status, 403);
 }
 
 async fn first_staff(db: Db) {

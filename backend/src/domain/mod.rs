@@ -2,6 +2,7 @@
 //! its refusals, times at the edges in Asia/Shanghai.
 
 pub mod accounts;
+pub mod area;
 pub mod checkout;
 pub mod delivery;
 pub mod donations;

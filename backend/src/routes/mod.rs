@@ -1,6 +1,7 @@
 //! The HTTP surface: one module per resource, thin handlers (parse -> domain -> store -> DTO).
 
 mod admin;
+mod area;
 mod auth;
 mod batches;
 mod cart;
@@ -117,6 +118,10 @@ pub fn app(
                 .service(admin::flag_household)
                 .service(admin::set_roles)
                 .service(admin::erase)
+                .service(area::buildings)
+                .service(area::add_building)
+                .service(area::change_building)
+                .service(area::audit)
                 .service(group_buys::open)
                 .service(group_buys::list)
                 .service(group_buys::detail)

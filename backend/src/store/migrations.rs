@@ -24,6 +24,7 @@ pub const SQLITE: Embedded = &[
     (13, "household members", include_str!("../../../migrations/sqlite/0013_household_members.sql")),
     (14, "household slot limit", include_str!("../../../migrations/sqlite/0014_household_slot_limit.sql")),
     (15, "erasure", include_str!("../../../migrations/sqlite/0015_erasure.sql")),
+    (16, "market setup", include_str!("../../../migrations/sqlite/0016_market_setup.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -45,6 +46,7 @@ pub const POSTGRES: Embedded = &[
     (16, "household members", include_str!("../../../migrations/postgres/0016_household_members.sql")),
     (17, "household slot limit", include_str!("../../../migrations/postgres/0017_household_slot_limit.sql")),
     (18, "erasure", include_str!("../../../migrations/postgres/0018_erasure.sql")),
+    (19, "market setup", include_str!("../../../migrations/postgres/0019_market_setup.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

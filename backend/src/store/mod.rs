@@ -15,6 +15,7 @@
 //! | money: payments, refunds, donations | `money/` | `store.payments()`, `store.donations()` |
 //! | notices to residents | `notices.rs` | `store.notices()` |
 //! | the demo market and bulk loading | `seed/` | `store.seed()`, `store.bulk()` |
+//! | the market's set-up: its area, the audit record | `setup/` | `store.setup()` |
 //!
 //! Beside them: `db.rs` and `row.rs` (the database layer), `queue.rs` (the batch queue that
 //! checkouts, group-buy joins and PostgreSQL's token lookups wait in), `migrations.rs`.
@@ -35,6 +36,7 @@ pub mod notices;
 mod queue;
 mod row;
 pub mod seed;
+pub mod setup;
 
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -49,6 +51,7 @@ pub use group_buys::GroupBuys;
 pub use money::{donations::Donations, payments::Payments};
 pub use notices::Notices;
 pub use seed::{bulk::Bulk, Seeder};
+pub use setup::Setup;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -99,6 +102,7 @@ pub struct Store {
     notices: Notices,
     seeder: Seeder,
     bulk: Bulk,
+    setup: Setup,
     /// SQLite: held while the store is open, so one process owns the file.
     owner: std::sync::Mutex<Option<std::fs::File>>,
 }
@@ -209,6 +213,7 @@ impl Store {
             notices: Notices::new(db.clone()),
             seeder: Seeder::new(db.clone(), sessions),
             bulk: Bulk::new(db.clone()),
+            setup: Setup::new(db.clone()),
             db,
             owner: std::sync::Mutex::new(None),
         }
@@ -279,6 +284,10 @@ impl Store {
     /// Loading generated rows by the hundred thousand: the full-size market's history.
     pub fn bulk(&self) -> &Bulk {
         &self.bulk
+    }
+    /// The market's set-up: the area it serves, the audit record of changes to it.
+    pub fn setup(&self) -> &Setup {
+        &self.setup
     }
 
     /// Lets go of the database when the server stops (on SQLite, another process may open it

@@ -18,6 +18,7 @@ mod notices;
 mod orders;
 mod payment;
 mod prices;
+mod setup;
 mod slots;
 mod stalls;
 
@@ -31,5 +32,6 @@ pub use notices::*;
 pub use orders::*;
 pub use payment::*;
 pub use prices::*;
+pub use setup::*;
 pub use slots::*;
 pub use stalls::*;

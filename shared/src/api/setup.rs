@@ -1,0 +1,78 @@
+//! Setting the market up (a real market's first day): the area it serves, and the record of
+//! every change made to the set-up.
+
+use super::*;
+
+/// `POST /admin/buildings`: a building the market delivers to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewBuilding {
+    /// The residential compound (小区), e.g. `七里山小区`.
+    pub community: String,
+    /// The building's number as written on it, e.g. `3` or `12A`.
+    pub building: String,
+    /// Its units (单元), 1 to 20; 1 when not given.
+    #[serde(default)]
+    pub units: Option<i64>,
+}
+
+/// `PATCH /admin/buildings/{id}`: its units, or closed (a quarantined compound whose deliveries
+/// go to its gate) and open again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBuilding {
+    #[serde(default)]
+    pub units: Option<i64>,
+    #[serde(default)]
+    pub closed: Option<bool>,
+}
+
+/// A building of the area the market serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Building {
+    pub id: i64,
+    pub community: String,
+    pub building: String,
+    pub units: i64,
+    /// Closed: deliveries go to the compound's gate, not to the door.
+    pub closed: bool,
+    /// Households on record in it.
+    pub households: i64,
+}
+
+/// One change to the market's set-up: who made it, when, and what it was before and after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    /// The phone of whoever made it; absent for the server's own commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// What was changed: `building`, ...
+    pub subject: String,
+    pub subject_id: String,
+    /// `create`, `update`, ...
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<serde_json::Value>,
+}
+
+/// `GET /admin/audit`: newest first, of one kind of subject if asked.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct AuditQuery {
+    /// `building`, ...
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
