@@ -452,6 +452,17 @@ pub async fn create_slot(body: &CreateSlot) -> ApiResult<Slot> {
     parse(send(Call::new("POST", "/api/v1/admin/slots"), body).await?)
 }
 
+/// The buildings the market serves (staff).
+pub const BUILDINGS: &str = "/api/v1/admin/buildings";
+
+pub async fn add_building(body: &shared::api::NewBuilding) -> ApiResult<shared::api::Building> {
+    parse(send(Call::new("POST", "/api/v1/admin/buildings"), body).await?)
+}
+
+pub async fn change_building(id: i64, body: &shared::api::UpdateBuilding) -> ApiResult<shared::api::Building> {
+    parse(send(Call::new("PATCH", format!("/api/v1/admin/buildings/{id}")), body).await?)
+}
+
 pub async fn update_slot(id: i64, body: &UpdateSlot) -> ApiResult<Slot> {
     parse(send(Call::new("PATCH", format!("/api/v1/admin/slots/{id}")), body).await?)
 }

@@ -152,6 +152,27 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     }
     assert_eq!(registered, serde_json::json!(["13712340099"]));
 
+    // The area served: a new building added, then closed (its deliveries to the gate).
+    set_input(&browser, "#building-community", "新村小区").await;
+    set_input(&browser, "#building-number", "402").await;
+    set_input(&browser, "#building-units", "2").await;
+    browser.click(&browser.wait_for("#add-building", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('.buildings summary')?.textContent.startsWith('13 ')", "listed").await;
+    let buildings = app.get("/api/v1/admin/buildings?limit=500", Some(&staff)).await.body;
+    let added = buildings["items"].as_array().and_then(|l| l.iter().find(|b| b["building"] == "402")).cloned();
+    let added = added.expect("the building on record");
+    assert_eq!(
+        (added["community"].clone(), added["units"].clone()),
+        (serde_json::json!("新村小区"), serde_json::json!(2))
+    );
+    browser.click(&browser.wait_for(".buildings summary", WAIT).await).await;
+    let chip = format!("li[data-building='{}'] .close-building", added["id"]);
+    browser.click(&browser.wait_for(&chip, WAIT).await).await;
+    wait_until(&browser, &format!("document.querySelector(\"{chip}\")?.classList.contains('on')"), "closed").await;
+    let buildings = app.get("/api/v1/admin/buildings?limit=500", Some(&staff)).await.body;
+    let closed = buildings["items"].as_array().and_then(|l| l.iter().find(|b| b["id"] == added["id"])).cloned();
+    assert_eq!(closed.expect("building")["closed"], true);
+
     // The register from a spreadsheet: checked, then imported.
     let sheet = std::env::temp_dir().join(format!("fxs-register-{}.csv", std::process::id()));
     let csv = format!(
@@ -181,7 +202,7 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     )
     .await;
     let chinese = browser
-        .script("return [...document.querySelectorAll('main h1, main h2, main p, main label, main button, main li, main span')].map(e => e.textContent).filter(t => /[\\u4e00-\\u9fff]/.test(t))")
+        .script("return [...document.querySelectorAll('main h1, main h2, main p, main label, main button, main li, main span')].filter(e => e.getAttribute('translate') !== 'no').map(e => { const c = e.cloneNode(true); c.querySelectorAll('[translate=no]').forEach(n => n.remove()); return c.textContent; }).filter(t => /[\\u4e00-\\u9fff]/.test(t))")
         .await;
     // The server's refusals are worded in both languages, "中文 (English)": those may stay.
     let only_chinese: Vec<_> =
@@ -350,7 +371,7 @@ async fn resident_logs_in_browses_and_buys() {
     browser.click(&browser.wait_for(".lang-switch", WAIT).await).await;
     wait_until(&browser, "document.querySelector('main h1')?.textContent === 'Family'", "the page in English").await;
     let chinese = browser
-        .script("return [...document.querySelectorAll('main h1, main h2, main p, main label, main button')].map(e => e.textContent).filter(t => /[\\u4e00-\\u9fff]/.test(t))")
+        .script("return [...document.querySelectorAll('main h1, main h2, main p, main label, main button')].filter(e => e.getAttribute('translate') !== 'no').map(e => { const c = e.cloneNode(true); c.querySelectorAll('[translate=no]').forEach(n => n.remove()); return c.textContent; }).filter(t => /[\\u4e00-\\u9fff]/.test(t))")
         .await;
     assert_eq!(chinese, serde_json::json!([]), "no Chinese left on the English family page");
     if let Ok(dir) = std::env::var("FXS_SCREENSHOT_DIR") {

@@ -6,7 +6,8 @@ use crate::i18n::{t, tr, K};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::api::{
-    CreateSlot, FlagHousehold, Household, HouseholdPeople, ImportAction, RegisterImport, Slot, UpdateSlot,
+    Building, CreateSlot, FlagHousehold, Household, HouseholdPeople, ImportAction, NewBuilding, RegisterImport, Slot,
+    UpdateBuilding, UpdateSlot,
 };
 use shared::order::SlotKind;
 use shared::Role;
@@ -25,7 +26,7 @@ pub fn StaffPage() -> impl IntoView {
         <Guarded next="/staff" role=Role::Staff>
             <A href="/staff/dispatch"><span class="btn secondary block" id="dispatch-link">{tr("配送看板", "Dispatch board")}</span></A>
             <A href="/staff/donations"><span class="btn secondary block" id="pool-link">"❤️ " {t(K::donate)}</span></A>
-            <SlotsAdmin/> <OpenRefunds/> <PriceCapAdmin/> <HouseholdsAdmin/> <RegisterImport/> <EraseResident/>
+            <SlotsAdmin/> <OpenRefunds/> <PriceCapAdmin/> <AreaAdmin/> <HouseholdsAdmin/> <RegisterImport/> <EraseResident/>
         </Guarded>
     }
 }
@@ -641,6 +642,84 @@ fn RegisterImport() -> impl IntoView {
                     {tr("已导入，新登记手机号", "Imported; phones added:")} " " {added} " · "
                     {tr("入户居民", "residents let in:")} " " {let_in}</p> }.into_any(),
                 Err(e) => view! { <p class="form-error" role="alert">{e}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+/// The area the market serves: its buildings by compound (add one; close a quarantined
+/// compound's building so its deliveries go to the gate, and open it again).
+#[component]
+fn AreaAdmin() -> impl IntoView {
+    let list = Load::every_page(|| Some(api::BUILDINGS.to_owned()));
+    let community = RwSignal::new(String::new());
+    let number = RwSignal::new(String::new());
+    let units = RwSignal::new("1".to_owned());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Ok(units) = units.get_untracked().trim().parse::<i64>() else {
+            error.set(Some(tr("单元数应为1到20", "Units: 1 to 20")().to_owned()));
+            return;
+        };
+        let body =
+            NewBuilding { community: community.get_untracked(), building: number.get_untracked(), units: Some(units) };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match api::add_building(&body).await {
+                Ok(_) => {
+                    error.set(None);
+                    number.set(String::new());
+                    list.reload();
+                }
+                Err(f) => error.set(Some(f.text())),
+            }
+            busy.set(false);
+        });
+    };
+    let close = move |id: i64, closed: bool| {
+        leptos::task::spawn_local(async move {
+            match api::change_building(id, &UpdateBuilding { units: None, closed: Some(closed) }).await {
+                Ok(_) => {
+                    error.set(None);
+                    list.reload();
+                }
+                Err(f) => error.set(Some(f.text())),
+            }
+        });
+    };
+    view! {
+        <section class="card" id="area">
+            <h2>{tr("服务范围", "Area served")}</h2>
+            <p class="note">{tr("市场送货的楼栋。居民只能填写这些楼的地址；楼号全市场唯一。封闭管理的楼：配送送到小区大门。", "The buildings the market delivers to; residents can give addresses only in them, and a building's number is the market's once. A closed building's deliveries go to its compound's gate.")}</p>
+            <form class="form-grid" on:submit=add novalidate>
+                <label>{tr("小区", "Compound")}<input id="building-community" maxlength="40" prop:value=move || community.get()
+                    on:input=move |ev| community.set(event_target_value(&ev))/></label>
+                <label>{tr("楼号", "Building")}<input id="building-number" inputmode="numeric" maxlength="10" prop:value=move || number.get()
+                    on:input=move |ev| number.set(event_target_value(&ev))/></label>
+                <label>{tr("单元数", "Units")}<input id="building-units" inputmode="numeric" maxlength="2" prop:value=move || units.get()
+                    on:input=move |ev| units.set(event_target_value(&ev))/></label>
+                <button id="add-building" type="submit" class="btn secondary" disabled=move || busy.get()>{tr("添加楼栋", "Add the building")}</button>
+            </form>
+            {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+            {list.show_items(move |items: Vec<Building>| view! {
+                <details class="buildings">
+                    <summary>{format!("{} {}", items.len(), tr("栋楼", "buildings")())}</summary>
+                    <ul class="households">
+                        {items.into_iter().map(|b| {
+                            let (id, closed) = (b.id, b.closed);
+                            view! {
+                                <li data-building=id>
+                                    <span><span translate="no">{b.community}</span> " " {b.building} {tr("号楼", "")} " · " {b.units} {tr("单元", " units")} " · " {b.households} {tr("户", " households")}</span>
+                                    <button class="chip close-building" class:on=closed aria-pressed=closed.to_string() on:click=move |_| close(id, !closed)>
+                                        {move || if closed { tr("封闭·送到大门", "Closed: to the gate")() } else { tr("开放", "Open")() }}
+                                    </button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </details>
             })}
         </section>
     }
