@@ -57,6 +57,17 @@ async fn to_the_door(db: Db) {
     assert_eq!((four["orders"].as_i64(), four["status"].as_str()), (Some(2), Some("waiting")));
     assert_eq!(batch_of(&list, "5")["orders"], 1);
     assert!(four.get("manifest").is_none());
+    // Staff close building 5 (a quarantined compound): its batch goes to the gate.
+    assert_eq!((four["to_gate"].clone(), batch_of(&list, "5")["to_gate"].clone()), (json!(false), json!(false)));
+    let buildings = app.get("/api/v1/admin/buildings", Some(&staff)).await.body;
+    let five = buildings["items"].as_array().and_then(|l| l.iter().find(|b| b["building"] == "5")).cloned();
+    let five = format!("/api/v1/admin/buildings/{}", five.expect("building 5")["id"]);
+    assert_eq!(app.patch(&five, &json!({ "closed": true }), Some(&staff)).await.status, 200);
+    let list = app.get(&path, Some(&v1)).await.body;
+    assert_eq!(
+        (batch_of(&list, "4")["to_gate"].clone(), batch_of(&list, "5")["to_gate"].clone()),
+        (json!(false), json!(true))
+    );
     let batch = format!("/api/v1/batches/{}", four["id"]);
     let r = app.post(&format!("{batch}/claim"), &json!({}), Some(&v1)).await;
     assert_eq!((r.status, r.error_code()), (409, "wrong_state"), "not packed yet");

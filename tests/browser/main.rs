@@ -544,12 +544,20 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     assert_eq!(seen["status"], "packed");
     assert_eq!(seen["items"][0]["short_quantity"], 1);
 
+    // Building 3 is under closed management: its batch goes to the compound's gate.
+    let buildings = app.get("/api/v1/admin/buildings", Some(&staff)).await.body;
+    let three = buildings["items"].as_array().and_then(|l| l.iter().find(|b| b["building"] == "3")).cloned();
+    let three = format!("/api/v1/admin/buildings/{}", three.expect("building 3")["id"]);
+    assert_eq!(app.patch(&three, &serde_json::json!({ "closed": true }), Some(&staff)).await.status, 200);
+
     // A volunteer claims building 3's batch, picks it up, types the resident's code.
     log_in(&browser, &app, "13800000201", "/volunteer").await;
     browser.wait_for("#volunteer-slot", WAIT).await;
     set_input(&browser, "#volunteer-slot", &slot["id"].to_string()).await;
+    browser.wait_for(".batch .gate", WAIT).await;
     browser.click(&browser.wait_for(".batch .claim-batch", WAIT).await).await;
     browser.click(&browser.wait_for("#pickup-batch", WAIT).await).await;
+    browser.wait_for(".gate", WAIT).await;
     let input = browser.wait_for(".stop .handoff-input", WAIT).await;
     let sideways = browser.script("return document.documentElement.scrollWidth > window.innerWidth").await;
     assert_eq!(sideways, false, "the volunteer's page fits the phone's width, code box and button");

@@ -80,6 +80,7 @@ fn Batches() -> impl IntoView {
                             <li class="card batch" data-batch=id>
                                 <p class="batch-building">{b.building.clone()} {t(K::building)}
                                     {b.group_buy_id.map(|g| g.get()).map(|g| view! { " · " {t(K::nav_group)} " #" {g} })}</p>
+                                {b.to_gate.then(gate)}
                                 <p><span class=format!("badge big batch-{}", b.status.as_str())>{t(batch_label(b.status))}</span>
                                     " " {b.orders} " " {tr("住户", "Households")}</p>
                                 {b.volunteer.clone().map(|v| view! { <p class="note">{t(K::role_volunteer)} " " {v}</p> })}
@@ -160,6 +161,7 @@ fn BatchDetail() -> impl IntoView {
         {batch.show(move |b: Batch| view! {
             <h1>{b.building.clone()} {t(K::building)} " · " {b.orders} " " {tr("住户", "Households")}</h1>
             <p><span id="batch-status" class=format!("badge big batch-{}", b.status.as_str())>{t(batch_label(b.status))}</span></p>
+            {b.to_gate.then(gate)}
             {(b.status == BatchStatus::Claimed).then(|| view! {
                 <button id="pickup-batch" class="btn primary block" on:click=pickup>{tr("已取货，出发", "Picked up, on my way")}</button>
             })}
@@ -270,4 +272,9 @@ fn StopCard(stop: Stop, batch: Load, message: RwSignal<Option<(bool, String)>>, 
             })}
         </li>
     }
+}
+
+/// A closed building's batch: its orders go to the compound's gate, not up to the doors.
+fn gate() -> impl IntoView {
+    view! { <p class="banner warn gate" role="note">{tr("🚧 封闭管理：送到小区大门交接，不上楼", "🚧 Closed building: hand the orders over at the compound's gate")}</p> }
 }

@@ -21,6 +21,10 @@ pub struct Batch {
     pub volunteer: Option<String>,
     /// Since when it has been there (made, for an open one; claimed, for a claimed one).
     pub since: String,
+    /// The building is closed (a quarantined compound): its orders are handed over at the
+    /// compound's gate, not at the doors.
+    #[serde(default)]
+    pub to_gate: bool,
     /// The households, by building, unit and room: only for its volunteer and staff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest: Option<Vec<Stop>>,

@@ -28,7 +28,8 @@ const OPEN_ORDERS: &str = "o.slot_id = $1 AND o.batch_id IS NULL \
      AND ((CAST($3 AS BIGINT) IS NULL AND o.group_buy_id IS NULL AND o.building = $2) OR o.group_buy_id = $3)";
 
 const BATCH: &str = "SELECT b.id, b.slot_id, s.starts_at AS slot_starts_at, b.building, b.group_buy_id, b.status, \
-     b.volunteer_id, u.phone AS volunteer_phone, b.created_at, b.claimed_at FROM batches b \
+     b.volunteer_id, u.phone AS volunteer_phone, b.created_at, b.claimed_at, \
+     (SELECT bd.closed FROM buildings bd WHERE bd.number = b.building ORDER BY bd.id LIMIT 1) AS to_gate FROM batches b \
      JOIN slots s ON s.id = b.slot_id LEFT JOIN users u ON u.id = b.volunteer_id";
 
 #[derive(Deserialize)]
@@ -43,6 +44,8 @@ struct BatchRow {
     volunteer_phone: Option<String>,
     created_at: DateTime<Utc>,
     claimed_at: Option<DateTime<Utc>>,
+    /// Its building is closed (none for a group-buy's drop).
+    to_gate: Option<bool>,
 }
 
 /// An order a batch holds, as its manifest shows it.
@@ -161,6 +164,7 @@ impl Batches {
                 status: snapshot.status(),
                 volunteer: masked_phone(r.volunteer_phone),
                 since: to_api(r.claimed_at.unwrap_or(r.created_at)),
+                to_gate: r.to_gate.unwrap_or(false),
                 manifest,
             },
             r.volunteer_id,
