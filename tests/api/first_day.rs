@@ -9,6 +9,68 @@ use tests::{on_both_databases, start, test_config, Db};
 on_both_databases! {
     an_empty_market_begins_with_its_first_staff_account => first_staff;
     staff_set_up_the_buildings_the_market_serves => buildings;
+    staff_set_up_categories_and_stalls => categories_and_stalls;
+}
+
+async fn categories_and_stalls(db: Db) {
+    let app = tests::spawn_app(db).await;
+    let (staff, _) = app.login("13800000000").await;
+    let (resident, _) = app.login("13712345672").await;
+    let dried = json!({ "name": "干货", "name_en": "Dried goods", "icon": "🍄" });
+    assert_eq!(app.post("/api/v1/admin/categories", &dried, Some(&resident)).await.status, 403);
+    for bad in [json!({ "name": "" }), json!({ "name": "干货", "sort": -1 }), json!({ "name": "干货", "colour": 1 })]
+    {
+        assert_eq!(app.post("/api/v1/admin/categories", &bad, Some(&staff)).await.status, 400, "{bad}");
+    }
+    let r = app.post("/api/v1/admin/categories", &dried, Some(&staff)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!((r.body["id"].clone(), r.body["name_zh"].clone()), (json!("dried_goods"), json!("干货")));
+    let r = app.post("/api/v1/admin/categories", &json!({ "name": "干货" }), Some(&staff)).await;
+    assert_eq!((r.status, r.error_code()), (409, "already_exists"));
+    // Shown in the catalogue at once, in its place; renamed and moved first.
+    let listed = app.get("/api/v1/categories", None).await.body;
+    let ids: Vec<_> = listed["items"].as_array().expect("items").iter().map(|c| c["id"].clone()).collect();
+    assert_eq!(ids.last(), Some(&json!("dried_goods")), "after the others: {ids:?}");
+    let r = app
+        .patch("/api/v1/admin/categories/dried_goods", &json!({ "name": "山货干货", "sort": 0 }), Some(&staff))
+        .await;
+    assert_eq!((r.status, r.body["name_zh"].clone()), (200, json!("山货干货")), "{:?}", r.body);
+    let listed = app.get("/api/v1/categories", None).await.body;
+    let ids: Vec<_> = listed["items"].as_array().expect("items").iter().map(|c| c["id"].clone()).collect();
+    let at = |id: &str| ids.iter().position(|c| c == id);
+    assert!(at("dried_goods") < at("vegetable"), "moved before the vegetables: {ids:?}");
+    assert_eq!(app.patch("/api/v1/admin/categories/nothing", &json!({ "sort": 1 }), Some(&staff)).await.status, 404);
+
+    // A stall in hall B, number 07, selling dried goods; its number is the market's once.
+    let stall = json!({ "name": "山里人家", "hall": "b", "number": "07", "category": "dried_goods" });
+    let r = app.post("/api/v1/admin/stalls", &stall, Some(&staff)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!((r.body["stall_no"].clone(), r.body["category"].clone()), (json!("B07"), json!("dried_goods")));
+    let id = r.body["id"].as_i64().expect("id");
+    let r =
+        app.post("/api/v1/admin/stalls", &json!({ "name": "又一家", "hall": "B", "number": "07" }), Some(&staff)).await;
+    assert_eq!((r.status, r.error_code()), (409, "already_exists"));
+    let r = app.post("/api/v1/admin/stalls", &json!({ "name": "x", "category": "meat_pies" }), Some(&staff)).await;
+    assert_eq!(r.status, 400);
+    let vendor = app.get(&format!("/api/v1/vendors/{id}"), None).await;
+    assert_eq!((vendor.status, vendor.body["name"].clone()), (200, json!("山里人家")), "residents see it at once");
+    let r =
+        app.patch(&format!("/api/v1/admin/stalls/{id}"), &json!({ "description": "菌菇、笋干" }), Some(&staff)).await;
+    assert_eq!((r.status, r.body["description"].clone()), (200, json!("菌菇、笋干")));
+    assert_eq!(app.patch("/api/v1/admin/stalls/999999", &json!({ "name": "x" }), Some(&staff)).await.status, 404);
+
+    // Each change is in the audit record.
+    let audit = app.get("/api/v1/admin/audit", Some(&staff)).await.body;
+    let seen: Vec<(String, String)> = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| {
+            (e["subject"].as_str().unwrap_or_default().to_owned(), e["action"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    let expect = [("stall", "update"), ("stall", "create"), ("category", "update"), ("category", "create")];
+    assert_eq!(seen.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect::<Vec<_>>(), expect);
 }
 
 async fn buildings(db: Db) {

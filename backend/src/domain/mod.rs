@@ -12,6 +12,7 @@ pub mod notices;
 pub mod order;
 pub mod payment;
 pub mod prices;
+pub mod setup;
 pub mod slots;
 pub mod stall;
 pub mod time;

@@ -1,7 +1,6 @@
 //! The HTTP surface: one module per resource, thin handlers (parse -> domain -> store -> DTO).
 
 mod admin;
-mod area;
 mod auth;
 mod batches;
 mod cart;
@@ -17,6 +16,7 @@ mod notices;
 mod orders;
 pub(crate) mod pay;
 mod prices;
+mod setup;
 mod slots;
 mod storefront;
 mod vendor;
@@ -118,10 +118,14 @@ pub fn app(
                 .service(admin::flag_household)
                 .service(admin::set_roles)
                 .service(admin::erase)
-                .service(area::buildings)
-                .service(area::add_building)
-                .service(area::change_building)
-                .service(area::audit)
+                .service(setup::buildings)
+                .service(setup::add_building)
+                .service(setup::change_building)
+                .service(setup::add_category)
+                .service(setup::change_category)
+                .service(setup::add_stall)
+                .service(setup::change_stall)
+                .service(setup::audit)
                 .service(group_buys::open)
                 .service(group_buys::list)
                 .service(group_buys::detail)

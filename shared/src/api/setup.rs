@@ -76,3 +76,65 @@ pub struct AuditQuery {
     #[serde(default)]
     pub cursor: Option<String>,
 }
+
+/// `POST /admin/categories`: a category of goods (`sort`: its place in the list, small first).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewCategory {
+    /// Its Chinese name, e.g. `蔬菜`.
+    pub name: String,
+    #[serde(default)]
+    pub name_en: Option<String>,
+    #[serde(default)]
+    pub sort: Option<i64>,
+    /// One emoji that stands for it; 🧺 when not given.
+    #[serde(default)]
+    pub icon: Option<String>,
+}
+
+/// `PATCH /admin/categories/{id}`: what changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCategory {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub name_en: Option<String>,
+    #[serde(default)]
+    pub sort: Option<i64>,
+    #[serde(default)]
+    pub icon: Option<String>,
+}
+
+/// `POST /admin/stalls`: a stall of the market hall; its number is `hall` + `number` (`A` +
+/// `03`: `A03`), or given one when left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewStall {
+    pub name: String,
+    #[serde(default)]
+    pub hall: Option<String>,
+    #[serde(default)]
+    pub number: Option<String>,
+    /// The category it mostly sells (a category's id); the first category when not given.
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `PATCH /admin/stalls/{id}`: what changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateStall {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}

@@ -138,7 +138,7 @@ impl Catalogue {
             .all(
                 "SELECT c.id, c.name_zh, c.name_en, c.icon, \
                  (SELECT COUNT(*) FROM products p WHERE p.category_id = c.id AND p.active) AS product_count \
-                 FROM categories c ORDER BY c.sort",
+                 FROM categories c ORDER BY c.sort, c.id",
                 &args![],
             )
             .await?;

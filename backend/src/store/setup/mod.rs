@@ -3,15 +3,23 @@
 //! The rules are `domain::area`'s.
 
 use crate::domain::area::{decide_building_change, decide_new_building, BuildingState};
+use crate::domain::setup::{
+    decide_category_change, decide_new_category, decide_new_stall, decide_stall_change, CatalogueFacts, CategoryState,
+    StallState,
+};
 use crate::domain::Refusal;
 use crate::store::db::{args, Db, Tx};
 use crate::store::StoreResult;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared::api::{AuditEntry, Building, NewBuilding, UpdateBuilding};
+use shared::api::{
+    AuditEntry, Building, Category, NewBuilding, NewCategory, NewStall, UpdateBuilding, UpdateCategory, UpdateStall,
+    Vendor,
+};
 
-/// Buildings are added one at a time across server processes: a number is the market's once.
-const AREA_LOCK: i64 = 74460003;
+/// The set-up changes one at a time across server processes: a building number, a category
+/// name, a stall number is the market's once.
+const SETUP_LOCK: i64 = 74460003;
 
 /// The newest audit entries read at most, before paging.
 const AUDIT_READ: i64 = 2_000;
@@ -76,7 +84,7 @@ impl Setup {
         now: DateTime<Utc>,
     ) -> StoreResult<Result<Building, Refusal>> {
         let mut tx = self.db.begin().await?;
-        tx.advisory_lock(AREA_LOCK).await?;
+        tx.advisory_lock(SETUP_LOCK).await?;
         let taken: Option<i64> =
             tx.opt("SELECT id FROM buildings WHERE number = $1 LIMIT 1", &args![new.building.trim()]).await?;
         let made = match decide_new_building(new, taken.is_some()) {
@@ -134,6 +142,137 @@ impl Setup {
         Ok(Some(Ok(row.into())))
     }
 
+    /// A new category of goods (`domain::setup::decide_new_category`), recorded in the audit.
+    pub async fn add_category(
+        &self,
+        new: &NewCategory,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<Category, Refusal>> {
+        let mut tx = self.db.begin().await?;
+        tx.advisory_lock(SETUP_LOCK).await?;
+        let facts = catalogue_facts(&mut tx).await?;
+        let made = match decide_new_category(new, &facts) {
+            Ok(made) => made,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        tx.exec(
+            "INSERT INTO categories (id, name_zh, name_en, icon, sort) VALUES ($1, $2, $3, $4, $5)",
+            &args![made.id.as_str(), made.name.as_str(), made.name_en.as_str(), made.icon.as_str(), made.sort],
+        )
+        .await?;
+        let entry =
+            Audit { at: now, actor: Some(by), subject: "category", subject_id: made.id.clone(), action: "create" };
+        record(&mut tx, entry, None, Some(&made)).await?;
+        tx.commit().await?;
+        Ok(Ok(category_view(made, 0)))
+    }
+
+    /// A category's names, place or emoji changed (its products follow its place in the list),
+    /// recorded in the audit. None: no such category.
+    pub async fn change_category(
+        &self,
+        id: &str,
+        change: &UpdateCategory,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Result<Category, Refusal>>> {
+        let mut tx = self.db.begin().await?;
+        tx.advisory_lock(SETUP_LOCK).await?;
+        let facts = catalogue_facts(&mut tx).await?;
+        let Some(before) = facts.categories.iter().find(|c| c.id == id).cloned() else { return Ok(None) };
+        let after = match decide_category_change(&before, change, &facts) {
+            Ok(after) => after,
+            Err(refusal) => return Ok(Some(Err(refusal))),
+        };
+        if after != before {
+            tx.exec(
+                "UPDATE categories SET name_zh = $2, name_en = $3, icon = $4, sort = $5 WHERE id = $1",
+                &args![id, after.name.as_str(), after.name_en.as_str(), after.icon.as_str(), after.sort],
+            )
+            .await?;
+            if after.sort != before.sort {
+                tx.exec("UPDATE products SET category_sort = $2 WHERE category_id = $1", &args![id, after.sort])
+                    .await?;
+            }
+            let entry =
+                Audit { at: now, actor: Some(by), subject: "category", subject_id: id.to_owned(), action: "update" };
+            record(&mut tx, entry, Some(&before), Some(&after)).await?;
+        }
+        let products: i64 =
+            tx.one("SELECT COUNT(*) AS n FROM products WHERE category_id = $1 AND active", &args![id]).await?;
+        tx.commit().await?;
+        Ok(Some(Ok(category_view(after, products))))
+    }
+
+    /// A new stall (`domain::setup::decide_new_stall`), recorded in the audit.
+    pub async fn add_stall(&self, new: &NewStall, by: i64, now: DateTime<Utc>) -> StoreResult<Result<Vendor, Refusal>> {
+        let mut tx = self.db.begin().await?;
+        tx.advisory_lock(SETUP_LOCK).await?;
+        let facts = catalogue_facts(&mut tx).await?;
+        let made = match decide_new_stall(new, &facts) {
+            Ok(made) => made,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let id: i64 = tx
+            .one(
+                "INSERT INTO vendors (name, stall_no, category_id, description) VALUES ($1, $2, $3, $4) RETURNING id",
+                &args![made.name.as_str(), made.stall_no.as_str(), made.category.as_str(), made.description.as_str()],
+            )
+            .await?;
+        let entry = Audit { at: now, actor: Some(by), subject: "stall", subject_id: id.to_string(), action: "create" };
+        record(&mut tx, entry, None, Some(&made)).await?;
+        tx.commit().await?;
+        Ok(Ok(stall_view(id, made, 0)))
+    }
+
+    /// A stall's name, category or description changed, recorded in the audit. None: no such
+    /// stall.
+    pub async fn change_stall(
+        &self,
+        id: i64,
+        change: &UpdateStall,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Result<Vendor, Refusal>>> {
+        #[derive(Deserialize)]
+        struct Row {
+            name: String,
+            stall_no: String,
+            category_id: String,
+            description: String,
+        }
+        let mut tx = self.db.begin().await?;
+        tx.advisory_lock(SETUP_LOCK).await?;
+        let sql = tx.locked("SELECT name, stall_no, category_id, description FROM vendors WHERE id = $1");
+        let Some(row) = tx.opt::<Row>(&sql, &args![id]).await? else { return Ok(None) };
+        let before = StallState {
+            name: row.name,
+            stall_no: row.stall_no,
+            category: row.category_id,
+            description: row.description,
+        };
+        let facts = catalogue_facts(&mut tx).await?;
+        let after = match decide_stall_change(&before, change, &facts) {
+            Ok(after) => after,
+            Err(refusal) => return Ok(Some(Err(refusal))),
+        };
+        if after != before {
+            tx.exec(
+                "UPDATE vendors SET name = $2, category_id = $3, description = $4 WHERE id = $1",
+                &args![id, after.name.as_str(), after.category.as_str(), after.description.as_str()],
+            )
+            .await?;
+            let entry =
+                Audit { at: now, actor: Some(by), subject: "stall", subject_id: id.to_string(), action: "update" };
+            record(&mut tx, entry, Some(&before), Some(&after)).await?;
+        }
+        let products: i64 =
+            tx.one("SELECT COUNT(*) AS n FROM products WHERE vendor_id = $1 AND active", &args![id]).await?;
+        tx.commit().await?;
+        Ok(Some(Ok(stall_view(id, after, products))))
+    }
+
     /// The newest changes to the set-up first (of one kind of subject if given).
     pub async fn audit(&self, subject: Option<&str>) -> StoreResult<Vec<AuditEntry>> {
         #[derive(Deserialize)]
@@ -171,6 +310,36 @@ impl Setup {
             })
             .collect())
     }
+}
+
+/// The catalogue's categories and stall numbers, for the set-up's rules.
+async fn catalogue_facts(tx: &mut Tx) -> StoreResult<CatalogueFacts> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+        name: String,
+        name_en: String,
+        sort: i64,
+        icon: String,
+    }
+    let categories: Vec<Row> =
+        tx.all("SELECT id, name_zh AS name, name_en, sort, icon FROM categories ORDER BY sort, id", &[]).await?;
+    let stall_numbers: Vec<String> = tx.all("SELECT stall_no FROM vendors ORDER BY id", &[]).await?;
+    Ok(CatalogueFacts {
+        categories: categories
+            .into_iter()
+            .map(|r| CategoryState { id: r.id, name: r.name, name_en: r.name_en, sort: r.sort, icon: r.icon })
+            .collect(),
+        stall_numbers,
+    })
+}
+
+fn category_view(c: CategoryState, product_count: i64) -> Category {
+    Category { id: c.id, name_zh: c.name, name_en: c.name_en, icon: c.icon, product_count }
+}
+
+fn stall_view(id: i64, s: StallState, product_count: i64) -> Vendor {
+    Vendor { id, name: s.name, stall_no: s.stall_no, category: s.category, description: s.description, product_count }
 }
 
 /// What an audit entry says was done, by whom and when.

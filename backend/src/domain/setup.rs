@@ -1,0 +1,281 @@
+//! The catalogue's set-up: the categories goods are shown under and the stalls of the market
+//! hall, as staff make and change them (a real market's first day).
+
+use super::Refusal;
+use serde::Serialize;
+use shared::api::{NewCategory, NewStall, UpdateCategory, UpdateStall};
+use shared::ErrorCode;
+
+/// The longest category name, in characters (Chinese; English may be twice as long).
+pub const MAX_CATEGORY_CHARS: usize = 20;
+/// The longest stall name, in characters.
+pub const MAX_STALL_CHARS: usize = 30;
+/// The longest stall description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 200;
+const DEFAULT_ICON: &str = "🧺";
+
+/// A category as the rules see it (`id`: the stable key filters use).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CategoryState {
+    pub id: String,
+    pub name: String,
+    pub name_en: String,
+    pub sort: i64,
+    pub icon: String,
+}
+
+/// A stall as the rules see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StallState {
+    pub name: String,
+    pub stall_no: String,
+    pub category: String,
+    pub description: String,
+}
+
+/// What the rules need of the catalogue as it stands.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogueFacts {
+    /// Every category, in order.
+    pub categories: Vec<CategoryState>,
+    /// Every stall's number.
+    pub stall_numbers: Vec<String>,
+}
+
+fn text(field: &str, value: &str, max: usize) -> Result<String, Refusal> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
+        return Err(Refusal::new(ErrorCode::InvalidField, format!("{field}: 1 to {max} characters")));
+    }
+    Ok(v.to_owned())
+}
+
+fn sort_ok(sort: i64) -> Result<i64, Refusal> {
+    if (0..=10_000).contains(&sort) {
+        Ok(sort)
+    } else {
+        Err(Refusal::new(ErrorCode::InvalidField, "sort: 0 to 10000"))
+    }
+}
+
+fn icon_ok(icon: &str) -> Result<String, Refusal> {
+    let icon = icon.trim();
+    if icon.is_empty() || icon.chars().count() > 8 || icon.is_ascii() {
+        return Err(Refusal::new(ErrorCode::InvalidField, "icon: one emoji"));
+    }
+    Ok(icon.to_owned())
+}
+
+fn taken_name(facts: &CatalogueFacts, name: &str, except: Option<&str>) -> Result<(), Refusal> {
+    if facts.categories.iter().any(|c| c.name == name && Some(c.id.as_str()) != except) {
+        return Err(Refusal::new(ErrorCode::AlreadyExists, format!("已有分类“{name}” (category {name} exists)")));
+    }
+    Ok(())
+}
+
+/// A new category: a Chinese name (unique), an English one (the Chinese when not given), a
+/// place in the list (after the last when not given), an emoji; its key is made from the
+/// English name (`Dried goods`: `dried_goods`), or `c` and a number.
+pub fn decide_new_category(new: &NewCategory, facts: &CatalogueFacts) -> Result<CategoryState, Refusal> {
+    let name = text("name", &new.name, MAX_CATEGORY_CHARS)?;
+    let name_en = match &new.name_en {
+        Some(en) => text("name_en", en, MAX_CATEGORY_CHARS * 2)?,
+        None => name.clone(),
+    };
+    let last = facts.categories.iter().map(|c| c.sort).max().unwrap_or(0);
+    let sort = sort_ok(new.sort.unwrap_or(last + 10).min(10_000))?;
+    let icon = icon_ok(new.icon.as_deref().unwrap_or(DEFAULT_ICON))?;
+    taken_name(facts, &name, None)?;
+    let free = |id: &str| !id.is_empty() && facts.categories.iter().all(|c| c.id != id);
+    let slug: String = name_en
+        .to_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join("_")
+        .chars()
+        .take(30)
+        .collect();
+    let id = if free(&slug) && slug.starts_with(|c: char| c.is_ascii_lowercase()) {
+        slug
+    } else {
+        (facts.categories.len() + 1..).map(|n| format!("c{n}")).find(|id| free(id)).unwrap_or_default()
+    };
+    Ok(CategoryState { id, name, name_en, sort, icon })
+}
+
+/// A category changed: its names, place or emoji (its key stays).
+pub fn decide_category_change(
+    now: &CategoryState,
+    change: &UpdateCategory,
+    facts: &CatalogueFacts,
+) -> Result<CategoryState, Refusal> {
+    let mut next = now.clone();
+    if let Some(name) = &change.name {
+        next.name = text("name", name, MAX_CATEGORY_CHARS)?;
+        taken_name(facts, &next.name, Some(&now.id))?;
+    }
+    if let Some(en) = &change.name_en {
+        next.name_en = text("name_en", en, MAX_CATEGORY_CHARS * 2)?;
+    }
+    if let Some(sort) = change.sort {
+        next.sort = sort_ok(sort)?;
+    }
+    if let Some(icon) = &change.icon {
+        next.icon = icon_ok(icon)?;
+    }
+    Ok(next)
+}
+
+fn category_of(facts: &CatalogueFacts, wanted: Option<&str>) -> Result<String, Refusal> {
+    match wanted {
+        Some(id) => facts
+            .categories
+            .iter()
+            .find(|c| c.id == id.trim())
+            .map(|c| c.id.clone())
+            .ok_or_else(|| Refusal::new(ErrorCode::InvalidField, format!("category: no category `{id}`"))),
+        None => facts
+            .categories
+            .iter()
+            .min_by_key(|c| c.sort)
+            .map(|c| c.id.clone())
+            .ok_or_else(|| Refusal::new(ErrorCode::WrongState, "请先添加商品分类 (add a category of goods first)")),
+    }
+}
+
+fn description_ok(description: Option<&str>) -> Result<String, Refusal> {
+    let d = description.unwrap_or("").trim();
+    if d.chars().count() > MAX_DESCRIPTION_CHARS || d.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(Refusal::new(
+            ErrorCode::InvalidField,
+            format!("description: at most {MAX_DESCRIPTION_CHARS} characters"),
+        ));
+    }
+    Ok(d.to_owned())
+}
+
+/// A new stall: a name, its number in the hall (`hall` + `number`, unique; `S` and the next
+/// free number when left out), the category it mostly sells (the first when not given).
+pub fn decide_new_stall(new: &NewStall, facts: &CatalogueFacts) -> Result<StallState, Refusal> {
+    let name = text("name", &new.name, MAX_STALL_CHARS)?;
+    let part = |field: &str, v: &Option<String>, max: usize| -> Result<String, Refusal> {
+        let v = v.as_deref().unwrap_or("").trim();
+        if v.chars().count() > max || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(Refusal::new(ErrorCode::InvalidField, format!("{field}: letters and digits, at most {max}")));
+        }
+        Ok(v.to_uppercase())
+    };
+    let hall = part("hall", &new.hall, 4)?;
+    let number = part("number", &new.number, 6)?;
+    let taken = |no: &str| facts.stall_numbers.iter().any(|s| s.eq_ignore_ascii_case(no));
+    let stall_no = if number.is_empty() {
+        (facts.stall_numbers.len() + 1..).map(|n| format!("{hall}S{n}")).find(|no| !taken(no)).unwrap_or_default()
+    } else {
+        format!("{hall}{number}")
+    };
+    if taken(&stall_no) {
+        return Err(Refusal::new(ErrorCode::AlreadyExists, format!("已有{stall_no}号摊位 (stall {stall_no} exists)")));
+    }
+    let category = category_of(facts, new.category.as_deref())?;
+    let description = description_ok(new.description.as_deref())?;
+    Ok(StallState { name, stall_no, category, description })
+}
+
+/// A stall changed: its name, category or description (its number stays).
+pub fn decide_stall_change(
+    now: &StallState,
+    change: &UpdateStall,
+    facts: &CatalogueFacts,
+) -> Result<StallState, Refusal> {
+    let mut next = now.clone();
+    if let Some(name) = &change.name {
+        next.name = text("name", name, MAX_STALL_CHARS)?;
+    }
+    if let Some(category) = &change.category {
+        next.category = category_of(facts, Some(category))?;
+    }
+    if let Some(description) = &change.description {
+        next.description = description_ok(Some(description))?;
+    }
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> CatalogueFacts {
+        let cat = |id: &str, name: &str, sort| CategoryState {
+            id: id.into(),
+            name: name.into(),
+            name_en: id.into(),
+            sort,
+            icon: "🥬".into(),
+        };
+        CatalogueFacts {
+            categories: vec![cat("vegetable", "蔬菜", 10), cat("fruit", "水果", 20)],
+            stall_numbers: vec!["A03".into(), "S3".into()],
+        }
+    }
+
+    #[test]
+    fn a_category_gets_a_key_a_place_and_a_name_of_its_own() {
+        let f = facts();
+        let new = |name: &str, en: Option<&str>| NewCategory {
+            name: name.into(),
+            name_en: en.map(str::to_owned),
+            ..Default::default()
+        };
+        let dried = decide_new_category(&new(" 干货 ", Some("Dried goods")), &f).expect("made");
+        assert_eq!(
+            (dried.id.as_str(), dried.name.as_str(), dried.sort, dried.icon.as_str()),
+            ("dried_goods", "干货", 30, "🧺")
+        );
+        let chinese_only = decide_new_category(&new("粮油", None), &f).expect("made");
+        assert_eq!((chinese_only.id.as_str(), chinese_only.name_en.as_str()), ("c3", "粮油"));
+        let again = decide_new_category(&new("水果2", Some("fruit")), &f).expect("made");
+        assert_eq!(again.id, "c3", "a key in use is not taken twice");
+        assert_eq!(decide_new_category(&new("蔬菜", None), &f).map_err(|r| r.code), Err(ErrorCode::AlreadyExists));
+        assert_eq!(decide_new_category(&new("", None), &f).map_err(|r| r.code), Err(ErrorCode::InvalidField));
+        let bad_icon = NewCategory { icon: Some("x".into()), ..new("肉", None) };
+        assert!(decide_new_category(&bad_icon, &f).is_err());
+        let veg = f.categories[0].clone();
+        let renamed = decide_category_change(
+            &veg,
+            &UpdateCategory { name: Some("时令蔬菜".into()), sort: Some(5), ..Default::default() },
+            &f,
+        );
+        assert_eq!(renamed.map(|c| (c.id, c.name, c.sort)), Ok(("vegetable".into(), "时令蔬菜".into(), 5)));
+        let clash =
+            decide_category_change(&veg, &UpdateCategory { name: Some("水果".into()), ..Default::default() }, &f);
+        assert_eq!(clash.map_err(|r| r.code), Err(ErrorCode::AlreadyExists));
+        let same =
+            decide_category_change(&veg, &UpdateCategory { name: Some("蔬菜".into()), ..Default::default() }, &f);
+        assert!(same.is_ok(), "its own name is not a clash");
+    }
+
+    #[test]
+    fn a_stall_has_a_number_of_its_own_and_a_category_on_record() {
+        let f = facts();
+        let new = |hall: Option<&str>, number: Option<&str>, category: Option<&str>| NewStall {
+            name: "张记蔬菜".into(),
+            hall: hall.map(str::to_owned),
+            number: number.map(str::to_owned),
+            category: category.map(str::to_owned),
+            description: None,
+        };
+        let b7 = decide_new_stall(&new(Some("b"), Some("07"), Some("fruit")), &f).expect("made");
+        assert_eq!((b7.stall_no.as_str(), b7.category.as_str()), ("B07", "fruit"));
+        let numbered = decide_new_stall(&new(None, None, None), &f).expect("made");
+        assert_eq!((numbered.stall_no.as_str(), numbered.category.as_str()), ("S4", "vegetable"), "S3 is taken");
+        let code = |s: NewStall, f: &CatalogueFacts| decide_new_stall(&s, f).map_err(|r| r.code);
+        assert_eq!(code(new(Some("a"), Some("03"), None), &f), Err(ErrorCode::AlreadyExists));
+        assert_eq!(code(new(None, Some("3号"), None), &f), Err(ErrorCode::InvalidField));
+        assert_eq!(code(new(None, Some("9"), Some("meat")), &f), Err(ErrorCode::InvalidField));
+        assert_eq!(code(new(None, Some("9"), None), &CatalogueFacts::default()), Err(ErrorCode::WrongState));
+        let changed =
+            decide_stall_change(&b7, &UpdateStall { category: Some("vegetable".into()), ..Default::default() }, &f);
+        assert_eq!(changed.map(|s| (s.stall_no, s.category)), Ok(("B07".into(), "vegetable".into())));
+    }
+}
