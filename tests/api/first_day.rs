@@ -10,6 +10,59 @@ on_both_databases! {
     an_empty_market_begins_with_its_first_staff_account => first_staff;
     staff_set_up_the_buildings_the_market_serves => buildings;
     staff_set_up_categories_and_stalls => categories_and_stalls;
+    staff_and_stalls_add_products_on_sale_at_once => new_products;
+}
+
+async fn new_products(db: Db) {
+    let app = tests::spawn_app(db).await;
+    let (staff, _) = app.login("13800000000").await;
+    let (holder, me) = app.login("13800000101").await;
+    let (resident, _) = app.login("13712345673").await;
+    let stall = me["vendor_id"].as_i64().expect("the holder's stall");
+    let radish = json!({ "vendor_id": stall, "category": "vegetable", "name": "樱桃萝卜", "unit": "斤",
+                         "price_fen": 260, "stock": 40, "per_order_limit": 5, "origin": "山东潍坊" });
+    assert_eq!(app.post("/api/v1/admin/products", &radish, Some(&resident)).await.status, 403);
+    for bad in [
+        json!({ "category": "vegetable", "name": "樱桃萝卜", "unit": "斤", "price_fen": 260, "stock": 40 }),
+        json!({ "vendor_id": stall, "category": "nothing", "name": "樱桃萝卜", "unit": "斤", "price_fen": 260, "stock": 40 }),
+        json!({ "vendor_id": stall, "category": "vegetable", "name": "樱桃萝卜", "unit": "斤", "price_fen": -1, "stock": 40 }),
+        json!({ "vendor_id": stall, "category": "vegetable", "name": "樱桃萝卜", "unit": "斤", "price_fen": 260, "stock": -4 }),
+    ] {
+        assert_eq!(app.post("/api/v1/admin/products", &bad, Some(&staff)).await.status, 400, "{bad}");
+    }
+    let r = app.post("/api/v1/admin/products", &json!({ "vendor_id": 999999, "category": "vegetable", "name": "x", "unit": "斤", "price_fen": 1, "stock": 1 }), Some(&staff)).await;
+    assert_eq!(r.status, 404);
+    // Staff add it: on sale at once, its price in the public record.
+    let r = app.post("/api/v1/admin/products", &radish, Some(&staff)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_i64().expect("id");
+    assert_eq!(
+        (r.body["name"].clone(), r.body["price_fen"].clone(), r.body["stock"].clone()),
+        (json!("樱桃萝卜"), json!(260), json!(40))
+    );
+    assert_eq!(app.get(&format!("/api/v1/products/{id}"), None).await.status, 200);
+    let found = app.get(&format!("/api/v1/products?q={}", tests::urlencode("樱桃萝卜")), None).await.body;
+    assert!(found["items"].as_array().expect("items").iter().any(|p| p["id"] == id), "{found}");
+    let prices = app.get(&format!("/api/v1/products/{id}/prices"), None).await.body;
+    assert_eq!(prices["items"][0]["price_fen"], 260);
+    let r = app.post("/api/v1/admin/products", &radish, Some(&staff)).await;
+    assert_eq!((r.status, r.error_code()), (409, "already_exists"), "the stall sells it already");
+    // The stall holder adds one to their own stall, never to another's.
+    let leek = json!({ "category": "vegetable", "name": "细香葱", "unit": "把", "price_fen": 150, "stock": 30 });
+    let r = app.post("/api/v1/vendor/products", &leek, Some(&holder)).await;
+    assert_eq!((r.status, r.body["vendor_id"].clone()), (201, json!(stall)), "{:?}", r.body);
+    let mut theirs = leek.clone();
+    theirs["vendor_id"] = json!(stall + 1);
+    theirs["name"] = json!("韭菜花");
+    assert_eq!(app.post("/api/v1/vendor/products", &theirs, Some(&holder)).await.status, 400);
+    assert_eq!(app.post("/api/v1/vendor/products", &leek, Some(&resident)).await.status, 403);
+    // Bought like any other product.
+    app.put_in_cart(&resident, id, 2).await;
+    let cart = app.get("/api/v1/cart", Some(&resident)).await.body;
+    assert_eq!(cart["items"][0]["product_id"], id, "{cart}");
+    let audit = app.get("/api/v1/admin/audit?subject=product", Some(&staff)).await.body;
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(audit["items"][1]["after"]["origin"], "山东潍坊");
 }
 
 async fn categories_and_stalls(db: Db) {

@@ -3,7 +3,7 @@
 
 use super::Refusal;
 use serde::Serialize;
-use shared::api::{NewCategory, NewStall, UpdateCategory, UpdateStall};
+use shared::api::{NewCategory, NewProduct, NewStall, UpdateCategory, UpdateStall};
 use shared::ErrorCode;
 
 /// The longest category name, in characters (Chinese; English may be twice as long).
@@ -201,6 +201,73 @@ pub fn decide_stall_change(
     Ok(next)
 }
 
+/// A product as the rules make it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProductState {
+    pub vendor_id: i64,
+    pub category: String,
+    pub name: String,
+    pub unit: String,
+    pub price_fen: i64,
+    pub stock: i64,
+    pub per_order_limit: Option<i64>,
+    pub origin: String,
+    pub description: String,
+}
+
+/// What a new product's rule needs: the categories, and the names the stall sells already.
+#[derive(Debug, Clone, Default)]
+pub struct ProductFacts {
+    pub categories: Vec<String>,
+    pub names_at_stall: Vec<String>,
+}
+
+/// The longest product name, in characters.
+pub const MAX_PRODUCT_CHARS: usize = 30;
+/// The most stock a product holds, and the longest per-order limit.
+pub const MAX_STOCK: i64 = 1_000_000;
+pub const MAX_PER_ORDER: i64 = 999;
+
+/// A new product of `vendor_id`: a name the stall does not sell yet (409 `already_exists`), a
+/// unit (1 to 4 characters), a category on record, a price (already in range as a `Fen`), stock
+/// from 0 to 1,000,000, a per-order limit from 1 to 999 when given, an origin and description.
+pub fn decide_new_product(vendor_id: i64, new: &NewProduct, facts: &ProductFacts) -> Result<ProductState, Refusal> {
+    let name = text("name", &new.name, MAX_PRODUCT_CHARS)?;
+    let unit = text("unit", &new.unit, 4)?;
+    let category = new.category.trim();
+    if !facts.categories.iter().any(|c| c == category) {
+        return Err(Refusal::new(ErrorCode::InvalidField, format!("category: no category `{category}`")));
+    }
+    if !(0..=MAX_STOCK).contains(&new.stock) {
+        return Err(Refusal::new(ErrorCode::InvalidField, format!("stock: 0 to {MAX_STOCK}")));
+    }
+    if new.per_order_limit.is_some_and(|l| !(1..=MAX_PER_ORDER).contains(&l)) {
+        return Err(Refusal::new(ErrorCode::InvalidField, format!("per_order_limit: 1 to {MAX_PER_ORDER}")));
+    }
+    let origin = match new.origin.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
+        Some(origin) => text("origin", origin, 30)?,
+        None => String::new(),
+    };
+    let description = description_ok(new.description.as_deref())?;
+    if facts.names_at_stall.contains(&name) {
+        return Err(Refusal::new(
+            ErrorCode::AlreadyExists,
+            format!("本摊位已有“{name}” (the stall sells {name} already)"),
+        ));
+    }
+    Ok(ProductState {
+        vendor_id,
+        category: category.to_owned(),
+        name,
+        unit,
+        price_fen: new.price_fen.get(),
+        stock: new.stock,
+        per_order_limit: new.per_order_limit,
+        origin,
+        description,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,5 +344,33 @@ mod tests {
         let changed =
             decide_stall_change(&b7, &UpdateStall { category: Some("vegetable".into()), ..Default::default() }, &f);
         assert_eq!(changed.map(|s| (s.stall_no, s.category)), Ok(("B07".into(), "vegetable".into())));
+    }
+
+    #[test]
+    fn a_product_has_a_name_of_its_own_at_its_stall_and_numbers_in_range() {
+        let facts = ProductFacts { categories: vec!["vegetable".into()], names_at_stall: vec!["大白菜".into()] };
+        let new = |name: &str, stock: i64, limit: Option<i64>| NewProduct {
+            vendor_id: None,
+            category: "vegetable".into(),
+            name: name.into(),
+            unit: "斤".into(),
+            price_fen: shared::Fen::new(350).expect("fen"),
+            stock,
+            per_order_limit: limit,
+            origin: Some(" 山东寿光 ".into()),
+            description: None,
+        };
+        let made = decide_new_product(7, &new(" 小油菜 ", 80, Some(5)), &facts).expect("made");
+        assert_eq!(
+            (made.vendor_id, made.name.as_str(), made.origin.as_str(), made.price_fen),
+            (7, "小油菜", "山东寿光", 350)
+        );
+        let code = |p: NewProduct| decide_new_product(7, &p, &facts).map_err(|r| r.code);
+        assert_eq!(code(new("大白菜", 1, None)), Err(ErrorCode::AlreadyExists));
+        assert_eq!(code(new("", 1, None)), Err(ErrorCode::InvalidField));
+        assert_eq!(code(new("萝卜", -1, None)), Err(ErrorCode::InvalidField));
+        assert_eq!(code(new("萝卜", 1, Some(0))), Err(ErrorCode::InvalidField));
+        assert_eq!(code(NewProduct { category: "meat".into(), ..new("萝卜", 1, None) }), Err(ErrorCode::InvalidField));
+        assert_eq!(code(NewProduct { unit: "".into(), ..new("萝卜", 1, None) }), Err(ErrorCode::InvalidField));
     }
 }

@@ -125,6 +125,8 @@ pub fn app(
                 .service(setup::change_category)
                 .service(setup::add_stall)
                 .service(setup::change_stall)
+                .service(setup::add_product)
+                .service(setup::add_own_product)
                 .service(setup::audit)
                 .service(group_buys::open)
                 .service(group_buys::list)

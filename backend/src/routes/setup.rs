@@ -2,15 +2,15 @@
 //! its gate), the catalogue's categories and stalls, and the audit record of every change to
 //! the set-up. Staff only; the rules are `domain::area`'s and `domain::setup`'s.
 
-use crate::auth::StaffUser;
+use crate::auth::{StaffUser, VendorUser};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, patch, post, web, HttpResponse};
 use shared::api::{
-    AuditEntry, AuditQuery, Building, Category, NewBuilding, NewCategory, NewStall, Page, PageQuery, UpdateBuilding,
-    UpdateCategory, UpdateStall, Vendor,
+    AuditEntry, AuditQuery, Building, Category, NewBuilding, NewCategory, NewProduct, NewStall, Page, PageQuery,
+    ProductDetail, UpdateBuilding, UpdateCategory, UpdateStall, Vendor,
 };
-use shared::ErrorBody;
+use shared::{ErrorBody, ErrorCode};
 
 /// Every building the market delivers to, by compound and number, with its households on record.
 #[utoipa::path(
@@ -155,6 +155,54 @@ pub async fn change_stall(
         .await?
         .ok_or_else(|| ApiError::not_found("stall"))??;
     Ok(web::Json(changed))
+}
+
+/// Adds a product to a stall (staff; `vendor_id` required): on sale at once, its first price
+/// in the public price record (稳物价). A name the stall sells already is 409 `already_exists`.
+#[utoipa::path(
+    tag = "setup",
+    security(("bearer" = [])),
+    request_body = NewProduct,
+    responses((status = 201, body = ProductDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody))
+)]
+#[post("/admin/products")]
+pub async fn add_product(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    body: web::Json<NewProduct>,
+) -> ApiResult<HttpResponse> {
+    let vendor = body.vendor_id.ok_or_else(|| ApiError::new(ErrorCode::InvalidField, "vendor_id: which stall"))?;
+    new_product(&state, vendor, &body, staff.0.user.id).await
+}
+
+/// A stall holder adds a product to their own stall (the same body without `vendor_id`).
+#[utoipa::path(
+    tag = "setup",
+    security(("bearer" = [])),
+    request_body = NewProduct,
+    responses((status = 201, body = ProductDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody))
+)]
+#[post("/vendor/products")]
+pub async fn add_own_product(
+    state: web::Data<AppState>,
+    holder: VendorUser,
+    body: web::Json<NewProduct>,
+) -> ApiResult<HttpResponse> {
+    if body.vendor_id.is_some() {
+        return Err(ApiError::new(ErrorCode::InvalidField, "vendor_id: a stall adds products to itself only"));
+    }
+    new_product(&state, super::vendor::stall(&holder)?, &body, holder.0.user.id).await
+}
+
+async fn new_product(state: &AppState, vendor: i64, body: &NewProduct, by: i64) -> ApiResult<HttpResponse> {
+    let id = state
+        .store
+        .setup()
+        .add_product(vendor, body, by, chrono::Utc::now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("stall"))??;
+    let made = state.store.catalogue().product(id).await?.ok_or_else(|| ApiError::not_found("product"))?;
+    Ok(HttpResponse::Created().json(made))
 }
 
 /// The record of changes to the market's set-up, newest first: who, when, before and after.

@@ -9,7 +9,7 @@ use shared::api::{ConfirmPart, Product, StallEvent, UpdateProductRequest, Vendor
 use shared::order::PartStep;
 use shared::ErrorBody;
 
-fn stall(vendor: &VendorUser) -> ApiResult<i64> {
+pub(crate) fn stall(vendor: &VendorUser) -> ApiResult<i64> {
     vendor.0.user.vendor_id.ok_or_else(|| ApiError::forbidden("这个账户没有摊位 (this account keeps no stall)"))
 }
 

@@ -25,6 +25,7 @@ pub const SQLITE: Embedded = &[
     (14, "household slot limit", include_str!("../../../migrations/sqlite/0014_household_slot_limit.sql")),
     (15, "erasure", include_str!("../../../migrations/sqlite/0015_erasure.sql")),
     (16, "market setup", include_str!("../../../migrations/sqlite/0016_market_setup.sql")),
+    (17, "product origin", include_str!("../../../migrations/sqlite/0017_product_origin.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -47,6 +48,7 @@ pub const POSTGRES: Embedded = &[
     (17, "household slot limit", include_str!("../../../migrations/postgres/0017_household_slot_limit.sql")),
     (18, "erasure", include_str!("../../../migrations/postgres/0018_erasure.sql")),
     (19, "market setup", include_str!("../../../migrations/postgres/0019_market_setup.sql")),
+    (20, "product origin", include_str!("../../../migrations/postgres/0020_product_origin.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

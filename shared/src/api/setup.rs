@@ -138,3 +138,27 @@ pub struct UpdateStall {
     #[serde(default)]
     pub description: Option<String>,
 }
+
+/// `POST /admin/products` (staff, `vendor_id` required) and `POST /vendor/products` (a stall
+/// holder, for their own stall: no `vendor_id`): a product on sale at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewProduct {
+    #[serde(default)]
+    pub vendor_id: Option<i64>,
+    /// The category's key, e.g. `vegetable`.
+    pub category: String,
+    pub name: String,
+    /// 斤, 个, 盒, 袋, 把 ...
+    pub unit: String,
+    pub price_fen: Fen,
+    pub stock: i64,
+    #[serde(default)]
+    pub per_order_limit: Option<i64>,
+    /// Where it comes from, e.g. `山东寿光`.
+    #[serde(default)]
+    pub origin: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
