@@ -452,6 +452,18 @@ pub async fn create_slot(body: &CreateSlot) -> ApiResult<Slot> {
     parse(send(Call::new("POST", "/api/v1/admin/slots"), body).await?)
 }
 
+pub async fn add_category(body: &shared::api::NewCategory) -> ApiResult<shared::api::Category> {
+    parse(send(Call::new("POST", "/api/v1/admin/categories"), body).await?)
+}
+
+pub async fn add_stall(body: &shared::api::NewStall) -> ApiResult<shared::api::Vendor> {
+    parse(send(Call::new("POST", "/api/v1/admin/stalls"), body).await?)
+}
+
+pub async fn add_product(body: &shared::api::NewProduct) -> ApiResult<shared::api::ProductDetail> {
+    parse(send(Call::new("POST", "/api/v1/admin/products"), body).await?)
+}
+
 /// The buildings the market serves (staff).
 pub const BUILDINGS: &str = "/api/v1/admin/buildings";
 

@@ -173,6 +173,37 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     let closed = buildings["items"].as_array().and_then(|l| l.iter().find(|b| b["id"] == added["id"])).cloned();
     assert_eq!(closed.expect("building")["closed"], true);
 
+    // Goods of a new stall: a category, the stall, a product on sale at once.
+    set_input(&browser, "#category-name", "干货").await;
+    set_input(&browser, "#category-en", "Dried goods").await;
+    browser.click(&browser.wait_for("#add-category", WAIT).await).await;
+    browser.wait_for("#stall-category option[value='dried_goods']", WAIT).await;
+    set_input(&browser, "#stall-name", "山里人家").await;
+    set_input(&browser, "#stall-category", "dried_goods").await;
+    set_input(&browser, "#stall-hall", "B").await;
+    set_input(&browser, "#stall-number", "07").await;
+    browser.click(&browser.wait_for("#add-stall", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#setup-done')?.textContent.includes('B07')", "the stall added").await;
+    let stalls = app.get("/api/v1/vendors", None).await.body;
+    let b07 = stalls["items"].as_array().and_then(|l| l.iter().find(|v| v["stall_no"] == "B07")).cloned();
+    let b07 = b07.expect("stall B07")["id"].to_string();
+    browser.wait_for(&format!("#product-stall option[value='{b07}']"), WAIT).await;
+    set_input(&browser, "#product-stall", &b07).await;
+    set_input(&browser, "#product-category", "dried_goods").await;
+    set_input(&browser, "#product-name", "干香菇").await;
+    set_input(&browser, "#product-price", "28.5").await;
+    set_input(&browser, "#product-stock", "20").await;
+    set_input(&browser, "#product-origin", "福建古田").await;
+    browser.click(&browser.wait_for("#add-product", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#setup-done')?.textContent.includes('干香菇')", "the product added")
+        .await;
+    let found = app.get(&format!("/api/v1/products?q={}", tests::urlencode("干香菇")), None).await.body;
+    let item = found["items"][0].clone();
+    assert_eq!(
+        (item["price_fen"].clone(), item["stock"].clone(), item["category"].clone()),
+        (serde_json::json!(2850), serde_json::json!(20), serde_json::json!("dried_goods"))
+    );
+
     // The register from a spreadsheet: checked, then imported.
     let sheet = std::env::temp_dir().join(format!("fxs-register-{}.csv", std::process::id()));
     let csv = format!(

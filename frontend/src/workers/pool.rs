@@ -92,7 +92,7 @@ fn RecordForm(message: RwSignal<Option<(bool, String)>>, on_recorded: Callback<(
     let amount = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
     let record = move |_| {
-        let fen = parse_yuan(&amount.get_untracked());
+        let fen = super::fen_of(&amount.get_untracked());
         let body = RecordGift {
             donor_name: donor.get_untracked(),
             amount_fen: Some(fen.unwrap_or(-1)),
@@ -123,17 +123,6 @@ fn RecordForm(message: RwSignal<Option<(bool, String)>>, on_recorded: Callback<(
             <button class="btn primary block" id="record-gift-save" on:click=record>{t(K::save)}</button>
         </section>
     }
-}
-
-/// `12.5` -> 1250 fen; None if it is not an amount.
-fn parse_yuan(text: &str) -> Option<i64> {
-    let text = text.trim().trim_start_matches('¥');
-    let (whole, cents) = text.split_once('.').unwrap_or((text, ""));
-    if cents.len() > 2 || whole.is_empty() || !whole.chars().chain(cents.chars()).all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let cents = format!("{cents:0<2}");
-    Some(whole.parse::<i64>().ok()? * 100 + cents.parse::<i64>().ok()?)
 }
 
 #[component]

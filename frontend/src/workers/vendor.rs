@@ -154,20 +154,6 @@ fn part_label(status: &str) -> impl Fn() -> &'static str {
     })
 }
 
-/// `1.20` (yuan, as people write prices) -> 120 fen; None if it is not a price.
-fn fen_of(yuan: &str) -> Option<i64> {
-    let (whole, part) = yuan.trim().split_once('.').unwrap_or((yuan.trim(), ""));
-    if part.len() > 2
-        || whole.is_empty()
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !part.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let cents: i64 = format!("{part:0<2}").parse().ok()?;
-    whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(cents)
-}
-
 /// The stall's own goods: stock and price, each change kept in the public price record.
 #[component]
 fn StallProducts() -> impl IntoView {
@@ -188,7 +174,7 @@ fn StallProducts() -> impl IntoView {
                         let stock = RwSignal::new(p.stock.to_string());
                         let price = RwSignal::new(format!("{}.{:02}", p.price_fen.get() / 100, p.price_fen.get() % 100));
                         let save = move |_| {
-                            let Some(fen) = fen_of(&price.get_untracked()) else {
+                            let Some(fen) = super::fen_of(&price.get_untracked()) else {
                                 message.set(Some((false, now(K::bad_price).to_owned())));
                                 return;
                             };
