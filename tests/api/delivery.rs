@@ -68,6 +68,12 @@ async fn to_the_door(db: Db) {
         (batch_of(&list, "4")["to_gate"].clone(), batch_of(&list, "5")["to_gate"].clone()),
         (json!(false), json!(true))
     );
+    // The resident of building 5 is told on the order's page; building 4's is not.
+    let told = |o: &Value| format!("/api/v1/orders/{}", o["id"]);
+    let r = app.get(&told(&c), Some(c["token"].as_str().unwrap_or_default())).await;
+    assert_eq!(r.body["to_gate"], true, "{:?}", r.body);
+    let r = app.get(&told(&a), Some(a["token"].as_str().unwrap_or_default())).await;
+    assert!(r.body.get("to_gate").is_none(), "{:?}", r.body);
     let batch = format!("/api/v1/batches/{}", four["id"]);
     let r = app.post(&format!("{batch}/claim"), &json!({}), Some(&v1)).await;
     assert_eq!((r.status, r.error_code()), (409, "wrong_state"), "not packed yet");

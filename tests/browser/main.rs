@@ -363,6 +363,14 @@ async fn resident_logs_in_browses_and_buys() {
     assert_eq!(order.status, 200);
     assert_eq!(order.body["items"].as_array().map(Vec::len), Some(3));
     assert_eq!(order.body["total_fen"], expected_total);
+    // Building 3 goes under closed management: the order's page says it goes to the gate.
+    let buildings = app.get("/api/v1/admin/buildings", Some(&staff)).await.body;
+    let three = buildings["items"].as_array().and_then(|l| l.iter().find(|b| b["building"] == "3")).cloned();
+    let three = format!("/api/v1/admin/buildings/{}", three.expect("building 3")["id"]);
+    assert_eq!(app.patch(&three, &serde_json::json!({ "closed": true }), Some(&staff)).await.status, 200);
+    browser.goto(&app.url(&format!("/orders/{order_id}"))).await;
+    browser.wait_for("#to-gate", WAIT).await;
+    assert_eq!(app.patch(&three, &serde_json::json!({ "closed": false }), Some(&staff)).await.status, 200);
     browser.goto(&app.url("/orders")).await;
     browser.wait_for(".order-row", WAIT).await;
 

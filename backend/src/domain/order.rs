@@ -99,6 +99,7 @@ impl OrderRecord {
             expires_at: self.expires_at.map(to_api),
             handoff_code: Some(self.handoff_code.clone()),
             handoff_qr: None,
+            to_gate: false,
             refunds: Vec::new(),
             items: self
                 .lines

@@ -108,6 +108,9 @@ pub async fn detail(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i6
         .into_iter()
         .map(|r| shared::api::Refund { amount_fen: r.amount, reason: r.reason, status: r.status })
         .collect();
+    if let Some(address) = order.address.as_ref().filter(|_| !order.status.is_final()) {
+        order.to_gate = state.store.setup().closed(&address.building).await?;
+    }
     if owner.is(auth.user.id, auth.user.household.as_ref().map(|h| h.id.get())) {
         // On its way (or before): the code as a QR code too, for the volunteer to scan.
         if !order.status.is_final() {

@@ -128,6 +128,9 @@ fn OrderDetail() -> impl IntoView {
                         {o.left_at_door.clone().map(|note| view! {
                             <div class="banner" id="left-at-door" role="status">"🚪 " {t(K::left_at_door)} ": " {note}</div>
                         })}
+                        {o.to_gate.then(|| view! {
+                            <p class="banner warn" id="to-gate" role="status">{tr("🚧 本楼封闭管理：订单送到小区大门交接，请凭收货码到大门领取", "🚧 Your building is closed: the order is handed over at the compound's gate; collect it there with your code")}</p>
+                        })}
                         {o.handoff_code.clone().map(|code| view! {
                             <div class="card handoff">
                                 <p>{tr("收货码", "Hand-off code")}</p>

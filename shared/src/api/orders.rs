@@ -84,6 +84,10 @@ pub struct Order {
     /// the code, on the one order's page while it is on its way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handoff_qr: Option<String>,
+    /// Its building is closed (a quarantined compound; one order's page only): it is handed
+    /// over at the compound's gate, not at the door.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub to_gate: bool,
     /// Money owed back or paid back (one order's page only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refunds: Vec<Refund>,

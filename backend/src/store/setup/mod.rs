@@ -77,6 +77,13 @@ impl Setup {
         Ok(rows.into_iter().map(Building::from).collect())
     }
 
+    /// Whether the building with this number is closed (its deliveries go to the gate).
+    pub async fn closed(&self, building: &str) -> StoreResult<bool> {
+        let closed: Option<bool> =
+            self.db.opt("SELECT closed FROM buildings WHERE number = $1 ORDER BY id LIMIT 1", &args![building]).await?;
+        Ok(closed.unwrap_or(false))
+    }
+
     /// A new building (`domain::area::decide_new_building`), recorded in the audit.
     pub async fn add_building(
         &self,
