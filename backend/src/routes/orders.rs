@@ -103,6 +103,10 @@ pub async fn list(
 pub async fn detail(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64>) -> ApiResult<web::Json<Order>> {
     let (owner, mut order) =
         state.store.orders().get(id.into_inner()).await?.ok_or_else(|| ApiError::not_found("order"))?;
+    let mine = owner.is(auth.user.id, auth.user.household.as_ref().map(|h| h.id.get()));
+    if !mine && !auth.has(Role::Staff) {
+        return Err(ApiError::not_found("order"));
+    }
     let refunds = state.store.payments().refunds(order.id.get()).await?;
     order.refunds = refunds
         .into_iter()
@@ -111,21 +115,16 @@ pub async fn detail(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i6
     if let Some(address) = order.address.as_ref().filter(|_| !order.status.is_final()) {
         order.to_gate = state.store.setup().closed(&address.building).await?;
     }
-    if owner.is(auth.user.id, auth.user.household.as_ref().map(|h| h.id.get())) {
-        // On its way (or before): the code as a QR code too, for the volunteer to scan.
-        if !order.status.is_final() {
-            order.handoff_qr = order
-                .handoff_code
-                .as_deref()
-                .and_then(|code| crate::qr::svg(&shared::order::handoff_qr_text(order.id.get(), code)));
-        }
-        return Ok(web::Json(order));
-    }
-    if auth.has(Role::Staff) {
+    if !mine {
         order.handoff_code = None;
-        return Ok(web::Json(order));
+    } else if !order.status.is_final() {
+        // On its way (or before): the code as a QR code too, for the volunteer to scan.
+        order.handoff_qr = order
+            .handoff_code
+            .as_deref()
+            .and_then(|code| crate::qr::svg(&shared::order::handoff_qr_text(order.id.get(), code)));
     }
-    Err(ApiError::not_found("order"))
+    Ok(web::Json(order))
 }
 
 /// Cancels the caller's order while no stall has confirmed it; stock and the slot place go back.
