@@ -11,6 +11,7 @@ on_both_databases! {
     staff_set_up_the_buildings_the_market_serves => buildings;
     staff_set_up_categories_and_stalls => categories_and_stalls;
     staff_and_stalls_add_products_on_sale_at_once => new_products;
+    staff_and_stalls_change_and_retire_products => changed_products;
 }
 
 async fn new_products(db: Db) {
@@ -63,6 +64,74 @@ async fn new_products(db: Db) {
     let audit = app.get("/api/v1/admin/audit?subject=product", Some(&staff)).await.body;
     assert_eq!(audit["items"].as_array().map(Vec::len), Some(2));
     assert_eq!(audit["items"][1]["after"]["origin"], "山东潍坊");
+}
+
+async fn changed_products(db: Db) {
+    let app = tests::spawn_app(db).await;
+    let (staff, _) = app.login("13800000000").await;
+    let (holder, me) = app.login("13800000101").await;
+    let (resident, _) = app.login("13712345674").await;
+    let stall = me["vendor_id"].as_i64().expect("the holder's stall");
+    let theirs = app.get(&format!("/api/v1/products?vendor_id={stall}"), None).await.body;
+    let id = theirs["items"][0]["id"].as_i64().expect("a product of the stall");
+    let other = app.get(&format!("/api/v1/products?vendor_id={}", stall + 1), None).await.body;
+    let other_id = other["items"][0]["id"].as_i64().expect("a product of another stall");
+    let path = format!("/api/v1/admin/products/{id}");
+    // Bad changes are refused and change nothing.
+    let before = app.get(&format!("/api/v1/products/{id}"), None).await.body;
+    for bad in [
+        json!({}),
+        json!({ "name": "" }),
+        json!({ "unit": "一大把子的" }),
+        json!({ "category": "nothing" }),
+        json!({ "per_order_limit": -1 }),
+        json!({ "price_fen": "abc" }),
+        json!({ "on_sale": "no" }),
+        json!({ "colour": "red" }),
+    ] {
+        assert_eq!(app.patch(&path, &bad, Some(&staff)).await.status, 400, "{bad}");
+    }
+    assert_eq!(app.patch(&path, &json!({ "name": "x" }), Some(&resident)).await.status, 403);
+    assert_eq!(app.get(&format!("/api/v1/products/{id}"), None).await.body, before, "nothing changed");
+    // Staff change what it is called, its unit, limit and origin.
+    let change = json!({ "name": "本地白萝卜", "unit": "根", "per_order_limit": 3, "origin": "崇明" });
+    let r = app.patch(&path, &change, Some(&staff)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        (r.body["name"].clone(), r.body["unit"].clone(), r.body["per_order_limit"].clone(), r.body["origin"].clone()),
+        (json!("本地白萝卜"), json!("根"), json!(3), json!("崇明"))
+    );
+    let r = app.patch(&path, &json!({ "per_order_limit": 0 }), Some(&staff)).await;
+    assert_eq!(r.body["per_order_limit"], json!(null), "0 lifts the limit");
+    // The stall holder edits their own products, never another stall's, and sets no ceiling.
+    let own = format!("/api/v1/vendor/products/{id}");
+    let r = app.patch(&own, &json!({ "description": "早上现拔" }), Some(&holder)).await;
+    assert_eq!((r.status, r.body["description"].clone()), (200, json!("早上现拔")), "{:?}", r.body);
+    let r = app.patch(&format!("/api/v1/vendor/products/{other_id}"), &json!({ "name": "x" }), Some(&holder)).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(app.patch(&own, &json!({ "price_ceiling_fen": 500 }), Some(&holder)).await.status, 403);
+    // Retired: out of the catalogue and carts, still the stall's and staff's to put back.
+    app.put_in_cart(&resident, id, 1).await;
+    let r = app.patch(&own, &json!({ "on_sale": false }), Some(&holder)).await;
+    assert_eq!((r.status, r.body["on_sale"].clone()), (200, json!(false)), "{:?}", r.body);
+    assert_eq!(app.get(&format!("/api/v1/products/{id}"), None).await.status, 404);
+    let listed = app.get(&format!("/api/v1/products?vendor_id={stall}"), None).await.body;
+    assert!(listed["items"].as_array().expect("items").iter().all(|p| p["id"] != id), "{listed}");
+    let slot = app.open_slot(&staff, 50, 0, 30).await;
+    let order = json!({ "slot_id": slot["id"], "address": { "building": "2", "unit": "1", "room": "101" },
+                        "payment": "on_delivery" });
+    let r = app.checkout(&resident, "retired-1", &order).await;
+    assert!(r.status >= 400 && r.status < 500, "a retired product cannot be bought: {:?}", r.body);
+    let r = app.patch(&path, &json!({ "on_sale": true }), Some(&staff)).await;
+    assert_eq!((r.status, r.body["on_sale"].clone()), (200, json!(true)));
+    assert_eq!(app.get(&format!("/api/v1/products/{id}"), None).await.status, 200, "on sale again");
+    // Each change is in the audit record, with what it was before.
+    let audit = app.get("/api/v1/admin/audit?subject=product", Some(&staff)).await.body;
+    let actions: Vec<_> = audit["items"].as_array().expect("items").iter().map(|e| e["action"].clone()).collect();
+    assert_eq!(actions, [json!("restore"), json!("retire"), json!("update"), json!("update"), json!("update")]);
+    assert_eq!(audit["items"][4]["before"]["name"], before["name"]);
+    assert_eq!(audit["items"][4]["after"]["name"], "本地白萝卜");
+    assert_eq!(audit["items"][1]["actor"], "13800000101", "the stall holder");
 }
 
 async fn categories_and_stalls(db: Db) {

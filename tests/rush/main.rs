@@ -812,10 +812,12 @@ mod raw {
             slots.push(store.slots().create(&slot, now).await.expect("slot").id);
         }
         for id in SCARCE {
-            store.prices().change(id, Some(args.scarce_stock), None, None, 1, now).await.expect("stock");
+            let stock = shared::api::UpdateProductRequest { stock: Some(args.scarce_stock), ..Default::default() };
+            store.setup().change_product(id, &stock, 1, now).await.expect("stock");
         }
         for id in PLENTIFUL {
-            store.prices().change(id, Some(1_000_000), None, None, 1, now).await.expect("stock");
+            let stock = shared::api::UpdateProductRequest { stock: Some(1_000_000), ..Default::default() };
+            store.setup().change_product(id, &stock, 1, now).await.expect("stock");
         }
         let mut users = Vec::new();
         for i in 0..args.residents {

@@ -234,6 +234,9 @@ pub struct ProductRow {
     pub description: String,
     /// Its category's place in the catalogue's order.
     pub category_sort: i64,
+    /// Where it comes from, e.g. `山东寿光` (empty: not said).
+    #[serde(default)]
+    pub origin: String,
 }
 
 /// A household that already exists at an address the batch names.

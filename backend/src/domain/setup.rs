@@ -213,6 +213,10 @@ pub struct ProductState {
     pub per_order_limit: Option<i64>,
     pub origin: String,
     pub description: String,
+    /// False: retired (out of the catalogue, never deleted).
+    pub on_sale: bool,
+    /// The most it may cost while the emergency cap is on (staff set it).
+    pub price_ceiling_fen: Option<i64>,
 }
 
 /// What a new product's rule needs: the categories, and the names the stall sells already.
@@ -265,7 +269,93 @@ pub fn decide_new_product(vendor_id: i64, new: &NewProduct, facts: &ProductFacts
         per_order_limit: new.per_order_limit,
         origin,
         description,
+        on_sale: true,
+        price_ceiling_fen: None,
     })
+}
+
+/// What a product's change needs beside the product: the categories, the other names its stall
+/// sells, and its price as the cap sees it (its price when the day began, the cap when on).
+#[derive(Debug, Clone, Default)]
+pub struct ProductChangeFacts {
+    pub categories: Vec<String>,
+    pub other_names_at_stall: Vec<String>,
+    pub day_open_fen: i64,
+    pub cap: Option<super::prices::Cap>,
+}
+
+/// A product changed by staff or its stall: any of its name (still its own at the stall), unit,
+/// category, per-order limit (0 lifts it), origin, description, stock, price (under the emergency
+/// cap and its ceiling, as every price), ceiling (0 clears it) and whether it is on sale.
+pub fn decide_product_change(
+    now: &ProductState,
+    change: &shared::api::UpdateProductRequest,
+    facts: &ProductChangeFacts,
+) -> Result<ProductState, Refusal> {
+    let mut next = now.clone();
+    if let Some(name) = &change.name {
+        next.name = text("name", name, MAX_PRODUCT_CHARS)?;
+        if facts.other_names_at_stall.contains(&next.name) {
+            return Err(Refusal::new(
+                ErrorCode::AlreadyExists,
+                format!("本摊位已有“{}” (the stall sells {} already)", next.name, next.name),
+            ));
+        }
+    }
+    if let Some(unit) = &change.unit {
+        next.unit = text("unit", unit, 4)?;
+    }
+    if let Some(category) = &change.category {
+        let category = category.trim();
+        if !facts.categories.iter().any(|c| c == category) {
+            return Err(Refusal::new(ErrorCode::InvalidField, format!("category: no category `{category}`")));
+        }
+        next.category = category.to_owned();
+    }
+    match change.per_order_limit {
+        None => {}
+        Some(0) => next.per_order_limit = None,
+        Some(l) if (1..=MAX_PER_ORDER).contains(&l) => next.per_order_limit = Some(l),
+        Some(_) => {
+            return Err(Refusal::new(ErrorCode::InvalidField, format!("per_order_limit: 0 to {MAX_PER_ORDER}")))
+        }
+    }
+    if let Some(origin) = &change.origin {
+        next.origin = if origin.trim().is_empty() { String::new() } else { text("origin", origin, 30)? };
+    }
+    if let Some(description) = &change.description {
+        next.description = description_ok(Some(description))?;
+    }
+    if let Some(stock) = change.stock {
+        if !(0..=MAX_STOCK).contains(&stock) {
+            return Err(Refusal::new(ErrorCode::InvalidField, format!("stock: 0 to {MAX_STOCK}")));
+        }
+        next.stock = stock;
+    }
+    match change.price_ceiling_fen {
+        None => {}
+        Some(0) => next.price_ceiling_fen = None,
+        Some(c) => {
+            let c = shared::Fen::price(c)
+                .map_err(|e| Refusal::new(ErrorCode::InvalidField, format!("price_ceiling_fen: {e}")))?;
+            next.price_ceiling_fen = Some(c.get());
+        }
+    }
+    if let Some(price) = change.price_fen {
+        let price = shared::Fen::price(price.get())
+            .map_err(|e| Refusal::new(ErrorCode::InvalidField, format!("price_fen: {e}")))?;
+        let snapshot = super::prices::PriceSnapshot {
+            current: now.price_fen,
+            day_open: facts.day_open_fen,
+            ceiling: next.price_ceiling_fen,
+        };
+        super::prices::decide_price(&snapshot, price.get(), facts.cap.as_ref())?;
+        next.price_fen = price.get();
+    }
+    if let Some(on_sale) = change.on_sale {
+        next.on_sale = on_sale;
+    }
+    Ok(next)
 }
 
 #[cfg(test)]
@@ -372,5 +462,61 @@ mod tests {
         assert_eq!(code(new("萝卜", 1, Some(0))), Err(ErrorCode::InvalidField));
         assert_eq!(code(NewProduct { category: "meat".into(), ..new("萝卜", 1, None) }), Err(ErrorCode::InvalidField));
         assert_eq!(code(NewProduct { unit: "".into(), ..new("萝卜", 1, None) }), Err(ErrorCode::InvalidField));
+    }
+
+    #[test]
+    fn a_product_changes_within_the_rules_and_retires_without_going() {
+        use shared::api::UpdateProductRequest as Change;
+        let now = ProductState {
+            vendor_id: 7,
+            category: "vegetable".into(),
+            name: "小油菜".into(),
+            unit: "斤".into(),
+            price_fen: 300,
+            stock: 10,
+            per_order_limit: Some(5),
+            origin: "山东寿光".into(),
+            description: String::new(),
+            on_sale: true,
+            price_ceiling_fen: None,
+        };
+        let facts = ProductChangeFacts {
+            categories: vec!["vegetable".into(), "fruit".into()],
+            other_names_at_stall: vec!["大白菜".into()],
+            day_open_fen: 300,
+            cap: Some(crate::domain::prices::Cap { max_daily_rise_percent: 10 }),
+        };
+        let fen = |f| Some(shared::Fen::new(f).expect("fen"));
+        let changed = decide_product_change(
+            &now,
+            &Change {
+                name: Some(" 上海青 ".into()),
+                unit: Some("把".into()),
+                per_order_limit: Some(0),
+                origin: Some(" ".into()),
+                price_fen: fen(330),
+                on_sale: Some(false),
+                ..Default::default()
+            },
+            &facts,
+        )
+        .expect("changed");
+        assert_eq!(
+            (changed.name.as_str(), changed.unit.as_str(), changed.per_order_limit, changed.origin.as_str()),
+            ("上海青", "把", None, "")
+        );
+        assert_eq!((changed.price_fen, changed.on_sale, changed.stock), (330, false, 10));
+        let code = |c: Change| decide_product_change(&now, &c, &facts).map_err(|r| r.code);
+        assert_eq!(code(Change { price_fen: fen(331), ..Default::default() }), Err(ErrorCode::PriceCapped));
+        assert_eq!(
+            code(Change { price_fen: fen(320), price_ceiling_fen: Some(310), ..Default::default() }),
+            Err(ErrorCode::PriceCapped),
+            "a ceiling set in the same change counts"
+        );
+        assert_eq!(code(Change { name: Some("大白菜".into()), ..Default::default() }), Err(ErrorCode::AlreadyExists));
+        assert_eq!(code(Change { category: Some("meat".into()), ..Default::default() }), Err(ErrorCode::InvalidField));
+        assert_eq!(code(Change { per_order_limit: Some(1000), ..Default::default() }), Err(ErrorCode::InvalidField));
+        assert_eq!(code(Change { stock: Some(-1), ..Default::default() }), Err(ErrorCode::InvalidField));
+        assert_eq!(decide_product_change(&now, &Change::default(), &facts), Ok(now.clone()), "nothing asked");
     }
 }

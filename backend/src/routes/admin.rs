@@ -5,10 +5,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, patch, post, put, web};
 use shared::api::{FlagHousehold, Household, Product, UpdateProductRequest};
-use shared::domain::parse_stock;
-use shared::{ErrorBody, ErrorCode, Fen};
+use shared::{ErrorBody, ErrorCode};
 
-/// Sets a product's stock and/or price. Price changes go into the price-stability record.
+/// Changes a product: stock, price (into the price-stability record, under the emergency cap),
+/// ceiling, name, unit, category, per-order limit, origin, description; `on_sale: false` retires
+/// it (out of the catalogue, never deleted), `true` puts it back. Every change is in the audit.
 #[utoipa::path(
     tag = "staff",
     security(("bearer" = [])),
@@ -31,42 +32,26 @@ pub async fn update_product(
     change_product(&state, id.into_inner(), body.into_inner(), staff.0.user.id).await
 }
 
-/// Sets a product's stock and/or price as `by`; the one path for staff and stall holders.
+/// Changes a product as `by` (`domain::setup::decide_product_change`): the one path for staff
+/// and stall holders. The answer shows it on sale or retired.
 pub(crate) async fn change_product(
     state: &AppState,
     id: i64,
     body: UpdateProductRequest,
     by: i64,
 ) -> ApiResult<web::Json<Product>> {
-    if body.stock.is_none() && body.price_fen.is_none() && body.price_ceiling_fen.is_none() {
-        return Err(ApiError::new(ErrorCode::InvalidField, "give `stock`, `price_fen` and/or `price_ceiling_fen`"));
+    if body == UpdateProductRequest::default()
+    {
+        return Err(ApiError::new(ErrorCode::InvalidField, "say what to change (`stock`, `price_fen`, `name`, `on_sale`, ...)"));
     }
-    let ceiling = match body.price_ceiling_fen {
-        None => None,
-        Some(0) => Some(None),
-        Some(c) => Some(Some(
-            Fen::price(c).map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("price_ceiling_fen: {e}")))?.get(),
-        )),
-    };
-    let stock = body
-        .stock
-        .map(parse_stock)
-        .transpose()
-        .map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("stock: {e}")))?;
-    let price = body
-        .price_fen
-        .map(|p| Fen::price(p.get()))
-        .transpose()
-        .map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("price_fen: {e}")))?;
-    let now = chrono::Utc::now();
     state
         .store
-        .prices()
-        .change(id, stock, price.map(Fen::get), ceiling, by, now)
+        .setup()
+        .change_product(id, &body, by, chrono::Utc::now())
         .await?
         .ok_or_else(|| ApiError::not_found("product"))??;
-    let product = state.store.catalogue().product(id).await?.ok_or_else(|| ApiError::not_found("product"))?;
-    Ok(web::Json(product.product))
+    let product = state.store.catalogue().product_any(id).await?.ok_or_else(|| ApiError::not_found("product"))?;
+    Ok(web::Json(product))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

@@ -122,8 +122,9 @@ pub async fn packed(
     step(&state, &vendor, id.into_inner(), PartStep::Pack, &[]).await
 }
 
-/// A stall holder sets their own product's stock and/or price (every price change goes into the
-/// price-stability record with who and when). Another stall's product: 404.
+/// A stall holder changes their own product as staff do (stock, price into the price-stability
+/// record with who and when, name, unit, category, limit, origin, description, `on_sale`), but
+/// not its ceiling. Another stall's product: 404.
 #[utoipa::path(
     tag = "vendors",
     security(("bearer" = [])),
@@ -145,7 +146,7 @@ pub async fn update_product(
 ) -> ApiResult<web::Json<Product>> {
     let stall = stall(&vendor)?;
     let id = id.into_inner();
-    let theirs = state.store.catalogue().product(id).await?.is_some_and(|p| p.product.vendor_id == stall);
+    let theirs = state.store.catalogue().product_any(id).await?.is_some_and(|p| p.vendor_id == stall);
     if !theirs {
         return Err(ApiError::not_found("product"));
     }

@@ -181,7 +181,7 @@ fn StallProducts() -> impl IntoView {
                             let body = shared::api::UpdateProductRequest {
                                 stock: stock.get_untracked().trim().parse().ok(),
                                 price_fen: Fen::new(fen).ok(),
-                                price_ceiling_fen: None,
+                                ..Default::default()
                             };
                             leptos::task::spawn_local(async move {
                                 match api::update_own_product(id, &body).await {

@@ -43,6 +43,11 @@ pub struct Product {
     /// A 菜盒子 (vegetable box) made of other products.
     pub is_box: bool,
     pub description: String,
+    /// Where it comes from, e.g. `山东寿光` (empty: not said).
+    #[serde(default)]
+    pub origin: String,
+    /// False: retired (only staff and its stall see it; it is never deleted once ordered).
+    pub on_sale: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,15 +117,37 @@ pub struct ProductQuery {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProductRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_fen: Option<Fen>,
     /// Staff only: the most the product may cost while the emergency price cap is on; 0 clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_ceiling_fen: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// 斤, 个, 盒, 袋, 把 ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// The category's key, e.g. `vegetable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// At most this many per order; 0 lifts the limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_order_limit: Option<i64>,
+    /// Where it comes from; empty clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `false` retires the product (it leaves the catalogue and carts cannot buy it; never
+    /// deleted), `true` puts it on sale again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_sale: Option<bool>,
 }
 
 /// One price a product had, for the price-stability record (稳物价).

@@ -49,7 +49,7 @@ pub struct ProductPage {
 /// (`domain::checkout::ProductRow`); `WHERE p.id = $1` and the like follow.
 pub(crate) const PRODUCT_SELECT: &str = "SELECT p.id, p.vendor_id, v.name AS vendor_name, p.name, p.unit, \
      p.price_fen, p.stock, p.per_order_limit, p.active, p.category_id AS category, p.is_box, p.description, \
-     p.category_sort FROM products p JOIN vendors v ON v.id = p.vendor_id";
+     p.category_sort, p.origin FROM products p JOIN vendors v ON v.id = p.vendor_id";
 
 /// The product `id` as it is, locked on PostgreSQL (its stock is about to change).
 pub(crate) async fn product_locked(tx: &mut Tx, id: i64) -> StoreResult<Option<ProductRow>> {
@@ -70,6 +70,8 @@ fn product(r: ProductRow) -> Product {
         per_order_limit: r.per_order_limit,
         is_box: r.is_box,
         description: r.description,
+        origin: r.origin,
+        on_sale: r.active,
     }
 }
 
@@ -242,6 +244,12 @@ impl Catalogue {
             })
             .collect();
         Ok(Some(ProductDetail { product: product(row), box_items }))
+    }
+
+    /// A product on sale or retired (for staff and its stall).
+    pub async fn product_any(&self, id: i64) -> StoreResult<Option<Product>> {
+        let row: Option<ProductRow> = self.db.opt(&format!("{PRODUCT_SELECT} WHERE p.id = $1"), &args![id]).await?;
+        Ok(row.map(product))
     }
 
     /// A product as the market's rules see it, on sale or not.

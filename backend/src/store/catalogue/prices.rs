@@ -1,10 +1,9 @@
-//! Stock and prices: a change of a product's
-//! stock and/or price (staff or its stall), decided by `domain::prices::decide_price` over the
-//! product as locked, the day's opening price and the emergency cap; every real price change
-//! kept in the price-stability record (who, when; the previous entry is the old price).
+//! Prices: the emergency cap as staff set it, the price board and the record of every price
+//! change (who, when; the previous entry is the old price) for the regulator. A product's price
+//! changes through `store::setup` (`domain::setup::decide_product_change`, which asks
+//! `domain::prices::decide_price`), reading the day's opening price and the cap from here.
 
-use crate::domain::prices::{decide_price, Cap, PriceSnapshot};
-use crate::domain::Refusal;
+use crate::domain::prices::{Cap, PriceSnapshot};
 use crate::store::db::{args, Db, Tx};
 use crate::store::StoreResult;
 use chrono::{DateTime, Utc};
@@ -41,54 +40,6 @@ impl Prices {
         .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Changes stock and/or price and/or the ceiling (`Some(None)` clears it). None: no such
-    /// product; Some(Err): the cap refuses the price, nothing changed.
-    pub async fn change(
-        &self,
-        id: i64,
-        stock: Option<i64>,
-        price: Option<i64>,
-        ceiling: Option<Option<i64>>,
-        by: i64,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<Result<(), Refusal>>> {
-        #[derive(Deserialize)]
-        struct Priced {
-            price_fen: i64,
-            price_ceiling_fen: Option<i64>,
-        }
-        let mut tx = self.db.begin().await?;
-        let sql = tx.locked("SELECT price_fen, price_ceiling_fen FROM products WHERE id = $1 AND active");
-        let Some(product) = tx.opt::<Priced>(&sql, &args![id]).await? else { return Ok(None) };
-        let current = product.price_fen;
-        if let Some(new_price) = price {
-            let snapshot = PriceSnapshot {
-                current,
-                day_open: day_open(&mut tx, id, current, now).await?,
-                ceiling: ceiling.unwrap_or(product.price_ceiling_fen),
-            };
-            let cap = cap_in(&mut tx).await?;
-            if let Err(refusal) = decide_price(&snapshot, new_price, cap.as_ref()) {
-                return Ok(Some(Err(refusal)));
-            }
-        }
-        tx.exec(
-            "UPDATE products SET stock = COALESCE($2, stock), price_fen = COALESCE($3, price_fen), \
-             price_ceiling_fen = CASE WHEN $4 THEN $5 ELSE price_ceiling_fen END, updated_at = $6 WHERE id = $1",
-            &args![id, stock, price, ceiling.is_some(), ceiling.flatten(), now],
-        )
-        .await?;
-        if let Some(new_price) = price.filter(|p| *p != current) {
-            tx.exec(
-                "INSERT INTO price_history (product_id, price_fen, changed_at, changed_by) VALUES ($1, $2, $3, $4)",
-                &args![id, new_price, now, by],
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(Some(Ok(())))
     }
 }
 

@@ -626,6 +626,7 @@ fn product_row(c: &Connection, id: i64) -> rusqlite::Result<Option<ProductRow>> 
                 is_box: r.get("is_box")?,
                 description: r.get("description")?,
                 category_sort: r.get("category_sort")?,
+                origin: r.get("origin")?,
             })
         })
         .optional()

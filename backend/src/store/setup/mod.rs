@@ -5,8 +5,8 @@
 
 use crate::domain::area::{decide_building_change, decide_new_building, BuildingState};
 use crate::domain::setup::{
-    decide_category_change, decide_new_category, decide_new_product, decide_new_stall, decide_stall_change,
-    CatalogueFacts, CategoryState, ProductFacts, StallState,
+    decide_category_change, decide_new_category, decide_new_stall, decide_stall_change, CatalogueFacts,
+    CategoryState, StallState,
 };
 use crate::domain::Refusal;
 use crate::store::db::{args, Db, Tx};
@@ -14,9 +14,11 @@ use crate::store::StoreResult;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::api::{
-    AuditEntry, Building, Category, NewBuilding, NewCategory, NewProduct, NewStall, UpdateBuilding, UpdateCategory,
-    UpdateStall, Vendor,
+    AuditEntry, Building, Category, NewBuilding, NewCategory, NewStall, UpdateBuilding, UpdateCategory, UpdateStall,
+    Vendor,
 };
+
+mod products;
 
 /// The set-up changes one at a time across server processes: a building number, a category
 /// name, a stall number is the market's once.
@@ -279,60 +281,6 @@ impl Setup {
             tx.one("SELECT COUNT(*) AS n FROM products WHERE vendor_id = $1 AND active", &args![id]).await?;
         tx.commit().await?;
         Ok(Some(Ok(stall_view(id, after, products))))
-    }
-
-    /// A new product of stall `vendor_id` (`domain::setup::decide_new_product`): on sale at
-    /// once, its first price in the public price record, the change in the audit. Its id; None:
-    /// no such stall.
-    pub async fn add_product(
-        &self,
-        vendor_id: i64,
-        new: &NewProduct,
-        by: i64,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<Result<i64, Refusal>>> {
-        let mut tx = self.db.begin().await?;
-        let sql = tx.locked("SELECT id FROM vendors WHERE id = $1");
-        if tx.opt::<i64>(&sql, &args![vendor_id]).await?.is_none() {
-            return Ok(None);
-        }
-        let facts = ProductFacts {
-            categories: tx.all("SELECT id FROM categories ORDER BY id", &[]).await?,
-            names_at_stall: tx.all("SELECT name FROM products WHERE vendor_id = $1", &args![vendor_id]).await?,
-        };
-        let made = match decide_new_product(vendor_id, new, &facts) {
-            Ok(made) => made,
-            Err(refusal) => return Ok(Some(Err(refusal))),
-        };
-        let id: i64 = tx
-            .one(
-                "INSERT INTO products (vendor_id, category_id, name, unit, price_fen, stock, per_order_limit, is_box, \
-                 description, origin, updated_at, category_sort) VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10, \
-                 (SELECT sort FROM categories WHERE id = $2)) RETURNING id",
-                &args![
-                    vendor_id,
-                    made.category.as_str(),
-                    made.name.as_str(),
-                    made.unit.as_str(),
-                    made.price_fen,
-                    made.stock,
-                    made.per_order_limit,
-                    made.description.as_str(),
-                    made.origin.as_str(),
-                    now
-                ],
-            )
-            .await?;
-        tx.exec(
-            "INSERT INTO price_history (product_id, price_fen, changed_at, changed_by) VALUES ($1, $2, $3, $4)",
-            &args![id, made.price_fen, now, by],
-        )
-        .await?;
-        let entry =
-            Audit { at: now, actor: Some(by), subject: "product", subject_id: id.to_string(), action: "create" };
-        record(&mut tx, entry, None, Some(&made)).await?;
-        tx.commit().await?;
-        Ok(Some(Ok(id)))
     }
 
     /// The newest changes to the set-up first (of one kind of subject if given).

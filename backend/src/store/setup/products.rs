@@ -1,0 +1,187 @@
+//! Products as staff and their stalls make and change them: every change through
+//! `domain::setup`'s rules (and so the emergency price cap), every price in the public price
+//! record, every change in the audit.
+
+use super::{record, Audit, Setup};
+use crate::domain::setup::{
+    decide_new_product, decide_product_change, ProductChangeFacts, ProductFacts, ProductState,
+};
+use crate::domain::Refusal;
+use crate::store::catalogue::prices::{cap_in, price_snapshot};
+use crate::store::db::{args, Tx};
+use crate::store::StoreResult;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use shared::api::{NewProduct, UpdateProductRequest};
+
+impl Setup {
+    /// A new product of stall `vendor_id` (`domain::setup::decide_new_product`): on sale at
+    /// once, its first price in the public price record, the change in the audit. Its id; None:
+    /// no such stall.
+    pub async fn add_product(
+        &self,
+        vendor_id: i64,
+        new: &NewProduct,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Result<i64, Refusal>>> {
+        let mut tx = self.db.begin().await?;
+        let sql = tx.locked("SELECT id FROM vendors WHERE id = $1");
+        if tx.opt::<i64>(&sql, &args![vendor_id]).await?.is_none() {
+            return Ok(None);
+        }
+        let facts = ProductFacts {
+            categories: tx.all("SELECT id FROM categories ORDER BY id", &[]).await?,
+            names_at_stall: tx.all("SELECT name FROM products WHERE vendor_id = $1", &args![vendor_id]).await?,
+        };
+        let made = match decide_new_product(vendor_id, new, &facts) {
+            Ok(made) => made,
+            Err(refusal) => return Ok(Some(Err(refusal))),
+        };
+        let id: i64 = tx
+            .one(
+                "INSERT INTO products (vendor_id, category_id, name, unit, price_fen, stock, per_order_limit, is_box, \
+                 description, origin, updated_at, category_sort) VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10, \
+                 (SELECT sort FROM categories WHERE id = $2)) RETURNING id",
+                &args![
+                    vendor_id,
+                    made.category.as_str(),
+                    made.name.as_str(),
+                    made.unit.as_str(),
+                    made.price_fen,
+                    made.stock,
+                    made.per_order_limit,
+                    made.description.as_str(),
+                    made.origin.as_str(),
+                    now
+                ],
+            )
+            .await?;
+        tx.exec(
+            "INSERT INTO price_history (product_id, price_fen, changed_at, changed_by) VALUES ($1, $2, $3, $4)",
+            &args![id, made.price_fen, now, by],
+        )
+        .await?;
+        let entry =
+            Audit { at: now, actor: Some(by), subject: "product", subject_id: id.to_string(), action: "create" };
+        record(&mut tx, entry, None, Some(&made)).await?;
+        tx.commit().await?;
+        Ok(Some(Ok(id)))
+    }
+
+
+    /// Changes product `id` (`domain::setup::decide_product_change`) as `by`: a new price goes
+    /// into the public price record, the change into the audit (`retire` / `restore` when only
+    /// its sale changed). None: no such product; Some(Err): refused, nothing changed.
+    pub async fn change_product(
+        &self,
+        id: i64,
+        change: &UpdateProductRequest,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Result<ProductState, Refusal>>> {
+        let mut tx = self.db.begin().await?;
+        let Some(before) = product_state(&mut tx, id).await? else { return Ok(None) };
+        let facts = ProductChangeFacts {
+            categories: tx.all("SELECT id FROM categories ORDER BY id", &[]).await?,
+            other_names_at_stall: tx
+                .all("SELECT name FROM products WHERE vendor_id = $1 AND id <> $2", &args![before.vendor_id, id])
+                .await?,
+            day_open_fen: match change.price_fen {
+                Some(_) => price_snapshot(&mut tx, id, now).await?.map_or(before.price_fen, |p| p.day_open),
+                None => before.price_fen,
+            },
+            cap: cap_in(&mut tx).await?,
+        };
+        let after = match decide_product_change(&before, change, &facts) {
+            Ok(after) => after,
+            Err(refusal) => return Ok(Some(Err(refusal))),
+        };
+        if after != before {
+            write_product(&mut tx, id, &before, &after, by, now).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(Ok(after)))
+    }
+}
+
+/// Product `id` as the set-up's rules read it, locked on PostgreSQL. None: no such product.
+pub(super) async fn product_state(tx: &mut Tx, id: i64) -> StoreResult<Option<ProductState>> {
+    #[derive(Deserialize)]
+    struct Row {
+        vendor_id: i64,
+        category_id: String,
+        name: String,
+        unit: String,
+        price_fen: i64,
+        stock: i64,
+        per_order_limit: Option<i64>,
+        origin: String,
+        description: String,
+        active: bool,
+        price_ceiling_fen: Option<i64>,
+    }
+    let sql = tx.locked(
+        "SELECT vendor_id, category_id, name, unit, price_fen, stock, per_order_limit, origin, description, active, \
+         price_ceiling_fen FROM products WHERE id = $1",
+    );
+    Ok(tx.opt::<Row>(&sql, &args![id]).await?.map(|r| ProductState {
+        vendor_id: r.vendor_id,
+        category: r.category_id,
+        name: r.name,
+        unit: r.unit,
+        price_fen: r.price_fen,
+        stock: r.stock,
+        per_order_limit: r.per_order_limit,
+        origin: r.origin,
+        description: r.description,
+        on_sale: r.active,
+        price_ceiling_fen: r.price_ceiling_fen,
+    }))
+}
+
+/// Writes a product's change: its row, a new price into the price record, the audit entry.
+pub(super) async fn write_product(
+    tx: &mut Tx,
+    id: i64,
+    before: &ProductState,
+    after: &ProductState,
+    by: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    tx.exec(
+        "UPDATE products SET category_id = $2, name = $3, unit = $4, price_fen = $5, stock = $6, \
+         per_order_limit = $7, origin = $8, description = $9, active = $10, price_ceiling_fen = $11, \
+         updated_at = $12, category_sort = (SELECT sort FROM categories WHERE id = $2) WHERE id = $1",
+        &args![
+            id,
+            after.category.as_str(),
+            after.name.as_str(),
+            after.unit.as_str(),
+            after.price_fen,
+            after.stock,
+            after.per_order_limit,
+            after.origin.as_str(),
+            after.description.as_str(),
+            after.on_sale,
+            after.price_ceiling_fen,
+            now
+        ],
+    )
+    .await?;
+    if after.price_fen != before.price_fen {
+        tx.exec(
+            "INSERT INTO price_history (product_id, price_fen, changed_at, changed_by) VALUES ($1, $2, $3, $4)",
+            &args![id, after.price_fen, now, by],
+        )
+        .await?;
+    }
+    let only_sale = ProductState { on_sale: after.on_sale, ..before.clone() } == *after;
+    let action = match (before.on_sale, after.on_sale) {
+        (true, false) if only_sale => "retire",
+        (false, true) if only_sale => "restore",
+        _ => "update",
+    };
+    let entry = Audit { at: now, actor: Some(by), subject: "product", subject_id: id.to_string(), action };
+    record(tx, entry, Some(before), Some(after)).await
+}
