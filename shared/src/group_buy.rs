@@ -228,9 +228,13 @@ pub struct ShareLine {
 #[serde(deny_unknown_fields)]
 pub struct SetRoles {
     pub roles: Vec<String>,
-    /// The buildings a leader runs group-buys for (required with `leader`).
+    /// The buildings a leader runs group-buys for (required with `leader`), or a volunteer serves.
     #[serde(default)]
     pub buildings: Vec<String>,
+    /// With `vendor`: the stall they hold (its previous holder loses it). Required for a new
+    /// stall holder; left out, a holder keeps their stall.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stall_id: Option<i64>,
 }
 
 /// The share of `total` an item adds to a progress bar, in whole percent (0..=100).

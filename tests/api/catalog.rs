@@ -120,7 +120,7 @@ async fn price_changes(db: Db) {
         (json!({ "price_fen": -5 }), "negative price"),
         (json!({ "price_fen": 1_000_000_000_000i64 }), "absurd price"),
         (json!({ "price_fen": "12" }), "price as text"),
-        (json!({ "stock": 1, "name": "x" }), "unknown field"),
+        (json!({ "stock": 1, "colour": "x" }), "unknown field"),
     ] {
         let r = app.patch(path, &body, Some(&staff)).await;
         assert_eq!(r.status, 400, "{what}: {:?}", r.body);

@@ -12,6 +12,7 @@ on_both_databases! {
     staff_set_up_categories_and_stalls => categories_and_stalls;
     staff_and_stalls_add_products_on_sale_at_once => new_products;
     staff_and_stalls_change_and_retire_products => changed_products;
+    staff_find_people_and_give_and_take_their_roles => people;
 }
 
 async fn new_products(db: Db) {
@@ -134,6 +135,59 @@ async fn changed_products(db: Db) {
     assert_eq!(audit["items"][1]["actor"], "13800000101", "the stall holder");
 }
 
+async fn people(db: Db) {
+    let app = tests::spawn_app(db).await;
+    let (staff, _) = app.login("13800000000").await;
+    let (old_holder, me) = app.login("13800000102").await;
+    let stall = me["vendor_id"].as_i64().expect("the holder's stall");
+    // Found by the start of their phone and by role, a page at a time.
+    let found = app.get("/api/v1/admin/users?phone=1380000010&role=vendor&limit=3", Some(&staff)).await;
+    assert_eq!(found.status, 200, "{:?}", found.body);
+    let items = found.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 3);
+    assert!(items.iter().all(|u| u["roles"].as_array().is_some_and(|r| r.contains(&json!("vendor")))));
+    let cursor = found.body["next_cursor"].as_str().expect("more");
+    let next = app.get(&format!("/api/v1/admin/users?phone=1380000010&role=vendor&limit=3&cursor={cursor}"), Some(&staff)).await;
+    assert_ne!(next.body["items"][0]["id"], items[0]["id"]);
+    for bad in ["?role=king", "?phone=abc", "?cursor=zz", "?limit=0"] {
+        assert_eq!(app.get(&format!("/api/v1/admin/users{bad}"), Some(&staff)).await.status, 400, "{bad}");
+    }
+    assert_eq!(app.get("/api/v1/admin/users", Some(&old_holder)).await.status, 403);
+    // A new person takes over the stall: the old holder loses it at once.
+    let new_holder = "13712340001";
+    let give = |body: serde_json::Value| {
+        let app = &app;
+        let staff = staff.clone();
+        async move { app.put(&format!("/api/v1/admin/users/{new_holder}/roles"), &body, Some(&staff)).await }
+    };
+    for bad in [
+        json!({ "roles": ["vendor"] }),
+        json!({ "roles": ["vendor"], "stall_id": 999999 }),
+        json!({ "roles": ["resident"], "stall_id": stall }),
+        json!({ "roles": ["volunteer"], "buildings": ["999"] }),
+    ] {
+        assert_eq!(give(bad.clone()).await.status, 400, "{bad}");
+    }
+    let r = give(json!({ "roles": ["resident", "vendor"], "stall_id": stall })).await;
+    assert_eq!((r.status, r.body["vendor_id"].clone()), (200, json!(stall)), "{:?}", r.body);
+    assert_eq!(app.get("/api/v1/vendor/orders", Some(&old_holder)).await.status, 403, "no stall any more");
+    let (holder, _) = app.login(new_holder).await;
+    assert_eq!(app.get("/api/v1/vendor/orders", Some(&holder)).await.status, 200);
+    // A volunteer for two buildings; roles taken away end what they allowed.
+    let r = give(json!({ "roles": ["volunteer"], "buildings": ["2", "1"] })).await;
+    assert_eq!((r.status, r.body["leader_buildings"].clone()), (200, json!(["1", "2"])), "{:?}", r.body);
+    assert_eq!(app.get("/api/v1/vendor/orders", Some(&holder)).await.status, 403);
+    let stalls = app.get("/api/v1/admin/users?role=vendor&limit=500", Some(&staff)).await.body;
+    assert!(stalls["items"].as_array().expect("items").iter().all(|u| u["vendor_id"] != json!(stall)), "nobody holds it");
+    // Each change is in the audit, with who did it.
+    let audit = app.get("/api/v1/admin/audit?subject=user", Some(&staff)).await.body;
+    let entries = audit["items"].as_array().expect("items");
+    assert!(entries.iter().skip(2).all(|e| e["actor"].is_null()), "then only the demo's own set-up: {audit}");
+    assert_eq!(entries[0]["after"]["buildings"], json!(["1", "2"]));
+    assert_eq!(entries[1]["after"]["stall_id"], json!(stall));
+    assert_eq!(entries[1]["actor"], "13800000000");
+}
+
 async fn categories_and_stalls(db: Db) {
     let app = tests::spawn_app(db).await;
     let (staff, _) = app.login("13800000000").await;
@@ -192,7 +246,7 @@ async fn categories_and_stalls(db: Db) {
         })
         .collect();
     let expect = [("stall", "update"), ("stall", "create"), ("category", "update"), ("category", "create")];
-    assert_eq!(seen.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect::<Vec<_>>(), expect);
+    assert_eq!(seen.iter().take(4).map(|(a, b)| (a.as_str(), b.as_str())).collect::<Vec<_>>(), expect);
 }
 
 async fn buildings(db: Db) {

@@ -466,16 +466,20 @@ pub async fn open_group_buy(
     now: chrono::DateTime<chrono::Utc>,
 ) -> crate::store::StoreResult<Option<i64>> {
     use crate::domain::group_buy::{OpenRequest, Runner};
-    use shared::{order::SlotKind, Role};
-    let buildings = ["3".to_owned(), "5".to_owned()];
-    let Ok(leader) = store.accounts().set_roles(LEADER_PHONE, &[Role::Resident, Role::Leader], &buildings, now).await?
-    else {
+    use shared::{group_buy::SetRoles, order::SlotKind};
+    let roles = |roles: &[&str], buildings: Vec<String>| SetRoles {
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        buildings,
+        stall_id: None,
+    };
+    let leads = roles(&["resident", "leader"], vec!["3".to_owned(), "5".to_owned()]);
+    let Ok(leader) = store.accounts().set_roles(LEADER_PHONE, &leads, None, now).await? else {
         return Ok(None);
     };
     // The demo's volunteers serve its twelve buildings (staff assign a real market's).
-    let all: Vec<String> = (1..=12).map(|b| b.to_string()).collect();
+    let serves = roles(&["volunteer"], (1..=12).map(|b| b.to_string()).collect());
     for i in 0..10 {
-        let _ = store.accounts().set_roles(&volunteer_phone(i), &[Role::Volunteer], &all, now).await?;
+        let _ = store.accounts().set_roles(&volunteer_phone(i), &serves, None, now).await?;
     }
     let tomorrow = crate::domain::time::shanghai_today_start(now) + chrono::Duration::days(1);
     let slots = store.slots().between(tomorrow, tomorrow + chrono::Duration::days(1)).await?;
@@ -492,7 +496,7 @@ pub async fn open_group_buy(
     }
     let request = OpenRequest {
         title: "3号楼·5号楼 蔬菜团购".to_owned(),
-        buildings: buildings.to_vec(),
+        buildings: leads.buildings.clone(),
         items,
         min_households: 10,
         deadline: slot.state.cutoff_at - chrono::Duration::hours(1),

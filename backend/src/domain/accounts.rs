@@ -203,9 +203,113 @@ pub fn decide_erase(f: &EraseFacts) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// The roles an account holds, as the audit records them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RolesState {
+    pub roles: Vec<shared::Role>,
+    /// The buildings they lead or serve, by number.
+    pub buildings: Vec<String>,
+    /// The stall they hold.
+    pub stall_id: Option<i64>,
+}
+
+/// What a change of roles needs: the account's roles now, and the buildings and stall the
+/// request names as the store found them.
+#[derive(Debug, Clone, Default)]
+pub struct RoleFacts {
+    pub now: RolesState,
+    /// The buildings asked for that are on record (by number).
+    pub known_buildings: Vec<String>,
+    /// Whether the stall asked for is on record.
+    pub stall_exists: bool,
+}
+
+/// Staff give an account exactly these roles: at least one; a leader needs the buildings they
+/// run, a volunteer may have the buildings they serve (none: they serve any), nobody else has
+/// buildings; a stall holder (`vendor`) holds the stall named, or keeps theirs (a new holder must
+/// be given one); taking `vendor` away takes the stall away.
+pub fn decide_roles(asked: &shared::group_buy::SetRoles, facts: &RoleFacts) -> Result<RolesState, Refusal> {
+    let field = |m: String| Refusal::new(ErrorCode::InvalidField, m);
+    let mut roles = Vec::new();
+    for name in &asked.roles {
+        let role = shared::Role::parse(name.trim()).ok_or_else(|| field(format!("roles: no role `{name}`")))?;
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    roles.sort();
+    if roles.is_empty() {
+        return Err(field("roles: give at least one role".into()));
+    }
+    let has = |r: shared::Role| roles.contains(&r);
+    let (leader, volunteer, vendor) = (has(shared::Role::Leader), has(shared::Role::Volunteer), has(shared::Role::Vendor));
+    if leader && asked.buildings.is_empty() {
+        return Err(field("buildings: a leader needs the buildings they run".into()));
+    }
+    if !leader && !volunteer && !asked.buildings.is_empty() {
+        return Err(field("buildings: only a leader or a volunteer has buildings".into()));
+    }
+    if asked.buildings.len() > super::group_buy::MAX_BUILDINGS {
+        return Err(field(format!("buildings: at most {}", super::group_buy::MAX_BUILDINGS)));
+    }
+    let mut buildings = Vec::new();
+    for number in &asked.buildings {
+        let number = number.trim().to_owned();
+        if !facts.known_buildings.contains(&number) {
+            return Err(field(format!("buildings: 没有{number}号楼 (no building {number})")));
+        }
+        if !buildings.contains(&number) {
+            buildings.push(number);
+        }
+    }
+    buildings.sort();
+    let stall_id = match (vendor, asked.stall_id) {
+        (false, Some(_)) => return Err(field("stall_id: only a stall holder (`vendor`) holds a stall".into())),
+        (false, None) => None,
+        (true, Some(_)) if !facts.stall_exists => {
+            return Err(field(format!("stall_id: no stall {}", asked.stall_id.unwrap_or_default())))
+        }
+        (true, Some(id)) => Some(id),
+        (true, None) => match facts.now.stall_id {
+            Some(id) => Some(id),
+            None => return Err(field("stall_id: a new stall holder needs the stall they hold".into())),
+        },
+    };
+    Ok(RolesState { roles, buildings, stall_id })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_come_with_their_buildings_and_stall() {
+        use shared::group_buy::SetRoles;
+        use shared::Role;
+        let ask = |roles: &[&str], buildings: &[&str], stall_id: Option<i64>| SetRoles {
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            buildings: buildings.iter().map(|b| b.to_string()).collect(),
+            stall_id,
+        };
+        let facts = RoleFacts { known_buildings: vec!["1".into(), "2".into()], stall_exists: true, ..Default::default() };
+        let holder = decide_roles(&ask(&["vendor", "resident"], &[], Some(7)), &facts).expect("made");
+        assert_eq!((holder.roles, holder.stall_id), (vec![Role::Resident, Role::Vendor], Some(7)));
+        let volunteer = decide_roles(&ask(&["volunteer"], &["2", " 2", "1"], None), &facts).expect("made");
+        assert_eq!(volunteer.buildings, ["1", "2"]);
+        let keeps = RoleFacts { now: RolesState { stall_id: Some(3), ..Default::default() }, ..facts.clone() };
+        assert_eq!(decide_roles(&ask(&["vendor"], &[], None), &keeps).map(|r| r.stall_id), Ok(Some(3)));
+        assert_eq!(decide_roles(&ask(&["resident"], &[], None), &keeps).map(|r| r.stall_id), Ok(None), "taken away");
+        let refused = |a: SetRoles, f: &RoleFacts| decide_roles(&a, f).is_err();
+        assert!(refused(ask(&[], &[], None), &facts));
+        assert!(refused(ask(&["king"], &[], None), &facts));
+        assert!(refused(ask(&["leader"], &[], None), &facts), "a leader without buildings");
+        assert!(refused(ask(&["resident"], &["1"], None), &facts), "buildings for a resident");
+        assert!(refused(ask(&["volunteer"], &["9"], None), &facts), "a building not on record");
+        assert!(refused(ask(&["vendor"], &[], None), &facts), "a new holder without a stall");
+        assert!(refused(ask(&["resident"], &[], Some(7)), &facts), "a stall for a resident");
+        let no_stall = RoleFacts { stall_exists: false, ..facts.clone() };
+        assert!(refused(ask(&["vendor"], &[], Some(99)), &no_stall));
+    }
 
     #[test]
     fn only_a_resident_with_nothing_under_way_is_erased_and_never_oneself() {

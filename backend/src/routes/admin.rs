@@ -128,7 +128,9 @@ pub async fn flag_household(
 }
 
 /// Gives a user (made if new) exactly these roles; a leader (团长) runs group-buys for the
-/// listed buildings. Takes effect on their next request: roles are looked up every time.
+/// listed buildings, a volunteer serves them, a stall holder (`vendor`) holds `stall_id` (its
+/// previous holder loses it). Takes effect on their next request, and a stall feed of a login
+/// that lost its stall ends: roles are looked up every time. Each change is in the audit.
 #[utoipa::path(
     tag = "staff",
     security(("bearer" = [])),
@@ -138,46 +140,64 @@ pub async fn flag_household(
 #[put("/admin/users/{phone}/roles")]
 pub async fn set_roles(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     phone: web::Path<String>,
     body: web::Json<shared::group_buy::SetRoles>,
 ) -> ApiResult<web::Json<shared::api::User>> {
     let phone = shared::Phone::parse(&phone.into_inner())
         .map_err(|e| ApiError::new(ErrorCode::InvalidPhone, format!("phone: {e}")))?;
-    let b = body.into_inner();
-    let mut roles = Vec::new();
-    for name in &b.roles {
-        let role = shared::Role::parse(name.trim())
-            .ok_or_else(|| ApiError::new(ErrorCode::InvalidField, format!("roles: no role `{name}`")))?;
-        if !roles.contains(&role) {
-            roles.push(role);
-        }
-    }
-    if roles.is_empty() {
-        return Err(ApiError::new(ErrorCode::InvalidField, "roles: give at least one role"));
-    }
-    let leader = roles.contains(&shared::Role::Leader);
-    if leader && b.buildings.is_empty() {
-        return Err(ApiError::new(ErrorCode::InvalidField, "buildings: a leader needs the buildings they run"));
-    }
-    let volunteer = roles.contains(&shared::Role::Volunteer);
-    if !leader && !volunteer && !b.buildings.is_empty() {
-        return Err(ApiError::new(ErrorCode::InvalidField, "buildings: only a leader or a volunteer has buildings"));
-    }
-    if b.buildings.len() > crate::domain::group_buy::MAX_BUILDINGS {
-        return Err(ApiError::new(ErrorCode::InvalidField, "buildings: at most 50"));
-    }
-    let id = match state.store.accounts().set_roles(phone.as_str(), &roles, &b.buildings, chrono::Utc::now()).await? {
-        Ok(id) => id,
-        Err(number) => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidField,
-                format!("buildings: 没有{number}号楼 (no building {number})"),
-            ))
-        }
-    };
+    let id = state
+        .store
+        .accounts()
+        .set_roles(phone.as_str(), &body.into_inner(), Some(staff.0.user.id), chrono::Utc::now())
+        .await??;
     let user = state.store.accounts().user(id).await?.ok_or_else(|| ApiError::not_found("user"))?;
     Ok(web::Json(crate::routes::user_view(&state, user).await?))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UserQuery {
+    /// A phone or its start: `138` finds every phone starting 138.
+    pub phone: Option<String>,
+    /// Only accounts holding this role (`resident`, `vendor`, `volunteer`, `leader`, `staff`).
+    pub role: Option<String>,
+    /// Accounts per page (1 to 500, default 200).
+    pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// Accounts by phone and role (staff), with their roles, buildings and stall, a page at a time
+/// in the order they were made.
+#[utoipa::path(tag = "staff", security(("bearer" = [])), params(UserQuery), responses((status = 200, body = shared::api::Page<shared::api::User>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[get("/admin/users")]
+pub async fn users(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    query: web::Query<UserQuery>,
+) -> ApiResult<web::Json<shared::api::Page<shared::api::User>>> {
+    let limit = super::page_limit(query.limit)?;
+    let after = match query.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(c.strip_prefix('u').and_then(|id| id.parse::<i64>().ok()).ok_or_else(super::bad_cursor)?),
+    };
+    let phone = query.phone.as_deref().unwrap_or("").trim();
+    if phone.len() > 11 || !phone.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::new(ErrorCode::InvalidQuery, "phone: up to 11 digits"));
+    }
+    let role = match query.role.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        None => None,
+        Some(r) => Some(
+            shared::Role::parse(r).ok_or_else(|| ApiError::new(ErrorCode::InvalidQuery, format!("role: no role `{r}`")))?,
+        ),
+    };
+    let (found, next) = state.store.accounts().search(phone, role, limit, after).await?;
+    let mut items = Vec::with_capacity(found.len());
+    for user in found {
+        items.push(crate::routes::user_view(&state, user).await?);
+    }
+    Ok(web::Json(shared::api::Page { items, next_cursor: next.map(|id| format!("u{id}")) }))
 }
 
 /// Erases a resident on their request (个人信息删除): their phone, WeChat login, name, home,

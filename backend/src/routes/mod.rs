@@ -117,6 +117,7 @@ pub fn app(
                 .service(admin::households)
                 .service(admin::flag_household)
                 .service(admin::set_roles)
+                .service(admin::users)
                 .service(admin::erase)
                 .service(setup::buildings)
                 .service(setup::add_building)

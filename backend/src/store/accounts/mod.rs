@@ -6,6 +6,7 @@ mod binding;
 mod erase;
 pub use erase::Erased;
 mod households;
+mod roles;
 mod sessions;
 
 pub use households::{HouseholdFilter, Households, JoinRequest, RegisterEntry};
@@ -325,46 +326,6 @@ impl Accounts {
                 &args![user_id],
             )
             .await?)
-    }
-
-    /// Gives the user at `phone` (made if new) exactly these roles and, for a leader or a
-    /// volunteer, these buildings. Err: a building that does not exist (nothing changed). Ok: the user's id.
-    pub async fn set_roles(
-        &self,
-        phone: &str,
-        roles: &[Role],
-        buildings: &[String],
-        now: DateTime<Utc>,
-    ) -> StoreResult<Result<i64, String>> {
-        let mut tx = self.db.begin().await?;
-        let mut building_ids = BTreeSet::new();
-        for number in buildings {
-            match building_id(&mut tx, number.trim()).await? {
-                Some(id) => building_ids.insert(id),
-                None => return Ok(Err(number.trim().to_owned())),
-            };
-        }
-        tx.exec(
-            "INSERT INTO users (phone, created_at) VALUES ($1, $2) ON CONFLICT (phone) DO NOTHING",
-            &args![phone, now],
-        )
-        .await?;
-        let user: i64 = tx.one("SELECT id FROM users WHERE phone = $1", &args![phone]).await?;
-        tx.exec("DELETE FROM user_roles WHERE user_id = $1", &args![user]).await?;
-        for role in roles {
-            tx.exec("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)", &args![user, role.as_str()]).await?;
-        }
-        tx.exec("DELETE FROM leader_buildings WHERE user_id = $1", &args![user]).await?;
-        // A leader's buildings are those they run group-buys for; a volunteer's those they serve.
-        if roles.contains(&Role::Leader) || roles.contains(&Role::Volunteer) {
-            for b in &building_ids {
-                tx.exec("INSERT INTO leader_buildings (user_id, building_id) VALUES ($1, $2)", &args![user, *b])
-                    .await?;
-            }
-        }
-        tx.commit().await?;
-        self.sessions.forget_user(user);
-        Ok(Ok(user))
     }
 }
 
