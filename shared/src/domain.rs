@@ -193,6 +193,21 @@ impl fmt::Display for Fen {
 /// Stock on hand, in the product's unit; never negative.
 pub const MAX_STOCK: i64 = 1_000_000;
 
+/// `1.20`, `¥12.5` or `3元` (yuan, as people write prices) -> fen; None if it is not an amount.
+pub fn fen_of_yuan(yuan: &str) -> Option<i64> {
+    let yuan = yuan.trim().trim_start_matches(['¥', '￥']).trim_end_matches('元').trim();
+    let (whole, part) = yuan.split_once('.').unwrap_or((yuan, ""));
+    if part.len() > 2
+        || whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !part.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let cents: i64 = format!("{part:0<2}").parse().ok()?;
+    whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(cents)
+}
+
 pub fn parse_stock(v: i64) -> Result<i64, ParseError> {
     if (0..=MAX_STOCK).contains(&v) {
         Ok(v)
@@ -235,6 +250,18 @@ impl Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prices_are_read_as_people_write_them() {
+        let read = |s: &str| fen_of_yuan(s);
+        assert_eq!(
+            (read("1.2"), read("¥12.50"), read(" ￥3元 "), read("0.05")),
+            (Some(120), Some(1250), Some(300), Some(5))
+        );
+        for bad in ["", "abc", "1.234", "-1", "1,5", ".5", "1e3"] {
+            assert_eq!(read(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn phone_accepts_mainland_mobiles_only() {

@@ -147,7 +147,9 @@ async fn people(db: Db) {
     assert_eq!(items.len(), 3);
     assert!(items.iter().all(|u| u["roles"].as_array().is_some_and(|r| r.contains(&json!("vendor")))));
     let cursor = found.body["next_cursor"].as_str().expect("more");
-    let next = app.get(&format!("/api/v1/admin/users?phone=1380000010&role=vendor&limit=3&cursor={cursor}"), Some(&staff)).await;
+    let next = app
+        .get(&format!("/api/v1/admin/users?phone=1380000010&role=vendor&limit=3&cursor={cursor}"), Some(&staff))
+        .await;
     assert_ne!(next.body["items"][0]["id"], items[0]["id"]);
     for bad in ["?role=king", "?phone=abc", "?cursor=zz", "?limit=0"] {
         assert_eq!(app.get(&format!("/api/v1/admin/users{bad}"), Some(&staff)).await.status, 400, "{bad}");
@@ -178,7 +180,10 @@ async fn people(db: Db) {
     assert_eq!((r.status, r.body["leader_buildings"].clone()), (200, json!(["1", "2"])), "{:?}", r.body);
     assert_eq!(app.get("/api/v1/vendor/orders", Some(&holder)).await.status, 403);
     let stalls = app.get("/api/v1/admin/users?role=vendor&limit=500", Some(&staff)).await.body;
-    assert!(stalls["items"].as_array().expect("items").iter().all(|u| u["vendor_id"] != json!(stall)), "nobody holds it");
+    assert!(
+        stalls["items"].as_array().expect("items").iter().all(|u| u["vendor_id"] != json!(stall)),
+        "nobody holds it"
+    );
     // Each change is in the audit, with who did it.
     let audit = app.get("/api/v1/admin/audit?subject=user", Some(&staff)).await.body;
     let entries = audit["items"].as_array().expect("items");

@@ -3,6 +3,7 @@
 mod auth;
 mod authorization;
 mod catalog;
+mod catalogue_file;
 mod crash;
 mod delivery;
 mod differential;

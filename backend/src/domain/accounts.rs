@@ -242,7 +242,8 @@ pub fn decide_roles(asked: &shared::group_buy::SetRoles, facts: &RoleFacts) -> R
         return Err(field("roles: give at least one role".into()));
     }
     let has = |r: shared::Role| roles.contains(&r);
-    let (leader, volunteer, vendor) = (has(shared::Role::Leader), has(shared::Role::Volunteer), has(shared::Role::Vendor));
+    let (leader, volunteer, vendor) =
+        (has(shared::Role::Leader), has(shared::Role::Volunteer), has(shared::Role::Vendor));
     if leader && asked.buildings.is_empty() {
         return Err(field("buildings: a leader needs the buildings they run".into()));
     }
@@ -291,7 +292,8 @@ mod tests {
             buildings: buildings.iter().map(|b| b.to_string()).collect(),
             stall_id,
         };
-        let facts = RoleFacts { known_buildings: vec!["1".into(), "2".into()], stall_exists: true, ..Default::default() };
+        let facts =
+            RoleFacts { known_buildings: vec!["1".into(), "2".into()], stall_exists: true, ..Default::default() };
         let holder = decide_roles(&ask(&["vendor", "resident"], &[], Some(7)), &facts).expect("made");
         assert_eq!((holder.roles, holder.stall_id), (vec![Role::Resident, Role::Vendor], Some(7)));
         let volunteer = decide_roles(&ask(&["volunteer"], &["2", " 2", "1"], None), &facts).expect("made");

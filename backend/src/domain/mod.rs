@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod area;
+pub mod catalogue_import;
 pub mod checkout;
 pub mod delivery;
 pub mod donations;

@@ -316,9 +316,7 @@ pub fn decide_product_change(
         None => {}
         Some(0) => next.per_order_limit = None,
         Some(l) if (1..=MAX_PER_ORDER).contains(&l) => next.per_order_limit = Some(l),
-        Some(_) => {
-            return Err(Refusal::new(ErrorCode::InvalidField, format!("per_order_limit: 0 to {MAX_PER_ORDER}")))
-        }
+        Some(_) => return Err(Refusal::new(ErrorCode::InvalidField, format!("per_order_limit: 0 to {MAX_PER_ORDER}"))),
     }
     if let Some(origin) = &change.origin {
         next.origin = if origin.trim().is_empty() { String::new() } else { text("origin", origin, 30)? };

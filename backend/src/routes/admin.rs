@@ -20,6 +20,7 @@ use shared::{ErrorBody, ErrorCode};
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`price_capped`: over the emergency price cap; `already_exists`: the stall sells a product of that name"),
     )
 )]
 #[patch("/admin/products/{id}")]
@@ -40,9 +41,11 @@ pub(crate) async fn change_product(
     body: UpdateProductRequest,
     by: i64,
 ) -> ApiResult<web::Json<Product>> {
-    if body == UpdateProductRequest::default()
-    {
-        return Err(ApiError::new(ErrorCode::InvalidField, "say what to change (`stock`, `price_fen`, `name`, `on_sale`, ...)"));
+    if body == UpdateProductRequest::default() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
+            "say what to change (`stock`, `price_fen`, `name`, `on_sale`, ...)",
+        ));
     }
     state
         .store
@@ -189,7 +192,8 @@ pub async fn users(
     let role = match query.role.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
         None => None,
         Some(r) => Some(
-            shared::Role::parse(r).ok_or_else(|| ApiError::new(ErrorCode::InvalidQuery, format!("role: no role `{r}`")))?,
+            shared::Role::parse(r)
+                .ok_or_else(|| ApiError::new(ErrorCode::InvalidQuery, format!("role: no role `{r}`")))?,
         ),
     };
     let (found, next) = state.store.accounts().search(phone, role, limit, after).await?;

@@ -85,7 +85,7 @@ pub async fn manifest_csv(state: web::Data<AppState>, auth: AuthUser, id: web::P
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(("Content-Disposition", format!("attachment; filename=\"batch-{id}.csv\"")))
-        .body(crate::routes::csv::table(&rows)))
+        .body(crate::routes::sheets::table(&rows)))
 }
 
 /// Claims a ready batch (volunteers): exactly one of several volunteers at once gets it; the
@@ -230,7 +230,7 @@ pub async fn contacts_csv(
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(("Content-Disposition", "attachment; filename=\"contacts.csv\""))
-        .body(crate::routes::csv::table(&rows)))
+        .body(crate::routes::sheets::table(&rows)))
 }
 
 async fn contact_list(state: &AppState, q: &ContactQuery) -> ApiResult<Vec<Contact>> {

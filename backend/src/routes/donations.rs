@@ -294,9 +294,9 @@ pub async fn ledger_csv(
             _ => "退回 return",
         };
         let (money_in, money_out) = if e.amount_fen >= 0 {
-            (super::csv::yuan(e.amount_fen), String::new())
+            (super::sheets::yuan(e.amount_fen), String::new())
         } else {
-            (String::new(), super::csv::yuan(-e.amount_fen))
+            (String::new(), super::sheets::yuan(-e.amount_fen))
         };
         rows.push(vec![
             e.id.to_string(),
@@ -304,7 +304,7 @@ pub async fn ledger_csv(
             kind.to_owned(),
             money_in,
             money_out,
-            super::csv::yuan(e.balance_fen.get()),
+            super::sheets::yuan(e.balance_fen.get()),
             e.donation_id.map(|d| d.to_string()).unwrap_or_default(),
             e.donor.unwrap_or_default(),
             e.order_id.map(|o| o.to_string()).unwrap_or_default(),
@@ -315,5 +315,5 @@ pub async fn ledger_csv(
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(("Content-Disposition", "attachment; filename=\"donations-ledger.csv\""))
-        .body(super::csv::table(&rows)))
+        .body(super::sheets::table(&rows)))
 }

@@ -359,7 +359,7 @@ pub fn shares_table(gb: &GroupBuy, shares: &[Share]) -> String {
             String::new(),
         ]);
     }
-    super::csv::table(&rows)
+    super::sheets::table(&rows)
 }
 
 /// `12.50`: a number a spreadsheet can add up.

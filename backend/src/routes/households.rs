@@ -238,9 +238,9 @@ pub async fn import_register(
     payload: web::Payload,
 ) -> ApiResult<web::Json<RegisterImport>> {
     use crate::domain::households::RegisterLine;
-    use crate::routes::csv::Sheet;
-    let bytes = crate::routes::csv::body(payload, MAX_REGISTER_FILE).await?;
-    let sheet = Sheet::read(&bytes, MAX_REGISTER_ROWS)?;
+    use crate::routes::sheets::Sheet;
+    let bytes = crate::routes::sheets::body(payload, MAX_REGISTER_FILE).await?;
+    let sheet = Sheet::read_any(&bytes, MAX_REGISTER_ROWS)?;
     let column = |names: &[&str]| sheet.column(names);
     let [community, building, unit, room, phone] = [
         column(&["小区", "community"]),
@@ -296,7 +296,7 @@ pub async fn register_csv(state: web::Data<AppState>, _staff: StaffUser) -> ApiR
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(("Content-Disposition", "attachment; filename=\"household-register.csv\""))
-        .body(super::csv::table(&rows)))
+        .body(super::sheets::table(&rows)))
 }
 
 /// Who lives in a household (its members), who waits to join it, and its register of phones:

@@ -5,7 +5,6 @@ mod auth;
 mod batches;
 mod cart;
 mod catalog;
-mod csv;
 mod demo;
 mod donations;
 mod group_buys;
@@ -17,6 +16,7 @@ mod orders;
 pub(crate) mod pay;
 mod prices;
 mod setup;
+mod sheets;
 mod slots;
 mod storefront;
 mod vendor;
@@ -128,6 +128,9 @@ pub fn app(
                 .service(setup::change_stall)
                 .service(setup::add_product)
                 .service(setup::add_own_product)
+                .service(setup::import_catalogue)
+                .service(setup::export_catalogue_csv)
+                .service(setup::export_catalogue_xlsx)
                 .service(setup::audit)
                 .service(group_buys::open)
                 .service(group_buys::list)

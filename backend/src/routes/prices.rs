@@ -4,7 +4,7 @@
 
 use crate::auth::StaffUser;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::csv::yuan;
+use crate::routes::sheets::yuan;
 use crate::state::AppState;
 use crate::store::catalogue::prices::CapSetting;
 use actix_web::{get, put, web, HttpResponse};
@@ -118,5 +118,5 @@ pub async fn record_csv(
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(("Content-Disposition", "attachment; filename=\"prices.csv\""))
-        .body(crate::routes::csv::table(&rows)))
+        .body(crate::routes::sheets::table(&rows)))
 }

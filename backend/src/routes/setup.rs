@@ -221,3 +221,156 @@ pub async fn audit(
     let items = state.store.setup().audit(query.subject.as_deref()).await?;
     Ok(web::Json(super::paged(items, query.limit, query.cursor.as_deref(), |_, e| -e.id)?))
 }
+
+/// The largest catalogue file taken (CSV or XLSX).
+const MAX_CATALOGUE_FILE: usize = 5 * 1024 * 1024;
+/// The most rows of one catalogue file.
+const MAX_CATALOGUE_ROWS: usize = 5_000;
+
+/// Staff bring in the market's spreadsheet of goods: CSV (UTF-8 or GBK, as Excel saves it) or
+/// XLSX, headings in row 1: 编号 (empty for a new product), 摊位号, 分类, 品名, 单位, 价格 (yuan),
+/// 库存, 限购 (empty: none), 产地, 在售 (是/否), 说明 — or the English words after them in the
+/// export's headings. Only 摊位号 and 品名 must be there; a column left out changes nothing.
+/// `dry_run=true` (the default) answers row by row (create / update / unchanged / error with
+/// its column and reason); `dry_run=false` applies it when no row is an error, all or nothing,
+/// every price through the emergency cap and into the public price record, every change in the
+/// audit. The same file twice changes nothing.
+#[utoipa::path(
+    tag = "setup",
+    security(("bearer" = [])),
+    params(shared::api::ImportQuery),
+    request_body(content = String, content_type = "text/csv", description = "CSV (UTF-8 or GBK) or XLSX, headings in row 1"),
+    responses((status = 200, body = shared::api::CatalogueImport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody))
+)]
+#[post("/admin/catalogue/import")]
+pub async fn import_catalogue(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    query: web::Query<shared::api::ImportQuery>,
+    payload: web::Payload,
+) -> ApiResult<web::Json<shared::api::CatalogueImport>> {
+    use crate::domain::catalogue_import::{CatalogueLine, Planned};
+    use crate::routes::sheets::Sheet;
+    let bytes = crate::routes::sheets::body(payload, MAX_CATALOGUE_FILE).await?;
+    let sheet = Sheet::read_any(&bytes, MAX_CATALOGUE_ROWS)?;
+    let column = |names: &[&str]| sheet.column(names);
+    let [id, stall, category, name, unit, price, stock, limit, origin, on_sale, description] = [
+        column(&["编号", "id"]),
+        column(&["摊位号", "摊位", "stall"]),
+        column(&["分类", "类别", "category"]),
+        column(&["品名", "商品", "名称", "name"]),
+        column(&["单位", "unit"]),
+        column(&["价格", "单价", "price"]),
+        column(&["库存", "stock"]),
+        column(&["限购", "limit"]),
+        column(&["产地", "origin"]),
+        column(&["在售", "on_sale", "sale"]),
+        column(&["说明", "描述", "description"]),
+    ];
+    if stall.is_none() || name.is_none() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
+            "第1行应为列名，至少有摊位号和品名 (row 1 must name the columns, at least stall and name)",
+        ));
+    }
+    let cell = |cells: &[String], column: Option<usize>| column.map(|_| Sheet::cell(cells, column).to_owned());
+    let lines: Vec<CatalogueLine> = sheet
+        .rows
+        .iter()
+        .map(|(row, cells)| CatalogueLine {
+            row: *row,
+            id: cell(cells, id),
+            stall: Sheet::cell(cells, stall).to_owned(),
+            name: Sheet::cell(cells, name).to_owned(),
+            category: cell(cells, category),
+            unit: cell(cells, unit),
+            price: cell(cells, price),
+            stock: cell(cells, stock),
+            limit: cell(cells, limit),
+            origin: cell(cells, origin),
+            on_sale: cell(cells, on_sale),
+            description: cell(cells, description),
+        })
+        .collect();
+    let apply = !query.dry_run;
+    let plan = state.store.setup().import_catalogue(&lines, apply, staff.0.user.id, chrono::Utc::now()).await?;
+    let count = |create: bool| {
+        let n = plan.changes.iter().filter(|c| matches!(c, Planned::Create(_)) == create).count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    };
+    Ok(web::Json(shared::api::CatalogueImport {
+        applied: apply && plan.clean(),
+        created: count(true),
+        updated: count(false),
+        rows: plan.rows,
+    }))
+}
+
+/// The headings of the catalogue's file, as the export writes them and the import reads them.
+const CATALOGUE_HEADINGS: [&str; 11] = [
+    "编号 id",
+    "摊位号 stall",
+    "分类 category",
+    "品名 name",
+    "单位 unit",
+    "价格 price",
+    "库存 stock",
+    "限购 limit",
+    "产地 origin",
+    "在售 on_sale",
+    "说明 description",
+];
+
+/// Every product but the boxes, on sale or retired, in the columns the import takes (UTF-8
+/// with a byte-order mark): export, edit, import.
+#[utoipa::path(
+    tag = "setup",
+    security(("bearer" = [])),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+#[get("/admin/catalogue/export.csv")]
+pub async fn export_catalogue_csv(state: web::Data<AppState>, _staff: StaffUser) -> ApiResult<HttpResponse> {
+    let rows = catalogue_rows(&state).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"catalogue.csv\""))
+        .body(super::sheets::table(&rows)))
+}
+
+/// The same as an XLSX workbook (Excel, WPS): numbers as numbers, the rest as text.
+#[utoipa::path(
+    tag = "setup",
+    security(("bearer" = [])),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+#[get("/admin/catalogue/export.xlsx")]
+pub async fn export_catalogue_xlsx(state: web::Data<AppState>, _staff: StaffUser) -> ApiResult<HttpResponse> {
+    let rows = catalogue_rows(&state).await?;
+    // 编号, 价格, 库存 and 限购 are numbers.
+    let book = super::sheets::workbook("商品 catalogue", &rows, &[0, 5, 6, 7])?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .insert_header(("Content-Disposition", "attachment; filename=\"catalogue.xlsx\""))
+        .body(book))
+}
+
+/// The catalogue's file as rows of cells, the headings first.
+async fn catalogue_rows(state: &AppState) -> ApiResult<Vec<Vec<String>>> {
+    let mut rows = vec![CATALOGUE_HEADINGS.map(str::to_owned).to_vec()];
+    for p in state.store.setup().catalogue_entries().await? {
+        rows.push(vec![
+            p.id.to_string(),
+            p.stall_no,
+            p.category,
+            p.name,
+            p.unit,
+            super::sheets::yuan(p.price_fen),
+            p.stock.to_string(),
+            p.per_order_limit.map(|l| l.to_string()).unwrap_or_default(),
+            p.origin,
+            if p.active { "是" } else { "否" }.to_owned(),
+            p.description,
+        ]);
+    }
+    Ok(rows)
+}

@@ -134,7 +134,7 @@ pub async fn packed(
         (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "`price_capped`: over the emergency price cap")
+        (status = 409, body = ErrorBody, description = "`price_capped`: over the emergency price cap; `already_exists`: the stall sells a product of that name")
     )
 )]
 #[patch("/vendor/products/{id}")]

@@ -33,18 +33,3 @@ pub fn App() -> impl IntoView {
         </Shell>
     }
 }
-
-/// `1.20` or `¥12.5` (yuan, as people write prices) -> fen; None if it is not an amount.
-fn fen_of(yuan: &str) -> Option<i64> {
-    let yuan = yuan.trim().trim_start_matches('¥');
-    let (whole, part) = yuan.split_once('.').unwrap_or((yuan, ""));
-    if part.len() > 2
-        || whole.is_empty()
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !part.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let cents: i64 = format!("{part:0<2}").parse().ok()?;
-    whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(cents)
-}

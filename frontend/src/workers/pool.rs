@@ -92,7 +92,7 @@ fn RecordForm(message: RwSignal<Option<(bool, String)>>, on_recorded: Callback<(
     let amount = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
     let record = move |_| {
-        let fen = super::fen_of(&amount.get_untracked());
+        let fen = shared::domain::fen_of_yuan(&amount.get_untracked());
         let body = RecordGift {
             donor_name: donor.get_untracked(),
             amount_fen: Some(fen.unwrap_or(-1)),

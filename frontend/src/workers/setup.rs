@@ -114,7 +114,7 @@ pub fn CatalogueSetup() -> impl IntoView {
         ev.prevent_default();
         let (Ok(vendor), Some(fen), Ok(stock_n)) = (
             stall.get_untracked().parse::<i64>(),
-            super::fen_of(&price.get_untracked()),
+            shared::domain::fen_of_yuan(&price.get_untracked()),
             stock.get_untracked().trim().parse::<i64>(),
         ) else {
             said.set(Some(Err(tr(

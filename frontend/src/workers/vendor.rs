@@ -174,7 +174,7 @@ fn StallProducts() -> impl IntoView {
                         let stock = RwSignal::new(p.stock.to_string());
                         let price = RwSignal::new(format!("{}.{:02}", p.price_fen.get() / 100, p.price_fen.get() % 100));
                         let save = move |_| {
-                            let Some(fen) = super::fen_of(&price.get_untracked()) else {
+                            let Some(fen) = shared::domain::fen_of_yuan(&price.get_untracked()) else {
                                 message.set(Some((false, now(K::bad_price).to_owned())));
                                 return;
                             };

@@ -1,4 +1,4 @@
-//! Spreadsheets staff bring in (the households' register today, the catalogue next): every
+//! Spreadsheets staff bring in (the households' register, the catalogue): every
 //! import answers row by row, first as a dry run, and is applied all or nothing.
 
 use super::*;
@@ -49,6 +49,19 @@ pub struct RegisterImport {
     pub added: u32,
     /// Residents waiting to join who became members because their phone is now registered.
     pub let_in: u32,
+}
+
+/// `POST /admin/catalogue/import`: each row's verdict; `applied` is true only when it was not a
+/// dry run and no row had an error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CatalogueImport {
+    pub rows: Vec<ImportRow>,
+    pub applied: bool,
+    /// New products (made, or that would be).
+    pub created: u32,
+    /// Products changed (or that would be).
+    pub updated: u32,
 }
 
 /// `?dry_run=`: check only (the default), or apply.

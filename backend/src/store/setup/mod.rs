@@ -5,8 +5,8 @@
 
 use crate::domain::area::{decide_building_change, decide_new_building, BuildingState};
 use crate::domain::setup::{
-    decide_category_change, decide_new_category, decide_new_stall, decide_stall_change, CatalogueFacts,
-    CategoryState, StallState,
+    decide_category_change, decide_new_category, decide_new_stall, decide_stall_change, CatalogueFacts, CategoryState,
+    StallState,
 };
 use crate::domain::Refusal;
 use crate::store::db::{args, Db, Tx};

@@ -3,9 +3,10 @@
 //! record, every change in the audit.
 
 use super::{record, Audit, Setup};
-use crate::domain::setup::{
-    decide_new_product, decide_product_change, ProductChangeFacts, ProductFacts, ProductState,
+use crate::domain::catalogue_import::{
+    plan_catalogue_import, CatalogueLine, CataloguePlan, CatalogueSnapshot, KnownProduct, Planned,
 };
+use crate::domain::setup::{decide_new_product, decide_product_change, ProductChangeFacts, ProductFacts, ProductState};
 use crate::domain::Refusal;
 use crate::store::catalogue::prices::{cap_in, price_snapshot};
 use crate::store::db::{args, Tx};
@@ -38,37 +39,10 @@ impl Setup {
             Ok(made) => made,
             Err(refusal) => return Ok(Some(Err(refusal))),
         };
-        let id: i64 = tx
-            .one(
-                "INSERT INTO products (vendor_id, category_id, name, unit, price_fen, stock, per_order_limit, is_box, \
-                 description, origin, updated_at, category_sort) VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10, \
-                 (SELECT sort FROM categories WHERE id = $2)) RETURNING id",
-                &args![
-                    vendor_id,
-                    made.category.as_str(),
-                    made.name.as_str(),
-                    made.unit.as_str(),
-                    made.price_fen,
-                    made.stock,
-                    made.per_order_limit,
-                    made.description.as_str(),
-                    made.origin.as_str(),
-                    now
-                ],
-            )
-            .await?;
-        tx.exec(
-            "INSERT INTO price_history (product_id, price_fen, changed_at, changed_by) VALUES ($1, $2, $3, $4)",
-            &args![id, made.price_fen, now, by],
-        )
-        .await?;
-        let entry =
-            Audit { at: now, actor: Some(by), subject: "product", subject_id: id.to_string(), action: "create" };
-        record(&mut tx, entry, None, Some(&made)).await?;
+        let id = insert_product(&mut tx, &made, by, now).await?;
         tx.commit().await?;
         Ok(Some(Ok(id)))
     }
-
 
     /// Changes product `id` (`domain::setup::decide_product_change`) as `by`: a new price goes
     /// into the public price record, the change into the audit (`retire` / `restore` when only
@@ -103,6 +77,161 @@ impl Setup {
         tx.commit().await?;
         Ok(Some(Ok(after)))
     }
+}
+
+/// One product as the catalogue's file shows it (`domain::catalogue_import::COLUMNS`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CatalogueEntry {
+    pub id: i64,
+    pub stall_no: String,
+    pub category: String,
+    pub name: String,
+    pub unit: String,
+    pub price_fen: i64,
+    pub stock: i64,
+    pub per_order_limit: Option<i64>,
+    pub origin: String,
+    pub active: bool,
+    pub description: String,
+}
+
+impl Setup {
+    /// Staff's catalogue file (`domain::catalogue_import::plan_catalogue_import`) over the
+    /// catalogue as it stands, every product locked; applied (every change through the price
+    /// record and the audit, in one transaction) only when `apply` and no row is an error.
+    pub async fn import_catalogue(
+        &self,
+        lines: &[CatalogueLine],
+        apply: bool,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CataloguePlan> {
+        #[derive(Deserialize)]
+        struct Row {
+            id: i64,
+            vendor_id: i64,
+            category_id: String,
+            name: String,
+            unit: String,
+            price_fen: i64,
+            stock: i64,
+            per_order_limit: Option<i64>,
+            origin: String,
+            description: String,
+            active: bool,
+            price_ceiling_fen: Option<i64>,
+            is_box: bool,
+            day_open_fen: Option<i64>,
+        }
+        let mut tx = self.db.begin().await?;
+        tx.advisory_lock(super::SETUP_LOCK).await?;
+        let cap = cap_in(&mut tx).await?;
+        // Each product's price when the day began (for the cap), in the one query.
+        let sql = tx.locked_of(
+            "SELECT p.id, p.vendor_id, p.category_id, p.name, p.unit, p.price_fen, p.stock, p.per_order_limit, \
+             p.origin, p.description, p.active, p.price_ceiling_fen, p.is_box, \
+             COALESCE((SELECT h.price_fen FROM price_history h WHERE h.product_id = p.id AND h.changed_at < $1 \
+              ORDER BY h.changed_at DESC, h.id DESC LIMIT 1), \
+              (SELECT h.price_fen FROM price_history h WHERE h.product_id = p.id ORDER BY h.changed_at, h.id LIMIT 1)) \
+             AS day_open_fen FROM products p ORDER BY p.id",
+            "p",
+        );
+        let start = crate::domain::time::shanghai_today_start(now);
+        let rows: Vec<Row> = tx.all(&sql, &args![start]).await?;
+        #[derive(Deserialize)]
+        struct Stall {
+            id: i64,
+            stall_no: String,
+        }
+        let stalls: Vec<Stall> = tx.all("SELECT id, stall_no FROM vendors ORDER BY id", &[]).await?;
+        let snapshot = CatalogueSnapshot {
+            categories: super::catalogue_facts(&mut tx).await?.categories,
+            stalls: stalls.into_iter().map(|s| (s.id, s.stall_no)).collect(),
+            products: rows
+                .into_iter()
+                .map(|r| KnownProduct {
+                    id: r.id,
+                    day_open_fen: r.day_open_fen.unwrap_or(r.price_fen),
+                    is_box: r.is_box,
+                    state: ProductState {
+                        vendor_id: r.vendor_id,
+                        category: r.category_id,
+                        name: r.name,
+                        unit: r.unit,
+                        price_fen: r.price_fen,
+                        stock: r.stock,
+                        per_order_limit: r.per_order_limit,
+                        origin: r.origin,
+                        description: r.description,
+                        on_sale: r.active,
+                        price_ceiling_fen: r.price_ceiling_fen,
+                    },
+                })
+                .collect(),
+            cap,
+        };
+        let plan = plan_catalogue_import(lines, &snapshot);
+        if !apply || !plan.clean() {
+            return Ok(plan);
+        }
+        for change in &plan.changes {
+            match change {
+                Planned::Create(made) => {
+                    insert_product(&mut tx, made, by, now).await?;
+                }
+                Planned::Update { id, before, after } => write_product(&mut tx, *id, before, after, by, now).await?,
+            }
+        }
+        tx.commit().await?;
+        Ok(plan)
+    }
+
+    /// Every product but the boxes, on sale or retired, as the catalogue's file shows them: by
+    /// stall, then in the catalogue's order.
+    pub async fn catalogue_entries(&self) -> StoreResult<Vec<CatalogueEntry>> {
+        Ok(self
+            .db
+            .all(
+                "SELECT p.id, v.stall_no, COALESCE(c.name_zh, p.category_id) AS category, p.name, p.unit, p.price_fen, \
+                 p.stock, p.per_order_limit, p.origin, p.active, p.description FROM products p \
+                 JOIN vendors v ON v.id = p.vendor_id LEFT JOIN categories c ON c.id = p.category_id \
+                 WHERE NOT p.is_box ORDER BY v.stall_no, p.category_sort, p.id",
+                &[],
+            )
+            .await?)
+    }
+}
+
+/// A new product as decided: its row, its first price in the price record, the audit entry.
+async fn insert_product(tx: &mut Tx, made: &ProductState, by: i64, now: DateTime<Utc>) -> StoreResult<i64> {
+    let id: i64 = tx
+        .one(
+            "INSERT INTO products (vendor_id, category_id, name, unit, price_fen, stock, per_order_limit, is_box, \
+             description, origin, active, updated_at, category_sort) VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE, $8, \
+             $9, $10, $11, (SELECT sort FROM categories WHERE id = $2)) RETURNING id",
+            &args![
+                made.vendor_id,
+                made.category.as_str(),
+                made.name.as_str(),
+                made.unit.as_str(),
+                made.price_fen,
+                made.stock,
+                made.per_order_limit,
+                made.description.as_str(),
+                made.origin.as_str(),
+                made.on_sale,
+                now
+            ],
+        )
+        .await?;
+    tx.exec(
+        "INSERT INTO price_history (product_id, price_fen, changed_at, changed_by) VALUES ($1, $2, $3, $4)",
+        &args![id, made.price_fen, now, by],
+    )
+    .await?;
+    let entry = Audit { at: now, actor: Some(by), subject: "product", subject_id: id.to_string(), action: "create" };
+    record(tx, entry, None, Some(made)).await?;
+    Ok(id)
 }
 
 /// Product `id` as the set-up's rules read it, locked on PostgreSQL. None: no such product.

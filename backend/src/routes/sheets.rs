@@ -1,6 +1,7 @@
-//! Spreadsheets for people who prefer paper: UTF-8 with a byte-order mark (so spreadsheet
-//! programs show the Chinese), CRLF rows, fields quoted when they must be, never a formula.
-//! And the files staff bring in: CSV in UTF-8 or GBK, read by the csv crate.
+//! Spreadsheets for people who prefer paper: CSV in UTF-8 with a byte-order mark (so spreadsheet
+//! programs show the Chinese), CRLF rows, fields quoted when they must be, never a formula; and
+//! XLSX written by rust_xlsxwriter. And the files staff bring in: CSV in UTF-8 or GBK, read by
+//! the csv crate, or XLSX read by calamine.
 
 use crate::error::ApiError;
 use shared::ErrorCode;
@@ -14,6 +15,31 @@ pub fn table(rows: &[Vec<String>]) -> String {
         out.push_str("\r\n");
     }
     out
+}
+
+/// These rows, the first being the headings, as an XLSX workbook of one worksheet: cells in the
+/// `numeric` columns that read as numbers are numbers (Excel sums them), the rest text (never a
+/// formula).
+pub fn workbook(name: &str, rows: &[Vec<String>], numeric: &[usize]) -> Result<Vec<u8>, ApiError> {
+    let failed = |e: rust_xlsxwriter::XlsxError| ApiError::internal("writing XLSX", e);
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name(name).map_err(failed)?;
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    for (r, row) in rows.iter().enumerate() {
+        let r = u32::try_from(r).map_err(|_| ApiError::internal("writing XLSX", "too many rows"))?;
+        for (c, value) in row.iter().enumerate() {
+            let c = u16::try_from(c).map_err(|_| ApiError::internal("writing XLSX", "too many columns"))?;
+            let number = value.parse::<f64>().ok().filter(|_| r > 0 && numeric.contains(&usize::from(c)));
+            match number {
+                Some(n) => sheet.write_number(r, c, n).map_err(failed)?,
+                None if r == 0 => sheet.write_string_with_format(r, c, value, &bold).map_err(failed)?,
+                None => sheet.write_string(r, c, value).map_err(failed)?,
+            };
+        }
+    }
+    sheet.set_freeze_panes(1, 0).map_err(failed)?;
+    book.save_to_buffer().map_err(failed)
 }
 
 /// Fen as yuan for a spreadsheet: `12.50`.
@@ -82,6 +108,57 @@ impl Sheet {
             rows.push((row, record.iter().map(str::to_owned).collect()));
         }
         Ok(Sheet { headings, rows })
+    }
+
+    /// A file as staff upload it: XLSX (a zip, as Excel and WPS save it) or CSV.
+    pub fn read_any(bytes: &[u8], max_rows: usize) -> Result<Sheet, ApiError> {
+        if bytes.starts_with(b"PK\x03\x04") {
+            Self::read_xlsx(bytes, max_rows)
+        } else {
+            Self::read(bytes, max_rows)
+        }
+    }
+
+    /// The first worksheet of an XLSX file: numbers as people wrote them (`30`, `4.5`), cells
+    /// trimmed, blank rows skipped, rows numbered as the spreadsheet shows them.
+    pub fn read_xlsx(bytes: &[u8], max_rows: usize) -> Result<Sheet, ApiError> {
+        use calamine::{Data, Reader as _};
+        let unreadable = |e: String| {
+            ApiError::new(ErrorCode::InvalidField, format!("XLSX 文件无法读取 (unreadable XLSX file): {e}"))
+        };
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| unreadable(e.to_string()))?;
+        let range = match book.worksheet_range_at(0) {
+            Some(range) => range.map_err(|e| unreadable(e.to_string()))?,
+            None => return Err(unreadable("no worksheet".into())),
+        };
+        let first = range.start().map_or(0, |(row, _)| row);
+        let text = |cell: &Data| -> String {
+            match cell {
+                Data::Empty => String::new(),
+                Data::String(s) => s.trim().to_owned(),
+                Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+                Data::Float(f) => format!("{f}"),
+                Data::Int(i) => i.to_string(),
+                Data::Bool(b) => b.to_string(),
+                other => other.to_string().trim().to_owned(),
+            }
+        };
+        let mut rows = range.rows().enumerate().map(|(i, cells)| {
+            let number = u32::try_from(first as usize + i + 1).unwrap_or(u32::MAX);
+            (number, cells.iter().map(text).collect::<Vec<String>>())
+        });
+        let Some((_, headings)) = rows.next() else { return Err(unreadable("an empty worksheet".into())) };
+        let mut sheet = Sheet { headings, rows: Vec::new() };
+        for (number, cells) in rows.filter(|(_, cells)| cells.iter().any(|c| !c.is_empty())) {
+            if sheet.rows.len() == max_rows {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidField,
+                    format!("一次最多{max_rows}行，请分成几个文件 (at most {max_rows} rows a file)"),
+                ));
+            }
+            sheet.rows.push((number, cells));
+        }
+        Ok(sheet)
     }
 
     /// The column whose heading is one of `names` (case aside), or starts or ends with one as a
