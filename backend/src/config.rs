@@ -26,6 +26,9 @@ pub struct Config {
     pub demo_orders: i64,
     /// `FXS_STATIC_DIR`: the built storefront.
     pub static_dir: PathBuf,
+    /// `FXS_PHOTO_DIR`: product photos (`photos` in the data folder when unset). Server
+    /// processes of one market share it (a folder on their machine, or a shared one).
+    pub photo_dir: PathBuf,
     /// `FXS_JWT_SECRET`: HS256 key; generated into the data folder when unset.
     pub jwt_secret: Option<SecretString>,
     /// `FXS_TOKEN_TTL_HOURS`: how long a login lasts.
@@ -175,6 +178,9 @@ impl Config {
             config.addr = addr;
         }
         config.database_url = var("DATABASE_URL");
+        if let Some(dir) = var("FXS_PHOTO_DIR") {
+            config.photo_dir = PathBuf::from(dir);
+        }
         if let Some(dir) = var("FXS_STATIC_DIR") {
             config.static_dir = PathBuf::from(dir);
         }
@@ -285,6 +291,7 @@ impl Config {
 
     /// Defaults: embedded database in `data_dir`, listen on 127.0.0.1:8080.
     pub fn default_for(data_dir: PathBuf) -> Self {
+        let photo_dir = data_dir.join("photos");
         Config {
             addr: "127.0.0.1:8080".into(),
             data_dir,
@@ -295,6 +302,7 @@ impl Config {
             demo_products: crate::demo::scale::PRODUCTS as i64,
             demo_orders: crate::demo::scale::ORDERS,
             static_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/dist")),
+            photo_dir,
             jwt_secret: None,
             token_ttl: Duration::from_secs(7 * 24 * 3600),
             hsts_max_age: None,

@@ -63,6 +63,7 @@ dictionary! {
     sold_out => "已售完", "Sold out";
     limit => "每单限购", "Limit per order";
     stall => "摊位", "Stall";
+    origin => "产地", "Origin";
     box_contents => "盒内有", "In the box";
     price_record => "价格记录", "Price record";
     back => "返回", "Back";

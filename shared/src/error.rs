@@ -12,6 +12,8 @@ pub enum ErrorCode {
     InvalidPhone,
     InvalidQuery,
     InvalidField,
+    /// An upload that is not a JPEG, PNG or WebP picture (or a broken one).
+    InvalidImage,
     // 401
     Unauthorized,
     InvalidToken,
@@ -70,6 +72,7 @@ impl ErrorCode {
             Self::InvalidPhone => "invalid_phone",
             Self::InvalidQuery => "invalid_query",
             Self::InvalidField => "invalid_field",
+            Self::InvalidImage => "invalid_image",
             Self::Unauthorized => "unauthorized",
             Self::InvalidToken => "invalid_token",
             Self::InvalidCode => "invalid_code",
@@ -114,7 +117,9 @@ impl ErrorCode {
     /// The HTTP status that goes with the code.
     pub fn status(self) -> u16 {
         match self {
-            Self::InvalidJson | Self::InvalidPhone | Self::InvalidQuery | Self::InvalidField => 400,
+            Self::InvalidJson | Self::InvalidPhone | Self::InvalidQuery | Self::InvalidField | Self::InvalidImage => {
+                400
+            }
             Self::Unauthorized
             | Self::InvalidToken
             | Self::InvalidCode

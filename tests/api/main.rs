@@ -13,6 +13,7 @@ mod first_day;
 mod group_buys;
 mod notices;
 mod payments;
+mod photos;
 mod prices;
 mod rush;
 mod scale;

@@ -237,6 +237,9 @@ pub struct ProductRow {
     /// Where it comes from, e.g. `山东寿光` (empty: not said).
     #[serde(default)]
     pub origin: String,
+    /// The name its photo is stored under (`photos.rs`), when it has one.
+    #[serde(default)]
+    pub photo: Option<String>,
 }
 
 /// A household that already exists at an address the batch names.

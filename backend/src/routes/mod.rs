@@ -76,6 +76,7 @@ pub fn app(
     >,
 > {
     let static_dir = state.config.static_dir.clone();
+    let photo_dir = state.config.photo_dir.clone();
     let protect = state.clone();
     let (app, api) = App::new()
         .into_utoipa_app()
@@ -131,6 +132,8 @@ pub fn app(
                 .service(setup::import_catalogue)
                 .service(setup::export_catalogue_csv)
                 .service(setup::export_catalogue_xlsx)
+                .service(setup::product_photo)
+                .service(setup::own_product_photo)
                 .service(setup::audit)
                 .service(group_buys::open)
                 .service(group_buys::list)
@@ -201,6 +204,7 @@ pub fn app(
     app.app_data(api)
         .route("/api/openapi.json", web::get().to(openapi_json))
         .service(web::scope("/api").default_service(web::to(api_not_found)))
+        .service(storefront::photos(photo_dir))
         .service(storefront::service(static_dir))
         .wrap(tracing_actix_web::TracingLogger::<crate::telemetry::MaskedRootSpan>::new())
         .wrap_fn(move |req, service| {

@@ -5,7 +5,7 @@
 use crate::auth::{StaffUser, VendorUser};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use actix_web::{get, patch, post, web, HttpResponse};
+use actix_web::{get, patch, post, put, web, HttpResponse};
 use shared::api::{
     AuditEntry, AuditQuery, Building, Category, NewBuilding, NewCategory, NewProduct, NewStall, Page, PageQuery,
     ProductDetail, UpdateBuilding, UpdateCategory, UpdateStall, Vendor,
@@ -373,4 +373,82 @@ async fn catalogue_rows(state: &AppState) -> ApiResult<Vec<Vec<String>>> {
         ]);
     }
     Ok(rows)
+}
+
+/// Staff give a product its photo: the picture itself as the body (`image/jpeg`, `image/png`
+/// or `image/webp`, up to 10 MB; what it is, is read from the bytes). It is turned upright,
+/// stripped of its metadata (a phone's GPS position never reaches residents) and stored as a
+/// thumbnail and a larger JPEG under names that never change. Not a picture: 400 `invalid_image`.
+#[utoipa::path(
+    tag = "setup",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "product")),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "a JPEG, PNG or WebP photo"),
+    responses((status = 200, body = shared::api::Product), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody))
+)]
+#[put("/admin/products/{id}/photo")]
+pub async fn product_photo(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    id: web::Path<i64>,
+    payload: web::Payload,
+) -> ApiResult<web::Json<shared::api::Product>> {
+    let id = id.into_inner();
+    state.store.catalogue().product_any(id).await?.ok_or_else(|| ApiError::not_found("product"))?;
+    set_photo(&state, id, payload, staff.0.user.id).await
+}
+
+/// A stall holder gives their own product its photo, as staff do. Another stall's: 404.
+#[utoipa::path(
+    tag = "vendors",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "product")),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "a JPEG, PNG or WebP photo"),
+    responses((status = 200, body = shared::api::Product), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody))
+)]
+#[put("/vendor/products/{id}/photo")]
+pub async fn own_product_photo(
+    state: web::Data<AppState>,
+    vendor: VendorUser,
+    id: web::Path<i64>,
+    payload: web::Payload,
+) -> ApiResult<web::Json<shared::api::Product>> {
+    let stall = super::vendor::stall(&vendor)?;
+    let id = id.into_inner();
+    let theirs = state.store.catalogue().product_any(id).await?.is_some_and(|p| p.vendor_id == stall);
+    if !theirs {
+        return Err(ApiError::not_found("product"));
+    }
+    set_photo(&state, id, payload, vendor.0.user.id).await
+}
+
+/// Reads, prepares (off the server's threads), stores and records a product's photo.
+async fn set_photo(
+    state: &AppState,
+    id: i64,
+    payload: web::Payload,
+    by: i64,
+) -> ApiResult<web::Json<shared::api::Product>> {
+    let bytes = super::sheets::body(payload, crate::photos::MAX_PHOTO_BYTES).await?;
+    let dir = state.config.photo_dir.clone();
+    let prepared =
+        web::block(move || -> Result<Result<crate::photos::Prepared, crate::domain::Refusal>, std::io::Error> {
+            let prepared = match crate::photos::prepare(&bytes) {
+                Ok(p) => p,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            crate::photos::store(&dir, &prepared)?;
+            Ok(Ok(prepared))
+        })
+        .await
+        .map_err(|e| ApiError::internal("preparing a photo", e))?
+        .map_err(|e| ApiError::internal("storing a photo", e))??;
+    state
+        .store
+        .setup()
+        .set_photo(id, &prepared.key, by, chrono::Utc::now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    let product = state.store.catalogue().product_any(id).await?.ok_or_else(|| ApiError::not_found("product"))?;
+    Ok(web::Json(product))
 }

@@ -14,6 +14,26 @@ pub fn service(static_dir: std::path::PathBuf) -> impl actix_web::dev::HttpServi
         .service(Files::new("/", static_dir).index_file("index.html").default_handler(web::to(page)))
 }
 
+/// Product photos (`photos.rs`) from the photo folder: their names are their content, so a
+/// browser (and a proxy in front) keeps each for a year without asking again.
+pub fn photos(dir: std::path::PathBuf) -> impl actix_web::dev::HttpServiceFactory {
+    use actix_web::dev::Service as _;
+    use actix_web::http::header::{HeaderValue, CACHE_CONTROL};
+    web::scope("/photos")
+        .wrap_fn(|req, service| {
+            let answer = service.call(req);
+            async move {
+                let mut res = answer.await?;
+                if res.status().is_success() {
+                    let forever = HeaderValue::from_static("public, max-age=31536000, immutable");
+                    res.headers_mut().insert(CACHE_CONTROL, forever);
+                }
+                Ok(res)
+            }
+        })
+        .service(Files::new("", dir).use_etag(false))
+}
+
 /// The storefront's files as `./scripts/build-storefront` compressed them (gzip -9, once at build
 /// time: a quarter smaller than the on-the-fly gzip, and no CPU per request), for a client that
 /// takes gzip: `/pkg/market_bg.wasm` is answered from `pkg/market_bg.wasm.gz` when that is

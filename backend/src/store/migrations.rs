@@ -26,6 +26,7 @@ pub const SQLITE: Embedded = &[
     (15, "erasure", include_str!("../../../migrations/sqlite/0015_erasure.sql")),
     (16, "market setup", include_str!("../../../migrations/sqlite/0016_market_setup.sql")),
     (17, "product origin", include_str!("../../../migrations/sqlite/0017_product_origin.sql")),
+    (18, "product photo", include_str!("../../../migrations/sqlite/0018_product_photo.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -49,6 +50,7 @@ pub const POSTGRES: Embedded = &[
     (18, "erasure", include_str!("../../../migrations/postgres/0018_erasure.sql")),
     (19, "market setup", include_str!("../../../migrations/postgres/0019_market_setup.sql")),
     (20, "product origin", include_str!("../../../migrations/postgres/0020_product_origin.sql")),
+    (21, "product photo", include_str!("../../../migrations/postgres/0021_product_photo.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

@@ -19,6 +19,19 @@ pub fn category_icon(category: &str) -> &'static str {
     }
 }
 
+/// A product's picture on a card: its photo's thumbnail, loaded lazily into a box of fixed size
+/// (nothing jumps), or its category's emoji when it has no photo.
+#[component]
+fn Picture<'a>(product: &'a Product) -> impl IntoView {
+    match &product.photo {
+        Some(photo) => view! {
+            <img class="product-icon" src=photo.thumb_url.clone() alt="" width="64" height="64" loading="lazy" decoding="async"/>
+        }
+        .into_any(),
+        None => view! { <div class="product-icon" aria-hidden="true">{category_icon(&product.category)}</div> }.into_any(),
+    }
+}
+
 #[component]
 pub fn ProductCard(product: Product) -> impl IntoView {
     let href = format!("/products/{}", product.id);
@@ -29,7 +42,7 @@ pub fn ProductCard(product: Product) -> impl IntoView {
     view! {
         <A href=href>
             <article class="product-card" class:sold-out=sold_out>
-                <div class="product-icon" aria-hidden="true">{category_icon(&product.category)}</div>
+                <Picture product=&product/>
                 <div class="product-main">
                     <h3 class="product-name">{product.name.clone()}</h3>
                     <p class="product-vendor">{product.vendor_name.clone()}</p>

@@ -187,10 +187,14 @@ pub fn ProductPage() -> impl IntoView {
             let stock_text = format!("{} {}", p.stock, p.unit);
             view! {
                 <article class="product-detail">
-                    <div class="detail-icon" aria-hidden="true">{crate::components::category_icon(&p.category)}</div>
+                    {match &p.photo {
+                        Some(photo) => view! { <img class="detail-photo" src=photo.url.clone() alt=p.name.clone() width="960" height="720" decoding="async"/> }.into_any(),
+                        None => view! { <div class="detail-icon" aria-hidden="true">{crate::components::category_icon(&p.category)}</div> }.into_any(),
+                    }}
                     <h1>{p.name.clone()}</h1>
                     <p class="detail-price">{p.price_fen.yuan()} <small>"/" {p.unit.clone()}</small></p>
                     <dl class="facts">
+                        {(!p.origin.is_empty()).then(|| view! { <dt>{t(K::origin)}</dt><dd>{p.origin.clone()}</dd> })}
                         <dt>{t(K::stall)}</dt>
                         <dd><A href=format!("/products?vendor_id={}", p.vendor_id)>{p.vendor_name.clone()}</A></dd>
                         <dt>{t(K::stock)}</dt>

@@ -49,7 +49,7 @@ pub struct ProductPage {
 /// (`domain::checkout::ProductRow`); `WHERE p.id = $1` and the like follow.
 pub(crate) const PRODUCT_SELECT: &str = "SELECT p.id, p.vendor_id, v.name AS vendor_name, p.name, p.unit, \
      p.price_fen, p.stock, p.per_order_limit, p.active, p.category_id AS category, p.is_box, p.description, \
-     p.category_sort, p.origin FROM products p JOIN vendors v ON v.id = p.vendor_id";
+     p.category_sort, p.origin, p.photo FROM products p JOIN vendors v ON v.id = p.vendor_id";
 
 /// The product `id` as it is, locked on PostgreSQL (its stock is about to change).
 pub(crate) async fn product_locked(tx: &mut Tx, id: i64) -> StoreResult<Option<ProductRow>> {
@@ -72,6 +72,7 @@ fn product(r: ProductRow) -> Product {
         description: r.description,
         origin: r.origin,
         on_sale: r.active,
+        photo: r.photo.as_deref().map(crate::photos::urls),
     }
 }
 

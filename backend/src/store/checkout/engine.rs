@@ -627,6 +627,7 @@ fn product_row(c: &Connection, id: i64) -> rusqlite::Result<Option<ProductRow>> 
                 description: r.get("description")?,
                 category_sort: r.get("category_sort")?,
                 origin: r.get("origin")?,
+                photo: r.get("photo")?,
             })
         })
         .optional()

@@ -186,6 +186,28 @@ impl Setup {
         Ok(plan)
     }
 
+    /// Gives product `id` the photo stored under `key` (`photos.rs`), recorded in the audit.
+    /// Its vendor; None: no such product.
+    pub async fn set_photo(&self, id: i64, key: &str, by: i64, now: DateTime<Utc>) -> StoreResult<Option<i64>> {
+        #[derive(Deserialize, serde::Serialize, PartialEq)]
+        struct Photo {
+            vendor_id: i64,
+            photo: Option<String>,
+        }
+        let mut tx = self.db.begin().await?;
+        let sql = tx.locked("SELECT vendor_id, photo FROM products WHERE id = $1");
+        let Some(before) = tx.opt::<Photo>(&sql, &args![id]).await? else { return Ok(None) };
+        let after = Photo { vendor_id: before.vendor_id, photo: Some(key.to_owned()) };
+        if after != before {
+            tx.exec("UPDATE products SET photo = $2, updated_at = $3 WHERE id = $1", &args![id, key, now]).await?;
+            let entry =
+                Audit { at: now, actor: Some(by), subject: "product", subject_id: id.to_string(), action: "photo" };
+            record(&mut tx, entry, Some(&before), Some(&after)).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(before.vendor_id))
+    }
+
     /// Every product but the boxes, on sale or retired, as the catalogue's file shows them: by
     /// stall, then in the catalogue's order.
     pub async fn catalogue_entries(&self) -> StoreResult<Vec<CatalogueEntry>> {
