@@ -13,6 +13,7 @@ on_both_databases! {
     staff_and_stalls_add_products_on_sale_at_once => new_products;
     staff_and_stalls_change_and_retire_products => changed_products;
     staff_find_people_and_give_and_take_their_roles => people;
+    staff_pack_and_change_veg_boxes => boxes;
 }
 
 async fn new_products(db: Db) {
@@ -193,6 +194,58 @@ async fn people(db: Db) {
     assert_eq!(entries[1]["actor"], "13800000000");
 }
 
+async fn boxes(db: Db) {
+    let app = tests::spawn_app(db).await;
+    let (staff, _) = app.login("13800000000").await;
+    let (resident, _) = app.login("13712345677").await;
+    let potatoes = app.product_id("土豆").await;
+    let cabbage = app.product_id("大白菜").await;
+    let a_box = app.get("/api/v1/products?category=box", None).await.body["items"][0]["id"].as_i64().expect("a box");
+    let new = json!({ "name": "三口之家菜盒", "price_fen": 4590, "stock": 30, "per_order_limit": 1,
+                      "items": [{ "product_id": potatoes, "quantity": 2 }, { "product_id": cabbage, "quantity": 1 }] });
+    assert_eq!(app.post("/api/v1/admin/boxes", &new, Some(&resident)).await.status, 403);
+    for bad in [
+        json!({ "name": "x", "price_fen": 100, "stock": 1, "items": [] }),
+        json!({ "name": "x", "price_fen": 100, "stock": 1, "items": [{ "product_id": a_box, "quantity": 1 }] }),
+        json!({ "name": "x", "price_fen": 100, "stock": 1, "items": [{ "product_id": 999999, "quantity": 1 }] }),
+        json!({ "name": "x", "price_fen": 100, "stock": 1, "items": [{ "product_id": potatoes, "quantity": 0 }] }),
+        json!({ "name": "x", "price_fen": 100, "stock": 1, "vendor_id": 999999, "items": [{ "product_id": potatoes, "quantity": 1 }] }),
+    ] {
+        assert_eq!(app.post("/api/v1/admin/boxes", &bad, Some(&staff)).await.status, 400, "{bad}");
+    }
+    let r = app.post("/api/v1/admin/boxes", &new, Some(&staff)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_i64().expect("id");
+    assert_eq!(
+        (r.body["is_box"].clone(), r.body["category"].clone(), r.body["unit"].clone()),
+        (json!(true), json!("box"), json!("盒"))
+    );
+    assert_eq!(r.body["box_items"].as_array().map(Vec::len), Some(2));
+    let shelf = app.get("/api/v1/products?category=box", None).await.body;
+    assert!(shelf["items"].as_array().expect("items").iter().any(|p| p["id"] == id), "on the 菜盒子 shelf at once");
+    assert_eq!(app.post("/api/v1/admin/boxes", &new, Some(&staff)).await.status, 409, "its name is taken");
+    // Changed: contents and price; retired.
+    let path = format!("/api/v1/admin/boxes/{id}");
+    let r = app
+        .patch(&path, &json!({ "items": [{ "product_id": cabbage, "quantity": 3 }], "price_fen": 4490 }), Some(&staff))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!((r.body["box_items"][0]["quantity"].clone(), r.body["price_fen"].clone()), (json!(3), json!(4490)));
+    assert_eq!(
+        app.patch(&format!("/api/v1/admin/boxes/{potatoes}"), &json!({ "stock": 1 }), Some(&staff)).await.status,
+        404,
+        "not a box"
+    );
+    assert_eq!(app.patch(&path, &json!({}), Some(&staff)).await.status, 400);
+    let r = app.patch(&path, &json!({ "on_sale": false }), Some(&staff)).await;
+    assert_eq!((r.status, r.body["on_sale"].clone()), (200, json!(false)));
+    assert_eq!(app.get(&format!("/api/v1/products/{id}"), None).await.status, 404);
+    let audit = app.get("/api/v1/admin/audit?subject=product", Some(&staff)).await.body;
+    let actions: Vec<_> = audit["items"].as_array().expect("items").iter().map(|e| e["action"].clone()).collect();
+    assert_eq!(actions, [json!("retire"), json!("items"), json!("update"), json!("create")]);
+    assert_eq!(audit["items"][3]["after"]["items"].as_array().map(Vec::len), Some(2));
+}
+
 async fn categories_and_stalls(db: Db) {
     let app = tests::spawn_app(db).await;
     let (staff, _) = app.login("13800000000").await;
@@ -366,4 +419,63 @@ async fn first_staff(db: Db) {
     let me = app.get("/api/v1/me", Some(&token)).await;
     assert!(me.body["roles"].as_array().expect("roles").contains(&json!("staff")), "{:?}", me.body);
     assert_eq!(app.get("/api/v1/admin/households", Some(&token)).await.status, 200);
+
+    // The market built from nothing: a building, a category, a stall with its holder, goods from
+    // the market's spreadsheet, a 菜盒子, a delivery slot; then a resident's first order.
+    let staff = token;
+    let made = |r: tests::Reply| {
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.body
+    };
+    made(
+        app.post(
+            "/api/v1/admin/buildings",
+            &json!({ "community": "新村小区", "building": "1", "units": 2 }),
+            Some(&staff),
+        )
+        .await,
+    );
+    made(app.post("/api/v1/admin/categories", &json!({ "name": "蔬菜", "name_en": "Vegetable" }), Some(&staff)).await);
+    let stall = made(
+        app.post("/api/v1/admin/stalls", &json!({ "name": "王阿姨蔬菜", "hall": "A", "number": "01" }), Some(&staff))
+            .await,
+    );
+    let r = app
+        .put(
+            "/api/v1/admin/users/13712345679/roles",
+            &json!({ "roles": ["vendor"], "stall_id": stall["id"] }),
+            Some(&staff),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let sheet = "摊位号,分类,品名,单位,价格,库存,限购,产地\nA01,蔬菜,青菜,斤,2.50,100,5,本地\nA01,vegetable,土豆,斤,1.80,200,,山东\n";
+    let url = app.url("/api/v1/admin/catalogue/import?dry_run=false");
+    let r = app.send(app.client.post(url).bearer_auth(&staff).header("Content-Type", "text/csv").body(sheet)).await;
+    assert_eq!((r.status, r.body["created"].clone()), (200, json!(2)), "{:?}", r.body);
+    let goods = app.get("/api/v1/products", None).await.body;
+    let greens =
+        goods["items"].as_array().expect("items").iter().find(|p| p["name"] == "青菜").expect("青菜")["id"].clone();
+    let the_box = json!({ "name": "一周菜盒", "price_fen": 1990, "stock": 10, "vendor_id": stall["id"],
+                          "items": [{ "product_id": greens, "quantity": 2 }] });
+    let the_box = made(app.post("/api/v1/admin/boxes", &the_box, Some(&staff)).await);
+    let shelf = app.get("/api/v1/categories", None).await.body;
+    assert!(
+        shelf["items"].as_array().expect("items").iter().any(|c| c["id"] == "box"),
+        "the 菜盒子 shelf is made with the first box"
+    );
+    let slot = app.open_slot(&staff, 20, 0, 30).await;
+    let r = app.post("/api/v1/auth/sms-code", &json!({ "phone": "13712345678" }), None).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let code = sent.lock().expect("lock").last().expect("a code went out")["code"].as_str().expect("code").to_owned();
+    let login = app.post("/api/v1/auth/login", &json!({ "phone": "13712345678", "code": code }), None).await;
+    let resident = login.body["token"].as_str().expect("token").to_owned();
+    app.put_in_cart(&resident, greens.as_i64().expect("id"), 2).await;
+    app.put_in_cart(&resident, the_box["id"].as_i64().expect("id"), 1).await;
+    let order = json!({ "slot_id": slot["id"], "address": { "building": "1", "unit": "2", "room": "301" }, "payment": "on_delivery" });
+    let r = app.checkout(&resident, "first-order", &order).await;
+    assert_eq!(r.status, 201, "the market's first order: {:?}", r.body);
+    assert_eq!(r.body["total_fen"], 2 * 250 + 1990);
+    let outside = json!({ "slot_id": slot["id"], "address": { "building": "9", "unit": "1", "room": "101" }, "payment": "on_delivery" });
+    let r = app.checkout(&resident, "outside", &outside).await;
+    assert!(r.status == 400 || r.status == 409, "an address outside the buildings on record: {:?}", r.body);
 }

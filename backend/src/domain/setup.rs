@@ -356,6 +356,95 @@ pub fn decide_product_change(
     Ok(next)
 }
 
+/// The most lines a box holds, and the most of one line.
+pub const MAX_BOX_LINES: usize = 20;
+pub const MAX_BOX_QUANTITY: i64 = 99;
+
+/// A product a box's line names, as the box rule reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoxPart {
+    pub id: i64,
+    pub on_sale: bool,
+    pub is_box: bool,
+}
+
+/// A box's contents: 1 to 20 lines, each a product on sale that is not itself a box, 1 to 99 of
+/// it, no product twice. `parts`: the products the lines name that are on record.
+pub fn decide_box_lines(lines: &[shared::api::BoxLine], parts: &[BoxPart]) -> Result<Vec<(i64, i64)>, Refusal> {
+    if lines.is_empty() || lines.len() > MAX_BOX_LINES {
+        return Err(Refusal::field("items", &format!("1 to {MAX_BOX_LINES} lines")));
+    }
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for line in lines {
+        let part = parts.iter().find(|p| p.id == line.product_id);
+        match part {
+            None => return Err(Refusal::field("items", &format!("no product {}", line.product_id))),
+            Some(p) if !p.on_sale => {
+                return Err(Refusal::field("items", &format!("product {} is not on sale", line.product_id)))
+            }
+            Some(p) if p.is_box => return Err(Refusal::field("items", "a box cannot hold a box")),
+            Some(_) => {}
+        }
+        if !(1..=MAX_BOX_QUANTITY).contains(&line.quantity) {
+            return Err(Refusal::field("items", &format!("quantity: 1 to {MAX_BOX_QUANTITY}")));
+        }
+        if out.iter().any(|(id, _)| *id == line.product_id) {
+            return Err(Refusal::field("items", &format!("product {} twice", line.product_id)));
+        }
+        out.push((line.product_id, line.quantity));
+    }
+    Ok(out)
+}
+
+/// A new 菜盒子 of stall `vendor_id`: a product (unit 盒, category `box`) by the new product's
+/// rule, and its contents by `decide_box_lines`.
+pub fn decide_new_box(
+    vendor_id: i64,
+    new: &shared::api::NewBox,
+    names_at_stall: Vec<String>,
+    parts: &[BoxPart],
+) -> Result<(ProductState, Vec<(i64, i64)>), Refusal> {
+    let as_product = NewProduct {
+        vendor_id: Some(vendor_id),
+        category: BOX_CATEGORY.into(),
+        name: new.name.clone(),
+        unit: "盒".into(),
+        price_fen: new.price_fen,
+        stock: new.stock,
+        per_order_limit: new.per_order_limit,
+        origin: None,
+        description: new.description.clone(),
+    };
+    let facts = ProductFacts { categories: vec![BOX_CATEGORY.into()], names_at_stall };
+    let made = decide_new_product(vendor_id, &as_product, &facts)?;
+    Ok((made, decide_box_lines(&new.items, parts)?))
+}
+
+/// A box changed: its product's fields by the product change rule (its price under the cap),
+/// its contents (when given) by `decide_box_lines`.
+pub fn decide_box_change(
+    now: &ProductState,
+    change: &shared::api::UpdateBox,
+    facts: &ProductChangeFacts,
+    parts: &[BoxPart],
+) -> Result<(ProductState, Option<Vec<(i64, i64)>>), Refusal> {
+    let as_product = shared::api::UpdateProductRequest {
+        name: change.name.clone(),
+        price_fen: change.price_fen,
+        stock: change.stock,
+        per_order_limit: change.per_order_limit,
+        description: change.description.clone(),
+        on_sale: change.on_sale,
+        ..Default::default()
+    };
+    let after = decide_product_change(now, &as_product, facts)?;
+    let lines = change.items.as_deref().map(|lines| decide_box_lines(lines, parts)).transpose()?;
+    Ok((after, lines))
+}
+
+/// The category boxes are shown under (the storefront's 菜盒子 shelf).
+pub const BOX_CATEGORY: &str = "box";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -516,5 +605,43 @@ mod tests {
         assert_eq!(code(Change { per_order_limit: Some(1000), ..Default::default() }), Err(ErrorCode::InvalidField));
         assert_eq!(code(Change { stock: Some(-1), ..Default::default() }), Err(ErrorCode::InvalidField));
         assert_eq!(decide_product_change(&now, &Change::default(), &facts), Ok(now.clone()), "nothing asked");
+    }
+
+    #[test]
+    fn a_box_holds_goods_on_sale_once_each() {
+        use shared::api::BoxLine;
+        let parts = [
+            BoxPart { id: 1, on_sale: true, is_box: false },
+            BoxPart { id: 2, on_sale: false, is_box: false },
+            BoxPart { id: 3, on_sale: true, is_box: true },
+            BoxPart { id: 4, on_sale: true, is_box: false },
+        ];
+        let line = |product_id, quantity| BoxLine { product_id, quantity };
+        assert_eq!(decide_box_lines(&[line(1, 2), line(4, 1)], &parts), Ok(vec![(1, 2), (4, 1)]));
+        for bad in [
+            vec![],
+            vec![line(2, 1)],
+            vec![line(3, 1)],
+            vec![line(9, 1)],
+            vec![line(1, 0)],
+            vec![line(1, 1), line(1, 2)],
+        ] {
+            assert!(decide_box_lines(&bad, &parts).is_err(), "{bad:?}");
+        }
+        let new = shared::api::NewBox {
+            name: "一周菜盒".into(),
+            price_fen: shared::Fen::new(3990).expect("fen"),
+            stock: 20,
+            items: vec![line(1, 2)],
+            vendor_id: None,
+            per_order_limit: Some(1),
+            description: None,
+        };
+        let (made, lines) = decide_new_box(9, &new, vec![], &parts).expect("made");
+        assert_eq!(
+            (made.category.as_str(), made.unit.as_str(), made.price_fen, lines),
+            ("box", "盒", 3990, vec![(1, 2)])
+        );
+        assert!(decide_new_box(9, &new, vec!["一周菜盒".into()], &parts).is_err(), "its name at the stall");
     }
 }

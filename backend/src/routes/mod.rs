@@ -134,6 +134,8 @@ pub fn app(
                 .service(setup::export_catalogue_xlsx)
                 .service(setup::product_photo)
                 .service(setup::own_product_photo)
+                .service(setup::add_box)
+                .service(setup::change_box)
                 .service(setup::audit)
                 .service(group_buys::open)
                 .service(group_buys::list)

@@ -452,3 +452,53 @@ async fn set_photo(
     let product = state.store.catalogue().product_any(id).await?.ok_or_else(|| ApiError::not_found("product"))?;
     Ok(web::Json(product))
 }
+
+/// Staff make a 菜盒子 the market packs: a name, price, stock and contents (products on sale,
+/// 1 to 20 lines) -> 201 the box as `GET /products/{id}` shows it, on the 菜盒子 shelf at once.
+#[utoipa::path(
+    tag = "setup",
+    security(("bearer" = [])),
+    request_body = shared::api::NewBox,
+    responses((status = 201, body = ProductDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody))
+)]
+#[post("/admin/boxes")]
+pub async fn add_box(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    body: web::Json<shared::api::NewBox>,
+) -> ApiResult<HttpResponse> {
+    let id = state.store.setup().add_box(&body, staff.0.user.id, chrono::Utc::now()).await??;
+    let made = state.store.catalogue().product_detail_any(id).await?.ok_or_else(|| ApiError::not_found("box"))?;
+    Ok(HttpResponse::Created().json(made))
+}
+
+/// Staff change a box: name, price (under the emergency cap, into the price record), stock,
+/// limit, description, contents (`items` replaces them), `on_sale: false` retires it. Every
+/// change is in the audit. Not a box: 404.
+#[utoipa::path(
+    tag = "setup",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "box")),
+    request_body = shared::api::UpdateBox,
+    responses((status = 200, body = ProductDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody))
+)]
+#[patch("/admin/boxes/{id}")]
+pub async fn change_box(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    id: web::Path<i64>,
+    body: web::Json<shared::api::UpdateBox>,
+) -> ApiResult<web::Json<ProductDetail>> {
+    let id = id.into_inner();
+    if *body == shared::api::UpdateBox::default() {
+        return Err(ApiError::new(ErrorCode::InvalidField, "say what to change (`name`, `price_fen`, `items`, ...)"));
+    }
+    state
+        .store
+        .setup()
+        .change_box(id, &body, staff.0.user.id, chrono::Utc::now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("box"))??;
+    let changed = state.store.catalogue().product_detail_any(id).await?.ok_or_else(|| ApiError::not_found("box"))?;
+    Ok(web::Json(changed))
+}

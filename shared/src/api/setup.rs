@@ -162,3 +162,54 @@ pub struct NewProduct {
     #[serde(default)]
     pub description: Option<String>,
 }
+
+/// One line of a 菜盒子: a product on sale and how many of its unit go in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BoxLine {
+    pub product_id: i64,
+    pub quantity: i64,
+}
+
+/// `POST /admin/boxes`: a 菜盒子 the market packs, on sale at once under the category `box`
+/// (made, as 菜盒子, when the market has none). `vendor_id`: the stall that packs it (the stall
+/// that packs the other boxes when left out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewBox {
+    pub name: String,
+    pub price_fen: Fen,
+    pub stock: i64,
+    pub items: Vec<BoxLine>,
+    #[serde(default)]
+    pub vendor_id: Option<i64>,
+    #[serde(default)]
+    pub per_order_limit: Option<i64>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `PATCH /admin/boxes/{id}`: what changes; `items` replaces the contents; `on_sale: false`
+/// retires the box.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBox {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub price_fen: Option<Fen>,
+    #[serde(default)]
+    pub stock: Option<i64>,
+    #[serde(default)]
+    pub items: Option<Vec<BoxLine>>,
+    /// 0 lifts the limit.
+    #[serde(default)]
+    pub per_order_limit: Option<i64>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub on_sale: Option<bool>,
+}

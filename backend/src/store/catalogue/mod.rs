@@ -224,8 +224,17 @@ impl Catalogue {
 
     /// A product on sale, with a box's contents.
     pub async fn product(&self, id: i64) -> StoreResult<Option<ProductDetail>> {
-        let row: Option<ProductRow> =
-            self.db.opt(&format!("{PRODUCT_SELECT} WHERE p.id = $1 AND p.active"), &args![id]).await?;
+        self.detail(id, false).await
+    }
+
+    /// A product on sale or retired (for staff and its stall), with a box's contents.
+    pub async fn product_detail_any(&self, id: i64) -> StoreResult<Option<ProductDetail>> {
+        self.detail(id, true).await
+    }
+
+    async fn detail(&self, id: i64, retired_too: bool) -> StoreResult<Option<ProductDetail>> {
+        let sql = format!("{PRODUCT_SELECT} WHERE p.id = $1 AND (p.active OR $2)");
+        let row: Option<ProductRow> = self.db.opt(&sql, &args![id, retired_too]).await?;
         let Some(row) = row else { return Ok(None) };
         let items: Vec<BoxItemRow> = self
             .db

@@ -6,14 +6,17 @@ use super::{record, Audit, Setup};
 use crate::domain::catalogue_import::{
     plan_catalogue_import, CatalogueLine, CataloguePlan, CatalogueSnapshot, KnownProduct, Planned,
 };
-use crate::domain::setup::{decide_new_product, decide_product_change, ProductChangeFacts, ProductFacts, ProductState};
+use crate::domain::setup::{
+    decide_box_change, decide_new_box, decide_new_product, decide_product_change, BoxPart, ProductChangeFacts,
+    ProductFacts, ProductState, BOX_CATEGORY,
+};
 use crate::domain::Refusal;
 use crate::store::catalogue::prices::{cap_in, price_snapshot};
 use crate::store::db::{args, Tx};
 use crate::store::StoreResult;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use shared::api::{NewProduct, UpdateProductRequest};
+use shared::api::{BoxLine, NewBox, NewProduct, UpdateBox, UpdateProductRequest};
 
 impl Setup {
     /// A new product of stall `vendor_id` (`domain::setup::decide_new_product`): on sale at
@@ -39,7 +42,7 @@ impl Setup {
             Ok(made) => made,
             Err(refusal) => return Ok(Some(Err(refusal))),
         };
-        let id = insert_product(&mut tx, &made, by, now).await?;
+        let id = insert_product(&mut tx, &made, false, &made, by, now).await?;
         tx.commit().await?;
         Ok(Some(Ok(id)))
     }
@@ -177,7 +180,7 @@ impl Setup {
         for change in &plan.changes {
             match change {
                 Planned::Create(made) => {
-                    insert_product(&mut tx, made, by, now).await?;
+                    insert_product(&mut tx, made, false, made, by, now).await?;
                 }
                 Planned::Update { id, before, after } => write_product(&mut tx, *id, before, after, by, now).await?,
             }
@@ -224,12 +227,148 @@ impl Setup {
     }
 }
 
-/// A new product as decided: its row, its first price in the price record, the audit entry.
-async fn insert_product(tx: &mut Tx, made: &ProductState, by: i64, now: DateTime<Utc>) -> StoreResult<i64> {
+/// A box as the audit records it: the product and what is in it.
+#[derive(serde::Serialize)]
+struct BoxRecord<'a> {
+    #[serde(flatten)]
+    product: &'a ProductState,
+    items: &'a [(i64, i64)],
+}
+
+impl Setup {
+    /// A new 菜盒子 (`domain::setup::decide_new_box`) of the stall asked for, or of the stall
+    /// that packs the other boxes; the category `box` is made (菜盒子, first in the list) when the
+    /// market has none. Its id.
+    pub async fn add_box(&self, new: &NewBox, by: i64, now: DateTime<Utc>) -> StoreResult<Result<i64, Refusal>> {
+        let mut tx = self.db.begin().await?;
+        tx.advisory_lock(super::SETUP_LOCK).await?;
+        let packer: Option<i64> = match new.vendor_id {
+            Some(id) => tx.opt(&tx.locked("SELECT id FROM vendors WHERE id = $1"), &args![id]).await?,
+            None => tx.opt("SELECT vendor_id FROM products WHERE is_box ORDER BY id LIMIT 1", &[]).await?,
+        };
+        let Some(vendor_id) = packer else {
+            return Ok(Err(Refusal::field("vendor_id", "which stall packs the box (a stall on record)")));
+        };
+        let parts = box_parts(&mut tx, &new.items).await?;
+        let names = tx.all("SELECT name FROM products WHERE vendor_id = $1", &args![vendor_id]).await?;
+        let (made, lines) = match decide_new_box(vendor_id, new, names, &parts) {
+            Ok(made) => made,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        tx.exec(
+            "INSERT INTO categories (id, name_zh, name_en, icon, sort) VALUES ($1, '菜盒子', 'Veg boxes', '📦', 0) \
+             ON CONFLICT (id) DO NOTHING",
+            &args![BOX_CATEGORY],
+        )
+        .await?;
+        let recorded = BoxRecord { product: &made, items: &lines };
+        let id = insert_product(&mut tx, &made, true, &recorded, by, now).await?;
+        write_lines(&mut tx, id, &lines).await?;
+        tx.commit().await?;
+        Ok(Ok(id))
+    }
+
+    /// A box's name, price (under the cap), stock, limit, description, sale or contents
+    /// (`domain::setup::decide_box_change`), in the audit. None: no such box.
+    pub async fn change_box(
+        &self,
+        id: i64,
+        change: &UpdateBox,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Result<(), Refusal>>> {
+        let mut tx = self.db.begin().await?;
+        let is_box: Option<bool> = tx.opt("SELECT is_box FROM products WHERE id = $1", &args![id]).await?;
+        if is_box != Some(true) {
+            return Ok(None);
+        }
+        let Some(before) = product_state(&mut tx, id).await? else { return Ok(None) };
+        let facts = ProductChangeFacts {
+            categories: vec![before.category.clone()],
+            other_names_at_stall: tx
+                .all("SELECT name FROM products WHERE vendor_id = $1 AND id <> $2", &args![before.vendor_id, id])
+                .await?,
+            day_open_fen: match change.price_fen {
+                Some(_) => price_snapshot(&mut tx, id, now).await?.map_or(before.price_fen, |p| p.day_open),
+                None => before.price_fen,
+            },
+            cap: cap_in(&mut tx).await?,
+        };
+        let parts = box_parts(&mut tx, change.items.as_deref().unwrap_or_default()).await?;
+        let (after, lines) = match decide_box_change(&before, change, &facts, &parts) {
+            Ok(decided) => decided,
+            Err(refusal) => return Ok(Some(Err(refusal))),
+        };
+        if after != before {
+            write_product(&mut tx, id, &before, &after, by, now).await?;
+        }
+        if let Some(lines) = lines {
+            #[derive(Deserialize)]
+            struct Line {
+                product_id: i64,
+                quantity: i64,
+            }
+            let had: Vec<Line> = tx
+                .all("SELECT product_id, quantity FROM box_items WHERE box_id = $1 ORDER BY product_id", &args![id])
+                .await?;
+            let had: Vec<(i64, i64)> = had.into_iter().map(|l| (l.product_id, l.quantity)).collect();
+            let mut sorted = lines.clone();
+            sorted.sort();
+            if sorted != had {
+                tx.exec("DELETE FROM box_items WHERE box_id = $1", &args![id]).await?;
+                write_lines(&mut tx, id, &lines).await?;
+                let entry =
+                    Audit { at: now, actor: Some(by), subject: "product", subject_id: id.to_string(), action: "items" };
+                record(&mut tx, entry, Some(&had), Some(&sorted)).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(Some(Ok(())))
+    }
+}
+
+/// The products a box's lines name, as the box rule reads them.
+async fn box_parts(tx: &mut Tx, lines: &[BoxLine]) -> StoreResult<Vec<BoxPart>> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: i64,
+        active: bool,
+        is_box: bool,
+    }
+    let mut parts = Vec::new();
+    for line in lines {
+        let row: Option<Row> =
+            tx.opt("SELECT id, active, is_box FROM products WHERE id = $1", &args![line.product_id]).await?;
+        parts.extend(row.map(|r| BoxPart { id: r.id, on_sale: r.active, is_box: r.is_box }));
+    }
+    Ok(parts)
+}
+
+async fn write_lines(tx: &mut Tx, box_id: i64, lines: &[(i64, i64)]) -> StoreResult<()> {
+    for (product, quantity) in lines {
+        tx.exec(
+            "INSERT INTO box_items (box_id, product_id, quantity) VALUES ($1, $2, $3)",
+            &args![box_id, *product, *quantity],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A new product (or box) as decided: its row, its first price in the price record, the audit
+/// entry (`recorded`: what it says was made).
+async fn insert_product<R: serde::Serialize>(
+    tx: &mut Tx,
+    made: &ProductState,
+    is_box: bool,
+    recorded: &R,
+    by: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<i64> {
     let id: i64 = tx
         .one(
             "INSERT INTO products (vendor_id, category_id, name, unit, price_fen, stock, per_order_limit, is_box, \
-             description, origin, active, updated_at, category_sort) VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE, $8, \
+             description, origin, active, updated_at, category_sort) VALUES ($1, $2, $3, $4, $5, $6, $7, $12, $8, \
              $9, $10, $11, (SELECT sort FROM categories WHERE id = $2)) RETURNING id",
             &args![
                 made.vendor_id,
@@ -242,7 +381,8 @@ async fn insert_product(tx: &mut Tx, made: &ProductState, by: i64, now: DateTime
                 made.description.as_str(),
                 made.origin.as_str(),
                 made.on_sale,
-                now
+                now,
+                is_box
             ],
         )
         .await?;
@@ -252,7 +392,7 @@ async fn insert_product(tx: &mut Tx, made: &ProductState, by: i64, now: DateTime
     )
     .await?;
     let entry = Audit { at: now, actor: Some(by), subject: "product", subject_id: id.to_string(), action: "create" };
-    record(tx, entry, None, Some(made)).await?;
+    record(tx, entry, None, Some(recorded)).await?;
     Ok(id)
 }
 
