@@ -356,6 +356,9 @@ pub fn decide_product_change(
     Ok(next)
 }
 
+/// A box's contents as decided: (product, quantity) lines.
+pub type BoxLines = Vec<(i64, i64)>;
+
 /// The most lines a box holds, and the most of one line.
 pub const MAX_BOX_LINES: usize = 20;
 pub const MAX_BOX_QUANTITY: i64 = 99;
@@ -370,7 +373,7 @@ pub struct BoxPart {
 
 /// A box's contents: 1 to 20 lines, each a product on sale that is not itself a box, 1 to 99 of
 /// it, no product twice. `parts`: the products the lines name that are on record.
-pub fn decide_box_lines(lines: &[shared::api::BoxLine], parts: &[BoxPart]) -> Result<Vec<(i64, i64)>, Refusal> {
+pub fn decide_box_lines(lines: &[shared::api::BoxLine], parts: &[BoxPart]) -> Result<BoxLines, Refusal> {
     if lines.is_empty() || lines.len() > MAX_BOX_LINES {
         return Err(Refusal::field("items", &format!("1 to {MAX_BOX_LINES} lines")));
     }
@@ -403,7 +406,7 @@ pub fn decide_new_box(
     new: &shared::api::NewBox,
     names_at_stall: Vec<String>,
     parts: &[BoxPart],
-) -> Result<(ProductState, Vec<(i64, i64)>), Refusal> {
+) -> Result<(ProductState, BoxLines), Refusal> {
     let as_product = NewProduct {
         vendor_id: Some(vendor_id),
         category: BOX_CATEGORY.into(),
@@ -427,7 +430,7 @@ pub fn decide_box_change(
     change: &shared::api::UpdateBox,
     facts: &ProductChangeFacts,
     parts: &[BoxPart],
-) -> Result<(ProductState, Option<Vec<(i64, i64)>>), Refusal> {
+) -> Result<(ProductState, Option<BoxLines>), Refusal> {
     let as_product = shared::api::UpdateProductRequest {
         name: change.name.clone(),
         price_fen: change.price_fen,
