@@ -608,6 +608,61 @@ pub async fn download_csv(path: String, filename: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// Downloads a file of the API as it is (a spreadsheet, an XLSX workbook): fetched with the
+/// login, saved under `filename`.
+pub async fn download_file(path: &str, filename: &str) -> ApiResult<()> {
+    let res = fetch(&Call::new("GET", path), None, None).await?;
+    if !res.ok() {
+        return Err(Failure { status: res.status(), code: "http".into(), message: format!("HTTP {}", res.status()) });
+    }
+    let blob: web_sys::Blob =
+        JsFuture::from(res.blob().map_err(js_failure)?).await.map_err(js_failure)?.dyn_into().map_err(js_failure)?;
+    let href = web_sys::Url::create_object_url_with_blob(&blob).map_err(js_failure)?;
+    let window = web_sys::window().ok_or_else(|| Failure::network("no window"))?;
+    let document = window.document().ok_or_else(|| Failure::network("no document"))?;
+    let link: web_sys::HtmlElement =
+        document.create_element("a").map_err(js_failure)?.dyn_into().map_err(|_| Failure::network("a"))?;
+    link.set_attribute("href", &href).map_err(js_failure)?;
+    link.set_attribute("download", filename).map_err(js_failure)?;
+    link.click();
+    Ok(())
+}
+
+// ---------- the market's goods and people (staff) ----------
+
+/// Staff bring in the catalogue (CSV or XLSX): checked (`dry_run`) or applied.
+pub async fn import_catalogue(file: &web_sys::File, dry_run: bool) -> ApiResult<shared::api::CatalogueImport> {
+    let call = Call::new("POST", format!("/api/v1/admin/catalogue/import?dry_run={dry_run}"));
+    let kind = file.type_();
+    let kind = if kind.is_empty() { "application/octet-stream".to_owned() } else { kind };
+    parse(answer(fetch(&call, Some((file.as_ref(), &kind)), None).await?).await?)
+}
+
+/// Staff change any product (fields left out stay).
+pub async fn update_product(id: i64, body: &shared::api::UpdateProductRequest) -> ApiResult<shared::api::Product> {
+    parse(send(Call::new("PATCH", format!("/api/v1/admin/products/{id}")), body).await?)
+}
+
+/// A product's photo from the phone's camera or gallery: staff for any product, a stall holder
+/// (`own`) for their stall's.
+pub async fn product_photo(id: i64, file: &web_sys::File, own: bool) -> ApiResult<shared::api::Product> {
+    let who = if own { "vendor" } else { "admin" };
+    let call = Call::new("PUT", format!("/api/v1/{who}/products/{id}/photo"));
+    let kind = file.type_();
+    let kind = if kind.is_empty() { "image/jpeg".to_owned() } else { kind };
+    parse(answer(fetch(&call, Some((file.as_ref(), &kind)), None).await?).await?)
+}
+
+/// Accounts by the start of their phone and by role (staff).
+pub fn users_path(phone: &str, role: &str) -> String {
+    format!("/api/v1/admin/users?phone={}&role={}&limit=50", encode(phone), encode(role))
+}
+
+/// Staff give an account exactly these roles (with a stall or buildings).
+pub async fn set_roles(phone: &str, body: &shared::group_buy::SetRoles) -> ApiResult<User> {
+    parse(send(Call::new("PUT", format!("/api/v1/admin/users/{}/roles", encode(phone))), body).await?)
+}
+
 // ---------- a stall's console ----------
 
 /// The caller's stall's parts: of one slot, or of every open order.

@@ -204,6 +204,55 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
         (serde_json::json!(2850), serde_json::json!(20), serde_json::json!("dried_goods"))
     );
 
+    // The product changed, given a photo from the phone, taken off sale.
+    set_input(&browser, "#product-find", "干香菇").await;
+    browser.click(&browser.wait_for(".product-pick", WAIT).await).await;
+    set_input(&browser, "#edit-price", "29").await;
+    set_input(&browser, "#edit-limit", "3").await;
+    browser.click(&browser.wait_for("#edit-save", WAIT).await).await;
+    browser.wait_for("#edit-done", WAIT).await;
+    let id = item["id"].as_i64().expect("id");
+    let changed = app.get(&format!("/api/v1/products/{id}"), None).await.body;
+    assert_eq!(
+        (changed["price_fen"].clone(), changed["per_order_limit"].clone()),
+        (serde_json::json!(2900), serde_json::json!(3))
+    );
+    let picture = std::env::temp_dir().join(format!("fxs-photo-{}.png", std::process::id()));
+    image::RgbImage::from_pixel(200, 150, image::Rgb([120, 80, 40])).save(&picture).expect("png written");
+    browser.type_text(&browser.wait_for("#edit-photo", WAIT).await, &picture.to_string_lossy()).await;
+    wait_until(&browser, "document.querySelector('#edit-done')?.textContent.includes('照片')", "the photo saved").await;
+    let _ = std::fs::remove_file(&picture);
+    let shown = app.get(&format!("/api/v1/products/{id}"), None).await.body;
+    assert!(shown["photo"]["thumb_url"].as_str().is_some_and(|u| u.starts_with("/photos/")), "{shown}");
+    browser.click(&browser.wait_for("#edit-sale", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#edit-done')?.textContent.includes('下架')", "taken off sale").await;
+    assert_eq!(app.get(&format!("/api/v1/products/{id}"), None).await.status, 404);
+
+    // The goods spreadsheet: a new product from a CSV, checked, then imported.
+    let goods = std::env::temp_dir().join(format!("fxs-goods-{}.csv", std::process::id()));
+    std::fs::write(&goods, "摊位号,分类,品名,单位,价格,库存\r\nB07,dried_goods,干木耳,袋,15,10\r\n")
+        .expect("csv written");
+    browser.type_text(&browser.wait_for("#catalogue-file-input", WAIT).await, &goods.to_string_lossy()).await;
+    browser.click(&browser.wait_for("#catalogue-check", WAIT).await).await;
+    let summary = browser.text(&browser.wait_for("#catalogue-summary", WAIT).await).await;
+    assert!(summary.contains("新商品 1"), "{summary}");
+    browser.click(&browser.wait_for("#catalogue-apply", WAIT).await).await;
+    browser.wait_for("#catalogue-done", WAIT).await;
+    let _ = std::fs::remove_file(&goods);
+    let found = app.get(&format!("/api/v1/products?q={}", tests::urlencode("干木耳")), None).await.body;
+    assert_eq!(found["items"][0]["price_fen"], 1500);
+
+    // A volunteer for two buildings.
+    set_input(&browser, "#people-target", "13712340088").await;
+    browser.click(&browser.wait_for("#role-volunteer", WAIT).await).await;
+    browser.click(&browser.wait_for("#role-resident", WAIT).await).await;
+    set_input(&browser, "#people-buildings", "1 2").await;
+    browser.click(&browser.wait_for("#people-save", WAIT).await).await;
+    browser.wait_for("#people-done", WAIT).await;
+    let person = app.get("/api/v1/admin/users?phone=13712340088", Some(&staff)).await.body;
+    assert_eq!(person["items"][0]["roles"], serde_json::json!(["volunteer"]));
+    assert_eq!(person["items"][0]["leader_buildings"], serde_json::json!(["1", "2"]));
+
     // The register from a spreadsheet: checked, then imported.
     let sheet = std::env::temp_dir().join(format!("fxs-register-{}.csv", std::process::id()));
     let csv = format!(
@@ -826,7 +875,8 @@ fn flate_or_plain(bytes: &[u8]) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_first_visit_is_light_and_keeps_the_language() {
     assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
-    let app = spawn_app(Db::Sqlite).await;
+    // The demo's goods with the photos drawn for them.
+    let app = spawn_app_with(Db::Sqlite, |c| c.demo_photos = true).await;
     let (total, files) = first_visit_bytes(&app).await;
     println!("a resident's first visit: {total} B gzipped {files:?}");
     assert!(total <= 200_000, "a first visit must stay within 200 KB gzipped, it is {total} B: {files:?}");
@@ -839,6 +889,20 @@ async fn a_first_visit_is_light_and_keeps_the_language() {
     browser.wait_for(".product-card", WAIT).await;
     println!("Fast 3G, empty cache: first product list {} ms after navigating", started.elapsed().as_millis());
     browser.throttle(false, 0, 0, 0).await;
+    // The first screen's photos: loaded lazily, at most 60 KB together.
+    wait_until(
+        &browser,
+        "[...document.querySelectorAll('img.product-icon')].some(i => i.complete && i.naturalWidth > 0)",
+        "a product's photo shown",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let photos = browser
+        .script("return performance.getEntriesByType('resource').filter(e => e.name.includes('/photos/')).map(e => e.encodedBodySize || e.transferSize)")
+        .await;
+    let photo_bytes: u64 = photos.as_array().expect("sizes").iter().filter_map(|b| b.as_u64()).sum();
+    println!("the first screen's photos: {photo_bytes} B in {} pictures", photos.as_array().map_or(0, Vec::len));
+    assert!(photo_bytes > 0 && photo_bytes <= 60_000, "the first screen's photos: {photo_bytes} B");
     search_label_on_one_line(&browser).await;
 
     // English, then a reload: the views and the words made outside them are both English.

@@ -8,6 +8,7 @@ use crate::store::seed::{
 };
 use shared::Role;
 
+pub mod photos;
 pub mod scale;
 
 pub const COMMUNITY: &str = "七里山小区";

@@ -2,6 +2,7 @@
 //! resident never opens, so never downloads. Logging in happens on the residents' login page,
 //! which sends the worker back here.
 
+mod goods;
 mod pool;
 mod scan;
 mod setup;

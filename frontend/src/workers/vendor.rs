@@ -165,7 +165,7 @@ fn StallProducts() -> impl IntoView {
     let message = RwSignal::new(None::<(bool, String)>);
     view! {
         <div class="card" id="stall-products">
-            <h2>{tr("我的商品（库存和价格）", "My goods (stock and prices)")}</h2>
+            <h2>{tr("我的商品（库存、价格、照片）", "My goods (stock, prices, photos)")}</h2>
             {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:added=ok role="status">{m}</p> })}
             {products.show_items(move |list: Vec<shared::api::Product>| view! {
                 <ul class="households">
@@ -191,9 +191,25 @@ fn StallProducts() -> impl IntoView {
                                 products.reload();
                             });
                         };
+                        let photo = NodeRef::<leptos::html::Input>::new();
+                        let upload = move |_| {
+                            let Some(file) = photo.get_untracked().and_then(|i| i.files()).and_then(|f| f.get(0)) else { return };
+                            message.set(Some((true, tr("正在上传…", "Uploading…")().to_owned())));
+                            leptos::task::spawn_local(async move {
+                                match api::product_photo(id, &file, true).await {
+                                    Ok(_) => message.set(Some((true, tr("照片已更新", "Photo saved")().to_owned()))),
+                                    Err(f) => message.set(Some((false, f.text()))),
+                                }
+                                products.reload();
+                            });
+                        };
+                        let picture = p.photo.clone().map(|ph| view! { <img class="product-icon" src=ph.thumb_url alt="" width="64" height="64" loading="lazy"/> });
                         view! {
                             <li class="own-product" data-product=id>
+                                {picture}
                                 <strong>{p.name.clone()}</strong>
+                                <label class="photo-pick">{tr("📷 拍照片", "📷 Photo")}
+                                    <input class="own-photo" type="file" accept="image/jpeg,image/png,image/webp" node_ref=photo on:change=upload/></label>
                                 <label>{t(K::stock)} <input class="own-stock" inputmode="numeric" prop:value=move || stock.get() on:input=move |ev| stock.set(event_target_value(&ev))/></label>
                                 <label>"¥" <input class="own-price" inputmode="decimal" prop:value=move || price.get() on:input=move |ev| price.set(event_target_value(&ev))/> "/" {p.unit.clone()}</label>
                                 <button class="btn secondary save-product" on:click=save>{t(K::save)}</button>

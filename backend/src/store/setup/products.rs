@@ -82,6 +82,15 @@ impl Setup {
     }
 }
 
+/// A product without a photo.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Unpictured {
+    pub id: i64,
+    pub name: String,
+    pub category: String,
+    pub is_box: bool,
+}
+
 /// One product as the catalogue's file shows it (`domain::catalogue_import::COLUMNS`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct CatalogueEntry {
@@ -209,6 +218,17 @@ impl Setup {
         }
         tx.commit().await?;
         Ok(Some(before.vendor_id))
+    }
+
+    /// The products on sale that have no photo yet (the demo draws theirs).
+    pub async fn without_photo(&self) -> StoreResult<Vec<Unpictured>> {
+        Ok(self
+            .db
+            .all(
+                "SELECT id, name, category_id AS category, is_box FROM products WHERE active AND photo IS NULL ORDER BY id",
+                &[],
+            )
+            .await?)
     }
 
     /// Every product but the boxes, on sale or retired, as the catalogue's file shows them: by
