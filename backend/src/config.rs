@@ -17,6 +17,9 @@ pub struct Config {
     /// `FXS_DEMO_SCALE=seed` (with `FXS_DEMO=1`): the demo market at its real size
     /// (`demo::scale`) instead of the small one.
     pub demo_full_size: bool,
+    /// `FXS_DEMO_PHOTOS=0` leaves the demo's goods without the photos drawn for them (they are
+    /// drawn on its first start otherwise; tests leave them out unless they ask).
+    pub demo_photos: bool,
     /// `FXS_DEMO_SCALE_DAYS`: days of history the full-size market is seeded with (30; fewer
     /// for a quick trial or a test).
     pub demo_days: i64,
@@ -80,6 +83,10 @@ pub struct PayConfig {
 const DEMO_MERCHANT_KEY: &str = include_str!("wechat/demo_keys/merchant_key.pem");
 /// The demo's WeChat app, known to everyone who reads this code: never a real market's.
 const DEMO_APPID: &str = "wx-fuxiansheng-demo";
+/// The demo's Tencent Cloud SMS keys: good only with the simulator, which checks every
+/// request's signature with them.
+pub const DEMO_SMS_SECRET_ID: &str = "AKIDfuxianshengdemo";
+pub const DEMO_SMS_SECRET_KEY: &str = "fuxiansheng-demo-sms-key";
 const DEMO_SECRET: &str = "demo-secret";
 const DEMO_PLATFORM_KEY: &str = include_str!("wechat/demo_keys/platform_pub.pem");
 
@@ -102,6 +109,9 @@ impl PayConfig {
 pub struct SmsConfig {
     /// `FXS_SMS_WEBHOOK`: codes are POSTed here as `{"phone", "code", "text"}` outside demo mode.
     pub webhook: Option<String>,
+    /// `FXS_SMS_TENCENT_SECRET_ID`, `_SECRET_KEY`, `_APP_ID`, `_SIGN`, `_TEMPLATE` (all five),
+    /// `_REGION` (ap-guangzhou), `_ENDPOINT`: codes go out through Tencent Cloud SMS.
+    pub tencent: Option<crate::auth::sms::TencentSms>,
     pub code_ttl: Duration,
     /// At most one code per phone within this interval.
     pub resend_interval: Duration,
@@ -153,6 +163,7 @@ impl Config {
         let mut config =
             Config::default_for(var("FXS_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./data")));
         config.demo = demo;
+        config.demo_photos = !matches!(var("FXS_DEMO_PHOTOS").as_deref(), Some("0" | "false" | "no"));
         config.demo_full_size = match var("FXS_DEMO_SCALE").as_deref().map(str::trim) {
             None | Some("small") => false,
             Some("seed") => true,
@@ -214,6 +225,28 @@ impl Config {
                 .collect::<Result<_, _>>()?;
         }
         config.sms.webhook = var("FXS_SMS_WEBHOOK");
+        let tencent = ["ID", "KEY"].map(|k| var(&format!("FXS_SMS_TENCENT_SECRET_{k}")));
+        let app = ["APP_ID", "SIGN", "TEMPLATE"].map(|k| var(&format!("FXS_SMS_TENCENT_{k}")));
+        match (tencent, app) {
+            ([Some(secret_id), Some(key)], [Some(app_id), Some(sign_name), Some(template_id)]) => {
+                config.sms.tencent = Some(crate::auth::sms::TencentSms {
+                    secret_id,
+                    secret_key: SecretString::from(key),
+                    app_id,
+                    sign_name,
+                    template_id,
+                    region: var("FXS_SMS_TENCENT_REGION").unwrap_or_else(|| "ap-guangzhou".into()),
+                    endpoint: var("FXS_SMS_TENCENT_ENDPOINT")
+                        .unwrap_or_else(|| "https://sms.tencentcloudapi.com".into()),
+                })
+            }
+            ([None, None], [None, None, None]) => {}
+            _ => {
+                return Err("Tencent Cloud SMS needs all of FXS_SMS_TENCENT_SECRET_ID, FXS_SMS_TENCENT_SECRET_KEY, \
+                            FXS_SMS_TENCENT_APP_ID, FXS_SMS_TENCENT_SIGN and FXS_SMS_TENCENT_TEMPLATE"
+                    .into())
+            }
+        }
         config.sms.code_key = var("FXS_SMS_CODE_KEY").map(SecretString::from);
         config.sms.per_phone_per_hour = num("FXS_SMS_PHONE_PER_HOUR", config.sms.per_phone_per_hour)?;
         config.sms.per_ip_per_hour = num("FXS_SMS_IP_PER_HOUR", config.sms.per_ip_per_hour)?;
@@ -268,6 +301,7 @@ impl Config {
         if self.demo {
             let real = [
                 (self.sms.webhook.is_some(), "FXS_SMS_WEBHOOK"),
+                (self.sms.tencent.is_some(), "FXS_SMS_TENCENT_SECRET_ID"),
                 (self.wechat.api_base.is_some(), "FXS_WECHAT_API"),
                 (self.wechat.appid != DEMO_APPID, "FXS_WECHAT_APPID"),
                 (self.wechat.secret.expose_secret() != DEMO_SECRET, "FXS_WECHAT_SECRET"),
@@ -298,6 +332,7 @@ impl Config {
             database_url: None,
             demo: false,
             demo_full_size: false,
+            demo_photos: false,
             demo_days: crate::demo::scale::DAYS,
             demo_products: crate::demo::scale::PRODUCTS as i64,
             demo_orders: crate::demo::scale::ORDERS,
@@ -313,6 +348,7 @@ impl Config {
             expiry_interval: Duration::from_secs(15),
             sms: SmsConfig {
                 webhook: None,
+                tencent: None,
                 code_ttl: Duration::from_secs(300),
                 resend_interval: Duration::from_secs(60),
                 per_phone_per_hour: 5,

@@ -61,6 +61,10 @@ impl Application {
                 let group_buy = crate::demo::open_group_buy(store.as_ref(), chrono::Utc::now()).await?;
                 tracing::info!(?group_buy, "demo group-buy opened");
                 crate::demo::fill_pool(store.as_ref(), chrono::Utc::now()).await?;
+                if config.demo_photos && !config.demo_full_size {
+                    let drawn = crate::demo::photos::draw(store.as_ref(), &config.photo_dir).await?;
+                    tracing::info!(drawn, "demo photos drawn");
+                }
             }
             tracing::info!(seeded, slots, "demo market ready");
         }
@@ -85,7 +89,21 @@ impl Application {
             config.wechat.appid.clone(),
             config.wechat.secret.clone(),
         );
-        let sms = SmsSender::new(http.clone(), config.sms.webhook.clone());
+        // Demo mode sends codes to the simulator's Tencent Cloud SMS with the demo's keys: the
+        // signing is exercised on every login, and the code is shown on screen as well.
+        let tencent = config.sms.tencent.clone().or_else(|| {
+            let sim = simulator_url.clone().filter(|_| config.demo)?;
+            Some(crate::auth::sms::TencentSms {
+                secret_id: crate::config::DEMO_SMS_SECRET_ID.into(),
+                secret_key: crate::config::DEMO_SMS_SECRET_KEY.into(),
+                app_id: "1400000000".into(),
+                sign_name: "傅鲜生".into(),
+                template_id: "100001".into(),
+                region: "ap-guangzhou".into(),
+                endpoint: format!("{sim}/sms"),
+            })
+        });
+        let sms = SmsSender::new(http.clone(), config.sms.webhook.clone(), tencent);
         let listener = listen(&config.addr)?;
         let local = listener.local_addr()?;
         let host = if local.ip().is_unspecified() { "127.0.0.1".to_owned() } else { local.ip().to_string() };
@@ -234,10 +252,12 @@ pub async fn serve_from_env() -> std::process::ExitCode {
 pub fn how_codes_arrive(config: &Config) -> &'static str {
     if config.demo {
         "demo mode: the login page shows the code"
+    } else if config.sms.tencent.is_some() {
+        "the login code goes out through Tencent Cloud SMS (FXS_SMS_TENCENT_*)"
     } else if config.sms.webhook.is_some() {
         "the login code goes out through FXS_SMS_WEBHOOK"
     } else {
-        "no SMS gateway yet: set FXS_SMS_WEBHOOK so that login codes can be sent"
+        "no SMS gateway yet: set FXS_SMS_TENCENT_* (Tencent Cloud SMS) or FXS_SMS_WEBHOOK so that login codes can be sent"
     }
 }
 

@@ -3,7 +3,7 @@
 mod extract;
 mod jwt;
 mod keys;
-mod sms;
+pub mod sms;
 
 pub use extract::{AuthUser, StaffUser, VendorUser};
 pub use jwt::{Claims, JwtKeys};

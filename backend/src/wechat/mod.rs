@@ -4,6 +4,7 @@
 
 pub mod pay;
 pub mod sim_pay;
+pub mod sim_sms;
 pub mod simulator;
 
 use secrecy::{ExposeSecret, SecretString};

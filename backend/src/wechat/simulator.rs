@@ -54,6 +54,7 @@ pub struct Simulator {
 impl Simulator {
     /// Starts on 127.0.0.1 on a free port.
     pub fn start(appid: &str, secret: &str, pay: Option<super::sim_pay::SimPay>) -> std::io::Result<Self> {
+        let outbox = web::Data::new(super::sim_sms::Outbox::default());
         let state = web::Data::new(SimState {
             appid: appid.to_owned(),
             secret: secret.to_owned(),
@@ -69,8 +70,11 @@ impl Simulator {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(outbox.clone())
                 .route("/sns/jscode2session", web::get().to(jscode2session))
                 .route("/sim/wx.login", web::post().to(wx_login))
+                .route("/sms", web::post().to(super::sim_sms::send_sms))
+                .route("/sim/sms", web::get().to(super::sim_sms::sent))
                 .route("/cgi-bin/stable_token", web::post().to(stable_token))
                 .route("/cgi-bin/message/subscribe/send", web::post().to(subscribe_send))
                 .route("/sim/messages", web::get().to(messages))

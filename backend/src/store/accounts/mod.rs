@@ -351,6 +351,15 @@ impl Accounts {
         Ok(added == 0)
     }
 
+    /// Takes back a code that could not be sent: it neither counts against the phone's limits
+    /// nor holds up asking again.
+    pub async fn withdraw_code(&self, phone: &str, code_hash: &str) -> StoreResult<()> {
+        let mut tx = self.db.begin().await?;
+        tx.exec("DELETE FROM sms_codes WHERE phone = $1 AND code_hash = $2", &args![phone, code_hash]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// How many accounts hold `role` (none with staff: a market's first day).
     pub async fn count_with_role(&self, role: Role) -> StoreResult<i64> {
         Ok(self.db.one("SELECT COUNT(*) AS n FROM user_roles WHERE role = $1", &args![role.as_str()]).await?)
