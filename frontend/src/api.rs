@@ -456,6 +456,11 @@ pub async fn add_category(body: &shared::api::NewCategory) -> ApiResult<shared::
     parse(send(Call::new("POST", "/api/v1/admin/categories"), body).await?)
 }
 
+/// Staff change a stall: its name, category, description, opening (停业) or a day of rest (休市).
+pub async fn change_stall(id: i64, body: &shared::api::UpdateStall) -> ApiResult<shared::api::Vendor> {
+    parse(send(Call::new("PATCH", format!("/api/v1/admin/stalls/{id}")), body).await?)
+}
+
 pub async fn add_stall(body: &shared::api::NewStall) -> ApiResult<shared::api::Vendor> {
     parse(send(Call::new("POST", "/api/v1/admin/stalls"), body).await?)
 }

@@ -64,6 +64,8 @@ dictionary! {
     limit => "每单限购", "Limit per order";
     stall => "摊位", "Stall";
     origin => "产地", "Origin";
+    stall_closed => "暂停营业", "Closed";
+    stall_rests => "休市", "closed";
     box_contents => "盒内有", "In the box";
     price_record => "价格记录", "Price record";
     back => "返回", "Back";

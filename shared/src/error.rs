@@ -57,6 +57,8 @@ pub enum ErrorCode {
     HouseholdSlotTaken,
     /// Something with that name or number is on record already (a building, a category, ...).
     AlreadyExists,
+    /// A stall in the cart is closed, or rests on the slot's day.
+    StallClosed,
     // 5xx
     SmsUnavailable,
     WechatUnavailable,
@@ -107,6 +109,7 @@ impl ErrorCode {
             Self::PoolShort => "pool_short",
             Self::HouseholdSlotTaken => "household_slot_taken",
             Self::AlreadyExists => "already_exists",
+            Self::StallClosed => "stall_closed",
             Self::SmsUnavailable => "sms_unavailable",
             Self::WechatUnavailable => "wechat_unavailable",
             Self::PayUnavailable => "pay_unavailable",
@@ -148,7 +151,8 @@ impl ErrorCode {
             | Self::PriceCapped
             | Self::PoolShort
             | Self::HouseholdSlotTaken
-            | Self::AlreadyExists => 409,
+            | Self::AlreadyExists
+            | Self::StallClosed => 409,
             Self::PayloadTooLarge => 413,
             Self::IdempotencyKeyMismatch => 422,
             Self::TooManyRequests => 429,

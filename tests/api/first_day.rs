@@ -14,6 +14,7 @@ on_both_databases! {
     staff_and_stalls_change_and_retire_products => changed_products;
     staff_find_people_and_give_and_take_their_roles => people;
     staff_pack_and_change_veg_boxes => boxes;
+    a_closed_or_resting_stall_sells_nothing => stall_days;
 }
 
 async fn new_products(db: Db) {
@@ -246,6 +247,40 @@ async fn boxes(db: Db) {
     assert_eq!(audit["items"][3]["after"]["items"].as_array().map(Vec::len), Some(2));
 }
 
+async fn stall_days(db: Db) {
+    let app = tests::spawn_app(db).await;
+    let (staff, _) = app.login("13800000000").await;
+    let (resident, _) = app.login("13712345680").await;
+    let potatoes = app.product_id("土豆").await;
+    let stall = app.get(&format!("/api/v1/products/{potatoes}"), None).await.body["vendor_id"].as_i64().expect("stall");
+    let slot = app.open_slot(&staff, 50, 0, 30).await;
+    let day = slot["starts_at"].as_str().expect("starts_at")[..10].to_owned();
+    let path = format!("/api/v1/admin/stalls/{stall}");
+    for bad in [json!({ "closed_on": "8 December" }), json!({ "open": "no" })] {
+        assert_eq!(app.patch(&path, &bad, Some(&staff)).await.status, 400, "{bad}");
+    }
+    let order = |key: &str| {
+        let body = json!({ "slot_id": slot["id"], "address": { "building": "2", "unit": "1", "room": "102" }, "payment": "on_delivery" });
+        let (app, resident, key) = (&app, resident.clone(), key.to_owned());
+        async move { app.checkout(&resident, &key, &body).await }
+    };
+    app.put_in_cart(&resident, potatoes, 1).await;
+    // Resting (休市) on the slot's day: nothing of it for that slot.
+    let r = app.patch(&path, &json!({ "closed_on": day }), Some(&staff)).await;
+    assert_eq!((r.status, r.body["closed_on"].clone()), (200, json!(day)), "{:?}", r.body);
+    let r = order("rest-1").await;
+    assert_eq!((r.status, r.error_code()), (409, "stall_closed"), "{:?}", r.body);
+    // Closed (停业): nothing at all; opened again: sold as before.
+    app.patch(&path, &json!({ "closed_on": "", "open": false }), Some(&staff)).await;
+    let listed = app.get("/api/v1/vendors", None).await.body;
+    let shown = listed["items"].as_array().expect("items").iter().find(|v| v["id"] == stall).cloned().expect("listed");
+    assert_eq!((shown["open"].clone(), shown["closed_on"].clone()), (json!(false), json!(null)));
+    assert_eq!(order("closed-1").await.error_code(), "stall_closed");
+    let r = app.patch(&path, &json!({ "open": true }), Some(&staff)).await;
+    assert_eq!(r.body["open"], true);
+    assert_eq!(order("open-1").await.status, 201);
+}
+
 async fn categories_and_stalls(db: Db) {
     let app = tests::spawn_app(db).await;
     let (staff, _) = app.login("13800000000").await;
@@ -274,6 +309,18 @@ async fn categories_and_stalls(db: Db) {
     let at = |id: &str| ids.iter().position(|c| c == id);
     assert!(at("dried_goods") < at("vegetable"), "moved before the vegetables: {ids:?}");
     assert_eq!(app.patch("/api/v1/admin/categories/nothing", &json!({ "sort": 1 }), Some(&staff)).await.status, 404);
+    // Retired: out of the list, no new goods; a category with goods on sale is not retired.
+    let r = app.patch("/api/v1/admin/categories/vegetable", &json!({ "retired": true }), Some(&staff)).await;
+    assert_eq!((r.status, r.error_code()), (409, "wrong_state"), "its goods are on sale");
+    let r = app.patch("/api/v1/admin/categories/dried_goods", &json!({ "retired": true }), Some(&staff)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let listed = app.get("/api/v1/categories", None).await.body;
+    assert!(listed["items"].as_array().expect("items").iter().all(|c| c["id"] != "dried_goods"), "{listed}");
+    let stall_one = app.get("/api/v1/vendors", None).await.body["items"][0]["id"].clone();
+    let into_retired = json!({ "vendor_id": stall_one, "category": "dried_goods", "name": "笋干", "unit": "袋", "price_fen": 1800, "stock": 5 });
+    assert_eq!(app.post("/api/v1/admin/products", &into_retired, Some(&staff)).await.status, 400);
+    let r = app.patch("/api/v1/admin/categories/dried_goods", &json!({ "retired": false }), Some(&staff)).await;
+    assert_eq!(r.status, 200);
 
     // A stall in hall B, number 07, selling dried goods; its number is the market's once.
     let stall = json!({ "name": "山里人家", "hall": "b", "number": "07", "category": "dried_goods" });
@@ -303,8 +350,15 @@ async fn categories_and_stalls(db: Db) {
             (e["subject"].as_str().unwrap_or_default().to_owned(), e["action"].as_str().unwrap_or_default().to_owned())
         })
         .collect();
-    let expect = [("stall", "update"), ("stall", "create"), ("category", "update"), ("category", "create")];
-    assert_eq!(seen.iter().take(4).map(|(a, b)| (a.as_str(), b.as_str())).collect::<Vec<_>>(), expect);
+    let expect = [
+        ("stall", "update"),
+        ("stall", "create"),
+        ("category", "restore"),
+        ("category", "retire"),
+        ("category", "update"),
+        ("category", "create"),
+    ];
+    assert_eq!(seen.iter().take(6).map(|(a, b)| (a.as_str(), b.as_str())).collect::<Vec<_>>(), expect);
 }
 
 async fn buildings(db: Db) {

@@ -204,6 +204,16 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
         (serde_json::json!(2850), serde_json::json!(20), serde_json::json!("dried_goods"))
     );
 
+    // Stall B07 closed (停业) from its card (the page opened anew lists it), then open again.
+    browser.goto(&app.url("/staff")).await;
+    let toggle = format!("li[data-stall='{b07}'] .toggle-open");
+    browser.click(&browser.wait_for(&toggle, WAIT).await).await;
+    wait_until(&browser, &format!("document.querySelector(\"{toggle}\")?.classList.contains('warn')"), "closed").await;
+    let shown = app.get(&format!("/api/v1/vendors/{b07}"), None).await.body;
+    assert_eq!(shown["open"], false);
+    browser.click(&browser.wait_for(&toggle, WAIT).await).await;
+    wait_until(&browser, &format!("!document.querySelector(\"{toggle}\")?.classList.contains('warn')"), "open").await;
+
     // The product changed, given a photo from the phone, taken off sale.
     set_input(&browser, "#product-find", "干香菇").await;
     browser.click(&browser.wait_for(".product-pick", WAIT).await).await;

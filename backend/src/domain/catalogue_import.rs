@@ -331,6 +331,7 @@ mod tests {
             name_en: id.into(),
             sort: 10,
             icon: "🥬".into(),
+            retired: false,
         };
         let product = |id, vendor_id, name: &str, price_fen| KnownProduct {
             id,

@@ -240,6 +240,11 @@ pub struct ProductRow {
     /// The name its photo is stored under (`photos.rs`), when it has one.
     #[serde(default)]
     pub photo: Option<String>,
+    /// Its stall is closed (停业); the day it rests (休市), if any.
+    #[serde(default)]
+    pub stall_closed: bool,
+    #[serde(default)]
+    pub stall_closed_on: Option<String>,
 }
 
 /// A household that already exists at an address the batch names.
@@ -543,6 +548,12 @@ impl Batch<'_> {
             let offer =
                 Offer { name: &p.name, unit: &p.unit, active: p.active, stock, per_order_limit: p.per_order_limit };
             if let Some(refusal) = line_refusal(offer, quantity) {
+                return Err(refusal);
+            }
+            let day = crate::domain::time::shanghai_date(row.starts_at);
+            if let Some(refusal) =
+                super::setup::stall_refusal(&p.vendor_name, !p.stall_closed, p.stall_closed_on.as_deref(), &day)
+            {
                 return Err(refusal);
             }
             taken.push((product_id, stock - quantity));

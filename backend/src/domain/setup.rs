@@ -22,6 +22,9 @@ pub struct CategoryState {
     pub name_en: String,
     pub sort: i64,
     pub icon: String,
+    /// Out of the catalogue's list, taking no new goods.
+    #[serde(default)]
+    pub retired: bool,
 }
 
 /// A stall as the rules see it.
@@ -31,6 +34,10 @@ pub struct StallState {
     pub stall_no: String,
     pub category: String,
     pub description: String,
+    /// False: closed (停业) until opened again.
+    pub open: bool,
+    /// A day it rests (休市), `YYYY-MM-DD` in Shanghai.
+    pub closed_on: Option<String>,
 }
 
 /// What the rules need of the catalogue as it stands.
@@ -101,16 +108,27 @@ pub fn decide_new_category(new: &NewCategory, facts: &CatalogueFacts) -> Result<
     } else {
         (facts.categories.len() + 1..).map(|n| format!("c{n}")).find(|id| free(id)).unwrap_or_default()
     };
-    Ok(CategoryState { id, name, name_en, sort, icon })
+    Ok(CategoryState { id, name, name_en, sort, icon, retired: false })
 }
 
-/// A category changed: its names, place or emoji (its key stays).
+/// A category changed: its names, place or emoji (its key stays); retired only when none of its
+/// goods is on sale (`on_sale`: how many are).
 pub fn decide_category_change(
     now: &CategoryState,
     change: &UpdateCategory,
     facts: &CatalogueFacts,
+    on_sale: i64,
 ) -> Result<CategoryState, Refusal> {
     let mut next = now.clone();
+    if let Some(retired) = change.retired {
+        if retired && !now.retired && on_sale > 0 {
+            return Err(Refusal::new(
+                ErrorCode::WrongState,
+                format!("该分类还有{on_sale}件在售商品，请先换分类或下架 ({on_sale} of its goods are on sale: move or retire them first)"),
+            ));
+        }
+        next.retired = retired;
+    }
     if let Some(name) = &change.name {
         next.name = text("name", name, MAX_CATEGORY_CHARS)?;
         taken_name(facts, &next.name, Some(&now.id))?;
@@ -132,12 +150,13 @@ fn category_of(facts: &CatalogueFacts, wanted: Option<&str>) -> Result<String, R
         Some(id) => facts
             .categories
             .iter()
-            .find(|c| c.id == id.trim())
+            .find(|c| c.id == id.trim() && !c.retired)
             .map(|c| c.id.clone())
             .ok_or_else(|| Refusal::new(ErrorCode::InvalidField, format!("category: no category `{id}`"))),
         None => facts
             .categories
             .iter()
+            .filter(|c| !c.retired)
             .min_by_key(|c| c.sort)
             .map(|c| c.id.clone())
             .ok_or_else(|| Refusal::new(ErrorCode::WrongState, "请先添加商品分类 (add a category of goods first)")),
@@ -179,7 +198,7 @@ pub fn decide_new_stall(new: &NewStall, facts: &CatalogueFacts) -> Result<StallS
     }
     let category = category_of(facts, new.category.as_deref())?;
     let description = description_ok(new.description.as_deref())?;
-    Ok(StallState { name, stall_no, category, description })
+    Ok(StallState { name, stall_no, category, description, open: true, closed_on: None })
 }
 
 /// A stall changed: its name, category or description (its number stays).
@@ -198,7 +217,39 @@ pub fn decide_stall_change(
     if let Some(description) = &change.description {
         next.description = description_ok(Some(description))?;
     }
+    if let Some(open) = change.open {
+        next.open = open;
+    }
+    if let Some(day) = &change.closed_on {
+        let day = day.trim();
+        next.closed_on = match day {
+            "" => None,
+            _ => match chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") {
+                Ok(d) => Some(d.format("%Y-%m-%d").to_string()),
+                Err(_) => return Err(Refusal::field("closed_on", "a day as YYYY-MM-DD, or \"\" to clear it")),
+            },
+        };
+    }
     Ok(next)
+}
+
+/// Why nothing of a stall can be had in a slot on `day` (`YYYY-MM-DD`, Shanghai), if so: it is
+/// closed, or it rests that day.
+pub fn stall_refusal(stall_name: &str, open: bool, closed_on: Option<&str>, day: &str) -> Option<Refusal> {
+    if !open {
+        return Some(Refusal::new(
+            ErrorCode::StallClosed,
+            format!("{stall_name}暂停营业，请先从购物车移除它的商品 ({stall_name} is closed; take its goods out of the cart)"),
+        ));
+    }
+    (closed_on == Some(day)).then(|| {
+        Refusal::new(
+            ErrorCode::StallClosed,
+            format!(
+                "{stall_name}在{day}休市，请选别的日子或移除它的商品 ({stall_name} rests on {day}; choose another day)"
+            ),
+        )
+    })
 }
 
 /// A product as the rules make it.
@@ -459,6 +510,7 @@ mod tests {
             name_en: id.into(),
             sort,
             icon: "🥬".into(),
+            retired: false,
         };
         CatalogueFacts {
             categories: vec![cat("vegetable", "蔬菜", 10), cat("fruit", "水果", 20)],
@@ -492,14 +544,18 @@ mod tests {
             &veg,
             &UpdateCategory { name: Some("时令蔬菜".into()), sort: Some(5), ..Default::default() },
             &f,
+            0,
         );
         assert_eq!(renamed.map(|c| (c.id, c.name, c.sort)), Ok(("vegetable".into(), "时令蔬菜".into(), 5)));
         let clash =
-            decide_category_change(&veg, &UpdateCategory { name: Some("水果".into()), ..Default::default() }, &f);
+            decide_category_change(&veg, &UpdateCategory { name: Some("水果".into()), ..Default::default() }, &f, 0);
         assert_eq!(clash.map_err(|r| r.code), Err(ErrorCode::AlreadyExists));
         let same =
-            decide_category_change(&veg, &UpdateCategory { name: Some("蔬菜".into()), ..Default::default() }, &f);
+            decide_category_change(&veg, &UpdateCategory { name: Some("蔬菜".into()), ..Default::default() }, &f, 0);
         assert!(same.is_ok(), "its own name is not a clash");
+        let retire = UpdateCategory { retired: Some(true), ..Default::default() };
+        assert_eq!(decide_category_change(&veg, &retire, &f, 3).map_err(|r| r.code), Err(ErrorCode::WrongState));
+        assert_eq!(decide_category_change(&veg, &retire, &f, 0).map(|c| c.retired), Ok(true));
     }
 
     #[test]
@@ -524,6 +580,15 @@ mod tests {
         let changed =
             decide_stall_change(&b7, &UpdateStall { category: Some("vegetable".into()), ..Default::default() }, &f);
         assert_eq!(changed.map(|s| (s.stall_no, s.category)), Ok(("B07".into(), "vegetable".into())));
+        let rest = |day: &str| UpdateStall { closed_on: Some(day.into()), ..Default::default() };
+        let resting = decide_stall_change(&b7, &rest("2026-12-08"), &f).expect("a day");
+        assert_eq!(resting.closed_on.as_deref(), Some("2026-12-08"));
+        assert_eq!(decide_stall_change(&resting, &rest(""), &f).map(|s| s.closed_on), Ok(None));
+        assert!(decide_stall_change(&b7, &rest("8 December"), &f).is_err());
+        let day = "2026-12-08";
+        assert_eq!(stall_refusal("张记", true, Some(day), day).map(|r| r.code), Some(ErrorCode::StallClosed));
+        assert_eq!(stall_refusal("张记", true, Some(day), "2026-12-09"), None, "other days it sells");
+        assert_eq!(stall_refusal("张记", false, None, day).map(|r| r.code), Some(ErrorCode::StallClosed));
     }
 
     #[test]

@@ -28,6 +28,11 @@ pub fn shanghai_day(date: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), String
     Ok((start, start + chrono::Duration::days(1)))
 }
 
+/// The Shanghai day of `t`, `YYYY-MM-DD`.
+pub fn shanghai_date(t: DateTime<Utc>) -> String {
+    t.with_timezone(&shanghai_offset()).format("%Y-%m-%d").to_string()
+}
+
 /// Midnight today in Shanghai, as UTC.
 pub fn shanghai_today_start(now: DateTime<Utc>) -> DateTime<Utc> {
     let local = now.with_timezone(&shanghai_offset()).date_naive();

@@ -27,6 +27,8 @@ pub const SQLITE: Embedded = &[
     (16, "market setup", include_str!("../../../migrations/sqlite/0016_market_setup.sql")),
     (17, "product origin", include_str!("../../../migrations/sqlite/0017_product_origin.sql")),
     (18, "product photo", include_str!("../../../migrations/sqlite/0018_product_photo.sql")),
+    (19, "stall opening", include_str!("../../../migrations/sqlite/0019_stall_opening.sql")),
+    (20, "category retired", include_str!("../../../migrations/sqlite/0020_category_retired.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -51,6 +53,8 @@ pub const POSTGRES: Embedded = &[
     (19, "market setup", include_str!("../../../migrations/postgres/0019_market_setup.sql")),
     (20, "product origin", include_str!("../../../migrations/postgres/0020_product_origin.sql")),
     (21, "product photo", include_str!("../../../migrations/postgres/0021_product_photo.sql")),
+    (22, "stall opening", include_str!("../../../migrations/postgres/0022_stall_opening.sql")),
+    (23, "category retired", include_str!("../../../migrations/postgres/0023_category_retired.sql")),
 ];
 
 pub fn migrator(embedded: Embedded) -> Migrator {

@@ -86,6 +86,8 @@ pub fn HomePage() -> impl IntoView {
                                 <div class="stall">
                                     <span class="stall-no">{v.stall_no}</span>
                                     <span class="stall-name">{v.name}</span>
+                                    {(!v.open).then(|| view! { <span class="badge warn">{t(K::stall_closed)}</span> })}
+                                    {v.closed_on.map(|day| view! { <span class="badge warn">{day} " " {t(K::stall_rests)}</span> })}
                                     <span class="stall-desc">{v.description}</span>
                                 </div>
                             </A>

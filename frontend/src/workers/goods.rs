@@ -326,3 +326,58 @@ pub fn People() -> impl IntoView {
         </section>
     }
 }
+
+/// The stalls' opening: a stall closed (停业) until opened again, or resting (休市) on a day;
+/// residents cannot order its goods for then, and see it on the stalls' list.
+#[component]
+pub fn StallOpening() -> impl IntoView {
+    let stalls = Load::of(api::VENDORS);
+    let said = RwSignal::new(None::<Result<String, String>>);
+    let change = move |id: i64, body: shared::api::UpdateStall| {
+        leptos::task::spawn_local(async move {
+            match api::change_stall(id, &body).await {
+                Ok(v) => {
+                    said.set(Some(Ok(format!("{} {}", v.stall_no, v.name))));
+                    stalls.reload();
+                }
+                Err(e) => said.set(Some(Err(e.text()))),
+            }
+        });
+    };
+    view! {
+        <section class="card" id="stall-opening">
+            <h2>{tr("摊位营业", "Stalls open and closed")}</h2>
+            <p class="note">{tr("停业：到重新营业前都不能买它的商品。休市：选中的那一天不送、不自提它的商品。",
+                "Closed: none of its goods can be bought until it opens again. Resting: none of its goods go out on that day.")}</p>
+            {move || said.get().map(|s| match s {
+                Ok(m) => view! { <p class="note" role="status" id="stall-opening-done">{tr("已保存：", "Saved: ")} <span translate="no">{m}</span></p> }.into_any(),
+                Err(e) => view! { <p class="form-error" role="alert">{e}</p> }.into_any(),
+            })}
+            {stalls.show_items(move |items: Vec<shared::api::Vendor>| view! {
+                <ul class="pick-list stall-days">
+                    {items.into_iter().map(|v| {
+                        let id = v.id;
+                        let open = v.open;
+                        let day = RwSignal::new(v.closed_on.clone().unwrap_or_default());
+                        view! {
+                            <li data-stall=id>
+                                <span translate="no">{format!("{} {}", v.stall_no, v.name)}</span>
+                                <button class="btn secondary toggle-open" class:warn=!open
+                                    on:click=move |_| change(id, shared::api::UpdateStall { open: Some(!open), ..Default::default() })>
+                                    {if open { tr("营业中 · 设为停业", "Open · close it") } else { tr("停业中 · 重新营业", "Closed · open it") }}
+                                </button>
+                                <label>{tr("休市日", "Resting day")}
+                                    <input type="date" class="rest-day" prop:value=move || day.get()
+                                        on:change=move |ev| {
+                                            let d = event_target_value(&ev);
+                                            day.set(d.clone());
+                                            change(id, shared::api::UpdateStall { closed_on: Some(d), ..Default::default() });
+                                        }/></label>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            })}
+        </section>
+    }
+}

@@ -24,6 +24,12 @@ pub struct Vendor {
     pub category: String,
     pub description: String,
     pub product_count: i64,
+    /// False: closed (停业) until staff open it again.
+    #[serde(default = "crate::api::yes")]
+    pub open: bool,
+    /// A day it rests (休市), `YYYY-MM-DD`.
+    #[serde(default)]
+    pub closed_on: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -75,6 +75,6 @@ pub struct ImportQuery {
     pub dry_run: bool,
 }
 
-fn yes() -> bool {
+pub(crate) fn yes() -> bool {
     true
 }

@@ -106,6 +106,10 @@ pub struct UpdateCategory {
     pub sort: Option<i64>,
     #[serde(default)]
     pub icon: Option<String>,
+    /// `true` retires the category (out of the catalogue's list, no new goods; only when none of
+    /// its goods is on sale), `false` brings it back.
+    #[serde(default)]
+    pub retired: Option<bool>,
 }
 
 /// `POST /admin/stalls`: a stall of the market hall; its number is `hall` + `number` (`A` +
@@ -137,6 +141,13 @@ pub struct UpdateStall {
     pub category: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// `false`: closed (停业) until opened again; nothing of it can be ordered.
+    #[serde(default)]
+    pub open: Option<bool>,
+    /// `YYYY-MM-DD`: resting (休市) that day, nothing of it delivered or picked up then; `""`
+    /// clears it.
+    #[serde(default)]
+    pub closed_on: Option<String>,
 }
 
 /// `POST /admin/products` (staff, `vendor_id` required) and `POST /vendor/products` (a stall

@@ -49,7 +49,7 @@ pub struct ProductPage {
 /// (`domain::checkout::ProductRow`); `WHERE p.id = $1` and the like follow.
 pub(crate) const PRODUCT_SELECT: &str = "SELECT p.id, p.vendor_id, v.name AS vendor_name, p.name, p.unit, \
      p.price_fen, p.stock, p.per_order_limit, p.active, p.category_id AS category, p.is_box, p.description, \
-     p.category_sort, p.origin, p.photo FROM products p JOIN vendors v ON v.id = p.vendor_id";
+     p.category_sort, p.origin, p.photo, NOT v.is_open AS stall_closed, v.closed_on AS stall_closed_on FROM products p JOIN vendors v ON v.id = p.vendor_id";
 
 /// The product `id` as it is, locked on PostgreSQL (its stock is about to change).
 pub(crate) async fn product_locked(tx: &mut Tx, id: i64) -> StoreResult<Option<ProductRow>> {
@@ -76,7 +76,8 @@ fn product(r: ProductRow) -> Product {
     }
 }
 
-const VENDOR_SELECT: &str = "SELECT v.id, v.name, v.stall_no, v.category_id AS category, v.description, \
+const VENDOR_SELECT: &str =
+    "SELECT v.id, v.name, v.stall_no, v.category_id AS category, v.description, v.is_open, v.closed_on, \
      (SELECT COUNT(*) FROM products p WHERE p.vendor_id = v.id AND p.active) AS product_count FROM vendors v";
 
 #[derive(Deserialize)]
@@ -87,6 +88,8 @@ struct VendorRow {
     category: String,
     description: String,
     product_count: i64,
+    is_open: bool,
+    closed_on: Option<String>,
 }
 
 impl From<VendorRow> for Vendor {
@@ -98,6 +101,8 @@ impl From<VendorRow> for Vendor {
             category: r.category,
             description: r.description,
             product_count: r.product_count,
+            open: r.is_open,
+            closed_on: r.closed_on,
         }
     }
 }
@@ -141,7 +146,7 @@ impl Catalogue {
             .all(
                 "SELECT c.id, c.name_zh, c.name_en, c.icon, \
                  (SELECT COUNT(*) FROM products p WHERE p.category_id = c.id AND p.active) AS product_count \
-                 FROM categories c ORDER BY c.sort, c.id",
+                 FROM categories c WHERE NOT c.retired ORDER BY c.sort, c.id",
                 &args![],
             )
             .await?;

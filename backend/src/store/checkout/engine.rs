@@ -628,6 +628,8 @@ fn product_row(c: &Connection, id: i64) -> rusqlite::Result<Option<ProductRow>> 
                 category_sort: r.get("category_sort")?,
                 origin: r.get("origin")?,
                 photo: r.get("photo")?,
+                stall_closed: r.get("stall_closed")?,
+                stall_closed_on: r.get("stall_closed_on")?,
             })
         })
         .optional()

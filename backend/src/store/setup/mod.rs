@@ -191,28 +191,32 @@ impl Setup {
         tx.advisory_lock(SETUP_LOCK).await?;
         let facts = catalogue_facts(&mut tx).await?;
         let Some(before) = facts.categories.iter().find(|c| c.id == id).cloned() else { return Ok(None) };
-        let after = match decide_category_change(&before, change, &facts) {
+        let on_sale: i64 =
+            tx.one("SELECT COUNT(*) AS n FROM products WHERE category_id = $1 AND active", &args![id]).await?;
+        let after = match decide_category_change(&before, change, &facts, on_sale) {
             Ok(after) => after,
             Err(refusal) => return Ok(Some(Err(refusal))),
         };
         if after != before {
             tx.exec(
-                "UPDATE categories SET name_zh = $2, name_en = $3, icon = $4, sort = $5 WHERE id = $1",
-                &args![id, after.name.as_str(), after.name_en.as_str(), after.icon.as_str(), after.sort],
+                "UPDATE categories SET name_zh = $2, name_en = $3, icon = $4, sort = $5, retired = $6 WHERE id = $1",
+                &args![id, after.name.as_str(), after.name_en.as_str(), after.icon.as_str(), after.sort, after.retired],
             )
             .await?;
             if after.sort != before.sort {
                 tx.exec("UPDATE products SET category_sort = $2 WHERE category_id = $1", &args![id, after.sort])
                     .await?;
             }
-            let entry =
-                Audit { at: now, actor: Some(by), subject: "category", subject_id: id.to_owned(), action: "update" };
+            let action = match (before.retired, after.retired) {
+                (false, true) => "retire",
+                (true, false) => "restore",
+                _ => "update",
+            };
+            let entry = Audit { at: now, actor: Some(by), subject: "category", subject_id: id.to_owned(), action };
             record(&mut tx, entry, Some(&before), Some(&after)).await?;
         }
-        let products: i64 =
-            tx.one("SELECT COUNT(*) AS n FROM products WHERE category_id = $1 AND active", &args![id]).await?;
         tx.commit().await?;
-        Ok(Some(Ok(category_view(after, products))))
+        Ok(Some(Ok(category_view(after, on_sale))))
     }
 
     /// A new stall (`domain::setup::decide_new_stall`), recorded in the audit.
@@ -251,16 +255,21 @@ impl Setup {
             stall_no: String,
             category_id: String,
             description: String,
+            is_open: bool,
+            closed_on: Option<String>,
         }
         let mut tx = self.db.begin().await?;
         tx.advisory_lock(SETUP_LOCK).await?;
-        let sql = tx.locked("SELECT name, stall_no, category_id, description FROM vendors WHERE id = $1");
+        let sql =
+            tx.locked("SELECT name, stall_no, category_id, description, is_open, closed_on FROM vendors WHERE id = $1");
         let Some(row) = tx.opt::<Row>(&sql, &args![id]).await? else { return Ok(None) };
         let before = StallState {
             name: row.name,
             stall_no: row.stall_no,
             category: row.category_id,
             description: row.description,
+            open: row.is_open,
+            closed_on: row.closed_on,
         };
         let facts = catalogue_facts(&mut tx).await?;
         let after = match decide_stall_change(&before, change, &facts) {
@@ -269,8 +278,16 @@ impl Setup {
         };
         if after != before {
             tx.exec(
-                "UPDATE vendors SET name = $2, category_id = $3, description = $4 WHERE id = $1",
-                &args![id, after.name.as_str(), after.category.as_str(), after.description.as_str()],
+                "UPDATE vendors SET name = $2, category_id = $3, description = $4, is_open = $5, closed_on = $6 \
+                 WHERE id = $1",
+                &args![
+                    id,
+                    after.name.as_str(),
+                    after.category.as_str(),
+                    after.description.as_str(),
+                    after.open,
+                    after.closed_on.clone()
+                ],
             )
             .await?;
             let entry =
@@ -331,14 +348,23 @@ async fn catalogue_facts(tx: &mut Tx) -> StoreResult<CatalogueFacts> {
         name_en: String,
         sort: i64,
         icon: String,
+        retired: bool,
     }
-    let categories: Vec<Row> =
-        tx.all("SELECT id, name_zh AS name, name_en, sort, icon FROM categories ORDER BY sort, id", &[]).await?;
+    let categories: Vec<Row> = tx
+        .all("SELECT id, name_zh AS name, name_en, sort, icon, retired FROM categories ORDER BY sort, id", &[])
+        .await?;
     let stall_numbers: Vec<String> = tx.all("SELECT stall_no FROM vendors ORDER BY id", &[]).await?;
     Ok(CatalogueFacts {
         categories: categories
             .into_iter()
-            .map(|r| CategoryState { id: r.id, name: r.name, name_en: r.name_en, sort: r.sort, icon: r.icon })
+            .map(|r| CategoryState {
+                id: r.id,
+                name: r.name,
+                name_en: r.name_en,
+                sort: r.sort,
+                icon: r.icon,
+                retired: r.retired,
+            })
             .collect(),
         stall_numbers,
     })
@@ -349,7 +375,16 @@ fn category_view(c: CategoryState, product_count: i64) -> Category {
 }
 
 fn stall_view(id: i64, s: StallState, product_count: i64) -> Vendor {
-    Vendor { id, name: s.name, stall_no: s.stall_no, category: s.category, description: s.description, product_count }
+    Vendor {
+        id,
+        name: s.name,
+        stall_no: s.stall_no,
+        category: s.category,
+        description: s.description,
+        product_count,
+        open: s.open,
+        closed_on: s.closed_on,
+    }
 }
 
 /// What an audit entry says was done, by whom and when.

@@ -35,7 +35,7 @@ impl Setup {
             return Ok(None);
         }
         let facts = ProductFacts {
-            categories: tx.all("SELECT id FROM categories ORDER BY id", &[]).await?,
+            categories: tx.all("SELECT id FROM categories WHERE NOT retired ORDER BY id", &[]).await?,
             names_at_stall: tx.all("SELECT name FROM products WHERE vendor_id = $1", &args![vendor_id]).await?,
         };
         let made = match decide_new_product(vendor_id, new, &facts) {
@@ -60,7 +60,7 @@ impl Setup {
         let mut tx = self.db.begin().await?;
         let Some(before) = product_state(&mut tx, id).await? else { return Ok(None) };
         let facts = ProductChangeFacts {
-            categories: tx.all("SELECT id FROM categories ORDER BY id", &[]).await?,
+            categories: tx.all("SELECT id FROM categories WHERE NOT retired ORDER BY id", &[]).await?,
             other_names_at_stall: tx
                 .all("SELECT name FROM products WHERE vendor_id = $1 AND id <> $2", &args![before.vendor_id, id])
                 .await?,
@@ -157,7 +157,7 @@ impl Setup {
         }
         let stalls: Vec<Stall> = tx.all("SELECT id, stall_no FROM vendors ORDER BY id", &[]).await?;
         let snapshot = CatalogueSnapshot {
-            categories: super::catalogue_facts(&mut tx).await?.categories,
+            categories: super::catalogue_facts(&mut tx).await?.categories.into_iter().filter(|c| !c.retired).collect(),
             stalls: stalls.into_iter().map(|s| (s.id, s.stall_no)).collect(),
             products: rows
                 .into_iter()
