@@ -465,6 +465,20 @@ pub async fn add_stall(body: &shared::api::NewStall) -> ApiResult<shared::api::V
     parse(send(Call::new("POST", "/api/v1/admin/stalls"), body).await?)
 }
 
+/// Staff pack a new 菜盒子.
+pub async fn add_box(body: &shared::api::NewBox) -> ApiResult<shared::api::ProductDetail> {
+    parse(send(Call::new("POST", "/api/v1/admin/boxes"), body).await?)
+}
+
+/// The newest changes to the market's set-up (staff), of one kind of subject or all.
+pub fn audit_path(subject: &str) -> String {
+    if subject.is_empty() {
+        "/api/v1/admin/audit?limit=50".to_owned()
+    } else {
+        format!("/api/v1/admin/audit?subject={}&limit=50", encode(subject))
+    }
+}
+
 pub async fn add_product(body: &shared::api::NewProduct) -> ApiResult<shared::api::ProductDetail> {
     parse(send(Call::new("POST", "/api/v1/admin/products"), body).await?)
 }

@@ -214,6 +214,21 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     browser.click(&browser.wait_for(&toggle, WAIT).await).await;
     wait_until(&browser, &format!("!document.querySelector(\"{toggle}\")?.classList.contains('warn')"), "open").await;
 
+    // A veg box packed from goods found by name.
+    set_input(&browser, "#box-find", "土豆").await;
+    browser.click(&browser.wait_for(".box-add", WAIT).await).await;
+    browser.wait_for("#box-lines li", WAIT).await;
+    set_input(&browser, "#box-name", "土豆尝鲜盒").await;
+    set_input(&browser, "#box-price", "9.9").await;
+    set_input(&browser, "#box-stock", "5").await;
+    browser.click(&browser.wait_for("#box-pack", WAIT).await).await;
+    browser.wait_for("#box-done", WAIT).await;
+    let packed = app.get(&format!("/api/v1/products?q={}", tests::urlencode("土豆尝鲜盒")), None).await.body;
+    assert_eq!(
+        (packed["items"][0]["is_box"].clone(), packed["items"][0]["price_fen"].clone()),
+        (serde_json::json!(true), serde_json::json!(990))
+    );
+
     // The product changed, given a photo from the phone, taken off sale.
     set_input(&browser, "#product-find", "干香菇").await;
     browser.click(&browser.wait_for(".product-pick", WAIT).await).await;
@@ -262,6 +277,15 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     let person = app.get("/api/v1/admin/users?phone=13712340088", Some(&staff)).await.body;
     assert_eq!(person["items"][0]["roles"], serde_json::json!(["volunteer"]));
     assert_eq!(person["items"][0]["leader_buildings"], serde_json::json!(["1", "2"]));
+
+    // The record of changes shows them, newest first.
+    set_input(&browser, "#audit-subject", "user").await;
+    wait_until(
+        &browser,
+        "[...document.querySelectorAll('#audit-log li')].some(l => l.textContent.includes('volunteer'))",
+        "the roles change recorded",
+    )
+    .await;
 
     // The register from a spreadsheet: checked, then imported.
     let sheet = std::env::temp_dir().join(format!("fxs-register-{}.csv", std::process::id()));

@@ -381,3 +381,143 @@ pub fn StallOpening() -> impl IntoView {
         </section>
     }
 }
+
+/// A new 菜盒子: its name, price and stock, and what goes in it (found by name, a few of each).
+#[component]
+pub fn BoxPacking() -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let price = RwSignal::new(String::new());
+    let stock = RwSignal::new(String::new());
+    let query = RwSignal::new(String::new());
+    let found = Load::when(move || {
+        let q = query.get();
+        (!q.trim().is_empty()).then(|| api::products_path(&api::ProductFilter { q: Some(q), ..Default::default() }))
+    });
+    // The lines so far: (product id, its name and unit, how many).
+    let lines = RwSignal::new(Vec::<(i64, String, i64)>::new());
+    let said = RwSignal::new(None::<Result<String, String>>);
+    let pack = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (Some(fen), Ok(stock)) = (
+            shared::domain::fen_of_yuan(&price.get_untracked()).and_then(|f| shared::Fen::new(f).ok()),
+            stock.get_untracked().trim().parse::<i64>(),
+        ) else {
+            said.set(Some(Err(tr("请填写价格（元）和库存", "Enter the price (yuan) and stock")().to_owned())));
+            return;
+        };
+        let items = lines
+            .get_untracked()
+            .iter()
+            .map(|(id, _, n)| shared::api::BoxLine { product_id: *id, quantity: *n })
+            .collect();
+        let body = shared::api::NewBox {
+            name: name.get_untracked(),
+            price_fen: fen,
+            stock,
+            items,
+            vendor_id: None,
+            per_order_limit: None,
+            description: None,
+        };
+        leptos::task::spawn_local(async move {
+            match api::add_box(&body).await {
+                Ok(made) => {
+                    said.set(Some(Ok(made.product.name)));
+                    lines.set(Vec::new());
+                    name.set(String::new());
+                }
+                Err(e) => said.set(Some(Err(e.text()))),
+            }
+        });
+    };
+    view! {
+        <section class="card" id="box-packing">
+            <h2>{tr("新菜盒子", "A new veg box")}</h2>
+            <label>{tr("找商品放进盒子", "Find goods to put in")}
+                <input id="box-find" type="search" prop:value=move || query.get() on:change=move |ev| query.set(event_target_value(&ev))/></label>
+            {move || (!query.get().trim().is_empty()).then(|| found.show_items(move |items: Vec<Product>| view! {
+                <ul class="pick-list">
+                    {items.into_iter().filter(|p| !p.is_box).take(10).map(|p| {
+                        let label = format!("+ {} · {}", p.name, p.unit);
+                        let (id, what) = (p.id.get(), format!("{} ({})", p.name, p.unit));
+                        view! { <li><button class="link box-add" translate="no" on:click=move |_| lines.update(|l| {
+                            match l.iter_mut().find(|(i, ..)| *i == id) {
+                                Some(line) => line.2 += 1,
+                                None => l.push((id, what.clone(), 1)),
+                            }
+                        })>{label}</button></li> }
+                    }).collect_view()}
+                </ul>
+            }))}
+            <ul class="box-items" id="box-lines">
+                {move || lines.get().into_iter().map(|(id, what, n)| view! {
+                    <li><span translate="no">{what}</span><span>"× " {n} " "
+                        <button class="link" on:click=move |_| lines.update(|l| l.retain(|(i, ..)| *i != id))>{tr("移除", "Remove")}</button></span></li>
+                }).collect_view()}
+            </ul>
+            <form class="form-grid" on:submit=pack novalidate>
+                {line("box-name", tr("盒子名称", "Name"), name, false)}
+                {line("box-price", tr("价格（元）", "Price (yuan)"), price, true)}
+                {line("box-stock", tr("份数", "How many"), stock, true)}
+                <button id="box-pack" type="submit" class="btn">{tr("上架菜盒子", "Put the box on sale")}</button>
+            </form>
+            {move || said.get().map(|s| match s {
+                Ok(m) => view! { <p class="note" role="status" id="box-done">{tr("已上架：", "On sale: ")} <span translate="no">{m}</span></p> }.into_any(),
+                Err(e) => view! { <p class="form-error" role="alert">{e}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+/// The newest changes to the set-up: who, when, what, and each field as it was and became.
+#[component]
+pub fn AuditLog() -> impl IntoView {
+    let subject = RwSignal::new(String::new());
+    let entries = Load::new(move || api::audit_path(&subject.get()));
+    let changes = |e: &shared::api::AuditEntry| -> String {
+        let text = |v: &leptos::serde_json::Value| match v {
+            leptos::serde_json::Value::String(s) => s.clone(),
+            leptos::serde_json::Value::Null => "—".to_owned(),
+            other => other.to_string(),
+        };
+        let empty = leptos::serde_json::Map::new();
+        let before = e.before.as_ref().and_then(|b| b.as_object()).unwrap_or(&empty);
+        let after = e.after.as_ref().and_then(|a| a.as_object()).unwrap_or(&empty);
+        after
+            .iter()
+            .filter(|(k, v)| before.get(*k) != Some(v))
+            .map(|(k, v)| match before.get(k) {
+                Some(old) => format!("{k}: {} → {}", text(old), text(v)),
+                None => format!("{k}: {}", text(v)),
+            })
+            .take(8)
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    let choice = move |value: &'static str, zh: &'static str, en: &'static str| {
+        view! { <option value=value selected=move || subject.get() == value>{tr(zh, en)}</option> }
+    };
+    view! {
+        <section class="card" id="audit-log">
+            <h2>{tr("改动记录", "Record of changes")}</h2>
+            <label>{tr("查看", "Show")}
+                <select id="audit-subject" on:change=move |ev| subject.set(event_target_value(&ev))>
+                    {choice("", "全部", "Everything")}
+                    {choice("product", "商品", "Goods")}
+                    {choice("stall", "摊位", "Stalls")}
+                    {choice("category", "分类", "Categories")}
+                    {choice("building", "楼栋", "Buildings")}
+                    {choice("user", "人员权限", "People")}
+                </select></label>
+            {entries.show(move |page: shared::api::Page<shared::api::AuditEntry>| view! {
+                <ul class="audit">
+                    {page.items.into_iter().map(|e| {
+                        let head = format!("{} · {} {} · {}", e.at.get(5..16).unwrap_or(&e.at).replace('T', " "), e.subject, e.subject_id, e.action);
+                        let who = e.actor.clone().unwrap_or_else(|| "—".to_owned());
+                        view! { <li><strong translate="no">{head}</strong> " " <span translate="no">{who}</span><br/><small translate="no">{changes(&e)}</small></li> }
+                    }).collect_view()}
+                </ul>
+            })}
+        </section>
+    }
+}
