@@ -649,9 +649,10 @@ pub async fn download_file(path: &str, filename: &str) -> ApiResult<()> {
 
 // ---------- the market's goods and people (staff) ----------
 
-/// Staff bring in the catalogue (CSV or XLSX): checked (`dry_run`) or applied.
-pub async fn import_catalogue(file: &web_sys::File, dry_run: bool) -> ApiResult<shared::api::CatalogueImport> {
-    let call = Call::new("POST", format!("/api/v1/admin/catalogue/import?dry_run={dry_run}"));
+/// Staff bring in a spreadsheet (CSV or XLSX) at `path` (the catalogue, the buildings): checked
+/// (`dry_run`) or applied.
+pub async fn import_sheet(path: &str, file: &web_sys::File, dry_run: bool) -> ApiResult<shared::api::CatalogueImport> {
+    let call = Call::new("POST", format!("{path}?dry_run={dry_run}"));
     let kind = file.type_();
     let kind = if kind.is_empty() { "application/octet-stream".to_owned() } else { kind };
     parse(answer(fetch(&call, Some((file.as_ref(), &kind)), None).await?).await?)

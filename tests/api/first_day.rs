@@ -15,6 +15,7 @@ on_both_databases! {
     staff_find_people_and_give_and_take_their_roles => people;
     staff_pack_and_change_veg_boxes => boxes;
     a_closed_or_resting_stall_sells_nothing => stall_days;
+    staff_bring_in_the_buildings_as_a_list => building_list;
 }
 
 async fn new_products(db: Db) {
@@ -245,6 +246,43 @@ async fn boxes(db: Db) {
     let actions: Vec<_> = audit["items"].as_array().expect("items").iter().map(|e| e["action"].clone()).collect();
     assert_eq!(actions, [json!("retire"), json!("items"), json!("update"), json!("create")]);
     assert_eq!(audit["items"][3]["after"]["items"].as_array().map(Vec::len), Some(2));
+}
+
+async fn building_list(db: Db) {
+    let app = tests::spawn_app(db).await;
+    let (staff, _) = app.login("13800000000").await;
+    let send = |file: String, dry_run: bool| {
+        let url = app.url(&format!("/api/v1/admin/buildings/import?dry_run={dry_run}"));
+        let req = app.client.post(url).bearer_auth(&staff).header("Content-Type", "text/csv").body(file);
+        let app = &app;
+        async move { app.send(req).await }
+    };
+    let list = "小区,楼号,单元数,封闭\n新村小区,501,2,\n新村小区,502,4,是\n七里山小区,3,3,\n".to_owned();
+    let dry = send(list.clone(), true).await;
+    assert_eq!(dry.status, 200, "{:?}", dry.body);
+    let actions: Vec<_> = dry.body["rows"].as_array().expect("rows").iter().map(|r| r["action"].clone()).collect();
+    assert_eq!(actions, [json!("create"), json!("create"), json!("unchanged")]);
+    let before =
+        app.get("/api/v1/admin/buildings?limit=500", Some(&staff)).await.body["items"].as_array().map(Vec::len);
+    let r = send(list.clone(), false).await;
+    assert_eq!((r.body["applied"].clone(), r.body["created"].clone()), (json!(true), json!(2)));
+    let buildings = app.get("/api/v1/admin/buildings?limit=500", Some(&staff)).await.body;
+    let items = buildings["items"].as_array().expect("items");
+    assert_eq!(Some(items.len()), before.map(|n| n + 2));
+    let b502 = items.iter().find(|b| b["building"] == "502").expect("502");
+    assert_eq!((b502["units"].clone(), b502["closed"].clone()), (json!(4), json!(true)));
+    let again = send(list, false).await;
+    assert_eq!(
+        (again.body["created"].clone(), again.body["updated"].clone()),
+        (json!(0), json!(0)),
+        "twice changes nothing"
+    );
+    // A building of another compound, a bad unit count: nothing applied.
+    let bad = send("小区,楼号,单元数\n别的小区,501,2\n新村小区,503,99\n".to_owned(), false).await;
+    assert_eq!(bad.body["applied"], false);
+    assert_eq!(bad.body["rows"][0]["errors"][0]["column"], "小区");
+    assert_eq!(bad.body["rows"][1]["errors"][0]["column"], "单元数");
+    assert_eq!(send("name\nx\n".to_owned(), true).await.status, 400, "no headings we know");
 }
 
 async fn stall_days(db: Db) {

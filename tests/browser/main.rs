@@ -173,6 +173,19 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     let closed = buildings["items"].as_array().and_then(|l| l.iter().find(|b| b["id"] == added["id"])).cloned();
     assert_eq!(closed.expect("building")["closed"], true);
 
+    // More buildings from a list.
+    let list = std::env::temp_dir().join(format!("fxs-buildings-{}.csv", std::process::id()));
+    std::fs::write(&list, "小区,楼号,单元数\r\n新村小区,403,2\r\n").expect("csv written");
+    browser.type_text(&browser.wait_for("#buildings-file-input", WAIT).await, &list.to_string_lossy()).await;
+    browser.click(&browser.wait_for("#buildings-check", WAIT).await).await;
+    let summary = browser.text(&browser.wait_for("#buildings-summary", WAIT).await).await;
+    assert!(summary.contains("新增 1"), "{summary}");
+    browser.click(&browser.wait_for("#buildings-apply", WAIT).await).await;
+    browser.wait_for("#buildings-done", WAIT).await;
+    let _ = std::fs::remove_file(&list);
+    let buildings = app.get("/api/v1/admin/buildings?limit=500", Some(&staff)).await.body;
+    assert!(buildings["items"].as_array().expect("items").iter().any(|b| b["building"] == "403"));
+
     // Goods of a new stall: a category, the stall, a product on sale at once.
     set_input(&browser, "#category-name", "干货").await;
     set_input(&browser, "#category-en", "Dried goods").await;
@@ -260,7 +273,7 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     browser.type_text(&browser.wait_for("#catalogue-file-input", WAIT).await, &goods.to_string_lossy()).await;
     browser.click(&browser.wait_for("#catalogue-check", WAIT).await).await;
     let summary = browser.text(&browser.wait_for("#catalogue-summary", WAIT).await).await;
-    assert!(summary.contains("新商品 1"), "{summary}");
+    assert!(summary.contains("新增 1"), "{summary}");
     browser.click(&browser.wait_for("#catalogue-apply", WAIT).await).await;
     browser.wait_for("#catalogue-done", WAIT).await;
     let _ = std::fs::remove_file(&goods);

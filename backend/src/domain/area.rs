@@ -67,6 +67,113 @@ pub fn decide_building_change(now: &BuildingState, change: &UpdateBuilding) -> R
     Ok(next)
 }
 
+/// One row of a list of buildings as staff bring it (小区, 楼号, 单元数, 封闭); None: no such column.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildingLine {
+    pub row: u32,
+    pub community: String,
+    pub building: String,
+    pub units: Option<String>,
+    pub closed: Option<String>,
+}
+
+/// The verdict on each row, and the buildings to add and change (when no row is an error).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BuildingsPlan {
+    pub rows: Vec<shared::api::ImportRow>,
+    pub create: Vec<BuildingState>,
+    /// (before, after) of buildings on record.
+    pub update: Vec<(BuildingState, BuildingState)>,
+}
+
+/// A list of buildings, row by row: a number not on record is a new building (by
+/// `decide_new_building`), one on record in the same compound is changed (its units, closed) or
+/// unchanged, one on record in another compound, a number twice in the list, or a bad cell is
+/// an error with its column. Nothing is applied while any row is an error.
+pub fn plan_buildings(lines: &[BuildingLine], on_record: &[BuildingState]) -> BuildingsPlan {
+    use shared::api::{ImportAction, ImportError, ImportRow};
+    let mut plan = BuildingsPlan::default();
+    let mut seen: Vec<(String, u32)> = Vec::new();
+    for line in lines {
+        let mut errors: Vec<ImportError> = Vec::new();
+        let fault = |errors: &mut Vec<ImportError>, column: &str, reason: String| {
+            errors.push(ImportError { column: Some(column.into()), reason })
+        };
+        let number = line.building.trim().to_owned();
+        let units = match line.units.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            None => None,
+            Some(u) => match u.parse::<i64>() {
+                Ok(n) if (1..=MAX_UNITS).contains(&n) => Some(n),
+                _ => {
+                    fault(&mut errors, "单元数", format!("“{u}”应为1到{MAX_UNITS}的整数 (1 to {MAX_UNITS})"));
+                    None
+                }
+            },
+        };
+        let closed = match line.closed.as_deref().map(str::trim).unwrap_or("") {
+            "" => None,
+            "是" | "封闭" | "yes" | "y" | "true" | "1" => Some(true),
+            "否" | "开放" | "no" | "n" | "false" | "0" => Some(false),
+            other => {
+                fault(&mut errors, "封闭", format!("“{other}”应为“是”或“否” (yes or no)"));
+                None
+            }
+        };
+        if let Some((_, row)) = seen.iter().find(|(n, _)| *n == number) {
+            fault(&mut errors, "楼号", format!("与第{row}行重复 (the same building as row {row})"));
+        }
+        let action = match on_record.iter().find(|b| b.building == number) {
+            Some(_) if !errors.is_empty() => ImportAction::Error,
+            Some(b) if !line.community.trim().is_empty() && line.community.trim() != b.community => {
+                fault(
+                    &mut errors,
+                    "小区",
+                    format!("{number}号楼在{}，楼号全市场唯一 (building {number} is in {})", b.community, b.community),
+                );
+                ImportAction::Error
+            }
+            Some(b) => {
+                let after =
+                    BuildingState { units: units.unwrap_or(b.units), closed: closed.unwrap_or(b.closed), ..b.clone() };
+                if after == *b {
+                    ImportAction::Unchanged
+                } else {
+                    plan.update.push((b.clone(), after));
+                    ImportAction::Update
+                }
+            }
+            None => {
+                let new = NewBuilding {
+                    community: line.community.clone(),
+                    building: number.clone(),
+                    units: Some(units.unwrap_or(1)),
+                };
+                match decide_new_building(&new, false) {
+                    Ok(made) if errors.is_empty() => {
+                        plan.create.push(BuildingState { closed: closed.unwrap_or(false), ..made });
+                        ImportAction::Create
+                    }
+                    Ok(_) => ImportAction::Error,
+                    Err(refusal) => {
+                        let column = if refusal.message.starts_with("community") { "小区" } else { "楼号" };
+                        fault(&mut errors, column, refusal.message);
+                        ImportAction::Error
+                    }
+                }
+            }
+        };
+        if action != ImportAction::Error {
+            seen.push((number, line.row));
+        }
+        plan.rows.push(ImportRow { row: line.row, action, errors });
+    }
+    if plan.rows.iter().any(|r| r.action == ImportAction::Error) {
+        plan.create.clear();
+        plan.update.clear();
+    }
+    plan
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +208,48 @@ mod tests {
         let more = decide_building_change(&closed, &UpdateBuilding { units: Some(4), closed: None }).expect("units");
         assert_eq!((more.units, more.closed), (4, true));
         assert!(decide_building_change(&now, &UpdateBuilding { units: Some(99), closed: None }).is_err());
+    }
+
+    #[test]
+    fn a_list_of_buildings_adds_changes_and_keeps() {
+        use shared::api::ImportAction::*;
+        let on_record =
+            [BuildingState { community: "七里山小区".into(), building: "3".into(), units: 3, closed: false }];
+        let line = |row, community: &str, building: &str, units: Option<&str>, closed: Option<&str>| BuildingLine {
+            row,
+            community: community.into(),
+            building: building.into(),
+            units: units.map(str::to_owned),
+            closed: closed.map(str::to_owned),
+        };
+        let plan = plan_buildings(
+            &[
+                line(2, "七里山小区", "3", Some("3"), None),
+                line(3, "七里山小区", "3A", Some("2"), Some("是")),
+                line(4, "", "3", None, Some("是")),
+            ],
+            &on_record,
+        );
+        let actions: Vec<_> = plan.rows.iter().map(|r| r.action).collect();
+        assert_eq!(actions, [Unchanged, Create, Error], "row 4 names building 3 a second time");
+        assert!(plan.create.is_empty(), "all or nothing");
+        let plan =
+            plan_buildings(&[line(2, "新村", "12", None, None), line(3, "", "3", Some("4"), Some("是"))], &on_record);
+        assert_eq!(plan.rows.iter().map(|r| r.action).collect::<Vec<_>>(), [Create, Update]);
+        assert_eq!((plan.create[0].units, plan.update[0].1.units, plan.update[0].1.closed), (1, 4, true));
+        let bad = plan_buildings(
+            &[
+                line(2, "别的小区", "3", None, None),
+                line(3, "x", "3楼", None, None),
+                line(4, "x", "9", Some("99"), Some("maybe")),
+            ],
+            &on_record,
+        );
+        let columns: Vec<Vec<String>> =
+            bad.rows.iter().map(|r| r.errors.iter().filter_map(|e| e.column.clone()).collect()).collect();
+        assert_eq!(
+            columns,
+            [vec!["小区".to_owned()], vec!["楼号".to_owned()], vec!["单元数".to_owned(), "封闭".to_owned()]]
+        );
     }
 }

@@ -502,3 +502,62 @@ pub async fn change_box(
     let changed = state.store.catalogue().product_detail_any(id).await?.ok_or_else(|| ApiError::not_found("box"))?;
     Ok(web::Json(changed))
 }
+
+/// The most rows of one list of buildings.
+const MAX_BUILDING_ROWS: usize = 2_000;
+
+/// Staff bring in the buildings the market serves as a list (CSV in UTF-8 or GBK, or XLSX),
+/// headings 小区, 楼号, 单元数 (1 when left out), 封闭 (是/否, may be left out) or community,
+/// building, units, closed: a number not on record is added, one on record in the same compound
+/// changed or left as it is; the same answer as the catalogue's import, all or nothing.
+#[utoipa::path(
+    tag = "setup",
+    security(("bearer" = [])),
+    params(shared::api::ImportQuery),
+    request_body(content = String, content_type = "text/csv", description = "CSV (UTF-8 or GBK) or XLSX, headings in row 1"),
+    responses((status = 200, body = shared::api::CatalogueImport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody))
+)]
+#[post("/admin/buildings/import")]
+pub async fn import_buildings(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    query: web::Query<shared::api::ImportQuery>,
+    payload: web::Payload,
+) -> ApiResult<web::Json<shared::api::CatalogueImport>> {
+    use crate::domain::area::BuildingLine;
+    use crate::routes::sheets::Sheet;
+    let bytes = super::sheets::body(payload, MAX_CATALOGUE_FILE).await?;
+    let sheet = Sheet::read_any(&bytes, MAX_BUILDING_ROWS)?;
+    let [community, building, units, closed] = [
+        sheet.column(&["小区", "community"]),
+        sheet.column(&["楼号", "楼", "楼栋", "building"]),
+        sheet.column(&["单元数", "单元", "units"]),
+        sheet.column(&["封闭", "closed"]),
+    ];
+    if community.is_none() || building.is_none() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
+            "第1行应为列名，至少有小区和楼号 (row 1 must name the columns, at least community and building)",
+        ));
+    }
+    let lines: Vec<BuildingLine> = sheet
+        .rows
+        .iter()
+        .map(|(row, cells)| BuildingLine {
+            row: *row,
+            community: Sheet::cell(cells, community).to_owned(),
+            building: Sheet::cell(cells, building).to_owned(),
+            units: units.map(|_| Sheet::cell(cells, units).to_owned()),
+            closed: closed.map(|_| Sheet::cell(cells, closed).to_owned()),
+        })
+        .collect();
+    let apply = !query.dry_run;
+    let plan = state.store.setup().import_buildings(&lines, apply, staff.0.user.id, chrono::Utc::now()).await?;
+    let clean = plan.rows.iter().all(|r| r.action != shared::api::ImportAction::Error);
+    Ok(web::Json(shared::api::CatalogueImport {
+        applied: apply && clean,
+        created: u32::try_from(plan.create.len()).unwrap_or(u32::MAX),
+        updated: u32::try_from(plan.update.len()).unwrap_or(u32::MAX),
+        rows: plan.rows,
+    }))
+}

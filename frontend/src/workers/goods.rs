@@ -23,10 +23,10 @@ fn line(id: &'static str, label: impl IntoView, value: RwSignal<String>, numeric
     }
 }
 
-/// The market's spreadsheet of goods: download it (CSV or XLSX), edit it in Excel or WPS, check
-/// it row by row and bring it in whole.
+/// A spreadsheet staff bring in at `path`: chosen, checked row by row (new, changed, unchanged,
+/// errors with their row and column), then taken whole. Element ids start with `id`.
 #[component]
-pub fn CatalogueFile() -> impl IntoView {
+fn SheetImport(id: &'static str, path: &'static str) -> impl IntoView {
     let file = NodeRef::<leptos::html::Input>::new();
     let busy = RwSignal::new(false);
     let checked = RwSignal::new(None::<CatalogueImport>);
@@ -39,7 +39,7 @@ pub fn CatalogueFile() -> impl IntoView {
         busy.set(true);
         said.set(None);
         leptos::task::spawn_local(async move {
-            match api::import_catalogue(&f, dry_run).await {
+            match api::import_sheet(path, &f, dry_run).await {
                 Ok(answer) if !dry_run && answer.applied => {
                     checked.set(None);
                     said.set(Some(Ok((answer.created, answer.updated))));
@@ -50,6 +50,52 @@ pub fn CatalogueFile() -> impl IntoView {
             busy.set(false);
         });
     };
+    let count = |r: &CatalogueImport, a: ImportAction| r.rows.iter().filter(|row| row.action == a).count();
+    view! {
+        <label class="block-label" for=format!("{id}-file-input")>{tr("选择文件", "File")}</label>
+        <input id=format!("{id}-file-input") type="file" accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" node_ref=file
+            on:change=move |_| { checked.set(None); said.set(None); }/>
+        <button class="btn secondary block" id=format!("{id}-check") disabled=move || busy.get() on:click=move |_| run(true)>
+            {move || if busy.get() { tr("正在处理…", "Working…")() } else { tr("检查文件", "Check the file")() }}
+        </button>
+        {move || checked.get().map(|r| {
+            let clean = r.rows.iter().all(|row| row.action != ImportAction::Error);
+            let summary = format!(
+                "{} {} · {} {} · {} {} · {} {}",
+                tr("新增", "new")(), count(&r, ImportAction::Create),
+                tr("有改动", "changed")(), count(&r, ImportAction::Update),
+                tr("无变化", "unchanged")(), count(&r, ImportAction::Unchanged),
+                tr("有错误", "with errors")(), count(&r, ImportAction::Error),
+            );
+            let errors: Vec<_> = r.rows.iter().filter(|row| row.action == ImportAction::Error).take(50).cloned().collect();
+            view! {
+                <p class="note" role="status" id=format!("{id}-summary")>{summary}</p>
+                <ul class="import-errors">
+                    {errors.into_iter().map(|row| view! {
+                        <li>{format!("{} {}", tr("第", "Row")(), row.row)} {tr("行", "")} " "
+                            {row.errors.iter().map(|e| format!("{}：{}", e.column.clone().unwrap_or_default(), e.reason)).collect::<Vec<_>>().join("；")}</li>
+                    }).collect_view()}
+                </ul>
+                {if clean {
+                    view! { <button class="btn block" id=format!("{id}-apply") disabled=move || busy.get() on:click=move |_| run(false)>{tr("确认导入", "Import")}</button> }.into_any()
+                } else {
+                    view! { <p class="form-error" role="alert">{tr("请改正以上错误后重新选择文件（有错误时不会导入任何一行）", "Correct the rows above and choose the file again (nothing is imported while a row has an error)")}</p> }.into_any()
+                }}
+            }
+        })}
+        {move || said.get().map(|s| match s {
+            Ok((created, updated)) => view! { <p class="note" role="status" id=format!("{id}-done")>
+                {tr("已导入：新增", "Imported: new")} " " {created} " · " {tr("改动", "changed")} " " {updated}</p> }.into_any(),
+            Err(e) => view! { <p class="form-error" role="alert">{e}</p> }.into_any(),
+        })}
+    }
+}
+
+/// The market's spreadsheet of goods: download it (CSV or XLSX), edit it in Excel or WPS, check
+/// it row by row and bring it in whole.
+#[component]
+pub fn CatalogueFile() -> impl IntoView {
+    let failed = RwSignal::new(None::<String>);
     let download = move |xlsx: bool| {
         leptos::task::spawn_local(async move {
             let (path, name) = if xlsx {
@@ -57,12 +103,9 @@ pub fn CatalogueFile() -> impl IntoView {
             } else {
                 ("/api/v1/admin/catalogue/export.csv", "商品表.csv")
             };
-            if let Err(e) = api::download_file(path, name).await {
-                said.set(Some(Err(e.text())));
-            }
+            failed.set(api::download_file(path, name).await.err().map(|e| e.text()));
         });
     };
-    let count = |r: &CatalogueImport, a: ImportAction| r.rows.iter().filter(|row| row.action == a).count();
     view! {
         <section class="card" id="catalogue-file">
             <h2>{tr("商品表（批量上架、改价）", "The goods spreadsheet")}</h2>
@@ -72,42 +115,21 @@ pub fn CatalogueFile() -> impl IntoView {
                 <button class="btn secondary" id="catalogue-xlsx" on:click=move |_| download(true)>"⬇ Excel (XLSX)"</button>
                 <button class="btn secondary" id="catalogue-csv" on:click=move |_| download(false)>"⬇ CSV"</button>
             </div>
-            <label class="block-label" for="catalogue-file-input">{tr("选择文件", "File")}</label>
-            <input id="catalogue-file-input" type="file" accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" node_ref=file
-                on:change=move |_| { checked.set(None); said.set(None); }/>
-            <button class="btn secondary block" id="catalogue-check" disabled=move || busy.get() on:click=move |_| run(true)>
-                {move || if busy.get() { tr("正在处理…", "Working…")() } else { tr("检查文件", "Check the file")() }}
-            </button>
-            {move || checked.get().map(|r| {
-                let clean = r.rows.iter().all(|row| row.action != ImportAction::Error);
-                let summary = format!(
-                    "{} {} · {} {} · {} {} · {} {}",
-                    tr("新商品", "new")(), count(&r, ImportAction::Create),
-                    tr("有改动", "changed")(), count(&r, ImportAction::Update),
-                    tr("无变化", "unchanged")(), count(&r, ImportAction::Unchanged),
-                    tr("有错误", "with errors")(), count(&r, ImportAction::Error),
-                );
-                let errors: Vec<_> = r.rows.iter().filter(|row| row.action == ImportAction::Error).take(50).cloned().collect();
-                view! {
-                    <p class="note" role="status" id="catalogue-summary">{summary}</p>
-                    <ul class="import-errors">
-                        {errors.into_iter().map(|row| view! {
-                            <li>{format!("{} {}", tr("第", "Row")(), row.row)} {tr("行", "")} " "
-                                {row.errors.iter().map(|e| format!("{}：{}", e.column.clone().unwrap_or_default(), e.reason)).collect::<Vec<_>>().join("；")}</li>
-                        }).collect_view()}
-                    </ul>
-                    {if clean {
-                        view! { <button class="btn block" id="catalogue-apply" disabled=move || busy.get() on:click=move |_| run(false)>{tr("确认导入", "Import")}</button> }.into_any()
-                    } else {
-                        view! { <p class="form-error" role="alert">{tr("请改正以上错误后重新选择文件（有错误时不会导入任何一行）", "Correct the rows above and choose the file again (nothing is imported while a row has an error)")}</p> }.into_any()
-                    }}
-                }
-            })}
-            {move || said.get().map(|s| match s {
-                Ok((created, updated)) => view! { <p class="note" role="status" id="catalogue-done">
-                    {tr("已导入：新商品", "Imported: new")} " " {created} " · " {tr("改动", "changed")} " " {updated}</p> }.into_any(),
-                Err(e) => view! { <p class="form-error" role="alert">{e}</p> }.into_any(),
-            })}
+            {move || failed.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+            <SheetImport id="catalogue" path="/api/v1/admin/catalogue/import"/>
+        </section>
+    }
+}
+
+/// The buildings the market serves, brought in as a list (a compound's buildings at once).
+#[component]
+pub fn BuildingList() -> impl IntoView {
+    view! {
+        <section class="card" id="building-list">
+            <h2>{tr("批量导入楼栋", "Buildings from a list")}</h2>
+            <p class="note">{tr("CSV或Excel文件，列为小区、楼号、单元数（空为1）、封闭（是/否，可空）。已有的楼按表更新单元数和封闭；先检查，无错误再导入。",
+                "A CSV or Excel file with the columns community, building, units (1 when empty), closed (是/否, may be empty). Buildings on record take the list's units and closed. Check first, import when no row has an error.")}</p>
+            <SheetImport id="buildings" path="/api/v1/admin/buildings/import"/>
         </section>
     }
 }

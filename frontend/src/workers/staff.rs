@@ -26,7 +26,7 @@ pub fn StaffPage() -> impl IntoView {
         <Guarded next="/staff" role=Role::Staff>
             <A href="/staff/dispatch"><span class="btn secondary block" id="dispatch-link">{tr("配送看板", "Dispatch board")}</span></A>
             <A href="/staff/donations"><span class="btn secondary block" id="pool-link">"❤️ " {t(K::donate)}</span></A>
-            <SlotsAdmin/> <OpenRefunds/> <PriceCapAdmin/> <AreaAdmin/> <super::setup::CatalogueSetup/> <super::goods::StallOpening/> <super::goods::ProductEditor/> <super::goods::BoxPacking/> <super::goods::CatalogueFile/> <super::goods::People/> <super::goods::AuditLog/> <HouseholdsAdmin/> <RegisterImport/> <EraseResident/>
+            <SlotsAdmin/> <OpenRefunds/> <PriceCapAdmin/> <AreaAdmin/> <super::goods::BuildingList/> <super::setup::CatalogueSetup/> <super::goods::StallOpening/> <super::goods::ProductEditor/> <super::goods::BoxPacking/> <super::goods::CatalogueFile/> <super::goods::People/> <super::goods::AuditLog/> <HouseholdsAdmin/> <RegisterImport/> <EraseResident/>
         </Guarded>
     }
 }

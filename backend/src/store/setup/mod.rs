@@ -86,6 +86,52 @@ impl Setup {
         Ok(closed.unwrap_or(false))
     }
 
+    /// A list of buildings (`domain::area::plan_buildings`) over those on record; applied (each
+    /// in the audit) only when `apply` and no row is an error.
+    pub async fn import_buildings(
+        &self,
+        lines: &[crate::domain::area::BuildingLine],
+        apply: bool,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<crate::domain::area::BuildingsPlan> {
+        let mut tx = self.db.begin().await?;
+        tx.advisory_lock(SETUP_LOCK).await?;
+        let rows: Vec<BuildingRow> = tx.all(&format!("{BUILDING_SELECT} ORDER BY b.id"), &[]).await?;
+        let on_record: Vec<BuildingState> = rows.iter().map(BuildingRow::state).collect();
+        let plan = crate::domain::area::plan_buildings(lines, &on_record);
+        if !apply || plan.rows.iter().any(|r| r.action == shared::api::ImportAction::Error) {
+            return Ok(plan);
+        }
+        for made in &plan.create {
+            let id: i64 = tx
+                .one(
+                    "INSERT INTO buildings (community, number, units, floors, closed) VALUES ($1, $2, $3, 1, $4) \
+                     RETURNING id",
+                    &args![made.community.as_str(), made.building.as_str(), made.units, made.closed],
+                )
+                .await?;
+            let entry =
+                Audit { at: now, actor: Some(by), subject: "building", subject_id: id.to_string(), action: "create" };
+            record(&mut tx, entry, None, Some(made)).await?;
+        }
+        for (before, after) in &plan.update {
+            let id: i64 = tx
+                .one("SELECT MIN(id) AS id FROM buildings WHERE number = $1", &args![before.building.as_str()])
+                .await?;
+            tx.exec(
+                "UPDATE buildings SET units = $2, closed = $3 WHERE id = $1",
+                &args![id, after.units, after.closed],
+            )
+            .await?;
+            let entry =
+                Audit { at: now, actor: Some(by), subject: "building", subject_id: id.to_string(), action: "update" };
+            record(&mut tx, entry, Some(before), Some(after)).await?;
+        }
+        tx.commit().await?;
+        Ok(plan)
+    }
+
     /// A new building (`domain::area::decide_new_building`), recorded in the audit.
     pub async fn add_building(
         &self,
