@@ -461,6 +461,11 @@ pub async fn change_stall(id: i64, body: &shared::api::UpdateStall) -> ApiResult
     parse(send(Call::new("PATCH", format!("/api/v1/admin/stalls/{id}")), body).await?)
 }
 
+/// A stall holder's own stall: closed (`open`) or a day of rest (`closed_on`).
+pub async fn change_own_stall(body: &shared::api::UpdateStall) -> ApiResult<shared::api::Vendor> {
+    parse(send(Call::new("PATCH", "/api/v1/vendor/stall"), body).await?)
+}
+
 pub async fn add_stall(body: &shared::api::NewStall) -> ApiResult<shared::api::Vendor> {
     parse(send(Call::new("POST", "/api/v1/admin/stalls"), body).await?)
 }

@@ -316,6 +316,15 @@ async fn stall_days(db: Db) {
     assert_eq!(order("closed-1").await.error_code(), "stall_closed");
     let r = app.patch(&path, &json!({ "open": true }), Some(&staff)).await;
     assert_eq!(r.body["open"], true);
+    // The stall holder rests their own stall on a day, and changes nothing else of it.
+    let (holder, me) = app.login("13800000101").await;
+    assert_eq!(me["vendor_id"].as_i64(), Some(stall), "the demo's holder of 土豆's stall");
+    let r = app.patch("/api/v1/vendor/stall", &json!({ "closed_on": day }), Some(&holder)).await;
+    assert_eq!((r.status, r.body["closed_on"].clone()), (200, json!(day)), "{:?}", r.body);
+    assert_eq!(app.patch("/api/v1/vendor/stall", &json!({ "name": "x" }), Some(&holder)).await.status, 403);
+    assert_eq!(app.patch("/api/v1/vendor/stall", &json!({ "open": false }), Some(&resident)).await.status, 403);
+    let r = app.patch("/api/v1/vendor/stall", &json!({ "closed_on": "" }), Some(&holder)).await;
+    assert_eq!(r.body["closed_on"], json!(null));
     assert_eq!(order("open-1").await.status, 201);
 }
 

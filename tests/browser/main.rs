@@ -675,6 +675,12 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     browser.click(&browser.wait_for(&format!("{own} .save-product"), WAIT).await).await;
     wait_until(&browser, "document.querySelector('#stall-products .added') !== null", "the price saved").await;
     assert_eq!(app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["price_fen"], 150);
+    // The holder closes the stall for a while, then opens it again.
+    browser.click(&browser.wait_for("#own-open", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#own-open')?.classList.contains('warn')", "closed").await;
+    assert_eq!(app.get(&format!("/api/v1/vendors/{vendor_id}"), None).await.body["open"], false);
+    browser.click(&browser.wait_for("#own-open", WAIT).await).await;
+    wait_until(&browser, "!document.querySelector('#own-open')?.classList.contains('warn')", "open again").await;
     let seen = app.get(&format!("/api/v1/orders/{order_id}"), Some(&resident)).await.body;
     assert_eq!(seen["status"], "packed");
     assert_eq!(seen["items"][0]["short_quantity"], 1);

@@ -131,6 +131,7 @@ pub fn app(
                 .service(setup::add_own_product)
                 .service(setup::import_catalogue)
                 .service(setup::import_buildings)
+                .service(setup::change_own_stall)
                 .service(setup::export_catalogue_csv)
                 .service(setup::export_catalogue_xlsx)
                 .service(setup::product_photo)

@@ -133,7 +133,8 @@ pub async fn add_stall(
     Ok(HttpResponse::Created().json(made))
 }
 
-/// Changes a stall's name, category or description (its number stays).
+/// Changes a stall's name, category, description (its number stays), opening (`open`: 停业 when
+/// false) or day of rest (`closed_on`, 休市).
 #[utoipa::path(
     tag = "setup",
     security(("bearer" = [])),
@@ -152,6 +153,38 @@ pub async fn change_stall(
         .store
         .setup()
         .change_stall(id.into_inner(), &body, staff.0.user.id, chrono::Utc::now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("stall"))??;
+    Ok(web::Json(changed))
+}
+
+/// A stall holder says when their own stall is closed (`open`) or rests (`closed_on`); the rest
+/// of the stall's record is staff's (403).
+#[utoipa::path(
+    tag = "vendors",
+    security(("bearer" = [])),
+    request_body = UpdateStall,
+    responses((status = 200, body = Vendor), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[patch("/vendor/stall")]
+pub async fn change_own_stall(
+    state: web::Data<AppState>,
+    vendor: VendorUser,
+    body: web::Json<UpdateStall>,
+) -> ApiResult<web::Json<Vendor>> {
+    let stall = super::vendor::stall(&vendor)?;
+    if body.name.is_some() || body.category.is_some() || body.description.is_some() {
+        return Err(ApiError::forbidden(
+            "摊位名称、分类和介绍由市场工作人员修改 (staff change a stall's name, category and description)",
+        ));
+    }
+    if body.open.is_none() && body.closed_on.is_none() {
+        return Err(ApiError::new(ErrorCode::InvalidField, "give `open` and/or `closed_on`"));
+    }
+    let changed = state
+        .store
+        .setup()
+        .change_stall(stall, &body, vendor.0.user.id, chrono::Utc::now())
         .await?
         .ok_or_else(|| ApiError::not_found("stall"))??;
     Ok(web::Json(changed))

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 pub fn VendorPage() -> impl IntoView {
     view! {
         <h1>{t(K::stall_orders)}</h1>
-        <Guarded next="/vendor" role=Role::Vendor><StallConsole/> <StallProducts/></Guarded>
+        <Guarded next="/vendor" role=Role::Vendor><StallConsole/> <StallProducts/> <StallDays/></Guarded>
     }
 }
 
@@ -152,6 +152,44 @@ fn part_label(status: &str) -> impl Fn() -> &'static str {
         PART_CONFIRMED => K::part_confirmed,
         _ => K::part_packed,
     })
+}
+
+/// The stall holder's own 休市 (a day of rest) and 停业 (closed until opened again): residents
+/// cannot order its goods for then.
+#[component]
+fn StallDays() -> impl IntoView {
+    let session = crate::session::use_session();
+    let stall =
+        Load::when(move || session.user.get().and_then(|u| u.vendor_id).map(|v| format!("{}/{v}", api::VENDORS)));
+    let said = RwSignal::new(None::<Result<(), String>>);
+    let change = move |body: shared::api::UpdateStall| {
+        leptos::task::spawn_local(async move {
+            said.set(Some(api::change_own_stall(&body).await.map(|_| ()).map_err(|e| e.text())));
+            stall.reload();
+        });
+    };
+    view! {
+        <div class="card" id="stall-days">
+            <h2>{tr("营业与休市", "Open, closed, resting")}</h2>
+            {stall.show(move |v: shared::api::Vendor| {
+                let open = v.open;
+                let day = v.closed_on.clone().unwrap_or_default();
+                view! {
+                    <button class="btn secondary block" id="own-open" class:warn=!open
+                        on:click=move |_| change(shared::api::UpdateStall { open: Some(!open), ..Default::default() })>
+                        {if open { tr("营业中 · 暂停营业", "Open · close the stall") } else { tr("已停业 · 恢复营业", "Closed · open the stall") }}
+                    </button>
+                    <label class="block-label" for="own-rest-day">{tr("休市日（这天不送、不自提）", "Resting day (nothing goes out that day)")}</label>
+                    <input id="own-rest-day" type="date" prop:value=day
+                        on:change=move |ev| change(shared::api::UpdateStall { closed_on: Some(event_target_value(&ev)), ..Default::default() })/>
+                }
+            })}
+            {move || said.get().map(|s| match s {
+                Ok(()) => view! { <p class="note" role="status" id="stall-days-done">{t(K::saved)}</p> }.into_any(),
+                Err(e) => view! { <p class="form-error" role="alert">{e}</p> }.into_any(),
+            })}
+        </div>
+    }
 }
 
 /// The stall's own goods: stock and price, each change kept in the public price record.
