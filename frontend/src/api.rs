@@ -663,6 +663,11 @@ pub async fn import_sheet(path: &str, file: &web_sys::File, dry_run: bool) -> Ap
     parse(answer(fetch(&call, Some((file.as_ref(), &kind)), None).await?).await?)
 }
 
+/// Staff's search of the goods by name, retired ones too.
+pub fn find_products_path(q: &str) -> String {
+    format!("/api/v1/admin/products?q={}", encode(q))
+}
+
 /// Staff change any product (fields left out stay).
 pub async fn update_product(id: i64, body: &shared::api::UpdateProductRequest) -> ApiResult<shared::api::Product> {
     parse(send(Call::new("PATCH", format!("/api/v1/admin/products/{id}")), body).await?)

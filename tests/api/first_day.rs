@@ -126,6 +126,12 @@ async fn changed_products(db: Db) {
                         "payment": "on_delivery" });
     let r = app.checkout(&resident, "retired-1", &order).await;
     assert!(r.status >= 400 && r.status < 500, "a retired product cannot be bought: {:?}", r.body);
+    // Staff find it again by name to put it back.
+    let found = app.get(&format!("/api/v1/admin/products?q={}", tests::urlencode("白萝卜")), Some(&staff)).await;
+    let retired = found.body["items"].as_array().expect("items").iter().find(|p| p["id"] == id).cloned();
+    assert_eq!(retired.expect("found")["on_sale"], false);
+    assert_eq!(app.get("/api/v1/admin/products?q=x", Some(&resident)).await.status, 403);
+    assert_eq!(app.get("/api/v1/admin/products?q=", Some(&staff)).await.status, 400);
     let r = app.patch(&path, &json!({ "on_sale": true }), Some(&staff)).await;
     assert_eq!((r.status, r.body["on_sale"].clone()), (200, json!(true)));
     assert_eq!(app.get(&format!("/api/v1/products/{id}"), None).await.status, 200, "on sale again");

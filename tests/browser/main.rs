@@ -265,6 +265,14 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     browser.click(&browser.wait_for("#edit-sale", WAIT).await).await;
     wait_until(&browser, "document.querySelector('#edit-done')?.textContent.includes('下架')", "taken off sale").await;
     assert_eq!(app.get(&format!("/api/v1/products/{id}"), None).await.status, 404);
+    // Found again by name (marked off sale) and put back.
+    set_input(&browser, "#product-find", "香菇").await;
+    let retired = "[...document.querySelectorAll('.product-pick')].find(b => b.textContent.includes('干香菇') && b.textContent.includes('⛔'))";
+    wait_until(&browser, retired, "the retired product listed").await;
+    browser.script(&format!("{retired}.click()")).await;
+    browser.click(&browser.wait_for("#edit-sale", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#edit-done')?.textContent.includes('已上架')", "on sale again").await;
+    assert_eq!(app.get(&format!("/api/v1/products/{id}"), None).await.status, 200);
 
     // The goods spreadsheet: a new product from a CSV, checked, then imported.
     let goods = std::env::temp_dir().join(format!("fxs-goods-{}.csv", std::process::id()));

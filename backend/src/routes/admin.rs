@@ -59,6 +59,29 @@ pub(crate) async fn change_product(
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+pub struct FindQuery {
+    /// Text in the product's name (1 to 30 characters).
+    pub q: String,
+}
+
+/// Staff find goods by name, on sale and retired alike (on sale first; at most 50): a retired
+/// product is found here to put it back on sale.
+#[utoipa::path(tag = "staff", security(("bearer" = [])), params(FindQuery), responses((status = 200, body = shared::api::List<Product>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[get("/admin/products")]
+pub async fn find_products(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    query: web::Query<FindQuery>,
+) -> ApiResult<web::Json<shared::api::List<Product>>> {
+    let q = query.q.trim();
+    if q.is_empty() || q.chars().count() > 30 {
+        return Err(ApiError::new(ErrorCode::InvalidQuery, "q: 1 to 30 characters"));
+    }
+    Ok(web::Json(shared::api::List { items: state.store.catalogue().find_any(q).await? }))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct HouseholdQuery {
     /// Building number, e.g. `3`.
     pub building: Option<String>,

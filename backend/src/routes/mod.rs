@@ -115,6 +115,7 @@ pub fn app(
                 .service(catalog::product)
                 .service(catalog::price_history)
                 .service(admin::update_product)
+                .service(admin::find_products)
                 .service(admin::households)
                 .service(admin::flag_household)
                 .service(admin::set_roles)

@@ -139,9 +139,10 @@ pub fn BuildingList() -> impl IntoView {
 #[component]
 pub fn ProductEditor() -> impl IntoView {
     let query = RwSignal::new(String::new());
+    // On sale and retired alike: a retired product is found here to put it back.
     let found = Load::when(move || {
         let q = query.get();
-        (!q.trim().is_empty()).then(|| api::products_path(&api::ProductFilter { q: Some(q), ..Default::default() }))
+        (!q.trim().is_empty()).then(|| api::find_products_path(q.trim()))
     });
     let editing = RwSignal::new(None::<Product>);
     // Outside the form: the form is made anew with the product as changed, the word stays.
@@ -155,7 +156,8 @@ pub fn ProductEditor() -> impl IntoView {
             {move || (!query.get().trim().is_empty() && editing.get().is_none()).then(|| found.show_items(move |items: Vec<Product>| view! {
                 <ul class="pick-list">
                     {items.into_iter().take(20).map(|p| {
-                        let label = format!("{} · {} · {}/{}", p.name, p.vendor_name, p.price_fen.yuan(), p.unit);
+                        let off = if p.on_sale { "" } else { " ⛔" };
+                        let label = format!("{} · {} · {}/{}{off}", p.name, p.vendor_name, p.price_fen.yuan(), p.unit);
                         view! { <li><button class="link product-pick" translate="no" on:click=move |_| editing.set(Some(p.clone()))>{label}</button></li> }
                     }).collect_view()}
                 </ul>

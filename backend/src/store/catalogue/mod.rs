@@ -261,6 +261,21 @@ impl Catalogue {
         Ok(Some(ProductDetail { product: product(row), box_items }))
     }
 
+    /// Staff's search by name, on sale and retired alike (on sale first), at most 50.
+    pub async fn find_any(&self, q: &str) -> StoreResult<Vec<Product>> {
+        let rows: Vec<ProductRow> = self
+            .db
+            .all(
+                &format!(
+                    "{PRODUCT_SELECT} WHERE LOWER(p.name) LIKE LOWER($1) ESCAPE '\\' \
+                     ORDER BY p.active DESC, p.id LIMIT 50"
+                ),
+                &args![like_pattern(q.trim())],
+            )
+            .await?;
+        Ok(rows.into_iter().map(product).collect())
+    }
+
     /// A product on sale or retired (for staff and its stall).
     pub async fn product_any(&self, id: i64) -> StoreResult<Option<Product>> {
         let row: Option<ProductRow> = self.db.opt(&format!("{PRODUCT_SELECT} WHERE p.id = $1"), &args![id]).await?;
