@@ -118,23 +118,6 @@ impl Setup {
         by: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<CataloguePlan> {
-        #[derive(Deserialize)]
-        struct Row {
-            id: i64,
-            vendor_id: i64,
-            category_id: String,
-            name: String,
-            unit: String,
-            price_fen: i64,
-            stock: i64,
-            per_order_limit: Option<i64>,
-            origin: String,
-            description: String,
-            active: bool,
-            price_ceiling_fen: Option<i64>,
-            is_box: bool,
-            day_open_fen: Option<i64>,
-        }
         let mut tx = self.db.begin().await?;
         tx.advisory_lock(super::SETUP_LOCK).await?;
         let cap = cap_in(&mut tx).await?;
@@ -149,7 +132,7 @@ impl Setup {
             "p",
         );
         let start = crate::domain::time::shanghai_today_start(now);
-        let rows: Vec<Row> = tx.all(&sql, &args![start]).await?;
+        let rows: Vec<StateRow> = tx.all(&sql, &args![start]).await?;
         #[derive(Deserialize)]
         struct Stall {
             id: i64,
@@ -165,19 +148,7 @@ impl Setup {
                     id: r.id,
                     day_open_fen: r.day_open_fen.unwrap_or(r.price_fen),
                     is_box: r.is_box,
-                    state: ProductState {
-                        vendor_id: r.vendor_id,
-                        category: r.category_id,
-                        name: r.name,
-                        unit: r.unit,
-                        price_fen: r.price_fen,
-                        stock: r.stock,
-                        per_order_limit: r.per_order_limit,
-                        origin: r.origin,
-                        description: r.description,
-                        on_sale: r.active,
-                        price_ceiling_fen: r.price_ceiling_fen,
-                    },
+                    state: r.state(),
                 })
                 .collect(),
             cap,
@@ -416,39 +387,51 @@ async fn insert_product<R: serde::Serialize>(
     Ok(id)
 }
 
+/// A product's row as the set-up's rules read it (`day_open_fen`: its price when the day began,
+/// where the query reads it).
+#[derive(Deserialize)]
+struct StateRow {
+    id: i64,
+    vendor_id: i64,
+    category_id: String,
+    name: String,
+    unit: String,
+    price_fen: i64,
+    stock: i64,
+    per_order_limit: Option<i64>,
+    origin: String,
+    description: String,
+    active: bool,
+    price_ceiling_fen: Option<i64>,
+    is_box: bool,
+    day_open_fen: Option<i64>,
+}
+
+impl StateRow {
+    fn state(&self) -> ProductState {
+        ProductState {
+            vendor_id: self.vendor_id,
+            category: self.category_id.clone(),
+            name: self.name.clone(),
+            unit: self.unit.clone(),
+            price_fen: self.price_fen,
+            stock: self.stock,
+            per_order_limit: self.per_order_limit,
+            origin: self.origin.clone(),
+            description: self.description.clone(),
+            on_sale: self.active,
+            price_ceiling_fen: self.price_ceiling_fen,
+        }
+    }
+}
+
 /// Product `id` as the set-up's rules read it, locked on PostgreSQL. None: no such product.
 pub(super) async fn product_state(tx: &mut Tx, id: i64) -> StoreResult<Option<ProductState>> {
-    #[derive(Deserialize)]
-    struct Row {
-        vendor_id: i64,
-        category_id: String,
-        name: String,
-        unit: String,
-        price_fen: i64,
-        stock: i64,
-        per_order_limit: Option<i64>,
-        origin: String,
-        description: String,
-        active: bool,
-        price_ceiling_fen: Option<i64>,
-    }
     let sql = tx.locked(
-        "SELECT vendor_id, category_id, name, unit, price_fen, stock, per_order_limit, origin, description, active, \
-         price_ceiling_fen FROM products WHERE id = $1",
+        "SELECT id, vendor_id, category_id, name, unit, price_fen, stock, per_order_limit, origin, description, \
+         active, price_ceiling_fen, is_box, CAST(NULL AS BIGINT) AS day_open_fen FROM products WHERE id = $1",
     );
-    Ok(tx.opt::<Row>(&sql, &args![id]).await?.map(|r| ProductState {
-        vendor_id: r.vendor_id,
-        category: r.category_id,
-        name: r.name,
-        unit: r.unit,
-        price_fen: r.price_fen,
-        stock: r.stock,
-        per_order_limit: r.per_order_limit,
-        origin: r.origin,
-        description: r.description,
-        on_sale: r.active,
-        price_ceiling_fen: r.price_ceiling_fen,
-    }))
+    Ok(tx.opt::<StateRow>(&sql, &args![id]).await?.map(|r| r.state()))
 }
 
 /// Writes a product's change: its row, a new price into the price record, the audit entry.
