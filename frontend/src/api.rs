@@ -223,6 +223,8 @@ fn encode(s: &str) -> String {
 
 pub const CATEGORIES: &str = "/api/v1/categories";
 pub const VENDORS: &str = "/api/v1/vendors";
+/// Every category on record, retired ones too (staff).
+pub const CATEGORIES_ON_RECORD: &str = "/api/v1/admin/categories";
 pub const CART: &str = "/api/v1/cart";
 pub const ORDERS: &str = "/api/v1/orders";
 /// Refunds not yet back with residents (staff).
@@ -456,6 +458,11 @@ pub async fn add_category(body: &shared::api::NewCategory) -> ApiResult<shared::
     parse(send(Call::new("POST", "/api/v1/admin/categories"), body).await?)
 }
 
+/// Staff change a category: retire it, bring it back.
+pub async fn change_category(id: &str, body: &shared::api::UpdateCategory) -> ApiResult<shared::api::Category> {
+    parse(send(Call::new("PATCH", format!("/api/v1/admin/categories/{}", encode(id))), body).await?)
+}
+
 /// Staff change a stall: its name, category, description, opening (停业) or a day of rest (休市).
 pub async fn change_stall(id: i64, body: &shared::api::UpdateStall) -> ApiResult<shared::api::Vendor> {
     parse(send(Call::new("PATCH", format!("/api/v1/admin/stalls/{id}")), body).await?)
@@ -473,6 +480,11 @@ pub async fn add_stall(body: &shared::api::NewStall) -> ApiResult<shared::api::V
 /// Staff pack a new 菜盒子.
 pub async fn add_box(body: &shared::api::NewBox) -> ApiResult<shared::api::ProductDetail> {
     parse(send(Call::new("POST", "/api/v1/admin/boxes"), body).await?)
+}
+
+/// Staff change a 菜盒子: its contents (replaced whole), name, price, how many.
+pub async fn change_box(id: i64, body: &shared::api::UpdateBox) -> ApiResult<shared::api::ProductDetail> {
+    parse(send(Call::new("PATCH", format!("/api/v1/admin/boxes/{id}")), body).await?)
 }
 
 /// The newest changes to the market's set-up (staff), of one kind of subject or all.

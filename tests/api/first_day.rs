@@ -314,6 +314,17 @@ async fn stall_days(db: Db) {
     assert_eq!((r.status, r.body["closed_on"].clone()), (200, json!(day)), "{:?}", r.body);
     let r = order("rest-1").await;
     assert_eq!((r.status, r.error_code()), (409, "stall_closed"), "{:?}", r.body);
+    // Nor a group-buy dropped in that slot: the leader is told which stall rests.
+    let opening = json!({
+        "title": "土豆团购", "buildings": ["2"],
+        "items": [{ "product_id": potatoes, "price_fen": 100, "max_quantity": 5, "per_household_limit": 1 }],
+        "min_households": 1, "deadline": (chrono::Utc::now() + chrono::Duration::hours(5)).to_rfc3339(),
+        "slot_id": slot["id"], "on_shortfall": "proceed",
+    });
+    let stock = app.get(&format!("/api/v1/products/{potatoes}"), None).await.body["stock"].clone();
+    let r = app.post("/api/v1/group-buys", &opening, Some(&staff)).await;
+    assert_eq!((r.status, r.error_code()), (409, "stall_closed"), "{:?}", r.body);
+    assert_eq!(app.get(&format!("/api/v1/products/{potatoes}"), None).await.body["stock"], stock, "nothing set aside");
     // Closed (停业): nothing at all; opened again: sold as before.
     app.patch(&path, &json!({ "closed_on": "", "open": false }), Some(&staff)).await;
     let listed = app.get("/api/v1/vendors", None).await.body;
@@ -372,6 +383,15 @@ async fn categories_and_stalls(db: Db) {
     let stall_one = app.get("/api/v1/vendors", None).await.body["items"][0]["id"].clone();
     let into_retired = json!({ "vendor_id": stall_one, "category": "dried_goods", "name": "笋干", "unit": "袋", "price_fen": 1800, "stock": 5 });
     assert_eq!(app.post("/api/v1/admin/products", &into_retired, Some(&staff)).await.status, 400);
+    // Staff still find it, last and marked, to bring it back; nobody else may list them.
+    assert_eq!(app.get("/api/v1/admin/categories", Some(&resident)).await.status, 403);
+    let on_record = app.get("/api/v1/admin/categories", Some(&staff)).await.body;
+    let items = on_record["items"].as_array().expect("items");
+    let last = items.last().expect("categories");
+    assert_eq!((last["id"].clone(), last["retired"].clone()), (json!("dried_goods"), json!(true)), "{on_record}");
+    assert!(items
+        .iter()
+        .any(|c| c["id"] == "vegetable" && c["retired"] == false && c["product_count"].as_i64() > Some(0)));
     let r = app.patch("/api/v1/admin/categories/dried_goods", &json!({ "retired": false }), Some(&staff)).await;
     assert_eq!(r.status, 200);
 

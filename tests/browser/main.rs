@@ -191,6 +191,16 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     set_input(&browser, "#category-en", "Dried goods").await;
     browser.click(&browser.wait_for("#add-category", WAIT).await).await;
     browser.wait_for("#stall-category option[value='dried_goods']", WAIT).await;
+    // Retired (no goods in it yet) and brought back from the list of every category.
+    let toggle = "li[data-category='dried_goods'] .toggle-retired";
+    browser.click(&browser.wait_for(toggle, WAIT).await).await;
+    browser.wait_for("li[data-category='dried_goods'].retired", WAIT).await;
+    let listed = app.get("/api/v1/categories", None).await.body;
+    assert!(listed["items"].as_array().expect("items").iter().all(|c| c["id"] != "dried_goods"), "retired");
+    browser.click(&browser.wait_for(toggle, WAIT).await).await;
+    wait_until(&browser, "document.querySelector(\"li[data-category='dried_goods']:not(.retired)\") !== null", "back")
+        .await;
+    browser.wait_for("#stall-category option[value='dried_goods']", WAIT).await;
     set_input(&browser, "#stall-name", "山里人家").await;
     set_input(&browser, "#stall-category", "dried_goods").await;
     set_input(&browser, "#stall-hall", "B").await;
@@ -240,6 +250,27 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     assert_eq!(
         (packed["items"][0]["is_box"].clone(), packed["items"][0]["price_fen"].clone()),
         (serde_json::json!(true), serde_json::json!(990))
+    );
+    // Changed from its card: 白萝卜 goes in beside the potatoes, the price rises; what it holds
+    // in stock is not sent back (a sale in between would be undone).
+    let box_id = packed["items"][0]["id"].clone();
+    browser.click(&browser.wait_for(&format!(".box-open[data-box='{box_id}']"), WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#box-name')?.value === '土豆尝鲜盒'", "the box opened").await;
+    set_input(&browser, "#box-find", "白萝卜").await;
+    wait_until(&browser, "document.querySelector('.box-add')?.textContent.includes('白萝卜')", "白萝卜 found").await;
+    browser.click(&browser.wait_for(".box-add", WAIT).await).await;
+    wait_until(&browser, "document.querySelectorAll('#box-lines li').length === 2", "two lines").await;
+    set_input(&browser, "#box-price", "12").await;
+    browser.click(&browser.wait_for("#box-pack", WAIT).await).await;
+    browser.wait_for("#box-done", WAIT).await;
+    let changed = app.get(&format!("/api/v1/products/{box_id}"), None).await.body;
+    let mut contents: Vec<_> =
+        changed["box_items"].as_array().expect("box_items").iter().filter_map(|i| i["name"].as_str()).collect();
+    contents.sort();
+    assert_eq!(contents, ["土豆", "白萝卜"], "{changed}");
+    assert_eq!(
+        (changed["price_fen"].clone(), changed["stock"].clone()),
+        (serde_json::json!(1200), serde_json::json!(5))
     );
 
     // The product changed, given a photo from the phone, taken off sale.

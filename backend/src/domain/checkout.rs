@@ -540,6 +540,7 @@ impl Batch<'_> {
         let mut lines = Vec::with_capacity(cart.len());
         let mut taken = Vec::with_capacity(cart.len());
         let mut vendors: HashMap<i64, String> = HashMap::new();
+        let day = crate::domain::time::shanghai_date(row.starts_at);
         for &(product_id, quantity) in cart {
             let Some(p) = s.products.get(&product_id) else {
                 return Err(Refusal::out_of_stock("", "", 0));
@@ -550,7 +551,6 @@ impl Batch<'_> {
             if let Some(refusal) = line_refusal(offer, quantity) {
                 return Err(refusal);
             }
-            let day = crate::domain::time::shanghai_date(row.starts_at);
             if let Some(refusal) =
                 super::setup::stall_refusal(&p.vendor_name, !p.stall_closed, p.stall_closed_on.as_deref(), &day)
             {

@@ -266,6 +266,15 @@ pub fn decide_open(s: &OpenSnapshot, r: &OpenRequest, runner: &Runner) -> Result
             "送货时段的截单时间须不早于团购截止时间 (the slot's cut-off must not be before the deadline)",
         ));
     }
+    // The drop is the stalls' work on the slot's day: none of them may be closed or resting then.
+    let day = crate::domain::time::shanghai_date(slot.starts_at);
+    for p in r.items.iter().filter_map(|item| s.products.get(&item.0)) {
+        if let Some(refusal) =
+            super::setup::stall_refusal(&p.vendor_name, !p.stall_closed, p.stall_closed_on.as_deref(), &day)
+        {
+            return Err(refusal);
+        }
+    }
     let mut items = r.items.clone();
     items.sort_by_key(|i| i.0);
     let stock = items.iter().filter_map(|&(p, _, max, _)| s.products.get(&p).map(|row| (p, row.stock - max))).collect();
@@ -1148,6 +1157,17 @@ mod tests {
         assert_eq!(decide_open(&capped, &at_price, &staff).expect_err("over the cap").code, ErrorCode::PriceCapped);
         let at_top = OpenRequest { items: vec![(1, 105, 40, 2)], ..r.clone() };
         assert!(decide_open(&capped, &at_top, &staff).is_ok());
+        // The drop's day is the stall's work: a closed stall, or one resting that day, is refused.
+        let with_stall = |closed: bool, closed_on: Option<String>| {
+            let mut s = s.clone();
+            let p = s.products.get_mut(&1).expect("product");
+            (p.stall_closed, p.stall_closed_on) = (closed, closed_on);
+            decide_open(&s, &r, &staff).map(|_| ()).map_err(|refusal| refusal.code)
+        };
+        let drop_day = crate::domain::time::shanghai_date(at(30));
+        assert_eq!(with_stall(true, None), Err(ErrorCode::StallClosed));
+        assert_eq!(with_stall(false, Some(drop_day)), Err(ErrorCode::StallClosed));
+        assert_eq!(with_stall(false, Some("2020-01-01".into())), Ok(()), "resting another day is no matter");
     }
 }
 

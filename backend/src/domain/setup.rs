@@ -239,7 +239,7 @@ pub fn stall_refusal(stall_name: &str, open: bool, closed_on: Option<&str>, day:
     if !open {
         return Some(Refusal::new(
             ErrorCode::StallClosed,
-            format!("{stall_name}暂停营业，请先从购物车移除它的商品 ({stall_name} is closed; take its goods out of the cart)"),
+            format!("{stall_name}暂停营业，它的商品暂不能买 ({stall_name} is closed: its goods cannot be had for now)"),
         ));
     }
     (closed_on == Some(day)).then(|| {

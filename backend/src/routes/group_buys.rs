@@ -54,7 +54,7 @@ async fn managed(state: &AppState, auth: &AuthUser, id: i64) -> ApiResult<GroupB
         (status = 201, body = GroupBuy),
         (status = 400, body = ErrorBody, description = "A field is wrong; the message names it"),
         (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "`out_of_stock`: not enough stock to set aside"),
+        (status = 409, body = ErrorBody, description = "`out_of_stock`: not enough stock to set aside; `stall_closed`: a stall of its goods is closed, or rests on the drop's day"),
     )
 )]
 #[post("/group-buys")]

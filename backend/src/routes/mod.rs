@@ -124,6 +124,7 @@ pub fn app(
                 .service(setup::buildings)
                 .service(setup::add_building)
                 .service(setup::change_building)
+                .service(setup::categories_on_record)
                 .service(setup::add_category)
                 .service(setup::change_category)
                 .service(setup::add_stall)

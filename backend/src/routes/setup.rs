@@ -7,8 +7,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, patch, post, put, web, HttpResponse};
 use shared::api::{
-    AuditEntry, AuditQuery, Building, Category, NewBuilding, NewCategory, NewProduct, NewStall, Page, PageQuery,
-    ProductDetail, UpdateBuilding, UpdateCategory, UpdateStall, Vendor,
+    AuditEntry, AuditQuery, Building, Category, CategoryOnRecord, NewBuilding, NewCategory, NewProduct, NewStall, Page,
+    PageQuery, ProductDetail, UpdateBuilding, UpdateCategory, UpdateStall, Vendor,
 };
 use shared::{ErrorBody, ErrorCode};
 
@@ -89,6 +89,24 @@ pub async fn add_category(
 ) -> ApiResult<HttpResponse> {
     let made = state.store.setup().add_category(&body, staff.0.user.id, chrono::Utc::now()).await??;
     Ok(HttpResponse::Created().json(made))
+}
+
+/// Every category on record for staff: those on the catalogue first, then the retired ones
+/// (brought back with `PATCH /admin/categories/{id}` `{"retired": false}`).
+#[utoipa::path(
+    tag = "setup",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses((status = 200, body = Page<CategoryOnRecord>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+#[get("/admin/categories")]
+pub async fn categories_on_record(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    page: web::Query<PageQuery>,
+) -> ApiResult<web::Json<Page<CategoryOnRecord>>> {
+    let items = state.store.catalogue().categories_on_record().await?;
+    Ok(web::Json(super::paged(items, page.limit, page.cursor.as_deref(), |i, _| i)?))
 }
 
 /// Changes a category's names, place in the list or emoji (its key stays).

@@ -16,7 +16,7 @@ fn chosen(input: NodeRef<leptos::html::Input>) -> Option<web_sys::File> {
 }
 
 /// A line of a form: a label over its input.
-fn line(id: &'static str, label: impl IntoView, value: RwSignal<String>, numeric: bool) -> impl IntoView {
+pub(super) fn line(id: &'static str, label: impl IntoView, value: RwSignal<String>, numeric: bool) -> impl IntoView {
     view! {
         <label>{label}<input id=id inputmode=if numeric { "decimal" } else { "text" } maxlength="30"
             prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/></label>
@@ -417,28 +417,89 @@ pub fn BoxPacking() -> impl IntoView {
         let q = query.get();
         (!q.trim().is_empty()).then(|| api::products_path(&api::ProductFilter { q: Some(q), ..Default::default() }))
     });
+    // The boxes on sale, to change one: its contents, name, price or how many.
+    let boxes = Load::new(|| {
+        api::products_path(&api::ProductFilter { category: Some("box".to_owned()), ..Default::default() })
+    });
+    // The box being changed (none: a new one) and its fields as loaded, to send only what changed
+    // (its stock moves with every sale: sending it back unchanged would undo those sales).
+    let editing = RwSignal::new(None::<(i64, String, String, String)>);
     // The lines so far: (product id, its name and unit, how many).
     let lines = RwSignal::new(Vec::<(i64, String, i64)>::new());
     let said = RwSignal::new(None::<Result<String, String>>);
+    let clear = move || {
+        editing.set(None);
+        lines.set(Vec::new());
+        name.set(String::new());
+        price.set(String::new());
+        stock.set(String::new());
+    };
+    let open_box = move |id: i64| {
+        leptos::task::spawn_local(async move {
+            match api::get_json(api::product_path(id)).await.and_then(api::parse::<shared::api::ProductDetail>) {
+                Ok(detail) => {
+                    let p = detail.product;
+                    let loaded =
+                        (p.name.clone(), p.price_fen.yuan().trim_start_matches('¥').to_owned(), p.stock.to_string());
+                    name.set(loaded.0.clone());
+                    price.set(loaded.1.clone());
+                    stock.set(loaded.2.clone());
+                    lines.set(
+                        detail
+                            .box_items
+                            .into_iter()
+                            .map(|i| (i.product_id.get(), format!("{} ({})", i.name, i.unit), i.quantity))
+                            .collect(),
+                    );
+                    editing.set(Some((id, loaded.0, loaded.1, loaded.2)));
+                    said.set(None);
+                }
+                Err(e) => said.set(Some(Err(e.text()))),
+            }
+        });
+    };
+    let items = move || {
+        lines
+            .get_untracked()
+            .iter()
+            .map(|(id, _, n)| shared::api::BoxLine { product_id: *id, quantity: *n })
+            .collect::<Vec<_>>()
+    };
     let pack = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let (Some(fen), Ok(stock)) = (
+        let (Some(fen), Ok(count)) = (
             shared::domain::fen_of_yuan(&price.get_untracked()).and_then(|f| shared::Fen::new(f).ok()),
             stock.get_untracked().trim().parse::<i64>(),
         ) else {
             said.set(Some(Err(tr("请填写价格（元）和库存", "Enter the price (yuan) and stock")().to_owned())));
             return;
         };
-        let items = lines
-            .get_untracked()
-            .iter()
-            .map(|(id, _, n)| shared::api::BoxLine { product_id: *id, quantity: *n })
-            .collect();
+        if let Some((id, was_name, was_price, was_stock)) = editing.get_untracked() {
+            let now_name = name.get_untracked();
+            let body = shared::api::UpdateBox {
+                name: (now_name.trim() != was_name).then_some(now_name),
+                price_fen: (price.get_untracked().trim() != was_price).then_some(fen),
+                stock: (stock.get_untracked().trim() != was_stock).then_some(count),
+                items: Some(items()),
+                ..Default::default()
+            };
+            leptos::task::spawn_local(async move {
+                match api::change_box(id, &body).await {
+                    Ok(changed) => {
+                        said.set(Some(Ok(changed.product.name)));
+                        clear();
+                        boxes.reload();
+                    }
+                    Err(e) => said.set(Some(Err(e.text()))),
+                }
+            });
+            return;
+        }
         let body = shared::api::NewBox {
             name: name.get_untracked(),
             price_fen: fen,
-            stock,
-            items,
+            stock: count,
+            items: items(),
             vendor_id: None,
             per_order_limit: None,
             description: None,
@@ -447,8 +508,8 @@ pub fn BoxPacking() -> impl IntoView {
             match api::add_box(&body).await {
                 Ok(made) => {
                     said.set(Some(Ok(made.product.name)));
-                    lines.set(Vec::new());
-                    name.set(String::new());
+                    clear();
+                    boxes.reload();
                 }
                 Err(e) => said.set(Some(Err(e.text()))),
             }
@@ -456,7 +517,17 @@ pub fn BoxPacking() -> impl IntoView {
     };
     view! {
         <section class="card" id="box-packing">
-            <h2>{tr("新菜盒子", "A new veg box")}</h2>
+            <h2>{move || if editing.get().is_some() { tr("改菜盒子", "Change a veg box")() } else { tr("新菜盒子", "A new veg box")() }}</h2>
+            {boxes.show_items(move |items: Vec<Product>| (!items.is_empty()).then(|| view! {
+                <p class="note">{tr("改一个在售的菜盒子：", "Change a box on sale:")}</p>
+                <ul class="pick-list" id="boxes-on-sale">
+                    {items.into_iter().map(|p| {
+                        let id = p.id.get();
+                        view! { <li><button class="link box-open" data-box=id translate="no" on:click=move |_| open_box(id)>
+                            {format!("{} · {} · {}", p.name, p.price_fen.yuan(), p.stock)}</button></li> }
+                    }).collect_view()}
+                </ul>
+            }))}
             <label>{tr("找商品放进盒子", "Find goods to put in")}
                 <input id="box-find" type="search" prop:value=move || query.get() on:change=move |ev| query.set(event_target_value(&ev))/></label>
             {move || (!query.get().trim().is_empty()).then(|| found.show_items(move |items: Vec<Product>| view! {
@@ -476,17 +547,24 @@ pub fn BoxPacking() -> impl IntoView {
             <ul class="box-items" id="box-lines">
                 {move || lines.get().into_iter().map(|(id, what, n)| view! {
                     <li><span translate="no">{what}</span><span>"× " {n} " "
-                        <button class="link" on:click=move |_| lines.update(|l| l.retain(|(i, ..)| *i != id))>{tr("移除", "Remove")}</button></span></li>
+                        <button class="link box-remove" on:click=move |_| lines.update(|l| l.retain(|(i, ..)| *i != id))>{tr("移除", "Remove")}</button></span></li>
                 }).collect_view()}
             </ul>
             <form class="form-grid" on:submit=pack novalidate>
                 {line("box-name", tr("盒子名称", "Name"), name, false)}
                 {line("box-price", tr("价格（元）", "Price (yuan)"), price, true)}
                 {line("box-stock", tr("份数", "How many"), stock, true)}
-                <button id="box-pack" type="submit" class="btn">{tr("上架菜盒子", "Put the box on sale")}</button>
+                <button id="box-pack" type="submit" class="btn">{move || if editing.get().is_some() {
+                    tr("保存菜盒子", "Save the box")()
+                } else {
+                    tr("上架菜盒子", "Put the box on sale")()
+                }}</button>
+                {move || editing.get().is_some().then(|| view! {
+                    <button id="box-cancel" type="button" class="btn secondary" on:click=move |_| clear()>{tr("不改了", "Leave it")}</button>
+                })}
             </form>
             {move || said.get().map(|s| match s {
-                Ok(m) => view! { <p class="note" role="status" id="box-done">{tr("已上架：", "On sale: ")} <span translate="no">{m}</span></p> }.into_any(),
+                Ok(m) => view! { <p class="note" role="status" id="box-done">{tr("已保存：", "Saved: ")} <span translate="no">{m}</span></p> }.into_any(),
                 Err(e) => view! { <p class="form-error" role="alert">{e}</p> }.into_any(),
             })}
         </section>

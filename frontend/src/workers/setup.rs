@@ -1,19 +1,12 @@
 //! Staff set up the catalogue on a market's first day: categories, stalls and their goods, each
 //! on sale at once and recorded in the audit.
 
+use super::goods::line;
 use crate::api;
 use crate::components::Load;
 use crate::i18n::{lang, tr, Lang};
 use leptos::prelude::*;
-use shared::api::{Category, List, NewCategory, NewProduct, NewStall, Vendor};
-
-/// One line of a form: a label over its input.
-fn field(id: &'static str, label: impl IntoView, value: RwSignal<String>, numeric: bool) -> impl IntoView {
-    view! {
-        <label>{label}<input id=id inputmode=if numeric { "decimal" } else { "text" } maxlength="30"
-            prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/></label>
-    }
-}
+use shared::api::{Category, CategoryOnRecord, List, NewCategory, NewProduct, NewStall, UpdateCategory, Vendor};
 
 /// A choice among the loaded categories or stalls: (value, label) pairs.
 fn choice(
@@ -54,6 +47,21 @@ pub fn CatalogueSetup() -> impl IntoView {
         said.set(Some(what.map_err(|f| f.text())));
     };
 
+    // Categories on record: one is retired (out of the list, no new goods) once none of its
+    // goods is on sale, and brought back the same way.
+    let on_record = Load::of(api::CATEGORIES_ON_RECORD);
+    let retire = move |id: String, retired: bool| {
+        leptos::task::spawn_local(async move {
+            let body = UpdateCategory { retired: Some(retired), ..Default::default() };
+            let answer = api::change_category(&id, &body).await;
+            if answer.is_ok() {
+                on_record.reload();
+                categories.reload();
+            }
+            done(answer.map(|c| c.name_zh));
+        });
+    };
+
     // A category.
     let cat_name = RwSignal::new(String::new());
     let cat_en = RwSignal::new(String::new());
@@ -71,6 +79,7 @@ pub fn CatalogueSetup() -> impl IntoView {
                 cat_name.set(String::new());
                 cat_en.set(String::new());
                 categories.reload();
+                on_record.reload();
             }
             done(answer.map(|c| c.name_zh));
         });
@@ -161,27 +170,51 @@ pub fn CatalogueSetup() -> impl IntoView {
             })}
             <h3>{tr("新分类", "A category")}</h3>
             <form class="form-grid" on:submit=add_category novalidate>
-                {field("category-name", tr("名称", "Name"), cat_name, false)}
-                {field("category-en", tr("英文名", "English name"), cat_en, false)}
+                {line("category-name", tr("名称", "Name"), cat_name, false)}
+                {line("category-en", tr("英文名", "English name"), cat_en, false)}
                 <button id="add-category" type="submit" class="btn secondary">{tr("添加分类", "Add the category")}</button>
             </form>
+            <h3>{tr("全部分类", "Every category")}</h3>
+            {on_record.show_items(move |items: Vec<CategoryOnRecord>| view! {
+                <ul class="pick-list categories-on-record">
+                    {items.into_iter().map(|c| {
+                        let (id, retired) = (c.id.clone(), c.retired);
+                        let (icon, zh, en) = (c.icon, c.name_zh, c.name_en);
+                        let name = move || format!("{icon} {}", if lang() == Lang::Zh { &zh } else { &en });
+                        view! {
+                            <li data-category=c.id.clone() class:retired=retired>
+                                <span translate="no">{name}</span>
+                                <span class="note">{move || if retired {
+                                    tr("已停用", "Retired")().to_owned()
+                                } else {
+                                    format!("{} {}", c.product_count, tr("样在售", "on sale")())
+                                }}</span>
+                                <button class="btn secondary toggle-retired" class:warn=retired
+                                    on:click=move |_| retire(id.clone(), !retired)>
+                                    {if retired { tr("恢复", "Bring it back") } else { tr("停用", "Retire it") }}
+                                </button>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            })}
             <h3>{tr("新摊位", "A stall")}</h3>
             <form class="form-grid" on:submit=add_stall novalidate>
-                {field("stall-name", tr("摊位名称", "Name"), stall_name, false)}
+                {line("stall-name", tr("摊位名称", "Name"), stall_name, false)}
                 {choice("stall-category", tr("主营分类", "Mostly sells"), stall_category, category_options)}
-                {field("stall-hall", tr("区", "Hall"), hall, false)}
-                {field("stall-number", tr("号", "Number"), number, true)}
+                {line("stall-hall", tr("区", "Hall"), hall, false)}
+                {line("stall-number", tr("号", "Number"), number, true)}
                 <button id="add-stall" type="submit" class="btn secondary">{tr("添加摊位", "Add the stall")}</button>
             </form>
             <h3>{tr("新商品", "A product")}</h3>
             <form class="form-grid" on:submit=add_product novalidate>
                 {choice("product-stall", tr("摊位", "Stall"), stall, stall_options)}
                 {choice("product-category", tr("分类", "Category"), category, category_options)}
-                {field("product-name", tr("品名", "Name"), name, false)}
-                {field("product-unit", tr("单位", "Unit"), unit, false)}
-                {field("product-price", tr("价格（元）", "Price (yuan)"), price, true)}
-                {field("product-stock", tr("库存", "Stock"), stock, true)}
-                {field("product-origin", tr("产地", "Origin"), origin, false)}
+                {line("product-name", tr("品名", "Name"), name, false)}
+                {line("product-unit", tr("单位", "Unit"), unit, false)}
+                {line("product-price", tr("价格（元）", "Price (yuan)"), price, true)}
+                {line("product-stock", tr("库存", "Stock"), stock, true)}
+                {line("product-origin", tr("产地", "Origin"), origin, false)}
                 <button id="add-product" type="submit" class="btn secondary">{tr("上架商品", "Put it on sale")}</button>
             </form>
         </section>

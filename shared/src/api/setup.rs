@@ -112,6 +112,23 @@ pub struct UpdateCategory {
     pub retired: Option<bool>,
 }
 
+/// `GET /admin/categories`: a category on record, retired ones too (staff bring those back).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CategoryOnRecord {
+    /// Its key, e.g. `vegetable`.
+    pub id: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub icon: String,
+    /// Its place in the catalogue's order.
+    pub sort: i64,
+    /// Its goods on sale.
+    pub product_count: i64,
+    /// Out of the catalogue's list (no new goods in it) until brought back.
+    pub retired: bool,
+}
+
 /// `POST /admin/stalls`: a stall of the market hall; its number is `hall` + `number` (`A` +
 /// `03`: `A03`), or given one when left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

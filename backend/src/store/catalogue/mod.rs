@@ -162,6 +162,41 @@ impl Catalogue {
             .collect())
     }
 
+    /// Every category on record, retired ones too, in the catalogue's order (staff's list).
+    pub async fn categories_on_record(&self) -> StoreResult<Vec<shared::api::CategoryOnRecord>> {
+        #[derive(Deserialize)]
+        struct Row {
+            id: String,
+            name_zh: String,
+            name_en: String,
+            icon: String,
+            sort: i64,
+            product_count: i64,
+            retired: bool,
+        }
+        let rows: Vec<Row> = self
+            .db
+            .all(
+                "SELECT c.id, c.name_zh, c.name_en, c.icon, c.sort, c.retired, \
+                 (SELECT COUNT(*) FROM products p WHERE p.category_id = c.id AND p.active) AS product_count \
+                 FROM categories c ORDER BY c.retired, c.sort, c.id",
+                &args![],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| shared::api::CategoryOnRecord {
+                id: r.id,
+                name_zh: r.name_zh,
+                name_en: r.name_en,
+                icon: r.icon,
+                sort: r.sort,
+                product_count: r.product_count,
+                retired: r.retired,
+            })
+            .collect())
+    }
+
     /// Every stall, in stall-number order.
     pub async fn vendors(&self) -> StoreResult<Vec<Vendor>> {
         let rows: Vec<VendorRow> = self.db.all(&format!("{VENDOR_SELECT} ORDER BY v.stall_no"), &args![]).await?;
