@@ -165,8 +165,8 @@ async fn bad_files(db: Db) {
     assert_eq!(export(&app, &staff, "csv").await, before, "nothing changed");
 }
 
-/// 2,000 new goods checked, then applied; the time is printed (the figure is written down in
-/// the README, measured by this test in release).
+/// 2,000 new goods checked, then applied, then again (nothing changes); the time is printed
+/// (the figure in the README comes from `./scripts/rush --reads`, a release build at full size).
 async fn many(db: Db) {
     let app = tests::spawn_app(db).await;
     let (staff, _) = app.login(STAFF).await;

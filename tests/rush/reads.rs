@@ -2,7 +2,8 @@
 //! one request at a time over one kept-alive connection that takes gzip as a phone does: the
 //! first product page, a category page, a search, a resident's order list, the staff's household
 //! search. Also how long the seeding took, the database's size and the server's memory, and
-//! staff bringing in the register of 20,000 phones from a spreadsheet (checked, applied, again).
+//! staff bringing in the register of 20,000 phones from a spreadsheet (checked, applied, again)
+//! and the goods spreadsheet (2,000 new goods, then every product's price changed).
 
 use super::{login, ms, percentile, start_server, status_kib, Args};
 use std::time::{Duration, Instant};
@@ -94,6 +95,83 @@ async fn register_import(http: &reqwest::Client, base: &str, staff: &str) -> Vec
     lines
 }
 
+/// New goods in the catalogue file: a market's first spreadsheet of them.
+const CATALOGUE_ROWS: usize = 2_000;
+
+/// Staff's spreadsheet of goods on the full-size market: `CATALOGUE_ROWS` new goods over its
+/// stalls (checked, applied, again), then the morning's prices of every product it sells, each
+/// 0.10 yuan up (checked, applied): each change a price record, each under the cap's rule.
+async fn catalogue_import(http: &reqwest::Client, base: &str, staff: &str) -> Vec<String> {
+    let exported = http
+        .get(format!("{base}/api/v1/admin/catalogue/export.csv"))
+        .bearer_auth(staff)
+        .send()
+        .await
+        .expect("export")
+        .text()
+        .await
+        .expect("csv");
+    // 编号,摊位号,分类,品名,单位,价格,...: the seed's names and numbers hold no commas.
+    let goods: Vec<Vec<String>> = exported
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').take(6).map(str::to_owned).collect::<Vec<_>>())
+        .filter(|cells| cells.len() == 6 && cells[2] != "box")
+        .collect();
+    let stalls: Vec<&str> =
+        goods.iter().map(|c| c[1].as_str()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let mut new_goods = String::from("摊位号,分类,品名,单位,价格,库存,限购,产地\r\n");
+    for i in 0..CATALOGUE_ROWS {
+        let (yuan, fen, stock) = (1 + i % 20, i % 100, 10 + i);
+        new_goods.push_str(&format!(
+            "{},蔬菜,新到货品{i:04},斤,{yuan}.{fen:02},{stock},5,本地\r\n",
+            stalls[i % stalls.len()]
+        ));
+    }
+    let mut prices = String::from("编号,摊位号,品名,价格\r\n");
+    for cells in &goods {
+        let fen = shared::domain::fen_of_yuan(&cells[5]).expect("a price in the export") + 10;
+        prices.push_str(&format!("{},{},{},{}.{:02}\r\n", cells[0], cells[1], cells[3], fen / 100, fen % 100));
+    }
+    let mut lines = Vec::new();
+    let steps = [
+        ("new goods", &new_goods, "checked (dry run)", true),
+        ("new goods", &new_goods, "applied", false),
+        ("new goods", &new_goods, "applied again", false),
+        ("prices", &prices, "checked (dry run)", true),
+        ("prices", &prices, "applied", false),
+    ];
+    for (what, file, name, dry_run) in steps {
+        let sent = Instant::now();
+        let r = http
+            .post(format!("{base}/api/v1/admin/catalogue/import?dry_run={dry_run}"))
+            .bearer_auth(staff)
+            .header("Content-Type", "text/csv")
+            .body(file.clone())
+            .send()
+            .await
+            .expect("import");
+        assert!(r.status().is_success(), "catalogue import: {}", r.status());
+        let answer: serde_json::Value = r.json().await.expect("json");
+        let errors = answer["rows"].as_array().map_or(0, |rows| rows.iter().filter(|r| r["action"] == "error").count());
+        assert_eq!(
+            errors,
+            0,
+            "catalogue import of {what}: {:?}",
+            answer["rows"].as_array().and_then(|r| r.iter().find(|r| r["action"] == "error"))
+        );
+        lines.push(format!(
+            "catalogue file, {:5} rows of {what:9} {name:18} {:6.2} s   {} new, {} changed",
+            file.lines().count() - 1,
+            sent.elapsed().as_secs_f64(),
+            answer["created"],
+            answer["updated"]
+        ));
+    }
+    lines
+}
+
 pub async fn run(args: &Args, data_dir: &std::path::Path, database_url: Option<&str>) {
     let started = Instant::now();
     let server = start_server(args, data_dir, database_url).await;
@@ -157,6 +235,7 @@ pub async fn run(args: &Args, data_dir: &std::path::Path, database_url: Option<&
         ));
     }
     lines.extend(register_import(&http, &base, &staff).await);
+    lines.extend(catalogue_import(&http, &base, &staff).await);
     let pid = server.child.id();
     let db_bytes = database_bytes(data_dir, database_url).await;
     println!();
