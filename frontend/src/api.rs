@@ -532,10 +532,20 @@ pub async fn set_register(household: i64, phones: Vec<shared::Phone>) -> ApiResu
     send(Call::new("PUT", format!("/api/v1/admin/households/{household}/register")), &body).await.map(|_| ())
 }
 
-/// Staff bring in the register as a CSV file: checked (`dry_run`) or applied.
+/// Staff bring in the register as a spreadsheet (CSV or XLSX): checked (`dry_run`) or applied.
 pub async fn import_register(file: &web_sys::File, dry_run: bool) -> ApiResult<shared::api::RegisterImport> {
     let call = Call::new("POST", format!("/api/v1/admin/households/register/import?dry_run={dry_run}"));
-    parse(answer(fetch(&call, Some((file.as_ref(), "text/csv")), None).await?).await?)
+    parse(answer(fetch(&call, Some((file.as_ref(), &file_kind(file))), None).await?).await?)
+}
+
+/// A chosen file's type as the browser tells it (the server reads the file by its bytes).
+fn file_kind(file: &web_sys::File) -> String {
+    let kind = file.type_();
+    if kind.is_empty() {
+        "application/octet-stream".to_owned()
+    } else {
+        kind
+    }
 }
 
 /// Every household's register as a spreadsheet (the import's columns).
@@ -670,9 +680,7 @@ pub async fn download_file(path: &str, filename: &str) -> ApiResult<()> {
 /// (`dry_run`) or applied.
 pub async fn import_sheet(path: &str, file: &web_sys::File, dry_run: bool) -> ApiResult<shared::api::CatalogueImport> {
     let call = Call::new("POST", format!("{path}?dry_run={dry_run}"));
-    let kind = file.type_();
-    let kind = if kind.is_empty() { "application/octet-stream".to_owned() } else { kind };
-    parse(answer(fetch(&call, Some((file.as_ref(), &kind)), None).await?).await?)
+    parse(answer(fetch(&call, Some((file.as_ref(), &file_kind(file))), None).await?).await?)
 }
 
 /// Staff's search of the goods by name, retired ones too.

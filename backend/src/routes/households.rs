@@ -217,7 +217,7 @@ const MAX_REGISTER_FILE: usize = 5 * 1024 * 1024;
 /// The most rows of one register file (a compound's residents at a time).
 const MAX_REGISTER_ROWS: usize = 20_000;
 
-/// Staff bring in the register as a spreadsheet (CSV in UTF-8 or GBK, as Excel saves it) with
+/// Staff bring in the register as a spreadsheet (XLSX, or CSV in UTF-8 or GBK) with
 /// the columns 小区 (may be left out), 楼号, 单元, 室 and 手机 (or community, building, unit,
 /// room, phone): each phone goes on its address's register. `dry_run=true` (the default)
 /// answers row by row what would happen; `dry_run=false` applies the file when no row is an
@@ -227,7 +227,7 @@ const MAX_REGISTER_ROWS: usize = 20_000;
     tag = "staff",
     security(("bearer" = [])),
     params(ImportQuery),
-    request_body(content = String, content_type = "text/csv", description = "CSV, UTF-8 or GBK, headings in row 1"),
+    request_body(content = String, content_type = "text/csv", description = "CSV (UTF-8 or GBK) or XLSX, told by its bytes; headings in row 1"),
     responses((status = 200, body = RegisterImport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody))
 )]
 #[post("/admin/households/register/import")]

@@ -610,11 +610,11 @@ fn RegisterImport() -> impl IntoView {
     view! {
         <section class="card" id="register-import">
             <h2>{tr("批量登记住户手机", "Register phones from a spreadsheet")}</h2>
-            <p class="note">{tr("CSV文件（UTF-8或GBK，Excel“另存为CSV”即可），第1行为列名：楼号、单元、室、手机（小区可选）。每行一个手机号；登记后的居民填写该地址即自动入户。先检查，无错误再导入；同一文件导入两次不会重复。",
-                "A CSV file (UTF-8 or GBK, as Excel saves it) with the headings building, unit, room, phone (community optional) in row 1, one phone a row; a resident whose phone is registered joins that household at once. Check first; import when no row has an error; importing a file twice changes nothing.")}</p>
+            <p class="note">{tr("Excel（XLSX）或CSV文件（UTF-8或GBK），第1行为列名：楼号、单元、室、手机（小区可选）。每行一个手机号；登记后的居民填写该地址即自动入户。先检查，无错误再导入；同一文件导入两次不会重复。",
+                "An Excel (XLSX) or CSV file (UTF-8 or GBK) with the headings building, unit, room, phone (community optional) in row 1, one phone a row; a resident whose phone is registered joins that household at once. Check first; import when no row has an error; importing a file twice changes nothing.")}</p>
             <button class="btn secondary block" id="register-download" on:click=download>{tr("下载现有登记表", "Download the current register")}</button>
             <label class="block-label" for="register-file">{tr("选择文件", "File")}</label>
-            <input id="register-file" type="file" accept=".csv,text/csv" node_ref=file
+            <input id="register-file" type="file" accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" node_ref=file
                 on:change=move |_| { checked.set(None); said.set(None); }/>
             <button class="btn secondary block" id="register-check" disabled=move || busy.get() on:click=move |_| run(true)>
                 {move || if busy.get() { tr("正在处理…", "Working…")() } else { tr("检查文件", "Check the file")() }}
