@@ -125,6 +125,7 @@ pub fn command(bin: &str, config: &Config) -> std::process::Command {
         .env("FXS_DATA_DIR", &config.data_dir)
         .env("FXS_DEMO", if config.demo { "1" } else { "0" })
         .env("FXS_DEMO_SCALE", if config.demo_full_size { "seed" } else { "small" })
+        .env("FXS_DEMO_PHOTOS", if config.demo_photos { "1" } else { "0" })
         .env("FXS_DEMO_SCALE_DAYS", config.demo_days.to_string())
         .env("FXS_DEMO_SCALE_PRODUCTS", config.demo_products.to_string())
         .env("FXS_DEMO_SCALE_ORDERS", config.demo_orders.to_string())

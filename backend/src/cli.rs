@@ -1,8 +1,10 @@
-//! The `fuxiansheng` binary's command line: `serve` (the default) and the commands that set a
-//! market up. Each takes the same environment as the server (README, "Configuration").
+//! The `fuxiansheng` binary's command line: `serve` (the default), the operator's commands
+//! (`migrate`, `backup`, `restore`, `check`, `seed-demo`) and those that set a market up. Each takes the same environment as the server (README, "Configuration").
 
 use crate::config::Config;
+use crate::store::ops::Ops;
 use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
@@ -16,6 +18,25 @@ pub struct Cli {
 pub enum Command {
     /// Serve the market (the default).
     Serve,
+    /// Bring the database's schema up to date, then stop (a server does it when it starts).
+    Migrate,
+    /// Copy the SQLite database to FILE, consistent as at one moment, while the server runs.
+    /// (PostgreSQL: pg_dump, README "Operating it".)
+    Backup {
+        /// Where the copy goes; it must not exist yet.
+        file: PathBuf,
+    },
+    /// Put a backup in place of the SQLite database; the server must be stopped. The database
+    /// it replaces is kept beside it as fuxiansheng.db.before-restore-<time>.
+    Restore {
+        /// A file `backup` wrote.
+        file: PathBuf,
+    },
+    /// Read the market's books and say what does not hold (exit status 1 if anything).
+    Check,
+    /// Fill an empty database with the demo market (FXS_DEMO_SCALE=seed: the full-size one),
+    /// then stop.
+    SeedDemo,
     /// Set the market up: people and roles.
     #[command(subcommand)]
     Admin(Admin),
@@ -37,7 +58,190 @@ pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => crate::startup::serve_from_env().await,
+        Command::Migrate => migrate().await,
+        Command::Backup { file } => backup(&file).await,
+        Command::Restore { file } => restore(&file).await,
+        Command::Check => check().await,
+        Command::SeedDemo => seed_demo().await,
         Command::Admin(Admin::AddStaff { phone }) => add_staff(&phone).await,
+    }
+}
+
+/// The configuration from the environment, or the exit status that says it is wrong.
+fn config() -> Result<Config, ExitCode> {
+    Config::from_env().map_err(|e| {
+        eprintln!("configuration error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// The store, its schema brought up to date (what a starting server does).
+async fn store(config: &Config) -> Result<crate::store::DynStore, ExitCode> {
+    crate::store::connect(config).await.map_err(|e| {
+        eprintln!("could not open the database: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+/// The database opened to read beside a running server.
+async fn ops(config: &Config) -> Result<Ops, ExitCode> {
+    Ops::open(config).await.map_err(|e| {
+        eprintln!("could not open the database: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+fn database(config: &Config) -> String {
+    match &config.database_url {
+        Some(_) => "PostgreSQL (DATABASE_URL)".to_owned(),
+        None => crate::store::ops::sqlite_file(&config.data_dir).display().to_string(),
+    }
+}
+
+async fn migrate() -> ExitCode {
+    let config = match config() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let store = match store(&config).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let version = store.schema_version().await;
+    store.close().await;
+    match version {
+        Ok((applied, _)) => {
+            println!("{}: schema at migration {}", database(&config), applied.unwrap_or(0));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("could not read the schema's version: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn backup(file: &Path) -> ExitCode {
+    let config = match config() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if file.exists() {
+        eprintln!("{} exists already: name a new file", file.display());
+        return ExitCode::from(2);
+    }
+    let ops = match ops(&config).await {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let started = std::time::Instant::now();
+    let done = ops.backup(file).await;
+    ops.close().await;
+    match done {
+        Ok(()) => {
+            let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "{} copied to {} ({:.1} MiB in {:.1} s)",
+                database(&config),
+                file.display(),
+                bytes as f64 / 1_048_576.0,
+                started.elapsed().as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("backup failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn restore(file: &Path) -> ExitCode {
+    let config = match config() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if config.database_url.is_some() {
+        eprintln!("PostgreSQL is restored with pg_restore (README, \"Operating it\")");
+        return ExitCode::from(2);
+    }
+    match crate::store::ops::restore(&config.data_dir, file, chrono::Utc::now()).await {
+        Ok(kept) => {
+            println!("{} restored into {}", file.display(), database(&config));
+            if let Some(kept) = kept {
+                println!("the database it replaced is kept as {}", kept.display());
+            }
+            println!("start the server: it brings the schema up to date; then `fuxiansheng check`");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("restore failed, nothing changed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn check() -> ExitCode {
+    let config = match config() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let ops = match ops(&config).await {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let books = ops.books().await;
+    ops.close().await;
+    let books = match books {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("could not read the books: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let broken = crate::domain::books::check(&books);
+    let orders: i64 = books.orders.iter().map(|c| c.n).sum();
+    println!(
+        "{}: {} slots, {} orders, {} group-buy items, {} WeChat payments, pool {} fen",
+        database(&config),
+        books.slots.len(),
+        orders,
+        books.items.len(),
+        books.payments.len(),
+        books.pool_balance_fen
+    );
+    if broken.is_empty() {
+        println!("the books balance");
+        return ExitCode::SUCCESS;
+    }
+    for b in &broken {
+        println!("NOT HELD: {}", b.0);
+    }
+    println!("{} things do not hold", broken.len());
+    ExitCode::FAILURE
+}
+
+async fn seed_demo() -> ExitCode {
+    let config = match config() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    crate::telemetry::init("info");
+    let store = match store(&config).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let done = crate::startup::seed_demo(store.as_ref(), &config).await;
+    store.close().await;
+    match done {
+        Ok(()) => {
+            println!("{}: the demo market is in place", database(&config));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("seeding failed: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

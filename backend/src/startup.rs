@@ -31,42 +31,51 @@ pub enum StartError {
     Pay(#[from] crate::wechat::pay::PayError),
 }
 
+/// The demo market (`FXS_DEMO`, or `fuxiansheng seed-demo`): its stalls, goods, people and
+/// history (full size with `FXS_DEMO_SCALE=seed`) when the database is empty, the coming days'
+/// slots, a group-buy, the donation pool and the goods' photos. A market on record is left as it
+/// is (its slots topped up).
+pub async fn seed_demo(store: &store::Store, config: &Config) -> Result<(), StartError> {
+    let seeded = if config.demo_full_size {
+        let started = std::time::Instant::now();
+        let report = crate::demo::scale::seed(
+            store,
+            chrono::Utc::now(),
+            crate::demo::scale::Size {
+                products: config.demo_products as usize,
+                days: config.demo_days,
+                orders: config.demo_orders,
+            },
+        )
+        .await?;
+        tracing::info!(
+            ?report,
+            seconds = started.elapsed().as_secs_f64(),
+            "full-size market ready (FXS_DEMO_SCALE=seed)"
+        );
+        report.catalogue
+    } else {
+        store.seed().demo(&crate::demo::market(), chrono::Utc::now()).await?
+    };
+    let slots = crate::demo::ensure_slots(store, chrono::Utc::now(), config.demo_full_size).await?;
+    if seeded {
+        let group_buy = crate::demo::open_group_buy(store, chrono::Utc::now()).await?;
+        tracing::info!(?group_buy, "demo group-buy opened");
+        crate::demo::fill_pool(store, chrono::Utc::now()).await?;
+        if config.demo_photos && !config.demo_full_size {
+            let drawn = crate::demo::photos::draw(store, &config.photo_dir).await?;
+            tracing::info!(drawn, "demo photos drawn");
+        }
+    }
+    tracing::info!(seeded, slots, "demo market ready");
+    Ok(())
+}
+
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let store = store::connect(&config).await?;
         if config.demo {
-            let seeded = if config.demo_full_size {
-                let started = std::time::Instant::now();
-                let report = crate::demo::scale::seed(
-                    store.as_ref(),
-                    chrono::Utc::now(),
-                    crate::demo::scale::Size {
-                        products: config.demo_products as usize,
-                        days: config.demo_days,
-                        orders: config.demo_orders,
-                    },
-                )
-                .await?;
-                tracing::info!(
-                    ?report,
-                    seconds = started.elapsed().as_secs_f64(),
-                    "full-size market ready (FXS_DEMO_SCALE=seed)"
-                );
-                report.catalogue
-            } else {
-                store.seed().demo(&crate::demo::market(), chrono::Utc::now()).await?
-            };
-            let slots = crate::demo::ensure_slots(store.as_ref(), chrono::Utc::now(), config.demo_full_size).await?;
-            if seeded {
-                let group_buy = crate::demo::open_group_buy(store.as_ref(), chrono::Utc::now()).await?;
-                tracing::info!(?group_buy, "demo group-buy opened");
-                crate::demo::fill_pool(store.as_ref(), chrono::Utc::now()).await?;
-                if config.demo_photos && !config.demo_full_size {
-                    let drawn = crate::demo::photos::draw(store.as_ref(), &config.photo_dir).await?;
-                    tracing::info!(drawn, "demo photos drawn");
-                }
-            }
-            tracing::info!(seeded, slots, "demo market ready");
+            seed_demo(store.as_ref(), &config).await?;
         }
         let jwt =
             JwtKeys::load(config.jwt_secret.as_ref().map(|s| s.expose_secret()), &config.data_dir, config.token_ttl)?;

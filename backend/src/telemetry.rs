@@ -1,12 +1,46 @@
-//! Logging: `RUST_LOG` picks the level; tests stay quiet unless `TEST_LOG` is set.
+//! Logging: `RUST_LOG` picks the level, `FXS_LOG_FORMAT=json` writes one JSON object a line
+//! (for a log collector) instead of text; tests stay quiet unless `TEST_LOG` is set. Every
+//! request is logged in a span carrying its `request_id`, which the answer carries back as
+//! `X-Request-Id` (taken from the proxy when it sends a usable one).
 
+use actix_web::http::header::{HeaderName, HeaderValue};
 use tracing_subscriber::EnvFilter;
 
 pub fn init(default_level: &str) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},sqlx=warn,actix_server=warn,actix_web=warn")));
+    let json = std::env::var("FXS_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     // A second init (several apps in one test process) is harmless.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = if json {
+        tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .with_target(false)
+            .try_init()
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init()
+    };
+}
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request's id: the one the proxy sent when it is usable (1 to 64 letters, digits and
+/// `-_.:`; nginx's `$request_id` is 32 hex digits), else a new one of 16 hex digits.
+pub fn request_id(sent: Option<&HeaderValue>) -> HeaderValue {
+    let usable = |v: &&HeaderValue| {
+        let b = v.as_bytes();
+        (1..=64).contains(&b.len()) && b.iter().all(|c| c.is_ascii_alphanumeric() || b"-_.:".contains(c))
+    };
+    match sent.filter(usable) {
+        Some(v) => v.clone(),
+        None => {
+            let id: u64 = rand::random();
+            HeaderValue::from_str(&format!("{id:016x}")).unwrap_or(HeaderValue::from_static("0"))
+        }
+    }
 }
 
 /// The span of each request, as tracing-actix-web's default but with phones in the path and
@@ -18,8 +52,10 @@ impl tracing_actix_web::RootSpanBuilder for MaskedRootSpan {
     fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
         let target = mask_phones(request.uri().path_and_query().map(|p| p.as_str()).unwrap_or(""));
         let route = request.match_pattern().unwrap_or_default();
+        let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
         tracing::info_span!(
             "HTTP request",
+            request_id = %id,
             http.method = %request.method(),
             http.route = %route,
             http.target = %target,
@@ -68,6 +104,19 @@ pub fn mask_phones(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::mask_phones;
+
+    #[test]
+    fn a_proxys_request_id_is_kept_when_usable() {
+        use super::request_id;
+        use actix_web::http::header::HeaderValue;
+        let nginx = HeaderValue::from_static("4f1c8a2e9b7d4c3a8e6f1a2b3c4d5e6f");
+        assert_eq!(request_id(Some(&nginx)), nginx);
+        for bad in ["", "a b", "<script>", &"x".repeat(65)] {
+            let made = request_id(Some(&HeaderValue::from_str(bad).expect("header")));
+            assert_eq!(made.len(), 16, "{bad:?} is replaced");
+        }
+        assert_ne!(request_id(None), request_id(None));
+    }
 
     #[test]
     fn phones_are_masked_and_other_numbers_kept() {

@@ -12,6 +12,7 @@ mod errors;
 mod first_day;
 mod group_buys;
 mod notices;
+mod operations;
 mod payments;
 mod photos;
 mod prices;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod area;
+pub mod books;
 pub mod catalogue_import;
 pub mod checkout;
 pub mod delivery;

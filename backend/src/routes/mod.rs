@@ -86,6 +86,7 @@ pub fn app(
         .app_data(web::QueryConfig::default().error_handler(error::query_error))
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .service(health::healthz)
+        .service(health::readyz)
         .service(
             scope("/api/v1")
                 // JSON answers gzip-compressed for clients that take it (the live feed opts out:
@@ -213,14 +214,19 @@ pub fn app(
         .service(storefront::photos(photo_dir))
         .service(storefront::service(static_dir))
         .wrap(tracing_actix_web::TracingLogger::<crate::telemetry::MaskedRootSpan>::new())
-        .wrap_fn(move |req, service| {
+        .wrap_fn(move |mut req, service| {
+            use crate::telemetry::{request_id, REQUEST_ID};
             use actix_web::dev::Service as _;
             let path = req.path().to_owned();
             let protect = protect.clone();
+            // Set before the log's span opens (TracingLogger, inside this), so the span has it.
+            let id = request_id(req.headers().get(REQUEST_ID));
+            req.headers_mut().insert(REQUEST_ID, id.clone());
             let answer = service.call(req);
             async move {
                 let mut res = answer.await?;
                 protect.security.apply(&path, res.headers_mut());
+                res.headers_mut().insert(REQUEST_ID, id);
                 Ok(res)
             }
         })

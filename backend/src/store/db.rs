@@ -194,6 +194,25 @@ impl Db {
         }
     }
 
+    /// A read-only transaction that sees the database as at one moment (SQLite: a reader's
+    /// deferred transaction; PostgreSQL: REPEATABLE READ), for reads that must agree.
+    pub async fn snapshot(&self) -> sqlx::Result<Tx> {
+        match self {
+            Db::Sqlite { reader, .. } => Ok(Tx::Sqlite(reader.begin().await?)),
+            Db::Postgres(pool) => {
+                Ok(Tx::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?))
+            }
+        }
+    }
+
+    /// One statement that writes nothing in this database, on a reader (SQLite's `VACUUM INTO`).
+    pub async fn exec_read(&self, sql: &str, args: &[Arg]) -> sqlx::Result<u64> {
+        match self {
+            Db::Sqlite { reader, .. } => Ok(bind_all!(sqlx::query(sql), args).execute(reader).await?.rows_affected()),
+            Db::Postgres(pool) => Ok(bind_all!(sqlx::query(sql), args).execute(pool).await?.rows_affected()),
+        }
+    }
+
     pub fn postgres(&self) -> bool {
         matches!(self, Db::Postgres(_))
     }

@@ -57,6 +57,12 @@ pub const POSTGRES: Embedded = &[
     (23, "category retired", include_str!("../../../migrations/postgres/0023_category_retired.sql")),
 ];
 
+/// The newest migration this binary has for the database.
+pub fn latest(postgres: bool) -> i64 {
+    let embedded = if postgres { POSTGRES } else { SQLITE };
+    embedded.iter().map(|m| m.0).max().unwrap_or(0)
+}
+
 pub fn migrator(embedded: Embedded) -> Migrator {
     let migrations = embedded
         .iter()

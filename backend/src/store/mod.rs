@@ -16,6 +16,7 @@
 //! | notices to residents | `notices.rs` | `store.notices()` |
 //! | the demo market and bulk loading | `seed/` | `store.seed()`, `store.bulk()` |
 //! | the market's set-up: its area, the audit record | `setup/` | `store.setup()` |
+//! | the operator's reads: schema version, the books, backups | `ops.rs` | `ops::Ops`, `store.schema_version()` |
 //!
 //! Beside them: `db.rs` and `row.rs` (the database layer), `queue.rs` (the batch queue that
 //! checkouts, group-buy joins and PostgreSQL's token lookups wait in), `migrations.rs`.
@@ -33,6 +34,7 @@ pub mod group_buys;
 mod migrations;
 pub mod money;
 pub mod notices;
+pub mod ops;
 mod queue;
 mod row;
 pub mod seed;
@@ -288,6 +290,11 @@ impl Store {
     /// The market's set-up: the area it serves, the audit record of changes to it.
     pub fn setup(&self) -> &Setup {
         &self.setup
+    }
+
+    /// The newest migration applied, and the one this binary brings the database up to.
+    pub async fn schema_version(&self) -> StoreResult<(Option<i64>, i64)> {
+        Ok((ops::schema_version(&self.db).await?, migrations::latest(self.db.postgres())))
     }
 
     /// Lets go of the database when the server stops (on SQLite, another process may open it

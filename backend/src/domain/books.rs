@@ -1,0 +1,222 @@
+//! The market's books: what must hold among its rows whatever happened (a rush, a crash, a
+//! restore from a backup). `fuxiansheng check` reads them (`store::ops`) and asks `check`.
+//!
+//! - A slot's places booked are its orders that hold one (every order but the cancelled and the
+//!   expired), and its priority places those of them booked on the reserve.
+//! - A group-buy item's joined quantity is the sum of its shares' lines, never above its maximum.
+//! - No product's stock is below zero.
+//! - The donation pool's balance is the sum of its ledger, and the ledger's last line says so.
+//! - Every WeChat payment is for its order's total; no order has more refunded than was paid;
+//!   an order paid by WeChat is not waiting for payment.
+
+use shared::order::OrderStatus;
+use std::collections::BTreeMap;
+
+/// A slot as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct SlotBooks {
+    pub id: i64,
+    pub booked: i64,
+    pub priority_booked: i64,
+}
+
+/// How many orders of a slot are in a status, booked on the reserve or not.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct OrderCount {
+    pub slot_id: i64,
+    pub status: String,
+    pub priority_booking: bool,
+    pub n: i64,
+}
+
+/// A group-buy item and the sum of its shares' lines.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ItemBooks {
+    pub group_buy_id: i64,
+    pub product_id: i64,
+    pub max_quantity: i64,
+    pub joined_quantity: i64,
+    pub shares_quantity: i64,
+}
+
+/// A WeChat payment, its order and what was refunded of it (failed refunds left out).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct PaymentBooks {
+    pub order_id: i64,
+    pub amount_fen: i64,
+    pub order_total_fen: i64,
+    pub order_status: String,
+    pub paid: bool,
+    pub refunded_fen: i64,
+}
+
+/// What `check` reads, all from one consistent read of the database.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Books {
+    pub slots: Vec<SlotBooks>,
+    pub orders: Vec<OrderCount>,
+    pub items: Vec<ItemBooks>,
+    /// Products whose stock is below zero: (id, stock).
+    pub negative_stock: Vec<(i64, i64)>,
+    pub pool_balance_fen: i64,
+    pub pool_ledger_sum_fen: i64,
+    /// The balance the ledger's newest line records (None: no line yet).
+    pub pool_ledger_last_balance_fen: Option<i64>,
+    pub payments: Vec<PaymentBooks>,
+}
+
+/// One thing that does not hold, said for the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken(pub String);
+
+/// Whether an order in this status holds a place in its slot.
+fn holds_place(status: &str) -> bool {
+    !matches!(OrderStatus::parse(status), Some(OrderStatus::Cancelled | OrderStatus::Expired))
+}
+
+/// Everything in `books` that does not hold (empty: the books balance).
+pub fn check(books: &Books) -> Vec<Broken> {
+    let mut broken = Vec::new();
+    let mut held: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for count in books.orders.iter().filter(|c| holds_place(&c.status)) {
+        let entry = held.entry(count.slot_id).or_default();
+        entry.0 += count.n;
+        if count.priority_booking {
+            entry.1 += count.n;
+        }
+    }
+    for slot in &books.slots {
+        let (orders, priority) = held.get(&slot.id).copied().unwrap_or_default();
+        if slot.booked != orders {
+            broken.push(Broken(format!("slot {}: {} places booked, {} orders hold one", slot.id, slot.booked, orders)));
+        }
+        if slot.priority_booked != priority {
+            broken.push(Broken(format!(
+                "slot {}: {} priority places booked, {} orders hold one",
+                slot.id, slot.priority_booked, priority
+            )));
+        }
+    }
+    for item in &books.items {
+        if item.joined_quantity != item.shares_quantity {
+            broken.push(Broken(format!(
+                "group-buy {} product {}: {} joined, its shares hold {}",
+                item.group_buy_id, item.product_id, item.joined_quantity, item.shares_quantity
+            )));
+        }
+        if item.joined_quantity > item.max_quantity {
+            broken.push(Broken(format!(
+                "group-buy {} product {}: {} joined, above its maximum {}",
+                item.group_buy_id, item.product_id, item.joined_quantity, item.max_quantity
+            )));
+        }
+    }
+    for (product, stock) in &books.negative_stock {
+        broken.push(Broken(format!("product {product}: stock {stock} is below zero")));
+    }
+    if books.pool_balance_fen != books.pool_ledger_sum_fen {
+        broken.push(Broken(format!(
+            "donation pool: balance {} fen, its ledger sums to {} fen",
+            books.pool_balance_fen, books.pool_ledger_sum_fen
+        )));
+    }
+    if books.pool_ledger_last_balance_fen.is_some_and(|last| last != books.pool_balance_fen) {
+        broken.push(Broken(format!(
+            "donation pool: balance {} fen, the ledger's last line says {} fen",
+            books.pool_balance_fen,
+            books.pool_ledger_last_balance_fen.unwrap_or_default()
+        )));
+    }
+    for p in &books.payments {
+        if p.amount_fen != p.order_total_fen {
+            broken.push(Broken(format!(
+                "order {}: paid {} fen by WeChat for a total of {} fen",
+                p.order_id, p.amount_fen, p.order_total_fen
+            )));
+        }
+        let paid = if p.paid { p.amount_fen } else { 0 };
+        if p.refunded_fen > paid {
+            broken.push(Broken(format!("order {}: {} fen refunded of {} fen paid", p.order_id, p.refunded_fen, paid)));
+        }
+        if p.paid && OrderStatus::parse(&p.order_status) == Some(OrderStatus::PendingPayment) {
+            broken.push(Broken(format!("order {}: paid by WeChat but still waiting for payment", p.order_id)));
+        }
+    }
+    broken
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn balanced() -> Books {
+        let count = |status: &str, priority_booking: bool, n: i64| OrderCount {
+            slot_id: 1,
+            status: status.into(),
+            priority_booking,
+            n,
+        };
+        Books {
+            slots: vec![
+                SlotBooks { id: 1, booked: 3, priority_booked: 1 },
+                SlotBooks { id: 2, booked: 0, priority_booked: 0 },
+            ],
+            orders: vec![
+                count("placed", false, 1),
+                count("paid", true, 1),
+                count("delivered", false, 1),
+                count("cancelled", true, 4),
+                count("expired", false, 2),
+            ],
+            items: vec![ItemBooks {
+                group_buy_id: 1,
+                product_id: 5,
+                max_quantity: 10,
+                joined_quantity: 7,
+                shares_quantity: 7,
+            }],
+            negative_stock: vec![],
+            pool_balance_fen: 500,
+            pool_ledger_sum_fen: 500,
+            pool_ledger_last_balance_fen: Some(500),
+            payments: vec![PaymentBooks {
+                order_id: 9,
+                amount_fen: 1200,
+                order_total_fen: 1200,
+                order_status: "cancelled".into(),
+                paid: true,
+                refunded_fen: 1200,
+            }],
+        }
+    }
+
+    #[test]
+    fn balanced_books_hold_and_each_break_is_named() {
+        assert_eq!(check(&balanced()), vec![]);
+        let broken = |change: &dyn Fn(&mut Books)| {
+            let mut books = balanced();
+            change(&mut books);
+            check(&books).into_iter().map(|b| b.0).collect::<Vec<_>>()
+        };
+        assert_eq!(broken(&|b| b.slots[0].booked = 4), ["slot 1: 4 places booked, 3 orders hold one"]);
+        assert_eq!(
+            broken(&|b| b.slots[1].priority_booked = 1),
+            ["slot 2: 1 priority places booked, 0 orders hold one"]
+        );
+        assert_eq!(broken(&|b| b.items[0].shares_quantity = 6), ["group-buy 1 product 5: 7 joined, its shares hold 6"]);
+        assert_eq!(broken(&|b| b.items[0].max_quantity = 6).len(), 1);
+        assert_eq!(broken(&|b| b.negative_stock.push((3, -1))), ["product 3: stock -1 is below zero"]);
+        assert_eq!(broken(&|b| b.pool_ledger_sum_fen = 400).len(), 1);
+        assert_eq!(broken(&|b| b.pool_ledger_last_balance_fen = Some(450)).len(), 1);
+        assert_eq!(broken(&|b| b.payments[0].refunded_fen = 1300), ["order 9: 1300 fen refunded of 1200 fen paid"]);
+        assert_eq!(broken(&|b| b.payments[0].paid = false), ["order 9: 1200 fen refunded of 0 fen paid"]);
+        assert_eq!(broken(&|b| b.payments[0].amount_fen = 1100).len(), 2, "paid less than the total, refunded more");
+        assert_eq!(
+            broken(&|b| {
+                b.payments[0].order_status = "pending_payment".into();
+                b.payments[0].refunded_fen = 0;
+            }),
+            ["order 9: paid by WeChat but still waiting for payment"]
+        );
+    }
+}

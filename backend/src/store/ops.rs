@@ -1,0 +1,236 @@
+//! The operator's reach into the database, beside a running server: the schema's version (for
+//! `/readyz` and `migrate`), the market's books read in one consistent snapshot (`check`, the
+//! rule in `domain::books`), and SQLite's online backup. Everything here only reads, so it opens
+//! the SQLite file without the server's lock and never applies migrations.
+
+use super::db::{args, Db, Tx};
+use super::{StoreError, StoreResult};
+use crate::domain::books::{Books, ItemBooks, OrderCount, PaymentBooks, SlotBooks};
+use serde::Deserialize;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The SQLite file of a data folder.
+pub fn sqlite_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("fuxiansheng.db")
+}
+
+/// A read-only way into the configured database.
+pub struct Ops {
+    db: Db,
+}
+
+impl Ops {
+    /// Opens the configured database to read: SQLite read-only (the server may be running),
+    /// PostgreSQL with two connections.
+    pub async fn open(config: &crate::config::Config) -> StoreResult<Self> {
+        let db = match &config.database_url {
+            Some(url) => Db::Postgres(PgPoolOptions::new().max_connections(2).connect(url).await?),
+            None => {
+                let file = sqlite_file(&config.data_dir);
+                if !file.exists() {
+                    return Err(StoreError::Broken(format!("no market database at {}", file.display())));
+                }
+                let options =
+                    SqliteConnectOptions::new().filename(&file).read_only(true).busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+                Db::Sqlite { reader: pool.clone(), writer: pool }
+            }
+        };
+        Ok(Self { db })
+    }
+
+    /// The newest migration applied (None: none yet).
+    pub async fn schema_version(&self) -> StoreResult<Option<i64>> {
+        schema_version(&self.db).await
+    }
+
+    /// The migration this binary brings its database up to.
+    pub fn expected_version(&self) -> i64 {
+        super::migrations::latest(self.db.postgres())
+    }
+
+    /// The market's books, read in one snapshot.
+    pub async fn books(&self) -> StoreResult<Books> {
+        let mut tx = self.db.snapshot().await?;
+        let books = books(&mut tx).await?;
+        tx.commit().await?;
+        Ok(books)
+    }
+
+    /// SQLite: a consistent copy of the database written to `to` while the server runs
+    /// (`VACUUM INTO`: one read transaction, so it is the database as at one moment, compacted).
+    /// PostgreSQL is backed up with its own tools (README, "Operating it").
+    pub async fn backup(&self, to: &Path) -> StoreResult<()> {
+        if self.db.postgres() {
+            return Err(StoreError::Broken(
+                "PostgreSQL is backed up with pg_dump (and WAL archiving): README, \"Operating it\"".into(),
+            ));
+        }
+        let to = to.to_str().ok_or_else(|| StoreError::Broken("the backup's path must be UTF-8".into()))?;
+        self.db.exec_read("VACUUM INTO $1", &args![to.to_owned()]).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+}
+
+#[derive(Deserialize)]
+struct Version {
+    version: Option<i64>,
+}
+
+/// The newest migration applied, if the migrations' table is there.
+pub(crate) async fn schema_version(db: &Db) -> StoreResult<Option<i64>> {
+    let row: Option<Version> =
+        db.opt("SELECT MAX(version) AS version FROM _sqlx_migrations WHERE success", &args![]).await?;
+    Ok(row.and_then(|r| r.version))
+}
+
+#[derive(Deserialize)]
+struct Negative {
+    id: i64,
+    stock: i64,
+}
+
+#[derive(Deserialize)]
+struct Sum {
+    total: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct Balance {
+    balance_fen: i64,
+}
+
+async fn books(tx: &mut Tx) -> StoreResult<Books> {
+    let slots: Vec<SlotBooks> = tx.all("SELECT id, booked, priority_booked FROM slots ORDER BY id", &args![]).await?;
+    let orders: Vec<OrderCount> = tx
+        .all(
+            "SELECT slot_id, status, priority_booking, COUNT(*) AS n FROM orders \
+             GROUP BY slot_id, status, priority_booking",
+            &args![],
+        )
+        .await?;
+    let items: Vec<ItemBooks> = tx
+        .all(
+            "SELECT i.group_buy_id, i.product_id, i.max_quantity, i.joined_quantity, \
+             CAST(COALESCE((SELECT SUM(l.quantity) FROM group_buy_share_lines l \
+                       WHERE l.group_buy_id = i.group_buy_id AND l.product_id = i.product_id), 0) AS BIGINT) AS shares_quantity \
+             FROM group_buy_items i ORDER BY i.group_buy_id, i.product_id",
+            &args![],
+        )
+        .await?;
+    let negative: Vec<Negative> =
+        tx.all("SELECT id, stock FROM products WHERE stock < 0 ORDER BY id", &args![]).await?;
+    let pool: Option<Balance> = tx.opt("SELECT balance_fen FROM donation_pool WHERE id = 1", &args![]).await?;
+    let ledger: Sum = tx.one("SELECT CAST(SUM(amount_fen) AS BIGINT) AS total FROM pool_ledger", &args![]).await?;
+    let last: Option<Balance> =
+        tx.opt("SELECT balance_fen FROM pool_ledger ORDER BY id DESC LIMIT 1", &args![]).await?;
+    let payments: Vec<PaymentBooks> = tx
+        .all(
+            "SELECT p.order_id, p.amount_fen, o.total_fen AS order_total_fen, o.status AS order_status, \
+             p.paid_at IS NOT NULL AS paid, \
+             CAST(COALESCE((SELECT SUM(r.amount_fen) FROM refunds r \
+                       WHERE r.out_trade_no = p.out_trade_no AND r.status <> 'failed'), 0) AS BIGINT) AS refunded_fen \
+             FROM payments p JOIN orders o ON o.id = p.order_id ORDER BY p.order_id",
+            &args![],
+        )
+        .await?;
+    Ok(Books {
+        slots,
+        orders,
+        items,
+        negative_stock: negative.into_iter().map(|n| (n.id, n.stock)).collect(),
+        pool_balance_fen: pool.map_or(0, |p| p.balance_fen),
+        pool_ledger_sum_fen: ledger.total.unwrap_or(0),
+        pool_ledger_last_balance_fen: last.map(|l| l.balance_fen),
+        payments,
+    })
+}
+
+#[derive(Deserialize)]
+struct Integrity {
+    integrity_check: String,
+}
+
+/// Puts the SQLite backup `file` in place of the data folder's database, once it is checked
+/// whole (`integrity_check`) and of this binary's schema or older; the server must be stopped
+/// (its lock is taken for the time of the change). The database it replaces (with its
+/// write-ahead log) is kept beside it, named after `now`; its path is returned.
+pub async fn restore(data_dir: &Path, file: &Path, now: chrono::DateTime<chrono::Utc>) -> StoreResult<Option<PathBuf>> {
+    let broken = |what: String| StoreError::Broken(what);
+    let io = |e: std::io::Error| StoreError::Database(sqlx::Error::Io(e));
+    if !file.is_file() {
+        return Err(broken(format!("no backup at {}", file.display())));
+    }
+    let options = SqliteConnectOptions::new().filename(file).read_only(true);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+    let backup = Db::Sqlite { reader: pool.clone(), writer: pool };
+    let checked: Result<Option<i64>, StoreError> = async {
+        let integrity: Integrity = backup.one("PRAGMA integrity_check", &args![]).await?;
+        if integrity.integrity_check != "ok" {
+            return Err(broken(format!("{} is damaged: {}", file.display(), integrity.integrity_check)));
+        }
+        schema_version(&backup).await
+    }
+    .await;
+    backup.close().await;
+    let version = match checked {
+        Ok(Some(v)) => v,
+        Ok(None) => return Err(broken(format!("{} holds no market", file.display()))),
+        Err(StoreError::Database(e)) => {
+            return Err(broken(format!("{} is not a market's SQLite database: {e}", file.display())))
+        }
+        Err(e) => return Err(e),
+    };
+    let latest = super::migrations::latest(false);
+    if version > latest {
+        return Err(broken(format!(
+            "{} was written by a newer version (migration {version}; this one knows {latest})",
+            file.display()
+        )));
+    }
+    std::fs::create_dir_all(data_dir).map_err(io)?;
+    let target = sqlite_file(data_dir);
+    let owner = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(target.with_extension("lock"))
+        .map_err(io)?;
+    if owner.try_lock().is_err() {
+        return Err(broken(format!("a server is using {}: stop it first", target.display())));
+    }
+    let incoming = target.with_extension("db.restoring");
+    std::fs::copy(file, &incoming).map_err(io)?;
+    std::fs::File::open(&incoming).and_then(|f| f.sync_all()).map_err(io)?;
+    let kept = if target.exists() {
+        let kept = target.with_extension(format!("db.before-restore-{}", now.format("%Y%m%dT%H%M%S")));
+        std::fs::rename(&target, &kept).map_err(io)?;
+        for side in ["-wal", "-shm"] {
+            let (from, to) = (side_file(&target, side), side_file(&kept, side));
+            if from.exists() {
+                std::fs::rename(from, to).map_err(io)?;
+            }
+        }
+        Some(kept)
+    } else {
+        None
+    };
+    std::fs::rename(&incoming, &target).map_err(io)?;
+    std::fs::File::open(data_dir).and_then(|d| d.sync_all()).map_err(io)?;
+    drop(owner);
+    Ok(kept)
+}
+
+/// SQLite's file beside `db` (`-wal`, `-shm`).
+fn side_file(db: &Path, side: &str) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(side);
+    PathBuf::from(name)
+}

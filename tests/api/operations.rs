@@ -1,0 +1,170 @@
+//! Running the market: `/readyz`, the request id every answer carries, and the binary's
+//! operator commands — `check` reads the books beside a running server and finds a break,
+//! `backup` copies SQLite while orders are placed, `restore` puts the copy back once the server
+//! is stopped, and the restored market has every order the backup saw.
+
+use crate::SERVER_BIN;
+use serde_json::json;
+use tests::{command, on_both_databases, start_process, test_config, Db};
+
+on_both_databases! {
+    ready_and_every_answer_carries_its_request_id => ready;
+    check_reads_the_books_of_a_running_market => books;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_backup_taken_while_orders_come_restores_whole() {
+    backup_and_restore().await
+}
+
+async fn ready(db: Db) {
+    let app = tests::spawn_app(db).await;
+    let r = app.client.get(app.url("/readyz")).send().await.expect("readyz");
+    assert_eq!(r.status(), 200);
+    let id = r.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned).expect("request id");
+    assert_eq!(id.len(), 16, "{id}");
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["status"], "ready", "{body}");
+    assert!(body["migration"].as_i64() > Some(0), "{body}");
+    // The proxy's id is kept, on errors too; one that is not usable is replaced.
+    let r =
+        app.client.get(app.url("/api/v1/orders/1")).header("X-Request-Id", "nginx-4f1c8a2e").send().await.expect("get");
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("nginx-4f1c8a2e"));
+    let r = app.client.get(app.url("/")).header("X-Request-Id", "a b<c>").send().await.expect("get");
+    let id = r.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(id.len(), 16, "replaced: {id}");
+}
+
+/// Runs the test server's binary with `args`, the environment of `config`: (status, stdout, stderr).
+fn run(config: &backend::config::Config, args: &[&str]) -> (i32, String, String) {
+    let out = command(SERVER_BIN, config).args(args).output().expect("the binary runs");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+}
+
+async fn books(db: Db) {
+    let (config, _schema) = test_config(db).await;
+    let mut app = start_process(SERVER_BIN, &config, db).await;
+    let (staff, _) = app.login("13800000000").await;
+    let (resident, _) = app.login("13712345601").await;
+    let cabbage = app.product_id("大白菜").await;
+    let slot = app.open_slot(&staff, 50, 0, 30).await;
+    app.put_in_cart(&resident, cabbage, 2).await;
+    let order = json!({ "slot_id": slot["id"], "address": { "building": "2", "unit": "1", "room": "301" }, "payment": "on_delivery" });
+    assert_eq!(app.checkout(&resident, "ops-1", &order).await.status, 201);
+    // Beside the running server: the demo's market, its group-buy and an order balance.
+    let (status, out, err) = run(&config, &["check"]);
+    assert_eq!(status, 0, "{out}{err}");
+    assert!(out.contains("the books balance"), "{out}");
+    // A place booked that no order holds is found and named.
+    let url = config.database_url.clone();
+    app.kill();
+    match url {
+        Some(url) => {
+            let pool = sqlx::PgPool::connect(&url).await.expect("pg");
+            sqlx::query("UPDATE slots SET booked = booked + 1 WHERE id = $1")
+                .bind(slot["id"].as_i64())
+                .execute(&pool)
+                .await
+                .expect("update");
+            pool.close().await;
+        }
+        None => {
+            let file = config.data_dir.join("fuxiansheng.db");
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display())).await.expect("sqlite");
+            sqlx::query("UPDATE slots SET booked = booked + 1 WHERE id = $1")
+                .bind(slot["id"].as_i64())
+                .execute(&pool)
+                .await
+                .expect("update");
+            pool.close().await;
+        }
+    }
+    let (status, out, _) = run(&config, &["check"]);
+    assert_eq!(status, 1, "{out}");
+    assert!(out.contains(&format!("NOT HELD: slot {}: 2 places booked, 1 orders hold one", slot["id"])), "{out}");
+}
+
+async fn backup_and_restore() {
+    let (config, _) = test_config(Db::Sqlite).await;
+    let mut app = start_process(SERVER_BIN, &config, Db::Sqlite).await;
+    let (staff, _) = app.login("13800000000").await;
+    let cabbage = app.product_id("大白菜").await;
+    let slot = app.open_slot(&staff, 500, 0, 30).await;
+    let mut residents = Vec::new();
+    for i in 0..12 {
+        let (token, _) = app.login(&format!("137123456{i:02}")).await;
+        app.put_in_cart(&token, cabbage, 1).await;
+        residents.push(token);
+    }
+    // Half the orders before the backup; the rest while it is taken.
+    let mut before = Vec::new();
+    for (i, token) in residents.iter().enumerate().take(6) {
+        let home = json!({ "building": "2", "unit": "1", "room": format!("{}", 401 + i) });
+        let r = app
+            .checkout(
+                token,
+                &format!("b-{i}"),
+                &json!({ "slot_id": slot["id"], "address": home, "payment": "on_delivery" }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        before.push(r.body["id"].clone());
+    }
+    let copy = config.data_dir.with_extension("backup.db");
+    let during: Vec<_> = residents[6..]
+        .iter()
+        .enumerate()
+        .map(|(i, token)| {
+            let home = json!({ "building": "2", "unit": "2", "room": format!("{}", 401 + i) });
+            let request = app
+                .client
+                .post(app.url("/api/v1/orders"))
+                .bearer_auth(token)
+                .header("Idempotency-Key", format!("d-{i}"))
+                .json(&json!({ "slot_id": slot["id"], "address": home, "payment": "on_delivery" }));
+            tokio::spawn(async move { request.send().await.map(|r| r.status().as_u16()) })
+        })
+        .collect();
+    let (status, out, err) = run(&config, &["backup", copy.to_str().expect("path")]);
+    assert_eq!(status, 0, "{out}{err}");
+    for d in during {
+        assert_eq!(d.await.expect("task").expect("answer"), 201);
+    }
+    // A second backup to the same file is refused; the copy itself balances.
+    assert_eq!(run(&config, &["backup", copy.to_str().expect("path")]).0, 2);
+    // Restore refuses while the server runs, and a file that is not a market.
+    assert_eq!(run(&config, &["restore", copy.to_str().expect("path")]).0, 1);
+    let junk = config.data_dir.with_extension("junk.db");
+    std::fs::write(&junk, b"not a database").expect("junk");
+    app.kill();
+    assert_eq!(run(&config, &["restore", junk.to_str().expect("path")]).0, 1);
+    let (status, out, err) = run(&config, &["restore", copy.to_str().expect("path")]);
+    assert_eq!(status, 0, "{out}{err}");
+    assert!(out.contains("before-restore-"), "the replaced database is kept: {out}");
+    let (status, out, _) = run(&config, &["check"]);
+    assert_eq!(status, 0, "the restored books balance: {out}");
+    // The restored market serves (the staff login made before the backup holds): every order
+    // placed before the backup is there.
+    let app = start_process(SERVER_BIN, &config, Db::Sqlite).await;
+    for id in &before {
+        let r = app.get(&format!("/api/v1/orders/{id}"), Some(&staff)).await;
+        assert_eq!(r.status, 200, "order {id} restored: {:?}", r.body);
+    }
+    let _ = std::fs::remove_file(copy);
+    let _ = std::fs::remove_file(junk);
+
+    // A new market's database from the command line: its schema, then the demo in it; its
+    // books balance too.
+    let (mut fresh, _) = test_config(Db::Sqlite).await;
+    fresh.demo = false;
+    let (status, out, err) = run(&fresh, &["migrate"]);
+    assert_eq!(status, 0, "{out}{err}");
+    assert!(out.contains("schema at migration"), "{out}");
+    let (status, out, err) = run(&fresh, &["seed-demo"]);
+    assert_eq!(status, 0, "{out}{err}");
+    let (status, out, _) = run(&fresh, &["check"]);
+    assert_eq!(status, 0, "{out}");
+    assert!(out.contains("the books balance"), "{out}");
+}
