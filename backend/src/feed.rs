@@ -78,6 +78,11 @@ impl Cursor {
 }
 
 impl StallFeed {
+    /// Consoles listening now.
+    pub fn listeners(&self) -> usize {
+        self.sender.receiver_count()
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Batch> {
         self.sender.subscribe()
     }

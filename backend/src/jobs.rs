@@ -95,7 +95,7 @@ async fn payments(state: &AppState, every: Duration) {
     if let Some(pay) = state.pay.as_ref() {
         // A payment whose notification did not come is asked for before its order can expire.
         reconcile_payments(pay, &state.store, every).await;
-        send_refunds(pay, &state.store, every).await;
+        send_refunds(pay, &state.store, &state.metrics, every).await;
     }
 }
 
@@ -172,7 +172,12 @@ async fn reconcile_payments(pay: &crate::wechat::pay::PayClient, store: &Store, 
 
 /// Asks WeChat Pay for every refund owed. A refund that fails to go out stays owed and is asked
 /// again next time with the same `out_refund_no`, so WeChat Pay refunds it once.
-async fn send_refunds(pay: &crate::wechat::pay::PayClient, store: &Store, every: Duration) {
+async fn send_refunds(
+    pay: &crate::wechat::pay::PayClient,
+    store: &Store,
+    metrics: &crate::metrics::Metrics,
+    every: Duration,
+) {
     // Refunds asked a while ago whose notification did not come: asked about.
     let before = chrono::Utc::now() - chrono::Duration::from_std(every * 4).unwrap_or_default();
     match store.payments().unanswered_refunds(before, 50).await {
@@ -208,6 +213,8 @@ async fn send_refunds(pay: &crate::wechat::pay::PayClient, store: &Store, every:
             Ok(status) => {
                 // Accepted at least: asked; the notification (or this answer) says how it ended.
                 let reported = if status == "SUCCESS" { "SUCCESS" } else { "PROCESSING" };
+                let outcome = if status == "SUCCESS" { "succeeded" } else { "requested" };
+                crate::metrics::Metrics::count(&metrics.refunds, outcome);
                 if let Err(e) = store.payments().refund_reported(&r.out_refund_no, reported, chrono::Utc::now()).await {
                     tracing::warn!(out_refund_no = %r.out_refund_no, error = %e, "recording a refund request failed");
                 }
@@ -216,9 +223,11 @@ async fn send_refunds(pay: &crate::wechat::pay::PayClient, store: &Store, every:
             // rate problem is ours to fix and is asked again.
             Err(crate::wechat::pay::PayError::Refused(code, text)) if matches!(code, 400 | 403 | 404) => {
                 tracing::error!(out_refund_no = %r.out_refund_no, code, %text, "WeChat Pay refused a refund");
+                crate::metrics::Metrics::count(&metrics.refunds, "refused");
                 let _ = store.payments().refund_reported(&r.out_refund_no, "ABNORMAL", chrono::Utc::now()).await;
             }
             Err(e) => {
+                crate::metrics::Metrics::count(&metrics.refunds, "retry");
                 tracing::warn!(out_refund_no = %r.out_refund_no, error = %e, "asking for a refund failed; asked again later")
             }
         }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod feed;
 pub mod jobs;
 pub mod limits;
+pub mod metrics;
 pub mod photos;
 pub mod qr;
 pub mod routes;

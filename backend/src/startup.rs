@@ -147,6 +147,7 @@ impl Application {
             security,
             limits,
             feed: Default::default(),
+            metrics: Default::default(),
         });
         let server = {
             let state = state.clone();

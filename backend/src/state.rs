@@ -26,4 +26,6 @@ pub struct AppState {
     pub security: crate::routes::SecurityHeaders,
     /// The stalls' live feed of this process (`feed.rs`).
     pub feed: crate::feed::StallFeed,
+    /// What `/metrics` reports (`metrics.rs`).
+    pub metrics: crate::metrics::Metrics,
 }

@@ -34,6 +34,50 @@ async fn ready(db: Db) {
     let r = app.client.get(app.url("/")).header("X-Request-Id", "a b<c>").send().await.expect("get");
     let id = r.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     assert_eq!(id.len(), 16, "replaced: {id}");
+
+    // /metrics: requests by route pattern (never an id), checkouts by outcome, the pool, slots.
+    let (staff, _) = app.login("13800000000").await;
+    let (resident, _) = app.login("13712345690").await;
+    let slot = app.open_slot(&staff, 50, 0, 30).await;
+    let body = json!({ "slot_id": slot["id"], "address": { "building": "2", "unit": "1", "room": "302" }, "payment": "on_delivery" });
+    assert_eq!(app.checkout(&resident, "m-1", &body).await.status, 409, "an empty cart");
+    app.put_in_cart(&resident, app.product_id("大白菜").await, 1).await;
+    assert_eq!(app.checkout(&resident, "m-2", &body).await.status, 201);
+    let r = app.client.get(app.url("/metrics")).send().await.expect("metrics");
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap_or_default().starts_with("application/openmetrics-text"));
+    let text = r.text().await.expect("text");
+    for line in [
+        r#"fxs_http_requests_total{method="GET",route="/readyz",status="200"} 1"#,
+        r#"fxs_http_requests_total{method="GET",route="/api/v1/orders/{id}",status="401"} 1"#,
+        r#"fxs_checkouts_total{outcome="placed"} 1"#,
+        r#"fxs_queue_depth{queue="checkout"} 0"#,
+        "fxs_donation_pool_balance_fen ",
+        "fxs_http_request_duration_seconds_bucket{",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+    let refused = text.lines().find(|l| l.starts_with("fxs_checkouts_total{outcome=") && !l.contains("placed"));
+    assert!(refused.is_some_and(|l| l.ends_with(" 1")), "the empty cart's refusal counted: {text}");
+    assert!(text.contains(&format!("fxs_slot_capacity{{slot=\"{}\"", slot["id"])), "{text}");
+    assert!(!text.contains("/api/v1/orders/1\""), "no raw paths");
+    // Every metric the Grafana dashboard in deploy/ draws is one the server describes.
+    let dashboard = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/grafana-dashboard.json"))
+        .expect("deploy/grafana-dashboard.json");
+    let mut drawn: Vec<&str> = dashboard
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("fxs_"))
+        .map(|w| w.trim_end_matches("_bucket").trim_end_matches("_total"))
+        .collect();
+    drawn.sort_unstable();
+    drawn.dedup();
+    assert!(drawn.len() >= 8, "{drawn:?}");
+    for name in drawn {
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "the dashboard draws {name}, which the server does not describe"
+        );
+    }
 }
 
 /// Runs the test server's binary with `args`, the environment of `config`: (status, stdout, stderr).

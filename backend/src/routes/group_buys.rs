@@ -163,6 +163,13 @@ async fn join_own(state: &AppState, auth: &AuthUser, id: i64, lines: Vec<(i64, i
 async fn answer_join(state: &AppState, job: JoinJob) -> ApiResult<HttpResponse> {
     let (id, household) = (job.group_buy_id, job.household_id);
     let outcome = state.store.group_buys().join(vec![job]).await?.pop();
+    let counted = match &outcome {
+        Some(JoinOutcome::Joined(_)) => "joined",
+        Some(JoinOutcome::Left) => "left",
+        Some(JoinOutcome::Refused(r)) => r.code.as_str(),
+        None => "none",
+    };
+    crate::metrics::Metrics::count(&state.metrics.joins, counted);
     match outcome {
         Some(JoinOutcome::Joined(_)) => {
             let share = state.store.group_buys().shares(id, Some(household)).await?.pop();

@@ -30,3 +30,40 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         }
     }
 }
+
+/// The process's metrics in Prometheus's text format (OpenMetrics): counters since it started,
+/// and, read now, the batch queues' depths, the stall feed's listeners, the donation pool's
+/// balance and the places of the slots starting in the next two days. For the proxy to keep
+/// inside (deploy/nginx: only the monitoring host reaches it).
+#[utoipa::path(tag = "health", responses((status = 200, content_type = "application/openmetrics-text", body = String)))]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    use crate::metrics::{Queue, SlotLabels};
+    let m = &state.metrics;
+    let depth = |queue: &str, n: usize| {
+        m.queue_depth.get_or_create(&Queue { queue: queue.to_owned() }).set(i64::try_from(n).unwrap_or(i64::MAX));
+    };
+    depth("checkout", state.store.orders().waiting());
+    depth("join", state.store.group_buys().waiting());
+    m.feed_listeners.set(i64::try_from(state.feed.listeners()).unwrap_or(i64::MAX));
+    match state.store.donations().summary().await {
+        Ok(pool) => {
+            m.pool_balance_fen.set(pool.balance_fen.get());
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: reading the pool failed"),
+    }
+    let now = chrono::Utc::now();
+    match state.store.slots().between(now - chrono::Duration::hours(4), now + chrono::Duration::hours(48)).await {
+        Ok(slots) => {
+            m.slot_booked.clear();
+            m.slot_capacity.clear();
+            for s in slots {
+                let labels = SlotLabels { slot: s.id.get().to_string(), starts_at: s.starts_at.to_rfc3339() };
+                m.slot_booked.get_or_create(&labels).set(s.booked);
+                m.slot_capacity.get_or_create(&labels).set(s.capacity);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: reading the slots failed"),
+    }
+    HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(m.encode())
+}

@@ -87,6 +87,7 @@ pub fn app(
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .service(health::healthz)
         .service(health::readyz)
+        .service(health::metrics)
         .service(
             scope("/api/v1")
                 // JSON answers gzip-compressed for clients that take it (the live feed opts out:
@@ -222,11 +223,17 @@ pub fn app(
             // Set before the log's span opens (TracingLogger, inside this), so the span has it.
             let id = request_id(req.headers().get(REQUEST_ID));
             req.headers_mut().insert(REQUEST_ID, id.clone());
+            // The route's pattern, never the raw path: ids and phones stay out of the metrics.
+            let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+            let method = req.method().clone();
+            let started = std::time::Instant::now();
             let answer = service.call(req);
             async move {
                 let mut res = answer.await?;
                 protect.security.apply(&path, res.headers_mut());
                 res.headers_mut().insert(REQUEST_ID, id);
+                let seconds = started.elapsed().as_secs_f64();
+                protect.metrics.answered(method.as_str(), &route, res.status().as_u16(), seconds);
                 Ok(res)
             }
         })

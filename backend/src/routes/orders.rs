@@ -57,6 +57,14 @@ pub async fn create(
         pay_by: now + chrono::Duration::from_std(state.config.payment_timeout).unwrap_or_default(),
     };
     let answer = state.store.orders().checkout(vec![job]).await?.pop();
+    let outcome = match &answer {
+        Some(Answer::Placed(_)) => "placed",
+        Some(Answer::Refused(refusal)) => refusal.code.as_str(),
+        Some(Answer::KeyMismatch) => ErrorCode::IdempotencyKeyMismatch.as_str(),
+        Some(Answer::KeyInUse) => ErrorCode::IdempotencyKeyInUse.as_str(),
+        None => "none",
+    };
+    crate::metrics::Metrics::count(&state.metrics.checkouts, outcome);
     match answer {
         // A key's first answer again is rendered as it was: the order as placed, or the refusal.
         Some(Answer::Placed(order)) => Ok(HttpResponse::Created().json(order)),

@@ -140,6 +140,7 @@ pub async fn notify(state: web::Data<AppState>, req: HttpRequest, body: String) 
         }
         Ok(Notice::Other) => return HttpResponse::NoContent().finish(),
         Err(e) => {
+            crate::metrics::Metrics::count(&state.metrics.payment_notifications, "unverified");
             tracing::warn!(error = %e, peer = ?req.peer_addr(), "payment notification refused");
             return fail(actix_web::http::StatusCode::UNAUTHORIZED, "verification failed");
         }
@@ -147,16 +148,20 @@ pub async fn notify(state: web::Data<AppState>, req: HttpRequest, body: String) 
     let merchant = Merchant { mchid: &client.mchid, appid: &client.appid };
     match apply_notice(state.store.as_ref(), &notice, &merchant).await {
         Ok(Ok(outcome)) => {
+            let counted = if outcome == PaymentOutcome::RefundLate { "refund_late" } else { "paid" };
+            crate::metrics::Metrics::count(&state.metrics.payment_notifications, counted);
             if outcome == PaymentOutcome::RefundLate {
                 tracing::warn!(out_trade_no = %notice.out_trade_no, "payment came for an order that cannot take it: refund owed");
             }
             HttpResponse::NoContent().finish()
         }
         Ok(Err(refusal)) => {
+            crate::metrics::Metrics::count(&state.metrics.payment_notifications, "refused");
             tracing::warn!(out_trade_no = %notice.out_trade_no, reason = %refusal.message, "payment notification refused");
             fail(actix_web::http::StatusCode::BAD_REQUEST, &refusal.message)
         }
         Err(e) => {
+            crate::metrics::Metrics::count(&state.metrics.payment_notifications, "failed");
             tracing::error!(error = %e, "recording a payment failed");
             fail(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, "try again")
         }

@@ -53,3 +53,8 @@ pub(crate) fn deliver<J, A>(batch: Vec<Waiting<J, A>>, mut answers: Vec<A>) {
         let _ = w.reply.send(Ok(std::mem::replace(&mut answers, rest)));
     }
 }
+
+/// Callers waiting in a queue now (for `/metrics`).
+pub(crate) fn depth<T>(queue: &mpsc::Sender<T>) -> usize {
+    queue.max_capacity() - queue.capacity()
+}

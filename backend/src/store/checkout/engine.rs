@@ -59,6 +59,13 @@ pub struct Engine {
     finished: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
 }
 
+impl Engine {
+    /// Checkouts waiting for the engine now.
+    pub fn waiting(&self) -> usize {
+        crate::store::queue::depth(&self.jobs)
+    }
+}
+
 fn stopped() -> StoreError {
     broken("the checkout engine has stopped")
 }

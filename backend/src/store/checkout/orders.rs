@@ -48,6 +48,11 @@ pub struct Orders {
 }
 
 impl Orders {
+    /// Checkouts waiting in the engine's queue now.
+    pub fn waiting(&self) -> usize {
+        self.engine.waiting()
+    }
+
     pub fn new(db: Db, engine: Engine) -> Self {
         Self { db, engine }
     }

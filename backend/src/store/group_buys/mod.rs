@@ -85,6 +85,11 @@ impl GroupBuys {
 
     // ---------- joining ----------
 
+    /// Joins waiting in the queue now.
+    pub fn waiting(&self) -> usize {
+        crate::store::queue::depth(&self.joins)
+    }
+
     /// These joins, decided in this order in one batch with whatever else is waiting.
     pub async fn join(&self, jobs: Vec<JoinJob>) -> StoreResult<Vec<JoinOutcome>> {
         submit(&self.joins, jobs, || broken("the group-buy join queue has stopped")).await
