@@ -203,6 +203,15 @@ impl TestApp {
         }
     }
 
+    /// Asks a server started by `start_process` to stop as its service manager would (SIGTERM)
+    /// and waits for it to exit: whether it exited 0.
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut child) = self.process.take() else { return false };
+        let sent = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "SIGTERM sent");
+        child.wait().is_ok_and(|status| status.success())
+    }
+
     /// Stops the server and waits until it has let go of its database, keeping the data (and
     /// the PostgreSQL schema) for a restart with the same configuration.
     pub async fn stop(mut self) {

@@ -10,6 +10,7 @@ use tests::{command, on_both_databases, start_process, test_config, Db};
 on_both_databases! {
     ready_and_every_answer_carries_its_request_id => ready;
     check_reads_the_books_of_a_running_market => books;
+    a_server_told_to_stop_answers_the_checkouts_it_took => terminated;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,4 +212,71 @@ async fn backup_and_restore() {
     let (status, out, _) = run(&fresh, &["check"]);
     assert_eq!(status, 0, "{out}");
     assert!(out.contains("the books balance"), "{out}");
+}
+
+/// SIGTERM in the middle of a rush: the server stops taking connections, answers every checkout
+/// it took, and exits 0. After a restart each answered order is there, and every resident's
+/// retry with their Idempotency-Key gets their order (the one already placed, or a new one).
+async fn terminated(db: Db) {
+    const RESIDENTS: usize = 40;
+    let (mut config, _) = test_config(db).await;
+    config.sms.per_ip_per_hour = 100_000;
+    let mut app = start_process(SERVER_BIN, &config, db).await;
+    let (staff, _) = app.login("13800000000").await;
+    let cabbage = app.product_id("大白菜").await;
+    let slot = app.open_slot(&staff, 500, 0, 30).await;
+    let mut residents = Vec::new();
+    for i in 0..RESIDENTS {
+        let (token, _) = app.login(&format!("137123457{i:02}")).await;
+        app.put_in_cart(&token, cabbage, 1).await;
+        residents.push(token);
+    }
+    let body = |i: usize| json!({ "slot_id": slot["id"], "address": { "building": "3", "unit": "1", "room": format!("{}", 101 + i) }, "payment": "on_delivery" });
+    let (told, mut heard) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let presses: Vec<_> = residents
+        .iter()
+        .enumerate()
+        .map(|(i, token)| {
+            let request = app
+                .client
+                .post(app.url("/api/v1/orders"))
+                .bearer_auth(token)
+                .header("Idempotency-Key", format!("term-{i}"))
+                .json(&body(i));
+            let told = told.clone();
+            tokio::spawn(async move {
+                let reply = request.send().await.ok()?;
+                let status = reply.status().as_u16();
+                let order: serde_json::Value = reply.json().await.ok()?;
+                let _ = told.send(());
+                Some((status, order["id"].clone()))
+            })
+        })
+        .collect();
+    for _ in 0..5 {
+        let _ = heard.recv().await;
+    }
+    assert!(app.terminate(), "the server exits 0 on SIGTERM");
+    let mut answered = Vec::new();
+    for (i, press) in presses.into_iter().enumerate() {
+        if let Some((status, id)) = press.await.expect("task") {
+            assert_eq!(status, 201, "resident {i}: a checkout taken is answered, never failed");
+            answered.push((i, id));
+        }
+    }
+    eprintln!("SIGTERM: {} of {RESIDENTS} checkouts answered before the server stopped", answered.len());
+    assert!(answered.len() >= 5);
+    let app = start_process(SERVER_BIN, &config, db).await;
+    for (i, token) in residents.iter().enumerate() {
+        let again = app.checkout(token, &format!("term-{i}"), &body(i)).await;
+        assert_eq!(again.status, 201, "resident {i}'s retry: {:?}", again.body);
+        if let Some((_, id)) = answered.iter().find(|(n, _)| *n == i) {
+            assert_eq!(&again.body["id"], id, "resident {i}: the retry gets the order already placed");
+        }
+    }
+    let slots = app.get("/api/v1/slots", None).await.body;
+    let booked = slots["items"].as_array().and_then(|l| l.iter().find(|s| s["id"] == slot["id"]).cloned());
+    assert_eq!(booked.expect("slot")["booked"], RESIDENTS, "one order, one place, each");
+    let (status, out, _) = run(&config, &["check"]);
+    assert_eq!(status, 0, "{out}");
 }
