@@ -135,7 +135,9 @@ async fn backup(file: &Path) -> ExitCode {
         Err(code) => return code,
     };
     let started = std::time::Instant::now();
+    let bar = working("copying the database");
     let done = ops.backup(file).await;
+    bar.finish_and_clear();
     ops.close().await;
     match done {
         Ok(()) => {
@@ -165,7 +167,10 @@ async fn restore(file: &Path) -> ExitCode {
         eprintln!("PostgreSQL is restored with pg_restore (README, \"Operating it\")");
         return ExitCode::from(2);
     }
-    match crate::store::ops::restore(&config.data_dir, file, chrono::Utc::now()).await {
+    let bar = working("checking and restoring");
+    let restored = crate::store::ops::restore(&config.data_dir, file, chrono::Utc::now()).await;
+    bar.finish_and_clear();
+    match restored {
         Ok(kept) => {
             println!("{} restored into {}", file.display(), database(&config));
             if let Some(kept) = kept {
@@ -190,7 +195,9 @@ async fn check() -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
+    let bar = working("reading the books");
     let books = ops.books().await;
+    bar.finish_and_clear();
     ops.close().await;
     let books = match books {
         Ok(b) => b,
@@ -226,12 +233,26 @@ async fn seed_demo() -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    crate::telemetry::init("info");
+    crate::telemetry::init("warn");
     let store = match store(&config).await {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let done = crate::startup::seed_demo(store.as_ref(), &config).await;
+    let bar = working("seeding the demo market");
+    let progress: Option<crate::demo::scale::Progress> = config.demo_full_size.then(|| {
+        let bar = bar.clone();
+        Box::new(move |day: i64, of: i64| {
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} days, {elapsed}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar.set_length(of.max(0) as u64);
+            bar.set_position(day.max(0) as u64);
+        }) as crate::demo::scale::Progress
+    });
+    let done = crate::startup::seed_demo(store.as_ref(), &config, progress).await;
+    bar.finish_and_clear();
     store.close().await;
     match done {
         Ok(()) => {
@@ -284,4 +305,16 @@ async fn add_staff(phone: &str) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A spinner with `what` and the time taken, on standard error while long work runs (hidden
+/// when standard error is not a terminal, as under systemd or in tests).
+fn working(what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner().with_message(what.to_owned());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
 }

@@ -35,7 +35,11 @@ pub enum StartError {
 /// history (full size with `FXS_DEMO_SCALE=seed`) when the database is empty, the coming days'
 /// slots, a group-buy, the donation pool and the goods' photos. A market on record is left as it
 /// is (its slots topped up).
-pub async fn seed_demo(store: &store::Store, config: &Config) -> Result<(), StartError> {
+pub async fn seed_demo(
+    store: &store::Store,
+    config: &Config,
+    progress: Option<crate::demo::scale::Progress>,
+) -> Result<(), StartError> {
     let seeded = if config.demo_full_size {
         let started = std::time::Instant::now();
         let report = crate::demo::scale::seed(
@@ -46,6 +50,7 @@ pub async fn seed_demo(store: &store::Store, config: &Config) -> Result<(), Star
                 days: config.demo_days,
                 orders: config.demo_orders,
             },
+            progress,
         )
         .await?;
         tracing::info!(
@@ -75,7 +80,7 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let store = store::connect(&config).await?;
         if config.demo {
-            seed_demo(store.as_ref(), &config).await?;
+            seed_demo(store.as_ref(), &config, None).await?;
         }
         let jwt =
             JwtKeys::load(config.jwt_secret.as_ref().map(|s| s.expose_secret()), &config.data_dir, config.token_ttl)?;

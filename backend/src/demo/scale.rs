@@ -390,7 +390,12 @@ pub struct History {
     popular: Vec<usize>,
     pub orders: u64,
     per_day: i64,
+    /// Told (day, of days) as each day of history is made.
+    progress: Option<Progress>,
 }
+
+/// Told how far the seeding is: (days done, days in all).
+pub type Progress = Box<dyn Fn(i64, i64) + Send + Sync>;
 
 /// A household to be, and where it is.
 struct Home {
@@ -426,6 +431,7 @@ impl History {
             orders: 0,
             days: DAYS,
             per_day: ORDERS / DAYS,
+            progress: None,
         }
     }
 
@@ -766,7 +772,15 @@ impl History {
                 day - Duration::days(2)
             ]);
         }
-        tracing::info!(day = self.days - days_ago + 1, of = self.days, orders = self.orders, "seed-scale history");
+        match &self.progress {
+            Some(told) => told(self.days - days_ago + 1, self.days),
+            None => tracing::info!(
+                day = self.days - days_ago + 1,
+                of = self.days,
+                orders = self.orders,
+                "seed-scale history"
+            ),
+        }
         self.stage = if days_ago > 1 { Stage::Day(days_ago - 1) } else { Stage::Done };
         vec![slot_rows, orders, lines, parts, events, payments]
     }
@@ -817,7 +831,7 @@ pub struct Report {
 
 /// Seeds the full-size market: the catalogue and named accounts (unless a market is there) and
 /// the month's history (unless it is there). A database that holds the small demo is refused.
-pub async fn seed(store: &Store, now: DateTime<Utc>, size: Size) -> StoreResult<Report> {
+pub async fn seed(store: &Store, now: DateTime<Utc>, size: Size, progress: Option<Progress>) -> StoreResult<Report> {
     let catalogue = store.seed().demo(&market(size.products), now).await?;
     let stalls = store.catalogue().vendors().await?.len();
     if stalls < STALLS {
@@ -828,6 +842,7 @@ pub async fn seed(store: &Store, now: DateTime<Utc>, size: Size) -> StoreResult<
     }
     let seeded = store.bulk().market().await?;
     let mut history = History::new(seeded, now).sized(size.days, size.orders);
+    history.progress = progress;
     let rows = store.bulk().load(&mut history).await?;
     Ok(Report {
         catalogue,
