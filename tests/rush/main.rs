@@ -30,6 +30,10 @@
 //! on it. `--reads` (implies `--scale`): instead of checkouts, the reads a phone and a staff
 //! console make, one at a time on a quiet server, timed (tests/rush/reads.rs).
 //!
+//! `--morning [--minutes 10] [--rate 5] [--base URL --pids A,B]`: a lockdown morning of mixed
+//! load on the full-size market — residents browsing, paying and joining, 85 stall consoles,
+//! 50 volunteers, staff boards — with each kind of request's p50/p99 (tests/rush/morning.rs).
+//!
 //! Run by `./scripts/rush`, which builds the release server first.
 
 use serde_json::{json, Value};
@@ -42,6 +46,7 @@ use std::{
 use tokio::sync::Semaphore;
 
 mod delivery;
+mod morning;
 mod reads;
 
 const SECRET: &str = "rush-benchmark-secret-0123456789abcdef";
@@ -79,6 +84,13 @@ struct Args {
     orders: usize,
     /// `--reads`: instead of checkouts, time the reads a phone and a staff console make.
     reads: bool,
+    /// `--morning [--minutes 10] [--rate 5]`: a lockdown morning of mixed load (morning.rs).
+    morning: bool,
+    minutes: f64,
+    /// `--base URL`: a deployment already running (through nginx) instead of servers of its own.
+    base: Option<String>,
+    /// `--pids A,B`: that deployment's server processes, for memory and CPU.
+    pids: Vec<u32>,
     bin: String,
 }
 
@@ -102,6 +114,10 @@ fn parse_args() -> Args {
         products: 2_000,
         orders: 150_000,
         reads: false,
+        morning: false,
+        minutes: 10.0,
+        base: None,
+        pids: Vec::new(),
         bin: "target/release/fuxiansheng".into(),
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -121,9 +137,13 @@ fn parse_args() -> Args {
             "--bin" => a.bin = next,
             "--products" => a.products = num(&next),
             "--orders" => a.orders = num(&next),
+            "--minutes" => a.minutes = next.parse().unwrap_or_else(|_| panic!("--minutes needs a number")),
+            "--base" => a.base = Some(next.trim_end_matches('/').to_owned()),
+            "--pids" => a.pids = next.split(',').filter_map(|p| p.trim().parse().ok()).collect(),
             flag @ ("--raw" | "--new-residents" | "--own-connections" | "--cold" | "--group-buy" | "--delivery"
-            | "--scale" | "--reads") => {
+            | "--scale" | "--reads" | "--morning") => {
                 match flag {
+                    "--morning" => a.morning = true,
                     "--cold" => a.cold = true,
                     "--scale" => a.scale = true,
                     "--reads" => {
@@ -306,7 +326,9 @@ async fn main() {
     } else {
         None
     };
-    if args.reads {
+    if args.morning {
+        morning::run(&args, &data_dir, database_url.as_deref()).await;
+    } else if args.reads {
         reads::run(&args, &data_dir, database_url.as_deref()).await;
     } else if args.delivery {
         delivery::run(&args, &data_dir, database_url.as_deref()).await;
