@@ -75,7 +75,7 @@ where
     (answers, started.elapsed().as_secs_f64())
 }
 
-async fn slot(http: &reqwest::Client, base: &str, staff: &str, hours: i64, capacity: usize) -> i64 {
+pub(super) async fn slot(http: &reqwest::Client, base: &str, staff: &str, hours: i64, capacity: usize) -> i64 {
     let start = chrono::Utc::now() + chrono::Duration::hours(hours);
     let (status, slot) = call(
         http,

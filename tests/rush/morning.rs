@@ -302,17 +302,7 @@ pub async fn run(args: &Args, data_dir: &std::path::Path, database_url: Option<&
     // The morning's slots, goods and group-buy, set by staff before the doors open.
     let mut slots = Vec::new();
     for hours in [20, 22, 24] {
-        let start = chrono::Utc::now() + chrono::Duration::hours(hours);
-        let (status, slot) = call(
-            &http,
-            http.post(format!("{base}/api/v1/admin/slots")).bearer_auth(&staff).json(&json!({
-                "kind": "delivery", "starts_at": start.to_rfc3339(), "ends_at": (start + chrono::Duration::hours(2)).to_rfc3339(),
-                "cutoff_at": (start - chrono::Duration::hours(1)).to_rfc3339(), "capacity": expected,
-            })),
-        )
-        .await;
-        assert_eq!(status, 201, "{slot}");
-        slots.push(slot["id"].as_i64().expect("slot"));
+        slots.push(super::delivery::slot(&http, &base, &staff, hours, expected).await);
     }
     let (_, first) = call(&http, http.get(format!("{base}/api/v1/products?limit=200"))).await;
     let goods: Vec<i64> = first["items"]
