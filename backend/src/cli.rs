@@ -209,8 +209,11 @@ async fn check() -> ExitCode {
     let broken = crate::domain::books::check(&books);
     let orders: i64 = books.orders.iter().map(|c| c.n).sum();
     println!(
-        "{}: {} slots, {} orders, {} group-buy items, {} WeChat payments, pool {} fen",
+        "{}: {} products ({} units given to sell), {} slots, {} orders, {} group-buy items, {} WeChat payments, \
+         pool {} fen",
         database(&config),
+        books.stock.len(),
+        books.stock.iter().map(|p| p.stocked).sum::<i64>(),
         books.slots.len(),
         orders,
         books.items.len(),

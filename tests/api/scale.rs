@@ -108,6 +108,12 @@ async fn full_size(db: Db) {
     let floor = app.get("/api/v1/admin/households?building=250&unit=2&room=26", Some(&staff)).await;
     assert_eq!(items(&floor.body).len(), 4, "the 26th floor");
 
+    // The month of history balances the books as the day's orders do: its goods came in
+    // through the stock ledger.
+    let out = tests::command(SERVER_BIN, &config).arg("check").output().expect("check runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("the books balance"), "{text}");
+
     // A second start on the same data seeds nothing twice.
     let (neighbour, _) = app.login("15800000008").await;
     let (theirs, _) = every_page(&app, "/api/v1/orders", 50, Some(&neighbour)).await;

@@ -652,6 +652,9 @@ impl History {
                 "paid_at",
             ],
         );
+        // The goods the day's delivered orders took came in that morning: the stock ledger's
+        // 'added' rows, so the month's orders are accounted for as the market's own are.
+        let mut came_in: BTreeMap<i64, i64> = BTreeMap::new();
         for p in planned {
             let id = self.id("orders");
             let (user, home) = self.residents[p.resident];
@@ -664,6 +667,9 @@ impl History {
                 let price = self.price_at(product, p.created);
                 let row = &self.market.products[product];
                 lines.push(args![id, row.id, row.vendor_id, row.name.as_str(), row.unit.as_str(), quantity, price]);
+                if p.fate == 'd' {
+                    *came_in.entry(row.id).or_default() += quantity;
+                }
                 *by_vendor.entry(row.vendor_id).or_default() += price * quantity;
                 total += price * quantity;
             }
@@ -782,7 +788,11 @@ impl History {
             ),
         }
         self.stage = if days_ago > 1 { Stage::Day(days_ago - 1) } else { Stage::Done };
-        vec![slot_rows, orders, lines, parts, events, payments]
+        let mut stock = Rows::new("stock_changes", &["product_id", "change", "reason", "changed_at"]);
+        for (product, quantity) in came_in {
+            stock.push(args![product, quantity, "added", day - Duration::hours(17)]);
+        }
+        vec![slot_rows, orders, lines, parts, events, payments, stock]
     }
 }
 

@@ -4,11 +4,14 @@
 //! - A slot's places booked are its orders that hold one (every order but the cancelled and the
 //!   expired), and its priority places those of them booked on the reserve.
 //! - A group-buy item's joined quantity is the sum of its shares' lines, never above its maximum.
-//! - No product's stock is below zero.
+//! - No product's stock is below zero, and every unit the market was given to sell (its stock
+//!   ledger's sum) is on the shelf, in an order that holds it (every order but the cancelled and
+//!   the expired) or set aside by an open group-buy.
 //! - The donation pool's balance is the sum of its ledger, and the ledger's last line says so.
 //! - Every WeChat payment is for its order's total; no order has more refunded than was paid;
 //!   an order paid by WeChat is not waiting for payment.
 
+use shared::group_buy::GroupBuyStatus;
 use shared::order::OrderStatus;
 use std::collections::BTreeMap;
 
@@ -39,6 +42,22 @@ pub struct ItemBooks {
     pub shares_quantity: i64,
 }
 
+/// A product's stock and the sum of its stock ledger: what it was given to sell.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct StockBooks {
+    pub id: i64,
+    pub stock: i64,
+    pub stocked: i64,
+}
+
+/// How much of a product the orders in a status took, or the group-buys in a status set aside.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct HeldBooks {
+    pub product_id: i64,
+    pub status: String,
+    pub quantity: i64,
+}
+
 /// A WeChat payment, its order and what was refunded of it (failed refunds left out).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct PaymentBooks {
@@ -56,8 +75,11 @@ pub struct Books {
     pub slots: Vec<SlotBooks>,
     pub orders: Vec<OrderCount>,
     pub items: Vec<ItemBooks>,
-    /// Products whose stock is below zero: (id, stock).
-    pub negative_stock: Vec<(i64, i64)>,
+    pub stock: Vec<StockBooks>,
+    /// Order lines by product and their order's status.
+    pub in_orders: Vec<HeldBooks>,
+    /// Group-buy items' maximum by product and their group-buy's status.
+    pub set_aside: Vec<HeldBooks>,
     pub pool_balance_fen: i64,
     pub pool_ledger_sum_fen: i64,
     /// The balance the ledger's newest line records (None: no line yet).
@@ -111,8 +133,29 @@ pub fn check(books: &Books) -> Vec<Broken> {
             )));
         }
     }
-    for (product, stock) in &books.negative_stock {
-        broken.push(Broken(format!("product {product}: stock {stock} is below zero")));
+    let mut held: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for line in books.in_orders.iter().filter(|l| holds_place(&l.status)) {
+        held.entry(line.product_id).or_default().0 += line.quantity;
+    }
+    for item in books.set_aside.iter().filter(|i| GroupBuyStatus::parse(&i.status) == Some(GroupBuyStatus::Open)) {
+        held.entry(item.product_id).or_default().1 += item.quantity;
+    }
+    for p in &books.stock {
+        if p.stock < 0 {
+            broken.push(Broken(format!("product {}: stock {} is below zero", p.id, p.stock)));
+        }
+        let (taken, aside) = held.get(&p.id).copied().unwrap_or_default();
+        if p.stock + taken + aside != p.stocked {
+            broken.push(Broken(format!(
+                "product {}: {} in stock + {} in orders + {} set aside for group-buys = {}, its stock ledger says {} were given",
+                p.id,
+                p.stock,
+                taken,
+                aside,
+                p.stock + taken + aside,
+                p.stocked
+            )));
+        }
     }
     if books.pool_balance_fen != books.pool_ledger_sum_fen {
         broken.push(Broken(format!(
@@ -175,7 +218,20 @@ mod tests {
                 joined_quantity: 7,
                 shares_quantity: 7,
             }],
-            negative_stock: vec![],
+            stock: vec![
+                StockBooks { id: 5, stock: 20, stocked: 30 },
+                StockBooks { id: 6, stock: 0, stocked: 5 },
+            ],
+            in_orders: vec![
+                HeldBooks { product_id: 6, status: "delivered".into(), quantity: 3 },
+                HeldBooks { product_id: 6, status: "placed".into(), quantity: 2 },
+                HeldBooks { product_id: 6, status: "cancelled".into(), quantity: 4 },
+                HeldBooks { product_id: 5, status: "expired".into(), quantity: 1 },
+            ],
+            set_aside: vec![
+                HeldBooks { product_id: 5, status: "open".into(), quantity: 10 },
+                HeldBooks { product_id: 5, status: "confirmed".into(), quantity: 8 },
+            ],
             pool_balance_fen: 500,
             pool_ledger_sum_fen: 500,
             pool_ledger_last_balance_fen: Some(500),
@@ -205,7 +261,18 @@ mod tests {
         );
         assert_eq!(broken(&|b| b.items[0].shares_quantity = 6), ["group-buy 1 product 5: 7 joined, its shares hold 6"]);
         assert_eq!(broken(&|b| b.items[0].max_quantity = 6).len(), 1);
-        assert_eq!(broken(&|b| b.negative_stock.push((3, -1))), ["product 3: stock -1 is below zero"]);
+        assert_eq!(
+            broken(&|b| b.stock[1].stock = -1),
+            [
+                "product 6: stock -1 is below zero",
+                "product 6: -1 in stock + 5 in orders + 0 set aside for group-buys = 4, its stock ledger says 5 were given"
+            ]
+        );
+        // A unit that appeared (or went) outside the rules; a cancelled order that kept its
+        // stock; a group-buy that closed without giving back what it set aside.
+        assert_eq!(broken(&|b| b.stock[0].stock = 21).len(), 1);
+        assert_eq!(broken(&|b| b.in_orders[2].status = "paid".into()).len(), 1);
+        assert_eq!(broken(&|b| b.set_aside[0].status = "failed".into()).len(), 1);
         assert_eq!(broken(&|b| b.pool_ledger_sum_fen = 400).len(), 1);
         assert_eq!(broken(&|b| b.pool_ledger_last_balance_fen = Some(450)).len(), 1);
         assert_eq!(broken(&|b| b.payments[0].refunded_fen = 1300), ["order 9: 1300 fen refunded of 1200 fen paid"]);

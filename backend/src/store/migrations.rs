@@ -29,6 +29,7 @@ pub const SQLITE: Embedded = &[
     (18, "product photo", include_str!("../../../migrations/sqlite/0018_product_photo.sql")),
     (19, "stall opening", include_str!("../../../migrations/sqlite/0019_stall_opening.sql")),
     (20, "category retired", include_str!("../../../migrations/sqlite/0020_category_retired.sql")),
+    (21, "stock ledger", include_str!("../../../migrations/sqlite/0021_stock_ledger.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -55,6 +56,7 @@ pub const POSTGRES: Embedded = &[
     (21, "product photo", include_str!("../../../migrations/postgres/0021_product_photo.sql")),
     (22, "stall opening", include_str!("../../../migrations/postgres/0022_stall_opening.sql")),
     (23, "category retired", include_str!("../../../migrations/postgres/0023_category_retired.sql")),
+    (24, "stock ledger", include_str!("../../../migrations/postgres/0024_stock_ledger.sql")),
 ];
 
 /// The newest migration this binary has for the database.

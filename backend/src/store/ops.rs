@@ -5,7 +5,7 @@
 
 use super::db::{args, Db, Tx};
 use super::{StoreError, StoreResult};
-use crate::domain::books::{Books, ItemBooks, OrderCount, PaymentBooks, SlotBooks};
+use crate::domain::books::{Books, HeldBooks, ItemBooks, OrderCount, PaymentBooks, SlotBooks, StockBooks};
 use serde::Deserialize;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
@@ -92,12 +92,6 @@ pub(crate) async fn schema_version(db: &Db) -> StoreResult<Option<i64>> {
 }
 
 #[derive(Deserialize)]
-struct Negative {
-    id: i64,
-    stock: i64,
-}
-
-#[derive(Deserialize)]
 struct Sum {
     total: Option<i64>,
 }
@@ -125,8 +119,27 @@ async fn books(tx: &mut Tx) -> StoreResult<Books> {
             &args![],
         )
         .await?;
-    let negative: Vec<Negative> =
-        tx.all("SELECT id, stock FROM products WHERE stock < 0 ORDER BY id", &args![]).await?;
+    let stock: Vec<StockBooks> = tx
+        .all(
+            "SELECT p.id, p.stock, CAST(COALESCE((SELECT SUM(c.change) FROM stock_changes c \
+             WHERE c.product_id = p.id), 0) AS BIGINT) AS stocked FROM products p ORDER BY p.id",
+            &args![],
+        )
+        .await?;
+    let in_orders: Vec<HeldBooks> = tx
+        .all(
+            "SELECT l.product_id, o.status, CAST(SUM(l.quantity) AS BIGINT) AS quantity \
+             FROM order_lines l JOIN orders o ON o.id = l.order_id GROUP BY l.product_id, o.status",
+            &args![],
+        )
+        .await?;
+    let set_aside: Vec<HeldBooks> = tx
+        .all(
+            "SELECT i.product_id, g.status, CAST(SUM(i.max_quantity) AS BIGINT) AS quantity \
+             FROM group_buy_items i JOIN group_buys g ON g.id = i.group_buy_id GROUP BY i.product_id, g.status",
+            &args![],
+        )
+        .await?;
     let pool: Option<Balance> = tx.opt("SELECT balance_fen FROM donation_pool WHERE id = 1", &args![]).await?;
     let ledger: Sum = tx.one("SELECT CAST(SUM(amount_fen) AS BIGINT) AS total FROM pool_ledger", &args![]).await?;
     let last: Option<Balance> =
@@ -145,7 +158,9 @@ async fn books(tx: &mut Tx) -> StoreResult<Books> {
         slots,
         orders,
         items,
-        negative_stock: negative.into_iter().map(|n| (n.id, n.stock)).collect(),
+        stock,
+        in_orders,
+        set_aside,
         pool_balance_fen: pool.map_or(0, |p| p.balance_fen),
         pool_ledger_sum_fen: ledger.total.unwrap_or(0),
         pool_ledger_last_balance_fen: last.map(|l| l.balance_fen),

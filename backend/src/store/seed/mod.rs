@@ -6,6 +6,7 @@ pub mod bulk;
 
 use super::accounts::Sessions;
 use super::db::{args, Db, Tx};
+use super::setup::{record_stock, StockReason};
 use super::{broken, StoreResult};
 use chrono::{DateTime, Utc};
 use shared::Role;
@@ -236,5 +237,6 @@ async fn insert_product(
         &args![id, p.price_fen, now],
     )
     .await?;
+    record_stock(tx, id, p.stock, StockReason::Added, None, now).await?;
     Ok(id)
 }

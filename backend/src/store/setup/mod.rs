@@ -20,6 +20,8 @@ use shared::api::{
 
 mod products;
 
+pub(crate) use products::{record_stock, StockReason};
+
 /// The set-up changes one at a time across server processes: a building number, a category
 /// name, a stall number is the market's once.
 const SETUP_LOCK: i64 = 74460003;

@@ -382,9 +382,42 @@ async fn insert_product<R: serde::Serialize>(
         &args![id, made.price_fen, now, by],
     )
     .await?;
+    record_stock(tx, id, made.stock, StockReason::Added, Some(by), now).await?;
     let entry = Audit { at: now, actor: Some(by), subject: "product", subject_id: id.to_string(), action: "create" };
     record(tx, entry, None, Some(recorded)).await?;
     Ok(id)
+}
+
+/// Why a product's stock changed from outside the market's rules (`stock_changes.reason`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StockReason {
+    /// The product was made with its first stock.
+    Added,
+    /// A stall or staff counted it anew.
+    Counted,
+}
+
+/// Writes a change of product `id`'s stock made from outside the market's rules into the stock
+/// ledger (orders and group-buys take and give back by the rules and write nothing there), so
+/// `fuxiansheng check` can prove every unit is on the shelf, in an order or set aside.
+pub(crate) async fn record_stock(
+    tx: &mut Tx,
+    id: i64,
+    change: i64,
+    reason: StockReason,
+    by: Option<i64>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let reason = match reason {
+        StockReason::Added => "added",
+        StockReason::Counted => "counted",
+    };
+    tx.exec(
+        "INSERT INTO stock_changes (product_id, change, reason, changed_by, changed_at) VALUES ($1, $2, $3, $4, $5)",
+        &args![id, change, reason, by, now],
+    )
+    .await?;
+    Ok(())
 }
 
 /// A product's row as the set-up's rules read it (`day_open_fen`: its price when the day began,
@@ -469,6 +502,9 @@ pub(super) async fn write_product(
             &args![id, after.price_fen, now, by],
         )
         .await?;
+    }
+    if after.stock != before.stock {
+        record_stock(tx, id, after.stock - before.stock, StockReason::Counted, Some(by), now).await?;
     }
     let only_sale = ProductState { on_sale: after.on_sale, ..before.clone() } == *after;
     let action = match (before.on_sale, after.on_sale) {
