@@ -62,9 +62,11 @@ async fn ready(db: Db) {
     assert!(refused.is_some_and(|l| l.ends_with(" 1")), "the empty cart's refusal counted: {text}");
     assert!(text.contains(&format!("fxs_slot_capacity{{slot=\"{}\"", slot["id"])), "{text}");
     assert!(!text.contains("/api/v1/orders/1\""), "no raw paths");
-    // Every metric the Grafana dashboard in deploy/ draws is one the server describes.
-    let dashboard = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/grafana-dashboard.json"))
-        .expect("deploy/grafana-dashboard.json");
+    // Every metric the Grafana dashboard and the alert rules in deploy/ read is one the server
+    // describes.
+    let read = |path: &str| std::fs::read_to_string(format!("{}/../deploy/{path}", env!("CARGO_MANIFEST_DIR")));
+    let dashboard = read("grafana-dashboard.json").expect("deploy/grafana-dashboard.json")
+        + &read("prometheus/alerts.yml").expect("deploy/prometheus/alerts.yml");
     let mut drawn: Vec<&str> = dashboard
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| w.starts_with("fxs_"))
@@ -76,7 +78,7 @@ async fn ready(db: Db) {
     for name in drawn {
         assert!(
             text.contains(&format!("# TYPE {name} ")),
-            "the dashboard draws {name}, which the server does not describe"
+            "deploy/ reads {name}, which the server does not describe"
         );
     }
 }
