@@ -30,6 +30,7 @@ pub const SQLITE: Embedded = &[
     (19, "stall opening", include_str!("../../../migrations/sqlite/0019_stall_opening.sql")),
     (20, "category retired", include_str!("../../../migrations/sqlite/0020_category_retired.sql")),
     (21, "stock ledger", include_str!("../../../migrations/sqlite/0021_stock_ledger.sql")),
+    (22, "building number", include_str!("../../../migrations/sqlite/0022_building_number.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -57,6 +58,7 @@ pub const POSTGRES: Embedded = &[
     (22, "stall opening", include_str!("../../../migrations/postgres/0022_stall_opening.sql")),
     (23, "category retired", include_str!("../../../migrations/postgres/0023_category_retired.sql")),
     (24, "stock ledger", include_str!("../../../migrations/postgres/0024_stock_ledger.sql")),
+    (25, "building number", include_str!("../../../migrations/postgres/0025_building_number.sql")),
 ];
 
 /// The newest migration this binary has for the database.

@@ -168,7 +168,8 @@ impl Batches {
             entry.1.extend(t.building);
         }
         // (building, group-buy) as an open batch is keyed -> (statuses with counts, buildings)
-        let mut gathering: BTreeMap<(String, Option<i64>), (Vec<(OrderStatus, i64)>, Vec<String>)> = BTreeMap::new();
+        type Gathered = (Vec<(OrderStatus, i64)>, Vec<String>);
+        let mut gathering: BTreeMap<(String, Option<i64>), Gathered> = BTreeMap::new();
         for w in waiting {
             let key = match w.group_buy_id {
                 Some(_) => (String::new(), w.group_buy_id),
