@@ -160,6 +160,10 @@ impl Store {
             .connect_with(options.clone())
             .await?;
         migrations::migrator(migrations::SQLITE).run(&writer).await?;
+        // Without statistics SQLite's planner guesses: it walked a stall's whole history of
+        // parts to find one slot's. 0x10002: analyse every table whose statistics are missing
+        // or stale, now (cheap when they are fresh); the hourly housekeeping does it again.
+        sqlx::query("PRAGMA optimize=0x10002").execute(&writer).await?;
         // Every read goes to a reader, even right after a write: in WAL mode each statement
         // starts a fresh read that sees every committed write.
         let reader = SqlitePoolOptions::new()
@@ -302,6 +306,16 @@ impl Store {
     /// The newest migration applied, and the one this binary brings the database up to.
     pub async fn schema_version(&self) -> StoreResult<(Option<i64>, i64)> {
         Ok((ops::schema_version(&self.db).await?, migrations::latest(self.db.postgres())))
+    }
+
+    /// Keeps the query planner's statistics fresh as the market's tables grow: on SQLite,
+    /// `PRAGMA optimize` (analyses the tables whose statistics are out of date; SQLite's advice
+    /// for long-lived connections, hourly); PostgreSQL's autovacuum does this by itself.
+    pub async fn optimize(&self) -> StoreResult<()> {
+        if !self.db.postgres() {
+            self.db.exec("PRAGMA optimize", &[]).await?;
+        }
+        Ok(())
     }
 
     /// Lets go of the database when the server stops (on SQLite, another process may open it

@@ -67,6 +67,10 @@ pub(crate) const NOTICE_INSERT: &str =
     "INSERT INTO notices (user_id, order_id, kind, dedupe, title, body, created_at, wechat) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending') ON CONFLICT (dedupe) DO NOTHING";
 
+/// The order timeline's steps read into notices in one transaction (SQLite's one writer is
+/// held for it: a few hundred inserts, tens of milliseconds).
+pub const COLLECT_STEPS: usize = 300;
+
 impl Notices {
     pub fn new(db: Db) -> Self {
         Self { db }
@@ -74,7 +78,8 @@ impl Notices {
 
     /// Reads the order timeline past the cursor (steps at least `settle` old, so that one
     /// committed late on PostgreSQL is not passed over) and makes the notices its steps give.
-    /// The cursor row is locked: several processes make each notice once.
+    /// The cursor row is locked: several processes make each notice once. Returns how many
+    /// steps were read (at most `COLLECT_STEPS`: more may be waiting when that many were).
     pub async fn collect(&self, now: DateTime<Utc>, settle: chrono::Duration) -> StoreResult<usize> {
         #[derive(Deserialize)]
         struct Step {
@@ -92,26 +97,22 @@ impl Notices {
         let steps: Vec<Step> = tx
             .all(
                 "SELECT e.id, e.order_id, e.status, o.user_id, e.at FROM order_events e JOIN orders o ON o.id = e.order_id \
-                 WHERE e.id > $1 AND e.at <= $2 ORDER BY e.id LIMIT 500",
-                &args![after, now - settle],
+                 WHERE e.id > $1 AND e.at <= $2 ORDER BY e.id LIMIT $3",
+                &args![after, now - settle, COLLECT_STEPS as i64],
             )
             .await?;
+        let read = steps.len();
         let mut last = after;
-        let mut made = 0;
         for Step { id, order_id, status, user_id, at } in steps {
             last = last.max(id);
             let Some(kind) = OrderStatus::parse(&status).and_then(kind_for_step) else { continue };
             let (title, body) = words(kind, order_id, None);
-            made += tx
-                .exec(
-                    NOTICE_INSERT,
-                    &args![user_id, order_id, kind, format!("order:{order_id}:{kind}"), title, body, at],
-                )
-                .await? as usize;
+            tx.exec(NOTICE_INSERT, &args![user_id, order_id, kind, format!("order:{order_id}:{kind}"), title, body, at])
+                .await?;
         }
         tx.exec("UPDATE notice_cursor SET last_event = $1 WHERE id = 1", &args![last]).await?;
         tx.commit().await?;
-        Ok(made)
+        Ok(read)
     }
 
     /// A resident's notices, newest first.

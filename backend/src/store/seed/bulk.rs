@@ -166,10 +166,8 @@ impl Bulk {
             }
         }
         tx.commit().await?;
-        if self.db.postgres() {
-            // A million new rows: let the planner know before the first resident asks.
-            self.db.exec("ANALYZE", &args![]).await?;
-        }
+        // A million new rows: let the planner know before the first resident asks.
+        self.db.exec("ANALYZE", &args![]).await?;
         Ok(Some(written))
     }
 
