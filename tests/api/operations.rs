@@ -76,10 +76,7 @@ async fn ready(db: Db) {
     drawn.dedup();
     assert!(drawn.len() >= 8, "{drawn:?}");
     for name in drawn {
-        assert!(
-            text.contains(&format!("# TYPE {name} ")),
-            "deploy/ reads {name}, which the server does not describe"
-        );
+        assert!(text.contains(&format!("# TYPE {name} ")), "deploy/ reads {name}, which the server does not describe");
     }
 }
 
@@ -143,7 +140,8 @@ async fn books(db: Db) {
     assert_eq!(status, 1, "{out}");
     assert!(out.contains(&format!("NOT HELD: slot {}: 2 places booked, 1 orders hold one", slot["id"])), "{out}");
     // (Its set-aside is the demo group-buy's; the ledger's sum is three short of the shelf.)
-    let line = out.lines().find(|l| l.starts_with(&format!("NOT HELD: product {cabbage}: 43 in stock + 2 in orders + ")));
+    let line =
+        out.lines().find(|l| l.starts_with(&format!("NOT HELD: product {cabbage}: 43 in stock + 2 in orders + ")));
     let sums = line.and_then(|l| l.split(" = ").nth(1)).map(|tail| {
         let numbers: Vec<i64> = tail.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect();
         numbers

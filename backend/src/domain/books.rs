@@ -218,10 +218,7 @@ mod tests {
                 joined_quantity: 7,
                 shares_quantity: 7,
             }],
-            stock: vec![
-                StockBooks { id: 5, stock: 20, stocked: 30 },
-                StockBooks { id: 6, stock: 0, stocked: 5 },
-            ],
+            stock: vec![StockBooks { id: 5, stock: 20, stocked: 30 }, StockBooks { id: 6, stock: 0, stocked: 5 }],
             in_orders: vec![
                 HeldBooks { product_id: 6, status: "delivered".into(), quantity: 3 },
                 HeldBooks { product_id: 6, status: "placed".into(), quantity: 2 },

@@ -41,8 +41,8 @@ pub mod seed;
 pub mod setup;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
 use std::{path::Path, sync::Arc, time::Duration};
 
 pub use accounts::{Accounts, Households, UserRecord};

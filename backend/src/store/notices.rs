@@ -107,8 +107,11 @@ impl Notices {
             last = last.max(id);
             let Some(kind) = OrderStatus::parse(&status).and_then(kind_for_step) else { continue };
             let (title, body) = words(kind, order_id, None);
-            tx.exec(NOTICE_INSERT, &args![user_id, order_id, kind, format!("order:{order_id}:{kind}"), title, body, at])
-                .await?;
+            tx.exec(
+                NOTICE_INSERT,
+                &args![user_id, order_id, kind, format!("order:{order_id}:{kind}"), title, body, at],
+            )
+            .await?;
         }
         tx.exec("UPDATE notice_cursor SET last_event = $1 WHERE id = 1", &args![last]).await?;
         tx.commit().await?;

@@ -184,8 +184,7 @@ impl Batches {
         let mut out = Vec::new();
         for r in rows {
             let (count, status, buildings) = if r.status == "open" {
-                let (statuses, buildings) =
-                    gathering.remove(&(r.building.clone(), r.group_buy_id)).unwrap_or_default();
+                let (statuses, buildings) = gathering.remove(&(r.building.clone(), r.group_buy_id)).unwrap_or_default();
                 let each: Vec<OrderStatus> =
                     statuses.iter().flat_map(|&(s, n)| std::iter::repeat_n(s, n.max(0) as usize)).collect();
                 (each.len() as i64, BatchStatus::of_open(each.iter()), buildings)
