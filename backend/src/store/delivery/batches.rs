@@ -185,9 +185,9 @@ impl Batches {
         for r in rows {
             let (count, status, buildings) = if r.status == "open" {
                 let (statuses, buildings) = gathering.remove(&(r.building.clone(), r.group_buy_id)).unwrap_or_default();
-                let each: Vec<OrderStatus> =
-                    statuses.iter().flat_map(|&(s, n)| std::iter::repeat_n(s, n.max(0) as usize)).collect();
-                (each.len() as i64, BatchStatus::of_open(each.iter()), buildings)
+                // Whether a batch is ready asks only which statuses its orders have, not how many.
+                let count = statuses.iter().map(|(_, n)| n).sum();
+                (count, BatchStatus::of_open(statuses.iter().filter(|(_, n)| *n > 0).map(|(s, _)| s)), buildings)
             } else {
                 let (count, buildings) = held.remove(&r.id).unwrap_or_default();
                 let snapshot =
