@@ -158,10 +158,10 @@ dictionary! {
     batch_claimed => "已认领", "Claimed";
     batch_out => "配送中", "Out";
     batch_done => "已送完", "Done";
-    not_our_qr => "这不是傅鲜生的取货码", "Not a Fu Xian Sheng hand-off code";
-    not_this_batch => "这个取货码不是本批次要送的订单", "That code is for an order not on this round";
+    not_our_qr => "这不是傅鲜生的收货码", "Not a Fu Xian Sheng hand-off code";
+    not_this_batch => "这个收货码不是本批次要送的订单", "That code is for an order not on this round";
     handed_over => "已交付", "Handed over";
-    handoff_reset_done => "已重置，可以再输入取货码", "Reset: the code can be typed again";
+    handoff_reset_done => "已重置，可以再输入收货码", "Reset: the code can be typed again";
     left_at_door => "已放在门口", "Left at the door";
     problem_sent => "已收到您的反馈，工作人员会联系您", "Thank you: staff will get back to you";
 }

@@ -139,7 +139,7 @@ pub fn decide_handoff(
         if o.attempts >= MAX_HANDOFF_ATTEMPTS {
             return Err(Refusal::new(
                 ErrorCode::HandoffLocked,
-                "取货码错误次数太多，请联系工作人员重置 (too many wrong codes: staff must reset it)",
+                "收货码错误次数太多，请联系工作人员重置 (too many wrong codes: staff must reset it)",
             ));
         }
         if code.trim() != o.code {

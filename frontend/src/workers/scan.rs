@@ -63,9 +63,9 @@ pub fn Scanner(on_text: Callback<String>, on_close: Callback<()>) -> impl IntoVi
     });
     view! {
         <div class="scanner card" id="scanner">
-            <p>{tr("对准居民手机上的取货二维码", "Point at the QR code on the resident's phone")}</p>
+            <p>{tr("对准居民手机上的收货码二维码", "Point at the QR code on the resident's phone")}</p>
             <video node_ref=video autoplay=true muted=true playsinline=true></video>
-            {move || failed.get().then(|| view! { <p class="form-error" role="alert">{tr("打不开相机，请手动输入取货码", "The camera cannot open: type the code instead")}</p> })}
+            {move || failed.get().then(|| view! { <p class="form-error" role="alert">{tr("打不开相机，请手动输入收货码", "The camera cannot open: type the code instead")}</p> })}
             <button class="btn secondary block" id="close-scanner" on:click=move |_| on_close.run(())>{tr("关闭", "Close")}</button>
         </div>
     }

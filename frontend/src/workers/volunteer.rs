@@ -248,8 +248,8 @@ fn StopCard(stop: Stop, batch: Load, message: RwSignal<Option<(bool, String)>>, 
             {stop.note.clone().map(|n| view! { <p class="note warn">{tr("备注（选填）", "Note (optional)")} ": " {n}</p> })}
             {delivered.then(|| view! { <p class="banner success">"✓ " {t(K::st_delivered)}</p> })}
             {locked.then(|| view! {
-                <p class="banner warn handoff-locked">{tr("取货码输错太多次，已锁定。请联系工作人员重置。", "Too many wrong codes: locked. Ask staff to reset it.")}</p>
-                {staff.then(|| view! { <button class="btn primary block reset-handoff" on:click=reset>{tr("重置取货码次数", "Reset the code tries")}</button> })}
+                <p class="banner warn handoff-locked">{tr("收货码输错太多次，已锁定。请联系工作人员重置。", "Too many wrong codes: locked. Ask staff to reset it.")}</p>
+                {staff.then(|| view! { <button class="btn primary block reset-handoff" on:click=reset>{tr("重置收货码次数", "Reset the code tries")}</button> })}
             })}
             {(out && !locked).then(|| view! {
                 <div class="handoff-row">
@@ -257,7 +257,7 @@ fn StopCard(stop: Stop, batch: Load, message: RwSignal<Option<(bool, String)>>, 
                         prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
                     <button class="btn primary hand-over" on:click=hand_over>{tr("交付", "Hand over")}</button>
                 </div>
-                {(stop.handoff_attempts > 0).then(|| view! { <p class="note warn">{tr("取货码输错", "Wrong codes")} " " {stop.handoff_attempts} " / " {MAX_HANDOFF_ATTEMPTS}</p> })}
+                {(stop.handoff_attempts > 0).then(|| view! { <p class="note warn">{tr("收货码输错", "Wrong codes")} " " {stop.handoff_attempts} " / " {MAX_HANDOFF_ATTEMPTS}</p> })}
                 {move || if nobody_home.get() {
                     view! {
                         <div class="handoff-row">

@@ -368,7 +368,7 @@ impl Batches {
                 tx.commit().await?;
                 Ok(Err(Refusal::new(
                     shared::ErrorCode::WrongCode,
-                    format!("取货码不对（第{attempts}次）(wrong code, try {attempts} of 5)"),
+                    format!("收货码不对（第{attempts}次）(wrong code, try {attempts} of 5)"),
                 )))
             }
             Ok(Handoff::Delivered { batch_done }) => {
