@@ -46,8 +46,18 @@ impl Driver {
         .await
     }
 
+    /// A phone at 200 % zoom (or with its largest text): the 390 px screen is 195 CSS px wide.
+    pub async fn zoomed() -> Self {
+        Self::start_phone(195, 422, &[]).await
+    }
+
     /// As `start`, with more Chromium switches.
     pub async fn start_with(extra: &[String]) -> Self {
+        Self::start_phone(390, 844, extra).await
+    }
+
+    /// A phone whose viewport is `width` × `height` CSS px, with more Chromium switches.
+    pub async fn start_phone(width: u32, height: u32, extra: &[String]) -> Self {
         let chromedriver = find_binary(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
         let chromium = find_binary(&["/usr/bin/chromium", "/usr/lib/chromium/chromium"]);
         let port = free_port();
@@ -90,7 +100,7 @@ impl Driver {
                 "goog:chromeOptions": {
                     "binary": chromium,
                     // A phone's viewport: headless Chromium's windows are never narrower than 500 px.
-                    "mobileEmulation": { "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 3.0, "touch": true } },
+                    "mobileEmulation": { "deviceMetrics": { "width": width, "height": height, "pixelRatio": 3.0, "touch": true } },
                     "args": args
                 }
             }}

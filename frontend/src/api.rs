@@ -348,6 +348,24 @@ pub async fn set_cart(product_id: i64, quantity: i64) -> ApiResult<Cart> {
     parse(send(Call::new("PUT", format!("/api/v1/cart/items/{product_id}")), &SetCartQuantity { quantity }).await?)
 }
 
+/// Adds `quantity` to what the cart already holds of a product.
+pub async fn add_to_cart(product_id: i64, quantity: i64) -> ApiResult<Cart> {
+    let current = cart().await?.items.into_iter().find(|i| i.product_id.get() == product_id).map_or(0, |i| i.quantity);
+    set_cart(product_id, current + quantity).await
+}
+
+/// 再来一单: the cart holds what the household's last own order held (a group-buy's share is
+/// not one to repeat). `Ok(false)` when there is no order to repeat.
+pub async fn order_again() -> ApiResult<bool> {
+    let orders: Vec<shared::api::OrderSummary> = items(get_json(format!("{ORDERS}?limit=20")).await?)?;
+    let Some(last) = orders.into_iter().find(|o| o.group_buy_id.is_none()) else { return Ok(false) };
+    let order: shared::api::Order = parse(get_json(order_path(last.id.get())).await?)?;
+    for line in order.items {
+        set_cart(line.product_id.get(), line.quantity).await?;
+    }
+    Ok(true)
+}
+
 /// A fresh key for one press of "pay"; retries of that press reuse it.
 pub fn new_idempotency_key() -> String {
     format!("web-{:x}-{:x}", (js_sys::Math::random() * 1e15) as u64, js_sys::Date::now() as u64)

@@ -48,3 +48,42 @@ pub fn device_id() -> String {
     put(DEVICE_KEY, Some(&id));
     id
 }
+
+const CARE_KEY: &str = "fxs_care";
+
+/// Whether care mode (长辈模式: big text, big buttons) is on on this device. The pages' boot
+/// script applies it before the app starts (and reads `?care=1` / `?care=0`).
+pub fn care() -> bool {
+    get(CARE_KEY).as_deref() == Some("1")
+}
+
+/// Whether care mode was already offered on this device (it is offered once, to elderly
+/// households): either answer sets it.
+pub fn care_offered() -> bool {
+    get(CARE_KEY).is_some()
+}
+
+const PENDING_CART_KEY: &str = "fxs_pending_cart";
+
+/// Goods a visitor added before logging in (`product_id:quantity`, comma separated): they go into
+/// the cart as soon as the login succeeds, so nothing the visitor chose is lost on the way.
+pub fn keep_for_cart(product_id: i64, quantity: i64) {
+    let mut kept = get(PENDING_CART_KEY).unwrap_or_default();
+    if !kept.is_empty() {
+        kept.push(',');
+    }
+    kept.push_str(&format!("{product_id}:{quantity}"));
+    put(PENDING_CART_KEY, Some(&kept));
+}
+
+/// What `keep_for_cart` kept, forgotten once taken.
+pub fn take_for_cart() -> Vec<(i64, i64)> {
+    let kept = get(PENDING_CART_KEY).unwrap_or_default();
+    put(PENDING_CART_KEY, None);
+    kept.split(',')
+        .filter_map(|pair| {
+            let (id, q) = pair.split_once(':')?;
+            Some((id.parse().ok()?, q.parse().ok()?))
+        })
+        .collect()
+}

@@ -68,7 +68,7 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     assert!(meta.contains("截单"), "the cut-off is shown: {meta}");
 
     browser.wait_for("#price-cap-admin", WAIT).await;
-    let sideways = browser.script("return document.documentElement.scrollWidth > window.innerWidth").await;
+    let sideways = browser.script("return document.documentElement.scrollWidth > screen.width").await;
     assert_eq!(sideways, false, "the staff page fits the phone's width");
     browser.click(&browser.wait_for(&format!("{item} .edit-slot"), WAIT).await).await;
     browser.wait_for(&format!("{item} .slot-edit"), WAIT).await;
@@ -358,7 +358,7 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     let registered = app.get(&people, Some(&staff)).await.body["register"].clone();
     assert_eq!(registered, serde_json::json!(["13712340077", "13712340099"]));
     let _ = std::fs::remove_file(&sheet);
-    let wide = browser.script("return document.documentElement.scrollWidth > window.innerWidth").await;
+    let wide = browser.script("return document.documentElement.scrollWidth > screen.width").await;
     assert_eq!(wide, serde_json::json!(false), "the staff page fits a phone's width");
     browser.click(&browser.wait_for(".lang-switch", WAIT).await).await;
     wait_until(
@@ -540,10 +540,15 @@ async fn resident_logs_in_browses_and_buys() {
     )
     .await;
     // The page fits the phone, and in English every word of it is English.
-    let wide = browser.script("return document.documentElement.scrollWidth > window.innerWidth").await;
+    let wide = browser.script("return document.documentElement.scrollWidth > screen.width").await;
     assert_eq!(wide, serde_json::json!(false), "the family page fits a phone's width");
     browser.click(&browser.wait_for(".lang-switch", WAIT).await).await;
-    wait_until(&browser, "document.querySelector('main h1')?.textContent === 'Family'", "the page in English").await;
+    wait_until(
+        &browser,
+        "document.querySelector('main h1')?.textContent === 'Address and family'",
+        "the page in English",
+    )
+    .await;
     let chinese = browser
         .script("return [...document.querySelectorAll('main h1, main h2, main p, main label, main button')].filter(e => e.getAttribute('translate') !== 'no').map(e => { const c = e.cloneNode(true); c.querySelectorAll('[translate=no]').forEach(n => n.remove()); return c.textContent; }).filter(t => /[\\u4e00-\\u9fff]/.test(t))")
         .await;
@@ -552,7 +557,7 @@ async fn resident_logs_in_browses_and_buys() {
         let _ = std::fs::write(std::path::Path::new(&dir).join("family-en.png"), browser.screenshot_png().await);
     }
     browser.click(&browser.wait_for(".lang-switch", WAIT).await).await;
-    wait_until(&browser, "document.querySelector('main h1')?.textContent === '家人'", "back in Chinese").await;
+    wait_until(&browser, "document.querySelector('main h1')?.textContent === '住址和家人'", "back in Chinese").await;
     let (family, _) = app.login("13712340077").await;
     let me = app.get("/api/v1/me", Some(&token)).await.body;
     let h = &me["household"];
@@ -739,7 +744,7 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     browser.click(&browser.wait_for("#pickup-batch", WAIT).await).await;
     browser.wait_for(".gate", WAIT).await;
     let input = browser.wait_for(".stop .handoff-input", WAIT).await;
-    let sideways = browser.script("return document.documentElement.scrollWidth > window.innerWidth").await;
+    let sideways = browser.script("return document.documentElement.scrollWidth > screen.width").await;
     assert_eq!(sideways, false, "the volunteer's page fits the phone's width, code box and button");
     // A mistyped code is refused on the page; then the camera reads the resident's QR code.
     let wrong = if code == "000000" { "111111" } else { "000000" };
@@ -895,7 +900,7 @@ async fn a_neighbour_gives_and_staff_pay_a_quarantined_households_order() {
     assert_eq!(app.get(&format!("/api/v1/orders/{order_id}"), Some(&resident)).await.body["status"], "placed");
     browser.click(&browser.wait_for(&pay, WAIT).await).await;
     wait_until(&browser, &format!("document.querySelector(\"{pay}\") === null"), "the order helped").await;
-    let sideways = browser.script("return document.documentElement.scrollWidth > window.innerWidth").await;
+    let sideways = browser.script("return document.documentElement.scrollWidth > screen.width").await;
     assert_eq!(sideways, false, "the pool page fits the phone's width");
     wait_until(&browser, "document.querySelector('.ledger-entry[data-kind=\"allocation\"]') !== null", "the ledger")
         .await;
@@ -1045,4 +1050,204 @@ fn qr_video(text: &str) -> Vec<u8> {
         out.extend(std::iter::repeat_n(128u8, w * h / 2));
     }
     out
+}
+
+/// Waits until the page's app has started and nothing on it is still loading.
+async fn settled(browser: &Driver, what: &str) {
+    wait_until(
+        browser,
+        "!document.getElementById('boot') && document.querySelector('main') && !document.querySelector('.status.loading')",
+        what,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+/// The sizes a page breaks: visible text under `min_text` CSS px, tappable controls under
+/// `min_tap` px tall (a checkbox counts with its label), and whether it is wider than the screen.
+async fn size_problems(browser: &Driver, min_text: f64, min_tap: f64) -> serde_json::Value {
+    let js = format!(
+        "const shown = e => {{ const r = e.getBoundingClientRect(); const s = getComputedStyle(e); \
+           return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'; }}; \
+         const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (typeof e.className === 'string' && e.className ? '.' + e.className.trim().split(/ +/).join('.') : ''); \
+         const text = [], taps = []; \
+         const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT); \
+         while (walk.nextNode()) {{ const n = walk.currentNode; const e = n.parentElement; \
+           if (!n.textContent.trim() || !e || !shown(e) || e.closest('[aria-hidden=true], script, style, noscript, svg')) continue; \
+           const px = parseFloat(getComputedStyle(e).fontSize); \
+           if (px < {min_text}) text.push(name(e) + ' ' + px + 'px ' + n.textContent.trim().slice(0, 12)); }} \
+         for (const e of document.querySelectorAll('a[href], button, input, select, textarea, [role=switch], [role=button]')) {{ \
+           if (e.type === 'hidden' || !shown(e)) continue; \
+           const box = (e.type === 'checkbox' || e.type === 'radio') ? (e.closest('label') || e) : e; \
+           const h = box.getBoundingClientRect().height; \
+           if (h < {min_tap} - 0.5) taps.push(name(e) + ' ' + Math.round(h) + 'px ' + (e.textContent || e.value || '').trim().slice(0, 12)); }} \
+         return {{ text: [...new Set(text)], taps: [...new Set(taps)], wide: document.documentElement.scrollWidth > screen.width + 1 }};"
+    );
+    browser.script(&js).await
+}
+
+/// 长辈模式: turned on by `/?care=1` and remembered; on every resident's page no visible text under
+/// 18 px and no control under 60 px tall; turned off on 我的, and then every control is 44 px or
+/// more. A phone at 200 % zoom still shows the whole hand-off code and the cart's + button.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn care_mode_makes_every_residents_page_big_enough() {
+    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
+    let app = spawn_app(Db::Sqlite).await;
+    // An order to show, a cart with something in it, a group-buy page.
+    let (token, _) = app.login("13900000001").await;
+    app.put_in_cart(&token, app.product_id("大白菜").await, 2).await;
+    let slots = app.get("/api/v1/slots", None).await.body;
+    let slot = slots["items"]
+        .as_array()
+        .and_then(|l| {
+            l.iter().find(|s| s["kind"] == "delivery" && s["closed"] == false && s["remaining"].as_i64() > Some(0))
+        })
+        .map(|s| s["id"].clone())
+        .expect("an open slot");
+    let order =
+        app.checkout(&token, "care-order", &serde_json::json!({ "slot_id": slot, "payment": "on_delivery" })).await;
+    assert_eq!(order.status, 201, "{:?}", order.body);
+    let order_id = order.body["id"].as_i64().expect("order id");
+    app.put_in_cart(&token, app.product_id("大白菜").await, 1).await;
+    let box_id = app.get("/api/v1/products?category=box", None).await.body["items"][0]["id"].as_i64().expect("a box");
+
+    let pages = [
+        "/".to_owned(),
+        "/products".to_owned(),
+        format!("/products/{box_id}"),
+        "/me".to_owned(),
+        "/cart".to_owned(),
+        "/checkout".to_owned(),
+        "/orders".to_owned(),
+        format!("/orders/{order_id}"),
+        "/group".to_owned(),
+        "/prices".to_owned(),
+        "/household".to_owned(),
+        "/donate".to_owned(),
+    ];
+    let browser = Driver::start().await;
+    // Logged out, the login page too.
+    browser.goto(&app.url("/login?care=1")).await;
+    settled(&browser, "the login page").await;
+    let mut problems = vec![("/login".to_owned(), size_problems(&browser, 18.0, 60.0).await)];
+    browser.script(&format!("localStorage.setItem('fxs_token', {token:?}); return 0")).await;
+    for page in &pages {
+        browser.goto(&app.url(page)).await;
+        settled(&browser, page).await;
+        let care = browser.script("return document.documentElement.classList.contains('care')").await;
+        assert_eq!(care, true, "care mode remembered on {page}");
+        problems.push((page.clone(), size_problems(&browser, 18.0, 60.0).await));
+    }
+    let broken: Vec<_> = problems
+        .iter()
+        .filter(|(_, p)| p["text"] != serde_json::json!([]) || p["taps"] != serde_json::json!([]) || p["wide"] == true)
+        .collect();
+    assert!(broken.is_empty(), "care mode: {broken:#?}");
+
+    // Off on 我的, remembered; every control at least 44 px.
+    browser.goto(&app.url("/me")).await;
+    settled(&browser, "我的").await;
+    let switch = browser.wait_for("#care-switch[aria-checked=true]", WAIT).await;
+    browser.click(&switch).await;
+    browser.wait_for("#care-switch[aria-checked=false]", WAIT).await;
+    let mut problems = Vec::new();
+    for page in &pages {
+        browser.goto(&app.url(page)).await;
+        settled(&browser, page).await;
+        let care = browser.script("return document.documentElement.classList.contains('care')").await;
+        assert_eq!(care, false, "care mode off on {page}");
+        problems.push((page.clone(), size_problems(&browser, 0.0, 44.0).await));
+    }
+    let broken: Vec<_> =
+        problems.iter().filter(|(_, p)| p["taps"] != serde_json::json!([]) || p["wide"] == true).collect();
+    assert!(broken.is_empty(), "normal mode: {broken:#?}");
+    browser.quit().await;
+
+    // 200 % zoom, in care mode: the whole code, the whole + button.
+    let browser = Driver::zoomed().await;
+    browser.goto(&app.url("/?care=1")).await;
+    settled(&browser, "home").await;
+    browser.script(&format!("localStorage.setItem('fxs_token', {token:?}); return 0")).await;
+    browser.goto(&app.url(&format!("/orders/{order_id}"))).await;
+    browser.wait_for("#handoff-code", WAIT).await;
+    let code_fits = browser
+        .script("const c = document.getElementById('handoff-code'); const r = c.getBoundingClientRect(); return c.scrollWidth <= c.clientWidth + 1 && r.right <= screen.width && r.left >= 0")
+        .await;
+    assert_eq!(code_fits, true, "the hand-off code shows whole at 200 % zoom");
+    browser.goto(&app.url("/cart")).await;
+    browser.wait_for(".cart-line .stepper", WAIT).await;
+    let plus_fits = browser
+        .script("const b = [...document.querySelectorAll('.cart-line .stepper .step')].pop(); const r = b.getBoundingClientRect(); return r.right <= screen.width && r.left >= 0 && r.width >= 40")
+        .await;
+    assert_eq!(plus_fits, true, "the cart's + button shows whole at 200 % zoom");
+    let wide = browser.script("return document.documentElement.scrollWidth > screen.width + 1").await;
+    assert_eq!(wide, false, "the cart fits at 200 % zoom");
+    browser.quit().await;
+}
+
+/// Taps, as an elderly resident makes them: from the home page to a placed 菜盒子 order in care
+/// mode at most 6 (logged in), and to a placed 再来一单 at most 3; a visitor's 加入购物车 keeps the
+/// box in the cart through the login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_box_and_the_same_again_in_few_taps() {
+    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
+    let app = spawn_app(Db::Sqlite).await;
+    let browser = Driver::start().await;
+    let taps = std::cell::Cell::new(0);
+    let tap = |css: &'static str| {
+        let browser = &browser;
+        let taps = &taps;
+        async move {
+            let e = browser.wait_for(css, WAIT).await;
+            browser.click(&e).await;
+            taps.set(taps.get() + 1);
+        }
+    };
+
+    // A visitor: 加入购物车 leads to the login, and then to the cart with the box in it.
+    browser.goto(&app.url("/?care=1")).await;
+    browser.wait_for(".product-card", WAIT).await;
+    tap(".product-card").await;
+    tap("#add-to-cart").await;
+    let input = browser.wait_for("#phone", WAIT).await;
+    browser.type_text(&input, "13900000001").await;
+    browser.click(&browser.wait_for("#send-code", WAIT).await).await;
+    browser.wait_for("#dev-code strong", WAIT).await;
+    browser.click(&browser.wait_for("#login", WAIT).await).await;
+    browser.wait_for(".cart-line", WAIT).await;
+    let token = browser.script("return localStorage.getItem('fxs_token')").await;
+    let token = token.as_str().expect("logged in").to_owned();
+    let cart = app.get("/api/v1/cart", Some(&token)).await.body;
+    assert_eq!(cart["items"].as_array().map(Vec::len), Some(1), "the box is in the cart after the login: {cart}");
+    let emptied = format!("/api/v1/cart/items/{}", cart["items"][0]["product_id"]);
+    assert_eq!(app.put(&emptied, &serde_json::json!({ "quantity": 0 }), Some(&token)).await.status, 200);
+
+    // Logged in, care mode: home -> box -> 加入购物车 -> 去结算 -> 提交订单.
+    taps.set(0);
+    browser.goto(&app.url("/")).await;
+    tap(".product-card").await;
+    tap("#add-to-cart").await;
+    tap("#to-checkout").await;
+    browser.wait_for(".slot-option.selected", WAIT).await;
+    tap("#place-order").await;
+    browser.wait_for("#handoff-code", WAIT).await;
+    assert!(taps.get() <= 6, "{} taps to a placed box", taps.get());
+    let orders = app.get("/api/v1/orders", Some(&token)).await.body;
+    assert_eq!(orders["items"].as_array().map(Vec::len), Some(1), "{orders}");
+
+    // 再来一单: home -> 再来一单 -> 提交订单, in another slot (one order per household per slot).
+    taps.set(0);
+    browser.goto(&app.url("/")).await;
+    tap("#order-again").await;
+    browser.wait_for(".slot-option.selected", WAIT).await;
+    wait_until(&browser, "document.querySelector('.summary')", "the cart refilled").await;
+    tap("#place-order").await;
+    browser.wait_for("#handoff-code", WAIT).await;
+    assert!(taps.get() <= 3, "{} taps to the same again", taps.get());
+    let orders = app.get("/api/v1/orders", Some(&token)).await.body;
+    let list = orders["items"].as_array().expect("orders");
+    assert_eq!(list.len(), 2, "{orders}");
+    assert_ne!(list[0]["slot_id"], list[1]["slot_id"], "the next free slot was chosen");
+    assert_eq!(list[0]["total_fen"], list[1]["total_fen"], "the same again");
+    browser.quit().await;
 }

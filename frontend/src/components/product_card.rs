@@ -3,24 +3,14 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::api::Product;
 
-/// The emoji of a category, for a picture where we have no photo.
-pub fn category_icon(category: &str) -> &'static str {
-    match category {
-        "box" => "📦",
-        "vegetable" => "🥬",
-        "fruit" => "🍎",
-        "meat" => "🥩",
-        "egg" => "🥚",
-        "grain_oil" => "🌾",
-        "tofu" => "🫘",
-        "seafood" => "🐟",
-        "staple" => "🥟",
-        _ => "🛍️",
-    }
+/// What stands for a product that has no photo yet: the first character of its name on a plain
+/// tile (never a picture of something else: potatoes are not cabbages).
+pub fn initial(name: &str) -> String {
+    name.chars().next().map(String::from).unwrap_or_default()
 }
 
 /// A product's picture on a card: its photo's thumbnail, loaded lazily into a box of fixed size
-/// (nothing jumps), or its category's emoji when it has no photo.
+/// (nothing jumps), or its name's first character on a tile when it has none.
 #[component]
 fn Picture<'a>(product: &'a Product) -> impl IntoView {
     match &product.photo {
@@ -28,7 +18,7 @@ fn Picture<'a>(product: &'a Product) -> impl IntoView {
             <img class="product-icon" src=photo.thumb_url.clone() alt="" width="64" height="64" loading="lazy" decoding="async"/>
         }
         .into_any(),
-        None => view! { <div class="product-icon" aria-hidden="true">{category_icon(&product.category)}</div> }.into_any(),
+        None => view! { <div class="product-icon placeholder" aria-hidden="true">{initial(&product.name)}</div> }.into_any(),
     }
 }
 

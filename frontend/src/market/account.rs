@@ -1,7 +1,7 @@
 //! "Me": the account, the home address, the language, the way to the workers' pages.
 
 use crate::api;
-use crate::components::{Guarded, COMMUNITY};
+use crate::components::Guarded;
 use crate::i18n::{self, t, Lang, K};
 use crate::session::use_session;
 use leptos::prelude::*;
@@ -24,12 +24,30 @@ pub fn MePage() -> impl IntoView {
     view! {
         <h1>{t(K::my_account)}</h1>
         <Guarded next="/me"><Account/></Guarded>
+        <CareSwitch/>
         <div class="card">
             <h2>{t(K::language)}</h2>
             <div class="lang-choice">
                 <button class="btn secondary" on:click=move |_| i18n::set_lang(Lang::Zh)>"中文"</button>
                 <button class="btn secondary" on:click=move |_| i18n::set_lang(Lang::En)>"English"</button>
             </div>
+        </div>
+    }
+}
+
+/// 长辈模式: big text and big buttons on this device. The switch is a link to `?care=1` (or 0)
+/// that reloads the page, whose boot script turns it on or off and remembers it.
+#[component]
+pub fn CareSwitch() -> impl IntoView {
+    let on = crate::storage::care();
+    view! {
+        <div class="card care-card">
+            <h2 id="care-title">{i18n::tr("长辈模式", "Care mode")}</h2>
+            <p class="note">{i18n::tr("字更大、按钮更大，首页只留最常用的。", "Bigger text and buttons; the home page keeps only what is used most.")}</p>
+            <a id="care-switch" rel="external" href=if on { "/me?care=0" } else { "/me?care=1" } class="btn block" class:secondary=!on
+                role="switch" aria-labelledby="care-title" aria-checked=on.to_string()>
+                {if on { i18n::tr("已开启 · 点此关闭", "On · tap to turn off") } else { i18n::tr("点此开启", "Tap to turn on") }}
+            </a>
         </div>
     }
 }
@@ -72,16 +90,13 @@ fn Account() -> impl IntoView {
                             {h.hardship.unwrap_or(false).then(|| view! { <span class="badge">{t(K::hardship)}</span> })}
                             {h.elderly.unwrap_or(false).then(|| view! { <span class="badge">{t(K::elderly)}</span> })}
                         </p>
-                        {match h.membership {
-                            Some(Membership::Pending) => view! {
-                                <p class="note" id="membership-pending" role="status">{i18n::tr("等待本户家人或工作人员确认。确认前可以送货到这个门口，但看不到本户的订单、团购和标记。", "Waiting for a member of this household or staff to let you in. Until then goods come to this door, but the household's orders, group-buys and flags are not shown.")}</p>
-                            }.into_any(),
-                            _ => view! { <A href="/household"><span class="btn secondary" id="household-requests">{i18n::tr("家人申请", "Join requests")}</span></A> }.into_any(),
-                        }}
+                        {(h.membership == Some(Membership::Pending)).then(|| view! {
+                            <p class="note" id="membership-pending" role="status">{i18n::tr("等待本户家人或工作人员确认。确认前可以送货到这个门口，但看不到本户的订单、团购和标记。", "Waiting for a member of this household or staff to let you in. Until then goods come to this door, but the household's orders, group-buys and flags are not shown.")}</p>
+                        })}
                     }.into_any(),
                     None => view! { <p>{t(K::no_household)}</p> }.into_any(),
                 }}
-                <AddressForm/>
+                <A href="/household" attr:class="btn secondary" attr:id="household-link">{i18n::tr("住址和家人", "Address and family")}</A>
             </div>
             {user.has_role(Role::Staff).then(|| view! {
                 <A href="/staff"><span class="btn primary block">{t(K::staff_page)}</span></A>
@@ -95,52 +110,5 @@ fn Account() -> impl IntoView {
             <button id="logout" class="btn secondary block" on:click=logout.clone()>{t(K::logout)}</button>
         }
         .into_any()
-    }
-}
-
-/// Sets the resident's home (building, unit, room in 七里山小区).
-#[component]
-fn AddressForm() -> impl IntoView {
-    let session = use_session();
-    let open = RwSignal::new(false);
-    let building = RwSignal::new(String::new());
-    let unit = RwSignal::new(String::new());
-    let room = RwSignal::new(String::new());
-    let message = RwSignal::new(None::<(bool, String)>);
-    let save = move |_| {
-        let address = shared::api::Address {
-            building: building.get_untracked().trim().to_owned(),
-            unit: unit.get_untracked().trim().to_owned(),
-            room: room.get_untracked().trim().to_owned(),
-        };
-        leptos::task::spawn_local(async move {
-            match api::set_household(&address).await {
-                Ok(user) => {
-                    session.user.set(Some(user));
-                    open.set(false);
-                    message.set(Some((true, i18n::now(K::saved).to_owned())));
-                }
-                Err(f) => message.set(Some((false, f.text()))),
-            }
-        });
-    };
-    view! {
-        {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:added=ok role="status">{m}</p> })}
-        {move || if open.get() {
-            view! {
-                <div class="address-row">
-                    <label>{COMMUNITY}</label>
-                    <input id="home-building" inputmode="numeric" maxlength="4" prop:value=move || building.get() on:input=move |ev| building.set(event_target_value(&ev))/>
-                    <span>{t(K::building)}</span>
-                    <input id="home-unit" inputmode="numeric" maxlength="4" prop:value=move || unit.get() on:input=move |ev| unit.set(event_target_value(&ev))/>
-                    <span>{t(K::unit)}</span>
-                    <input id="home-room" inputmode="numeric" maxlength="6" prop:value=move || room.get() on:input=move |ev| room.set(event_target_value(&ev))/>
-                    <span>{t(K::room)}</span>
-                </div>
-                <button id="save-address" class="btn primary block" on:click=save>{t(K::save)}</button>
-            }.into_any()
-        } else {
-            view! { <button class="btn secondary" on:click=move |_| open.set(true)>{t(K::edit_address)}</button> }.into_any()
-        }}
     }
 }

@@ -43,59 +43,94 @@ pub fn HomePage() -> impl IntoView {
     let categories = Load::of(api::CATEGORIES);
     let boxes = Load::new(|| api::products_path(&ProductFilter { category: Some("box".into()), ..Default::default() }));
     let vendors = Load::of(api::VENDORS);
+    // In care mode the page keeps what is used most (the style sheet puts the boxes first and
+    // leaves the stalls and the donation link out): 再来一单, the boxes, the categories.
     view! {
-        <section class="hero">
-            <h1>{t(K::app_name)}</h1>
-            <p>{t(K::tagline)}</p>
-            <SearchBox/>
-            <p class="donate-link"><A href="/donate" attr:id="to-donate">"❤️ " {t(K::donate)} " ›"</A></p>
-        </section>
-        <section>
-            <h2>{t(K::categories)}</h2>
-            {categories.show_items(|items: Vec<Category>| view! {
-                <div class="category-grid">
-                    {items.into_iter().map(|c| {
-                        let (name, name_en) = (c.name_zh, c.name_en);
-                        view! {
-                            <A href=format!("/products?category={}", c.id)>
-                                <div class="category">
-                                    <span class="category-icon" aria-hidden="true">{c.icon}</span>
-                                    <span>{move || if i18n::lang() == Lang::Zh { name.clone() } else { name_en.clone() }}</span>
-                                </div>
-                            </A>
-                        }
-                    }).collect_view()}
+        <div class="home">
+            <section class="hero">
+                <h1>{t(K::app_name)}</h1>
+                <p>{t(K::tagline)}</p>
+                <SearchBox/>
+                <p class="donate-link"><A href="/donate" attr:id="to-donate">"❤️ " {t(K::donate)} " ›"</A></p>
+            </section>
+            <ForYou/>
+            <section class="home-categories">
+                <h2>{t(K::categories)}</h2>
+                {categories.show_items(|items: Vec<Category>| view! {
+                    <div class="category-grid">
+                        {items.into_iter().map(|c| {
+                            let (name, name_en) = (c.name_zh, c.name_en);
+                            view! {
+                                <A href=format!("/products?category={}", c.id)>
+                                    <div class="category">
+                                        <span class="category-icon" aria-hidden="true">{c.icon}</span>
+                                        <span>{move || if i18n::lang() == Lang::Zh { name.clone() } else { name_en.clone() }}</span>
+                                    </div>
+                                </A>
+                            }
+                        }).collect_view()}
+                    </div>
+                })}
+            </section>
+            <section class="home-boxes">
+                <h2>{t(K::boxes)}</h2>
+                {boxes.show_items(|items: Vec<Product>| view! {
+                    <div class="product-list">
+                        {items.into_iter().map(|p| view! { <ProductCard product=p/> }).collect_view()}
+                    </div>
+                })}
+            </section>
+            <section class="home-stalls">
+                <h2>{t(K::stalls)}</h2>
+                {vendors.show_items(|items: Vec<Vendor>| view! {
+                    <ul class="stall-list">
+                        {items.into_iter().map(|v| view! {
+                            <li>
+                                <A href=format!("/products?vendor_id={}", v.id)>
+                                    <div class="stall">
+                                        <span class="stall-no">{v.stall_no}</span>
+                                        <span class="stall-name">{v.name}</span>
+                                        {(!v.open).then(|| view! { <span class="badge warn">{t(K::stall_closed)}</span> })}
+                                        {v.closed_on.map(|day| view! { <span class="badge warn">{day} " " {t(K::stall_rests)}</span> })}
+                                        <span class="stall-desc">{v.description}</span>
+                                    </div>
+                                </A>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                })}
+            </section>
+        </div>
+    }
+}
+
+/// For a logged-in resident: care mode offered once on this device to a household flagged
+/// elderly (either answer is remembered by the page's boot script, `?care=1` or `?care=0`), and
+/// 再来一单, one big button that refills the cart from the household's last order and opens the
+/// checkout with the next time chosen, once there is an order to repeat.
+#[component]
+fn ForYou() -> impl IntoView {
+    // Only whether an order is a group-buy's share is read (the first visit stays small).
+    #[derive(serde::Deserialize)]
+    struct Mine {
+        group_buy_id: Option<i64>,
+    }
+    let session = use_session();
+    let asked = crate::storage::care_offered();
+    let orders = Load::when(move || session.user.get().map(|_| format!("{}?limit=20", api::ORDERS)));
+    move || {
+        let elderly = session.user.get().and_then(|u| u.household).and_then(|h| h.elderly).unwrap_or(false);
+        let again = orders.value::<List<Mine>>().is_some_and(|l| l.items.iter().any(|o| o.group_buy_id.is_none()));
+        view! {
+            <div class="card" id="offer-care" class:hidden=asked || !elderly>
+                <p>{i18n::tr("要不要打开长辈模式？字更大，按钮更大。以后可以在“我的”里改。", "Turn on care mode? Bigger text and buttons; you can change it under Me.")}</p>
+                <div class="actions">
+                    <a rel="external" href="/?care=1" class="btn primary" id="care-yes">{i18n::tr("打开", "Turn on")}</a>
+                    <a rel="external" href="/?care=0" class="btn secondary" id="care-no">{i18n::tr("不用了", "No, thanks")}</a>
                 </div>
-            })}
-        </section>
-        <section>
-            <h2>{t(K::boxes)}</h2>
-            {boxes.show_items(|items: Vec<Product>| view! {
-                <div class="product-list">
-                    {items.into_iter().map(|p| view! { <ProductCard product=p/> }).collect_view()}
-                </div>
-            })}
-        </section>
-        <section>
-            <h2>{t(K::stalls)}</h2>
-            {vendors.show_items(|items: Vec<Vendor>| view! {
-                <ul class="stall-list">
-                    {items.into_iter().map(|v| view! {
-                        <li>
-                            <A href=format!("/products?vendor_id={}", v.id)>
-                                <div class="stall">
-                                    <span class="stall-no">{v.stall_no}</span>
-                                    <span class="stall-name">{v.name}</span>
-                                    {(!v.open).then(|| view! { <span class="badge warn">{t(K::stall_closed)}</span> })}
-                                    {v.closed_on.map(|day| view! { <span class="badge warn">{day} " " {t(K::stall_rests)}</span> })}
-                                    <span class="stall-desc">{v.description}</span>
-                                </div>
-                            </A>
-                        </li>
-                    }).collect_view()}
-                </ul>
-            })}
-        </section>
+            </div>
+            <a href="/checkout?again=1" class="btn primary block" id="order-again" class:hidden=!again>{i18n::tr("再来一单", "Order the same again")}</a>
+        }
     }
 }
 
@@ -191,7 +226,7 @@ pub fn ProductPage() -> impl IntoView {
                 <article class="product-detail">
                     {match &p.photo {
                         Some(photo) => view! { <img class="detail-photo" src=photo.url.clone() alt=p.name.clone() width="960" height="720" decoding="async"/> }.into_any(),
-                        None => view! { <div class="detail-icon" aria-hidden="true">{crate::components::category_icon(&p.category)}</div> }.into_any(),
+                        None => view! { <div class="detail-icon placeholder" aria-hidden="true">{crate::components::initial(&p.name)}</div> }.into_any(),
                     }}
                     <h1>{p.name.clone()}</h1>
                     <p class="detail-price">{p.price_fen.yuan()} <small>"/" {p.unit.clone()}</small></p>
@@ -234,27 +269,26 @@ pub fn ProductPage() -> impl IntoView {
     }
 }
 
-/// Quantity and "add to cart"; asks a visitor to log in first.
+/// Quantity and "add to cart"; a visitor logs in first and finds the goods in the cart after
+/// (the cart page puts in what `storage::keep_for_cart` kept).
 #[component]
 fn AddToCart(product_id: i64, max: i64) -> impl IntoView {
     let session = use_session();
     let navigate = use_navigate();
+    let query = use_query_map();
     let quantity = RwSignal::new(1i64);
-    let message = RwSignal::new(None::<(bool, String)>);
+    // Back from the login with the goods in the cart: say so.
+    let message =
+        RwSignal::new(query.get_untracked().get("added").is_some().then(|| (true, i18n::now(K::added).to_owned())));
     let add = move |_| {
+        let q = quantity.get_untracked();
         if session.user.get_untracked().is_none() {
-            navigate(&format!("/login?next=/products/{product_id}"), Default::default());
+            crate::storage::keep_for_cart(product_id, q);
+            navigate("/login?next=/cart", Default::default());
             return;
         }
-        let q = quantity.get_untracked();
         leptos::task::spawn_local(async move {
-            // Adding to what is already in the cart.
-            let current = api::cart()
-                .await
-                .ok()
-                .and_then(|c| c.items.into_iter().find(|i| i.product_id.get() == product_id))
-                .map_or(0, |i| i.quantity);
-            match api::set_cart(product_id, current + q).await {
+            match api::add_to_cart(product_id, q).await {
                 Ok(_) => message.set(Some((true, i18n::now(K::added).to_owned()))),
                 Err(f) => message.set(Some((false, f.text()))),
             }
@@ -269,9 +303,8 @@ fn AddToCart(product_id: i64, max: i64) -> impl IntoView {
             <button id="add-to-cart" class="btn primary" on:click=add>{t(K::add_to_cart)}</button>
         </div>
         {move || message.get().map(|(ok, m)| view! {
-            <p class:form-error=!ok class:added=ok role="status">{m}
-                {ok.then(|| view! { " · " <A href="/cart">{t(K::go_checkout)}</A> })}
-            </p>
+            <p class:form-error=!ok class:added=ok role="status">{m}</p>
+            <a href="/checkout" class="btn primary block" id="to-checkout" class:hidden=!ok>{t(K::go_checkout)}</a>
         })}
     }
 }

@@ -5,9 +5,12 @@ use crate::components::{day_and_time, Guarded, Load, Stepper, COMMUNITY};
 use crate::i18n::{now, t, tr, K};
 use crate::session::use_session;
 use leptos::prelude::*;
-use leptos_router::{components::A, hooks::use_navigate};
-use shared::api::{Address, Cart, CheckoutRequest, Slot};
-use shared::order::{Payment, SlotKind};
+use leptos_router::{
+    components::A,
+    hooks::{use_navigate, use_query_map},
+};
+use shared::api::{Address, Cart, CheckoutRequest, List, OrderSummary, Slot};
+use shared::order::{OrderStatus, Payment, SlotKind};
 
 #[component]
 pub fn CartPage() -> impl IntoView {
@@ -21,6 +24,19 @@ pub fn CartPage() -> impl IntoView {
 fn CartLines() -> impl IntoView {
     let cart = Load::of(api::CART);
     let error = RwSignal::new(None::<String>);
+    // What a visitor added before logging in goes in now; a refusal (over the limit, sold out)
+    // is said here.
+    let kept = crate::storage::take_for_cart();
+    if !kept.is_empty() {
+        leptos::task::spawn_local(async move {
+            for (product_id, quantity) in kept {
+                if let Err(f) = api::add_to_cart(product_id, quantity).await {
+                    error.set(Some(f.text()));
+                }
+            }
+            cart.reload();
+        });
+    }
     let set = move |product_id: i64, quantity: i64| {
         leptos::task::spawn_local(async move {
             match api::set_cart(product_id, quantity).await {
@@ -75,9 +91,8 @@ fn cart_lines(c: Cart, set: impl Fn(i64, i64) + Copy + Send + Sync + 'static) ->
         </ul>
         <div class="checkout-bar">
             <span>{tr("合计", "Total")} " " <strong id="cart-total">{total.yuan()}</strong></span>
-            <A href="/checkout">
-                <span id="go-checkout" class="btn primary" class:disabled=problems>{t(K::go_checkout)}</span>
-            </A>
+            <A href="/checkout" attr:id="go-checkout" attr:class="btn primary" attr:aria-disabled=problems.then_some("true")
+                class:disabled=problems>{t(K::go_checkout)}</A>
         </div>
     }
 }
@@ -136,6 +151,22 @@ fn BindPhone() -> impl IntoView {
     }
 }
 
+/// The next slot of `kind` with a place left and no order of the household's yet (`taken`):
+/// chosen for the resident, who may choose another.
+fn next_open<'a>(all: &'a [Slot], kind: SlotKind, places: impl Fn(&Slot) -> i64, taken: &[i64]) -> Option<&'a Slot> {
+    all.iter().find(|s| s.kind == kind && !s.closed && places(s) > 0 && !taken.contains(&s.id.get()))
+}
+
+/// The slots the household's orders still hold.
+fn taken_slots(orders: &List<OrderSummary>) -> Vec<i64> {
+    orders
+        .items
+        .iter()
+        .filter(|o| !matches!(o.status, OrderStatus::Cancelled | OrderStatus::Expired))
+        .map(|o| o.slot_id.get())
+        .collect()
+}
+
 #[component]
 fn CheckoutForm() -> impl IntoView {
     let session = use_session();
@@ -157,6 +188,17 @@ fn CheckoutForm() -> impl IntoView {
     // tries it. The timer stops with the page.
     slots.every(10);
 
+    // 再来一单 (`?again=1`): the cart refilled from the last order first.
+    if use_query_map().get_untracked().get("again").is_some() {
+        leptos::task::spawn_local(async move {
+            match api::order_again().await {
+                Ok(true) => cart.reload(),
+                Ok(false) => error.set(Some(tr("还没有可以再来一单的订单", "No earlier order to repeat")().to_owned())),
+                Err(f) => error.set(Some(f.text())),
+            }
+        });
+    }
+
     // The household's address, when there is one.
     Effect::new(move || {
         if let Some(h) = session.user.get().and_then(|u| u.household) {
@@ -169,6 +211,27 @@ fn CheckoutForm() -> impl IntoView {
     });
     let priority = move || session.user.get().and_then(|u| u.household).is_some_and(|h| h.is_priority());
     let places = move |s: &Slot| if priority() { s.priority_remaining } else { s.remaining };
+    let mine = Load::new(|| format!("{}?limit=50", api::ORDERS));
+    let taken = move || mine.value::<List<OrderSummary>>().map(|l| taken_slots(&l));
+    // The next time with a place left is chosen for the resident, on its day.
+    Effect::new(move || {
+        let (Some(all), Some(taken)) = (slots.value::<List<Slot>>(), taken()) else { return };
+        if chosen.get_untracked().is_none() {
+            if let Some(s) = next_open(&all.items, kind.get_untracked(), places, &taken) {
+                chosen.set(Some(s.id.get()));
+                day.set(Some(day_and_time(&s.starts_at).0));
+            }
+        }
+    });
+    let choose_kind = move |k: SlotKind| {
+        kind.set(k);
+        let taken = taken().unwrap_or_default();
+        let next = slots.value::<List<Slot>>().and_then(|l| next_open(&l.items, k, places, &taken).cloned());
+        if let Some(s) = &next {
+            day.set(Some(day_and_time(&s.starts_at).0));
+        }
+        chosen.set(next.map(|s| s.id.get()));
+    };
 
     let submit = move |_| {
         error.set(None);
@@ -218,11 +281,13 @@ fn CheckoutForm() -> impl IntoView {
             }.into_any()
         })}
 
-        <div class="segmented" role="tablist">
-            <button role="tab" class:active=move || kind.get() == SlotKind::Delivery
-                on:click=move |_| { kind.set(SlotKind::Delivery); chosen.set(None); }>{tr("送货上门", "Home delivery")}</button>
-            <button role="tab" class:active=move || kind.get() == SlotKind::Pickup
-                on:click=move |_| { kind.set(SlotKind::Pickup); chosen.set(None); }>{tr("到店自提", "Pick up at the market")}</button>
+        <div class="segmented" role="group" aria-label=tr("送货方式", "How it comes")>
+            <button id="kind-delivery" aria-pressed=move || (kind.get() == SlotKind::Delivery).to_string()
+                class:active=move || kind.get() == SlotKind::Delivery
+                on:click=move |_| choose_kind(SlotKind::Delivery)>{tr("送货上门", "Home delivery")}</button>
+            <button id="kind-pickup" aria-pressed=move || (kind.get() == SlotKind::Pickup).to_string()
+                class:active=move || kind.get() == SlotKind::Pickup
+                on:click=move |_| choose_kind(SlotKind::Pickup)>{tr("到店自提", "Pick up at the market")}</button>
         </div>
 
         <h2>{tr("选择时段", "Choose a time")}</h2>
@@ -231,20 +296,18 @@ fn CheckoutForm() -> impl IntoView {
                     days.dedup();
                     if day.get_untracked().is_none_or(|d| !days.contains(&d)) {
                         // The first day with a place left (late in the day, today's have closed).
-                        let open = all
-                            .iter()
-                            .find(|s| s.kind == kind.get_untracked() && !s.closed && places(s) > 0)
-                            .map(|s| day_and_time(&s.starts_at).0);
-                        day.set(open.or_else(|| days.first().cloned()));
+                        let open = next_open(&all, kind.get_untracked(), places, &[]);
+                        day.set(open.map(|s| day_and_time(&s.starts_at).0).or_else(|| days.first().cloned()));
                     }
                     let all = StoredValue::new(all);
                     view! {
-                        <div class="day-tabs" role="tablist">
+                        <div class="day-tabs" role="group" aria-label=tr("日期", "Day")>
                             {days.into_iter().map(|d| {
                                 let label = day_label(&d);
-                                let this = d.clone();
+                                let this = StoredValue::new(d.clone());
+                                let on = move || day.get() == Some(this.get_value());
                                 view! {
-                                    <button role="tab" class="day-tab" class:active=move || day.get().as_deref() == Some(this.as_str())
+                                    <button class="day-tab" class:active=on aria-pressed=move || on().to_string()
                                         on:click=move |_| { day.set(Some(d.clone())); chosen.set(None); }>{label}</button>
                                 }
                             }).collect_view()}
@@ -265,6 +328,7 @@ fn CheckoutForm() -> impl IntoView {
                                     view! {
                                         <button class="slot-option" data-id=id disabled=disabled
                                             class:selected=move || chosen.get() == Some(id)
+                                            aria-pressed=move || (chosen.get() == Some(id)).to_string()
                                             on:click=move |_| chosen.set(Some(id))>
                                             <span class="slot-time">{window}</span>
                                             <span class="slot-left">
@@ -284,24 +348,26 @@ fn CheckoutForm() -> impl IntoView {
             <h2>{tr("送货地址", "Delivery address")}</h2>
             <div class="address-row">
                 <label>{COMMUNITY}</label>
-                <input id="building" inputmode="numeric" maxlength="4" prop:value=move || building.get()
+                <input id="building" aria-label=tr("楼号", "Building") inputmode="numeric" maxlength="4" prop:value=move || building.get()
                     on:input=move |ev| building.set(event_target_value(&ev))/>
                 <span>{t(K::building)}</span>
-                <input id="unit" inputmode="numeric" maxlength="4" prop:value=move || unit.get()
+                <input id="unit" aria-label=tr("单元", "Unit") inputmode="numeric" maxlength="4" prop:value=move || unit.get()
                     on:input=move |ev| unit.set(event_target_value(&ev))/>
                 <span>{t(K::unit)}</span>
-                <input id="room" inputmode="numeric" maxlength="6" prop:value=move || room.get()
+                <input id="room" aria-label=tr("房号", "Room") inputmode="numeric" maxlength="6" prop:value=move || room.get()
                     on:input=move |ev| room.set(event_target_value(&ev))/>
                 <span>{t(K::room)}</span>
             </div>
         </Show>
 
         <h2>{tr("付款方式", "Payment")}</h2>
-        <div class="segmented">
-            <button class:active=move || payment.get() == Payment::OnDelivery on:click=move |_| payment.set(Payment::OnDelivery)>
+        <div class="segmented" role="group" aria-label=tr("付款方式", "Payment")>
+            <button class:active=move || payment.get() == Payment::OnDelivery on:click=move |_| payment.set(Payment::OnDelivery)
+                aria-pressed=move || (payment.get() == Payment::OnDelivery).to_string()>
                 {tr("货到付款", "Pay on delivery")}
             </button>
-            <button class:active=move || payment.get() == Payment::Wechat on:click=move |_| payment.set(Payment::Wechat)>
+            <button class:active=move || payment.get() == Payment::Wechat on:click=move |_| payment.set(Payment::Wechat)
+                aria-pressed=move || (payment.get() == Payment::Wechat).to_string()>
                 {tr("微信支付", "WeChat Pay")}
             </button>
         </div>

@@ -1,15 +1,32 @@
-//! 家人: a member invites family by phone (they are members at once), and sees the residents
+//! 住址和家人: the resident's home address (set or changed); a member invites family by phone (they are members at once), and sees the residents
 //! who gave this household's address and wait to be let in (phone masked), letting them in or
 //! turning them down; until then the household's flags, orders and shares are not theirs.
 
 use crate::api;
-use crate::components::Load;
-use crate::i18n::tr;
+use crate::components::{Guarded, Load, COMMUNITY};
+use crate::i18n::{now, t, tr, K};
+use crate::session::use_session;
 use leptos::prelude::*;
-use shared::api::{HouseholdRequest, Invited};
+use shared::api::{HouseholdRequest, Invited, Membership};
 
 #[component]
 pub fn HouseholdPage() -> impl IntoView {
+    let session = use_session();
+    let member = Memo::new(move |_| {
+        session.user.get().and_then(|u| u.household).is_some_and(|h| h.membership != Some(Membership::Pending))
+    });
+    view! {
+        <h1>{tr("住址和家人", "Address and family")}</h1>
+        <Guarded next="/household">
+            <AddressForm/>
+            <Show when=move || member.get()><Family/></Show>
+        </Guarded>
+    }
+}
+
+/// A member's family: invites by phone and the requests to join.
+#[component]
+fn Family() -> impl IntoView {
     let requests = Load::new(|| api::HOUSEHOLD_REQUESTS.to_owned());
     let error = RwSignal::new(None::<String>);
     let answer = move |id: i64, approve: bool| {
@@ -51,7 +68,6 @@ pub fn HouseholdPage() -> impl IntoView {
         });
     };
     view! {
-        <h1>{tr("家人", "Family")}</h1>
         <section class="card invite">
             <h2>{tr("邀请家人", "Invite family")}</h2>
             <p class="note">{tr("填写家人的手机号，对方登录后直接成为本户成员，不用再等确认。", "Enter a family member's mobile number: once they log in they are a member, with no wait.")}</p>
@@ -96,5 +112,52 @@ pub fn HouseholdPage() -> impl IntoView {
                 </ul>
             }.into_any()
         })}
+    }
+}
+
+/// Sets the resident's home (building, unit, room in 七里山小区); the household's own address
+/// filled in to start from.
+#[component]
+fn AddressForm() -> impl IntoView {
+    let session = use_session();
+    let home = session.user.get_untracked().and_then(|u| u.household);
+    let building = RwSignal::new(home.as_ref().map(|h| h.building.clone()).unwrap_or_default());
+    let unit = RwSignal::new(home.as_ref().map(|h| h.unit.clone()).unwrap_or_default());
+    let room = RwSignal::new(home.map(|h| h.room).unwrap_or_default());
+    let message = RwSignal::new(None::<(bool, String)>);
+    let busy = RwSignal::new(false);
+    let save = move |_| {
+        let address = shared::api::Address {
+            building: building.get_untracked().trim().to_owned(),
+            unit: unit.get_untracked().trim().to_owned(),
+            room: room.get_untracked().trim().to_owned(),
+        };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match api::set_household(&address).await {
+                Ok(user) => {
+                    session.user.set(Some(user));
+                    message.set(Some((true, now(K::saved).to_owned())));
+                }
+                Err(f) => message.set(Some((false, f.text()))),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card">
+            <h2>{t(K::household)}</h2>
+            <div class="address-row">
+                <span>{COMMUNITY}</span>
+                <input id="home-building" aria-label=tr("楼号", "Building") inputmode="numeric" maxlength="4" prop:value=move || building.get() on:input=move |ev| building.set(event_target_value(&ev))/>
+                <span>{t(K::building)}</span>
+                <input id="home-unit" aria-label=tr("单元", "Unit") inputmode="numeric" maxlength="4" prop:value=move || unit.get() on:input=move |ev| unit.set(event_target_value(&ev))/>
+                <span>{t(K::unit)}</span>
+                <input id="home-room" aria-label=tr("房号", "Room") inputmode="numeric" maxlength="6" prop:value=move || room.get() on:input=move |ev| room.set(event_target_value(&ev))/>
+                <span>{t(K::room)}</span>
+            </div>
+            {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:added=ok role="status">{m}</p> })}
+            <button id="save-address" class="btn primary block" disabled=move || busy.get() on:click=save>{t(K::save)}</button>
+        </section>
     }
 }
