@@ -92,6 +92,20 @@ ensure_browser() {
   ensure_apt chromium chromium-driver fonts-noto-cjk fonts-noto-color-emoji
 }
 
+# axe-core (npm) for the browser tests' accessibility audit of every page; sets FXS_TEST_AXE_JS.
+# Without it the audit cannot run, so this fails rather than skip it.
+ensure_axe() {
+  local js="$ROOT/.tools/node_modules/axe-core/axe.min.js"
+  if [ ! -f "$js" ]; then
+    command -v npm >/dev/null || ensure_apt npm
+    say "installing axe-core@4 (npm) into .tools/"
+    mkdir -p "$ROOT/.tools"
+    (cd "$ROOT/.tools" && npm install --silent --no-audit --no-fund --prefix "$ROOT/.tools" axe-core@4 >/dev/null 2>&1) \
+      || die "npm install axe-core failed: the accessibility audit needs it"
+  fi
+  export FXS_TEST_AXE_JS="$js"
+}
+
 # PostgreSQL for the tests: start the machine's cluster if it is installed but stopped.
 ensure_postgres() {
   if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then return 0; fi

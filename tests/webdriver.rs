@@ -203,6 +203,12 @@ impl Driver {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": js, "args": [] }))).await
     }
 
+    /// Runs `js` as the body of an async function: it ends by calling
+    /// `arguments[arguments.length - 1](result)`; the result is returned.
+    pub async fn script_async(&self, js: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/async", Some(json!({ "script": js, "args": [] }))).await
+    }
+
     pub async fn screenshot_png(&self) -> Vec<u8> {
         use base64_decode as decode;
         let v = self.call(reqwest::Method::GET, "/screenshot", None).await;

@@ -1052,14 +1052,16 @@ fn qr_video(text: &str) -> Vec<u8> {
     out
 }
 
-/// Waits until the page's app has started and nothing on it is still loading.
+/// Waits until the page's app has started and nothing on it is still loading (a part that keeps
+/// loading, such as a live board, is given 10 s).
 async fn settled(browser: &Driver, what: &str) {
-    wait_until(
-        browser,
-        "!document.getElementById('boot') && document.querySelector('main') && !document.querySelector('.status.loading')",
-        what,
-    )
-    .await;
+    wait_until(browser, "!document.getElementById('boot') && document.querySelector('main')", what).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser.script("return Boolean(document.querySelector('.status.loading'))").await == true
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
@@ -1249,5 +1251,91 @@ async fn a_box_and_the_same_again_in_few_taps() {
     assert_eq!(list.len(), 2, "{orders}");
     assert_ne!(list[0]["slot_id"], list[1]["slot_id"], "the next free slot was chosen");
     assert_eq!(list[0]["total_fen"], list[1]["total_fen"], "the same again");
+    browser.quit().await;
+}
+
+/// axe-core's findings of impact serious or critical on the page in front of the browser, as
+/// "rule: target (what is wrong)" lines.
+async fn axe_findings(browser: &Driver, axe: &str) -> Vec<String> {
+    if browser.script("return typeof window.axe").await != "object" {
+        browser.script(&format!("{axe}; return 0")).await;
+    }
+    let found = browser
+        .script_async(
+            "const done = arguments[arguments.length - 1]; \
+             axe.run(document, { resultTypes: ['violations'] }).then(r => done(r.violations \
+               .filter(v => v.impact === 'serious' || v.impact === 'critical') \
+               .flatMap(v => v.nodes.map(n => v.id + ': ' + n.target.join(' ') + ' (' + (n.failureSummary || '').split('\\n').slice(1, 2).join('').trim() + ')')))) \
+             .catch(e => done(['axe failed: ' + e]));",
+        )
+        .await;
+    found.as_array().map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+}
+
+/// axe-core (the accessibility engine browsers' own audits use) over every page of the three
+/// bundles, in normal and in care mode: no serious or critical finding anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axe_finds_nothing_serious_on_any_page() {
+    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
+    let axe_path =
+        std::env::var("FXS_TEST_AXE_JS").expect("FXS_TEST_AXE_JS: run ./scripts/test, which installs axe-core");
+    let axe = std::fs::read_to_string(&axe_path).expect("axe-core's axe.min.js");
+    let app = spawn_app(Db::Sqlite).await;
+    let (resident, _) = app.login("13900000001").await;
+    app.put_in_cart(&resident, app.product_id("大白菜").await, 2).await;
+    let slots = app.get("/api/v1/slots", None).await.body;
+    let slot = slots["items"]
+        .as_array()
+        .and_then(|l| {
+            l.iter().find(|s| s["kind"] == "delivery" && s["closed"] == false && s["remaining"].as_i64() > Some(0))
+        })
+        .map(|s| s["id"].clone())
+        .expect("an open slot");
+    let order =
+        app.checkout(&resident, "axe-order", &serde_json::json!({ "slot_id": slot, "payment": "on_delivery" })).await;
+    let order_id = order.body["id"].as_i64().expect("order id");
+    app.put_in_cart(&resident, app.product_id("大白菜").await, 1).await;
+    let box_id = app.get("/api/v1/products?category=box", None).await.body["items"][0]["id"].as_i64().expect("a box");
+    let group = app.get("/api/v1/group-buys", Some(&resident)).await.body["items"][0]["id"].as_i64();
+    let (staff, _) = app.login("13800000000").await;
+    let (vendor, _) = app.login("13800000101").await;
+    let (volunteer, _) = app.login("13800000201").await;
+
+    let mut pages: Vec<(Option<&str>, String)> = vec![(None, "/".into()), (None, "/login".into())];
+    for page in ["/", "/products", "/me", "/cart", "/checkout", "/orders", "/group", "/prices", "/household", "/donate"]
+    {
+        pages.push((Some(&resident), page.into()));
+    }
+    pages.push((Some(&resident), format!("/products/{box_id}")));
+    pages.push((Some(&resident), format!("/orders/{order_id}")));
+    if let Some(g) = group {
+        pages.push((Some(&resident), format!("/group/{g}")));
+    }
+    for page in ["/staff", "/staff/dispatch", "/staff/donations"] {
+        pages.push((Some(&staff), page.into()));
+    }
+    pages.push((Some(&vendor), "/vendor".into()));
+    pages.push((Some(&volunteer), "/volunteer".into()));
+
+    let browser = Driver::start().await;
+    let mut findings = Vec::new();
+    for care in ["0", "1"] {
+        for (token, page) in &pages {
+            // The login of the page's user, and the mode, before the page starts.
+            browser.goto(&app.url(&format!("/login?care={care}"))).await;
+            settled(&browser, "the login page").await;
+            let set = match token {
+                Some(t) => format!("localStorage.setItem('fxs_token', {t:?}); return 0"),
+                None => "localStorage.removeItem('fxs_token'); return 0".to_owned(),
+            };
+            browser.script(&set).await;
+            browser.goto(&app.url(page)).await;
+            settled(&browser, page).await;
+            for f in axe_findings(&browser, &axe).await {
+                findings.push(format!("{page} (care={care}) {f}"));
+            }
+        }
+    }
+    assert!(findings.is_empty(), "{} serious or critical findings:\n{}", findings.len(), findings.join("\n"));
     browser.quit().await;
 }

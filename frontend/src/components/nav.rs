@@ -15,7 +15,8 @@ pub fn TopBar() -> impl IntoView {
             <A href="/">
                 <span class="brand">{t(K::app_name)}</span>
             </A>
-            <button class="lang-switch" on:click=switch aria-label=t(K::language)>
+            // Its name is what it shows, as a voice-control user says it.
+            <button class="lang-switch" on:click=switch>
                 {move || if i18n::lang() == Lang::Zh { "EN" } else { "中文" }}
             </button>
         </header>
