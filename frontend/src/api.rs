@@ -32,12 +32,13 @@ impl Failure {
         self.status == 401
     }
 
-    /// What to tell the person: the server's words, or that the network is down.
+    /// What to tell the person: the server's words (in the page's language), or that the
+    /// network is down.
     pub fn text(&self) -> String {
         if self.status == 0 {
             crate::i18n::now(crate::i18n::K::network_failed).to_owned()
         } else {
-            self.message.clone()
+            crate::i18n::in_language(&self.message)
         }
     }
 }

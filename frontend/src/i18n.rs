@@ -178,6 +178,57 @@ pub fn lang() -> Lang {
     LANG.with(|l| l.get())
 }
 
+/// A unit of sale in the current language, for a view (it follows a change of language): the
+/// market's units are Chinese, and 斤 is half a kilo.
+pub fn unit(u: &str) -> String {
+    if lang() == Lang::Zh {
+        return u.to_owned();
+    }
+    match u {
+        "斤" => "500 g",
+        "公斤" => "kg",
+        "克" => "g",
+        "个" | "只" | "枚" | "根" | "块" | "颗" | "条" => "each",
+        "袋" => "bag",
+        "盒" => "box",
+        "桶" => "can",
+        "把" => "bunch",
+        "瓶" => "bottle",
+        "份" => "portion",
+        "箱" => "case",
+        "包" => "pack",
+        other => other,
+    }
+    .to_owned()
+}
+
+/// The server's words in the current language: its messages are written "中文 (English)", and
+/// one language at a time reads better; anything else is kept whole. In a view it follows a
+/// change of language.
+pub fn in_language(s: &str) -> String {
+    let Some(body) = s.strip_suffix(')') else { return s.to_owned() };
+    // The '(' that the final ')' closes.
+    let mut depth = 0;
+    let open = body.char_indices().rev().find_map(|(i, c)| match c {
+        ')' => {
+            depth += 1;
+            None
+        }
+        '(' if depth == 0 => Some(i),
+        '(' => {
+            depth -= 1;
+            None
+        }
+        _ => None,
+    });
+    let Some(open) = open else { return s.to_owned() };
+    let (zh, en) = (body[..open].trim_end(), &body[open + 1..]);
+    if zh.is_empty() || en.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) {
+        return s.to_owned();
+    }
+    if lang() == Lang::Zh { zh } else { en }.to_owned()
+}
+
 /// Changes the language everywhere, and remembers it for the next visit.
 pub fn set_lang(lang: Lang) {
     crate::storage::set_lang(lang.code());
@@ -208,6 +259,11 @@ pub fn mark_document_language() {
         let lang = lang();
         if let Some(html) = document().document_element() {
             let _ = html.set_attribute("lang", if lang == Lang::Zh { "zh-CN" } else { "en" });
+            document().set_title(if lang == Lang::Zh {
+                "傅鲜生 · 振大社区网上菜场"
+            } else {
+                "Fu Xian Sheng · Zhenda community market"
+            });
         }
     });
 }

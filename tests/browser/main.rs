@@ -96,7 +96,7 @@ async fn staff_adjust_a_slot_and_flag_a_household() {
     set_input(&browser, &format!("{item} .edit-priority"), "500").await;
     browser.click(&browser.wait_for(&format!("{item} .save-slot"), WAIT).await).await;
     let error = browser.text(&browser.wait_for(".form-error", WAIT).await).await;
-    assert!(error.contains("priority_capacity"), "{error}");
+    assert!(error.contains("优先预留须在0到容量之间"), "the server's words, in Chinese: {error}");
     let again = app.get(&format!("/api/v1/slots?date={tomorrow}"), None).await.body;
     let again = again["items"].as_array().expect("items").iter().find(|s| s["id"] == id).cloned().expect("slot");
     assert_eq!(again["priority_capacity"], 7);
@@ -1251,6 +1251,28 @@ async fn a_box_and_the_same_again_in_few_taps() {
     assert_eq!(list.len(), 2, "{orders}");
     assert_ne!(list[0]["slot_id"], list[1]["slot_id"], "the next free slot was chosen");
     assert_eq!(list[0]["total_fen"], list[1]["total_fen"], "the same again");
+
+    // In English: units, day tabs, the title and the server's refusals are English too.
+    browser.script("localStorage.setItem('fxs_lang', 'en'); return 0").await;
+    browser.goto(&app.url(&format!("/products/{}", app.product_id("大白菜").await))).await;
+    wait_until(&browser, "document.querySelector('.detail-price')?.textContent.includes('/500 g')", "斤 in English")
+        .await;
+    assert_eq!(browser.script("return document.title").await, "Fu Xian Sheng · Zhenda community market");
+    app.put_in_cart(&token, app.product_id("大白菜").await, 1).await;
+    browser.goto(&app.url("/checkout")).await;
+    browser.wait_for(".day-tab", WAIT).await;
+    let tabs =
+        browser.script("return [...document.querySelectorAll('.day-tab')].map(e => e.textContent).join(' ')").await;
+    assert!(!tabs.as_str().unwrap_or_default().contains('月'), "day tabs in English: {tabs}");
+    // The slot this household already has: refused, in English only.
+    let taken = list[0]["slot_id"].as_i64().expect("slot");
+    browser.script(&format!("document.querySelector(\".slot-option[data-id='{taken}']\")?.click(); return 0")).await;
+    tap("#place-order").await;
+    let error = browser.text(&browser.wait_for(".form-error", WAIT).await).await;
+    assert!(
+        !error.is_empty() && !error.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "an English refusal: {error}"
+    );
     browser.quit().await;
 }
 

@@ -26,7 +26,8 @@ fn Picture<'a>(product: &'a Product) -> impl IntoView {
 pub fn ProductCard(product: Product) -> impl IntoView {
     let href = format!("/products/{}", product.id);
     let sold_out = product.stock == 0;
-    let price = format!("{}/{}", product.price_fen.yuan(), product.unit);
+    let (yuan, unit) = (product.price_fen.yuan(), product.unit.clone());
+    let price = move || format!("{yuan}/{}", crate::i18n::unit(&unit));
     let stock = product.stock;
     let limit = product.per_order_limit;
     view! {

@@ -221,7 +221,8 @@ pub fn ProductPage() -> impl IntoView {
         {product.show(|d: ProductDetail| {
             let p = d.product;
             let sold_out = p.stock == 0;
-            let stock_text = format!("{} {}", p.stock, p.unit);
+            let (stock, unit) = (p.stock, p.unit.clone());
+            let stock_text = move || format!("{stock} {}", i18n::unit(&unit));
             view! {
                 <article class="product-detail">
                     {match &p.photo {
@@ -229,18 +230,18 @@ pub fn ProductPage() -> impl IntoView {
                         None => view! { <div class="detail-icon placeholder" aria-hidden="true">{crate::components::initial(&p.name)}</div> }.into_any(),
                     }}
                     <h1>{p.name.clone()}</h1>
-                    <p class="detail-price">{p.price_fen.yuan()} <small>"/" {p.unit.clone()}</small></p>
+                    <p class="detail-price">{p.price_fen.yuan()} <small>"/" {let u = p.unit.clone(); move || i18n::unit(&u)}</small></p>
                     <dl class="facts">
                         {(!p.origin.is_empty()).then(|| view! { <dt>{t(K::origin)}</dt><dd>{p.origin.clone()}</dd> })}
                         <dt>{t(K::stall)}</dt>
                         <dd><A href=format!("/products?vendor_id={}", p.vendor_id)>{p.vendor_name.clone()}</A></dd>
                         <dt>{t(K::stock)}</dt>
                         <dd class:sold-out=sold_out>
-                            {move || if sold_out { t(K::sold_out)().to_owned() } else { stock_text.clone() }}
+                            {move || if sold_out { t(K::sold_out)().to_owned() } else { stock_text() }}
                         </dd>
                         {p.per_order_limit.map(|l| view! {
                             <dt>{t(K::limit)}</dt>
-                            <dd>{l} " " {p.unit.clone()}</dd>
+                            <dd>{l} " " {let u = p.unit.clone(); move || i18n::unit(&u)}</dd>
                         })}
                     </dl>
                     {(!p.description.is_empty()).then(|| view! { <p class="description">{p.description.clone()}</p> })}
@@ -249,7 +250,7 @@ pub fn ProductPage() -> impl IntoView {
                         <h2>{t(K::box_contents)}</h2>
                         <ul class="box-items">
                             {d.box_items.into_iter().map(|i| view! {
-                                <li><span>{i.name}</span><span>{i.quantity} " " {i.unit}</span></li>
+                                <li><span>{i.name}</span><span>{i.quantity} " " {move || i18n::unit(&i.unit)}</span></li>
                             }).collect_view()}
                         </ul>
                     })}

@@ -76,7 +76,7 @@ fn cart_lines(c: Cart, set: impl Fn(i64, i64) + Copy + Send + Sync + 'static) ->
                         <div class="line-main">
                             <p class="product-name">{i.name.clone()}</p>
                             <p class="product-vendor">{i.vendor_name.clone()}</p>
-                            <p class="product-price">{i.price_fen.yuan()} "/" {i.unit.clone()}</p>
+                            <p class="product-price">{i.price_fen.yuan()} "/" {let u = i.unit.clone(); move || crate::i18n::unit(&u)}</p>
                             {i.price_was_fen.map(|was| view! { <p class="note warn">{tr("价格已变动，原价", "Price changed, was")} " " {was.yuan()}</p> })}
                             {(!i.available).then(|| view! { <p class="note warn">{tr("库存不足，请减少数量或删除", "Not enough left: lower the amount or remove it")}</p> })}
                         </div>
@@ -97,10 +97,15 @@ fn cart_lines(c: Cart, set: impl Fn(i64, i64) + Copy + Send + Sync + 'static) ->
     }
 }
 
+/// A day's tab: 12月7日, or Dec 7 in English.
 fn day_label(day: &str) -> String {
-    let month = day.get(5..7).and_then(|m| m.parse::<u32>().ok()).unwrap_or(0);
+    let month = day.get(5..7).and_then(|m| m.parse::<usize>().ok()).unwrap_or(0);
     let date = day.get(8..10).and_then(|d| d.parse::<u32>().ok()).unwrap_or(0);
-    format!("{month}月{date}日")
+    if crate::i18n::lang() == crate::i18n::Lang::Zh {
+        return format!("{month}月{date}日");
+    }
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    format!("{} {date}", MONTHS.get(month.wrapping_sub(1)).unwrap_or(&""))
 }
 
 #[component]
@@ -303,7 +308,7 @@ fn CheckoutForm() -> impl IntoView {
                     view! {
                         <div class="day-tabs" role="group" aria-label=tr("日期", "Day")>
                             {days.into_iter().map(|d| {
-                                let label = day_label(&d);
+                                let label = { let d = d.clone(); move || day_label(&d) };
                                 let this = StoredValue::new(d.clone());
                                 let on = move || day.get() == Some(this.get_value());
                                 view! {

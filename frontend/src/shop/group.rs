@@ -208,7 +208,7 @@ fn GroupBuyDetail() -> impl IntoView {
             view! {
                 <h1 id="group-title">{g.title.clone()}</h1>
                 <p class="group-status"><span id="group-status" class=format!("badge big gb-{}", g.status.as_str())>{t(status_label(g.status))}</span></p>
-                {g.outcome.clone().map(|o| view! { <div class="banner" class:success=g.status == GroupBuyStatus::Confirmed id="group-outcome" role="status">{o}</div> })}
+                {g.outcome.clone().map(|o| view! { <div class="banner" class:success=g.status == GroupBuyStatus::Confirmed id="group-outcome" role="status">{move || crate::i18n::in_language(&o)}</div> })}
                 {order_id.map(|o| view! { <A href=format!("/orders/{o}")><span class="btn primary block" id="group-order">{tr("查看订单", "See the order")}</span></A> })}
                 <div class="card">
                     <Progress part=g.joined_households whole=g.min_households label=format!("{} ({} {}{})", now(K::gb_joined), now(K::gb_needs), g.min_households, now(K::gb_hh))/>
@@ -224,7 +224,7 @@ fn GroupBuyDetail() -> impl IntoView {
                 {g.my_share.clone().map(|sh| view! {
                     <div class="card my-share" id="my-share">
                         <h2>{tr("我的份额", "My share")}</h2>
-                        <p>{sh.items.iter().map(|l| format!("{}×{}{}", l.name, l.quantity, l.unit)).collect::<Vec<_>>().join("、")}</p>
+                        <p>{let items = sh.items.clone(); move || items.iter().map(|l| format!("{}×{}{}", l.name, l.quantity, crate::i18n::unit(&l.unit))).collect::<Vec<_>>().join("、")}</p>
                         <p>{tr("合计", "Total")} " " <strong>{sh.total_fen.yuan()}</strong></p>
                         {sh.placed_by.clone().map(|p| view! { <p class="note">{tr("代下单", "Placed by")} ": " {p}</p> })}
                         {match sh.payment {
@@ -246,10 +246,10 @@ fn GroupBuyDetail() -> impl IntoView {
                         view! {
                             <li class="card group-item" id=format!("item-{product}")>
                                 <p class="product-name">{i.name.clone()}</p>
-                                <p class="product-price">{i.price_fen.yuan()} "/" {i.unit.clone()}
+                                <p class="product-price">{i.price_fen.yuan()} "/" {let u = i.unit.clone(); move || crate::i18n::unit(&u)}
                                     {(i.regular_price_fen.get() > i.price_fen.get()).then(|| view! { " " <s class="note">{tr("原价", "Usually")} " " {i.regular_price_fen.yuan()}</s> })}</p>
                                 <Progress part=i.joined_quantity whole=i.max_quantity label=format!("{} ({})", now(K::gb_joined), i.unit)/>
-                                <p class="note">{tr("每户限", "Per household max")} " " {i.per_household_limit} {i.unit.clone()} " · " {tr("还剩", "Left")} " " {left} {i.unit.clone()}</p>
+                                <p class="note">{tr("每户限", "Per household max")} " " {i.per_household_limit} {let u = i.unit.clone(); move || crate::i18n::unit(&u)} " · " {tr("还剩", "Left")} " " {left} {i.unit.clone()}</p>
                                 {(open && lives_here && !paid).then(|| view! {
                                     {move || view! {
                                         <Stepper quantity=mine_now() max=max_for_me min=0 on_change=Callback::new(move |q| {
@@ -304,7 +304,8 @@ fn Console() -> impl IntoView {
         let id = id.get_untracked();
         leptos::task::spawn_local(async move {
             match api::end_group_buy(id, how).await {
-                Ok(g) => message.set(Some((true, g.outcome.unwrap_or_default()))),
+                // The outcome is shown once, under the status.
+                Ok(_) => message.set(None),
                 Err(f) => message.set(Some((false, f.text()))),
             }
             gb.reload();
@@ -333,7 +334,7 @@ fn Console() -> impl IntoView {
                 <h1 class="print-title">{tr("团购配货单", "Group-buy pick list")} " · " {g.title.clone()}</h1>
                 <p><span id="console-status" class=format!("badge big gb-{}", g.status.as_str())>{t(status_label(g.status))}</span>
                     " " {g.buildings.join("、")} {t(K::building)} " · " {tr("送货到楼", "Delivered to the building")} " " {when(&g.slot_starts_at)}</p>
-                {g.outcome.clone().map(|o| view! { <p class="note">{o}</p> })}
+                {g.outcome.clone().map(|o| view! { <p class="note" id="console-outcome" role="status">{move || crate::i18n::in_language(&o)}</p> })}
                 <div class="card">
                     <h2>{tr("配货总数", "Totals to pick")}</h2>
                     <table class="pick">

@@ -37,6 +37,28 @@ pub fn OrdersPage() -> impl IntoView {
     }
 }
 
+/// A notice in English (the server words them in Chinese, as WeChat shows them): from its kind,
+/// its order and the amount in its text.
+fn notice_in_english(n: &shared::api::Notice) -> (String, String) {
+    let id = n.order_id.map(|o| o.to_string()).unwrap_or_default();
+    let amount = n.body.split([' ', '，']).find(|w| w.starts_with('¥')).unwrap_or("");
+    match n.kind.as_str() {
+        "confirmed" => {
+            ("Confirmed by the stalls".into(), format!("The stalls confirmed order {id} and are packing it."))
+        }
+        "out_for_delivery" => ("On its way".into(), format!("A volunteer has order {id} and is bringing it to you.")),
+        "delivered" => ("Delivered".into(), format!("Order {id} was delivered: please take it in.")),
+        "refund" => ("Refunded".into(), format!("{amount} for order {id} is back in your WeChat.")),
+        "group_buy_refund" => {
+            ("Group-buy refunded".into(), format!("The group-buy did not go ahead: {amount} is back in your WeChat."))
+        }
+        "group_buy_closed" => {
+            ("Group-buy closed".into(), format!("The group-buy closed and your order {id} is placed."))
+        }
+        _ => ("Order news".into(), format!("Order {id} has news.")),
+    }
+}
+
 /// The latest news about the resident's orders (the same as WeChat would bring), newest first.
 #[component]
 fn Notices() -> impl IntoView {
@@ -46,14 +68,22 @@ fn Notices() -> impl IntoView {
                 <section class="card" id="notices">
                     <h2>{tr("消息", "News")}</h2>
                     <ul class="notices">
-                        {list.into_iter().take(5).map(|n| view! {
+                        {list.into_iter().take(5).map(|n| {
+                            let words = StoredValue::new(
+                                ((n.title.clone(), n.body.clone()), notice_in_english(&n)),
+                            );
+                            let pick = move |zh: bool, title: bool| words.with_value(|((t, b), (te, be))| {
+                                match (zh, title) { (true, true) => t.clone(), (true, false) => b.clone(), (false, true) => te.clone(), (false, false) => be.clone() }
+                            });
+                            let zh = move || crate::i18n::lang() == crate::i18n::Lang::Zh;
+                            view! {
                             <li class="notice" data-kind=n.kind.clone()>
                                 <A href=n.order_id.map(|o| format!("/orders/{o}")).unwrap_or_else(|| "/orders".into())>
-                                    <strong>{n.title}</strong> " " <span class="when">{short_time(&n.created_at)}</span>
-                                    <br/><span class="note">{n.body}</span>
+                                    <strong>{move || pick(zh(), true)}</strong> " " <span class="when">{short_time(&n.created_at)}</span>
+                                    <br/><span class="note">{move || pick(zh(), false)}</span>
                                 </A>
                             </li>
-                        }).collect_view()}
+                        }}).collect_view()}
                     </ul>
                 </section>
             }
@@ -182,9 +212,9 @@ fn OrderDetail() -> impl IntoView {
                             <h2>{tr("商品", "Items")}</h2>
                             <ul class="box-items">
                                 {o.items.iter().map(|i| view! {
-                                    <li><span>{i.name.clone()} " ×" {i.quantity} {i.unit.clone()}
+                                    <li><span>{i.name.clone()} " ×" {i.quantity} {let u = i.unit.clone(); move || crate::i18n::unit(&u)}
                                         {(i.short_quantity > 0).then(|| view! {
-                                            <br/><span class="note warn short">{tr("缺货", "Out of stock:")} " " {i.short_quantity} {i.unit.clone()} " · " {tr("不收费", "not charged")}</span>
+                                            <br/><span class="note warn short">{tr("缺货", "Out of stock:")} " " {i.short_quantity} {let u = i.unit.clone(); move || crate::i18n::unit(&u)} " · " {tr("不收费", "not charged")}</span>
                                         })}</span><span>{i.line_total_fen.yuan()}</span></li>
                                 }).collect_view()}
                             </ul>

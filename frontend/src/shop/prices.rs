@@ -26,7 +26,7 @@ pub fn PricesPage() -> impl IntoView {
                         <li class="price-row" data-product=id>
                             <button class="price-line" on:click=move |_| open.update(|o| *o = if *o == Some(id) { None } else { Some(id) })>
                                 <span class="price-name">{i.name.clone()} <small>{i.vendor_name.clone()}</small></span>
-                                <span class="price-now">{i.price_fen.yuan()} <small>"/" {i.unit.clone()}</small></span>
+                                <span class="price-now">{i.price_fen.yuan()} <small>"/" {let u = i.unit.clone(); move || crate::i18n::unit(&u)}</small></span>
                                 <span class=move || match change { Some(c) if c > 0 => "price-move up", Some(c) if c < 0 => "price-move down", _ => "price-move" }>
                                     {match change {
                                         Some(c) if c != 0 => format!("{}{}.{}%", if c > 0 { "▲" } else { "▼" }, c.abs() / 10, c.abs() % 10),
