@@ -753,11 +753,26 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     browser.wait_for("#batch-message.form-error", WAIT).await;
     let attempts = browser.text(&browser.wait_for(".stop .note.warn", WAIT).await).await;
     assert!(attempts.contains("1 / 5"), "{attempts}");
+    // No signal in the stairwell: 交付 says nothing was sent, the manifest and the typed code stay.
+    browser.throttle(true, 0, 0, 0).await;
+    set_input(&browser, ".stop .handoff-input", "123456").await;
+    browser.click(&browser.wait_for(".stop .hand-over", WAIT).await).await;
+    wait_until(
+        &browser,
+        "document.getElementById('batch-message')?.textContent.includes('没有信号')",
+        "no signal said",
+    )
+    .await;
+    let kept = browser.script("return document.querySelector('.stop .handoff-input')?.value").await;
+    assert_eq!(kept, "123456", "the typed code is kept and the manifest is still there");
+    browser.throttle(false, 0, 0, 0).await;
     browser.click(&browser.wait_for("#scan-handoff", WAIT).await).await;
     // The batch's only order: the batch is done, and the households' details are gone from the page.
     browser.wait_for("#batch-done", WAIT).await;
     let message = browser.text(&browser.wait_for("#batch-message", WAIT).await).await;
     assert!(message.contains("已交付"), "{message}");
+    // And the way back to the batches for another round.
+    browser.wait_for("#next-batch[href='/volunteer']", WAIT).await;
     if let Ok(dir) = std::env::var("FXS_SCREENSHOT_DIR") {
         let _ = std::fs::write(std::path::Path::new(&dir).join("volunteer.png"), browser.screenshot_png().await);
     }

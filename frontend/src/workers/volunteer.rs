@@ -124,10 +124,14 @@ fn BatchDetail() -> impl IntoView {
     let pickup = move |_| {
         let id = id.get_untracked();
         leptos::task::spawn_local(async move {
-            if let Err(f) = api::batch_step(id, "pickup").await {
-                message.set(Some((false, f.text())));
+            match api::batch_step(id, "pickup").await {
+                Ok(_) => batch.reload(),
+                Err(f) if f.status == 0 => message.set(Some((false, no_signal()))),
+                Err(f) => {
+                    message.set(Some((false, f.text())));
+                    batch.reload();
+                }
             }
-            batch.reload();
         });
     };
     let scanning = RwSignal::new(false);
@@ -146,14 +150,12 @@ fn BatchDetail() -> impl IntoView {
             return;
         }
         leptos::task::spawn_local(async move {
-            match api::handoff(order_id, &code).await {
-                Ok(_) => message.set(Some((true, now(K::handed_over).to_owned()))),
-                Err(f) => message.set(Some((false, f.text()))),
-            }
-            batch.reload();
+            after_step(api::handoff(order_id, &code).await, K::handed_over, batch, message);
         });
     });
+    let back = if staff { "/staff/dispatch" } else { "/volunteer" };
     view! {
+        <A href=back attr:class="link no-print" attr:id="back-to-batches">"‹ " {tr("全部批次", "All batches")}</A>
         {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:banner=ok class:success=ok role="status" id="batch-message">{m}</p> })}
         {move || scanning.get().then(|| view! {
             <super::scan::Scanner on_text=scanned on_close=Callback::new(move |_| scanning.set(false))/>
@@ -193,11 +195,37 @@ fn BatchDetail() -> impl IntoView {
                         {stops.into_iter().map(|s| view! { <StopCard stop=s batch=batch message=message staff=staff/> }).collect_view()}
                     </ul>
                 }.into_any(),
-                None if b.status == BatchStatus::Done => view! { <p class="card center" id="batch-done">{tr("这一批已全部送达，谢谢您！", "Every order of this batch is delivered. Thank you!")}</p> }.into_any(),
+                None if b.status == BatchStatus::Done => view! {
+                    <p class="card center" id="batch-done">{tr("这一批已全部送达，谢谢您！", "Every order of this batch is delivered. Thank you!")}</p>
+                    <A href=back attr:class="btn primary block" attr:id="next-batch">{tr("回到配送列表，再送一批", "Back to the batches for another")}</A>
+                }.into_any(),
                 None => view! { <p class="card center">{t(K::not_allowed)}</p> }.into_any(),
             }}
         })}
     }
+}
+
+fn no_signal() -> String {
+    tr(
+        "没有信号，没有发出。填的内容还在，有信号后再点一次。",
+        "No signal: nothing was sent. What you typed is kept; tap again when the phone is back.",
+    )()
+    .to_owned()
+}
+
+/// What a step's answer means for the page: done, or refused by the server (the batch is read
+/// again to show where things stand), or no answer at all (no signal in the stairwell): then the
+/// manifest stays as it is, with what was typed, to try again when the phone is back.
+fn after_step(result: api::ApiResult<impl Sized>, done: K, batch: Load, message: RwSignal<Option<(bool, String)>>) {
+    match result {
+        Ok(_) => message.set(Some((true, now(done).to_owned()))),
+        Err(f) if f.status == 0 => {
+            message.set(Some((false, no_signal())));
+            return;
+        }
+        Err(f) => message.set(Some((false, f.text()))),
+    }
+    batch.reload();
 }
 
 #[component]
@@ -207,11 +235,7 @@ fn StopCard(stop: Stop, batch: Load, message: RwSignal<Option<(bool, String)>>, 
     let hand_over = move |_| {
         let typed = code.get_untracked();
         leptos::task::spawn_local(async move {
-            match api::handoff(order_id, &typed).await {
-                Ok(_) => message.set(Some((true, now(K::handed_over).to_owned()))),
-                Err(f) => message.set(Some((false, f.text()))),
-            }
-            batch.reload();
+            after_step(api::handoff(order_id, &typed).await, K::handed_over, batch, message);
         });
     };
     let note = RwSignal::new(String::new());
@@ -219,11 +243,7 @@ fn StopCard(stop: Stop, batch: Load, message: RwSignal<Option<(bool, String)>>, 
     let leave = move |_| {
         let typed = note.get_untracked();
         leptos::task::spawn_local(async move {
-            match api::left_at_door(order_id, &typed).await {
-                Ok(_) => message.set(Some((true, now(K::left_at_door).to_owned()))),
-                Err(f) => message.set(Some((false, f.text()))),
-            }
-            batch.reload();
+            after_step(api::left_at_door(order_id, &typed).await, K::left_at_door, batch, message);
         });
     };
     let reset = move |_| {
