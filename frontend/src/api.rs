@@ -752,6 +752,9 @@ pub async fn pack_part(id: i64) -> ApiResult<shared::api::VendorPart> {
 
 // ---------- delivery ----------
 
+/// Which delivery slots have work for volunteers (`shared::api::SlotWork`).
+pub const SLOT_WORK: &str = "/api/v1/batches/slots";
+
 pub fn batches_path(slot_id: i64) -> String {
     format!("/api/v1/batches?slot_id={slot_id}")
 }

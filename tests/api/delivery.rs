@@ -89,6 +89,12 @@ async fn to_the_door(db: Db) {
     let list = app.get(&path, Some(&v1)).await.body;
     assert_eq!(batch_of(&list, "4")["status"], "ready");
     assert_eq!(batch_of(&list, "5")["status"], "waiting");
+    // The volunteers' page finds the slot with work: one ready batch there, none of theirs yet.
+    let work =
+        |list: Value| list["items"].as_array().and_then(|l| l.iter().find(|w| w["slot_id"] == slot["id"]).cloned());
+    let seen = work(app.get("/api/v1/batches/slots", Some(&v1)).await.body);
+    assert_eq!(seen, Some(json!({ "slot_id": slot["id"], "ready": 1, "mine": 0 })));
+    assert_eq!(app.get("/api/v1/batches/slots", Some(&stall)).await.status, 403);
 
     // Two volunteers claim at once: one wins, the other is told it is taken.
     let claims = join_all(vec![
@@ -102,6 +108,9 @@ async fn to_the_door(db: Db) {
     let (winner, loser, won) = if claims[0].status == 200 { (&v1, &v2, &claims[0]) } else { (&v2, &v1, &claims[1]) };
     assert_eq!(claims.iter().find(|r| r.status == 409).map(|r| r.error_code()), Some("already_claimed"));
     assert_eq!(won.body["status"], "claimed");
+    let seen = work(app.get("/api/v1/batches/slots", Some(winner)).await.body);
+    assert_eq!(seen, Some(json!({ "slot_id": slot["id"], "ready": 0, "mine": 1 })), "the winner's batch is theirs");
+    assert_eq!(work(app.get("/api/v1/batches/slots", Some(loser)).await.body), None, "nothing left for the other");
     let manifest = won.body["manifest"].as_array().expect("the winner sees the manifest");
     let rooms: Vec<&str> = manifest.iter().filter_map(|s| s["room"].as_str()).collect();
     assert_eq!(rooms, ["101", "102"], "by unit and room");

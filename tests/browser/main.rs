@@ -738,6 +738,12 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     // A volunteer claims building 3's batch, picks it up, types the resident's code.
     log_in(&browser, &app, "13800000201", "/volunteer").await;
     browser.wait_for("#volunteer-slot", WAIT).await;
+    // The page opens on the slot with the ready batch, and says so beside its time.
+    let opened = format!("document.getElementById('volunteer-slot').value === '{}'", slot["id"]);
+    wait_until(&browser, &opened, "the slot with work chosen").await;
+    let option =
+        browser.text(&browser.wait_for(&format!("#volunteer-slot option[value='{}']", slot["id"]), WAIT).await).await;
+    assert!(option.contains("1 批待认领"), "{option}");
     set_input(&browser, "#volunteer-slot", &slot["id"].to_string()).await;
     browser.wait_for(".batch .gate", WAIT).await;
     browser.click(&browser.wait_for(".batch .claim-batch", WAIT).await).await;

@@ -30,6 +30,37 @@ impl BatchSnapshot {
     }
 }
 
+/// A slot's orders that no batch holds yet, counted by building (or group-buy) and status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitingOrders {
+    pub slot_id: i64,
+    pub building: String,
+    pub group_buy_id: Option<i64>,
+    pub status: OrderStatus,
+    pub count: i64,
+}
+
+/// For each slot with any: how many of its open batches are ready (every order packed; a
+/// group-buy's drop is one batch, whatever its buildings), and how many batches the volunteer
+/// has (`mine`: the slot of each claimed or carried batch). (slot, ready, mine), by slot.
+pub fn slot_work(waiting: &[WaitingOrders], mine: &[i64]) -> Vec<(i64, i64, i64)> {
+    use std::collections::BTreeMap;
+    let mut batches: BTreeMap<(i64, &str, Option<i64>), Vec<OrderStatus>> = BTreeMap::new();
+    for w in waiting.iter().filter(|w| w.count > 0) {
+        let building = if w.group_buy_id.is_some() { "" } else { w.building.as_str() };
+        batches.entry((w.slot_id, building, w.group_buy_id)).or_default().push(w.status);
+    }
+    let mut work: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for ((slot, _, _), statuses) in &batches {
+        let ready = BatchStatus::of_open(statuses.iter()) == BatchStatus::Ready;
+        work.entry(*slot).or_default().0 += i64::from(ready);
+    }
+    for slot in mine {
+        work.entry(*slot).or_default().1 += 1;
+    }
+    work.into_iter().filter(|(_, (r, m))| r + m > 0).map(|(slot, (r, m))| (slot, r, m)).collect()
+}
+
 fn not_found() -> Refusal {
     Refusal::new(ErrorCode::NotFound, "没有这个配送批次 (no such batch)")
 }
@@ -240,5 +271,29 @@ mod tests {
         assert_eq!(code(Some(&share), 2, Some(8)), Err(ErrorCode::NotFound));
         let placed = order(1, None, None, OrderStatus::Placed);
         assert_eq!(code(Some(&placed), 1, None), Err(ErrorCode::WrongState));
+    }
+
+    #[test]
+    fn a_slot_has_work_when_a_batch_is_all_packed_or_is_the_volunteer_s() {
+        let w = |slot: i64, building: &str, group_buy_id: Option<i64>, status: OrderStatus, count: i64| WaitingOrders {
+            slot_id: slot,
+            building: building.into(),
+            group_buy_id,
+            status,
+            count,
+        };
+        let waiting = [
+            // Slot 1: building 3 all packed (ready), building 4 half packed (waiting).
+            w(1, "3", None, OrderStatus::Packed, 2),
+            w(1, "4", None, OrderStatus::Packed, 1),
+            w(1, "4", None, OrderStatus::Confirmed, 1),
+            // Slot 2: a group-buy's drop over two buildings is one ready batch.
+            w(2, "5", Some(9), OrderStatus::Packed, 3),
+            w(2, "6", Some(9), OrderStatus::Packed, 1),
+            // Slot 3: nothing packed.
+            w(3, "7", None, OrderStatus::Paid, 4),
+        ];
+        assert_eq!(slot_work(&waiting, &[3, 4]), vec![(1, 1, 0), (2, 1, 0), (3, 0, 1), (4, 0, 1)]);
+        assert_eq!(slot_work(&[], &[]), vec![]);
     }
 }

@@ -33,6 +33,24 @@ async fn seen(state: &AppState, auth: &AuthUser, id: i64) -> ApiResult<Batch> {
     Ok(Batch { manifest: None, ..batch })
 }
 
+/// Which delivery slots (from two hours ago to two days ahead) have work for volunteers: ready
+/// batches, and the caller's own (staff, volunteers).
+#[utoipa::path(tag = "delivery", security(("bearer" = [])), responses((status = 200, body = shared::api::List<shared::api::SlotWork>), (status = 403, body = ErrorBody)))]
+#[get("/batches/slots")]
+pub async fn slots_with_work(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> ApiResult<web::Json<shared::api::List<shared::api::SlotWork>>> {
+    may_dispatch(&auth)?;
+    let now = chrono::Utc::now();
+    let items = state
+        .store
+        .batches()
+        .work_by_slot(now - chrono::Duration::hours(2), now + chrono::Duration::days(2), auth.user.id)
+        .await?;
+    Ok(web::Json(shared::api::List { items }))
+}
+
 /// A slot's batches: one per building (a group-buy's drop is one), with their state, their
 /// volunteer and since when they have waited (staff, volunteers).
 #[utoipa::path(tag = "delivery", security(("bearer" = [])), params(BatchesQuery), responses((status = 200, body = shared::api::Page<Batch>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]

@@ -161,6 +161,8 @@ pub fn app(
                 .service(vendor::packed)
                 .service(vendor::update_product)
                 .service(batches::list)
+                // Before `/batches/{id}`, which would take "slots" for an id.
+                .service(batches::slots_with_work)
                 .service(batches::detail)
                 .service(batches::manifest_csv)
                 .service(batches::claim)

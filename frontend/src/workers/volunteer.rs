@@ -8,7 +8,7 @@ use crate::components::{day_and_time, Guarded, Load};
 use crate::i18n::{now, t, tr, K};
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
-use shared::api::{Batch, Slot, Stop};
+use shared::api::{Batch, List, Slot, SlotWork, Stop};
 use shared::order::{BatchStatus, OrderStatus, MAX_HANDOFF_ATTEMPTS};
 use shared::Role;
 
@@ -30,13 +30,36 @@ pub fn VolunteerPage() -> impl IntoView {
     }
 }
 
+/// The slot a volunteer's page opens on: one where they carry a batch, else the first with a
+/// ready batch, else the first not over yet.
+fn opening_slot(slots: &[Slot], work: &[SlotWork], now_ms: f64) -> Option<i64> {
+    let of = |s: &Slot| work.iter().find(|w| w.slot_id == s.id);
+    let delivery = || slots.iter().filter(|s| s.kind == shared::order::SlotKind::Delivery);
+    delivery()
+        .find(|s| of(s).is_some_and(|w| w.mine > 0))
+        .or_else(|| delivery().find(|s| of(s).is_some_and(|w| w.ready > 0)))
+        .or_else(|| delivery().find(|s| js_sys::Date::parse(&s.ends_at) > now_ms))
+        .or_else(|| delivery().next())
+        .map(|s| s.id.get())
+}
+
 #[component]
 fn Batches() -> impl IntoView {
     let slot = RwSignal::new(None::<i64>);
     let slots = Load::new(move || api::slots_path(None));
+    let work = Load::of(api::SLOT_WORK).every(15);
     let batches = Load::every_page(move || slot.get().map(api::batches_path)).every(15);
     let message = RwSignal::new(None::<(bool, String)>);
     let navigate = leptos_router::hooks::use_navigate();
+    // Opens on the slot with work, once both lists are in.
+    Effect::new(move || {
+        if slot.get_untracked().is_some() {
+            return;
+        }
+        if let (Some(list), Some(w)) = (slots.value::<List<Slot>>(), work.value::<List<SlotWork>>()) {
+            slot.set(opening_slot(&list.items, &w.items, js_sys::Date::now()));
+        }
+    });
     let claim = move |id: i64| {
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
@@ -45,22 +68,35 @@ fn Batches() -> impl IntoView {
                 Err(f) => {
                     message.set(Some((false, f.text())));
                     batches.reload();
+                    work.reload();
                 }
             }
         });
     };
+    // What a slot's option says besides its time: the batches ready there and the caller's own.
+    let marks = move |id: i64| {
+        let w = work.value::<List<SlotWork>>()?.items.into_iter().find(|w| w.slot_id.get() == id)?;
+        let mut said = String::new();
+        if w.mine > 0 {
+            said.push_str(&format!(" · {} {}", tr("我的", "mine")(), w.mine));
+        }
+        if w.ready > 0 {
+            said.push_str(&format!(" · {} {}", w.ready, tr("批待认领", "ready")()));
+        }
+        Some(said)
+    };
     view! {
         <label class="field">{tr("时段", "Time")}
             {slots.show_items(move |list: Vec<Slot>| {
-                if slot.get_untracked().is_none() {
-                    slot.set(list.iter().find(|s| s.kind == shared::order::SlotKind::Delivery).map(|s| s.id.get()));
-                }
                 view! {
                     <select id="volunteer-slot" on:change=move |ev| slot.set(event_target_value(&ev).parse().ok())>
                         {list.into_iter().filter(|s| s.kind == shared::order::SlotKind::Delivery).map(|s| {
                             let (day, time) = day_and_time(&s.starts_at);
-                            let selected = slot.get_untracked() == Some(s.id.get());
-                            view! { <option value=s.id.to_string() selected=selected>{day.get(5..).unwrap_or_default().to_owned()} " " {time} "–" {day_and_time(&s.ends_at).1}</option> }
+                            let id = s.id.get();
+                            view! { <option value=id.to_string() prop:selected=move || slot.get() == Some(id)>
+                                {day.get(5..).unwrap_or_default().to_owned()} " " {time} "–" {day_and_time(&s.ends_at).1}
+                                {move || marks(id)}
+                            </option> }
                         }).collect_view()}
                     </select>
                 }

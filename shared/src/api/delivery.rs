@@ -69,6 +69,17 @@ pub struct BatchesQuery {
     pub cursor: Option<String>,
 }
 
+/// `GET /batches/slots`: for each delivery slot from two hours ago to two days ahead, how many
+/// batches wait ready for a volunteer and how many the caller has claimed or carries, so the
+/// volunteers' page opens on the slot with work and marks the others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SlotWork {
+    pub slot_id: SlotId,
+    pub ready: i64,
+    pub mine: i64,
+}
+
 /// `POST /orders/{id}/handoff`: the code the resident shows.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

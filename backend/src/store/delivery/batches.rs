@@ -3,8 +3,8 @@
 //! (the batch, then its orders by id); the rules are `domain::delivery`'s.
 
 use crate::domain::delivery::{
-    decide_claim, decide_handoff, decide_pickup, decide_report, BatchSnapshot, Handoff, HandoffSnapshot, Proof,
-    ReportedOrder,
+    decide_claim, decide_handoff, decide_pickup, decide_report, slot_work, BatchSnapshot, Handoff, HandoffSnapshot,
+    Proof, ReportedOrder, WaitingOrders,
 };
 use crate::domain::time::to_api;
 use crate::domain::Refusal;
@@ -205,6 +205,58 @@ impl Batches {
     }
 
     /// One batch; with its manifest when `with_manifest` (its volunteer, staff).
+    /// Which delivery slots starting between `from` and `to` have work for volunteers: ready
+    /// batches, and the batches `volunteer` has claimed or carries (`domain::delivery::slot_work`
+    /// decides). Two grouped reads over those slots' orders and batches.
+    pub async fn work_by_slot(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        volunteer: i64,
+    ) -> StoreResult<Vec<shared::api::SlotWork>> {
+        #[derive(Deserialize)]
+        struct Waiting {
+            slot_id: i64,
+            building: String,
+            group_buy_id: Option<i64>,
+            status: OrderStatus,
+            n: i64,
+        }
+        #[derive(Deserialize)]
+        struct Mine {
+            slot_id: i64,
+        }
+        let waiting: Vec<Waiting> = self
+            .db
+            .all(
+                "SELECT o.slot_id, o.building, o.group_buy_id, o.status, COUNT(*) AS n FROM slots s                  JOIN orders o ON o.slot_id = s.id WHERE s.starts_at >= $1 AND s.starts_at < $2                  AND s.kind = 'delivery' AND o.batch_id IS NULL AND o.building IS NOT NULL                  AND o.status IN ('placed', 'paid', 'confirmed', 'packed')                  GROUP BY o.slot_id, o.building, o.group_buy_id, o.status",
+                &args![from, to],
+            )
+            .await?;
+        let mine: Vec<Mine> = self
+            .db
+            .all(
+                "SELECT b.slot_id FROM batches b JOIN slots s ON s.id = b.slot_id WHERE b.volunteer_id = $1                  AND b.status IN ('claimed', 'out') AND s.starts_at >= $2 AND s.starts_at < $3",
+                &args![volunteer, from, to],
+            )
+            .await?;
+        let waiting: Vec<WaitingOrders> = waiting
+            .into_iter()
+            .map(|w| WaitingOrders {
+                slot_id: w.slot_id,
+                building: w.building,
+                group_buy_id: w.group_buy_id,
+                status: w.status,
+                count: w.n,
+            })
+            .collect();
+        let mine: Vec<i64> = mine.into_iter().map(|m| m.slot_id).collect();
+        Ok(slot_work(&waiting, &mine)
+            .into_iter()
+            .map(|(slot, ready, mine)| shared::api::SlotWork { slot_id: shared::SlotId(slot), ready, mine })
+            .collect())
+    }
+
     pub async fn batch(&self, id: i64, with_manifest: bool) -> StoreResult<Option<(Batch, Option<i64>)>> {
         let Some(r) = self.db.opt(&format!("{BATCH} WHERE b.id = $1"), &args![id]).await? else { return Ok(None) };
         Ok(Some(self.shown(r, with_manifest).await?))
