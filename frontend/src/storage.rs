@@ -87,3 +87,13 @@ pub fn take_for_cart() -> Vec<(i64, i64)> {
         })
         .collect()
 }
+
+/// A volunteer's own way through a building (`unit-room` of each door, in the order they walk
+/// it), remembered on the phone for the next round there.
+pub fn stairs(building: &str) -> Vec<String> {
+    get(&format!("fxs_stairs_{building}")).map(|s| s.split(',').map(str::to_owned).collect()).unwrap_or_default()
+}
+
+pub fn set_stairs(building: &str, doors: &[String]) {
+    put(&format!("fxs_stairs_{building}"), Some(&doors.join(",")));
+}

@@ -192,6 +192,25 @@ impl BatchStatus {
     }
 }
 
+/// A room's floor from its number (`1203` is on 12, `502` on 5; a number of one or two digits
+/// counts as the ground floor).
+pub fn floor_of(room: &str) -> u32 {
+    let digits: String = room.chars().filter(char::is_ascii_digit).collect();
+    digits.get(..digits.len().saturating_sub(2)).and_then(|f| f.parse().ok()).unwrap_or(0)
+}
+
+/// A volunteer's way through a building: unit by unit, and in each unit from the top floor down
+/// (up once in the lift or the stairs, then down door by door). `stops` are (unit, room).
+pub fn stair_order(stops: &[(&str, &str)]) -> Vec<usize> {
+    let unit = |u: &str| u.parse::<u32>().unwrap_or(u32::MAX);
+    let mut order: Vec<usize> = (0..stops.len()).collect();
+    order.sort_by_key(|&i| {
+        let (u, r) = stops[i];
+        (unit(u), u.to_owned(), std::cmp::Reverse(floor_of(r)), r.to_owned())
+    });
+    order
+}
+
 /// Quarantined, hardship and elderly households get the slots' priority reserve: the one rule,
 /// for the server's checkout and the storefront's "places left for you".
 pub fn is_priority(quarantined: bool, hardship: bool, elderly: bool) -> bool {
@@ -258,6 +277,14 @@ impl SlotKind {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stairs_go_unit_by_unit_from_the_top_floor_down() {
+        assert_eq!((floor_of("1203"), floor_of("502"), floor_of("12"), floor_of("B301")), (12, 5, 0, 3));
+        let stops = [("2", "101"), ("1", "301"), ("1", "1102"), ("10", "201"), ("1", "302"), ("2", "601")];
+        let order: Vec<(&str, &str)> = stair_order(&stops).into_iter().map(|i| stops[i]).collect();
+        assert_eq!(order, [("1", "1102"), ("1", "301"), ("1", "302"), ("2", "601"), ("2", "101"), ("10", "201")]);
+    }
+
     use super::*;
 
     #[test]

@@ -226,11 +226,32 @@ fn BatchDetail() -> impl IntoView {
                 }
             })}
             {match b.manifest.clone() {
-                Some(stops) => view! {
-                    <ul class="manifest">
-                        {stops.into_iter().map(|s| view! { <StopCard stop=s batch=batch message=message staff=staff/> }).collect_view()}
-                    </ul>
-                }.into_any(),
+                Some(stops) => {
+                    let building = b.building.clone();
+                    let doors = RwSignal::new(arranged(&stops, &building));
+                    let stops = StoredValue::new(stops);
+                    // One door up the way, remembered for this building.
+                    let up = move |door: String| {
+                        doors.update(|d| {
+                            if let Some(i) = d.iter().position(|x| *x == door).filter(|i| *i > 0) {
+                                d.swap(i, i - 1);
+                            }
+                        });
+                        crate::storage::set_stairs(&building, &doors.get_untracked());
+                    };
+                    view! {
+                        <ul class="manifest">
+                            {move || doors.get().into_iter().enumerate().filter_map(|(i, door)| {
+                                let stop = stops.with_value(|l| l.iter().find(|s| door_of(s) == door).cloned())?;
+                                let up = up.clone();
+                                Some(view! {
+                                    <StopCard stop=stop batch=batch message=message staff=staff
+                                        up=(i > 0).then(|| Callback::new(move |_| up(door.clone())))/>
+                                })
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }
                 None if b.status == BatchStatus::Done => view! {
                     <p class="card center" id="batch-done">{tr("这一批已全部送达，谢谢您！", "Every order of this batch is delivered. Thank you!")}</p>
                     <A href=back attr:class="btn primary block" attr:id="next-batch">{tr("回到配送列表，再送一批", "Back to the batches for another")}</A>
@@ -264,8 +285,30 @@ fn after_step(result: api::ApiResult<impl Sized>, done: K, batch: Load, message:
     batch.reload();
 }
 
+/// A door on the manifest: `unit-room`.
+fn door_of(s: &Stop) -> String {
+    format!("{}-{}", s.unit, s.room)
+}
+
+/// The manifest's doors in the volunteer's order: the way they arranged this building before,
+/// else stair order (unit by unit, top floor down); doors new since then in stair order after.
+fn arranged(stops: &[Stop], building: &str) -> Vec<String> {
+    let pairs: Vec<(&str, &str)> = stops.iter().map(|s| (s.unit.as_str(), s.room.as_str())).collect();
+    let mut doors: Vec<String> = shared::order::stair_order(&pairs).into_iter().map(|i| door_of(&stops[i])).collect();
+    let saved = crate::storage::stairs(building);
+    doors.sort_by_key(|d| saved.iter().position(|x| x == d).unwrap_or(usize::MAX));
+    doors
+}
+
 #[component]
-fn StopCard(stop: Stop, batch: Load, message: RwSignal<Option<(bool, String)>>, staff: bool) -> impl IntoView {
+fn StopCard(
+    stop: Stop,
+    batch: Load,
+    message: RwSignal<Option<(bool, String)>>,
+    staff: bool,
+    /// Moves this door one up the way (none for the first).
+    up: Option<Callback<()>>,
+) -> impl IntoView {
     let code = RwSignal::new(String::new());
     let order_id = stop.order_id.get();
     let hand_over = move |_| {
@@ -296,7 +339,10 @@ fn StopCard(stop: Stop, batch: Load, message: RwSignal<Option<(bool, String)>>, 
     let delivered = stop.status == OrderStatus::Delivered;
     view! {
         <li class="card stop" class:delivered=delivered data-order=order_id>
-            <p class="stop-address">{stop.unit.clone()} {t(K::unit)} " " {stop.room.clone()} {t(K::room)}</p>
+            <div class="stop-head">
+                <p class="stop-address">{stop.unit.clone()} {t(K::unit)} " " {stop.room.clone()} {t(K::room)}</p>
+                {up.map(|up| view! { <button class="btn secondary move-up no-print" on:click=move |_| up.run(())>"↑ " {tr("上移", "Earlier")}</button> })}
+            </div>
             <p class="note">{stop.building.clone()} {t(K::building)} " · " {stop.phone.clone().unwrap_or_default()}</p>
             <ul class="box-items">
                 {stop.items.iter().map(|i| view! { <li><span>{i.name.clone()}</span><span>{i.quantity} {i.unit.clone()}</span></li> }).collect_view()}
