@@ -752,6 +752,9 @@ pub async fn pack_part(id: i64) -> ApiResult<shared::api::VendorPart> {
 
 // ---------- delivery ----------
 
+/// The caller's rounds as a volunteer (`shared::api::VolunteerHours`).
+pub const MY_HOURS: &str = "/api/v1/me/volunteer-hours";
+
 /// Which delivery slots have work for volunteers (`shared::api::SlotWork`).
 pub const SLOT_WORK: &str = "/api/v1/batches/slots";
 

@@ -185,6 +185,26 @@ async fn to_the_door(db: Db) {
     let done = app.get(&batch, Some(winner)).await.body;
     assert_eq!(done["status"], "done");
     assert!(done.get("manifest").is_none());
+    // The round counts for the volunteer's hours, on their page and in staff's spreadsheet.
+    let hours = app.get("/api/v1/me/volunteer-hours", Some(winner)).await.body;
+    assert_eq!((hours["rounds"].as_i64(), hours["recent"][0]["batch_id"].clone()), (Some(1), four["id"].clone()));
+    assert!(hours["minutes"].as_i64() >= Some(0), "{hours}");
+    assert_eq!(app.get("/api/v1/me/volunteer-hours", Some(loser)).await.body["rounds"], 0);
+    let day = chrono::Utc::now();
+    let range = format!(
+        "from={}&to={}",
+        (day - chrono::Duration::days(1)).format("%Y-%m-%dT%H:%M:%SZ"),
+        (day + chrono::Duration::days(1)).format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    let csv = app.client.get(app.url(&format!("/api/v1/admin/volunteer-hours.csv?{range}"))).bearer_auth(&staff);
+    let csv = csv.send().await.expect("the spreadsheet");
+    assert_eq!(csv.status(), 200);
+    let winner_phone = if winner == &v1 { "13800000201" } else { "13800000202" };
+    let text = csv.text().await.expect("csv");
+    assert!(text.lines().any(|l| l.starts_with(winner_phone) && l.contains(",1,")), "{text}");
+    assert_eq!(app.get(&format!("/api/v1/admin/volunteer-hours.csv?{range}"), Some(winner)).await.status, 403);
+    let bad = app.get("/api/v1/admin/volunteer-hours.csv?from=yesterday&to=today", Some(&staff)).await;
+    assert_eq!((bad.status, bad.error_code()), (400, "invalid_field"));
     // Building 5's order was never part of it.
     let seen =
         app.get(&format!("/api/v1/orders/{}", c["id"]), Some(c["token"].as_str().unwrap_or_default())).await.body;

@@ -61,6 +61,32 @@ pub fn slot_work(waiting: &[WaitingOrders], mine: &[i64]) -> Vec<(i64, i64, i64)
     work.into_iter().filter(|(_, (r, m))| r + m > 0).map(|(slot, (r, m))| (slot, r, m)).collect()
 }
 
+/// A done round: a volunteer's batch from its claim to its last door.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Round {
+    pub volunteer_id: i64,
+    pub claimed_at: chrono::DateTime<chrono::Utc>,
+    pub done_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Round {
+    /// Whole minutes from the claim to the last door (never negative).
+    pub fn minutes(&self) -> i64 {
+        (self.done_at - self.claimed_at).num_minutes().max(0)
+    }
+}
+
+/// Each volunteer's rounds and minutes: (volunteer, rounds, minutes), by volunteer.
+pub fn volunteer_hours(rounds: &[Round]) -> Vec<(i64, i64, i64)> {
+    let mut by: std::collections::BTreeMap<i64, (i64, i64)> = std::collections::BTreeMap::new();
+    for r in rounds {
+        let e = by.entry(r.volunteer_id).or_default();
+        e.0 += 1;
+        e.1 += r.minutes();
+    }
+    by.into_iter().map(|(v, (n, m))| (v, n, m)).collect()
+}
+
 fn not_found() -> Refusal {
     Refusal::new(ErrorCode::NotFound, "没有这个配送批次 (no such batch)")
 }
@@ -295,5 +321,15 @@ mod tests {
         ];
         assert_eq!(slot_work(&waiting, &[3, 4]), vec![(1, 1, 0), (2, 1, 0), (3, 0, 1), (4, 0, 1)]);
         assert_eq!(slot_work(&[], &[]), vec![]);
+    }
+
+    #[test]
+    fn a_volunteer_s_hours_run_from_the_claim_to_the_last_door() {
+        let at = |m: i64| chrono::DateTime::from_timestamp(m * 60, 0).unwrap_or_default();
+        let round = |v: i64, from: i64, to: i64| Round { volunteer_id: v, claimed_at: at(from), done_at: at(to) };
+        let rounds = [round(7, 0, 45), round(7, 100, 130), round(8, 10, 5), round(9, 0, 61)];
+        assert_eq!(rounds[0].minutes(), 45);
+        assert_eq!(rounds[2].minutes(), 0, "a clock that ran backwards counts nothing");
+        assert_eq!(volunteer_hours(&rounds), vec![(7, 2, 75), (8, 1, 0), (9, 1, 61)]);
     }
 }

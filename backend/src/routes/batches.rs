@@ -51,6 +51,66 @@ pub async fn slots_with_work(
     Ok(web::Json(shared::api::List { items }))
 }
 
+/// The caller's rounds as a volunteer: all told, and the latest 20 (volunteers, staff).
+#[utoipa::path(tag = "delivery", security(("bearer" = [])), responses((status = 200, body = shared::api::VolunteerHours), (status = 403, body = ErrorBody)))]
+#[get("/me/volunteer-hours")]
+pub async fn my_hours(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<shared::api::VolunteerHours>> {
+    may_dispatch(&auth)?;
+    let since = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+    let rounds = state.store.batches().rounds(Some(auth.user.id), since, chrono::Utc::now()).await?;
+    let (count, minutes) =
+        crate::domain::delivery::volunteer_hours(&rounds.iter().map(|(r, ..)| r.clone()).collect::<Vec<_>>())
+            .first()
+            .map_or((0, 0), |(_, n, m)| (*n, *m));
+    let recent = rounds
+        .into_iter()
+        .take(20)
+        .map(|(r, batch, building, ..)| shared::api::VolunteerRound {
+            batch_id: shared::BatchId(batch),
+            building,
+            claimed_at: crate::domain::time::to_api(r.claimed_at),
+            done_at: crate::domain::time::to_api(r.done_at),
+            minutes: r.minutes(),
+        })
+        .collect();
+    Ok(web::Json(shared::api::VolunteerHours { rounds: count, minutes, recent }))
+}
+
+/// Every volunteer's rounds and hours done in a time range, as a spreadsheet for the
+/// neighbourhood committee's records (UTF-8 with BOM; staff).
+#[utoipa::path(tag = "delivery", security(("bearer" = [])), params(shared::api::HoursQuery), responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[get("/admin/volunteer-hours.csv")]
+pub async fn hours_csv(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    query: web::Query<shared::api::HoursQuery>,
+) -> ApiResult<HttpResponse> {
+    let (from, to) = (super::time_field("from", &query.from)?, super::time_field("to", &query.to)?);
+    if to <= from {
+        return Err(ApiError::new(ErrorCode::InvalidField, "to: must be after from"));
+    }
+    let rounds = state.store.batches().rounds(None, from, to).await?;
+    let who: std::collections::BTreeMap<i64, (Option<String>, Option<String>)> =
+        rounds.iter().map(|(r, _, _, phone, name)| (r.volunteer_id, (phone.clone(), name.clone()))).collect();
+    let tally = crate::domain::delivery::volunteer_hours(&rounds.into_iter().map(|(r, ..)| r).collect::<Vec<_>>());
+    let mut rows =
+        vec![["手机 phone", "姓名 name", "批次 rounds", "分钟 minutes", "小时 hours"].map(str::to_owned).to_vec()];
+    for (volunteer, count, minutes) in tally {
+        let (phone, name) = who.get(&volunteer).cloned().unwrap_or_default();
+        rows.push(vec![
+            phone.unwrap_or_default(),
+            name.unwrap_or_default(),
+            count.to_string(),
+            minutes.to_string(),
+            format!("{}.{:02}", minutes / 60, minutes % 60 * 100 / 60),
+        ]);
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"volunteer-hours.csv\""))
+        .body(crate::routes::sheets::table(&rows)))
+}
+
 /// A slot's batches: one per building (a group-buy's drop is one), with their state, their
 /// volunteer and since when they have waited (staff, volunteers).
 #[utoipa::path(tag = "delivery", security(("bearer" = [])), params(BatchesQuery), responses((status = 200, body = shared::api::Page<Batch>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]

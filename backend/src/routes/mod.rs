@@ -163,6 +163,8 @@ pub fn app(
                 .service(batches::list)
                 // Before `/batches/{id}`, which would take "slots" for an id.
                 .service(batches::slots_with_work)
+                .service(batches::my_hours)
+                .service(batches::hours_csv)
                 .service(batches::detail)
                 .service(batches::manifest_csv)
                 .service(batches::claim)

@@ -41,6 +41,13 @@ pub fn DispatchPage() -> impl IntoView {
     }
 }
 
+/// A ready batch waits too long after 30 minutes (perishables, and in summer the sun).
+const LATE_MINUTES: f64 = 30.0;
+
+fn late(since: &str, now_ms: f64) -> bool {
+    (now_ms - js_sys::Date::parse(since)) / 60_000.0 > LATE_MINUTES
+}
+
 #[component]
 fn DispatchBoard() -> impl IntoView {
     let date = RwSignal::new(today_shanghai());
@@ -70,14 +77,37 @@ fn DispatchBoard() -> impl IntoView {
             </label>
         </div>
         <Problems/>
+        <button class="btn secondary" id="hours-csv" on:click=move |_| {
+            // The last 31 days of volunteers' rounds, for the committee's records.
+            let to = js_sys::Date::new_0();
+            let from = js_sys::Date::new(&(js_sys::Date::now() - 31.0 * 86_400_000.0).into());
+            let (from, to): (String, String) = (from.to_iso_string().into(), to.to_iso_string().into());
+            let path = format!("/api/v1/admin/volunteer-hours.csv?from={}&to={}", js_sys::encode_uri_component(&from), js_sys::encode_uri_component(&to));
+            leptos::task::spawn_local(async move {
+                let _ = api::download_csv(path, "志愿时长.csv").await;
+            });
+        }>"⬇ " {tr("志愿时长表（近31天）", "Volunteer hours (31 days)")}</button>
+        {move || {
+            // Packed goods waiting in the sun: ready batches nobody has claimed for too long.
+            let late = batches.value::<shared::api::List<shared::api::Batch>>().map_or(0, |l| {
+                l.items.iter().filter(|b| b.status == shared::order::BatchStatus::Ready && late(&b.since, now_ms.get())).count()
+            });
+            (late > 0).then(|| view! {
+                <p class="banner warn" id="late-batches" role="alert">
+                    "⚠ " {late} " " {tr("批已打包，等了30分钟以上还没人认领", "batches packed and unclaimed for over 30 minutes")}
+                </p>
+            })
+        }}
         {batches.show_items(move |list: Vec<shared::api::Batch>| view! {
             <table class="shares dispatch">
                 <thead><tr><th>{tr("楼号", "Building")}</th><th>{tr("住户", "Households")}</th><th>{tr("状态", "Status")}</th><th>{t(K::role_volunteer)}</th><th>{tr("已等", "Waited")}</th><th></th></tr></thead>
                 <tbody>
                     {list.into_iter().map(|b| {
                         let since = b.since.clone();
+                        let ready = b.status == shared::order::BatchStatus::Ready;
+                        let waited = since.clone();
                         view! {
-                            <tr data-batch=b.id.get()>
+                            <tr data-batch=b.id.get() class:late=move || ready && late(&waited, now_ms.get())>
                                 <td>{b.building.clone()} {b.to_gate.then_some("🚧")}</td>
                                 <td class="num">{b.orders}</td>
                                 <td><span class=format!("badge batch-{}", b.status.as_str())>{t(super::volunteer::batch_label(b.status))}</span></td>

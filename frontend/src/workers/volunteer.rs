@@ -26,7 +26,7 @@ pub(super) fn batch_label(s: BatchStatus) -> K {
 pub fn VolunteerPage() -> impl IntoView {
     view! {
         <h1>{t(K::deliveries)}</h1>
-        <Guarded next="/volunteer" role=Role::Volunteer><Batches/></Guarded>
+        <Guarded next="/volunteer" role=Role::Volunteer><Batches/><Hours/></Guarded>
     }
 }
 
@@ -41,6 +41,17 @@ fn opening_slot(slots: &[Slot], work: &[SlotWork], now_ms: f64) -> Option<i64> {
         .or_else(|| delivery().find(|s| js_sys::Date::parse(&s.ends_at) > now_ms))
         .or_else(|| delivery().next())
         .map(|s| s.id.get())
+}
+
+/// The volunteer's own rounds (claim to the last door), all told.
+#[component]
+fn Hours() -> impl IntoView {
+    Load::of(api::MY_HOURS).show(|h: shared::api::VolunteerHours| view! {
+        <section class="card" id="my-hours">
+            <h2>{tr("我的志愿时长", "My volunteer hours")}</h2>
+            <p>{h.rounds} " " {tr("批", "rounds")} " · " {h.minutes / 60} " " {tr("小时", "h")} " " {h.minutes % 60} " " {tr("分钟", "min")}</p>
+        </section>
+    })
 }
 
 #[component]

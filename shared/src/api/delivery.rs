@@ -80,6 +80,36 @@ pub struct SlotWork {
     pub mine: i64,
 }
 
+/// `GET /me/volunteer-hours`: a volunteer's rounds (claim to the last door), all told, and the
+/// latest ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct VolunteerHours {
+    pub rounds: i64,
+    pub minutes: i64,
+    /// The latest 20 rounds, newest first.
+    pub recent: Vec<VolunteerRound>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct VolunteerRound {
+    pub batch_id: BatchId,
+    pub building: String,
+    pub claimed_at: String,
+    pub done_at: String,
+    pub minutes: i64,
+}
+
+/// `GET /admin/volunteer-hours.csv`: the rounds done in a time range (RFC 3339).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct HoursQuery {
+    pub from: String,
+    pub to: String,
+}
+
 /// `POST /orders/{id}/handoff`: the code the resident shows.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

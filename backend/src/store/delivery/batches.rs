@@ -4,7 +4,7 @@
 
 use crate::domain::delivery::{
     decide_claim, decide_handoff, decide_pickup, decide_report, slot_work, BatchSnapshot, Handoff, HandoffSnapshot,
-    Proof, ReportedOrder, WaitingOrders,
+    Proof, ReportedOrder, Round, WaitingOrders,
 };
 use crate::domain::time::to_api;
 use crate::domain::Refusal;
@@ -229,14 +229,19 @@ impl Batches {
         let waiting: Vec<Waiting> = self
             .db
             .all(
-                "SELECT o.slot_id, o.building, o.group_buy_id, o.status, COUNT(*) AS n FROM slots s                  JOIN orders o ON o.slot_id = s.id WHERE s.starts_at >= $1 AND s.starts_at < $2                  AND s.kind = 'delivery' AND o.batch_id IS NULL AND o.building IS NOT NULL                  AND o.status IN ('placed', 'paid', 'confirmed', 'packed')                  GROUP BY o.slot_id, o.building, o.group_buy_id, o.status",
+                "SELECT o.slot_id, o.building, o.group_buy_id, o.status, COUNT(*) AS n FROM slots s \
+                 JOIN orders o ON o.slot_id = s.id WHERE s.starts_at >= $1 AND s.starts_at < $2 \
+                 AND s.kind = 'delivery' AND o.batch_id IS NULL AND o.building IS NOT NULL \
+                 AND o.status IN ('placed', 'paid', 'confirmed', 'packed') \
+                 GROUP BY o.slot_id, o.building, o.group_buy_id, o.status",
                 &args![from, to],
             )
             .await?;
         let mine: Vec<Mine> = self
             .db
             .all(
-                "SELECT b.slot_id FROM batches b JOIN slots s ON s.id = b.slot_id WHERE b.volunteer_id = $1                  AND b.status IN ('claimed', 'out') AND s.starts_at >= $2 AND s.starts_at < $3",
+                "SELECT b.slot_id FROM batches b JOIN slots s ON s.id = b.slot_id WHERE b.volunteer_id = $1 \
+                 AND b.status IN ('claimed', 'out') AND s.starts_at >= $2 AND s.starts_at < $3",
                 &args![volunteer, from, to],
             )
             .await?;
@@ -254,6 +259,43 @@ impl Batches {
         Ok(slot_work(&waiting, &mine)
             .into_iter()
             .map(|(slot, ready, mine)| shared::api::SlotWork { slot_id: shared::SlotId(slot), ready, mine })
+            .collect())
+    }
+
+    /// The rounds done between `from` and `to` (of one volunteer, or of all), newest first:
+    /// (round, its batch, its building, the volunteer's phone and name).
+    pub async fn rounds(
+        &self,
+        volunteer: Option<i64>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<(Round, i64, String, Option<String>, Option<String>)>> {
+        #[derive(Deserialize)]
+        struct Row {
+            id: i64,
+            building: String,
+            volunteer_id: i64,
+            claimed_at: DateTime<Utc>,
+            done_at: DateTime<Utc>,
+            phone: Option<String>,
+            display_name: Option<String>,
+        }
+        let rows: Vec<Row> = self
+            .db
+            .all(
+                "SELECT b.id, b.building, b.volunteer_id, b.claimed_at, b.done_at, u.phone, u.display_name \
+                 FROM batches b JOIN users u ON u.id = b.volunteer_id \
+                 WHERE b.status = 'done' AND b.done_at >= $1 AND b.done_at < $2 \
+                 AND (CAST($3 AS BIGINT) IS NULL OR b.volunteer_id = $3) ORDER BY b.done_at DESC, b.id DESC LIMIT 100000",
+                &args![from, to, volunteer],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let round = Round { volunteer_id: r.volunteer_id, claimed_at: r.claimed_at, done_at: r.done_at };
+                (round, r.id, r.building, r.phone, r.display_name)
+            })
             .collect())
     }
 
