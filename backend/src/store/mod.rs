@@ -138,7 +138,17 @@ impl Store {
             .write(true)
             .open(path.with_extension("lock"))
             .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
-        if owner.try_lock().is_err() {
+        // A restart on the same file waits a moment for the old process (or the old server in
+        // this process, whose last jobs still hold the store) to let go; then it is refused.
+        let mut locked = owner.try_lock().is_ok();
+        for _ in 0..50 {
+            if locked {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            locked = owner.try_lock().is_ok();
+        }
+        if !locked {
             return Err(StoreError::Broken(format!(
                 "another server process is using {}; run one process per SQLite database \
                  (several processes share a PostgreSQL database: set DATABASE_URL)",
