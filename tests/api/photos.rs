@@ -89,6 +89,11 @@ async fn photos(db: Db) {
     assert_eq!(shown["photo"]["url"], url.as_str(), "residents see it at once");
     let listed = app.get(&format!("/api/v1/products?vendor_id={stall}"), None).await.body;
     assert!(listed["items"].as_array().expect("items").iter().any(|p| p["photo"]["thumb_url"] == thumb.as_str()));
+    // In the resident's cart too.
+    app.put_in_cart(&resident, id, 1).await;
+    let cart = app.get("/api/v1/cart", Some(&resident)).await.body;
+    let line = cart["items"].as_array().and_then(|l| l.iter().find(|i| i["product_id"] == id)).cloned();
+    assert_eq!(line.map(|l| l["photo"]["thumb_url"].clone()), Some(json!(thumb)), "{cart}");
     for (path, side) in [(&url, 960), (&thumb, 192)] {
         let res = app.client.get(app.url(path)).send().await.expect("photo");
         assert_eq!(res.status().as_u16(), 200, "{path}");

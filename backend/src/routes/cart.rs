@@ -35,6 +35,7 @@ pub fn cart_view(lines: Vec<CartLineRecord>) -> Cart {
                 per_order_limit: l.per_order_limit,
                 available,
                 price_was_fen: (l.price_fen_at_add != l.price_fen).then_some(Fen::stored(l.price_fen_at_add)),
+                photo: l.photo.as_deref().map(crate::photos::urls),
             }
         })
         .collect();

@@ -73,6 +73,10 @@ fn cart_lines(c: Cart, set: impl Fn(i64, i64) + Copy + Send + Sync + 'static) ->
                 let max = i.per_order_limit.unwrap_or(99).min(i.stock.max(i.quantity)).max(1);
                 view! {
                     <li class="cart-line" class:problem=!i.available>
+                        {match &i.photo {
+                            Some(photo) => view! { <img class="product-icon" src=photo.thumb_url.clone() alt="" width="64" height="64" loading="lazy" decoding="async"/> }.into_any(),
+                            None => view! { <div class="product-icon placeholder" aria-hidden="true">{crate::components::initial(&i.name)}</div> }.into_any(),
+                        }}
                         <div class="line-main">
                             <p class="product-name">{i.name.clone()}</p>
                             <p class="product-vendor">{i.vendor_name.clone()}</p>

@@ -20,6 +20,9 @@ pub struct CartItem {
     pub available: bool,
     /// The price when the line was added, if it has changed since.
     pub price_was_fen: Option<Fen>,
+    /// Its photo, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<Photo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -28,6 +28,8 @@ pub struct CartLineRecord {
     pub stock: i64,
     pub per_order_limit: Option<i64>,
     pub active: bool,
+    /// Its photo's key, when it has one.
+    pub photo: Option<String>,
 }
 
 pub struct Cart {
@@ -45,7 +47,7 @@ impl Cart {
             .db
             .all(
                 "SELECT c.product_id, c.quantity, c.price_fen_at_add, p.vendor_id, v.name AS vendor_name, p.name, \
-                 p.unit, p.price_fen, p.stock, p.per_order_limit, p.active FROM cart_items c \
+                 p.unit, p.price_fen, p.stock, p.per_order_limit, p.active, p.photo FROM cart_items c \
                  JOIN products p ON p.id = c.product_id JOIN vendors v ON v.id = p.vendor_id \
                  WHERE c.user_id = $1 ORDER BY p.vendor_id, c.product_id",
                 &args![user_id],
