@@ -1109,14 +1109,9 @@ async fn size_problems(browser: &Driver, min_text: f64, min_tap: f64) -> serde_j
     browser.script(&js).await
 }
 
-/// 长辈模式: turned on by `/?care=1` and remembered; on every resident's page no visible text under
-/// 18 px and no control under 60 px tall; turned off on 我的, and then every control is 44 px or
-/// more. A phone at 200 % zoom still shows the whole hand-off code and the cart's + button.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn care_mode_makes_every_residents_page_big_enough() {
-    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
-    let app = spawn_app(Db::Sqlite).await;
-    // An order to show, a cart with something in it, a group-buy page.
+/// The demo's first resident with an order placed (on delivery, in the first open delivery slot)
+/// and a cabbage left in the cart: (their login, the order, the first box's id).
+async fn resident_with_an_order(app: &TestApp, key: &str) -> (String, i64, i64) {
     let (token, _) = app.login("13900000001").await;
     app.put_in_cart(&token, app.product_id("大白菜").await, 2).await;
     let slots = app.get("/api/v1/slots", None).await.body;
@@ -1127,12 +1122,23 @@ async fn care_mode_makes_every_residents_page_big_enough() {
         })
         .map(|s| s["id"].clone())
         .expect("an open slot");
-    let order =
-        app.checkout(&token, "care-order", &serde_json::json!({ "slot_id": slot, "payment": "on_delivery" })).await;
+    let order = app.checkout(&token, key, &serde_json::json!({ "slot_id": slot, "payment": "on_delivery" })).await;
     assert_eq!(order.status, 201, "{:?}", order.body);
     let order_id = order.body["id"].as_i64().expect("order id");
     app.put_in_cart(&token, app.product_id("大白菜").await, 1).await;
     let box_id = app.get("/api/v1/products?category=box", None).await.body["items"][0]["id"].as_i64().expect("a box");
+    (token, order_id, box_id)
+}
+
+/// 长辈模式: turned on by `/?care=1` and remembered; on every resident's page no visible text under
+/// 18 px and no control under 60 px tall; turned off on 我的, and then every control is 44 px or
+/// more. A phone at 200 % zoom still shows the whole hand-off code and the cart's + button.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn care_mode_makes_every_residents_page_big_enough() {
+    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
+    let app = spawn_app(Db::Sqlite).await;
+    // An order to show, a cart with something in it, a box's page.
+    let (token, order_id, box_id) = resident_with_an_order(&app, "care-order").await;
 
     let pages = [
         "/".to_owned(),
@@ -1324,21 +1330,7 @@ async fn axe_finds_nothing_serious_on_any_page() {
         std::env::var("FXS_TEST_AXE_JS").expect("FXS_TEST_AXE_JS: run ./scripts/test, which installs axe-core");
     let axe = std::fs::read_to_string(&axe_path).expect("axe-core's axe.min.js");
     let app = spawn_app(Db::Sqlite).await;
-    let (resident, _) = app.login("13900000001").await;
-    app.put_in_cart(&resident, app.product_id("大白菜").await, 2).await;
-    let slots = app.get("/api/v1/slots", None).await.body;
-    let slot = slots["items"]
-        .as_array()
-        .and_then(|l| {
-            l.iter().find(|s| s["kind"] == "delivery" && s["closed"] == false && s["remaining"].as_i64() > Some(0))
-        })
-        .map(|s| s["id"].clone())
-        .expect("an open slot");
-    let order =
-        app.checkout(&resident, "axe-order", &serde_json::json!({ "slot_id": slot, "payment": "on_delivery" })).await;
-    let order_id = order.body["id"].as_i64().expect("order id");
-    app.put_in_cart(&resident, app.product_id("大白菜").await, 1).await;
-    let box_id = app.get("/api/v1/products?category=box", None).await.body["items"][0]["id"].as_i64().expect("a box");
+    let (resident, order_id, box_id) = resident_with_an_order(&app, "axe-order").await;
     let group = app.get("/api/v1/group-buys", Some(&resident)).await.body["items"][0]["id"].as_i64();
     let (staff, _) = app.login("13800000000").await;
     let (vendor, _) = app.login("13800000101").await;
