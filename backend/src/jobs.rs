@@ -9,6 +9,7 @@
 //! | `donations` | 15 s | money a pool-paid order gave back returns to the pool |
 //! | `expiry` | 15 s | unpaid orders past their time expire, giving back stock and places |
 //! | `group-buys` | 15 s | group-buys past their deadline close |
+//! | `standing-orders` | 15 s | standing orders (常购) due are tried through the checkout, their households told |
 //! | `housekeeping` | 1 h | ended tokens and old login codes are forgotten; SQLite's planner statistics refreshed |
 //! | `stall-feed` | 250 ms | the order timeline is read past its cursor for the stalls' live consoles (`feed.rs`) |
 //!
@@ -38,6 +39,7 @@ const JOBS: &[Job] = &[
     Job { name: "donations", every: market_period, pass: |s, _| Box::pin(settle_pool(&s.store)) },
     Job { name: "expiry", every: market_period, pass: |s, _| Box::pin(expire_unpaid(&s.store)) },
     Job { name: "group-buys", every: market_period, pass: |s, _| Box::pin(close_due_group_buys(&s.store)) },
+    Job { name: "standing-orders", every: market_period, pass: |s, _| Box::pin(place_standing_orders(&s.store)) },
     Job { name: "housekeeping", every: |_| Duration::from_secs(3600), pass: |s, _| Box::pin(purge(s)) },
     Job {
         name: "limits",
@@ -318,4 +320,76 @@ async fn close_due_group_buys(store: &Store) {
             Err(e) => tracing::warn!(group_buy = id, error = %e, "closing a group-buy failed"),
         }
     }
+}
+
+/// Standing orders looked at in one pass.
+const STANDING_AT_ONCE: i64 = 200;
+
+/// Tries the standing orders that are due: each in the slot `domain::standing::next_step`
+/// chooses, through the checkout as a resident's own order (its own Idempotency-Key per day and
+/// attempt, so a try cut short is answered the same when made again), then records what came
+/// of it. A try is claimed first, so several processes make each once.
+async fn place_standing_orders(store: &Store) {
+    if let Err(e) = standing_pass(store, chrono::Utc::now()).await {
+        tracing::warn!(error = %e, "placing standing orders failed");
+    }
+}
+
+async fn standing_pass(store: &Store, now: chrono::DateTime<chrono::Utc>) -> crate::store::StoreResult<()> {
+    use crate::domain::checkout::{new_handoff_code, CheckoutJob, SlotRow};
+    use crate::domain::standing::{after_try, next_step, pool_paid, try_key, Step, LEAD_DAYS};
+    use shared::api::StandingPayment;
+    let today = chrono::NaiveDate::parse_from_str(&crate::domain::time::shanghai_date(now), "%Y-%m-%d")
+        .map_err(crate::store::broken)?;
+    let due = store.standing().due(today + chrono::Duration::days(LEAD_DAYS), STANDING_AT_ONCE).await?;
+    let mut days: std::collections::HashMap<chrono::NaiveDate, Vec<SlotRow>> = std::collections::HashMap::new();
+    for d in due {
+        if let std::collections::hash_map::Entry::Vacant(place) = days.entry(d.due.next_on) {
+            let day = d.due.next_on.format("%Y-%m-%d").to_string();
+            let (from, to) = crate::domain::time::shanghai_day(&day).map_err(crate::store::broken)?;
+            place.insert(store.slots().between(from, to).await?.into_iter().map(|s| s.into_row()).collect());
+        }
+        let slots = days.get(&d.due.next_on).map_or(&[][..], Vec::as_slice);
+        let answer = match next_step(&d.due, slots, now) {
+            Step::Wait => continue,
+            Step::Miss(refusal) => Err(refusal),
+            Step::Try(slot_id) => {
+                if !store.standing().claim(&d.due, now).await? {
+                    continue;
+                }
+                let key = try_key(d.due.id, d.due.next_on, d.due.attempt);
+                let job = CheckoutJob {
+                    user_id: d.user_id,
+                    request_hash: format!("{key}:{slot_id}:{:?}", d.lines),
+                    key,
+                    slot_id,
+                    payment: shared::order::Payment::OnDelivery,
+                    address: None,
+                    note: None,
+                    handoff_code: new_handoff_code(),
+                    now,
+                    pay_by: now,
+                    lines: Some(d.lines.clone()),
+                };
+                match store.orders().checkout(vec![job]).await?.pop() {
+                    Some(answer) => Ok(answer),
+                    None => continue,
+                }
+            }
+        };
+        let Some(mut outcome) = after_try(&d.due, answer.as_ref(), now) else { continue };
+        if let (Some(order), StandingPayment::Pool) = (outcome.last_order, d.payment) {
+            let paid = store.donations().allocate(order.get(), d.user_id, now).await?;
+            // Already paid (a try made again after a crash) is paid.
+            let paid = match paid {
+                Err(r) if r.code == shared::ErrorCode::WrongState && r.message.contains("已由爱心捐助") => Ok(()),
+                other => other.map(|_| ()),
+            };
+            pool_paid(&mut outcome, paid.as_ref().map(|_| ()));
+        }
+        if store.standing().record(d.user_id, &d.due, &outcome, now).await? {
+            tracing::info!(standing_order = d.due.id, outcome = outcome.last_outcome, "standing order tried");
+        }
+    }
+    Ok(())
 }

@@ -256,6 +256,7 @@ fn jobs(case: &Case, batch: usize, users: &[i64], slots: &[i64], now: DateTime<U
             handoff_code: format!("{:06}", resident * 1111),
             now,
             pay_by: now + Duration::minutes(15),
+            lines: None,
         })
         .collect()
 }

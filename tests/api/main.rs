@@ -20,6 +20,7 @@ mod rush;
 mod scale;
 mod shopping;
 mod sms_gateway;
+mod standing;
 mod storefront;
 mod tokens;
 mod trust;

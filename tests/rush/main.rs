@@ -868,6 +868,7 @@ mod raw {
                     handoff_code: "123456".into(),
                     now,
                     pay_by: now,
+                    lines: None,
                 };
                 let outcome = store.orders().checkout(vec![job]).await;
                 if let Err(e) = &outcome {

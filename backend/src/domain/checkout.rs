@@ -176,6 +176,9 @@ pub struct CheckoutJob {
     pub now: DateTime<Utc>,
     /// When the order expires if it waits for WeChat payment.
     pub pay_by: DateTime<Utc>,
+    /// What to buy, (product, quantity) in product order, instead of the resident's cart (a
+    /// standing order's items); the cart is then left as it is.
+    pub lines: Option<Vec<(ProductId, i64)>>,
 }
 
 impl CheckoutJob {
@@ -510,8 +513,11 @@ impl Batch<'_> {
         }
         let home = self.home(user).cloned();
         let priority = home.as_ref().is_some_and(|h| h.flags.is_priority());
-        let cart: &[(ProductId, i64)] =
-            if self.bought.contains(&user) { &[] } else { s.carts.get(&user).map_or(&[], Vec::as_slice) };
+        let cart: &[(ProductId, i64)] = match &job.lines {
+            Some(lines) => lines,
+            None if self.bought.contains(&user) => &[],
+            None => s.carts.get(&user).map_or(&[], Vec::as_slice),
+        };
         if cart.is_empty() {
             return Err(Refusal::cart_empty());
         }
@@ -572,8 +578,10 @@ impl Batch<'_> {
         // Taken: the place, the stock, the cart.
         self.slots.entry(row.id).or_insert_with(|| row.state.clone()).take(priority);
         self.stock.extend(taken);
-        self.cart_removals.extend(lines.iter().map(|l| (user, l.product_id, l.quantity)));
-        self.bought.insert(user);
+        if job.lines.is_none() {
+            self.cart_removals.extend(lines.iter().map(|l| (user, l.product_id, l.quantity)));
+            self.bought.insert(user);
+        }
         self.placed.push(BookedOrder { slot_id: row.id, user_id: user, household_id: household });
         lines.sort_by_key(|l| (l.vendor_id, l.product_id));
         let parts = parts_of(&lines, |vendor| vendors.get(&vendor).cloned().unwrap_or_default());
@@ -601,6 +609,7 @@ impl Batch<'_> {
             group_buy: None,
             left_at_door: None,
             paid_by_donations: false,
+            standing_order_id: None,
         })
     }
 
@@ -728,6 +737,7 @@ mod tests {
             handoff_code: "123456".into(),
             now: at(2),
             pay_by: at(3),
+            lines: None,
         }
     }
 
@@ -763,6 +773,24 @@ mod tests {
         let mut late = job(3, "b", 1);
         late.now = at(6);
         assert_eq!(codes(&decided(&s, &[job(1, "a", 1), late])), ["created", "created"]);
+    }
+
+    #[test]
+    fn a_standing_orders_lines_are_bought_instead_of_the_cart_which_stays() {
+        let mut s = market();
+        s.slots.get_mut(&SlotId(1)).expect("slot").state.capacity = 10;
+        let mut standing = job(1, "standing:4:2026-12-09:0", 1);
+        standing.lines = Some(vec![(ProductId(11), 5)]);
+        let d = decided(&s, &[standing]);
+        assert_eq!(codes(&d), ["created"]);
+        assert_eq!(d.changes.orders[0].lines.len(), 1);
+        assert_eq!(d.changes.orders[0].lines[0].quantity, 5);
+        assert!(d.changes.cart_removals.is_empty(), "the cart is the resident's, untouched");
+        assert_eq!(d.changes.stock, vec![(ProductId(11), 45)]);
+        // The same rules: over the per-order limit is refused.
+        let mut over = job(2, "standing:5:2026-12-09:0", 1);
+        over.lines = Some(vec![(ProductId(10), 3)]);
+        assert_eq!(codes(&decided(&s, &[over])), ["over_limit"]);
     }
 
     #[test]

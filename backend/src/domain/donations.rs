@@ -71,9 +71,14 @@ pub struct Allocation {
     pub uses: Vec<(i64, i64)>,
 }
 
+/// Whether the pool may pay for a household: staff flagged it quarantined or in hardship.
+pub fn helped(quarantined: bool, hardship: bool) -> bool {
+    quarantined || hardship
+}
+
 pub fn decide_allocation(s: Option<&AllocationSnapshot>) -> Result<Allocation, Refusal> {
     let s = s.ok_or_else(|| Refusal::new(ErrorCode::NotFound, "订单不存在 (no such order)"))?;
-    let need = s.household.filter(|n| n.quarantined || n.hardship).ok_or_else(|| {
+    let need = s.household.filter(|n| helped(n.quarantined, n.hardship)).ok_or_else(|| {
         Refusal::new(
             ErrorCode::NotEligible,
             "只有隔离或困难家庭的订单可由爱心捐助支付 (only quarantined or hardship households are helped)",

@@ -759,6 +759,7 @@ pub fn decide_close(s: &CloseSnapshot, ending: Ending, now: DateTime<Utc>) -> Re
                 }),
                 left_at_door: None,
                 paid_by_donations: false,
+                standing_order_id: None,
             },
         ));
     }

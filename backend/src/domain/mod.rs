@@ -17,6 +17,7 @@ pub mod prices;
 pub mod setup;
 pub mod slots;
 pub mod stall;
+pub mod standing;
 pub mod time;
 
 /// A refusal decided by a rule: its code (`shared::ErrorCode`, what clients switch on), words a

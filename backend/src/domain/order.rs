@@ -43,6 +43,8 @@ pub struct OrderRecord {
     pub left_at_door: Option<String>,
     /// Paid by the donation pool.
     pub paid_by_donations: bool,
+    /// The standing order (常购) that placed it.
+    pub standing_order_id: Option<i64>,
 }
 
 /// Where a group-buy order came from: the group-buy, the household whose share it is, and who
@@ -134,6 +136,7 @@ impl OrderRecord {
             placed_by: self.group_buy.as_ref().and_then(|g| g.placed_by.clone()),
             left_at_door: self.left_at_door.clone(),
             paid_by_donations: self.paid_by_donations,
+            standing_order_id: self.standing_order_id,
         }
     }
 

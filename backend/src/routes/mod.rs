@@ -18,6 +18,7 @@ mod prices;
 mod setup;
 mod sheets;
 mod slots;
+mod standing;
 mod storefront;
 mod vendor;
 
@@ -110,6 +111,10 @@ pub fn app(
                 .service(households::import_register)
                 .service(households::register_csv)
                 .service(households::people)
+                .service(standing::create)
+                .service(standing::list)
+                .service(standing::change)
+                .service(standing::end)
                 .service(catalog::categories)
                 .service(catalog::vendors)
                 .service(catalog::vendor)

@@ -55,6 +55,7 @@ pub async fn create(
         handoff_code: new_handoff_code(),
         now,
         pay_by: now + chrono::Duration::from_std(state.config.payment_timeout).unwrap_or_default(),
+        lines: None,
     };
     let answer = state.store.orders().checkout(vec![job]).await?.pop();
     let outcome = match &answer {

@@ -31,6 +31,7 @@ pub const SQLITE: Embedded = &[
     (20, "category retired", include_str!("../../../migrations/sqlite/0020_category_retired.sql")),
     (21, "stock ledger", include_str!("../../../migrations/sqlite/0021_stock_ledger.sql")),
     (22, "building number", include_str!("../../../migrations/sqlite/0022_building_number.sql")),
+    (23, "standing orders", include_str!("../../../migrations/sqlite/0023_standing_orders.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -59,6 +60,7 @@ pub const POSTGRES: Embedded = &[
     (23, "category retired", include_str!("../../../migrations/postgres/0023_category_retired.sql")),
     (24, "stock ledger", include_str!("../../../migrations/postgres/0024_stock_ledger.sql")),
     (25, "building number", include_str!("../../../migrations/postgres/0025_building_number.sql")),
+    (26, "standing orders", include_str!("../../../migrations/postgres/0026_standing_orders.sql")),
 ];
 
 /// The newest migration this binary has for the database.

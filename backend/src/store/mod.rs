@@ -16,6 +16,7 @@
 //! | notices to residents | `notices.rs` | `store.notices()` |
 //! | the demo market and bulk loading | `seed/` | `store.seed()`, `store.bulk()` |
 //! | the market's set-up: its area, the audit record | `setup/` | `store.setup()` |
+//! | standing orders (常购) | `standing.rs` | `store.standing()` |
 //! | the operator's reads: schema version, the books, backups | `ops.rs` | `ops::Ops`, `store.schema_version()` |
 //!
 //! Beside them: `db.rs` and `row.rs` (the database layer), `queue.rs` (the batch queue that
@@ -39,6 +40,7 @@ mod queue;
 mod row;
 pub mod seed;
 pub mod setup;
+pub mod standing;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -55,6 +57,7 @@ pub use money::{donations::Donations, payments::Payments};
 pub use notices::Notices;
 pub use seed::{bulk::Bulk, Seeder};
 pub use setup::Setup;
+pub use standing::Standing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -106,6 +109,7 @@ pub struct Store {
     seeder: Seeder,
     bulk: Bulk,
     setup: Setup,
+    standing: Standing,
     /// SQLite: held while the store is open, so one process owns the file.
     owner: std::sync::Mutex<Option<std::fs::File>>,
 }
@@ -237,6 +241,7 @@ impl Store {
             seeder: Seeder::new(db.clone(), sessions),
             bulk: Bulk::new(db.clone()),
             setup: Setup::new(db.clone()),
+            standing: Standing::new(db.clone()),
             db,
             owner: std::sync::Mutex::new(None),
         }
@@ -288,6 +293,10 @@ impl Store {
     /// Delivery batches and hand-offs.
     pub fn batches(&self) -> &Batches {
         &self.batches
+    }
+    /// Standing orders (常购) and the job's tries.
+    pub fn standing(&self) -> &Standing {
+        &self.standing
     }
     /// WeChat Pay's payments and refunds.
     pub fn payments(&self) -> &Payments {

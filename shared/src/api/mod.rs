@@ -21,6 +21,7 @@ mod prices;
 mod setup;
 mod slots;
 mod stalls;
+mod standing;
 
 pub use accounts::*;
 pub use cart::*;
@@ -35,3 +36,4 @@ pub use prices::*;
 pub use setup::*;
 pub use slots::*;
 pub use stalls::*;
+pub use standing::*;

@@ -108,6 +108,9 @@ pub struct Order {
     /// Paid by the donation pool (爱心捐助): the household pays nothing (who gave is not told).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub paid_by_donations: bool,
+    /// The standing order (常购) that placed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standing_order_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -70,9 +70,15 @@ impl Accounts {
             "DELETE FROM idempotency_keys WHERE user_id = $1",
             "DELETE FROM leader_buildings WHERE user_id = $1",
             "DELETE FROM user_roles WHERE user_id = $1",
+            // What they bought every week is theirs; the standing orders end, their orders stay.
+            "DELETE FROM standing_order_items WHERE standing_order_id IN \
+             (SELECT id FROM standing_orders WHERE user_id = $1)",
+            "UPDATE standing_orders SET paused = TRUE, last_message = NULL WHERE user_id = $1",
         ] {
             tx.exec(sql, &args![id]).await?;
         }
+        tx.exec("UPDATE standing_orders SET ended_at = COALESCE(ended_at, $2) WHERE user_id = $1", &args![id, now])
+            .await?;
         tx.exec("DELETE FROM household_register WHERE phone = $1", &args![phone]).await?;
         tx.exec("DELETE FROM sms_codes WHERE phone = $1", &args![phone]).await?;
         tx.exec(

@@ -222,6 +222,7 @@ fn jobs_json(jobs: &[CheckoutJob]) -> Value {
                 json!({
                     "u": j.user_id, "k": j.key, "h": j.request_hash, "s": j.slot_id,
                     "b": a.map(|a| a.building.trim()), "un": a.map(|a| a.unit.trim()), "r": a.map(|a| a.room.trim()),
+                    "l": j.lines,
                 })
             })
             .collect(),
@@ -461,7 +462,9 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
             .query_map(named_params! { "$1": user }, |r| Ok((ProductId(r.get("product_id")?), r.get("quantity")?)))?
             .collect::<Result<Vec<(ProductId, i64)>, _>>()?;
         if buyers.contains(&user) {
-            for &(product, _) in &cart {
+            // What the user's jobs buy: the cart, or a standing order's items.
+            let named = jobs.iter().filter(|j| j.user_id == user).filter_map(|j| j.lines.as_deref()).flatten();
+            for &(product, _) in cart.iter().chain(named) {
                 if let std::collections::hash_map::Entry::Vacant(place) = s.products.entry(product) {
                     if let Some(p) = product_row(c, product.get())? {
                         place.insert(p);
@@ -750,6 +753,7 @@ mod tests {
             handoff_code: "000000".into(),
             now: chrono::Utc::now(),
             pay_by: chrono::Utc::now(),
+            lines: None,
         };
         let v = jobs_json(&[job]);
         assert_eq!(v[0]["k"], "k'1", "a value is data, never SQL text");
