@@ -51,6 +51,9 @@ pub struct Config {
     pub payment_timeout: Duration,
     /// How often unpaid orders are checked for expiry.
     pub expiry_interval: Duration,
+    /// `FXS_LATE_BATCH_MINUTES`: a packed batch nobody has claimed for longer than this is late
+    /// (perishables, and in summer the sun): red on the dispatch board, counted in `/metrics`.
+    pub late_batch_minutes: i64,
     pub sms: SmsConfig,
     pub wechat: WechatConfig,
     pub pay: PayConfig,
@@ -204,6 +207,10 @@ impl Config {
         config.keep_idempotency_keys =
             Duration::from_secs(24 * 3600 * num("FXS_KEEP_IDEMPOTENCY_DAYS", 7)?.max(1) as u64);
         config.keep_contact_traces = Duration::from_secs(24 * 3600 * num("FXS_KEEP_CONTACT_DAYS", 28)?.max(1) as u64);
+        config.late_batch_minutes = num("FXS_LATE_BATCH_MINUTES", 30)?;
+        if !(1..=24 * 60).contains(&config.late_batch_minutes) {
+            return Err(format!("FXS_LATE_BATCH_MINUTES must be 1 to 1440, got {}", config.late_batch_minutes));
+        }
         let limit = |k: &str, default: u32| -> Result<u32, String> {
             let n = num(k, default as i64)?;
             u32::try_from(n).map_err(|_| format!("{k} must be 0 (off) or a number of requests a minute, got {n}"))
@@ -346,6 +353,7 @@ impl Config {
             limits: crate::limits::LimitsConfig::default(),
             payment_timeout: Duration::from_secs(15 * 60),
             expiry_interval: Duration::from_secs(15),
+            late_batch_minutes: 30,
             sms: SmsConfig {
                 webhook: None,
                 tencent: None,

@@ -56,6 +56,8 @@ pub struct Metrics {
     pub queue_depth: Family<Queue, Gauge>,
     pub feed_listeners: Gauge,
     pub pool_balance_fen: Gauge,
+    /// Packed batches nobody has claimed for longer than `FXS_LATE_BATCH_MINUTES`.
+    pub batches_late: Gauge,
     pub slot_booked: Family<SlotLabels, Gauge>,
     pub slot_capacity: Family<SlotLabels, Gauge>,
 }
@@ -73,6 +75,7 @@ impl Default for Metrics {
             queue_depth: Family::default(),
             feed_listeners: Gauge::default(),
             pool_balance_fen: Gauge::default(),
+            batches_late: Gauge::default(),
             slot_booked: Family::default(),
             slot_capacity: Family::default(),
             registry: Registry::default(),
@@ -98,6 +101,11 @@ impl Default for Metrics {
             m.feed_listeners.clone(),
         );
         registry.register("donation_pool_balance_fen", "The donation pool's balance", m.pool_balance_fen.clone());
+        registry.register(
+            "batches_late",
+            "Packed batches unclaimed for longer than FXS_LATE_BATCH_MINUTES (alert when above 0)",
+            m.batches_late.clone(),
+        );
         registry.register("slot_booked", "Places booked in the coming slots", m.slot_booked.clone());
         registry.register("slot_capacity", "Places of the coming slots", m.slot_capacity.clone());
         // The usual outcomes exist from the start at 0, so a dashboard shows 0 rather than no

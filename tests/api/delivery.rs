@@ -3,11 +3,12 @@
 //! limit on wrong codes and staff's reset.
 
 use serde_json::{json, Value};
-use tests::{join_all, on_both_databases, spawn_app, Db, TestApp};
+use tests::{join_all, on_both_databases, spawn_app, spawn_app_with, Db, TestApp};
 
 on_both_databases! {
     a_building_s_orders_go_from_packed_to_delivered_by_one_volunteer => to_the_door;
     a_volunteer_and_staff_acting_on_one_order_at_once_apply_one_step => at_once;
+    a_packed_batch_nobody_claims_in_time_is_late_on_the_board_and_in_metrics => late;
 }
 
 const STAFF: &str = "13800000000";
@@ -358,4 +359,42 @@ async fn at_once(db: Db) {
     assert_eq!(r.status, 200, "{:?}", r.body);
     let r = app.post(&reset, &json!({}), Some(&staff)).await;
     assert_eq!(r.body["status"], "delivered", "a reset changes nothing of a delivered order: {:?}", r.body);
+}
+
+/// FXS_LATE_BATCH_MINUTES (here 0: late as soon as it is packed and a moment passes): a packed
+/// batch nobody has claimed is `late` on the dispatch board and counted in /metrics; claimed,
+/// it is not.
+async fn late(db: Db) {
+    let app = spawn_app_with(db, |c| c.late_batch_minutes = 0).await;
+    let (staff, _) = app.login(STAFF).await;
+    let slot = app.open_slot(&staff, 10, 0, 24).await;
+    let cabbage = app.product_id("大白菜").await;
+    let vendor =
+        app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["vendor_id"].as_i64().expect("vendor");
+    let (stall, _) = app.login(&format!("138000001{vendor:02}")).await;
+    order(&app, "13900000501", &slot, "8", "101", cabbage).await;
+    let path = format!("/api/v1/batches?slot_id={}", slot["id"]);
+    let list = app.get(&path, Some(&staff)).await.body;
+    assert!(batch_of(&list, "8").get("late").is_none(), "waiting for the stalls is not late: {list}");
+    let parts = app.get(&format!("/api/v1/vendor/orders?slot_id={}", slot["id"]), Some(&stall)).await.body;
+    for p in parts["items"].as_array().expect("parts") {
+        for step in ["confirm", "packed"] {
+            let r = app.post(&format!("/api/v1/vendor/orders/{}/{step}", p["id"]), &json!({}), Some(&stall)).await;
+            assert_eq!(r.status, 200, "{step}: {:?}", r.body);
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let list = app.get(&path, Some(&staff)).await.body;
+    let eight = batch_of(&list, "8").clone();
+    assert_eq!((eight["status"].clone(), eight["late"].clone()), (json!("ready"), json!(true)), "{list}");
+    let metrics = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.unwrap_or_default();
+    assert!(metrics.lines().any(|l| l == "fxs_batches_late 1"), "{metrics}");
+    let (volunteer, _) = app.login("13800000201").await;
+    let r = app.post(&format!("/api/v1/batches/{}/claim", eight["id"]), &json!({}), Some(&volunteer)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let list = app.get(&path, Some(&staff)).await.body;
+    assert!(batch_of(&list, "8").get("late").is_none(), "claimed is not late: {list}");
+    let metrics = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.unwrap_or_default();
+    assert!(metrics.lines().any(|l| l == "fxs_batches_late 0"), "{metrics}");
+    app.stop().await;
 }

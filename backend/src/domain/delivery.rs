@@ -207,9 +207,30 @@ pub fn decide_handoff(
     Ok(Handoff::Delivered { batch_done: left == 0 })
 }
 
+/// Whether a batch waits too long: packed (ready) and unclaimed for more than `minutes` since
+/// `since`.
+pub fn is_late(
+    status: BatchStatus,
+    since: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+    minutes: i64,
+) -> bool {
+    status == BatchStatus::Ready && now - since > chrono::Duration::minutes(minutes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ready_batch_is_late_after_the_set_minutes_and_a_claimed_one_never() {
+        let since = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let at = |m: i64| since + chrono::Duration::minutes(m);
+        assert!(!is_late(BatchStatus::Ready, since, at(30), 30));
+        assert!(is_late(BatchStatus::Ready, since, at(31), 30));
+        assert!(is_late(BatchStatus::Ready, since, at(11), 10));
+        assert!(!is_late(BatchStatus::Claimed, since, at(300), 30));
+    }
 
     fn batch(stored: &str, volunteer: Option<i64>, orders: &[(i64, OrderStatus)]) -> BatchSnapshot {
         BatchSnapshot { id: 1, stored: stored.into(), volunteer_id: volunteer, orders: orders.to_vec() }

@@ -121,7 +121,9 @@ pub async fn list(
     query: web::Query<BatchesQuery>,
 ) -> ApiResult<web::Json<shared::api::Page<Batch>>> {
     may_dispatch(&auth)?;
-    let all = state.store.batches().list(query.slot_id.get(), chrono::Utc::now()).await?;
+    let now = chrono::Utc::now();
+    let mut all = state.store.batches().list(query.slot_id.get(), now).await?;
+    mark_late(&mut all, now, state.config.late_batch_minutes);
     Ok(web::Json(super::paged(all, query.limit, query.cursor.as_deref(), |_, b| (b.building.clone(), b.id))?))
 }
 
@@ -374,4 +376,12 @@ pub async fn problems(
 ) -> ApiResult<web::Json<shared::api::Page<Problem>>> {
     let all = state.store.batches().problems().await?;
     Ok(web::Json(super::paged(all, page.limit, page.cursor.as_deref(), |_, p| std::cmp::Reverse(p.id))?))
+}
+
+/// Marks the batches that wait too long (`domain::delivery::is_late`).
+pub fn mark_late(batches: &mut [Batch], now: chrono::DateTime<chrono::Utc>, minutes: i64) {
+    for b in batches {
+        let since = crate::domain::time::parse_api(&b.since).unwrap_or(now);
+        b.late = crate::domain::delivery::is_late(b.status, since, now, minutes);
+    }
 }

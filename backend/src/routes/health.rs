@@ -57,6 +57,18 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         Ok(slots) => {
             m.slot_booked.clear();
             m.slot_capacity.clear();
+            // Late batches are of slots that have begun or begin within a day.
+            let mut late = 0;
+            for s in slots.iter().filter(|s| s.starts_at <= now + chrono::Duration::hours(24)) {
+                match state.store.batches().list(s.id.get(), now).await {
+                    Ok(mut batches) => {
+                        super::batches::mark_late(&mut batches, now, state.config.late_batch_minutes);
+                        late += batches.iter().filter(|b| b.late).count() as i64;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "metrics: reading a slot's batches failed"),
+                }
+            }
+            m.batches_late.set(late);
             for s in slots {
                 let labels = SlotLabels { slot: s.id.get().to_string(), starts_at: s.starts_at.to_rfc3339() };
                 m.slot_booked.get_or_create(&labels).set(s.booked);

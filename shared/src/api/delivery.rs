@@ -21,6 +21,9 @@ pub struct Batch {
     pub volunteer: Option<String>,
     /// Since when it has been there (made, for an open one; claimed, for a claimed one).
     pub since: String,
+    /// Packed and unclaimed for longer than the market allows (`FXS_LATE_BATCH_MINUTES`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub late: bool,
     /// The building is closed (a quarantined compound): its orders are handed over at the
     /// compound's gate, not at the doors.
     #[serde(default)]

@@ -73,6 +73,7 @@ fn batch_of(r: BatchRow, label: String, orders: i64, status: BatchStatus, manife
         status,
         volunteer: masked_phone(r.volunteer_phone),
         since: to_api(r.claimed_at.unwrap_or(r.created_at)),
+        late: false,
         to_gate: r.to_gate.unwrap_or(false),
         manifest,
     }
