@@ -169,6 +169,9 @@ pub struct GroupBuyItem {
     pub max_quantity: i64,
     pub per_household_limit: i64,
     pub joined_quantity: i64,
+    /// The product's photo, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<crate::api::Photo>,
 }
 
 /// `PUT /group-buys/{id}/share` and `.../shares/{household_id}`: the whole new share; a

@@ -94,6 +94,16 @@ async fn photos(db: Db) {
     let cart = app.get("/api/v1/cart", Some(&resident)).await.body;
     let line = cart["items"].as_array().and_then(|l| l.iter().find(|i| i["product_id"] == id)).cloned();
     assert_eq!(line.map(|l| l["photo"]["thumb_url"].clone()), Some(json!(thumb)), "{cart}");
+    // And on the order's page, once bought.
+    let slots = app.get("/api/v1/slots", None).await.body;
+    let slot =
+        slots["items"].as_array().and_then(|l| l.iter().find(|s| s["kind"] == "pickup")).map(|s| s["id"].clone());
+    let body = json!({ "slot_id": slot.expect("a pickup slot"), "payment": "on_delivery" });
+    let order = app.checkout(&resident, "photo-order", &body).await;
+    assert_eq!(order.status, 201, "{:?}", order.body);
+    let shown = app.get(&format!("/api/v1/orders/{}", order.body["id"]), Some(&resident)).await.body;
+    let line = shown["items"].as_array().and_then(|l| l.iter().find(|i| i["product_id"] == id)).cloned();
+    assert_eq!(line.map(|l| l["photo"]["thumb_url"].clone()), Some(json!(thumb)), "{shown}");
     for (path, side) in [(&url, 960), (&thumb, 192)] {
         let res = app.client.get(app.url(path)).send().await.expect("photo");
         assert_eq!(res.status().as_u16(), 200, "{path}");

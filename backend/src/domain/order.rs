@@ -115,6 +115,7 @@ impl OrderRecord {
                     price_fen: l.price_fen,
                     line_total_fen: l.total(),
                     short_quantity: l.short,
+                    photo: None,
                 })
                 .collect(),
             parts: self

@@ -39,6 +39,9 @@ pub struct OrderLine {
     /// How much of it the stall could not supply (it does not come and is not paid for).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub short_quantity: i64,
+    /// The product's photo (one order's page only), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<Photo>,
 }
 
 fn is_zero(n: &i64) -> bool {

@@ -103,7 +103,25 @@ impl Orders {
             user_id: record.user_id,
             household_id: record.group_buy.as_ref().map(|g| g.household_id.get()),
         };
-        Ok(Some((owner, record.to_api())))
+        let mut order = record.to_api();
+        // Each line with its product's photo as it is now, when it has one.
+        #[derive(Deserialize)]
+        struct Photo {
+            product_id: ProductId,
+            photo: String,
+        }
+        let photos: Vec<Photo> = self
+            .db
+            .all(
+                "SELECT l.product_id, p.photo FROM order_lines l JOIN products p ON p.id = l.product_id \
+                 WHERE l.order_id = $1 AND p.photo IS NOT NULL",
+                &args![id],
+            )
+            .await?;
+        for line in &mut order.items {
+            line.photo = photos.iter().find(|p| p.product_id == line.product_id).map(|p| crate::photos::urls(&p.photo));
+        }
+        Ok(Some((owner, order)))
     }
 
     /// The order with everything shown about it.

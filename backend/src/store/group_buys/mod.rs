@@ -220,6 +220,7 @@ impl GroupBuys {
                 max_quantity: i.item.max_quantity,
                 per_household_limit: i.item.per_household_limit,
                 joined_quantity: i.item.joined_quantity,
+                photo: i.photo.as_deref().map(crate::photos::urls),
             })
             .collect();
         let my_share = match (viewer.household_id, sight.lives_there) {
@@ -381,7 +382,7 @@ struct GroupBuyRow {
 }
 
 const ITEMS: &str = "SELECT i.product_id, p.name, p.unit, i.price_fen, i.max_quantity, i.per_household_limit, \
-     i.joined_quantity, p.vendor_id, p.price_fen AS regular_price_fen FROM group_buy_items i \
+     i.joined_quantity, p.vendor_id, p.price_fen AS regular_price_fen, p.photo FROM group_buy_items i \
      JOIN products p ON p.id = i.product_id WHERE i.group_buy_id = $1 ORDER BY i.product_id";
 
 /// A row of `ITEMS`: the item as its rules see it, its stall, its everyday price.
@@ -391,6 +392,8 @@ struct ItemRow {
     item: ItemState,
     vendor_id: i64,
     regular_price_fen: Fen,
+    /// The product's photo, when it has one.
+    photo: Option<String>,
 }
 
 /// The group-buy as its rules see it, locked on PostgreSQL.
