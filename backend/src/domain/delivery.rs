@@ -127,6 +127,8 @@ pub struct HandoffSnapshot {
     pub code: String,
     pub attempts: i64,
     pub batch: BatchSnapshot,
+    /// How a delivered order went: left at the door (else with its code).
+    pub left_at_door: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +137,9 @@ pub enum Handoff {
     Delivered { batch_done: bool },
     /// A wrong code: nothing changes but the count of wrong codes, now `attempts`.
     Wrong { attempts: i64 },
+    /// The same step again (a phone in a stairwell that sent it twice, not hearing the first
+    /// answer): it was done; nothing changes.
+    Again,
 }
 
 /// How an order is handed over: with the code the resident shows, or left at the door when
@@ -185,6 +190,17 @@ pub fn decide_handoff(
     let o = order.ok_or_else(|| Refusal::new(ErrorCode::NotFound, "no such order"))?;
     if !staff && o.batch.volunteer_id != Some(volunteer) {
         return Err(Refusal::new(ErrorCode::Forbidden, "这单不在您认领的批次里 (not in a batch you claimed)"));
+    }
+    // The step already taken the same way (the same code, or left at the door) by this
+    // batch's volunteer is answered as done, so a step queued without signal can be sent again.
+    if o.status == OrderStatus::Delivered {
+        let same = match proof {
+            Proof::Code(code) => !o.left_at_door && code.trim() == o.code,
+            Proof::LeftAtDoor => o.left_at_door,
+        };
+        if same {
+            return Ok(Handoff::Again);
+        }
     }
     if o.batch.status() != BatchStatus::Out || o.status != OrderStatus::OutForDelivery {
         return Err(Refusal::new(
@@ -269,6 +285,7 @@ mod tests {
             code: "123456".into(),
             attempts,
             batch: out.clone(),
+            left_at_door: false,
         };
         assert_eq!(
             decide_handoff(Some(&at_door(0)), 7, false, Proof::Code("123456")),
@@ -301,6 +318,26 @@ mod tests {
             decide_handoff(Some(&at_door(5)), 7, false, Proof::LeftAtDoor),
             Ok(Handoff::Delivered { batch_done: false })
         );
+        // Sent again after it was done (no answer heard in the stairwell): done, nothing changes;
+        // but not another way, not with a wrong code, not by someone else.
+        let mut done = at_door(0);
+        done.status = Delivered;
+        done.batch.orders[0].1 = Delivered;
+        assert_eq!(decide_handoff(Some(&done), 7, false, Proof::Code("123456")), Ok(Handoff::Again));
+        assert_eq!(
+            decide_handoff(Some(&done), 7, false, Proof::Code("000000")).map_err(|e| e.code),
+            Err(ErrorCode::WrongState)
+        );
+        assert_eq!(
+            decide_handoff(Some(&done), 7, false, Proof::LeftAtDoor).map_err(|e| e.code),
+            Err(ErrorCode::WrongState)
+        );
+        assert_eq!(
+            decide_handoff(Some(&done), 8, false, Proof::Code("123456")).map_err(|e| e.code),
+            Err(ErrorCode::Forbidden)
+        );
+        let left = HandoffSnapshot { left_at_door: true, ..done };
+        assert_eq!(decide_handoff(Some(&left), 7, false, Proof::LeftAtDoor), Ok(Handoff::Again));
     }
 
     #[test]

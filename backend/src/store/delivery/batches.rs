@@ -432,6 +432,7 @@ impl Batches {
             status: OrderStatus,
             handoff_code: String,
             handoff_attempts: i64,
+            left_at_door: bool,
         }
         let batch_id: Option<i64> =
             tx.opt("SELECT batch_id FROM orders WHERE id = $1", &args![order_id]).await?.flatten();
@@ -440,7 +441,7 @@ impl Batches {
                 Some(batch) => {
                     let o: AtDoor = tx
                         .one(
-                            "SELECT status, handoff_code, handoff_attempts FROM orders WHERE id = $1",
+                            "SELECT status, handoff_code, handoff_attempts, left_at_door FROM orders WHERE id = $1",
                             &args![order_id],
                         )
                         .await?;
@@ -450,6 +451,7 @@ impl Batches {
                         code: o.handoff_code,
                         attempts: o.handoff_attempts,
                         batch,
+                        left_at_door: o.left_at_door,
                     })
                 }
                 None => None,
@@ -466,6 +468,7 @@ impl Batches {
                     format!("收货码不对（第{attempts}次）(wrong code, try {attempts} of 5)"),
                 )))
             }
+            Ok(Handoff::Again) => Ok(Ok(())),
             Ok(Handoff::Delivered { batch_done }) => {
                 set_status(&mut tx, order_id, OrderStatus::Delivered, volunteer, now).await?;
                 tx.exec(
