@@ -11,6 +11,7 @@ pub fn service(static_dir: std::path::PathBuf) -> impl actix_web::dev::HttpServi
     web::scope("")
         .wrap(Compress::default())
         .service(precompressed(static_dir.clone()))
+        .service(web::resource("/").guard(actix_web::guard::Get()).to(page))
         .service(Files::new("/", static_dir).index_file("index.html").default_handler(web::to(page)))
 }
 
@@ -41,36 +42,41 @@ pub fn photos(dir: std::path::PathBuf) -> impl actix_web::dev::HttpServiceFactor
 fn precompressed(static_dir: std::path::PathBuf) -> actix_web::Resource {
     let dir = static_dir.clone();
     let has_gz = move |ctx: &actix_web::guard::GuardContext<'_>| {
-        let takes_gzip = ctx
-            .head()
-            .headers()
-            .get(actix_web::http::header::ACCEPT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(',').any(|e| e.split(';').next().is_some_and(|e| e.trim() == "gzip")));
-        takes_gzip && compressed_twin(&dir, ctx.head().uri.path()).is_some()
+        takes_gzip(ctx.head().headers()) && compressed_twin(&dir, ctx.head().uri.path()).is_some()
     };
     web::resource("/{file:.+}").guard(actix_web::guard::Get()).guard(actix_web::guard::fn_guard(has_gz)).to(
         move |req: HttpRequest| {
             let dir = static_dir.clone();
             async move {
-                let Some((gz, ext)) = compressed_twin(&dir, req.path()) else {
-                    return Ok(HttpResponse::NotFound().finish());
-                };
-                let file = NamedFile::open_async(gz)
-                    .await?
-                    .set_content_type(actix_files::file_extension_to_mime(&ext))
-                    .set_content_encoding(actix_web::http::header::ContentEncoding::Gzip)
-                    .disable_content_disposition()
-                    .use_last_modified(true);
-                let mut res = file.into_response(&req);
-                res.headers_mut().insert(
-                    actix_web::http::header::VARY,
-                    actix_web::http::header::HeaderValue::from_static("accept-encoding"),
-                );
-                Ok::<_, actix_web::Error>(res)
+                match compressed_twin(&dir, req.path()) {
+                    Some((gz, ext)) => gzipped(&req, gz, &ext).await,
+                    None => Ok(HttpResponse::NotFound().finish()),
+                }
             }
         },
     )
+}
+
+/// Whether the client takes gzip.
+fn takes_gzip(headers: &actix_web::http::header::HeaderMap) -> bool {
+    headers
+        .get(actix_web::http::header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.split(';').next().is_some_and(|e| e.trim() == "gzip")))
+}
+
+/// A file's gzip twin, sent as the file of type `ext`, gzip-encoded.
+async fn gzipped(req: &HttpRequest, gz: std::path::PathBuf, ext: &str) -> actix_web::Result<HttpResponse> {
+    let file = NamedFile::open_async(gz)
+        .await?
+        .set_content_type(actix_files::file_extension_to_mime(ext))
+        .set_content_encoding(actix_web::http::header::ContentEncoding::Gzip)
+        .disable_content_disposition()
+        .use_last_modified(true);
+    let mut res = file.into_response(req);
+    res.headers_mut()
+        .insert(actix_web::http::header::VARY, actix_web::http::header::HeaderValue::from_static("accept-encoding"));
+    Ok(res)
 }
 
 /// `path`'s gzip twin in the storefront folder and the type of the file it stands for: only for
@@ -97,6 +103,12 @@ fn compressed_twin(dir: &std::path::Path, path: &str) -> Option<(std::path::Path
 /// the page of their bundle (`shared::storefront`).
 async fn page(req: HttpRequest, state: web::Data<AppState>) -> actix_web::Result<HttpResponse> {
     let page = shared::storefront::Bundle::of(req.path()).page();
+    // As compressed at build time (the first page of every visit: a quarter smaller).
+    if takes_gzip(req.headers()) {
+        if let Some((gz, ext)) = compressed_twin(&state.config.static_dir, &format!("/{page}")) {
+            return gzipped(&req, gz, &ext).await;
+        }
+    }
     let index = state.config.static_dir.join(page);
     match NamedFile::open_async(&index).await {
         Ok(file) => Ok(file.use_last_modified(true).into_response(&req)),
