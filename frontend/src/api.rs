@@ -465,6 +465,21 @@ pub async fn demo_pay(params: &shared::api::RequestPayment) -> ApiResult<()> {
     send(Call::new("POST", "/api/v1/demo/wechat-pay"), params).await.map(|_| ())
 }
 
+/// The resident's standing orders (常购).
+pub const STANDING: &str = "/api/v1/me/standing-orders";
+
+pub async fn create_standing(body: &shared::api::StandingOrderRequest) -> ApiResult<shared::api::StandingOrder> {
+    parse(send(Call::new("POST", STANDING), body).await?)
+}
+
+pub async fn change_standing(id: i64, body: &shared::api::StandingOrderPatch) -> ApiResult<shared::api::StandingOrder> {
+    parse(send(Call::new("PATCH", format!("{STANDING}/{id}")), body).await?)
+}
+
+pub async fn end_standing(id: i64) -> ApiResult<()> {
+    exchange(Call::new("DELETE", format!("{STANDING}/{id}")), None).await.map(|_| ())
+}
+
 pub async fn cancel_order(id: i64) -> ApiResult<Order> {
     parse(exchange(Call::new("POST", format!("/api/v1/orders/{id}/cancel")), None).await?)
 }

@@ -97,3 +97,41 @@ pub fn stairs(building: &str) -> Vec<String> {
 pub fn set_stairs(building: &str, doors: &[String]) {
     put(&format!("fxs_stairs_{building}"), Some(&doors.join(",")));
 }
+
+/// A step a volunteer took without signal, waiting on this phone to be sent: the order, whether
+/// it was left at the door (else handed over with a code), the code or the note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waiting {
+    pub order_id: i64,
+    pub door: bool,
+    pub text: String,
+}
+
+const OUTBOX_KEY: &str = "fxs_outbox";
+
+/// The steps waiting to be sent, oldest first (one line each: order, kind, text).
+pub fn outbox() -> Vec<Waiting> {
+    get(OUTBOX_KEY)
+        .map(|s| {
+            s.split('\u{1e}')
+                .filter_map(|line| {
+                    let mut f = line.splitn(3, '\u{1f}');
+                    let order_id = f.next()?.parse().ok()?;
+                    let door = f.next()? == "door";
+                    Some(Waiting { order_id, door, text: f.next()?.to_owned() })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn set_outbox(steps: &[Waiting]) {
+    let lines: Vec<String> = steps
+        .iter()
+        .map(|w| {
+            let text: String = w.text.chars().filter(|c| !matches!(c, '\u{1e}' | '\u{1f}')).collect();
+            format!("{}\u{1f}{}\u{1f}{text}", w.order_id, if w.door { "door" } else { "code" })
+        })
+        .collect();
+    put(OUTBOX_KEY, (!lines.is_empty()).then(|| lines.join("\u{1e}")).as_deref());
+}

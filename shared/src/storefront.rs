@@ -20,7 +20,9 @@ impl Bundle {
         };
         if ["/staff", "/vendor", "/volunteer"].into_iter().any(under) {
             Bundle::Workers
-        } else if ["/cart", "/checkout", "/orders", "/group", "/prices", "/donate", "/household"].into_iter().any(under)
+        } else if ["/cart", "/checkout", "/orders", "/group", "/prices", "/donate", "/household", "/standing"]
+            .into_iter()
+            .any(under)
         {
             Bundle::Shop
         } else {
@@ -63,6 +65,7 @@ mod tests {
             ("/checkout", Bundle::Shop),
             ("/orders", Bundle::Shop),
             ("/orders/12?placed=1", Bundle::Shop),
+            ("/standing?from=cart", Bundle::Shop),
             ("/group", Bundle::Shop),
             ("/group/3/console", Bundle::Shop),
             ("/groups", Bundle::Market),

@@ -759,9 +759,11 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     browser.wait_for("#batch-message.form-error", WAIT).await;
     let attempts = browser.text(&browser.wait_for(".stop .note.warn", WAIT).await).await;
     assert!(attempts.contains("1 / 5"), "{attempts}");
-    // No signal in the stairwell: 交付 says nothing was sent, the manifest and the typed code stay.
+    // No signal in the stairwell: 交付 is kept on the phone, said so, and sent when the signal is
+    // back; the code typed in the dark was wrong, so the server's refusal is said then, and the
+    // door can be done again.
     browser.throttle(true, 0, 0, 0).await;
-    set_input(&browser, ".stop .handoff-input", "123456").await;
+    set_input(&browser, ".stop .handoff-input", wrong).await;
     browser.click(&browser.wait_for(".stop .hand-over", WAIT).await).await;
     wait_until(
         &browser,
@@ -769,9 +771,16 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
         "no signal said",
     )
     .await;
-    let kept = browser.script("return document.querySelector('.stop .handoff-input')?.value").await;
-    assert_eq!(kept, "123456", "the typed code is kept and the manifest is still there");
+    browser.wait_for(".stop .waiting", WAIT).await;
+    browser.wait_for("#outbox", WAIT).await;
     browser.throttle(false, 0, 0, 0).await;
+    wait_until(
+        &browser,
+        "document.getElementById('batch-message')?.textContent.includes('收货码不对') && !document.getElementById('outbox')",
+        "the kept step sent and refused",
+    )
+    .await;
+    browser.wait_for(".stop .handoff-input", WAIT).await;
     browser.click(&browser.wait_for("#scan-handoff", WAIT).await).await;
     // The batch's only order: the batch is done, and the households' details are gone from the page.
     browser.wait_for("#batch-done", WAIT).await;
@@ -830,6 +839,88 @@ async fn a_stall_packs_and_a_volunteer_hands_the_order_over() {
     browser.goto(&app.url("/orders")).await;
     let news = browser.text(&browser.wait_for("#notices .notice[data-kind='delivered']", WAIT).await).await;
     assert!(news.contains("已送达") && news.contains(&order_id.to_string()), "{news}");
+    browser.quit().await;
+}
+
+/// A volunteer in a stairwell with no signal at all: the batch page, kept by the service worker,
+/// opens again without the server; the hand-off typed there waits on the phone, and reaches the
+/// market by itself when the server answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_volunteer_without_signal_keeps_the_manifest_and_the_steps() {
+    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
+    let (config, schema) = tests::test_config(Db::Sqlite).await;
+    let app = tests::start(config.clone(), Db::Sqlite, schema).await;
+    let (staff, _) = app.login("13800000000").await;
+    let slot = app.open_slot(&staff, 10, 0, 24).await;
+    let (resident, _) = app.login("13900000004").await;
+    let cabbage = app.product_id("大白菜").await;
+    app.put_in_cart(&resident, cabbage, 1).await;
+    let body = serde_json::json!({ "slot_id": slot["id"], "payment": "on_delivery" });
+    let order = app.checkout(&resident, "stairwell", &body).await;
+    assert_eq!(order.status, 201, "{:?}", order.body);
+    let (order_id, code) = (order.body["id"].as_i64().expect("id"), order.body["handoff_code"].clone());
+    let vendor = app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["vendor_id"].as_i64();
+    let (stall, _) = app.login(&format!("138000001{:02}", vendor.expect("vendor"))).await;
+    let parts = app.get(&format!("/api/v1/vendor/orders?slot_id={}", slot["id"]), Some(&stall)).await.body;
+    for step in ["confirm", "packed"] {
+        let r = app
+            .post(
+                &format!("/api/v1/vendor/orders/{}/{step}", parts["items"][0]["id"]),
+                &serde_json::json!({}),
+                Some(&stall),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{step}: {:?}", r.body);
+    }
+    let (volunteer, _) = app.login("13800000201").await;
+    let batches = app.get(&format!("/api/v1/batches?slot_id={}", slot["id"]), Some(&volunteer)).await.body;
+    let batch = batches["items"][0]["id"].as_i64().expect("a batch");
+    for step in ["claim", "pickup"] {
+        let r = app.post(&format!("/api/v1/batches/{batch}/{step}"), &serde_json::json!({}), Some(&volunteer)).await;
+        assert_eq!(r.status, 200, "{step}: {:?}", r.body);
+    }
+
+    // With signal: the page, and the service worker that keeps it.
+    let browser = Driver::start().await;
+    let page = app.url(&format!("/volunteer/batch/{batch}"));
+    browser.goto(&app.url("/volunteer")).await;
+    browser.script(&format!("localStorage.setItem('fxs_token', {volunteer:?}); return 0")).await;
+    browser.goto(&page).await;
+    browser.wait_for(".stop .handoff-input", WAIT).await;
+    let ready = browser
+        .script_async(
+            "const done = arguments[0]; navigator.serviceWorker.ready.then(() => done(true), () => done(false));",
+        )
+        .await;
+    assert_eq!(ready, true, "the service worker is there");
+    // Opened once more under its care, so that what the page reads is kept.
+    browser.goto(&page).await;
+    browser.wait_for(".stop .handoff-input", WAIT).await;
+    wait_until(&browser, "navigator.serviceWorker.controller", "the page under the service worker").await;
+    settled(&browser, "the batch page").await;
+
+    // The signal goes (the server answers nothing): the hand-off is kept on the phone.
+    let port = app.base.rsplit(':').next().and_then(|p| p.parse::<u16>().ok()).expect("port");
+    app.stop().await;
+    set_input(&browser, ".stop .handoff-input", code.as_str().unwrap_or_default()).await;
+    browser.click(&browser.wait_for(".stop .hand-over", WAIT).await).await;
+    browser.wait_for(".stop .waiting", WAIT).await;
+    // Opened again without any signal: the page, the manifest and the waiting step are there.
+    browser.goto(&page).await;
+    browser.wait_for(".stop", WAIT).await;
+    browser.wait_for(".stop .waiting", WAIT).await;
+    let waiting = browser.text(&browser.wait_for("#outbox", WAIT).await).await;
+    assert!(waiting.contains('1'), "{waiting}");
+
+    // The signal is back: the step goes by itself, once.
+    let mut config = config;
+    config.addr = format!("127.0.0.1:{port}");
+    let app = tests::start(config, Db::Sqlite, None).await;
+    wait_until(&browser, "!document.getElementById('outbox')", "the kept step sent").await;
+    let seen = app.get(&format!("/api/v1/orders/{order_id}"), Some(&resident)).await.body;
+    assert_eq!(seen["status"], "delivered", "{seen}");
+    let steps = seen["timeline"].as_array().expect("timeline").iter().filter(|e| e["status"] == "delivered").count();
+    assert_eq!(steps, 1);
     browser.quit().await;
 }
 
@@ -1130,6 +1221,88 @@ async fn resident_with_an_order(app: &TestApp, key: &str) -> (String, i64, i64) 
     (token, order_id, box_id)
 }
 
+/// A standing order (常购) of a cabbage every week, its first a month away (so no order comes of
+/// it while a test looks at the page): its id.
+async fn a_standing_order(app: &TestApp, token: &str) -> i64 {
+    let cabbage = app.product_id("大白菜").await;
+    let shanghai = chrono::FixedOffset::east_opt(8 * 3600).expect("offset");
+    let first = chrono::Utc::now().with_timezone(&shanghai).date_naive() + chrono::Duration::days(30);
+    let body = serde_json::json!({
+        "items": [{ "product_id": cabbage, "quantity": 1 }], "every_days": 7, "slot_kind": "delivery",
+        "window": "morning", "payment": "on_delivery", "first_on": first.format("%Y-%m-%d").to_string(),
+    });
+    let r = app.post("/api/v1/me/standing-orders", &body, Some(token)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    r.body["id"].as_i64().expect("id")
+}
+
+/// 常购 in the storefront: from the cart, a resident keeps it every week in the afternoon; the
+/// market places the day's order itself, the page links to it and the order says where it came
+/// from; skipped once, paused and ended by the resident, two presses for the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_keeps_a_standing_order_and_the_market_places_it() {
+    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
+    let app = spawn_app_with(Db::Sqlite, |c| c.expiry_interval = Duration::from_millis(300)).await;
+    let (token, _) = app.login("13900000004").await;
+    app.put_in_cart(&token, app.product_id("土豆").await, 2).await;
+    let browser = Driver::start().await;
+    browser.goto(&app.url("/")).await;
+    browser.script(&format!("localStorage.setItem('fxs_token', {token:?}); return 0")).await;
+    browser.goto(&app.url("/cart")).await;
+    browser.click(&browser.wait_for("#to-make-standing", WAIT).await).await;
+    browser.wait_for("#standing-items", WAIT).await;
+    browser.click(&browser.wait_for("#window-afternoon", WAIT).await).await;
+    browser.wait_for("#window-afternoon[aria-pressed=true]", WAIT).await;
+    browser.click(&browser.wait_for("#make-standing", WAIT).await).await;
+    browser.wait_for(".standing", WAIT).await;
+    let kept = app.get("/api/v1/me/standing-orders", Some(&token)).await.body;
+    assert_eq!(kept["items"].as_array().map(Vec::len), Some(1), "{kept}");
+    let standing = &kept["items"][0];
+    assert_eq!(
+        (standing["window"].clone(), standing["every_days"].clone()),
+        (serde_json::json!("afternoon"), serde_json::json!(7))
+    );
+    let cart = app.get("/api/v1/cart", Some(&token)).await.body;
+    assert_eq!(cart["items"].as_array().map(Vec::len), Some(1), "the cart stays as it was: {cart}");
+
+    // Tomorrow's order is placed by the market; the page shows it and leads to it.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        browser.goto(&app.url("/standing")).await;
+        settled(&browser, "常购").await;
+        if browser.script("return Boolean(document.querySelector('.standing-last:not(.warn) a'))").await == true {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the standing order's order never showed");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    browser.click(&browser.wait_for(".standing-last:not(.warn) a", WAIT).await).await;
+    browser.wait_for("#order-standing", WAIT).await;
+
+    // Skip the next one, pause, end (two presses).
+    browser.goto(&app.url("/standing")).await;
+    let before = app.get("/api/v1/me/standing-orders", Some(&token)).await.body["items"][0]["next_on"].clone();
+    browser.click(&browser.wait_for(".skip-next", WAIT).await).await;
+    let deadline = Instant::now() + WAIT;
+    while app.get("/api/v1/me/standing-orders", Some(&token)).await.body["items"][0]["next_on"] == before {
+        assert!(Instant::now() < deadline, "the skip never reached the server");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.click(&browser.wait_for(".pause", WAIT).await).await;
+    wait_until(&browser, "!document.querySelector('.skip-next')", "paused").await;
+    assert_eq!(app.get("/api/v1/me/standing-orders", Some(&token)).await.body["items"][0]["paused"], true);
+    browser.click(&browser.wait_for(".end", WAIT).await).await;
+    assert_eq!(
+        app.get("/api/v1/me/standing-orders", Some(&token)).await.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "one press does not end it"
+    );
+    browser.click(&browser.wait_for(".end", WAIT).await).await;
+    browser.wait_for("#no-standing", WAIT).await;
+    assert_eq!(app.get("/api/v1/me/standing-orders", Some(&token)).await.body["items"], serde_json::json!([]));
+    browser.quit().await;
+}
+
 /// 长辈模式: turned on by `/?care=1` and remembered; on every resident's page no visible text under
 /// 18 px and no control under 60 px tall; turned off on 我的, and then every control is 44 px or
 /// more. A phone at 200 % zoom still shows the whole hand-off code and the cart's + button.
@@ -1139,6 +1312,7 @@ async fn care_mode_makes_every_residents_page_big_enough() {
     let app = spawn_app(Db::Sqlite).await;
     // An order to show, a cart with something in it, a box's page.
     let (token, order_id, box_id) = resident_with_an_order(&app, "care-order").await;
+    a_standing_order(&app, &token).await;
 
     let pages = [
         "/".to_owned(),
@@ -1153,6 +1327,8 @@ async fn care_mode_makes_every_residents_page_big_enough() {
         "/prices".to_owned(),
         "/household".to_owned(),
         "/donate".to_owned(),
+        "/standing".to_owned(),
+        "/standing?from=cart".to_owned(),
     ];
     let browser = Driver::start().await;
     // Logged out, the login page too.
@@ -1337,8 +1513,21 @@ async fn axe_finds_nothing_serious_on_any_page() {
     let (volunteer, _) = app.login("13800000201").await;
 
     let mut pages: Vec<(Option<&str>, String)> = vec![(None, "/".into()), (None, "/login".into())];
-    for page in ["/", "/products", "/me", "/cart", "/checkout", "/orders", "/group", "/prices", "/household", "/donate"]
-    {
+    a_standing_order(&app, &resident).await;
+    for page in [
+        "/",
+        "/products",
+        "/me",
+        "/cart",
+        "/checkout",
+        "/orders",
+        "/group",
+        "/prices",
+        "/household",
+        "/donate",
+        "/standing",
+        "/standing?from=cart",
+    ] {
         pages.push((Some(&resident), page.into()));
     }
     pages.push((Some(&resident), format!("/products/{box_id}")));

@@ -21,6 +21,10 @@ pub struct SecurityHeaders {
 
 /// For JSON, files and everything not a page: nothing may run or be framed.
 const NOTHING_RUNS: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+/// The volunteers' service worker (`/sw.js`): it may only fetch from this origin, to keep the
+/// pages and the manifest for use without signal.
+const WORKER: &str =
+    "default-src 'none'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 impl SecurityHeaders {
     /// `hsts_max_age`: seconds for `Strict-Transport-Security`, only when the market is served
@@ -49,7 +53,15 @@ impl SecurityHeaders {
     pub fn apply(&self, path: &str, headers: &mut HeaderMap) {
         let is_page =
             headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/html"));
-        let policy = if is_page { self.page_policy.clone() } else { HeaderValue::from_static(NOTHING_RUNS) };
+        let policy = match (is_page, path) {
+            (true, _) => self.page_policy.clone(),
+            (false, "/sw.js") => {
+                // Looked for again at each visit, so a new version reaches the phones.
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                HeaderValue::from_static(WORKER)
+            }
+            (false, _) => HeaderValue::from_static(NOTHING_RUNS),
+        };
         headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -124,6 +136,12 @@ mod tests {
         validated.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         headers.apply("/api/v1/products", &mut validated);
         assert_eq!(validated.get(header::CACHE_CONTROL), Some(&HeaderValue::from_static("no-cache")));
+        // The service worker may fetch from this origin (to keep pages for use without signal).
+        let mut worker = HeaderMap::new();
+        worker.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript"));
+        headers.apply("/sw.js", &mut worker);
+        assert_eq!(worker.get(header::CONTENT_SECURITY_POLICY), Some(&HeaderValue::from_static(WORKER)));
+        assert_eq!(worker.get(header::CACHE_CONTROL), Some(&HeaderValue::from_static("no-cache")));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -14,7 +14,7 @@ pub use elsewhere::{Elsewhere, NotFound};
 pub use guard::{Guarded, LoginPrompt};
 pub use load::Load;
 pub use nav::{BottomNav, TopBar};
-pub use product_card::{initial, ProductCard};
+pub use product_card::{initial, thumb, ProductCard};
 pub use shell::Shell;
 pub use status::{ErrorNote, Loading};
 pub use stepper::Stepper;

@@ -13,12 +13,18 @@ pub fn initial(name: &str) -> String {
 /// (nothing jumps), or its name's first character on a tile when it has none.
 #[component]
 fn Picture<'a>(product: &'a Product) -> impl IntoView {
-    match &product.photo {
+    thumb(product.photo.as_ref(), &product.name)
+}
+
+/// A product's small picture: its photo, or its name's first character on a tile (never another
+/// product's picture).
+pub fn thumb(photo: Option<&shared::api::Photo>, name: &str) -> AnyView {
+    match photo {
         Some(photo) => view! {
             <img class="product-icon" src=photo.thumb_url.clone() alt="" width="64" height="64" loading="lazy" decoding="async"/>
         }
         .into_any(),
-        None => view! { <div class="product-icon placeholder" aria-hidden="true">{initial(&product.name)}</div> }.into_any(),
+        None => view! { <div class="product-icon placeholder" aria-hidden="true">{initial(name)}</div> }.into_any(),
     }
 }
 

@@ -73,10 +73,7 @@ fn cart_lines(c: Cart, set: impl Fn(i64, i64) + Copy + Send + Sync + 'static) ->
                 let max = i.per_order_limit.unwrap_or(99).min(i.stock.max(i.quantity)).max(1);
                 view! {
                     <li class="cart-line" class:problem=!i.available>
-                        {match &i.photo {
-                            Some(photo) => view! { <img class="product-icon" src=photo.thumb_url.clone() alt="" width="64" height="64" loading="lazy" decoding="async"/> }.into_any(),
-                            None => view! { <div class="product-icon placeholder" aria-hidden="true">{crate::components::initial(&i.name)}</div> }.into_any(),
-                        }}
+                        {crate::components::thumb(i.photo.as_ref(), &i.name)}
                         <div class="line-main">
                             <p class="product-name">{i.name.clone()}</p>
                             <p class="product-vendor">{i.vendor_name.clone()}</p>
@@ -98,11 +95,14 @@ fn cart_lines(c: Cart, set: impl Fn(i64, i64) + Copy + Send + Sync + 'static) ->
             <A href="/checkout" attr:id="go-checkout" attr:class="btn primary" attr:aria-disabled=problems.then_some("true")
                 class:disabled=problems>{t(K::go_checkout)}</A>
         </div>
+        <A href="/standing?from=cart" attr:id="to-make-standing" attr:class="btn secondary block">
+            {tr("设为常购：定期自动送这些菜", "Have these delivered regularly")}
+        </A>
     }
 }
 
 /// A day's tab: 12月7日, or Dec 7 in English.
-fn day_label(day: &str) -> String {
+pub(crate) fn day_label(day: &str) -> String {
     let month = day.get(5..7).and_then(|m| m.parse::<usize>().ok()).unwrap_or(0);
     let date = day.get(8..10).and_then(|d| d.parse::<u32>().ok()).unwrap_or(0);
     if crate::i18n::lang() == crate::i18n::Lang::Zh {

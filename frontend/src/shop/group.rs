@@ -245,7 +245,7 @@ fn GroupBuyDetail() -> impl IntoView {
                         let max_for_me = i.per_household_limit.min(left + had.get(&product).copied().unwrap_or(0));
                         view! {
                             <li class="card group-item" id=format!("item-{product}")>
-                                <p class="product-name">{i.name.clone()}</p>
+                                <p class="product-name" style="display:flex;gap:10px;align-items:center">{crate::components::thumb(i.photo.as_ref(), &i.name)} {i.name.clone()}</p>
                                 <p class="product-price">{i.price_fen.yuan()} "/" {let u = i.unit.clone(); move || crate::i18n::unit(&u)}
                                     {(i.regular_price_fen.get() > i.price_fen.get()).then(|| view! { " " <s class="note">{tr("原价", "Usually")} " " {i.regular_price_fen.yuan()}</s> })}</p>
                                 <Progress part=i.joined_quantity whole=i.max_quantity label=format!("{} ({})", now(K::gb_joined), i.unit)/>

@@ -7,6 +7,7 @@ mod group;
 mod household;
 mod orders;
 mod prices;
+mod standing;
 
 use crate::components::{Elsewhere, Shell};
 use leptos::prelude::*;
@@ -33,6 +34,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/prices") view=prices::PricesPage/>
                 <Route path=path!("/household") view=household::HouseholdPage/>
                 <Route path=path!("/donate") view=donate::DonatePage/>
+                <Route path=path!("/standing") view=standing::StandingPage/>
             </Routes>
         </Shell>
     }

@@ -33,7 +33,9 @@ fn short_time(rfc3339: &str) -> String {
 pub fn OrdersPage() -> impl IntoView {
     view! {
         <h1>{t(K::nav_orders)}</h1>
-        <Guarded next="/orders"><Notices/> <OrderList/></Guarded>
+        <Guarded next="/orders"><Notices/> <OrderList/>
+            <A href="/standing" attr:id="to-standing" attr:class="btn secondary block">{tr("常购：定期自动送菜", "Standing orders: your usual, delivered")}</A>
+        </Guarded>
     }
 }
 
@@ -54,6 +56,17 @@ fn notice_in_english(n: &shared::api::Notice) -> (String, String) {
         }
         "group_buy_closed" => {
             ("Group-buy closed".into(), format!("The group-buy closed and your order {id} is placed."))
+        }
+        "standing_placed" => (
+            "Standing order placed".into(),
+            format!("Your standing order is placed as order {id}; you can cancel it on its page until the cut-off."),
+        ),
+        "standing_refused" => (
+            "Standing order not placed yet".into(),
+            "Your standing order could not be placed yet; it is tried again until the cut-off.".into(),
+        ),
+        "standing_missed" => {
+            ("Standing order missed".into(), "Your standing order could not be placed for that day.".into())
         }
         _ => ("Order news".into(), format!("Order {id} has news.")),
     }
@@ -155,6 +168,9 @@ fn OrderDetail() -> impl IntoView {
                             <p class="note" id="order-group-buy"><A href=format!("/group/{g}")>"🏘️ " {t(K::nav_group)} " #" {g}</A>
                                 {o.placed_by.clone().map(|p| view! { " · " {tr("代下单", "Placed by")} ": " {p} })}</p>
                         })}
+                        {o.standing_order_id.map(|_| view! {
+                            <p class="note" id="order-standing"><A href="/standing">{tr("常购订单：市场按您的常购自动下单", "Standing order: placed by the market as you asked")}</A></p>
+                        })}
                         {o.left_at_door.clone().map(|note| view! {
                             <div class="banner" id="left-at-door" role="status">"🚪 " {t(K::left_at_door)} ": " {note}</div>
                         })}
@@ -212,7 +228,7 @@ fn OrderDetail() -> impl IntoView {
                             <h2>{tr("商品", "Items")}</h2>
                             <ul class="box-items">
                                 {o.items.iter().map(|i| view! {
-                                    <li><span>{i.name.clone()} " ×" {i.quantity} {let u = i.unit.clone(); move || crate::i18n::unit(&u)}
+                                    <li style="gap:10px;align-items:center">{crate::components::thumb(i.photo.as_ref(), &i.name)}<span style="flex:1">{i.name.clone()} " ×" {i.quantity} {let u = i.unit.clone(); move || crate::i18n::unit(&u)}
                                         {(i.short_quantity > 0).then(|| view! {
                                             <br/><span class="note warn short">{tr("缺货", "Out of stock:")} " " {i.short_quantity} {let u = i.unit.clone(); move || crate::i18n::unit(&u)} " · " {tr("不收费", "not charged")}</span>
                                         })}</span><span>{i.line_total_fen.yuan()}</span></li>

@@ -41,13 +41,6 @@ pub fn DispatchPage() -> impl IntoView {
     }
 }
 
-/// A ready batch waits too long after 30 minutes (perishables, and in summer the sun).
-const LATE_MINUTES: f64 = 30.0;
-
-fn late(since: &str, now_ms: f64) -> bool {
-    (now_ms - js_sys::Date::parse(since)) / 60_000.0 > LATE_MINUTES
-}
-
 #[component]
 fn DispatchBoard() -> impl IntoView {
     let date = RwSignal::new(today_shanghai());
@@ -88,13 +81,12 @@ fn DispatchBoard() -> impl IntoView {
             });
         }>"⬇ " {tr("志愿时长表（近31天）", "Volunteer hours (31 days)")}</button>
         {move || {
-            // Packed goods waiting in the sun: ready batches nobody has claimed for too long.
-            let late = batches.value::<shared::api::List<shared::api::Batch>>().map_or(0, |l| {
-                l.items.iter().filter(|b| b.status == shared::order::BatchStatus::Ready && late(&b.since, now_ms.get())).count()
-            });
+            // Packed goods waiting in the sun: ready batches nobody has claimed for longer than
+            // the market allows (the server says which: FXS_LATE_BATCH_MINUTES).
+            let late = batches.value::<shared::api::List<shared::api::Batch>>().map_or(0, |l| l.items.iter().filter(|b| b.late).count());
             (late > 0).then(|| view! {
                 <p class="banner warn" id="late-batches" role="alert">
-                    "⚠ " {late} " " {tr("批已打包，等了30分钟以上还没人认领", "batches packed and unclaimed for over 30 minutes")}
+                    "⚠ " {late} " " {tr("批已打包，等得太久还没人认领", "batches packed and unclaimed for too long")}
                 </p>
             })
         }}
@@ -104,10 +96,8 @@ fn DispatchBoard() -> impl IntoView {
                 <tbody>
                     {list.into_iter().map(|b| {
                         let since = b.since.clone();
-                        let ready = b.status == shared::order::BatchStatus::Ready;
-                        let waited = since.clone();
                         view! {
-                            <tr data-batch=b.id.get() class:late=move || ready && late(&waited, now_ms.get())>
+                            <tr data-batch=b.id.get() class:late=b.late>
                                 <td>{b.building.clone()} {b.to_gate.then_some("🚧")}</td>
                                 <td class="num">{b.orders}</td>
                                 <td><span class=format!("badge batch-{}", b.status.as_str())>{t(super::volunteer::batch_label(b.status))}</span></td>

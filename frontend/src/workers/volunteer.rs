@@ -76,6 +76,9 @@ fn Batches() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match api::batch_step(id, "claim").await {
                 Ok(b) => navigate(&format!("/volunteer/batch/{}", b.id), Default::default()),
+                // No answer: it may or may not be claimed; the list stays as it is until the
+                // phone is back (a claim is not kept to send later: another may take it meanwhile).
+                Err(f) if f.status == 0 => message.set(Some((false, no_signal()))),
                 Err(f) => {
                     message.set(Some((false, f.text())));
                     batches.reload();
@@ -168,6 +171,26 @@ fn BatchDetail() -> impl IntoView {
     let id = Memo::new(move |_| params.get().get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
     let batch = Load::new(move || api::batch_path(id.get()));
     let message = RwSignal::new(None::<(bool, String)>);
+    // Steps taken without signal wait on the phone (kept across a reload) and go by themselves
+    // when it is back: every 5 s, and at once when the browser says it is online.
+    let outbox = RwSignal::new(crate::storage::outbox());
+    keep_offline();
+    let sending = RwSignal::new(false);
+    let flush = move || {
+        if sending.get_untracked() || outbox.with_untracked(Vec::is_empty) {
+            return;
+        }
+        sending.set(true);
+        leptos::task::spawn_local(async move {
+            send_waiting(outbox, batch, message).await;
+            sending.set(false);
+        });
+    };
+    if let Ok(handle) = set_interval_with_handle(flush, std::time::Duration::from_secs(5)) {
+        on_cleanup(move || handle.clear());
+    }
+    let online = window_event_listener(leptos::ev::online, move |_| flush());
+    on_cleanup(move || online.remove());
     let pickup = move |_| {
         let id = id.get_untracked();
         leptos::task::spawn_local(async move {
@@ -197,13 +220,17 @@ fn BatchDetail() -> impl IntoView {
             return;
         }
         leptos::task::spawn_local(async move {
-            after_step(api::handoff(order_id, &code).await, K::handed_over, batch, message);
+            let kept = crate::storage::Waiting { order_id, door: false, text: code.clone() };
+            after_step(api::handoff(order_id, &code).await, K::handed_over, batch, message, Some((outbox, kept)));
         });
     });
     let back = if staff { "/staff/dispatch" } else { "/volunteer" };
     view! {
         <A href=back attr:class="link no-print" attr:id="back-to-batches">"‹ " {tr("全部批次", "All batches")}</A>
         {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:banner=ok class:success=ok role="status" id="batch-message">{m}</p> })}
+        {move || { let n = outbox.with(Vec::len); (n > 0).then(|| view! {
+            <p class="banner warn" id="outbox" role="status">"⏳ " {n} " " {tr("步还没发出（没有信号）：已记在手机上，有信号时自动发送", "steps not sent yet (no signal): kept on this phone, sent when it is back")}</p>
+        }) }}
         {move || scanning.get().then(|| view! {
             <super::scan::Scanner on_text=scanned on_close=Callback::new(move |_| scanning.set(false))/>
         })}
@@ -256,7 +283,7 @@ fn BatchDetail() -> impl IntoView {
                                 let stop = stops.with_value(|l| l.iter().find(|s| door_of(s) == door).cloned())?;
                                 let up = up.clone();
                                 Some(view! {
-                                    <StopCard stop=stop batch=batch message=message staff=staff
+                                    <StopCard stop=stop batch=batch message=message staff=staff outbox=outbox
                                         up=(i > 0).then(|| Callback::new(move |_| up(door.clone())))/>
                                 })
                             }).collect_view()}
@@ -281,19 +308,89 @@ fn no_signal() -> String {
     .to_owned()
 }
 
+/// The phone's steps not sent yet.
+type Outbox = RwSignal<Vec<crate::storage::Waiting>>;
+
 /// What a step's answer means for the page: done, or refused by the server (the batch is read
 /// again to show where things stand), or no answer at all (no signal in the stairwell): then the
-/// manifest stays as it is, with what was typed, to try again when the phone is back.
-fn after_step(result: api::ApiResult<impl Sized>, done: K, batch: Load, message: RwSignal<Option<(bool, String)>>) {
+/// manifest stays as it is and a hand-off or a "left at the door" (`keep`) waits on the phone,
+/// to be sent when it is back (the server takes the same step twice as once).
+fn after_step(
+    result: api::ApiResult<impl Sized>,
+    done: K,
+    batch: Load,
+    message: RwSignal<Option<(bool, String)>>,
+    keep: Option<(Outbox, crate::storage::Waiting)>,
+) {
     match result {
         Ok(_) => message.set(Some((true, now(done).to_owned()))),
         Err(f) if f.status == 0 => {
-            message.set(Some((false, no_signal())));
+            match keep {
+                Some((outbox, step)) => {
+                    outbox.update(|o| {
+                        o.retain(|w| w.order_id != step.order_id);
+                        o.push(step);
+                    });
+                    crate::storage::set_outbox(&outbox.get_untracked());
+                    message.set(Some((false, kept_for_later())));
+                }
+                None => message.set(Some((false, no_signal()))),
+            }
             return;
         }
         Err(f) => message.set(Some((false, f.text()))),
     }
     batch.reload();
+}
+
+fn kept_for_later() -> String {
+    tr(
+        "没有信号：这一步已记在手机上，有信号时自动发送。可以继续送下一户。",
+        "No signal: this step is kept on the phone and sent when it is back. Go on to the next door.",
+    )()
+    .to_owned()
+}
+
+/// Sends the steps waiting on the phone, oldest first, until one finds no signal. A step the
+/// server refuses (a wrong code typed in the dark) is dropped and said, so the door can be done
+/// again.
+async fn send_waiting(outbox: Outbox, batch: Load, message: RwSignal<Option<(bool, String)>>) {
+    let mut refused = None;
+    while let Some(next) = outbox.with_untracked(|o| o.first().cloned()) {
+        let result = if next.door {
+            api::left_at_door(next.order_id, &next.text).await.map(|_| ())
+        } else {
+            api::handoff(next.order_id, &next.text).await.map(|_| ())
+        };
+        match result {
+            Err(f) if f.status == 0 => return,
+            Err(f) => refused = Some(format!("{} {}: {}", tr("订单", "Order")(), next.order_id, f.text())),
+            Ok(()) => {}
+        }
+        outbox.update(|o| o.retain(|w| *w != next));
+        crate::storage::set_outbox(&outbox.get_untracked());
+        batch.reload();
+    }
+    message.set(Some(match refused {
+        Some(why) => (false, why),
+        None => (true, tr("有信号了：记下的每一步都已发出", "Back online: every step kept was sent")().to_owned()),
+    }));
+}
+
+/// Asks the browser to keep the volunteers' pages, the batches and the manifest for use without
+/// signal (`frontend/sw.js`, a service worker).
+fn keep_offline() {
+    use wasm_bindgen::JsCast;
+    let Some(window) = web_sys::window() else { return };
+    let Ok(workers) = js_sys::Reflect::get(&window.navigator(), &"serviceWorker".into()) else { return };
+    if workers.is_undefined() {
+        return;
+    }
+    let register =
+        js_sys::Reflect::get(&workers, &"register".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    if let Some(register) = register {
+        let _ = register.call1(&workers, &"/sw.js".into());
+    }
 }
 
 /// A door on the manifest: `unit-room`.
@@ -317,6 +414,7 @@ fn StopCard(
     batch: Load,
     message: RwSignal<Option<(bool, String)>>,
     staff: bool,
+    outbox: Outbox,
     /// Moves this door one up the way (none for the first).
     up: Option<Callback<()>>,
 ) -> impl IntoView {
@@ -325,7 +423,8 @@ fn StopCard(
     let hand_over = move |_| {
         let typed = code.get_untracked();
         leptos::task::spawn_local(async move {
-            after_step(api::handoff(order_id, &typed).await, K::handed_over, batch, message);
+            let keep = crate::storage::Waiting { order_id, door: false, text: typed.clone() };
+            after_step(api::handoff(order_id, &typed).await, K::handed_over, batch, message, Some((outbox, keep)));
         });
     };
     let note = RwSignal::new(String::new());
@@ -333,9 +432,17 @@ fn StopCard(
     let leave = move |_| {
         let typed = note.get_untracked();
         leptos::task::spawn_local(async move {
-            after_step(api::left_at_door(order_id, &typed).await, K::left_at_door, batch, message);
+            let keep = crate::storage::Waiting { order_id, door: true, text: typed.clone() };
+            after_step(
+                api::left_at_door(order_id, &typed).await,
+                K::left_at_door,
+                batch,
+                message,
+                Some((outbox, keep)),
+            );
         });
     };
+    let waiting = move || outbox.with(|o| o.iter().any(|w| w.order_id == order_id));
     let reset = move |_| {
         leptos::task::spawn_local(async move {
             match api::reset_handoff(order_id).await {
@@ -364,7 +471,8 @@ fn StopCard(
                 <p class="banner warn handoff-locked">{tr("收货码输错太多次，已锁定。请联系工作人员重置。", "Too many wrong codes: locked. Ask staff to reset it.")}</p>
                 {staff.then(|| view! { <button class="btn primary block reset-handoff" on:click=reset>{tr("重置收货码次数", "Reset the code tries")}</button> })}
             })}
-            {(out && !locked).then(|| view! {
+            {move || waiting().then(|| view! { <p class="banner warn waiting">"⏳ " {tr("已记下，等有信号时发送", "Kept: sent when there is signal")}</p> })}
+            {move || (out && !locked && !waiting()).then(|| view! {
                 <div class="handoff-row">
                     <input class="handoff-input" inputmode="numeric" maxlength="6" autocomplete="off" placeholder=move || tr("收货码", "Hand-off code")()
                         prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
