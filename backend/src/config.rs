@@ -242,6 +242,7 @@ impl Config {
                     app_id,
                     sign_name,
                     template_id,
+                    notice_template_id: var("FXS_SMS_TENCENT_NOTICE_TEMPLATE"),
                     region: var("FXS_SMS_TENCENT_REGION").unwrap_or_else(|| "ap-guangzhou".into()),
                     endpoint: var("FXS_SMS_TENCENT_ENDPOINT")
                         .unwrap_or_else(|| "https://sms.tencentcloudapi.com".into()),

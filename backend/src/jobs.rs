@@ -5,7 +5,7 @@
 //! | job | every | what |
 //! |---|---|---|
 //! | `payments` | 15 s | payments with no notification are asked of WeChat Pay; refunds owed are sent, and those with no word asked about |
-//! | `notices` | 15 s | notices are made from the order timeline and sent as WeChat subscribe messages |
+//! | `notices` | 15 s | notices are made from the order timeline and sent as WeChat subscribe messages, or by SMS to residents without WeChat who asked |
 //! | `donations` | 15 s | money a pool-paid order gave back returns to the pool |
 //! | `expiry` | 15 s | unpaid orders past their time expire, giving back stock and places |
 //! | `group-buys` | 15 s | group-buys past their deadline close |
@@ -282,10 +282,21 @@ const NOTICES_SENT_AT_ONCE: i64 = 50;
 
 /// Takes one pending notice and, when its resident has an acceptance of its kind left, sends it.
 async fn send_notice(state: &AppState, n: &crate::store::notices::NoticeRecord) {
+    use crate::domain::notices::Channel;
     let notices = state.store.notices();
     match notices.take(n, chrono::Utc::now()).await {
-        Ok(true) => {}
-        Ok(false) => return,
+        Ok(Some(Channel::WeChat)) => {}
+        Ok(Some(Channel::Sms)) => {
+            let text = crate::domain::notices::sms_text(&n.title, &n.body);
+            let order = n.order_id.map(|o| o.to_string()).unwrap_or_default();
+            let phone = n.phone.as_deref().unwrap_or_default();
+            if let Err(e) = state.sms.send_notice(phone, &n.title, &order, &text).await {
+                tracing::warn!(notice = n.id, error = %e, "a notice was not sent by SMS");
+                let _ = notices.failed(n.id).await;
+            }
+            return;
+        }
+        Ok(Some(Channel::Storefront) | None) => return,
         Err(e) => {
             tracing::warn!(notice = n.id, error = %e, "taking a notice failed");
             return;

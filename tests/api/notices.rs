@@ -93,4 +93,40 @@ async fn told(db: Db) {
     assert_eq!(notices_of(&app, &wechat, second).await[0]["kind"], "confirmed");
     let sent = app.get("/api/v1/demo/wechat-messages", None).await.body;
     assert_eq!(sent.as_array().map(Vec::len), Some(1));
+
+    // Notices by SMS: chosen by a resident without WeChat (their phone), refused to one with no
+    // phone; then their next notice comes as a text message (the demo's Tencent simulator),
+    // and nobody else's does.
+    let sms = "/api/v1/me/sms-notices";
+    assert_eq!(app.get(sms, Some(&by_phone)).await.body, json!({ "on": false }));
+    let r = app.put(sms, &json!({ "on": true }), Some(&wechat)).await;
+    assert_eq!((r.status, r.error_code()), (409, "wrong_state"), "no phone to send to");
+    assert_eq!(app.put(sms, &json!({ "on": "yes" }), Some(&by_phone)).await.status, 400);
+    let r = app.put(sms, &json!({ "on": true }), Some(&by_phone)).await;
+    assert_eq!((r.status, r.body.clone()), (200, json!({ "on": true })));
+    assert_eq!(app.get(sms, Some(&by_phone)).await.body, json!({ "on": true }));
+    let texted = confirmed_order(&app, &by_phone, "n-4", &stall, &slot).await;
+    assert_eq!(notices_of(&app, &by_phone, texted).await[0]["kind"], "confirmed");
+    let simulator = app.simulator.clone().expect("the demo's simulator");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let texts = loop {
+        let all: Value =
+            app.client.get(format!("{simulator}/sim/sms")).send().await.expect("sim").json().await.expect("json");
+        let texts: Vec<Value> = all
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["params"].as_array().is_some_and(|p| p.len() == 2))
+            .cloned()
+            .collect();
+        if !texts.is_empty() || std::time::Instant::now() > deadline {
+            break texts;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(texts.len(), 1, "one notice by SMS: {texts:?}");
+    assert_eq!(texts[0]["phone"], "+8613900000701");
+    assert_eq!(texts[0]["params"], json!(["摊主已确认", texted.to_string()]));
+    // Turned off again: the choice is theirs.
+    assert_eq!(app.put(sms, &json!({ "on": false }), Some(&by_phone)).await.body, json!({ "on": false }));
 }

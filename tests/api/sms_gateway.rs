@@ -75,6 +75,7 @@ fn tencent(endpoint: String, key: &str) -> backend::auth::sms::TencentSms {
         app_id: "1400000000".into(),
         sign_name: "傅鲜生".into(),
         template_id: "100001".into(),
+        notice_template_id: Some("100002".into()),
         region: "ap-guangzhou".into(),
         endpoint,
     }

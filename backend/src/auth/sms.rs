@@ -46,6 +46,9 @@ pub struct TencentSms {
     pub app_id: String,
     pub sign_name: String,
     pub template_id: String,
+    /// `FXS_SMS_TENCENT_NOTICE_TEMPLATE`: the notices' template (parameters: what happened, the
+    /// order); without it no notice goes by SMS through Tencent.
+    pub notice_template_id: Option<String>,
     pub region: String,
     /// `https://sms.tencentcloudapi.com` unless a stand-in is configured (the simulator).
     pub endpoint: String,
@@ -116,15 +119,32 @@ impl SmsSender {
     #[tracing::instrument(skip(self, phone, code), fields(phone = %crate::telemetry::mask_phones(phone)))]
     pub async fn send(&self, phone: &str, code: &str, ttl: Duration) -> Result<(), SmsError> {
         if let Some(tencent) = &self.tencent {
-            return self.send_tencent(tencent, phone, code).await;
+            return self.send_tencent(tencent, phone, &tencent.template_id, &[code]).await;
         }
         let url = self.webhook.as_deref().ok_or(SmsError::NotConfigured)?;
         let text = format!("【傅鲜生】您的验证码是{code}，{}分钟内有效。请勿告诉他人。", ttl.as_secs() / 60);
+        self.send_webhook(url, &serde_json::json!({ "phone": phone, "code": code, "text": text })).await
+    }
+
+    /// A notice by SMS (`domain::notices::sms_text`): through Tencent with the notices' template
+    /// (what happened, the order), else the webhook as `{"phone", "text"}`.
+    #[tracing::instrument(skip(self, phone, title, text), fields(phone = %crate::telemetry::mask_phones(phone)))]
+    pub async fn send_notice(&self, phone: &str, title: &str, order: &str, text: &str) -> Result<(), SmsError> {
+        if let Some(tencent) = &self.tencent {
+            let template = tencent.notice_template_id.as_deref().ok_or(SmsError::NotConfigured)?;
+            let title: String = title.chars().take(12).collect();
+            return self.send_tencent(tencent, phone, template, &[&title, order]).await;
+        }
+        let url = self.webhook.as_deref().ok_or(SmsError::NotConfigured)?;
+        self.send_webhook(url, &serde_json::json!({ "phone": phone, "text": text })).await
+    }
+
+    async fn send_webhook(&self, url: &str, body: &serde_json::Value) -> Result<(), SmsError> {
         let res = self
             .http
             .post(url)
             .timeout(Duration::from_secs(5))
-            .json(&serde_json::json!({ "phone": phone, "code": code, "text": text }))
+            .json(body)
             .send()
             .await
             .map_err(|e| SmsError::Gateway(e.without_url().to_string()))?;
@@ -136,7 +156,7 @@ impl SmsSender {
     }
 
     /// One SendSms request, signed; sent only when Tencent answers the phone's status `Ok`.
-    async fn send_tencent(&self, t: &TencentSms, phone: &str, code: &str) -> Result<(), SmsError> {
+    async fn send_tencent(&self, t: &TencentSms, phone: &str, template: &str, params: &[&str]) -> Result<(), SmsError> {
         use secrecy::ExposeSecret as _;
         let host = reqwest::Url::parse(&t.endpoint)
             .ok()
@@ -151,8 +171,8 @@ impl SmsSender {
             "PhoneNumberSet": [format!("+86{phone}")],
             "SmsSdkAppId": t.app_id,
             "SignName": t.sign_name,
-            "TemplateId": t.template_id,
-            "TemplateParamSet": [code],
+            "TemplateId": template,
+            "TemplateParamSet": params,
         })
         .to_string();
         let timestamp = chrono::Utc::now().timestamp();

@@ -88,6 +88,35 @@ pub fn share_holds(
         .join("、")
 }
 
+/// How a notice reaches its resident besides the storefront.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// A WeChat subscribe message (one acceptance of its kind is used up).
+    WeChat,
+    /// A text message: a resident without WeChat (or without an acceptance left) who asked for
+    /// notices by SMS and has a phone on record.
+    Sms,
+    /// The storefront only.
+    Storefront,
+}
+
+/// The channel of a notice: WeChat when it can carry it, else SMS when the resident chose it.
+pub fn channel(acceptance_left: bool, has_openid: bool, sms_chosen: bool, has_phone: bool) -> Channel {
+    if acceptance_left && has_openid {
+        Channel::WeChat
+    } else if sms_chosen && has_phone {
+        Channel::Sms
+    } else {
+        Channel::Storefront
+    }
+}
+
+/// A notice as a text message: the market's sign, the title, the text (at most 70 characters
+/// all told, one SMS).
+pub fn sms_text(title: &str, body: &str) -> String {
+    clip(&format!("【傅鲜生】{title}：{body}"), 70)
+}
+
 /// At most `n` characters (WeChat counts characters, not bytes).
 fn clip(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
@@ -116,6 +145,17 @@ mod tests {
         for k in KINDS {
             assert!(!words(k, 1, Some(100)).0.is_empty());
         }
+    }
+
+    #[test]
+    fn wechat_first_then_sms_for_those_who_chose_it() {
+        assert_eq!(channel(true, true, true, true), Channel::WeChat);
+        assert_eq!(channel(false, true, true, true), Channel::Sms, "no acceptance left");
+        assert_eq!(channel(true, false, true, true), Channel::Sms, "no WeChat");
+        assert_eq!(channel(false, false, false, true), Channel::Storefront, "SMS not chosen");
+        assert_eq!(channel(false, false, true, false), Channel::Storefront, "no phone");
+        let text = sms_text("已送达", &"很长的话".repeat(30));
+        assert!(text.starts_with("【傅鲜生】已送达：") && text.chars().count() == 70, "{text}");
     }
 
     #[test]

@@ -197,6 +197,8 @@ pub fn app(
                 .service(auth::bind_phone)
                 .service(demo::wechat_phone_code)
                 .service(notices::subscribe)
+                .service(notices::sms_choice)
+                .service(notices::choose_sms)
                 .service(notices::demo_messages)
                 .service(prices::board)
                 .service(prices::set_cap)

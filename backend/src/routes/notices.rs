@@ -4,8 +4,8 @@
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use actix_web::{get, post, web, HttpResponse};
-use shared::api::{Notice, Subscribe};
+use actix_web::{get, post, put, web, HttpResponse};
+use shared::api::{Notice, SmsNotices, Subscribe};
 use shared::{ErrorBody, ErrorCode};
 
 /// The caller's notices, newest first (the latest 50).
@@ -61,6 +61,36 @@ pub async fn subscribe(
     }
     state.store.notices().subscribe(auth.user.id, &kinds).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Whether the caller's notices also come by SMS (for residents without WeChat).
+#[utoipa::path(tag = "notices", security(("bearer" = [])), responses((status = 200, body = SmsNotices), (status = 401, body = ErrorBody)))]
+#[get("/me/sms-notices")]
+pub async fn sms_choice(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<SmsNotices>> {
+    Ok(web::Json(SmsNotices { on: state.store.notices().sms_chosen(auth.user.id).await? }))
+}
+
+/// The caller asks for their notices by SMS when WeChat cannot bring them (no WeChat, or no
+/// acceptance left), or no longer. Needs a phone on record (409 otherwise).
+#[utoipa::path(
+    tag = "notices",
+    security(("bearer" = [])),
+    request_body = SmsNotices,
+    responses((status = 200, body = SmsNotices), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody))
+)]
+#[put("/me/sms-notices")]
+pub async fn choose_sms(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<SmsNotices>,
+) -> ApiResult<web::Json<SmsNotices>> {
+    if !state.store.notices().choose_sms(auth.user.id, body.on).await? {
+        return Err(ApiError::new(
+            ErrorCode::WrongState,
+            "短信通知需要先绑定手机号 (notices by SMS need a phone on record)",
+        ));
+    }
+    Ok(web::Json(SmsNotices { on: body.on }))
 }
 
 /// Demo mode only: the subscribe messages the WeChat simulator received (what residents' WeChat

@@ -32,6 +32,7 @@ pub const SQLITE: Embedded = &[
     (21, "stock ledger", include_str!("../../../migrations/sqlite/0021_stock_ledger.sql")),
     (22, "building number", include_str!("../../../migrations/sqlite/0022_building_number.sql")),
     (23, "standing orders", include_str!("../../../migrations/sqlite/0023_standing_orders.sql")),
+    (24, "sms notices", include_str!("../../../migrations/sqlite/0024_sms_notices.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -61,6 +62,7 @@ pub const POSTGRES: Embedded = &[
     (24, "stock ledger", include_str!("../../../migrations/postgres/0024_stock_ledger.sql")),
     (25, "building number", include_str!("../../../migrations/postgres/0025_building_number.sql")),
     (26, "standing orders", include_str!("../../../migrations/postgres/0026_standing_orders.sql")),
+    (27, "sms notices", include_str!("../../../migrations/postgres/0027_sms_notices.sql")),
 ];
 
 /// The newest migration this binary has for the database.

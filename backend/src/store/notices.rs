@@ -4,7 +4,7 @@
 
 use super::db::{args, Db};
 use super::StoreResult;
-use crate::domain::notices::{kind_for_step, words};
+use crate::domain::notices::{channel, kind_for_step, words, Channel};
 use crate::domain::time::to_api;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -27,11 +27,14 @@ pub struct NoticeRecord {
     pub wechat: String,
     /// The resident's WeChat openid, if they have one (for sending).
     pub openid: Option<String>,
+    /// Their phone, and whether they asked for notices by SMS.
+    pub phone: Option<String>,
+    pub sms_notices: bool,
 }
 
 const NOTICE: &str =
-    "SELECT n.id, n.user_id, n.order_id, n.kind, n.title, n.body, n.created_at, n.wechat, u.wechat_openid AS openid \
-     FROM notices n JOIN users u ON u.id = n.user_id WHERE ";
+    "SELECT n.id, n.user_id, n.order_id, n.kind, n.title, n.body, n.created_at, n.wechat, u.wechat_openid AS openid, \
+     u.phone, u.sms_notices FROM notices n JOIN users u ON u.id = n.user_id WHERE ";
 
 #[derive(Deserialize)]
 struct NoticeRow {
@@ -44,6 +47,8 @@ struct NoticeRow {
     created_at: DateTime<Utc>,
     wechat: String,
     openid: Option<String>,
+    phone: Option<String>,
+    sms_notices: bool,
 }
 
 impl From<NoticeRow> for NoticeRecord {
@@ -58,6 +63,8 @@ impl From<NoticeRow> for NoticeRecord {
             created_at: to_api(r.created_at),
             wechat: r.wechat,
             openid: r.openid,
+            phone: r.phone,
+            sms_notices: r.sms_notices,
         }
     }
 }
@@ -132,10 +139,11 @@ impl Notices {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    /// Takes a pending notice for sending: true if this caller has it and the resident had an
-    /// acceptance of its kind left (one is used up); otherwise it is marked `skipped` (shown in
-    /// the storefront only). Whoever takes it sends it; nobody sends it twice.
-    pub async fn take(&self, n: &NoticeRecord, now: DateTime<Utc>) -> StoreResult<bool> {
+    /// Takes a pending notice for sending, and says how it goes (`domain::notices::channel`):
+    /// by WeChat when the resident had an acceptance of its kind left (one is used up) and a
+    /// WeChat to send to; else by SMS when they asked for it; else the storefront only
+    /// (`skipped`). None: another caller took it. Whoever takes it sends it; nobody twice.
+    pub async fn take(&self, n: &NoticeRecord, now: DateTime<Utc>) -> StoreResult<Option<Channel>> {
         let mut tx = self.db.begin().await?;
         let used = tx
             .exec(
@@ -143,8 +151,8 @@ impl Notices {
                 &args![n.user_id, n.kind.as_str()],
             )
             .await?;
-        let send = used == 1 && n.openid.is_some();
-        if used == 1 && !send {
+        let how = channel(used == 1, n.openid.is_some(), n.sms_notices, n.phone.is_some());
+        if used == 1 && how != Channel::WeChat {
             // No WeChat to send to: the acceptance is not spent.
             tx.exec(
                 "UPDATE notice_subscriptions SET remaining = remaining + 1 WHERE user_id = $1 AND kind = $2",
@@ -152,18 +160,36 @@ impl Notices {
             )
             .await?;
         }
-        let status = if send { "sent" } else { "skipped" };
+        let status = if how == Channel::WeChat { "sent" } else { "skipped" };
         let taken = tx
             .exec(
-                "UPDATE notices SET wechat = $2, sent_at = $3 WHERE id = $1 AND wechat = 'pending'",
-                &args![n.id, status, now],
+                "UPDATE notices SET wechat = $2, sent_at = $3, by_sms = $4 WHERE id = $1 AND wechat = 'pending'",
+                &args![n.id, status, now, how == Channel::Sms],
             )
             .await?;
         if taken == 0 {
-            return Ok(false);
+            return Ok(None);
         }
         tx.commit().await?;
-        Ok(send)
+        Ok(Some(how))
+    }
+
+    /// Whether a resident asked for their notices by SMS.
+    pub async fn sms_chosen(&self, user_id: i64) -> StoreResult<bool> {
+        Ok(self.db.opt("SELECT sms_notices FROM users WHERE id = $1", &args![user_id]).await?.unwrap_or(false))
+    }
+
+    /// A resident asks for their notices by SMS, or no longer (false: they have no phone to
+    /// send to, and nothing changed).
+    pub async fn choose_sms(&self, user_id: i64, on: bool) -> StoreResult<bool> {
+        let changed = self
+            .db
+            .exec(
+                "UPDATE users SET sms_notices = $2 WHERE id = $1 AND (phone IS NOT NULL OR NOT $2)",
+                &args![user_id, on],
+            )
+            .await?;
+        Ok(changed == 1)
     }
 
     /// A send that failed: kept as `failed` (the storefront still shows it).

@@ -24,6 +24,14 @@ pub struct Subscribe {
     pub kinds: Vec<String>,
 }
 
+/// `GET`/`PUT /api/v1/me/sms-notices`: notices also by SMS when WeChat cannot bring them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SmsNotices {
+    pub on: bool,
+}
+
 /// A refund not yet back with the resident, for staff (`GET /admin/refunds`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
