@@ -10,6 +10,7 @@ use tests::{join_all, on_both_databases, start, test_config, Db, TestApp};
 on_both_databases! {
     gifts_pay_flagged_households_orders_and_the_ledger_balances => gifts_and_allocations;
     allocations_at_once_never_take_the_pool_below_zero => concurrent_allocations;
+    staff_send_a_pool_paid_box_to_a_flagged_household => gift_box;
 }
 
 const STAFF: &str = "13800000000";
@@ -287,4 +288,64 @@ async fn concurrent_allocations(db: Db) {
     let listed = needs["items"].as_array().expect("items");
     let helped = orders.iter().filter(|o| !listed.iter().any(|n| n["order_id"] == o["id"])).count();
     assert_eq!(helped, paid);
+}
+
+async fn pool_balance(app: &TestApp) -> Option<i64> {
+    app.get("/api/v1/donations/pool", None).await.body["balance_fen"].as_i64()
+}
+
+/// 送爱心菜盒: staff send a 菜盒子 to a quarantined or hardship household, paid by the pool: an
+/// order of the household's member, placed through the checkout, paid once however often staff
+/// press, told to the household; refused for a household not flagged, for what is not a box, and
+/// for anyone but staff.
+async fn gift_box(db: Db) {
+    let (mut config, schema) = test_config(db).await;
+    config.sms.resend_interval = std::time::Duration::ZERO;
+    let app = start(config, db, schema).await;
+    let (staff, _) = app.login(STAFF).await;
+    let (resident, _, household) = household_order(&app, &staff, "13900000621", "621", 1, false).await;
+    let slot = app.open_slot(&staff, 20, 0, 30).await;
+    let box_id = app.product_id("菜盒子·家常装").await;
+    let box_price = app.get(&format!("/api/v1/products/{box_id}"), None).await.body["price_fen"].as_i64();
+    let path = format!("/api/v1/admin/households/{household}/gift-box");
+    let body = json!({ "product_id": box_id, "slot_id": slot["id"] });
+    let before = pool_balance(&app).await;
+
+    let r = app.post(&path, &body, Some(&staff)).await;
+    assert_eq!((r.status, r.error_code()), (403, "not_eligible"), "not flagged: {:?}", r.body);
+    flag(&app, &staff, household, json!({ "hardship": true })).await;
+    assert_eq!(app.post(&path, &body, Some(&resident)).await.status, 403, "staff only");
+    let cabbage = app.product_id("大白菜").await;
+    let r = app.post(&path, &json!({ "product_id": cabbage, "slot_id": slot["id"] }), Some(&staff)).await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid_field"), "not a box");
+    let r = app.post("/api/v1/admin/households/999999/gift-box", &body, Some(&staff)).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(pool_balance(&app).await, before, "nothing refused took anything");
+
+    let r = app.post(&path, &body, Some(&staff)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["paid_by_donations"], true);
+    assert!(r.body.get("handoff_code").is_none(), "the household's code is not staff's");
+    let order = r.body["id"].clone();
+    // Pressed again: the same order, paid once.
+    let again = app.post(&path, &body, Some(&staff)).await;
+    assert_eq!((again.status, again.body["id"].clone()), (201, order.clone()), "{:?}", again.body);
+    assert_eq!(pool_balance(&app).await, before.zip(box_price).map(|(b, p)| b - p));
+    // The household sees it, paid, with its code, and is told.
+    let seen = app.get(&format!("/api/v1/orders/{order}"), Some(&resident)).await.body;
+    assert_eq!((seen["paid_by_donations"].clone(), seen["status"].clone()), (json!(true), json!("paid")), "{seen}");
+    assert!(seen["handoff_code"].is_string());
+    assert_eq!(seen["items"][0]["product_id"], box_id);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let notices = app.get("/api/v1/me/notices", Some(&resident)).await.body;
+        if notices["items"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|n| n["kind"] == "gift_box" && n["order_id"] == order))
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no notice: {notices}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

@@ -152,9 +152,72 @@ pub fn give_back(uses: &[(i64, i64)], amount: i64) -> Vec<(i64, i64)> {
     back
 }
 
+/// What sending a pool-paid 菜盒子 to a household needs (staff's "送爱心菜盒").
+#[derive(Debug, Clone, PartialEq)]
+pub struct GiftBoxFacts {
+    /// The household's flags, if it exists: (quarantined, hardship).
+    pub household: Option<(bool, bool)>,
+    /// Its members, oldest first: the order is theirs (they see it and its hand-off code).
+    pub members: Vec<i64>,
+    /// The box's price, if it is a 菜盒子 on sale.
+    pub box_price: Option<Fen>,
+    pub balance: Fen,
+}
+
+/// Whose order a staff-sent box becomes, or why it cannot be sent: a flagged household the pool
+/// helps (quarantined or hardship), with a member to receive it (a household nobody has joined
+/// yet is reached by a volunteer's 代下单), a box on sale, and the pool holding its price. The
+/// order itself is then the checkout's (stock, the slot, one order per household per slot), and
+/// the pool pays it as staff's allocation of any waiting order (`decide_allocation`).
+pub fn decide_gift_box(f: &GiftBoxFacts) -> Result<i64, Refusal> {
+    let (quarantined, hardship) =
+        f.household.ok_or_else(|| Refusal::new(ErrorCode::NotFound, "没有这户 (no such household)"))?;
+    if !helped(quarantined, hardship) {
+        return Err(Refusal::new(
+            ErrorCode::NotEligible,
+            "只有隔离或困难家庭可由爱心捐助送菜 (only quarantined or hardship households are helped)",
+        ));
+    }
+    let price = f.box_price.ok_or_else(|| Refusal::field("product_id", "不是在售的菜盒子 (not a 菜盒子 on sale)"))?;
+    let member = *f.members.first().ok_or_else(|| {
+        Refusal::new(
+            ErrorCode::WrongState,
+            "这户还没有人登记，请志愿者代下单 (nobody of this household has joined yet: a volunteer places it for them)",
+        )
+    })?;
+    if f.balance < price {
+        return Err(Refusal::new(
+            ErrorCode::PoolShort,
+            format!(
+                "爱心池余额不足：余 {}，需 {} (the pool holds less than the box costs)",
+                f.balance.yuan(),
+                price.yuan()
+            ),
+        ));
+    }
+    Ok(member)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_box_goes_to_a_helped_households_member_when_the_pool_holds_its_price() {
+        let f = GiftBoxFacts {
+            household: Some((true, false)),
+            members: vec![7, 9],
+            box_price: Some(Fen::stored(3000)),
+            balance: Fen::stored(3000),
+        };
+        assert_eq!(decide_gift_box(&f), Ok(7));
+        let code = |g: GiftBoxFacts| decide_gift_box(&g).map_err(|r| r.code);
+        assert_eq!(code(GiftBoxFacts { household: None, ..f.clone() }), Err(ErrorCode::NotFound));
+        assert_eq!(code(GiftBoxFacts { household: Some((false, false)), ..f.clone() }), Err(ErrorCode::NotEligible));
+        assert_eq!(code(GiftBoxFacts { box_price: None, ..f.clone() }), Err(ErrorCode::InvalidField));
+        assert_eq!(code(GiftBoxFacts { members: vec![], ..f.clone() }), Err(ErrorCode::WrongState));
+        assert_eq!(code(GiftBoxFacts { balance: Fen::stored(2999), ..f }), Err(ErrorCode::PoolShort));
+    }
 
     fn snapshot() -> AllocationSnapshot {
         AllocationSnapshot {

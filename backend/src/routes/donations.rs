@@ -218,6 +218,87 @@ pub async fn allocate(
     Ok(HttpResponse::Created().json(allocated))
 }
 
+/// Staff send one 菜盒子 to a quarantined or hardship household, paid by the pool (送爱心菜盒):
+/// it becomes an order of the household's first member, placed through the checkout (stock, the
+/// slot, one order per household per slot; the same press again is the same order), then paid
+/// by the pool; the household is told. A pool that cannot pay it after all takes it back.
+#[utoipa::path(
+    tag = "donations",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "the household")),
+    request_body = shared::api::GiftBox,
+    responses(
+        (status = 201, body = shared::api::Order),
+        (status = 400, body = ErrorBody, description = "not a 菜盒子 on sale"),
+        (status = 403, body = ErrorBody, description = "`not_eligible`: not a quarantined or hardship household"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`pool_short`, nobody of the household has joined (`wrong_state`), or the checkout's refusals"),
+    )
+)]
+#[post("/admin/households/{id}/gift-box")]
+pub async fn gift_box(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    id: web::Path<i64>,
+    body: web::Json<shared::api::GiftBox>,
+) -> ApiResult<HttpResponse> {
+    use crate::domain::checkout::{new_handoff_code, Answer, CheckoutJob};
+    let household = id.into_inner();
+    let product = body.product_id;
+    let facts = state.store.donations().gift_box_facts(household, product.get()).await?;
+    let member = crate::domain::donations::decide_gift_box(&facts)?;
+    let now = Utc::now();
+    let key = format!("gift-box:{household}:{}:{}", body.slot_id, product);
+    let job = CheckoutJob {
+        user_id: member,
+        request_hash: key.clone(),
+        key,
+        slot_id: body.slot_id,
+        payment: shared::order::Payment::OnDelivery,
+        address: None,
+        note: Some("爱心菜盒：工作人员代送，爱心捐助已付 (a gift box, paid by the pool)".into()),
+        handoff_code: new_handoff_code(),
+        now,
+        pay_by: now,
+        lines: Some(vec![(product, 1)]),
+    };
+    let mut order = match state.store.orders().checkout(vec![job]).await?.pop() {
+        Some(Answer::Placed(order)) => *order,
+        Some(Answer::Refused(refusal)) => return Err(refusal.into()),
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::IdempotencyKeyInUse,
+                "这一盒正在送出，请稍候 (this box is being sent)",
+            ))
+        }
+    };
+    let order_id = order.id.get();
+    match state.store.donations().allocate(order_id, staff.0.user.id, now).await? {
+        Ok(_) => {}
+        // The same press again: this box is paid already.
+        Err(r)
+            if r.code == ErrorCode::WrongState
+                && state.store.orders().get(order_id).await?.is_some_and(|(_, o)| o.paid_by_donations) => {}
+        Err(refusal) => {
+            // Not paid after all (the pool ran short meanwhile): the box is not sent.
+            state.store.orders().cancel(order_id, member, now).await?;
+            return Err(refusal.into());
+        }
+    }
+    let (title, text) =
+        ("爱心菜盒", format!("工作人员为您家送来一盒爱心菜盒（订单 {order_id}），由爱心捐助支付，您不用付钱。"));
+    state
+        .store
+        .notices()
+        .tell(member, Some(order_id), "gift_box", &format!("gift-box:{order_id}"), (title, &text), now)
+        .await?;
+    // As staff see it: not the household's hand-off code.
+    order.handoff_code = None;
+    order.handoff_qr = None;
+    order.paid_by_donations = true;
+    Ok(HttpResponse::Created().json(order))
+}
+
 fn range(query: &LedgerQuery) -> ApiResult<(DateTime<Utc>, DateTime<Utc>)> {
     let day = |field: &str, v: &str| {
         crate::domain::time::shanghai_day(v)

@@ -212,6 +212,7 @@ pub fn app(
                 .service(donations::record)
                 .service(donations::needs)
                 .service(donations::allocate)
+                .service(donations::gift_box)
                 .service(donations::ledger)
                 .service(donations::ledger_csv)
                 .default_service(web::to(api_not_found)),

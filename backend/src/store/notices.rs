@@ -174,6 +174,21 @@ impl Notices {
         Ok(Some(how))
     }
 
+    /// Tells a resident something once (by `dedupe`), shown in the storefront and sent as any
+    /// notice is.
+    pub async fn tell(
+        &self,
+        user_id: i64,
+        order_id: Option<i64>,
+        kind: &str,
+        dedupe: &str,
+        (title, body): (&str, &str),
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.db.exec(NOTICE_INSERT, &args![user_id, order_id, kind, dedupe, title, body, now]).await?;
+        Ok(())
+    }
+
     /// Whether a resident asked for their notices by SMS.
     pub async fn sms_chosen(&self, user_id: i64) -> StoreResult<bool> {
         Ok(self.db.opt("SELECT sms_notices FROM users WHERE id = $1", &args![user_id]).await?.unwrap_or(false))

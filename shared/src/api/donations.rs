@@ -91,6 +91,15 @@ pub struct AllocateRequest {
     pub order_id: OrderId,
 }
 
+/// `POST /api/v1/admin/households/{id}/gift-box`: staff send one 菜盒子, paid by the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct GiftBox {
+    pub product_id: ProductId,
+    pub slot_id: SlotId,
+}
+
 /// An order paid by the pool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -436,6 +436,31 @@ impl Donations {
 
     /// Orders of quarantined and hardship households waiting to be paid, not yet helped,
     /// oldest first.
+    /// What sending a pool-paid box to a household needs (`decide_gift_box`).
+    pub async fn gift_box_facts(
+        &self,
+        household_id: i64,
+        product_id: i64,
+    ) -> StoreResult<crate::domain::donations::GiftBoxFacts> {
+        #[derive(Deserialize)]
+        struct Flags {
+            quarantined: bool,
+            hardship: bool,
+        }
+        let flags: Option<Flags> =
+            self.db.opt("SELECT quarantined, hardship FROM households WHERE id = $1", &args![household_id]).await?;
+        let members: Vec<i64> = self
+            .db
+            .all("SELECT id FROM users WHERE household_id = $1 AND erased_at IS NULL ORDER BY id", &args![household_id])
+            .await?;
+        Ok(crate::domain::donations::GiftBoxFacts {
+            household: flags.map(|f| (f.quarantined, f.hardship)),
+            members,
+            box_price: self.box_product(product_id).await?.map(|(price, _)| price),
+            balance: self.summary().await?.balance_fen,
+        })
+    }
+
     pub async fn needs(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<PoolNeed>> {
         #[derive(Deserialize)]
         struct Row {
