@@ -166,8 +166,21 @@ impl Bulk {
             }
         }
         tx.commit().await?;
-        // A million new rows: let the planner know before the first resident asks.
-        self.db.exec("ANALYZE", &args![]).await?;
+        // A million new rows: let the planner know before the first resident asks. On
+        // PostgreSQL only the market's own tables (its schema): a bare ANALYZE would read every
+        // table of every schema in a database the market may share (and under the test suite's
+        // hundred schemas it ran PostgreSQL out of lock memory).
+        if self.db.postgres() {
+            let tables: Vec<String> = self
+                .db
+                .all("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename", &args![])
+                .await?;
+            for table in tables {
+                self.db.exec(&format!("ANALYZE \"{}\"", table.replace('"', "\"\"")), &args![]).await?;
+            }
+        } else {
+            self.db.exec("ANALYZE", &args![]).await?;
+        }
         Ok(Some(written))
     }
 
