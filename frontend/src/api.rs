@@ -28,6 +28,11 @@ impl Failure {
         Failure { status: 0, code: "network".into(), message: e.to_string() }
     }
 
+    /// A refusal said here, not by the server (`message` as "中文 (English)").
+    fn refused(status: u16, message: String) -> Self {
+        Failure { status, code: "refused".into(), message }
+    }
+
     pub fn is_unauthorized(&self) -> bool {
         self.status == 401
     }
@@ -463,6 +468,46 @@ pub async fn allocate(order_id: i64) -> ApiResult<shared::api::Allocated> {
 /// Demo mode: the simulated phone pays (404 outside demo mode: pay in WeChat).
 pub async fn demo_pay(params: &shared::api::RequestPayment) -> ApiResult<()> {
     send(Call::new("POST", "/api/v1/demo/wechat-pay"), params).await.map(|_| ())
+}
+
+/// 送爱心菜盒: the household at the door, the market's first 菜盒子 and the next delivery slot
+/// that still takes orders, then one box sent, paid by the pool.
+pub async fn send_gift_box(building: &str, unit: &str, room: &str) -> ApiResult<Order> {
+    let households: Vec<Household> = items(get_json(households_path(building, unit, room)).await?)?;
+    let household =
+        households.into_iter().find(|h| h.unit == unit.trim() && h.room == room.trim()).ok_or_else(|| {
+            Failure::refused(404, "没有这户，请核对楼号、单元和房号 (no such household: check the address)".into())
+        })?;
+    let boxes: Vec<shared::api::Product> = items(get_json("/api/v1/products?category=box".into()).await?)?;
+    let first = boxes
+        .into_iter()
+        .find(|p| p.stock > 0)
+        .ok_or_else(|| Failure::refused(409, "菜盒子已售完 (no box left)".into()))?;
+    let slots: Vec<Slot> = items(get_json(slots_path(None)).await?)?;
+    let now = js_sys::Date::now();
+    let path = format!("/api/v1/admin/households/{}/gift-box", household.id);
+    let mut why = Failure::refused(409, "没有还能下单的送货时段 (no delivery slot takes orders now)".into());
+    // The next delivery slot that takes it: a full one, or one the household has an order in
+    // already, gives way to the next.
+    for slot in slots
+        .iter()
+        .filter(|s| s.kind == shared::order::SlotKind::Delivery && !s.closed && js_sys::Date::parse(&s.cutoff_at) > now)
+    {
+        let body = shared::api::GiftBox { product_id: first.id, slot_id: slot.id };
+        match send(Call::new("POST", path.clone()), &body).await {
+            Ok(order) => return parse(order),
+            Err(f) if ["household_slot_taken", "slot_full", "slot_closed"].contains(&f.code.as_str()) => why = f,
+            Err(f) => return Err(f),
+        }
+    }
+    Err(why)
+}
+
+/// Whether the resident's notices also come by SMS.
+pub const SMS_NOTICES: &str = "/api/v1/me/sms-notices";
+
+pub async fn choose_sms(on: bool) -> ApiResult<shared::api::SmsNotices> {
+    parse(send(Call::new("PUT", SMS_NOTICES), &shared::api::SmsNotices { on }).await?)
 }
 
 /// The resident's standing orders (常购).

@@ -1035,6 +1035,29 @@ async fn a_neighbour_gives_and_staff_pay_a_quarantined_households_order() {
         "the gift reached one household",
     )
     .await;
+
+    // 送爱心菜盒: staff send the quarantined household a box the pool pays (an organisation's
+    // transfer fills the pool first), found by its door.
+    let org = serde_json::json!({ "donor_name": "振大社区爱心基金", "amount_fen": 20000 });
+    assert_eq!(app.post("/api/v1/admin/donations", &org, Some(&staff)).await.status, 201);
+    log_in(&browser, &app, "13800000000", "/staff/donations").await;
+    browser.wait_for("#gift-building", WAIT).await;
+    set_input(&browser, "#gift-building", "5").await;
+    set_input(&browser, "#gift-unit", "1").await;
+    set_input(&browser, "#gift-room", "302").await;
+    browser.click(&browser.wait_for("#send-gift-box", WAIT).await).await;
+    browser.wait_for("#pool-message.added", WAIT).await;
+    let orders = app.get("/api/v1/orders", Some(&resident)).await.body;
+    let boxes: Vec<i64> = orders["items"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .filter_map(|o| o["id"].as_i64())
+        .filter(|id| *id != order_id)
+        .collect();
+    assert_eq!(boxes.len(), 1, "{orders}");
+    let gift = app.get(&format!("/api/v1/orders/{}", boxes[0]), Some(&resident)).await.body;
+    assert_eq!(gift["paid_by_donations"], true, "{gift}");
     if let Ok(dir) = std::env::var("FXS_SCREENSHOT_DIR") {
         let _ = std::fs::write(std::path::Path::new(&dir).join("donate.png"), browser.screenshot_png().await);
     }

@@ -19,8 +19,41 @@ pub fn HouseholdPage() -> impl IntoView {
         <h1>{tr("住址和家人", "Address and family")}</h1>
         <Guarded next="/household">
             <AddressForm/>
+            <SmsChoice/>
             <Show when=move || member.get()><Family/></Show>
         </Guarded>
+    }
+}
+
+/// Notices by SMS, for a resident without WeChat: what happens to their orders comes as a
+/// text message to their phone (when WeChat cannot bring it).
+#[component]
+fn SmsChoice() -> impl IntoView {
+    let chosen = Load::of(api::SMS_NOTICES);
+    let error = RwSignal::new(None::<String>);
+    let set = move |on: bool| {
+        leptos::task::spawn_local(async move {
+            match api::choose_sms(on).await {
+                Ok(_) => {
+                    error.set(None);
+                    chosen.reload();
+                }
+                Err(f) => error.set(Some(f.text())),
+            }
+        });
+    };
+    view! {
+        <section class="card sms-choice">
+            <h2>{tr("短信通知", "Notices by SMS")}</h2>
+            <p class="note">{tr("没有微信？订单的消息（已确认、配送中、已送达、常购下单）用短信发到您的手机。", "No WeChat? News of your orders (confirmed, on its way, delivered, standing orders) comes as a text message to your phone.")}</p>
+            {chosen.show(move |c: shared::api::SmsNotices| view! {
+                <button id="sms-notices" class="btn secondary block" role="switch" aria-checked=c.on.to_string()
+                    on:click=move |_| set(!c.on)>
+                    {if c.on { tr("短信通知：已开启（点击关闭）", "SMS notices: on (tap to turn off)") } else { tr("短信通知：已关闭（点击开启）", "SMS notices: off (tap to turn on)") }}
+                </button>
+            })}
+            {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+        </section>
     }
 }
 

@@ -32,8 +32,55 @@ fn PoolAdmin() -> impl IntoView {
             <div class="card pool-summary"><p>{tr("爱心池余额", "In the pool")} " " <strong class="code" id="pool-balance">{l.balance_fen.yuan()}</strong></p></div>
         })}
         <Needs needs=needs message=message on_paid=Callback::new(move |_| changed())/>
+        <GiftBoxForm message=message on_sent=Callback::new(move |_| changed())/>
         <RecordForm message=message on_recorded=Callback::new(move |_| changed())/>
         <LedgerList ledger=ledger message=message/>
+    }
+}
+
+/// 送爱心菜盒: a 菜盒子 paid by the pool for a quarantined or hardship household that ordered
+/// nothing, found by its door; it goes in the next delivery slot that still takes orders.
+#[component]
+fn GiftBoxForm(message: RwSignal<Option<(bool, String)>>, on_sent: Callback<()>) -> impl IntoView {
+    let (building, unit, room) =
+        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let busy = RwSignal::new(false);
+    let send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let sent =
+                api::send_gift_box(&building.get_untracked(), &unit.get_untracked(), &room.get_untracked()).await;
+            match sent {
+                Ok(order) => {
+                    message.set(Some((
+                        true,
+                        format!("✓ {} {} · {}", crate::i18n::now(K::order_no), order.id, order.total_fen.yuan()),
+                    )));
+                    on_sent.run(());
+                }
+                Err(f) => message.set(Some((false, f.text()))),
+            }
+            busy.set(false);
+        });
+    };
+    let field = |id: &'static str, label: fn() -> &'static str, value: RwSignal<String>| {
+        view! {
+            <label for=id>{label}</label>
+            <input id=id inputmode="numeric" maxlength="10" prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+        }
+    };
+    view! {
+        <section class="card gift-box">
+            <h2>{tr("送爱心菜盒", "Send a gift box")}</h2>
+            <p class="note">{tr("给隔离或困难家庭送一盒菜，爱心池付款，下一个送货时段送到。", "A box for a quarantined or hardship household, paid by the pool, in the next delivery slot.")}</p>
+            <form class="form-grid" on:submit=send novalidate>
+                {field("gift-building", || crate::i18n::now(K::building), building)}
+                {field("gift-unit", || crate::i18n::now(K::unit), unit)}
+                {field("gift-room", || crate::i18n::now(K::room), room)}
+                <button id="send-gift-box" type="submit" class="btn primary" disabled=move || busy.get()>{tr("送一盒", "Send one")}</button>
+            </form>
+        </section>
     }
 }
 
