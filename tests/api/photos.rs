@@ -124,7 +124,17 @@ async fn photos(db: Db) {
     let r = upload(&app, &staff_path, &staff, png, "image/png").await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_ne!(r.body["photo"]["url"], url.as_str());
+    // A group-buy's items carry their product's photo too: the demo's group-buy's first item,
+    // photographed by staff.
+    let groups = app.get("/api/v1/group-buys", Some(&staff)).await.body;
+    let group = format!("/api/v1/group-buys/{}", groups["items"][0]["id"]);
+    let item = app.get(&group, Some(&staff)).await.body["items"][0]["product_id"].as_i64().expect("an item");
+    let r =
+        upload(&app, &format!("/api/v1/admin/products/{item}/photo"), &staff, phone_photo(40, 30), "image/jpeg").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let shown = app.get(&group, Some(&staff)).await.body;
+    assert_eq!(shown["items"][0]["photo"]["thumb_url"], r.body["photo"]["thumb_url"], "{shown}");
     let audit = app.get("/api/v1/admin/audit?subject=product", Some(&staff)).await.body;
     let actions: Vec<_> = audit["items"].as_array().expect("items").iter().map(|e| e["action"].clone()).collect();
-    assert_eq!(actions, [json!("photo"), json!("photo")]);
+    assert_eq!(actions, [json!("photo"), json!("photo"), json!("photo")]);
 }

@@ -859,18 +859,22 @@ async fn a_volunteer_without_signal_keeps_the_manifest_and_the_steps() {
     let order = app.checkout(&resident, "stairwell", &body).await;
     assert_eq!(order.status, 201, "{:?}", order.body);
     let (order_id, code) = (order.body["id"].as_i64().expect("id"), order.body["handoff_code"].clone());
+    // A neighbour of the same building, a floor up in the next unit: the second door.
+    let (neighbour, _) = app.login("13900000801").await;
+    app.put_in_cart(&neighbour, cabbage, 1).await;
+    let body = serde_json::json!({ "slot_id": slot["id"], "payment": "on_delivery",
+        "address": { "building": "1", "unit": "2", "room": "601" } });
+    assert_eq!(app.checkout(&neighbour, "stairwell-2", &body).await.status, 201);
     let vendor = app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["vendor_id"].as_i64();
     let (stall, _) = app.login(&format!("138000001{:02}", vendor.expect("vendor"))).await;
     let parts = app.get(&format!("/api/v1/vendor/orders?slot_id={}", slot["id"]), Some(&stall)).await.body;
-    for step in ["confirm", "packed"] {
-        let r = app
-            .post(
-                &format!("/api/v1/vendor/orders/{}/{step}", parts["items"][0]["id"]),
-                &serde_json::json!({}),
-                Some(&stall),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{step}: {:?}", r.body);
+    for part in parts["items"].as_array().expect("parts") {
+        for step in ["confirm", "packed"] {
+            let r = app
+                .post(&format!("/api/v1/vendor/orders/{}/{step}", part["id"]), &serde_json::json!({}), Some(&stall))
+                .await;
+            assert_eq!(r.status, 200, "{step}: {:?}", r.body);
+        }
     }
     let (volunteer, _) = app.login("13800000201").await;
     let batches = app.get(&format!("/api/v1/batches?slot_id={}", slot["id"]), Some(&volunteer)).await.body;
@@ -887,6 +891,12 @@ async fn a_volunteer_without_signal_keeps_the_manifest_and_the_steps() {
     browser.script(&format!("localStorage.setItem('fxs_token', {volunteer:?}); return 0")).await;
     browser.goto(&page).await;
     browser.wait_for(".stop .handoff-input", WAIT).await;
+    // Stair order (unit 1 before unit 2); "↑ 上移" puts unit 2 first, and the phone remembers it.
+    let doors = "[...document.querySelectorAll('.stop .stop-address')].map(e => e.textContent).join('|')";
+    let first = browser.script(&format!("return {doors}")).await;
+    assert!(first.as_str().is_some_and(|d| d.starts_with('1') && d.contains("|2")), "stair order: {first}");
+    browser.click(&browser.wait_for(".stop .move-up", WAIT).await).await;
+    wait_until(&browser, &format!("{doors}.startsWith('2')"), "unit 2 moved up").await;
     let ready = browser
         .script_async(
             "const done = arguments[0]; navigator.serviceWorker.ready.then(() => done(true), () => done(false));",
@@ -898,17 +908,19 @@ async fn a_volunteer_without_signal_keeps_the_manifest_and_the_steps() {
     browser.wait_for(".stop .handoff-input", WAIT).await;
     wait_until(&browser, "navigator.serviceWorker.controller", "the page under the service worker").await;
     settled(&browser, "the batch page").await;
+    wait_until(&browser, &format!("{doors}.startsWith('2')"), "the arranged order remembered").await;
+    let stop = format!(".stop[data-order='{order_id}']");
 
     // The signal goes (the server answers nothing): the hand-off is kept on the phone.
     let port = app.base.rsplit(':').next().and_then(|p| p.parse::<u16>().ok()).expect("port");
     app.stop().await;
-    set_input(&browser, ".stop .handoff-input", code.as_str().unwrap_or_default()).await;
-    browser.click(&browser.wait_for(".stop .hand-over", WAIT).await).await;
-    browser.wait_for(".stop .waiting", WAIT).await;
+    set_input(&browser, &format!("{stop} .handoff-input"), code.as_str().unwrap_or_default()).await;
+    browser.click(&browser.wait_for(&format!("{stop} .hand-over"), WAIT).await).await;
+    browser.wait_for(&format!("{stop} .waiting"), WAIT).await;
     // Opened again without any signal: the page, the manifest and the waiting step are there.
     browser.goto(&page).await;
     browser.wait_for(".stop", WAIT).await;
-    browser.wait_for(".stop .waiting", WAIT).await;
+    browser.wait_for(&format!("{stop} .waiting"), WAIT).await;
     let waiting = browser.text(&browser.wait_for("#outbox", WAIT).await).await;
     assert!(waiting.contains('1'), "{waiting}");
 
