@@ -390,12 +390,7 @@ async fn standing_pass(store: &Store, now: chrono::DateTime<chrono::Utc>) -> cra
         };
         let Some(mut outcome) = after_try(&d.due, answer.as_ref(), now) else { continue };
         if let (Some(order), StandingPayment::Pool) = (outcome.last_order, d.payment) {
-            let paid = store.donations().allocate(order.get(), d.user_id, now).await?;
-            // Already paid (a try made again after a crash) is paid.
-            let paid = match paid {
-                Err(r) if r.code == shared::ErrorCode::WrongState && r.message.contains("已由爱心捐助") => Ok(()),
-                other => other.map(|_| ()),
-            };
+            let paid = store.donations().pay_once(order.get(), d.user_id, now).await?;
             pool_paid(&mut outcome, paid.as_ref().map(|_| ()));
         }
         if store.standing().record(d.user_id, &d.due, &outcome, now).await? {

@@ -273,12 +273,9 @@ pub async fn gift_box(
         }
     };
     let order_id = order.id.get();
-    match state.store.donations().allocate(order_id, staff.0.user.id, now).await? {
-        Ok(_) => {}
-        // The same press again: this box is paid already.
-        Err(r)
-            if r.code == ErrorCode::WrongState
-                && state.store.orders().get(order_id).await?.is_some_and(|(_, o)| o.paid_by_donations) => {}
+    // The same press again finds this box paid already.
+    match state.store.donations().pay_once(order_id, staff.0.user.id, now).await? {
+        Ok(()) => {}
         Err(refusal) => {
             // Not paid after all (the pool ran short meanwhile): the box is not sent.
             state.store.orders().cancel(order_id, member, now).await?;

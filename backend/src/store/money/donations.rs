@@ -236,6 +236,20 @@ impl Donations {
         Ok(Ok(outcome))
     }
 
+    /// As `allocate`, for an order placed to be paid by the pool (a standing order, staff's
+    /// gift box), where the same payment asked again (a try made again, a second press) is the
+    /// payment already made: Ok when the pool pays it, now or before.
+    pub async fn pay_once(&self, order_id: i64, by: i64, now: DateTime<Utc>) -> StoreResult<Result<(), Refusal>> {
+        match self.allocate(order_id, by, now).await? {
+            Ok(_) => Ok(Ok(())),
+            Err(refusal) => {
+                let paid: Option<i64> =
+                    self.db.opt("SELECT order_id FROM pool_allocations WHERE order_id = $1", &args![order_id]).await?;
+                Ok(if paid.is_some() { Ok(()) } else { Err(refusal) })
+            }
+        }
+    }
+
     /// Pays an order of a quarantined or hardship household from the pool, as
     /// `decide_allocation` says over the order and the pool as locked (order first, then the
     /// pool: the order is locked first everywhere).
