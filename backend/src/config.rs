@@ -32,6 +32,10 @@ pub struct Config {
     /// `FXS_PHOTO_DIR`: product photos (`photos` in the data folder when unset). Server
     /// processes of one market share it (a folder on their machine, or a shared one).
     pub photo_dir: PathBuf,
+    /// `FXS_DOOR_PHOTO_DIR`: photos of orders left at the door (`door-photos` in the data folder
+    /// when unset). Never served as files: only through the API, to the household, the
+    /// volunteer and staff. Shared by the server processes of one market, as `FXS_PHOTO_DIR`.
+    pub door_photo_dir: PathBuf,
     /// `FXS_JWT_SECRET`: HS256 key; generated into the data folder when unset.
     pub jwt_secret: Option<SecretString>,
     /// `FXS_TOKEN_TTL_HOURS`: how long a login lasts.
@@ -195,6 +199,9 @@ impl Config {
         if let Some(dir) = var("FXS_PHOTO_DIR") {
             config.photo_dir = PathBuf::from(dir);
         }
+        if let Some(dir) = var("FXS_DOOR_PHOTO_DIR") {
+            config.door_photo_dir = PathBuf::from(dir);
+        }
         if let Some(dir) = var("FXS_STATIC_DIR") {
             config.static_dir = PathBuf::from(dir);
         }
@@ -334,6 +341,7 @@ impl Config {
     /// Defaults: embedded database in `data_dir`, listen on 127.0.0.1:8080.
     pub fn default_for(data_dir: PathBuf) -> Self {
         let photo_dir = data_dir.join("photos");
+        let door_photo_dir = data_dir.join("door-photos");
         Config {
             addr: "127.0.0.1:8080".into(),
             data_dir,
@@ -346,6 +354,7 @@ impl Config {
             demo_orders: crate::demo::scale::ORDERS,
             static_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/dist")),
             photo_dir,
+            door_photo_dir,
             jwt_secret: None,
             token_ttl: Duration::from_secs(7 * 24 * 3600),
             hsts_max_age: None,

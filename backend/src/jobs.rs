@@ -139,6 +139,15 @@ async fn purge(state: &AppState) {
         Ok(n) => tracing::info!(orders = n, "contact traces past their time forgotten"),
         Err(e) => tracing::warn!(error = %e, "forgetting old contact traces failed"),
     }
+    // Photos at the door go with the trace: a picture of someone's door is kept no longer.
+    match state.store.batches().forget_door_photos(traces_before).await {
+        Ok(keys) if keys.is_empty() => {}
+        Ok(keys) => {
+            crate::photos::forget_doors(&state.config.door_photo_dir, &keys);
+            tracing::info!(photos = keys.len(), "photos at the door past their time forgotten");
+        }
+        Err(e) => tracing::warn!(error = %e, "forgetting old photos at the door failed"),
+    }
 }
 
 /// Asks WeChat Pay about payments that had no notification for a minute, or whose orders are

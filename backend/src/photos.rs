@@ -53,6 +53,26 @@ fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
 /// Decodes, turns upright, shrinks and re-encodes a photo. CPU work: call it off the server's
 /// threads (`web::block`).
 pub fn prepare(bytes: &[u8]) -> Result<Prepared, Refusal> {
+    let picture = upright(bytes)?;
+    let large = jpeg(&shrink(&picture, LARGE_SIDE), 82)?;
+    let thumb = jpeg(&shrink(&picture, THUMB_SIDE), 72)?;
+    let key = hex(&Sha256::digest(&large))[..32].to_owned();
+    Ok(Prepared { key, large, thumb })
+}
+
+/// A photo at the door (an order left there, nobody home), as the volunteer's phone took it:
+/// upright, no larger than the product page's picture, its metadata (the phone's position)
+/// gone. Its name: the order's, then its content's (`<order>-<sha256>.jpg`), so no two orders
+/// share a file and forgetting one never takes another's. CPU work, as `prepare`.
+pub fn prepare_door(order_id: i64, bytes: &[u8]) -> Result<(String, Vec<u8>), Refusal> {
+    let picture = jpeg(&shrink(&upright(bytes)?, LARGE_SIDE), 78)?;
+    let key = format!("{order_id}-{}", &hex(&Sha256::digest(&picture))[..24]);
+    Ok((key, picture))
+}
+
+/// Decodes a photo (by what its bytes are), refusing bombs, and turns it upright, without
+/// transparency.
+fn upright(bytes: &[u8]) -> Result<DynamicImage, Refusal> {
     if bytes.is_empty() {
         return Err(not_an_image("the file is empty"));
     }
@@ -70,11 +90,7 @@ pub fn prepare(bytes: &[u8]) -> Result<Prepared, Refusal> {
     let mut picture = DynamicImage::from_decoder(decoder).map_err(|e| not_an_image(&e.to_string()))?;
     picture.apply_orientation(orientation);
     // JPEG has no transparency: a PNG's transparent parts become white, not black.
-    let picture = flatten(picture);
-    let large = jpeg(&shrink(&picture, LARGE_SIDE), 82)?;
-    let thumb = jpeg(&shrink(&picture, THUMB_SIDE), 72)?;
-    let key = hex(&Sha256::digest(&large))[..32].to_owned();
-    Ok(Prepared { key, large, thumb })
+    Ok(flatten(picture))
 }
 
 fn flatten(picture: DynamicImage) -> DynamicImage {
@@ -119,6 +135,33 @@ pub fn file_names(key: &str) -> (String, String) {
 pub fn urls(key: &str) -> shared::api::Photo {
     let (large, thumb) = file_names(key);
     shared::api::Photo { thumb_url: format!("/photos/{thumb}"), url: format!("/photos/{large}") }
+}
+
+/// The file of a photo at the door in the private folder: `key` is one `prepare_door` made
+/// (never a path a client sent).
+pub fn door_file(dir: &Path, key: &str) -> PathBuf {
+    dir.join(format!("{key}.jpg"))
+}
+
+/// Writes a photo at the door into the private folder (made if missing), whole or not at all.
+pub fn store_door(dir: &Path, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let path = door_file(dir, key);
+    let aside = dir.join(format!(".{key}.{}", std::process::id()));
+    std::fs::write(&aside, bytes)?;
+    std::fs::rename(&aside, path)
+}
+
+/// Deletes photos at the door no order holds any more (forgotten, replaced, erased); one
+/// already gone is no failure.
+pub fn forget_doors(dir: &Path, keys: &[String]) {
+    for key in keys {
+        match std::fs::remove_file(door_file(dir, key)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(error = %e, key, "deleting a photo at the door failed"),
+        }
+    }
 }
 
 /// Writes both pictures into `dir` (made if missing) under their names, each whole or not at

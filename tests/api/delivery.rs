@@ -193,6 +193,7 @@ async fn to_the_door(db: Db) {
     let seen =
         app.get(&format!("/api/v1/orders/{}", b["id"]), Some(b["token"].as_str().unwrap_or_default())).await.body;
     assert_eq!((seen["status"].as_str(), seen["left_at_door"].as_str()), (Some("delivered"), Some("放在门口鞋柜上")));
+    door_photo(&app, &a, &b, winner, loser, &staff).await;
     let done = app.get(&batch, Some(winner)).await.body;
     assert_eq!(done["status"], "done");
     assert!(done.get("manifest").is_none());
@@ -283,6 +284,82 @@ async fn to_the_door(db: Db) {
     assert_eq!(seen["status"], "delivered", "{seen}");
     let listed = app.get("/api/v1/admin/problems", Some(&staff)).await.body;
     assert_eq!(listed["items"][0]["order_id"], a["id"], "the report stays");
+
+    // Erased, the household's photo at the door goes with its doors.
+    let photo = format!("/api/v1/orders/{}/door-photo", b["id"]);
+    let kept = app.client.get(app.url(&photo)).bearer_auth(&staff).send().await.expect("the photo");
+    assert_eq!(kept.status(), 200, "kept with its order");
+    assert_eq!(app.post("/api/v1/admin/users/13900000302/erase", &json!({}), Some(&staff)).await.status, 200);
+    assert_eq!(app.get(&photo, Some(&staff)).await.status, 404);
+    assert_eq!(door_photos_kept(&app), 0, "the picture is deleted");
+}
+
+/// How many photos at the door the server keeps in its private folder.
+fn door_photos_kept(app: &TestApp) -> usize {
+    std::fs::read_dir(app.data_dir.join("door-photos"))
+        .map(|d| d.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().ends_with(".jpg")).count())
+        .unwrap_or(0)
+}
+
+/// A picture a phone sends: a PNG of `w`×`h`.
+fn snapshot(w: u32, h: u32) -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut out, image::ImageFormat::Png).expect("png");
+    out.into_inner()
+}
+
+/// The optional photo of an order left at the door (`b`; `a` was handed over with its code):
+/// only by the batch's volunteer (or staff), only once it is left there; seen by the household,
+/// the volunteer and staff, by nobody else; a new one replaces the one before.
+async fn door_photo(app: &TestApp, a: &Value, b: &Value, winner: &str, loser: &str, staff: &str) {
+    let put = |o: &Value, token: &str, bytes: Vec<u8>| {
+        let req = app.client.put(app.url(&format!("/api/v1/orders/{}/door-photo", o["id"])));
+        app.send(req.bearer_auth(token.to_owned()).header("Content-Type", "image/png").body(bytes))
+    };
+    let token = |o: &Value| o["token"].as_str().unwrap_or_default().to_owned();
+    let r = put(a, winner, snapshot(64, 48)).await;
+    assert_eq!((r.status, r.error_code()), (409, "wrong_state"), "handed over, not left at the door");
+    assert_eq!(put(b, loser, snapshot(64, 48)).await.status, 403, "not their batch");
+    assert_eq!(put(b, &token(b), snapshot(64, 48)).await.status, 403, "a resident");
+    let r = put(b, winner, b"PK\x03\x04 not a picture".to_vec()).await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid_image"));
+    assert_eq!(door_photos_kept(app), 0, "nothing kept of a refusal");
+    let photo = format!("/api/v1/orders/{}/door-photo", b["id"]);
+    assert_eq!(app.get(&photo, Some(&token(b))).await.status, 404, "none yet");
+
+    let r = put(b, winner, snapshot(1600, 1200)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["door_photo"], true);
+    let seen = app.get(&format!("/api/v1/orders/{}", b["id"]), Some(&token(b))).await.body;
+    assert_eq!(seen["door_photo"], true, "{seen}");
+    let picture = |who: String| {
+        let req = app.client.get(app.url(&photo)).bearer_auth(who);
+        async move { req.send().await.expect("the photo") }
+    };
+    for who in [token(b), winner.to_owned(), staff.to_owned()] {
+        let res = picture(who).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "image/jpeg");
+        assert_eq!(res.headers()["cache-control"], "private, no-store");
+        let bytes = res.bytes().await.expect("bytes");
+        let shown = image::load_from_memory(&bytes).expect("a JPEG");
+        assert_eq!((shown.width(), shown.height()), (960, 720), "shrunk to the page's size");
+    }
+    for who in [token(a), loser.to_owned()] {
+        let r = app.get(&photo, Some(&who)).await;
+        assert_eq!((r.status, r.error_code()), (404, "not_found"), "another household, another volunteer");
+    }
+    // Taken again: the new one replaces it, the old picture is deleted.
+    assert_eq!(put(b, winner, snapshot(300, 200)).await.status, 200);
+    assert_eq!(door_photos_kept(app), 1);
+    let res = picture(token(b)).await;
+    let shown = image::load_from_memory(&res.bytes().await.expect("bytes")).expect("a JPEG");
+    assert_eq!(shown.width(), 300);
+    // Kept as long as the contact trace, not forgotten before.
+    let store = &app.state.as_ref().expect("in-process server").store;
+    let kept = store.batches().forget_door_photos(chrono::Utc::now() - chrono::Duration::days(28)).await;
+    assert_eq!(kept.expect("kept"), Vec::<String>::new());
 }
 
 /// Orders for building 6 packed, its batch claimed by a volunteer and out: (volunteer, orders).

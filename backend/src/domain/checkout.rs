@@ -608,6 +608,7 @@ impl Batch<'_> {
             timeline: vec![(status, job.now)],
             group_buy: None,
             left_at_door: None,
+            door_photo: false,
             paid_by_donations: false,
             standing_order_id: None,
         })

@@ -223,6 +223,28 @@ pub fn decide_handoff(
     Ok(Handoff::Delivered { batch_done: left == 0 })
 }
 
+/// A photo at the door, taken by the batch's volunteer (or staff) of an order they left there:
+/// only a delivered order left at the door takes one (a new photo replaces the one before).
+pub fn decide_door_photo(order: Option<&HandoffSnapshot>, volunteer: i64, staff: bool) -> Result<(), Refusal> {
+    let o = order.ok_or_else(|| Refusal::new(ErrorCode::NotFound, "no such order"))?;
+    if !staff && o.batch.volunteer_id != Some(volunteer) {
+        return Err(Refusal::new(ErrorCode::Forbidden, "这单不在您认领的批次里 (not in a batch you claimed)"));
+    }
+    if o.status != OrderStatus::Delivered || !o.left_at_door {
+        return Err(Refusal::new(
+            ErrorCode::WrongState,
+            "放在门口之后才能拍门口照片 (a photo at the door is taken once the order is left there)",
+        ));
+    }
+    Ok(())
+}
+
+/// Who sees an order's photo at the door: its household (`mine`), staff, and the volunteer of
+/// its batch. Anyone else is answered as if there were none.
+pub fn may_see_door_photo(mine: bool, staff: bool, batch_volunteer: Option<i64>, user: i64) -> bool {
+    mine || staff || batch_volunteer == Some(user)
+}
+
 /// Whether a batch waits too long: packed (ready) and unclaimed for more than `minutes` since
 /// `since`.
 pub fn is_late(
@@ -338,6 +360,32 @@ mod tests {
         );
         let left = HandoffSnapshot { left_at_door: true, ..done };
         assert_eq!(decide_handoff(Some(&left), 7, false, Proof::LeftAtDoor), Ok(Handoff::Again));
+    }
+
+    #[test]
+    fn a_photo_at_the_door_is_the_batch_volunteer_s_once_the_order_is_left_there() {
+        let at_door = |status, left_at_door| HandoffSnapshot {
+            order_id: 1,
+            status,
+            code: "123456".into(),
+            attempts: 0,
+            batch: batch("out", Some(7), &[(1, status)]),
+            left_at_door,
+        };
+        let left = at_door(OrderStatus::Delivered, true);
+        assert_eq!(decide_door_photo(Some(&left), 7, false), Ok(()));
+        assert_eq!(decide_door_photo(Some(&left), 9, true), Ok(()));
+        assert_eq!(decide_door_photo(Some(&left), 9, false).map_err(|r| r.code), Err(ErrorCode::Forbidden));
+        assert_eq!(decide_door_photo(None, 7, false).map_err(|r| r.code), Err(ErrorCode::NotFound));
+        for (status, left) in [(OrderStatus::Delivered, false), (OrderStatus::OutForDelivery, false)] {
+            let o = at_door(status, left);
+            assert_eq!(decide_door_photo(Some(&o), 7, false).map_err(|r| r.code), Err(ErrorCode::WrongState));
+        }
+        assert!(may_see_door_photo(true, false, Some(7), 3));
+        assert!(may_see_door_photo(false, true, Some(7), 3));
+        assert!(may_see_door_photo(false, false, Some(7), 7));
+        assert!(!may_see_door_photo(false, false, Some(7), 3));
+        assert!(!may_see_door_photo(false, false, None, 3));
     }
 
     #[test]

@@ -758,6 +758,7 @@ pub fn decide_close(s: &CloseSnapshot, ending: Ending, now: DateTime<Utc>) -> Re
                     placed_by: sh.share.placed_by_label.clone(),
                 }),
                 left_at_door: None,
+                door_photo: false,
                 paid_by_donations: false,
                 standing_order_id: None,
             },

@@ -41,6 +41,8 @@ pub struct OrderRecord {
     pub group_buy: Option<GroupBuyOrigin>,
     /// Nobody was home: left at the door, with the volunteer's note.
     pub left_at_door: Option<String>,
+    /// Left at the door with a photo of it.
+    pub door_photo: bool,
     /// Paid by the donation pool.
     pub paid_by_donations: bool,
     /// The standing order (常购) that placed it.
@@ -136,6 +138,7 @@ impl OrderRecord {
             group_buy_id: self.group_buy.as_ref().map(|g| g.group_buy_id),
             placed_by: self.group_buy.as_ref().and_then(|g| g.placed_by.clone()),
             left_at_door: self.left_at_door.clone(),
+            door_photo: self.door_photo,
             paid_by_donations: self.paid_by_donations,
             standing_order_id: self.standing_order_id,
         }

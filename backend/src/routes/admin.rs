@@ -259,6 +259,7 @@ pub async fn erase(
         .erase(phone.as_str(), staff.0.user.id, chrono::Utc::now())
         .await?
         .ok_or_else(|| ApiError::not_found("user"))??;
+    crate::photos::forget_doors(&state.config.door_photo_dir, &erased.door_photos);
     tracing::info!(
         user = erased.user_id,
         by = staff.0.user.id,

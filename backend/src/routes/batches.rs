@@ -6,7 +6,7 @@ use crate::auth::{AuthUser, StaffUser};
 use crate::domain::delivery::Proof;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, put, web, HttpResponse};
 use shared::api::{
     Batch, BatchesQuery, Contact, ContactQuery, HandoffRequest, LeftAtDoor, Order, Problem, ReportProblem,
 };
@@ -268,6 +268,78 @@ pub async fn left_at_door(
         .handoff(id, auth.user.id, auth.has(Role::Staff), Proof::LeftAtDoor, Some(&note), now)
         .await??;
     order_as_worker(&state, id).await
+}
+
+/// A photo of an order left at the door, taken by its volunteer (or staff): the picture itself
+/// as the body, as a product's photo (`image/jpeg`, `image/png` or `image/webp`, up to 10 MB). It
+/// is turned upright, shrunk and stripped of its metadata, and kept in a private folder: only
+/// the household, the volunteer and staff see it (`GET`). A new photo replaces the one before.
+#[utoipa::path(
+    tag = "delivery",
+    security(("bearer" = [])),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "a JPEG, PNG or WebP photo"),
+    responses((status = 200, body = Order), (status = 400, body = ErrorBody, description = "`invalid_image`"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`wrong_state`: not left at the door"))
+)]
+#[put("/orders/{id}/door-photo")]
+pub async fn put_door_photo(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<i64>,
+    payload: web::Payload,
+) -> ApiResult<web::Json<Order>> {
+    may_dispatch(&auth)?;
+    let id = id.into_inner();
+    let bytes = super::sheets::body(payload, crate::photos::MAX_PHOTO_BYTES).await?;
+    let (key, picture) = web::block(move || crate::photos::prepare_door(id, &bytes))
+        .await
+        .map_err(|e| ApiError::internal("preparing a photo at the door", e))??;
+    let dir = state.config.door_photo_dir.clone();
+    let file_key = key.clone();
+    web::block(move || crate::photos::store_door(&dir, &file_key, &picture))
+        .await
+        .map_err(|e| ApiError::internal("storing a photo at the door", e))?
+        .map_err(|e| ApiError::internal("storing a photo at the door", e))?;
+    let recorded = state.store.batches().set_door_photo(id, auth.user.id, auth.has(Role::Staff), &key).await?;
+    let forget = match recorded {
+        Ok(old) => old.into_iter().collect::<Vec<_>>(),
+        // Refused: the picture just written belongs to no order.
+        Err(refusal) => {
+            crate::photos::forget_doors(&state.config.door_photo_dir, &[key]);
+            return Err(refusal.into());
+        }
+    };
+    crate::photos::forget_doors(&state.config.door_photo_dir, &forget);
+    order_as_worker(&state, id).await
+}
+
+/// An order's photo at the door (a JPEG): for its household, the volunteer of its batch and
+/// staff; for anyone else, and for an order without one, 404.
+#[utoipa::path(
+    tag = "delivery",
+    security(("bearer" = [])),
+    responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 404, body = ErrorBody))
+)]
+#[get("/orders/{id}/door-photo")]
+pub async fn get_door_photo(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let none = || ApiError::not_found("photo at the door");
+    let (key, volunteer) = state.store.batches().door_photo(id).await?.ok_or_else(none)?;
+    let (owner, _) = state.store.orders().get(id).await?.ok_or_else(none)?;
+    let mine = owner.is(auth.user.id, auth.user.household.as_ref().map(|h| h.id.get()));
+    if !crate::domain::delivery::may_see_door_photo(mine, auth.has(Role::Staff), volunteer, auth.user.id) {
+        return Err(none());
+    }
+    let path = crate::photos::door_file(&state.config.door_photo_dir, &key);
+    let bytes =
+        match web::block(move || std::fs::read(path)).await.map_err(|e| ApiError::internal("reading a photo", e))? {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(none()),
+            Err(e) => return Err(ApiError::internal("reading a photo at the door", e)),
+        };
+    Ok(HttpResponse::Ok()
+        .content_type("image/jpeg")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "private, no-store"))
+        .body(bytes))
 }
 
 /// Every hand-off in a time range, for a volunteer (phone) and/or a building (staff): who

@@ -177,6 +177,8 @@ pub fn app(
                 .service(batches::handoff)
                 .service(batches::reset_handoff)
                 .service(batches::left_at_door)
+                .service(batches::put_door_photo)
+                .service(batches::get_door_photo)
                 .service(batches::contacts)
                 .service(batches::contacts_csv)
                 .service(batches::report_problem)

@@ -33,6 +33,7 @@ pub const SQLITE: Embedded = &[
     (22, "building number", include_str!("../../../migrations/sqlite/0022_building_number.sql")),
     (23, "standing orders", include_str!("../../../migrations/sqlite/0023_standing_orders.sql")),
     (24, "sms notices", include_str!("../../../migrations/sqlite/0024_sms_notices.sql")),
+    (25, "door photos", include_str!("../../../migrations/sqlite/0025_door_photos.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -63,6 +64,7 @@ pub const POSTGRES: Embedded = &[
     (25, "building number", include_str!("../../../migrations/postgres/0025_building_number.sql")),
     (26, "standing orders", include_str!("../../../migrations/postgres/0026_standing_orders.sql")),
     (27, "sms notices", include_str!("../../../migrations/postgres/0027_sms_notices.sql")),
+    (28, "door photos", include_str!("../../../migrations/postgres/0028_door_photos.sql")),
 ];
 
 /// The newest migration this binary has for the database.

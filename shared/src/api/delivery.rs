@@ -48,6 +48,12 @@ pub struct Stop {
     pub items: Vec<StopItem>,
     /// Wrong hand-off codes typed so far.
     pub handoff_attempts: i64,
+    /// Delivered by leaving it at the door (nobody home).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub left_at_door: bool,
+    /// Left at the door with a photo of it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub door_photo: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

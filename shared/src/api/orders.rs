@@ -108,6 +108,10 @@ pub struct Order {
     /// Nobody was home: the volunteer left it at the door, with this note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub left_at_door: Option<String>,
+    /// Left at the door with a photo of it (`GET /orders/{id}/door-photo`): for the household,
+    /// the volunteer and staff.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub door_photo: bool,
     /// Paid by the donation pool (爱心捐助): the household pays nothing (who gave is not told).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub paid_by_donations: bool,

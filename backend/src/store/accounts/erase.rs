@@ -17,6 +17,8 @@ use shared::Role;
 pub struct Erased {
     pub user_id: i64,
     pub orders_kept: i64,
+    /// The photos at the door of their orders, forgotten: the caller deletes the pictures.
+    pub door_photos: Vec<String>,
 }
 
 impl Accounts {
@@ -57,7 +59,13 @@ impl Accounts {
             return Ok(Some(Err(refusal)));
         }
         let kept: Count = tx.one("SELECT COUNT(*) AS n FROM orders WHERE user_id = $1", &args![id]).await?;
-        tx.exec("UPDATE orders SET unit = NULL, room = NULL, note = NULL WHERE user_id = $1", &args![id]).await?;
+        let door_photos: Vec<String> =
+            tx.all("SELECT door_photo FROM orders WHERE user_id = $1 AND door_photo IS NOT NULL", &args![id]).await?;
+        tx.exec(
+            "UPDATE orders SET unit = NULL, room = NULL, note = NULL, door_photo = NULL WHERE user_id = $1",
+            &args![id],
+        )
+        .await?;
         tx.exec(
             "UPDATE payments SET payer_openid = '' WHERE order_id IN (SELECT id FROM orders WHERE user_id = $1)",
             &args![id],
@@ -94,6 +102,6 @@ impl Accounts {
         .await?;
         tx.commit().await?;
         self.sessions.forget_user(id);
-        Ok(Some(Ok(Erased { user_id: id, orders_kept: kept.n })))
+        Ok(Some(Ok(Erased { user_id: id, orders_kept: kept.n, door_photos })))
     }
 }

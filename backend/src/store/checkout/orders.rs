@@ -178,7 +178,7 @@ impl Orders {
 const ORDER_SELECT: &str = "SELECT o.id, o.user_id, o.status, o.payment, o.total_fen, o.slot_id, \
      s.kind AS slot_kind, s.starts_at AS slot_starts_at, s.ends_at AS slot_ends_at, o.building, o.unit, o.room, \
      o.note, o.handoff_code, o.priority_booking, o.created_at, o.expires_at, o.group_buy_id, o.household_id, \
-     o.placed_by_label, o.left_at_door, o.handoff_note, o.standing_order_id, \
+     o.placed_by_label, o.left_at_door, o.handoff_note, o.standing_order_id, o.door_photo, \
      EXISTS (SELECT 1 FROM pool_allocations a WHERE a.order_id = o.id) AS paid_by_donations \
      FROM orders o JOIN slots s ON s.id = o.slot_id WHERE o.id = $1";
 const LINES_SELECT: &str = "SELECT product_id, vendor_id, name, unit, quantity, price_fen, short_quantity \
@@ -211,6 +211,7 @@ struct OrderRow {
     placed_by_label: Option<String>,
     left_at_door: bool,
     handoff_note: Option<String>,
+    door_photo: Option<String>,
     paid_by_donations: bool,
     standing_order_id: Option<i64>,
 }
@@ -291,6 +292,7 @@ impl OrderRow {
                 _ => None,
             },
             left_at_door: self.left_at_door.then(|| self.handoff_note.unwrap_or_default()),
+            door_photo: self.door_photo.is_some(),
             paid_by_donations: self.paid_by_donations,
             standing_order_id: self.standing_order_id,
         }

@@ -3,8 +3,8 @@
 //! (the batch, then its orders by id); the rules are `domain::delivery`'s.
 
 use crate::domain::delivery::{
-    decide_claim, decide_handoff, decide_pickup, decide_report, slot_work, BatchSnapshot, Handoff, HandoffSnapshot,
-    Proof, ReportedOrder, Round, WaitingOrders,
+    decide_claim, decide_door_photo, decide_handoff, decide_pickup, decide_report, slot_work, BatchSnapshot, Handoff,
+    HandoffSnapshot, Proof, ReportedOrder, Round, WaitingOrders,
 };
 use crate::domain::time::to_api;
 use crate::domain::Refusal;
@@ -59,6 +59,8 @@ struct HeldOrder {
     phone: Option<String>,
     note: Option<String>,
     handoff_attempts: i64,
+    left_at_door: bool,
+    door_photo: Option<String>,
 }
 
 /// A batch as shown, from its row, its label, how many orders it holds and its state.
@@ -312,8 +314,8 @@ impl Batches {
             .db
             .all(
                 &format!(
-                    "SELECT o.id, o.status, o.building, o.unit, o.room, u.phone, o.note, o.handoff_attempts \
-                     FROM orders o JOIN users u ON u.id = o.user_id WHERE {which} \
+                    "SELECT o.id, o.status, o.building, o.unit, o.room, u.phone, o.note, o.handoff_attempts, \
+                     o.left_at_door, o.door_photo FROM orders o JOIN users u ON u.id = o.user_id WHERE {which} \
                      ORDER BY o.building, o.unit, o.room, o.id"
                 ),
                 &held_args,
@@ -374,6 +376,8 @@ impl Batches {
                 status: o.status,
                 items: items.remove(&o.id).unwrap_or_default(),
                 handoff_attempts: o.handoff_attempts,
+                left_at_door: o.left_at_door,
+                door_photo: o.door_photo.is_some(),
             })
             .collect())
     }
@@ -425,39 +429,7 @@ impl Batches {
         now: DateTime<Utc>,
     ) -> StoreResult<Result<(), Refusal>> {
         let mut tx = self.db.begin().await?;
-        // The batch first, then its orders (this one among them): the order every delivery step
-        // locks in. An order's batch never changes once set, so it is read without a lock.
-        #[derive(Deserialize)]
-        struct AtDoor {
-            status: OrderStatus,
-            handoff_code: String,
-            handoff_attempts: i64,
-            left_at_door: bool,
-        }
-        let batch_id: Option<i64> =
-            tx.opt("SELECT batch_id FROM orders WHERE id = $1", &args![order_id]).await?.flatten();
-        let snapshot = match batch_id {
-            Some(b) => match load_batch(&mut tx, b).await? {
-                Some(batch) => {
-                    let o: AtDoor = tx
-                        .one(
-                            "SELECT status, handoff_code, handoff_attempts, left_at_door FROM orders WHERE id = $1",
-                            &args![order_id],
-                        )
-                        .await?;
-                    Some(HandoffSnapshot {
-                        order_id,
-                        status: o.status,
-                        code: o.handoff_code,
-                        attempts: o.handoff_attempts,
-                        batch,
-                        left_at_door: o.left_at_door,
-                    })
-                }
-                None => None,
-            },
-            None => None,
-        };
+        let (batch_id, snapshot) = load_at_door(&mut tx, order_id).await?;
         match decide_handoff(snapshot.as_ref(), volunteer, staff, proof) {
             Err(r) => Ok(Err(r)),
             Ok(Handoff::Wrong { attempts }) => {
@@ -492,6 +464,61 @@ impl Batches {
         let changed = tx.exec("UPDATE orders SET handoff_attempts = 0 WHERE id = $1", &args![order_id]).await?;
         tx.commit().await?;
         Ok(changed == 1)
+    }
+
+    /// Records the photo at the door (`key`, already in the private folder) of an order left
+    /// there. Ok(Ok(old)): the photo it replaced, for the caller to delete.
+    pub async fn set_door_photo(
+        &self,
+        order_id: i64,
+        volunteer: i64,
+        staff: bool,
+        key: &str,
+    ) -> StoreResult<Result<Option<String>, Refusal>> {
+        let mut tx = self.db.begin().await?;
+        let (_, snapshot) = load_at_door(&mut tx, order_id).await?;
+        if let Err(r) = decide_door_photo(snapshot.as_ref(), volunteer, staff) {
+            return Ok(Err(r));
+        }
+        let old: Option<String> =
+            tx.one::<Option<String>>("SELECT door_photo FROM orders WHERE id = $1", &args![order_id]).await?;
+        tx.exec("UPDATE orders SET door_photo = $2 WHERE id = $1", &args![order_id, key]).await?;
+        tx.commit().await?;
+        Ok(Ok(old.filter(|o| o != key)))
+    }
+
+    /// An order's photo at the door and the volunteer of its batch, if it has one.
+    pub async fn door_photo(&self, order_id: i64) -> StoreResult<Option<(String, Option<i64>)>> {
+        #[derive(Deserialize)]
+        struct Row {
+            door_photo: Option<String>,
+            volunteer_id: Option<i64>,
+        }
+        let row: Option<Row> = self
+            .db
+            .opt(
+                "SELECT o.door_photo, b.volunteer_id FROM orders o LEFT JOIN batches b ON b.id = o.batch_id \
+                 WHERE o.id = $1",
+                &args![order_id],
+            )
+            .await?;
+        Ok(row.and_then(|r| r.door_photo.map(|p| (p, r.volunteer_id))))
+    }
+
+    /// Forgets the photos at the door of orders delivered before `before` (kept as long as the
+    /// contact trace): the names of the pictures to delete.
+    pub async fn forget_door_photos(&self, before: DateTime<Utc>) -> StoreResult<Vec<String>> {
+        let mut tx = self.db.begin().await?;
+        let keys: Vec<String> = tx
+            .all("SELECT door_photo FROM orders WHERE delivered_at < $1 AND door_photo IS NOT NULL", &args![before])
+            .await?;
+        tx.exec(
+            "UPDATE orders SET door_photo = NULL WHERE delivered_at < $1 AND door_photo IS NOT NULL",
+            &args![before],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(keys)
     }
 
     /// Forgets who carried and handed over the orders delivered before `before` (a contact
@@ -673,4 +700,38 @@ async fn set_status(tx: &mut Tx, order: i64, status: OrderStatus, by: i64, now: 
     tx.exec("UPDATE orders SET status = $2, updated_at = $3 WHERE id = $1", &args![order, status.as_str(), now])
         .await?;
     add_event(tx, shared::OrderId(order), status, now, Some(by)).await
+}
+
+/// An order at the door with its batch, locked: the batch first, then its orders (this one
+/// among them), the order every delivery step locks in. An order's batch never changes once
+/// set, so it is read without a lock. Also the batch's id.
+async fn load_at_door(tx: &mut Tx, order_id: i64) -> StoreResult<(Option<i64>, Option<HandoffSnapshot>)> {
+    #[derive(Deserialize)]
+    struct AtDoor {
+        status: OrderStatus,
+        handoff_code: String,
+        handoff_attempts: i64,
+        left_at_door: bool,
+    }
+    let batch_id: Option<i64> = tx.opt("SELECT batch_id FROM orders WHERE id = $1", &args![order_id]).await?.flatten();
+    let Some(batch) = (match batch_id {
+        Some(b) => load_batch(tx, b).await?,
+        None => None,
+    }) else {
+        return Ok((batch_id, None));
+    };
+    let o: AtDoor = tx
+        .one("SELECT status, handoff_code, handoff_attempts, left_at_door FROM orders WHERE id = $1", &args![order_id])
+        .await?;
+    Ok((
+        batch_id,
+        Some(HandoffSnapshot {
+            order_id,
+            status: o.status,
+            code: o.handoff_code,
+            attempts: o.handoff_attempts,
+            batch,
+            left_at_door: o.left_at_door,
+        }),
+    ))
 }
