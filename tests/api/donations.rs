@@ -348,4 +348,32 @@ async fn gift_box(db: Db) {
         assert!(std::time::Instant::now() < deadline, "no notice: {notices}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+
+    // An elderly couple nobody has signed up for: a flat with only the committee's phone on the
+    // register. Without a phone there, staff are told to add one; with one, the box goes to the
+    // account that phone gets, at the flat's door, and is there at its first login.
+    let url = app.url("/api/v1/admin/households/register/import?dry_run=false");
+    let sheet = "楼号,单元,室,手机\n2,1,701,13900000777\n";
+    let req = app.client.post(url).bearer_auth(&staff).header("Content-Type", "text/csv").body(sheet);
+    assert_eq!(app.send(req).await.status, 200);
+    let found = app.get("/api/v1/admin/households?building=2&unit=1&room=701", Some(&staff)).await.body;
+    let flat = found["items"][0]["id"].as_i64().expect("the flat the register made");
+    flag(&app, &staff, flat, json!({ "quarantined": true })).await;
+    let path = format!("/api/v1/admin/households/{flat}/gift-box");
+    let r = app.put(&format!("/api/v1/admin/households/{flat}/register"), &json!({ "phones": [] }), Some(&staff)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = app.post(&path, &body, Some(&staff)).await;
+    assert_eq!((r.status, r.error_code()), (409, "wrong_state"), "no phone on the register: {:?}", r.body);
+    let r = app
+        .put(&format!("/api/v1/admin/households/{flat}/register"), &json!({ "phones": ["13900000777"] }), Some(&staff))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = app.post(&path, &body, Some(&staff)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let theirs = r.body["id"].clone();
+    assert_eq!(r.body["address"], json!({ "building": "2", "unit": "1", "room": "701" }));
+    let (elder, me) = app.login("13900000777").await;
+    assert_eq!(me["household"]["id"].as_i64(), Some(flat), "{me}");
+    let seen = app.get(&format!("/api/v1/orders/{theirs}"), Some(&elder)).await.body;
+    assert_eq!((seen["paid_by_donations"].clone(), seen["status"].clone()), (json!(true), json!("paid")), "{seen}");
 }

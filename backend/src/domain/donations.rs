@@ -159,17 +159,31 @@ pub struct GiftBoxFacts {
     pub household: Option<(bool, bool)>,
     /// Its members, oldest first: the order is theirs (they see it and its hand-off code).
     pub members: Vec<i64>,
+    /// The phones on its register (the neighbourhood committee's list), for a household nobody
+    /// has joined yet: the first receives it.
+    pub registered: Vec<String>,
     /// The box's price, if it is a 菜盒子 on sale.
     pub box_price: Option<Fen>,
     pub balance: Fen,
 }
 
+/// Who receives a staff-sent box.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    /// A member of the household (the oldest).
+    Member(i64),
+    /// Nobody has joined the household yet: the first phone on its register. The order is made
+    /// the account that phone gets at its first login (an elderly couple without a smartphone
+    /// is told at the door; their code is for staff to read them if asked).
+    Registered(String),
+}
+
 /// Whose order a staff-sent box becomes, or why it cannot be sent: a flagged household the pool
-/// helps (quarantined or hardship), with a member to receive it (a household nobody has joined
-/// yet is reached by a volunteer's 代下单), a box on sale, and the pool holding its price. The
-/// order itself is then the checkout's (stock, the slot, one order per household per slot), and
-/// the pool pays it as staff's allocation of any waiting order (`decide_allocation`).
-pub fn decide_gift_box(f: &GiftBoxFacts) -> Result<i64, Refusal> {
+/// helps (quarantined or hardship), with a member or a phone on its register to receive it, a
+/// box on sale, and the pool holding its price. The order itself is then the checkout's (stock,
+/// the slot, one order per household per slot), and the pool pays it as staff's allocation of
+/// any waiting order (`decide_allocation`).
+pub fn decide_gift_box(f: &GiftBoxFacts) -> Result<Recipient, Refusal> {
     let (quarantined, hardship) =
         f.household.ok_or_else(|| Refusal::new(ErrorCode::NotFound, "没有这户 (no such household)"))?;
     if !helped(quarantined, hardship) {
@@ -179,12 +193,16 @@ pub fn decide_gift_box(f: &GiftBoxFacts) -> Result<i64, Refusal> {
         ));
     }
     let price = f.box_price.ok_or_else(|| Refusal::field("product_id", "不是在售的菜盒子 (not a 菜盒子 on sale)"))?;
-    let member = *f.members.first().ok_or_else(|| {
-        Refusal::new(
-            ErrorCode::WrongState,
-            "这户还没有人登记，请志愿者代下单 (nobody of this household has joined yet: a volunteer places it for them)",
-        )
-    })?;
+    let recipient = match (f.members.first(), f.registered.first()) {
+        (Some(member), _) => Recipient::Member(*member),
+        (None, Some(phone)) => Recipient::Registered(phone.clone()),
+        (None, None) => {
+            return Err(Refusal::new(
+                ErrorCode::WrongState,
+                "这户还没有人加入，住户名册里也没有电话：请先登记一个电话 (nobody has joined and the register has no phone: add one first)",
+            ))
+        }
+    };
     if f.balance < price {
         return Err(Refusal::new(
             ErrorCode::PoolShort,
@@ -195,7 +213,7 @@ pub fn decide_gift_box(f: &GiftBoxFacts) -> Result<i64, Refusal> {
             ),
         ));
     }
-    Ok(member)
+    Ok(recipient)
 }
 
 #[cfg(test)]
@@ -207,15 +225,18 @@ mod tests {
         let f = GiftBoxFacts {
             household: Some((true, false)),
             members: vec![7, 9],
+            registered: vec!["13900000777".into()],
             box_price: Some(Fen::stored(3000)),
             balance: Fen::stored(3000),
         };
-        assert_eq!(decide_gift_box(&f), Ok(7));
+        assert_eq!(decide_gift_box(&f), Ok(Recipient::Member(7)));
+        let nobody_joined = GiftBoxFacts { members: vec![], ..f.clone() };
+        assert_eq!(decide_gift_box(&nobody_joined), Ok(Recipient::Registered("13900000777".into())));
         let code = |g: GiftBoxFacts| decide_gift_box(&g).map_err(|r| r.code);
         assert_eq!(code(GiftBoxFacts { household: None, ..f.clone() }), Err(ErrorCode::NotFound));
         assert_eq!(code(GiftBoxFacts { household: Some((false, false)), ..f.clone() }), Err(ErrorCode::NotEligible));
         assert_eq!(code(GiftBoxFacts { box_price: None, ..f.clone() }), Err(ErrorCode::InvalidField));
-        assert_eq!(code(GiftBoxFacts { members: vec![], ..f.clone() }), Err(ErrorCode::WrongState));
+        assert_eq!(code(GiftBoxFacts { members: vec![], registered: vec![], ..f.clone() }), Err(ErrorCode::WrongState));
         assert_eq!(code(GiftBoxFacts { balance: Fen::stored(2999), ..f }), Err(ErrorCode::PoolShort));
     }
 

@@ -243,11 +243,22 @@ pub async fn gift_box(
     body: web::Json<shared::api::GiftBox>,
 ) -> ApiResult<HttpResponse> {
     use crate::domain::checkout::{new_handoff_code, Answer, CheckoutJob};
+    use crate::domain::donations::Recipient;
     let household = id.into_inner();
     let product = body.product_id;
     let facts = state.store.donations().gift_box_facts(household, product.get()).await?;
-    let member = crate::domain::donations::decide_gift_box(&facts)?;
     let now = Utc::now();
+    let (member, address) = match crate::domain::donations::decide_gift_box(&facts)? {
+        Recipient::Member(id) => (id, None),
+        // Nobody has joined: the account the register's phone gets at its first login, and the
+        // household's door as the order's address (the checkout lets a registered phone in).
+        Recipient::Registered(phone) => {
+            let home =
+                state.store.households().get(household).await?.ok_or_else(|| ApiError::not_found("household"))?;
+            let user = state.store.accounts().user_for_phone(&phone, now).await?;
+            (user.id, Some(shared::api::Address { building: home.building, unit: home.unit, room: home.room }))
+        }
+    };
     let key = format!("gift-box:{household}:{}:{}", body.slot_id, product);
     let job = CheckoutJob {
         user_id: member,
@@ -255,7 +266,7 @@ pub async fn gift_box(
         key,
         slot_id: body.slot_id,
         payment: shared::order::Payment::OnDelivery,
-        address: None,
+        address,
         note: Some("爱心菜盒：工作人员代送，爱心捐助已付 (a gift box, paid by the pool)".into()),
         handoff_code: new_handoff_code(),
         now,

@@ -467,9 +467,17 @@ impl Donations {
             .db
             .all("SELECT id FROM users WHERE household_id = $1 AND erased_at IS NULL ORDER BY id", &args![household_id])
             .await?;
+        let registered: Vec<String> = self
+            .db
+            .all(
+                "SELECT phone FROM household_register WHERE household_id = $1 ORDER BY added_at, phone",
+                &args![household_id],
+            )
+            .await?;
         Ok(crate::domain::donations::GiftBoxFacts {
             household: flags.map(|f| (f.quarantined, f.hardship)),
             members,
+            registered,
             box_price: self.box_product(product_id).await?.map(|(price, _)| price),
             balance: self.summary().await?.balance_fen,
         })
