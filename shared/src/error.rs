@@ -14,6 +14,8 @@ pub enum ErrorCode {
     InvalidField,
     /// An upload that is not a JPEG, PNG or WebP picture (or a broken one).
     InvalidImage,
+    /// A lot taken in without its certificate (承诺达标合格证), or with one missing a part.
+    CertificateRequired,
     // 401
     Unauthorized,
     InvalidToken,
@@ -75,6 +77,7 @@ impl ErrorCode {
             Self::InvalidQuery => "invalid_query",
             Self::InvalidField => "invalid_field",
             Self::InvalidImage => "invalid_image",
+            Self::CertificateRequired => "certificate_required",
             Self::Unauthorized => "unauthorized",
             Self::InvalidToken => "invalid_token",
             Self::InvalidCode => "invalid_code",
@@ -120,9 +123,12 @@ impl ErrorCode {
     /// The HTTP status that goes with the code.
     pub fn status(self) -> u16 {
         match self {
-            Self::InvalidJson | Self::InvalidPhone | Self::InvalidQuery | Self::InvalidField | Self::InvalidImage => {
-                400
-            }
+            Self::InvalidJson
+            | Self::InvalidPhone
+            | Self::InvalidQuery
+            | Self::InvalidField
+            | Self::InvalidImage
+            | Self::CertificateRequired => 400,
             Self::Unauthorized
             | Self::InvalidToken
             | Self::InvalidCode

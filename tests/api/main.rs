@@ -11,6 +11,7 @@ mod donations;
 mod errors;
 mod first_day;
 mod group_buys;
+mod lots;
 mod notices;
 mod operations;
 mod payments;

@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod donations;
 pub mod group_buy;
 pub mod households;
+pub mod lots;
 pub mod notices;
 pub mod order;
 pub mod payment;

@@ -82,7 +82,10 @@ fn product_page(query: &ProductQuery) -> ApiResult<crate::store::catalogue::Prod
 #[utoipa::path(tag = "catalog", responses((status = 200, body = ProductDetail), (status = 404, body = ErrorBody)))]
 #[get("/products/{id}")]
 pub async fn product(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<Validated<ProductDetail>> {
-    state.store.catalogue().product(id.into_inner()).await?.map(Validated).ok_or_else(|| ApiError::not_found("product"))
+    let id = id.into_inner();
+    let mut detail = state.store.catalogue().product(id).await?.ok_or_else(|| ApiError::not_found("product"))?;
+    detail.lots = state.store.supply().on_sale(id).await?;
+    Ok(Validated(detail))
 }
 
 /// The price-stability record (稳物价): every price this product has had, newest first.

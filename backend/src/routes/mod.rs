@@ -11,6 +11,7 @@ mod group_buys;
 mod headers;
 mod health;
 mod households;
+mod lots;
 mod notices;
 mod orders;
 pub(crate) mod pay;
@@ -179,6 +180,16 @@ pub fn app(
                 .service(batches::left_at_door)
                 .service(batches::put_door_photo)
                 .service(batches::get_door_photo)
+                .service(lots::take_in)
+                .service(lots::own_lots)
+                .service(lots::own_test)
+                .service(lots::all_lots)
+                .service(lots::staff_test)
+                .service(lots::hold)
+                .service(lots::trace)
+                .service(lots::trace_csv)
+                .service(lots::product_lots)
+                .service(lots::board)
                 .service(batches::contacts)
                 .service(batches::contacts_csv)
                 .service(batches::report_problem)

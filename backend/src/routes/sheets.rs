@@ -6,6 +6,14 @@
 use crate::error::ApiError;
 use shared::ErrorCode;
 
+/// A spreadsheet download: these rows as CSV (UTF-8 with BOM) under `filename`.
+pub fn csv_download(filename: &str, rows: &[Vec<String>]) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{filename}\"")))
+        .body(table(rows))
+}
+
 /// The CSV text of these rows, the first being the header.
 pub fn table(rows: &[Vec<String>]) -> String {
     let mut out = String::from("\u{FEFF}");

@@ -34,6 +34,7 @@ pub const SQLITE: Embedded = &[
     (23, "standing orders", include_str!("../../../migrations/sqlite/0023_standing_orders.sql")),
     (24, "sms notices", include_str!("../../../migrations/sqlite/0024_sms_notices.sql")),
     (25, "door photos", include_str!("../../../migrations/sqlite/0025_door_photos.sql")),
+    (26, "lots", include_str!("../../../migrations/sqlite/0026_lots.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -65,6 +66,7 @@ pub const POSTGRES: Embedded = &[
     (26, "standing orders", include_str!("../../../migrations/postgres/0026_standing_orders.sql")),
     (27, "sms notices", include_str!("../../../migrations/postgres/0027_sms_notices.sql")),
     (28, "door photos", include_str!("../../../migrations/postgres/0028_door_photos.sql")),
+    (29, "lots", include_str!("../../../migrations/postgres/0029_lots.sql")),
 ];
 
 /// The newest migration this binary has for the database.

@@ -41,6 +41,7 @@ mod row;
 pub mod seed;
 pub mod setup;
 pub mod standing;
+pub mod supply;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -58,6 +59,7 @@ pub use notices::Notices;
 pub use seed::{bulk::Bulk, Seeder};
 pub use setup::Setup;
 pub use standing::Standing;
+pub use supply::Supply;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -110,6 +112,7 @@ pub struct Store {
     bulk: Bulk,
     setup: Setup,
     standing: Standing,
+    supply: Supply,
     /// SQLite: held while the store is open, so one process owns the file.
     owner: std::sync::Mutex<Option<std::fs::File>>,
 }
@@ -242,6 +245,7 @@ impl Store {
             bulk: Bulk::new(db.clone()),
             setup: Setup::new(db.clone()),
             standing: Standing::new(db.clone()),
+            supply: Supply::new(db.clone()),
             db,
             owner: std::sync::Mutex::new(None),
         }
@@ -297,6 +301,11 @@ impl Store {
     /// Standing orders (常购) and the job's tries.
     pub fn standing(&self) -> &Standing {
         &self.standing
+    }
+
+    /// Lots, their certificates and tests, holds and traces.
+    pub fn supply(&self) -> &Supply {
+        &self.supply
     }
     /// WeChat Pay's payments and refunds.
     pub fn payments(&self) -> &Payments {
