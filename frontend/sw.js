@@ -25,7 +25,8 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin) return;
   // A logout forgets what was kept (a manifest holds doors and phones).
   if (request.method === "POST" && url.pathname === "/api/v1/auth/logout") {
-    event.waitUntil(caches.delete(CACHE));
+    // Photos at the door still waiting for signal (the page keeps them) go too.
+    event.waitUntil(Promise.all([caches.delete(CACHE), caches.delete("fxs-door-photos")]));
     return;
   }
   if (request.method !== "GET" || !KEPT.some((k) => k.test(url.pathname + url.search))) return;

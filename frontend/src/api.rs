@@ -782,6 +782,27 @@ pub async fn product_photo(id: i64, file: &web_sys::File, own: bool) -> ApiResul
     parse(answer(fetch(&call, Some((file.as_ref(), &kind)), None).await?).await?)
 }
 
+/// The volunteer's photo of an order left at the door: a picture from the camera, or one kept
+/// on the phone while there was no signal.
+pub async fn put_door_photo(id: i64, photo: &web_sys::Blob) -> ApiResult<Order> {
+    let call = Call::new("PUT", format!("/api/v1/orders/{id}/door-photo"));
+    let kind = photo.type_();
+    let kind = if kind.is_empty() { "image/jpeg".to_owned() } else { kind };
+    parse(answer(fetch(&call, Some((photo.as_ref(), &kind)), None).await?).await?)
+}
+
+/// The photo of an order left at the door, fetched with the login (it is private): an address
+/// the page shows it from.
+pub async fn door_photo(id: i64) -> ApiResult<String> {
+    let res = fetch(&Call::new("GET", format!("/api/v1/orders/{id}/door-photo")), None, None).await?;
+    if !res.ok() {
+        return Err(refusal(res.status(), json_of(&res).await));
+    }
+    let blob: web_sys::Blob =
+        JsFuture::from(res.blob().map_err(js_failure)?).await.map_err(js_failure)?.dyn_into().map_err(js_failure)?;
+    web_sys::Url::create_object_url_with_blob(&blob).map_err(js_failure)
+}
+
 /// Accounts by the start of their phone and by role (staff).
 pub fn users_path(phone: &str, role: &str) -> String {
     format!("/api/v1/admin/users?phone={}&role={}&limit=50", encode(phone), encode(role))
@@ -852,6 +873,29 @@ pub async fn report_problem(order_id: i64, body: &shared::api::ReportProblem) ->
 }
 
 pub const PROBLEMS: &str = "/api/v1/admin/problems";
+
+// ---------- lots (批次), their certificates and tests ----------
+
+/// The stall's own lots (`own`), or every stall's (staff), newest first.
+pub fn lots_path(own: bool) -> String {
+    format!("/api/v1/{}/lots?limit=50", if own { "vendor" } else { "admin" })
+}
+
+/// A stall takes a delivery in with its certificate (and a rapid test, if one was done).
+pub async fn take_in_lot(body: &shared::api::TakeInLot) -> ApiResult<shared::api::Lot> {
+    parse(send(Call::new("POST", "/api/v1/vendor/lots"), body).await?)
+}
+
+/// Staff stop a lot (a recall): off sale, its households told.
+pub async fn hold_lot(id: i64, reason: &str) -> ApiResult<shared::api::Lot> {
+    let body = shared::api::HoldLot { reason: reason.to_owned() };
+    parse(send(Call::new("POST", format!("/api/v1/admin/lots/{id}/hold")), &body).await?)
+}
+
+/// The public board of a day's rapid tests.
+pub fn tests_path(day: &str) -> String {
+    format!("/api/v1/tests?day={}", encode(day))
+}
 
 /// A stall holder sets their own product's stock and/or price.
 pub async fn update_own_product(id: i64, body: &shared::api::UpdateProductRequest) -> ApiResult<shared::api::Product> {

@@ -98,12 +98,37 @@ pub fn set_stairs(building: &str, doors: &[String]) {
     put(&format!("fxs_stairs_{building}"), Some(&doors.join(",")));
 }
 
-/// A step a volunteer took without signal, waiting on this phone to be sent: the order, whether
-/// it was left at the door (else handed over with a code), the code or the note.
+/// What a step a volunteer took without signal was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Handed over with the code (`text`).
+    Code,
+    /// Left at the door, with the note (`text`).
+    Door,
+    /// A photo at the door: the picture waits in the browser's cache (`workers::volunteer`).
+    Photo,
+}
+
+impl Step {
+    fn as_str(self) -> &'static str {
+        match self {
+            Step::Code => "code",
+            Step::Door => "door",
+            Step::Photo => "photo",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Step::Code, Step::Door, Step::Photo].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A step a volunteer took without signal, waiting on this phone to be sent: the order, what
+/// the step was, the code or the note.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Waiting {
     pub order_id: i64,
-    pub door: bool,
+    pub step: Step,
     pub text: String,
 }
 
@@ -117,8 +142,8 @@ pub fn outbox() -> Vec<Waiting> {
                 .filter_map(|line| {
                     let mut f = line.splitn(3, '\u{1f}');
                     let order_id = f.next()?.parse().ok()?;
-                    let door = f.next()? == "door";
-                    Some(Waiting { order_id, door, text: f.next()?.to_owned() })
+                    let step = Step::parse(f.next()?)?;
+                    Some(Waiting { order_id, step, text: f.next()?.to_owned() })
                 })
                 .collect()
         })
@@ -130,7 +155,7 @@ pub fn set_outbox(steps: &[Waiting]) {
         .iter()
         .map(|w| {
             let text: String = w.text.chars().filter(|c| !matches!(c, '\u{1e}' | '\u{1f}')).collect();
-            format!("{}\u{1f}{}\u{1f}{text}", w.order_id, if w.door { "door" } else { "code" })
+            format!("{}\u{1f}{}\u{1f}{text}", w.order_id, w.step.as_str())
         })
         .collect();
     put(OUTBOX_KEY, (!lines.is_empty()).then(|| lines.join("\u{1e}")).as_deref());

@@ -917,12 +917,31 @@ async fn a_volunteer_without_signal_keeps_the_manifest_and_the_steps() {
     set_input(&browser, &format!("{stop} .handoff-input"), code.as_str().unwrap_or_default()).await;
     browser.click(&browser.wait_for(&format!("{stop} .hand-over"), WAIT).await).await;
     browser.wait_for(&format!("{stop} .waiting"), WAIT).await;
-    // Opened again without any signal: the page, the manifest and the waiting step are there.
+    // Nobody home next door: left at the door with a photo of it, both kept on the phone (the
+    // picture in the browser's cache).
+    let next_door = format!(".stop:not([data-order='{order_id}'])");
+    browser.click(&browser.wait_for(&format!("{next_door} .nobody-home"), WAIT).await).await;
+    set_input(&browser, &format!("{next_door} .door-note"), "放在门口鞋柜上").await;
+    let picture = std::env::temp_dir().join(format!("fxs-door-{}.png", std::process::id()));
+    image::RgbImage::from_pixel(640, 480, image::Rgb([90, 120, 60])).save(&picture).expect("png written");
+    browser
+        .type_text(&browser.wait_for(&format!("{next_door} .door-photo"), WAIT).await, &picture.to_string_lossy())
+        .await;
+    wait_until(
+        &browser,
+        &format!("document.querySelector(\"{next_door} .door-photo-label\").textContent.includes('已拍好')"),
+        "the photo taken",
+    )
+    .await;
+    browser.click(&browser.wait_for(&format!("{next_door} .leave-at-door"), WAIT).await).await;
+    browser.wait_for(&format!("{next_door} .photo-waiting"), WAIT).await;
+    // Opened again without any signal: the page, the manifest and the waiting steps are there.
     browser.goto(&page).await;
     browser.wait_for(".stop", WAIT).await;
     browser.wait_for(&format!("{stop} .waiting"), WAIT).await;
+    browser.wait_for(&format!("{next_door} .photo-waiting"), WAIT).await;
     let waiting = browser.text(&browser.wait_for("#outbox", WAIT).await).await;
-    assert!(waiting.contains('1'), "{waiting}");
+    assert!(waiting.contains('3'), "a hand-off, a door and a photo: {waiting}");
 
     // The signal is back: the step goes by itself, once.
     let mut config = config;
@@ -933,6 +952,111 @@ async fn a_volunteer_without_signal_keeps_the_manifest_and_the_steps() {
     assert_eq!(seen["status"], "delivered", "{seen}");
     let steps = seen["timeline"].as_array().expect("timeline").iter().filter(|e| e["status"] == "delivered").count();
     assert_eq!(steps, 1);
+    // The neighbour finds it at the door, with the volunteer's photo on the order's page.
+    let orders = app.get("/api/v1/orders", Some(&neighbour)).await.body;
+    let theirs = orders["items"][0]["id"].as_i64().expect("the neighbour's order");
+    let seen = app.get(&format!("/api/v1/orders/{theirs}"), Some(&neighbour)).await.body;
+    assert_eq!(
+        (seen["left_at_door"].as_str(), seen["door_photo"].as_bool()),
+        (Some("放在门口鞋柜上"), Some(true)),
+        "{seen}"
+    );
+    assert_eq!(std::fs::read_dir(app.data_dir.join("door-photos")).expect("door photos").count(), 1);
+    browser.goto(&app.url("/")).await;
+    browser.script(&format!("localStorage.setItem('fxs_token', {neighbour:?}); return 0")).await;
+    browser.goto(&app.url(&format!("/orders/{theirs}"))).await;
+    browser.wait_for("#left-at-door", WAIT).await;
+    wait_until(
+        &browser,
+        "document.querySelector('#door-photo img')?.naturalWidth === 640",
+        "the photo at the door shown",
+    )
+    .await;
+    let _ = std::fs::remove_file(&picture);
+    browser.quit().await;
+}
+
+/// 收货登记 to recall: a stall takes a delivery of 大白菜 in on its console with the certificate's
+/// words and a passing rapid test; residents see the test on the public board and the
+/// certificate under the product's prices; staff stop the lot with a reason (two presses).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_takes_a_certified_lot_in_and_staff_stop_it() {
+    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
+    let app = spawn_app(Db::Sqlite).await;
+    let (staff, _) = app.login("13800000000").await;
+    let cabbage = app.product_id("大白菜").await;
+    let vendor = app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["vendor_id"].as_i64();
+    let (stall, _) = app.login(&format!("138000001{:02}", vendor.expect("vendor"))).await;
+    let stock = app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["stock"].as_i64().expect("stock");
+    let browser = Driver::start().await;
+    browser.goto(&app.url("/login")).await;
+    browser.script(&format!("localStorage.setItem('fxs_token', {stall:?}); return 0")).await;
+    browser.goto(&app.url("/vendor")).await;
+    browser.wait_for("#lot-product", WAIT).await;
+    // Without the certificate's words: refused, said on the page.
+    set_input(&browser, "#lot-product", &cabbage.to_string()).await;
+    set_input(&browser, "#lot-quantity", "40").await;
+    browser.click(&browser.wait_for("#take-in-submit", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#take-in-message')?.textContent.includes('合格证')", "the refusal")
+        .await;
+    for (field, value) in [
+        ("#lot-printed", "200公斤"),
+        ("#lot-origin", "山东寿光"),
+        ("#lot-issued", "2026-12-01"),
+        ("#lot-issuer", "寿光市洛城蔬菜合作社"),
+        ("#lot-contact", "0536-5200000"),
+        ("#lot-test", "pass"),
+    ] {
+        set_input(&browser, field, value).await;
+    }
+    browser.click(&browser.wait_for("#take-in-submit", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#take-in-message')?.textContent.includes('✓')", "the lot taken in")
+        .await;
+    wait_until(
+        &browser,
+        "document.querySelector('#own-lots .lot')?.textContent.includes('山东寿光')",
+        "the stall's lot",
+    )
+    .await;
+    let now = app.get(&format!("/api/v1/products/{cabbage}"), None).await.body;
+    assert_eq!(now["stock"].as_i64(), Some(stock + 40), "{now}");
+    let lot = now["lots"][0]["id"].as_i64().expect("the lot on sale");
+
+    // Residents: the day's test on the public board, the certificate under the product's prices.
+    browser.goto(&app.url("/prices")).await;
+    wait_until(
+        &browser,
+        "document.querySelector('#test-board .test-row')?.textContent.includes('大白菜')",
+        "the test board",
+    )
+    .await;
+    browser.click(&browser.wait_for(&format!(".price-row[data-product='{cabbage}'] .price-line"), WAIT).await).await;
+    wait_until(
+        &browser,
+        "document.querySelector('.lot-certificate')?.textContent.includes('寿光市洛城蔬菜合作社')",
+        "the certificate",
+    )
+    .await;
+
+    // Staff stop it: the first press arms, the second stops it; it leaves sale.
+    browser.script(&format!("localStorage.setItem('fxs_token', {staff:?}); return 0")).await;
+    browser.goto(&app.url("/staff")).await;
+    let hold = format!(".hold-lot[data-lot='{lot}']");
+    browser.wait_for(&hold, WAIT).await;
+    set_input(&browser, "#hold-reason", "供货方召回").await;
+    browser.click(&browser.wait_for(&hold, WAIT).await).await;
+    wait_until(&browser, &format!("document.querySelector(\"{hold}\")?.textContent.includes('确认')"), "armed").await;
+    browser.click(&browser.wait_for(&hold, WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#lots-message')?.textContent.includes('✓')", "the lot stopped").await;
+    wait_until(
+        &browser,
+        &format!("document.querySelector(\".lot[data-lot='{lot}'] .lot-held\") !== null"),
+        "shown held",
+    )
+    .await;
+    let after = app.get(&format!("/api/v1/products/{cabbage}"), None).await.body;
+    assert_eq!(after["stock"].as_i64(), Some(stock), "{after}");
+    assert!(after.get("lots").is_none());
     browser.quit().await;
 }
 

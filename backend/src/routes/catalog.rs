@@ -5,7 +5,7 @@ use crate::domain::time::to_api;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, web};
-use shared::api::{Category, Page, PricePoint, Product, ProductDetail, ProductQuery, Vendor};
+use shared::api::{Category, Page, PricePoint, Product, ProductQuery, Vendor};
 use shared::{ErrorBody, ErrorCode};
 
 const MAX_QUERY_CHARS: usize = 40;
@@ -79,13 +79,16 @@ fn product_page(query: &ProductQuery) -> ApiResult<crate::store::catalogue::Prod
 }
 
 /// One product; a 菜盒子 lists what is in it.
-#[utoipa::path(tag = "catalog", responses((status = 200, body = ProductDetail), (status = 404, body = ErrorBody)))]
+#[utoipa::path(tag = "catalog", responses((status = 200, body = shared::api::ProductWithLots), (status = 404, body = ErrorBody)))]
 #[get("/products/{id}")]
-pub async fn product(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<Validated<ProductDetail>> {
+pub async fn product(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> ApiResult<Validated<shared::api::ProductWithLots>> {
     let id = id.into_inner();
-    let mut detail = state.store.catalogue().product(id).await?.ok_or_else(|| ApiError::not_found("product"))?;
-    detail.lots = state.store.supply().on_sale(id).await?;
-    Ok(Validated(detail))
+    let detail = state.store.catalogue().product(id).await?.ok_or_else(|| ApiError::not_found("product"))?;
+    let lots = state.store.supply().on_sale(id).await?;
+    Ok(Validated(shared::api::ProductWithLots { detail, lots }))
 }
 
 /// The price-stability record (稳物价): every price this product has had, newest first.

@@ -39,7 +39,7 @@ impl SecurityHeaders {
         hashes.dedup();
         let policy = format!(
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{}; style-src 'self' 'unsafe-inline'; \
-             img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+             img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
              frame-ancestors 'none'",
             hashes.iter().map(|h| format!(" '{h}'")).collect::<String>()
         );

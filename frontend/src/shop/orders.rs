@@ -136,6 +136,30 @@ pub fn OrderPage() -> impl IntoView {
     view! { <Guarded next=here><OrderDetail/></Guarded> }
 }
 
+/// The volunteer's photo of where the order was left (private: fetched with the login).
+#[component]
+fn DoorPhoto(id: i64) -> impl IntoView {
+    let shown = RwSignal::new(None::<Result<String, String>>);
+    leptos::task::spawn_local(async move {
+        shown.set(Some(api::door_photo(id).await.map_err(|f| f.text())));
+    });
+    on_cleanup(move || {
+        if let Some(Ok(url)) = shown.get_untracked() {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        }
+    });
+    view! {
+        <figure class="card door-photo" id="door-photo">
+            {move || match shown.get() {
+                None => view! { <p class="note" role="status">{t(K::loading)}</p> }.into_any(),
+                Some(Ok(url)) => view! { <img src=url alt=move || tr("志愿者拍的门口照片", "The volunteer's photo of the door")()/> }.into_any(),
+                Some(Err(why)) => view! { <p class="form-error" role="alert">{why}</p> }.into_any(),
+            }}
+            <figcaption class="note">"📷 " {tr("志愿者放下时拍的照片", "Taken by the volunteer when leaving it")}</figcaption>
+        </figure>
+    }
+}
+
 #[component]
 fn OrderDetail() -> impl IntoView {
     let params = use_params_map();
@@ -174,6 +198,7 @@ fn OrderDetail() -> impl IntoView {
                         {o.left_at_door.clone().map(|note| view! {
                             <div class="banner" id="left-at-door" role="status">"🚪 " {t(K::left_at_door)} ": " {note}</div>
                         })}
+                        {o.door_photo.then(|| view! { <DoorPhoto id=o.id.get()/> })}
                         {o.to_gate.then(|| view! {
                             <p class="banner warn" id="to-gate" role="status">{tr("🚧 本楼封闭管理：订单送到小区大门交接，请凭收货码到大门领取", "🚧 Your building is closed: the order is handed over at the compound's gate; collect it there with your code")}</p>
                         })}

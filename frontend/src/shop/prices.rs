@@ -1,12 +1,13 @@
 //! The public price board (价格公示 · 稳物价): today's price of every product, how it moved since
 //! the morning, the emergency cap when staff have switched it on, and a product's history as a
-//! small chart when its row is opened.
+//! small chart when its row is opened, with the lots on sale and their certificates; and the day's
+//! rapid tests (农残快检公示), with what was done with a failed one.
 
 use crate::api;
 use crate::components::Load;
 use crate::i18n::{t, tr, K};
 use leptos::prelude::*;
-use shared::api::{List, PriceBoard, PricePoint};
+use shared::api::{List, Lot, PriceBoard, PricePoint, TestBoardEntry};
 
 #[component]
 pub fn PricesPage() -> impl IntoView {
@@ -34,13 +35,58 @@ pub fn PricesPage() -> impl IntoView {
                                     }}
                                 </span>
                             </button>
-                            {move || (open.get() == Some(id)).then(|| view! { <History id=id/> })}
+                            {move || (open.get() == Some(id)).then(|| view! { <History id=id/> <Lots id=id/> })}
                         </li>
                     }
                 }).collect_view()}
             </ul>
         })}
+        <TestBoard/>
     }
+}
+
+/// Today's rapid tests, each with its lot's product, stall and origin; a failed one says the lot
+/// was stopped and why.
+#[component]
+fn TestBoard() -> impl IntoView {
+    let tests = Load::of("/api/v1/tests");
+    view! {
+        <div class="card" id="test-board">
+            <h2>{tr("今日农残快检公示", "Today's rapid tests")}</h2>
+            {tests.show_items(|list: Vec<TestBoardEntry>| if list.is_empty() {
+                view! { <p class="note">{tr("今天还没有检测记录", "No tests recorded today yet")}</p> }.into_any()
+            } else {
+                view! { <ul class="households">{list.into_iter().map(|e| view! {
+                    <li class="test-row" data-lot=e.lot_id>
+                        <strong>{e.product_name} " · " {e.vendor_name}</strong>
+                        <span class="note">{e.origin} " · " {e.test.method} " · " {e.test.by}</span>
+                        {if e.test.result == "pass" {
+                            view! { <span class="badge">{tr("合格", "Passed")}</span> }.into_any()
+                        } else {
+                            view! { <span class="badge warn">{tr("不合格", "Failed")} {e.hold_reason.map(|r| format!(" · {} {r}", tr("已停售", "stopped")()))}</span> }.into_any()
+                        }}
+                    </li>
+                }).collect_view()}</ul> }.into_any()
+            })}
+        </div>
+    }
+}
+
+/// A product's lots on sale: where each was grown, who certified it and when, its latest test.
+#[component]
+fn Lots(id: i64) -> impl IntoView {
+    let lots = Load::new(move || format!("/api/v1/products/{id}/lots"));
+    lots.show_items(|list: Vec<Lot>| {
+        list.into_iter()
+            .map(|l| {
+                let test = l.tests.first().map(|t| if t.result == "pass" { tr("快检合格", "Test passed") } else { tr("快检不合格", "Test failed") });
+                view! {
+                    <p class="note lot-certificate">"📄 " {tr("合格证", "Certificate")} ": " {l.certificate.origin} " · " {l.certificate.issuer} " · "
+                        {l.certificate.issued_at.get(..10).unwrap_or_default().to_owned()} {test.map(|t| view! { " · " {t} })}</p>
+                }
+            })
+            .collect_view()
+    })
 }
 
 /// A product's prices over time as a line (oldest left), with the lowest and highest.

@@ -26,7 +26,7 @@ pub fn StaffPage() -> impl IntoView {
         <Guarded next="/staff" role=Role::Staff>
             <A href="/staff/dispatch"><span class="btn secondary block" id="dispatch-link">{tr("配送看板", "Dispatch board")}</span></A>
             <A href="/staff/donations"><span class="btn secondary block" id="pool-link">"❤️ " {t(K::donate)}</span></A>
-            <SlotsAdmin/> <OpenRefunds/> <PriceCapAdmin/> <AreaAdmin/> <super::goods::BuildingList/> <super::setup::CatalogueSetup/> <super::goods::StallOpening/> <super::goods::ProductEditor/> <super::goods::BoxPacking/> <super::goods::CatalogueFile/> <super::goods::People/> <super::goods::AuditLog/> <HouseholdsAdmin/> <RegisterImport/> <EraseResident/>
+            <SlotsAdmin/> <OpenRefunds/> <LotsAdmin/> <PriceCapAdmin/> <AreaAdmin/> <super::goods::BuildingList/> <super::setup::CatalogueSetup/> <super::goods::StallOpening/> <super::goods::ProductEditor/> <super::goods::BoxPacking/> <super::goods::CatalogueFile/> <super::goods::People/> <super::goods::AuditLog/> <HouseholdsAdmin/> <RegisterImport/> <EraseResident/>
         </Guarded>
     }
 }
@@ -742,5 +742,73 @@ fn AreaAdmin() -> impl IntoView {
                 </details>
             })}
         </section>
+    }
+}
+
+/// 批次与召回: every stall's lots; staff stop one (two presses, with the reason) and download
+/// its trace to every door that had it.
+#[component]
+fn LotsAdmin() -> impl IntoView {
+    let lots = Load::new(|| api::lots_path(false));
+    let reason = RwSignal::new(String::new());
+    let armed = RwSignal::new(None::<i64>);
+    let message = RwSignal::new(None::<(bool, String)>);
+    let hold = move |id: i64| {
+        if armed.get_untracked() != Some(id) {
+            armed.set(Some(id));
+            return;
+        }
+        let why = reason.get_untracked();
+        leptos::task::spawn_local(async move {
+            match api::hold_lot(id, &why).await {
+                Ok(_) => {
+                    armed.set(None);
+                    message.set(Some((
+                        true,
+                        format!(
+                            "✓ {} {} {}",
+                            tr("批次", "Lot")(),
+                            id,
+                            tr("已停售，已通知买过的住户", "held; the households that had it are told")()
+                        ),
+                    )));
+                }
+                Err(f) => message.set(Some((false, f.text()))),
+            }
+            lots.reload();
+        });
+    };
+    view! {
+        <div class="card" id="lots-admin">
+            <h2>{tr("批次与召回", "Lots and recalls")}</h2>
+            <label class="field" for="hold-reason">{tr("停售原因", "Why it is stopped")}</label>
+            <input id="hold-reason" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/>
+            {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:added=ok role="status" id="lots-message">{m}</p> })}
+            {lots.show_items(move |list: Vec<shared::api::Lot>| view! {
+                <ul class="households">
+                    {list.into_iter().map(|l| {
+                        let id = l.id;
+                        let held = l.held.is_some();
+                        view! {
+                            {super::vendor::lot_row(l)}
+                            <div class="actions">
+                                {(!held).then(|| view! {
+                                    <button class="btn secondary hold-lot" data-lot=id on:click=move |_| hold(id)>
+                                        {move || if armed.get() == Some(id) { tr("确认停售召回", "Confirm the recall") } else { tr("停售召回", "Stop and recall") }}
+                                    </button>
+                                })}
+                                <button class="btn secondary lot-trace" on:click=move |_| {
+                                    leptos::task::spawn_local(async move {
+                                        if let Err(f) = api::download_csv(format!("/api/v1/admin/lots/{id}/trace.csv"), &format!("批次{id}追溯.csv")).await {
+                                            message.set(Some((false, f.text())));
+                                        }
+                                    });
+                                }>"⬇ " {tr("追溯表格", "Trace spreadsheet")}</button>
+                            </div>
+                        }
+                    }).collect_view()}
+                </ul>
+            })}
+        </div>
     }
 }

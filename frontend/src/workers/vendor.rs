@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 pub fn VendorPage() -> impl IntoView {
     view! {
         <h1>{t(K::stall_orders)}</h1>
-        <Guarded next="/vendor" role=Role::Vendor><StallConsole/> <StallProducts/> <StallDays/></Guarded>
+        <Guarded next="/vendor" role=Role::Vendor><StallConsole/> <TakeIn/> <StallProducts/> <StallDays/></Guarded>
     }
 }
 
@@ -257,5 +257,142 @@ fn StallProducts() -> impl IntoView {
                 </ul>
             })}
         </div>
+    }
+}
+
+/// 收货登记: a delivery taken in as a lot, with the certificate that came with it (无证不得收购)
+/// and the rapid test if one was done; then the stall's lots.
+#[component]
+fn TakeIn() -> impl IntoView {
+    let session = crate::session::use_session();
+    let stall = move || session.user.get().and_then(|u| u.vendor_id);
+    let products = Load::when(move || {
+        stall().map(|v| api::products_path(&api::ProductFilter { vendor_id: Some(v), ..Default::default() }))
+    });
+    let lots = Load::new(|| api::lots_path(true));
+    let field = || RwSignal::new(String::new());
+    let (product, quantity, printed, origin, issued, issuer, contact) =
+        (field(), field(), field(), field(), field(), field(), field());
+    let tested = RwSignal::new(String::new());
+    let message = RwSignal::new(None::<(bool, String)>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(product_id) = product.get_untracked().parse::<i64>().ok() else {
+            message.set(Some((false, tr("请选择商品", "Choose the product")().to_owned())));
+            return;
+        };
+        let name = products
+            .value::<shared::api::List<shared::api::Product>>()
+            .and_then(|l| l.items.into_iter().find(|p| p.id.get() == product_id).map(|p| p.name))
+            .unwrap_or_default();
+        let test = match tested.get_untracked().as_str() {
+            "" => vec![],
+            result => vec![shared::api::LotTest {
+                method: "酶抑制率法".into(),
+                result: result.to_owned(),
+                by: tr("摊位自检", "The stall")().to_owned(),
+                at: js_sys::Date::new_0().to_iso_string().as_string().unwrap_or_default(),
+            }],
+        };
+        let body = shared::api::TakeInLot {
+            product_id: shared::ProductId(product_id),
+            quantity: quantity.get_untracked().trim().parse().unwrap_or(0),
+            certificate: Some(shared::api::Certificate {
+                product: name,
+                quantity: printed.get_untracked(),
+                origin: origin.get_untracked(),
+                issued_at: issued.get_untracked(),
+                issuer: issuer.get_untracked(),
+                contact: contact.get_untracked(),
+                qr: None,
+            }),
+            tests: test,
+        };
+        leptos::task::spawn_local(async move {
+            match api::take_in_lot(&body).await {
+                Ok(lot) if lot.held.is_some() => message.set(Some((
+                    false,
+                    format!(
+                        "{} {}: {}",
+                        tr("批次", "Lot")(),
+                        lot.id,
+                        tr("快检不合格，已登记但不上架", "failed its test: recorded, not on sale")()
+                    ),
+                ))),
+                Ok(lot) => message.set(Some((
+                    true,
+                    format!(
+                        "✓ {} {} · {} {}",
+                        tr("已收货，批次", "Taken in, lot")(),
+                        lot.id,
+                        lot.quantity,
+                        tr("已加入库存", "added to stock")()
+                    ),
+                ))),
+                Err(f) => message.set(Some((false, f.text()))),
+            }
+            lots.reload();
+        });
+    };
+    let input = |id: &'static str,
+                 label: &'static str,
+                 en: &'static str,
+                 value: RwSignal<String>,
+                 kind: &'static str| {
+        view! {
+            <label class="field" for=id>{tr(label, en)}</label>
+            <input id=id type=kind prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+        }
+    };
+    view! {
+        <form class="card" id="take-in" on:submit=submit>
+            <h2>{tr("收货登记（须有合格证）", "Take a delivery in (with its certificate)")}</h2>
+            <label class="field" for="lot-product">{tr("商品", "Product")}</label>
+            {products.show_items(move |list: Vec<shared::api::Product>| view! {
+                <select id="lot-product" on:change=move |ev| product.set(event_target_value(&ev))>
+                    <option value="">{tr("请选择", "Choose")}</option>
+                    {list.into_iter().map(|p| view! { <option value=p.id.get().to_string()>{p.name}</option> }).collect_view()}
+                </select>
+            })}
+            {input("lot-quantity", "收货数量（按商品单位）", "Quantity (in the product's unit)", quantity, "number")}
+            <p class="note">{tr("合格证上的内容：", "As the certificate says:")}</p>
+            {input("lot-printed", "合格证数量（如 500公斤）", "Certificate quantity (e.g. 500 kg)", printed, "text")}
+            {input("lot-origin", "产地", "Origin", origin, "text")}
+            {input("lot-issued", "开具日期", "Issued on", issued, "date")}
+            {input("lot-issuer", "开具者（农场、合作社）", "Issuer (farm, cooperative)", issuer, "text")}
+            {input("lot-contact", "联系电话", "Contact phone", contact, "tel")}
+            <label class="field" for="lot-test">{tr("农残快检（选填）", "Rapid test (optional)")}</label>
+            <select id="lot-test" on:change=move |ev| tested.set(event_target_value(&ev))>
+                <option value="">{tr("未检测", "Not tested")}</option>
+                <option value="pass">{tr("合格", "Passed")}</option>
+                <option value="fail">{tr("不合格", "Failed")}</option>
+            </select>
+            {move || message.get().map(|(ok, m)| view! { <p class:form-error=!ok class:added=ok role="status" id="take-in-message">{m}</p> })}
+            <button class="btn primary block" id="take-in-submit" type="submit">{tr("登记收货", "Take it in")}</button>
+        </form>
+        <div class="card" id="own-lots">
+            <h2>{tr("我的批次", "My lots")}</h2>
+            {lots.show_items(|list: Vec<shared::api::Lot>| view! { <ul class="households">{list.into_iter().map(lot_row).collect_view()}</ul> })}
+        </div>
+    }
+}
+
+/// One lot in a list: product, what is left, origin and issuer, its latest test, held or not.
+pub(super) fn lot_row(l: shared::api::Lot) -> impl IntoView {
+    let test = l.tests.first().map(|t| {
+        if t.result == "pass" {
+            tr("快检合格", "Test passed")
+        } else {
+            tr("快检不合格", "Test failed")
+        }
+    });
+    view! {
+        <li class="lot" data-lot=l.id>
+            <strong>{tr("批次", "Lot")} " " {l.id} " · " {l.product_name.clone()}</strong>
+            <span>{l.remaining} " / " {l.quantity}</span>
+            <span class="note">{l.certificate.origin.clone()} " · " {l.certificate.issuer.clone()}</span>
+            {test.map(|t| view! { <span class="note">{t}</span> })}
+            {l.held.clone().map(|h| view! { <span class="badge status-cancelled lot-held">{tr("已停售", "Held")} ": " {h.reason}</span> })}
+        </li>
     }
 }

@@ -6,11 +6,14 @@
 use crate::api;
 use crate::components::{day_and_time, Guarded, Load};
 use crate::i18n::{now, t, tr, K};
+use crate::storage::{Step, Waiting};
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
 use shared::api::{Batch, List, Slot, SlotWork, Stop};
 use shared::order::{BatchStatus, OrderStatus, MAX_HANDOFF_ATTEMPTS};
 use shared::Role;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 
 pub(super) fn batch_label(s: BatchStatus) -> K {
     match s {
@@ -220,7 +223,7 @@ fn BatchDetail() -> impl IntoView {
             return;
         }
         leptos::task::spawn_local(async move {
-            let kept = crate::storage::Waiting { order_id, door: false, text: code.clone() };
+            let kept = Waiting { order_id, step: Step::Code, text: code.clone() };
             after_step(api::handoff(order_id, &code).await, K::handed_over, batch, message, Some((outbox, kept)));
         });
     });
@@ -309,7 +312,7 @@ fn no_signal() -> String {
 }
 
 /// The phone's steps not sent yet.
-type Outbox = RwSignal<Vec<crate::storage::Waiting>>;
+type Outbox = RwSignal<Vec<Waiting>>;
 
 /// What a step's answer means for the page: done, or refused by the server (the batch is read
 /// again to show where things stand), or no answer at all (no signal in the stairwell): then the
@@ -320,18 +323,14 @@ fn after_step(
     done: K,
     batch: Load,
     message: RwSignal<Option<(bool, String)>>,
-    keep: Option<(Outbox, crate::storage::Waiting)>,
+    keep: Option<(Outbox, Waiting)>,
 ) {
     match result {
         Ok(_) => message.set(Some((true, now(done).to_owned()))),
         Err(f) if f.status == 0 => {
             match keep {
                 Some((outbox, step)) => {
-                    outbox.update(|o| {
-                        o.retain(|w| w.order_id != step.order_id);
-                        o.push(step);
-                    });
-                    crate::storage::set_outbox(&outbox.get_untracked());
+                    keep_step(outbox, step);
                     message.set(Some((false, kept_for_later())));
                 }
                 None => message.set(Some((false, no_signal()))),
@@ -351,17 +350,113 @@ fn kept_for_later() -> String {
     .to_owned()
 }
 
+/// Keeps a step on the phone to be sent later: it replaces a step of the same kind for the
+/// order (a hand-off for a hand-off or "left at the door", a photo for a photo).
+fn keep_step(outbox: Outbox, step: Waiting) {
+    outbox.update(|o| {
+        o.retain(|w| w.order_id != step.order_id || (w.step == Step::Photo) != (step.step == Step::Photo));
+        o.push(step);
+    });
+    crate::storage::set_outbox(&outbox.get_untracked());
+}
+
+/// Where the browser keeps photos at the door waiting for signal (Cache Storage holds a whole
+/// picture, which the outbox in localStorage cannot); forgotten at logout (`sw.js`).
+const PHOTO_CACHE: &str = "fxs-door-photos";
+
+fn photo_key(order_id: i64) -> String {
+    format!("/outbox/door-photo/{order_id}")
+}
+
+/// Calls `method` of a browser object with `args` and waits for the promise it gives. Through
+/// `Reflect` rather than web-sys's Cache bindings, which would grow every bundle by 370 B.
+async fn call(
+    target: &wasm_bindgen::JsValue,
+    method: &str,
+    args: &[&wasm_bindgen::JsValue],
+) -> Option<wasm_bindgen::JsValue> {
+    let f: js_sys::Function = js_sys::Reflect::get(target, &method.into()).ok()?.dyn_into().ok()?;
+    let promise = match args {
+        [a] => f.call1(target, a),
+        [a, b] => f.call2(target, a, b),
+        _ => f.call0(target),
+    };
+    JsFuture::from(promise.ok()?.dyn_into::<js_sys::Promise>().ok()?).await.ok()
+}
+
+async fn photo_cache() -> Option<wasm_bindgen::JsValue> {
+    let caches =
+        js_sys::Reflect::get(&web_sys::window()?.into(), &"caches".into()).ok().filter(|c| !c.is_undefined())?;
+    call(&caches, "open", &[&PHOTO_CACHE.into()]).await
+}
+
+/// Keeps a photo at the door in the browser until there is signal; false if it cannot.
+async fn keep_photo(order_id: i64, photo: &web_sys::Blob) -> bool {
+    let Some(cache) = photo_cache().await else { return false };
+    let Ok(response) = web_sys::Response::new_with_opt_blob(Some(photo)) else { return false };
+    call(&cache, "put", &[&photo_key(order_id).into(), &response]).await.is_some()
+}
+
+async fn kept_photo(order_id: i64) -> Option<web_sys::Blob> {
+    let cache = photo_cache().await?;
+    let response: web_sys::Response = call(&cache, "match", &[&photo_key(order_id).into()]).await?.dyn_into().ok()?;
+    JsFuture::from(response.blob().ok()?).await.ok()?.dyn_into().ok()
+}
+
+async fn forget_photo(order_id: i64) {
+    if let Some(cache) = photo_cache().await {
+        let _ = call(&cache, "delete", &[&photo_key(order_id).into()]).await;
+    }
+}
+
+/// Sends the photo of an order just left at the door; without signal it waits on the phone.
+async fn send_photo(order_id: i64, photo: web_sys::File, outbox: Outbox, message: RwSignal<Option<(bool, String)>>) {
+    match api::put_door_photo(order_id, &photo).await {
+        Ok(_) => message.set(Some((
+            true,
+            tr("已放门口，照片已发给住户", "Left at the door; the photo is sent to the household")().to_owned(),
+        ))),
+        Err(f) if f.status == 0 => keep_photo_for_later(order_id, &photo, outbox, message).await,
+        Err(f) => message.set(Some((false, f.text()))),
+    }
+}
+
+async fn keep_photo_for_later(
+    order_id: i64,
+    photo: &web_sys::Blob,
+    outbox: Outbox,
+    message: RwSignal<Option<(bool, String)>>,
+) {
+    if keep_photo(order_id, photo).await {
+        keep_step(outbox, Waiting { order_id, step: Step::Photo, text: String::new() });
+        message.set(Some((false, kept_for_later())));
+    } else {
+        let why = tr(
+            "没有信号，照片没能存在手机上：有信号后请再拍一次",
+            "No signal, and the photo could not be kept: take it again when the phone is back",
+        );
+        message.set(Some((false, why().to_owned())));
+    }
+}
+
 /// Sends the steps waiting on the phone, oldest first, until one finds no signal. A step the
 /// server refuses (a wrong code typed in the dark) is dropped and said, so the door can be done
 /// again.
 async fn send_waiting(outbox: Outbox, batch: Load, message: RwSignal<Option<(bool, String)>>) {
     let mut refused = None;
     while let Some(next) = outbox.with_untracked(|o| o.first().cloned()) {
-        let result = if next.door {
-            api::left_at_door(next.order_id, &next.text).await.map(|_| ())
-        } else {
-            api::handoff(next.order_id, &next.text).await.map(|_| ())
+        let result = match next.step {
+            Step::Door => api::left_at_door(next.order_id, &next.text).await.map(|_| ()),
+            Step::Code => api::handoff(next.order_id, &next.text).await.map(|_| ()),
+            // A picture the browser no longer keeps (a logout) is nothing left to send.
+            Step::Photo => match kept_photo(next.order_id).await {
+                Some(photo) => api::put_door_photo(next.order_id, &photo).await.map(|_| ()),
+                None => Ok(()),
+            },
         };
+        if next.step == Step::Photo && !matches!(&result, Err(f) if f.status == 0) {
+            forget_photo(next.order_id).await;
+        }
         match result {
             Err(f) if f.status == 0 => return,
             Err(f) => refused = Some(format!("{} {}: {}", tr("订单", "Order")(), next.order_id, f.text())),
@@ -423,26 +518,40 @@ fn StopCard(
     let hand_over = move |_| {
         let typed = code.get_untracked();
         leptos::task::spawn_local(async move {
-            let keep = crate::storage::Waiting { order_id, door: false, text: typed.clone() };
+            let keep = Waiting { order_id, step: Step::Code, text: typed.clone() };
             after_step(api::handoff(order_id, &typed).await, K::handed_over, batch, message, Some((outbox, keep)));
         });
     };
     let note = RwSignal::new(String::new());
     let nobody_home = RwSignal::new(false);
+    // An optional photo of where it was left, taken before "left at the door" is pressed (the
+    // manifest of a batch whose last order is left is gone after): sent just after it.
+    let photo = RwSignal::new_local(None::<web_sys::File>);
+    let take_photo = move |ev: leptos::ev::Event| {
+        let chosen = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .and_then(|input| input.files())
+            .and_then(|files| files.get(0));
+        photo.set(chosen);
+    };
     let leave = move |_| {
         let typed = note.get_untracked();
+        let taken = photo.get_untracked();
         leptos::task::spawn_local(async move {
-            let keep = crate::storage::Waiting { order_id, door: true, text: typed.clone() };
-            after_step(
-                api::left_at_door(order_id, &typed).await,
-                K::left_at_door,
-                batch,
-                message,
-                Some((outbox, keep)),
-            );
+            let result = api::left_at_door(order_id, &typed).await;
+            let (left, offline) = (result.is_ok(), matches!(&result, Err(f) if f.status == 0));
+            let keep = Waiting { order_id, step: Step::Door, text: typed.clone() };
+            after_step(result, K::left_at_door, batch, message, Some((outbox, keep)));
+            match taken {
+                Some(p) if left => send_photo(order_id, p, outbox, message).await,
+                Some(p) if offline => keep_photo_for_later(order_id, &p, outbox, message).await,
+                _ => {}
+            }
         });
     };
-    let waiting = move || outbox.with(|o| o.iter().any(|w| w.order_id == order_id));
+    let waiting = move || outbox.with(|o| o.iter().any(|w| w.order_id == order_id && w.step != Step::Photo));
+    let photo_waiting = move || outbox.with(|o| o.iter().any(|w| w.order_id == order_id && w.step == Step::Photo));
     let reset = move |_| {
         leptos::task::spawn_local(async move {
             match api::reset_handoff(order_id).await {
@@ -466,7 +575,10 @@ fn StopCard(
                 {stop.items.iter().map(|i| view! { <li><span>{i.name.clone()}</span><span>{i.quantity} {i.unit.clone()}</span></li> }).collect_view()}
             </ul>
             {stop.note.clone().map(|n| view! { <p class="note warn">{tr("备注（选填）", "Note (optional)")} ": " {n}</p> })}
-            {delivered.then(|| view! { <p class="banner success">"✓ " {t(K::st_delivered)}</p> })}
+            {delivered.then(|| view! { <p class="banner success">"✓ " {t(K::st_delivered)}
+                {stop.left_at_door.then(|| view! { " · 🚪 " {t(K::left_at_door)} })}
+                {stop.door_photo.then(|| view! { <span class="door-photo-sent">" · 📷 " {tr("已拍照", "Photo sent")}</span> })}</p> })}
+            {move || photo_waiting().then(|| view! { <p class="banner warn photo-waiting">"⏳ 📷 " {tr("门口照片等有信号时发送", "The photo at the door goes when there is signal")}</p> })}
             {locked.then(|| view! {
                 <p class="banner warn handoff-locked">{tr("收货码输错太多次，已锁定。请联系工作人员重置。", "Too many wrong codes: locked. Ask staff to reset it.")}</p>
                 {staff.then(|| view! { <button class="btn primary block reset-handoff" on:click=reset>{tr("重置收货码次数", "Reset the code tries")}</button> })}
@@ -486,6 +598,10 @@ fn StopCard(
                                 prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))/>
                             <button class="btn secondary leave-at-door" on:click=leave>{t(K::left_at_door)}</button>
                         </div>
+                        <label class="btn secondary block door-photo-label">
+                            {move || if photo.with(Option::is_some) { tr("📷 已拍好，放门口时一起发送", "📷 Taken: sent with \"left at the door\"") } else { tr("📷 拍门口照片（可选）", "📷 Photo of the door (optional)") }}
+                            <input class="door-photo" type="file" accept="image/*" capture="environment" on:change=take_photo/>
+                        </label>
                     }.into_any()
                 } else {
                     view! { <button class="link nobody-home" on:click=move |_| nobody_home.set(true)>{tr("家里没人？", "Nobody home?")}</button> }.into_any()

@@ -84,11 +84,6 @@ pub struct ProductDetail {
     pub product: Product,
     /// What is in the box; empty unless `is_box`.
     pub box_items: Vec<BoxItem>,
-    /// The lots on sale, oldest first (sold first): each with its certificate (origin, issuer)
-    /// and its rapid tests. Left out when there are none. The storefront's own reading leaves
-    /// them out (they cost the residents' first download); its product page asks for them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub lots: Vec<super::Lot>,
 }
 
 /// Read without serde's `flatten` (which buffers every field and, in the residents' first
@@ -133,7 +128,7 @@ impl<'de> Deserialize<'de> for ProductDetail {
             on_sale: f.on_sale,
             photo: f.photo,
         };
-        Ok(ProductDetail { product, box_items: f.box_items, lots: Vec::new() })
+        Ok(ProductDetail { product, box_items: f.box_items })
     }
 }
 
@@ -251,7 +246,7 @@ mod tests {
             photo: Some(Photo { thumb_url: "/photos/a.t.jpg".into(), url: "/photos/a.jpg".into() }),
         };
         let item = BoxItem { product_id: ProductId(1), name: "土豆".into(), unit: "斤".into(), quantity: 2 };
-        let detail = ProductDetail { product, box_items: vec![item], lots: Vec::new() };
+        let detail = ProductDetail { product, box_items: vec![item] };
         let text = serde_json::to_string(&detail).expect("json");
         assert!(text.contains("\"name\":\"菜盒子\"") && text.contains("\"box_items\":[{"), "flat: {text}");
         assert_eq!(serde_json::from_str::<ProductDetail>(&text).expect("read back"), detail);

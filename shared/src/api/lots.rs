@@ -137,3 +137,16 @@ pub struct LotTraceEntry {
     #[serde(default)]
     pub volunteer_phone: Option<String>,
 }
+
+/// `GET /products/{id}`: the product with the lots on sale, oldest first (sold first), each with
+/// its certificate and tests; `lots` left out when there are none. Only the server writes it:
+/// the storefront reads `ProductDetail` (the lots would cost the residents' first download)
+/// and asks `GET /products/{id}/lots` where it shows them.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ProductWithLots {
+    #[serde(flatten)]
+    pub detail: super::ProductDetail,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lots: Vec<Lot>,
+}

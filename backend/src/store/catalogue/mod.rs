@@ -293,7 +293,7 @@ impl Catalogue {
                 quantity: r.quantity,
             })
             .collect();
-        Ok(Some(ProductDetail { product: product(row), box_items, lots: Vec::new() }))
+        Ok(Some(ProductDetail { product: product(row), box_items }))
     }
 
     /// Staff's search by name, on sale and retired alike (on sale first), at most 50.
