@@ -105,10 +105,7 @@ pub async fn hours_csv(
             format!("{}.{:02}", minutes / 60, minutes % 60 * 100 / 60),
         ]);
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", "attachment; filename=\"volunteer-hours.csv\""))
-        .body(crate::routes::sheets::table(&rows)))
+    Ok(super::sheets::csv_download("volunteer-hours.csv", &rows))
 }
 
 /// A slot's batches: one per building (a group-buy's drop is one), with their state, their
@@ -162,10 +159,7 @@ pub async fn manifest_csv(state: web::Data<AppState>, auth: AuthUser, id: web::P
             s.order_id.to_string(),
         ]);
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", format!("attachment; filename=\"batch-{id}.csv\"")))
-        .body(crate::routes::sheets::table(&rows)))
+    Ok(super::sheets::csv_download(&format!("batch-{id}.csv"), &rows))
 }
 
 /// Claims a ready batch (volunteers): exactly one of several volunteers at once gets it; the
@@ -379,10 +373,7 @@ pub async fn contacts_csv(
             c.order_id.to_string(),
         ]);
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", "attachment; filename=\"contacts.csv\""))
-        .body(crate::routes::sheets::table(&rows)))
+    Ok(super::sheets::csv_download("contacts.csv", &rows))
 }
 
 async fn contact_list(state: &AppState, q: &ContactQuery) -> ApiResult<Vec<Contact>> {

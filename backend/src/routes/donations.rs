@@ -401,8 +401,5 @@ pub async fn ledger_csv(
             e.by.unwrap_or_default(),
         ]);
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", "attachment; filename=\"donations-ledger.csv\""))
-        .body(super::sheets::table(&rows)))
+    Ok(super::sheets::csv_download("donations-ledger.csv", &rows))
 }

@@ -293,10 +293,7 @@ pub async fn register_csv(state: web::Data<AppState>, _staff: StaffUser) -> ApiR
     for e in state.store.households().registers().await? {
         rows.push(vec![e.community, e.building, e.unit, e.room, e.phone]);
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", "attachment; filename=\"household-register.csv\""))
-        .body(super::sheets::table(&rows)))
+    Ok(super::sheets::csv_download("household-register.csv", &rows))
 }
 
 /// Who lives in a household (its members), who waits to join it, and its register of phones:

@@ -115,8 +115,5 @@ pub async fn record_csv(
             c.group_buy_id.map(|id| format!("#{id} {}", c.group_buy_title.unwrap_or_default())).unwrap_or_default(),
         ]);
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", "attachment; filename=\"prices.csv\""))
-        .body(crate::routes::sheets::table(&rows)))
+    Ok(super::sheets::csv_download("prices.csv", &rows))
 }

@@ -382,10 +382,7 @@ const CATALOGUE_HEADINGS: [&str; 11] = [
 #[get("/admin/catalogue/export.csv")]
 pub async fn export_catalogue_csv(state: web::Data<AppState>, _staff: StaffUser) -> ApiResult<HttpResponse> {
     let rows = catalogue_rows(&state).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", "attachment; filename=\"catalogue.csv\""))
-        .body(super::sheets::table(&rows)))
+    Ok(super::sheets::csv_download("catalogue.csv", &rows))
 }
 
 /// The same as an XLSX workbook (Excel, WPS): numbers as numbers, the rest as text.
