@@ -289,6 +289,7 @@ async fn set_up(store: &DynStore, case: &Case, now: DateTime<Utc>) -> (Vec<i64>,
             })
             .collect(),
         boxes: Vec::new(),
+        producers: Vec::new(),
         buildings: BUILDINGS
             .iter()
             .map(|b| SeedBuilding { community: "七里山小区", number: (*b).into(), units: 2, floors: 6 })

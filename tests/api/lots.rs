@@ -40,7 +40,18 @@ async fn lots(db: Db) {
     let (stall, _) = app.login(&format!("138000001{vendor:02}")).await;
     let (other_stall, _) = app.login(&format!("138000001{:02}", vendor + 1)).await;
     let (resident, _) = app.login("13900000004").await;
+    // The demo's 大白菜 came in as a lot certified in 寿光; staff stop it first (what was left of
+    // it leaves the stock), so that this test's lots are the only ones on sale.
+    let demo = app.get(&format!("/api/v1/products/{cabbage}/lots"), None).await.body;
+    assert_eq!(demo["items"][0]["certificate"]["origin"], "山东寿光", "{demo}");
+    for l in demo["items"].as_array().cloned().unwrap_or_default() {
+        let r = app
+            .post(&format!("/api/v1/admin/lots/{}/hold", l["id"]), &json!({ "reason": "测试前停售" }), Some(&staff))
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
     let before = stock(&app, cabbage).await;
+    assert_eq!(before, 0, "the demo's lot was all of its stock");
     let take_in = |token: String, body: Value| {
         let app = &app;
         async move { app.post("/api/v1/vendor/lots", &body, Some(&token)).await }

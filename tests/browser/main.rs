@@ -987,6 +987,12 @@ async fn a_stall_takes_a_certified_lot_in_and_staff_stop_it() {
     let cabbage = app.product_id("大白菜").await;
     let vendor = app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["vendor_id"].as_i64();
     let (stall, _) = app.login(&format!("138000001{:02}", vendor.expect("vendor"))).await;
+    // The demo's own lot of 大白菜 stopped first: the one taken in here is then the only one.
+    let demo = app.get(&format!("/api/v1/products/{cabbage}/lots"), None).await.body;
+    for l in demo["items"].as_array().cloned().unwrap_or_default() {
+        let hold = format!("/api/v1/admin/lots/{}/hold", l["id"]);
+        assert_eq!(app.post(&hold, &serde_json::json!({ "reason": "测试前停售" }), Some(&staff)).await.status, 200);
+    }
     let stock = app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["stock"].as_i64().expect("stock");
     let browser = Driver::start().await;
     browser.goto(&app.url("/login")).await;

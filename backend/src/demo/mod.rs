@@ -4,7 +4,7 @@
 
 use crate::store::checkout::SlotRecord;
 use crate::store::seed::{
-    Seed, SeedAccount, SeedBox, SeedBuilding, SeedCategory, SeedHousehold, SeedProduct, SeedVendor,
+    Seed, SeedAccount, SeedBox, SeedBuilding, SeedCategory, SeedHousehold, SeedProducer, SeedProduct, SeedVendor,
 };
 use shared::Role;
 
@@ -27,6 +27,16 @@ const CATEGORIES: &[(&str, &str, &str, &str)] = &[
     ("tofu", "豆制品", "Tofu & soy", "🫘"),
     ("seafood", "水产", "Fish & seafood", "🐟"),
     ("staple", "主食厨房", "Staple kitchen", "🥟"),
+];
+
+/// Where the demo's fresh goods come from, by category (产销对接 with Shandong's vegetable
+/// country): origin, the issuer of the certificates (合格证) and its phone.
+const PRODUCERS: &[(&str, &str, &str, &str)] = &[
+    ("vegetable", "山东寿光", "寿光市洛城街道蔬菜专业合作社", "0536-5200001"),
+    ("fruit", "山东烟台栖霞", "栖霞市苹果专业合作社", "0535-5200002"),
+    ("meat", "山东临沂", "临沂市兰陵县生猪养殖合作社", "0539-5200003"),
+    ("egg", "山东济南章丘", "章丘区绣惠镇蛋鸡养殖场", "0531-5200004"),
+    ("seafood", "山东东营", "东营市黄河口水产养殖合作社", "0546-5200005"),
 ];
 
 const STALLS: &[(&str, &str, &str, &str, Goods)] = &[
@@ -377,6 +387,10 @@ pub fn market() -> Seed {
             .map(|n| SeedBuilding { community: COMMUNITY, number: n.to_string(), units: 3, floors: 6 })
             .collect(),
         accounts,
+        producers: PRODUCERS
+            .iter()
+            .map(|&(category, origin, issuer, contact)| SeedProducer { category, origin, issuer, contact })
+            .collect(),
     }
 }
 

@@ -24,6 +24,17 @@ pub struct Seed {
     pub boxes: Vec<SeedBox>,
     pub buildings: Vec<SeedBuilding>,
     pub accounts: Vec<SeedAccount>,
+    /// Who certifies the goods of a category (产销对接): every product of a stall of that
+    /// category starts as one lot with this certificate and a passed rapid test.
+    pub producers: Vec<SeedProducer>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SeedProducer {
+    pub category: &'static str,
+    pub origin: &'static str,
+    pub issuer: &'static str,
+    pub contact: &'static str,
 }
 
 #[derive(Debug, Clone)]
@@ -178,9 +189,14 @@ impl Seeder {
                 )
                 .await?;
             vendor_ids.insert(v.stall_no.clone(), (vendor_id, v.category));
+            let producer = seed.producers.iter().find(|p| p.category == v.category);
             for p in &v.products {
                 let id = insert_product(&mut tx, vendor_id, v.category, p, false, now).await?;
                 product_ids.insert(p.name.as_str(), id);
+                if let Some(producer) = producer.filter(|_| p.stock > 0) {
+                    insert_lot(&mut tx, (vendor_id, id), p, producer, user_ids.get(&v.owner_phone).copied(), now)
+                        .await?;
+                }
             }
         }
         for b in &seed.boxes {
@@ -203,6 +219,45 @@ impl Seeder {
         self.sessions.forget_all();
         Ok(true)
     }
+}
+
+/// A product's opening stock as one certified lot, tested this morning (the demo's goods came
+/// in with their 合格证 like any delivery; the stock itself is already in the ledger).
+async fn insert_lot(
+    tx: &mut Tx,
+    (vendor_id, product_id): (i64, i64),
+    p: &SeedProduct,
+    producer: &SeedProducer,
+    by: Option<i64>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let lot: i64 = tx
+        .one(
+            "INSERT INTO lots (vendor_id, product_id, quantity, remaining, cert_product, cert_quantity, cert_origin, \
+             cert_issued_at, cert_issuer, cert_contact, received_by, received_at) \
+             VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            &args![
+                vendor_id,
+                product_id,
+                p.stock,
+                p.name.as_str(),
+                format!("{}{}", p.stock, p.unit),
+                producer.origin,
+                now - chrono::Duration::days(1),
+                producer.issuer,
+                producer.contact,
+                by,
+                now
+            ],
+        )
+        .await?;
+    tx.exec(
+        "INSERT INTO lot_tests (lot_id, method, passed, result, tested_by, tested_at, recorded_by) \
+         VALUES ($1, '酶抑制率法', $2, 'pass', '市场快检室', $3, $4)",
+        &args![lot, true, now, by],
+    )
+    .await?;
+    Ok(())
 }
 
 async fn insert_product(
