@@ -4,12 +4,13 @@
 
 use crate::SERVER_BIN;
 use serde_json::{json, Value};
-use tests::{on_both_databases, spawn_app_with, start, start_process, test_config, Db, TestApp};
+use tests::{on_both_databases, start, start_process, test_config, Db, TestApp};
 
 on_both_databases! {
     stock_is_the_tighter_limit => stock_tighter;
     slot_is_the_tighter_limit => slot_tighter;
     one_key_pressed_through_two_servers_makes_one_order => one_key_two_servers;
+    new_households_buying_two_goods_through_two_servers_get_every_unit => two_goods_two_servers;
     a_server_killed_mid_rush_loses_no_acknowledged_order => killed_mid_rush;
 }
 
@@ -69,16 +70,23 @@ async fn check(
     assert!(stock >= 0);
 }
 
+/// On PostgreSQL through two server processes: every unit is sold, none twice.
 async fn stock_tighter(db: Db) {
-    let app = spawn_app_with(db, |c| c.sms.per_ip_per_hour = 100_000).await;
+    let (mut config, schema) = test_config(db).await;
+    config.sms.per_ip_per_hour = 100_000;
+    let app = start(config.clone(), db, schema).await;
+    let second = if db == Db::Postgres { Some(start_process(SERVER_BIN, &config, db).await) } else { None };
+    let apps: Vec<&TestApp> = std::iter::once(&app).chain(second.as_ref()).collect();
     let staff = app.login("13800000000").await.0;
-    let slot = app.open_slot(&staff, 150, 0, 24).await;
+    // Nearly enough for everyone: no single batch of one process takes it all.
+    let slot = app.open_slot(&staff, 250, 0, 24).await;
     let carrots = app.product_id("胡萝卜").await;
-    app.change_product(&staff, carrots, &json!({ "stock": 90 })).await;
+    app.change_product(&staff, carrots, &json!({ "stock": 190 })).await;
     let tokens = residents(&app, BUYERS).await;
-    let replies = rush(&[&app], &tokens, slot["id"].as_i64().expect("id"), carrots).await;
-    check(&app, &staff, &replies, &slot, carrots, 90, "out_of_stock").await;
+    let replies = rush(&apps, &tokens, slot["id"].as_i64().expect("id"), carrots).await;
+    check(&app, &staff, &replies, &slot, carrots, 190, "out_of_stock").await;
     assert_eq!(app.get(&format!("/api/v1/products/{carrots}"), None).await.body["stock"], 0);
+    drop(second);
 }
 
 async fn slot_tighter(db: Db) {
@@ -212,4 +220,44 @@ async fn killed_mid_rush(db: Db) {
     let slots = second.get("/api/v1/slots", None).await.body;
     let s = slots["items"].as_array().expect("items").iter().find(|s| s["id"] == slot["id"]).expect("slot");
     assert_eq!(s["booked"].as_i64(), Some(orders.len() as i64), "places booked = orders made");
+}
+
+/// The morning as the benchmark plays it, small: new residents (each their own flat, the address
+/// in the first order) with a scarce and a plentiful product in the cart, through two server
+/// processes on PostgreSQL. Every unit of the scarce one is sold, none twice; nobody is refused
+/// as sold out while some is left. (A product row another process's batch had just changed was
+/// once dropped from a batch's snapshot: 2,387 of 2,700 in the benchmark.)
+async fn two_goods_two_servers(db: Db) {
+    let (mut config, schema) = test_config(db).await;
+    config.sms.per_ip_per_hour = 100_000;
+    let app = start(config.clone(), db, schema).await;
+    let second = if db == Db::Postgres { Some(start_process(SERVER_BIN, &config, db).await) } else { None };
+    let apps: Vec<&TestApp> = std::iter::once(&app).chain(second.as_ref()).collect();
+    let staff = app.login("13800000000").await.0;
+    let slots = [app.open_slot(&staff, 200, 0, 24).await, app.open_slot(&staff, 200, 0, 26).await];
+    let (scarce, plenty) = (app.product_id("茄子").await, app.product_id("大白菜").await);
+    app.change_product(&staff, scarce, &json!({ "stock": 300 })).await;
+    app.change_product(&staff, plenty, &json!({ "stock": 100_000 })).await;
+    let tokens = residents(&app, 360).await;
+    let carts = tokens.iter().flat_map(|t| [app.set_cart(t, scarce, 1), app.set_cart(t, plenty, 2)]).collect();
+    for r in tests::join_all(carts).await {
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let calls = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let body = json!({ "slot_id": slots[i % 2]["id"], "payment": "on_delivery",
+                               "address": { "building": "4", "unit": (1 + i % 3).to_string(), "room": format!("{}", 100 + i) } });
+            let app = apps[i % apps.len()];
+            async move { app.checkout(t, &format!("two-goods-{i}"), &body).await }
+        })
+        .collect();
+    let replies = tests::join_all(calls).await;
+    let created = replies.iter().filter(|r| r.status == 201).count();
+    let refused: Vec<String> =
+        replies.iter().filter(|r| r.status != 201).map(|r| format!("{} {}", r.status, r.body)).collect();
+    let left = app.get(&format!("/api/v1/products/{scarce}"), None).await.body["stock"].as_i64();
+    assert_eq!((created, left), (300, Some(0)), "refused: {:?}", refused.iter().take(3).collect::<Vec<_>>());
+    drop(second);
 }

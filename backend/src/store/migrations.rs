@@ -67,6 +67,7 @@ pub const POSTGRES: Embedded = &[
     (27, "sms notices", include_str!("../../../migrations/postgres/0027_sms_notices.sql")),
     (28, "door photos", include_str!("../../../migrations/postgres/0028_door_photos.sql")),
     (29, "lots", include_str!("../../../migrations/postgres/0029_lots.sql")),
+    (30, "checkout load by id", include_str!("../../../migrations/postgres/0030_checkout_load_by_id.sql")),
 ];
 
 /// The newest migration this binary has for the database.
