@@ -58,12 +58,12 @@ fn TestBoard() -> impl IntoView {
             } else {
                 view! { <ul class="households">{list.into_iter().map(|e| view! {
                     <li class="test-row" data-lot=e.lot_id>
-                        <strong>{e.product_name} " · " {e.vendor_name}</strong>
-                        <span class="note">{e.origin} " · " {e.test.method} " · " {e.test.by}</span>
+                        <strong translate="no">{e.product_name} " · " {e.vendor_name}</strong>
+                        <span class="note" translate="no">{e.origin} " · " {e.test.method} " · " {e.test.by}</span>
                         {if e.test.result == "pass" {
                             view! { <span class="badge">{tr("合格", "Passed")}</span> }.into_any()
                         } else {
-                            view! { <span class="badge warn">{tr("不合格", "Failed")} {e.hold_reason.map(|r| format!(" · {} {r}", tr("已停售", "stopped")()))}</span> }.into_any()
+                            view! { <span class="badge warn">{tr("不合格", "Failed")} {e.hold_reason.map(|r| view! { " · " {tr("已停售", "stopped")} " " <span translate="no">{r}</span> })}</span> }.into_any()
                         }}
                     </li>
                 }).collect_view()}</ul> }.into_any()
@@ -81,7 +81,7 @@ fn Lots(id: i64) -> impl IntoView {
             .map(|l| {
                 let test = l.tests.first().map(|t| if t.result == "pass" { tr("快检合格", "Test passed") } else { tr("快检不合格", "Test failed") });
                 view! {
-                    <p class="note lot-certificate">"📄 " {tr("合格证", "Certificate")} ": " {l.certificate.origin} " · " {l.certificate.issuer} " · "
+                    <p class="note lot-certificate">"📄 " {tr("合格证", "Certificate")} ": " <span translate="no">{l.certificate.origin} " · " {l.certificate.issuer}</span> " · "
                         {l.certificate.issued_at.get(..10).unwrap_or_default().to_owned()} {test.map(|t| view! { " · " {t} })}</p>
                 }
             })

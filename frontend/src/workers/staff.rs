@@ -790,7 +790,8 @@ fn LotsAdmin() -> impl IntoView {
                         let id = l.id;
                         let held = l.held.is_some();
                         view! {
-                            {super::vendor::lot_row(l)}
+                            <li class="lot" data-lot=id>
+                            {super::vendor::lot_facts(&l)}
                             <div class="actions">
                                 {(!held).then(|| view! {
                                     <button class="btn secondary hold-lot" data-lot=id on:click=move |_| hold(id)>
@@ -805,6 +806,7 @@ fn LotsAdmin() -> impl IntoView {
                                     });
                                 }>"⬇ " {tr("追溯表格", "Trace spreadsheet")}</button>
                             </div>
+                            </li>
                         }
                     }).collect_view()}
                 </ul>

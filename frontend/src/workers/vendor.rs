@@ -379,6 +379,11 @@ fn TakeIn() -> impl IntoView {
 
 /// One lot in a list: product, what is left, origin and issuer, its latest test, held or not.
 pub(super) fn lot_row(l: shared::api::Lot) -> impl IntoView {
+    view! { <li class="lot" data-lot=l.id>{lot_facts(&l)}</li> }
+}
+
+/// What a lot's row says (the names are the market's data, never translated).
+pub(super) fn lot_facts(l: &shared::api::Lot) -> impl IntoView {
     let test = l.tests.first().map(|t| {
         if t.result == "pass" {
             tr("快检合格", "Test passed")
@@ -387,12 +392,10 @@ pub(super) fn lot_row(l: shared::api::Lot) -> impl IntoView {
         }
     });
     view! {
-        <li class="lot" data-lot=l.id>
-            <strong>{tr("批次", "Lot")} " " {l.id} " · " {l.product_name.clone()}</strong>
-            <span>{l.remaining} " / " {l.quantity}</span>
-            <span class="note">{l.certificate.origin.clone()} " · " {l.certificate.issuer.clone()}</span>
-            {test.map(|t| view! { <span class="note">{t}</span> })}
-            {l.held.clone().map(|h| view! { <span class="badge status-cancelled lot-held">{tr("已停售", "Held")} ": " {h.reason}</span> })}
-        </li>
+        <strong>{tr("批次", "Lot")} " " {l.id} " · " <span translate="no">{l.product_name.clone()}</span></strong>
+        <span>{l.remaining} " / " {l.quantity}</span>
+        <span class="note" translate="no">{l.certificate.origin.clone()} " · " {l.certificate.issuer.clone()}</span>
+        {test.map(|t| view! { <span class="note">{t}</span> })}
+        {l.held.clone().map(|h| view! { <span class="badge status-cancelled lot-held">{tr("已停售", "Held")} ": " <span translate="no">{h.reason}</span></span> })}
     }
 }
