@@ -16,6 +16,18 @@ on_both_databases! {
 
 const BUYERS: usize = 200;
 
+/// The market's server, and on PostgreSQL a second process sharing its database; `many` lets
+/// hundreds of residents log in from this one address.
+async fn servers(db: Db, many: bool) -> (TestApp, Option<TestApp>) {
+    let (mut config, schema) = test_config(db).await;
+    if many {
+        config.sms.per_ip_per_hour = 100_000;
+    }
+    let first = start(config.clone(), db, schema).await;
+    let second = if db == Db::Postgres { Some(start_process(SERVER_BIN, &config, db).await) } else { None };
+    (first, second)
+}
+
 async fn residents(app: &TestApp, n: usize) -> Vec<String> {
     let logins = (0..n).map(|i| async move { app.login(&format!("137{:08}", 10_000 + i)).await.0 }).collect();
     tests::join_all(logins).await
@@ -72,10 +84,7 @@ async fn check(
 
 /// On PostgreSQL through two server processes: every unit is sold, none twice.
 async fn stock_tighter(db: Db) {
-    let (mut config, schema) = test_config(db).await;
-    config.sms.per_ip_per_hour = 100_000;
-    let app = start(config.clone(), db, schema).await;
-    let second = if db == Db::Postgres { Some(start_process(SERVER_BIN, &config, db).await) } else { None };
+    let (app, second) = servers(db, true).await;
     let apps: Vec<&TestApp> = std::iter::once(&app).chain(second.as_ref()).collect();
     let staff = app.login("13800000000").await.0;
     // Nearly enough for everyone: no single batch of one process takes it all.
@@ -90,11 +99,8 @@ async fn stock_tighter(db: Db) {
 }
 
 async fn slot_tighter(db: Db) {
-    let (mut config, schema) = test_config(db).await;
-    config.sms.per_ip_per_hour = 100_000;
     // On PostgreSQL, two server processes share the database.
-    let first = start(config.clone(), db, schema).await;
-    let second = if db == Db::Postgres { Some(start_process(SERVER_BIN, &config, db).await) } else { None };
+    let (first, second) = servers(db, true).await;
     let apps: Vec<&TestApp> = std::iter::once(&first).chain(second.as_ref()).collect();
     let staff = first.login("13800000000").await.0;
     let slot = first.open_slot(&staff, 70, 0, 24).await;
@@ -110,9 +116,7 @@ async fn slot_tighter(db: Db) {
 /// A phone that retries "pay" with the same Idempotency-Key while a load balancer spreads the
 /// retries over two server processes (on PostgreSQL): one order, and every answer is that order.
 async fn one_key_two_servers(db: Db) {
-    let (config, schema) = test_config(db).await;
-    let first = start(config.clone(), db, schema).await;
-    let second = if db == Db::Postgres { Some(start_process(SERVER_BIN, &config, db).await) } else { None };
+    let (first, second) = servers(db, false).await;
     let apps: Vec<&TestApp> = std::iter::once(&first).chain(second.as_ref()).collect();
     let staff = first.login("13800000000").await.0;
     let slot = first.open_slot(&staff, 10, 0, 24).await;
@@ -228,10 +232,7 @@ async fn killed_mid_rush(db: Db) {
 /// as sold out while some is left. (A product row another process's batch had just changed was
 /// once dropped from a batch's snapshot: 2,387 of 2,700 in the benchmark.)
 async fn two_goods_two_servers(db: Db) {
-    let (mut config, schema) = test_config(db).await;
-    config.sms.per_ip_per_hour = 100_000;
-    let app = start(config.clone(), db, schema).await;
-    let second = if db == Db::Postgres { Some(start_process(SERVER_BIN, &config, db).await) } else { None };
+    let (app, second) = servers(db, true).await;
     let apps: Vec<&TestApp> = std::iter::once(&app).chain(second.as_ref()).collect();
     let staff = app.login("13800000000").await.0;
     let slots = [app.open_slot(&staff, 200, 0, 24).await, app.open_slot(&staff, 200, 0, 26).await];

@@ -3,7 +3,7 @@
 //! when every stall has packed. Decided here over the rows the store has locked.
 
 use super::order::LineRecord;
-use shared::order::{order_status_for_parts, part_step, OrderStatus, PartStep, PartStepRefused};
+use shared::order::{order_status_for_parts, part_step, OrderStatus, PartStep, PartStepRefused, PART_PACKED};
 use shared::{ErrorCode, Fen, ProductId};
 use std::collections::BTreeMap;
 
@@ -32,6 +32,9 @@ pub struct PartChange {
     pub order_total: Fen,
     pub order_status: OrderStatus,
     pub order_moved: bool,
+    /// Packed by this step (not before): each line's (product, quantity that comes), to be drawn
+    /// from the product's lots; empty otherwise.
+    pub to_pack: Vec<(ProductId, i64)>,
     /// What a paid order's shortages give back: the difference, owed as a refund.
     pub refund_fen: Option<i64>,
 }
@@ -94,7 +97,13 @@ pub fn decide_part_step(
     let order_total = Fen::stored((s.order_total.get() - before.get() + after.get()).max(0));
     let statuses: Vec<&str> = s.parts.iter().map(|(v, st)| if *v == vendor_id { next } else { st.as_str() }).collect();
     let order_status = order_status_for_parts(s.order_status, statuses.iter().copied());
+    let to_pack = if next == PART_PACKED && current != PART_PACKED {
+        s.lines.iter().map(|l| (l.product_id, l.quantity - l.short)).collect()
+    } else {
+        Vec::new()
+    };
     Ok(PartChange {
+        to_pack,
         part_status: next,
         part_subtotal: after,
         shortages: short.into_iter().collect(),
@@ -153,10 +162,12 @@ mod tests {
         s.parts[1].1 = PART_CONFIRMED.into();
         let c = decide_part_step(Some(&s), 7, PartStep::Confirm, &[]).expect("confirmed");
         assert_eq!((c.order_status, c.order_moved), (OrderStatus::Confirmed, true));
+        assert!(c.to_pack.is_empty(), "confirmed draws no lot");
         s.order_status = OrderStatus::Confirmed;
         s.parts = vec![(7, PART_CONFIRMED.into()), (8, PART_PACKED.into())];
         let c = decide_part_step(Some(&s), 7, PartStep::Pack, &[]).expect("packed");
         assert_eq!((c.part_status, c.order_status), (PART_PACKED, OrderStatus::Packed));
+        assert_eq!(c.to_pack, vec![(ProductId(1), 2), (ProductId(2), 3)], "packed: every line drawn from lots");
     }
 
     #[test]

@@ -232,12 +232,9 @@ impl Stalls {
         if change.order_moved {
             add_event(&mut tx, shared::OrderId(s.order_id), change.order_status, now, Some(by)).await?;
         }
-        // Packed now (not again): each line is drawn from the product's lots, oldest first.
-        let packed_before = s.parts.iter().any(|(v, status)| *v == vendor_id && status == "packed");
-        if change.part_status == "packed" && !packed_before {
-            let lines: Vec<(i64, i64)> = s.lines.iter().map(|l| (l.product_id.get(), l.quantity - l.short)).collect();
-            crate::store::supply::draw_lots(&mut tx, s.order_id, &lines).await?;
-        }
+        // Packed now: each line is drawn from the product's lots, oldest first.
+        let to_pack: Vec<(i64, i64)> = change.to_pack.iter().map(|(p, q)| (p.get(), *q)).collect();
+        crate::store::supply::draw_lots(&mut tx, s.order_id, &to_pack).await?;
         if let Some(amount) = change.refund_fen {
             tx.exec(SHORTAGE_REFUND_INSERT, &args![s.order_id, amount, now, format!("-S{part_id}")]).await?;
             tx.exec(
