@@ -43,6 +43,15 @@ fn phone_photo(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
+/// A slot still taking orders now (the demo's first pickup slot of the day closes in the
+/// afternoon).
+fn still_open(slot: &serde_json::Value) -> bool {
+    slot["cutoff_at"]
+        .as_str()
+        .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+        .is_some_and(|c| c > chrono::Utc::now() + chrono::Duration::minutes(5))
+}
+
 async fn upload(app: &TestApp, path: &str, token: &str, bytes: Vec<u8>, content_type: &str) -> tests::Reply {
     app.send(app.client.put(app.url(path)).bearer_auth(token).header("Content-Type", content_type).body(bytes)).await
 }
@@ -96,8 +105,10 @@ async fn photos(db: Db) {
     assert_eq!(line.map(|l| l["photo"]["thumb_url"].clone()), Some(json!(thumb)), "{cart}");
     // And on the order's page, once bought.
     let slots = app.get("/api/v1/slots", None).await.body;
-    let slot =
-        slots["items"].as_array().and_then(|l| l.iter().find(|s| s["kind"] == "pickup")).map(|s| s["id"].clone());
+    let slot = slots["items"]
+        .as_array()
+        .and_then(|l| l.iter().find(|s| s["kind"] == "pickup" && still_open(s)))
+        .map(|s| s["id"].clone());
     let body = json!({ "slot_id": slot.expect("a pickup slot"), "payment": "on_delivery" });
     let order = app.checkout(&resident, "photo-order", &body).await;
     assert_eq!(order.status, 201, "{:?}", order.body);
