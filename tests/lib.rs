@@ -391,6 +391,15 @@ impl TestApp {
         assert_eq!(r.body["household_limit"], limit);
     }
 
+    /// The market's books (`fuxiansheng check`'s invariants) balance, read from its database.
+    pub async fn books_balance(&self) {
+        let state = self.state.as_ref().expect("in-process server");
+        let ops = backend::store::ops::Ops::open(&state.config).await.expect("ops");
+        let books = ops.books().await.expect("books");
+        assert_eq!(backend::domain::books::check(&books), vec![], "the books balance");
+        ops.close().await;
+    }
+
     /// Asks for a code (demo mode returns it) and logs in. Returns (token, user).
     pub async fn login(&self, phone: &str) -> (String, Value) {
         let sent = self.post("/api/v1/auth/sms-code", &serde_json::json!({ "phone": phone }), None).await;

@@ -901,3 +901,41 @@ pub fn tests_path(day: &str) -> String {
 pub async fn update_own_product(id: i64, body: &shared::api::UpdateProductRequest) -> ApiResult<shared::api::Product> {
     parse(send(Call::new("PATCH", format!("/api/v1/vendor/products/{id}")), body).await?)
 }
+
+// ---------- supply: producers, offers, purchase orders (产销对接) ----------
+
+/// Offers delivering on a day, for a stall to order from.
+pub fn offers_path(day: &str) -> String {
+    format!("/api/v1/offers?day={}", encode(day))
+}
+
+pub const OWN_OFFERS: &str = "/api/v1/producer/offers";
+pub const PRODUCER_ORDERS: &str = "/api/v1/producer/purchase-orders";
+pub const PRODUCERS: &str = "/api/v1/admin/producers";
+
+/// The stall's purchase lines for a day.
+pub fn stall_purchases_path(day: &str) -> String {
+    format!("/api/v1/vendor/purchase-orders?day={}", encode(day))
+}
+
+/// Staff's supply plan for a day.
+pub fn supply_plan_path(day: &str) -> String {
+    format!("/api/v1/admin/supply?day={}", encode(day))
+}
+
+pub async fn publish_offer(body: &shared::api::NewOffer) -> ApiResult<shared::api::Offer> {
+    parse(send(Call::new("POST", OWN_OFFERS), body).await?)
+}
+
+pub async fn withdraw_offer(id: i64) -> ApiResult<shared::api::Offer> {
+    parse(exchange(Call::new("POST", format!("{OWN_OFFERS}/{id}/withdraw")), None).await?)
+}
+
+/// A stall sets what it wants of offers on a day (0 takes a line away).
+pub async fn order_from_producers(body: &shared::api::PurchaseRequest) -> ApiResult<List<shared::api::PurchaseLine>> {
+    parse(send(Call::new("POST", "/api/v1/vendor/purchase-orders"), body).await?)
+}
+
+pub async fn add_producer(body: &shared::api::NewProducer) -> ApiResult<shared::api::Producer> {
+    parse(send(Call::new("POST", PRODUCERS), body).await?)
+}

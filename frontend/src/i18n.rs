@@ -91,6 +91,7 @@ dictionary! {
     role_vendor => "摊主", "Vendor";
     role_staff => "工作人员", "Staff";
     role_leader => "团长", "Group leader";
+    role_producer => "供货方", "Producer";
     household => "住址", "Home address";
     no_household => "还没有登记住址，下单时可填写", "No address on record yet; add one when you order";
     quarantined => "居家隔离", "Home quarantine";

@@ -227,10 +227,13 @@ pub enum Role {
     Staff,
     /// 团长: a resident who runs group-buys for the buildings staff gave them.
     Leader,
+    /// A farm, cooperative or wholesaler that offers goods to the stalls (产销对接).
+    Producer,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Resident, Role::Volunteer, Role::Vendor, Role::Staff, Role::Leader];
+    pub const ALL: [Role; 6] =
+        [Role::Resident, Role::Volunteer, Role::Vendor, Role::Staff, Role::Leader, Role::Producer];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -239,6 +242,7 @@ impl Role {
             Role::Vendor => "vendor",
             Role::Staff => "staff",
             Role::Leader => "leader",
+            Role::Producer => "producer",
         }
     }
 

@@ -18,7 +18,7 @@ impl Bundle {
         let under = |prefix: &str| {
             path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
         };
-        if ["/staff", "/vendor", "/volunteer"].into_iter().any(under) {
+        if ["/staff", "/vendor", "/volunteer", "/producer"].into_iter().any(under) {
             Bundle::Workers
         } else if ["/cart", "/checkout", "/orders", "/group", "/prices", "/donate", "/household", "/standing"]
             .into_iter()

@@ -24,14 +24,6 @@ async fn stock(app: &TestApp, product: i64) -> i64 {
     app.get(&format!("/api/v1/products/{product}"), None).await.body["stock"].as_i64().expect("stock")
 }
 
-async fn books_balance(app: &TestApp) {
-    let state = app.state.as_ref().expect("in-process server");
-    let ops = backend::store::ops::Ops::open(&state.config).await.expect("ops");
-    let books = ops.books().await.expect("books");
-    assert_eq!(backend::domain::books::check(&books), vec![], "the books balance");
-    ops.close().await;
-}
-
 async fn lots(db: Db) {
     let app = spawn_app(db).await;
     let (staff, _) = app.login("13800000000").await;
@@ -124,7 +116,7 @@ async fn lots(db: Db) {
     let first_now =
         lot["items"].as_array().and_then(|l| l.iter().find(|x| x["id"] == first).cloned()).unwrap_or_default();
     assert_eq!(first_now["remaining"], 47, "packed once, from the first lot: {lot}");
-    books_balance(&app).await;
+    app.books_balance().await;
 
     // The recall: staff hold the first lot; what is left of it leaves the stock, the household
     // that had it is told, and the trace finds its door.
@@ -169,5 +161,5 @@ async fn lots(db: Db) {
         assert!(std::time::Instant::now() < deadline, "no recall notice: {notices}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    books_balance(&app).await;
+    app.books_balance().await;
 }

@@ -17,6 +17,7 @@ mod operations;
 mod payments;
 mod photos;
 mod prices;
+mod producers;
 mod rush;
 mod scale;
 mod shopping;

@@ -1066,6 +1066,73 @@ async fn a_stall_takes_a_certified_lot_in_and_staff_stop_it() {
     browser.quit().await;
 }
 
+/// 产销对接 end to end: a producer publishes an offer on its page; a stall orders the demo
+/// producer's 大白菜 for a day on its console; the producer sees it on that day's purchase order;
+/// staff's supply plan shows it on order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_producer_offers_a_stall_orders_and_staff_see_it_on_order() {
+    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
+    let app = spawn_app(Db::Sqlite).await;
+    let (staff, _) = app.login("13800000000").await;
+    let (producer, _) = app.login("13800000401").await;
+    let cabbage = app.product_id("大白菜").await;
+    let vendor = app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["vendor_id"].as_i64();
+    let (stall, _) = app.login(&format!("138000001{:02}", vendor.expect("vendor"))).await;
+    let shanghai = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let day = (chrono::Utc::now() + chrono::Duration::days(2)).with_timezone(&shanghai).format("%Y-%m-%d").to_string();
+    let offers = app.get(&format!("/api/v1/offers?day={day}"), Some(&stall)).await.body;
+    let offer = offers["items"].as_array().and_then(|o| o.iter().find(|o| o["product"] == "大白菜")).cloned();
+    let offer = offer.and_then(|o| o["id"].as_i64()).expect("the demo's 寿光 co-operative offers 大白菜");
+
+    // The producer publishes an offer for the day after tomorrow (ticked already).
+    let browser = Driver::start().await;
+    browser.goto(&app.url("/login")).await;
+    browser.script(&format!("localStorage.setItem('fxs_token', {producer:?}); return 0")).await;
+    browser.goto(&app.url("/producer")).await;
+    browser.wait_for("#offer-product", WAIT).await;
+    set_input(&browser, "#offer-product", "黄心白菜").await;
+    set_input(&browser, "#offer-quantity", "300").await;
+    set_input(&browser, "#offer-price", "0.70").await;
+    browser.click(&browser.wait_for("#offer-submit", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#offer-message')?.textContent.includes('✓')", "published").await;
+    wait_until(&browser, "document.querySelector('#own-offers')?.textContent.includes('黄心白菜')", "listed").await;
+
+    // The stall orders 60 斤 of the demo's 大白菜 offer for its own 大白菜 (chosen by name).
+    browser.script(&format!("localStorage.setItem('fxs_token', {stall:?}); return 0")).await;
+    browser.goto(&app.url("/vendor")).await;
+    let row = format!(".offer[data-offer='{offer}']");
+    browser.wait_for(&format!("{row} .offer-quantity"), WAIT).await;
+    let chosen = browser.script(&format!("return document.querySelector(\"{row} .offer-product\").value")).await;
+    assert_eq!(chosen, cabbage.to_string(), "the stall's good of the offer's name");
+    set_input(&browser, &format!("{row} .offer-quantity"), "60").await;
+    browser.click(&browser.wait_for(&format!("{row} .order-offer"), WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#purchase-message')?.textContent.includes('✓')", "ordered").await;
+    wait_until(&browser, "document.querySelector('#own-purchases')?.textContent.includes('60')", "the stall's line")
+        .await;
+
+    // The producer's purchase order for the day has it; staff's plan shows it on order.
+    browser.script(&format!("localStorage.setItem('fxs_token', {producer:?}); return 0")).await;
+    browser.goto(&app.url("/producer")).await;
+    wait_until(
+        &browser,
+        &format!("document.querySelector(\".purchase-order[data-day='{day}']\")?.textContent.includes('60')"),
+        "the purchase order",
+    )
+    .await;
+    browser.script(&format!("localStorage.setItem('fxs_token', {staff:?}); return 0")).await;
+    browser.goto(&app.url("/staff/supply")).await;
+    browser.wait_for("#plan-day", WAIT).await;
+    set_input(&browser, "#plan-day", &day).await;
+    wait_until(
+        &browser,
+        &format!("document.querySelector(\"#supply-plan tr[data-product='{cabbage}']\")?.textContent.includes('60')"),
+        "on order in the plan",
+    )
+    .await;
+    wait_until(&browser, "document.querySelector('#producers')?.textContent.includes('寿光')", "the producers").await;
+    browser.quit().await;
+}
+
 /// A resident who logged in with WeChat has no phone: the checkout page asks to bind the phone
 /// WeChat vouches for; once bound to a phone that already had an order, that order is theirs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1676,6 +1743,7 @@ async fn axe_finds_nothing_serious_on_any_page() {
     let (staff, _) = app.login("13800000000").await;
     let (vendor, _) = app.login("13800000101").await;
     let (volunteer, _) = app.login("13800000201").await;
+    let (producer, _) = app.login("13800000401").await;
 
     let mut pages: Vec<(Option<&str>, String)> = vec![(None, "/".into()), (None, "/login".into())];
     a_standing_order(&app, &resident).await;
@@ -1700,10 +1768,11 @@ async fn axe_finds_nothing_serious_on_any_page() {
     if let Some(g) = group {
         pages.push((Some(&resident), format!("/group/{g}")));
     }
-    for page in ["/staff", "/staff/dispatch", "/staff/donations"] {
+    for page in ["/staff", "/staff/dispatch", "/staff/donations", "/staff/supply"] {
         pages.push((Some(&staff), page.into()));
     }
     pages.push((Some(&vendor), "/vendor".into()));
+    pages.push((Some(&producer), "/producer".into()));
     pages.push((Some(&volunteer), "/volunteer".into()));
 
     let browser = Driver::start().await;

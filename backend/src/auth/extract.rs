@@ -100,3 +100,11 @@ role_guard!(
     Role::Vendor,
     "stall holders"
 );
+
+role_guard!(
+    /// A producer (a farm, cooperative or wholesaler): the one it speaks for is found by the
+    /// account (`store::Producers::of_user`).
+    ProducerUser,
+    Role::Producer,
+    "producers"
+);

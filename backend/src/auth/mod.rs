@@ -5,6 +5,6 @@ mod jwt;
 mod keys;
 pub mod sms;
 
-pub use extract::{AuthUser, StaffUser, VendorUser};
+pub use extract::{AuthUser, ProducerUser, StaffUser, VendorUser};
 pub use jwt::{Claims, JwtKeys};
 pub use sms::{new_code, CodeKey, SmsSender};

@@ -316,6 +316,11 @@ pub fn volunteer_phone(index: usize) -> String {
     format!("138000002{:02}", index + 1)
 }
 
+/// The demo producers' phones: 13800000401 speaks for 寿光's vegetables, and so on.
+pub fn producer_phone(index: usize) -> String {
+    format!("138000004{:02}", index + 1)
+}
+
 pub fn market() -> Seed {
     let mut vendors: Vec<SeedVendor> = STALLS
         .iter()
@@ -363,6 +368,12 @@ pub fn market() -> Seed {
         roles: vec![Role::Volunteer],
         household: None,
     }));
+    accounts.extend(PRODUCERS.iter().enumerate().map(|(i, &(_, _, issuer, _))| SeedAccount {
+        phone: producer_phone(i),
+        display_name: issuer.into(),
+        roles: vec![Role::Producer],
+        household: None,
+    }));
     accounts.extend(RESIDENTS.iter().map(|&(phone, name, b, u, r, q, h, e)| SeedAccount {
         phone: phone.into(),
         display_name: name.into(),
@@ -389,7 +400,14 @@ pub fn market() -> Seed {
         accounts,
         producers: PRODUCERS
             .iter()
-            .map(|&(category, origin, issuer, contact)| SeedProducer { category, origin, issuer, contact })
+            .enumerate()
+            .map(|(i, &(category, origin, issuer, contact))| SeedProducer {
+                category,
+                origin,
+                issuer,
+                contact,
+                phone: producer_phone(i),
+            })
             .collect(),
     }
 }

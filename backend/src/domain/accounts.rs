@@ -222,6 +222,8 @@ pub struct RoleFacts {
     pub known_buildings: Vec<String>,
     /// Whether the stall asked for is on record.
     pub stall_exists: bool,
+    /// Whether the account speaks for a producer (`POST /admin/producers` made it so).
+    pub speaks_for_producer: bool,
 }
 
 /// Staff give an account exactly these roles: at least one; a leader needs the buildings they
@@ -244,6 +246,9 @@ pub fn decide_roles(asked: &shared::group_buy::SetRoles, facts: &RoleFacts) -> R
     let has = |r: shared::Role| roles.contains(&r);
     let (leader, volunteer, vendor) =
         (has(shared::Role::Leader), has(shared::Role::Volunteer), has(shared::Role::Vendor));
+    if has(shared::Role::Producer) && !facts.speaks_for_producer {
+        return Err(field("roles: `producer` is given by adding the producer (POST /api/v1/admin/producers)".into()));
+    }
     if leader && asked.buildings.is_empty() {
         return Err(field("buildings: a leader needs the buildings they run".into()));
     }
@@ -311,6 +316,9 @@ mod tests {
         assert!(refused(ask(&["resident"], &[], Some(7)), &facts), "a stall for a resident");
         let no_stall = RoleFacts { stall_exists: false, ..facts.clone() };
         assert!(refused(ask(&["vendor"], &[], Some(99)), &no_stall));
+        assert!(refused(ask(&["producer"], &[], None), &facts), "producer comes with a producer");
+        let farm = RoleFacts { speaks_for_producer: true, ..facts.clone() };
+        assert_eq!(decide_roles(&ask(&["producer", "resident"], &[], None), &farm).map(|r| r.roles.len()), Ok(2));
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! - The donation pool's balance is the sum of its ledger, and the ledger's last line says so.
 //! - Every WeChat payment is for its order's total; no order has more refunded than was paid;
 //!   an order paid by WeChat is not waiting for payment.
+//! - A producer's offer day has as much ordered as the stalls' purchase lines on it, never more
+//!   than the offer delivers.
 
 use shared::group_buy::GroupBuyStatus;
 use shared::order::OrderStatus;
@@ -69,6 +71,17 @@ pub struct PaymentBooks {
     pub refunded_fen: i64,
 }
 
+/// An offer's delivery day: what the offer delivers, what is recorded ordered, and the sum of
+/// the stalls' purchase lines on it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct OfferDayBooks {
+    pub offer_id: i64,
+    pub day: String,
+    pub quantity: i64,
+    pub ordered: i64,
+    pub lines_quantity: i64,
+}
+
 /// What `check` reads, all from one consistent read of the database.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Books {
@@ -85,6 +98,7 @@ pub struct Books {
     /// The balance the ledger's newest line records (None: no line yet).
     pub pool_ledger_last_balance_fen: Option<i64>,
     pub payments: Vec<PaymentBooks>,
+    pub offer_days: Vec<OfferDayBooks>,
 }
 
 /// One thing that does not hold, said for the operator.
@@ -185,6 +199,17 @@ pub fn check(books: &Books) -> Vec<Broken> {
             broken.push(Broken(format!("order {}: paid by WeChat but still waiting for payment", p.order_id)));
         }
     }
+    for d in &books.offer_days {
+        if d.ordered != d.lines_quantity {
+            broken.push(Broken(format!(
+                "offer {} on {}: {} ordered, the stalls' lines hold {}",
+                d.offer_id, d.day, d.ordered, d.lines_quantity
+            )));
+        }
+        if d.ordered > d.quantity {
+            broken.push(Broken(format!("offer {} on {}: {} ordered of {}", d.offer_id, d.day, d.ordered, d.quantity)));
+        }
+    }
     broken
 }
 
@@ -240,6 +265,13 @@ mod tests {
                 paid: true,
                 refunded_fen: 1200,
             }],
+            offer_days: vec![OfferDayBooks {
+                offer_id: 3,
+                day: "2026-12-09".into(),
+                quantity: 100,
+                ordered: 90,
+                lines_quantity: 90,
+            }],
         }
     }
 
@@ -281,6 +313,17 @@ mod tests {
                 b.payments[0].refunded_fen = 0;
             }),
             ["order 9: paid by WeChat but still waiting for payment"]
+        );
+        assert_eq!(
+            broken(&|b| b.offer_days[0].ordered = 80),
+            ["offer 3 on 2026-12-09: 80 ordered, the stalls' lines hold 90"]
+        );
+        assert_eq!(
+            broken(&|b| {
+                b.offer_days[0].ordered = 120;
+                b.offer_days[0].lines_quantity = 120;
+            }),
+            ["offer 3 on 2026-12-09: 120 ordered of 100"]
         );
     }
 }

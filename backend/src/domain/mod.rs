@@ -19,6 +19,7 @@ pub mod setup;
 pub mod slots;
 pub mod stall;
 pub mod standing;
+pub mod supply;
 pub mod time;
 
 /// A refusal decided by a rule: its code (`shared::ErrorCode`, what clients switch on), words a

@@ -16,6 +16,7 @@ mod notices;
 mod orders;
 pub(crate) mod pay;
 mod prices;
+mod producers;
 mod setup;
 mod sheets;
 mod slots;
@@ -190,6 +191,17 @@ pub fn app(
                 .service(lots::trace_csv)
                 .service(lots::product_lots)
                 .service(lots::board)
+                .service(producers::add)
+                .service(producers::all)
+                .service(producers::own_producer)
+                .service(producers::publish)
+                .service(producers::own_offers)
+                .service(producers::withdraw)
+                .service(producers::purchase_orders)
+                .service(producers::offers)
+                .service(producers::order)
+                .service(producers::own_lines)
+                .service(producers::plan)
                 .service(batches::contacts)
                 .service(batches::contacts_csv)
                 .service(batches::report_problem)

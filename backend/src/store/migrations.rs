@@ -35,6 +35,7 @@ pub const SQLITE: Embedded = &[
     (24, "sms notices", include_str!("../../../migrations/sqlite/0024_sms_notices.sql")),
     (25, "door photos", include_str!("../../../migrations/sqlite/0025_door_photos.sql")),
     (26, "lots", include_str!("../../../migrations/sqlite/0026_lots.sql")),
+    (27, "producers", include_str!("../../../migrations/sqlite/0027_producers.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -68,6 +69,7 @@ pub const POSTGRES: Embedded = &[
     (28, "door photos", include_str!("../../../migrations/postgres/0028_door_photos.sql")),
     (29, "lots", include_str!("../../../migrations/postgres/0029_lots.sql")),
     (30, "checkout load by id", include_str!("../../../migrations/postgres/0030_checkout_load_by_id.sql")),
+    (31, "producers", include_str!("../../../migrations/postgres/0031_producers.sql")),
 ];
 
 /// The newest migration this binary has for the database.

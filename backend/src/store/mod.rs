@@ -36,6 +36,7 @@ mod migrations;
 pub mod money;
 pub mod notices;
 pub mod ops;
+pub mod producers;
 mod queue;
 mod row;
 pub mod seed;
@@ -56,6 +57,7 @@ pub use delivery::{batches::Batches, stalls::Stalls};
 pub use group_buys::GroupBuys;
 pub use money::{donations::Donations, payments::Payments};
 pub use notices::Notices;
+pub use producers::Producers;
 pub use seed::{bulk::Bulk, Seeder};
 pub use setup::Setup;
 pub use standing::Standing;
@@ -113,6 +115,7 @@ pub struct Store {
     setup: Setup,
     standing: Standing,
     supply: Supply,
+    producers: Producers,
     /// SQLite: held while the store is open, so one process owns the file.
     owner: std::sync::Mutex<Option<std::fs::File>>,
 }
@@ -241,11 +244,12 @@ impl Store {
             payments: Payments::new(db.clone()),
             donations: Donations::new(db.clone()),
             notices: Notices::new(db.clone()),
-            seeder: Seeder::new(db.clone(), sessions),
+            seeder: Seeder::new(db.clone(), sessions.clone()),
             bulk: Bulk::new(db.clone()),
             setup: Setup::new(db.clone()),
             standing: Standing::new(db.clone()),
             supply: Supply::new(db.clone()),
+            producers: Producers::new(db.clone(), sessions.clone()),
             db,
             owner: std::sync::Mutex::new(None),
         }
@@ -306,6 +310,10 @@ impl Store {
     /// Lots, their certificates and tests, holds and traces.
     pub fn supply(&self) -> &Supply {
         &self.supply
+    }
+
+    pub fn producers(&self) -> &Producers {
+        &self.producers
     }
     /// WeChat Pay's payments and refunds.
     pub fn payments(&self) -> &Payments {

@@ -5,7 +5,9 @@
 
 use super::db::{args, Db, Tx};
 use super::{StoreError, StoreResult};
-use crate::domain::books::{Books, HeldBooks, ItemBooks, OrderCount, PaymentBooks, SlotBooks, StockBooks};
+use crate::domain::books::{
+    Books, HeldBooks, ItemBooks, OfferDayBooks, OrderCount, PaymentBooks, SlotBooks, StockBooks,
+};
 use serde::Deserialize;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
@@ -154,6 +156,15 @@ async fn books(tx: &mut Tx) -> StoreResult<Books> {
             &args![],
         )
         .await?;
+    let offer_days: Vec<OfferDayBooks> = tx
+        .all(
+            "SELECT d.offer_id, d.day, o.quantity, d.ordered, \
+             CAST(COALESCE((SELECT SUM(l.quantity) FROM purchase_lines l \
+                       WHERE l.offer_id = d.offer_id AND l.day = d.day), 0) AS BIGINT) AS lines_quantity \
+             FROM offer_days d JOIN offers o ON o.id = d.offer_id ORDER BY d.offer_id, d.day",
+            &args![],
+        )
+        .await?;
     Ok(Books {
         slots,
         orders,
@@ -165,6 +176,7 @@ async fn books(tx: &mut Tx) -> StoreResult<Books> {
         pool_ledger_sum_fen: ledger.total.unwrap_or(0),
         pool_ledger_last_balance_fen: last.map(|l| l.balance_fen),
         payments,
+        offer_days,
     })
 }
 

@@ -16,6 +16,7 @@ fn role_label(role: Role) -> K {
         Role::Vendor => K::role_vendor,
         Role::Staff => K::role_staff,
         Role::Leader => K::role_leader,
+        Role::Producer => K::role_producer,
     }
 }
 
@@ -106,6 +107,9 @@ fn Account() -> impl IntoView {
             })}
             {user.has_role(Role::Vendor).then(|| view! {
                 <A href="/vendor"><span class="btn primary block" id="vendor-link">{t(K::stall_orders)}</span></A>
+            })}
+            {user.has_role(Role::Producer).then(|| view! {
+                <A href="/producer"><span class="btn primary block" id="producer-link">{t(K::role_producer)}</span></A>
             })}
             <button id="logout" class="btn secondary block" on:click=logout.clone()>{t(K::logout)}</button>
         }

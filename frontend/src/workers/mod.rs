@@ -1,4 +1,4 @@
-//! The workers' bundle, under `/staff`, `/vendor` and `/volunteer`: pages a
+//! The workers' bundle, under `/staff`, `/vendor`, `/volunteer` and `/producer`: pages a
 //! resident never opens, so never downloads. Logging in happens on the residents' login page,
 //! which sends the worker back here.
 
@@ -7,6 +7,7 @@ mod pool;
 mod scan;
 mod setup;
 mod staff;
+mod supply;
 mod vendor;
 mod volunteer;
 
@@ -26,6 +27,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/staff") view=staff::StaffPage/>
                 <Route path=path!("/staff/dispatch") view=staff::DispatchPage/>
                 <Route path=path!("/staff/donations") view=pool::PoolPage/>
+                <Route path=path!("/staff/supply") view=supply::SupplyPage/>
+                <Route path=path!("/producer") view=supply::ProducerPage/>
                 <Route path=path!("/staff/batch/:id") view=volunteer::StaffBatchPage/>
                 <Route path=path!("/vendor") view=vendor::VendorPage/>
                 <Route path=path!("/volunteer") view=volunteer::VolunteerPage/>

@@ -13,10 +13,7 @@ use shared::order::SlotKind;
 use shared::Role;
 
 fn today_shanghai() -> String {
-    // Shanghai is UTC+8 all year.
-    let ms = js_sys::Date::now() + 8.0 * 3600.0 * 1000.0;
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
-    format!("{:04}-{:02}-{:02}", d.get_utc_full_year(), d.get_utc_month() + 1, d.get_utc_date())
+    super::supply::shanghai_date(0)
 }
 
 #[component]
@@ -26,6 +23,7 @@ pub fn StaffPage() -> impl IntoView {
         <Guarded next="/staff" role=Role::Staff>
             <A href="/staff/dispatch"><span class="btn secondary block" id="dispatch-link">{tr("配送看板", "Dispatch board")}</span></A>
             <A href="/staff/donations"><span class="btn secondary block" id="pool-link">"❤️ " {t(K::donate)}</span></A>
+            <A href="/staff/supply"><span class="btn secondary block" id="supply-link">{tr("采购计划与供货方", "Supply planning and producers")}</span></A>
             <SlotsAdmin/> <OpenRefunds/> <LotsAdmin/> <PriceCapAdmin/> <AreaAdmin/> <super::goods::BuildingList/> <super::setup::CatalogueSetup/> <super::goods::StallOpening/> <super::goods::ProductEditor/> <super::goods::BoxPacking/> <super::goods::CatalogueFile/> <super::goods::People/> <super::goods::AuditLog/> <HouseholdsAdmin/> <RegisterImport/> <EraseResident/>
         </Guarded>
     }

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 pub fn VendorPage() -> impl IntoView {
     view! {
         <h1>{t(K::stall_orders)}</h1>
-        <Guarded next="/vendor" role=Role::Vendor><StallConsole/> <TakeIn/> <StallProducts/> <StallDays/></Guarded>
+        <Guarded next="/vendor" role=Role::Vendor><StallConsole/> <super::supply::StallPurchasing/> <TakeIn/> <StallProducts/> <StallDays/></Guarded>
     }
 }
 

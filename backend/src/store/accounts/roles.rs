@@ -43,7 +43,9 @@ impl Accounts {
             None => false,
         };
         let before = roles_state(&mut tx, user).await?;
-        let facts = RoleFacts { now: before.clone(), known_buildings, stall_exists };
+        let speaks: Option<i64> = tx.opt("SELECT id FROM producers WHERE owner_user_id = $1", &args![user]).await?;
+        let facts =
+            RoleFacts { now: before.clone(), known_buildings, stall_exists, speaks_for_producer: speaks.is_some() };
         let after = match decide_roles(asked, &facts) {
             Ok(after) => after,
             Err(refusal) => return Ok(Err(refusal)),

@@ -35,7 +35,13 @@ pub struct SeedProducer {
     pub origin: &'static str,
     pub issuer: &'static str,
     pub contact: &'static str,
+    /// The account that publishes its offers (one of `Seed::accounts`): the producer offers
+    /// the first goods of every stall of its category for the coming week.
+    pub phone: String,
 }
+
+/// How many of each stall's goods its category's producer offers.
+const OFFERED_PER_STALL: usize = 4;
 
 #[derive(Debug, Clone)]
 pub struct SeedCategory {
@@ -199,6 +205,14 @@ impl Seeder {
                 }
             }
         }
+        for producer in &seed.producers {
+            let goods = seed
+                .vendors
+                .iter()
+                .filter(|v| v.category == producer.category)
+                .flat_map(|v| v.products.iter().filter(|p| p.stock > 0).take(OFFERED_PER_STALL));
+            insert_producer(&mut tx, producer, user_ids.get(&producer.phone).copied(), goods, now).await?;
+        }
         for b in &seed.boxes {
             let (vendor_id, category) =
                 vendor_ids.get(&b.stall_no).copied().ok_or_else(|| broken(format!("no stall {}", b.stall_no)))?;
@@ -219,6 +233,47 @@ impl Seeder {
         self.sessions.forget_all();
         Ok(true)
     }
+}
+
+/// A producer and its offers of `goods` (wholesale at a little over half the stalls' price,
+/// as much a day as a stall holds) for the next seven days still open to orders.
+async fn insert_producer(
+    tx: &mut Tx,
+    producer: &SeedProducer,
+    owner: Option<i64>,
+    goods: impl Iterator<Item = &SeedProduct>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    use crate::domain::supply::{cutoff_at, DEFAULT_CUTOFF_HOUR};
+    let id: i64 = tx
+        .one(
+            "INSERT INTO producers (name, origin, contact, cutoff_hour, owner_user_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &args![producer.issuer, producer.origin, producer.contact, DEFAULT_CUTOFF_HOUR, owner, now],
+        )
+        .await?;
+    let days: Vec<String> = (1..=7)
+        .map(|d| crate::domain::time::shanghai_date(now + chrono::Duration::days(d)))
+        .filter(|day| cutoff_at(day, DEFAULT_CUTOFF_HOUR).is_ok_and(|at| at > now))
+        .collect();
+    let mut offered: Vec<&str> = Vec::new();
+    for p in goods {
+        if offered.contains(&p.name.as_str()) {
+            continue;
+        }
+        offered.push(p.name.as_str());
+        let offer: i64 = tx
+            .one(
+                "INSERT INTO offers (producer_id, product, quantity, unit, price_fen, origin, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                &args![id, p.name.as_str(), p.stock, p.unit, p.price_fen * 55 / 100, producer.origin, now],
+            )
+            .await?;
+        for day in &days {
+            tx.exec("INSERT INTO offer_days (offer_id, day) VALUES ($1, $2)", &args![offer, day.as_str()]).await?;
+        }
+    }
+    Ok(())
 }
 
 /// A product's opening stock as one certified lot, tested this morning (the demo's goods came
