@@ -139,6 +139,11 @@ async fn purge(state: &AppState) {
         Ok(n) => tracing::info!(orders = n, "contact traces past their time forgotten"),
         Err(e) => tracing::warn!(error = %e, "forgetting old contact traces failed"),
     }
+    match state.store.gates().forget(traces_before).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(visits = n, "visits through the gate past their time forgotten"),
+        Err(e) => tracing::warn!(error = %e, "forgetting old visits through the gate failed"),
+    }
     // Photos at the door go with the trace: a picture of someone's door is kept no longer.
     match state.store.batches().forget_door_photos(traces_before).await {
         Ok(keys) if keys.is_empty() => {}

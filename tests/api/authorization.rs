@@ -130,6 +130,12 @@ async fn table(db: Db) {
     let share = json!({ "items": [{ "product_id": cabbage, "quantity": 2 }] });
     assert_eq!(app.put(&format!("/api/v1/group-buys/{gb}/share"), &share, Some(&li)).await.status, 200);
 
+    let now = chrono::Utc::now();
+    let day_range = format!(
+        "from={}&to={}",
+        tests::urlencode(&(now - chrono::Duration::days(1)).to_rfc3339()),
+        tests::urlencode(&(now + chrono::Duration::days(1)).to_rfc3339())
+    );
     let o = format!("/api/v1/orders/{order_id}");
     let b = format!("/api/v1/batches/{}", batch["id"]);
     let g = format!("/api/v1/group-buys/{gb}");
@@ -172,6 +178,15 @@ async fn table(db: Db) {
         row("PATCH", format!("/api/v1/admin/products/{cabbage}"), json!({ "stock": 1 }), EVERYONE),
         row("PUT", format!("/api/v1/admin/users/{LI}/roles"), json!({ "roles": ["staff"] }), EVERYONE),
         row("POST", format!("/api/v1/admin/users/{LI}/erase"), json!({}), EVERYONE),
+        // Who came through the gate, the supply plan and the producers' books: staff's and the
+        // producer's own only.
+        row("GET", format!("/api/v1/admin/visits?{day_range}"), json!(null), EVERYONE),
+        row("GET", format!("/api/v1/admin/investigation.csv?{day_range}"), json!(null), EVERYONE),
+        row("GET", "/api/v1/admin/gates".into(), json!(null), EVERYONE),
+        row("GET", "/api/v1/admin/supply".into(), json!(null), EVERYONE),
+        row("GET", "/api/v1/admin/producers".into(), json!(null), EVERYONE),
+        row("GET", "/api/v1/producer/purchase-orders".into(), json!(null), EVERYONE),
+        row("GET", "/api/v1/producer/offers".into(), json!(null), EVERYONE),
     ];
     // What a resident of building 5 may read of the group-buy is theirs; everyone else's is not.
     rows.push(row("GET", g.clone(), json!(null), &[OtherResident, OtherStall, OtherLeader, Nobody]));

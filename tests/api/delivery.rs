@@ -256,6 +256,18 @@ async fn to_the_door(db: Db) {
     let bytes = csv.bytes().await.expect("bytes");
     assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
     assert!(String::from_utf8_lossy(&bytes).contains(winner_phone));
+    // The investigation: a resident came through the market's gate in the same hour; one
+    // spreadsheet has both, in time order.
+    let gate = app.post("/api/v1/admin/gates", &json!({ "name": "正门" }), Some(&staff)).await;
+    assert_eq!(gate.status, 201, "{:?}", gate.body);
+    let (walker, _) = app.login("13900000005").await;
+    let r = app.post("/api/v1/gate/visits", &json!({ "code": gate.body["code"] }), Some(&walker)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let sheet = app.client.get(app.url(&format!("/api/v1/admin/investigation.csv?{range}"))).bearer_auth(&staff);
+    let sheet = sheet.send().await.expect("the investigation").text().await.expect("csv");
+    let kinds: Vec<&str> = sheet.lines().skip(1).filter_map(|l| l.split(',').next()).collect();
+    assert_eq!(kinds, ["送达 hand-off", "送达 hand-off", "入场 gate"], "{sheet}");
+    assert!(sheet.contains("13900000005") && sheet.contains(winner_phone), "{sheet}");
 
     // A resident reports a problem with a delivered order; staff see it.
     let report = |o: &Value| format!("/api/v1/orders/{}/problem", o["id"]);

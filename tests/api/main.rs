@@ -10,6 +10,7 @@ mod differential;
 mod donations;
 mod errors;
 mod first_day;
+mod gate;
 mod group_buys;
 mod lots;
 mod notices;

@@ -8,6 +8,7 @@ pub mod catalogue_import;
 pub mod checkout;
 pub mod delivery;
 pub mod donations;
+pub mod gate;
 pub mod group_buy;
 pub mod households;
 pub mod lots;

@@ -7,6 +7,7 @@ mod cart;
 mod catalog;
 mod demo;
 mod donations;
+mod gate;
 mod group_buys;
 mod headers;
 mod health;
@@ -204,6 +205,12 @@ pub fn app(
                 .service(producers::plan)
                 .service(batches::contacts)
                 .service(batches::contacts_csv)
+                .service(gate::add)
+                .service(gate::all)
+                .service(gate::rotate)
+                .service(gate::enter)
+                .service(gate::visits)
+                .service(gate::investigation_csv)
                 .service(batches::report_problem)
                 .service(batches::problems)
                 .service(cart::get_cart)

@@ -36,6 +36,7 @@ pub const SQLITE: Embedded = &[
     (25, "door photos", include_str!("../../../migrations/sqlite/0025_door_photos.sql")),
     (26, "lots", include_str!("../../../migrations/sqlite/0026_lots.sql")),
     (27, "producers", include_str!("../../../migrations/sqlite/0027_producers.sql")),
+    (28, "gate", include_str!("../../../migrations/sqlite/0028_gate.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -70,6 +71,7 @@ pub const POSTGRES: Embedded = &[
     (29, "lots", include_str!("../../../migrations/postgres/0029_lots.sql")),
     (30, "checkout load by id", include_str!("../../../migrations/postgres/0030_checkout_load_by_id.sql")),
     (31, "producers", include_str!("../../../migrations/postgres/0031_producers.sql")),
+    (32, "gate", include_str!("../../../migrations/postgres/0032_gate.sql")),
 ];
 
 /// The newest migration this binary has for the database.

@@ -31,6 +31,7 @@ pub mod catalogue;
 pub mod checkout;
 pub mod db;
 pub mod delivery;
+pub mod gate;
 pub mod group_buys;
 mod migrations;
 pub mod money;
@@ -54,6 +55,7 @@ pub use catalogue::{prices::Prices, Catalogue};
 pub use checkout::{Cart, Orders, Slots};
 pub use db::Db;
 pub use delivery::{batches::Batches, stalls::Stalls};
+pub use gate::Gates;
 pub use group_buys::GroupBuys;
 pub use money::{donations::Donations, payments::Payments};
 pub use notices::Notices;
@@ -116,6 +118,7 @@ pub struct Store {
     standing: Standing,
     supply: Supply,
     producers: Producers,
+    gates: Gates,
     /// SQLite: held while the store is open, so one process owns the file.
     owner: std::sync::Mutex<Option<std::fs::File>>,
 }
@@ -250,6 +253,7 @@ impl Store {
             standing: Standing::new(db.clone()),
             supply: Supply::new(db.clone()),
             producers: Producers::new(db.clone(), sessions.clone()),
+            gates: Gates::new(db.clone()),
             db,
             owner: std::sync::Mutex::new(None),
         }
@@ -314,6 +318,10 @@ impl Store {
 
     pub fn producers(&self) -> &Producers {
         &self.producers
+    }
+
+    pub fn gates(&self) -> &Gates {
+        &self.gates
     }
     /// WeChat Pay's payments and refunds.
     pub fn payments(&self) -> &Payments {

@@ -77,6 +77,7 @@ impl Accounts {
             "DELETE FROM notice_subscriptions WHERE user_id = $1",
             "DELETE FROM idempotency_keys WHERE user_id = $1",
             "DELETE FROM leader_buildings WHERE user_id = $1",
+            "DELETE FROM gate_visits WHERE user_id = $1",
             "DELETE FROM user_roles WHERE user_id = $1",
             // What they bought every week is theirs; the standing orders end, their orders stay.
             "DELETE FROM standing_order_items WHERE standing_order_id IN \

@@ -213,6 +213,14 @@ impl Seeder {
                 .flat_map(|v| v.products.iter().filter(|p| p.stock > 0).take(OFFERED_PER_STALL));
             insert_producer(&mut tx, producer, user_ids.get(&producer.phone).copied(), goods, now).await?;
         }
+        // The market's front gate, its code to print from the staff's investigation page.
+        let mut bytes = [0u8; 12];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+        tx.exec(
+            "INSERT INTO gates (name, code, created_at) VALUES ($1, $2, $3)",
+            &args!["菜场正门", crate::domain::gate::code_from(&bytes), now],
+        )
+        .await?;
         for b in &seed.boxes {
             let (vendor_id, category) =
                 vendor_ids.get(&b.stall_no).copied().ok_or_else(|| broken(format!("no stall {}", b.stall_no)))?;
