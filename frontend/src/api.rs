@@ -939,3 +939,34 @@ pub async fn order_from_producers(body: &shared::api::PurchaseRequest) -> ApiRes
 pub async fn add_producer(body: &shared::api::NewProducer) -> ApiResult<shared::api::Producer> {
     parse(send(Call::new("POST", PRODUCERS), body).await?)
 }
+
+// ---------- the market's gate (扫码入场) ----------
+
+pub async fn enter_gate(code: &str) -> ApiResult<shared::api::GateEntry> {
+    parse(send(Call::new("POST", "/api/v1/gate/visits"), &shared::api::EnterGate { code: code.to_owned() }).await?)
+}
+
+pub const GATES: &str = "/api/v1/admin/gates";
+
+pub async fn add_gate(name: &str) -> ApiResult<shared::api::Gate> {
+    parse(send(Call::new("POST", GATES), &shared::api::NewGate { name: name.to_owned() }).await?)
+}
+
+pub async fn rotate_gate(id: i64) -> ApiResult<shared::api::Gate> {
+    parse(exchange(Call::new("POST", format!("{GATES}/{id}/rotate")), None).await?)
+}
+
+/// Visits through the gates in a time range (RFC 3339 both).
+pub fn visits_path(from: &str, to: &str) -> String {
+    format!("/api/v1/admin/visits?from={}&to={}&limit=500", encode(from), encode(to))
+}
+
+/// Hand-offs at doors in a time range.
+pub fn contacts_path(from: &str, to: &str) -> String {
+    format!("/api/v1/admin/contacts?from={}&to={}&limit=500", encode(from), encode(to))
+}
+
+/// The investigation's spreadsheet (visits and hand-offs) for a time range.
+pub fn investigation_path(from: &str, to: &str) -> String {
+    format!("/api/v1/admin/investigation.csv?from={}&to={}", encode(from), encode(to))
+}

@@ -20,7 +20,7 @@ impl Bundle {
         };
         if ["/staff", "/vendor", "/volunteer", "/producer"].into_iter().any(under) {
             Bundle::Workers
-        } else if ["/cart", "/checkout", "/orders", "/group", "/prices", "/donate", "/household", "/standing"]
+        } else if ["/cart", "/checkout", "/orders", "/group", "/prices", "/donate", "/household", "/standing", "/gate"]
             .into_iter()
             .any(under)
         {

@@ -1133,6 +1133,32 @@ async fn a_producer_offers_a_stall_orders_and_staff_see_it_on_order() {
     browser.quit().await;
 }
 
+/// 扫码入场: a resident's phone opens the gate poster's address, logs in and is recorded at once;
+/// staff's investigation page lists the visit, and the gate's QR code to print.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_scans_the_gate_and_staff_see_the_visit() {
+    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
+    let app = spawn_app(Db::Sqlite).await;
+    let (staff, _) = app.login("13800000000").await;
+    let gates = app.get("/api/v1/admin/gates", Some(&staff)).await.body;
+    let code = gates["items"][0]["code"].as_str().expect("the demo's gate").to_owned();
+    let browser = Driver::start().await;
+    log_in(&browser, &app, "13900000004", &format!("/gate?code={code}")).await;
+    wait_until(&browser, "document.querySelector('#gate-done')?.textContent.includes('已登记入场')", "recorded").await;
+    let text = browser.script("return document.querySelector('#gate-entry').textContent").await;
+    assert!(text.as_str().is_some_and(|t| t.contains("菜场正门")), "{text}");
+    // An old poster's code: said plainly, with a way to try again.
+    browser.goto(&app.url("/gate?code=oldposter222")).await;
+    wait_until(&browser, "document.querySelector('#gate-error')?.textContent.includes('失效')", "refused").await;
+
+    browser.script(&format!("localStorage.setItem('fxs_token', {staff:?}); return 0")).await;
+    browser.goto(&app.url("/staff/trace")).await;
+    wait_until(&browser, "document.querySelector('#visits .visit')?.textContent.includes('13900000004')", "the visit")
+        .await;
+    wait_until(&browser, "document.querySelector('#gates .qr svg') !== null", "the QR code to print").await;
+    browser.quit().await;
+}
+
 /// A resident who logged in with WeChat has no phone: the checkout page asks to bind the phone
 /// WeChat vouches for; once bound to a phone that already had an order, that order is theirs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1760,6 +1786,7 @@ async fn axe_finds_nothing_serious_on_any_page() {
         "/donate",
         "/standing",
         "/standing?from=cart",
+        "/gate?code=oldposter222",
     ] {
         pages.push((Some(&resident), page.into()));
     }
@@ -1768,7 +1795,7 @@ async fn axe_finds_nothing_serious_on_any_page() {
     if let Some(g) = group {
         pages.push((Some(&resident), format!("/group/{g}")));
     }
-    for page in ["/staff", "/staff/dispatch", "/staff/donations", "/staff/supply"] {
+    for page in ["/staff", "/staff/dispatch", "/staff/donations", "/staff/supply", "/staff/trace"] {
         pages.push((Some(&staff), page.into()));
     }
     pages.push((Some(&vendor), "/vendor".into()));

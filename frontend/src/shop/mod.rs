@@ -3,6 +3,7 @@
 
 mod checkout;
 mod donate;
+mod gate;
 mod group;
 mod household;
 mod orders;
@@ -35,6 +36,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/household") view=household::HouseholdPage/>
                 <Route path=path!("/donate") view=donate::DonatePage/>
                 <Route path=path!("/standing") view=standing::StandingPage/>
+                <Route path=path!("/gate") view=gate::GatePage/>
             </Routes>
         </Shell>
     }

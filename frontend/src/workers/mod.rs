@@ -8,6 +8,7 @@ mod scan;
 mod setup;
 mod staff;
 mod supply;
+mod trace;
 mod vendor;
 mod volunteer;
 
@@ -28,6 +29,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/staff/dispatch") view=staff::DispatchPage/>
                 <Route path=path!("/staff/donations") view=pool::PoolPage/>
                 <Route path=path!("/staff/supply") view=supply::SupplyPage/>
+                <Route path=path!("/staff/trace") view=trace::TracePage/>
                 <Route path=path!("/producer") view=supply::ProducerPage/>
                 <Route path=path!("/staff/batch/:id") view=volunteer::StaffBatchPage/>
                 <Route path=path!("/vendor") view=vendor::VendorPage/>
