@@ -161,5 +161,14 @@ async fn lots(db: Db) {
         assert!(std::time::Instant::now() < deadline, "no recall notice: {notices}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // The stall sees the packed line marked on its console and is told which orders to open.
+    let parts = app.get(&format!("/api/v1/vendor/orders?slot_id={}", slot["id"]), Some(&stall)).await.body;
+    let line = &parts["items"][0]["items"][0];
+    assert!(line["recalled"].as_str().is_some_and(|r| r.contains(&first.to_string()) && r.contains("农残")), "{line}");
+    let told = app.get("/api/v1/me/notices", Some(&stall)).await.body;
+    let notice = told["items"].as_array().and_then(|l| l.iter().find(|n| n["kind"] == "lot_recalled_stall").cloned());
+    assert!(notice.is_some_and(|n| n.to_string().contains(&order.body["id"].to_string())), "{told}");
+    let others = app.get("/api/v1/vendor/orders", Some(&other_stall)).await.body;
+    assert!(!others.to_string().contains("recalled"), "nothing for another stall");
     app.books_balance().await;
 }

@@ -119,6 +119,14 @@ pub async fn hold(
             .tell(user, Some(order), "lot_recalled", &format!("recall:{id}:{order}"), (title, &text), now)
             .await?;
     }
+    // The stall is told which of its orders not yet delivered carry it (their lines are marked
+    // on its console too), so it comes back out of the bags before they go.
+    for (holder, orders) in state.store.supply().stalls_holding(id).await? {
+        let list = orders.iter().map(i64::to_string).collect::<Vec<_>>().join("、");
+        let text = format!("批次 {id}（{}）已停售召回：请从订单 {list} 中取出，换货或缺货处理。", lot.product_name);
+        let key = format!("recall-stall:{id}:{holder}");
+        state.store.notices().tell(holder, None, "lot_recalled_stall", &key, (title, &text), now).await?;
+    }
     Ok(web::Json(lot))
 }
 

@@ -341,6 +341,34 @@ impl Supply {
         Ok(rows.into_iter().map(|r| (r.user_id, r.order_id)).collect())
     }
 
+    /// The stalls whose orders not yet delivered were packed from the lot: (the stall holder's
+    /// account, those orders), to be told to take it back out.
+    pub async fn stalls_holding(&self, lot: i64) -> StoreResult<Vec<(i64, Vec<i64>)>> {
+        #[derive(Deserialize)]
+        struct Row {
+            owner_user_id: i64,
+            order_id: i64,
+        }
+        let rows: Vec<Row> = self
+            .db
+            .all(
+                "SELECT DISTINCT v.owner_user_id, o.id AS order_id FROM order_line_lots x \
+                 JOIN orders o ON o.id = x.order_id JOIN lots l ON l.id = x.lot_id JOIN vendors v ON v.id = l.vendor_id \
+                 WHERE x.lot_id = $1 AND v.owner_user_id IS NOT NULL \
+                 AND o.status NOT IN ('delivered', 'cancelled', 'expired') ORDER BY v.owner_user_id, o.id",
+                &args![lot],
+            )
+            .await?;
+        let mut stalls: Vec<(i64, Vec<i64>)> = Vec::new();
+        for r in rows {
+            match stalls.last_mut() {
+                Some((owner, orders)) if *owner == r.owner_user_id => orders.push(r.order_id),
+                _ => stalls.push((r.owner_user_id, vec![r.order_id])),
+            }
+        }
+        Ok(stalls)
+    }
+
     /// Every order line packed from the lot: the order, its household's door, the resident's
     /// phone, when it was delivered and who carried it (a recall's list).
     pub async fn trace(&self, lot: i64) -> StoreResult<Vec<LotTraceEntry>> {

@@ -126,7 +126,8 @@ fn PartCard(part: VendorPart, parts: Load, message: RwSignal<Option<(bool, Strin
                     view! {
                         <li>
                             <span>{l.name.clone()} " ×" {l.quantity} {l.unit.clone()}
-                                {(l.short_quantity > 0).then(|| view! { " " <span class="note warn">{tr("缺货", "Out of stock:")} " " {l.short_quantity}</span> })}</span>
+                                {(l.short_quantity > 0).then(|| view! { " " <span class="note warn">{tr("缺货", "Out of stock:")} " " {l.short_quantity}</span> })}
+                                {l.recalled.clone().map(|why| view! { <strong class="form-error recalled" role="alert">"⚠ " {why}</strong> })}</span>
                             {pending.then(|| view! {
                                 <span class="short-step"><span class="note">{tr("缺货", "Out of stock:")}</span>
                                     {move || view! {

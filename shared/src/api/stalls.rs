@@ -53,6 +53,10 @@ pub struct VendorLine {
     pub price_fen: Fen,
     /// What the stall said it cannot supply.
     pub short_quantity: i64,
+    /// The line was packed from a lot staff have since stopped (a recall): why. The stall takes
+    /// it back out of the bag before it goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recalled: Option<String>,
 }
 
 /// `POST /vendor/orders/{id}/confirm`: what of its lines the stall cannot supply (none: all).

@@ -161,6 +161,30 @@ impl Stalls {
             );
             self.db.all(&sql, &[Arg::json(&orders), Arg::Int(vendor_id)]).await?
         };
+        #[derive(Deserialize)]
+        struct Recalled {
+            order_id: i64,
+            product_id: i64,
+            lot_id: i64,
+            hold_reason: Option<String>,
+        }
+        let recalled: Vec<Recalled> = if orders.is_empty() {
+            Vec::new()
+        } else {
+            let sql = format!(
+                "SELECT x.order_id, x.product_id, x.lot_id, l.hold_reason FROM order_line_lots x \
+                 JOIN lots l ON l.id = x.lot_id WHERE x.order_id IN {} AND l.vendor_id = $2 AND l.held_at IS NOT NULL \
+                 ORDER BY x.lot_id",
+                self.db.list(1)
+            );
+            self.db.all(&sql, &[Arg::json(&orders), Arg::Int(vendor_id)]).await?
+        };
+        let mut recalls: BTreeMap<(i64, i64), String> = BTreeMap::new();
+        for r in recalled {
+            let why =
+                format!("批次 {} 已召回 (lot {} recalled): {}", r.lot_id, r.lot_id, r.hold_reason.unwrap_or_default());
+            recalls.entry((r.order_id, r.product_id)).or_insert(why);
+        }
         let mut by_order: BTreeMap<i64, Vec<VendorLine>> = BTreeMap::new();
         for l in lines {
             by_order.entry(l.order_id).or_default().push(VendorLine {
@@ -170,6 +194,7 @@ impl Stalls {
                 quantity: l.quantity,
                 price_fen: l.price_fen,
                 short_quantity: l.short_quantity,
+                recalled: recalls.remove(&(l.order_id, l.product_id)),
             });
         }
         Ok(rows
