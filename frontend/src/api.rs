@@ -782,6 +782,14 @@ pub async fn product_photo(id: i64, file: &web_sys::File, own: bool) -> ApiResul
     parse(answer(fetch(&call, Some((file.as_ref(), &kind)), None).await?).await?)
 }
 
+/// A photo of a lot's paper certificate (the stall's own lot).
+pub async fn certificate_photo(lot: i64, file: &web_sys::File) -> ApiResult<shared::api::Lot> {
+    let call = Call::new("PUT", format!("/api/v1/vendor/lots/{lot}/certificate-photo"));
+    let kind = file.type_();
+    let kind = if kind.is_empty() { "image/jpeg".to_owned() } else { kind };
+    parse(answer(fetch(&call, Some((file.as_ref(), &kind)), None).await?).await?)
+}
+
 /// The volunteer's photo of an order left at the door: a picture from the camera, or one kept
 /// on the phone while there was no signal.
 pub async fn put_door_photo(id: i64, photo: &web_sys::Blob) -> ApiResult<Order> {

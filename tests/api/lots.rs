@@ -101,6 +101,26 @@ async fn lots(db: Db) {
     let r = app.post(&format!("/api/v1/vendor/lots/{first}/tests"), &test("pass"), Some(&other_stall)).await;
     assert_eq!(r.status, 404, "not their lot");
 
+    // A photo of the paper certificate: the stall's own lot only, a picture only.
+    let mut png = Vec::new();
+    image::RgbImage::from_pixel(400, 300, image::Rgb([240, 240, 230]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("png");
+    let put = |token: &str, bytes: Vec<u8>| {
+        let req = app.client.put(app.url(&format!("/api/v1/vendor/lots/{first}/certificate-photo")));
+        app.send(req.bearer_auth(token.to_owned()).header("Content-Type", "image/png").body(bytes))
+    };
+    assert_eq!(put(&other_stall, png.clone()).await.status, 404, "not their lot");
+    let r = put(&stall, b"not a picture".to_vec()).await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid_image"));
+    let r = put(&stall, png).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let photo = r.body["certificate_photo"]["url"].as_str().expect("the photo's address").to_owned();
+    let served = app.client.get(app.url(&photo)).send().await.expect("photo");
+    assert_eq!((served.status().as_u16(), served.headers()["content-type"].to_str().ok()), (200, Some("image/jpeg")));
+    let shown = app.get(&format!("/api/v1/products/{cabbage}/lots"), None).await.body;
+    assert_eq!(shown["items"][0]["certificate_photo"]["url"], photo.as_str(), "residents see it");
+
     // A resident's order is packed from the oldest lot on sale.
     let slot = app.open_slot(&staff, 10, 0, 24).await;
     app.put_in_cart(&resident, cabbage, 3).await;

@@ -5,7 +5,7 @@
 use crate::auth::{StaffUser, VendorUser};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, put, web, HttpResponse};
 use shared::api::{HoldLot, List, Lot, LotTest, LotTraceEntry, Page, PageQuery, TakeInLot, TestBoardEntry};
 use shared::{ErrorBody, ErrorCode};
 
@@ -68,6 +68,27 @@ pub async fn own_test(
     let store = state.store.supply();
     let lot = store.add_test(id.into_inner(), Some(stall), &body, vendor.0.user.id, chrono::Utc::now()).await?;
     Ok(web::Json(lot.ok_or_else(|| ApiError::not_found("lot"))??))
+}
+
+/// A photo of the paper certificate of one of the stall's lots (a JPEG, PNG or WebP body); a
+/// new one replaces the last.
+#[utoipa::path(tag = "supply", security(("bearer" = [])), request_body(content = Vec<u8>, content_type = "image/jpeg"), responses((status = 200, body = Lot), (status = 400, body = ErrorBody, description = "`invalid_image`"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+#[put("/vendor/lots/{id}/certificate-photo")]
+pub async fn own_certificate_photo(
+    state: web::Data<AppState>,
+    vendor: VendorUser,
+    id: web::Path<i64>,
+    payload: web::Payload,
+) -> ApiResult<web::Json<Lot>> {
+    let stall = super::vendor::stall(&vendor)?;
+    let id = id.into_inner();
+    if state.store.supply().lot(id).await?.is_none_or(|l| l.vendor_id != stall) {
+        return Err(ApiError::not_found("lot"));
+    }
+    let key = super::setup::stored_photo(&state, payload).await?;
+    let lot =
+        state.store.supply().set_certificate_photo(id, Some(stall), &key, vendor.0.user.id, chrono::Utc::now()).await?;
+    Ok(web::Json(lot.ok_or_else(|| ApiError::not_found("lot"))?))
 }
 
 /// Every stall's lots, newest first (staff).

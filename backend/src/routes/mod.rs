@@ -185,6 +185,7 @@ pub fn app(
                 .service(lots::take_in)
                 .service(lots::own_lots)
                 .service(lots::own_test)
+                .service(lots::own_certificate_photo)
                 .service(lots::all_lots)
                 .service(lots::staff_test)
                 .service(lots::hold)

@@ -470,13 +470,9 @@ pub async fn own_product_photo(
     set_photo(&state, id, payload, vendor.0.user.id).await
 }
 
-/// Reads, prepares (off the server's threads), stores and records a product's photo.
-async fn set_photo(
-    state: &AppState,
-    id: i64,
-    payload: web::Payload,
-    by: i64,
-) -> ApiResult<web::Json<shared::api::Product>> {
+/// Reads a photo from the request, prepares it (off the server's threads) and stores it in the
+/// public photo folder: its key.
+pub(crate) async fn stored_photo(state: &AppState, payload: web::Payload) -> ApiResult<String> {
     let bytes = super::sheets::body(payload, crate::photos::MAX_PHOTO_BYTES).await?;
     let dir = state.config.photo_dir.clone();
     let prepared =
@@ -491,10 +487,21 @@ async fn set_photo(
         .await
         .map_err(|e| ApiError::internal("preparing a photo", e))?
         .map_err(|e| ApiError::internal("storing a photo", e))??;
+    Ok(prepared.key)
+}
+
+/// Reads, prepares, stores and records a product's photo.
+async fn set_photo(
+    state: &AppState,
+    id: i64,
+    payload: web::Payload,
+    by: i64,
+) -> ApiResult<web::Json<shared::api::Product>> {
+    let key = stored_photo(state, payload).await?;
     state
         .store
         .setup()
-        .set_photo(id, &prepared.key, by, chrono::Utc::now())
+        .set_photo(id, &key, by, chrono::Utc::now())
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
     let product = state.store.catalogue().product_any(id).await?.ok_or_else(|| ApiError::not_found("product"))?;

@@ -37,6 +37,7 @@ pub const SQLITE: Embedded = &[
     (26, "lots", include_str!("../../../migrations/sqlite/0026_lots.sql")),
     (27, "producers", include_str!("../../../migrations/sqlite/0027_producers.sql")),
     (28, "gate", include_str!("../../../migrations/sqlite/0028_gate.sql")),
+    (29, "certificate photo", include_str!("../../../migrations/sqlite/0029_certificate_photo.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -72,6 +73,7 @@ pub const POSTGRES: Embedded = &[
     (30, "checkout load by id", include_str!("../../../migrations/postgres/0030_checkout_load_by_id.sql")),
     (31, "producers", include_str!("../../../migrations/postgres/0031_producers.sql")),
     (32, "gate", include_str!("../../../migrations/postgres/0032_gate.sql")),
+    (33, "certificate photo", include_str!("../../../migrations/postgres/0033_certificate_photo.sql")),
 ];
 
 /// The newest migration this binary has for the database.

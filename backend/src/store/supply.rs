@@ -20,7 +20,7 @@ pub struct Supply {
 
 const LOT_SELECT: &str = "SELECT l.id, l.product_id, p.name AS product_name, l.vendor_id, v.name AS vendor_name, \
      l.quantity, l.remaining, l.received_at, l.cert_product, l.cert_quantity, l.cert_origin, l.cert_issued_at, \
-     l.cert_issuer, l.cert_contact, l.cert_qr, l.held_at, l.hold_reason \
+     l.cert_issuer, l.cert_contact, l.cert_qr, l.cert_photo, l.held_at, l.hold_reason \
      FROM lots l JOIN products p ON p.id = l.product_id JOIN vendors v ON v.id = l.vendor_id";
 
 #[derive(Deserialize)]
@@ -40,6 +40,7 @@ struct LotRow {
     cert_issuer: String,
     cert_contact: String,
     cert_qr: Option<String>,
+    cert_photo: Option<String>,
     held_at: Option<DateTime<Utc>>,
     hold_reason: Option<String>,
 }
@@ -86,6 +87,7 @@ fn lot_of(r: LotRow, tests: Vec<LotTest>) -> Lot {
             (Some(at), reason) => Some(Held { reason: reason.unwrap_or_default(), at: to_api(at) }),
             (None, _) => None,
         },
+        certificate_photo: r.cert_photo.as_deref().map(crate::photos::urls),
     }
 }
 
@@ -246,6 +248,38 @@ impl Supply {
         }
         tx.commit().await?;
         Ok(Ok(self.lot(lot).await?.ok_or(sqlx::Error::RowNotFound)?))
+    }
+
+    /// The photo of a lot's paper certificate (already stored under `key`), by its stall (or
+    /// staff, `stall` None); a new one replaces the last. None: not the stall's lot (or none).
+    pub async fn set_certificate_photo(
+        &self,
+        lot: i64,
+        stall: Option<i64>,
+        key: &str,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Lot>> {
+        let mut tx = self.db.begin().await?;
+        let changed = tx
+            .exec(
+                "UPDATE lots SET cert_photo = $3 WHERE id = $1 AND ($2 IS NULL OR vendor_id = $2)",
+                &args![lot, stall, key],
+            )
+            .await?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        let entry = Audit {
+            at: now,
+            actor: Some(by),
+            subject: "lot",
+            subject_id: lot.to_string(),
+            action: "certificate_photo",
+        };
+        record(&mut tx, entry, None, Some(&serde_json::json!({ "photo": key }))).await?;
+        tx.commit().await?;
+        self.lot(lot).await
     }
 
     /// A product's lots on sale (not held, something of them not packed yet), oldest first: what

@@ -82,7 +82,8 @@ fn Lots(id: i64) -> impl IntoView {
                 let test = l.tests.first().map(|t| if t.result == "pass" { tr("快检合格", "Test passed") } else { tr("快检不合格", "Test failed") });
                 view! {
                     <p class="note lot-certificate">"📄 " {tr("合格证", "Certificate")} ": " <span translate="no">{l.certificate.origin} " · " {l.certificate.issuer}</span> " · "
-                        {l.certificate.issued_at.get(..10).unwrap_or_default().to_owned()} {test.map(|t| view! { " · " {t} })}</p>
+                        {l.certificate.issued_at.get(..10).unwrap_or_default().to_owned()} {test.map(|t| view! { " · " {t} })}
+                        {l.certificate_photo.map(|p| view! { " · " <a href=p.url target="_blank">{tr("看照片", "See the photo")}</a> })}</p>
                 }
             })
             .collect_view()

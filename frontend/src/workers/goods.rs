@@ -11,7 +11,7 @@ use shared::api::{CatalogueImport, ImportAction, Page, Product, UpdateProductReq
 type Words = (&'static str, &'static str);
 
 /// A file chosen in a file input.
-fn chosen(input: NodeRef<leptos::html::Input>) -> Option<web_sys::File> {
+pub(super) fn chosen(input: NodeRef<leptos::html::Input>) -> Option<web_sys::File> {
     input.get_untracked()?.files()?.get(0)
 }
 

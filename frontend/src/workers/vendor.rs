@@ -276,6 +276,7 @@ fn TakeIn() -> impl IntoView {
         (field(), field(), field(), field(), field(), field(), field());
     let tested = RwSignal::new(String::new());
     let message = RwSignal::new(None::<(bool, String)>);
+    let paper = NodeRef::<leptos::html::Input>::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(product_id) = product.get_untracked().parse::<i64>().ok() else {
@@ -309,8 +310,22 @@ fn TakeIn() -> impl IntoView {
             }),
             tests: test,
         };
+        let photo = super::goods::chosen(paper);
         leptos::task::spawn_local(async move {
-            match api::take_in_lot(&body).await {
+            let taken = api::take_in_lot(&body).await;
+            // The certificate's photo goes with the lot it belongs to, once the lot exists.
+            let taken = match (taken, photo) {
+                (Ok(lot), Some(file)) => match api::certificate_photo(lot.id, &file).await {
+                    Ok(with_photo) => Ok(with_photo),
+                    Err(f) => {
+                        message.set(Some((false, f.text())));
+                        lots.reload();
+                        return;
+                    }
+                },
+                (taken, _) => taken,
+            };
+            match taken {
                 Ok(lot) if lot.held.is_some() => message.set(Some((
                     false,
                     format!(
@@ -362,6 +377,8 @@ fn TakeIn() -> impl IntoView {
             {input("lot-issued", "开具日期", "Issued on", issued, "date")}
             {input("lot-issuer", "开具者（农场、合作社）", "Issuer (farm, cooperative)", issuer, "text")}
             {input("lot-contact", "联系电话", "Contact phone", contact, "tel")}
+            <label class="field" for="lot-paper">{tr("合格证照片（选填，拍照）", "Photo of the certificate (optional)")}</label>
+            <input id="lot-paper" type="file" accept="image/jpeg,image/png,image/webp" node_ref=paper/>
             <label class="field" for="lot-test">{tr("农残快检（选填）", "Rapid test (optional)")}</label>
             <select id="lot-test" on:change=move |ev| tested.set(event_target_value(&ev))>
                 <option value="">{tr("未检测", "Not tested")}</option>
@@ -397,6 +414,7 @@ pub(super) fn lot_facts(l: &shared::api::Lot) -> impl IntoView {
         <span>{l.remaining} " / " {l.quantity}</span>
         <span class="note" translate="no">{l.certificate.origin.clone()} " · " {l.certificate.issuer.clone()}</span>
         {test.map(|t| view! { <span class="note">{t}</span> })}
+        {l.certificate_photo.clone().map(|p| view! { <a class="note" href=p.url target="_blank">"📄 " {tr("合格证照片", "Certificate photo")}</a> })}
         {l.held.clone().map(|h| view! { <span class="badge status-cancelled lot-held">{tr("已停售", "Held")} ": " <span translate="no">{h.reason}</span></span> })}
     }
 }

@@ -61,7 +61,7 @@ pub struct Product {
 
 /// A product's photo: a small picture for lists and a larger one for its page (JPEG, never
 /// changing: a new photo has new addresses).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Photo {
     pub thumb_url: String,

@@ -85,6 +85,9 @@ pub struct Lot {
     /// Off sale (a failed test, a recall): why, and since when.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held: Option<Held>,
+    /// A photo of the paper certificate, when the stall took one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_photo: Option<super::Photo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
