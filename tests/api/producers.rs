@@ -158,6 +158,13 @@ async fn producers(db: Db) {
     let theirs = app.get("/api/v1/producer/purchase-orders", Some(&orchard)).await;
     assert_eq!(theirs.body["items"], json!([]), "nothing of another producer's");
     assert_eq!(app.get("/api/v1/producer/purchase-orders", Some(&a01)).await.status, 403);
+    let sheet = app.client.get(app.url(&format!("/api/v1/producer/purchase-orders.csv?day={d2}"))).bearer_auth(&farm);
+    let sheet = sheet.send().await.expect("csv").text().await.expect("text");
+    assert_eq!(sheet.lines().count(), 5, "a heading and the four stalls' lines: {sheet}");
+    assert!(sheet.contains("大白菜") && sheet.contains("¥24.00"), "A01's 40 斤 at ¥0.60: {sheet}");
+    let theirs =
+        app.client.get(app.url(&format!("/api/v1/producer/purchase-orders.csv?day={d2}"))).bearer_auth(&orchard);
+    assert_eq!(theirs.send().await.expect("csv").text().await.expect("text").lines().count(), 1, "only the heading");
 
     // Withdrawn: less may still be ordered, more not.
     let r = app.post(&format!("/api/v1/producer/offers/{plenty}/withdraw"), &json!({}), Some(&orchard)).await;
@@ -192,6 +199,9 @@ async fn producers(db: Db) {
     let plan = app.get(&format!("/api/v1/admin/supply?day={d2}"), Some(&staff)).await;
     assert_eq!(plan_row(&plan.body, cabbage)["on_order"], 25);
     assert_eq!(app.get("/api/v1/admin/supply?day=tomorrow", Some(&staff)).await.status, 400);
+    let sheet = app.client.get(app.url(&format!("/api/v1/admin/supply.csv?day={d2}"))).bearer_auth(&staff);
+    let sheet = sheet.send().await.expect("csv").text().await.expect("text");
+    assert!(sheet.lines().any(|l| l.contains("大白菜") && l.contains(",25,")), "{sheet}");
     assert_eq!(app.get("/api/v1/admin/supply", Some(&a01)).await.status, 403);
     app.books_balance().await;
 }

@@ -109,6 +109,46 @@ pub async fn purchase_orders(
     Ok(web::Json(List { items: state.store.producers().purchase_orders(me.id, &from, now).await? }))
 }
 
+/// A day's purchase order as a spreadsheet (UTF-8 with BOM): what to load for each stall, the
+/// producer's own only.
+#[utoipa::path(tag = "supply", security(("bearer" = [])), params(DayQuery), responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[get("/producer/purchase-orders.csv")]
+pub async fn purchase_order_csv(
+    state: web::Data<AppState>,
+    producer: ProducerUser,
+    q: web::Query<DayQuery>,
+) -> ApiResult<HttpResponse> {
+    let me = speaking_for(&state, &producer).await?;
+    let now = chrono::Utc::now();
+    let day = day_of(&q, now)?;
+    let orders = state.store.producers().purchase_orders(me.id, &day, now).await?;
+    let mut rows = vec![[
+        "日期 day",
+        "摊位 stall",
+        "摊名 name",
+        "品名 product",
+        "数量 quantity",
+        "单位 unit",
+        "单价 price",
+        "金额 amount",
+    ]
+    .map(str::to_owned)
+    .to_vec()];
+    for line in orders.into_iter().filter(|o| o.day == day).flat_map(|o| o.lines) {
+        rows.push(vec![
+            line.day,
+            line.stall_no,
+            line.vendor_name,
+            line.product,
+            line.quantity.to_string(),
+            line.unit,
+            line.price_fen.yuan(),
+            line.price_fen.times(line.quantity).yuan(),
+        ]);
+    }
+    Ok(super::sheets::csv_download(&format!("purchase-order-{day}.csv"), &rows))
+}
+
 /// The offers delivering on a day (today when left out), for stalls to order from (stall
 /// holders and staff).
 #[utoipa::path(tag = "supply", security(("bearer" = [])), params(DayQuery), responses((status = 200, body = List<Offer>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -152,6 +192,46 @@ pub async fn own_lines(
     let now = chrono::Utc::now();
     let day = day_of(&q, now)?;
     Ok(web::Json(List { items: state.store.producers().stall_lines(stall, &day, now).await? }))
+}
+
+/// The supply plan as a spreadsheet (UTF-8 with BOM), short ones first.
+#[utoipa::path(tag = "supply", security(("bearer" = [])), params(DayQuery), responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[get("/admin/supply.csv")]
+pub async fn plan_csv(
+    state: web::Data<AppState>,
+    _staff: StaffUser,
+    q: web::Query<DayQuery>,
+) -> ApiResult<HttpResponse> {
+    let day = day_of(&q, chrono::Utc::now())?;
+    let bounds = shanghai_day(&day).map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("day: {e}")))?;
+    let rows = crate::domain::supply::plan(state.store.producers().plan_rows(&day, bounds).await?);
+    let mut sheet = vec![[
+        "摊位 stall",
+        "摊名 name",
+        "商品 product",
+        "单位 unit",
+        "订单 orders",
+        "团购 group-buys",
+        "库存 stock",
+        "在途 on order",
+        "缺货风险 short",
+    ]
+    .map(str::to_owned)
+    .to_vec()];
+    for r in rows {
+        sheet.push(vec![
+            r.stall_no,
+            r.vendor_name,
+            r.product_name,
+            r.unit,
+            r.ordered.to_string(),
+            r.group_buy.to_string(),
+            r.stock.to_string(),
+            r.on_order.to_string(),
+            if r.short { "是 yes" } else { "" }.to_owned(),
+        ]);
+    }
+    Ok(super::sheets::csv_download(&format!("supply-{day}.csv"), &sheet))
 }
 
 /// The supply plan for a day (today when left out): per product, what residents ordered or

@@ -182,11 +182,26 @@ fn offer_facts(o: &Offer) -> impl IntoView {
     }
 }
 
+/// A button that downloads a spreadsheet (with the login) and says so if it cannot.
+fn download(path: String, file: String, label: (&'static str, &'static str)) -> impl IntoView {
+    let failed = RwSignal::new(None::<String>);
+    view! {
+        <button class="btn secondary" on:click=move |_| {
+            let (path, file) = (path.clone(), file.clone());
+            leptos::task::spawn_local(async move {
+                failed.set(api::download_csv(path, &file).await.err().map(|f| f.text()));
+            });
+        }>{tr(label.0, label.1)}</button>
+        {move || failed.get().map(|m| view! { <p class="form-error" role="alert">{m}</p> })}
+    }
+}
+
 /// One day's purchase order: every stall's lines, the total, open or closed.
 fn purchase_order(po: PurchaseOrder) -> impl IntoView {
     view! {
         <section class="purchase-order" data-day=po.day.clone()>
             <h3>{po.day.clone()} " · " {closes(&po.cutoff_at, po.open)} " · " {tr("合计", "Total")} " " {po.total_fen.yuan()}</h3>
+            {download(format!("{}.csv?day={}", api::PRODUCER_ORDERS, po.day), format!("装车单{}.csv", po.day), ("⬇ 装车单表格", "⬇ Loading list"))}
             <table class="pick"><tbody>
                 {po.lines.into_iter().map(|l| view! {
                     <tr>
@@ -326,6 +341,7 @@ fn SupplyPlanView() -> impl IntoView {
             <h2>{tr("需求、库存与在途", "Demand, stock and on order")}</h2>
             <label class="field" for="plan-day">{tr("日期", "Date")}</label>
             <input type="date" id="plan-day" prop:value=move || day.get() on:change=move |ev| day.set(event_target_value(&ev))/>
+            {move || download(format!("/api/v1/admin/supply.csv?day={}", day.get()), format!("采购计划{}.csv", day.get()), ("⬇ 下载表格", "⬇ Spreadsheet"))}
             {plan.show_items(|rows: Vec<SupplyPlanRow>| if rows.is_empty() {
                 view! { <p>{tr("这天还没有订单和在途货", "Nothing ordered or on order for this day")}</p> }.into_any()
             } else {
