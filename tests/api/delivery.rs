@@ -265,8 +265,11 @@ async fn to_the_door(db: Db) {
     assert_eq!(r.status, 201, "{:?}", r.body);
     let sheet = app.client.get(app.url(&format!("/api/v1/admin/investigation.csv?{range}"))).bearer_auth(&staff);
     let sheet = sheet.send().await.expect("the investigation").text().await.expect("csv");
-    let kinds: Vec<&str> = sheet.lines().skip(1).filter_map(|l| l.split(',').next()).collect();
-    assert_eq!(kinds, ["送达 hand-off", "送达 hand-off", "入场 gate"], "{sheet}");
+    let mut kinds: Vec<&str> = sheet.lines().skip(1).filter_map(|l| l.split(',').next()).collect();
+    let times: Vec<&str> = sheet.lines().skip(1).filter_map(|l| l.split(',').nth(1)).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "in time order: {sheet}");
+    kinds.sort();
+    assert_eq!(kinds, ["入场 gate", "送达 hand-off", "送达 hand-off"], "{sheet}");
     assert!(sheet.contains("13900000005") && sheet.contains(winner_phone), "{sheet}");
 
     // A resident reports a problem with a delivered order; staff see it.
