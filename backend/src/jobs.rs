@@ -10,6 +10,7 @@
 //! | `expiry` | 15 s | unpaid orders past their time expire, giving back stock and places |
 //! | `group-buys` | 15 s | group-buys past their deadline close |
 //! | `standing-orders` | 15 s | standing orders (常购) due are tried through the checkout, their households told |
+//! | `purchase-orders` | 15 s | producers whose purchase order for a day closed are told what to deliver |
 //! | `housekeeping` | 1 h | ended tokens and old login codes are forgotten; SQLite's planner statistics refreshed |
 //! | `stall-feed` | 250 ms | the order timeline is read past its cursor for the stalls' live consoles (`feed.rs`) |
 //!
@@ -40,6 +41,7 @@ const JOBS: &[Job] = &[
     Job { name: "expiry", every: market_period, pass: |s, _| Box::pin(expire_unpaid(&s.store)) },
     Job { name: "group-buys", every: market_period, pass: |s, _| Box::pin(close_due_group_buys(&s.store)) },
     Job { name: "standing-orders", every: market_period, pass: |s, _| Box::pin(place_standing_orders(&s.store)) },
+    Job { name: "purchase-orders", every: market_period, pass: |s, _| Box::pin(announce_purchase_orders(&s.store)) },
     Job { name: "housekeeping", every: |_| Duration::from_secs(3600), pass: |s, _| Box::pin(purge(s)) },
     Job {
         name: "limits",
@@ -106,6 +108,13 @@ async fn payments(state: &AppState, every: Duration) {
         // A payment whose notification did not come is asked for before its order can expire.
         reconcile_payments(pay, &state.store, every).await;
         send_refunds(pay, &state.store, &state.metrics, every).await;
+    }
+}
+
+/// Producers whose purchase order closed are told what to deliver.
+async fn announce_purchase_orders(store: &Store) {
+    if let Err(e) = store.producers().announce_closed(chrono::Utc::now()).await {
+        tracing::warn!(error = %e, "telling producers of closed purchase orders failed");
     }
 }
 

@@ -203,5 +203,16 @@ async fn producers(db: Db) {
     let sheet = sheet.send().await.expect("csv").text().await.expect("text");
     assert!(sheet.lines().any(|l| l.contains("大白菜") && l.contains(",25,")), "{sheet}");
     assert_eq!(app.get("/api/v1/admin/supply", Some(&a01)).await.status, 403);
+    // Once the cut-off has passed, the producer is told what to deliver, once.
+    let store = &app.state.as_ref().expect("in-process server").store;
+    let later = chrono::Utc::now() + chrono::Duration::days(2);
+    assert_eq!(store.producers().announce_closed(chrono::Utc::now()).await.expect("not yet"), 0);
+    assert_eq!(store.producers().announce_closed(later).await.expect("closed"), 1, "the farm's order for {d2}");
+    store.producers().announce_closed(later).await.expect("again");
+    let told = app.get("/api/v1/me/notices", Some(&farm)).await.body;
+    let closed: Vec<&Value> =
+        told["items"].as_array().into_iter().flatten().filter(|n| n["kind"] == "purchase_order_closed").collect();
+    assert_eq!(closed.len(), 1, "{told}");
+    assert!(closed[0].to_string().contains(&d2) && closed[0].to_string().contains("¥"), "{told}");
     app.books_balance().await;
 }

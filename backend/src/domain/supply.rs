@@ -115,6 +115,12 @@ pub fn check_offer(
     Ok(CheckedOffer { product, quantity: o.quantity, unit, price_fen: o.price_fen, origin, days })
 }
 
+/// Whether a day's purchase order is closed at `now`: its cut-off has passed (the producer is
+/// then told what to deliver; the lines no longer change).
+pub fn closed(day: &str, cutoff_hour: i64, now: DateTime<Utc>) -> bool {
+    cutoff_at(day, cutoff_hour).is_ok_and(|at| at <= now)
+}
+
 /// What a stall's order of an offer for a day needs to know, as the store loaded (and locked) it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PurchaseFacts {
@@ -230,6 +236,13 @@ mod tests {
         assert_eq!(cutoff_at("2026-12-08", 20), Ok(at("2026-12-07T20:00:00+08:00")));
         assert_eq!(cutoff_at("2026-12-08", 0), Ok(at("2026-12-07T00:00:00+08:00")));
         assert!(cutoff_at("2026-13-01", 20).is_err());
+    }
+
+    #[test]
+    fn a_purchase_order_closes_at_the_cutoff() {
+        assert!(!closed("2026-12-08", 20, at("2026-12-07T19:59:59+08:00")));
+        assert!(closed("2026-12-08", 20, at("2026-12-07T20:00:00+08:00")));
+        assert!(!closed("not a day", 20, at("2026-12-07T20:00:00+08:00")));
     }
 
     #[test]

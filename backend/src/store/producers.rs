@@ -454,6 +454,51 @@ impl Producers {
         Ok(days.into_values().take(31).collect())
     }
 
+    /// Tells each producer whose purchase order for today or tomorrow closed by `now` what to
+    /// deliver (once: the notice's key is the producer and the day). The number told.
+    pub async fn announce_closed(&self, now: DateTime<Utc>) -> StoreResult<usize> {
+        #[derive(Deserialize)]
+        struct Due {
+            producer_id: i64,
+            owner_user_id: i64,
+            cutoff_hour: i64,
+            day: String,
+            lines: i64,
+            total_fen: i64,
+        }
+        let today = crate::domain::time::shanghai_date(now);
+        let tomorrow = crate::domain::time::shanghai_date(now + chrono::Duration::days(1));
+        let rows: Vec<Due> = self
+            .db
+            .all(
+                "SELECT pr.id AS producer_id, pr.owner_user_id, pr.cutoff_hour, l.day, COUNT(*) AS lines, \
+                 CAST(SUM(l.quantity * l.price_fen) AS BIGINT) AS total_fen FROM purchase_lines l \
+                 JOIN offers o ON o.id = l.offer_id JOIN producers pr ON pr.id = o.producer_id \
+                 WHERE l.day IN ($1, $2) AND pr.owner_user_id IS NOT NULL \
+                 GROUP BY pr.id, pr.owner_user_id, pr.cutoff_hour, l.day ORDER BY pr.id, l.day",
+                &args![today, tomorrow],
+            )
+            .await?;
+        let mut told = 0;
+        for d in rows.into_iter().filter(|d| crate::domain::supply::closed(&d.day, d.cutoff_hour, now)) {
+            let text = format!(
+                "{} 的采购单已截止：{} 行，合计 {}。请按装车单送货。",
+                d.day,
+                d.lines,
+                Fen::stored(d.total_fen).yuan()
+            );
+            let key = format!("po-closed:{}:{}", d.producer_id, d.day);
+            self.db
+                .exec(
+                    super::notices::NOTICE_INSERT,
+                    &args![d.owner_user_id, None::<i64>, "purchase_order_closed", key, "采购单已截止", text, now],
+                )
+                .await?;
+            told += 1;
+        }
+        Ok(told)
+    }
+
     /// The supply plan's counts for a day (its UTC bounds `[start, end)`): every active product
     /// with residents' demand or something on order that day. `domain::supply::plan` decides
     /// what is short.
