@@ -58,6 +58,9 @@ pub struct Config {
     /// `FXS_LATE_BATCH_MINUTES`: a packed batch nobody has claimed for longer than this is late
     /// (perishables, and in summer the sun): red on the dispatch board, counted in `/metrics`.
     pub late_batch_minutes: i64,
+    /// `FXS_PUBLIC_URL`: the address residents reach the market at (`https://…`, no trailing
+    /// slash), for what is printed (the gate's poster); None: the address the request came to.
+    pub public_url: Option<String>,
     pub sms: SmsConfig,
     pub wechat: WechatConfig,
     pub pay: PayConfig,
@@ -218,6 +221,15 @@ impl Config {
         if !(1..=24 * 60).contains(&config.late_batch_minutes) {
             return Err(format!("FXS_LATE_BATCH_MINUTES must be 1 to 1440, got {}", config.late_batch_minutes));
         }
+        if let Some(url) = var("FXS_PUBLIC_URL") {
+            let url = url.trim().trim_end_matches('/').to_owned();
+            if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(char::is_whitespace) {
+                return Err(format!(
+                    "FXS_PUBLIC_URL must be an address such as https://market.example.cn, got {url:?}"
+                ));
+            }
+            config.public_url = Some(url);
+        }
         let limit = |k: &str, default: u32| -> Result<u32, String> {
             let n = num(k, default as i64)?;
             u32::try_from(n).map_err(|_| format!("{k} must be 0 (off) or a number of requests a minute, got {n}"))
@@ -364,6 +376,7 @@ impl Config {
             payment_timeout: Duration::from_secs(15 * 60),
             expiry_interval: Duration::from_secs(15),
             late_batch_minutes: 30,
+            public_url: None,
             sms: SmsConfig {
                 webhook: None,
                 tencent: None,

@@ -260,6 +260,8 @@ async fn to_the_door(db: Db) {
     // spreadsheet has both, in time order.
     let gate = app.post("/api/v1/admin/gates", &json!({ "name": "正门" }), Some(&staff)).await;
     assert_eq!(gate.status, 201, "{:?}", gate.body);
+    let poster = gate.body["url"].as_str().unwrap_or_default();
+    assert!(poster.starts_with(&app.url("/gate?code=")), "the address staff reached: {poster}");
     let (walker, _) = app.login("13900000005").await;
     let r = app.post("/api/v1/gate/visits", &json!({ "code": gate.body["code"] }), Some(&walker)).await;
     assert_eq!(r.status, 201, "{:?}", r.body);

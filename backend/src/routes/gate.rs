@@ -18,11 +18,17 @@ fn new_code() -> String {
     code_from(&bytes)
 }
 
-/// The gate with the address its poster opens (this server as the caller reached it) and the
-/// QR code of that address.
-fn shown(req: &HttpRequest, g: GateRow) -> Gate {
-    let info = req.connection_info();
-    let url = format!("{}://{}/gate?code={}", info.scheme(), info.host(), g.code);
+/// The gate with the address its poster opens (`FXS_PUBLIC_URL`, else this server as the caller
+/// reached it) and the QR code of that address.
+fn shown(state: &AppState, req: &HttpRequest, g: GateRow) -> Gate {
+    let base = match &state.config.public_url {
+        Some(url) => url.clone(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    };
+    let url = format!("{base}/gate?code={}", g.code);
     Gate { id: g.id, name: g.name, qr_svg: crate::qr::svg(&url).unwrap_or_default(), code: g.code, url }
 }
 
@@ -37,7 +43,7 @@ pub async fn add(
 ) -> ApiResult<HttpResponse> {
     let name = check_name(&body.name)?;
     let gate = state.store.gates().add(&name, &new_code(), staff.0.user.id, chrono::Utc::now()).await??;
-    Ok(HttpResponse::Created().json(shown(&req, gate)))
+    Ok(HttpResponse::Created().json(shown(&state, &req, gate)))
 }
 
 /// The gates with their codes and posters.
@@ -45,7 +51,7 @@ pub async fn add(
 #[get("/admin/gates")]
 pub async fn all(req: HttpRequest, state: web::Data<AppState>, _staff: StaffUser) -> ApiResult<web::Json<List<Gate>>> {
     let gates = state.store.gates().all().await?;
-    Ok(web::Json(List { items: gates.into_iter().map(|g| shown(&req, g)).collect() }))
+    Ok(web::Json(List { items: gates.into_iter().map(|g| shown(&state, &req, g)).collect() }))
 }
 
 /// A new code for a gate: its old poster stops working.
@@ -58,7 +64,7 @@ pub async fn rotate(
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<Gate>> {
     let gate = state.store.gates().rotate(id.into_inner(), &new_code(), staff.0.user.id, chrono::Utc::now()).await?;
-    Ok(web::Json(shown(&req, gate.ok_or_else(|| ApiError::not_found("gate"))?)))
+    Ok(web::Json(shown(&state, &req, gate.ok_or_else(|| ApiError::not_found("gate"))?)))
 }
 
 /// A resident at the gate: the code their phone read. 201 a visit recorded; 200 when the same
