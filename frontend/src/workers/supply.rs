@@ -261,15 +261,16 @@ pub fn StallPurchasing() -> impl IntoView {
                     }).collect_view()}
                 </tbody></table>
             }))}
-            {offers.show_items(move |list: Vec<Offer>| if list.is_empty() {
+            // The offers once the stall's goods are in (each offer's row chooses among them).
+            {goods.show_items(move |products: Vec<shared::api::Product>| offers.show_items(move |list: Vec<Offer>| if list.is_empty() {
                 view! { <p>{tr("这天没有供货", "No offers for this day")}</p> }.into_any()
             } else {
                 view! {
                     <ul class="households">
-                        {list.into_iter().map(|o| view! { <OfferRow offer=o goods=goods mine=mine order=order/> }).collect_view()}
+                        {list.into_iter().map(|o| view! { <OfferRow offer=o goods=products.clone() mine=mine order=order/> }).collect_view()}
                     </ul>
                 }.into_any()
-            })}
+            }))}
         </div>
     }
 }
@@ -279,7 +280,7 @@ pub fn StallPurchasing() -> impl IntoView {
 #[component]
 fn OfferRow(
     offer: Offer,
-    goods: Load,
+    goods: Vec<shared::api::Product>,
     mine: Load,
     order: impl Fn(i64, i64, Option<i64>) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
@@ -287,10 +288,7 @@ fn OfferRow(
     let current =
         mine.value::<shared::api::List<PurchaseLine>>().and_then(|l| l.items.into_iter().find(|x| x.offer_id == id));
     let quantity = RwSignal::new(current.as_ref().map(|l| l.quantity.to_string()).unwrap_or_default());
-    let products: Vec<shared::api::Product> = goods
-        .value::<shared::api::List<shared::api::Product>>()
-        .map(|l| l.items.into_iter().filter(|p| p.unit == offer.unit).collect())
-        .unwrap_or_default();
+    let products: Vec<shared::api::Product> = goods.into_iter().filter(|p| p.unit == offer.unit).collect();
     let chosen = current
         .map(|l| l.product_id.get())
         .or_else(|| products.iter().find(|p| p.name == offer.product).map(|p| p.id.get()));
