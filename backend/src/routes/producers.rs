@@ -202,9 +202,7 @@ pub async fn plan_csv(
     _staff: StaffUser,
     q: web::Query<DayQuery>,
 ) -> ApiResult<HttpResponse> {
-    let day = day_of(&q, chrono::Utc::now())?;
-    let bounds = shanghai_day(&day).map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("day: {e}")))?;
-    let rows = crate::domain::supply::plan(state.store.producers().plan_rows(&day, bounds).await?);
+    let SupplyPlan { day, items: rows } = plan_of(&state, &q).await?;
     let mut sheet = vec![[
         "摊位 stall",
         "摊名 name",
@@ -243,8 +241,13 @@ pub async fn plan(
     _staff: StaffUser,
     q: web::Query<DayQuery>,
 ) -> ApiResult<web::Json<SupplyPlan>> {
-    let day = day_of(&q, chrono::Utc::now())?;
+    Ok(web::Json(plan_of(&state, &q).await?))
+}
+
+/// The day's supply plan: the store's counts, `domain::supply::plan`'s order and shortages.
+async fn plan_of(state: &AppState, q: &DayQuery) -> ApiResult<SupplyPlan> {
+    let day = day_of(q, chrono::Utc::now())?;
     let bounds = shanghai_day(&day).map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("day: {e}")))?;
     let rows = state.store.producers().plan_rows(&day, bounds).await?;
-    Ok(web::Json(SupplyPlan { items: crate::domain::supply::plan(rows), day }))
+    Ok(SupplyPlan { items: crate::domain::supply::plan(rows), day })
 }

@@ -455,7 +455,8 @@ impl Producers {
     }
 
     /// Tells each producer whose purchase order for today or tomorrow closed by `now` what to
-    /// deliver (once: the notice's key is the producer and the day). The number told.
+    /// deliver, once (the notice's key is the producer and the day; one already told is not
+    /// read again, so the job writes nothing on most passes). The number told.
     pub async fn announce_closed(&self, now: DateTime<Utc>) -> StoreResult<usize> {
         #[derive(Deserialize)]
         struct Due {
@@ -475,6 +476,8 @@ impl Producers {
                  CAST(SUM(l.quantity * l.price_fen) AS BIGINT) AS total_fen FROM purchase_lines l \
                  JOIN offers o ON o.id = l.offer_id JOIN producers pr ON pr.id = o.producer_id \
                  WHERE l.day IN ($1, $2) AND pr.owner_user_id IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM notices n \
+                     WHERE n.dedupe = 'po-closed:' || CAST(pr.id AS TEXT) || ':' || l.day) \
                  GROUP BY pr.id, pr.owner_user_id, pr.cutoff_hour, l.day ORDER BY pr.id, l.day",
                 &args![today, tomorrow],
             )
