@@ -11,6 +11,7 @@
 //! | `group-buys` | 15 s | group-buys past their deadline close |
 //! | `standing-orders` | 15 s | standing orders (常购) due are tried through the checkout, their households told |
 //! | `purchase-orders` | 15 s | producers whose purchase order for a day closed are told what to deliver |
+//! | `pickup-points` | 15 s | orders nobody collected from a pickup point by its closing time are kept a day or returned, their households told |
 //! | `housekeeping` | 1 h | ended tokens and old login codes are forgotten; SQLite's planner statistics refreshed |
 //! | `stall-feed` | 250 ms | the order timeline is read past its cursor for the stalls' live consoles (`feed.rs`) |
 //!
@@ -42,6 +43,7 @@ const JOBS: &[Job] = &[
     Job { name: "group-buys", every: market_period, pass: |s, _| Box::pin(close_due_group_buys(&s.store)) },
     Job { name: "standing-orders", every: market_period, pass: |s, _| Box::pin(place_standing_orders(&s.store)) },
     Job { name: "purchase-orders", every: market_period, pass: |s, _| Box::pin(announce_purchase_orders(&s.store)) },
+    Job { name: "pickup-points", every: market_period, pass: |s, _| Box::pin(sweep_pickup_points(&s.store)) },
     Job { name: "housekeeping", every: |_| Duration::from_secs(3600), pass: |s, _| Box::pin(purge(s)) },
     Job {
         name: "limits",
@@ -115,6 +117,28 @@ async fn payments(state: &AppState, every: Duration) {
 async fn announce_purchase_orders(store: &Store) {
     if let Err(e) = store.producers().announce_closed(chrono::Utc::now()).await {
         tracing::warn!(error = %e, "telling producers of closed purchase orders failed");
+    }
+}
+
+/// Orders nobody collected from a pickup point in time: kept a day or returned, the household told.
+async fn sweep_pickup_points(store: &Store) {
+    let now = chrono::Utc::now();
+    let done = match store.points().sweep_uncollected(now, 200).await {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::warn!(error = %e, "handling uncollected orders at pickup points failed");
+            return;
+        }
+    };
+    for (order, user, point, step) in done {
+        let (title, text) = crate::domain::points::uncollected_words(order, &point, step);
+        let key = match step {
+            crate::domain::points::UncollectedStep::KeepUntil(_) => format!("uncollected:{order}:kept"),
+            crate::domain::points::UncollectedStep::Return => format!("uncollected:{order}:returned"),
+        };
+        if let Err(e) = store.notices().tell(user, Some(order), "uncollected", &key, (&title, &text), now).await {
+            tracing::warn!(error = %e, order, "telling a household of its uncollected order failed");
+        }
     }
 }
 
@@ -404,6 +428,7 @@ async fn standing_pass(store: &Store, now: chrono::DateTime<chrono::Utc>) -> cra
                     now,
                     pay_by: now,
                     lines: Some(d.lines.clone()),
+                    pickup_point_id: None,
                 };
                 match store.orders().checkout(vec![job]).await?.pop() {
                     Some(answer) => Ok(answer),

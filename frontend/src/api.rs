@@ -855,7 +855,32 @@ pub fn batch_path(id: i64) -> String {
     format!("/api/v1/batches/{id}")
 }
 
-/// Claims (`claim`) or picks up (`pickup`) a batch.
+// ---------- pickup points (自提点) ----------
+
+/// The open pickup points; with a slot, the places each has left in it.
+pub fn points_path(slot_id: Option<i64>) -> String {
+    match slot_id {
+        Some(id) => format!("/api/v1/pickup-points?slot_id={id}"),
+        None => "/api/v1/pickup-points".to_owned(),
+    }
+}
+
+/// Every point with its keeper (staff).
+pub const ALL_POINTS: &str = "/api/v1/admin/pickup-points";
+
+/// What waits at the caller's points, and what is on its way (`shared::api::PointOrder`).
+pub const KEEPER_ORDERS: &str = "/api/v1/keeper/orders";
+
+/// Staff set a point up (`id` none) or change one.
+pub async fn save_point(id: Option<i64>, body: &shared::api::NewPickupPoint) -> ApiResult<shared::api::PickupPoint> {
+    let call = match id {
+        Some(id) => Call::new("PUT", format!("{ALL_POINTS}/{id}")),
+        None => Call::new("POST", ALL_POINTS),
+    };
+    parse(send(call, body).await?)
+}
+
+/// Claims (`claim`), picks up (`pickup`) or drops at its pickup point (`drop`) a batch.
 pub async fn batch_step(id: i64, step: &str) -> ApiResult<shared::api::Batch> {
     parse(exchange(Call::new("POST", format!("/api/v1/batches/{id}/{step}")), None).await?)
 }

@@ -257,6 +257,7 @@ fn jobs(case: &Case, batch: usize, users: &[i64], slots: &[i64], now: DateTime<U
             now,
             pay_by: now + Duration::minutes(15),
             lines: None,
+            pickup_point_id: None,
         })
         .collect()
 }

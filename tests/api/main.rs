@@ -17,6 +17,7 @@ mod notices;
 mod operations;
 mod payments;
 mod photos;
+mod points;
 mod prices;
 mod producers;
 mod rush;

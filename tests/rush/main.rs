@@ -869,6 +869,7 @@ mod raw {
                     now,
                     pay_by: now,
                     lines: None,
+                    pickup_point_id: None,
                 };
                 let outcome = store.orders().checkout(vec![job]).await;
                 if let Err(e) = &outcome {

@@ -5,6 +5,7 @@
 
 use super::households::{decide_membership, JoinFacts};
 use super::order::{parts_of, LineRecord, OrderRecord};
+use super::points::{point_refusal, PointRow};
 use super::slots::{NeedFlags, SlotState};
 use super::Refusal;
 use chrono::{DateTime, Utc};
@@ -179,6 +180,8 @@ pub struct CheckoutJob {
     /// What to buy, (product, quantity) in product order, instead of the resident's cart (a
     /// standing order's items); the cart is then left as it is.
     pub lines: Option<Vec<(ProductId, i64)>>,
+    /// Collected at this pickup point instead of at the door.
+    pub pickup_point_id: Option<i64>,
 }
 
 impl CheckoutJob {
@@ -304,6 +307,10 @@ pub struct CheckoutSnapshot {
     pub booked: Vec<BookedOrder>,
     /// Ids for new orders, used in turn; at least one per new key.
     pub order_ids: Vec<OrderId>,
+    /// The pickup points the batch's jobs name.
+    pub points: HashMap<i64, PointRow>,
+    /// (point, slot) -> the point's orders in that slot already (read after the slot was locked).
+    pub point_booked: HashMap<(i64, SlotId), i64>,
 }
 
 /// What one checkout gets: the order placed or why not (or, for a key seen before, its first
@@ -412,6 +419,7 @@ pub fn decide(snapshot: &CheckoutSnapshot, jobs: &[CheckoutJob]) -> Result<Check
         placed: Vec::new(),
         cart_removals: Vec::new(),
         key_answers: Vec::new(),
+        point_taken: HashMap::new(),
     };
     let mut first: HashMap<(i64, &str), (&str, usize)> = HashMap::new();
     let mut ids = snapshot.order_ids.iter().copied();
@@ -465,6 +473,8 @@ struct Batch<'a> {
     placed: Vec<BookedOrder>,
     cart_removals: Vec<(i64, ProductId, i64)>,
     key_answers: Vec<KeyAnswer>,
+    /// (point, slot) -> orders this batch sent there.
+    point_taken: HashMap<(i64, SlotId), i64>,
 }
 
 impl Batch<'_> {
@@ -535,7 +545,21 @@ impl Batch<'_> {
         if slot.places_for(priority, job.now) <= 0 {
             return Err(Refusal::slot_full());
         }
+        let point = match job.pickup_point_id {
+            Some(id) => {
+                let key = (id, row.id);
+                let taken =
+                    s.point_booked.get(&key).copied().unwrap_or(0) + self.point_taken.get(&key).copied().unwrap_or(0);
+                let point = s.points.get(&id);
+                if let Some(refusal) = point_refusal(point, row.kind, row.starts_at, row.ends_at, taken) {
+                    return Err(refusal);
+                }
+                point
+            }
+            None => None,
+        };
         let address = match row.kind {
+            _ if point.is_some() => None,
             SlotKind::Pickup => None,
             SlotKind::Delivery => Some(
                 given
@@ -583,6 +607,9 @@ impl Batch<'_> {
             self.bought.insert(user);
         }
         self.placed.push(BookedOrder { slot_id: row.id, user_id: user, household_id: household });
+        if let Some(p) = point {
+            *self.point_taken.entry((p.id, row.id)).or_default() += 1;
+        }
         lines.sort_by_key(|l| (l.vendor_id, l.product_id));
         let parts = parts_of(&lines, |vendor| vendors.get(&vendor).cloned().unwrap_or_default());
         let status = job.payment.initial_status();
@@ -611,6 +638,9 @@ impl Batch<'_> {
             door_photo: false,
             paid_by_donations: false,
             standing_order_id: None,
+            pickup_point: point.map(PointRow::place),
+            at_point_at: None,
+            collect_by: None,
         })
     }
 
@@ -739,7 +769,41 @@ mod tests {
             now: at(2),
             pay_by: at(3),
             lines: None,
+            pickup_point_id: None,
         }
+    }
+
+    #[test]
+    fn an_order_to_a_pickup_point_has_no_door_and_the_point_fills_up() {
+        let mut s = market();
+        if let Some(row) = s.slots.get_mut(&SlotId(1)) {
+            row.state.capacity = 9;
+        }
+        s.points.insert(
+            4,
+            PointRow {
+                id: 4,
+                name: "阳光花园自提点".into(),
+                address: "阳光花园3号楼架空层".into(),
+                opens: "00:00".into(),
+                closes: "23:59".into(),
+                capacity: 2,
+                active: true,
+            },
+        );
+        s.point_booked.insert((4, SlotId(1)), 1);
+        let to_point = |u: i64| CheckoutJob { pickup_point_id: Some(4), ..job(u, "k", 1) };
+        let d = decided(&s, &[to_point(1), to_point(3), CheckoutJob { pickup_point_id: Some(9), ..job(4, "k", 1) }]);
+        assert_eq!(codes(&d), ["created", "slot_full", "not_found"]);
+        let placed = &d.changes.orders[0];
+        assert_eq!(placed.address, None, "collected at the point, not at the door");
+        assert_eq!(placed.pickup_point.as_ref().map(|p| p.id), Some(4));
+        // The market's own counter (a pickup slot) takes no point.
+        if let Some(row) = s.slots.get_mut(&SlotId(2)) {
+            row.state.cutoff_at = at(10);
+        }
+        let d = decided(&s, &[CheckoutJob { pickup_point_id: Some(4), ..job(1, "k", 2) }]);
+        assert_eq!(codes(&d), ["invalid_field"]);
     }
 
     fn codes(d: &CheckoutDecision) -> Vec<String> {
@@ -1008,6 +1072,7 @@ mod tests {
 
     fn req(note: Option<&str>) -> CheckoutRequest {
         CheckoutRequest {
+            pickup_point_id: None,
             slot_id: shared::SlotId(1),
             address: Some(Address { building: "3".into(), unit: "2".into(), room: "501".into() }),
             payment: Payment::OnDelivery,

@@ -36,6 +36,8 @@ pub struct WaitingOrders {
     pub slot_id: i64,
     pub building: String,
     pub group_buy_id: Option<i64>,
+    /// A pickup point's drop is one batch.
+    pub pickup_point_id: Option<i64>,
     pub status: OrderStatus,
     pub count: i64,
 }
@@ -45,13 +47,15 @@ pub struct WaitingOrders {
 /// has (`mine`: the slot of each claimed or carried batch). (slot, ready, mine), by slot.
 pub fn slot_work(waiting: &[WaitingOrders], mine: &[i64]) -> Vec<(i64, i64, i64)> {
     use std::collections::BTreeMap;
-    let mut batches: BTreeMap<(i64, &str, Option<i64>), Vec<OrderStatus>> = BTreeMap::new();
+    // (slot, building, group-buy, pickup point): an open batch's key.
+    type Key<'a> = (i64, &'a str, Option<i64>, Option<i64>);
+    let mut batches: BTreeMap<Key<'_>, Vec<OrderStatus>> = BTreeMap::new();
     for w in waiting.iter().filter(|w| w.count > 0) {
-        let building = if w.group_buy_id.is_some() { "" } else { w.building.as_str() };
-        batches.entry((w.slot_id, building, w.group_buy_id)).or_default().push(w.status);
+        let building = if w.group_buy_id.is_some() || w.pickup_point_id.is_some() { "" } else { w.building.as_str() };
+        batches.entry((w.slot_id, building, w.group_buy_id, w.pickup_point_id)).or_default().push(w.status);
     }
     let mut work: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
-    for ((slot, _, _), statuses) in &batches {
+    for ((slot, _, _, _), statuses) in &batches {
         let ready = BatchStatus::of_open(statuses.iter()) == BatchStatus::Ready;
         work.entry(*slot).or_default().0 += i64::from(ready);
     }
@@ -129,6 +133,14 @@ pub struct HandoffSnapshot {
     pub batch: BatchSnapshot,
     /// How a delivered order went: left at the door (else with its code).
     pub left_at_door: bool,
+    /// An order to a pickup point: its keeper, and whether it has been dropped there.
+    pub point: Option<AtPointHandoff>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AtPointHandoff {
+    pub keeper: Option<i64>,
+    pub dropped: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,6 +200,37 @@ pub fn decide_handoff(
     proof: Proof<'_>,
 ) -> Result<Handoff, Refusal> {
     let o = order.ok_or_else(|| Refusal::new(ErrorCode::NotFound, "no such order"))?;
+    // An order at a pickup point is its keeper's to hand over (or staff's), by its code only.
+    if let Some(point) = o.point.filter(|p| p.dropped) {
+        if !staff && point.keeper != Some(volunteer) {
+            return Err(Refusal::new(ErrorCode::Forbidden, "这单不在您的自提点 (not at your pickup point)"));
+        }
+        let Proof::Code(code) = proof else {
+            return Err(Refusal::new(
+                ErrorCode::WrongState,
+                "自提点的订单凭收货码取货 (an order at a pickup point is collected with its code)",
+            ));
+        };
+        if o.status == OrderStatus::Delivered && code.trim() == o.code {
+            return Ok(Handoff::Again);
+        }
+        if o.status != OrderStatus::OutForDelivery {
+            return Err(Refusal::new(
+                ErrorCode::WrongState,
+                format!("订单是{}，不能交付 (the order is {})", o.status.as_str(), o.status.as_str()),
+            ));
+        }
+        if o.attempts >= MAX_HANDOFF_ATTEMPTS {
+            return Err(Refusal::new(
+                ErrorCode::HandoffLocked,
+                "收货码错误次数太多，请联系工作人员重置 (too many wrong codes: staff must reset it)",
+            ));
+        }
+        if code.trim() != o.code {
+            return Ok(Handoff::Wrong { attempts: o.attempts + 1 });
+        }
+        return Ok(Handoff::Delivered { batch_done: false });
+    }
     if !staff && o.batch.volunteer_id != Some(volunteer) {
         return Err(Refusal::new(ErrorCode::Forbidden, "这单不在您认领的批次里 (not in a batch you claimed)"));
     }
@@ -298,6 +341,52 @@ mod tests {
     }
 
     #[test]
+    fn at_a_pickup_point_only_its_keeper_hands_over_and_only_by_code() {
+        use OrderStatus::*;
+        let done = batch("done", Some(7), &[(1, OutForDelivery)]);
+        let at_point = |status, dropped| HandoffSnapshot {
+            order_id: 1,
+            status,
+            code: "123456".into(),
+            attempts: 0,
+            batch: done.clone(),
+            left_at_door: false,
+            point: Some(AtPointHandoff { keeper: Some(30), dropped }),
+        };
+        let code = |r: Result<Handoff, Refusal>| r.map_err(|e| e.code);
+        assert_eq!(
+            decide_handoff(Some(&at_point(OutForDelivery, true)), 30, false, Proof::Code("123456")),
+            Ok(Handoff::Delivered { batch_done: false })
+        );
+        assert_eq!(
+            decide_handoff(Some(&at_point(OutForDelivery, true)), 30, false, Proof::Code("000000")),
+            Ok(Handoff::Wrong { attempts: 1 })
+        );
+        assert_eq!(
+            code(decide_handoff(Some(&at_point(OutForDelivery, true)), 7, false, Proof::Code("123456"))),
+            Err(ErrorCode::Forbidden),
+            "the volunteer's round ended at the drop"
+        );
+        assert_eq!(
+            code(decide_handoff(Some(&at_point(OutForDelivery, true)), 30, false, Proof::LeftAtDoor)),
+            Err(ErrorCode::WrongState)
+        );
+        assert_eq!(
+            decide_handoff(Some(&at_point(Delivered, true)), 30, false, Proof::Code("123456")),
+            Ok(Handoff::Again)
+        );
+        assert_eq!(
+            code(decide_handoff(Some(&at_point(Cancelled, true)), 30, false, Proof::Code("123456"))),
+            Err(ErrorCode::WrongState)
+        );
+        // Not dropped yet: the keeper has nothing to hand over.
+        assert_eq!(
+            code(decide_handoff(Some(&at_point(OutForDelivery, false)), 30, false, Proof::Code("123456"))),
+            Err(ErrorCode::Forbidden)
+        );
+    }
+
+    #[test]
     fn the_right_code_delivers_and_wrong_ones_are_counted_up_to_the_limit() {
         use OrderStatus::*;
         let out = batch("out", Some(7), &[(1, OutForDelivery), (2, OutForDelivery)]);
@@ -308,6 +397,7 @@ mod tests {
             attempts,
             batch: out.clone(),
             left_at_door: false,
+            point: None,
         };
         assert_eq!(
             decide_handoff(Some(&at_door(0)), 7, false, Proof::Code("123456")),
@@ -371,6 +461,7 @@ mod tests {
             attempts: 0,
             batch: batch("out", Some(7), &[(1, status)]),
             left_at_door,
+            point: None,
         };
         let left = at_door(OrderStatus::Delivered, true);
         assert_eq!(decide_door_photo(Some(&left), 7, false), Ok(()));
@@ -411,6 +502,7 @@ mod tests {
             slot_id: slot,
             building: building.into(),
             group_buy_id,
+            pickup_point_id: None,
             status,
             count,
         };

@@ -15,6 +15,7 @@ pub mod lots;
 pub mod notices;
 pub mod order;
 pub mod payment;
+pub mod points;
 pub mod prices;
 pub mod setup;
 pub mod slots;

@@ -47,6 +47,11 @@ pub struct OrderRecord {
     pub paid_by_donations: bool,
     /// The standing order (常购) that placed it.
     pub standing_order_id: Option<i64>,
+    /// Collected at this pickup point, not at the door.
+    pub pickup_point: Option<shared::api::PointPlace>,
+    /// Dropped at the point then, to be collected by `collect_by`.
+    pub at_point_at: Option<DateTime<Utc>>,
+    pub collect_by: Option<DateTime<Utc>>,
 }
 
 /// Where a group-buy order came from: the group-buy, the household whose share it is, and who
@@ -141,6 +146,10 @@ impl OrderRecord {
             door_photo: self.door_photo,
             paid_by_donations: self.paid_by_donations,
             standing_order_id: self.standing_order_id,
+            pickup_point_id: self.pickup_point.as_ref().map(|p| p.id),
+            pickup_point: self.pickup_point.clone(),
+            at_point_at: self.at_point_at.map(to_api),
+            collect_by: self.collect_by.map(to_api),
         }
     }
 
@@ -235,6 +244,22 @@ pub fn decide_expiry(order: &EndingSnapshot, now: DateTime<Utc>) -> Option<GiveB
     (order.status == OrderStatus::PendingPayment && due).then(|| give_back(order, OrderStatus::Expired, now, None))
 }
 
+/// An order nobody collected from its pickup point goes back to the market: cancelled, what
+/// came of its lines back in stock (`short`: (product, units the stall never supplied), written
+/// off the stock ledger instead, returned in that list), its money owed back in full.
+pub fn decide_return(
+    order: &EndingSnapshot,
+    short: &[(ProductId, i64)],
+    now: DateTime<Utc>,
+) -> (GiveBack, Vec<(ProductId, i64)>) {
+    let short_of = |p: ProductId| short.iter().find(|(q, _)| *q == p).map_or(0, |(_, n)| *n);
+    let mut back = give_back(order, OrderStatus::Cancelled, now, None);
+    back.stock = order.lines.iter().map(|(p, quantity, stock)| (*p, stock + quantity - short_of(*p))).collect();
+    back.refund_fen = (order.total_fen > 0).then_some(order.total_fen);
+    let written_off = order.lines.iter().map(|(p, _, _)| (*p, short_of(*p))).filter(|(_, n)| *n > 0).collect();
+    (back, written_off)
+}
+
 fn give_back(order: &EndingSnapshot, status: OrderStatus, at: DateTime<Utc>, by_user: Option<i64>) -> GiveBack {
     let priority_back = i64::from(order.priority_booking && order.slot_priority_booked > 0);
     GiveBack {
@@ -292,6 +317,17 @@ mod tests {
         assert_eq!(decide_cancel(None, 1, at(1)), CancelDecision::NotFound);
         let confirmed_part = ending(OrderStatus::Placed, &["pending", "confirmed"]);
         assert_eq!(decide_cancel(Some(&confirmed_part), 1, at(1)), CancelDecision::NotCancellable(OrderStatus::Placed));
+    }
+
+    #[test]
+    fn an_uncollected_order_returns_what_came_and_owes_back_what_was_paid() {
+        let o = ending(OrderStatus::OutForDelivery, &["packed"]);
+        let (g, off) = decide_return(&o, &[(shared::ProductId(11), 1)], at(5));
+        assert_eq!(g.status, OrderStatus::Cancelled);
+        assert_eq!(g.stock, vec![(shared::ProductId(10), 2), (shared::ProductId(11), 40)]);
+        assert_eq!(off, vec![(shared::ProductId(11), 1)]);
+        assert_eq!(g.refund_fen, Some(1_000));
+        assert_eq!((g.slot_booked, g.by_user), (4, None));
     }
 
     #[test]

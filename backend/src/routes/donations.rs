@@ -272,6 +272,7 @@ pub async fn gift_box(
         now,
         pay_by: now,
         lines: Some(vec![(product, 1)]),
+        pickup_point_id: None,
     };
     let mut order = match state.store.orders().checkout(vec![job]).await?.pop() {
         Some(Answer::Placed(order)) => *order,

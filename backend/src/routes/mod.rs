@@ -16,6 +16,7 @@ mod lots;
 mod notices;
 mod orders;
 pub(crate) mod pay;
+mod points;
 mod prices;
 mod producers;
 mod setup;
@@ -214,6 +215,12 @@ pub fn app(
                 .service(gate::enter)
                 .service(gate::visits)
                 .service(gate::investigation_csv)
+                .service(points::open_points)
+                .service(points::all_points)
+                .service(points::add_point)
+                .service(points::change_point)
+                .service(points::keeper_orders)
+                .service(points::drop_at_point)
                 .service(batches::report_problem)
                 .service(batches::problems)
                 .service(cart::get_cart)

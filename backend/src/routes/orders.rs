@@ -56,6 +56,7 @@ pub async fn create(
         now,
         pay_by: now + chrono::Duration::from_std(state.config.payment_timeout).unwrap_or_default(),
         lines: None,
+        pickup_point_id: body.pickup_point_id,
     };
     let answer = state.store.orders().checkout(vec![job]).await?.pop();
     let outcome = match &answer {

@@ -38,6 +38,7 @@ pub const SQLITE: Embedded = &[
     (27, "producers", include_str!("../../../migrations/sqlite/0027_producers.sql")),
     (28, "gate", include_str!("../../../migrations/sqlite/0028_gate.sql")),
     (29, "certificate photo", include_str!("../../../migrations/sqlite/0029_certificate_photo.sql")),
+    (30, "pickup points", include_str!("../../../migrations/sqlite/0030_pickup_points.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -74,6 +75,7 @@ pub const POSTGRES: Embedded = &[
     (31, "producers", include_str!("../../../migrations/postgres/0031_producers.sql")),
     (32, "gate", include_str!("../../../migrations/postgres/0032_gate.sql")),
     (33, "certificate photo", include_str!("../../../migrations/postgres/0033_certificate_photo.sql")),
+    (34, "pickup points", include_str!("../../../migrations/postgres/0034_pickup_points.sql")),
 ];
 
 /// The newest migration this binary has for the database.

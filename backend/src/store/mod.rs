@@ -37,6 +37,7 @@ mod migrations;
 pub mod money;
 pub mod notices;
 pub mod ops;
+pub mod points;
 pub mod producers;
 mod queue;
 mod row;
@@ -59,6 +60,7 @@ pub use gate::Gates;
 pub use group_buys::GroupBuys;
 pub use money::{donations::Donations, payments::Payments};
 pub use notices::Notices;
+pub use points::Points;
 pub use producers::Producers;
 pub use seed::{bulk::Bulk, Seeder};
 pub use setup::Setup;
@@ -119,6 +121,7 @@ pub struct Store {
     supply: Supply,
     producers: Producers,
     gates: Gates,
+    points: Points,
     /// SQLite: held while the store is open, so one process owns the file.
     owner: std::sync::Mutex<Option<std::fs::File>>,
 }
@@ -254,6 +257,7 @@ impl Store {
             supply: Supply::new(db.clone()),
             producers: Producers::new(db.clone(), sessions.clone()),
             gates: Gates::new(db.clone()),
+            points: Points::new(db.clone()),
             db,
             owner: std::sync::Mutex::new(None),
         }
@@ -322,6 +326,10 @@ impl Store {
 
     pub fn gates(&self) -> &Gates {
         &self.gates
+    }
+
+    pub fn points(&self) -> &Points {
+        &self.points
     }
     /// WeChat Pay's payments and refunds.
     pub fn payments(&self) -> &Payments {

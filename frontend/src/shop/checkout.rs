@@ -9,7 +9,7 @@ use leptos_router::{
     components::A,
     hooks::{use_navigate, use_query_map},
 };
-use shared::api::{Address, Cart, CheckoutRequest, List, OrderSummary, Slot};
+use shared::api::{Address, Cart, CheckoutRequest, List, OrderSummary, PickupPoint, Slot};
 use shared::order::{OrderStatus, Payment, SlotKind};
 
 #[component]
@@ -192,6 +192,10 @@ fn CheckoutForm() -> impl IntoView {
     let note = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    // 自提点: collected at a point in a compound instead of at the door (delivery slots only).
+    let to_point = RwSignal::new(false);
+    let point = RwSignal::new(None::<i64>);
+    let points = Load::when(move || (kind.get() == SlotKind::Delivery).then(|| api::points_path(chosen.get())));
 
     // Places go fast at 7 a.m.: refresh the slots so a full one is greyed out before anyone
     // tries it. The timer stops with the page.
@@ -248,17 +252,27 @@ fn CheckoutForm() -> impl IntoView {
             error.set(Some(now(K::choose_slot_first).to_owned()));
             return;
         };
-        let address = (kind.get_untracked() == SlotKind::Delivery).then(|| Address {
+        let at_point =
+            (kind.get_untracked() == SlotKind::Delivery && to_point.get_untracked()).then(|| point.get_untracked());
+        if at_point == Some(None) {
+            error.set(Some(tr("请选择自提点", "Choose a pickup point")().to_owned()));
+            return;
+        }
+        let address = Address {
             building: building.get_untracked().trim().to_owned(),
             unit: unit.get_untracked().trim().to_owned(),
             room: room.get_untracked().trim().to_owned(),
-        });
+        };
+        // At a point the door is only the home on record, when given.
+        let whole = !address.building.is_empty() && !address.unit.is_empty() && !address.room.is_empty();
+        let address = (kind.get_untracked() == SlotKind::Delivery && (at_point.is_none() || whole)).then_some(address);
         let text = note.get_untracked();
         let body = CheckoutRequest {
             slot_id: shared::SlotId(slot_id),
             address,
             payment: payment.get_untracked(),
             note: (!text.trim().is_empty()).then_some(text),
+            pickup_point_id: at_point.flatten(),
         };
         busy.set(true);
         let navigate = navigate.clone();
@@ -270,6 +284,7 @@ fn CheckoutForm() -> impl IntoView {
                     if matches!(f.code.as_str(), "slot_full" | "slot_closed" | "household_slot_taken") {
                         chosen.set(None);
                         slots.reload();
+                        points.reload();
                     }
                     error.set(Some(f.text()));
                 }
@@ -354,7 +369,41 @@ fn CheckoutForm() -> impl IntoView {
         })}
 
         <Show when=move || kind.get() == SlotKind::Delivery>
-            <h2>{tr("送货地址", "Delivery address")}</h2>
+            {points.show_items(move |list: Vec<PickupPoint>| (!list.is_empty()).then(|| {
+                let list = StoredValue::new(list);
+                view! {
+                    <h2>{tr("送到哪里", "Where to")}</h2>
+                    <div class="segmented" role="group" aria-label=tr("送到哪里", "Where to")>
+                        <button id="to-door" aria-pressed=move || (!to_point.get()).to_string() class:active=move || !to_point.get()
+                            on:click=move |_| to_point.set(false)>{tr("送到家门口", "To my door")}</button>
+                        <button id="to-point" aria-pressed=move || to_point.get().to_string() class:active=move || to_point.get()
+                            on:click=move |_| to_point.set(true)>{tr("自提点取货", "Pickup point")}</button>
+                    </div>
+                    <Show when=move || to_point.get()>
+                        <div class="slot-list" id="point-list">
+                            {move || list.get_value().into_iter().map(|p| {
+                                let id = p.id;
+                                let full = p.remaining.is_some_and(|r| r <= 0);
+                                view! {
+                                    <button class="slot-option point-option" data-id=id disabled=full
+                                        class:selected=move || point.get() == Some(id)
+                                        aria-pressed=move || (point.get() == Some(id)).to_string()
+                                        on:click=move |_| point.set(Some(id))>
+                                        <span class="slot-time">"📍 " {p.name.clone()}</span>
+                                        <span class="note">{p.address.clone()} " · " {p.opens.clone()} "–" {p.closes.clone()}</span>
+                                        <span class="slot-left">{match p.remaining {
+                                            Some(r) if r <= 0 => tr("已约满", "Full")().to_owned(),
+                                            Some(r) => format!("{} {}", tr("剩", "left")(), r),
+                                            None => String::new(),
+                                        }}</span>
+                                    </button>
+                                }
+                            }).collect_view()}
+                        </div>
+                    </Show>
+                }
+            }))}
+            <h2>{move || if to_point.get() { tr("您家的地址（选填）", "Your home address (optional)")() } else { tr("送货地址", "Delivery address")() }}</h2>
             <div class="address-row">
                 <label>{COMMUNITY}</label>
                 <input id="building" aria-label=tr("楼号", "Building") inputmode="numeric" maxlength="4" prop:value=move || building.get()

@@ -199,6 +199,17 @@ fn OrderDetail() -> impl IntoView {
                             <div class="banner" id="left-at-door" role="status">"🚪 " {t(K::left_at_door)} ": " {note}</div>
                         })}
                         {o.door_photo.then(|| view! { <DoorPhoto id=o.id.get()/> })}
+                        {o.pickup_point.clone().map(|p| {
+                            let waiting = o.at_point_at.is_some() && status == OrderStatus::OutForDelivery;
+                            view! {
+                                <div class="banner" class:success=waiting id="at-point" role="status">
+                                    <p>"📍 " {if waiting { tr("已到自提点，请凭收货码取货", "At the pickup point: collect it with your code")() } else { tr("到自提点取货", "Collect at the pickup point")() }}</p>
+                                    <p><strong>{p.name.clone()}</strong> " · " {p.address.clone()}</p>
+                                    <p>{tr("开放", "Open")} " " {p.opens.clone()} "–" {p.closes.clone()}</p>
+                                    {o.collect_by.clone().filter(|_| waiting).map(|c| view! { <p class="note warn">{tr("请在此前取走", "Collect it by")} " " {short_time(&c)}</p> })}
+                                </div>
+                            }
+                        })}
                         {o.to_gate.then(|| view! {
                             <p class="banner warn" id="to-gate" role="status">{tr("🚧 本楼封闭管理：订单送到小区大门交接，请凭收货码到大门领取", "🚧 Your building is closed: the order is handed over at the compound's gate; collect it there with your code")}</p>
                         })}
@@ -207,7 +218,7 @@ fn OrderDetail() -> impl IntoView {
                                 <p>{tr("收货码", "Hand-off code")}</p>
                                 <p class="code" id="handoff-code">{code}</p>
                                 {o.handoff_qr.clone().map(|svg| view! { <div class="qr" id="handoff-qr" inner_html=svg></div> })}
-                                <p class="note">{tr("志愿者送到时，请告诉他这6位数字", "Tell the volunteer these six digits at the door")}</p>
+                                <p class="note">{if o.pickup_point.is_some() { tr("取货时，请给自提点管理员看这6位数字或二维码", "Show the point's keeper these six digits or the QR code")() } else { tr("志愿者送到时，请告诉他这6位数字", "Tell the volunteer these six digits at the door")() }}</p>
                             </div>
                         })}
                         {(status == OrderStatus::PendingPayment).then(|| o.expires_at.clone().map(|e| view! {
@@ -243,7 +254,7 @@ fn OrderDetail() -> impl IntoView {
                         </div>
                         <div class="card">
                             <p>{tr("时段", "Time")} ": " {short_time(&o.slot_starts_at)} "–" {o.slot_ends_at.get(11..16).unwrap_or_default().to_owned()}
-                                " · " {move || if o.slot_kind == shared::order::SlotKind::Delivery { tr("送货上门", "Home delivery")() } else { tr("到店自提", "Pick up at the market")() }}</p>
+                                " · " {let point = o.pickup_point.is_some(); move || if point { tr("自提点取货", "Pickup point")() } else if o.slot_kind == shared::order::SlotKind::Delivery { tr("送货上门", "Home delivery")() } else { tr("到店自提", "Pick up at the market")() }}</p>
                             {o.address.clone().map(|a| view! {
                                 <p>{tr("送货地址", "Delivery address")} ": " {a.building} {t(K::building)} " " {a.unit} {t(K::unit)} " " {a.room} {t(K::room)}</p>
                             })}

@@ -1,8 +1,10 @@
-//! The workers' bundle, under `/staff`, `/vendor`, `/volunteer` and `/producer`: pages a
+//! The workers' bundle, under `/staff`, `/vendor`, `/volunteer` (a pickup point's keeper's
+//! page among them) and `/producer`: pages a
 //! resident never opens, so never downloads. Logging in happens on the residents' login page,
 //! which sends the worker back here.
 
 mod goods;
+mod points;
 mod pool;
 mod scan;
 mod setup;
@@ -30,6 +32,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/staff/donations") view=pool::PoolPage/>
                 <Route path=path!("/staff/supply") view=supply::SupplyPage/>
                 <Route path=path!("/staff/trace") view=trace::TracePage/>
+                <Route path=path!("/staff/points") view=points::PointsPage/>
+                <Route path=path!("/volunteer/point") view=points::KeeperPage/>
                 <Route path=path!("/producer") view=supply::ProducerPage/>
                 <Route path=path!("/staff/batch/:id") view=volunteer::StaffBatchPage/>
                 <Route path=path!("/vendor") view=vendor::VendorPage/>

@@ -25,6 +25,7 @@ pub fn StaffPage() -> impl IntoView {
             <A href="/staff/donations"><span class="btn secondary block" id="pool-link">"❤️ " {t(K::donate)}</span></A>
             <A href="/staff/supply"><span class="btn secondary block" id="supply-link">{tr("采购计划与供货方", "Supply planning and producers")}</span></A>
             <A href="/staff/trace"><span class="btn secondary block" id="trace-link">{tr("入场登记与追溯", "Gate and contact trace")}</span></A>
+            <A href="/staff/points"><span class="btn secondary block" id="points-link">"📍 " {tr("自提点", "Pickup points")}</span></A>
             <SlotsAdmin/> <OpenRefunds/> <LotsAdmin/> <PriceCapAdmin/> <AreaAdmin/> <super::goods::BuildingList/> <super::setup::CatalogueSetup/> <super::goods::StallOpening/> <super::goods::ProductEditor/> <super::goods::BoxPacking/> <super::goods::CatalogueFile/> <super::goods::People/> <super::goods::AuditLog/> <HouseholdsAdmin/> <RegisterImport/> <EraseResident/>
         </Guarded>
     }
@@ -97,7 +98,7 @@ fn DispatchBoard() -> impl IntoView {
                         let since = b.since.clone();
                         view! {
                             <tr data-batch=b.id.get() class:late=b.late>
-                                <td>{b.building.clone()} {b.to_gate.then_some("🚧")}</td>
+                                <td>{b.pickup_point_id.map(|_| "📍")} {b.building.clone()} {b.to_gate.then_some("🚧")}</td>
                                 <td class="num">{b.orders}</td>
                                 <td><span class=format!("badge batch-{}", b.status.as_str())>{t(super::volunteer::batch_label(b.status))}</span></td>
                                 <td>{b.volunteer.clone().unwrap_or_default()}</td>

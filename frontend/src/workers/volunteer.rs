@@ -131,7 +131,8 @@ fn Batches() -> impl IntoView {
                         let id = b.id.get();
                         view! {
                             <li class="card batch" data-batch=id>
-                                <p class="batch-building">{b.building.clone()} {t(K::building)}
+                                <p class="batch-building">{b.pickup_point_id.map(|_| view! { "📍" {tr("自提点", "Pickup point")} " " })}
+                                    {b.building.clone()} {b.pickup_point_id.is_none().then(|| t(K::building))}
                                     {b.group_buy_id.map(|g| g.get()).map(|g| view! { " · " {t(K::nav_group)} " #" {g} })}</p>
                                 {b.to_gate.then(gate)}
                                 <p><span class=format!("badge big batch-{}", b.status.as_str())>{t(batch_label(b.status))}</span>
@@ -207,6 +208,23 @@ fn BatchDetail() -> impl IntoView {
             }
         });
     };
+    let drop_at_point = move |_| {
+        let id = id.get_untracked();
+        leptos::task::spawn_local(async move {
+            match api::batch_step(id, "drop").await {
+                Ok(_) => {
+                    message
+                        .set(Some((true, tr("已交给自提点，谢谢您！", "Left at the point. Thank you!")().to_owned())));
+                    batch.reload();
+                }
+                Err(f) if f.status == 0 => message.set(Some((false, no_signal()))),
+                Err(f) => {
+                    message.set(Some((false, f.text())));
+                    batch.reload();
+                }
+            }
+        });
+    };
     let scanning = RwSignal::new(false);
     // A scanned code hands over the order it names, if that order is on this round and out.
     let scanned = Callback::new(move |text: String| {
@@ -238,13 +256,20 @@ fn BatchDetail() -> impl IntoView {
             <super::scan::Scanner on_text=scanned on_close=Callback::new(move |_| scanning.set(false))/>
         })}
         {batch.show(move |b: Batch| view! {
-            <h1>{b.building.clone()} {t(K::building)} " · " {b.orders} " " {tr("住户", "Households")}</h1>
+            {match b.pickup_point_id {
+                Some(_) => view! { <h1>{tr("自提点", "Pickup point")} " " {b.building.clone()} " · " {b.orders} " " {tr("单", "orders")}</h1> }.into_any(),
+                None => view! { <h1>{b.building.clone()} {t(K::building)} " · " {b.orders} " " {tr("住户", "Households")}</h1> }.into_any(),
+            }}
             <p><span id="batch-status" class=format!("badge big batch-{}", b.status.as_str())>{t(batch_label(b.status))}</span></p>
             {b.to_gate.then(gate)}
             {(b.status == BatchStatus::Claimed).then(|| view! {
                 <button id="pickup-batch" class="btn primary block" on:click=pickup>{tr("已取货，出发", "Picked up, on my way")}</button>
             })}
-            {(b.status == BatchStatus::Out && b.manifest.is_some()).then(|| view! {
+            {(b.status == BatchStatus::Out && b.pickup_point_id.is_some()).then(|| view! {
+                <p class="note">{tr("整批送到自提点，交给管理员；居民凭收货码在自提点取货。", "Leave the whole batch with the point's keeper; residents collect there with their codes.")}</p>
+                <button id="drop-batch" class="btn primary block" on:click=drop_at_point>{tr("已送到自提点", "Left at the pickup point")}</button>
+            })}
+            {(b.status == BatchStatus::Out && b.manifest.is_some() && b.pickup_point_id.is_none()).then(|| view! {
                 <button id="scan-handoff" class="btn primary block no-print" on:click=move |_| { message.set(None); scanning.set(true); }>{tr("📷 扫码交付", "📷 Scan to hand over")}</button>
             })}
             {b.manifest.is_some().then(|| {
@@ -267,6 +292,16 @@ fn BatchDetail() -> impl IntoView {
                 }
             })}
             {match b.manifest.clone() {
+                Some(stops) if b.pickup_point_id.is_some() => view! {
+                    <ul class="manifest" id="point-manifest">
+                        {stops.into_iter().map(|s| view! {
+                            <li class="card">
+                                <p><strong>{tr("订单", "Order")} " " {s.order_id.get()}</strong> " · " {s.phone.clone().unwrap_or_default()}</p>
+                                <p>{s.items.iter().map(|i| format!("{} ×{}", i.name, i.quantity)).collect::<Vec<_>>().join("、")}</p>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
                 Some(stops) => {
                     let building = b.building.clone();
                     let doors = RwSignal::new(arranged(&stops, &building));

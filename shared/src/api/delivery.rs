@@ -13,6 +13,10 @@ pub struct Batch {
     pub building: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_buy_id: Option<GroupBuyId>,
+    /// A pickup point's drop (`building` is then the point's name): dropped there as a whole
+    /// (`POST /batches/{id}/drop`), its keeper hands each order over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_point_id: Option<i64>,
     /// How many orders it holds.
     pub orders: i64,
     pub status: crate::order::BatchStatus,

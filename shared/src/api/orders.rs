@@ -23,6 +23,9 @@ pub struct CheckoutRequest {
     pub payment: crate::order::Payment,
     #[serde(default)]
     pub note: Option<String>,
+    /// Collect at this pickup point (a delivery slot) instead of at the door.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_point_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,6 +121,16 @@ pub struct Order {
     /// The standing order (常购) that placed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standing_order_id: Option<i64>,
+    /// Collected at this pickup point, not at the door.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_point_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_point: Option<PointPlace>,
+    /// At the point since then, to be collected by `collect_by`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_point_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collect_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

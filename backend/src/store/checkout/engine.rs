@@ -27,6 +27,7 @@ use crate::domain::checkout::{
     decide, Answer, BookedOrder, CheckoutChanges, CheckoutDecision, CheckoutJob, CheckoutSnapshot, Home, HouseholdAt,
     ProductRow, StoredKey,
 };
+use crate::domain::points::PointRow;
 use crate::domain::slots::NeedFlags;
 use crate::store::accounts::Sessions;
 use crate::store::catalogue::PRODUCT_SELECT;
@@ -222,7 +223,7 @@ fn jobs_json(jobs: &[CheckoutJob]) -> Value {
                 json!({
                     "u": j.user_id, "k": j.key, "h": j.request_hash, "s": j.slot_id,
                     "b": a.map(|a| a.building.trim()), "un": a.map(|a| a.unit.trim()), "r": a.map(|a| a.room.trim()),
-                    "l": j.lines,
+                    "l": j.lines, "p": j.pickup_point_id,
                 })
             })
             .collect(),
@@ -293,6 +294,14 @@ fn snapshot_from(text: &str) -> StoreResult<CheckoutSnapshot> {
         households: Vec<LoadedHousehold>,
         booked: Vec<BookedOrder>,
         order_ids: Vec<OrderId>,
+        points: Vec<PointRow>,
+        point_booked: Vec<PointBooked>,
+    }
+    #[derive(Deserialize)]
+    struct PointBooked {
+        point: i64,
+        slot: SlotId,
+        n: i64,
     }
     let l: Loaded = serde_json::from_str(text)
         .map_err(|e| broken(format!("the checkout's load answered something unexpected: {e}")))?;
@@ -306,6 +315,8 @@ fn snapshot_from(text: &str) -> StoreResult<CheckoutSnapshot> {
         households: l.households.into_iter().map(|h| ((h.building_id, h.unit, h.room), h.at)).collect(),
         booked: l.booked,
         order_ids: l.order_ids,
+        points: l.points.into_iter().map(|p| (p.id, p)).collect(),
+        point_booked: l.point_booked.into_iter().map(|b| ((b.point, b.slot), b.n)).collect(),
     })
 }
 
@@ -320,6 +331,7 @@ fn apply_request(ch: &CheckoutChanges) -> Value {
             "payment": o.payment.as_str(), "total_fen": o.total_fen, "building": a.map(|a| &a.building),
             "unit": a.map(|a| &a.unit), "room": a.map(|a| &a.room), "note": o.note, "handoff_code": o.handoff_code,
             "priority_booking": o.priority_booking, "created_at": o.created_at, "expires_at": o.expires_at,
+            "pickup_point_id": o.pickup_point.as_ref().map(|p| p.id),
         }));
         lines.extend(o.lines.iter().map(|l| {
             json!({
@@ -542,6 +554,36 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
         }
     }
     s.booked = sqlite_booked(c, jobs, &s)?;
+    for (point, slot) in jobs.iter().filter_map(|j| j.pickup_point_id.map(|p| (p, j.slot_id))).collect::<BTreeSet<_>>()
+    {
+        if let std::collections::hash_map::Entry::Vacant(place) = s.points.entry(point) {
+            let row = c
+                .prepare_cached(
+                    "SELECT id, name, address, opens, closes, capacity, active FROM pickup_points WHERE id = $1",
+                )?
+                .query_row(named_params! { "$1": point }, |r| {
+                    Ok(PointRow {
+                        id: r.get("id")?,
+                        name: r.get("name")?,
+                        address: r.get("address")?,
+                        opens: r.get("opens")?,
+                        closes: r.get("closes")?,
+                        capacity: r.get("capacity")?,
+                        active: r.get("active")?,
+                    })
+                })
+                .optional()?;
+            let Some(row) = row else { continue };
+            place.insert(row);
+        }
+        let n: i64 = c
+            .prepare_cached(
+                "SELECT COUNT(*) AS n FROM orders WHERE pickup_point_id = $1 AND slot_id = $2 \
+                 AND status NOT IN ('cancelled', 'expired')",
+            )?
+            .query_row(named_params! { "$1": point, "$2": slot.get() }, |r| r.get("n"))?;
+        s.point_booked.insert((point, slot), n);
+    }
     // The one writer: the next ids are free until this commit.
     let last: i64 =
         c.prepare_cached("SELECT COALESCE(MAX(id), 0) AS id FROM orders")?.query_row([], |r| r.get("id"))?;
@@ -691,14 +733,14 @@ fn sqlite_write(c: &Connection, ch: &CheckoutChanges) -> StoreResult<()> {
         let address = o.address.as_ref();
         c.prepare_cached(
             "INSERT INTO orders (id, user_id, slot_id, status, payment, total_fen, building, unit, room, note, \
-             handoff_code, priority_booking, created_at, expires_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13)",
+             handoff_code, priority_booking, created_at, expires_at, updated_at, pickup_point_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13, $15)",
         )?
         .execute(named_params! {
             "$1": o.id.get(), "$2": o.user_id, "$3": o.slot_id.get(), "$4": o.status.as_str(), "$5": o.payment.as_str(),
             "$6": o.total_fen.get(), "$7": address.map(|a| &a.building), "$8": address.map(|a| &a.unit),
             "$9": address.map(|a| &a.room), "$10": o.note, "$11": o.handoff_code, "$12": o.priority_booking,
-            "$13": now, "$14": o.expires_at.map(ts),
+            "$13": now, "$14": o.expires_at.map(ts), "$15": o.pickup_point.as_ref().map(|p| p.id),
         })?;
         for l in &o.lines {
             c.prepare_cached(
@@ -754,6 +796,7 @@ mod tests {
             now: chrono::Utc::now(),
             pay_by: chrono::Utc::now(),
             lines: None,
+            pickup_point_id: None,
         };
         let v = jobs_json(&[job]);
         assert_eq!(v[0]["k"], "k'1", "a value is data, never SQL text");

@@ -179,8 +179,11 @@ const ORDER_SELECT: &str = "SELECT o.id, o.user_id, o.status, o.payment, o.total
      s.kind AS slot_kind, s.starts_at AS slot_starts_at, s.ends_at AS slot_ends_at, o.building, o.unit, o.room, \
      o.note, o.handoff_code, o.priority_booking, o.created_at, o.expires_at, o.group_buy_id, o.household_id, \
      o.placed_by_label, o.left_at_door, o.handoff_note, o.standing_order_id, o.door_photo, \
-     EXISTS (SELECT 1 FROM pool_allocations a WHERE a.order_id = o.id) AS paid_by_donations \
-     FROM orders o JOIN slots s ON s.id = o.slot_id WHERE o.id = $1";
+     EXISTS (SELECT 1 FROM pool_allocations a WHERE a.order_id = o.id) AS paid_by_donations, \
+     o.pickup_point_id, pp.name AS point_name, pp.address AS point_address, pp.opens AS point_opens, \
+     pp.closes AS point_closes, o.at_point_at, o.collect_by \
+     FROM orders o JOIN slots s ON s.id = o.slot_id LEFT JOIN pickup_points pp ON pp.id = o.pickup_point_id \
+     WHERE o.id = $1";
 const LINES_SELECT: &str = "SELECT product_id, vendor_id, name, unit, quantity, price_fen, short_quantity \
      FROM order_lines WHERE order_id = $1 ORDER BY vendor_id, product_id";
 const PARTS_SELECT: &str = "SELECT p.vendor_id, v.name AS vendor_name, p.status, p.subtotal_fen FROM order_parts p \
@@ -214,6 +217,13 @@ struct OrderRow {
     door_photo: Option<String>,
     paid_by_donations: bool,
     standing_order_id: Option<i64>,
+    pickup_point_id: Option<i64>,
+    point_name: Option<String>,
+    point_address: Option<String>,
+    point_opens: Option<String>,
+    point_closes: Option<String>,
+    at_point_at: Option<DateTime<Utc>>,
+    collect_by: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize)]
@@ -247,7 +257,17 @@ impl OrderRow {
             (Some(building), Some(unit), Some(room)) => Some(Address { building, unit, room }),
             _ => None,
         };
+        let pickup_point = self.pickup_point_id.map(|id| shared::api::PointPlace {
+            id,
+            name: self.point_name.unwrap_or_default(),
+            address: self.point_address.unwrap_or_default(),
+            opens: self.point_opens.unwrap_or_default(),
+            closes: self.point_closes.unwrap_or_default(),
+        });
         OrderRecord {
+            pickup_point,
+            at_point_at: self.at_point_at,
+            collect_by: self.collect_by,
             id: self.id,
             user_id: self.user_id,
             status: self.status,
@@ -408,6 +428,45 @@ async fn give_back(tx: &mut Tx, back: &GiveBack) -> StoreResult<()> {
         .await?;
     }
     Ok(())
+}
+
+/// An order nobody collected from its pickup point goes back (`domain::order::decide_return`):
+/// cancelled, its goods back in stock and in the lots they were packed from, its money owed
+/// back. False: it is no longer waiting there (collected meanwhile).
+pub(crate) async fn return_uncollected(tx: &mut Tx, id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+    #[derive(Deserialize)]
+    struct Short {
+        product_id: ProductId,
+        short_quantity: i64,
+    }
+    let Some(order) = load_ending(tx, id).await? else { return Ok(false) };
+    if order.status != OrderStatus::OutForDelivery {
+        return Ok(false);
+    }
+    let short: Vec<Short> = tx
+        .all(
+            "SELECT product_id, short_quantity FROM order_lines WHERE order_id = $1 AND short_quantity > 0",
+            &args![id],
+        )
+        .await?;
+    let short: Vec<(ProductId, i64)> = short.into_iter().map(|s| (s.product_id, s.short_quantity)).collect();
+    let (back, written_off) = crate::domain::order::decide_return(&order, &short, now);
+    give_back(tx, &back).await?;
+    for (product, n) in written_off {
+        tx.exec(
+            "INSERT INTO stock_changes (product_id, change, reason, changed_at) VALUES ($1, $2, 'counted', $3)",
+            &args![product, -n, now],
+        )
+        .await?;
+    }
+    tx.exec(
+        "UPDATE lots SET remaining = remaining + (SELECT SUM(x.quantity) FROM order_line_lots x \
+         WHERE x.lot_id = lots.id AND x.order_id = $1) WHERE id IN (SELECT lot_id FROM order_line_lots WHERE order_id = $1)",
+        &args![id],
+    )
+    .await?;
+    tx.exec("DELETE FROM order_line_lots WHERE order_id = $1", &args![id]).await?;
+    Ok(true)
 }
 
 // ---------- writing orders ----------

@@ -3,8 +3,8 @@
 //! (the batch, then its orders by id); the rules are `domain::delivery`'s.
 
 use crate::domain::delivery::{
-    decide_claim, decide_door_photo, decide_handoff, decide_pickup, decide_report, slot_work, BatchSnapshot, Handoff,
-    HandoffSnapshot, Proof, ReportedOrder, Round, WaitingOrders,
+    decide_claim, decide_door_photo, decide_handoff, decide_pickup, decide_report, slot_work, AtPointHandoff,
+    BatchSnapshot, Handoff, HandoffSnapshot, Proof, ReportedOrder, Round, WaitingOrders,
 };
 use crate::domain::time::to_api;
 use crate::domain::Refusal;
@@ -21,16 +21,25 @@ pub struct Batches {
     db: Db,
 }
 
-/// The orders an open batch gathers: the slot's orders for its building (or its group-buy) that
-/// no batch holds yet and that are with the stalls. `$1` slot, `$2` building, `$3` group-buy.
+/// The orders an open batch gathers: the slot's orders for its building (or its group-buy, or
+/// its pickup point) that no batch holds yet and that are with the stalls. `$1` slot, `$2`
+/// building, `$3` group-buy, `$4` pickup point.
 const OPEN_ORDERS: &str = "o.slot_id = $1 AND o.batch_id IS NULL \
-     AND o.status IN ('placed', 'paid', 'confirmed', 'packed') AND o.building IS NOT NULL \
-     AND ((CAST($3 AS BIGINT) IS NULL AND o.group_buy_id IS NULL AND o.building = $2) OR o.group_buy_id = $3)";
+     AND o.status IN ('placed', 'paid', 'confirmed', 'packed') AND (o.building IS NOT NULL OR o.pickup_point_id IS NOT NULL) \
+     AND ((CAST($3 AS BIGINT) IS NULL AND o.group_buy_id IS NULL \
+           AND ((CAST($4 AS BIGINT) IS NULL AND o.pickup_point_id IS NULL AND o.building = $2) OR o.pickup_point_id = $4)) \
+          OR o.group_buy_id = $3)";
+
+/// The key of the open batch an order joins, as `batches.building` holds it: its building, or
+/// '' for a group-buy's or a pickup point's drop (keyed by those).
+const BATCH_BUILDING: &str =
+    "CASE WHEN o.group_buy_id IS NULL AND o.pickup_point_id IS NULL THEN o.building ELSE '' END";
 
 const BATCH: &str = "SELECT b.id, b.slot_id, s.starts_at AS slot_starts_at, b.building, b.group_buy_id, b.status, \
-     b.volunteer_id, u.phone AS volunteer_phone, b.created_at, b.claimed_at, \
+     b.volunteer_id, u.phone AS volunteer_phone, b.created_at, b.claimed_at, b.pickup_point_id, pp.name AS point_name, \
      (SELECT bd.closed FROM buildings bd WHERE bd.number = b.building ORDER BY bd.id LIMIT 1) AS to_gate FROM batches b \
-     JOIN slots s ON s.id = b.slot_id LEFT JOIN users u ON u.id = b.volunteer_id";
+     JOIN slots s ON s.id = b.slot_id LEFT JOIN users u ON u.id = b.volunteer_id \
+     LEFT JOIN pickup_points pp ON pp.id = b.pickup_point_id";
 
 #[derive(Deserialize)]
 struct BatchRow {
@@ -46,6 +55,8 @@ struct BatchRow {
     claimed_at: Option<DateTime<Utc>>,
     /// Its building is closed (none for a group-buy's drop).
     to_gate: Option<bool>,
+    pickup_point_id: Option<i64>,
+    point_name: Option<String>,
 }
 
 /// An order a batch holds, as its manifest shows it.
@@ -71,6 +82,7 @@ fn batch_of(r: BatchRow, label: String, orders: i64, status: BatchStatus, manife
         slot_starts_at: to_api(r.slot_starts_at),
         building: label,
         group_buy_id: r.group_buy_id.map(shared::GroupBuyId),
+        pickup_point_id: r.pickup_point_id,
         orders,
         status,
         volunteer: masked_phone(r.volunteer_phone),
@@ -83,9 +95,16 @@ fn batch_of(r: BatchRow, label: String, orders: i64, status: BatchStatus, manife
 
 /// The condition on `orders o` for the orders a batch holds, and its arguments: an open batch's
 /// are those it gathers (`OPEN_ORDERS`), a claimed one's its own.
-fn held(id: i64, open: bool, slot: i64, building: &str, group_buy: Option<i64>) -> (&'static str, Vec<Arg>) {
+fn held(
+    id: i64,
+    open: bool,
+    slot: i64,
+    building: &str,
+    group_buy: Option<i64>,
+    point: Option<i64>,
+) -> (&'static str, Vec<Arg>) {
     if open {
-        (OPEN_ORDERS, args![slot, building, group_buy].to_vec())
+        (OPEN_ORDERS, args![slot, building, group_buy, point].to_vec())
     } else {
         ("o.batch_id = $1", args![id].to_vec())
     }
@@ -104,22 +123,27 @@ impl Batches {
         let missing: Option<i64> = self
             .db
             .opt(
-                "SELECT 1 AS missing FROM orders o WHERE o.slot_id = $1 AND o.batch_id IS NULL AND o.building IS NOT NULL \
-                 AND o.status IN ('placed', 'paid', 'confirmed', 'packed') AND NOT EXISTS (SELECT 1 FROM batches b \
-                 WHERE b.status = 'open' AND b.slot_id = o.slot_id \
-                 AND b.building = CASE WHEN o.group_buy_id IS NULL THEN o.building ELSE '' END \
-                 AND COALESCE(b.group_buy_id, 0) = COALESCE(o.group_buy_id, 0)) LIMIT 1",
+                &format!(
+                    "SELECT 1 AS missing FROM orders o WHERE o.slot_id = $1 AND o.batch_id IS NULL \
+                     AND (o.building IS NOT NULL OR o.pickup_point_id IS NOT NULL) \
+                     AND o.status IN ('placed', 'paid', 'confirmed', 'packed') AND NOT EXISTS (SELECT 1 FROM batches b \
+                     WHERE b.status = 'open' AND b.slot_id = o.slot_id AND b.building = {BATCH_BUILDING} \
+                     AND COALESCE(b.group_buy_id, 0) = COALESCE(o.group_buy_id, 0) \
+                     AND COALESCE(b.pickup_point_id, 0) = COALESCE(o.pickup_point_id, 0)) LIMIT 1"
+                ),
                 &args![slot_id],
             )
             .await?;
         if missing.is_some() {
             let mut tx = self.db.begin().await?;
             tx.exec(
-                "INSERT INTO batches (slot_id, building, group_buy_id, status, created_at) \
-                 SELECT DISTINCT o.slot_id, CASE WHEN o.group_buy_id IS NULL THEN o.building ELSE '' END, \
-                 o.group_buy_id, 'open', $2 FROM orders o WHERE o.slot_id = $1 AND o.batch_id IS NULL \
-                 AND o.building IS NOT NULL AND o.status IN ('placed', 'paid', 'confirmed', 'packed') \
-                 ON CONFLICT DO NOTHING",
+                &format!(
+                    "INSERT INTO batches (slot_id, building, group_buy_id, pickup_point_id, status, created_at) \
+                     SELECT DISTINCT o.slot_id, {BATCH_BUILDING}, o.group_buy_id, o.pickup_point_id, 'open', $2 \
+                     FROM orders o WHERE o.slot_id = $1 AND o.batch_id IS NULL \
+                     AND (o.building IS NOT NULL OR o.pickup_point_id IS NOT NULL) \
+                     AND o.status IN ('placed', 'paid', 'confirmed', 'packed') ON CONFLICT DO NOTHING"
+                ),
                 &args![slot_id, now],
             )
             .await?;
@@ -140,8 +164,9 @@ impl Batches {
         }
         #[derive(Deserialize)]
         struct Waiting {
-            building: String,
+            building: Option<String>,
             group_buy_id: Option<i64>,
+            pickup_point_id: Option<i64>,
             status: OrderStatus,
             n: i64,
         }
@@ -156,10 +181,10 @@ impl Batches {
         let waiting: Vec<Waiting> = self
             .db
             .all(
-                "SELECT o.building, o.group_buy_id, o.status, COUNT(*) AS n FROM orders o WHERE o.slot_id = $1 \
-                 AND o.batch_id IS NULL AND o.building IS NOT NULL \
+                "SELECT o.building, o.group_buy_id, o.pickup_point_id, o.status, COUNT(*) AS n FROM orders o \
+                 WHERE o.slot_id = $1 AND o.batch_id IS NULL AND (o.building IS NOT NULL OR o.pickup_point_id IS NOT NULL) \
                  AND o.status IN ('placed', 'paid', 'confirmed', 'packed') \
-                 GROUP BY o.building, o.group_buy_id, o.status ORDER BY o.building",
+                 GROUP BY o.building, o.group_buy_id, o.pickup_point_id, o.status ORDER BY o.building",
                 &args![slot_id],
             )
             .await?;
@@ -170,24 +195,27 @@ impl Batches {
             entry.0 += t.n;
             entry.1.extend(t.building);
         }
-        // (building, group-buy) as an open batch is keyed -> (statuses with counts, buildings)
+        // (building, group-buy, point) as an open batch is keyed -> (statuses with counts, buildings)
         type Gathered = (Vec<(OrderStatus, i64)>, Vec<String>);
-        let mut gathering: BTreeMap<(String, Option<i64>), Gathered> = BTreeMap::new();
+        let mut gathering: BTreeMap<(String, Option<i64>, Option<i64>), Gathered> = BTreeMap::new();
         for w in waiting {
-            let key = match w.group_buy_id {
-                Some(_) => (String::new(), w.group_buy_id),
-                None => (w.building.clone(), None),
+            let building = w.building.unwrap_or_default();
+            let key = match (w.group_buy_id, w.pickup_point_id) {
+                (Some(_), _) => (String::new(), w.group_buy_id, None),
+                (None, Some(_)) => (String::new(), None, w.pickup_point_id),
+                (None, None) => (building.clone(), None, None),
             };
             let entry = gathering.entry(key).or_default();
             entry.0.push((w.status, w.n));
-            if entry.1.last() != Some(&w.building) {
-                entry.1.push(w.building);
+            if !building.is_empty() && entry.1.last() != Some(&building) {
+                entry.1.push(building);
             }
         }
         let mut out = Vec::new();
         for r in rows {
             let (count, status, buildings) = if r.status == "open" {
-                let (statuses, buildings) = gathering.remove(&(r.building.clone(), r.group_buy_id)).unwrap_or_default();
+                let key = (r.building.clone(), r.group_buy_id, r.pickup_point_id);
+                let (statuses, buildings) = gathering.remove(&key).unwrap_or_default();
                 // Whether a batch is ready asks only which statuses its orders have, not how many.
                 let count = statuses.iter().map(|(_, n)| n).sum();
                 (count, BatchStatus::of_open(statuses.iter().filter(|(_, n)| *n > 0).map(|(s, _)| s)), buildings)
@@ -197,7 +225,11 @@ impl Batches {
                     BatchSnapshot { id: r.id, stored: r.status.clone(), volunteer_id: r.volunteer_id, orders: vec![] };
                 (count, snapshot.status(), buildings)
             };
-            let label = if r.group_buy_id.is_some() { buildings.join("、") } else { r.building.clone() };
+            let label = match (&r.point_name, r.group_buy_id) {
+                (Some(point), _) => point.clone(),
+                (None, Some(_)) => buildings.join("、"),
+                (None, None) => r.building.clone(),
+            };
             let batch = batch_of(r, label, count, status, None);
             // An open batch whose orders were all cancelled holds nothing: not shown.
             if batch.orders > 0 || batch.status != BatchStatus::Waiting {
@@ -220,8 +252,9 @@ impl Batches {
         #[derive(Deserialize)]
         struct Waiting {
             slot_id: i64,
-            building: String,
+            building: Option<String>,
             group_buy_id: Option<i64>,
+            pickup_point_id: Option<i64>,
             status: OrderStatus,
             n: i64,
         }
@@ -232,11 +265,12 @@ impl Batches {
         let waiting: Vec<Waiting> = self
             .db
             .all(
-                "SELECT o.slot_id, o.building, o.group_buy_id, o.status, COUNT(*) AS n FROM slots s \
+                "SELECT o.slot_id, o.building, o.group_buy_id, o.pickup_point_id, o.status, COUNT(*) AS n FROM slots s \
                  JOIN orders o ON o.slot_id = s.id WHERE s.starts_at >= $1 AND s.starts_at < $2 \
-                 AND s.kind = 'delivery' AND o.batch_id IS NULL AND o.building IS NOT NULL \
+                 AND s.kind = 'delivery' AND o.batch_id IS NULL \
+                 AND (o.building IS NOT NULL OR o.pickup_point_id IS NOT NULL) \
                  AND o.status IN ('placed', 'paid', 'confirmed', 'packed') \
-                 GROUP BY o.slot_id, o.building, o.group_buy_id, o.status",
+                 GROUP BY o.slot_id, o.building, o.group_buy_id, o.pickup_point_id, o.status",
                 &args![from, to],
             )
             .await?;
@@ -252,8 +286,9 @@ impl Batches {
             .into_iter()
             .map(|w| WaitingOrders {
                 slot_id: w.slot_id,
-                building: w.building,
+                building: w.building.unwrap_or_default(),
                 group_buy_id: w.group_buy_id,
+                pickup_point_id: w.pickup_point_id,
                 status: w.status,
                 count: w.n,
             })
@@ -309,7 +344,8 @@ impl Batches {
 
     /// The batch as shown, and its volunteer's id.
     async fn shown(&self, r: BatchRow, with_manifest: bool) -> StoreResult<(Batch, Option<i64>)> {
-        let (which, held_args) = held(r.id, r.status == "open", r.slot_id, &r.building, r.group_buy_id);
+        let (which, held_args) =
+            held(r.id, r.status == "open", r.slot_id, &r.building, r.group_buy_id, r.pickup_point_id);
         let orders: Vec<HeldOrder> = self
             .db
             .all(
@@ -327,7 +363,9 @@ impl Batches {
             volunteer_id: r.volunteer_id,
             orders: orders.iter().map(|o| (o.id, o.status)).collect(),
         };
-        let label = if r.group_buy_id.is_some() {
+        let label = if let Some(point) = &r.point_name {
+            point.clone()
+        } else if r.group_buy_id.is_some() {
             let mut buildings: Vec<String> = orders.iter().filter_map(|o| o.building.clone()).collect();
             buildings.dedup();
             buildings.join("、")
@@ -413,6 +451,40 @@ impl Batches {
         for order in orders {
             set_status(&mut tx, order, OrderStatus::OutForDelivery, volunteer, now).await?;
         }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// The batch's volunteer drops a pickup point's batch there: its orders wait at the point
+    /// until the point closes on the slot's day; the round is done.
+    pub async fn drop_at_point(&self, id: i64, volunteer: i64, now: DateTime<Utc>) -> StoreResult<Result<(), Refusal>> {
+        #[derive(Deserialize)]
+        struct Point {
+            pickup_point_id: Option<i64>,
+            closes: Option<String>,
+            starts_at: DateTime<Utc>,
+        }
+        let mut tx = self.db.begin().await?;
+        let snapshot = load_batch(&mut tx, id).await?;
+        let point: Option<Point> = tx
+            .opt(
+                "SELECT b.pickup_point_id, pp.closes, s.starts_at FROM batches b JOIN slots s ON s.id = b.slot_id \
+                 LEFT JOIN pickup_points pp ON pp.id = b.pickup_point_id WHERE b.id = $1",
+                &args![id],
+            )
+            .await?;
+        let at = point.as_ref().and_then(|p| p.pickup_point_id);
+        let orders = match crate::domain::points::decide_drop(snapshot.as_ref(), at, volunteer) {
+            Ok(orders) => orders,
+            Err(r) => return Ok(Err(r)),
+        };
+        let until = point
+            .map(|p| crate::domain::points::collect_by(p.closes.as_deref().unwrap_or_default(), p.starts_at))
+            .unwrap_or(now)
+            .max(now);
+        let sql = format!("UPDATE orders SET at_point_at = $1, collect_by = $2 WHERE id IN {}", tx.list(3));
+        tx.exec(&sql, &[Arg::Time(now), Arg::Time(until), Arg::json(&orders)]).await?;
+        tx.exec("UPDATE batches SET status = 'done', done_at = $2 WHERE id = $1", &args![id, now]).await?;
         tx.commit().await?;
         Ok(Ok(()))
     }
@@ -675,6 +747,7 @@ async fn load_batch(tx: &mut Tx, id: i64) -> StoreResult<Option<BatchSnapshot>> 
         slot_id: i64,
         building: String,
         group_buy_id: Option<i64>,
+        pickup_point_id: Option<i64>,
         status: String,
         volunteer_id: Option<i64>,
     }
@@ -683,9 +756,11 @@ async fn load_batch(tx: &mut Tx, id: i64) -> StoreResult<Option<BatchSnapshot>> 
         id: i64,
         status: OrderStatus,
     }
-    let sql = tx.locked("SELECT slot_id, building, group_buy_id, status, volunteer_id FROM batches WHERE id = $1");
+    let sql = tx.locked(
+        "SELECT slot_id, building, group_buy_id, pickup_point_id, status, volunteer_id FROM batches WHERE id = $1",
+    );
     let Some(b) = tx.opt::<Stored>(&sql, &args![id]).await? else { return Ok(None) };
-    let (which, held_args) = held(id, b.status == "open", b.slot_id, &b.building, b.group_buy_id);
+    let (which, held_args) = held(id, b.status == "open", b.slot_id, &b.building, b.group_buy_id, b.pickup_point_id);
     let sql = tx.locked(&format!("SELECT o.id, o.status FROM orders o WHERE {which} ORDER BY o.id"));
     let orders: Vec<Held> = tx.all(&sql, &held_args).await?;
     Ok(Some(BatchSnapshot {
@@ -712,6 +787,9 @@ async fn load_at_door(tx: &mut Tx, order_id: i64) -> StoreResult<(Option<i64>, O
         handoff_code: String,
         handoff_attempts: i64,
         left_at_door: bool,
+        pickup_point_id: Option<i64>,
+        keeper_user_id: Option<i64>,
+        at_point_at: Option<DateTime<Utc>>,
     }
     let batch_id: Option<i64> = tx.opt("SELECT batch_id FROM orders WHERE id = $1", &args![order_id]).await?.flatten();
     let Some(batch) = (match batch_id {
@@ -721,7 +799,12 @@ async fn load_at_door(tx: &mut Tx, order_id: i64) -> StoreResult<(Option<i64>, O
         return Ok((batch_id, None));
     };
     let o: AtDoor = tx
-        .one("SELECT status, handoff_code, handoff_attempts, left_at_door FROM orders WHERE id = $1", &args![order_id])
+        .one(
+            "SELECT o.status, o.handoff_code, o.handoff_attempts, o.left_at_door, o.pickup_point_id, \
+             pp.keeper_user_id, o.at_point_at FROM orders o LEFT JOIN pickup_points pp ON pp.id = o.pickup_point_id \
+             WHERE o.id = $1",
+            &args![order_id],
+        )
         .await?;
     Ok((
         batch_id,
@@ -732,6 +815,9 @@ async fn load_at_door(tx: &mut Tx, order_id: i64) -> StoreResult<(Option<i64>, O
             attempts: o.handoff_attempts,
             batch,
             left_at_door: o.left_at_door,
+            point: o
+                .pickup_point_id
+                .map(|_| AtPointHandoff { keeper: o.keeper_user_id, dropped: o.at_point_at.is_some() }),
         }),
     ))
 }
