@@ -136,6 +136,8 @@ async fn table(db: Db) {
         tests::urlencode(&(now - chrono::Duration::days(1)).to_rfc3339()),
         tests::urlencode(&(now + chrono::Duration::days(1)).to_rfc3339())
     );
+    let point =
+        json!({ "name": "别人的自提点", "address": "某处", "opens": "08:00", "closes": "20:00", "capacity": 5 });
     let o = format!("/api/v1/orders/{order_id}");
     let b = format!("/api/v1/batches/{}", batch["id"]);
     let g = format!("/api/v1/group-buys/{gb}");
@@ -187,6 +189,13 @@ async fn table(db: Db) {
         row("GET", "/api/v1/admin/producers".into(), json!(null), EVERYONE),
         row("GET", "/api/v1/producer/purchase-orders".into(), json!(null), EVERYONE),
         row("GET", "/api/v1/producer/offers".into(), json!(null), EVERYONE),
+        // Pickup points: staff keep them; a keeper's list is the keeper's; only the batch's
+        // volunteer drops it.
+        row("GET", "/api/v1/admin/pickup-points".into(), json!(null), EVERYONE),
+        row("POST", "/api/v1/admin/pickup-points".into(), point.clone(), EVERYONE),
+        row("PUT", "/api/v1/admin/pickup-points/1".into(), point.clone(), EVERYONE),
+        row("GET", "/api/v1/keeper/orders".into(), json!(null), EVERYONE),
+        row("POST", format!("{b}/drop"), json!({}), EVERYONE),
     ];
     // What a resident of building 5 may read of the group-buy is theirs; everyone else's is not.
     rows.push(row("GET", g.clone(), json!(null), &[OtherResident, OtherStall, OtherLeader, Nobody]));

@@ -12,8 +12,8 @@ on_both_databases! {
 }
 
 const STAFF: &str = "13800000000";
-const KEEPER_A: &str = "13800000501";
-const KEEPER_B: &str = "13800000502";
+const KEEPER_A: &str = "13800000511";
+const KEEPER_B: &str = "13800000512";
 
 fn point(name: &str, capacity: i64, keeper: &str, uncollected: &str) -> Value {
     json!({ "name": name, "address": format!("{name}门口"), "opens": "08:00", "closes": "20:00",
@@ -61,15 +61,21 @@ async fn to_the_point(db: Db) {
     let (resident, _) = app.login("13900000699").await;
     let r = app.post("/api/v1/admin/pickup-points", &point("别处", 2, KEEPER_A, "keep_day"), Some(&resident)).await;
     assert_eq!(r.status, 403);
+    // The demo's two points and these two.
     assert_eq!(
         app.get("/api/v1/admin/pickup-points", Some(&staff)).await.body["items"].as_array().map(Vec::len),
-        Some(2)
+        Some(4)
     );
 
     let slot = morning_slot(&app, &staff).await;
     let listed = app.get(&format!("/api/v1/pickup-points?slot_id={}", slot["id"]), None).await.body;
     let items = listed["items"].as_array().cloned().unwrap_or_default();
-    assert_eq!(items.iter().map(|p| p["remaining"].as_i64()).collect::<Vec<_>>(), [Some(2), Some(5)]);
+    let ours: Vec<Option<i64>> = items
+        .iter()
+        .filter(|p| [&a.body["id"], &b.body["id"]].contains(&&p["id"]))
+        .map(|p| p["remaining"].as_i64())
+        .collect();
+    assert_eq!(ours, [Some(2), Some(5)]);
     assert!(items.iter().all(|p| p.get("keeper_phone").is_none()), "keepers' phones are staff's: {items:?}");
 
     // Three residents race for point A's last two places in the slot: exactly two get them.
@@ -103,7 +109,8 @@ async fn to_the_point(db: Db) {
     assert_eq!(r.status, 201, "{:?}", r.body);
     let at_b = r.body;
     let listed = app.get(&format!("/api/v1/pickup-points?slot_id={}", slot["id"]), None).await.body;
-    assert_eq!(listed["items"][0]["remaining"], 0);
+    let point_a = listed["items"].as_array().and_then(|l| l.iter().find(|p| p["id"] == a.body["id"]).cloned());
+    assert_eq!(point_a.map(|p| p["remaining"].clone()), Some(json!(0)));
 
     // The stall packs; the volunteers' board shows one batch per point, named by it.
     let vendor =
@@ -111,6 +118,7 @@ async fn to_the_point(db: Db) {
     let (stall, _) = app.login(&format!("138000001{vendor:02}")).await;
     let parts = app.get(&format!("/api/v1/vendor/orders?slot_id={}", slot["id"]), Some(&stall)).await.body;
     for p in parts["items"].as_array().expect("parts") {
+        assert!(p["pickup_point"].as_str().is_some_and(|n| n.ends_with("自提点")), "the stall labels the bag: {p:?}");
         for step in ["confirm", "packed"] {
             let r = app.post(&format!("/api/v1/vendor/orders/{}/{step}", p["id"]), &json!({}), Some(&stall)).await;
             assert_eq!(r.status, 200, "{step}: {:?}", r.body);

@@ -1159,6 +1159,79 @@ async fn a_resident_scans_the_gate_and_staff_see_the_visit() {
     browser.quit().await;
 }
 
+/// A resident chooses the demo's pickup point at checkout; the volunteer drops the point's batch
+/// there; the keeper types the order's number and code on their phone and hands it over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_collects_at_a_pickup_point_from_its_keeper() {
+    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
+    let app = spawn_app_with(Db::Sqlite, |c| c.sms.resend_interval = Duration::ZERO).await;
+    let (staff, _) = app.login("13800000000").await;
+    // Tomorrow 10:00–12:00 in Shanghai: inside the points' hours.
+    let day = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive() + chrono::Duration::days(1);
+    let at = |h: u32| day.and_hms_opt(h, 0, 0).map(|t| t.and_utc().to_rfc3339()).unwrap_or_default();
+    let body = serde_json::json!({ "kind": "delivery", "starts_at": at(2), "ends_at": at(4), "cutoff_at": at(1), "capacity": 20 });
+    let slot = app.post("/api/v1/admin/slots", &body, Some(&staff)).await;
+    assert_eq!(slot.status, 201, "{:?}", slot.body);
+    let points = app.get("/api/v1/pickup-points", None).await.body;
+    let point = points["items"][0].clone();
+    assert_eq!(point["name"], "翠苑小区自提点", "the demo's points: {points:?}");
+    let (resident, _) = app.login("13900000001").await;
+    app.put_in_cart(&resident, app.product_id("大白菜").await, 2).await;
+
+    let browser = Driver::start().await;
+    log_in(&browser, &app, "13900000001", "/checkout").await;
+    browser.click(&browser.wait_for(&format!(".slot-option[data-id='{}']", slot.body["id"]), WAIT).await).await;
+    browser.click(&browser.wait_for("#to-point", WAIT).await).await;
+    browser.click(&browser.wait_for(&format!(".point-option[data-id='{}']", point["id"]), WAIT).await).await;
+    browser.click(&browser.wait_for("#place-order", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#at-point')?.textContent.includes('翠苑小区自提点')", "the point")
+        .await;
+    let orders = app.get("/api/v1/orders", Some(&resident)).await.body;
+    let order_id = orders["items"][0]["id"].as_i64().expect("the order");
+    let order = app.get(&format!("/api/v1/orders/{order_id}"), Some(&resident)).await.body;
+    assert_eq!(order["pickup_point_id"], point["id"]);
+    let code = order["handoff_code"].as_str().expect("code").to_owned();
+
+    // The stall packs; a volunteer takes the point's batch out and drops it at the point.
+    let vendor = order["items"][0]["vendor_id"].as_i64().expect("vendor");
+    let (stall, _) = app.login(&format!("138000001{vendor:02}")).await;
+    let parts = app.get(&format!("/api/v1/vendor/orders?slot_id={}", slot.body["id"]), Some(&stall)).await.body;
+    for step in ["confirm", "packed"] {
+        let path = format!("/api/v1/vendor/orders/{}/{step}", parts["items"][0]["id"]);
+        assert_eq!(app.post(&path, &serde_json::json!({}), Some(&stall)).await.status, 200, "{step}");
+    }
+    let (volunteer, _) = app.login("13800000201").await;
+    let batches = app.get(&format!("/api/v1/batches?slot_id={}", slot.body["id"]), Some(&volunteer)).await.body;
+    let batch = batches["items"][0]["id"].as_i64().expect("the point's batch");
+    for step in ["claim", "pickup"] {
+        let r = app.post(&format!("/api/v1/batches/{batch}/{step}"), &serde_json::json!({}), Some(&volunteer)).await;
+        assert_eq!(r.status, 200, "{step}: {:?}", r.body);
+    }
+    browser.script(&format!("localStorage.setItem('fxs_token', {volunteer:?}); return 0")).await;
+    browser.goto(&app.url(&format!("/volunteer/batch/{batch}"))).await;
+    browser.wait_for("#point-manifest", WAIT).await;
+    browser.click(&browser.wait_for("#drop-batch", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#batch-status.batch-done') !== null", "dropped").await;
+
+    // The keeper hands it over with the number and the code the resident shows.
+    let (keeper, _) = app.login("13800000501").await;
+    browser.script(&format!("localStorage.setItem('fxs_token', {keeper:?}); return 0")).await;
+    browser.goto(&app.url("/volunteer/point")).await;
+    wait_until(
+        &browser,
+        &format!("document.querySelector('#keeper-waiting [data-order=\"{order_id}\"]') !== null"),
+        "waiting",
+    )
+    .await;
+    set_input(&browser, "#keeper-order", &order_id.to_string()).await;
+    set_input(&browser, "#keeper-code", &code).await;
+    browser.click(&browser.wait_for("#keeper-hand-over", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#keeper-message.success') !== null", "handed over").await;
+    let seen = app.get(&format!("/api/v1/orders/{order_id}"), Some(&resident)).await.body;
+    assert_eq!(seen["status"], "delivered");
+    browser.quit().await;
+}
+
 /// A resident who logged in with WeChat has no phone: the checkout page asks to bind the phone
 /// WeChat vouches for; once bound to a phone that already had an order, that order is theirs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1795,9 +1868,11 @@ async fn axe_finds_nothing_serious_on_any_page() {
     if let Some(g) = group {
         pages.push((Some(&resident), format!("/group/{g}")));
     }
-    for page in ["/staff", "/staff/dispatch", "/staff/donations", "/staff/supply", "/staff/trace"] {
+    for page in ["/staff", "/staff/dispatch", "/staff/donations", "/staff/supply", "/staff/trace", "/staff/points"] {
         pages.push((Some(&staff), page.into()));
     }
+    let (keeper, _) = app.login("13800000501").await;
+    pages.push((Some(&keeper), "/volunteer/point".into()));
     pages.push((Some(&vendor), "/vendor".into()));
     pages.push((Some(&producer), "/producer".into()));
     pages.push((Some(&volunteer), "/volunteer".into()));

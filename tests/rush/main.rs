@@ -92,6 +92,10 @@ struct Args {
     /// `--pids A,B`: that deployment's server processes, for memory and CPU.
     pids: Vec<u32>,
     bin: String,
+    /// `--pickup-points N [--point-capacity C]`: every resident collects at one of N pickup
+    /// points (C orders each per slot, 100 by default) instead of at the door.
+    pickup_points: usize,
+    point_capacity: i64,
 }
 
 fn parse_args() -> Args {
@@ -119,6 +123,8 @@ fn parse_args() -> Args {
         base: None,
         pids: Vec::new(),
         bin: "target/release/fuxiansheng".into(),
+        pickup_points: 0,
+        point_capacity: 100,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -140,6 +146,8 @@ fn parse_args() -> Args {
             "--minutes" => a.minutes = next.parse().unwrap_or_else(|_| panic!("--minutes needs a number")),
             "--base" => a.base = Some(next.trim_end_matches('/').to_owned()),
             "--pids" => a.pids = next.split(',').filter_map(|p| p.trim().parse().ok()).collect(),
+            "--pickup-points" => a.pickup_points = num(&next),
+            "--point-capacity" => a.point_capacity = num(&next) as i64,
             flag @ ("--raw" | "--new-residents" | "--own-connections" | "--cold" | "--group-buy" | "--delivery"
             | "--scale" | "--reads" | "--morning") => {
                 match flag {
@@ -359,8 +367,14 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
     // Orders already there (the full-size market's month): the rush's are the ones after.
     let before = last_order(data_dir, database_url).await;
 
-    // The scene: a few slots for tomorrow, three scarce products, one plentiful one.
-    let tomorrow = chrono::Utc::now() + chrono::Duration::hours(20);
+    // The scene: a few slots for tomorrow, three scarce products, one plentiful one. With pickup
+    // points, the slots run from 10:00 Shanghai time, inside the points' hours.
+    let tomorrow = if args.pickup_points > 0 {
+        let day = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive() + chrono::Duration::days(1);
+        day.and_hms_opt(2, 0, 0).map(|t| t.and_utc()).unwrap_or_else(chrono::Utc::now)
+    } else {
+        chrono::Utc::now() + chrono::Duration::hours(20)
+    };
     let mut slot_ids = Vec::new();
     for i in 0..args.slots {
         let start = tomorrow + chrono::Duration::hours(2 * i as i64);
@@ -374,6 +388,19 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
         .await;
         assert_eq!(status, 201, "{slot}");
         slot_ids.push(slot["id"].as_i64().expect("slot id"));
+    }
+    let mut point_ids = Vec::new();
+    for n in 0..args.pickup_points {
+        let (status, point) = call(
+            &http,
+            http.post(format!("{base}/api/v1/admin/pickup-points")).bearer_auth(&staff).json(&json!({
+                "name": format!("压测自提点{n}"), "address": format!("{n}号院"), "opens": "00:00", "closes": "23:59",
+                "capacity": args.point_capacity,
+            })),
+        )
+        .await;
+        assert_eq!(status, 201, "{point}");
+        point_ids.push(point["id"].as_i64().expect("point id"));
     }
     let mut initial_stock = BTreeMap::new();
     for (id, stock) in SCARCE.iter().map(|id| (*id, args.scarce_stock)).chain(PLENTIFUL.map(|id| (id, 1_000_000))) {
@@ -432,11 +459,14 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
         // A phone that slept meanwhile: its old connection is gone, the checkout opens a new one.
         let http = if args.cold && args.own_connections { phone(args, &http, i) } else { http };
         let slot = slot_ids[i % slot_ids.len()];
-        let order = if args.new_residents {
+        let mut order = if args.new_residents {
             json!({ "slot_id": slot, "address": home(i), "payment": "on_delivery" })
         } else {
             json!({ "slot_id": slot, "payment": "on_delivery" })
         };
+        if !point_ids.is_empty() {
+            order["pickup_point_id"] = json!(point_ids[i % point_ids.len()]);
+        }
         let due = args.rate.map(|r| started + Duration::from_micros(i as u64 * 1_000_000 / r));
         tasks.push(tokio::spawn(async move {
             if let Some(due) = due {
@@ -483,6 +513,11 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
     let homes = args.new_residents.then_some(args.residents);
     let verdict =
         verify(data_dir, database_url, before, &created, &slot_ids, &initial_stock, args.slot_capacity, homes).await;
+    let verdict = if verdict.starts_with("FAILED") || point_ids.is_empty() {
+        verdict
+    } else {
+        points_hold(data_dir, database_url, &point_ids, args.point_capacity).await.unwrap_or(verdict)
+    };
     println!();
     println!(
         "database: {}   servers: {}   residents: {}{}   in flight: {}{}",
@@ -716,6 +751,35 @@ async fn last_order(data_dir: &std::path::Path, database_url: Option<&str>) -> i
             sqlx::query_scalar(SQL).fetch_one(&pool).await.expect("orders")
         }
     }
+}
+
+/// No pickup point took more orders in a slot than it takes: None when every one holds.
+async fn points_hold(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    points: &[i64],
+    capacity: i64,
+) -> Option<String> {
+    const SQL: &str = "SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM orders WHERE pickup_point_id = $1 \
+                       AND status NOT IN ('cancelled', 'expired') GROUP BY slot_id) x";
+    for point in points {
+        let (most,): (i64,) = match database_url {
+            Some(url) => {
+                let pool = sqlx::PgPool::connect(url).await.expect("postgres");
+                sqlx::query_as(SQL).bind(point).fetch_one(&pool).await.expect("point")
+            }
+            None => {
+                let opts =
+                    sqlx::sqlite::SqliteConnectOptions::new().filename(data_dir.join("fuxiansheng.db")).read_only(true);
+                let pool = sqlx::SqlitePool::connect_with(opts).await.expect("sqlite");
+                sqlx::query_as(SQL).bind(point).fetch_one(&pool).await.expect("point")
+            }
+        };
+        if most > capacity {
+            return Some(format!("FAILED: pickup point {point} took {most} orders in a slot, capacity {capacity}"));
+        }
+    }
+    None
 }
 
 #[allow(clippy::too_many_arguments)]

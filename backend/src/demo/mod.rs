@@ -413,6 +413,39 @@ pub fn market() -> Seed {
 }
 
 /// Daily delivery windows (Asia/Shanghai) and the market-counter pickup window.
+/// A demo pickup point (自提点): its opening hours, orders per slot, keeper's phone and what
+/// happens to an order nobody collects.
+pub struct DemoPoint {
+    pub name: &'static str,
+    pub address: &'static str,
+    pub opens: &'static str,
+    pub closes: &'static str,
+    pub capacity: i64,
+    pub keeper: &'static str,
+    pub uncollected: &'static str,
+}
+
+pub const PICKUP_POINTS: [DemoPoint; 2] = [
+    DemoPoint {
+        name: "翠苑小区自提点",
+        address: "翠苑小区南门物业旁",
+        opens: "08:00",
+        closes: "20:00",
+        capacity: 60,
+        keeper: "13800000501",
+        uncollected: "keep_day",
+    },
+    DemoPoint {
+        name: "绿地新城自提点",
+        address: "绿地新城3号楼架空层",
+        opens: "09:00",
+        closes: "21:00",
+        capacity: 40,
+        keeper: "13800000502",
+        uncollected: "return",
+    },
+];
+
 const DELIVERY_WINDOWS: [(u32, u32); 4] = [(8, 10), (10, 12), (14, 16), (16, 18)];
 const PICKUP_WINDOW: (u32, u32) = (17, 19);
 

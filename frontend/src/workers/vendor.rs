@@ -115,8 +115,12 @@ fn PartCard(part: VendorPart, parts: Load, message: RwSignal<Option<(bool, Strin
                 <strong>{t(K::order_no)} " " {part.order_id.get()}</strong>
                 <span class=format!("badge part-{}", part.status)>{part_label(&part.status)}</span>
             </p>
-            <p>{address[0].clone().unwrap_or_default()} {t(K::building)} " " {address[1].clone().unwrap_or_default()} {t(K::unit)} " "
-                {address[2].clone().unwrap_or_default()} {t(K::room)} " · " {part.phone.clone().unwrap_or_default()}
+            <p>{match part.pickup_point.clone() {
+                    Some(point) => view! { "📍" {tr("自提点", "Pickup point")} " " {point} }.into_any(),
+                    None => view! { {address[0].clone().unwrap_or_default()} {t(K::building)} " " {address[1].clone().unwrap_or_default()} {t(K::unit)} " "
+                        {address[2].clone().unwrap_or_default()} {t(K::room)} }.into_any(),
+                }}
+                " · " {part.phone.clone().unwrap_or_default()}
                 {part.group_buy_id.map(|g| g.get()).map(|g| view! { " · " <span class="badge">{t(K::nav_group)} " #" {g}</span> })}</p>
             {part.note.clone().map(|n| view! { <p class="note">{tr("备注（选填）", "Note (optional)")} ": " {n}</p> })}
             <ul class="box-items">

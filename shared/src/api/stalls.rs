@@ -23,6 +23,9 @@ pub struct VendorPart {
     pub note: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_buy_id: Option<GroupBuyId>,
+    /// Collected at this pickup point (its name), not at the door.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_point: Option<String>,
     pub items: Vec<VendorLine>,
     pub subtotal_fen: Fen,
 }

@@ -39,9 +39,10 @@ pub struct Stalls {
 /// ...)` instead made both planners walk every part the stall ever had: 80 ms at full size,
 /// which 85 consoles refreshing saturated the server with (`rush --morning`).
 const PARTS: &str = "SELECT p.id, p.order_id, o.status AS order_status, p.status, o.slot_id, \
-     s.starts_at AS slot_starts_at, o.building, o.unit, o.room, u.phone, o.note, o.group_buy_id, p.subtotal_fen \
-     FROM orders o JOIN order_parts p ON p.order_id = o.id AND p.vendor_id = $1 \
-     JOIN slots s ON s.id = o.slot_id JOIN users u ON u.id = o.user_id WHERE ";
+     s.starts_at AS slot_starts_at, o.building, o.unit, o.room, u.phone, o.note, o.group_buy_id, p.subtotal_fen, \
+     pp.name AS pickup_point FROM orders o JOIN order_parts p ON p.order_id = o.id AND p.vendor_id = $1 \
+     JOIN slots s ON s.id = o.slot_id JOIN users u ON u.id = o.user_id \
+     LEFT JOIN pickup_points pp ON pp.id = o.pickup_point_id WHERE ";
 /// Orders a stall works on: placed and paid onwards (not waiting for payment, cancelled, expired).
 const WORKED: &str = "o.status NOT IN ('pending_payment', 'cancelled', 'expired')";
 /// Orders still on their way to the door.
@@ -115,6 +116,7 @@ impl Stalls {
             note: Option<String>,
             group_buy_id: Option<i64>,
             subtotal_fen: Fen,
+            pickup_point: Option<String>,
         }
         #[derive(Deserialize)]
         struct LineRow {
@@ -213,6 +215,7 @@ impl Stalls {
                 phone: masked_phone(r.phone),
                 note: r.note,
                 group_buy_id: r.group_buy_id.map(shared::GroupBuyId),
+                pickup_point: r.pickup_point,
                 items: by_order.remove(&r.order_id).unwrap_or_default(),
                 subtotal_fen: r.subtotal_fen,
             })

@@ -221,6 +221,21 @@ impl Seeder {
             &args!["菜场正门", crate::domain::gate::code_from(&bytes), now],
         )
         .await?;
+        // Two pickup points (自提点) in compounds a short walk away, each with its keeper.
+        for p in &crate::demo::PICKUP_POINTS {
+            tx.exec(
+                "INSERT INTO users (phone, display_name, created_at) VALUES ($1, $2, $3) ON CONFLICT (phone) DO NOTHING",
+                &args![p.keeper, format!("{}管理员", p.name), now],
+            )
+            .await?;
+            let keeper_id: i64 = tx.one("SELECT id FROM users WHERE phone = $1", &args![p.keeper]).await?;
+            tx.exec(
+                "INSERT INTO pickup_points (name, address, opens, closes, capacity, keeper_user_id, uncollected, \
+                 active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &args![p.name, p.address, p.opens, p.closes, p.capacity, keeper_id, p.uncollected, true, now],
+            )
+            .await?;
+        }
         for b in &seed.boxes {
             let (vendor_id, category) =
                 vendor_ids.get(&b.stall_no).copied().ok_or_else(|| broken(format!("no stall {}", b.stall_no)))?;
