@@ -1,10 +1,11 @@
 //! The checkout decided three ways must agree: by `domain::checkout::decide` alone over a model
 //! of the market, by the SQLite store and by the PostgreSQL store. Generated markets (scarce
 //! stock, per-order limits, small slots with a priority reserve, cut-offs in the past, closed
-//! slots, priority households, residents with and without a home) and generated batches (random
-//! carts, repeated Idempotency-Keys with the same or another request, unknown slots and buildings)
-//! are run through all three; the answers, the orders, the stock, the slot places, the carts and
-//! the homes must come out the same.
+//! slots, priority households, residents with and without a home, pickup points of one to three
+//! places a slot) and generated batches (random carts, repeated Idempotency-Keys with the same or
+//! another request, unknown slots, buildings and points, orders to a point) are run through all
+//! three; the answers, the orders, the stock, the slot places, the carts and the homes must come
+//! out the same.
 //!
 //! Cases come from proptest strategies, so a case that fails is shrunk to its smallest form
 //! (fewer stalls, residents, slots, lines and presses; smaller numbers) before it is reported.
@@ -14,6 +15,7 @@
 use backend::domain::checkout::{
     decide, Answer, BookedOrder, CheckoutJob, CheckoutSnapshot, Home, HouseholdAt, ProductRow, SlotRow, StoredKey,
 };
+use backend::domain::points::{CheckedPoint, PointRow};
 use backend::domain::slots::SlotChange;
 use backend::domain::slots::{NeedFlags, SlotState};
 use backend::store::checkout::NewSlot;
@@ -38,8 +40,8 @@ const BUILDINGS: [&str; 3] = ["1", "2", "3"];
 /// A product of the case: (name, stock, per-order limit, price).
 type Goods = (&'static str, i64, Option<i64>, i64);
 /// A press of "pay": (resident, key, slot number (past the end: no such slot), address, payment,
-/// a salt that makes the request differ).
-type Press = (usize, String, usize, Option<Address>, Payment, u8);
+/// a salt that makes the request differ, a pickup point number (past the end: no such point)).
+type Press = (usize, String, usize, Option<Address>, Payment, u8, Option<usize>);
 
 /// A market and the batches to run on it.
 #[derive(Debug, Clone)]
@@ -52,6 +54,8 @@ struct Case {
     /// Per resident: (product number in market order, quantity).
     carts: Vec<Vec<(usize, i64)>>,
     batches: Vec<Vec<Press>>,
+    /// Pickup points: each one's orders per slot (open 00:00–23:59).
+    points: Vec<i64>,
 }
 
 /// Every address of the case's buildings: building, unit 1-2, rooms 101-103.
@@ -72,14 +76,14 @@ fn flags() -> impl Strategy<Value = NeedFlags> {
 /// the request changed).
 #[derive(Debug, Clone)]
 enum RawPress {
-    New { resident: usize, slot: usize, address: (u8, usize, usize, usize), wechat: bool },
+    New { resident: usize, slot: usize, address: (u8, usize, usize, usize), wechat: bool, point: u8 },
     Again { earlier: usize, changed: bool },
 }
 
 fn raw_press() -> impl Strategy<Value = RawPress> {
     prop_oneof![
-        3 => (any::<usize>(), 0usize..10, (0u8..10, 0usize..3, 1usize..=2, 0usize..3), any::<bool>())
-            .prop_map(|(resident, slot, address, wechat)| RawPress::New { resident, slot, address, wechat }),
+        3 => (any::<usize>(), 0usize..10, (0u8..10, 0usize..3, 1usize..=2, 0usize..3), any::<bool>(), 0u8..10)
+            .prop_map(|(resident, slot, address, wechat, point)| RawPress::New { resident, slot, address, wechat, point }),
         1 => (any::<usize>(), prop::bool::weighted(0.3)).prop_map(|(earlier, changed)| RawPress::Again { earlier, changed }),
     ]
 }
@@ -101,7 +105,8 @@ fn case() -> impl Strategy<Value = Case> {
     let slots = prop::collection::vec(slot, 1..=3);
     let carts = prop::collection::vec(prop::collection::vec((any::<usize>(), 1i64..=3), 0..=3), 6);
     let batches = prop::collection::vec(prop::collection::vec(raw_press(), 1..=10), 1..=2);
-    (stalls, residents, slots, carts, batches).prop_map(|(stalls, residents, slots, carts, batches)| {
+    let points = prop::collection::vec(1i64..=3, 0..=2);
+    (stalls, residents, slots, carts, batches, points).prop_map(|(stalls, residents, slots, carts, batches, points)| {
         let mut names = NAMES.iter();
         let stalls: Vec<Vec<Goods>> = stalls
             .into_iter()
@@ -161,14 +166,24 @@ fn case() -> impl Strategy<Value = Case> {
                         RawPress::Again { earlier, .. } => {
                             new_press(&mut pressed, earlier, 0, (0, 0, 1, 0), false, &residents, &slots)
                         }
-                        RawPress::New { resident, slot, address, wechat } => {
-                            new_press(&mut pressed, resident, slot, address, wechat, &residents, &slots)
+                        RawPress::New { resident, slot, address, wechat, point } => {
+                            let mut job = new_press(&mut pressed, resident, slot, address, wechat, &residents, &slots);
+                            // Six in ten to the door, three to a point, one to a point there is not.
+                            job.6 = match point {
+                                0..=5 => None,
+                                6..=8 if !points.is_empty() => Some(point as usize % points.len()),
+                                _ => Some(points.len()),
+                            };
+                            if let Some(last) = pressed.last_mut() {
+                                last.6 = job.6;
+                            }
+                            job
                         }
                     })
                     .collect()
             })
             .collect();
-        Case { stalls, residents, slots, carts, batches }
+        Case { stalls, residents, slots, carts, batches, points }
     })
 }
 
@@ -194,7 +209,7 @@ fn new_press(
     };
     let payment = if wechat { Payment::Wechat } else { Payment::OnDelivery };
     let slot = if slot == 9 { slots.len() } else { slot % slots.len() };
-    let job = (resident % residents.len(), format!("k{}", pressed.len()), slot, address, payment, 0);
+    let job = (resident % residents.len(), format!("k{}", pressed.len()), slot, address, payment, 0, None);
     pressed.push(job.clone());
     job
 }
@@ -242,13 +257,14 @@ fn normalized(batches: &[Vec<Answer>]) -> Vec<Vec<Value>> {
         .collect()
 }
 
-fn jobs(case: &Case, batch: usize, users: &[i64], slots: &[i64], now: DateTime<Utc>) -> Vec<CheckoutJob> {
+fn jobs(case: &Case, batch: usize, ids: (&[i64], &[i64], &[i64]), now: DateTime<Utc>) -> Vec<CheckoutJob> {
+    let (users, slots, points) = ids;
     case.batches[batch]
         .iter()
-        .map(|(resident, key, slot, address, payment, salt)| CheckoutJob {
+        .map(|(resident, key, slot, address, payment, salt, point)| CheckoutJob {
             user_id: users[*resident],
             key: key.clone(),
-            request_hash: format!("{slot}-{address:?}-{payment:?}-{salt}"),
+            request_hash: format!("{slot}-{address:?}-{payment:?}-{salt}-{point:?}"),
             slot_id: SlotId(slots.get(*slot).copied().unwrap_or(999_999)),
             payment: *payment,
             address: address.clone(),
@@ -257,13 +273,28 @@ fn jobs(case: &Case, batch: usize, users: &[i64], slots: &[i64], now: DateTime<U
             now,
             pay_by: now + Duration::minutes(15),
             lines: None,
-            pickup_point_id: None,
+            pickup_point_id: point.map(|p| points.get(p).copied().unwrap_or(999_999)),
         })
         .collect()
 }
 
 /// Sets the case up in a fresh store; returns the residents', products' and slots' ids.
-async fn set_up(store: &DynStore, case: &Case, now: DateTime<Utc>) -> (Vec<i64>, Vec<i64>, Vec<i64>) {
+/// The case's pickup point `n` as the model and the stores keep it.
+fn point_row(n: usize, capacity: i64) -> PointRow {
+    PointRow {
+        id: n as i64 + 1,
+        name: format!("自提点{n}"),
+        address: format!("{n}号院"),
+        opens: "00:00".into(),
+        closes: "23:59".into(),
+        capacity,
+        active: true,
+    }
+}
+
+/// Sets the case up in a fresh store; returns the residents', products', slots' and pickup
+/// points' ids.
+async fn set_up(store: &DynStore, case: &Case, now: DateTime<Utc>) -> [Vec<i64>; 4] {
     let seed = Seed {
         categories: vec![SeedCategory { id: "vegetable", name_zh: "蔬菜", name_en: "Vegetables", icon: "🥬" }],
         vendors: case
@@ -291,6 +322,7 @@ async fn set_up(store: &DynStore, case: &Case, now: DateTime<Utc>) -> (Vec<i64>,
             .collect(),
         boxes: Vec::new(),
         producers: Vec::new(),
+        pickup_points: Vec::new(),
         buildings: BUILDINGS
             .iter()
             .map(|b| SeedBuilding { community: "七里山小区", number: (*b).into(), units: 2, floors: 6 })
@@ -351,17 +383,33 @@ async fn set_up(store: &DynStore, case: &Case, now: DateTime<Utc>) -> (Vec<i64>,
             store.cart().set_quantity(users[n], products[*product], *quantity, 100, now).await.expect("cart");
         }
     }
-    (users, products, slots)
+    let mut points = Vec::new();
+    for (n, capacity) in case.points.iter().enumerate() {
+        let p = point_row(n, *capacity);
+        let checked = CheckedPoint {
+            name: p.name,
+            address: p.address,
+            opens: p.opens,
+            closes: p.closes,
+            capacity: p.capacity,
+            keeper_phone: None,
+            uncollected: shared::api::Uncollected::KeepDay,
+            active: true,
+        };
+        let saved = store.points().save(None, &checked, users[0], now).await.expect("point");
+        points.push(saved.ok().flatten().expect("a point").id);
+    }
+    [users, products, slots, points]
 }
 
 /// The whole case through one store: one call per batch, decided as one batch.
 async fn through_store(db: Db, case: &Case, now: DateTime<Utc>) -> Outcome {
     let (config, schema) = tests::test_config(db).await;
     let store = backend::store::connect(&config).await.expect("store");
-    let (users, products, slots) = set_up(&store, case, now).await;
+    let [users, products, slots, points] = set_up(&store, case, now).await;
     let mut answers = Vec::new();
     for batch in 0..case.batches.len() {
-        let jobs = jobs(case, batch, &users, &slots, now);
+        let jobs = jobs(case, batch, (&users, &slots, &points), now);
         let got = store.orders().checkout(jobs.clone()).await.expect("checkout");
         assert_eq!(got.len(), jobs.len());
         // Every new order reads back exactly as its 201 said.
@@ -481,10 +529,14 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
         s.carts.insert(users[n], lines.iter().map(|(p, q)| (ProductId(products[*p]), *q)).collect());
     }
     s.buildings = BUILDINGS.iter().map(|b| ((*b).to_owned(), building_id(b).unwrap_or_default())).collect();
+    let points: Vec<i64> = (1..=case.points.len() as i64).collect();
+    for (n, capacity) in case.points.iter().enumerate() {
+        s.points.insert(points[n], point_row(n, *capacity));
+    }
     let mut next_order = 1;
     let mut answers = Vec::new();
     for batch in 0..case.batches.len() {
-        let jobs = jobs(case, batch, &users, &slots, now);
+        let jobs = jobs(case, batch, (&users, &slots, &points), now);
         s.order_ids = (next_order..next_order + jobs.len() as i64).map(OrderId).collect();
         let d = decide(&s, &jobs).expect("decide");
         // Apply what was decided to the model, as a store would.
@@ -531,6 +583,9 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
         for o in &ch.orders {
             let household_id = s.homes.get(&o.user_id).and_then(|h| h.household_id);
             s.booked.push(BookedOrder { slot_id: o.slot_id, user_id: o.user_id, household_id });
+            if let Some(p) = &o.pickup_point {
+                *s.point_booked.entry((p.id, o.slot_id)).or_default() += 1;
+            }
         }
         for k in &ch.key_answers {
             let job = jobs.iter().find(|j| j.user_id == k.user_id && j.key == k.key).expect("job");

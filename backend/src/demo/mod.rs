@@ -4,7 +4,8 @@
 
 use crate::store::checkout::SlotRecord;
 use crate::store::seed::{
-    Seed, SeedAccount, SeedBox, SeedBuilding, SeedCategory, SeedHousehold, SeedProducer, SeedProduct, SeedVendor,
+    Seed, SeedAccount, SeedBox, SeedBuilding, SeedCategory, SeedHousehold, SeedPoint, SeedProducer, SeedProduct,
+    SeedVendor,
 };
 use shared::Role;
 
@@ -398,6 +399,7 @@ pub fn market() -> Seed {
             .map(|n| SeedBuilding { community: COMMUNITY, number: n.to_string(), units: 3, floors: 6 })
             .collect(),
         accounts,
+        pickup_points: PICKUP_POINTS.to_vec(),
         producers: PRODUCERS
             .iter()
             .enumerate()
@@ -413,20 +415,9 @@ pub fn market() -> Seed {
 }
 
 /// Daily delivery windows (Asia/Shanghai) and the market-counter pickup window.
-/// A demo pickup point (自提点): its opening hours, orders per slot, keeper's phone and what
-/// happens to an order nobody collects.
-pub struct DemoPoint {
-    pub name: &'static str,
-    pub address: &'static str,
-    pub opens: &'static str,
-    pub closes: &'static str,
-    pub capacity: i64,
-    pub keeper: &'static str,
-    pub uncollected: &'static str,
-}
-
-pub const PICKUP_POINTS: [DemoPoint; 2] = [
-    DemoPoint {
+/// The demo's pickup points (自提点), in compounds a short walk from the market.
+const PICKUP_POINTS: [SeedPoint; 2] = [
+    SeedPoint {
         name: "翠苑小区自提点",
         address: "翠苑小区南门物业旁",
         opens: "08:00",
@@ -435,7 +426,7 @@ pub const PICKUP_POINTS: [DemoPoint; 2] = [
         keeper: "13800000501",
         uncollected: "keep_day",
     },
-    DemoPoint {
+    SeedPoint {
         name: "绿地新城自提点",
         address: "绿地新城3号楼架空层",
         opens: "09:00",

@@ -37,15 +37,22 @@ fn PointsAdmin() -> impl IntoView {
     let keeper = RwSignal::new(String::new());
     let returns = RwSignal::new(false);
     let busy = RwSignal::new(false);
+    // The point being changed (its form filled in), or none: a new one.
+    let editing = RwSignal::new(None::<(i64, bool)>);
+    let clear = move || {
+        editing.set(None);
+        name.set(String::new());
+        address.set(String::new());
+        keeper.set(String::new());
+    };
     let save = move |id: Option<i64>, body: NewPickupPoint| {
         busy.set(true);
         leptos::task::spawn_local(async move {
             match api::save_point(id, &body).await {
                 Ok(p) => {
                     message.set(Some((true, format!("{} {}", tr("已保存", "Saved")(), p.name))));
-                    if id.is_none() {
-                        name.set(String::new());
-                        address.set(String::new());
+                    if editing.get_untracked().is_none_or(|(e, _)| Some(e) == id) {
+                        clear();
                     }
                     points.reload();
                 }
@@ -60,8 +67,9 @@ fn PointsAdmin() -> impl IntoView {
             return;
         };
         let keeper = keeper.get_untracked();
+        let (id, active) = editing.get_untracked().map_or((None, true), |(id, active)| (Some(id), active));
         save(
-            None,
+            id,
             NewPickupPoint {
                 name: name.get_untracked(),
                 address: address.get_untracked(),
@@ -70,7 +78,7 @@ fn PointsAdmin() -> impl IntoView {
                 capacity: cap,
                 keeper_phone: (!keeper.trim().is_empty()).then_some(keeper),
                 uncollected: if returns.get_untracked() { Uncollected::Return } else { Uncollected::KeepDay },
-                active: true,
+                active,
             },
         );
     };
@@ -84,6 +92,19 @@ fn PointsAdmin() -> impl IntoView {
                 <ul class="points">
                     {list.into_iter().map(|p| {
                         let id = p.id;
+                        let shown = StoredValue::new(p.clone());
+                        let change = move |_| {
+                            let p = shown.get_value();
+                            name.set(p.name);
+                            address.set(p.address);
+                            opens.set(p.opens);
+                            closes.set(p.closes);
+                            capacity.set(p.capacity.to_string());
+                            keeper.set(p.keeper_phone.unwrap_or_default());
+                            returns.set(p.uncollected == Uncollected::Return);
+                            editing.set(Some((p.id, p.active)));
+                            message.set(None);
+                        };
                         let again = NewPickupPoint {
                             name: p.name.clone(),
                             address: p.address.clone(),
@@ -101,6 +122,7 @@ fn PointsAdmin() -> impl IntoView {
                                 <p>{tr("开放", "Open")} " " {p.opens.clone()} "–" {p.closes.clone()} " · " {tr("每个时段", "per slot")} " " {p.capacity} " " {tr("单", "orders")}</p>
                                 <p>{tr("管理员", "Keeper")} " " {p.keeper_phone.clone().unwrap_or_else(|| tr("（工作人员）", "(staff)")().to_owned())}</p>
                                 <p class="note">{rule_label(p.uncollected)}</p>
+                                <button class="btn secondary block point-change" on:click=change>{tr("修改", "Change")}</button>
                                 <button class="btn secondary block point-toggle" disabled=move || busy.get()
                                     on:click=move |_| save(Some(id), again.clone())>
                                     {if p.active { tr("停用（不再接新订单）", "Close to new orders")() } else { tr("重新启用", "Open again")() }}
@@ -112,7 +134,10 @@ fn PointsAdmin() -> impl IntoView {
             }.into_any()
         })}
         <div class="card" id="add-point">
-            <h2>{tr("新建自提点", "New pickup point")}</h2>
+            <h2>{move || match editing.get() {
+                Some(_) => tr("修改自提点", "Change the pickup point")(),
+                None => tr("新建自提点", "New pickup point")(),
+            }}</h2>
             <div class="form-grid">
                 <label>{tr("名称", "Name")}<input id="point-name" maxlength="40" placeholder="阳光花园自提点" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/></label>
                 <label>{tr("地址", "Address")}<input id="point-address" maxlength="100" placeholder="阳光花园3号楼架空层" prop:value=move || address.get() on:input=move |ev| address.set(event_target_value(&ev))/></label>
@@ -124,6 +149,9 @@ fn PointsAdmin() -> impl IntoView {
             <label class="check"><input type="checkbox" id="point-returns" prop:checked=move || returns.get() on:change=move |ev| returns.set(event_target_checked(&ev))/>
                 {tr("未取的订单当天退回并退款（不选：保留一天）", "Return uncollected orders that day (else kept a day)")}</label>
             <button id="point-add" class="btn primary block" disabled=move || busy.get() on:click=add>{tr("保存自提点", "Save the point")}</button>
+            {move || editing.get().map(|_| view! {
+                <button id="point-cancel" class="btn secondary block" on:click=move |_| clear()>{tr("不改了", "Cancel")}</button>
+            })}
         </div>
     }
 }

@@ -27,6 +27,21 @@ pub struct Seed {
     /// Who certifies the goods of a category (产销对接): every product of a stall of that
     /// category starts as one lot with this certificate and a passed rapid test.
     pub producers: Vec<SeedProducer>,
+    /// Pickup points (自提点), each with its keeper's account.
+    pub pickup_points: Vec<SeedPoint>,
+}
+
+/// A pickup point: its opening hours, orders per slot, keeper's phone and what happens to an
+/// order nobody collects (`keep_day` or `return`).
+#[derive(Debug, Clone)]
+pub struct SeedPoint {
+    pub name: &'static str,
+    pub address: &'static str,
+    pub opens: &'static str,
+    pub closes: &'static str,
+    pub capacity: i64,
+    pub keeper: &'static str,
+    pub uncollected: &'static str,
 }
 
 #[derive(Debug, Clone)]
@@ -222,7 +237,7 @@ impl Seeder {
         )
         .await?;
         // Two pickup points (自提点) in compounds a short walk away, each with its keeper.
-        for p in &crate::demo::PICKUP_POINTS {
+        for p in &seed.pickup_points {
             tx.exec(
                 "INSERT INTO users (phone, display_name, created_at) VALUES ($1, $2, $3) ON CONFLICT (phone) DO NOTHING",
                 &args![p.keeper, format!("{}管理员", p.name), now],
