@@ -465,7 +465,8 @@ async fn http_rush(args: &Args, data_dir: &std::path::Path, database_url: Option
             json!({ "slot_id": slot, "payment": "on_delivery" })
         };
         if !point_ids.is_empty() {
-            order["pickup_point_id"] = json!(point_ids[i % point_ids.len()]);
+            // Every point in every slot (slots go round by `i`, points by `i / slots`).
+            order["pickup_point_id"] = json!(point_ids[(i / slot_ids.len()) % point_ids.len()]);
         }
         let due = args.rate.map(|r| started + Duration::from_micros(i as u64 * 1_000_000 / r));
         tasks.push(tokio::spawn(async move {
