@@ -144,6 +144,12 @@ async fn to_the_point(db: Db) {
     let seen = app.get(&format!("/api/v1/orders/{}", first["id"]), Some(first_token)).await.body;
     assert_eq!(seen["status"], "out_for_delivery");
     assert!(seen["at_point_at"].is_string() && seen["collect_by"].is_string(), "{seen:?}");
+    // Its household is told it is there, once.
+    let told = app.get("/api/v1/me/notices", Some(first_token)).await.body;
+    let arrived: Vec<&Value> =
+        told["items"].as_array().map(|l| l.iter().filter(|n| n["kind"] == "at_point").collect()).unwrap_or_default();
+    assert_eq!(arrived.len(), 1, "{told:?}");
+    assert!(arrived[0]["body"].as_str().is_some_and(|b| b.contains("阳光花园自提点")), "{told:?}");
 
     // Each keeper sees only their point's orders; a resident is no keeper.
     let (keeper_a, _) = app.login(KEEPER_A).await;

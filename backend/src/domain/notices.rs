@@ -32,6 +32,18 @@ pub fn words(kind: &str, order_id: i64, amount_fen: Option<i64>) -> (String, Str
     }
 }
 
+/// The words of an order's step: as `words`, said of a pickup point for an order collected at
+/// one (`to_point`).
+pub fn step_words(kind: &str, order_id: i64, to_point: bool) -> (String, String) {
+    match (kind, to_point) {
+        ("out_for_delivery", true) => {
+            ("正在配送".into(), format!("订单 {order_id} 已由志愿者取走，正在送往自提点，到了会再通知您。"))
+        }
+        ("delivered", true) => ("已取货".into(), format!("订单 {order_id} 已在自提点取走。")),
+        _ => words(kind, order_id, None),
+    }
+}
+
 /// The notices a group-buy's end gives: to each household's resident, the order it became, or
 /// that it did not go ahead. (user, order, title, text)
 pub fn group_buy_ended(
@@ -134,6 +146,15 @@ pub fn subscribe_data(kind: &str, order_id: i64, title: &str, at: &str) -> serde
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_order_to_a_pickup_point_is_said_to_go_there_not_to_the_door() {
+        let (_, body) = step_words("out_for_delivery", 7, true);
+        assert!(body.contains("自提点") && !body.contains("您家"), "{body}");
+        assert_eq!(step_words("out_for_delivery", 7, false), words("out_for_delivery", 7, None));
+        assert!(step_words("delivered", 7, true).1.contains("自提点"));
+        assert_eq!(step_words("confirmed", 7, true), words("confirmed", 7, None));
+    }
+
     use super::*;
 
     #[test]

@@ -215,6 +215,17 @@ pub fn decide_uncollected(o: &AtPoint, now: DateTime<Utc>) -> Option<Uncollected
     })
 }
 
+/// What the household is told when its order is dropped at the point: title and text.
+pub fn arrival_words(order_id: i64, point: &str, until: DateTime<Utc>) -> (String, String) {
+    (
+        "已到自提点".to_owned(),
+        format!(
+            "订单 {order_id} 已送到{point}，请在 {} 前凭收货码取货。",
+            until.with_timezone(&shanghai_offset()).format("%m-%d %H:%M")
+        ),
+    )
+}
+
 /// What the household is told of an uncollected order: title and text.
 pub fn uncollected_words(order_id: i64, point: &str, step: UncollectedStep) -> (String, String) {
     match step {

@@ -4,7 +4,7 @@
 
 use super::db::{args, Db};
 use super::StoreResult;
-use crate::domain::notices::{channel, kind_for_step, words, Channel};
+use crate::domain::notices::{channel, kind_for_step, step_words, Channel};
 use crate::domain::time::to_api;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -95,6 +95,7 @@ impl Notices {
             status: String,
             user_id: i64,
             at: DateTime<Utc>,
+            to_point: bool,
         }
         let mut tx = self.db.begin().await?;
         tx.exec("INSERT INTO notice_cursor (id, last_event) VALUES (1, 0) ON CONFLICT (id) DO NOTHING", &args![])
@@ -103,17 +104,18 @@ impl Notices {
         let after: i64 = tx.opt(&sql, &args![]).await?.unwrap_or(0);
         let steps: Vec<Step> = tx
             .all(
-                "SELECT e.id, e.order_id, e.status, o.user_id, e.at FROM order_events e JOIN orders o ON o.id = e.order_id \
+                "SELECT e.id, e.order_id, e.status, o.user_id, e.at, o.pickup_point_id IS NOT NULL AS to_point \
+                 FROM order_events e JOIN orders o ON o.id = e.order_id \
                  WHERE e.id > $1 AND e.at <= $2 ORDER BY e.id LIMIT $3",
                 &args![after, now - settle, COLLECT_STEPS as i64],
             )
             .await?;
         let read = steps.len();
         let mut last = after;
-        for Step { id, order_id, status, user_id, at } in steps {
+        for Step { id, order_id, status, user_id, at, to_point } in steps {
             last = last.max(id);
             let Some(kind) = OrderStatus::parse(&status).and_then(kind_for_step) else { continue };
-            let (title, body) = words(kind, order_id, None);
+            let (title, body) = step_words(kind, order_id, to_point);
             tx.exec(
                 NOTICE_INSERT,
                 &args![user_id, order_id, kind, format!("order:{order_id}:{kind}"), title, body, at],

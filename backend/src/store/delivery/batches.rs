@@ -461,6 +461,7 @@ impl Batches {
         #[derive(Deserialize)]
         struct Point {
             pickup_point_id: Option<i64>,
+            name: Option<String>,
             closes: Option<String>,
             starts_at: DateTime<Utc>,
         }
@@ -468,7 +469,7 @@ impl Batches {
         let snapshot = load_batch(&mut tx, id).await?;
         let point: Option<Point> = tx
             .opt(
-                "SELECT b.pickup_point_id, pp.closes, s.starts_at FROM batches b JOIN slots s ON s.id = b.slot_id \
+                "SELECT b.pickup_point_id, pp.name, pp.closes, s.starts_at FROM batches b JOIN slots s ON s.id = b.slot_id \
                  LEFT JOIN pickup_points pp ON pp.id = b.pickup_point_id WHERE b.id = $1",
                 &args![id],
             )
@@ -478,12 +479,21 @@ impl Batches {
             Ok(orders) => orders,
             Err(r) => return Ok(Err(r)),
         };
+        let name = point.as_ref().and_then(|p| p.name.clone()).unwrap_or_default();
         let until = point
             .map(|p| crate::domain::points::collect_by(p.closes.as_deref().unwrap_or_default(), p.starts_at))
             .unwrap_or(now)
             .max(now);
         let sql = format!("UPDATE orders SET at_point_at = $1, collect_by = $2 WHERE id IN {}", tx.list(3));
         tx.exec(&sql, &[Arg::Time(now), Arg::Time(until), Arg::json(&orders)]).await?;
+        // Each household is told its order is there, and until when (with the drop, or not at all).
+        for order in &orders {
+            let user: i64 = tx.one("SELECT user_id FROM orders WHERE id = $1", &args![*order]).await?;
+            let (title, text) = crate::domain::points::arrival_words(*order, &name, until);
+            let key = format!("at-point:{order}");
+            tx.exec(crate::store::notices::NOTICE_INSERT, &args![user, *order, "at_point", key, title, text, now])
+                .await?;
+        }
         tx.exec("UPDATE batches SET status = 'done', done_at = $2 WHERE id = $1", &args![id, now]).await?;
         tx.commit().await?;
         Ok(Ok(()))
