@@ -200,42 +200,26 @@ pub fn decide_handoff(
     proof: Proof<'_>,
 ) -> Result<Handoff, Refusal> {
     let o = order.ok_or_else(|| Refusal::new(ErrorCode::NotFound, "no such order"))?;
-    // An order at a pickup point is its keeper's to hand over (or staff's), by its code only.
-    if let Some(point) = o.point.filter(|p| p.dropped) {
-        if !staff && point.keeper != Some(volunteer) {
+    // An order dropped at a pickup point is its keeper's to hand over (or staff's), by its code
+    // only; any other, the batch's volunteer's (or staff's) while the batch is out.
+    let at_point = o.point.filter(|p| p.dropped);
+    match at_point {
+        Some(point) if !staff && point.keeper != Some(volunteer) => {
             return Err(Refusal::new(ErrorCode::Forbidden, "这单不在您的自提点 (not at your pickup point)"));
         }
-        let Proof::Code(code) = proof else {
+        Some(_) if proof == Proof::LeftAtDoor => {
             return Err(Refusal::new(
                 ErrorCode::WrongState,
                 "自提点的订单凭收货码取货 (an order at a pickup point is collected with its code)",
             ));
-        };
-        if o.status == OrderStatus::Delivered && code.trim() == o.code {
-            return Ok(Handoff::Again);
         }
-        if o.status != OrderStatus::OutForDelivery {
-            return Err(Refusal::new(
-                ErrorCode::WrongState,
-                format!("订单是{}，不能交付 (the order is {})", o.status.as_str(), o.status.as_str()),
-            ));
+        None if !staff && o.batch.volunteer_id != Some(volunteer) => {
+            return Err(Refusal::new(ErrorCode::Forbidden, "这单不在您认领的批次里 (not in a batch you claimed)"));
         }
-        if o.attempts >= MAX_HANDOFF_ATTEMPTS {
-            return Err(Refusal::new(
-                ErrorCode::HandoffLocked,
-                "收货码错误次数太多，请联系工作人员重置 (too many wrong codes: staff must reset it)",
-            ));
-        }
-        if code.trim() != o.code {
-            return Ok(Handoff::Wrong { attempts: o.attempts + 1 });
-        }
-        return Ok(Handoff::Delivered { batch_done: false });
+        _ => {}
     }
-    if !staff && o.batch.volunteer_id != Some(volunteer) {
-        return Err(Refusal::new(ErrorCode::Forbidden, "这单不在您认领的批次里 (not in a batch you claimed)"));
-    }
-    // The step already taken the same way (the same code, or left at the door) by this
-    // batch's volunteer is answered as done, so a step queued without signal can be sent again.
+    // The step already taken the same way (the same code, or left at the door) is answered as
+    // done, so a step queued without signal can be sent again.
     if o.status == OrderStatus::Delivered {
         let same = match proof {
             Proof::Code(code) => !o.left_at_door && code.trim() == o.code,
@@ -245,7 +229,8 @@ pub fn decide_handoff(
             return Ok(Handoff::Again);
         }
     }
-    if o.batch.status() != BatchStatus::Out || o.status != OrderStatus::OutForDelivery {
+    let batch_out = at_point.is_some() || o.batch.status() == BatchStatus::Out;
+    if !batch_out || o.status != OrderStatus::OutForDelivery {
         return Err(Refusal::new(
             ErrorCode::WrongState,
             format!("订单是{}，不能交付 (the order is {})", o.status.as_str(), o.status.as_str()),
@@ -262,8 +247,9 @@ pub fn decide_handoff(
             return Ok(Handoff::Wrong { attempts: o.attempts + 1 });
         }
     }
+    // A point's batch was done at the drop.
     let left = o.batch.orders.iter().filter(|(id, s)| *id != o.order_id && *s == OrderStatus::OutForDelivery).count();
-    Ok(Handoff::Delivered { batch_done: left == 0 })
+    Ok(Handoff::Delivered { batch_done: at_point.is_none() && left == 0 })
 }
 
 /// A photo at the door, taken by the batch's volunteer (or staff) of an order they left there:
