@@ -1180,6 +1180,13 @@ async fn a_resident_collects_at_a_pickup_point_from_its_keeper() {
 
     let browser = Driver::start().await;
     log_in(&browser, &app, "13900000001", "/checkout").await;
+    // The page opens on the first day with a place left: after 16:00 UTC (midnight in Shanghai)
+    // that is the demo's day before the slot's, so the slot's day is chosen first.
+    let tab = format!("{}月{}日", chrono::Datelike::month(&day), chrono::Datelike::day(&day));
+    browser.wait_for(".day-tab", WAIT).await;
+    let click =
+        format!("[...document.querySelectorAll('.day-tab')].find(e => e.textContent === '{tab}')?.click(); return 0");
+    browser.script(&click).await;
     browser.click(&browser.wait_for(&format!(".slot-option[data-id='{}']", slot.body["id"]), WAIT).await).await;
     browser.click(&browser.wait_for("#to-point", WAIT).await).await;
     browser.click(&browser.wait_for(&format!(".point-option[data-id='{}']", point["id"]), WAIT).await).await;
