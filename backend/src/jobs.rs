@@ -400,14 +400,18 @@ async fn standing_pass(store: &Store, now: chrono::DateTime<chrono::Utc>) -> cra
     let today = chrono::NaiveDate::parse_from_str(&crate::domain::time::shanghai_date(now), "%Y-%m-%d")
         .map_err(crate::store::broken)?;
     let due = store.standing().due(today + chrono::Duration::days(LEAD_DAYS), STANDING_AT_ONCE).await?;
-    let mut days: std::collections::HashMap<chrono::NaiveDate, Vec<SlotRow>> = std::collections::HashMap::new();
+    // A day's slots of a market: a standing order is placed in the market of its home.
+    type Day = (chrono::NaiveDate, shared::MarketId);
+    let mut days: std::collections::HashMap<Day, Vec<SlotRow>> = std::collections::HashMap::new();
     for d in due {
-        if let std::collections::hash_map::Entry::Vacant(place) = days.entry(d.due.next_on) {
+        let key = (d.due.next_on, d.market_id);
+        if let std::collections::hash_map::Entry::Vacant(place) = days.entry(key) {
             let day = d.due.next_on.format("%Y-%m-%d").to_string();
             let (from, to) = crate::domain::time::shanghai_day(&day).map_err(crate::store::broken)?;
-            place.insert(store.slots().between(from, to).await?.into_iter().map(|s| s.into_row()).collect());
+            let slots = store.slots().between(Some(d.market_id), from, to).await?;
+            place.insert(slots.into_iter().map(|s| s.into_row()).collect());
         }
-        let slots = days.get(&d.due.next_on).map_or(&[][..], Vec::as_slice);
+        let slots = days.get(&key).map_or(&[][..], Vec::as_slice);
         let answer = match next_step(&d.due, slots, now) {
             Step::Wait => continue,
             Step::Miss(refusal) => Err(refusal),

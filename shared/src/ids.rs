@@ -52,6 +52,35 @@ ids! {
     GroupBuyId,
 }
 
+/// A market: the root of the buildings it serves, its stalls, slots, group-buys, pickup points
+/// and gates. The default is the first market, which everything made before there were several
+/// belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(transparent)]
+pub struct MarketId(pub i64);
+
+impl MarketId {
+    /// The market every deployment starts with.
+    pub const FIRST: MarketId = MarketId(1);
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl Default for MarketId {
+    fn default() -> Self {
+        Self::FIRST
+    }
+}
+
+impl fmt::Display for MarketId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,4 +13,4 @@ pub mod storefront;
 
 pub use domain::{Fen, Phone, Role, SmsCode};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
-pub use ids::{BatchId, GroupBuyId, HouseholdId, OrderId, PartId, ProductId, SlotId};
+pub use ids::{BatchId, GroupBuyId, HouseholdId, MarketId, OrderId, PartId, ProductId, SlotId};

@@ -204,8 +204,9 @@ fn new_press(
             building: BUILDINGS[building % BUILDINGS.len()].into(),
             unit: unit.to_string(),
             room: format!("{}", 101 + room),
+            community: None,
         }),
-        _ => Some(Address { building: "9".into(), unit: "1".into(), room: "101".into() }),
+        _ => Some(Address { building: "9".into(), unit: "1".into(), room: "101".into(), community: None }),
     };
     let payment = if wechat { Payment::Wechat } else { Payment::OnDelivery };
     let slot = if slot == 9 { slots.len() } else { slot % slots.len() };
@@ -282,6 +283,7 @@ fn jobs(case: &Case, batch: usize, ids: (&[i64], &[i64], &[i64]), now: DateTime<
 /// The case's pickup point `n` as the model and the stores keep it.
 fn point_row(n: usize, capacity: i64) -> PointRow {
     PointRow {
+        market_id: shared::MarketId::FIRST,
         id: n as i64 + 1,
         name: format!("自提点{n}"),
         address: format!("{n}号院"),
@@ -352,10 +354,10 @@ async fn set_up(store: &DynStore, case: &Case, now: DateTime<Utc>) -> [Vec<i64>;
         users.push(store.accounts().user_for_phone(&phone(n), now).await.expect("resident").id);
     }
     let mut products = Vec::new();
-    for vendor in store.catalogue().vendors().await.expect("vendors") {
+    for vendor in store.catalogue().vendors(shared::MarketId::FIRST).await.expect("vendors") {
         let query = shared::api::ProductQuery { vendor_id: Some(vendor.id), ..Default::default() };
         let page = backend::store::catalogue::ProductPage { limit: shared::api::MAX_LIMIT, after: None };
-        let (found, _) = store.catalogue().products(&query, &page).await.expect("products");
+        let (found, _) = store.catalogue().products(shared::MarketId::FIRST, &query, &page).await.expect("products");
         let mut found: Vec<_> = found.into_iter().map(|p| p.id.get()).collect();
         found.sort_unstable();
         products.extend(found);
@@ -372,9 +374,13 @@ async fn set_up(store: &DynStore, case: &Case, now: DateTime<Utc>) -> [Vec<i64>;
             priority_release_at: Some(now + Duration::hours(*release_h)),
             household_limit: 1,
         };
-        let id = store.slots().create(&slot, now).await.expect("slot").id.get();
+        let id = store.slots().create(shared::MarketId::FIRST, &slot, now).await.expect("slot").id.get();
         if *closed {
-            store.slots().change(id, &SlotChange { closed: Some(true), ..SlotChange::default() }).await.expect("close");
+            store
+                .slots()
+                .change(shared::MarketId::FIRST, id, &SlotChange { closed: Some(true), ..SlotChange::default() })
+                .await
+                .expect("close");
         }
         slots.push(id);
     }
@@ -396,7 +402,7 @@ async fn set_up(store: &DynStore, case: &Case, now: DateTime<Utc>) -> [Vec<i64>;
             uncollected: shared::api::Uncollected::KeepDay,
             active: true,
         };
-        let saved = store.points().save(None, &checked, users[0], now).await.expect("point");
+        let saved = store.points().save(shared::MarketId::FIRST, None, &checked, users[0], now).await.expect("point");
         points.push(saved.ok().flatten().expect("a point").id);
     }
     [users, products, slots, points]
@@ -501,6 +507,7 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
                 room: room.clone(),
                 flags: *f,
                 household_id: Some(there.id),
+                market_id: shared::MarketId::FIRST,
             };
             s.homes.insert(users[n], home);
         }
@@ -518,6 +525,7 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
         };
         let row = SlotRow {
             id: SlotId(slots[n]),
+            market_id: shared::MarketId::FIRST,
             kind: *kind,
             starts_at: now + Duration::hours(6),
             ends_at: now + Duration::hours(8),
@@ -528,7 +536,10 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
     for (n, lines) in case.carts.iter().enumerate() {
         s.carts.insert(users[n], lines.iter().map(|(p, q)| (ProductId(products[*p]), *q)).collect());
     }
-    s.buildings = BUILDINGS.iter().map(|b| ((*b).to_owned(), building_id(b).unwrap_or_default())).collect();
+    s.buildings = BUILDINGS
+        .iter()
+        .map(|b| ((shared::MarketId::FIRST, (*b).to_owned()), building_id(b).unwrap_or_default()))
+        .collect();
     let points: Vec<i64> = (1..=case.points.len() as i64).collect();
     for (n, capacity) in case.points.iter().enumerate() {
         s.points.insert(points[n], point_row(n, *capacity));
@@ -576,6 +587,7 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
                 room: h.room.clone(),
                 flags: there.flags,
                 household_id: Some(there.id),
+                market_id: shared::MarketId::FIRST,
             };
             s.homes.entry(h.user_id).or_insert(home);
         }

@@ -13,6 +13,7 @@ mod first_day;
 mod gate;
 mod group_buys;
 mod lots;
+mod markets;
 mod notices;
 mod operations;
 mod payments;

@@ -896,15 +896,15 @@ mod raw {
                 priority_release_at: None,
                 household_limit: 1,
             };
-            slots.push(store.slots().create(&slot, now).await.expect("slot").id);
+            slots.push(store.slots().create(shared::MarketId::FIRST, &slot, now).await.expect("slot").id);
         }
         for id in SCARCE {
             let stock = shared::api::UpdateProductRequest { stock: Some(args.scarce_stock), ..Default::default() };
-            store.setup().change_product(id, &stock, 1, now).await.expect("stock");
+            store.setup().change_product(None, id, &stock, 1, now).await.expect("stock");
         }
         for id in PLENTIFUL {
             let stock = shared::api::UpdateProductRequest { stock: Some(1_000_000), ..Default::default() };
-            store.setup().change_product(id, &stock, 1, now).await.expect("stock");
+            store.setup().change_product(None, id, &stock, 1, now).await.expect("stock");
         }
         let mut users = Vec::new();
         for i in 0..args.residents {
@@ -928,7 +928,12 @@ mod raw {
                     request_hash: "raw".into(),
                     slot_id,
                     payment: Payment::OnDelivery,
-                    address: Some(shared::api::Address { building: "3".into(), unit: "1".into(), room: "101".into() }),
+                    address: Some(shared::api::Address {
+                        building: "3".into(),
+                        unit: "1".into(),
+                        room: "101".into(),
+                        community: None,
+                    }),
                     note: None,
                     handoff_code: "123456".into(),
                     now,

@@ -454,7 +454,7 @@ pub async fn ensure_slots(
     let mut made = 0;
     for day in 0..4 {
         let start = today + Duration::days(day);
-        if !store.slots().between(start, start + Duration::days(1)).await?.is_empty() {
+        if !store.slots().between(Some(shared::MarketId::FIRST), start, start + Duration::days(1)).await?.is_empty() {
             continue;
         }
         let local = start.with_timezone(&shanghai_offset()).date_naive();
@@ -487,7 +487,7 @@ pub async fn ensure_slots(
                 priority_release_at: Some(starts_at - Duration::hours(3)),
                 household_limit: 1,
             };
-            store.slots().create(&slot, now).await?;
+            store.slots().create(shared::MarketId::FIRST, &slot, now).await?;
             made += 1;
         }
     }
@@ -530,16 +530,17 @@ pub async fn open_group_buy(
         stall_id: None,
     };
     let leads = roles(&["resident", "leader"], vec!["3".to_owned(), "5".to_owned()]);
-    let Ok(leader) = store.accounts().set_roles(LEADER_PHONE, &leads, None, now).await? else {
+    let Ok(leader) = store.accounts().set_roles(shared::MarketId::FIRST, LEADER_PHONE, &leads, None, now).await? else {
         return Ok(None);
     };
     // The demo's volunteers serve its twelve buildings (staff assign a real market's).
     let serves = roles(&["volunteer"], (1..=12).map(|b| b.to_string()).collect());
     for i in 0..10 {
-        let _ = store.accounts().set_roles(&volunteer_phone(i), &serves, None, now).await?;
+        let _ = store.accounts().set_roles(shared::MarketId::FIRST, &volunteer_phone(i), &serves, None, now).await?;
     }
     let tomorrow = crate::domain::time::shanghai_today_start(now) + chrono::Duration::days(1);
-    let slots = store.slots().between(tomorrow, tomorrow + chrono::Duration::days(1)).await?;
+    let slots =
+        store.slots().between(Some(shared::MarketId::FIRST), tomorrow, tomorrow + chrono::Duration::days(1)).await?;
     let Some(slot) = slots.into_iter().map(SlotRecord::into_row).find(|s| s.kind == SlotKind::Delivery) else {
         return Ok(None);
     };
@@ -547,7 +548,14 @@ pub async fn open_group_buy(
     for (name, price, max, limit) in [("大白菜", 100, 200, 3), ("土豆", 120, 200, 5), ("西红柿", 300, 100, 2)] {
         let query = shared::api::ProductQuery { q: Some(name.to_owned()), ..Default::default() };
         let page = crate::store::catalogue::ProductPage { limit: shared::api::MAX_LIMIT, after: None };
-        if let Some(p) = store.catalogue().products(&query, &page).await?.0.into_iter().find(|p| p.name == name) {
+        if let Some(p) = store
+            .catalogue()
+            .products(shared::MarketId::FIRST, &query, &page)
+            .await?
+            .0
+            .into_iter()
+            .find(|p| p.name == name)
+        {
             items.push((p.id.get(), price, max, limit));
         }
     }
@@ -564,7 +572,7 @@ pub async fn open_group_buy(
         now,
     };
     let leads = store.accounts().leads(leader).await?;
-    let runner = Runner { user_id: leader, staff: false, leads };
+    let runner = Runner { user_id: leader, staff: false, leads, market: shared::MarketId::FIRST };
     Ok(store.group_buys().open(&request, &runner, leader).await?.ok())
 }
 

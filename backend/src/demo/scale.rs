@@ -843,7 +843,7 @@ pub struct Report {
 /// the month's history (unless it is there). A database that holds the small demo is refused.
 pub async fn seed(store: &Store, now: DateTime<Utc>, size: Size, progress: Option<Progress>) -> StoreResult<Report> {
     let catalogue = store.seed().demo(&market(size.products), now).await?;
-    let stalls = store.catalogue().vendors().await?.len();
+    let stalls = store.catalogue().vendors(shared::MarketId::FIRST).await?.len();
     if stalls < STALLS {
         return Err(crate::store::StoreError::Broken(format!(
             "FXS_DEMO_SCALE=seed: this database holds a market of {stalls} stalls (the small demo?); \

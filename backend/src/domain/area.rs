@@ -174,6 +174,42 @@ pub fn plan_buildings(lines: &[BuildingLine], on_record: &[BuildingState]) -> Bu
     plan
 }
 
+/// A building with the number an address names, as found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct BuildingAt {
+    pub id: i64,
+    pub market_id: shared::MarketId,
+    pub community: String,
+}
+
+/// The building an address means, among those with its number: the one in the community it
+/// names, else the only one, else the one in `prefer` (the resident's market: a number is a
+/// market's once). Ok(None): no such building; Err: several communities have it and the
+/// address does not say which.
+pub fn pick_building(
+    found: &[BuildingAt],
+    community: Option<&str>,
+    prefer: shared::MarketId,
+    number: &str,
+) -> Result<Option<i64>, Refusal> {
+    let community = community.map(str::trim).filter(|c| !c.is_empty());
+    let named: Vec<&BuildingAt> = found.iter().filter(|b| community.is_none_or(|c| b.community == c)).collect();
+    match named.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.id)),
+        several => {
+            let mut in_market = several.iter().filter(|b| b.market_id == prefer);
+            match (in_market.next(), in_market.next()) {
+                (Some(one), None) => Ok(Some(one.id)),
+                _ => Err(Refusal::field(
+                    "address.community",
+                    &format!("有几个小区都有{number}号楼，请写明小区 (several communities have a building {number}; name yours)"),
+                )),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,5 +287,21 @@ mod tests {
             columns,
             [vec!["小区".to_owned()], vec!["楼号".to_owned()], vec!["单元数".to_owned(), "封闭".to_owned()]]
         );
+    }
+
+    #[test]
+    fn an_address_picks_its_building_by_community_then_by_market() {
+        use shared::MarketId;
+        let at =
+            |id, market, community: &str| BuildingAt { id, market_id: MarketId(market), community: community.into() };
+        let found = [at(1, 1, "七里山小区"), at(7, 2, "翠苑小区")];
+        assert_eq!(pick_building(&found[..1], None, MarketId(2), "3"), Ok(Some(1)));
+        assert_eq!(pick_building(&found, Some(" 翠苑小区 "), MarketId::FIRST, "3"), Ok(Some(7)));
+        assert_eq!(pick_building(&found, None, MarketId(2), "3"), Ok(Some(7)));
+        assert_eq!(pick_building(&found, None, MarketId::FIRST, "3"), Ok(Some(1)));
+        assert_eq!(pick_building(&found, Some("绿地新城"), MarketId::FIRST, "3"), Ok(None));
+        assert_eq!(pick_building(&[], None, MarketId::FIRST, "3"), Ok(None));
+        let refused = pick_building(&found, None, MarketId(3), "3").expect_err("refused");
+        assert_eq!(refused.code, ErrorCode::InvalidField);
     }
 }

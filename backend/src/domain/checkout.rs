@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::api::{Address, CheckoutRequest, Membership, Order};
 use shared::order::{OrderStatus, Payment, SlotKind};
-use shared::{ErrorCode, Fen, HouseholdId, OrderId, ProductId, SlotId};
+use shared::{ErrorCode, Fen, HouseholdId, MarketId, OrderId, ProductId, SlotId};
 use std::collections::{HashMap, HashSet};
 
 pub const MAX_NOTE_CHARS: usize = 200;
@@ -79,6 +79,14 @@ impl Refusal {
     pub fn no_building(building: &str) -> Self {
         Refusal::new(ErrorCode::InvalidField, format!("没有{building}号楼 (no building {building})"))
     }
+
+    /// A product in the cart is sold by another market's stall than the slot's market.
+    pub fn other_market(name: &str) -> Self {
+        Refusal::new(
+            ErrorCode::InvalidField,
+            format!("{name} 是另一个市场的商品，请从购物车里删去 ({name} is sold by another market; remove it from the cart)"),
+        )
+    }
 }
 
 /// Checks the parts of a checkout request that need no database.
@@ -104,6 +112,11 @@ pub fn validate_address(a: &Address) -> Result<(), (ErrorCode, String)> {
     for (field, value) in [("building", &a.building), ("unit", &a.unit), ("room", &a.room)] {
         if !is_address_part(value) {
             return Err((ErrorCode::InvalidField, format!("address.{field} must be a short number such as 3 or 501")));
+        }
+    }
+    if let Some(c) = &a.community {
+        if c.trim().chars().count() > 40 || c.chars().any(char::is_control) {
+            return Err((ErrorCode::InvalidField, "address.community: at most 40 characters".into()));
         }
     }
     Ok(())
@@ -211,11 +224,15 @@ pub struct Home {
     /// made by this batch).
     #[serde(default)]
     pub household_id: Option<HouseholdId>,
+    /// The market its building belongs to: the resident's market.
+    #[serde(default)]
+    pub market_id: MarketId,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlotRow {
     pub id: SlotId,
+    pub market_id: MarketId,
     pub kind: SlotKind,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -251,6 +268,9 @@ pub struct ProductRow {
     pub stall_closed: bool,
     #[serde(default)]
     pub stall_closed_on: Option<String>,
+    /// Its stall's market.
+    #[serde(default)]
+    pub market_id: MarketId,
 }
 
 /// A household that already exists at an address the batch names.
@@ -298,8 +318,9 @@ pub struct CheckoutSnapshot {
     pub slots: HashMap<SlotId, SlotRow>,
     /// The products in the carts of the checkouts whose keys are new.
     pub products: HashMap<ProductId, ProductRow>,
-    /// Building number -> id, for the buildings the batch's addresses name.
-    pub buildings: HashMap<String, i64>,
+    /// (market, building number) -> id, for the buildings the batch's addresses name (two
+    /// markets may both have a building 3).
+    pub buildings: HashMap<(MarketId, String), i64>,
     /// (building id, unit, room) -> the household there, for the batch's addresses.
     pub households: HashMap<(i64, String, String), HouseholdAt>,
     /// The open orders already in the batch's slots of its residents and their fellow members
@@ -459,6 +480,23 @@ pub fn decide(snapshot: &CheckoutSnapshot, jobs: &[CheckoutJob]) -> Result<Check
     Ok(CheckoutDecision { answers, changes: batch.changes() })
 }
 
+/// The building with this number: in the slot's market when the slot is known, otherwise the
+/// only one with that number.
+pub(crate) fn building_in(
+    buildings: &HashMap<(MarketId, String), i64>,
+    market: Option<MarketId>,
+    number: &str,
+) -> Option<i64> {
+    match market {
+        Some(m) => buildings.get(&(m, number.to_owned())).copied(),
+        None => {
+            let mut found = buildings.iter().filter(|((_, n), _)| n == number).map(|(_, id)| *id);
+            let first = found.next()?;
+            found.next().is_none().then_some(first)
+        }
+    }
+}
+
 /// The rows as the batch has left them so far.
 struct Batch<'a> {
     snapshot: &'a CheckoutSnapshot,
@@ -486,9 +524,13 @@ impl Batch<'_> {
             building: a.building.trim().to_owned(),
             unit: a.unit.trim().to_owned(),
             room: a.room.trim().to_owned(),
+            community: None,
         });
         if let Some(a) = &given {
-            let building_id = *s.buildings.get(&a.building).ok_or_else(|| Refusal::no_building(&a.building))?;
+            let market = s.slots.get(&job.slot_id).map(|slot| slot.market_id);
+            let building_id =
+                building_in(&s.buildings, market, &a.building).ok_or_else(|| Refusal::no_building(&a.building))?;
+            let building_market = s.buildings.iter().find(|(_, id)| **id == building_id).map(|((m, _), _)| *m);
             if self.home(user).is_none() {
                 let there = s.households.get(&(building_id, a.unit.clone(), a.room.clone()));
                 // A member made earlier in this batch counts as one.
@@ -517,6 +559,7 @@ impl Batch<'_> {
                     room: a.room.clone(),
                     flags: there.filter(|_| member).map(|h| h.flags).unwrap_or_default(),
                     household_id: there.filter(|_| member).map(|h| h.id),
+                    market_id: building_market.unwrap_or_default(),
                 };
                 self.homes.insert(user, home);
             }
@@ -532,6 +575,10 @@ impl Batch<'_> {
             return Err(Refusal::cart_empty());
         }
         let row = s.slots.get(&job.slot_id).ok_or_else(Refusal::no_such_slot)?;
+        // A resident shops in the market of their home: another market's slot is not theirs.
+        if home.as_ref().is_some_and(|h| h.market_id != row.market_id) {
+            return Err(Refusal::no_such_slot());
+        }
         let slot = self.slots.entry(row.id).or_insert_with(|| row.state.clone());
         if slot.is_closed(job.now) {
             return Err(Refusal::slot_closed());
@@ -550,7 +597,7 @@ impl Batch<'_> {
                 let key = (id, row.id);
                 let taken =
                     s.point_booked.get(&key).copied().unwrap_or(0) + self.point_taken.get(&key).copied().unwrap_or(0);
-                let point = s.points.get(&id);
+                let point = s.points.get(&id).filter(|p| p.market_id == row.market_id);
                 if let Some(refusal) = point_refusal(point, row.kind, row.starts_at, row.ends_at, taken) {
                     return Err(refusal);
                 }
@@ -563,7 +610,9 @@ impl Batch<'_> {
             SlotKind::Pickup => None,
             SlotKind::Delivery => Some(
                 given
-                    .or_else(|| home.map(|h| Address { building: h.building, unit: h.unit, room: h.room }))
+                    .or_else(|| {
+                        home.map(|h| Address { building: h.building, unit: h.unit, room: h.room, community: None })
+                    })
                     .ok_or_else(Refusal::address_needed)?,
             ),
         };
@@ -575,6 +624,9 @@ impl Batch<'_> {
             let Some(p) = s.products.get(&product_id) else {
                 return Err(Refusal::out_of_stock("", "", 0));
             };
+            if p.market_id != row.market_id {
+                return Err(Refusal::other_market(&p.name));
+            }
             let stock = self.stock.get(&product_id).copied().unwrap_or(p.stock);
             let offer =
                 Offer { name: &p.name, unit: &p.unit, active: p.active, stock, per_order_limit: p.per_order_limit };
@@ -699,6 +751,7 @@ mod tests {
             room: "101".into(),
             flags: NeedFlags { elderly: priority, ..NeedFlags::default() },
             household_id: None,
+            market_id: shared::MarketId::FIRST,
         }
     }
 
@@ -724,6 +777,7 @@ mod tests {
     fn market() -> CheckoutSnapshot {
         let slot = |id, kind, capacity, priority_capacity, cutoff| SlotRow {
             id,
+            market_id: shared::MarketId::FIRST,
             kind,
             starts_at: at(12),
             ends_at: at(14),
@@ -750,7 +804,12 @@ mod tests {
             products: [(ProductId(10), product(10, 7, 3, Some(2))), (ProductId(11), product(11, 8, 50, None))]
                 .into_iter()
                 .collect(),
-            buildings: [("3".to_owned(), 103), ("5".to_owned(), 105)].into_iter().collect(),
+            buildings: [
+                ((shared::MarketId::FIRST, "3".to_owned()), 103),
+                ((shared::MarketId::FIRST, "5".to_owned()), 105),
+            ]
+            .into_iter()
+            .collect(),
             order_ids: (500..520).map(OrderId).collect(),
             ..CheckoutSnapshot::default()
         }
@@ -782,6 +841,7 @@ mod tests {
         s.points.insert(
             4,
             PointRow {
+                market_id: shared::MarketId::FIRST,
                 id: 4,
                 name: "阳光花园自提点".into(),
                 address: "阳光花园3号楼架空层".into(),
@@ -863,7 +923,7 @@ mod tests {
         let mut s = market();
         s.carts.insert(5, Vec::new());
         let mut unknown = job(1, "b", 1);
-        unknown.address = Some(Address { building: "99".into(), unit: "1".into(), room: "1".into() });
+        unknown.address = Some(Address { building: "99".into(), unit: "1".into(), room: "1".into(), community: None });
         let mut gone = job(2, "c", 1);
         gone.slot_id = SlotId(77);
         let no_address = job(4, "d", 1); // no home on record, no address given
@@ -900,14 +960,14 @@ mod tests {
         s.homes.insert(3, Home { household_id: member(31), ..home("3", false) });
         s.homes.insert(5, Home { room: "501".into(), household_id: member(35), ..home("5", false) });
         s.homes.insert(6, Home { room: "601".into(), household_id: member(32), ..home("3", false) });
-        let flat_32 = Address { building: "3".into(), unit: "1".into(), room: "601".into() };
+        let flat_32 = Address { building: "3".into(), unit: "1".into(), room: "601".into(), community: None };
         s.households.insert(
             (103, "1".into(), "601".into()),
             HouseholdAt { id: HouseholdId(32), flags: NeedFlags::default(), has_members: true, registered: vec![7] },
         );
         s.booked.push(BookedOrder { slot_id: SlotId(1), user_id: 5, household_id: member(35) });
         let mut to_door = job(4, "a", 1);
-        to_door.address = Some(Address { building: "3".into(), unit: "1".into(), room: "101".into() });
+        to_door.address = Some(Address { building: "3".into(), unit: "1".into(), room: "101".into(), community: None });
         let mut registered = job(7, "a", 1);
         registered.address = Some(flat_32);
         let jobs = [job(1, "a", 1), job(3, "a", 1), to_door, job(5, "a", 1), job(6, "a", 1), registered];
@@ -986,9 +1046,10 @@ mod tests {
         };
         s.households.insert((105, "2".into(), "202".into()), quarantined.clone());
         let mut first = job(4, "a", 1);
-        first.address = Some(Address { building: " 5 ".into(), unit: "2".into(), room: "202".into() });
+        first.address = Some(Address { building: " 5 ".into(), unit: "2".into(), room: "202".into(), community: None });
         let mut newcomer = job(3, "a", 1);
-        newcomer.address = Some(Address { building: "3".into(), unit: "9".into(), room: "909".into() });
+        newcomer.address =
+            Some(Address { building: "3".into(), unit: "9".into(), room: "909".into(), community: None });
         let d = decided(&s, &[first, newcomer, job(4, "b", 1)]);
         assert_eq!(codes(&d), ["created", "created", "cart_empty"]);
         assert_eq!(
@@ -1021,7 +1082,8 @@ mod tests {
         s2.slots.get_mut(&SlotId(1)).expect("slot").state.capacity = 10;
         s2.households.insert((105, "2".into(), "202".into()), HouseholdAt { registered: vec![], ..quarantined });
         let mut stranger = job(4, "a", 1);
-        stranger.address = Some(Address { building: "5".into(), unit: "2".into(), room: "202".into() });
+        stranger.address =
+            Some(Address { building: "5".into(), unit: "2".into(), room: "202".into(), community: None });
         let d2 = decided(&s2, &[stranger]);
         assert_eq!(codes(&d2), ["created"]);
         assert!(!d2.changes.homes[0].member);
@@ -1031,13 +1093,14 @@ mod tests {
         let mut s3 = market();
         s3.slots.get_mut(&SlotId(1)).expect("slot").state.capacity = 10;
         let (mut a, mut b) = (job(3, "a", 1), job(4, "a", 1));
-        a.address = Some(Address { building: "3".into(), unit: "9".into(), room: "909".into() });
+        a.address = Some(Address { building: "3".into(), unit: "9".into(), room: "909".into(), community: None });
         b.address = a.address.clone();
         let d3 = decided(&s3, &[a, b]);
         assert_eq!(d3.changes.homes.iter().map(|h| h.member).collect::<Vec<_>>(), [true, false]);
         // A resident with a home who gives another address keeps their home.
         let mut elsewhere = job(1, "c", 1);
-        elsewhere.address = Some(Address { building: "5".into(), unit: "1".into(), room: "101".into() });
+        elsewhere.address =
+            Some(Address { building: "5".into(), unit: "1".into(), room: "101".into(), community: None });
         let d = decided(&s, &[elsewhere]);
         assert!(d.changes.homes.is_empty());
         assert_eq!(d.changes.orders[0].address.as_ref().map(|a| a.building.as_str()), Some("5"));
@@ -1074,7 +1137,7 @@ mod tests {
         CheckoutRequest {
             pickup_point_id: None,
             slot_id: shared::SlotId(1),
-            address: Some(Address { building: "3".into(), unit: "2".into(), room: "501".into() }),
+            address: Some(Address { building: "3".into(), unit: "2".into(), room: "501".into(), community: None }),
             payment: Payment::OnDelivery,
             note: note.map(Into::into),
         }
@@ -1088,7 +1151,7 @@ mod tests {
         assert!(validate(&req(Some("a\u{0}b"))).is_err());
         assert_eq!(request_hash(&req(None)), request_hash(&req(None)));
         assert_ne!(request_hash(&req(None)), request_hash(&req(Some("x"))));
-        let bad = Address { building: "3号楼; DROP".into(), unit: "2".into(), room: "501".into() };
+        let bad = Address { building: "3号楼; DROP".into(), unit: "2".into(), room: "501".into(), community: None };
         assert!(validate_address(&bad).is_err());
         assert!(validate_key("abc-123").is_ok());
         assert!(validate_key("").is_err());

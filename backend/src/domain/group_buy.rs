@@ -36,6 +36,8 @@ pub struct Runner {
     pub staff: bool,
     /// The buildings (ids) the caller leads, if they are a leader.
     pub leads: BTreeSet<i64>,
+    /// The caller's market: a group-buy is of its slot's market, which must be theirs.
+    pub market: shared::MarketId,
 }
 
 impl Runner {
@@ -256,7 +258,14 @@ pub fn decide_open(s: &OpenSnapshot, r: &OpenRequest, runner: &Runner) -> Result
     if opens_at >= r.deadline {
         return Err(Refusal::field("opens_at", "开团时间须早于截止时间 (must be before the deadline)"));
     }
-    let slot = s.slot.as_ref().ok_or_else(|| Refusal::field("slot_id", "没有这个时段 (no such slot)"))?;
+    let slot = s
+        .slot
+        .as_ref()
+        .filter(|slot| slot.market_id == runner.market)
+        .ok_or_else(|| Refusal::field("slot_id", "没有这个时段 (no such slot)"))?;
+    if let Some(p) = r.items.iter().filter_map(|item| s.products.get(&item.0)).find(|p| p.market_id != slot.market_id) {
+        return Err(Refusal::field("items.product_id", &format!("没有商品{} (no product {})", p.id, p.id)));
+    }
     if slot.kind != SlotKind::Delivery {
         return Err(Refusal::field("slot_id", "团购须选送货时段 (the drop needs a delivery slot)"));
     }
@@ -1002,6 +1011,7 @@ mod tests {
         CloseSnapshot {
             group_buy: gb,
             slot: SlotRow {
+                market_id: shared::MarketId::FIRST,
                 id: SlotId(7),
                 kind: SlotKind::Delivery,
                 starts_at: at(12),
@@ -1015,7 +1025,12 @@ mod tests {
                 .filter_map(|((_, h), share)| {
                     share.map(|share| ShareAt {
                         household_id: h,
-                        address: Address { building: "10".into(), unit: "1".into(), room: format!("{h}") },
+                        address: Address {
+                            building: "10".into(),
+                            unit: "1".into(),
+                            room: format!("{h}"),
+                            community: None,
+                        },
                         share,
                     })
                 })
@@ -1080,7 +1095,7 @@ mod tests {
 
     #[test]
     fn a_leader_runs_only_their_buildings() {
-        let leader = Runner { user_id: 1, staff: false, leads: [5, 6].into_iter().collect() };
+        let leader = Runner { user_id: 1, staff: false, leads: [5, 6].into_iter().collect(), ..Runner::default() };
         assert!(leader.runs(&[5]));
         assert!(leader.runs(&[5, 6]));
         assert!(!leader.runs(&[5, 7]));
@@ -1103,6 +1118,7 @@ mod tests {
             ..ProductRow::default()
         };
         let slot = SlotRow {
+            market_id: shared::MarketId::FIRST,
             id: SlotId(7),
             kind: SlotKind::Delivery,
             starts_at: at(30),

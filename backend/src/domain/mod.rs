@@ -12,6 +12,7 @@ pub mod gate;
 pub mod group_buy;
 pub mod households;
 pub mod lots;
+pub mod markets;
 pub mod notices;
 pub mod order;
 pub mod payment;

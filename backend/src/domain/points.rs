@@ -86,6 +86,8 @@ pub struct PointRow {
     pub closes: String,
     pub capacity: i64,
     pub active: bool,
+    #[serde(default)]
+    pub market_id: shared::MarketId,
 }
 
 impl PointRow {
@@ -249,6 +251,7 @@ mod tests {
 
     fn point(opens: &str, closes: &str, capacity: i64) -> PointRow {
         PointRow {
+            market_id: shared::MarketId::FIRST,
             id: 1,
             name: "阳光花园自提点".into(),
             address: "阳光花园3号楼架空层".into(),

@@ -204,6 +204,7 @@ mod tests {
             household_limit: 1,
         };
         let slot = SlotRow {
+            market_id: shared::MarketId::FIRST,
             id: shared::SlotId(1),
             kind: shared::order::SlotKind::Delivery,
             starts_at: at(9),

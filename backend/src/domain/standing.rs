@@ -460,6 +460,7 @@ mod tests {
     fn slot(id: i64, d: &str, hour: i64, kind: SlotKind, capacity: i64) -> SlotRow {
         SlotRow {
             id: SlotId(id),
+            market_id: shared::MarketId::FIRST,
             kind,
             starts_at: at(d, hour, 0),
             ends_at: at(d, hour + 2, 0),

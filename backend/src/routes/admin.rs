@@ -30,13 +30,14 @@ pub async fn update_product(
     id: web::Path<i64>,
     body: web::Json<UpdateProductRequest>,
 ) -> ApiResult<web::Json<Product>> {
-    change_product(&state, id.into_inner(), body.into_inner(), staff.0.user.id).await
+    change_product(&state, Some(staff.0.user.market_id), id.into_inner(), body.into_inner(), staff.0.user.id).await
 }
 
 /// Changes a product as `by` (`domain::setup::decide_product_change`): the one path for staff
 /// and stall holders. The answer shows it on sale or retired.
 pub(crate) async fn change_product(
     state: &AppState,
+    market: Option<shared::MarketId>,
     id: i64,
     body: UpdateProductRequest,
     by: i64,
@@ -50,7 +51,7 @@ pub(crate) async fn change_product(
     state
         .store
         .setup()
-        .change_product(id, &body, by, chrono::Utc::now())
+        .change_product(market, id, &body, by, chrono::Utc::now())
         .await?
         .ok_or_else(|| ApiError::not_found("product"))??;
     let product = state.store.catalogue().product_any(id).await?.ok_or_else(|| ApiError::not_found("product"))?;
@@ -70,14 +71,14 @@ pub struct FindQuery {
 #[get("/admin/products")]
 pub async fn find_products(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     query: web::Query<FindQuery>,
 ) -> ApiResult<web::Json<shared::api::List<Product>>> {
     let q = query.q.trim();
     if q.is_empty() || q.chars().count() > 30 {
         return Err(ApiError::new(ErrorCode::InvalidQuery, "q: 1 to 30 characters"));
     }
-    Ok(web::Json(shared::api::List { items: state.store.catalogue().find_any(q).await? }))
+    Ok(web::Json(shared::api::List { items: state.store.catalogue().find_any(staff.0.user.market_id, q).await? }))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -175,7 +176,13 @@ pub async fn set_roles(
     let id = state
         .store
         .accounts()
-        .set_roles(phone.as_str(), &body.into_inner(), Some(staff.0.user.id), chrono::Utc::now())
+        .set_roles(
+            staff.0.user.market_id,
+            phone.as_str(),
+            &body.into_inner(),
+            Some(staff.0.user.id),
+            chrono::Utc::now(),
+        )
         .await??;
     let user = state.store.accounts().user(id).await?.ok_or_else(|| ApiError::not_found("user"))?;
     Ok(web::Json(crate::routes::user_view(&state, user).await?))

@@ -155,7 +155,7 @@ pub async fn set_household(
 ) -> ApiResult<web::Json<User>> {
     let address = body.into_inner();
     crate::domain::checkout::validate_address(&address).map_err(|(c, m)| ApiError::new(c, m))?;
-    if state.store.households().set_home(auth.user.id, &address, Utc::now()).await?.is_none() {
+    if state.store.households().set_home(auth.user.id, &address, Utc::now()).await??.is_none() {
         return Err(crate::domain::Refusal::no_building(address.building.trim()).into());
     }
     let user = state.store.accounts().user(auth.user.id).await?.ok_or_else(|| ApiError::not_found("user"))?;

@@ -4,32 +4,36 @@ use super::Validated;
 use crate::domain::time::to_api;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use actix_web::{get, web};
-use shared::api::{Category, Page, PricePoint, Product, ProductQuery, Vendor};
+use actix_web::{get, web, HttpRequest};
+use shared::api::{Category, MarketPageQuery, Page, PricePoint, Product, ProductQuery, Vendor};
 use shared::{ErrorBody, ErrorCode};
 
 const MAX_QUERY_CHARS: usize = 40;
 
 /// Product categories, in the order the market shows them.
-#[utoipa::path(tag = "catalog", params(shared::api::PageQuery), responses((status = 200, body = Page<Category>)))]
+#[utoipa::path(tag = "catalog", params(MarketPageQuery), responses((status = 200, body = Page<Category>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody, description = "no such market")))]
 #[get("/categories")]
 pub async fn categories(
     state: web::Data<AppState>,
-    page: web::Query<shared::api::PageQuery>,
+    req: HttpRequest,
+    page: web::Query<MarketPageQuery>,
 ) -> ApiResult<Validated<Page<Category>>> {
-    let all = state.store.catalogue().categories().await?;
+    let market = super::markets::market_of(&state, &req, page.market_id).await?;
+    let all = state.store.catalogue().categories(market).await?;
     // The market's own order (菜盒子 first); categories are the market's fixed set.
     Ok(Validated(super::paged(all, page.limit, page.cursor.as_deref(), |i, _| i)?))
 }
 
 /// The market's stalls (经营业户).
-#[utoipa::path(tag = "catalog", params(shared::api::PageQuery), responses((status = 200, body = Page<Vendor>), (status = 400, body = ErrorBody)))]
+#[utoipa::path(tag = "catalog", params(MarketPageQuery), responses((status = 200, body = Page<Vendor>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody, description = "no such market")))]
 #[get("/vendors")]
 pub async fn vendors(
     state: web::Data<AppState>,
-    page: web::Query<shared::api::PageQuery>,
+    req: HttpRequest,
+    page: web::Query<MarketPageQuery>,
 ) -> ApiResult<Validated<Page<Vendor>>> {
-    let all = state.store.catalogue().vendors().await?;
+    let market = super::markets::market_of(&state, &req, page.market_id).await?;
+    let all = state.store.catalogue().vendors(market).await?;
     Ok(Validated(super::paged(all, page.limit, page.cursor.as_deref(), |_, v| (v.stall_no.clone(), v.id))?))
 }
 
@@ -44,14 +48,16 @@ pub async fn vendor(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult
 #[utoipa::path(
     tag = "catalog",
     params(ProductQuery),
-    responses((status = 200, body = Page<Product>), (status = 400, body = ErrorBody))
+    responses((status = 200, body = Page<Product>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody, description = "no such market"))
 )]
 #[get("/products")]
 pub async fn products(
     state: web::Data<AppState>,
+    req: HttpRequest,
     query: web::Query<ProductQuery>,
 ) -> ApiResult<Validated<Page<Product>>> {
     let query = query.into_inner();
+    let market = super::markets::market_of(&state, &req, query.market_id).await?;
     if query.q.as_deref().is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
         return Err(ApiError::new(ErrorCode::InvalidQuery, format!("q is limited to {MAX_QUERY_CHARS} characters")));
     }
@@ -63,7 +69,7 @@ pub async fn products(
         return Err(ApiError::new(ErrorCode::InvalidQuery, "category must be a category id such as `vegetable`"));
     }
     let page = product_page(&query)?;
-    let (items, next_cursor) = state.store.catalogue().products(&query, &page).await?;
+    let (items, next_cursor) = state.store.catalogue().products(market, &query, &page).await?;
     Ok(Validated(Page { items, next_cursor }))
 }
 

@@ -256,7 +256,15 @@ pub async fn gift_box(
             let home =
                 state.store.households().get(household).await?.ok_or_else(|| ApiError::not_found("household"))?;
             let user = state.store.accounts().user_for_phone(&phone, now).await?;
-            (user.id, Some(shared::api::Address { building: home.building, unit: home.unit, room: home.room }))
+            (
+                user.id,
+                Some(shared::api::Address {
+                    building: home.building,
+                    unit: home.unit,
+                    room: home.room,
+                    community: None,
+                }),
+            )
         }
     };
     let key = format!("gift-box:{household}:{}:{}", body.slot_id, product);

@@ -18,7 +18,7 @@ use shared::{ErrorBody, ErrorCode, Phone, Role};
 async fn runner(state: &AppState, auth: &AuthUser) -> ApiResult<Runner> {
     let leads =
         if auth.has(Role::Leader) { state.store.accounts().leads(auth.user.id).await? } else { Default::default() };
-    Ok(Runner { user_id: auth.user.id, staff: auth.has(Role::Staff), leads })
+    Ok(Runner { user_id: auth.user.id, staff: auth.has(Role::Staff), leads, market: auth.user.market_id })
 }
 
 async fn viewer(state: &AppState, auth: &AuthUser) -> ApiResult<Viewer> {
@@ -264,8 +264,8 @@ pub async fn household_for(
     let household = state
         .store
         .households()
-        .at(&address)
-        .await?
+        .at(auth.user.market_id, &address)
+        .await??
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidField, "building: 没有这栋楼 (no such building)"))?;
     Ok(web::Json(household))
 }

@@ -53,7 +53,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         Err(e) => tracing::warn!(error = %e, "metrics: reading the pool failed"),
     }
     let now = chrono::Utc::now();
-    match state.store.slots().between(now - chrono::Duration::hours(4), now + chrono::Duration::hours(48)).await {
+    match state.store.slots().between(None, now - chrono::Duration::hours(4), now + chrono::Duration::hours(48)).await {
         Ok(slots) => {
             m.slot_booked.clear();
             m.slot_capacity.clear();

@@ -13,6 +13,7 @@ mod headers;
 mod health;
 mod households;
 mod lots;
+mod markets;
 mod notices;
 mod orders;
 pub(crate) mod pay;
@@ -215,6 +216,8 @@ pub fn app(
                 .service(gate::enter)
                 .service(gate::visits)
                 .service(gate::investigation_csv)
+                .service(markets::markets)
+                .service(markets::open_market)
                 .service(points::open_points)
                 .service(points::all_points)
                 .service(points::add_point)
@@ -441,6 +444,7 @@ impl From<UserRecord> for shared::api::User {
             household: u.household.or(u.pending),
             vendor_id: u.vendor_id,
             leader_buildings: Vec::new(),
+            market_id: u.market_id,
         }
     }
 }

@@ -6,25 +6,27 @@ use crate::auth::{AuthUser, StaffUser};
 use crate::domain::points::check_point;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use actix_web::{get, post, put, web, HttpResponse};
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use shared::api::{List, NewPickupPoint, PickupPoint, PointOrder, PointQuery};
 use shared::ErrorBody;
 
 /// The open pickup points; with `slot_id`, the places each has left in that slot.
-#[utoipa::path(tag = "points", params(PointQuery), responses((status = 200, body = List<PickupPoint>), (status = 400, body = ErrorBody)))]
+#[utoipa::path(tag = "points", params(PointQuery), responses((status = 200, body = List<PickupPoint>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody, description = "no such market")))]
 #[get("/pickup-points")]
 pub async fn open_points(
     state: web::Data<AppState>,
+    req: HttpRequest,
     q: web::Query<PointQuery>,
 ) -> ApiResult<web::Json<List<PickupPoint>>> {
-    Ok(web::Json(List { items: state.store.points().all(false, q.slot_id).await? }))
+    let market = super::markets::market_of(&state, &req, q.market_id).await?;
+    Ok(web::Json(List { items: state.store.points().all(market, false, q.slot_id).await? }))
 }
 
 /// Every point, closed ones too, with its keeper's phone (staff).
 #[utoipa::path(tag = "points", security(("bearer" = [])), responses((status = 200, body = List<PickupPoint>), (status = 403, body = ErrorBody)))]
 #[get("/admin/pickup-points")]
-pub async fn all_points(state: web::Data<AppState>, _staff: StaffUser) -> ApiResult<web::Json<List<PickupPoint>>> {
-    Ok(web::Json(List { items: state.store.points().all(true, None).await? }))
+pub async fn all_points(state: web::Data<AppState>, staff: StaffUser) -> ApiResult<web::Json<List<PickupPoint>>> {
+    Ok(web::Json(List { items: state.store.points().all(staff.0.user.market_id, true, None).await? }))
 }
 
 /// Staff set up a point: address, opening hours, orders per slot, keeper, what happens to an
@@ -37,7 +39,8 @@ pub async fn add_point(
     body: web::Json<NewPickupPoint>,
 ) -> ApiResult<HttpResponse> {
     let point = check_point(&body)?;
-    let saved = state.store.points().save(None, &point, staff.0.user.id, chrono::Utc::now()).await??;
+    let saved =
+        state.store.points().save(staff.0.user.market_id, None, &point, staff.0.user.id, chrono::Utc::now()).await??;
     Ok(HttpResponse::Created().json(saved.ok_or_else(|| ApiError::not_found("pickup point"))?))
 }
 
@@ -51,7 +54,11 @@ pub async fn change_point(
     body: web::Json<NewPickupPoint>,
 ) -> ApiResult<web::Json<PickupPoint>> {
     let point = check_point(&body)?;
-    let saved = state.store.points().save(Some(id.into_inner()), &point, staff.0.user.id, chrono::Utc::now()).await??;
+    let saved = state
+        .store
+        .points()
+        .save(staff.0.user.market_id, Some(id.into_inner()), &point, staff.0.user.id, chrono::Utc::now())
+        .await??;
     Ok(web::Json(saved.ok_or_else(|| ApiError::not_found("pickup point"))?))
 }
 

@@ -22,10 +22,10 @@ use shared::{ErrorBody, ErrorCode};
 #[get("/admin/buildings")]
 pub async fn buildings(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     page: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<Page<Building>>> {
-    let items = state.store.setup().buildings().await?;
+    let items = state.store.setup().buildings(staff.0.user.market_id).await?;
     Ok(web::Json(super::paged(items, page.limit, page.cursor.as_deref(), |i, _| i)?))
 }
 
@@ -44,7 +44,8 @@ pub async fn add_building(
     staff: StaffUser,
     body: web::Json<NewBuilding>,
 ) -> ApiResult<HttpResponse> {
-    let made = state.store.setup().add_building(&body, staff.0.user.id, chrono::Utc::now()).await??;
+    let made =
+        state.store.setup().add_building(staff.0.user.market_id, &body, staff.0.user.id, chrono::Utc::now()).await??;
     Ok(HttpResponse::Created().json(made))
 }
 
@@ -67,7 +68,7 @@ pub async fn change_building(
     let changed = state
         .store
         .setup()
-        .change_building(id.into_inner(), &body, staff.0.user.id, chrono::Utc::now())
+        .change_building(staff.0.user.market_id, id.into_inner(), &body, staff.0.user.id, chrono::Utc::now())
         .await?
         .ok_or_else(|| ApiError::not_found("building"))??;
     Ok(web::Json(changed))
@@ -147,7 +148,8 @@ pub async fn add_stall(
     staff: StaffUser,
     body: web::Json<NewStall>,
 ) -> ApiResult<HttpResponse> {
-    let made = state.store.setup().add_stall(&body, staff.0.user.id, chrono::Utc::now()).await??;
+    let made =
+        state.store.setup().add_stall(staff.0.user.market_id, &body, staff.0.user.id, chrono::Utc::now()).await??;
     Ok(HttpResponse::Created().json(made))
 }
 
@@ -170,7 +172,7 @@ pub async fn change_stall(
     let changed = state
         .store
         .setup()
-        .change_stall(id.into_inner(), &body, staff.0.user.id, chrono::Utc::now())
+        .change_stall(Some(staff.0.user.market_id), id.into_inner(), &body, staff.0.user.id, chrono::Utc::now())
         .await?
         .ok_or_else(|| ApiError::not_found("stall"))??;
     Ok(web::Json(changed))
@@ -202,7 +204,7 @@ pub async fn change_own_stall(
     let changed = state
         .store
         .setup()
-        .change_stall(stall, &body, vendor.0.user.id, chrono::Utc::now())
+        .change_stall(None, stall, &body, vendor.0.user.id, chrono::Utc::now())
         .await?
         .ok_or_else(|| ApiError::not_found("stall"))??;
     Ok(web::Json(changed))
@@ -223,7 +225,7 @@ pub async fn add_product(
     body: web::Json<NewProduct>,
 ) -> ApiResult<HttpResponse> {
     let vendor = body.vendor_id.ok_or_else(|| ApiError::new(ErrorCode::InvalidField, "vendor_id: which stall"))?;
-    new_product(&state, vendor, &body, staff.0.user.id).await
+    new_product(&state, Some(staff.0.user.market_id), vendor, &body, staff.0.user.id).await
 }
 
 /// A stall holder adds a product to their own stall (the same body without `vendor_id`).
@@ -242,14 +244,20 @@ pub async fn add_own_product(
     if body.vendor_id.is_some() {
         return Err(ApiError::new(ErrorCode::InvalidField, "vendor_id: a stall adds products to itself only"));
     }
-    new_product(&state, super::vendor::stall(&holder)?, &body, holder.0.user.id).await
+    new_product(&state, None, super::vendor::stall(&holder)?, &body, holder.0.user.id).await
 }
 
-async fn new_product(state: &AppState, vendor: i64, body: &NewProduct, by: i64) -> ApiResult<HttpResponse> {
+async fn new_product(
+    state: &AppState,
+    market: Option<shared::MarketId>,
+    vendor: i64,
+    body: &NewProduct,
+    by: i64,
+) -> ApiResult<HttpResponse> {
     let id = state
         .store
         .setup()
-        .add_product(vendor, body, by, chrono::Utc::now())
+        .add_product(market, vendor, body, by, chrono::Utc::now())
         .await?
         .ok_or_else(|| ApiError::not_found("stall"))??;
     let made = state.store.catalogue().product(id).await?.ok_or_else(|| ApiError::not_found("product"))?;
@@ -607,7 +615,11 @@ pub async fn import_buildings(
         })
         .collect();
     let apply = !query.dry_run;
-    let plan = state.store.setup().import_buildings(&lines, apply, staff.0.user.id, chrono::Utc::now()).await?;
+    let plan = state
+        .store
+        .setup()
+        .import_buildings(staff.0.user.market_id, &lines, apply, staff.0.user.id, chrono::Utc::now())
+        .await?;
     let clean = plan.rows.iter().all(|r| r.action != shared::api::ImportAction::Error);
     Ok(web::Json(shared::api::CatalogueImport {
         applied: apply && clean,

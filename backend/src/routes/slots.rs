@@ -8,7 +8,7 @@ use crate::domain::time::{shanghai_day, shanghai_today_start, to_api};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::checkout::{NewSlot, SlotRecord};
-use actix_web::{get, patch, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use shared::api::{CreateSlot, Slot, SlotQuery, UpdateSlot};
 use shared::{ErrorBody, ErrorCode};
@@ -19,6 +19,7 @@ pub fn slot_view(s: SlotRecord, now: DateTime<Utc>) -> Slot {
     let closed = state.is_closed(now);
     Slot {
         id: row.id,
+        market_id: row.market_id,
         kind: row.kind,
         starts_at: to_api(row.starts_at),
         ends_at: to_api(row.ends_at),
@@ -35,12 +36,14 @@ pub fn slot_view(s: SlotRecord, now: DateTime<Utc>) -> Slot {
 }
 
 /// Slots of one day (Asia/Shanghai), or from today on when no date is given.
-#[utoipa::path(tag = "slots", params(SlotQuery), responses((status = 200, body = shared::api::Page<Slot>), (status = 400, body = ErrorBody)))]
+#[utoipa::path(tag = "slots", params(SlotQuery), responses((status = 200, body = shared::api::Page<Slot>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody, description = "no such market")))]
 #[get("/slots")]
 pub async fn list(
     state: web::Data<AppState>,
+    req: HttpRequest,
     query: web::Query<SlotQuery>,
 ) -> ApiResult<web::Json<shared::api::Page<Slot>>> {
+    let market = super::markets::market_of(&state, &req, query.market_id).await?;
     let now = Utc::now();
     let (from, to) = match &query.date {
         Some(d) => shanghai_day(d).map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e))?,
@@ -50,7 +53,7 @@ pub async fn list(
         }
     };
     let slots: Vec<Slot> =
-        state.store.slots().between(from, to).await?.into_iter().map(|s| slot_view(s, now)).collect();
+        state.store.slots().between(Some(market), from, to).await?.into_iter().map(|s| slot_view(s, now)).collect();
     Ok(web::Json(super::paged(slots, query.limit, query.cursor.as_deref(), |_, s| (s.starts_at.clone(), s.id))?))
 }
 
@@ -64,7 +67,7 @@ pub async fn list(
 #[post("/admin/slots")]
 pub async fn create(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     body: web::Json<CreateSlot>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
@@ -92,7 +95,7 @@ pub async fn create(
         household_limit,
     };
     let now = Utc::now();
-    let created = state.store.slots().create(&slot, now).await?;
+    let created = state.store.slots().create(staff.0.user.market_id, &slot, now).await?;
     Ok(HttpResponse::Created().json(slot_view(created, now)))
 }
 
@@ -111,7 +114,7 @@ pub async fn create(
 #[patch("/admin/slots/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     id: web::Path<i64>,
     body: web::Json<UpdateSlot>,
 ) -> ApiResult<web::Json<Slot>> {
@@ -128,7 +131,7 @@ pub async fn update(
         closed: b.closed,
         household_limit: b.household_limit,
     };
-    match state.store.slots().change(id.into_inner(), &change).await? {
+    match state.store.slots().change(staff.0.user.market_id, id.into_inner(), &change).await? {
         Some(Ok(s)) => Ok(web::Json(slot_view(s, Utc::now()))),
         Some(Err(refusal)) => Err(refusal.into()),
         None => Err(ApiError::not_found("slot")),

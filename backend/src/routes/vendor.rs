@@ -153,5 +153,5 @@ pub async fn update_product(
     if body.price_ceiling_fen.is_some() {
         return Err(ApiError::forbidden("只有市场工作人员能设限价 (only staff set a price ceiling)"));
     }
-    super::admin::change_product(&state, id, body.into_inner(), vendor.0.user.id).await
+    super::admin::change_product(&state, None, id, body.into_inner(), vendor.0.user.id).await
 }

@@ -98,6 +98,7 @@ arg_from! {
     shared::SlotId => |v| Arg::Int(v.get()),
     Option<shared::SlotId> => |v| Arg::OptInt(v.map(shared::SlotId::get)),
     shared::HouseholdId => |v| Arg::Int(v.get()),
+    shared::MarketId => |v| Arg::Int(v.get()),
     Option<shared::HouseholdId> => |v| Arg::OptInt(v.map(shared::HouseholdId::get)),
     shared::BatchId => |v| Arg::Int(v.get()),
     shared::GroupBuyId => |v| Arg::Int(v.get()),

@@ -39,6 +39,7 @@ pub const SQLITE: Embedded = &[
     (28, "gate", include_str!("../../../migrations/sqlite/0028_gate.sql")),
     (29, "certificate photo", include_str!("../../../migrations/sqlite/0029_certificate_photo.sql")),
     (30, "pickup points", include_str!("../../../migrations/sqlite/0030_pickup_points.sql")),
+    (31, "markets", include_str!("../../../migrations/sqlite/0031_markets.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -76,6 +77,7 @@ pub const POSTGRES: Embedded = &[
     (32, "gate", include_str!("../../../migrations/postgres/0032_gate.sql")),
     (33, "certificate photo", include_str!("../../../migrations/postgres/0033_certificate_photo.sql")),
     (34, "pickup points", include_str!("../../../migrations/postgres/0034_pickup_points.sql")),
+    (35, "markets", include_str!("../../../migrations/postgres/0035_markets.sql")),
 ];
 
 /// The newest migration this binary has for the database.

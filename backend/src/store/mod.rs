@@ -33,6 +33,7 @@ pub mod db;
 pub mod delivery;
 pub mod gate;
 pub mod group_buys;
+pub mod markets;
 mod migrations;
 pub mod money;
 pub mod notices;
@@ -58,6 +59,7 @@ pub use db::Db;
 pub use delivery::{batches::Batches, stalls::Stalls};
 pub use gate::Gates;
 pub use group_buys::GroupBuys;
+pub use markets::Markets;
 pub use money::{donations::Donations, payments::Payments};
 pub use notices::Notices;
 pub use points::Points;
@@ -122,6 +124,7 @@ pub struct Store {
     producers: Producers,
     gates: Gates,
     points: Points,
+    markets: Markets,
     /// SQLite: held while the store is open, so one process owns the file.
     owner: std::sync::Mutex<Option<std::fs::File>>,
 }
@@ -258,6 +261,7 @@ impl Store {
             producers: Producers::new(db.clone(), sessions.clone()),
             gates: Gates::new(db.clone()),
             points: Points::new(db.clone()),
+            markets: Markets::new(db.clone()),
             db,
             owner: std::sync::Mutex::new(None),
         }
@@ -330,6 +334,10 @@ impl Store {
 
     pub fn points(&self) -> &Points {
         &self.points
+    }
+
+    pub fn markets(&self) -> &Markets {
+        &self.markets
     }
     /// WeChat Pay's payments and refunds.
     pub fn payments(&self) -> &Payments {

@@ -18,12 +18,14 @@ pub struct Points {
     db: Db,
 }
 
-const POINT_SELECT: &str = "SELECT p.id, p.name, p.address, p.opens, p.closes, p.capacity, p.uncollected, p.active, \
+const POINT_SELECT: &str =
+    "SELECT p.id, p.market_id, p.name, p.address, p.opens, p.closes, p.capacity, p.uncollected, p.active, \
      u.phone AS keeper_phone FROM pickup_points p LEFT JOIN users u ON u.id = p.keeper_user_id";
 
 #[derive(Deserialize)]
 struct PointRecord {
     id: i64,
+    market_id: shared::MarketId,
     name: String,
     address: String,
     opens: String,
@@ -38,6 +40,7 @@ impl PointRecord {
     fn shown(self, staff: bool) -> PickupPoint {
         PickupPoint {
             id: self.id,
+            market_id: self.market_id,
             name: self.name,
             address: self.address,
             opens: self.opens,
@@ -75,6 +78,7 @@ impl Points {
     /// point has: refused.
     pub async fn save(
         &self,
+        market: shared::MarketId,
         id: Option<i64>,
         p: &CheckedPoint,
         by: i64,
@@ -104,14 +108,18 @@ impl Points {
         let (saved, action): (Option<i64>, &str) = match id {
             None => {
                 values.push(now.into());
+                values.push(market.into());
                 let sql = "INSERT INTO pickup_points (name, address, opens, closes, capacity, keeper_user_id, \
-                           uncollected, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
+                           uncollected, active, created_at, market_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                           RETURNING id";
                 (Some(tx.one(sql, &values).await?), "add")
             }
             Some(id) => {
                 values.push(id.into());
+                values.push(market.into());
                 let sql = "UPDATE pickup_points SET name = $1, address = $2, opens = $3, closes = $4, capacity = $5, \
-                           keeper_user_id = $6, uncollected = $7, active = $8 WHERE id = $9 RETURNING id";
+                           keeper_user_id = $6, uncollected = $7, active = $8 WHERE id = $9 AND market_id = $10 \
+                           RETURNING id";
                 (tx.opt(sql, &values).await?, "change")
             }
         };
@@ -126,7 +134,7 @@ impl Points {
 
     /// The points: every one for staff (with keepers' phones), the open ones for residents;
     /// with a slot, the places each has left in it.
-    pub async fn all(&self, staff: bool, slot: Option<i64>) -> StoreResult<Vec<PickupPoint>> {
+    pub async fn all(&self, market: shared::MarketId, staff: bool, slot: Option<i64>) -> StoreResult<Vec<PickupPoint>> {
         #[derive(Deserialize)]
         struct Taken {
             pickup_point_id: i64,
@@ -135,8 +143,11 @@ impl Points {
         let rows: Vec<PointRecord> = self
             .db
             .all(
-                &format!("{POINT_SELECT} WHERE (CAST($1 AS BOOLEAN) OR p.active = $2) ORDER BY p.id LIMIT 500"),
-                &args![staff, true],
+                &format!(
+                    "{POINT_SELECT} WHERE p.market_id = $3 AND (CAST($1 AS BOOLEAN) OR p.active = $2) \
+                     ORDER BY p.id LIMIT 500"
+                ),
+                &args![staff, true, market],
             )
             .await?;
         let taken: Vec<Taken> = match slot {

@@ -72,6 +72,8 @@ pub struct DueOrder {
     pub payment: StandingPayment,
     /// (product, quantity), in product order.
     pub lines: Vec<(ProductId, i64)>,
+    /// The market of the resident's home, whose slots it is placed in.
+    pub market_id: shared::MarketId,
 }
 
 impl Standing {
@@ -332,6 +334,7 @@ impl Standing {
             quarantined: bool,
             hardship: bool,
             elderly: bool,
+            market_id: shared::MarketId,
         }
         let paused = if self.db.postgres() { "NOT s.paused" } else { "s.paused = 0" };
         let rows: Vec<Row> = self
@@ -359,21 +362,25 @@ impl Standing {
         }
         let users: Vec<i64> = rows.iter().map(|r| r.user_id).collect();
         let sql = format!(
-            "SELECT u.id AS user_id, h.quarantined, h.hardship, h.elderly FROM users u \
-             JOIN households h ON h.id = u.household_id WHERE u.id IN {}",
+            "SELECT u.id AS user_id, h.quarantined, h.hardship, h.elderly, b.market_id FROM users u \
+             JOIN households h ON h.id = u.household_id JOIN buildings b ON b.id = h.building_id WHERE u.id IN {}",
             self.db.list(1)
         );
-        let flags: HashMap<i64, NeedFlags> = self
+        let flags: HashMap<i64, (NeedFlags, shared::MarketId)> = self
             .db
             .all::<Flags>(&sql, &[Arg::json(&users)])
             .await?
             .into_iter()
-            .map(|f| (f.user_id, NeedFlags { quarantined: f.quarantined, hardship: f.hardship, elderly: f.elderly }))
+            .map(|f| {
+                let flags = NeedFlags { quarantined: f.quarantined, hardship: f.hardship, elderly: f.elderly };
+                (f.user_id, (flags, f.market_id))
+            })
             .collect();
         Ok(rows
             .into_iter()
             .map(|r| {
-                let priority = flags.get(&r.user_id).is_some_and(|f| f.is_priority());
+                let priority = flags.get(&r.user_id).is_some_and(|(f, _)| f.is_priority());
+                let market_id = flags.get(&r.user_id).map(|(_, m)| *m).unwrap_or_default();
                 DueOrder {
                     due: Due {
                         id: r.id,
@@ -388,6 +395,7 @@ impl Standing {
                     user_id: r.user_id,
                     payment: r.payment,
                     lines: lines.remove(&r.id).unwrap_or_default(),
+                    market_id,
                 }
             })
             .collect())

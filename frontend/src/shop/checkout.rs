@@ -262,6 +262,7 @@ fn CheckoutForm() -> impl IntoView {
             building: building.get_untracked().trim().to_owned(),
             unit: unit.get_untracked().trim().to_owned(),
             room: room.get_untracked().trim().to_owned(),
+            community: None,
         };
         // At a point the door is only the home on record, when given.
         let whole = !address.building.is_empty() && !address.unit.is_empty() && !address.room.is_empty();

@@ -409,6 +409,7 @@ fn ProxyForm() -> impl IntoView {
             building: building.get_untracked(),
             unit: unit.get_untracked(),
             room: room.get_untracked(),
+            community: None,
         };
         leptos::task::spawn_local(async move {
             match api::household_for(id, &address).await {

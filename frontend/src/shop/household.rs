@@ -164,6 +164,7 @@ fn AddressForm() -> impl IntoView {
             building: building.get_untracked().trim().to_owned(),
             unit: unit.get_untracked().trim().to_owned(),
             room: room.get_untracked().trim().to_owned(),
+            community: None,
         };
         busy.set(true);
         leptos::task::spawn_local(async move {

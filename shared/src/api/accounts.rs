@@ -74,6 +74,10 @@ pub struct Household {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct User {
     pub id: i64,
+    /// The market it belongs to. The storefront never reads it (every answer is already of the
+    /// caller's market), so its bundles do not carry the code to.
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
+    pub market_id: MarketId,
     /// Absent for a WeChat user who has not bound a phone.
     pub phone: Option<Phone>,
     pub roles: Vec<Role>,

@@ -18,6 +18,10 @@ pub struct Category {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Vendor {
     pub id: i64,
+    /// The market it belongs to. The storefront never reads it (every answer is already of the
+    /// caller's market), so its bundles do not carry the code to.
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
+    pub market_id: MarketId,
     pub name: String,
     /// Stall number in the market hall, e.g. `A03`.
     pub stall_no: String,
@@ -36,6 +40,10 @@ pub struct Vendor {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Product {
     pub id: ProductId,
+    /// The market it belongs to. The storefront never reads it (every answer is already of the
+    /// caller's market), so its bundles do not carry the code to.
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
+    pub market_id: MarketId,
     pub vendor_id: i64,
     pub vendor_name: String,
     pub name: String,
@@ -94,6 +102,9 @@ impl<'de> Deserialize<'de> for ProductDetail {
         #[derive(Deserialize)]
         struct Flat {
             id: ProductId,
+            #[cfg_attr(target_arch = "wasm32", serde(skip))]
+            #[serde(default)]
+            market_id: MarketId,
             vendor_id: i64,
             vendor_name: String,
             name: String,
@@ -114,6 +125,7 @@ impl<'de> Deserialize<'de> for ProductDetail {
         let f = Flat::deserialize(d)?;
         let product = Product {
             id: f.id,
+            market_id: f.market_id,
             vendor_id: f.vendor_id,
             vendor_name: f.vendor_name,
             name: f.name,
@@ -168,6 +180,9 @@ pub const MAX_LIMIT: i64 = 500;
 #[cfg_attr(feature = "openapi", derive(IntoParams))]
 #[serde(deny_unknown_fields)]
 pub struct ProductQuery {
+    /// The market whose list this is (default: the caller's when logged in, else the first).
+    #[serde(default)]
+    pub market_id: Option<MarketId>,
     /// Category id, e.g. `vegetable`.
     pub category: Option<String>,
     pub vendor_id: Option<i64>,
@@ -231,6 +246,7 @@ mod tests {
     fn a_product_page_reads_back_what_the_server_writes() {
         let product = Product {
             id: ProductId(7),
+            market_id: MarketId(2),
             vendor_id: 3,
             vendor_name: "张记".into(),
             name: "菜盒子".into(),

@@ -2,7 +2,7 @@
 //! give them, one module per area of the market; every type is here at `shared::api::*`.
 
 use crate::domain::{Fen, Phone, Role};
-use crate::ids::{BatchId, GroupBuyId, HouseholdId, OrderId, PartId, ProductId, SlotId};
+use crate::ids::{BatchId, GroupBuyId, HouseholdId, MarketId, OrderId, PartId, ProductId, SlotId};
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "openapi")]
@@ -16,6 +16,7 @@ mod donations;
 mod gate;
 mod imports;
 mod lots;
+mod markets;
 mod notices;
 mod orders;
 mod payment;
@@ -35,6 +36,7 @@ pub use donations::*;
 pub use gate::*;
 pub use imports::*;
 pub use lots::*;
+pub use markets::*;
 pub use notices::*;
 pub use orders::*;
 pub use payment::*;

@@ -6,10 +6,15 @@ use super::*;
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Address {
-    /// Building number in 七里山小区, e.g. `3`.
+    /// Building number, e.g. `3`.
     pub building: String,
     pub unit: String,
     pub room: String,
+    /// The community (小区) the building is in, e.g. `七里山小区`: needed only when two
+    /// communities of the deployment both have a building of that number.
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub community: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -65,6 +65,10 @@ fn yes() -> bool {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct PickupPoint {
     pub id: i64,
+    /// The market it belongs to. The storefront never reads it (every answer is already of the
+    /// caller's market), so its bundles do not carry the code to.
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
+    pub market_id: MarketId,
     pub name: String,
     pub address: String,
     pub opens: String,
@@ -85,6 +89,9 @@ pub struct PickupPoint {
 #[cfg_attr(feature = "openapi", derive(IntoParams))]
 #[serde(deny_unknown_fields)]
 pub struct PointQuery {
+    /// The market whose list this is (default: the caller's when logged in, else the first).
+    #[serde(default)]
+    pub market_id: Option<MarketId>,
     #[serde(default)]
     pub slot_id: Option<i64>,
 }

@@ -34,6 +34,10 @@ pub struct UpdateBuilding {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Building {
     pub id: i64,
+    /// The market it belongs to. The storefront never reads it (every answer is already of the
+    /// caller's market), so its bundles do not carry the code to.
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
+    pub market_id: MarketId,
     pub community: String,
     pub building: String,
     pub units: i64,

@@ -6,6 +6,10 @@ use super::*;
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Slot {
     pub id: SlotId,
+    /// The market it belongs to. The storefront never reads it (every answer is already of the
+    /// caller's market), so its bundles do not carry the code to.
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
+    pub market_id: MarketId,
     pub kind: crate::order::SlotKind,
     /// RFC 3339, +08:00
     pub starts_at: String,
@@ -33,6 +37,9 @@ pub struct Slot {
 #[cfg_attr(feature = "openapi", derive(IntoParams))]
 #[serde(deny_unknown_fields)]
 pub struct SlotQuery {
+    /// The market whose list this is (default: the caller's when logged in, else the first).
+    #[serde(default)]
+    pub market_id: Option<MarketId>,
     /// A day in Asia/Shanghai, `YYYY-MM-DD`; without it, the slots still open from today on.
     pub date: Option<String>,
     /// Items per page (1 to 500, default 200).

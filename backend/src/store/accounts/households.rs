@@ -2,6 +2,7 @@
 //! flags (quarantined, hardship, elderly) that give priority.
 
 use super::sessions::Sessions;
+use crate::domain::area::{pick_building, BuildingAt};
 use crate::domain::checkout::is_address_part;
 use crate::domain::households::{
     decide_invite, decide_membership, may_answer, plan_register_import, AddressKey, Approver, JoinFacts, RegisterLine,
@@ -13,6 +14,7 @@ use crate::store::{like_escaped, StoreResult};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use shared::api::{Address, Household, Membership};
+use shared::MarketId;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -86,13 +88,13 @@ impl Households {
 
     /// The household at this address (made if new) becomes the user's home if
     /// `domain::households::decide_membership` says they are a member, else their request to
-    /// join it. None: no such building.
+    /// join it. None: no such building; Err: the address does not say which of several.
     pub async fn set_home(
         &self,
         user_id: i64,
         address: &Address,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<Membership>> {
+    ) -> StoreResult<Result<Option<Membership>, Refusal>> {
         #[derive(Deserialize)]
         struct Facts {
             already_member: bool,
@@ -100,7 +102,12 @@ impl Households {
             has_members: bool,
         }
         let mut tx = self.db.begin().await?;
-        let Some(household) = at_address(&mut tx, address).await? else { return Ok(None) };
+        let prefer: MarketId = tx.one("SELECT market_id FROM users WHERE id = $1", &args![user_id]).await?;
+        let household = match at_address(&mut tx, address, prefer).await? {
+            Ok(Some(household)) => household,
+            Ok(None) => return Ok(Ok(None)),
+            Err(refusal) => return Ok(Err(refusal)),
+        };
         let sql = tx.locked("SELECT id FROM users WHERE id = $1");
         let _: Option<i64> = tx.opt(&sql, &args![user_id]).await?;
         let facts: Facts = tx
@@ -139,7 +146,7 @@ impl Households {
         };
         tx.commit().await?;
         self.sessions.forget_user(user_id);
-        Ok(Some(membership))
+        Ok(Ok(Some(membership)))
     }
 
     /// The members of a household, in id order (at most 1,000).
@@ -438,11 +445,11 @@ impl Households {
             .await?)
     }
 
-    /// The household at this address, put on record if new (a share placed for a household
-    /// without a phone). None: no such building.
-    pub async fn at(&self, address: &Address) -> StoreResult<Option<Household>> {
+    /// The household at this address in `market`'s area (by preference), put on record if new
+    /// (a share placed for a household without a phone). None: no such building.
+    pub async fn at(&self, market: MarketId, address: &Address) -> StoreResult<Result<Option<Household>, Refusal>> {
         let mut tx = self.db.begin().await?;
-        let household = at_address(&mut tx, address).await?;
+        let household = at_address(&mut tx, address, market).await?;
         tx.commit().await?;
         Ok(household)
     }
@@ -515,8 +522,22 @@ impl Households {
 }
 
 /// The household at an address (trimmed), put on record if new; None: no such building.
-async fn at_address(tx: &mut Tx, address: &Address) -> StoreResult<Option<Household>> {
-    let Some(building) = super::building_id(tx, address.building.trim()).await? else { return Ok(None) };
+/// The household at `address` (made if new), its building picked by
+/// `domain::area::pick_building` (`prefer`: the market of whoever gives the address). Ok(None):
+/// no such building.
+async fn at_address(
+    tx: &mut Tx,
+    address: &Address,
+    prefer: MarketId,
+) -> StoreResult<Result<Option<Household>, Refusal>> {
+    let number = address.building.trim();
+    let found: Vec<BuildingAt> =
+        tx.all("SELECT id, market_id, community FROM buildings WHERE number = $1 ORDER BY id", &args![number]).await?;
+    let building = match pick_building(&found, address.community.as_deref(), prefer, number) {
+        Ok(Some(building)) => building,
+        Ok(None) => return Ok(Ok(None)),
+        Err(refusal) => return Ok(Err(refusal)),
+    };
     let (unit, room) = (address.unit.trim(), address.room.trim());
     tx.exec(
         "INSERT INTO households (building_id, unit, room) VALUES ($1, $2, $3) \
@@ -530,7 +551,7 @@ async fn at_address(tx: &mut Tx, address: &Address) -> StoreResult<Option<Househ
             &args![building, unit, room],
         )
         .await?;
-    Ok(Some(row.into()))
+    Ok(Ok(Some(row.into())))
 }
 
 /// Lets in every resident waiting to join one of these households whose phone is on its

@@ -35,10 +35,13 @@ pub struct UserRecord {
     pub household: Option<Household>,
     /// The household they asked to join and wait for (no flags: not theirs to see yet).
     pub pending: Option<Household>,
+    /// Their market: their home's, or (no home yet) the one they work for or were made in.
+    pub market_id: shared::MarketId,
 }
 
 /// The columns of `UserRow`, for `WHERE u.id = ...` and the like.
 pub(super) const USER_SELECT: &str = "SELECT u.id, u.phone, u.display_name, \
+     COALESCE(b.market_id, u.market_id) AS market_id, \
      (SELECT string_agg(r.role, ',') FROM user_roles r WHERE r.user_id = u.id) AS roles, \
      (SELECT v.id FROM vendors v WHERE v.owner_user_id = u.id) AS vendor_id, \
      h.id AS household_id, b.community, b.number AS building, h.unit, h.room, \
@@ -69,6 +72,7 @@ pub(super) struct UserRow {
     pending_building: Option<String>,
     pending_unit: Option<String>,
     pending_room: Option<String>,
+    market_id: shared::MarketId,
 }
 
 impl From<UserRow> for UserRecord {
@@ -112,6 +116,7 @@ impl From<UserRow> for UserRecord {
             vendor_id: r.vendor_id,
             household,
             pending,
+            market_id: r.market_id,
         }
     }
 }
@@ -380,7 +385,12 @@ async fn new_resident(tx: &mut Tx, which: &str, value: &str) -> StoreResult<User
     Ok(row.into())
 }
 
-/// The building with this number (the first, if numbers repeat).
-pub(super) async fn building_id(tx: &mut Tx, number: &str) -> StoreResult<Option<i64>> {
-    Ok(tx.opt("SELECT id FROM buildings WHERE number = $1 ORDER BY id LIMIT 1", &args![number]).await?)
+/// `market`'s building with this number (a number is a market's once).
+pub(super) async fn building_id(tx: &mut Tx, market: shared::MarketId, number: &str) -> StoreResult<Option<i64>> {
+    Ok(tx
+        .opt(
+            "SELECT id FROM buildings WHERE market_id = $2 AND number = $1 ORDER BY id LIMIT 1",
+            &args![number, market],
+        )
+        .await?)
 }

@@ -4,26 +4,64 @@
 
 use super::{Accounts, UserRecord, UserRow, USER_SELECT};
 use crate::domain::accounts::{decide_roles, RoleFacts, RolesState};
+use crate::domain::markets::{roles_refusal, AccountTie};
 use crate::domain::Refusal;
 use crate::store::db::{args, Tx};
 use crate::store::setup::{record, Audit};
 use crate::store::StoreResult;
 use chrono::{DateTime, Utc};
 use shared::group_buy::SetRoles;
-use shared::Role;
+use shared::{MarketId, Role};
+
+/// The market an account belongs to, and whether a role or a home ties it there.
+#[derive(serde::Deserialize)]
+struct Tie {
+    market: MarketId,
+    tied: bool,
+}
 
 impl Accounts {
-    /// Gives the account of `phone` (made if new) exactly the roles asked, as `by` (None: the
-    /// server itself, the demo's set-up). A stall given to them leaves its previous holder.
-    /// Ok: the account's id; Err: refused, nothing changed.
+    /// Gives the account of `phone` (made if new) exactly the roles asked in `market`, as `by`
+    /// (None: the server itself, the demo's set-up). A stall given to them leaves its previous
+    /// holder. Ok: the account's id; Err: refused, nothing changed.
     pub async fn set_roles(
         &self,
+        market: MarketId,
         phone: &str,
         asked: &SetRoles,
         by: Option<i64>,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<i64, Refusal>> {
         let mut tx = self.db.begin().await?;
+        let (user, ended) = match self.set_roles_in(&mut tx, market, phone, asked, by, now).await? {
+            Ok(done) => done,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        tx.commit().await?;
+        self.forget_users(&ended);
+        Ok(Ok(user))
+    }
+
+    /// After a commit that changed these accounts' roles.
+    pub(crate) fn forget_users(&self, ids: &[i64]) {
+        for id in ids {
+            self.sessions.forget_user(*id);
+        }
+    }
+
+    /// `set_roles` inside `tx` (`domain::accounts::decide_roles` over the account as it is, the
+    /// buildings and stall asked for looked up in `market`; `domain::markets::roles_refusal` for
+    /// an account tied to another market). Ok: the account's id and the accounts whose
+    /// remembered roles the commit must forget.
+    pub(crate) async fn set_roles_in(
+        &self,
+        tx: &mut Tx,
+        market: MarketId,
+        phone: &str,
+        asked: &SetRoles,
+        by: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<(i64, Vec<i64>), Refusal>> {
         tx.exec(
             "INSERT INTO users (phone, created_at) VALUES ($1, $2) ON CONFLICT (phone) DO NOTHING",
             &args![phone, now],
@@ -31,18 +69,38 @@ impl Accounts {
         .await?;
         let sql = tx.locked("SELECT id FROM users WHERE phone = $1");
         let user: i64 = tx.one(&sql, &args![phone]).await?;
+        let tie: Tie = tx
+            .one(
+                "SELECT COALESCE(b.market_id, u.market_id) AS market, \
+                 (u.household_id IS NOT NULL OR EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id \
+                 AND r.role <> 'resident')) AS tied \
+                 FROM users u LEFT JOIN households h ON h.id = u.household_id \
+                 LEFT JOIN buildings b ON b.id = h.building_id WHERE u.id = $1",
+                &args![user],
+            )
+            .await?;
+        if let Some(refusal) = roles_refusal(market, AccountTie { market: tie.market, tied: tie.tied }) {
+            return Ok(Err(refusal));
+        }
         let mut known_buildings = Vec::new();
         for number in &asked.buildings {
             let number = number.trim();
-            let found: Option<String> =
-                tx.opt("SELECT number FROM buildings WHERE number = $1 LIMIT 1", &args![number]).await?;
+            let found: Option<String> = tx
+                .opt(
+                    "SELECT number FROM buildings WHERE market_id = $2 AND number = $1 LIMIT 1",
+                    &args![number, market],
+                )
+                .await?;
             known_buildings.extend(found);
         }
         let stall_exists = match asked.stall_id {
-            Some(id) => tx.opt::<i64>(&tx.locked("SELECT id FROM vendors WHERE id = $1"), &args![id]).await?.is_some(),
+            Some(id) => tx
+                .opt::<i64>(&tx.locked("SELECT id FROM vendors WHERE id = $1 AND market_id = $2"), &args![id, market])
+                .await?
+                .is_some(),
             None => false,
         };
-        let before = roles_state(&mut tx, user).await?;
+        let before = roles_state(tx, user).await?;
         let speaks: Option<i64> = tx.opt("SELECT id FROM producers WHERE owner_user_id = $1", &args![user]).await?;
         let facts =
             RoleFacts { now: before.clone(), known_buildings, stall_exists, speaks_for_producer: speaks.is_some() };
@@ -50,9 +108,9 @@ impl Accounts {
             Ok(after) => after,
             Err(refusal) => return Ok(Err(refusal)),
         };
+        tx.exec("UPDATE users SET market_id = $2 WHERE id = $1", &args![user, market]).await?;
         if after == before {
-            tx.commit().await?;
-            return Ok(Ok(user));
+            return Ok(Ok((user, vec![user])));
         }
         tx.exec("DELETE FROM user_roles WHERE user_id = $1", &args![user]).await?;
         for role in &after.roles {
@@ -62,8 +120,8 @@ impl Accounts {
         for number in &after.buildings {
             tx.exec(
                 "INSERT INTO leader_buildings (user_id, building_id) \
-                 SELECT $1, MIN(id) FROM buildings WHERE number = $2",
-                &args![user, number.as_str()],
+                 SELECT $1, MIN(id) FROM buildings WHERE market_id = $3 AND number = $2",
+                &args![user, number.as_str(), market],
             )
             .await?;
         }
@@ -80,12 +138,8 @@ impl Accounts {
             }
         }
         let entry = Audit { at: now, actor: by, subject: "user", subject_id: user.to_string(), action: "roles" };
-        record(&mut tx, entry, Some(&before), Some(&after)).await?;
-        tx.commit().await?;
-        for id in ended {
-            self.sessions.forget_user(id);
-        }
-        Ok(Ok(user))
+        record(tx, entry, Some(&before), Some(&after)).await?;
+        Ok(Ok((user, ended)))
     }
 
     /// Accounts whose phone starts with `phone` (all when empty) holding `role` (any when None),

@@ -219,6 +219,7 @@ const MAX_LOOKUPS: usize = 256;
 /// The users behind the (user id, token id) pairs in `$1` whose token was not ended, each row
 /// with the token id it answers; the other columns are those of `USER_SELECT`.
 const LOOKUP: &str = "SELECT q.jti AS lookup_jti, u.id, u.phone, u.display_name, \
+     COALESCE(b.market_id, u.market_id) AS market_id, \
      (SELECT string_agg(r.role, ',') FROM user_roles r WHERE r.user_id = u.id) AS roles, \
      (SELECT v.id FROM vendors v WHERE v.owner_user_id = u.id) AS vendor_id, \
      h.id AS household_id, b.community, b.number AS building, h.unit, h.room, \
@@ -309,6 +310,7 @@ mod tests {
             vendor_id: None,
             household: None,
             pending: None,
+            market_id: shared::MarketId::FIRST,
         }
     }
 

@@ -49,7 +49,8 @@ pub struct ProductPage {
 /// (`domain::checkout::ProductRow`); `WHERE p.id = $1` and the like follow.
 pub(crate) const PRODUCT_SELECT: &str = "SELECT p.id, p.vendor_id, v.name AS vendor_name, p.name, p.unit, \
      p.price_fen, p.stock, p.per_order_limit, p.active, p.category_id AS category, p.is_box, p.description, \
-     p.category_sort, p.origin, p.photo, NOT v.is_open AS stall_closed, v.closed_on AS stall_closed_on FROM products p JOIN vendors v ON v.id = p.vendor_id";
+     p.category_sort, p.origin, p.photo, NOT v.is_open AS stall_closed, v.closed_on AS stall_closed_on, v.market_id \
+     FROM products p JOIN vendors v ON v.id = p.vendor_id";
 
 /// The product `id` as it is, locked on PostgreSQL (its stock is about to change).
 pub(crate) async fn product_locked(tx: &mut Tx, id: i64) -> StoreResult<Option<ProductRow>> {
@@ -60,6 +61,7 @@ pub(crate) async fn product_locked(tx: &mut Tx, id: i64) -> StoreResult<Option<P
 fn product(r: ProductRow) -> Product {
     Product {
         id: r.id,
+        market_id: r.market_id,
         vendor_id: r.vendor_id,
         vendor_name: r.vendor_name,
         name: r.name,
@@ -77,12 +79,13 @@ fn product(r: ProductRow) -> Product {
 }
 
 const VENDOR_SELECT: &str =
-    "SELECT v.id, v.name, v.stall_no, v.category_id AS category, v.description, v.is_open, v.closed_on, \
+    "SELECT v.id, v.market_id, v.name, v.stall_no, v.category_id AS category, v.description, v.is_open, v.closed_on, \
      (SELECT COUNT(*) FROM products p WHERE p.vendor_id = v.id AND p.active) AS product_count FROM vendors v";
 
 #[derive(Deserialize)]
 struct VendorRow {
     id: i64,
+    market_id: shared::MarketId,
     name: String,
     stall_no: String,
     category: String,
@@ -96,6 +99,7 @@ impl From<VendorRow> for Vendor {
     fn from(r: VendorRow) -> Self {
         Vendor {
             id: r.id,
+            market_id: r.market_id,
             name: r.name,
             stall_no: r.stall_no,
             category: r.category,
@@ -140,14 +144,17 @@ impl Catalogue {
         Self { db }
     }
 
-    pub async fn categories(&self) -> StoreResult<Vec<Category>> {
+    /// The categories (every market's one set), each with the number of `market`'s products
+    /// on sale in it.
+    pub async fn categories(&self, market: shared::MarketId) -> StoreResult<Vec<Category>> {
         let rows: Vec<CategoryRow> = self
             .db
             .all(
                 "SELECT c.id, c.name_zh, c.name_en, c.icon, \
-                 (SELECT COUNT(*) FROM products p WHERE p.category_id = c.id AND p.active) AS product_count \
+                 (SELECT COUNT(*) FROM products p JOIN vendors v ON v.id = p.vendor_id \
+                  WHERE p.category_id = c.id AND p.active AND v.market_id = $1) AS product_count \
                  FROM categories c WHERE NOT c.retired ORDER BY c.sort, c.id",
-                &args![],
+                &args![market],
             )
             .await?;
         Ok(rows
@@ -197,9 +204,10 @@ impl Catalogue {
             .collect())
     }
 
-    /// Every stall, in stall-number order.
-    pub async fn vendors(&self) -> StoreResult<Vec<Vendor>> {
-        let rows: Vec<VendorRow> = self.db.all(&format!("{VENDOR_SELECT} ORDER BY v.stall_no"), &args![]).await?;
+    /// Every stall of `market`, in stall-number order.
+    pub async fn vendors(&self, market: shared::MarketId) -> StoreResult<Vec<Vendor>> {
+        let rows: Vec<VendorRow> =
+            self.db.all(&format!("{VENDOR_SELECT} WHERE v.market_id = $1 ORDER BY v.stall_no"), &args![market]).await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -213,6 +221,7 @@ impl Catalogue {
     /// costs the same however deep it is.
     pub async fn products(
         &self,
+        market: shared::MarketId,
         filter: &ProductQuery,
         page: &ProductPage,
     ) -> StoreResult<(Vec<Product>, Option<String>)> {
@@ -222,7 +231,7 @@ impl Catalogue {
             .db
             .all(
                 &format!(
-                    "{PRODUCT_SELECT} WHERE p.active \
+                    "{PRODUCT_SELECT} WHERE p.active AND v.market_id = $10 \
                      AND (CAST($1 AS TEXT) IS NULL OR p.category_id = $1) \
                      AND (CAST($2 AS BIGINT) IS NULL OR p.vendor_id = $2) \
                      AND (CAST($3 AS TEXT) IS NULL OR LOWER(p.name) LIKE LOWER($3) ESCAPE '\\' \
@@ -240,7 +249,8 @@ impl Catalogue {
                     after.map_or(0, |a| a.category_sort),
                     after.map_or(0, |a| a.vendor_id),
                     after.map_or(0, |a| a.id),
-                    page.limit + 1
+                    page.limit + 1,
+                    market
                 ],
             )
             .await?;
@@ -296,16 +306,16 @@ impl Catalogue {
         Ok(Some(ProductDetail { product: product(row), box_items }))
     }
 
-    /// Staff's search by name, on sale and retired alike (on sale first), at most 50.
-    pub async fn find_any(&self, q: &str) -> StoreResult<Vec<Product>> {
+    /// Staff's search by name in `market`, on sale and retired alike (on sale first), at most 50.
+    pub async fn find_any(&self, market: shared::MarketId, q: &str) -> StoreResult<Vec<Product>> {
         let rows: Vec<ProductRow> = self
             .db
             .all(
                 &format!(
-                    "{PRODUCT_SELECT} WHERE LOWER(p.name) LIKE LOWER($1) ESCAPE '\\' \
+                    "{PRODUCT_SELECT} WHERE v.market_id = $2 AND LOWER(p.name) LIKE LOWER($1) ESCAPE '\\' \
                      ORDER BY p.active DESC, p.id LIMIT 50"
                 ),
-                &args![like_pattern(q.trim())],
+                &args![like_pattern(q.trim()), market],
             )
             .await?;
         Ok(rows.into_iter().map(product).collect())

@@ -24,8 +24,8 @@
 use super::slots::{SlotRecord, SLOT_COLUMNS};
 use crate::domain::checkout::SlotRow;
 use crate::domain::checkout::{
-    decide, Answer, BookedOrder, CheckoutChanges, CheckoutDecision, CheckoutJob, CheckoutSnapshot, Home, HouseholdAt,
-    ProductRow, StoredKey,
+    building_in, decide, Answer, BookedOrder, CheckoutChanges, CheckoutDecision, CheckoutJob, CheckoutSnapshot, Home,
+    HouseholdAt, ProductRow, StoredKey,
 };
 use crate::domain::points::PointRow;
 use crate::domain::slots::NeedFlags;
@@ -39,7 +39,7 @@ use rusqlite::{named_params, Connection, OptionalExtension};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::order::SlotKind;
-use shared::{Fen, HouseholdId, OrderId, ProductId, SlotId};
+use shared::{Fen, HouseholdId, MarketId, OrderId, ProductId, SlotId};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 use std::collections::{BTreeSet, HashSet};
@@ -270,6 +270,7 @@ struct LoadedHome {
 struct LoadedBuilding {
     number: String,
     id: i64,
+    market_id: MarketId,
 }
 
 #[derive(Deserialize)]
@@ -311,7 +312,7 @@ fn snapshot_from(text: &str) -> StoreResult<CheckoutSnapshot> {
         homes: l.homes.into_iter().map(|h| (h.u, h.home)).collect(),
         slots: l.slots.into_iter().map(|s| (s.id, s.into_row())).collect(),
         products: l.products.into_iter().map(|p| (p.id, p)).collect(),
-        buildings: l.buildings.into_iter().map(|b| (b.number, b.id)).collect(),
+        buildings: l.buildings.into_iter().map(|b| ((b.market_id, b.number), b.id)).collect(),
         households: l.households.into_iter().map(|h| ((h.building_id, h.unit, h.room), h.at)).collect(),
         booked: l.booked,
         order_ids: l.order_ids,
@@ -487,7 +488,8 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
         s.carts.insert(user, cart);
         let home = c
             .prepare_cached(
-                "SELECT b.number AS building, h.unit, h.room, h.quarantined, h.hardship, h.elderly, h.id FROM users u \
+                "SELECT b.number AS building, b.market_id, h.unit, h.room, h.quarantined, h.hardship, h.elderly, h.id \
+                 FROM users u \
                  JOIN households h ON h.id = u.household_id JOIN buildings b ON b.id = h.building_id WHERE u.id = $1",
             )?
             .query_row(named_params! { "$1": user }, |r| {
@@ -497,6 +499,7 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
                     room: r.get("room")?,
                     flags: flags(r)?,
                     household_id: Some(HouseholdId(r.get("id")?)),
+                    market_id: MarketId(r.get("market_id")?),
                 })
             })
             .optional()?;
@@ -509,18 +512,28 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
             s.slots.insert(slot_id, slot);
         }
     }
+    // Every building with a number an address names, one per market (two markets may both
+    // have a building 3; the domain takes the one in the slot's market).
+    let mut named: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
     for a in jobs.iter().filter_map(|j| j.address.as_ref()) {
-        let number = a.building.trim();
-        let building = match s.buildings.get(number) {
-            Some(id) => Some(*id),
-            None => c
-                .prepare_cached("SELECT id FROM buildings WHERE number = $1 ORDER BY id LIMIT 1")?
-                .query_row(named_params! { "$1": number }, |r| r.get("id"))
-                .optional()?,
-        };
-        let Some(building) = building else { continue };
-        s.buildings.insert(number.to_owned(), building);
-        let at = (building, a.unit.trim().to_owned(), a.room.trim().to_owned());
+        named.insert((a.building.trim(), a.unit.trim(), a.room.trim()));
+    }
+    let mut found: BTreeSet<(i64, &str, &str)> = BTreeSet::new();
+    for &(number, unit, room) in &named {
+        let mut buildings = c.prepare_cached(
+            "SELECT MIN(id) AS id, market_id FROM buildings WHERE number = $1 GROUP BY market_id ORDER BY market_id",
+        )?;
+        let rows = buildings.query_map(named_params! { "$1": number }, |r| {
+            Ok((r.get::<_, i64>("id")?, MarketId(r.get("market_id")?)))
+        })?;
+        for row in rows {
+            let (id, market) = row?;
+            s.buildings.insert((market, number.to_owned()), id);
+            found.insert((id, unit, room));
+        }
+    }
+    for (building, unit, room) in found {
+        let at = (building, unit.to_owned(), room.to_owned());
         if s.households.contains_key(&at) {
             continue;
         }
@@ -559,7 +572,7 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
         if let std::collections::hash_map::Entry::Vacant(place) = s.points.entry(point) {
             let row = c
                 .prepare_cached(
-                    "SELECT id, name, address, opens, closes, capacity, active FROM pickup_points WHERE id = $1",
+                    "SELECT id, name, address, opens, closes, capacity, active, market_id FROM pickup_points WHERE id = $1",
                 )?
                 .query_row(named_params! { "$1": point }, |r| {
                     Ok(PointRow {
@@ -570,6 +583,7 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
                         closes: r.get("closes")?,
                         capacity: r.get("capacity")?,
                         active: r.get("active")?,
+                        market_id: MarketId(r.get("market_id")?),
                     })
                 })
                 .optional()?;
@@ -615,11 +629,12 @@ fn sqlite_booked(c: &Connection, jobs: &[CheckoutJob], s: &CheckoutSnapshot) -> 
         }
         let household = match (home, &j.address) {
             (Some(h), _) => Some(h),
-            (None, Some(a)) if !s.homes.contains_key(&j.user_id) => s
-                .buildings
-                .get(a.building.trim())
-                .and_then(|b| s.households.get(&(*b, a.unit.trim().to_owned(), a.room.trim().to_owned())))
-                .map(|h| h.id),
+            (None, Some(a)) if !s.homes.contains_key(&j.user_id) => {
+                let market = s.slots.get(&j.slot_id).map(|slot| slot.market_id);
+                building_in(&s.buildings, market, a.building.trim())
+                    .and_then(|b| s.households.get(&(b, a.unit.trim().to_owned(), a.room.trim().to_owned())))
+                    .map(|h| h.id)
+            }
             _ => None,
         };
         let Some(household) = household else { continue };
@@ -641,6 +656,7 @@ fn slot_row(c: &Connection, id: SlotId) -> rusqlite::Result<Option<SlotRow>> {
             let release: Option<String> = r.get("priority_release_at")?;
             Ok(SlotRecord {
                 id: SlotId(r.get("id")?),
+                market_id: MarketId(r.get("market_id")?),
                 kind: SlotKind::parse(&r.get::<_, String>("kind")?).unwrap_or(SlotKind::Delivery),
                 starts_at: time(r, "starts_at")?,
                 ends_at: time(r, "ends_at")?,
@@ -682,6 +698,7 @@ fn product_row(c: &Connection, id: i64) -> rusqlite::Result<Option<ProductRow>> 
                 photo: r.get("photo")?,
                 stall_closed: r.get("stall_closed")?,
                 stall_closed_on: r.get("stall_closed_on")?,
+                market_id: MarketId(r.get("market_id")?),
             })
         })
         .optional()
@@ -790,7 +807,12 @@ mod tests {
             request_hash: "h".into(),
             slot_id: shared::SlotId(3),
             payment: shared::order::Payment::OnDelivery,
-            address: Some(shared::api::Address { building: " 5 ".into(), unit: "2".into(), room: "301".into() }),
+            address: Some(shared::api::Address {
+                building: " 5 ".into(),
+                unit: "2".into(),
+                room: "301".into(),
+                community: None,
+            }),
             note: None,
             handoff_code: "000000".into(),
             now: chrono::Utc::now(),

@@ -254,7 +254,7 @@ struct EventRow {
 impl OrderRow {
     fn into_record(self, lines: Vec<LineRow>, parts: Vec<PartRow>, events: Vec<EventRow>) -> OrderRecord {
         let address = match (self.building, self.unit, self.room) {
-            (Some(building), Some(unit), Some(room)) => Some(Address { building, unit, room }),
+            (Some(building), Some(unit), Some(room)) => Some(Address { building, unit, room, community: None }),
             _ => None,
         };
         let pickup_point = self.pickup_point_id.map(|id| shared::api::PointPlace {

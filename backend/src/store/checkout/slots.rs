@@ -9,12 +9,13 @@ use crate::store::StoreResult;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use shared::order::SlotKind;
-use shared::SlotId;
+use shared::{MarketId, SlotId};
 
 /// A delivery or pickup slot as stored.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SlotRecord {
     pub id: SlotId,
+    pub market_id: MarketId,
     pub kind: SlotKind,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -33,6 +34,7 @@ impl SlotRecord {
     pub fn into_row(self) -> SlotRow {
         SlotRow {
             id: self.id,
+            market_id: self.market_id,
             kind: self.kind,
             starts_at: self.starts_at,
             ends_at: self.ends_at,
@@ -53,6 +55,7 @@ impl SlotRecord {
         let s = r.state;
         SlotRecord {
             id: r.id,
+            market_id: r.market_id,
             kind: r.kind,
             starts_at: r.starts_at,
             ends_at: r.ends_at,
@@ -80,7 +83,7 @@ pub struct NewSlot {
     pub household_limit: i64,
 }
 
-pub(crate) const SLOT_COLUMNS: &str = "id, kind, starts_at, ends_at, cutoff_at, capacity, booked, \
+pub(crate) const SLOT_COLUMNS: &str = "id, market_id, kind, starts_at, ends_at, cutoff_at, capacity, booked, \
      priority_capacity, priority_booked, priority_release_at, closed, household_limit";
 
 /// The slot as it is, locked on PostgreSQL when `lock` (its places are about to change).
@@ -110,13 +113,15 @@ impl Slots {
         Self { db }
     }
 
-    pub async fn create(&self, slot: &NewSlot, now: DateTime<Utc>) -> StoreResult<SlotRecord> {
+    /// A new slot of `market`.
+    pub async fn create(&self, market: MarketId, slot: &NewSlot, now: DateTime<Utc>) -> StoreResult<SlotRecord> {
         let mut tx = self.db.begin().await?;
         let created = tx
             .one(
                 &format!(
                     "INSERT INTO slots (kind, starts_at, ends_at, cutoff_at, capacity, priority_capacity, \
-                     priority_release_at, created_at, household_limit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     priority_release_at, created_at, household_limit, market_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                      RETURNING {SLOT_COLUMNS}"
                 ),
                 &args![
@@ -128,7 +133,8 @@ impl Slots {
                     slot.priority_capacity,
                     slot.priority_release_at,
                     now,
-                    slot.household_limit
+                    slot.household_limit,
+                    market
                 ],
             )
             .await?;
@@ -136,11 +142,16 @@ impl Slots {
         Ok(created)
     }
 
-    /// Changes a slot as `domain::slots::decide_change` allows over the slot as locked. None: no
-    /// such slot; Some(Err): refused, nothing changed.
-    pub async fn change(&self, id: i64, change: &SlotChange) -> StoreResult<Option<Result<SlotRecord, Refusal>>> {
+    /// Changes a slot of `market` as `domain::slots::decide_change` allows over the slot as
+    /// locked. None: no such slot there; Some(Err): refused, nothing changed.
+    pub async fn change(
+        &self,
+        market: MarketId,
+        id: i64,
+        change: &SlotChange,
+    ) -> StoreResult<Option<Result<SlotRecord, Refusal>>> {
         let mut tx = self.db.begin().await?;
-        let Some(slot) = slot_in(&mut tx, id, true).await? else { return Ok(None) };
+        let Some(slot) = slot_in(&mut tx, id, true).await?.filter(|s| s.market_id == market) else { return Ok(None) };
         let changed = match decide_change(&slot, change) {
             Ok(changed) => changed,
             Err(refusal) => return Ok(Some(Err(refusal))),
@@ -168,16 +179,22 @@ impl Slots {
         Ok(self.db.opt(&format!("SELECT {SLOT_COLUMNS} FROM slots WHERE id = $1"), &args![id]).await?)
     }
 
-    /// Slots starting in [from, to), earliest first.
-    pub async fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<SlotRecord>> {
+    /// `market`'s slots (None: every market's) starting in [from, to), earliest first.
+    pub async fn between(
+        &self,
+        market: Option<MarketId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<SlotRecord>> {
+        let of_market = if market.is_some() { "market_id = $3 AND" } else { "$3 IS NULL AND" };
         Ok(self
             .db
             .all(
                 &format!(
-                    "SELECT {SLOT_COLUMNS} FROM slots WHERE starts_at >= $1 AND starts_at < $2 \
+                    "SELECT {SLOT_COLUMNS} FROM slots WHERE {of_market} starts_at >= $1 AND starts_at < $2 \
                      ORDER BY starts_at, kind, id LIMIT 500"
                 ),
-                &args![from, to],
+                &args![from, to, market.map(MarketId::get)],
             )
             .await?)
     }

@@ -59,7 +59,7 @@ impl GroupBuys {
         let mut snapshot = crate::domain::group_buy::OpenSnapshot::default();
         for number in &request.buildings {
             let number = number.trim();
-            if let Some(id) = super::accounts::building_id(&mut tx, number).await? {
+            if let Some(id) = super::accounts::building_id(&mut tx, runner.market, number).await? {
                 snapshot.buildings.insert(number.to_owned(), id);
             }
         }
@@ -436,7 +436,8 @@ async fn insert_group_buy(tx: &mut Tx, plan: &OpenPlan, by: i64, now: DateTime<U
     let id: i64 = tx
         .one(
             "INSERT INTO group_buys (title, status, min_households, opens_at, priority_opens_at, deadline, slot_id, \
-             on_shortfall, created_by, created_at) VALUES ($1, 'open', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             on_shortfall, created_by, created_at, market_id) \
+             VALUES ($1, 'open', $2, $3, $4, $5, $6, $7, $8, $9, (SELECT market_id FROM slots WHERE id = $6)) RETURNING id",
             &args![
                 plan.title.as_str(),
                 plan.min_households,
@@ -553,7 +554,7 @@ async fn shares_at(tx: &mut Tx, id: i64) -> StoreResult<Vec<ShareAt>> {
             };
             ShareAt {
                 household_id: r.household_id,
-                address: Address { building: r.building, unit: r.unit, room: r.room },
+                address: Address { building: r.building, unit: r.unit, room: r.room, community: None },
                 share: share.with_lines(by_household.remove(&r.household_id).unwrap_or_default()),
             }
         })

@@ -17,6 +17,7 @@ use shared::api::{
     AuditEntry, Building, Category, NewBuilding, NewCategory, NewStall, UpdateBuilding, UpdateCategory, UpdateStall,
     Vendor,
 };
+use shared::MarketId;
 
 mod products;
 
@@ -29,12 +30,13 @@ const SETUP_LOCK: i64 = 74460003;
 /// The newest audit entries read at most, before paging.
 const AUDIT_READ: i64 = 2_000;
 
-const BUILDING_SELECT: &str = "SELECT b.id, b.community, b.number AS building, b.units, b.closed, \
+const BUILDING_SELECT: &str = "SELECT b.id, b.market_id, b.community, b.number AS building, b.units, b.closed, \
      (SELECT COUNT(*) FROM households h WHERE h.building_id = b.id) AS households FROM buildings b";
 
 #[derive(Deserialize)]
 struct BuildingRow {
     id: i64,
+    market_id: MarketId,
     community: String,
     building: String,
     units: i64,
@@ -46,6 +48,7 @@ impl From<BuildingRow> for Building {
     fn from(r: BuildingRow) -> Self {
         Building {
             id: r.id,
+            market_id: r.market_id,
             community: r.community,
             building: r.building,
             units: r.units,
@@ -75,9 +78,12 @@ impl Setup {
         Self { db }
     }
 
-    /// Every building the market serves, by compound and number.
-    pub async fn buildings(&self) -> StoreResult<Vec<Building>> {
-        let rows: Vec<BuildingRow> = self.db.all(&format!("{BUILDING_SELECT} ORDER BY b.community, b.id"), &[]).await?;
+    /// Every building `market` serves, by compound and number.
+    pub async fn buildings(&self, market: MarketId) -> StoreResult<Vec<Building>> {
+        let rows: Vec<BuildingRow> = self
+            .db
+            .all(&format!("{BUILDING_SELECT} WHERE b.market_id = $1 ORDER BY b.community, b.id"), &args![market])
+            .await?;
         Ok(rows.into_iter().map(Building::from).collect())
     }
 
@@ -92,6 +98,7 @@ impl Setup {
     /// in the audit) only when `apply` and no row is an error.
     pub async fn import_buildings(
         &self,
+        market: MarketId,
         lines: &[crate::domain::area::BuildingLine],
         apply: bool,
         by: i64,
@@ -99,7 +106,8 @@ impl Setup {
     ) -> StoreResult<crate::domain::area::BuildingsPlan> {
         let mut tx = self.db.begin().await?;
         tx.advisory_lock(SETUP_LOCK).await?;
-        let rows: Vec<BuildingRow> = tx.all(&format!("{BUILDING_SELECT} ORDER BY b.id"), &[]).await?;
+        let rows: Vec<BuildingRow> =
+            tx.all(&format!("{BUILDING_SELECT} WHERE b.market_id = $1 ORDER BY b.id"), &args![market]).await?;
         let on_record: Vec<BuildingState> = rows.iter().map(BuildingRow::state).collect();
         let plan = crate::domain::area::plan_buildings(lines, &on_record);
         if !apply || plan.rows.iter().any(|r| r.action == shared::api::ImportAction::Error) {
@@ -108,9 +116,9 @@ impl Setup {
         for made in &plan.create {
             let id: i64 = tx
                 .one(
-                    "INSERT INTO buildings (community, number, units, floors, closed) VALUES ($1, $2, $3, 1, $4) \
-                     RETURNING id",
-                    &args![made.community.as_str(), made.building.as_str(), made.units, made.closed],
+                    "INSERT INTO buildings (community, number, units, floors, closed, market_id) \
+                     VALUES ($1, $2, $3, 1, $4, $5) RETURNING id",
+                    &args![made.community.as_str(), made.building.as_str(), made.units, made.closed, market],
                 )
                 .await?;
             let entry =
@@ -119,7 +127,10 @@ impl Setup {
         }
         for (before, after) in &plan.update {
             let id: i64 = tx
-                .one("SELECT MIN(id) AS id FROM buildings WHERE number = $1", &args![before.building.as_str()])
+                .one(
+                    "SELECT MIN(id) AS id FROM buildings WHERE market_id = $2 AND number = $1",
+                    &args![before.building.as_str(), market],
+                )
                 .await?;
             tx.exec(
                 "UPDATE buildings SET units = $2, closed = $3 WHERE id = $1",
@@ -137,14 +148,19 @@ impl Setup {
     /// A new building (`domain::area::decide_new_building`), recorded in the audit.
     pub async fn add_building(
         &self,
+        market: MarketId,
         new: &NewBuilding,
         by: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<Building, Refusal>> {
         let mut tx = self.db.begin().await?;
         tx.advisory_lock(SETUP_LOCK).await?;
-        let taken: Option<i64> =
-            tx.opt("SELECT id FROM buildings WHERE number = $1 LIMIT 1", &args![new.building.trim()]).await?;
+        let taken: Option<i64> = tx
+            .opt(
+                "SELECT id FROM buildings WHERE market_id = $2 AND number = $1 LIMIT 1",
+                &args![new.building.trim(), market],
+            )
+            .await?;
         let made = match decide_new_building(new, taken.is_some()) {
             Ok(made) => made,
             Err(refusal) => return Ok(Err(refusal)),
@@ -152,9 +168,9 @@ impl Setup {
         // Floors are kept for the seeded demo's flats; a real building's are not asked for.
         let id: i64 = tx
             .one(
-                "INSERT INTO buildings (community, number, units, floors, closed) VALUES ($1, $2, $3, 1, $4) \
-                 RETURNING id",
-                &args![made.community.as_str(), made.building.as_str(), made.units, made.closed],
+                "INSERT INTO buildings (community, number, units, floors, closed, market_id) \
+                 VALUES ($1, $2, $3, 1, $4, $5) RETURNING id",
+                &args![made.community.as_str(), made.building.as_str(), made.units, made.closed, market],
             )
             .await?;
         let entry =
@@ -169,14 +185,15 @@ impl Setup {
     /// in the audit when anything changed. None: no such building.
     pub async fn change_building(
         &self,
+        market: MarketId,
         id: i64,
         change: &UpdateBuilding,
         by: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Result<Building, Refusal>>> {
         let mut tx = self.db.begin().await?;
-        let sql = tx.locked("SELECT id FROM buildings WHERE id = $1");
-        if tx.opt::<i64>(&sql, &args![id]).await?.is_none() {
+        let sql = tx.locked("SELECT id FROM buildings WHERE id = $1 AND market_id = $2");
+        if tx.opt::<i64>(&sql, &args![id, market]).await?.is_none() {
             return Ok(None);
         }
         let row: BuildingRow = tx.one(&format!("{BUILDING_SELECT} WHERE b.id = $1"), &args![id]).await?;
@@ -268,7 +285,13 @@ impl Setup {
     }
 
     /// A new stall (`domain::setup::decide_new_stall`), recorded in the audit.
-    pub async fn add_stall(&self, new: &NewStall, by: i64, now: DateTime<Utc>) -> StoreResult<Result<Vendor, Refusal>> {
+    pub async fn add_stall(
+        &self,
+        market: MarketId,
+        new: &NewStall,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<Vendor, Refusal>> {
         let mut tx = self.db.begin().await?;
         tx.advisory_lock(SETUP_LOCK).await?;
         let facts = catalogue_facts(&mut tx).await?;
@@ -278,20 +301,23 @@ impl Setup {
         };
         let id: i64 = tx
             .one(
-                "INSERT INTO vendors (name, stall_no, category_id, description) VALUES ($1, $2, $3, $4) RETURNING id",
-                &args![made.name.as_str(), made.stall_no.as_str(), made.category.as_str(), made.description.as_str()],
+                "INSERT INTO vendors (name, stall_no, category_id, description, market_id) VALUES ($1, $2, $3, $4, $5) \
+                 RETURNING id",
+                &args![made.name.as_str(), made.stall_no.as_str(), made.category.as_str(), made.description.as_str(), market],
             )
             .await?;
         let entry = Audit { at: now, actor: Some(by), subject: "stall", subject_id: id.to_string(), action: "create" };
         record(&mut tx, entry, None, Some(&made)).await?;
         tx.commit().await?;
-        Ok(Ok(stall_view(id, made, 0)))
+        Ok(Ok(stall_view(id, market, made, 0)))
     }
 
     /// A stall's name, category or description changed, recorded in the audit. None: no such
     /// stall.
+    /// `market`: the staff's market, whose stalls only they change (None: the holder's own).
     pub async fn change_stall(
         &self,
+        market: Option<MarketId>,
         id: i64,
         change: &UpdateStall,
         by: i64,
@@ -299,6 +325,7 @@ impl Setup {
     ) -> StoreResult<Option<Result<Vendor, Refusal>>> {
         #[derive(Deserialize)]
         struct Row {
+            market_id: MarketId,
             name: String,
             stall_no: String,
             category_id: String,
@@ -308,9 +335,12 @@ impl Setup {
         }
         let mut tx = self.db.begin().await?;
         tx.advisory_lock(SETUP_LOCK).await?;
-        let sql =
-            tx.locked("SELECT name, stall_no, category_id, description, is_open, closed_on FROM vendors WHERE id = $1");
-        let Some(row) = tx.opt::<Row>(&sql, &args![id]).await? else { return Ok(None) };
+        let sql = tx.locked(
+            "SELECT market_id, name, stall_no, category_id, description, is_open, closed_on FROM vendors \
+             WHERE id = $1 AND market_id = COALESCE($2, market_id)",
+        );
+        let Some(row) = tx.opt::<Row>(&sql, &args![id, market.map(MarketId::get)]).await? else { return Ok(None) };
+        let market = row.market_id;
         let before = StallState {
             name: row.name,
             stall_no: row.stall_no,
@@ -345,7 +375,7 @@ impl Setup {
         let products: i64 =
             tx.one("SELECT COUNT(*) AS n FROM products WHERE vendor_id = $1 AND active", &args![id]).await?;
         tx.commit().await?;
-        Ok(Some(Ok(stall_view(id, after, products))))
+        Ok(Some(Ok(stall_view(id, market, after, products))))
     }
 
     /// The newest changes to the set-up first (of one kind of subject if given).
@@ -422,9 +452,10 @@ fn category_view(c: CategoryState, product_count: i64) -> Category {
     Category { id: c.id, name_zh: c.name, name_en: c.name_en, icon: c.icon, product_count }
 }
 
-fn stall_view(id: i64, s: StallState, product_count: i64) -> Vendor {
+fn stall_view(id: i64, market_id: MarketId, s: StallState, product_count: i64) -> Vendor {
     Vendor {
         id,
+        market_id,
         name: s.name,
         stall_no: s.stall_no,
         category: s.category,

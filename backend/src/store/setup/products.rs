@@ -21,17 +21,18 @@ use shared::api::{BoxLine, NewBox, NewProduct, UpdateBox, UpdateProductRequest};
 impl Setup {
     /// A new product of stall `vendor_id` (`domain::setup::decide_new_product`): on sale at
     /// once, its first price in the public price record, the change in the audit. Its id; None:
-    /// no such stall.
+    /// no such stall (in `market`, staff's; None: the holder's own stall).
     pub async fn add_product(
         &self,
+        market: Option<shared::MarketId>,
         vendor_id: i64,
         new: &NewProduct,
         by: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Result<i64, Refusal>>> {
         let mut tx = self.db.begin().await?;
-        let sql = tx.locked("SELECT id FROM vendors WHERE id = $1");
-        if tx.opt::<i64>(&sql, &args![vendor_id]).await?.is_none() {
+        let sql = tx.locked("SELECT id FROM vendors WHERE id = $1 AND market_id = COALESCE($2, market_id)");
+        if tx.opt::<i64>(&sql, &args![vendor_id, market.map(shared::MarketId::get)]).await?.is_none() {
             return Ok(None);
         }
         let facts = ProductFacts {
@@ -49,9 +50,11 @@ impl Setup {
 
     /// Changes product `id` (`domain::setup::decide_product_change`) as `by`: a new price goes
     /// into the public price record, the change into the audit (`retire` / `restore` when only
-    /// its sale changed). None: no such product; Some(Err): refused, nothing changed.
+    /// its sale changed). None: no such product (of a stall in `market`, staff's; None: the
+    /// holder's own); Some(Err): refused, nothing changed.
     pub async fn change_product(
         &self,
+        market: Option<shared::MarketId>,
         id: i64,
         change: &UpdateProductRequest,
         by: i64,
@@ -59,6 +62,13 @@ impl Setup {
     ) -> StoreResult<Option<Result<ProductState, Refusal>>> {
         let mut tx = self.db.begin().await?;
         let Some(before) = product_state(&mut tx, id).await? else { return Ok(None) };
+        if let Some(market) = market {
+            let of: shared::MarketId =
+                tx.one("SELECT market_id FROM vendors WHERE id = $1", &args![before.vendor_id]).await?;
+            if of != market {
+                return Ok(None);
+            }
+        }
         let facts = ProductChangeFacts {
             categories: tx.all("SELECT id FROM categories WHERE NOT retired ORDER BY id", &[]).await?,
             other_names_at_stall: tx

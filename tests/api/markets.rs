@@ -1,0 +1,214 @@
+//! Many markets, one deployment, through HTTP on both databases: the first market's staff open
+//! a second market; its staff set it up (a building 3 of its own, a stall, goods, a slot, a
+//! pickup point); its residents see and buy only its goods in its slots, and nothing of either
+//! market shows in or can be changed from the other.
+
+use serde_json::{json, Value};
+use tests::{on_both_databases, spawn_app, Db, TestApp};
+
+on_both_databases! {
+    two_markets_share_a_deployment_and_never_mix => two_markets;
+}
+
+const STAFF: &str = "13800000000";
+const STAFF_2: &str = "13800000611";
+
+fn ids(list: &Value) -> Vec<i64> {
+    list["items"].as_array().map(|l| l.iter().filter_map(|i| i["id"].as_i64()).collect()).unwrap_or_default()
+}
+
+/// Every id in every page of a public list, as the anonymous or logged-in caller sees it.
+async fn listed(app: &TestApp, path: &str, token: Option<&str>) -> Vec<i64> {
+    let r = app.get(path, token).await;
+    assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+    ids(&r.body)
+}
+
+async fn two_markets(db: Db) {
+    let app = spawn_app(db).await;
+    let (staff, me) = app.login(STAFF).await;
+    assert_eq!(me["market_id"], 1);
+    let (resident, _) = app.login("13900000611").await;
+
+    // Opening a market: the first market's staff only, a name of its own, a phone that is no
+    // other market's person.
+    let new = json!({ "name": "翠苑市场", "staff_phone": STAFF_2 });
+    assert_eq!(app.post("/api/v1/admin/markets", &new, Some(&resident)).await.status, 403);
+    let r = app.post("/api/v1/admin/markets", &json!({ "name": " ", "staff_phone": STAFF_2 }), Some(&staff)).await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid_field"));
+    let r = app.post("/api/v1/admin/markets", &json!({ "name": "翠苑市场", "staff_phone": "12" }), Some(&staff)).await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid_field"));
+    let taken = json!({ "name": "另一个市场", "staff_phone": "13800000201" });
+    let r = app.post("/api/v1/admin/markets", &taken, Some(&staff)).await;
+    assert_eq!(r.status, 403, "a volunteer of the first market is not made another's staff: {:?}", r.body);
+    let r = app.post("/api/v1/admin/markets", &new, Some(&staff)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let market = r.body["id"].as_i64().expect("market id");
+    assert_ne!(market, 1);
+    assert_eq!(app.post("/api/v1/admin/markets", &new, Some(&staff)).await.error_code(), "already_exists");
+    let markets = app.get("/api/v1/markets", None).await.body;
+    assert_eq!(ids(&markets), [1, market]);
+    let refused =
+        app.post("/api/v1/admin/markets", &json!({ "name": "又一个", "staff_phone": STAFF_2 }), Some(&staff)).await;
+    assert_eq!(refused.status, 403, "nobody failed to be made staff twice: {:?}", refused.body);
+
+    // Its staff set it up: a building 3 (the first market has one too), a stall, goods, a slot.
+    let (staff_2, me_2) = app.login(STAFF_2).await;
+    assert_eq!((me_2["market_id"].as_i64(), me_2["roles"].clone()), (Some(market), json!(["staff"])));
+    let r = app
+        .post("/api/v1/admin/markets", &json!({ "name": "又一个", "staff_phone": "13800000612" }), Some(&staff_2))
+        .await;
+    assert_eq!(r.status, 403, "a second market's staff open no markets");
+    let building = json!({ "community": "翠苑小区", "building": "3", "units": 2 });
+    let r = app.post("/api/v1/admin/buildings", &building, Some(&staff_2)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let building_2 = r.body["id"].as_i64().expect("building");
+    assert_eq!(r.body["market_id"].as_i64(), Some(market));
+    let r = app
+        .post(
+            "/api/v1/admin/stalls",
+            &json!({ "name": "翠苑菜摊", "hall": "M", "number": "901", "category": "vegetable" }),
+            Some(&staff_2),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let stall_2 = r.body["id"].as_i64().expect("stall");
+    let greens = json!({ "vendor_id": stall_2, "category": "vegetable", "name": "翠苑青菜", "unit": "斤",
+                         "price_fen": 300, "stock": 20 });
+    let r = app.post("/api/v1/admin/products", &greens, Some(&staff_2)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let greens = r.body["id"].as_i64().expect("product");
+    let slot_2 = app.open_slot(&staff_2, 10, 0, 30).await;
+    assert_eq!(slot_2["market_id"].as_i64(), Some(market));
+    let point = json!({ "name": "翠苑东门自提点", "address": "翠苑小区东门", "opens": "00:00", "closes": "23:59",
+                        "capacity": 5 });
+    let r = app.post("/api/v1/admin/pickup-points", &point, Some(&staff_2)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let point_2 = r.body["id"].as_i64().expect("point");
+
+    // The first market's things, as its staff and residents know them.
+    let cabbage = app.product_id("大白菜").await;
+    let slot_1 = app.open_slot(&staff, 10, 0, 30).await;
+    let stall_1 = app.get("/api/v1/vendors", None).await.body["items"][0]["id"].as_i64().expect("stall");
+    let buildings_1 = ids(&app.get("/api/v1/admin/buildings?limit=500", Some(&staff)).await.body);
+
+    // Public lists are of one market: the first by default, another when asked or logged in there.
+    let first = listed(&app, "/api/v1/products?limit=500", None).await;
+    assert!(first.contains(&cabbage) && !first.contains(&greens));
+    assert_eq!(listed(&app, &format!("/api/v1/products?market_id={market}"), None).await, [greens]);
+    assert_eq!(app.get("/api/v1/products?market_id=999", None).await.status, 404);
+    assert_eq!(listed(&app, &format!("/api/v1/vendors?market_id={market}"), None).await, [stall_2]);
+    assert!(!listed(&app, "/api/v1/vendors?limit=500", None).await.contains(&stall_2));
+    assert_eq!(
+        listed(&app, &format!("/api/v1/slots?market_id={market}"), None).await,
+        [slot_2["id"].as_i64().expect("id")]
+    );
+    let slots_1 = listed(&app, "/api/v1/slots?limit=500", None).await;
+    assert!(
+        slots_1.contains(&slot_1["id"].as_i64().expect("id")) && !slots_1.contains(&slot_2["id"].as_i64().expect("id"))
+    );
+    assert_eq!(listed(&app, &format!("/api/v1/pickup-points?market_id={market}"), None).await, [point_2]);
+    assert!(!listed(&app, "/api/v1/pickup-points", None).await.contains(&point_2));
+    let categories = app.get(&format!("/api/v1/categories?market_id={market}"), None).await.body;
+    let vegetable = categories["items"].as_array().and_then(|c| c.iter().find(|c| c["id"] == "vegetable")).cloned();
+    assert_eq!(vegetable.map(|v| v["product_count"].clone()), Some(json!(1)));
+
+    // Staff see and change only their own market's set-up.
+    assert_eq!(ids(&app.get("/api/v1/admin/buildings", Some(&staff_2)).await.body), [building_2]);
+    assert!(!buildings_1.contains(&building_2));
+    let close = json!({ "closed": true });
+    assert_eq!(app.patch(&format!("/api/v1/admin/slots/{}", slot_1["id"]), &close, Some(&staff_2)).await.status, 404);
+    assert_eq!(
+        app.patch(&format!("/api/v1/admin/slots/{}", slot_2["id"]), &json!({ "capacity": 12 }), Some(&staff))
+            .await
+            .status,
+        404
+    );
+    let rename = json!({ "description": "别人的" });
+    assert_eq!(app.patch(&format!("/api/v1/admin/stalls/{stall_1}"), &rename, Some(&staff_2)).await.status, 404);
+    assert_eq!(
+        app.patch(&format!("/api/v1/admin/buildings/{}", buildings_1[0]), &close, Some(&staff_2)).await.status,
+        404
+    );
+    assert_eq!(
+        app.patch(&format!("/api/v1/admin/products/{cabbage}"), &json!({ "stock": 1 }), Some(&staff_2)).await.status,
+        404
+    );
+    let into_1 = json!({ "vendor_id": stall_1, "category": "vegetable", "name": "混进来的", "unit": "斤", "price_fen": 1, "stock": 1 });
+    assert_eq!(app.post("/api/v1/admin/products", &into_1, Some(&staff_2)).await.status, 404);
+    let found = app.get(&format!("/api/v1/admin/products?q={}", tests::urlencode("青菜")), Some(&staff)).await.body;
+    assert!(!ids(&found).contains(&greens), "staff's search is of their market: {found:?}");
+    let points_1 = ids(&app.get("/api/v1/admin/pickup-points", Some(&staff)).await.body);
+    assert!(!points_1.contains(&point_2));
+    let r = app
+        .put(
+            &format!("/api/v1/admin/pickup-points/{point_2}"),
+            &json!({ "name": "改名", "address": "x", "opens": "08:00", "closes": "20:00", "capacity": 1 }),
+            Some(&staff),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    // People: the first market's volunteer is not the second's to change; a newcomer can be.
+    let volunteer = json!({ "roles": ["volunteer"] });
+    assert_eq!(app.put("/api/v1/admin/users/13800000201/roles", &volunteer, Some(&staff_2)).await.status, 403);
+    let r = app.put("/api/v1/admin/users/13800000613/roles", &volunteer, Some(&staff_2)).await;
+    assert_eq!((r.status, r.body["market_id"].as_i64()), (200, Some(market)), "{:?}", r.body);
+    // A group-buy is of its runner's market: the other market's slot or goods are not there.
+    let deadline = (chrono::Utc::now() + chrono::Duration::hours(5)).to_rfc3339();
+    let group = |slot: &Value, product: i64| {
+        json!({ "title": "团购", "buildings": ["3"], "min_households": 1, "deadline": deadline,
+                "slot_id": slot["id"], "on_shortfall": "proceed",
+                "items": [{ "product_id": product, "price_fen": 100, "max_quantity": 5, "per_household_limit": 1 }] })
+    };
+    let r = app.post("/api/v1/group-buys", &group(&slot_1, greens), Some(&staff_2)).await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid_field"), "{:?}", r.body);
+    let r = app.post("/api/v1/group-buys", &group(&slot_2, cabbage), Some(&staff_2)).await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid_field"), "{:?}", r.body);
+
+    // A resident of the second market: their first order's address makes them its resident; they
+    // see its goods, and the first market's slots and goods are not theirs.
+    let (neighbour, _) = app.login("13900000612").await;
+    app.put_in_cart(&neighbour, greens, 2).await;
+    let home = json!({ "building": "3", "unit": "1", "room": "101" });
+    let placed = app
+        .checkout(&neighbour, "m-2", &json!({ "slot_id": slot_2["id"], "address": home, "payment": "on_delivery" }))
+        .await;
+    assert_eq!(placed.status, 201, "{:?}", placed.body);
+    let me = app.get("/api/v1/me", Some(&neighbour)).await.body;
+    assert_eq!((me["market_id"].as_i64(), me["household"]["community"].clone()), (Some(market), json!("翠苑小区")));
+    assert_eq!(listed(&app, "/api/v1/products", Some(&neighbour)).await, [greens], "logged in, their market's goods");
+    app.raise_household_limit(&staff_2, &slot_2, 3).await;
+    app.put_in_cart(&neighbour, cabbage, 1).await;
+    let r = app.checkout(&neighbour, "m-3", &json!({ "slot_id": slot_1["id"], "payment": "on_delivery" })).await;
+    assert_eq!((r.status, r.error_code()), (404, "not_found"), "another market's slot: {:?}", r.body);
+    let r = app.checkout(&neighbour, "m-4", &json!({ "slot_id": slot_2["id"], "payment": "on_delivery" })).await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid_field"), "another market's cabbage: {:?}", r.body);
+    let stock = app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["stock"].clone();
+    app.set_cart(&neighbour, cabbage, 0).await;
+    assert_eq!(app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["stock"], stock, "nothing taken");
+
+    // An address names its community when two have its building: 七里山小区's 3 is the first
+    // market's, 翠苑小区's the second's.
+    let (newcomer, _) = app.login("13900000613").await;
+    let r = app
+        .put(
+            "/api/v1/me/household",
+            &json!({ "community": "翠苑小区", "building": "3", "unit": "2", "room": "201" }),
+            Some(&newcomer),
+        )
+        .await;
+    assert_eq!((r.status, r.body["market_id"].as_i64()), (200, Some(market)), "{:?}", r.body);
+    let (other, _) = app.login("13900000614").await;
+    let r =
+        app.put("/api/v1/me/household", &json!({ "building": "3", "unit": "2", "room": "202" }), Some(&other)).await;
+    assert_eq!((r.status, r.body["market_id"].as_i64()), (200, Some(1)), "a newcomer's default: {:?}", r.body);
+    assert_eq!(r.body["household"]["community"], "七里山小区");
+    let r = app
+        .put(
+            "/api/v1/me/household",
+            &json!({ "community": "没有这个小区", "building": "3", "unit": "2", "room": "202" }),
+            Some(&other),
+        )
+        .await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid_field"));
+}
