@@ -129,6 +129,10 @@ pub struct OpenGroupBuyItem {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct GroupBuy {
     pub id: GroupBuyId,
+    /// The market it belongs to (its slot's). The storefront never reads it (every answer is
+    /// already of the caller's market), so its bundles do not carry the code to.
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
+    pub market_id: crate::MarketId,
     pub title: String,
     pub status: GroupBuyStatus,
     pub buildings: Vec<String>,

@@ -187,6 +187,65 @@ async fn two_markets(db: Db) {
     app.set_cart(&neighbour, cabbage, 0).await;
     assert_eq!(app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["stock"], stock, "nothing taken");
 
+    // Volunteers see and claim their own market's batches only.
+    let (volunteer_2, _) = app.login("13800000613").await;
+    let (volunteer_1, _) = app.login("13800000201").await;
+    let batches_2 = app.get(&format!("/api/v1/batches?slot_id={}", slot_2["id"]), Some(&volunteer_2)).await.body;
+    let batch_2 = batches_2["items"][0].clone();
+    assert_eq!(batch_2["market_id"].as_i64(), Some(market), "{batches_2:?}");
+    let seen_1 = app.get(&format!("/api/v1/batches?slot_id={}", slot_2["id"]), Some(&volunteer_1)).await.body;
+    assert_eq!(seen_1["items"], json!([]), "another market's slot has no batches for them");
+    assert_eq!(app.get(&format!("/api/v1/batches/{}", batch_2["id"]), Some(&volunteer_1)).await.status, 404);
+    let r = app.post(&format!("/api/v1/batches/{}/claim", batch_2["id"]), &json!({}), Some(&volunteer_1)).await;
+    assert_eq!(r.status, 404, "{:?}", r.body);
+    let work = app.get("/api/v1/batches/slots", Some(&volunteer_1)).await.body;
+    assert!(!work["items"].as_array().is_some_and(|w| w.iter().any(|s| s["slot_id"] == slot_2["id"])), "{work:?}");
+    // A group-buy of the second market is not the first market's staff's to see or call off.
+    let opened = app.post("/api/v1/group-buys", &group(&slot_2, greens), Some(&staff_2)).await;
+    assert_eq!(opened.status, 201, "{:?}", opened.body);
+    assert_eq!(opened.body["market_id"].as_i64(), Some(market));
+    let gb = opened.body["id"].clone();
+    assert!(!ids(&app.get("/api/v1/group-buys", Some(&staff)).await.body).contains(&gb.as_i64().unwrap_or(0)));
+    assert_eq!(app.get(&format!("/api/v1/group-buys/{gb}"), Some(&staff)).await.status, 404);
+    assert_eq!(app.post(&format!("/api/v1/group-buys/{gb}/cancel"), &json!({}), Some(&staff)).await.status, 404);
+    assert_eq!(ids(&app.get("/api/v1/group-buys", Some(&staff_2)).await.body), [gb.as_i64().unwrap_or(0)]);
+
+    // A lot of the second market's stall is not the first market's staff's to stop or trace.
+    let r = app
+        .put(
+            "/api/v1/admin/users/13800000615/roles",
+            &json!({ "roles": ["vendor"], "stall_id": stall_2 }),
+            Some(&staff_2),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let (holder_2, _) = app.login("13800000615").await;
+    let certificate = json!({ "product": "青菜", "quantity": "10斤", "origin": "山东寿光", "issued_at": "2026-12-01",
+                              "issuer": "寿光蔬菜合作社", "contact": "0536-1234567" });
+    let r = app
+        .post(
+            "/api/v1/vendor/lots",
+            &json!({ "product_id": greens, "quantity": 10, "certificate": certificate }),
+            Some(&holder_2),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let lot = r.body["id"].as_i64().expect("lot");
+    assert!(!ids(&app.get("/api/v1/admin/lots?limit=500", Some(&staff)).await.body).contains(&lot));
+    assert_eq!(ids(&app.get("/api/v1/admin/lots", Some(&staff_2)).await.body), [lot]);
+    let hold = json!({ "reason": "抽检不合格" });
+    assert_eq!(app.post(&format!("/api/v1/admin/lots/{lot}/hold"), &hold, Some(&staff)).await.status, 404);
+    assert_eq!(app.get(&format!("/api/v1/admin/lots/{lot}/trace"), Some(&staff)).await.status, 404);
+    assert_eq!(app.post(&format!("/api/v1/admin/lots/{lot}/hold"), &hold, Some(&staff_2)).await.status, 200);
+
+    // Gates: each market's staff put up and see their own.
+    let r = app.post("/api/v1/admin/gates", &json!({ "name": "翠苑市场北门" }), Some(&staff_2)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let gate_2 = r.body["id"].as_i64().expect("gate");
+    assert!(!ids(&app.get("/api/v1/admin/gates", Some(&staff)).await.body).contains(&gate_2));
+    assert_eq!(ids(&app.get("/api/v1/admin/gates", Some(&staff_2)).await.body), [gate_2]);
+    assert_eq!(app.post(&format!("/api/v1/admin/gates/{gate_2}/rotate"), &json!({}), Some(&staff)).await.status, 404);
+
     // An address names its community when two have its building: 七里山小区's 3 is the first
     // market's, 翠苑小区's the second's.
     let (newcomer, _) = app.login("13900000613").await;
@@ -203,6 +262,26 @@ async fn two_markets(db: Db) {
         app.put("/api/v1/me/household", &json!({ "building": "3", "unit": "2", "room": "202" }), Some(&other)).await;
     assert_eq!((r.status, r.body["market_id"].as_i64()), (200, Some(1)), "a newcomer's default: {:?}", r.body);
     assert_eq!(r.body["household"]["community"], "七里山小区");
+    let household_1 = r.body["household"]["id"].as_i64().expect("household");
+    let neighbours = ids(&app.get("/api/v1/admin/households?limit=500", Some(&staff_2)).await.body);
+    assert!(!neighbours.is_empty() && !neighbours.contains(&household_1), "{neighbours:?}");
+    let firsts = ids(&app.get("/api/v1/admin/households?limit=500", Some(&staff)).await.body);
+    assert!(firsts.contains(&household_1) && !firsts.iter().any(|h| neighbours.contains(h)));
+    let flag = json!({ "quarantined": true });
+    assert_eq!(app.patch(&format!("/api/v1/admin/households/{household_1}"), &flag, Some(&staff_2)).await.status, 404);
+    assert_eq!(app.get(&format!("/api/v1/admin/households/{household_1}/people"), Some(&staff_2)).await.status, 404);
+    let gift = json!({ "product_id": greens, "slot_id": slot_2["id"] });
+    assert_eq!(
+        app.post(&format!("/api/v1/admin/households/{household_1}/gift-box"), &gift, Some(&staff_2)).await.status,
+        404
+    );
+    assert_eq!(app.post("/api/v1/admin/users/13900000614/erase", &json!({}), Some(&staff_2)).await.status, 404);
+    let people_2 = app.get("/api/v1/admin/users?phone=139&limit=500", Some(&staff_2)).await.body;
+    let phones: Vec<&str> = people_2["items"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|u| u["phone"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(phones.contains(&"13900000612") && !phones.contains(&"13900000614"), "{phones:?}");
     let r = app
         .put(
             "/api/v1/me/household",

@@ -57,15 +57,20 @@ pub struct Viewer {
     pub volunteer: bool,
 }
 
-/// What a viewer may see of a group-buy of `buildings`: nothing (None), or it, and whether they
-/// run it. Its households see it, those who run it, and volunteers while it is open.
+/// What a viewer may see of a group-buy of `market` and `buildings`: nothing (None), or it, and
+/// whether they run it. Its households see it, those who run it, and volunteers while it is
+/// open, all of its market only (staff run any of theirs, not another market's).
 /// `household_building`: the building of the viewer's household, if any.
 pub fn sight(
     viewer: &Viewer,
+    market: shared::MarketId,
     buildings: &[i64],
     household_building: Option<i64>,
     status: GroupBuyStatus,
 ) -> Option<Sight> {
+    if market != viewer.runner.market {
+        return None;
+    }
     let lives_there = household_building.is_some_and(|b| buildings.contains(&b));
     let manage = viewer.runner.runs(buildings);
     (lives_there || manage || (viewer.volunteer && status == GroupBuyStatus::Open))

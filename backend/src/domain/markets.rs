@@ -51,6 +51,12 @@ pub fn roles_refusal(market: MarketId, account: AccountTie) -> Option<Refusal> {
     })
 }
 
+/// A market's people (staff, volunteers, keepers) see and act on their own market's things
+/// only: another market's `what` is as if it were not there (404).
+pub fn elsewhere(worker: MarketId, thing: MarketId, what: &str) -> Option<Refusal> {
+    (worker != thing).then(|| Refusal::new(ErrorCode::NotFound, format!("{what} not found")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +87,11 @@ mod tests {
         assert!(roles_refusal(m2, AccountTie { market: MarketId::FIRST, tied: false }).is_none());
         let refused = roles_refusal(m2, AccountTie { market: MarketId::FIRST, tied: true }).expect("refused");
         assert_eq!(refused.code, ErrorCode::Forbidden);
+    }
+
+    #[test]
+    fn another_markets_things_are_not_there() {
+        assert!(elsewhere(MarketId(2), MarketId(2), "batch").is_none());
+        assert_eq!(elsewhere(MarketId(2), MarketId::FIRST, "batch").map(|r| r.code), Some(ErrorCode::NotFound));
     }
 }

@@ -1,6 +1,7 @@
 //! Staff tools.
 
 use crate::auth::StaffUser;
+use crate::domain::markets::elsewhere;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, patch, post, put, web};
@@ -102,7 +103,7 @@ pub struct HouseholdQuery {
 #[get("/admin/households")]
 pub async fn households(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     query: web::Query<HouseholdQuery>,
 ) -> ApiResult<web::Json<shared::api::Page<Household>>> {
     let limit = super::page_limit(query.limit)?;
@@ -123,7 +124,7 @@ pub async fn households(
         unit: clean(&query.unit, "unit")?,
         room: clean(&query.room, "room")?,
     };
-    let (items, next) = state.store.households().search(&filter, limit, after).await?;
+    let (items, next) = state.store.households().search(staff.0.user.market_id, &filter, limit, after).await?;
     Ok(web::Json(shared::api::Page { items, next_cursor: next.map(|id| format!("h{id}")) }))
 }
 
@@ -137,10 +138,12 @@ pub async fn households(
 #[patch("/admin/households/{id}")]
 pub async fn flag_household(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     id: web::Path<i64>,
     body: web::Json<FlagHousehold>,
 ) -> ApiResult<web::Json<Household>> {
+    let id = id.into_inner();
+    staff_household(&state, &staff, id).await?;
     let b = body.into_inner();
     if b.quarantined.is_none() && b.hardship.is_none() && b.elderly.is_none() {
         return Err(ApiError::new(ErrorCode::InvalidField, "give `quarantined`, `hardship` and/or `elderly`"));
@@ -148,7 +151,7 @@ pub async fn flag_household(
     state
         .store
         .households()
-        .flag(id.into_inner(), b.quarantined, b.hardship, b.elderly)
+        .flag(id, b.quarantined, b.hardship, b.elderly)
         .await?
         .map(web::Json)
         .ok_or_else(|| ApiError::not_found("household"))
@@ -207,7 +210,7 @@ pub struct UserQuery {
 #[get("/admin/users")]
 pub async fn users(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     query: web::Query<UserQuery>,
 ) -> ApiResult<web::Json<shared::api::Page<shared::api::User>>> {
     let limit = super::page_limit(query.limit)?;
@@ -226,7 +229,7 @@ pub async fn users(
                 .ok_or_else(|| ApiError::new(ErrorCode::InvalidQuery, format!("role: no role `{r}`")))?,
         ),
     };
-    let (found, next) = state.store.accounts().search(phone, role, limit, after).await?;
+    let (found, next) = state.store.accounts().search(staff.0.user.market_id, phone, role, limit, after).await?;
     let mut items = Vec::with_capacity(found.len());
     for user in found {
         items.push(crate::routes::user_view(&state, user).await?);
@@ -260,6 +263,11 @@ pub async fn erase(
 ) -> ApiResult<web::Json<shared::api::Erased>> {
     let phone = shared::Phone::parse(&phone.into_inner())
         .map_err(|e| ApiError::new(ErrorCode::InvalidPhone, format!("phone: {e}")))?;
+    // Another market's resident is not theirs to erase (as if nobody had the phone).
+    let market = state.store.accounts().market_of_phone(phone.as_str()).await?;
+    if market.is_some_and(|m| elsewhere(staff.0.user.market_id, m, "user").is_some()) {
+        return Err(ApiError::not_found("user"));
+    }
     let erased = state
         .store
         .accounts()
@@ -274,4 +282,13 @@ pub async fn erase(
         "a resident was erased"
     );
     Ok(web::Json(shared::api::Erased { user_id: erased.user_id, orders_kept: erased.orders_kept }))
+}
+
+/// A household of staff's own market (another market's is as if it were not there).
+pub(crate) async fn staff_household(state: &AppState, staff: &StaffUser, id: i64) -> ApiResult<()> {
+    let market = state.store.households().market_of(id).await?.ok_or_else(|| ApiError::not_found("household"))?;
+    match elsewhere(staff.0.user.market_id, market, "household") {
+        Some(refusal) => Err(refusal.into()),
+        None => Ok(()),
+    }
 }

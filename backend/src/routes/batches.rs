@@ -4,6 +4,7 @@
 
 use crate::auth::{AuthUser, StaffUser};
 use crate::domain::delivery::Proof;
+use crate::domain::markets::elsewhere;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, post, put, web, HttpResponse};
@@ -26,6 +27,9 @@ fn may_dispatch(auth: &AuthUser) -> ApiResult<()> {
 async fn seen(state: &AppState, auth: &AuthUser, id: i64) -> ApiResult<Batch> {
     let (batch, volunteer) =
         state.store.batches().batch(id, true).await?.ok_or_else(|| ApiError::not_found("batch"))?;
+    if let Some(refusal) = elsewhere(auth.user.market_id, batch.market_id, "batch") {
+        return Err(refusal.into());
+    }
     let theirs = volunteer == Some(auth.user.id) && batch.status != BatchStatus::Done;
     if auth.has(Role::Staff) || theirs {
         return Ok(batch);
@@ -46,7 +50,12 @@ pub async fn slots_with_work(
     let items = state
         .store
         .batches()
-        .work_by_slot(now - chrono::Duration::hours(2), now + chrono::Duration::days(2), auth.user.id)
+        .work_by_slot(
+            auth.user.market_id,
+            now - chrono::Duration::hours(2),
+            now + chrono::Duration::days(2),
+            auth.user.id,
+        )
         .await?;
     Ok(web::Json(shared::api::List { items }))
 }
@@ -57,7 +66,7 @@ pub async fn slots_with_work(
 pub async fn my_hours(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<shared::api::VolunteerHours>> {
     may_dispatch(&auth)?;
     let since = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
-    let rounds = state.store.batches().rounds(Some(auth.user.id), since, chrono::Utc::now()).await?;
+    let rounds = state.store.batches().rounds(None, Some(auth.user.id), since, chrono::Utc::now()).await?;
     let (count, minutes) =
         crate::domain::delivery::volunteer_hours(&rounds.iter().map(|(r, ..)| r.clone()).collect::<Vec<_>>())
             .first()
@@ -82,14 +91,14 @@ pub async fn my_hours(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<w
 #[get("/admin/volunteer-hours.csv")]
 pub async fn hours_csv(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     query: web::Query<shared::api::HoursQuery>,
 ) -> ApiResult<HttpResponse> {
     let (from, to) = (super::time_field("from", &query.from)?, super::time_field("to", &query.to)?);
     if to <= from {
         return Err(ApiError::new(ErrorCode::InvalidField, "to: must be after from"));
     }
-    let rounds = state.store.batches().rounds(None, from, to).await?;
+    let rounds = state.store.batches().rounds(Some(staff.0.user.market_id), None, from, to).await?;
     let who: std::collections::BTreeMap<i64, (Option<String>, Option<String>)> =
         rounds.iter().map(|(r, _, _, phone, name)| (r.volunteer_id, (phone.clone(), name.clone()))).collect();
     let tally = crate::domain::delivery::volunteer_hours(&rounds.into_iter().map(|(r, ..)| r).collect::<Vec<_>>());
@@ -119,6 +128,11 @@ pub async fn list(
 ) -> ApiResult<web::Json<shared::api::Page<Batch>>> {
     may_dispatch(&auth)?;
     let now = chrono::Utc::now();
+    // Another market's slot has no batches for this caller.
+    let slot = state.store.slots().get(query.slot_id.get()).await?;
+    if slot.is_some_and(|s| elsewhere(auth.user.market_id, s.market_id, "slot").is_some()) {
+        return Ok(web::Json(shared::api::Page { items: Vec::new(), next_cursor: None }));
+    }
     let mut all = state.store.batches().list(query.slot_id.get(), now).await?;
     mark_late(&mut all, now, state.config.late_batch_minutes);
     Ok(web::Json(super::paged(all, query.limit, query.cursor.as_deref(), |_, b| (b.building.clone(), b.id))?))
@@ -181,6 +195,7 @@ pub async fn claim(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64
     }
     let id = id.into_inner();
     state.limits.check(crate::limits::Limit::ClaimPerUser, auth.user.id)?;
+    seen(&state, &auth, id).await?;
     state.store.batches().claim(id, auth.user.id, chrono::Utc::now()).await??;
     Ok(web::Json(seen(&state, &auth, id).await?))
 }
@@ -345,10 +360,10 @@ pub async fn get_door_photo(state: web::Data<AppState>, auth: AuthUser, id: web:
 #[get("/admin/contacts")]
 pub async fn contacts(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     query: web::Query<ContactQuery>,
 ) -> ApiResult<web::Json<shared::api::Page<Contact>>> {
-    let all = contact_list(&state, &query).await?;
+    let all = contact_list(&state, &staff, &query).await?;
     Ok(web::Json(super::paged(all, query.limit, query.cursor.as_deref(), |_, c| (c.at.clone(), c.order_id))?))
 }
 
@@ -357,10 +372,10 @@ pub async fn contacts(
 #[get("/admin/contacts.csv")]
 pub async fn contacts_csv(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     query: web::Query<ContactQuery>,
 ) -> ApiResult<HttpResponse> {
-    let found = contact_list(&state, &query).await?;
+    let found = contact_list(&state, &staff, &query).await?;
     let mut rows =
         vec![["时间 time", "志愿者 volunteer", "楼栋 building", "单元 unit", "房号 room", "方式 how", "订单 order"]
             .map(str::to_owned)
@@ -379,14 +394,14 @@ pub async fn contacts_csv(
     Ok(super::sheets::csv_download("contacts.csv", &rows))
 }
 
-async fn contact_list(state: &AppState, q: &ContactQuery) -> ApiResult<Vec<Contact>> {
+async fn contact_list(state: &AppState, staff: &StaffUser, q: &ContactQuery) -> ApiResult<Vec<Contact>> {
     let (from, to) = (super::time_field("from", &q.from)?, super::time_field("to", &q.to)?);
     if to <= from {
         return Err(ApiError::new(ErrorCode::InvalidField, "to: must be after from"));
     }
     let volunteer = q.volunteer.as_deref().map(str::trim).filter(|v| !v.is_empty());
     let building = q.building.as_deref().map(str::trim).filter(|b| !b.is_empty());
-    Ok(state.store.batches().contacts(volunteer, building, from, to).await?)
+    Ok(state.store.batches().contacts(staff.0.user.market_id, volunteer, building, from, to).await?)
 }
 
 /// Lets an order take hand-off codes again after too many wrong ones (staff).
@@ -437,10 +452,10 @@ pub async fn report_problem(
 #[get("/admin/problems")]
 pub async fn problems(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     page: web::Query<shared::api::PageQuery>,
 ) -> ApiResult<web::Json<shared::api::Page<Problem>>> {
-    let all = state.store.batches().problems().await?;
+    let all = state.store.batches().problems(staff.0.user.market_id).await?;
     Ok(web::Json(super::paged(all, page.limit, page.cursor.as_deref(), |_, p| std::cmp::Reverse(p.id))?))
 }
 

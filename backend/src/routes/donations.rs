@@ -245,6 +245,7 @@ pub async fn gift_box(
     use crate::domain::checkout::{new_handoff_code, Answer, CheckoutJob};
     use crate::domain::donations::Recipient;
     let household = id.into_inner();
+    super::admin::staff_household(&state, &staff, household).await?;
     let product = body.product_id;
     let facts = state.store.donations().gift_box_facts(household, product.get()).await?;
     let now = Utc::now();

@@ -42,15 +42,19 @@ pub async fn add(
     body: web::Json<NewGate>,
 ) -> ApiResult<HttpResponse> {
     let name = check_name(&body.name)?;
-    let gate = state.store.gates().add(&name, &new_code(), staff.0.user.id, chrono::Utc::now()).await??;
+    let gate = state
+        .store
+        .gates()
+        .add(staff.0.user.market_id, &name, &new_code(), staff.0.user.id, chrono::Utc::now())
+        .await??;
     Ok(HttpResponse::Created().json(shown(&state, &req, gate)))
 }
 
 /// The gates with their codes and posters.
 #[utoipa::path(tag = "gate", security(("bearer" = [])), responses((status = 200, body = List<Gate>), (status = 403, body = ErrorBody)))]
 #[get("/admin/gates")]
-pub async fn all(req: HttpRequest, state: web::Data<AppState>, _staff: StaffUser) -> ApiResult<web::Json<List<Gate>>> {
-    let gates = state.store.gates().all().await?;
+pub async fn all(req: HttpRequest, state: web::Data<AppState>, staff: StaffUser) -> ApiResult<web::Json<List<Gate>>> {
+    let gates = state.store.gates().all(staff.0.user.market_id).await?;
     Ok(web::Json(List { items: gates.into_iter().map(|g| shown(&state, &req, g)).collect() }))
 }
 
@@ -63,7 +67,11 @@ pub async fn rotate(
     staff: StaffUser,
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<Gate>> {
-    let gate = state.store.gates().rotate(id.into_inner(), &new_code(), staff.0.user.id, chrono::Utc::now()).await?;
+    let gate = state
+        .store
+        .gates()
+        .rotate(staff.0.user.market_id, id.into_inner(), &new_code(), staff.0.user.id, chrono::Utc::now())
+        .await?;
     Ok(web::Json(shown(&state, &req, gate.ok_or_else(|| ApiError::not_found("gate"))?)))
 }
 
@@ -84,6 +92,7 @@ pub async fn enter(state: web::Data<AppState>, user: AuthUser, body: web::Json<E
 
 async fn visit_list(
     state: &AppState,
+    staff: &StaffUser,
     q: &VisitQuery,
 ) -> ApiResult<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>, Vec<Visit>)> {
     let (from, to) = (super::time_field("from", &q.from)?, super::time_field("to", &q.to)?);
@@ -91,7 +100,7 @@ async fn visit_list(
         return Err(ApiError::new(ErrorCode::InvalidField, "to: must be after from"));
     }
     let phone = q.phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
-    Ok((from, to, state.store.gates().visits(from, to, phone).await?))
+    Ok((from, to, state.store.gates().visits(staff.0.user.market_id, from, to, phone).await?))
 }
 
 /// Everyone who came through a gate in a time range (staff), oldest first.
@@ -99,10 +108,10 @@ async fn visit_list(
 #[get("/admin/visits")]
 pub async fn visits(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     q: web::Query<VisitQuery>,
 ) -> ApiResult<web::Json<Page<Visit>>> {
-    let (_, _, found) = visit_list(&state, &q).await?;
+    let (_, _, found) = visit_list(&state, &staff, &q).await?;
     Ok(web::Json(super::paged(found, q.limit, q.cursor.as_deref(), |_, v| (v.entered_at.clone(), v.id))?))
 }
 
@@ -112,14 +121,14 @@ pub async fn visits(
 #[get("/admin/investigation.csv")]
 pub async fn investigation_csv(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     q: web::Query<VisitQuery>,
 ) -> ApiResult<HttpResponse> {
-    let (from, to, seen) = visit_list(&state, &q).await?;
+    let (from, to, seen) = visit_list(&state, &staff, &q).await?;
     let handoffs = match q.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         // A person's visits, and the hand-offs they made as a volunteer.
-        Some(phone) => state.store.batches().contacts(Some(phone), None, from, to).await?,
-        None => state.store.batches().contacts(None, None, from, to).await?,
+        Some(phone) => state.store.batches().contacts(staff.0.user.market_id, Some(phone), None, from, to).await?,
+        None => state.store.batches().contacts(staff.0.user.market_id, None, None, from, to).await?,
     };
     let mut lines: Vec<(String, Vec<String>)> = Vec::new();
     for v in seen {

@@ -154,6 +154,7 @@ pub async fn admit(
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<web::Json<RequestAnswered>> {
     let (household, user) = path.into_inner();
+    super::admin::staff_household(&state, &staff, household).await?;
     answer(&state, &staff.0, user, Some(household), true).await
 }
 
@@ -168,10 +169,11 @@ pub async fn admit(
 #[delete("/admin/households/{id}/members/{user_id}")]
 pub async fn remove(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
     let (household, user) = path.into_inner();
+    super::admin::staff_household(&state, &staff, household).await?;
     if !state.store.households().remove_member(household, user).await? {
         return Err(ApiError::new(
             ErrorCode::NotFound,
@@ -198,6 +200,7 @@ pub async fn register(
     body: web::Json<SetRegister>,
 ) -> ApiResult<web::Json<Register>> {
     let household = id.into_inner();
+    super::admin::staff_household(&state, &staff, household).await?;
     if body.phones.len() > 20 {
         return Err(ApiError::new(ErrorCode::InvalidField, "phones: at most 20 a household"));
     }
@@ -307,10 +310,11 @@ pub async fn register_csv(state: web::Data<AppState>, _staff: StaffUser) -> ApiR
 #[get("/admin/households/{id}/people")]
 pub async fn people(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<HouseholdPeople>> {
     let id = id.into_inner();
+    super::admin::staff_household(&state, &staff, id).await?;
     let households = state.store.households();
     households.get(id).await?.ok_or_else(|| ApiError::not_found("household"))?;
     let person = |r: crate::store::accounts::JoinRequest| HouseholdPerson {

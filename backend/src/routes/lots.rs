@@ -14,9 +14,15 @@ fn before(cursor: Option<&str>) -> ApiResult<Option<i64>> {
     cursor.map(|c| c.strip_prefix('l').and_then(|n| n.parse::<i64>().ok()).ok_or_else(super::bad_cursor)).transpose()
 }
 
-async fn page_of(state: &AppState, stall: Option<i64>, q: &PageQuery) -> ApiResult<Page<Lot>> {
+/// A page of lots: a stall's own (`stall`), or every stall's of staff's `market`.
+async fn page_of(
+    state: &AppState,
+    market: Option<shared::MarketId>,
+    stall: Option<i64>,
+    q: &PageQuery,
+) -> ApiResult<Page<Lot>> {
     let limit = super::page_limit(q.limit)?;
-    let mut items = state.store.supply().lots(stall, before(q.cursor.as_deref())?, limit + 1).await?;
+    let mut items = state.store.supply().lots(market, stall, before(q.cursor.as_deref())?, limit + 1).await?;
     let more = items.len() as i64 > limit;
     items.truncate(limit as usize);
     let next_cursor = if more { items.last().map(|l| format!("l{}", l.id)) } else { None };
@@ -52,7 +58,7 @@ pub async fn own_lots(
     q: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<Page<Lot>>> {
     let stall = super::vendor::stall(&vendor)?;
-    Ok(web::Json(page_of(&state, Some(stall), &q).await?))
+    Ok(web::Json(page_of(&state, None, Some(stall), &q).await?))
 }
 
 /// A rapid test done on one of the stall's lots after it came in; a failed one holds the lot.
@@ -96,10 +102,10 @@ pub async fn own_certificate_photo(
 #[get("/admin/lots")]
 pub async fn all_lots(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     q: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<Page<Lot>>> {
-    Ok(web::Json(page_of(&state, None, &q).await?))
+    Ok(web::Json(page_of(&state, Some(staff.0.user.market_id), None, &q).await?))
 }
 
 /// Staff's rapid test on any lot (the market's own test station).
@@ -111,7 +117,9 @@ pub async fn staff_test(
     id: web::Path<i64>,
     body: web::Json<LotTest>,
 ) -> ApiResult<web::Json<Lot>> {
-    let lot = state.store.supply().add_test(id.into_inner(), None, &body, staff.0.user.id, chrono::Utc::now()).await?;
+    let id = id.into_inner();
+    staff_lot(&state, &staff, id).await?;
+    let lot = state.store.supply().add_test(id, None, &body, staff.0.user.id, chrono::Utc::now()).await?;
     Ok(web::Json(lot.ok_or_else(|| ApiError::not_found("lot"))??))
 }
 
@@ -126,6 +134,7 @@ pub async fn hold(
     body: web::Json<HoldLot>,
 ) -> ApiResult<web::Json<Lot>> {
     let id = id.into_inner();
+    staff_lot(&state, &staff, id).await?;
     let now = chrono::Utc::now();
     let lot = state.store.supply().hold(id, &body.reason, staff.0.user.id, now).await??;
     let title = "食品安全提醒";
@@ -157,16 +166,16 @@ pub async fn hold(
 #[get("/admin/lots/{id}/trace")]
 pub async fn trace(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<List<LotTraceEntry>>> {
-    Ok(web::Json(List { items: traced(&state, id.into_inner()).await? }))
+    Ok(web::Json(List { items: traced(&state, &staff, id.into_inner()).await? }))
 }
 
 /// The trace as a spreadsheet (UTF-8 with BOM).
 #[utoipa::path(tag = "supply", security(("bearer" = [])), responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = ErrorBody)))]
 #[get("/admin/lots/{id}/trace.csv")]
-pub async fn trace_csv(state: web::Data<AppState>, _staff: StaffUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn trace_csv(state: web::Data<AppState>, staff: StaffUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let mut rows = vec![[
         "订单 order",
@@ -181,7 +190,7 @@ pub async fn trace_csv(state: web::Data<AppState>, _staff: StaffUser, id: web::P
     ]
     .map(str::to_owned)
     .to_vec()];
-    for t in traced(&state, id).await? {
+    for t in traced(&state, &staff, id).await? {
         rows.push(vec![
             t.order_id.to_string(),
             t.status.as_str().to_owned(),
@@ -197,11 +206,18 @@ pub async fn trace_csv(state: web::Data<AppState>, _staff: StaffUser, id: web::P
     Ok(super::sheets::csv_download(&format!("lot-{id}-trace.csv"), &rows))
 }
 
-async fn traced(state: &AppState, id: i64) -> ApiResult<Vec<LotTraceEntry>> {
-    if state.store.supply().lot(id).await?.is_none() {
-        return Err(ApiError::not_found("lot"));
-    }
+async fn traced(state: &AppState, staff: &StaffUser, id: i64) -> ApiResult<Vec<LotTraceEntry>> {
+    staff_lot(state, staff, id).await?;
     Ok(state.store.supply().trace(id).await?)
+}
+
+/// A lot of one of staff's own market's stalls (another market's is as if it were not there).
+async fn staff_lot(state: &AppState, staff: &StaffUser, id: i64) -> ApiResult<()> {
+    let market = state.store.supply().lot_market(id).await?.ok_or_else(|| ApiError::not_found("lot"))?;
+    match crate::domain::markets::elsewhere(staff.0.user.market_id, market, "lot") {
+        Some(refusal) => Err(refusal.into()),
+        None => Ok(()),
+    }
 }
 
 /// A product's lots on sale, oldest first (sold first), with certificates and tests: what the

@@ -32,6 +32,7 @@ impl Gates {
     /// Staff put up a gate with its first code. A name in use: refused.
     pub async fn add(
         &self,
+        market: shared::MarketId,
         name: &str,
         code: &str,
         by: i64,
@@ -44,8 +45,8 @@ impl Gates {
         }
         let gate: GateRow = tx
             .one(
-                "INSERT INTO gates (name, code, created_at) VALUES ($1, $2, $3) RETURNING id, name, code",
-                &args![name, code, now],
+                "INSERT INTO gates (name, code, created_at, market_id) VALUES ($1, $2, $3, $4) RETURNING id, name, code",
+                &args![name, code, now, market],
             )
             .await?;
         let entry = Audit { at: now, actor: Some(by), subject: "gate", subject_id: gate.id.to_string(), action: "add" };
@@ -54,17 +55,28 @@ impl Gates {
         Ok(Ok(gate))
     }
 
-    pub async fn all(&self) -> StoreResult<Vec<GateRow>> {
-        Ok(self.db.all("SELECT id, name, code FROM gates ORDER BY id LIMIT 100", &args![]).await?)
+    /// `market`'s gates.
+    pub async fn all(&self, market: shared::MarketId) -> StoreResult<Vec<GateRow>> {
+        Ok(self
+            .db
+            .all("SELECT id, name, code FROM gates WHERE market_id = $1 ORDER BY id LIMIT 100", &args![market])
+            .await?)
     }
 
     /// A new code for a gate (a poster that went astray stops working). None: no such gate.
-    pub async fn rotate(&self, id: i64, code: &str, by: i64, now: DateTime<Utc>) -> StoreResult<Option<GateRow>> {
+    pub async fn rotate(
+        &self,
+        market: shared::MarketId,
+        id: i64,
+        code: &str,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<GateRow>> {
         let mut tx = self.db.begin().await?;
         let gate: Option<GateRow> = tx
             .opt(
-                "UPDATE gates SET code = $2, rotated_at = $3 WHERE id = $1 RETURNING id, name, code",
-                &args![id, code, now],
+                "UPDATE gates SET code = $2, rotated_at = $3 WHERE id = $1 AND market_id = $4 RETURNING id, name, code",
+                &args![id, code, now, market],
             )
             .await?;
         if gate.is_some() {
@@ -113,8 +125,15 @@ impl Gates {
         Ok(Some(GateEntry { gate: gate.name, entered_at: to_api(entered_at), repeated: false }))
     }
 
-    /// Every visit in [from, to), for one phone or everyone, oldest first (at most 20,000).
-    pub async fn visits(&self, from: DateTime<Utc>, to: DateTime<Utc>, phone: Option<&str>) -> StoreResult<Vec<Visit>> {
+    /// Every visit through `market`'s gates in [from, to), for one phone or everyone, oldest
+    /// first (at most 20,000).
+    pub async fn visits(
+        &self,
+        market: shared::MarketId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        phone: Option<&str>,
+    ) -> StoreResult<Vec<Visit>> {
         #[derive(Deserialize)]
         struct Row {
             id: i64,
@@ -130,9 +149,9 @@ impl Gates {
             .all(
                 "SELECT v.id, g.name AS gate, v.entered_at, v.phone, v.building, v.unit, v.room \
                  FROM gate_visits v JOIN gates g ON g.id = v.gate_id \
-                 WHERE v.entered_at >= $1 AND v.entered_at < $2 AND ($3 IS NULL OR v.phone = $3) \
+                 WHERE v.entered_at >= $1 AND v.entered_at < $2 AND ($3 IS NULL OR v.phone = $3) AND g.market_id = $4 \
                  ORDER BY v.entered_at, v.id LIMIT 20000",
-                &args![from, to, phone],
+                &args![from, to, phone, market],
             )
             .await?;
         Ok(rows

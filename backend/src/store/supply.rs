@@ -297,18 +297,33 @@ impl Supply {
 
     /// A stall's lots (or every stall's, for staff), newest first, at most `limit` before the
     /// lot `before`.
-    pub async fn lots(&self, stall: Option<i64>, before: Option<i64>, limit: i64) -> StoreResult<Vec<Lot>> {
+    pub async fn lots(
+        &self,
+        market: Option<shared::MarketId>,
+        stall: Option<i64>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<Lot>> {
         let rows: Vec<LotRow> = self
             .db
             .all(
                 &format!(
                     "{LOT_SELECT} WHERE ($1 IS NULL OR l.vendor_id = $1) AND ($2 IS NULL OR l.id < $2) \
+                     AND ($4 IS NULL OR v.market_id = $4) \
                      ORDER BY l.id DESC LIMIT $3"
                 ),
-                &args![stall, before, limit],
+                &args![stall, before, limit, market.map(shared::MarketId::get)],
             )
             .await?;
         self.shown(rows).await
+    }
+
+    /// The market of the lot's stall; None: no such lot.
+    pub async fn lot_market(&self, id: i64) -> StoreResult<Option<shared::MarketId>> {
+        Ok(self
+            .db
+            .opt("SELECT v.market_id FROM lots l JOIN vendors v ON v.id = l.vendor_id WHERE l.id = $1", &args![id])
+            .await?)
     }
 
     /// The public board (公示): every rapid test done in [from, to), with its lot and what was

@@ -7,6 +7,10 @@ use super::*;
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Batch {
     pub id: BatchId,
+    /// The market it belongs to (its slot's). The storefront never reads it (every answer is
+    /// already of the caller's market), so its bundles do not carry the code to.
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
+    pub market_id: MarketId,
     pub slot_id: SlotId,
     pub slot_starts_at: String,
     /// The building's number, or a group-buy drop's buildings (`3、5`).

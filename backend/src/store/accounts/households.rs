@@ -469,6 +469,7 @@ impl Households {
     /// (building, unit, room, id): a page costs the same however deep.
     pub async fn search(
         &self,
+        market: MarketId,
         filter: &HouseholdFilter,
         limit: i64,
         after: Option<i64>,
@@ -478,20 +479,31 @@ impl Households {
             .db
             .all(
                 &format!(
-                    "{HOUSEHOLD_SELECT} WHERE (CAST($1 AS TEXT) IS NULL OR b.number = $1) \
+                    "{HOUSEHOLD_SELECT} WHERE b.market_id = $6 AND (CAST($1 AS TEXT) IS NULL OR b.number = $1) \
                      AND (CAST($2 AS TEXT) IS NULL OR h.unit = $2) \
                      AND (CAST($3 AS TEXT) IS NULL OR h.room LIKE $3 ESCAPE '\\') \
                      AND (CAST($4 AS BIGINT) IS NULL OR (h.building_id, h.unit, h.room, h.id) > \
                           (SELECT k.building_id, k.unit, k.room, k.id FROM households k WHERE k.id = $4)) \
                      ORDER BY h.building_id, h.unit, h.room, h.id LIMIT $5"
                 ),
-                &args![filter.building.as_deref(), filter.unit.as_deref(), room, after, limit + 1],
+                &args![filter.building.as_deref(), filter.unit.as_deref(), room, after, limit + 1, market],
             )
             .await?;
         let more = rows.len() as i64 > limit;
         let shown: Vec<Household> = rows.into_iter().take(limit as usize).map(Into::into).collect();
         let next = if more { shown.last().map(|h| h.id.get()) } else { None };
         Ok((shown, next))
+    }
+
+    /// The market of the household's building; None: no such household.
+    pub async fn market_of(&self, id: i64) -> StoreResult<Option<MarketId>> {
+        Ok(self
+            .db
+            .opt(
+                "SELECT b.market_id FROM households h JOIN buildings b ON b.id = h.building_id WHERE h.id = $1",
+                &args![id],
+            )
+            .await?)
     }
 
     /// Sets the flags given (None: unchanged). None: no such household.

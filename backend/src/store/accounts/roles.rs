@@ -142,10 +142,24 @@ impl Accounts {
         Ok(Ok((user, ended)))
     }
 
-    /// Accounts whose phone starts with `phone` (all when empty) holding `role` (any when None),
+    /// The market of the account of `phone` (its home's, else its own); None: nobody has it.
+    pub async fn market_of_phone(&self, phone: &str) -> StoreResult<Option<MarketId>> {
+        Ok(self
+            .db
+            .opt(
+                "SELECT COALESCE(b.market_id, u.market_id) AS market_id FROM users u \
+                 LEFT JOIN households h ON h.id = u.household_id LEFT JOIN buildings b ON b.id = h.building_id \
+                 WHERE u.phone = $1 AND u.erased_at IS NULL",
+                &args![phone],
+            )
+            .await?)
+    }
+
+    /// Accounts of `market` whose phone starts with `phone` (all when empty) holding `role` (any when None),
     /// `limit` at a time in the order they were made, after the account `after`.
     pub async fn search(
         &self,
+        market: MarketId,
         phone: &str,
         role: Option<Role>,
         limit: i64,
@@ -157,10 +171,11 @@ impl Accounts {
             .all(
                 &format!(
                     "{USER_SELECT} WHERE u.id > $1 AND u.erased_at IS NULL AND COALESCE(u.phone, '') LIKE $2 \
+                     AND COALESCE(b.market_id, u.market_id) = $5 \
                      AND ($3 = '' OR EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = $3)) \
                      ORDER BY u.id LIMIT $4"
                 ),
-                &args![after.unwrap_or(0), pattern, role.map_or("", |r| r.as_str()), limit + 1],
+                &args![after.unwrap_or(0), pattern, role.map_or("", |r| r.as_str()), limit + 1, market],
             )
             .await?;
         let mut users: Vec<UserRecord> = rows.into_iter().map(UserRecord::from).collect();

@@ -35,9 +35,11 @@ const OPEN_ORDERS: &str = "o.slot_id = $1 AND o.batch_id IS NULL \
 const BATCH_BUILDING: &str =
     "CASE WHEN o.group_buy_id IS NULL AND o.pickup_point_id IS NULL THEN o.building ELSE '' END";
 
-const BATCH: &str = "SELECT b.id, b.slot_id, s.starts_at AS slot_starts_at, b.building, b.group_buy_id, b.status, \
+const BATCH: &str =
+    "SELECT b.id, b.slot_id, s.market_id, s.starts_at AS slot_starts_at, b.building, b.group_buy_id, b.status, \
      b.volunteer_id, u.phone AS volunteer_phone, b.created_at, b.claimed_at, b.pickup_point_id, pp.name AS point_name, \
-     (SELECT bd.closed FROM buildings bd WHERE bd.number = b.building ORDER BY bd.id LIMIT 1) AS to_gate FROM batches b \
+     (SELECT bd.closed FROM buildings bd WHERE bd.market_id = s.market_id AND bd.number = b.building \
+      ORDER BY bd.id LIMIT 1) AS to_gate FROM batches b \
      JOIN slots s ON s.id = b.slot_id LEFT JOIN users u ON u.id = b.volunteer_id \
      LEFT JOIN pickup_points pp ON pp.id = b.pickup_point_id";
 
@@ -45,6 +47,7 @@ const BATCH: &str = "SELECT b.id, b.slot_id, s.starts_at AS slot_starts_at, b.bu
 struct BatchRow {
     id: i64,
     slot_id: i64,
+    market_id: shared::MarketId,
     slot_starts_at: DateTime<Utc>,
     building: String,
     group_buy_id: Option<i64>,
@@ -78,6 +81,7 @@ struct HeldOrder {
 fn batch_of(r: BatchRow, label: String, orders: i64, status: BatchStatus, manifest: Option<Vec<Stop>>) -> Batch {
     Batch {
         id: shared::BatchId(r.id),
+        market_id: r.market_id,
         slot_id: shared::SlotId(r.slot_id),
         slot_starts_at: to_api(r.slot_starts_at),
         building: label,
@@ -245,6 +249,7 @@ impl Batches {
     /// decides). Two grouped reads over those slots' orders and batches.
     pub async fn work_by_slot(
         &self,
+        market: shared::MarketId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         volunteer: i64,
@@ -266,12 +271,12 @@ impl Batches {
             .db
             .all(
                 "SELECT o.slot_id, o.building, o.group_buy_id, o.pickup_point_id, o.status, COUNT(*) AS n FROM slots s \
-                 JOIN orders o ON o.slot_id = s.id WHERE s.starts_at >= $1 AND s.starts_at < $2 \
+                 JOIN orders o ON o.slot_id = s.id WHERE s.starts_at >= $1 AND s.starts_at < $2 AND s.market_id = $3 \
                  AND s.kind = 'delivery' AND o.batch_id IS NULL \
                  AND (o.building IS NOT NULL OR o.pickup_point_id IS NOT NULL) \
                  AND o.status IN ('placed', 'paid', 'confirmed', 'packed') \
                  GROUP BY o.slot_id, o.building, o.group_buy_id, o.pickup_point_id, o.status",
-                &args![from, to],
+                &args![from, to, market],
             )
             .await?;
         let mine: Vec<Mine> = self
@@ -302,8 +307,10 @@ impl Batches {
 
     /// The rounds done between `from` and `to` (of one volunteer, or of all), newest first:
     /// (round, its batch, its building, the volunteer's phone and name).
+    /// `market`: only rounds of its slots (None: any, for one volunteer's own).
     pub async fn rounds(
         &self,
+        market: Option<shared::MarketId>,
         volunteer: Option<i64>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -322,10 +329,11 @@ impl Batches {
             .db
             .all(
                 "SELECT b.id, b.building, b.volunteer_id, b.claimed_at, b.done_at, u.phone, u.display_name \
-                 FROM batches b JOIN users u ON u.id = b.volunteer_id \
+                 FROM batches b JOIN users u ON u.id = b.volunteer_id JOIN slots s ON s.id = b.slot_id \
                  WHERE b.status = 'done' AND b.done_at >= $1 AND b.done_at < $2 \
-                 AND (CAST($3 AS BIGINT) IS NULL OR b.volunteer_id = $3) ORDER BY b.done_at DESC, b.id DESC LIMIT 100000",
-                &args![from, to, volunteer],
+                 AND (CAST($3 AS BIGINT) IS NULL OR b.volunteer_id = $3) \
+                 AND (CAST($4 AS BIGINT) IS NULL OR s.market_id = $4) ORDER BY b.done_at DESC, b.id DESC LIMIT 100000",
+                &args![from, to, volunteer, market.map(shared::MarketId::get)],
             )
             .await?;
         Ok(rows
@@ -635,6 +643,7 @@ impl Batches {
     /// delivered, when, to which household. What an epidemic investigation asks for.
     pub async fn contacts(
         &self,
+        market: shared::MarketId,
         volunteer_phone: Option<&str>,
         building: Option<&str>,
         from: DateTime<Utc>,
@@ -655,11 +664,11 @@ impl Batches {
             .db
             .all(
                 "SELECT o.id, o.delivered_at, v.phone, o.building, o.unit, o.room, o.left_at_door, o.slot_id \
-                 FROM orders o JOIN users v ON v.id = o.delivered_by \
-                 WHERE o.delivered_at >= $1 AND o.delivered_at < $2 \
+                 FROM orders o JOIN users v ON v.id = o.delivered_by JOIN slots s ON s.id = o.slot_id \
+                 WHERE o.delivered_at >= $1 AND o.delivered_at < $2 AND s.market_id = $5 \
                  AND (CAST($3 AS TEXT) IS NULL OR v.phone = $3) AND (CAST($4 AS TEXT) IS NULL OR o.building = $4) \
                  ORDER BY o.delivered_at, o.id LIMIT 10000",
-                &args![from, to, volunteer_phone, building],
+                &args![from, to, volunteer_phone, building, market],
             )
             .await?;
         Ok(rows
@@ -705,7 +714,8 @@ impl Batches {
     }
 
     /// Reports, newest first (staff).
-    pub async fn problems(&self) -> StoreResult<Vec<shared::api::Problem>> {
+    /// `market`'s residents' reports, newest first.
+    pub async fn problems(&self, market: shared::MarketId) -> StoreResult<Vec<shared::api::Problem>> {
         #[derive(Deserialize)]
         struct Row {
             id: i64,
@@ -724,8 +734,9 @@ impl Batches {
                 "SELECT p.id, p.order_id, p.text, p.created_at, o.building, o.unit, o.room, u.phone, \
                  v.phone AS delivered_by FROM order_problems p JOIN orders o ON o.id = p.order_id \
                  JOIN users u ON u.id = p.user_id LEFT JOIN users v ON v.id = o.delivered_by \
+                 JOIN slots s ON s.id = o.slot_id WHERE s.market_id = $1 \
                  ORDER BY p.id DESC LIMIT 500",
-                &[],
+                &args![market],
             )
             .await?;
         Ok(rows

@@ -206,7 +206,9 @@ impl GroupBuys {
             Some(h) => self.db.opt("SELECT building_id FROM households WHERE id = $1", &args![h]).await?,
             None => None,
         };
-        let Some(sight) = sight(viewer, &building_ids, household_building, g.status) else { return Ok(None) };
+        let Some(sight) = sight(viewer, g.market_id, &building_ids, household_building, g.status) else {
+            return Ok(None);
+        };
         let items: Vec<ItemRow> = self.db.all(ITEMS, &args![id]).await?;
         let items = items
             .into_iter()
@@ -228,6 +230,7 @@ impl GroupBuys {
             _ => None,
         };
         Ok(Some(GroupBuy {
+            market_id: g.market_id,
             id: shared::GroupBuyId(id),
             title: g.title,
             status: g.status,
@@ -257,7 +260,7 @@ impl GroupBuys {
         let ids: Vec<i64> = self
             .db
             .all(
-                "SELECT g.id FROM group_buys g WHERE (g.status = 'open' OR g.created_at > $1) AND ($2 \
+                "SELECT g.id FROM group_buys g WHERE g.market_id = $6 AND (g.status = 'open' OR g.created_at > $1) AND ($2 \
                  OR ($3 AND g.status = 'open') \
                  OR EXISTS (SELECT 1 FROM group_buy_buildings gb JOIN households h ON h.building_id = gb.building_id \
                             WHERE gb.group_buy_id = g.id AND h.id = $4) \
@@ -269,7 +272,8 @@ impl GroupBuys {
                     viewer.runner.staff,
                     viewer.volunteer,
                     viewer.household_id,
-                    viewer.user_id
+                    viewer.user_id,
+                    viewer.runner.market
                 ],
             )
             .await?;
@@ -359,12 +363,13 @@ impl GroupBuys {
     }
 }
 
-const GROUP_BUY: &str = "SELECT g.title, g.status, g.min_households, g.joined_households, g.opens_at, \
+const GROUP_BUY: &str = "SELECT g.market_id, g.title, g.status, g.min_households, g.joined_households, g.opens_at, \
      g.priority_opens_at, g.deadline, g.slot_id, g.on_shortfall, g.created_at, g.closed_at, g.outcome, \
      s.starts_at AS slot_starts_at, s.ends_at AS slot_ends_at FROM group_buys g JOIN slots s ON s.id = g.slot_id";
 
 #[derive(Deserialize)]
 struct GroupBuyRow {
+    market_id: shared::MarketId,
     title: String,
     status: GroupBuyStatus,
     min_households: i64,
