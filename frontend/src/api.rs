@@ -855,6 +855,16 @@ pub fn batch_path(id: i64) -> String {
     format!("/api/v1/batches/{id}")
 }
 
+// ---------- markets ----------
+
+/// The deployment's markets.
+pub const MARKETS: &str = "/api/v1/markets";
+
+/// Opens a market with its first staff member (the first market's staff).
+pub async fn open_market(body: &shared::api::NewMarket) -> ApiResult<shared::api::Market> {
+    parse(send(Call::new("POST", "/api/v1/admin/markets"), body).await?)
+}
+
 // ---------- pickup points (自提点) ----------
 
 /// The open pickup points; with a slot, the places each has left in it.

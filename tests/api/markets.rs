@@ -187,6 +187,10 @@ async fn two_markets(db: Db) {
     app.set_cart(&neighbour, cabbage, 0).await;
     assert_eq!(app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["stock"], stock, "nothing taken");
 
+    let reset = format!("/api/v1/orders/{}/handoff/reset", placed.body["id"]);
+    assert_eq!(app.post(&reset, &json!({}), Some(&staff)).await.status, 404, "another market's order");
+    assert_eq!(app.post(&reset, &json!({}), Some(&staff_2)).await.status, 200);
+
     // Volunteers see and claim their own market's batches only.
     let (volunteer_2, _) = app.login("13800000613").await;
     let (volunteer_1, _) = app.login("13800000201").await;

@@ -1275,6 +1275,37 @@ async fn a_wechat_resident_binds_their_phone_and_keeps_the_orders() {
     browser.quit().await;
 }
 
+/// 多市场: the first market's staff open a second market on its page, naming its first staff
+/// member; the new market is listed, and its staff member's login is that market's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_open_a_second_market_on_its_page() {
+    assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
+    let app = spawn_app_with(Db::Sqlite, |c| c.sms.resend_interval = Duration::ZERO).await;
+    let browser = Driver::start().await;
+    log_in(&browser, &app, "13800000000", "/staff/markets").await;
+    browser.wait_for(".market", WAIT).await;
+    set_input(&browser, "#market-name", "翠苑市场").await;
+    set_input(&browser, "#market-staff", "13800000621").await;
+    browser.click(&browser.wait_for("#market-open", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#markets')?.textContent.includes('翠苑市场')", "the new market")
+        .await;
+    let message = browser.text(&browser.wait_for("#markets-message", WAIT).await).await;
+    assert!(message.contains("翠苑市场"), "{message}");
+    // The same name again: the server's refusal is shown, nothing more is opened.
+    set_input(&browser, "#market-name", "翠苑市场").await;
+    set_input(&browser, "#market-staff", "13800000622").await;
+    browser.click(&browser.wait_for("#market-open", WAIT).await).await;
+    wait_until(&browser, "document.querySelector('#markets-message.form-error') !== null", "the refusal").await;
+    let markets = app.get("/api/v1/markets", None).await.body;
+    assert_eq!(markets["items"].as_array().map(Vec::len), Some(2), "{markets}");
+    let (_, me) = app.login("13800000621").await;
+    assert_eq!(
+        (me["market_id"].clone(), me["roles"].clone()),
+        (markets["items"][1]["id"].clone(), serde_json::json!(["staff"]))
+    );
+    browser.quit().await;
+}
+
 /// 爱心捐助 end to end: a neighbour gives ¥50 on the donation page and pays through the
 /// simulated WeChat sheet; staff see a quarantined household's order waiting for help and pay
 /// it from the pool (the second press confirms); the household sees its order paid by donations;
@@ -1875,7 +1906,15 @@ async fn axe_finds_nothing_serious_on_any_page() {
     if let Some(g) = group {
         pages.push((Some(&resident), format!("/group/{g}")));
     }
-    for page in ["/staff", "/staff/dispatch", "/staff/donations", "/staff/supply", "/staff/trace", "/staff/points"] {
+    for page in [
+        "/staff",
+        "/staff/dispatch",
+        "/staff/donations",
+        "/staff/supply",
+        "/staff/trace",
+        "/staff/points",
+        "/staff/markets",
+    ] {
         pages.push((Some(&staff), page.into()));
     }
     let (keeper, _) = app.login("13800000501").await;

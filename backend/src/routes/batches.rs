@@ -409,10 +409,14 @@ async fn contact_list(state: &AppState, staff: &StaffUser, q: &ContactQuery) -> 
 #[post("/orders/{id}/handoff/reset")]
 pub async fn reset_handoff(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
+    let market = state.store.batches().order_market(id).await?.ok_or_else(|| ApiError::not_found("order"))?;
+    if let Some(refusal) = elsewhere(staff.0.user.market_id, market, "order") {
+        return Err(refusal.into());
+    }
     if !state.store.batches().reset_handoff(id).await? {
         return Err(ApiError::not_found("order"));
     }

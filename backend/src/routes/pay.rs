@@ -197,13 +197,13 @@ pub async fn demo_pay(
 #[get("/admin/refunds")]
 pub async fn open_refunds(
     state: web::Data<AppState>,
-    _staff: crate::auth::StaffUser,
+    staff: crate::auth::StaffUser,
     page: web::Query<shared::api::PageQuery>,
 ) -> ApiResult<web::Json<shared::api::Page<shared::api::OpenRefund>>> {
     let items: Vec<shared::api::OpenRefund> = state
         .store
         .payments()
-        .open_refunds(500)
+        .open_refunds(staff.0.user.market_id, 500)
         .await?
         .into_iter()
         .map(|r| shared::api::OpenRefund {

@@ -63,12 +63,17 @@ impl Points {
         Self { db }
     }
 
-    /// The keeper's account (made if new), by phone.
-    async fn keeper(tx: &mut super::db::Tx, phone: Option<&str>, now: DateTime<Utc>) -> StoreResult<Option<i64>> {
+    /// The keeper's account (made if new, then of the point's market), by phone.
+    async fn keeper(
+        tx: &mut super::db::Tx,
+        market: shared::MarketId,
+        phone: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<i64>> {
         let Some(phone) = phone else { return Ok(None) };
         tx.exec(
-            "INSERT INTO users (phone, created_at) VALUES ($1, $2) ON CONFLICT (phone) DO NOTHING",
-            &args![phone, now],
+            "INSERT INTO users (phone, created_at, market_id) VALUES ($1, $2, $3) ON CONFLICT (phone) DO NOTHING",
+            &args![phone, now, market],
         )
         .await?;
         Ok(Some(tx.one("SELECT id FROM users WHERE phone = $1", &args![phone]).await?))
@@ -93,7 +98,7 @@ impl Points {
                 format!("已有“{}” (a pickup point of this name exists)", p.name),
             )));
         }
-        let keeper = Self::keeper(&mut tx, p.keeper_phone.as_deref(), now).await?;
+        let keeper = Self::keeper(&mut tx, market, p.keeper_phone.as_deref(), now).await?;
         let fields = args![
             p.name.as_str(),
             p.address.as_str(),

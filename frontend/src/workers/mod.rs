@@ -4,6 +4,7 @@
 //! which sends the worker back here.
 
 mod goods;
+mod markets;
 mod points;
 mod pool;
 mod scan;
@@ -33,6 +34,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/staff/supply") view=supply::SupplyPage/>
                 <Route path=path!("/staff/trace") view=trace::TracePage/>
                 <Route path=path!("/staff/points") view=points::PointsPage/>
+                <Route path=path!("/staff/markets") view=markets::MarketsPage/>
                 <Route path=path!("/volunteer/point") view=points::KeeperPage/>
                 <Route path=path!("/producer") view=supply::ProducerPage/>
                 <Route path=path!("/staff/batch/:id") view=volunteer::StaffBatchPage/>

@@ -26,6 +26,7 @@ pub fn StaffPage() -> impl IntoView {
             <A href="/staff/supply"><span class="btn secondary block" id="supply-link">{tr("采购计划与供货方", "Supply planning and producers")}</span></A>
             <A href="/staff/trace"><span class="btn secondary block" id="trace-link">{tr("入场登记与追溯", "Gate and contact trace")}</span></A>
             <A href="/staff/points"><span class="btn secondary block" id="points-link">"📍 " {tr("自提点", "Pickup points")}</span></A>
+            <A href="/staff/markets"><span class="btn secondary block" id="markets-link">"🏪 " {tr("市场", "Markets")}</span></A>
             <SlotsAdmin/> <OpenRefunds/> <LotsAdmin/> <PriceCapAdmin/> <AreaAdmin/> <super::goods::BuildingList/> <super::setup::CatalogueSetup/> <super::goods::StallOpening/> <super::goods::ProductEditor/> <super::goods::BoxPacking/> <super::goods::CatalogueFile/> <super::goods::People/> <super::goods::AuditLog/> <HouseholdsAdmin/> <RegisterImport/> <EraseResident/>
         </Guarded>
     }

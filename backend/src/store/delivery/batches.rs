@@ -549,6 +549,14 @@ impl Batches {
     }
 
     /// Staff let an order take codes again after too many wrong ones. False: no such order.
+    /// The market of the order's slot; None: no such order.
+    pub async fn order_market(&self, order_id: i64) -> StoreResult<Option<shared::MarketId>> {
+        Ok(self
+            .db
+            .opt("SELECT s.market_id FROM orders o JOIN slots s ON s.id = o.slot_id WHERE o.id = $1", &args![order_id])
+            .await?)
+    }
+
     pub async fn reset_handoff(&self, order_id: i64) -> StoreResult<bool> {
         let mut tx = self.db.begin().await?;
         let changed = tx.exec("UPDATE orders SET handoff_attempts = 0 WHERE id = $1", &args![order_id]).await?;

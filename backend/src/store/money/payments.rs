@@ -197,13 +197,14 @@ impl Payments {
 
     /// Refunds that have not come back yet (owed, asked, or failed: staff must see to those),
     /// oldest first.
-    pub async fn open_refunds(&self, limit: i64) -> StoreResult<Vec<RefundRecord>> {
-        self.refunds_where("r.status <> 'succeeded'", limit, None).await
+    /// `market`'s refunds (of its slots' orders and its group-buys) whose money is not back yet.
+    pub async fn open_refunds(&self, market: shared::MarketId, limit: i64) -> StoreResult<Vec<RefundRecord>> {
+        self.refunds_where("r.status <> 'succeeded'", limit, None, Some(market)).await
     }
 
     /// Refunds recorded and not yet asked of WeChat Pay (oldest first).
     pub async fn due_refunds(&self, limit: i64) -> StoreResult<Vec<RefundRecord>> {
-        self.refunds_where("r.status = 'due'", limit, None).await
+        self.refunds_where("r.status = 'due'", limit, None, None).await
     }
 
     /// Refunds asked of WeChat Pay with no word of their end since `before`: to ask about.
@@ -262,7 +263,7 @@ impl Payments {
 
     /// Refunds of an order (oldest first).
     pub async fn refunds(&self, order_id: i64) -> StoreResult<Vec<RefundRecord>> {
-        self.refunds_where("r.order_id = $2", 1000, Some(order_id)).await
+        self.refunds_where("r.order_id = $2", 1000, Some(order_id), None).await
     }
 
     async fn refunds_where(
@@ -270,13 +271,18 @@ impl Payments {
         condition: &str,
         limit: i64,
         order_id: Option<i64>,
+        market: Option<shared::MarketId>,
     ) -> StoreResult<Vec<RefundRecord>> {
         let sql = format!(
             "SELECT r.out_refund_no, r.order_id, r.out_trade_no, r.amount_fen, \
              COALESCE(p.amount_fen, sp.amount_fen) AS total_fen, r.reason, r.status, r.group_buy_id FROM refunds r LEFT JOIN payments p ON p.out_trade_no = r.out_trade_no \
              LEFT JOIN share_payments sp ON sp.out_trade_no = r.out_trade_no WHERE {condition} \
-             AND (CAST($2 AS BIGINT) IS NULL OR r.order_id = $2) ORDER BY r.created_at, r.out_refund_no LIMIT $1"
+             AND (CAST($2 AS BIGINT) IS NULL OR r.order_id = $2) \
+             AND (CAST($3 AS BIGINT) IS NULL OR COALESCE( \
+                  (SELECT s.market_id FROM orders o JOIN slots s ON s.id = o.slot_id WHERE o.id = r.order_id), \
+                  (SELECT g.market_id FROM group_buys g WHERE g.id = r.group_buy_id)) = $3) \
+             ORDER BY r.created_at, r.out_refund_no LIMIT $1"
         );
-        Ok(self.db.all(&sql, &args![limit, order_id]).await?)
+        Ok(self.db.all(&sql, &args![limit, order_id, market.map(shared::MarketId::get)]).await?)
     }
 }
