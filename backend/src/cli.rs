@@ -210,7 +210,7 @@ async fn check() -> ExitCode {
     let orders: i64 = books.orders.iter().map(|c| c.n).sum();
     println!(
         "{}: {} products ({} units given to sell), {} slots, {} orders, {} group-buy items, {} WeChat payments, \
-         pool {} fen",
+         {} markets' pools {} fen",
         database(&config),
         books.stock.len(),
         books.stock.iter().map(|p| p.stocked).sum::<i64>(),
@@ -218,7 +218,8 @@ async fn check() -> ExitCode {
         orders,
         books.items.len(),
         books.payments.len(),
-        books.pool_balance_fen
+        books.pools.len(),
+        books.pools.iter().map(|p| p.balance_fen).sum::<i64>()
     );
     if broken.is_empty() {
         println!("the books balance");

@@ -24,6 +24,13 @@ async fn listed(app: &TestApp, path: &str, token: Option<&str>) -> Vec<i64> {
     ids(&r.body)
 }
 
+/// The orders staff see waiting for the donation pool.
+async fn needs(app: &TestApp, staff: &str) -> Vec<i64> {
+    let r = app.get("/api/v1/admin/donations/needs", Some(staff)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body["items"].as_array().map(|l| l.iter().filter_map(|n| n["order_id"].as_i64()).collect()).unwrap_or_default()
+}
+
 async fn two_markets(db: Db) {
     let app = spawn_app(db).await;
     let (staff, me) = app.login(STAFF).await;
@@ -294,4 +301,43 @@ async fn two_markets(db: Db) {
         )
         .await;
     assert_eq!((r.status, r.error_code()), (400, "invalid_field"));
+
+    // Each market has its own donation pool: gifts to it, its households' orders paid from it,
+    // its own ledger. The first market's (the demo's community fund) is untouched by the second's.
+    let pool_1 = app.get("/api/v1/donations/pool", None).await.body;
+    let pool_2 = app.get(&format!("/api/v1/donations/pool?market_id={market}"), None).await.body;
+    assert_eq!((pool_2["balance_fen"].as_i64(), pool_2["gifts"].as_i64()), (Some(0), Some(0)), "{pool_2:?}");
+    assert_eq!(app.get("/api/v1/donations/pool?market_id=999", None).await.status, 404);
+    let org = json!({ "donor_name": "翠苑业委会", "amount_fen": 3000 });
+    assert_eq!(app.post("/api/v1/admin/donations", &org, Some(&staff_2)).await.status, 201);
+    let gift = app.post("/api/v1/donations", &json!({ "amount_fen": 500 }), Some(&neighbour)).await;
+    assert_eq!(gift.status, 201, "{:?}", gift.body);
+    let params = app.post(&format!("/api/v1/donations/{}/pay", gift.body["id"]), &json!({}), Some(&neighbour)).await;
+    assert_eq!(params.status, 200, "{:?}", params.body);
+    assert_eq!(app.post("/api/v1/demo/wechat-pay", &params.body, None).await.status, 200);
+    let seen = app.get("/api/v1/donations/pool", Some(&neighbour)).await.body;
+    assert_eq!((seen["balance_fen"].as_i64(), seen["gifts"].as_i64()), (Some(3500), Some(2)), "{seen:?}");
+    assert_eq!(app.get("/api/v1/donations/pool", None).await.body, pool_1, "the first market's pool as it was");
+    let home_2 = app.get("/api/v1/me", Some(&neighbour)).await.body["household"]["id"].as_i64().expect("home");
+    let r = app.patch(&format!("/api/v1/admin/households/{home_2}"), &flag, Some(&staff_2)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let order_2 = placed.body["id"].as_i64().expect("order");
+    assert_eq!(needs(&app, &staff_2).await, [order_2]);
+    assert!(!needs(&app, &staff).await.contains(&order_2), "another market's need");
+    let allocate = json!({ "order_id": order_2 });
+    let r = app.post("/api/v1/admin/donations/allocations", &allocate, Some(&staff)).await;
+    assert_eq!(r.status, 404, "not the first market's pool to pay: {:?}", r.body);
+    let r = app.post("/api/v1/admin/donations/allocations", &allocate, Some(&staff_2)).await;
+    assert_eq!((r.status, r.body["balance_fen"].as_i64()), (201, Some(2900)), "{:?}", r.body);
+    let ledger_2 = app.get("/api/v1/admin/donations/ledger", Some(&staff_2)).await.body;
+    assert_eq!(crate::donations::assert_balances(&ledger_2), 2900);
+    assert_eq!(ledger_2["entries"].as_array().map(Vec::len), Some(3), "two gifts and the allocation");
+    let ledger_1 = app.get("/api/v1/admin/donations/ledger", Some(&staff)).await.body;
+    assert_eq!(ledger_1["balance_fen"], pool_1["balance_fen"]);
+    let orders_1: Vec<i64> = ledger_1["entries"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|e| e["order_id"].as_i64()).collect())
+        .unwrap_or_default();
+    assert!(!orders_1.contains(&order_2), "{ledger_1:?}");
+    assert_eq!(app.get("/api/v1/donations/pool", None).await.body, pool_1);
 }

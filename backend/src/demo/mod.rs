@@ -502,6 +502,7 @@ pub async fn fill_pool(
 ) -> crate::store::StoreResult<i64> {
     let staff = store.accounts().user_for_phone(STAFF_PHONE, now).await?;
     let gift = crate::store::money::donations::NewGift {
+        market: shared::MarketId::FIRST,
         user_id: None,
         donor_name: Some("振大社区爱心基金"),
         amount: shared::Fen::stored(10_000),

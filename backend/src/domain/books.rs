@@ -82,6 +82,18 @@ pub struct OfferDayBooks {
     pub lines_quantity: i64,
 }
 
+/// A market's donation pool: its balance, what its ledger sums to and says last, and what is
+/// left of its gifts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct PoolBooks {
+    pub market_id: i64,
+    pub balance_fen: i64,
+    pub ledger_sum_fen: i64,
+    /// The balance the ledger's newest line records (None: no line yet).
+    pub last_balance_fen: Option<i64>,
+    pub gifts_left_fen: i64,
+}
+
 /// What `check` reads, all from one consistent read of the database.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Books {
@@ -93,10 +105,8 @@ pub struct Books {
     pub in_orders: Vec<HeldBooks>,
     /// Group-buy items' maximum by product and their group-buy's status.
     pub set_aside: Vec<HeldBooks>,
-    pub pool_balance_fen: i64,
-    pub pool_ledger_sum_fen: i64,
-    /// The balance the ledger's newest line records (None: no line yet).
-    pub pool_ledger_last_balance_fen: Option<i64>,
+    /// Each market's donation pool.
+    pub pools: Vec<PoolBooks>,
     pub payments: Vec<PaymentBooks>,
     pub offer_days: Vec<OfferDayBooks>,
 }
@@ -171,18 +181,25 @@ pub fn check(books: &Books) -> Vec<Broken> {
             )));
         }
     }
-    if books.pool_balance_fen != books.pool_ledger_sum_fen {
-        broken.push(Broken(format!(
-            "donation pool: balance {} fen, its ledger sums to {} fen",
-            books.pool_balance_fen, books.pool_ledger_sum_fen
-        )));
-    }
-    if books.pool_ledger_last_balance_fen.is_some_and(|last| last != books.pool_balance_fen) {
-        broken.push(Broken(format!(
-            "donation pool: balance {} fen, the ledger's last line says {} fen",
-            books.pool_balance_fen,
-            books.pool_ledger_last_balance_fen.unwrap_or_default()
-        )));
+    for pool in &books.pools {
+        let (market, balance) = (pool.market_id, pool.balance_fen);
+        if balance != pool.ledger_sum_fen {
+            broken.push(Broken(format!(
+                "market {market}'s donation pool: balance {balance} fen, its ledger sums to {} fen",
+                pool.ledger_sum_fen
+            )));
+        }
+        if let Some(last) = pool.last_balance_fen.filter(|&last| last != balance) {
+            broken.push(Broken(format!(
+                "market {market}'s donation pool: balance {balance} fen, the ledger's last line says {last} fen"
+            )));
+        }
+        if balance != pool.gifts_left_fen {
+            broken.push(Broken(format!(
+                "market {market}'s donation pool: balance {balance} fen, its gifts have {} fen left",
+                pool.gifts_left_fen
+            )));
+        }
     }
     for p in &books.payments {
         if p.amount_fen != p.order_total_fen {
@@ -254,9 +271,22 @@ mod tests {
                 HeldBooks { product_id: 5, status: "open".into(), quantity: 10 },
                 HeldBooks { product_id: 5, status: "confirmed".into(), quantity: 8 },
             ],
-            pool_balance_fen: 500,
-            pool_ledger_sum_fen: 500,
-            pool_ledger_last_balance_fen: Some(500),
+            pools: vec![
+                PoolBooks {
+                    market_id: 1,
+                    balance_fen: 500,
+                    ledger_sum_fen: 500,
+                    last_balance_fen: Some(500),
+                    gifts_left_fen: 500,
+                },
+                PoolBooks {
+                    market_id: 2,
+                    balance_fen: 0,
+                    ledger_sum_fen: 0,
+                    last_balance_fen: None,
+                    gifts_left_fen: 0,
+                },
+            ],
             payments: vec![PaymentBooks {
                 order_id: 9,
                 amount_fen: 1200,
@@ -302,8 +332,21 @@ mod tests {
         assert_eq!(broken(&|b| b.stock[0].stock = 21).len(), 1);
         assert_eq!(broken(&|b| b.in_orders[2].status = "paid".into()).len(), 1);
         assert_eq!(broken(&|b| b.set_aside[0].status = "failed".into()).len(), 1);
-        assert_eq!(broken(&|b| b.pool_ledger_sum_fen = 400).len(), 1);
-        assert_eq!(broken(&|b| b.pool_ledger_last_balance_fen = Some(450)).len(), 1);
+        assert_eq!(broken(&|b| b.pools[0].ledger_sum_fen = 400).len(), 1);
+        assert_eq!(broken(&|b| b.pools[0].last_balance_fen = Some(450)).len(), 1);
+        assert_eq!(
+            broken(&|b| b.pools[1].gifts_left_fen = 300),
+            ["market 2's donation pool: balance 0 fen, its gifts have 300 fen left"]
+        );
+        // A gift moved to the other market's pool: each market's books are its own.
+        assert_eq!(
+            broken(&|b| {
+                b.pools[0].balance_fen = 400;
+                b.pools[1].balance_fen = 100;
+            })
+            .len(),
+            5
+        );
         assert_eq!(broken(&|b| b.payments[0].refunded_fen = 1300), ["order 9: 1300 fen refunded of 1200 fen paid"]);
         assert_eq!(broken(&|b| b.payments[0].paid = false), ["order 9: 1200 fen refunded of 0 fen paid"]);
         assert_eq!(broken(&|b| b.payments[0].amount_fen = 1100).len(), 2, "paid less than the total, refunded more");

@@ -1,6 +1,6 @@
-//! The donation pool (爱心捐助): residents give money or 菜盒子 with WeChat Pay, staff record
-//! organisations' gifts and pay quarantined and hardship households' orders from the pool, the
-//! ledger (and its CSV) shows every move. The rules are `domain::donations`'; the pool is kept
+//! The donation pool (爱心捐助), one per market: residents give money or 菜盒子 to their market
+//! with WeChat Pay, staff record organisations' gifts to theirs and pay its quarantined and
+//! hardship households' orders from its pool, the ledger (and its CSV) shows every move. The rules are `domain::donations`'; the pool is kept
 //! by `store::donations`.
 
 use super::pay::{pay_failed, pay_unavailable, payer_openid};
@@ -15,11 +15,13 @@ use chrono::{DateTime, Utc};
 use shared::api::{
     AllocateRequest, Allocated, Gift, GiveRequest, Ledger, LedgerQuery, PoolNeed, PoolSummary, RecordGift,
 };
-use shared::{ErrorBody, ErrorCode, Fen};
+use shared::{ErrorBody, ErrorCode, Fen, MarketId};
 
-/// What a gift is worth: money, or boxes of a 菜盒子 at its price now. Exactly one of the two.
+/// What a gift to `market` is worth: money, or boxes of the market's 菜盒子 at its price now.
+/// Exactly one of the two.
 async fn value(
     state: &AppState,
+    market: MarketId,
     amount_fen: Option<i64>,
     boxes: Option<i64>,
     product_id: Option<i64>,
@@ -29,7 +31,7 @@ async fn value(
         (None, Some(boxes)) => {
             let product = product_id
                 .ok_or_else(|| ApiError::new(ErrorCode::InvalidField, "product_id: 选一种菜盒子 (which 菜盒子)"))?;
-            let price = state.store.donations().box_product(product).await?.map(|(price, _)| price);
+            let price = state.store.donations().box_product(market, product).await?.map(|(price, _)| price);
             Offer::Boxes { boxes, box_price: price }
         }
         _ => {
@@ -46,15 +48,21 @@ async fn value(
     })
 }
 
-/// The pool at a glance: balance, everything received, orders paid and households helped.
-#[utoipa::path(tag = "donations", responses((status = 200, body = PoolSummary)))]
+/// A market's pool at a glance (`?market_id=`, else the caller's market, else the first):
+/// balance, everything received, orders paid and households helped.
+#[utoipa::path(tag = "donations", params(shared::api::MarketQuery), responses((status = 200, body = PoolSummary), (status = 404, body = ErrorBody, description = "no such market")))]
 #[get("/donations/pool")]
-pub async fn pool(state: web::Data<AppState>) -> ApiResult<web::Json<PoolSummary>> {
-    Ok(web::Json(state.store.donations().summary().await?))
+pub async fn pool(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    query: web::Query<shared::api::MarketQuery>,
+) -> ApiResult<web::Json<PoolSummary>> {
+    let market = super::markets::market_of(&state, &req, query.market_id).await?;
+    Ok(web::Json(state.store.donations().summary(market).await?))
 }
 
-/// A resident offers a gift of money or 菜盒子; it is in the pool once paid
-/// (`POST /donations/{id}/pay`).
+/// A resident offers a gift of money or 菜盒子 to their market's pool; it is in the pool once
+/// paid (`POST /donations/{id}/pay`).
 #[utoipa::path(
     tag = "donations",
     security(("bearer" = [])),
@@ -63,9 +71,11 @@ pub async fn pool(state: web::Data<AppState>) -> ApiResult<web::Json<PoolSummary
 )]
 #[post("/donations")]
 pub async fn give(state: web::Data<AppState>, auth: AuthUser, body: web::Json<GiveRequest>) -> ApiResult<HttpResponse> {
+    let market = auth.user.market_id;
     let (amount, boxes, product_id) =
-        value(&state, body.amount_fen, body.boxes, body.product_id.map(|p| p.get())).await?;
+        value(&state, market, body.amount_fen, body.boxes, body.product_id.map(|p| p.get())).await?;
     let gift = NewGift {
+        market,
         user_id: Some(auth.user.id),
         donor_name: None,
         amount,
@@ -140,7 +150,7 @@ pub async fn mine(
 }
 
 /// Records a gift received outside WeChat Pay (an organisation's transfer, or boxes it paid the
-/// market for): in the pool at once (staff).
+/// market for): in the staff's market's pool at once.
 #[utoipa::path(
     tag = "donations",
     security(("bearer" = [])),
@@ -164,9 +174,11 @@ pub async fn record(
     if note.is_some_and(|n| n.chars().count() > 200) {
         return Err(ApiError::new(ErrorCode::InvalidField, "note: 最多 200 字 (at most 200 characters)"));
     }
+    let market = staff.0.user.market_id;
     let (amount, boxes, product_id) =
-        value(&state, body.amount_fen, body.boxes, body.product_id.map(|p| p.get())).await?;
+        value(&state, market, body.amount_fen, body.boxes, body.product_id.map(|p| p.get())).await?;
     let gift = NewGift {
+        market,
         user_id: None,
         donor_name: Some(donor),
         amount,
@@ -181,22 +193,22 @@ pub async fn record(
     Ok(HttpResponse::Created().json(view))
 }
 
-/// Orders of quarantined and hardship households waiting to be paid and not yet helped, oldest
-/// first (staff).
+/// Orders of the staff's market's quarantined and hardship households waiting to be paid and
+/// not yet helped, oldest first.
 #[utoipa::path(tag = "donations", security(("bearer" = [])), params(shared::api::PageQuery), responses((status = 200, body = shared::api::Page<PoolNeed>), (status = 403, body = ErrorBody)))]
 #[get("/admin/donations/needs")]
 pub async fn needs(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     page: web::Query<shared::api::PageQuery>,
 ) -> ApiResult<web::Json<shared::api::Page<PoolNeed>>> {
-    let all = state.store.donations().needs(Utc::now(), 500).await?;
+    let all = state.store.donations().needs(staff.0.user.market_id, Utc::now(), 500).await?;
     Ok(web::Json(super::paged(all, page.limit, page.cursor.as_deref(), |_, n| n.order_id)?))
 }
 
-/// Pays a flagged household's order from the pool (staff): the order becomes paid, the
+/// Pays a flagged household's order from the staff's market's pool: the order becomes paid, the
 /// household pays nothing and is not told who gave. Two at once for the last of the pool: one
-/// is paid, the other refused (`pool_short`).
+/// is paid, the other refused (`pool_short`). Another market's order is not found.
 #[utoipa::path(
     tag = "donations",
     security(("bearer" = [])),
@@ -214,7 +226,9 @@ pub async fn allocate(
     staff: StaffUser,
     body: web::Json<AllocateRequest>,
 ) -> ApiResult<HttpResponse> {
-    let allocated = state.store.donations().allocate(body.order_id.get(), staff.0.user.id, Utc::now()).await??;
+    let user = &staff.0.user;
+    let allocated =
+        state.store.donations().allocate(body.order_id.get(), user.id, Some(user.market_id), Utc::now()).await??;
     Ok(HttpResponse::Created().json(allocated))
 }
 
@@ -247,7 +261,7 @@ pub async fn gift_box(
     let household = id.into_inner();
     super::admin::staff_household(&state, &staff, household).await?;
     let product = body.product_id;
-    let facts = state.store.donations().gift_box_facts(household, product.get()).await?;
+    let facts = state.store.donations().gift_box_facts(staff.0.user.market_id, household, product.get()).await?;
     let now = Utc::now();
     let (member, address) = match crate::domain::donations::decide_gift_box(&facts)? {
         Recipient::Member(id) => (id, None),
@@ -337,8 +351,8 @@ fn range(query: &LedgerQuery) -> ApiResult<(DateTime<Utc>, DateTime<Utc>)> {
     Ok((from, to))
 }
 
-/// The pool's ledger (staff): every gift in, allocation out and money back, with the balance
-/// after each, oldest first.
+/// The staff's market's pool's ledger: every gift in, allocation out and money back, with the
+/// balance after each, oldest first.
 #[utoipa::path(
     tag = "donations",
     security(("bearer" = [])),
@@ -348,11 +362,11 @@ fn range(query: &LedgerQuery) -> ApiResult<(DateTime<Utc>, DateTime<Utc>)> {
 #[get("/admin/donations/ledger")]
 pub async fn ledger(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     query: web::Query<LedgerQuery>,
 ) -> ApiResult<web::Json<Ledger>> {
     let (from, to) = range(&query)?;
-    let (balance_fen, entries) = state.store.donations().ledger(from, to, 5_000).await?;
+    let (balance_fen, entries) = state.store.donations().ledger(staff.0.user.market_id, from, to, 5_000).await?;
     Ok(web::Json(Ledger { balance_fen, entries }))
 }
 
@@ -366,11 +380,11 @@ pub async fn ledger(
 #[get("/admin/donations/ledger.csv")]
 pub async fn ledger_csv(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     query: web::Query<LedgerQuery>,
 ) -> ApiResult<HttpResponse> {
     let (from, to) = range(&query)?;
-    let (_, entries) = state.store.donations().ledger(from, to, 1_000_000).await?;
+    let (_, entries) = state.store.donations().ledger(staff.0.user.market_id, from, to, 1_000_000).await?;
     let mut rows = vec![[
         "编号 no",
         "时间 time",

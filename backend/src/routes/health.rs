@@ -46,9 +46,9 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     depth("checkout", state.store.orders().waiting());
     depth("join", state.store.group_buys().waiting());
     m.feed_listeners.set(i64::try_from(state.feed.listeners()).unwrap_or(i64::MAX));
-    match state.store.donations().summary().await {
-        Ok(pool) => {
-            m.pool_balance_fen.set(pool.balance_fen.get());
+    match state.store.donations().total_balance().await {
+        Ok(balance) => {
+            m.pool_balance_fen.set(balance.get());
         }
         Err(e) => tracing::warn!(error = %e, "metrics: reading the pool failed"),
     }

@@ -71,6 +71,7 @@ impl Markets {
             .await?;
         let entry = Audit { at: now, actor: Some(by), subject: "market", subject_id: id.to_string(), action: "create" };
         record(&mut tx, entry, None, Some(&serde_json::json!({ "name": name }))).await?;
+        super::money::donations::open_pool(&mut tx, id).await?;
         let staff = SetRoles { roles: vec!["staff".into()], buildings: Vec::new(), stall_id: None };
         let ended = match accounts.set_roles_in(&mut tx, id, &new.staff_phone, &staff, Some(by), now).await? {
             Ok((_, ended)) => ended,

@@ -40,6 +40,7 @@ pub const SQLITE: Embedded = &[
     (29, "certificate photo", include_str!("../../../migrations/sqlite/0029_certificate_photo.sql")),
     (30, "pickup points", include_str!("../../../migrations/sqlite/0030_pickup_points.sql")),
     (31, "markets", include_str!("../../../migrations/sqlite/0031_markets.sql")),
+    (32, "market pools", include_str!("../../../migrations/sqlite/0032_market_pools.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -78,6 +79,7 @@ pub const POSTGRES: Embedded = &[
     (33, "certificate photo", include_str!("../../../migrations/postgres/0033_certificate_photo.sql")),
     (34, "pickup points", include_str!("../../../migrations/postgres/0034_pickup_points.sql")),
     (35, "markets", include_str!("../../../migrations/postgres/0035_markets.sql")),
+    (36, "market pools", include_str!("../../../migrations/postgres/0036_market_pools.sql")),
 ];
 
 /// The newest migration this binary has for the database.

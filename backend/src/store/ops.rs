@@ -6,7 +6,7 @@
 use super::db::{args, Db, Tx};
 use super::{StoreError, StoreResult};
 use crate::domain::books::{
-    Books, HeldBooks, ItemBooks, OfferDayBooks, OrderCount, PaymentBooks, SlotBooks, StockBooks,
+    Books, HeldBooks, ItemBooks, OfferDayBooks, OrderCount, PaymentBooks, PoolBooks, SlotBooks, StockBooks,
 };
 use serde::Deserialize;
 use sqlx::postgres::PgPoolOptions;
@@ -93,16 +93,6 @@ pub(crate) async fn schema_version(db: &Db) -> StoreResult<Option<i64>> {
     Ok(row.and_then(|r| r.version))
 }
 
-#[derive(Deserialize)]
-struct Sum {
-    total: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct Balance {
-    balance_fen: i64,
-}
-
 async fn books(tx: &mut Tx) -> StoreResult<Books> {
     let slots: Vec<SlotBooks> = tx.all("SELECT id, booked, priority_booked FROM slots ORDER BY id", &args![]).await?;
     let orders: Vec<OrderCount> = tx
@@ -142,10 +132,19 @@ async fn books(tx: &mut Tx) -> StoreResult<Books> {
             &args![],
         )
         .await?;
-    let pool: Option<Balance> = tx.opt("SELECT balance_fen FROM donation_pool WHERE id = 1", &args![]).await?;
-    let ledger: Sum = tx.one("SELECT CAST(SUM(amount_fen) AS BIGINT) AS total FROM pool_ledger", &args![]).await?;
-    let last: Option<Balance> =
-        tx.opt("SELECT balance_fen FROM pool_ledger ORDER BY id DESC LIMIT 1", &args![]).await?;
+    let pools: Vec<PoolBooks> = tx
+        .all(
+            "SELECT p.market_id, p.balance_fen, \
+             CAST(COALESCE((SELECT SUM(l.amount_fen) FROM pool_ledger l WHERE l.market_id = p.market_id), 0) AS BIGINT) \
+             AS ledger_sum_fen, \
+             (SELECT l.balance_fen FROM pool_ledger l WHERE l.market_id = p.market_id ORDER BY l.id DESC LIMIT 1) \
+             AS last_balance_fen, \
+             CAST(COALESCE((SELECT SUM(d.remaining_fen) FROM donations d \
+                       WHERE d.market_id = p.market_id AND d.status = 'received'), 0) AS BIGINT) AS gifts_left_fen \
+             FROM market_pools p ORDER BY p.market_id",
+            &args![],
+        )
+        .await?;
     let payments: Vec<PaymentBooks> = tx
         .all(
             "SELECT p.order_id, p.amount_fen, o.total_fen AS order_total_fen, o.status AS order_status, \
@@ -165,19 +164,7 @@ async fn books(tx: &mut Tx) -> StoreResult<Books> {
             &args![],
         )
         .await?;
-    Ok(Books {
-        slots,
-        orders,
-        items,
-        stock,
-        in_orders,
-        set_aside,
-        pool_balance_fen: pool.map_or(0, |p| p.balance_fen),
-        pool_ledger_sum_fen: ledger.total.unwrap_or(0),
-        pool_ledger_last_balance_fen: last.map(|l| l.balance_fen),
-        payments,
-        offer_days,
-    })
+    Ok(Books { slots, orders, items, stock, in_orders, set_aside, pools, payments, offer_days })
 }
 
 #[derive(Deserialize)]

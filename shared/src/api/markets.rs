@@ -21,6 +21,16 @@ pub struct NewMarket {
     pub staff_phone: String,
 }
 
+/// The market a public figure is of (default: the caller's market when logged in, else the
+/// first market).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct MarketQuery {
+    #[serde(default)]
+    pub market_id: Option<MarketId>,
+}
+
 /// The market a public list is of (default: the caller's market when logged in, else the
 /// first market).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -1,7 +1,8 @@
-//! The donation pool: gifts (paid with WeChat
-//! Pay, or recorded by staff), allocations that pay a flagged household's order, money coming
-//! back from a pool-paid order, and the ledger. Every change of the pool locks its one row, so
-//! concurrent allocations are decided one after another over the balance as it is; what they do
+//! The donation pools, one per market: gifts (paid with WeChat Pay, or recorded by staff) to a
+//! market, allocations that pay a flagged household's order in that market's slots, money
+//! coming back from a pool-paid order, and each market's ledger. Every change of a pool locks
+//! its market's row, so concurrent allocations are decided one after another over the balance
+//! as it is; what they do
 //! is `domain::donations`' (and a gift's payment is `domain::payment::decide_payment`'s, as for
 //! an order).
 
@@ -16,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use shared::api::{Allocated, Gift, LedgerEntry, PoolNeed, PoolSummary};
 use shared::order::OrderStatus;
-use shared::{ErrorCode, Fen};
+use shared::{ErrorCode, Fen, MarketId};
 
 pub struct Donations {
     db: Db,
@@ -52,8 +53,10 @@ pub struct GiftRecord {
     pub prepay_id: Option<String>,
 }
 
-/// A new gift: who, what, and whether it is in the pool already (staff-recorded).
+/// A new gift: to which market's pool, who, what, and whether it is in the pool already
+/// (staff-recorded).
 pub struct NewGift<'a> {
+    pub market: MarketId,
     pub user_id: Option<i64>,
     pub donor_name: Option<&'a str>,
     pub amount: Fen,
@@ -102,8 +105,8 @@ impl Donations {
         Self { db }
     }
 
-    /// The price and name of a 菜盒子 on sale, None if the product is not one.
-    pub async fn box_product(&self, product_id: i64) -> StoreResult<Option<(Fen, String)>> {
+    /// The price and name of a 菜盒子 on sale in the market, None if the product is not one.
+    pub async fn box_product(&self, market: MarketId, product_id: i64) -> StoreResult<Option<(Fen, String)>> {
         #[derive(Deserialize)]
         struct BoxProduct {
             price_fen: Fen,
@@ -112,8 +115,9 @@ impl Donations {
         let found: Option<BoxProduct> = self
             .db
             .opt(
-                "SELECT price_fen, name FROM products WHERE id = $1 AND active AND category_id = 'box'",
-                &args![product_id],
+                "SELECT p.price_fen, p.name FROM products p JOIN vendors v ON v.id = p.vendor_id \
+                 WHERE p.id = $1 AND p.active AND p.category_id = 'box' AND v.market_id = $2",
+                &args![product_id, market],
             )
             .await?;
         Ok(found.map(|b| (b.price_fen, b.name)))
@@ -127,7 +131,8 @@ impl Donations {
         let id: i64 = tx
             .one(
                 "INSERT INTO donations (user_id, donor_name, boxes, product_id, amount_fen, remaining_fen, status, \
-                 recorded_by, note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                 recorded_by, note, created_at, market_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 RETURNING id",
                 &args![
                     gift.user_id,
                     gift.donor_name,
@@ -138,12 +143,13 @@ impl Donations {
                     "pending_payment",
                     gift.recorded_by,
                     gift.note,
-                    now
+                    now,
+                    gift.market
                 ],
             )
             .await?;
         if received {
-            receive(&mut tx, id, gift.amount, None, gift.recorded_by, now).await?;
+            receive(&mut tx, gift.market, id, gift.amount, gift.recorded_by, now).await?;
         }
         tx.commit().await?;
         Ok(id)
@@ -201,10 +207,13 @@ impl Donations {
             status: String,
             amount_fen: Fen,
             transaction_id: Option<String>,
+            market_id: MarketId,
         }
         let mut tx = self.db.begin().await?;
-        let sql = tx.locked("SELECT id, status, amount_fen, transaction_id FROM donations WHERE out_trade_no = $1");
+        let sql = tx
+            .locked("SELECT id, status, amount_fen, transaction_id, market_id FROM donations WHERE out_trade_no = $1");
         let paid: Option<Paid> = tx.opt(&sql, &args![notice.out_trade_no.as_str()]).await?;
+        let market = paid.as_ref().map_or(MarketId::FIRST, |g| g.market_id);
         // A gift is paid as an order is: received is paid.
         let snapshot = paid.map(|g| PaymentSnapshot {
             order_id: g.id,
@@ -224,7 +233,7 @@ impl Donations {
                     &args![s.order_id, notice.transaction_id.as_str()],
                 )
                 .await?;
-                receive(&mut tx, s.order_id, s.total, None, None, notice.success_time.unwrap_or(now)).await?;
+                receive(&mut tx, market, s.order_id, s.total, None, notice.success_time.unwrap_or(now)).await?;
             }
             (PaymentOutcome::RefundLate, _) => {
                 // WeChat Pay never pays one out_trade_no twice; if it ever did, a person must look.
@@ -240,7 +249,7 @@ impl Donations {
     /// gift box), where the same payment asked again (a try made again, a second press) is the
     /// payment already made: Ok when the pool pays it, now or before.
     pub async fn pay_once(&self, order_id: i64, by: i64, now: DateTime<Utc>) -> StoreResult<Result<(), Refusal>> {
-        match self.allocate(order_id, by, now).await? {
+        match self.allocate(order_id, by, None, now).await? {
             Ok(_) => Ok(Ok(())),
             Err(refusal) => {
                 let paid: Option<i64> =
@@ -250,13 +259,15 @@ impl Donations {
         }
     }
 
-    /// Pays an order of a quarantined or hardship household from the pool, as
-    /// `decide_allocation` says over the order and the pool as locked (order first, then the
-    /// pool: the order is locked first everywhere).
+    /// Pays an order of a quarantined or hardship household from its market's pool (the market
+    /// of its slot), as `decide_allocation` says over the order and the pool as locked (order
+    /// first, then the pool: the order is locked first everywhere). With `within`, an order of
+    /// another market is not found (staff pay only their own market's orders).
     pub async fn allocate(
         &self,
         order_id: i64,
         by: i64,
+        within: Option<MarketId>,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<Allocated, Refusal>> {
         #[derive(Deserialize)]
@@ -265,6 +276,7 @@ impl Donations {
             total_fen: Fen,
             expires_at: Option<DateTime<Utc>>,
             household_id: Option<i64>,
+            market_id: MarketId,
         }
         #[derive(Deserialize)]
         struct Flags {
@@ -279,9 +291,12 @@ impl Donations {
         let mut tx = self.db.begin().await?;
         let sql = tx.locked(
             "SELECT o.status, o.total_fen, o.expires_at, COALESCE(o.household_id, \
-             (SELECT household_id FROM users WHERE id = o.user_id)) AS household_id FROM orders o WHERE o.id = $1",
+             (SELECT household_id FROM users WHERE id = o.user_id)) AS household_id, \
+             (SELECT s.market_id FROM slots s WHERE s.id = o.slot_id) AS market_id FROM orders o WHERE o.id = $1",
         );
         let order: Option<Waiting> = tx.opt(&sql, &args![order_id]).await?;
+        let order = order.filter(|o| within.is_none_or(|m| m == o.market_id));
+        let market = order.as_ref().map_or(MarketId::FIRST, |o| o.market_id);
         let snapshot = match order {
             None => None,
             Some(o) => {
@@ -294,12 +309,12 @@ impl Donations {
                 };
                 let already: Option<i64> =
                     tx.opt("SELECT 1 AS found FROM pool_allocations WHERE order_id = $1", &args![order_id]).await?;
-                let balance = pool_balance(&mut tx).await?;
+                let balance = pool_balance(&mut tx, market).await?;
                 let gifts: Vec<Left> = tx
                     .all(
-                        "SELECT id, remaining_fen FROM donations WHERE status = 'received' AND remaining_fen > 0 \
-                         ORDER BY id",
-                        &args![],
+                        "SELECT id, remaining_fen FROM donations WHERE market_id = $1 AND status = 'received' \
+                         AND remaining_fen > 0 ORDER BY id",
+                        &args![market],
                     )
                     .await?;
                 Some(AllocationSnapshot {
@@ -338,7 +353,8 @@ impl Donations {
             tx.exec("UPDATE donations SET remaining_fen = remaining_fen - $2 WHERE id = $1", &args![gift, take])
                 .await?;
         }
-        move_pool(&mut tx, "allocation", -a.amount.get(), None, Some(order_id), Some(by), now).await?;
+        let order = Some(order_id);
+        move_pool(&mut tx, market, "allocation", -a.amount.get(), (None, order), Some(by), now).await?;
         tx.commit().await?;
         Ok(Ok(Allocated { order_id: shared::OrderId(order_id), amount_fen: a.amount, balance_fen: a.balance_after }))
     }
@@ -350,6 +366,7 @@ impl Donations {
         struct Owed {
             order_id: i64,
             amount_fen: i64,
+            market_id: MarketId,
         }
         #[derive(Deserialize)]
         struct Use {
@@ -366,13 +383,17 @@ impl Donations {
         let mut settled = 0;
         for return_no in open {
             let mut tx = self.db.begin().await?;
-            let sql =
-                tx.locked("SELECT order_id, amount_fen FROM pool_returns WHERE return_no = $1 AND settled_at IS NULL");
-            let Some(Owed { order_id, amount_fen: amount }) = tx.opt(&sql, &args![return_no.as_str()]).await? else {
+            let sql = tx.locked(
+                "SELECT r.order_id, r.amount_fen, s.market_id FROM pool_returns r JOIN orders o ON o.id = r.order_id \
+                 JOIN slots s ON s.id = o.slot_id WHERE r.return_no = $1 AND r.settled_at IS NULL",
+            );
+            let Some(Owed { order_id, amount_fen: amount, market_id: market }) =
+                tx.opt(&sql, &args![return_no.as_str()]).await?
+            else {
                 continue;
             };
             // The pool is locked before the gifts' shares are read.
-            pool_balance(&mut tx).await?;
+            pool_balance(&mut tx, market).await?;
             let uses: Vec<Use> = tx
                 .all(
                     "SELECT donation_id, amount_fen FROM gift_uses WHERE order_id = $1 ORDER BY donation_id",
@@ -392,7 +413,7 @@ impl Donations {
             }
             let total: i64 = back.iter().map(|(_, fen)| fen).sum();
             if total > 0 {
-                move_pool(&mut tx, "return", total, None, Some(order_id), None, now).await?;
+                move_pool(&mut tx, market, "return", total, (None, Some(order_id)), None, now).await?;
             }
             tx.exec("UPDATE pool_returns SET settled_at = $2 WHERE return_no = $1", &args![return_no, now]).await?;
             tx.commit().await?;
@@ -401,7 +422,8 @@ impl Donations {
         Ok(settled)
     }
 
-    pub async fn summary(&self) -> StoreResult<PoolSummary> {
+    /// A market's pool at a glance.
+    pub async fn summary(&self, market: MarketId) -> StoreResult<PoolSummary> {
         #[derive(Deserialize)]
         struct Summary {
             balance_fen: Fen,
@@ -413,15 +435,17 @@ impl Donations {
         let s: Summary = self
             .db
             .one(
-                "SELECT (SELECT balance_fen FROM donation_pool WHERE id = 1) AS balance_fen, \
-                 (SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM donations WHERE status = 'received') \
-                 AS received_fen, \
-                 (SELECT COUNT(*) FROM donations WHERE status = 'received') AS gifts, \
+                "SELECT COALESCE((SELECT balance_fen FROM market_pools WHERE market_id = $1), 0) AS balance_fen, \
+                 (SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM donations \
+                   WHERE market_id = $1 AND status = 'received') AS received_fen, \
+                 (SELECT COUNT(*) FROM donations WHERE market_id = $1 AND status = 'received') AS gifts, \
                  (SELECT COUNT(*) FROM pool_allocations a JOIN orders o ON o.id = a.order_id \
-                   WHERE o.status NOT IN ('cancelled', 'expired')) AS orders_paid, \
+                   JOIN slots s ON s.id = o.slot_id \
+                   WHERE s.market_id = $1 AND o.status NOT IN ('cancelled', 'expired')) AS orders_paid, \
                  (SELECT COUNT(DISTINCT a.household_id) FROM pool_allocations a JOIN orders o ON o.id = a.order_id \
-                   WHERE o.status NOT IN ('cancelled', 'expired')) AS households_helped",
-                &args![],
+                   JOIN slots s ON s.id = o.slot_id \
+                   WHERE s.market_id = $1 AND o.status NOT IN ('cancelled', 'expired')) AS households_helped",
+                &args![market],
             )
             .await?;
         Ok(PoolSummary {
@@ -431,6 +455,13 @@ impl Donations {
             orders_paid: s.orders_paid,
             households_helped: s.households_helped,
         })
+    }
+
+    /// What every market's pool holds together (the metrics' figure).
+    pub async fn total_balance(&self) -> StoreResult<Fen> {
+        let total: Option<i64> =
+            self.db.one("SELECT CAST(SUM(balance_fen) AS BIGINT) AS total FROM market_pools", &args![]).await?;
+        Ok(Fen::stored(total.unwrap_or(0)))
     }
 
     /// A giver's gifts, newest first, with what each became.
@@ -453,6 +484,7 @@ impl Donations {
     /// What sending a pool-paid box to a household needs (`decide_gift_box`).
     pub async fn gift_box_facts(
         &self,
+        market: MarketId,
         household_id: i64,
         product_id: i64,
     ) -> StoreResult<crate::domain::donations::GiftBoxFacts> {
@@ -478,12 +510,12 @@ impl Donations {
             household: flags.map(|f| (f.quarantined, f.hardship)),
             members,
             registered,
-            box_price: self.box_product(product_id).await?.map(|(price, _)| price),
-            balance: self.summary().await?.balance_fen,
+            box_price: self.box_product(market, product_id).await?.map(|(price, _)| price),
+            balance: self.summary(market).await?.balance_fen,
         })
     }
 
-    pub async fn needs(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<PoolNeed>> {
+    pub async fn needs(&self, market: MarketId, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<PoolNeed>> {
         #[derive(Deserialize)]
         struct Row {
             order_id: i64,
@@ -505,10 +537,10 @@ impl Donations {
                  b.number AS building, h.unit, h.room, h.quarantined, h.hardship, o.created_at FROM orders o JOIN users u ON u.id = o.user_id JOIN slots s ON s.id = o.slot_id \
                  JOIN households h ON h.id = COALESCE(o.household_id, u.household_id) \
                  JOIN buildings b ON b.id = h.building_id \
-                 WHERE (o.status = 'placed' OR (o.status = 'pending_payment' AND o.expires_at > $1)) \
+                 WHERE s.market_id = $3 AND (o.status = 'placed' OR (o.status = 'pending_payment' AND o.expires_at > $1)) \
                  AND (h.quarantined OR h.hardship) AND o.total_fen > 0 \
                  AND NOT EXISTS (SELECT 1 FROM pool_allocations a WHERE a.order_id = o.id) ORDER BY o.id LIMIT $2",
-                &args![now, limit],
+                &args![now, limit, market],
             )
             .await?;
         Ok(rows
@@ -527,9 +559,11 @@ impl Donations {
             .collect())
     }
 
-    /// The pool's balance and its ledger between two times, oldest first (at most `limit`).
+    /// A market's pool's balance and its ledger between two times, oldest first (at most
+    /// `limit`).
     pub async fn ledger(
         &self,
+        market: MarketId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         limit: i64,
@@ -558,20 +592,20 @@ impl Donations {
             .all(
                 "SELECT l.id, l.at, l.kind, l.amount_fen, l.balance_fen, l.donation_id, d.donor_name, \
                  du.phone AS donor_phone, l.order_id, b.number AS building, h.unit, h.room, bu.phone AS by_phone, \
-                 (SELECT p.balance_fen FROM donation_pool p WHERE p.id = 1) AS pool_fen \
+                 (SELECT p.balance_fen FROM market_pools p WHERE p.market_id = $4) AS pool_fen \
                  FROM pool_ledger l \
                  LEFT JOIN donations d ON d.id = l.donation_id LEFT JOIN users du ON du.id = d.user_id \
                  LEFT JOIN pool_allocations a ON a.order_id = l.order_id LEFT JOIN households h ON h.id = a.household_id \
                  LEFT JOIN buildings b ON b.id = h.building_id LEFT JOIN users bu ON bu.id = l.by_user \
-                 WHERE l.at >= $1 AND l.at < $2 ORDER BY l.id LIMIT $3",
-                &args![from, to, limit],
+                 WHERE l.market_id = $4 AND l.at >= $1 AND l.at < $2 ORDER BY l.id LIMIT $3",
+                &args![from, to, limit, market],
             )
             .await?;
         let balance = match rows.first() {
             Some(r) => r.pool_fen.unwrap_or_default(),
             None => {
                 let balance: Option<Fen> =
-                    self.db.opt("SELECT balance_fen FROM donation_pool WHERE id = 1", &args![]).await?;
+                    self.db.opt("SELECT balance_fen FROM market_pools WHERE market_id = $1", &args![market]).await?;
                 balance.unwrap_or_default()
             }
         };
@@ -601,18 +635,33 @@ impl Donations {
     }
 }
 
-/// The pool's balance, its row locked (PostgreSQL; SQLite's one writer holds the lock already).
-async fn pool_balance(tx: &mut Tx) -> StoreResult<Fen> {
-    let sql = tx.locked("SELECT balance_fen FROM donation_pool WHERE id = 1");
-    Ok(tx.one(&sql, &args![]).await?)
+/// A market's pool's balance, its row locked (PostgreSQL; SQLite's one writer holds the lock
+/// already). A market whose pool row is missing (opened before its pool was made) starts one
+/// at nothing.
+async fn pool_balance(tx: &mut Tx, market: MarketId) -> StoreResult<Fen> {
+    let sql = tx.locked("SELECT balance_fen FROM market_pools WHERE market_id = $1");
+    if let Some(balance) = tx.opt(&sql, &args![market]).await? {
+        return Ok(balance);
+    }
+    tx.exec(
+        "INSERT INTO market_pools (market_id, balance_fen) VALUES ($1, 0) ON CONFLICT (market_id) DO NOTHING",
+        &args![market],
+    )
+    .await?;
+    Ok(tx.one(&sql, &args![market]).await?)
 }
 
-/// A gift arrives: all of it left to spend, the pool up by it, a ledger line.
+/// A market's pool begins with nothing (opening a market).
+pub async fn open_pool(tx: &mut Tx, market: MarketId) -> StoreResult<()> {
+    pool_balance(tx, market).await.map(|_| ())
+}
+
+/// A gift arrives: all of it left to spend, its market's pool up by it, a ledger line.
 async fn receive(
     tx: &mut Tx,
+    market: MarketId,
     id: i64,
     amount: Fen,
-    order_id: Option<i64>,
     by: Option<i64>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -621,26 +670,27 @@ async fn receive(
         &args![id, now],
     )
     .await?;
-    move_pool(tx, "gift", amount.get(), Some(id), order_id, by, now).await
+    move_pool(tx, market, "gift", amount.get(), (Some(id), None), by, now).await
 }
 
-/// Moves the pool by `amount` (signed) and writes the ledger line with the balance after it.
-/// The database refuses a negative balance too (a CHECK), as a last guard.
+/// Moves a market's pool by `amount` (signed) and writes the ledger line, of the gift or the
+/// order it is for, with the balance after it. The database refuses a negative balance too (a
+/// CHECK), as a last guard.
 async fn move_pool(
     tx: &mut Tx,
+    market: MarketId,
     kind: &str,
     amount: i64,
-    donation_id: Option<i64>,
-    order_id: Option<i64>,
+    (donation_id, order_id): (Option<i64>, Option<i64>),
     by: Option<i64>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let balance = pool_balance(tx).await?.get() + amount;
-    tx.exec("UPDATE donation_pool SET balance_fen = $1 WHERE id = 1", &args![balance]).await?;
+    let balance = pool_balance(tx, market).await?.get() + amount;
+    tx.exec("UPDATE market_pools SET balance_fen = $1 WHERE market_id = $2", &args![balance, market]).await?;
     tx.exec(
-        "INSERT INTO pool_ledger (at, kind, amount_fen, balance_fen, donation_id, order_id, by_user) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &args![now, kind, amount, balance, donation_id, order_id, by],
+        "INSERT INTO pool_ledger (at, kind, amount_fen, balance_fen, donation_id, order_id, by_user, market_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &args![now, kind, amount, balance, donation_id, order_id, by, market],
     )
     .await?;
     Ok(())
