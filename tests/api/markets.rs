@@ -340,4 +340,68 @@ async fn two_markets(db: Db) {
         .unwrap_or_default();
     assert!(!orders_1.contains(&order_2), "{ledger_1:?}");
     assert_eq!(app.get("/api/v1/donations/pool", None).await.body, pool_1);
+
+    // Prices are a market's: its cap, its board, its record; its catalogue file and boxes.
+    let cap = json!({ "enabled": true, "max_daily_rise_percent": 10 });
+    assert_eq!(app.put("/api/v1/admin/price-cap", &cap, Some(&staff_2)).await.status, 200);
+    let board_2 = app.get(&format!("/api/v1/prices?market_id={market}"), None).await.body;
+    assert_eq!(board_2["cap"]["enabled"], true, "{board_2:?}");
+    let on_board = |board: &Value| -> Vec<i64> {
+        board["items"]
+            .as_array()
+            .map(|l| l.iter().filter_map(|i| i["product_id"].as_i64()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(on_board(&board_2), [greens]);
+    let board_1 = app.get("/api/v1/prices", None).await.body;
+    assert_eq!(board_1["cap"]["enabled"], false, "the first market's cap stays off");
+    assert!(on_board(&board_1).contains(&cabbage) && !on_board(&board_1).contains(&greens));
+    assert_eq!(app.get("/api/v1/prices", Some(&neighbour)).await.body["cap"]["enabled"], true, "their market's");
+    let r = app.patch(&format!("/api/v1/admin/products/{greens}"), &json!({ "price_fen": 400 }), Some(&staff_2)).await;
+    assert_eq!((r.status, r.error_code()), (409, "price_capped"), "{:?}", r.body);
+    let cabbage_price = app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["price_fen"].as_i64();
+    let raised = json!({ "price_fen": cabbage_price.expect("price") * 2 });
+    let r = app.patch(&format!("/api/v1/admin/products/{cabbage}"), &raised, Some(&staff)).await;
+    assert_eq!(r.status, 200, "no cap in the first market: {:?}", r.body);
+    let text = |path: &str, token: &str| {
+        let req = app.client.get(app.url(path)).bearer_auth(token);
+        async move {
+            let res = req.send().await.expect("sheet");
+            assert_eq!(res.status().as_u16(), 200);
+            res.text().await.expect("text")
+        }
+    };
+    let today =
+        chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("+8")).format("%Y-%m-%d");
+    let record = format!("/api/v1/admin/prices.csv?from={today}&to={today}");
+    let (record_1, record_2) = (text(&record, &staff).await, text(&record, &staff_2).await);
+    assert!(record_2.contains("翠苑青菜") && !record_2.contains("大白菜"), "{record_2}");
+    assert!(record_1.contains("大白菜") && !record_1.contains("翠苑青菜"), "{record_1}");
+    let file = "/api/v1/admin/catalogue/export.csv";
+    let (file_1, file_2) = (text(file, &staff).await, text(file, &staff_2).await);
+    assert!(file_2.contains("翠苑青菜") && !file_2.contains("大白菜"), "{file_2}");
+    assert!(!file_1.contains("翠苑青菜"), "{file_1}");
+    let reach = "摊位号,品名,价格\n901,翠苑青菜,9.00\n".as_bytes().to_vec();
+    let url = app.url("/api/v1/admin/catalogue/import?dry_run=false");
+    let r = app.send(app.client.post(url).bearer_auth(&staff).header("Content-Type", "text/csv").body(reach)).await;
+    assert_eq!((r.status, r.body["applied"].as_bool()), (200, Some(false)), "{:?}", r.body);
+    assert!(r.body["rows"].to_string().contains("901"), "no stall 901 in the first market: {:?}", r.body);
+    assert_eq!(app.get(&format!("/api/v1/products/{greens}"), None).await.body["price_fen"], 300);
+    let photo = app.client.put(app.url(&format!("/api/v1/admin/products/{greens}/photo"))).bearer_auth(&staff);
+    let r = app.send(photo.header("Content-Type", "image/jpeg").body(vec![0xFF, 0xD8, 0xFF])).await;
+    assert_eq!(r.status, 404, "another market's product: {:?}", r.body);
+    let the_box = |item: i64| {
+        json!({ "vendor_id": stall_2, "name": "翠苑菜盒", "price_fen": 1000, "stock": 5,
+                "items": [{ "product_id": item, "quantity": 1 }] })
+    };
+    let r = app.post("/api/v1/admin/boxes", &the_box(cabbage), Some(&staff_2)).await;
+    assert_eq!(r.status, 400, "another market's cabbage is not theirs to pack: {:?}", r.body);
+    let r = app.post("/api/v1/admin/boxes", &the_box(greens), Some(&staff)).await;
+    assert_eq!(r.status, 400, "another market's stall does not pack the first's boxes: {:?}", r.body);
+    let r = app.post("/api/v1/admin/boxes", &the_box(greens), Some(&staff_2)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let box_2 = r.body["id"].as_i64().expect("box");
+    let renamed = json!({ "name": "别人的菜盒" });
+    assert_eq!(app.patch(&format!("/api/v1/admin/boxes/{box_2}"), &renamed, Some(&staff)).await.status, 404);
+    assert_eq!(app.patch(&format!("/api/v1/admin/boxes/{box_2}"), &renamed, Some(&staff_2)).await.status, 200);
 }

@@ -15,14 +15,20 @@ fn cap_of(c: CapSetting) -> PriceCap {
     PriceCap { enabled: c.enabled, max_daily_rise_percent: c.max_daily_rise_percent }
 }
 
-/// Today's prices of every product on sale, how each moved since the day began, and the cap.
-#[utoipa::path(tag = "prices", responses((status = 200, body = PriceBoard)))]
+/// A market's board (`?market_id=`, else the caller's market, else the first): today's prices of
+/// every product on sale there, how each moved since the day began, and its cap.
+#[utoipa::path(tag = "prices", params(shared::api::MarketQuery), responses((status = 200, body = PriceBoard), (status = 404, body = ErrorBody, description = "no such market")))]
 #[get("/prices")]
-pub async fn board(state: web::Data<AppState>) -> ApiResult<super::Validated<PriceBoard>> {
+pub async fn board(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    query: web::Query<shared::api::MarketQuery>,
+) -> ApiResult<super::Validated<PriceBoard>> {
+    let market = super::markets::market_of(&state, &req, query.market_id).await?;
     let prices = state.store.prices();
-    let cap = cap_of(prices.cap().await?);
+    let cap = cap_of(prices.cap(market).await?);
     let items = prices
-        .board(chrono::Utc::now())
+        .board(market, chrono::Utc::now())
         .await?
         .into_iter()
         .map(|r| PriceBoardItem {
@@ -38,7 +44,7 @@ pub async fn board(state: web::Data<AppState>) -> ApiResult<super::Validated<Pri
     Ok(super::Validated(PriceBoard { cap, items }))
 }
 
-/// Switches the emergency price cap on or off (staff).
+/// Switches the staff's market's emergency price cap on or off.
 #[utoipa::path(
     tag = "prices",
     security(("bearer" = [])),
@@ -56,12 +62,13 @@ pub async fn set_cap(
         return Err(ApiError::new(ErrorCode::InvalidField, "max_daily_rise_percent: 0 to 100"));
     }
     let setting = CapSetting { enabled: cap.enabled, max_daily_rise_percent: cap.max_daily_rise_percent };
-    state.store.prices().set_cap(setting, staff.0.user.id, chrono::Utc::now()).await?;
-    Ok(web::Json(cap_of(state.store.prices().cap().await?)))
+    let user = &staff.0.user;
+    state.store.prices().set_cap(user.market_id, setting, user.id, chrono::Utc::now()).await?;
+    Ok(web::Json(cap_of(state.store.prices().cap(user.market_id).await?)))
 }
 
-/// Every price set in a range of days, for the price regulator (staff): the products' own
-/// prices and the group-buys' prices (the last column names the group-buy), UTF-8 with BOM.
+/// Every price set in a range of days at the staff's market's stalls, for the price regulator:
+/// the products' own prices and the group-buys' prices (the last column names the group-buy), UTF-8 with BOM.
 #[utoipa::path(
     tag = "prices",
     security(("bearer" = [])),
@@ -71,7 +78,7 @@ pub async fn set_cap(
 #[get("/admin/prices.csv")]
 pub async fn record_csv(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     query: web::Query<PriceRecordQuery>,
 ) -> ApiResult<HttpResponse> {
     let day = |field: &str, v: &str| {
@@ -96,7 +103,7 @@ pub async fn record_csv(
     ]
     .map(str::to_owned)
     .to_vec()];
-    for c in state.store.prices().changes(from, to).await? {
+    for c in state.store.prices().changes(staff.0.user.market_id, from, to).await? {
         let change = c
             .old_fen
             .filter(|o| *o > 0)

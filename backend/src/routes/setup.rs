@@ -352,7 +352,8 @@ pub async fn import_catalogue(
         })
         .collect();
     let apply = !query.dry_run;
-    let plan = state.store.setup().import_catalogue(&lines, apply, staff.0.user.id, chrono::Utc::now()).await?;
+    let user = &staff.0.user;
+    let plan = state.store.setup().import_catalogue(user.market_id, &lines, apply, user.id, chrono::Utc::now()).await?;
     let count = |create: bool| {
         let n = plan.changes.iter().filter(|c| matches!(c, Planned::Create(_)) == create).count();
         u32::try_from(n).unwrap_or(u32::MAX)
@@ -380,16 +381,16 @@ const CATALOGUE_HEADINGS: [&str; 11] = [
     "说明 description",
 ];
 
-/// Every product but the boxes, on sale or retired, in the columns the import takes (UTF-8
-/// with a byte-order mark): export, edit, import.
+/// Every product of the staff's market but the boxes, on sale or retired, in the columns the
+/// import takes (UTF-8 with a byte-order mark): export, edit, import.
 #[utoipa::path(
     tag = "setup",
     security(("bearer" = [])),
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
 )]
 #[get("/admin/catalogue/export.csv")]
-pub async fn export_catalogue_csv(state: web::Data<AppState>, _staff: StaffUser) -> ApiResult<HttpResponse> {
-    let rows = catalogue_rows(&state).await?;
+pub async fn export_catalogue_csv(state: web::Data<AppState>, staff: StaffUser) -> ApiResult<HttpResponse> {
+    let rows = catalogue_rows(&state, staff.0.user.market_id).await?;
     Ok(super::sheets::csv_download("catalogue.csv", &rows))
 }
 
@@ -400,8 +401,8 @@ pub async fn export_catalogue_csv(state: web::Data<AppState>, _staff: StaffUser)
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
 )]
 #[get("/admin/catalogue/export.xlsx")]
-pub async fn export_catalogue_xlsx(state: web::Data<AppState>, _staff: StaffUser) -> ApiResult<HttpResponse> {
-    let rows = catalogue_rows(&state).await?;
+pub async fn export_catalogue_xlsx(state: web::Data<AppState>, staff: StaffUser) -> ApiResult<HttpResponse> {
+    let rows = catalogue_rows(&state, staff.0.user.market_id).await?;
     // 编号, 价格, 库存 and 限购 are numbers.
     let book = super::sheets::workbook("商品 catalogue", &rows, &[0, 5, 6, 7])?;
     Ok(HttpResponse::Ok()
@@ -411,9 +412,9 @@ pub async fn export_catalogue_xlsx(state: web::Data<AppState>, _staff: StaffUser
 }
 
 /// The catalogue's file as rows of cells, the headings first.
-async fn catalogue_rows(state: &AppState) -> ApiResult<Vec<Vec<String>>> {
+async fn catalogue_rows(state: &AppState, market: shared::MarketId) -> ApiResult<Vec<Vec<String>>> {
     let mut rows = vec![CATALOGUE_HEADINGS.map(str::to_owned).to_vec()];
-    for p in state.store.setup().catalogue_entries().await? {
+    for p in state.store.setup().catalogue_entries(market).await? {
         rows.push(vec![
             p.id.to_string(),
             p.stall_no,
@@ -450,7 +451,10 @@ pub async fn product_photo(
     payload: web::Payload,
 ) -> ApiResult<web::Json<shared::api::Product>> {
     let id = id.into_inner();
-    state.store.catalogue().product_any(id).await?.ok_or_else(|| ApiError::not_found("product"))?;
+    let product = state.store.catalogue().product_any(id).await?.ok_or_else(|| ApiError::not_found("product"))?;
+    if let Some(refusal) = crate::domain::markets::elsewhere(staff.0.user.market_id, product.market_id, "product") {
+        return Err(refusal.into());
+    }
     set_photo(&state, id, payload, staff.0.user.id).await
 }
 
@@ -530,7 +534,8 @@ pub async fn add_box(
     staff: StaffUser,
     body: web::Json<shared::api::NewBox>,
 ) -> ApiResult<HttpResponse> {
-    let id = state.store.setup().add_box(&body, staff.0.user.id, chrono::Utc::now()).await??;
+    let user = &staff.0.user;
+    let id = state.store.setup().add_box(user.market_id, &body, user.id, chrono::Utc::now()).await??;
     let made = state.store.catalogue().product_detail_any(id).await?.ok_or_else(|| ApiError::not_found("box"))?;
     Ok(HttpResponse::Created().json(made))
 }
@@ -559,7 +564,7 @@ pub async fn change_box(
     state
         .store
         .setup()
-        .change_box(id, &body, staff.0.user.id, chrono::Utc::now())
+        .change_box(staff.0.user.market_id, id, &body, staff.0.user.id, chrono::Utc::now())
         .await?
         .ok_or_else(|| ApiError::not_found("box"))??;
     let changed = state.store.catalogue().product_detail_any(id).await?.ok_or_else(|| ApiError::not_found("box"))?;

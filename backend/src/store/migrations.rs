@@ -41,6 +41,7 @@ pub const SQLITE: Embedded = &[
     (30, "pickup points", include_str!("../../../migrations/sqlite/0030_pickup_points.sql")),
     (31, "markets", include_str!("../../../migrations/sqlite/0031_markets.sql")),
     (32, "market pools", include_str!("../../../migrations/sqlite/0032_market_pools.sql")),
+    (33, "market price caps", include_str!("../../../migrations/sqlite/0033_market_price_caps.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -80,6 +81,7 @@ pub const POSTGRES: Embedded = &[
     (34, "pickup points", include_str!("../../../migrations/postgres/0034_pickup_points.sql")),
     (35, "markets", include_str!("../../../migrations/postgres/0035_markets.sql")),
     (36, "market pools", include_str!("../../../migrations/postgres/0036_market_pools.sql")),
+    (37, "market price caps", include_str!("../../../migrations/postgres/0037_market_price_caps.sql")),
 ];
 
 /// The newest migration this binary has for the database.

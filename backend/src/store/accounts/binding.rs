@@ -22,7 +22,7 @@ const FOLLOW: &[(&str, &str)] = &[
     ("group_buys", "closed_by"),
     ("batches", "volunteer_id"),
     ("price_history", "changed_by"),
-    ("price_cap", "updated_by"),
+    ("market_price_caps", "updated_by"),
     ("notices", "user_id"),
 ];
 

@@ -1,5 +1,6 @@
-//! Prices: the emergency cap as staff set it, the price board and the record of every price
-//! change (who, when; the previous entry is the old price) for the regulator. A product's price
+//! Prices, each market's: the emergency cap as its staff set it, the price board and the record
+//! of every price change of its stalls (who, when; the previous entry is the old price) for the
+//! regulator. A product's price
 //! changes through `store::setup` (`domain::setup::decide_product_change`, which asks
 //! `domain::prices::decide_price`), reading the day's opening price and the cap from here.
 
@@ -8,6 +9,7 @@ use crate::store::db::{args, Db, Tx};
 use crate::store::StoreResult;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use shared::MarketId;
 
 pub struct Prices {
     db: Db,
@@ -25,17 +27,19 @@ impl Prices {
         Self { db }
     }
 
-    pub async fn cap(&self) -> StoreResult<CapSetting> {
-        let cap = self.db.opt(CAP_SELECT, &args![]).await?;
+    /// A market's cap.
+    pub async fn cap(&self, market: MarketId) -> StoreResult<CapSetting> {
+        let cap = self.db.opt(CAP_SELECT, &args![market]).await?;
         Ok(cap.unwrap_or(CapSetting { enabled: false, max_daily_rise_percent: 10 }))
     }
 
-    pub async fn set_cap(&self, cap: CapSetting, by: i64, now: DateTime<Utc>) -> StoreResult<()> {
+    pub async fn set_cap(&self, market: MarketId, cap: CapSetting, by: i64, now: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
         tx.exec(
-            "INSERT INTO price_cap (id, enabled, max_daily_rise_percent, updated_by, updated_at) VALUES (1, $1, $2, $3, $4) \
-             ON CONFLICT (id) DO UPDATE SET enabled = $1, max_daily_rise_percent = $2, updated_by = $3, updated_at = $4",
-            &args![cap.enabled, cap.max_daily_rise_percent, by, now],
+            "INSERT INTO market_price_caps (market_id, enabled, max_daily_rise_percent, updated_by, updated_at) \
+             VALUES ($5, $1, $2, $3, $4) ON CONFLICT (market_id) \
+             DO UPDATE SET enabled = $1, max_daily_rise_percent = $2, updated_by = $3, updated_at = $4",
+            &args![cap.enabled, cap.max_daily_rise_percent, by, now, market],
         )
         .await?;
         tx.commit().await?;
@@ -43,7 +47,7 @@ impl Prices {
     }
 }
 
-const CAP_SELECT: &str = "SELECT enabled, max_daily_rise_percent FROM price_cap WHERE id = 1";
+const CAP_SELECT: &str = "SELECT enabled, max_daily_rise_percent FROM market_price_caps WHERE market_id = $1";
 
 /// One product on the price board.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -77,8 +81,8 @@ pub struct ChangeRow {
 }
 
 impl Prices {
-    /// Every product on sale with today's price and its price when the day began.
-    pub async fn board(&self, now: DateTime<Utc>) -> StoreResult<Vec<BoardRow>> {
+    /// Every product on sale in the market with today's price and its price when the day began.
+    pub async fn board(&self, market: MarketId, now: DateTime<Utc>) -> StoreResult<Vec<BoardRow>> {
         let start = crate::domain::time::shanghai_today_start(now);
         Ok(self
             .db
@@ -88,16 +92,22 @@ impl Prices {
                   ORDER BY h.changed_at DESC, h.id DESC LIMIT 1), \
                   (SELECT h.price_fen FROM price_history h WHERE h.product_id = p.id ORDER BY h.changed_at, h.id LIMIT 1)) \
                  AS day_open_fen, p.price_ceiling_fen AS ceiling_fen \
-                 FROM products p JOIN vendors v ON v.id = p.vendor_id WHERE p.active ORDER BY p.category_id, p.id",
-                &args![start],
+                 FROM products p JOIN vendors v ON v.id = p.vendor_id WHERE p.active AND v.market_id = $2 \
+                 ORDER BY p.category_id, p.id",
+                &args![start, market],
             )
             .await?)
     }
 
-    /// Every price set in [from, to), oldest first, with the price before it and who set it: the
-    /// products' own prices, and each group-buy's prices as it opened (against the product's own
-    /// price then).
-    pub async fn changes(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<ChangeRow>> {
+    /// Every price set in [from, to) at the market's stalls, oldest first, with the price before
+    /// it and who set it: the products' own prices, and each group-buy's prices as it opened
+    /// (against the product's own price then).
+    pub async fn changes(
+        &self,
+        market: MarketId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<ChangeRow>> {
         Ok(self
             .db
             .all(
@@ -110,7 +120,7 @@ impl Prices {
                  CAST(NULL AS TEXT) AS group_buy_title, h.id AS seq \
                  FROM price_history h JOIN products p ON p.id = h.product_id \
                  JOIN vendors v ON v.id = p.vendor_id LEFT JOIN users u ON u.id = h.changed_by \
-                 WHERE h.changed_at >= $1 AND h.changed_at < $2 \
+                 WHERE h.changed_at >= $1 AND h.changed_at < $2 AND v.market_id = $3 \
                  UNION ALL \
                  SELECT g.created_at AS changed_at, p.id AS product_id, p.name, p.unit, v.name AS vendor_name, \
                  (SELECT b.price_fen FROM price_history b WHERE b.product_id = i.product_id \
@@ -119,17 +129,17 @@ impl Prices {
                  g.title AS group_buy_title, i.product_id AS seq \
                  FROM group_buy_items i JOIN group_buys g ON g.id = i.group_buy_id JOIN products p ON p.id = i.product_id \
                  JOIN vendors v ON v.id = p.vendor_id LEFT JOIN users u ON u.id = g.created_by \
-                 WHERE g.created_at >= $1 AND g.created_at < $2\
+                 WHERE g.created_at >= $1 AND g.created_at < $2 AND v.market_id = $3\
                  ) r ORDER BY changed_at, COALESCE(group_buy_id, 0), seq LIMIT 100000",
-                &args![from, to],
+                &args![from, to, market],
             )
             .await?)
     }
 }
 
-/// The emergency cap, when staff have switched it on.
-pub(crate) async fn cap_in(tx: &mut Tx) -> StoreResult<Option<Cap>> {
-    let cap: Option<CapSetting> = tx.opt(CAP_SELECT, &args![]).await?;
+/// The market's emergency cap, when its staff have switched it on.
+pub(crate) async fn cap_in(tx: &mut Tx, market: MarketId) -> StoreResult<Option<Cap>> {
+    let cap: Option<CapSetting> = tx.opt(CAP_SELECT, &args![market]).await?;
     Ok(cap.filter(|c| c.enabled).map(|c| Cap { max_daily_rise_percent: c.max_daily_rise_percent }))
 }
 

@@ -73,7 +73,7 @@ impl GroupBuys {
                 snapshot.prices.insert(id, prices);
             }
         }
-        snapshot.cap = cap_in(&mut tx).await?;
+        snapshot.cap = cap_in(&mut tx, runner.market).await?;
         let plan = match decide_open(&snapshot, request, runner) {
             Ok(plan) => plan,
             Err(refusal) => return Ok(Err(refusal)),

@@ -62,12 +62,10 @@ impl Setup {
     ) -> StoreResult<Option<Result<ProductState, Refusal>>> {
         let mut tx = self.db.begin().await?;
         let Some(before) = product_state(&mut tx, id).await? else { return Ok(None) };
-        if let Some(market) = market {
-            let of: shared::MarketId =
-                tx.one("SELECT market_id FROM vendors WHERE id = $1", &args![before.vendor_id]).await?;
-            if of != market {
-                return Ok(None);
-            }
+        let of: shared::MarketId =
+            tx.one("SELECT market_id FROM vendors WHERE id = $1", &args![before.vendor_id]).await?;
+        if market.is_some_and(|market| market != of) {
+            return Ok(None);
         }
         let facts = ProductChangeFacts {
             categories: tx.all("SELECT id FROM categories WHERE NOT retired ORDER BY id", &[]).await?,
@@ -78,7 +76,7 @@ impl Setup {
                 Some(_) => price_snapshot(&mut tx, id, now).await?.map_or(before.price_fen, |p| p.day_open),
                 None => before.price_fen,
             },
-            cap: cap_in(&mut tx).await?,
+            cap: cap_in(&mut tx, of).await?,
         };
         let after = match decide_product_change(&before, change, &facts) {
             Ok(after) => after,
@@ -118,11 +116,13 @@ pub struct CatalogueEntry {
 }
 
 impl Setup {
-    /// Staff's catalogue file (`domain::catalogue_import::plan_catalogue_import`) over the
-    /// catalogue as it stands, every product locked; applied (every change through the price
-    /// record and the audit, in one transaction) only when `apply` and no row is an error.
+    /// Staff's catalogue file (`domain::catalogue_import::plan_catalogue_import`) over their
+    /// market's catalogue as it stands (its stalls, its products, every one locked; another
+    /// market's stall or product is not there), under its cap; applied (every change through the
+    /// price record and the audit, in one transaction) only when `apply` and no row is an error.
     pub async fn import_catalogue(
         &self,
+        market: shared::MarketId,
         lines: &[CatalogueLine],
         apply: bool,
         by: i64,
@@ -130,7 +130,7 @@ impl Setup {
     ) -> StoreResult<CataloguePlan> {
         let mut tx = self.db.begin().await?;
         tx.advisory_lock(super::SETUP_LOCK).await?;
-        let cap = cap_in(&mut tx).await?;
+        let cap = cap_in(&mut tx, market).await?;
         // Each product's price when the day began (for the cap), in the one query.
         let sql = tx.locked_of(
             "SELECT p.id, p.vendor_id, p.category_id, p.name, p.unit, p.price_fen, p.stock, p.per_order_limit, \
@@ -138,17 +138,18 @@ impl Setup {
              COALESCE((SELECT h.price_fen FROM price_history h WHERE h.product_id = p.id AND h.changed_at < $1 \
               ORDER BY h.changed_at DESC, h.id DESC LIMIT 1), \
               (SELECT h.price_fen FROM price_history h WHERE h.product_id = p.id ORDER BY h.changed_at, h.id LIMIT 1)) \
-             AS day_open_fen FROM products p ORDER BY p.id",
+             AS day_open_fen FROM products p JOIN vendors v ON v.id = p.vendor_id WHERE v.market_id = $2 ORDER BY p.id",
             "p",
         );
         let start = crate::domain::time::shanghai_today_start(now);
-        let rows: Vec<StateRow> = tx.all(&sql, &args![start]).await?;
+        let rows: Vec<StateRow> = tx.all(&sql, &args![start, market]).await?;
         #[derive(Deserialize)]
         struct Stall {
             id: i64,
             stall_no: String,
         }
-        let stalls: Vec<Stall> = tx.all("SELECT id, stall_no FROM vendors ORDER BY id", &[]).await?;
+        let stalls: Vec<Stall> =
+            tx.all("SELECT id, stall_no FROM vendors WHERE market_id = $1 ORDER BY id", &args![market]).await?;
         let snapshot = CatalogueSnapshot {
             categories: super::catalogue_facts(&mut tx).await?.categories.into_iter().filter(|c| !c.retired).collect(),
             stalls: stalls.into_iter().map(|s| (s.id, s.stall_no)).collect(),
@@ -214,15 +215,16 @@ impl Setup {
 
     /// Every product but the boxes, on sale or retired, as the catalogue's file shows them: by
     /// stall, then in the catalogue's order.
-    pub async fn catalogue_entries(&self) -> StoreResult<Vec<CatalogueEntry>> {
+    /// The market's catalogue as its file lists it (boxes apart).
+    pub async fn catalogue_entries(&self, market: shared::MarketId) -> StoreResult<Vec<CatalogueEntry>> {
         Ok(self
             .db
             .all(
                 "SELECT p.id, v.stall_no, COALESCE(c.name_zh, p.category_id) AS category, p.name, p.unit, p.price_fen, \
                  p.stock, p.per_order_limit, p.origin, p.active, p.description FROM products p \
                  JOIN vendors v ON v.id = p.vendor_id LEFT JOIN categories c ON c.id = p.category_id \
-                 WHERE NOT p.is_box ORDER BY v.stall_no, p.category_sort, p.id",
-                &[],
+                 WHERE NOT p.is_box AND v.market_id = $1 ORDER BY v.stall_no, p.category_sort, p.id",
+                &args![market],
             )
             .await?)
     }
@@ -237,20 +239,36 @@ struct BoxRecord<'a> {
 }
 
 impl Setup {
-    /// A new 菜盒子 (`domain::setup::decide_new_box`) of the stall asked for, or of the stall
-    /// that packs the other boxes; the category `box` is made (菜盒子, first in the list) when the
-    /// market has none. Its id.
-    pub async fn add_box(&self, new: &NewBox, by: i64, now: DateTime<Utc>) -> StoreResult<Result<i64, Refusal>> {
+    /// A new 菜盒子 (`domain::setup::decide_new_box`) of the market's stall asked for, or of the
+    /// stall that packs its other boxes, of its goods; the category `box` is made (菜盒子, first
+    /// in the list) when there is none. Its id.
+    pub async fn add_box(
+        &self,
+        market: shared::MarketId,
+        new: &NewBox,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<i64, Refusal>> {
         let mut tx = self.db.begin().await?;
         tx.advisory_lock(super::SETUP_LOCK).await?;
         let packer: Option<i64> = match new.vendor_id {
-            Some(id) => tx.opt(&tx.locked("SELECT id FROM vendors WHERE id = $1"), &args![id]).await?,
-            None => tx.opt("SELECT vendor_id FROM products WHERE is_box ORDER BY id LIMIT 1", &[]).await?,
+            Some(id) => {
+                let sql = tx.locked("SELECT id FROM vendors WHERE id = $1 AND market_id = $2");
+                tx.opt(&sql, &args![id, market]).await?
+            }
+            None => {
+                tx.opt(
+                    "SELECT p.vendor_id FROM products p JOIN vendors v ON v.id = p.vendor_id \
+                     WHERE p.is_box AND v.market_id = $1 ORDER BY p.id LIMIT 1",
+                    &args![market],
+                )
+                .await?
+            }
         };
         let Some(vendor_id) = packer else {
             return Ok(Err(Refusal::field("vendor_id", "which stall packs the box (a stall on record)")));
         };
-        let parts = box_parts(&mut tx, &new.items).await?;
+        let parts = box_parts(&mut tx, market, &new.items).await?;
         let names = tx.all("SELECT name FROM products WHERE vendor_id = $1", &args![vendor_id]).await?;
         let (made, lines) = match decide_new_box(vendor_id, new, names, &parts) {
             Ok(made) => made,
@@ -269,17 +287,23 @@ impl Setup {
         Ok(Ok(id))
     }
 
-    /// A box's name, price (under the cap), stock, limit, description, sale or contents
-    /// (`domain::setup::decide_box_change`), in the audit. None: no such box.
+    /// A box's name, price (under its market's cap), stock, limit, description, sale or contents
+    /// (`domain::setup::decide_box_change`), in the audit. None: no such box in `market`.
     pub async fn change_box(
         &self,
+        market: shared::MarketId,
         id: i64,
         change: &UpdateBox,
         by: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Result<(), Refusal>>> {
         let mut tx = self.db.begin().await?;
-        let is_box: Option<bool> = tx.opt("SELECT is_box FROM products WHERE id = $1", &args![id]).await?;
+        let is_box: Option<bool> = tx
+            .opt(
+                "SELECT p.is_box FROM products p JOIN vendors v ON v.id = p.vendor_id WHERE p.id = $1 AND v.market_id = $2",
+                &args![id, market],
+            )
+            .await?;
         if is_box != Some(true) {
             return Ok(None);
         }
@@ -293,9 +317,9 @@ impl Setup {
                 Some(_) => price_snapshot(&mut tx, id, now).await?.map_or(before.price_fen, |p| p.day_open),
                 None => before.price_fen,
             },
-            cap: cap_in(&mut tx).await?,
+            cap: cap_in(&mut tx, market).await?,
         };
-        let parts = box_parts(&mut tx, change.items.as_deref().unwrap_or_default()).await?;
+        let parts = box_parts(&mut tx, market, change.items.as_deref().unwrap_or_default()).await?;
         let (after, lines) = match decide_box_change(&before, change, &facts, &parts) {
             Ok(decided) => decided,
             Err(refusal) => return Ok(Some(Err(refusal))),
@@ -328,8 +352,9 @@ impl Setup {
     }
 }
 
-/// The products a box's lines name, as the box rule reads them.
-async fn box_parts(tx: &mut Tx, lines: &[BoxLine]) -> StoreResult<Vec<BoxPart>> {
+/// The products a box's lines name, as the box rule reads them: the market's (another market's
+/// goods are not there to pack).
+async fn box_parts(tx: &mut Tx, market: shared::MarketId, lines: &[BoxLine]) -> StoreResult<Vec<BoxPart>> {
     #[derive(Deserialize)]
     struct Row {
         id: i64,
@@ -338,8 +363,13 @@ async fn box_parts(tx: &mut Tx, lines: &[BoxLine]) -> StoreResult<Vec<BoxPart>> 
     }
     let mut parts = Vec::new();
     for line in lines {
-        let row: Option<Row> =
-            tx.opt("SELECT id, active, is_box FROM products WHERE id = $1", &args![line.product_id]).await?;
+        let row: Option<Row> = tx
+            .opt(
+                "SELECT p.id, p.active, p.is_box FROM products p JOIN vendors v ON v.id = p.vendor_id \
+                 WHERE p.id = $1 AND v.market_id = $2",
+                &args![line.product_id, market],
+            )
+            .await?;
         parts.extend(row.map(|r| BoxPart { id: r.id, on_sale: r.active, is_box: r.is_box }));
     }
     Ok(parts)

@@ -1,0 +1,13 @@
+-- Each market switches its own emergency price cap (稳物价): a market's cap holds its stalls'
+-- prices, and its price board and price record are of its stalls. The one cap there was is
+-- the first market's.
+CREATE TABLE market_price_caps (
+    market_id              BIGINT PRIMARY KEY REFERENCES markets(id),
+    enabled                BOOLEAN NOT NULL,
+    max_daily_rise_percent BIGINT NOT NULL CHECK (max_daily_rise_percent BETWEEN 0 AND 100),
+    updated_by             BIGINT REFERENCES users(id),
+    updated_at             TIMESTAMPTZ NOT NULL
+);
+INSERT INTO market_price_caps (market_id, enabled, max_daily_rise_percent, updated_by, updated_at)
+    SELECT 1, enabled, max_daily_rise_percent, updated_by, updated_at FROM price_cap WHERE id = 1;
+DROP TABLE price_cap;
