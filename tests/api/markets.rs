@@ -17,6 +17,11 @@ fn ids(list: &Value) -> Vec<i64> {
     list["items"].as_array().map(|l| l.iter().filter_map(|i| i["id"].as_i64()).collect()).unwrap_or_default()
 }
 
+/// The `field` of every item of a list.
+fn ids_of(list: &Value, field: &str) -> Vec<i64> {
+    list["items"].as_array().map(|l| l.iter().filter_map(|i| i[field].as_i64()).collect()).unwrap_or_default()
+}
+
 /// Every id in every page of a public list, as the anonymous or logged-in caller sees it.
 async fn listed(app: &TestApp, path: &str, token: Option<&str>) -> Vec<i64> {
     let r = app.get(path, token).await;
@@ -404,4 +409,66 @@ async fn two_markets(db: Db) {
     let renamed = json!({ "name": "别人的菜盒" });
     assert_eq!(app.patch(&format!("/api/v1/admin/boxes/{box_2}"), &renamed, Some(&staff)).await.status, 404);
     assert_eq!(app.patch(&format!("/api/v1/admin/boxes/{box_2}"), &renamed, Some(&staff_2)).await.status, 200);
+
+    // The register's file is a market's: its building 3 is 翠苑小区's, the first market's is not.
+    let register = |token: &str, file: &str| {
+        let url = app.url("/api/v1/admin/households/register/import?dry_run=false");
+        app.send(app.client.post(url).bearer_auth(token).header("Content-Type", "text/csv").body(file.to_owned()))
+    };
+    let file = "小区,楼号,单元,室,手机\n翠苑小区,3,1,101,13900000699\n";
+    let r = register(&staff, file).await;
+    assert_eq!((r.status, r.body["applied"].as_bool()), (200, Some(false)), "not the first market's 3: {:?}", r.body);
+    let r = register(&staff_2, file).await;
+    assert_eq!((r.status, r.body["applied"].as_bool(), r.body["added"].as_i64()), (200, Some(true), Some(1)));
+    let people = app.get(&format!("/api/v1/admin/households/{home_2}/people"), Some(&staff_2)).await.body;
+    assert_eq!(people["register"], json!(["13900000699"]), "{people:?}");
+    let sheet = "/api/v1/admin/households/register.csv";
+    let (sheet_1, sheet_2) = (text(sheet, &staff).await, text(sheet, &staff_2).await);
+    assert!(sheet_2.contains("翠苑小区,3,1,101,13900000699") && !sheet_2.contains("七里山"), "{sheet_2}");
+    assert!(!sheet_1.contains("13900000699"), "{sheet_1}");
+
+    // The supply plan is of the market's stalls' goods.
+    let day = slot_2["starts_at"].as_str().map(|s| s[..10].to_owned()).expect("starts_at");
+    let plan = format!("/api/v1/admin/supply?day={day}");
+    let (plan_1, plan_2) = (app.get(&plan, Some(&staff)).await, app.get(&plan, Some(&staff_2)).await);
+    assert_eq!((plan_1.status, plan_2.status), (200, 200));
+    assert_eq!(ids_of(&plan_2.body, "product_id"), [greens], "the neighbour's two bunches: {:?}", plan_2.body);
+    assert!(!ids_of(&plan_1.body, "product_id").contains(&greens));
+
+    // The audit is a market's: changes its people made.
+    let audited = |body: &Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .map(|l| l.iter().filter_map(|e| e["subject_id"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    let path = "/api/v1/admin/audit?subject=product&limit=500";
+    let (audit_1, audit_2) = (app.get(path, Some(&staff)).await, app.get(path, Some(&staff_2)).await);
+    assert_eq!((audit_1.status, audit_2.status), (200, 200));
+    let (greens_id, cabbage_id) = (greens.to_string(), cabbage.to_string());
+    assert!(audited(&audit_2.body).contains(&greens_id), "{:?}", audit_2.body);
+    assert!(!audited(&audit_2.body).contains(&cabbage_id), "{:?}", audit_2.body);
+    assert!(audited(&audit_1.body).contains(&cabbage_id) && !audited(&audit_1.body).contains(&greens_id));
+
+    // Staff see and hand over only their own market's orders.
+    let order = format!("/api/v1/orders/{order_2}");
+    assert_eq!(app.get(&order, Some(&staff)).await.status, 404, "another market's order");
+    assert_eq!(app.get(&order, Some(&staff_2)).await.status, 200);
+    let parts = app.get(&format!("/api/v1/vendor/orders?slot_id={}", slot_2["id"]), Some(&holder_2)).await.body;
+    for p in parts["items"].as_array().expect("parts") {
+        for step in ["confirm", "packed"] {
+            let r = app.post(&format!("/api/v1/vendor/orders/{}/{step}", p["id"]), &json!({}), Some(&holder_2)).await;
+            assert_eq!(r.status, 200, "{step}: {:?}", r.body);
+        }
+    }
+    for step in ["claim", "pickup"] {
+        let r = app.post(&format!("/api/v1/batches/{}/{step}", batch_2["id"]), &json!({}), Some(&volunteer_2)).await;
+        assert_eq!(r.status, 200, "{step}: {:?}", r.body);
+    }
+    let code = json!({ "code": app.get(&order, Some(&neighbour)).await.body["handoff_code"] });
+    let r = app.post(&format!("{order}/handoff"), &code, Some(&staff)).await;
+    assert_eq!(r.status, 403, "not theirs to hand over: {:?}", r.body);
+    assert_eq!(app.get(&order, Some(&neighbour)).await.body["status"], "out_for_delivery");
+    let r = app.post(&format!("{order}/handoff"), &code, Some(&staff_2)).await;
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("delivered")), "{:?}", r.body);
 }

@@ -210,6 +210,16 @@ pub async fn pickup(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i6
     Ok(web::Json(seen(&state, &auth, id).await?))
 }
 
+/// Whether the caller is staff of the order's market: another market's staff are no more to
+/// its order than any other worker there (`domain::markets::elsewhere`).
+pub(crate) async fn staff_of_order(state: &AppState, auth: &AuthUser, order: i64) -> ApiResult<bool> {
+    if !auth.has(Role::Staff) {
+        return Ok(false);
+    }
+    let market = state.store.batches().order_market(order).await?;
+    Ok(market.is_some_and(|m| elsewhere(auth.user.market_id, m, "order").is_none()))
+}
+
 async fn order_as_worker(state: &AppState, id: i64) -> ApiResult<web::Json<Order>> {
     let (_, mut order) = state.store.orders().get(id).await?.ok_or_else(|| ApiError::not_found("order"))?;
     // The code is the resident's to show, never the worker's to read.
@@ -246,7 +256,8 @@ pub async fn handoff(
     let id = id.into_inner();
     let code = body.into_inner().code;
     let proof = Proof::Code(&code);
-    state.store.batches().handoff(id, auth.user.id, auth.has(Role::Staff), proof, None, chrono::Utc::now()).await??;
+    let staff = staff_of_order(&state, &auth, id).await?;
+    state.store.batches().handoff(id, auth.user.id, staff, proof, None, chrono::Utc::now()).await??;
     order_as_worker(&state, id).await
 }
 
@@ -274,11 +285,8 @@ pub async fn left_at_door(
     }
     let id = id.into_inner();
     let now = chrono::Utc::now();
-    state
-        .store
-        .batches()
-        .handoff(id, auth.user.id, auth.has(Role::Staff), Proof::LeftAtDoor, Some(&note), now)
-        .await??;
+    let staff = staff_of_order(&state, &auth, id).await?;
+    state.store.batches().handoff(id, auth.user.id, staff, Proof::LeftAtDoor, Some(&note), now).await??;
     order_as_worker(&state, id).await
 }
 
@@ -311,7 +319,8 @@ pub async fn put_door_photo(
         .await
         .map_err(|e| ApiError::internal("storing a photo at the door", e))?
         .map_err(|e| ApiError::internal("storing a photo at the door", e))?;
-    let recorded = state.store.batches().set_door_photo(id, auth.user.id, auth.has(Role::Staff), &key).await?;
+    let staff = staff_of_order(&state, &auth, id).await?;
+    let recorded = state.store.batches().set_door_photo(id, auth.user.id, staff, &key).await?;
     let forget = match recorded {
         Ok(old) => old.into_iter().collect::<Vec<_>>(),
         // Refused: the picture just written belongs to no order.
@@ -338,7 +347,8 @@ pub async fn get_door_photo(state: web::Data<AppState>, auth: AuthUser, id: web:
     let (key, volunteer) = state.store.batches().door_photo(id).await?.ok_or_else(none)?;
     let (owner, _) = state.store.orders().get(id).await?.ok_or_else(none)?;
     let mine = owner.is(auth.user.id, auth.user.household.as_ref().map(|h| h.id.get()));
-    if !crate::domain::delivery::may_see_door_photo(mine, auth.has(Role::Staff), volunteer, auth.user.id) {
+    let staff = staff_of_order(&state, &auth, id).await?;
+    if !crate::domain::delivery::may_see_door_photo(mine, staff, volunteer, auth.user.id) {
         return Err(none());
     }
     let path = crate::photos::door_file(&state.config.door_photo_dir, &key);

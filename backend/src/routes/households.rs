@@ -222,7 +222,7 @@ const MAX_REGISTER_ROWS: usize = 20_000;
 
 /// Staff bring in the register as a spreadsheet (XLSX, or CSV in UTF-8 or GBK) with
 /// the columns 小区 (may be left out), 楼号, 单元, 室 and 手机 (or community, building, unit,
-/// room, phone): each phone goes on its address's register. `dry_run=true` (the default)
+/// room, phone): each phone goes on its address's register in the staff's market. `dry_run=true` (the default)
 /// answers row by row what would happen; `dry_run=false` applies the file when no row is an
 /// error, all or nothing; the same file twice changes nothing. Residents waiting to join whose
 /// phone is now registered become members at once.
@@ -271,8 +271,9 @@ pub async fn import_register(
         })
         .collect();
     let apply = !query.dry_run;
+    let user = &staff.0.user;
     let (plan, let_in) =
-        state.store.households().import_register(&lines, apply, staff.0.user.id, chrono::Utc::now()).await?;
+        state.store.households().import_register(user.market_id, &lines, apply, user.id, chrono::Utc::now()).await?;
     let applied = apply && plan.clean();
     Ok(web::Json(RegisterImport {
         added: u32::try_from(plan.add.len()).unwrap_or(u32::MAX),
@@ -282,18 +283,18 @@ pub async fn import_register(
     }))
 }
 
-/// Every household's register as the spreadsheet the import takes (UTF-8 with BOM): export,
-/// edit, import.
+/// Every household's register in the staff's market as the spreadsheet the import takes (UTF-8
+/// with BOM): export, edit, import.
 #[utoipa::path(
     tag = "staff",
     security(("bearer" = [])),
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
 )]
 #[get("/admin/households/register.csv")]
-pub async fn register_csv(state: web::Data<AppState>, _staff: StaffUser) -> ApiResult<HttpResponse> {
+pub async fn register_csv(state: web::Data<AppState>, staff: StaffUser) -> ApiResult<HttpResponse> {
     let mut rows =
         vec![["小区 community", "楼号 building", "单元 unit", "室 room", "手机 phone"].map(str::to_owned).to_vec()];
-    for e in state.store.households().registers().await? {
+    for e in state.store.households().registers(staff.0.user.market_id).await? {
         rows.push(vec![e.community, e.building, e.unit, e.room, e.phone]);
     }
     Ok(super::sheets::csv_download("household-register.csv", &rows))

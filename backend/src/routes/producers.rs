@@ -194,15 +194,15 @@ pub async fn own_lines(
     Ok(web::Json(List { items: state.store.producers().stall_lines(stall, &day, now).await? }))
 }
 
-/// The supply plan as a spreadsheet (UTF-8 with BOM), short ones first.
+/// The staff's market's supply plan as a spreadsheet (UTF-8 with BOM), short ones first.
 #[utoipa::path(tag = "supply", security(("bearer" = [])), params(DayQuery), responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/admin/supply.csv")]
 pub async fn plan_csv(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     q: web::Query<DayQuery>,
 ) -> ApiResult<HttpResponse> {
-    let SupplyPlan { day, items: rows } = plan_of(&state, &q).await?;
+    let SupplyPlan { day, items: rows } = plan_of(&state, staff.0.user.market_id, &q).await?;
     let mut sheet = vec![[
         "摊位 stall",
         "摊名 name",
@@ -232,22 +232,23 @@ pub async fn plan_csv(
     Ok(super::sheets::csv_download(&format!("supply-{day}.csv"), &sheet))
 }
 
-/// The supply plan for a day (today when left out): per product, what residents ordered or
-/// joined for that day beside its stock and what is on order from producers; short ones first.
+/// The staff's market's supply plan for a day (today when left out): per product of its stalls,
+/// what residents ordered or joined for that day beside its stock and what is on order from producers; short ones first.
 #[utoipa::path(tag = "supply", security(("bearer" = [])), params(DayQuery), responses((status = 200, body = SupplyPlan), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/admin/supply")]
 pub async fn plan(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     q: web::Query<DayQuery>,
 ) -> ApiResult<web::Json<SupplyPlan>> {
-    Ok(web::Json(plan_of(&state, &q).await?))
+    Ok(web::Json(plan_of(&state, staff.0.user.market_id, &q).await?))
 }
 
-/// The day's supply plan: the store's counts, `domain::supply::plan`'s order and shortages.
-async fn plan_of(state: &AppState, q: &DayQuery) -> ApiResult<SupplyPlan> {
+/// A market's supply plan for the day: the store's counts, `domain::supply::plan`'s order and
+/// shortages.
+async fn plan_of(state: &AppState, market: shared::MarketId, q: &DayQuery) -> ApiResult<SupplyPlan> {
     let day = day_of(q, chrono::Utc::now())?;
     let bounds = shanghai_day(&day).map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("day: {e}")))?;
-    let rows = state.store.producers().plan_rows(&day, bounds).await?;
+    let rows = state.store.producers().plan_rows(market, &day, bounds).await?;
     Ok(SupplyPlan { items: crate::domain::supply::plan(rows), day })
 }

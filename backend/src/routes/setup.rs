@@ -264,7 +264,8 @@ async fn new_product(
     Ok(HttpResponse::Created().json(made))
 }
 
-/// The record of changes to the market's set-up, newest first: who, when, before and after.
+/// The record of changes to the market's set-up, newest first: who, when, before and after
+/// (the staff's market's: changes made by its people).
 #[utoipa::path(
     tag = "setup",
     security(("bearer" = [])),
@@ -274,10 +275,10 @@ async fn new_product(
 #[get("/admin/audit")]
 pub async fn audit(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     query: web::Query<AuditQuery>,
 ) -> ApiResult<web::Json<Page<AuditEntry>>> {
-    let items = state.store.setup().audit(query.subject.as_deref()).await?;
+    let items = state.store.setup().audit(staff.0.user.market_id, query.subject.as_deref()).await?;
     Ok(web::Json(super::paged(items, query.limit, query.cursor.as_deref(), |_, e| -e.id)?))
 }
 

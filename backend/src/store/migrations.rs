@@ -42,6 +42,7 @@ pub const SQLITE: Embedded = &[
     (31, "markets", include_str!("../../../migrations/sqlite/0031_markets.sql")),
     (32, "market pools", include_str!("../../../migrations/sqlite/0032_market_pools.sql")),
     (33, "market price caps", include_str!("../../../migrations/sqlite/0033_market_price_caps.sql")),
+    (34, "market audit", include_str!("../../../migrations/sqlite/0034_market_audit.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -82,6 +83,7 @@ pub const POSTGRES: Embedded = &[
     (35, "markets", include_str!("../../../migrations/postgres/0035_markets.sql")),
     (36, "market pools", include_str!("../../../migrations/postgres/0036_market_pools.sql")),
     (37, "market price caps", include_str!("../../../migrations/postgres/0037_market_price_caps.sql")),
+    (38, "market audit", include_str!("../../../migrations/postgres/0038_market_audit.sql")),
 ];
 
 /// The newest migration this binary has for the database.

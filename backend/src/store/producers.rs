@@ -507,6 +507,7 @@ impl Producers {
     /// what is short.
     pub async fn plan_rows(
         &self,
+        market: shared::MarketId,
         day: &str,
         (start, end): (DateTime<Utc>, DateTime<Utc>),
     ) -> StoreResult<Vec<SupplyPlanRow>> {
@@ -566,10 +567,10 @@ impl Producers {
         let ids: Vec<i64> = counts.keys().copied().collect();
         let sql = format!(
             "SELECT p.id, p.name, p.unit, p.vendor_id, v.stall_no, v.name AS vendor_name, p.stock \
-             FROM products p JOIN vendors v ON v.id = p.vendor_id WHERE p.id IN {}",
+             FROM products p JOIN vendors v ON v.id = p.vendor_id WHERE p.id IN {} AND v.market_id = $2",
             self.db.list(1)
         );
-        let products: Vec<ProductRow> = self.db.all(&sql, &[super::db::Arg::json(&ids)]).await?;
+        let products: Vec<ProductRow> = self.db.all(&sql, &args![super::db::Arg::json(&ids), market]).await?;
         Ok(products
             .into_iter()
             .map(|p| {

@@ -255,13 +255,15 @@ impl Households {
         Ok(Some(register))
     }
 
-    /// Staff's register file: `domain::households::plan_register_import` over the buildings and
-    /// the registers of the file's addresses (locked when applying); applied, all or nothing,
+    /// Staff's register file: `domain::households::plan_register_import` over their market's
+    /// buildings (another market's building 3 is not theirs) and the registers of the file's
+    /// addresses (locked when applying); applied, all or nothing,
     /// when `apply` and no row is an error: the addresses put on record, the phones on their
     /// registers, and residents waiting there whose phone is now on it let in. The plan and how
     /// many were let in.
     pub async fn import_register(
         &self,
+        market: MarketId,
         lines: &[RegisterLine],
         apply: bool,
         by: i64,
@@ -287,7 +289,8 @@ impl Households {
         let mut tx = self.db.begin().await?;
         let mut ids: HashMap<String, i64> = HashMap::new();
         let mut snapshot = RegisterSnapshot::default();
-        for b in tx.all::<Building>("SELECT id, number, community FROM buildings ORDER BY id", &[]).await? {
+        let buildings = "SELECT id, number, community FROM buildings WHERE market_id = $1 ORDER BY id";
+        for b in tx.all::<Building>(buildings, &args![market]).await? {
             ids.entry(b.number.clone()).or_insert(b.id);
             snapshot.buildings.entry(b.number).or_insert(b.community);
         }
@@ -376,14 +379,14 @@ impl Households {
 
     /// Every register entry with its address, for the spreadsheet staff edit and bring back:
     /// (community, building, unit, room, phone), by address.
-    pub async fn registers(&self) -> StoreResult<Vec<RegisterEntry>> {
+    pub async fn registers(&self, market: MarketId) -> StoreResult<Vec<RegisterEntry>> {
         Ok(self
             .db
             .all(
                 "SELECT b.community, b.number AS building, h.unit, h.room, r.phone FROM household_register r \
                  JOIN households h ON h.id = r.household_id JOIN buildings b ON b.id = h.building_id \
-                 ORDER BY b.community, b.number, h.unit, h.room, r.phone",
-                &[],
+                 WHERE b.market_id = $1 ORDER BY b.community, b.number, h.unit, h.room, r.phone",
+                &args![market],
             )
             .await?)
     }

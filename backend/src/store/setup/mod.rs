@@ -379,7 +379,7 @@ impl Setup {
     }
 
     /// The newest changes to the set-up first (of one kind of subject if given).
-    pub async fn audit(&self, subject: Option<&str>) -> StoreResult<Vec<AuditEntry>> {
+    pub async fn audit(&self, market: MarketId, subject: Option<&str>) -> StoreResult<Vec<AuditEntry>> {
         #[derive(Deserialize)]
         struct Row {
             id: i64,
@@ -395,10 +395,13 @@ impl Setup {
                       FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id";
         let rows: Vec<Row> = match subject {
             Some(subject) => {
-                let sql = format!("{select} WHERE a.subject = $1 ORDER BY a.id DESC LIMIT $2");
-                self.db.all(&sql, &args![subject, AUDIT_READ]).await?
+                let sql = format!("{select} WHERE a.market_id = $3 AND a.subject = $1 ORDER BY a.id DESC LIMIT $2");
+                self.db.all(&sql, &args![subject, AUDIT_READ, market]).await?
             }
-            None => self.db.all(&format!("{select} ORDER BY a.id DESC LIMIT $1"), &args![AUDIT_READ]).await?,
+            None => {
+                let sql = format!("{select} WHERE a.market_id = $2 ORDER BY a.id DESC LIMIT $1");
+                self.db.all(&sql, &args![AUDIT_READ, market]).await?
+            }
         };
         let json = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
         Ok(rows
@@ -486,8 +489,10 @@ pub(crate) async fn record<B: Serialize>(
 ) -> StoreResult<()> {
     let text = |v: Option<&B>| v.and_then(|v| serde_json::to_string(v).ok());
     tx.exec(
-        "INSERT INTO audit_log (at, actor_id, subject, subject_id, action, before, after) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO audit_log (at, actor_id, subject, subject_id, action, before, after, market_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE((SELECT COALESCE((SELECT b.market_id FROM households h \
+         JOIN buildings b ON b.id = h.building_id WHERE h.id = u.household_id), u.market_id) \
+         FROM users u WHERE u.id = $2), 1))",
         &args![entry.at, entry.actor, entry.subject, entry.subject_id, entry.action, text(before), text(after)],
     )
     .await?;
