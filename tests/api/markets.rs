@@ -262,6 +262,17 @@ async fn two_markets(db: Db) {
     assert_eq!(ids(&app.get("/api/v1/admin/gates", Some(&staff_2)).await.body), [gate_2]);
     assert_eq!(app.post(&format!("/api/v1/admin/gates/{gate_2}/rotate"), &json!({}), Some(&staff)).await.status, 404);
 
+    // Stall numbers and the names of points and gates are each market's own.
+    let north = json!({ "name": "翠苑市场北门" });
+    assert_eq!(app.post("/api/v1/admin/gates", &north, Some(&staff)).await.status, 201, "the same name elsewhere");
+    assert_eq!(app.post("/api/v1/admin/gates", &north, Some(&staff_2)).await.status, 409, "a name in use there");
+    assert_eq!(app.post("/api/v1/admin/pickup-points", &point, Some(&staff)).await.status, 201);
+    assert_eq!(app.post("/api/v1/admin/pickup-points", &point, Some(&staff_2)).await.status, 409);
+    let c01 = json!({ "name": "翠苑肉摊", "hall": "C", "number": "01", "category": "meat" });
+    let r = app.post("/api/v1/admin/stalls", &c01, Some(&staff_2)).await;
+    assert_eq!((r.status, r.body["stall_no"].as_str()), (201, Some("C01")), "the first market has a C01: {:?}", r.body);
+    assert_eq!(app.post("/api/v1/admin/stalls", &c01, Some(&staff_2)).await.error_code(), "already_exists");
+
     // An address names its community when two have its building: 七里山小区's 3 is the first
     // market's, 翠苑小区's the second's.
     let (newcomer, _) = app.login("13900000613").await;

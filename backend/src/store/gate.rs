@@ -29,7 +29,7 @@ impl Gates {
         Self { db }
     }
 
-    /// Staff put up a gate with its first code. A name in use: refused.
+    /// Staff put up a gate with its first code. A name in use in the market: refused.
     pub async fn add(
         &self,
         market: shared::MarketId,
@@ -39,7 +39,8 @@ impl Gates {
         now: DateTime<Utc>,
     ) -> StoreResult<Result<GateRow, Refusal>> {
         let mut tx = self.db.begin().await?;
-        let taken: Option<i64> = tx.opt("SELECT id FROM gates WHERE name = $1", &args![name]).await?;
+        let taken: Option<i64> =
+            tx.opt("SELECT id FROM gates WHERE name = $1 AND market_id = $2", &args![name, market]).await?;
         if taken.is_some() {
             return Ok(Err(Refusal::new(ErrorCode::WrongState, format!("已有“{name}” (a gate of this name exists)"))));
         }

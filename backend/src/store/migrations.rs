@@ -43,6 +43,7 @@ pub const SQLITE: Embedded = &[
     (32, "market pools", include_str!("../../../migrations/sqlite/0032_market_pools.sql")),
     (33, "market price caps", include_str!("../../../migrations/sqlite/0033_market_price_caps.sql")),
     (34, "market audit", include_str!("../../../migrations/sqlite/0034_market_audit.sql")),
+    (35, "market names", include_str!("../../../migrations/sqlite/0035_market_names.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -84,6 +85,7 @@ pub const POSTGRES: Embedded = &[
     (36, "market pools", include_str!("../../../migrations/postgres/0036_market_pools.sql")),
     (37, "market price caps", include_str!("../../../migrations/postgres/0037_market_price_caps.sql")),
     (38, "market audit", include_str!("../../../migrations/postgres/0038_market_audit.sql")),
+    (39, "market names", include_str!("../../../migrations/postgres/0039_market_names.sql")),
 ];
 
 /// The newest migration this binary has for the database.

@@ -80,7 +80,7 @@ impl Points {
     }
 
     /// Staff set up a point (`id` none) or change one. Ok(None): no such point; a name another
-    /// point has: refused.
+    /// point of the market has: refused.
     pub async fn save(
         &self,
         market: shared::MarketId,
@@ -90,8 +90,9 @@ impl Points {
         now: DateTime<Utc>,
     ) -> StoreResult<Result<Option<PickupPoint>, Refusal>> {
         let mut tx = self.db.begin().await?;
-        let taken: Option<i64> =
-            tx.opt("SELECT id FROM pickup_points WHERE name = $1", &args![p.name.as_str()]).await?;
+        let taken: Option<i64> = tx
+            .opt("SELECT id FROM pickup_points WHERE name = $1 AND market_id = $2", &args![p.name.as_str(), market])
+            .await?;
         if taken.is_some_and(|t| Some(t) != id) {
             return Ok(Err(Refusal::new(
                 ErrorCode::WrongState,

@@ -226,7 +226,7 @@ impl Setup {
     ) -> StoreResult<Result<Category, Refusal>> {
         let mut tx = self.db.begin().await?;
         tx.advisory_lock(SETUP_LOCK).await?;
-        let facts = catalogue_facts(&mut tx).await?;
+        let facts = catalogue_facts(&mut tx, None).await?;
         let made = match decide_new_category(new, &facts) {
             Ok(made) => made,
             Err(refusal) => return Ok(Err(refusal)),
@@ -254,7 +254,7 @@ impl Setup {
     ) -> StoreResult<Option<Result<Category, Refusal>>> {
         let mut tx = self.db.begin().await?;
         tx.advisory_lock(SETUP_LOCK).await?;
-        let facts = catalogue_facts(&mut tx).await?;
+        let facts = catalogue_facts(&mut tx, None).await?;
         let Some(before) = facts.categories.iter().find(|c| c.id == id).cloned() else { return Ok(None) };
         let on_sale: i64 =
             tx.one("SELECT COUNT(*) AS n FROM products WHERE category_id = $1 AND active", &args![id]).await?;
@@ -294,7 +294,7 @@ impl Setup {
     ) -> StoreResult<Result<Vendor, Refusal>> {
         let mut tx = self.db.begin().await?;
         tx.advisory_lock(SETUP_LOCK).await?;
-        let facts = catalogue_facts(&mut tx).await?;
+        let facts = catalogue_facts(&mut tx, Some(market)).await?;
         let made = match decide_new_stall(new, &facts) {
             Ok(made) => made,
             Err(refusal) => return Ok(Err(refusal)),
@@ -349,7 +349,7 @@ impl Setup {
             open: row.is_open,
             closed_on: row.closed_on,
         };
-        let facts = catalogue_facts(&mut tx).await?;
+        let facts = catalogue_facts(&mut tx, None).await?;
         let after = match decide_stall_change(&before, change, &facts) {
             Ok(after) => after,
             Err(refusal) => return Ok(Some(Err(refusal))),
@@ -420,8 +420,9 @@ impl Setup {
     }
 }
 
-/// The catalogue's categories and stall numbers, for the set-up's rules.
-async fn catalogue_facts(tx: &mut Tx) -> StoreResult<CatalogueFacts> {
+/// The catalogue's categories and, with `stalls_of`, that market's stall numbers (a stall number
+/// is a market's own), for the set-up's rules.
+async fn catalogue_facts(tx: &mut Tx, stalls_of: Option<MarketId>) -> StoreResult<CatalogueFacts> {
     #[derive(Deserialize)]
     struct Row {
         id: String,
@@ -434,7 +435,10 @@ async fn catalogue_facts(tx: &mut Tx) -> StoreResult<CatalogueFacts> {
     let categories: Vec<Row> = tx
         .all("SELECT id, name_zh AS name, name_en, sort, icon, retired FROM categories ORDER BY sort, id", &[])
         .await?;
-    let stall_numbers: Vec<String> = tx.all("SELECT stall_no FROM vendors ORDER BY id", &[]).await?;
+    let stall_numbers: Vec<String> = match stalls_of {
+        Some(market) => tx.all("SELECT stall_no FROM vendors WHERE market_id = $1 ORDER BY id", &args![market]).await?,
+        None => Vec::new(),
+    };
     Ok(CatalogueFacts {
         categories: categories
             .into_iter()

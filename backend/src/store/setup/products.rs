@@ -151,7 +151,12 @@ impl Setup {
         let stalls: Vec<Stall> =
             tx.all("SELECT id, stall_no FROM vendors WHERE market_id = $1 ORDER BY id", &args![market]).await?;
         let snapshot = CatalogueSnapshot {
-            categories: super::catalogue_facts(&mut tx).await?.categories.into_iter().filter(|c| !c.retired).collect(),
+            categories: super::catalogue_facts(&mut tx, None)
+                .await?
+                .categories
+                .into_iter()
+                .filter(|c| !c.retired)
+                .collect(),
             stalls: stalls.into_iter().map(|s| (s.id, s.stall_no)).collect(),
             products: rows
                 .into_iter()
