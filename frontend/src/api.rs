@@ -120,11 +120,35 @@ async fn fetch(
         init.set_signal(Some(signal));
     }
     let window = web_sys::window().ok_or_else(|| Failure::network("no window"))?;
-    JsFuture::from(window.fetch_with_str_and_init(&call.path, &init))
+    JsFuture::from(window.fetch_with_str_and_init(&in_market(call), &init))
         .await
         .map_err(js_failure)?
         .dyn_into()
         .map_err(js_failure)
+}
+
+/// The public lists that are of one market (`?market_id=`, else the caller's, else the first).
+const MARKET_LISTS: [&str; 7] = [
+    "/api/v1/categories",
+    "/api/v1/vendors",
+    "/api/v1/products",
+    "/api/v1/slots",
+    "/api/v1/pickup-points",
+    "/api/v1/prices",
+    "/api/v1/donations/pool",
+];
+
+/// The call's path, of the market this device chose (`storage::market`) when it reads one of
+/// the market's public lists.
+fn in_market(call: &Call) -> String {
+    let (base, query) = call.path.split_once('?').unwrap_or((&call.path, ""));
+    match crate::storage::market() {
+        Some(market) if call.method == "GET" && MARKET_LISTS.contains(&base) && !query.contains("market_id=") => {
+            let join = if query.is_empty() { '?' } else { '&' };
+            format!("{}{join}market_id={market}", call.path)
+        }
+        _ => call.path.clone(),
+    }
 }
 
 /// The JSON answer of a response; `null` for no body.

@@ -24,6 +24,15 @@ impl Session {
 
     pub fn logged_in(&self, token: &str, user: User) {
         storage::set_token(Some(token));
+        self.known(user);
+    }
+
+    /// The user as the server answered: one tied to a market (a home there, or a role) shops in
+    /// it, whatever market this device chose before.
+    fn known(&self, user: User) {
+        if tied(&user) {
+            storage::set_market(None);
+        }
         self.user.set(Some(user));
     }
 
@@ -39,13 +48,19 @@ impl Session {
         }
         leptos::task::spawn_local(async move {
             match crate::api::me().await {
-                Ok(user) => self.user.set(Some(user)),
+                Ok(user) => self.known(user),
                 Err(f) if f.is_unauthorized() => self.logged_out(),
                 Err(_) => {}
             }
             self.checking.set(false);
         });
     }
+}
+
+/// Whether the account belongs to a market (its home's, or the one that gave it a role): the
+/// server then shows that market's lists, and no other market is offered.
+pub fn tied(user: &User) -> bool {
+    user.household.is_some() || user.roles.iter().any(|r| *r != shared::Role::Resident)
 }
 
 pub fn use_session() -> Session {

@@ -49,6 +49,18 @@ pub fn device_id() -> String {
     id
 }
 
+const MARKET_KEY: &str = "fxs_market";
+
+/// The market a visitor chose to shop in (when the deployment has several), if any. Forgotten
+/// once a login shows a home or a role: then the account's market decides.
+pub fn market() -> Option<i64> {
+    get(MARKET_KEY)?.parse().ok()
+}
+
+pub fn set_market(id: Option<i64>) {
+    put(MARKET_KEY, id.map(|id| id.to_string()).as_deref());
+}
+
 const CARE_KEY: &str = "fxs_care";
 
 /// Whether care mode (长辈模式: big text, big buttons) is on on this device. The pages' boot

@@ -1276,7 +1276,8 @@ async fn a_wechat_resident_binds_their_phone_and_keeps_the_orders() {
 }
 
 /// 多市场: the first market's staff open a second market on its page, naming its first staff
-/// member; the new market is listed, and its staff member's login is that market's.
+/// member; the new market is listed, and its staff member's login is that market's. A visitor
+/// then chooses the new market on the home page and sees its goods only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_open_a_second_market_on_its_page() {
     assert!(storefront_built(), "FXS_TEST_STATIC_DIR must point at the built storefront: run ./scripts/test");
@@ -1303,6 +1304,29 @@ async fn staff_open_a_second_market_on_its_page() {
         (me["market_id"].clone(), me["roles"].clone()),
         (markets["items"][1]["id"].clone(), serde_json::json!(["staff"]))
     );
+
+    // A visitor chooses the new market on the home page and shops in it: its goods, not the
+    // first market's.
+    let (staff_2, _) = app.login("13800000621").await;
+    let stall = serde_json::json!({ "name": "翠苑菜摊", "hall": "M", "number": "901", "category": "vegetable" });
+    let stall = app.post("/api/v1/admin/stalls", &stall, Some(&staff_2)).await;
+    assert_eq!(stall.status, 201, "{:?}", stall.body);
+    let greens = serde_json::json!({ "vendor_id": stall.body["id"], "category": "vegetable", "name": "翠苑青菜",
+                                     "unit": "斤", "price_fen": 300, "stock": 20 });
+    assert_eq!(app.post("/api/v1/admin/products", &greens, Some(&staff_2)).await.status, 201);
+    browser.script("localStorage.removeItem('fxs_token'); return true").await;
+    browser.goto(&app.url("/")).await;
+    let second = format!("#market-choice button[data-market='{}']", markets["items"][1]["id"]);
+    let first = "#market-choice button[data-market='1']";
+    let pressed = |css: &str| format!("document.querySelector(\"{css}\")?.getAttribute('aria-pressed') === 'true'");
+    wait_until(&browser, &pressed(first), "the first market pressed, as nothing was chosen").await;
+    browser.click(&browser.wait_for(&second, WAIT).await).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    browser.goto(&app.url("/products")).await;
+    wait_until(&browser, "document.body.textContent.includes('翠苑青菜')", "the second market's goods").await;
+    assert_eq!(browser.script("return document.body.textContent.includes('大白菜')").await, false);
+    browser.goto(&app.url("/")).await;
+    wait_until(&browser, &pressed(&second), "the chosen market pressed").await;
     browser.quit().await;
 }
 

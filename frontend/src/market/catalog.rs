@@ -54,6 +54,7 @@ pub fn HomePage() -> impl IntoView {
                 <p class="donate-link"><A href="/donate" attr:id="to-donate">"❤️ " {t(K::donate)} " ›"</A></p>
             </section>
             <ForYou/>
+            <MarketChooser/>
             <section class="home-categories">
                 <h2>{t(K::categories)}</h2>
                 {categories.show_items(|items: Vec<Category>| view! {
@@ -101,6 +102,48 @@ pub fn HomePage() -> impl IntoView {
                 })}
             </section>
         </div>
+    }
+}
+
+/// Where a visitor shops when the deployment has several markets: one big button per market,
+/// the chosen one pressed (kept on this device; the page loads again in it). Not offered to an
+/// account a home or a role ties to its market.
+#[component]
+fn MarketChooser() -> impl IntoView {
+    let session = use_session();
+    let markets = Load::of(api::MARKETS);
+    let chosen = crate::storage::market().unwrap_or(1);
+    move || {
+        let free = !session.checking.get() && session.user.get().is_none_or(|u| !crate::session::tied(&u));
+        let list = markets.value::<List<shared::api::Market>>().map(|l| l.items).unwrap_or_default();
+        (free && list.len() > 1).then(|| {
+            view! {
+                <section class="card market-choice" id="market-choice">
+                    <h2>{i18n::tr("选择您的市场", "Choose your market")}</h2>
+                    <div class="actions">
+                        {list.into_iter().map(|m| {
+                            let id = m.id.get();
+                            let choose = move |_| {
+                                crate::storage::set_market(Some(id));
+                                if let Some(w) = web_sys::window() {
+                                    let _ = w.location().reload();
+                                }
+                            };
+                            view! {
+                                <button
+                                    class="btn"
+                                    class:primary=id == chosen
+                                    class:secondary=id != chosen
+                                    aria-pressed=(id == chosen).to_string()
+                                    data-market=id
+                                    on:click=choose
+                                >{m.name}</button>
+                            }
+                        }).collect_view()}
+                    </div>
+                </section>
+            }
+        })
     }
 }
 
