@@ -8,6 +8,7 @@ use tests::{on_both_databases, spawn_app, Db, TestApp};
 
 on_both_databases! {
     stalls_take_in_certified_lots_and_staff_recall_one_to_the_door => lots;
+    a_recalled_lot_reaches_the_boxes_that_held_it => boxes;
 }
 
 fn certificate() -> Value {
@@ -190,5 +191,75 @@ async fn lots(db: Db) {
     assert!(notice.is_some_and(|n| n.to_string().contains(&order.body["id"].to_string())), "{told}");
     let others = app.get("/api/v1/vendor/orders", Some(&other_stall)).await.body;
     assert!(!others.to_string().contains("recalled"), "nothing for another stall");
+    app.books_balance().await;
+}
+
+/// A 菜盒子 is packed from its contents' lots: a recall of the cabbage in it reaches the
+/// household that bought the box and the stall that packed it.
+async fn boxes(db: Db) {
+    let app = spawn_app(db).await;
+    let (staff, _) = app.login("13800000000").await;
+    let (resident, _) = app.login("13900000004").await;
+    let cabbage = app.product_id("大白菜").await;
+    let the_box = json!({ "name": "白菜双拼盒", "price_fen": 990, "stock": 5,
+                          "items": [{ "product_id": cabbage, "quantity": 2 }] });
+    let r = app.post("/api/v1/admin/boxes", &the_box, Some(&staff)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let (box_id, packer) = (r.body["id"].as_i64().expect("box"), r.body["vendor_id"].as_i64().expect("stall"));
+    let (box_stall, _) = app.login(&format!("138000001{packer:02}")).await;
+    let slot = app.open_slot(&staff, 10, 0, 24).await;
+    app.put_in_cart(&resident, box_id, 3).await;
+    let order = app.checkout(&resident, "box-lots", &json!({ "slot_id": slot["id"], "payment": "on_delivery" })).await;
+    assert_eq!(order.status, 201, "{:?}", order.body);
+    let order_id = order.body["id"].clone();
+    let parts = app.get(&format!("/api/v1/vendor/orders?slot_id={}", slot["id"]), Some(&box_stall)).await.body;
+    let part = parts["items"][0]["id"].clone();
+    for step in ["confirm", "packed"] {
+        let r = app.post(&format!("/api/v1/vendor/orders/{part}/{step}"), &json!({}), Some(&box_stall)).await;
+        assert_eq!(r.status, 200, "{step}: {:?}", r.body);
+    }
+    // Three boxes of two cabbages: six cabbages drawn from the cabbage's lots, oldest first.
+    let lots = app.get(&format!("/api/v1/products/{cabbage}/lots"), None).await.body;
+    let mut drawn = Vec::new();
+    for lot in lots["items"].as_array().cloned().unwrap_or_default() {
+        let trace = app.get(&format!("/api/v1/admin/lots/{}/trace", lot["id"]), Some(&staff)).await.body;
+        for t in trace["items"].as_array().cloned().unwrap_or_default() {
+            assert_eq!(t["order_id"], order_id, "{t}");
+            drawn.push((lot["id"].as_i64().expect("lot"), t["quantity"].as_i64().unwrap_or_default()));
+        }
+    }
+    assert_eq!(drawn.iter().map(|(_, q)| q).sum::<i64>(), 6, "{drawn:?} of {lots}");
+    app.books_balance().await;
+
+    // The cabbage's lot is recalled: the box's household is told, the box stall sees its line
+    // marked and is told which order to open.
+    let lot = drawn[0].0;
+    let r =
+        app.post(&format!("/api/v1/admin/lots/{lot}/hold"), &json!({ "reason": "农残超标，召回" }), Some(&staff)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let told = |token: String, kind: &'static str| {
+        let app = &app;
+        let order_id = order_id.clone();
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                let notices = app.get("/api/v1/me/notices", Some(&token)).await.body;
+                let found = notices["items"].as_array().is_some_and(|l| {
+                    l.iter().any(|n| n["kind"] == kind && n.to_string().contains(&order_id.to_string()))
+                });
+                if found {
+                    break;
+                }
+                assert!(std::time::Instant::now() < deadline, "no {kind} notice: {notices}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    };
+    told(resident.clone(), "lot_recalled").await;
+    told(box_stall.clone(), "lot_recalled_stall").await;
+    let parts = app.get(&format!("/api/v1/vendor/orders?slot_id={}", slot["id"]), Some(&box_stall)).await.body;
+    let line = &parts["items"][0]["items"][0];
+    assert_eq!(line["product_id"].as_i64(), Some(box_id));
+    assert!(line["recalled"].as_str().is_some_and(|r| r.contains(&lot.to_string())), "{line}");
     app.books_balance().await;
 }

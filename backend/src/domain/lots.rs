@@ -135,6 +135,36 @@ pub fn decide_take_in(
     Ok(TakeIn { quantity: req.quantity, certificate, tests, hold_reason })
 }
 
+/// One draw of packing: for the order line of `line` (a product, or a 菜盒子), `quantity` of
+/// `product` from its lots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Draw {
+    pub line: i64,
+    pub product: i64,
+    pub quantity: i64,
+}
+
+/// What packing an order's lines (product, quantity) draws from lots: a product's line, itself;
+/// a 菜盒子's line (`contents`: each box's (product, quantity per box)), each of its contents
+/// times the boxes, so a recall of a cabbage reaches the boxes that held one.
+pub fn draws(lines: &[(i64, i64)], contents: &std::collections::BTreeMap<i64, Vec<(i64, i64)>>) -> Vec<Draw> {
+    let mut draws = Vec::new();
+    for &(line, quantity) in lines.iter().filter(|(_, q)| *q > 0) {
+        match contents.get(&line).filter(|items| !items.is_empty()) {
+            Some(items) => {
+                for &(product, per_box) in items {
+                    let quantity = per_box.saturating_mul(quantity);
+                    if quantity > 0 {
+                        draws.push(Draw { line, product, quantity });
+                    }
+                }
+            }
+            None => draws.push(Draw { line, product: line, quantity }),
+        }
+    }
+    draws
+}
+
 /// Which lots a line of `want` is packed from: the oldest first (`lots` as (lot, remaining),
 /// oldest first, held ones left out), each taking what it still has. Less than `want` in all:
 /// the rest came from stock that had no lot (goods from before lots were kept).
@@ -249,6 +279,17 @@ mod tests {
         assert_eq!(draw_oldest_first(&[(1, 0), (2, 10)], 5), vec![(2, 5)]);
         assert_eq!(draw_oldest_first(&[(1, 2)], 5), vec![(1, 2)], "the rest had no lot");
         assert_eq!(draw_oldest_first(&[(1, 2)], 0), vec![]);
+    }
+
+    #[test]
+    fn a_box_is_packed_from_its_contents_lots() {
+        let contents = std::collections::BTreeMap::from([(90, vec![(5, 2), (6, 1)])]);
+        let draw = |line, product, quantity| Draw { line, product, quantity };
+        // Two boxes (two cabbages and a radish each) and three cabbages on their own line.
+        assert_eq!(draws(&[(90, 2), (5, 3), (7, 0)], &contents), vec![draw(90, 5, 4), draw(90, 6, 2), draw(5, 5, 3)]);
+        // A box whose contents are not known (none on record) is drawn as itself.
+        let empty = std::collections::BTreeMap::from([(90, vec![])]);
+        assert_eq!(draws(&[(90, 1)], &empty), vec![draw(90, 90, 1)]);
     }
 
     #[test]

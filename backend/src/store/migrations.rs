@@ -44,6 +44,7 @@ pub const SQLITE: Embedded = &[
     (33, "market price caps", include_str!("../../../migrations/sqlite/0033_market_price_caps.sql")),
     (34, "market audit", include_str!("../../../migrations/sqlite/0034_market_audit.sql")),
     (35, "market names", include_str!("../../../migrations/sqlite/0035_market_names.sql")),
+    (36, "box lots", include_str!("../../../migrations/sqlite/0036_box_lots.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -86,6 +87,7 @@ pub const POSTGRES: Embedded = &[
     (37, "market price caps", include_str!("../../../migrations/postgres/0037_market_price_caps.sql")),
     (38, "market audit", include_str!("../../../migrations/postgres/0038_market_audit.sql")),
     (39, "market names", include_str!("../../../migrations/postgres/0039_market_names.sql")),
+    (40, "box lots", include_str!("../../../migrations/postgres/0040_box_lots.sql")),
 ];
 
 /// The newest migration this binary has for the database.

@@ -5,14 +5,16 @@
 use super::db::{args, Arg, Db, Tx};
 use super::setup::{record, Audit};
 use super::StoreResult;
-use crate::domain::lots::{check_test, decide_hold, decide_take_in, draw_oldest_first, failed_reason, HoldFacts};
+use crate::domain::lots::{
+    check_test, decide_hold, decide_take_in, draw_oldest_first, draws, failed_reason, Draw, HoldFacts,
+};
 use crate::domain::time::to_api;
 use crate::domain::Refusal;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use shared::api::{Certificate, Held, Lot, LotTest, LotTraceEntry, TakeInLot, TestBoardEntry};
 use shared::order::OrderStatus;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub struct Supply {
     db: Db,
@@ -390,8 +392,9 @@ impl Supply {
         Ok(rows.into_iter().map(|r| (r.user_id, r.order_id)).collect())
     }
 
-    /// The stalls whose orders not yet delivered were packed from the lot: (the stall holder's
-    /// account, those orders), to be told to take it back out.
+    /// The stalls whose orders not yet delivered were packed from the lot (the lot's own stall, or
+    /// the stall that packed a 菜盒子 holding it): (the stall holder's account, those orders), to
+    /// be told to take it back out.
     pub async fn stalls_holding(&self, lot: i64) -> StoreResult<Vec<(i64, Vec<i64>)>> {
         #[derive(Deserialize)]
         struct Row {
@@ -402,7 +405,9 @@ impl Supply {
             .db
             .all(
                 "SELECT DISTINCT v.owner_user_id, o.id AS order_id FROM order_line_lots x \
-                 JOIN orders o ON o.id = x.order_id JOIN lots l ON l.id = x.lot_id JOIN vendors v ON v.id = l.vendor_id \
+                 JOIN orders o ON o.id = x.order_id \
+                 JOIN order_lines ol ON ol.order_id = x.order_id AND ol.product_id = x.line_product_id \
+                 JOIN vendors v ON v.id = ol.vendor_id \
                  WHERE x.lot_id = $1 AND v.owner_user_id IS NOT NULL \
                  AND o.status NOT IN ('delivered', 'cancelled', 'expired') ORDER BY v.owner_user_id, o.id",
                 &args![lot],
@@ -418,8 +423,9 @@ impl Supply {
         Ok(stalls)
     }
 
-    /// Every order line packed from the lot: the order, its household's door, the resident's
-    /// phone, when it was delivered and who carried it (a recall's list).
+    /// Every order packed from the lot (its own lines and its boxes' contents, added up): the
+    /// order, its household's door, the resident's phone, when it was delivered and who carried it
+    /// (a recall's list).
     pub async fn trace(&self, lot: i64) -> StoreResult<Vec<LotTraceEntry>> {
         #[derive(Deserialize)]
         struct Row {
@@ -439,8 +445,10 @@ impl Supply {
             .all(
                 "SELECT o.id AS order_id, o.status, x.quantity, COALESCE(o.household_id, u.household_id) AS household_id, \
                  o.building, o.unit, o.room, u.phone, o.delivered_at, d.phone AS volunteer_phone \
-                 FROM order_line_lots x JOIN orders o ON o.id = x.order_id JOIN users u ON u.id = o.user_id \
-                 LEFT JOIN users d ON d.id = o.delivered_by WHERE x.lot_id = $1 ORDER BY o.id",
+                 FROM (SELECT order_id, CAST(SUM(quantity) AS BIGINT) AS quantity FROM order_line_lots \
+                 WHERE lot_id = $1 GROUP BY order_id) x \
+                 JOIN orders o ON o.id = x.order_id JOIN users u ON u.id = o.user_id \
+                 LEFT JOIN users d ON d.id = o.delivered_by ORDER BY o.id",
                 &args![lot],
             )
             .await?;
@@ -521,8 +529,9 @@ async fn hold(
     Ok(Ok(()))
 }
 
-/// Packing draws each of an order's lines (product, quantity) from the product's lots on sale,
-/// oldest first (`domain::lots::draw_oldest_first`), and records which: called by the stall's
+/// Packing draws each of an order's lines (product, quantity) from lots on sale, oldest first
+/// (`domain::lots::draw_oldest_first`): a product's line from its own, a 菜盒子's from its
+/// contents' (`domain::lots::draws`), and records which for which line: called by the stall's
 /// "packed" step in its own transaction.
 pub(crate) async fn draw_lots(tx: &mut Tx, order_id: i64, lines: &[(i64, i64)]) -> StoreResult<()> {
     #[derive(Deserialize)]
@@ -530,10 +539,21 @@ pub(crate) async fn draw_lots(tx: &mut Tx, order_id: i64, lines: &[(i64, i64)]) 
         id: i64,
         remaining: i64,
     }
-    for &(product, want) in lines {
-        if want <= 0 {
-            continue;
+    #[derive(Deserialize)]
+    struct Item {
+        product_id: i64,
+        quantity: i64,
+    }
+    let mut contents = BTreeMap::new();
+    for &(line, _) in lines {
+        let items: Vec<Item> = tx
+            .all("SELECT product_id, quantity FROM box_items WHERE box_id = $1 ORDER BY product_id", &args![line])
+            .await?;
+        if !items.is_empty() {
+            contents.insert(line, items.into_iter().map(|i| (i.product_id, i.quantity)).collect());
         }
+    }
+    for Draw { line, product, quantity: want } in draws(lines, &contents) {
         let sql = tx.locked(
             "SELECT id, remaining FROM lots WHERE product_id = $1 AND held_at IS NULL AND remaining > 0 ORDER BY id",
         );
@@ -542,8 +562,9 @@ pub(crate) async fn draw_lots(tx: &mut Tx, order_id: i64, lines: &[(i64, i64)]) 
         for (lot, take) in draw_oldest_first(&lots, want) {
             tx.exec("UPDATE lots SET remaining = remaining - $2 WHERE id = $1", &args![lot, take]).await?;
             tx.exec(
-                "INSERT INTO order_line_lots (order_id, product_id, lot_id, quantity) VALUES ($1, $2, $3, $4)",
-                &args![order_id, product, lot, take],
+                "INSERT INTO order_line_lots (order_id, line_product_id, product_id, lot_id, quantity) \
+                 VALUES ($1, $2, $3, $4, $5)",
+                &args![order_id, line, product, lot, take],
             )
             .await?;
         }

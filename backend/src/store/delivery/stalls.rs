@@ -174,9 +174,10 @@ impl Stalls {
             Vec::new()
         } else {
             let sql = format!(
-                "SELECT x.order_id, x.product_id, x.lot_id, l.hold_reason FROM order_line_lots x \
-                 JOIN lots l ON l.id = x.lot_id WHERE x.order_id IN {} AND l.vendor_id = $2 AND l.held_at IS NOT NULL \
-                 ORDER BY x.lot_id",
+                "SELECT x.order_id, x.line_product_id AS product_id, x.lot_id, l.hold_reason FROM order_line_lots x \
+                 JOIN lots l ON l.id = x.lot_id \
+                 JOIN order_lines ol ON ol.order_id = x.order_id AND ol.product_id = x.line_product_id \
+                 WHERE x.order_id IN {} AND ol.vendor_id = $2 AND l.held_at IS NOT NULL ORDER BY x.lot_id",
                 self.db.list(1)
             );
             self.db.all(&sql, &[Arg::json(&orders), Arg::Int(vendor_id)]).await?
