@@ -480,17 +480,17 @@ pub fn decide(snapshot: &CheckoutSnapshot, jobs: &[CheckoutJob]) -> Result<Check
     Ok(CheckoutDecision { answers, changes: batch.changes() })
 }
 
-/// The building with this number: in the slot's market when the slot is known, otherwise the
-/// only one with that number.
+/// The building with this number, with its market: in the slot's market when the slot is
+/// known, otherwise the only one with that number.
 pub(crate) fn building_in(
     buildings: &HashMap<(MarketId, String), i64>,
     market: Option<MarketId>,
     number: &str,
-) -> Option<i64> {
+) -> Option<(MarketId, i64)> {
     match market {
-        Some(m) => buildings.get(&(m, number.to_owned())).copied(),
+        Some(m) => buildings.get(&(m, number.to_owned())).map(|id| (m, *id)),
         None => {
-            let mut found = buildings.iter().filter(|((_, n), _)| n == number).map(|(_, id)| *id);
+            let mut found = buildings.iter().filter(|((_, n), _)| n == number).map(|((m, _), id)| (*m, *id));
             let first = found.next()?;
             found.next().is_none().then_some(first)
         }
@@ -528,9 +528,8 @@ impl Batch<'_> {
         });
         if let Some(a) = &given {
             let market = s.slots.get(&job.slot_id).map(|slot| slot.market_id);
-            let building_id =
+            let (building_market, building_id) =
                 building_in(&s.buildings, market, &a.building).ok_or_else(|| Refusal::no_building(&a.building))?;
-            let building_market = s.buildings.iter().find(|(_, id)| **id == building_id).map(|((m, _), _)| *m);
             if self.home(user).is_none() {
                 let there = s.households.get(&(building_id, a.unit.clone(), a.room.clone()));
                 // A member made earlier in this batch counts as one.
@@ -559,7 +558,7 @@ impl Batch<'_> {
                     room: a.room.clone(),
                     flags: there.filter(|_| member).map(|h| h.flags).unwrap_or_default(),
                     household_id: there.filter(|_| member).map(|h| h.id),
-                    market_id: building_market.unwrap_or_default(),
+                    market_id: building_market,
                 };
                 self.homes.insert(user, home);
             }

@@ -1,7 +1,6 @@
 //! Staff tools.
 
 use crate::auth::StaffUser;
-use crate::domain::markets::elsewhere;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, patch, post, put, web};
@@ -265,9 +264,7 @@ pub async fn erase(
         .map_err(|e| ApiError::new(ErrorCode::InvalidPhone, format!("phone: {e}")))?;
     // Another market's resident is not theirs to erase (as if nobody had the phone).
     let market = state.store.accounts().market_of_phone(phone.as_str()).await?;
-    if market.is_some_and(|m| elsewhere(staff.0.user.market_id, m, "user").is_some()) {
-        return Err(ApiError::not_found("user"));
-    }
+    super::markets::ours(staff.0.user.market_id, market, "user")?;
     let erased = state
         .store
         .accounts()
@@ -286,9 +283,5 @@ pub async fn erase(
 
 /// A household of staff's own market (another market's is as if it were not there).
 pub(crate) async fn staff_household(state: &AppState, staff: &StaffUser, id: i64) -> ApiResult<()> {
-    let market = state.store.households().market_of(id).await?.ok_or_else(|| ApiError::not_found("household"))?;
-    match elsewhere(staff.0.user.market_id, market, "household") {
-        Some(refusal) => Err(refusal.into()),
-        None => Ok(()),
-    }
+    super::markets::ours(staff.0.user.market_id, state.store.households().market_of(id).await?, "household")
 }

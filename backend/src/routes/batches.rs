@@ -128,12 +128,12 @@ pub async fn list(
 ) -> ApiResult<web::Json<shared::api::Page<Batch>>> {
     may_dispatch(&auth)?;
     let now = chrono::Utc::now();
-    // Another market's slot has no batches for this caller.
-    let slot = state.store.slots().get(query.slot_id.get()).await?;
-    if slot.is_some_and(|s| elsewhere(auth.user.market_id, s.market_id, "slot").is_some()) {
-        return Ok(web::Json(shared::api::Page { items: Vec::new(), next_cursor: None }));
-    }
     let mut all = state.store.batches().list(query.slot_id.get(), now).await?;
+    // Another market's slot has no batches for this caller (a slot's batches are its market's:
+    // the first one tells, with no read of the slot on every refresh of the dispatch board).
+    if all.first().is_some_and(|b| elsewhere(auth.user.market_id, b.market_id, "slot").is_some()) {
+        all.clear();
+    }
     mark_late(&mut all, now, state.config.late_batch_minutes);
     Ok(web::Json(super::paged(all, query.limit, query.cursor.as_deref(), |_, b| (b.building.clone(), b.id))?))
 }
@@ -217,7 +217,7 @@ pub(crate) async fn staff_of_order(state: &AppState, auth: &AuthUser, order: i64
         return Ok(false);
     }
     let market = state.store.batches().order_market(order).await?;
-    Ok(market.is_some_and(|m| elsewhere(auth.user.market_id, m, "order").is_none()))
+    Ok(super::markets::ours(auth.user.market_id, market, "order").is_ok())
 }
 
 async fn order_as_worker(state: &AppState, id: i64) -> ApiResult<web::Json<Order>> {
@@ -423,10 +423,7 @@ pub async fn reset_handoff(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let market = state.store.batches().order_market(id).await?.ok_or_else(|| ApiError::not_found("order"))?;
-    if let Some(refusal) = elsewhere(staff.0.user.market_id, market, "order") {
-        return Err(refusal.into());
-    }
+    super::markets::ours(staff.0.user.market_id, state.store.batches().order_market(id).await?, "order")?;
     if !state.store.batches().reset_handoff(id).await? {
         return Err(ApiError::not_found("order"));
     }

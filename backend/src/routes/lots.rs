@@ -213,11 +213,7 @@ async fn traced(state: &AppState, staff: &StaffUser, id: i64) -> ApiResult<Vec<L
 
 /// A lot of one of staff's own market's stalls (another market's is as if it were not there).
 async fn staff_lot(state: &AppState, staff: &StaffUser, id: i64) -> ApiResult<()> {
-    let market = state.store.supply().lot_market(id).await?.ok_or_else(|| ApiError::not_found("lot"))?;
-    match crate::domain::markets::elsewhere(staff.0.user.market_id, market, "lot") {
-        Some(refusal) => Err(refusal.into()),
-        None => Ok(()),
-    }
+    super::markets::ours(staff.0.user.market_id, state.store.supply().lot_market(id).await?, "lot")
 }
 
 /// A product's lots on sale, oldest first (sold first), with certificates and tests: what the

@@ -23,6 +23,16 @@ pub async fn market_of(state: &AppState, req: &HttpRequest, asked: Option<Market
     Ok(MarketId::FIRST)
 }
 
+/// A thing of the worker's own market: `found` is its market (None: there is no such thing);
+/// another market's is as if it were not there (404, `domain::markets::elsewhere`).
+pub fn ours(worker: MarketId, found: Option<MarketId>, what: &str) -> ApiResult<()> {
+    let market = found.ok_or_else(|| ApiError::not_found(what))?;
+    match crate::domain::markets::elsewhere(worker, market, what) {
+        Some(refusal) => Err(refusal.into()),
+        None => Ok(()),
+    }
+}
+
 /// The deployment's markets, in the order they were opened.
 #[utoipa::path(tag = "markets", responses((status = 200, body = List<Market>)))]
 #[get("/markets")]

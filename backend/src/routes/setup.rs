@@ -452,10 +452,8 @@ pub async fn product_photo(
     payload: web::Payload,
 ) -> ApiResult<web::Json<shared::api::Product>> {
     let id = id.into_inner();
-    let product = state.store.catalogue().product_any(id).await?.ok_or_else(|| ApiError::not_found("product"))?;
-    if let Some(refusal) = crate::domain::markets::elsewhere(staff.0.user.market_id, product.market_id, "product") {
-        return Err(refusal.into());
-    }
+    let product = state.store.catalogue().product_any(id).await?;
+    super::markets::ours(staff.0.user.market_id, product.map(|p| p.market_id), "product")?;
     set_photo(&state, id, payload, staff.0.user.id).await
 }
 

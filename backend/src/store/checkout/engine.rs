@@ -632,7 +632,7 @@ fn sqlite_booked(c: &Connection, jobs: &[CheckoutJob], s: &CheckoutSnapshot) -> 
             (None, Some(a)) if !s.homes.contains_key(&j.user_id) => {
                 let market = s.slots.get(&j.slot_id).map(|slot| slot.market_id);
                 building_in(&s.buildings, market, a.building.trim())
-                    .and_then(|b| s.households.get(&(b, a.unit.trim().to_owned(), a.room.trim().to_owned())))
+                    .and_then(|(_, b)| s.households.get(&(b, a.unit.trim().to_owned(), a.room.trim().to_owned())))
                     .map(|h| h.id)
             }
             _ => None,

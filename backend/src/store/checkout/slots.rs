@@ -186,16 +186,18 @@ impl Slots {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<SlotRecord>> {
-        let of_market = if market.is_some() { "market_id = $3 AND" } else { "$3 IS NULL AND" };
-        Ok(self
-            .db
-            .all(
-                &format!(
-                    "SELECT {SLOT_COLUMNS} FROM slots WHERE {of_market} starts_at >= $1 AND starts_at < $2 \
-                     ORDER BY starts_at, kind, id LIMIT 500"
-                ),
-                &args![from, to, market.map(MarketId::get)],
-            )
-            .await?)
+        let order = "ORDER BY starts_at, kind, id LIMIT 500";
+        Ok(match market {
+            Some(market) => {
+                let sql = format!(
+                    "SELECT {SLOT_COLUMNS} FROM slots WHERE market_id = $3 AND starts_at >= $1 AND starts_at < $2 {order}"
+                );
+                self.db.all(&sql, &args![from, to, market]).await?
+            }
+            None => {
+                let sql = format!("SELECT {SLOT_COLUMNS} FROM slots WHERE starts_at >= $1 AND starts_at < $2 {order}");
+                self.db.all(&sql, &args![from, to]).await?
+            }
+        })
     }
 }
