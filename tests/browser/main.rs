@@ -1299,6 +1299,15 @@ async fn staff_open_a_second_market_on_its_page() {
     wait_until(&browser, "document.querySelector('#markets-message.form-error') !== null", "the refusal").await;
     let markets = app.get("/api/v1/markets", None).await.body;
     assert_eq!(markets["items"].as_array().map(Vec::len), Some(2), "{markets}");
+    // On a phone: every control at least 44 px tall, nothing wider than the screen; in English.
+    let sizes = size_problems(&browser, 0.0, 44.0).await;
+    assert!(sizes["taps"] == serde_json::json!([]) && sizes["wide"] == false, "/staff/markets: {sizes}");
+    browser.script("localStorage.setItem('fxs_lang', 'en'); return 0").await;
+    browser.goto(&app.url("/staff/markets")).await;
+    wait_until(&browser, "document.querySelector('#markets')?.textContent.includes('翠苑市场')", "the list").await;
+    let english = browser.script("return document.querySelector('h1').textContent + '|' + document.querySelector('#market-open').textContent").await;
+    assert_eq!(english, "Markets|Open it");
+    browser.script("localStorage.setItem('fxs_lang', 'zh'); return 0").await;
     let (_, me) = app.login("13800000621").await;
     assert_eq!(
         (me["market_id"].clone(), me["roles"].clone()),
@@ -1320,6 +1329,8 @@ async fn staff_open_a_second_market_on_its_page() {
     let first = "#market-choice button[data-market='1']";
     let pressed = |css: &str| format!("document.querySelector(\"{css}\")?.getAttribute('aria-pressed') === 'true'");
     wait_until(&browser, &pressed(first), "the first market pressed, as nothing was chosen").await;
+    let sizes = size_problems(&browser, 0.0, 44.0).await;
+    assert!(sizes["taps"] == serde_json::json!([]) && sizes["wide"] == false, "the home page's chooser: {sizes}");
     browser.click(&browser.wait_for(&second, WAIT).await).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     browser.goto(&app.url("/products")).await;
