@@ -482,4 +482,6 @@ async fn two_markets(db: Db) {
     assert_eq!(app.get(&order, Some(&neighbour)).await.body["status"], "out_for_delivery");
     let r = app.post(&format!("{order}/handoff"), &code, Some(&staff_2)).await;
     assert_eq!((r.status, r.body["status"].as_str()), (200, Some("delivered")), "{:?}", r.body);
+    // The books balance: each market's pool, and nothing of one market tied to another's.
+    app.books_balance().await;
 }

@@ -118,6 +118,9 @@ async fn books(db: Db) {
     let tampered = [
         format!("UPDATE slots SET booked = booked + 1 WHERE id = {}", slot["id"]),
         format!("UPDATE products SET stock = stock + 3 WHERE id = {cabbage}"),
+        // The cabbage's stall moved to another market under its orders and group-buy.
+        "INSERT INTO markets (id, name, created_at) VALUES (2, '翠苑市场', '2026-12-01T00:00:00Z')".to_owned(),
+        format!("UPDATE vendors SET market_id = 2 WHERE id = (SELECT vendor_id FROM products WHERE id = {cabbage})"),
     ];
     match url {
         Some(url) => {
@@ -147,6 +150,8 @@ async fn books(db: Db) {
         numbers
     });
     assert!(sums.as_ref().is_some_and(|n| n.len() == 2 && n[0] == n[1] + 3), "{out}");
+    assert!(out.contains("order lines in market 1's slots are market 2's goods"), "{out}");
+    assert!(out.contains("group-buy items of market 1 are market 2's goods"), "{out}");
 }
 
 async fn backup_and_restore() {

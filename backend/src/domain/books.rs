@@ -94,6 +94,20 @@ pub struct PoolBooks {
     pub gifts_left_fen: i64,
 }
 
+/// What of one kind ties a thing of one market to a root of another, counted: `kind` is what
+/// ties them (`order_line`: a stall's goods in an order of a slot; `group_buy_item`: goods in a
+/// group-buy; `group_buy_slot`: a group-buy and its slot; `pickup`: an order and its pickup
+/// point; `gift_use`: a gift and the order it paid), `example` one id of it (the order or the
+/// group-buy).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct MarketBooks {
+    pub kind: String,
+    pub thing_market: i64,
+    pub root_market: i64,
+    pub n: i64,
+    pub example: i64,
+}
+
 /// What `check` reads, all from one consistent read of the database.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Books {
@@ -109,6 +123,8 @@ pub struct Books {
     pub pools: Vec<PoolBooks>,
     pub payments: Vec<PaymentBooks>,
     pub offer_days: Vec<OfferDayBooks>,
+    /// Each kind of tie between markets' things, by the two markets.
+    pub markets: Vec<MarketBooks>,
 }
 
 /// One thing that does not hold, said for the operator.
@@ -227,6 +243,20 @@ pub fn check(books: &Books) -> Vec<Broken> {
             broken.push(Broken(format!("offer {} on {}: {} ordered of {}", d.offer_id, d.day, d.ordered, d.quantity)));
         }
     }
+    // Markets never mix: an order's goods, point, batch and the gifts that paid it are its
+    // slot's market's; a group-buy's goods and slot are its own market's.
+    for m in books.markets.iter().filter(|m| m.thing_market != m.root_market) {
+        let (thing, root) = (m.thing_market, m.root_market);
+        let what = match m.kind.as_str() {
+            "order_line" => format!("order lines in market {root}'s slots are market {thing}'s goods"),
+            "group_buy_item" => format!("group-buy items of market {root} are market {thing}'s goods"),
+            "group_buy_slot" => format!("group-buys of market {root} are in market {thing}'s slots"),
+            "pickup" => format!("orders in market {root}'s slots go to market {thing}'s pickup points"),
+            "gift_use" => format!("orders in market {root}'s slots were paid by market {thing}'s gifts"),
+            _ => format!("{} of market {thing} are tied to market {root}", m.kind),
+        };
+        broken.push(Broken(format!("{} {what} (e.g. {})", m.n, m.example)));
+    }
     broken
 }
 
@@ -302,6 +332,10 @@ mod tests {
                 ordered: 90,
                 lines_quantity: 90,
             }],
+            markets: vec![
+                MarketBooks { kind: "order_line".into(), thing_market: 1, root_market: 1, n: 40, example: 9 },
+                MarketBooks { kind: "order_line".into(), thing_market: 2, root_market: 2, n: 3, example: 12 },
+            ],
         }
     }
 
@@ -367,6 +401,16 @@ mod tests {
                 b.offer_days[0].lines_quantity = 120;
             }),
             ["offer 3 on 2026-12-09: 120 ordered of 100"]
+        );
+        assert_eq!(
+            broken(&|b| b.markets.push(MarketBooks {
+                kind: "order_line".into(),
+                thing_market: 2,
+                root_market: 1,
+                n: 1,
+                example: 15
+            })),
+            ["1 order lines in market 1's slots are market 2's goods (e.g. 15)"]
         );
     }
 }

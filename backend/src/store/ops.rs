@@ -6,7 +6,7 @@
 use super::db::{args, Db, Tx};
 use super::{StoreError, StoreResult};
 use crate::domain::books::{
-    Books, HeldBooks, ItemBooks, OfferDayBooks, OrderCount, PaymentBooks, PoolBooks, SlotBooks, StockBooks,
+    Books, HeldBooks, ItemBooks, MarketBooks, OfferDayBooks, OrderCount, PaymentBooks, PoolBooks, SlotBooks, StockBooks,
 };
 use serde::Deserialize;
 use sqlx::postgres::PgPoolOptions;
@@ -164,7 +164,29 @@ async fn books(tx: &mut Tx) -> StoreResult<Books> {
             &args![],
         )
         .await?;
-    Ok(Books { slots, orders, items, stock, in_orders, set_aside, pools, payments, offer_days })
+    // Each kind of tie between a thing and its root, counted by the two markets (a handful of
+    // rows: `domain::books::check` says which may not be).
+    let markets: Vec<MarketBooks> = tx
+        .all(
+            "SELECT kind, thing_market, root_market, COUNT(*) AS n, MIN(example) AS example FROM (\
+             SELECT 'order_line' AS kind, v.market_id AS thing_market, s.market_id AS root_market, o.id AS example \
+               FROM order_lines l JOIN orders o ON o.id = l.order_id JOIN slots s ON s.id = o.slot_id \
+               JOIN vendors v ON v.id = l.vendor_id \
+             UNION ALL SELECT 'group_buy_item', v.market_id, g.market_id, g.id FROM group_buy_items i \
+               JOIN group_buys g ON g.id = i.group_buy_id JOIN products p ON p.id = i.product_id \
+               JOIN vendors v ON v.id = p.vendor_id \
+             UNION ALL SELECT 'group_buy_slot', s.market_id, g.market_id, g.id FROM group_buys g \
+               JOIN slots s ON s.id = g.slot_id \
+             UNION ALL SELECT 'pickup', p.market_id, s.market_id, o.id FROM orders o \
+               JOIN pickup_points p ON p.id = o.pickup_point_id JOIN slots s ON s.id = o.slot_id \
+             UNION ALL SELECT 'gift_use', d.market_id, s.market_id, o.id FROM gift_uses u \
+               JOIN donations d ON d.id = u.donation_id JOIN orders o ON o.id = u.order_id \
+               JOIN slots s ON s.id = o.slot_id\
+             ) t GROUP BY kind, thing_market, root_market ORDER BY kind, thing_market, root_market",
+            &args![],
+        )
+        .await?;
+    Ok(Books { markets, slots, orders, items, stock, in_orders, set_aside, pools, payments, offer_days })
 }
 
 #[derive(Deserialize)]
