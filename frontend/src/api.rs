@@ -128,7 +128,7 @@ async fn fetch(
 }
 
 /// The public lists that are of one market (`?market_id=`, else the caller's, else the first).
-const MARKET_LISTS: [&str; 7] = [
+const MARKET_LISTS: [&str; 8] = [
     "/api/v1/categories",
     "/api/v1/vendors",
     "/api/v1/products",
@@ -136,6 +136,7 @@ const MARKET_LISTS: [&str; 7] = [
     "/api/v1/pickup-points",
     "/api/v1/prices",
     "/api/v1/donations/pool",
+    "/api/v1/tests",
 ];
 
 /// The call's path, of the market this device chose (`storage::market`) when it reads one of

@@ -247,6 +247,14 @@ async fn two_markets(db: Db) {
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let lot = r.body["id"].as_i64().expect("lot");
+    let at = (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc3339();
+    let test = json!({ "method": "酶抑制率法", "result": "pass", "by": "翠苑快检室", "at": at });
+    let r = app.post(&format!("/api/v1/vendor/lots/{lot}/tests"), &test, Some(&holder_2)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let tested = |board: &Value| ids_of(board, "lot_id").contains(&lot);
+    assert!(tested(&app.get(&format!("/api/v1/tests?market_id={market}"), None).await.body), "its market's board");
+    assert!(tested(&app.get("/api/v1/tests", Some(&neighbour)).await.body), "their market's board");
+    assert!(!tested(&app.get("/api/v1/tests", None).await.body), "not the first market's board");
     assert!(!ids(&app.get("/api/v1/admin/lots?limit=500", Some(&staff)).await.body).contains(&lot));
     assert_eq!(ids(&app.get("/api/v1/admin/lots", Some(&staff_2)).await.body), [lot]);
     let hold = json!({ "reason": "抽检不合格" });

@@ -230,14 +230,28 @@ pub struct DayQuery {
     pub day: Option<String>,
 }
 
-/// The public board of a day's rapid tests (农残快检公示): every test, its lot, and what was done
-/// with a failed one.
-#[utoipa::path(tag = "catalog", params(DayQuery), responses((status = 200, body = List<TestBoardEntry>), (status = 400, body = ErrorBody)))]
+/// Which day's tests of which market the board shows.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct BoardQuery {
+    /// `YYYY-MM-DD` (Shanghai); today when left out.
+    pub day: Option<String>,
+    /// The market (default: the caller's when logged in, else the first).
+    pub market_id: Option<shared::MarketId>,
+}
+
+/// The public board of a market's rapid tests on a day (农残快检公示): every test of its stalls'
+/// lots, and what was done with a failed one.
+#[utoipa::path(tag = "catalog", params(BoardQuery), responses((status = 200, body = List<TestBoardEntry>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody, description = "no such market")))]
 #[get("/tests")]
-pub async fn board(state: web::Data<AppState>, q: web::Query<DayQuery>) -> ApiResult<web::Json<List<TestBoardEntry>>> {
+pub async fn board(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    q: web::Query<BoardQuery>,
+) -> ApiResult<web::Json<List<TestBoardEntry>>> {
+    let market = super::markets::market_of(&state, &req, q.market_id).await?;
     let now = chrono::Utc::now();
     let day = q.day.clone().unwrap_or_else(|| crate::domain::time::shanghai_date(now));
     let (from, to) = crate::domain::time::shanghai_day(&day)
         .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("day: {e}")))?;
-    Ok(web::Json(List { items: state.store.supply().tests_between(from, to).await? }))
+    Ok(web::Json(List { items: state.store.supply().tests_between(market, from, to).await? }))
 }

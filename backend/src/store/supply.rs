@@ -330,7 +330,13 @@ impl Supply {
 
     /// The public board (公示): every rapid test done in [from, to), with its lot and what was
     /// done with it.
-    pub async fn tests_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<TestBoardEntry>> {
+    /// The market's stalls' lots' tests done in [from, to), oldest first.
+    pub async fn tests_between(
+        &self,
+        market: shared::MarketId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<TestBoardEntry>> {
         #[derive(Deserialize)]
         struct Row {
             lot_id: i64,
@@ -350,8 +356,8 @@ impl Supply {
                 "SELECT t.lot_id, t.method, t.passed, t.tested_by, t.tested_at, p.name AS product_name, \
                  v.name AS vendor_name, l.cert_origin, l.held_at, l.hold_reason FROM lot_tests t \
                  JOIN lots l ON l.id = t.lot_id JOIN products p ON p.id = l.product_id JOIN vendors v ON v.id = l.vendor_id \
-                 WHERE t.tested_at >= $1 AND t.tested_at < $2 ORDER BY t.tested_at, t.id LIMIT 1000",
-                &args![from, to],
+                 WHERE v.market_id = $3 AND t.tested_at >= $1 AND t.tested_at < $2 ORDER BY t.tested_at, t.id LIMIT 1000",
+                &args![from, to, market],
             )
             .await?;
         Ok(rows
