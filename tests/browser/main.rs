@@ -1331,6 +1331,24 @@ async fn staff_open_a_second_market_on_its_page() {
     wait_until(&browser, &pressed(first), "the first market pressed, as nothing was chosen").await;
     let sizes = size_problems(&browser, 0.0, 44.0).await;
     assert!(sizes["taps"] == serde_json::json!([]) && sizes["wide"] == false, "the home page's chooser: {sizes}");
+    let axe_path =
+        std::env::var("FXS_TEST_AXE_JS").expect("FXS_TEST_AXE_JS: run ./scripts/test, which installs axe-core");
+    let axe = std::fs::read_to_string(&axe_path).expect("axe-core's axe.min.js");
+    assert_eq!(axe_findings(&browser, &axe).await, Vec::<String>::new(), "the home page with the chooser");
+    // In care mode (长辈模式): text at least 18 px, buttons at least 60 px tall.
+    browser.goto(&app.url("/?care=1")).await;
+    wait_until(&browser, &pressed(first), "the chooser in care mode").await;
+    let small = browser
+        .script(
+            "return [...document.querySelectorAll('#market-choice h2, #market-choice button')] \
+             .filter(e => parseFloat(getComputedStyle(e).fontSize) < 18 \
+               || (e.tagName === 'BUTTON' && e.getBoundingClientRect().height < 59.5)) \
+             .map(e => e.tagName + ' ' + e.textContent)",
+        )
+        .await;
+    assert_eq!(small, serde_json::json!([]), "the chooser in care mode");
+    assert_eq!(size_problems(&browser, 18.0, 60.0).await["wide"], false);
+    browser.goto(&app.url("/?care=0")).await;
     browser.click(&browser.wait_for(&second, WAIT).await).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     browser.goto(&app.url("/products")).await;
