@@ -328,9 +328,8 @@ impl Supply {
             .await?)
     }
 
-    /// The public board (公示): every rapid test done in [from, to), with its lot and what was
-    /// done with it.
-    /// The market's stalls' lots' tests done in [from, to), oldest first.
+    /// The public board (公示): every rapid test of the market's stalls' lots done in [from, to),
+    /// oldest first, with its lot and what was done with it.
     pub async fn tests_between(
         &self,
         market: shared::MarketId,
@@ -547,17 +546,23 @@ pub(crate) async fn draw_lots(tx: &mut Tx, order_id: i64, lines: &[(i64, i64)]) 
     }
     #[derive(Deserialize)]
     struct Item {
+        box_id: i64,
         product_id: i64,
         quantity: i64,
     }
-    let mut contents = BTreeMap::new();
-    for &(line, _) in lines {
-        let items: Vec<Item> = tx
-            .all("SELECT product_id, quantity FROM box_items WHERE box_id = $1 ORDER BY product_id", &args![line])
-            .await?;
-        if !items.is_empty() {
-            contents.insert(line, items.into_iter().map(|i| (i.product_id, i.quantity)).collect());
-        }
+    if lines.is_empty() {
+        return Ok(());
+    }
+    // The contents of the lines that are boxes, in one read.
+    let ids: Vec<i64> = lines.iter().map(|(line, _)| *line).collect();
+    let sql = format!(
+        "SELECT box_id, product_id, quantity FROM box_items WHERE box_id IN {} ORDER BY box_id, product_id",
+        tx.list(1)
+    );
+    let items: Vec<Item> = tx.all(&sql, &[super::db::Arg::json(&ids)]).await?;
+    let mut contents: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
+    for i in items {
+        contents.entry(i.box_id).or_default().push((i.product_id, i.quantity));
     }
     for Draw { line, product, quantity: want } in draws(lines, &contents) {
         let sql = tx.locked(

@@ -479,8 +479,6 @@ impl Donations {
         Ok(row.map(gift))
     }
 
-    /// Orders of quarantined and hardship households waiting to be paid, not yet helped,
-    /// oldest first.
     /// What sending a pool-paid box to a household needs (`decide_gift_box`).
     pub async fn gift_box_facts(
         &self,
@@ -511,10 +509,12 @@ impl Donations {
             members,
             registered,
             box_price: self.box_product(market, product_id).await?.map(|(price, _)| price),
-            balance: self.summary(market).await?.balance_fen,
+            balance: self.db.one("SELECT balance_fen FROM market_pools WHERE market_id = $1", &args![market]).await?,
         })
     }
 
+    /// The market's orders of quarantined and hardship households waiting to be paid, not yet
+    /// helped, oldest first.
     pub async fn needs(&self, market: MarketId, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<PoolNeed>> {
         #[derive(Deserialize)]
         struct Row {
@@ -636,24 +636,17 @@ impl Donations {
 }
 
 /// A market's pool's balance, its row locked (PostgreSQL; SQLite's one writer holds the lock
-/// already). A market whose pool row is missing (opened before its pool was made) starts one
-/// at nothing.
+/// already). Every market has its row: the migration made the markets' of then, opening a
+/// market makes its own (`open_pool`).
 async fn pool_balance(tx: &mut Tx, market: MarketId) -> StoreResult<Fen> {
     let sql = tx.locked("SELECT balance_fen FROM market_pools WHERE market_id = $1");
-    if let Some(balance) = tx.opt(&sql, &args![market]).await? {
-        return Ok(balance);
-    }
-    tx.exec(
-        "INSERT INTO market_pools (market_id, balance_fen) VALUES ($1, 0) ON CONFLICT (market_id) DO NOTHING",
-        &args![market],
-    )
-    .await?;
     Ok(tx.one(&sql, &args![market]).await?)
 }
 
 /// A market's pool begins with nothing (opening a market).
 pub async fn open_pool(tx: &mut Tx, market: MarketId) -> StoreResult<()> {
-    pool_balance(tx, market).await.map(|_| ())
+    tx.exec("INSERT INTO market_pools (market_id, balance_fen) VALUES ($1, 0)", &args![market]).await?;
+    Ok(())
 }
 
 /// A gift arrives: all of it left to spend, its market's pool up by it, a ledger line.
