@@ -9,6 +9,7 @@ on_both_databases! {
     a_building_s_orders_go_from_packed_to_delivered_by_one_volunteer => to_the_door;
     a_volunteer_and_staff_acting_on_one_order_at_once_apply_one_step => at_once;
     a_packed_batch_nobody_claims_in_time_is_late_on_the_board_and_in_metrics => late;
+    two_communities_with_a_building_4_say_which_and_get_a_batch_each => two_communities;
 }
 
 const STAFF: &str = "13800000000";
@@ -507,4 +508,104 @@ async fn late(db: Db) {
     let metrics = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.unwrap_or_default();
     assert!(metrics.lines().any(|l| l == "fxs_batches_late 0"), "{metrics}");
     app.stop().await;
+}
+
+async fn two_communities(db: Db) {
+    let app = spawn_app(db).await;
+    let (staff, _) = app.login(STAFF).await;
+    let slot = app.open_slot(&staff, 10, 0, 24).await;
+    let cabbage = app.product_id("大白菜").await;
+    let vendor =
+        app.get(&format!("/api/v1/products/{cabbage}"), None).await.body["vendor_id"].as_i64().expect("vendor");
+    let (stall, _) = app.login(&format!("138000001{vendor:02}")).await;
+    // The demo's 七里山小区 has a building 4; staff add 翠苑小区's building 4.
+    let r =
+        app.post("/api/v1/admin/buildings", &json!({ "community": "翠苑小区", "building": "4" }), Some(&staff)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let cuiyuan = r.body["id"].clone();
+
+    // An address in a building 4 that names no community is refused, and keeps the cart.
+    let (x, _) = app.login("13900000311").await;
+    app.put_in_cart(&x, cabbage, 2).await;
+    let to = |community: Option<&str>| {
+        let mut address = json!({ "building": "4", "unit": "1", "room": "102" });
+        if let Some(c) = community {
+            address["community"] = json!(c);
+        }
+        json!({ "slot_id": slot["id"], "payment": "on_delivery", "address": address })
+    };
+    let r = app.checkout(&x, "two-communities-x", &to(None)).await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid_field"), "{:?}", r.body);
+    assert!(r.body["error"]["message"].as_str().unwrap_or_default().contains("请写明小区"), "{:?}", r.body);
+    assert_eq!(app.get("/api/v1/cart", Some(&x)).await.body["items"].as_array().map(Vec::len), Some(1));
+    let r = app.checkout(&x, "two-communities-x2", &to(Some("翠苑小区"))).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["address"]["community"], "翠苑小区");
+    let x_order = r.body["id"].clone();
+    let me = app.get("/api/v1/me", Some(&x)).await.body;
+    assert_eq!(me["household"]["community"], "翠苑小区", "{me}");
+    // A neighbour in 七里山小区's building 4 names theirs.
+    let (y, _) = app.login("13900000312").await;
+    app.put_in_cart(&y, cabbage, 1).await;
+    let r = app.checkout(&y, "two-communities-y", &to(Some("七里山小区"))).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["address"]["community"], "七里山小区");
+    let r = app.get(&format!("/api/v1/orders/{x_order}"), Some(&x)).await;
+    assert_eq!(r.body["address"]["community"], "翠苑小区", "{:?}", r.body);
+
+    // One batch per community's building 4, each with its own order; closing 翠苑小区's building
+    // 4 sends only its batch to the gate.
+    let path = format!("/api/v1/batches?slot_id={}", slot["id"]);
+    let fours = |list: &Value| -> Vec<(String, i64, bool)> {
+        let mut found: Vec<(String, i64, bool)> = list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|b| b["building"] == "4")
+            .map(|b| {
+                let community = b["community"].as_str().unwrap_or_default().to_owned();
+                (community, b["orders"].as_i64().unwrap_or_default(), b["to_gate"] == true)
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let list = app.get(&path, Some(&staff)).await.body;
+    assert_eq!(fours(&list), [("七里山小区".into(), 1, false), ("翠苑小区".into(), 1, false)], "{list}");
+    let r = app.patch(&format!("/api/v1/admin/buildings/{cuiyuan}"), &json!({ "closed": true }), Some(&staff)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let list = app.get(&path, Some(&staff)).await.body;
+    assert_eq!(fours(&list), [("七里山小区".into(), 1, false), ("翠苑小区".into(), 1, true)], "{list}");
+
+    // Packed, both are ready; the volunteer who claims 翠苑小区's carries only its order, and
+    // the manifest says the community.
+    let parts = app.get(&format!("/api/v1/vendor/orders?slot_id={}", slot["id"]), Some(&stall)).await.body;
+    for p in parts["items"].as_array().expect("parts").iter().filter(|p| p["building"] == "4") {
+        for step in ["confirm", "packed"] {
+            let r = app.post(&format!("/api/v1/vendor/orders/{}/{step}", p["id"]), &json!({}), Some(&stall)).await;
+            assert_eq!(r.status, 200, "{step}: {:?}", r.body);
+        }
+    }
+    let (v1, _) = app.login("13800000201").await;
+    let work = app.get("/api/v1/batches/slots", Some(&v1)).await.body;
+    let here = work["items"].as_array().and_then(|l| l.iter().find(|w| w["slot_id"] == slot["id"]).cloned());
+    assert_eq!(here.map(|w| w["ready"].clone()), Some(json!(2)), "two ready batches, not one");
+    let list = app.get(&path, Some(&v1)).await.body;
+    let theirs = list["items"]
+        .as_array()
+        .and_then(|l| l.iter().find(|b| b["building"] == "4" && b["community"] == "翠苑小区").cloned())
+        .expect("翠苑小区's batch");
+    let r = app.post(&format!("/api/v1/batches/{}/claim", theirs["id"]), &json!({}), Some(&v1)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let manifest = r.body["manifest"].as_array().expect("manifest");
+    let stops: Vec<(Value, Value)> = manifest.iter().map(|s| (s["order_id"].clone(), s["community"].clone())).collect();
+    assert_eq!(stops, [(x_order, json!("翠苑小区"))]);
+
+    // Staff give a volunteer buildings: a bare 4 is two buildings, so they say which.
+    let roles = "/api/v1/admin/users/13800000299/roles";
+    let r = app.put(roles, &json!({ "roles": ["volunteer"], "buildings": ["4"] }), Some(&staff)).await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid_field"), "{:?}", r.body);
+    let r = app.put(roles, &json!({ "roles": ["volunteer"], "buildings": ["翠苑小区 4", "5"] }), Some(&staff)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["leader_buildings"], json!(["翠苑小区 4", "5"]), "by number: {:?}", r.body);
 }

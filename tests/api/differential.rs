@@ -12,6 +12,7 @@
 //! `FXS_DIFF_CASES` cases (24 by default, what ./scripts/test runs), from the seed
 //! `FXS_DIFF_SEED` (fixed by default, so a run is reproducible; any number for other cases).
 
+use backend::domain::area::BuildingAt;
 use backend::domain::checkout::{
     decide, Answer, BookedOrder, CheckoutJob, CheckoutSnapshot, Home, HouseholdAt, ProductRow, SlotRow, StoredKey,
 };
@@ -36,6 +37,8 @@ const NAMES: [&str; 12] =
     ["白菜", "土豆", "茄子", "青椒", "鸡蛋", "草莓", "豆腐", "猪肉", "大米", "香蕉", "韭菜", "馒头"];
 const STALLS: [&str; 3] = ["老王蔬菜", "张记肉铺", "李家粮油"];
 const BUILDINGS: [&str; 3] = ["1", "2", "3"];
+/// The community the buildings are in.
+const COMMUNITY: &str = "七里山小区";
 
 /// A product of the case: (name, stock, per-order limit, price).
 type Goods = (&'static str, i64, Option<i64>, i64);
@@ -327,7 +330,7 @@ async fn set_up(store: &DynStore, case: &Case, now: DateTime<Utc>) -> [Vec<i64>;
         pickup_points: Vec::new(),
         buildings: BUILDINGS
             .iter()
-            .map(|b| SeedBuilding { community: "七里山小区", number: (*b).into(), units: 2, floors: 6 })
+            .map(|b| SeedBuilding { community: COMMUNITY, number: (*b).into(), units: 2, floors: 6 })
             .collect(),
         accounts: case
             .residents
@@ -508,6 +511,7 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
                 flags: *f,
                 household_id: Some(there.id),
                 market_id: shared::MarketId::FIRST,
+                community: COMMUNITY.into(),
             };
             s.homes.insert(users[n], home);
         }
@@ -538,7 +542,11 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
     }
     s.buildings = BUILDINGS
         .iter()
-        .map(|b| ((shared::MarketId::FIRST, (*b).to_owned()), building_id(b).unwrap_or_default()))
+        .map(|b| {
+            let id = building_id(b).unwrap_or_default();
+            let at = BuildingAt { id, market_id: shared::MarketId::FIRST, community: COMMUNITY.into() };
+            ((*b).to_owned(), vec![at])
+        })
         .collect();
     let points: Vec<i64> = (1..=case.points.len() as i64).collect();
     for (n, capacity) in case.points.iter().enumerate() {
@@ -588,6 +596,7 @@ fn through_domain(case: &Case, now: DateTime<Utc>) -> Outcome {
                 flags: there.flags,
                 household_id: Some(there.id),
                 market_id: shared::MarketId::FIRST,
+                community: COMMUNITY.into(),
             };
             s.homes.entry(h.user_id).or_insert(home);
         }

@@ -371,7 +371,7 @@ async fn gift_box(db: Db) {
     let r = app.post(&path, &body, Some(&staff)).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let theirs = r.body["id"].clone();
-    assert_eq!(r.body["address"], json!({ "building": "2", "unit": "1", "room": "701" }));
+    assert_eq!(r.body["address"], json!({ "building": "2", "unit": "1", "room": "701", "community": "七里山小区" }));
     let (elder, me) = app.login("13900000777").await;
     assert_eq!(me["household"]["id"].as_i64(), Some(flat), "{me}");
     let seen = app.get(&format!("/api/v1/orders/{theirs}"), Some(&elder)).await.body;

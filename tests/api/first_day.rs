@@ -283,11 +283,17 @@ async fn building_list(db: Db) {
         (json!(0), json!(0)),
         "twice changes nothing"
     );
-    // A building of another compound, a bad unit count: nothing applied.
+    // Another compound's building 501 is a building of its own; with a bad unit count beside
+    // it, nothing is applied.
     let bad = send("小区,楼号,单元数\n别的小区,501,2\n新村小区,503,99\n".to_owned(), false).await;
     assert_eq!(bad.body["applied"], false);
-    assert_eq!(bad.body["rows"][0]["errors"][0]["column"], "小区");
+    assert_eq!(bad.body["rows"][0]["action"], "create", "{:?}", bad.body);
     assert_eq!(bad.body["rows"][1]["errors"][0]["column"], "单元数");
+    // Once two compounds have a building 501, a row naming no compound is refused.
+    let r = send("小区,楼号,单元数\n别的小区,501,2\n".to_owned(), false).await;
+    assert_eq!(r.body["applied"], true, "{:?}", r.body);
+    let r = send("小区,楼号,单元数\n,501,3\n".to_owned(), true).await;
+    assert_eq!(r.body["rows"][0]["errors"][0]["column"], "小区", "{:?}", r.body);
     assert_eq!(send("name\nx\n".to_owned(), true).await.status, 400, "no headings we know");
 }
 
@@ -461,12 +467,29 @@ async fn buildings(db: Db) {
         (json!("新村小区"), json!("401"), json!(2), json!(false))
     );
     let id = r.body["id"].as_i64().expect("id");
-    let r =
-        app.post("/api/v1/admin/buildings", &json!({ "community": "别的小区", "building": "401" }), Some(&staff)).await;
-    assert_eq!((r.status, r.error_code()), (409, "already_exists"), "a number is the market's once");
+    let r = app.post("/api/v1/admin/buildings", &new, Some(&staff)).await;
+    assert_eq!((r.status, r.error_code()), (409, "already_exists"), "a number is its community's once");
     let r = app.put("/api/v1/me/household", &home, Some(&resident)).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["household"]["membership"], "member");
+    assert_eq!(r.body["household"]["community"], "新村小区");
+    // Another community of the market may have a building 401 too: from then on an address
+    // in a building 401 says which community it means.
+    let other = json!({ "community": "别的小区", "building": "401" });
+    let r = app.post("/api/v1/admin/buildings", &other, Some(&staff)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let (neighbour, _) = app.login("13712345679").await;
+    let r = app.put("/api/v1/me/household", &home, Some(&neighbour)).await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid_field"), "{:?}", r.body);
+    assert!(r.body["error"]["message"].as_str().unwrap_or_default().contains("请写明小区"), "{:?}", r.body);
+    let theirs = json!({ "building": "401", "unit": "1", "room": "101", "community": "别的小区" });
+    let r = app.put("/api/v1/me/household", &theirs, Some(&neighbour)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        (r.body["household"]["community"].clone(), r.body["household"]["membership"].clone()),
+        (json!("别的小区"), json!("member")),
+        "not the household of 新村小区 401-1-101"
+    );
 
     // Listed with its households; closed and opened; a bad change changes nothing.
     let list = app.get("/api/v1/admin/buildings?limit=500", Some(&staff)).await;

@@ -481,11 +481,15 @@ async fn resident_logs_in_browses_and_buys() {
     browser.click(&slot).await;
     let building = browser.script("return document.getElementById('building').value").await;
     assert_eq!(building, "3", "address comes from the household");
+    let community = browser.script("return document.getElementById('community').value").await;
+    assert_eq!(community, "七里山小区", "with its community");
     browser.click(&browser.wait_for("#place-order", WAIT).await).await;
     let code = browser.text(&browser.wait_for("#handoff-code", WAIT).await).await;
     assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "hand-off code shown: {code}");
     let status = browser.text(&browser.wait_for("#order-status", WAIT).await).await;
     assert!(status.contains("已下单"), "{status}");
+    let page = browser.script("return document.body.innerText").await;
+    assert!(page.as_str().unwrap_or_default().contains("七里山小区 3号楼"), "the address with its community: {page}");
     let url = browser.current_url().await;
     let order_id: i64 = url
         .rsplit('/')

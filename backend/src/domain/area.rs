@@ -1,5 +1,6 @@
-//! The area the market serves: its buildings. An address names a building by its number alone
-//! (`3-1-302`), so a number is the market's once, whatever compound it is in.
+//! The area the market serves: its buildings, each in a community (小区). An address names a
+//! building by its number (`3-1-302`), and by its community too when two communities of the
+//! market both have that number; a number is its community's once.
 
 use super::checkout::is_address_part;
 use super::Refusal;
@@ -28,7 +29,7 @@ fn units_ok(units: i64) -> Result<i64, Refusal> {
     }
 }
 
-/// A new building (`number_taken`: a building with that number is on record): its compound's
+/// A new building (`number_taken`: its community has a building with that number): its compound's
 /// name (1 to 40 characters, no control characters), a short number, 1 to 20 units.
 pub fn decide_new_building(new: &NewBuilding, number_taken: bool) -> Result<BuildingState, Refusal> {
     let community = new.community.trim();
@@ -49,7 +50,7 @@ pub fn decide_new_building(new: &NewBuilding, number_taken: bool) -> Result<Buil
     if number_taken {
         return Err(Refusal::new(
             ErrorCode::AlreadyExists,
-            format!("已有{building}号楼：地址只写楼号，全市场不能重号 (building {building} is on record already)"),
+            format!("{community}已有{building}号楼 (building {building} of {community} is on record already)"),
         ));
     }
     Ok(BuildingState { community: community.to_owned(), building: building.to_owned(), units, closed: false })
@@ -86,14 +87,15 @@ pub struct BuildingsPlan {
     pub update: Vec<(BuildingState, BuildingState)>,
 }
 
-/// A list of buildings, row by row: a number not on record is a new building (by
-/// `decide_new_building`), one on record in the same compound is changed (its units, closed) or
-/// unchanged, one on record in another compound, a number twice in the list, or a bad cell is
+/// A list of buildings, row by row: a (community, number) not on record is a new building (by
+/// `decide_new_building`), one on record is changed (its units, closed) or unchanged; a row with
+/// no community names the building of that number when only one community has it. A number
+/// several communities have with no community, a building twice in the list, or a bad cell is
 /// an error with its column. Nothing is applied while any row is an error.
 pub fn plan_buildings(lines: &[BuildingLine], on_record: &[BuildingState]) -> BuildingsPlan {
     use shared::api::{ImportAction, ImportError, ImportRow};
     let mut plan = BuildingsPlan::default();
-    let mut seen: Vec<(String, u32)> = Vec::new();
+    let mut seen: Vec<(String, String, u32)> = Vec::new();
     for line in lines {
         let mut errors: Vec<ImportError> = Vec::new();
         let fault = |errors: &mut Vec<ImportError>, column: &str, reason: String| {
@@ -119,19 +121,29 @@ pub fn plan_buildings(lines: &[BuildingLine], on_record: &[BuildingState]) -> Bu
                 None
             }
         };
-        if let Some((_, row)) = seen.iter().find(|(n, _)| *n == number) {
-            fault(&mut errors, "楼号", format!("与第{row}行重复 (the same building as row {row})"));
-        }
-        let action = match on_record.iter().find(|b| b.building == number) {
-            Some(_) if !errors.is_empty() => ImportAction::Error,
-            Some(b) if !line.community.trim().is_empty() && line.community.trim() != b.community => {
+        let named = line.community.trim();
+        let with_number: Vec<&BuildingState> = on_record.iter().filter(|b| b.building == number).collect();
+        let ambiguous = named.is_empty() && with_number.len() > 1;
+        let found = match with_number.as_slice() {
+            _ if !named.is_empty() => with_number.iter().find(|b| b.community == named).copied(),
+            [one] => Some(*one),
+            [] => None,
+            _ => {
                 fault(
                     &mut errors,
                     "小区",
-                    format!("{number}号楼在{}，楼号全市场唯一 (building {number} is in {})", b.community, b.community),
+                    format!("有几个小区都有{number}号楼，请写明小区 (several communities have a building {number})"),
                 );
-                ImportAction::Error
+                None
             }
+        };
+        let community = found.map_or(named, |b| b.community.as_str()).to_owned();
+        if let Some((_, _, row)) = seen.iter().find(|(c, n, _)| *n == number && *c == community) {
+            fault(&mut errors, "楼号", format!("与第{row}行重复 (the same building as row {row})"));
+        }
+        let action = match found {
+            Some(_) if !errors.is_empty() => ImportAction::Error,
+            None if ambiguous => ImportAction::Error,
             Some(b) => {
                 let after =
                     BuildingState { units: units.unwrap_or(b.units), closed: closed.unwrap_or(b.closed), ..b.clone() };
@@ -163,7 +175,7 @@ pub fn plan_buildings(lines: &[BuildingLine], on_record: &[BuildingState]) -> Bu
             }
         };
         if action != ImportAction::Error {
-            seen.push((number, line.row));
+            seen.push((community, number, line.row));
         }
         plan.rows.push(ImportRow { row: line.row, action, errors });
     }
@@ -183,30 +195,42 @@ pub struct BuildingAt {
 }
 
 /// The building an address means, among those with its number: the one in the community it
-/// names, else the only one, else the one in `prefer` (the resident's market: a number is a
-/// market's once). Ok(None): no such building; Err: several communities have it and the
-/// address does not say which.
-pub fn pick_building(
-    found: &[BuildingAt],
+/// names, else the only one, else the only one in `prefer` (the market the address is for).
+/// Ok(None): no such building; Err: several communities have it and the address does not say
+/// which.
+pub fn pick_building<'a>(
+    found: &'a [BuildingAt],
     community: Option<&str>,
-    prefer: shared::MarketId,
+    prefer: Option<shared::MarketId>,
     number: &str,
-) -> Result<Option<i64>, Refusal> {
+) -> Result<Option<&'a BuildingAt>, Refusal> {
     let community = community.map(str::trim).filter(|c| !c.is_empty());
     let named: Vec<&BuildingAt> = found.iter().filter(|b| community.is_none_or(|c| b.community == c)).collect();
     match named.as_slice() {
         [] => Ok(None),
-        [one] => Ok(Some(one.id)),
+        [one] => Ok(Some(*one)),
         several => {
-            let mut in_market = several.iter().filter(|b| b.market_id == prefer);
+            let mut in_market = several.iter().filter(|b| prefer.is_none_or(|m| b.market_id == m));
             match (in_market.next(), in_market.next()) {
-                (Some(one), None) => Ok(Some(one.id)),
+                (Some(one), None) => Ok(Some(*one)),
                 _ => Err(Refusal::field(
                     "address.community",
                     &format!("有几个小区都有{number}号楼，请写明小区 (several communities have a building {number}; name yours)"),
                 )),
             }
         }
+    }
+}
+
+pub use shared::api::building_ref;
+
+/// How a building is named in such a list: its number, with its community before it when
+/// another community of the market has a building of that number too (`shared`).
+pub fn building_label(community: &str, number: &str, shared: bool) -> String {
+    if shared {
+        format!("{community} {number}")
+    } else {
+        number.to_owned()
     }
 }
 
@@ -273,13 +297,18 @@ mod tests {
             plan_buildings(&[line(2, "新村", "12", None, None), line(3, "", "3", Some("4"), Some("是"))], &on_record);
         assert_eq!(plan.rows.iter().map(|r| r.action).collect::<Vec<_>>(), [Create, Update]);
         assert_eq!((plan.create[0].units, plan.update[0].1.units, plan.update[0].1.closed), (1, 4, true));
+        let plan = plan_buildings(&[line(2, "别的小区", "3", None, None)], &on_record);
+        assert_eq!(plan.rows[0].action, Create, "another community may have a building 3 too");
+        let two = [on_record[0].clone(), BuildingState { community: "别的小区".into(), ..on_record[0].clone() }];
+        let plan = plan_buildings(&[line(2, "别的小区", "3", Some("5"), None)], &two);
+        assert_eq!((plan.rows[0].action, plan.update[0].0.community.as_str()), (Update, "别的小区"));
         let bad = plan_buildings(
             &[
-                line(2, "别的小区", "3", None, None),
+                line(2, "", "3", None, None),
                 line(3, "x", "3楼", None, None),
                 line(4, "x", "9", Some("99"), Some("maybe")),
             ],
-            &on_record,
+            &two,
         );
         let columns: Vec<Vec<String>> =
             bad.rows.iter().map(|r| r.errors.iter().filter_map(|e| e.column.clone()).collect()).collect();
@@ -290,18 +319,34 @@ mod tests {
     }
 
     #[test]
+    fn a_listed_building_is_its_number_or_its_community_and_number() {
+        assert_eq!(building_ref(" 3 "), (None, "3"));
+        assert_eq!(building_ref("七里山小区 3"), (Some("七里山小区"), "3"));
+        assert_eq!(building_ref("绿地 新城  12A"), (Some("绿地 新城"), "12A"));
+        assert_eq!(building_label("七里山小区", "3", false), "3");
+        let label = building_label("七里山小区", "3", true);
+        assert_eq!(building_ref(&label), (Some("七里山小区"), "3"), "a label reads back as the building");
+    }
+
+    #[test]
     fn an_address_picks_its_building_by_community_then_by_market() {
         use shared::MarketId;
         let at =
             |id, market, community: &str| BuildingAt { id, market_id: MarketId(market), community: community.into() };
         let found = [at(1, 1, "七里山小区"), at(7, 2, "翠苑小区")];
-        assert_eq!(pick_building(&found[..1], None, MarketId(2), "3"), Ok(Some(1)));
-        assert_eq!(pick_building(&found, Some(" 翠苑小区 "), MarketId::FIRST, "3"), Ok(Some(7)));
-        assert_eq!(pick_building(&found, None, MarketId(2), "3"), Ok(Some(7)));
-        assert_eq!(pick_building(&found, None, MarketId::FIRST, "3"), Ok(Some(1)));
-        assert_eq!(pick_building(&found, Some("绿地新城"), MarketId::FIRST, "3"), Ok(None));
-        assert_eq!(pick_building(&[], None, MarketId::FIRST, "3"), Ok(None));
-        let refused = pick_building(&found, None, MarketId(3), "3").expect_err("refused");
+        let id = |picked: Result<Option<&BuildingAt>, Refusal>| picked.map(|b| b.map(|b| b.id));
+        assert_eq!(id(pick_building(&found[..1], None, Some(MarketId(2)), "3")), Ok(Some(1)));
+        assert_eq!(id(pick_building(&found, Some(" 翠苑小区 "), Some(MarketId::FIRST), "3")), Ok(Some(7)));
+        assert_eq!(id(pick_building(&found, None, Some(MarketId(2)), "3")), Ok(Some(7)));
+        assert_eq!(id(pick_building(&found, None, Some(MarketId::FIRST), "3")), Ok(Some(1)));
+        assert_eq!(id(pick_building(&found, Some("绿地新城"), Some(MarketId::FIRST), "3")), Ok(None));
+        assert_eq!(id(pick_building(&[], None, Some(MarketId::FIRST), "3")), Ok(None));
+        assert!(pick_building(&found, None, Some(MarketId(3)), "3").is_err());
+        let refused = pick_building(&found, None, None, "3").expect_err("refused");
         assert_eq!(refused.code, ErrorCode::InvalidField);
+        // Two communities of one market, both with a building 3: the address must say which.
+        let one_market = [at(1, 1, "七里山小区"), at(9, 1, "翠苑小区")];
+        assert!(pick_building(&one_market, None, Some(MarketId::FIRST), "3").is_err());
+        assert_eq!(id(pick_building(&one_market, Some("翠苑小区"), Some(MarketId::FIRST), "3")), Ok(Some(9)));
     }
 }

@@ -3,6 +3,7 @@
 //! and says, for each in turn, the order it makes or why it is refused, and how the rows change.
 //! Both stores only load (and lock) the snapshot, call `decide` and write what it says.
 
+use super::area::{pick_building, BuildingAt};
 use super::households::{decide_membership, JoinFacts};
 use super::order::{parts_of, LineRecord, OrderRecord};
 use super::points::{point_refusal, PointRow};
@@ -227,6 +228,9 @@ pub struct Home {
     /// The market its building belongs to: the resident's market.
     #[serde(default)]
     pub market_id: MarketId,
+    /// The community its building is in.
+    #[serde(default)]
+    pub community: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -318,9 +322,9 @@ pub struct CheckoutSnapshot {
     pub slots: HashMap<SlotId, SlotRow>,
     /// The products in the carts of the checkouts whose keys are new.
     pub products: HashMap<ProductId, ProductRow>,
-    /// (market, building number) -> id, for the buildings the batch's addresses name (two
-    /// markets may both have a building 3).
-    pub buildings: HashMap<(MarketId, String), i64>,
+    /// Building number -> every building with it (two communities, of one market or of two,
+    /// may both have a building 3), in id order, for the numbers the batch's addresses name.
+    pub buildings: HashMap<String, Vec<BuildingAt>>,
     /// (building id, unit, room) -> the household there, for the batch's addresses.
     pub households: HashMap<(i64, String, String), HouseholdAt>,
     /// The open orders already in the batch's slots of its residents and their fellow members
@@ -480,20 +484,25 @@ pub fn decide(snapshot: &CheckoutSnapshot, jobs: &[CheckoutJob]) -> Result<Check
     Ok(CheckoutDecision { answers, changes: batch.changes() })
 }
 
-/// The building with this number, with its market: in the slot's market when the slot is
-/// known, otherwise the only one with that number.
+/// The building an address means (`area::pick_building`), among those with its number in the
+/// slot's market (in any market when the slot is unknown): no such building, or several
+/// communities with that number and the address naming none, is refused.
 pub(crate) fn building_in(
-    buildings: &HashMap<(MarketId, String), i64>,
+    buildings: &HashMap<String, Vec<BuildingAt>>,
     market: Option<MarketId>,
-    number: &str,
-) -> Option<(MarketId, i64)> {
-    match market {
-        Some(m) => buildings.get(&(m, number.to_owned())).map(|id| (m, *id)),
-        None => {
-            let mut found = buildings.iter().filter(|((_, n), _)| n == number).map(|((m, _), id)| (*m, *id));
-            let first = found.next()?;
-            found.next().is_none().then_some(first)
-        }
+    address: &Address,
+) -> Result<BuildingAt, Refusal> {
+    let number = address.building.trim();
+    let found: Vec<BuildingAt> = buildings
+        .get(number)
+        .into_iter()
+        .flatten()
+        .filter(|b| market.is_none_or(|m| b.market_id == m))
+        .cloned()
+        .collect();
+    match pick_building(&found, address.community.as_deref(), market, number)? {
+        Some(b) => Ok(b.clone()),
+        None => Err(Refusal::no_building(number)),
     }
 }
 
@@ -520,16 +529,17 @@ impl Batch<'_> {
     fn one(&mut self, job: &CheckoutJob) -> Result<OrderRecord, Refusal> {
         let s = self.snapshot;
         let user = job.user_id;
-        let given = job.address.as_ref().map(|a| Address {
+        let mut given = job.address.as_ref().map(|a| Address {
             building: a.building.trim().to_owned(),
             unit: a.unit.trim().to_owned(),
             room: a.room.trim().to_owned(),
-            community: None,
+            community: a.community.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned),
         });
-        if let Some(a) = &given {
+        if let Some(a) = &mut given {
             let market = s.slots.get(&job.slot_id).map(|slot| slot.market_id);
-            let (building_market, building_id) =
-                building_in(&s.buildings, market, &a.building).ok_or_else(|| Refusal::no_building(&a.building))?;
+            let building = building_in(&s.buildings, market, a)?;
+            a.community = Some(building.community.clone());
+            let (building_market, building_id) = (building.market_id, building.id);
             if self.home(user).is_none() {
                 let there = s.households.get(&(building_id, a.unit.clone(), a.room.clone()));
                 // A member made earlier in this batch counts as one.
@@ -559,6 +569,7 @@ impl Batch<'_> {
                     flags: there.filter(|_| member).map(|h| h.flags).unwrap_or_default(),
                     household_id: there.filter(|_| member).map(|h| h.id),
                     market_id: building_market,
+                    community: building.community,
                 };
                 self.homes.insert(user, home);
             }
@@ -610,7 +621,12 @@ impl Batch<'_> {
             SlotKind::Delivery => Some(
                 given
                     .or_else(|| {
-                        home.map(|h| Address { building: h.building, unit: h.unit, room: h.room, community: None })
+                        home.map(|h| Address {
+                            building: h.building,
+                            unit: h.unit,
+                            room: h.room,
+                            community: Some(h.community),
+                        })
                     })
                     .ok_or_else(Refusal::address_needed)?,
             ),
@@ -751,6 +767,7 @@ mod tests {
             flags: NeedFlags { elderly: priority, ..NeedFlags::default() },
             household_id: None,
             market_id: shared::MarketId::FIRST,
+            community: "七里山小区".into(),
         }
     }
 
@@ -803,12 +820,13 @@ mod tests {
             products: [(ProductId(10), product(10, 7, 3, Some(2))), (ProductId(11), product(11, 8, 50, None))]
                 .into_iter()
                 .collect(),
-            buildings: [
-                ((shared::MarketId::FIRST, "3".to_owned()), 103),
-                ((shared::MarketId::FIRST, "5".to_owned()), 105),
-            ]
-            .into_iter()
-            .collect(),
+            buildings: [("3", 103), ("5", 105)]
+                .into_iter()
+                .map(|(number, id)| {
+                    let at = BuildingAt { id, market_id: shared::MarketId::FIRST, community: "七里山小区".into() };
+                    (number.to_owned(), vec![at])
+                })
+                .collect(),
             order_ids: (500..520).map(OrderId).collect(),
             ..CheckoutSnapshot::default()
         }
@@ -944,6 +962,43 @@ mod tests {
         s.products.get_mut(&ProductId(10)).expect("10").active = false;
         s.carts.insert(1, vec![(ProductId(10), 1)]);
         assert_eq!(codes(&decided(&s, &[job(1, "h", 1)])), ["out_of_stock"]);
+    }
+
+    #[test]
+    fn two_communities_with_a_building_3_need_the_address_to_say_which() {
+        let mut s = market();
+        s.slots.get_mut(&SlotId(1)).expect("slot").state.capacity = 10;
+        let other = BuildingAt { id: 203, market_id: shared::MarketId::FIRST, community: "翠苑小区".into() };
+        s.buildings.get_mut("3").expect("3").push(other);
+        // Another market's building 3 is never the one meant.
+        let far = BuildingAt { id: 903, market_id: shared::MarketId(2), community: "远方小区".into() };
+        s.buildings.get_mut("3").expect("3").push(far);
+        s.carts.extend((3..=6).map(|u| (u, vec![(ProductId(11), 1)])));
+        let at = |community: Option<&str>| Address {
+            building: "3".into(),
+            unit: "2".into(),
+            room: "501".into(),
+            community: community.map(str::to_owned),
+        };
+        let mut unsaid = job(3, "a", 1);
+        unsaid.address = Some(at(None));
+        let mut named = job(4, "a", 1);
+        named.address = Some(at(Some(" 翠苑小区 ")));
+        let mut elsewhere = job(5, "a", 1);
+        elsewhere.address = Some(at(Some("远方小区")));
+        let d = decided(&s, &[unsaid, named, elsewhere]);
+        assert_eq!(codes(&d), ["invalid_field", "created", "invalid_field"]);
+        if let Answer::Refused(r) = &d.answers[0] {
+            assert!(r.message.contains("请写明小区"), "{}", r.message);
+        }
+        let order = &d.changes.orders[0];
+        assert_eq!(order.address.as_ref().and_then(|a| a.community.as_deref()), Some("翠苑小区"));
+        assert_eq!(d.changes.homes.iter().map(|h| (h.user_id, h.building_id)).collect::<Vec<_>>(), [(4, 203)]);
+        // A home on record carries its community to the order that uses it.
+        s.homes.insert(6, Home { community: "翠苑小区".into(), ..home("3", false) });
+        let d = decided(&s, &[job(6, "a", 1)]);
+        let order = &d.changes.orders[0];
+        assert_eq!(order.address.as_ref().and_then(|a| a.community.as_deref()), Some("翠苑小区"));
     }
 
     #[test]

@@ -35,6 +35,8 @@ impl BatchSnapshot {
 pub struct WaitingOrders {
     pub slot_id: i64,
     pub building: String,
+    /// The building's community: two communities' buildings 3 are two batches.
+    pub community: String,
     pub group_buy_id: Option<i64>,
     /// A pickup point's drop is one batch.
     pub pickup_point_id: Option<i64>,
@@ -47,15 +49,16 @@ pub struct WaitingOrders {
 /// has (`mine`: the slot of each claimed or carried batch). (slot, ready, mine), by slot.
 pub fn slot_work(waiting: &[WaitingOrders], mine: &[i64]) -> Vec<(i64, i64, i64)> {
     use std::collections::BTreeMap;
-    // (slot, building, group-buy, pickup point): an open batch's key.
-    type Key<'a> = (i64, &'a str, Option<i64>, Option<i64>);
+    // (slot, building, community, group-buy, pickup point): an open batch's key.
+    type Key<'a> = (i64, &'a str, &'a str, Option<i64>, Option<i64>);
     let mut batches: BTreeMap<Key<'_>, Vec<OrderStatus>> = BTreeMap::new();
     for w in waiting.iter().filter(|w| w.count > 0) {
-        let building = if w.group_buy_id.is_some() || w.pickup_point_id.is_some() { "" } else { w.building.as_str() };
-        batches.entry((w.slot_id, building, w.group_buy_id, w.pickup_point_id)).or_default().push(w.status);
+        let drop = w.group_buy_id.is_some() || w.pickup_point_id.is_some();
+        let (building, community) = if drop { ("", "") } else { (w.building.as_str(), w.community.as_str()) };
+        batches.entry((w.slot_id, building, community, w.group_buy_id, w.pickup_point_id)).or_default().push(w.status);
     }
     let mut work: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
-    for ((slot, _, _, _), statuses) in &batches {
+    for ((slot, ..), statuses) in &batches {
         let ready = BatchStatus::of_open(statuses.iter()) == BatchStatus::Ready;
         work.entry(*slot).or_default().0 += i64::from(ready);
     }
@@ -487,6 +490,7 @@ mod tests {
         let w = |slot: i64, building: &str, group_buy_id: Option<i64>, status: OrderStatus, count: i64| WaitingOrders {
             slot_id: slot,
             building: building.into(),
+            community: String::new(),
             group_buy_id,
             pickup_point_id: None,
             status,

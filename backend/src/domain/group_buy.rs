@@ -86,9 +86,21 @@ pub struct Sight {
     pub manage: bool,
 }
 
+/// Whether a list of buildings (as `area::building_label` names them: `3`, or `七里山小区 3`)
+/// has the building of `address`; an address naming no community matches a building of its
+/// number.
+pub fn names_building(buildings: &[String], address: &shared::api::Address) -> bool {
+    let number = address.building.trim();
+    let community = address.community.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    buildings.iter().any(|label| {
+        let (theirs, n) = super::area::building_ref(label);
+        n == number && (theirs.is_none() || community.is_none() || theirs == community)
+    })
+}
+
 /// A share may be placed on behalf of a household only in one of the group-buy's buildings.
-pub fn may_place_in(buildings: &[String], building: &str) -> Result<(), Refusal> {
-    if buildings.iter().any(|n| n == building.trim()) {
+pub fn may_place_in(buildings: &[String], address: &shared::api::Address) -> Result<(), Refusal> {
+    if names_building(buildings, address) {
         Ok(())
     } else {
         Err(Refusal::new(ErrorCode::NotEligible, "这个团购不在该楼栋 (this group-buy is for other buildings)"))

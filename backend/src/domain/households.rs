@@ -87,15 +87,15 @@ pub struct RegisterLine {
     pub phone: String,
 }
 
-/// An address as a key: building, unit and room, trimmed.
-pub type AddressKey = (String, String, String);
+/// An address as a key: building (its id), unit and room, trimmed.
+pub type AddressKey = (i64, String, String);
 
 /// What the import rule needs of the database, as the store found it (and, when applying,
 /// locked): the buildings on record and the registers of the file's addresses.
 #[derive(Debug, Clone, Default)]
 pub struct RegisterSnapshot {
-    /// Building number -> its community.
-    pub buildings: HashMap<String, String>,
+    /// Building number -> the market's buildings with it (one per community that has it).
+    pub buildings: HashMap<String, Vec<super::area::BuildingAt>>,
     /// The registers of the file's addresses as they stand (an address not on record has none).
     pub registers: HashMap<AddressKey, Vec<String>>,
 }
@@ -145,20 +145,33 @@ pub fn plan_register_import(lines: &[RegisterLine], snapshot: &RegisterSnapshot)
             }
         }
         let building = line.building.trim();
-        match snapshot.buildings.get(building) {
-            None if is_address_part(building) => fault(
-                &mut errors,
-                "楼号",
-                format!("本市场不送{building}号楼 (the market does not serve this building)"),
-            ),
-            Some(community) if !line.community.trim().is_empty() && line.community.trim() != community => {
-                fault(&mut errors, "小区", format!("{building}号楼属于{community} (the building is in {community})"))
+        let found = snapshot.buildings.get(building).map_or(&[][..], Vec::as_slice);
+        let named = Some(line.community.trim()).filter(|c| !c.is_empty());
+        let id = match super::area::pick_building(found, named, None, building) {
+            Ok(Some(b)) => Some(b.id),
+            Ok(None) if found.is_empty() => {
+                if is_address_part(building) {
+                    fault(
+                        &mut errors,
+                        "楼号",
+                        format!("本市场不送{building}号楼 (the market does not serve this building)"),
+                    );
+                }
+                None
             }
-            _ => {}
-        }
-        let key = (building.to_owned(), line.unit.trim().to_owned(), line.room.trim().to_owned());
-        let action = match phone {
-            Some(phone) if errors.is_empty() => {
+            Ok(None) => {
+                let theirs = found.iter().map(|b| b.community.as_str()).collect::<Vec<_>>().join("、");
+                fault(&mut errors, "小区", format!("{building}号楼属于{theirs} (the building is in {theirs})"));
+                None
+            }
+            Err(refusal) => {
+                fault(&mut errors, "小区", refusal.message);
+                None
+            }
+        };
+        let action = match (phone, id) {
+            (Some(phone), Some(id)) if errors.is_empty() => {
+                let key = (id, line.unit.trim().to_owned(), line.room.trim().to_owned());
                 let register = registers.entry(key.clone()).or_default();
                 if register.iter().any(|p| p == phone.as_str()) {
                     ImportAction::Unchanged
@@ -236,9 +249,16 @@ mod tests {
 
     #[test]
     fn a_register_file_is_checked_row_by_row_and_taken_whole_or_not_at_all() {
-        let key = |room: &str| ("3".to_owned(), "1".to_owned(), room.to_owned());
+        let key = |room: &str| (3, "1".to_owned(), room.to_owned());
         let snapshot = RegisterSnapshot {
-            buildings: HashMap::from([("3".to_owned(), "七里山小区".to_owned())]),
+            buildings: HashMap::from([(
+                "3".to_owned(),
+                vec![super::super::area::BuildingAt {
+                    id: 3,
+                    market_id: shared::MarketId::FIRST,
+                    community: "七里山小区".into(),
+                }],
+            )]),
             registers: HashMap::from([
                 (key("101"), vec!["13900000001".to_owned()]),
                 (key("102"), (0..MAX_REGISTER).map(|n| format!("1370000{n:04}")).collect()),

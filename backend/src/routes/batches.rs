@@ -164,7 +164,7 @@ pub async fn manifest_csv(state: web::Data<AppState>, auth: AuthUser, id: web::P
     for s in stops {
         let items: Vec<String> = s.items.iter().map(|i| format!("{}×{}{}", i.name, i.quantity, i.unit)).collect();
         rows.push(vec![
-            s.building,
+            format!("{} {}", s.community, s.building).trim().to_owned(),
             s.unit,
             s.room,
             s.phone.unwrap_or_default(),

@@ -185,11 +185,12 @@ async fn answer_join(state: &AppState, job: JoinJob) -> ApiResult<HttpResponse> 
 
 /// How the household is told who placed its share, and whether the placer keeps off a share the
 /// household placed itself, if the caller may place it (`domain::group_buy::placer`).
-async fn placer(state: &AppState, auth: &AuthUser, building: &str) -> ApiResult<(String, bool)> {
+async fn placer(state: &AppState, auth: &AuthUser, address: &Address) -> ApiResult<(String, bool)> {
     let masked = auth.user.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.masked()).unwrap_or_default();
     // A leader's buildings are those they lead; a volunteer's those staff assigned them.
     let theirs = if auth.has(Role::Leader) || auth.has(Role::Volunteer) {
-        state.store.accounts().led_buildings(auth.user.id).await?.iter().any(|b| b == building.trim())
+        let led = state.store.accounts().led_buildings(auth.user.id).await?;
+        crate::domain::group_buy::names_building(&led, address)
     } else {
         false
     };
@@ -223,7 +224,13 @@ pub async fn set_share_for(
     state.limits.check(crate::limits::Limit::JoinPerUser, auth.user.id)?;
     let household =
         state.store.households().get(household_id).await?.ok_or_else(|| ApiError::not_found("household"))?;
-    let (label, keeps_off_own) = placer(&state, &auth, &household.building).await?;
+    let address = Address {
+        building: household.building.clone(),
+        unit: household.unit.clone(),
+        room: household.room.clone(),
+        community: Some(household.community.clone()),
+    };
+    let (label, keeps_off_own) = placer(&state, &auth, &address).await?;
     visible(&state, &auth, id).await?;
     let user_id = state.store.households().resident(household_id).await?.unwrap_or(auth.user.id);
     let job = JoinJob {
@@ -258,9 +265,9 @@ pub async fn household_for(
     let address = body.into_inner();
     crate::domain::checkout::validate_address(&address).map_err(|(c, m)| ApiError::new(c, m))?;
     let gb = visible(&state, &auth, id.into_inner()).await?;
-    crate::domain::group_buy::may_place_in(&gb.buildings, &address.building)?;
+    crate::domain::group_buy::may_place_in(&gb.buildings, &address)?;
     // Allowed first: a refused caller leaves no household behind.
-    placer(&state, &auth, &address.building).await?;
+    placer(&state, &auth, &address).await?;
     let household = state
         .store
         .households()

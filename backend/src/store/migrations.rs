@@ -45,6 +45,7 @@ pub const SQLITE: Embedded = &[
     (34, "market audit", include_str!("../../../migrations/sqlite/0034_market_audit.sql")),
     (35, "market names", include_str!("../../../migrations/sqlite/0035_market_names.sql")),
     (36, "box lots", include_str!("../../../migrations/sqlite/0036_box_lots.sql")),
+    (37, "communities", include_str!("../../../migrations/sqlite/0037_communities.sql")),
 ];
 
 pub const POSTGRES: Embedded = &[
@@ -88,6 +89,7 @@ pub const POSTGRES: Embedded = &[
     (38, "market audit", include_str!("../../../migrations/postgres/0038_market_audit.sql")),
     (39, "market names", include_str!("../../../migrations/postgres/0039_market_names.sql")),
     (40, "box lots", include_str!("../../../migrations/postgres/0040_box_lots.sql")),
+    (41, "communities", include_str!("../../../migrations/postgres/0041_communities.sql")),
 ];
 
 /// The newest migration this binary has for the database.

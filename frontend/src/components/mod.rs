@@ -24,5 +24,11 @@ pub fn day_and_time(rfc3339: &str) -> (String, String) {
     (rfc3339.get(..10).unwrap_or_default().to_owned(), rfc3339.get(11..16).unwrap_or_default().to_owned())
 }
 
-/// The community the market serves; every building is in it.
+/// The demo's community: what the community field of an address suggests.
 pub const COMMUNITY: &str = "七里山小区";
+
+/// An address's community (小区) as typed: none when left empty (a building number only one
+/// community of the market has needs none).
+pub fn community_of(typed: &str) -> Option<String> {
+    Some(typed.trim().to_owned()).filter(|c| !c.is_empty())
+}

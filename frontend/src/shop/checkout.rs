@@ -1,7 +1,7 @@
 //! Cart and checkout: steppers and totals, then time slot, address and payment in one page.
 
 use crate::api;
-use crate::components::{day_and_time, Guarded, Load, Stepper, COMMUNITY};
+use crate::components::{community_of, day_and_time, Guarded, Load, Stepper, COMMUNITY};
 use crate::i18n::{now, t, tr, K};
 use crate::session::use_session;
 use leptos::prelude::*;
@@ -185,6 +185,7 @@ fn CheckoutForm() -> impl IntoView {
     let kind = RwSignal::new(SlotKind::Delivery);
     let day = RwSignal::new(None::<String>);
     let chosen = RwSignal::new(None::<i64>);
+    let community = RwSignal::new(String::new());
     let building = RwSignal::new(String::new());
     let unit = RwSignal::new(String::new());
     let room = RwSignal::new(String::new());
@@ -216,6 +217,7 @@ fn CheckoutForm() -> impl IntoView {
     Effect::new(move || {
         if let Some(h) = session.user.get().and_then(|u| u.household) {
             if building.get_untracked().is_empty() {
+                community.set(h.community);
                 building.set(h.building);
                 unit.set(h.unit);
                 room.set(h.room);
@@ -262,7 +264,7 @@ fn CheckoutForm() -> impl IntoView {
             building: building.get_untracked().trim().to_owned(),
             unit: unit.get_untracked().trim().to_owned(),
             room: room.get_untracked().trim().to_owned(),
-            community: None,
+            community: community_of(&community.get_untracked()),
         };
         // At a point the door is only the home on record, when given.
         let whole = !address.building.is_empty() && !address.unit.is_empty() && !address.room.is_empty();
@@ -406,7 +408,8 @@ fn CheckoutForm() -> impl IntoView {
             }))}
             <h2>{move || if to_point.get() { tr("您家的地址（选填）", "Your home address (optional)")() } else { tr("送货地址", "Delivery address")() }}</h2>
             <div class="address-row">
-                <label>{COMMUNITY}</label>
+                <input id="community" class="community" aria-label=tr("小区", "Community") maxlength="40" placeholder=COMMUNITY
+                    prop:value=move || community.get() on:input=move |ev| community.set(event_target_value(&ev))/>
                 <input id="building" aria-label=tr("楼号", "Building") inputmode="numeric" maxlength="4" prop:value=move || building.get()
                     on:input=move |ev| building.set(event_target_value(&ev))/>
                 <span>{t(K::building)}</span>

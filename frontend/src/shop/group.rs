@@ -5,7 +5,7 @@
 
 use super::orders::{PayButton, PayFor};
 use crate::api;
-use crate::components::{day_and_time, Guarded, Load, Stepper, COMMUNITY};
+use crate::components::{day_and_time, Guarded, Load, Stepper};
 use crate::i18n::{now, t, tr, K};
 use crate::session::use_session;
 use leptos::prelude::*;
@@ -204,7 +204,12 @@ fn GroupBuyDetail() -> impl IntoView {
             let had: BTreeMap<i64, i64> =
                 g.my_share.as_ref().map(|s| s.items.iter().map(|l| (l.product_id.get(), l.quantity)).collect()).unwrap_or_default();
             let gid = g.id.get();
-            let lives_here = session.user.get_untracked().and_then(|u| u.household).is_some_and(|h| g.buildings.contains(&h.building));
+            let lives_here = session.user.get_untracked().and_then(|u| u.household).is_some_and(|h| {
+                g.buildings.iter().any(|b| {
+                    let (community, number) = shared::api::building_ref(b);
+                    number == h.building && community.is_none_or(|c| c == h.community)
+                })
+            });
             view! {
                 <h1 id="group-title">{g.title.clone()}</h1>
                 <p class="group-status"><span id="group-status" class=format!("badge big gb-{}", g.status.as_str())>{t(status_label(g.status))}</span></p>
@@ -405,11 +410,15 @@ fn ProxyForm() -> impl IntoView {
     let message = RwSignal::new(None::<(bool, String)>);
     let find = move |_| {
         let id = id.get_untracked();
+        // The group-buy's buildings are named `3`, or `七里山小区 3` where two communities
+        // have a building 3.
+        let named = building.get_untracked();
+        let (community, number) = shared::api::building_ref(&named);
         let address = shared::api::Address {
-            building: building.get_untracked(),
+            building: number.to_owned(),
             unit: unit.get_untracked(),
             room: room.get_untracked(),
-            community: None,
+            community: community.map(str::to_owned),
         };
         leptos::task::spawn_local(async move {
             match api::household_for(id, &address).await {
@@ -451,7 +460,6 @@ fn ProxyForm() -> impl IntoView {
                 <p class="group-title">{g.title.clone()}</p>
                 <div class="card">
                     <div class="address-row">
-                        <label>{COMMUNITY}</label>
                         <select id="proxy-building" on:change=move |ev| building.set(event_target_value(&ev))>
                             {g.buildings.iter().map(|b| view! { <option value=b.clone()>{b.clone()}</option> }).collect_view()}
                         </select>

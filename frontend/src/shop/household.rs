@@ -3,7 +3,7 @@
 //! turning them down; until then the household's flags, orders and shares are not theirs.
 
 use crate::api;
-use crate::components::{Guarded, Load, COMMUNITY};
+use crate::components::{community_of, Guarded, Load, COMMUNITY};
 use crate::i18n::{now, t, tr, K};
 use crate::session::use_session;
 use leptos::prelude::*;
@@ -148,12 +148,13 @@ fn Family() -> impl IntoView {
     }
 }
 
-/// Sets the resident's home (building, unit, room in 七里山小区); the household's own address
+/// Sets the resident's home (community, building, unit, room); the household's own address
 /// filled in to start from.
 #[component]
 fn AddressForm() -> impl IntoView {
     let session = use_session();
     let home = session.user.get_untracked().and_then(|u| u.household);
+    let community = RwSignal::new(home.as_ref().map(|h| h.community.clone()).unwrap_or_default());
     let building = RwSignal::new(home.as_ref().map(|h| h.building.clone()).unwrap_or_default());
     let unit = RwSignal::new(home.as_ref().map(|h| h.unit.clone()).unwrap_or_default());
     let room = RwSignal::new(home.map(|h| h.room).unwrap_or_default());
@@ -164,7 +165,7 @@ fn AddressForm() -> impl IntoView {
             building: building.get_untracked().trim().to_owned(),
             unit: unit.get_untracked().trim().to_owned(),
             room: room.get_untracked().trim().to_owned(),
-            community: None,
+            community: community_of(&community.get_untracked()),
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
@@ -182,7 +183,8 @@ fn AddressForm() -> impl IntoView {
         <section class="card">
             <h2>{t(K::household)}</h2>
             <div class="address-row">
-                <span>{COMMUNITY}</span>
+                <input id="home-community" class="community" aria-label=tr("小区", "Community") maxlength="40" placeholder=COMMUNITY
+                    prop:value=move || community.get() on:input=move |ev| community.set(event_target_value(&ev))/>
                 <input id="home-building" aria-label=tr("楼号", "Building") inputmode="numeric" maxlength="4" prop:value=move || building.get() on:input=move |ev| building.set(event_target_value(&ev))/>
                 <span>{t(K::building)}</span>
                 <input id="home-unit" aria-label=tr("单元", "Unit") inputmode="numeric" maxlength="4" prop:value=move || unit.get() on:input=move |ev| unit.set(event_target_value(&ev))/>

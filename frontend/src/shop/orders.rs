@@ -256,7 +256,7 @@ fn OrderDetail() -> impl IntoView {
                             <p>{tr("时段", "Time")} ": " {short_time(&o.slot_starts_at)} "–" {o.slot_ends_at.get(11..16).unwrap_or_default().to_owned()}
                                 " · " {let point = o.pickup_point.is_some(); move || if point { tr("自提点取货", "Pickup point")() } else if o.slot_kind == shared::order::SlotKind::Delivery { tr("送货上门", "Home delivery")() } else { tr("到店自提", "Pick up at the market")() }}</p>
                             {o.address.clone().map(|a| view! {
-                                <p>{tr("送货地址", "Delivery address")} ": " {a.building} {t(K::building)} " " {a.unit} {t(K::unit)} " " {a.room} {t(K::room)}</p>
+                                <p>{tr("送货地址", "Delivery address")} ": " <span translate="no">{a.community.unwrap_or_default()}</span> " " {a.building} {t(K::building)} " " {a.unit} {t(K::unit)} " " {a.room} {t(K::room)}</p>
                             })}
                             {o.note.clone().map(|n| view! { <p>{tr("备注（选填）", "Note (optional)")} ": " {n}</p> })}
                         </div>

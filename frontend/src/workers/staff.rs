@@ -99,7 +99,7 @@ fn DispatchBoard() -> impl IntoView {
                         let since = b.since.clone();
                         view! {
                             <tr data-batch=b.id.get() class:late=b.late>
-                                <td>{b.pickup_point_id.map(|_| "📍")} {b.building.clone()} {b.to_gate.then_some("🚧")}</td>
+                                <td>{b.pickup_point_id.map(|_| "📍")} <span translate="no">{b.community.clone()}</span> " " {b.building.clone()} {b.to_gate.then_some("🚧")}</td>
                                 <td class="num">{b.orders}</td>
                                 <td><span class=format!("badge batch-{}", b.status.as_str())>{t(super::volunteer::batch_label(b.status))}</span></td>
                                 <td>{b.volunteer.clone().unwrap_or_default()}</td>

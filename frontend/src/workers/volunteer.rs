@@ -132,7 +132,7 @@ fn Batches() -> impl IntoView {
                         view! {
                             <li class="card batch" data-batch=id>
                                 <p class="batch-building">{b.pickup_point_id.map(|_| view! { "📍" {tr("自提点", "Pickup point")} " " })}
-                                    {b.building.clone()} {b.pickup_point_id.is_none().then(|| t(K::building))}
+                                    <span translate="no">{b.community.clone()}</span> " " {b.building.clone()} {b.pickup_point_id.is_none().then(|| t(K::building))}
                                     {b.group_buy_id.map(|g| g.get()).map(|g| view! { " · " {t(K::nav_group)} " #" {g} })}</p>
                                 {b.to_gate.then(gate)}
                                 <p><span class=format!("badge big batch-{}", b.status.as_str())>{t(batch_label(b.status))}</span>
@@ -258,7 +258,7 @@ fn BatchDetail() -> impl IntoView {
         {batch.show(move |b: Batch| view! {
             {match b.pickup_point_id {
                 Some(_) => view! { <h1>{tr("自提点", "Pickup point")} " " {b.building.clone()} " · " {b.orders} " " {tr("单", "orders")}</h1> }.into_any(),
-                None => view! { <h1>{b.building.clone()} {t(K::building)} " · " {b.orders} " " {tr("住户", "Households")}</h1> }.into_any(),
+                None => view! { <h1><span translate="no">{b.community.clone()}</span> " " {b.building.clone()} {t(K::building)} " · " {b.orders} " " {tr("住户", "Households")}</h1> }.into_any(),
             }}
             <p><span id="batch-status" class=format!("badge big batch-{}", b.status.as_str())>{t(batch_label(b.status))}</span></p>
             {b.to_gate.then(gate)}
@@ -605,7 +605,7 @@ fn StopCard(
                 <p class="stop-address">{stop.unit.clone()} {t(K::unit)} " " {stop.room.clone()} {t(K::room)}</p>
                 {up.map(|up| view! { <button class="btn secondary move-up no-print" on:click=move |_| up.run(())>"↑ " {tr("上移", "Earlier")}</button> })}
             </div>
-            <p class="note">{stop.building.clone()} {t(K::building)} " · " {stop.phone.clone().unwrap_or_default()}</p>
+            <p class="note"><span translate="no">{stop.community.clone()}</span> " " {stop.building.clone()} {t(K::building)} " · " {stop.phone.clone().unwrap_or_default()}</p>
             <ul class="box-items">
                 {stop.items.iter().map(|i| view! { <li><span>{i.name.clone()}</span><span>{i.quantity} {i.unit.clone()}</span></li> }).collect_view()}
             </ul>

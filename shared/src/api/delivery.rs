@@ -15,6 +15,9 @@ pub struct Batch {
     pub slot_starts_at: String,
     /// The building's number, or a group-buy drop's buildings (`3、5`).
     pub building: String,
+    /// The building's community (小区); empty for a group-buy's or a pickup point's drop.
+    #[serde(default)]
+    pub community: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_buy_id: Option<GroupBuyId>,
     /// A pickup point's drop (`building` is then the point's name): dropped there as a whole
@@ -47,6 +50,9 @@ pub struct Batch {
 pub struct Stop {
     pub order_id: OrderId,
     pub building: String,
+    /// The building's community (小区); empty at a pickup point.
+    #[serde(default)]
+    pub community: String,
     pub unit: String,
     pub room: String,
     /// e.g. `139****0001`.

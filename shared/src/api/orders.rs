@@ -11,10 +11,20 @@ pub struct Address {
     pub unit: String,
     pub room: String,
     /// The community (小区) the building is in, e.g. `七里山小区`: needed only when two
-    /// communities of the deployment both have a building of that number.
-    #[cfg_attr(target_arch = "wasm32", serde(skip))]
+    /// communities of the market both have a building of that number. Answers always carry it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub community: Option<String>,
+}
+
+/// A building as a list names it (a leader's or volunteer's buildings, a group-buy's): its
+/// number (`3`), or its community and number (`七里山小区 3`) when several communities of the
+/// market have that number. (community named, number).
+pub fn building_ref(text: &str) -> (Option<&str>, &str) {
+    let text = text.trim();
+    match text.rsplit_once(char::is_whitespace) {
+        Some((community, number)) if !community.trim().is_empty() => (Some(community.trim()), number),
+        _ => (None, text),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -270,12 +270,6 @@ impl Households {
         now: DateTime<Utc>,
     ) -> StoreResult<(RegisterPlan, usize)> {
         #[derive(Deserialize)]
-        struct Building {
-            id: i64,
-            number: String,
-            community: String,
-        }
-        #[derive(Deserialize)]
         struct Flat {
             id: i64,
             unit: String,
@@ -287,28 +281,34 @@ impl Households {
             phone: String,
         }
         let mut tx = self.db.begin().await?;
-        let mut ids: HashMap<String, i64> = HashMap::new();
-        let mut snapshot = RegisterSnapshot::default();
-        let buildings = "SELECT id, number, community FROM buildings WHERE market_id = $1 ORDER BY id";
-        for b in tx.all::<Building>(buildings, &args![market]).await? {
-            ids.entry(b.number.clone()).or_insert(b.id);
-            snapshot.buildings.entry(b.number).or_insert(b.community);
+        #[derive(Deserialize)]
+        struct Building {
+            number: String,
+            #[serde(flatten)]
+            at: BuildingAt,
         }
-        // The file's addresses the market serves, by building.
-        let mut wanted: BTreeMap<i64, (String, BTreeSet<(String, String)>)> = BTreeMap::new();
+        let mut snapshot = RegisterSnapshot::default();
+        let buildings = "SELECT id, number, market_id, community FROM buildings WHERE market_id = $1 ORDER BY id";
+        for b in tx.all::<Building>(buildings, &args![market]).await? {
+            snapshot.buildings.entry(b.number).or_default().push(b.at);
+        }
+        // The file's addresses the market serves, by building (each line's building as the
+        // rule will pick it; a line it refuses adds nothing).
+        let mut wanted: BTreeMap<i64, BTreeSet<(String, String)>> = BTreeMap::new();
         for line in lines {
             let (building, unit, room) = (line.building.trim(), line.unit.trim(), line.room.trim());
-            let Some(&id) = ids.get(building) else { continue };
+            let found = snapshot.buildings.get(building).map_or(&[][..], Vec::as_slice);
+            let named = Some(line.community.trim()).filter(|c| !c.is_empty());
+            let Ok(Some(at)) = pick_building(found, named, None, building) else { continue };
             if is_address_part(unit) && is_address_part(room) {
-                let entry = wanted.entry(id).or_insert_with(|| (building.to_owned(), BTreeSet::new()));
-                entry.1.insert((unit.to_owned(), room.to_owned()));
+                wanted.entry(at.id).or_default().insert((unit.to_owned(), room.to_owned()));
             }
         }
         // Building by building: its flats (the file's new ones put on record first when
         // applying; then all locked as the register's other writers lock them) and registers.
         let flats_sql = "SELECT id, unit, room FROM households WHERE building_id = $1";
         let mut households: HashMap<AddressKey, i64> = HashMap::new();
-        for (&building, (number, addresses)) in &wanted {
+        for (&building, addresses) in &wanted {
             let mut flats: Vec<Flat> = tx.all(flats_sql, &args![building]).await?;
             if apply {
                 let known: BTreeSet<(&str, &str)> = flats.iter().map(|f| (f.unit.as_str(), f.room.as_str())).collect();
@@ -331,7 +331,7 @@ impl Households {
             let mut key_of = HashMap::new();
             for flat in flats {
                 if addresses.contains(&(flat.unit.clone(), flat.room.clone())) {
-                    let key = (number.clone(), flat.unit, flat.room);
+                    let key = (building, flat.unit, flat.room);
                     snapshot.registers.insert(key.clone(), Vec::new());
                     key_of.insert(flat.id, key.clone());
                     households.insert(key, flat.id);
@@ -536,7 +536,6 @@ impl Households {
     }
 }
 
-/// The household at an address (trimmed), put on record if new; None: no such building.
 /// The household at `address` (made if new), its building picked by
 /// `domain::area::pick_building` (`prefer`: the market of whoever gives the address). Ok(None):
 /// no such building.
@@ -548,8 +547,8 @@ async fn at_address(
     let number = address.building.trim();
     let found: Vec<BuildingAt> =
         tx.all("SELECT id, market_id, community FROM buildings WHERE number = $1 ORDER BY id", &args![number]).await?;
-    let building = match pick_building(&found, address.community.as_deref(), prefer, number) {
-        Ok(Some(building)) => building,
+    let building = match pick_building(&found, address.community.as_deref(), Some(prefer), number) {
+        Ok(Some(building)) => building.id,
         Ok(None) => return Ok(Ok(None)),
         Err(refusal) => return Ok(Err(refusal)),
     };

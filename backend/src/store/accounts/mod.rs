@@ -12,7 +12,7 @@ mod sessions;
 pub use households::{HouseholdFilter, Households, JoinRequest, RegisterEntry};
 pub use sessions::Sessions;
 
-use super::db::{args, Db, Tx};
+use super::db::{args, Arg, Db, Tx};
 use super::StoreResult;
 use crate::domain::accounts::{decide_code, decide_code_issue, CodeDecision, CodeIssue, CodeRules, LoginCode};
 use crate::domain::Refusal;
@@ -321,16 +321,11 @@ impl Accounts {
         Ok(ids.into_iter().collect())
     }
 
-    /// The building numbers the user leads, in number order.
+    /// The buildings the user leads, as a list names them (`building_labels`), in number order.
     pub async fn led_buildings(&self, user_id: i64) -> StoreResult<Vec<String>> {
-        Ok(self
-            .db
-            .all(
-                "SELECT b.number FROM leader_buildings l JOIN buildings b ON b.id = l.building_id \
-                 WHERE l.user_id = $1 ORDER BY b.number",
-                &args![user_id],
-            )
-            .await?)
+        let ids: Vec<i64> = self.leads(user_id).await?.into_iter().collect();
+        let rows: Vec<LabelRow> = self.db.all(&labels_sql(&self.db.list(1)), &[Arg::json(&ids)]).await?;
+        Ok(rows.into_iter().map(|r| r.label().1).collect())
     }
 }
 
@@ -385,12 +380,49 @@ async fn new_resident(tx: &mut Tx, which: &str, value: &str) -> StoreResult<User
     Ok(row.into())
 }
 
-/// `market`'s building with this number (a number is a market's once).
-pub(super) async fn building_id(tx: &mut Tx, market: shared::MarketId, number: &str) -> StoreResult<Option<i64>> {
-    Ok(tx
-        .opt(
-            "SELECT id FROM buildings WHERE market_id = $2 AND number = $1 ORDER BY id LIMIT 1",
+/// `market`'s building a list names (`domain::area::building_ref`: `3`, or `七里山小区 3`),
+/// picked by `domain::area::pick_building`. Ok(None): no such building; Err: several
+/// communities have that number and the name does not say which.
+pub(crate) async fn building_id(
+    tx: &mut Tx,
+    market: shared::MarketId,
+    named: &str,
+) -> StoreResult<Result<Option<i64>, Refusal>> {
+    let (community, number) = crate::domain::area::building_ref(named);
+    let found: Vec<crate::domain::area::BuildingAt> = tx
+        .all(
+            "SELECT id, market_id, community FROM buildings WHERE market_id = $2 AND number = $1 ORDER BY id",
             &args![number, market],
         )
-        .await?)
+        .await?;
+    Ok(crate::domain::area::pick_building(&found, community, Some(market), number).map(|b| b.map(|b| b.id)))
+}
+
+/// The names `building_ref` reads of these buildings (`domain::area::building_label`), by id.
+pub(crate) async fn building_labels(tx: &mut Tx, ids: &[i64]) -> StoreResult<Vec<(i64, String)>> {
+    let rows: Vec<LabelRow> = tx.all(&labels_sql(&tx.list(1)), &[Arg::json(&ids)]).await?;
+    Ok(rows.into_iter().map(LabelRow::label).collect())
+}
+
+/// The buildings `list` (a bound list of ids) names, with how many of their market's buildings
+/// share their number, in number order.
+pub(crate) fn labels_sql(list: &str) -> String {
+    format!(
+        "SELECT b.id, b.community, b.number, (SELECT COUNT(*) FROM buildings o WHERE o.market_id = b.market_id \
+         AND o.number = b.number) AS sharing FROM buildings b WHERE b.id IN {list} ORDER BY b.number, b.community"
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LabelRow {
+    id: i64,
+    community: String,
+    number: String,
+    sharing: i64,
+}
+
+impl LabelRow {
+    pub(crate) fn label(self) -> (i64, String) {
+        (self.id, crate::domain::area::building_label(&self.community, &self.number, self.sharing > 1))
+    }
 }

@@ -82,17 +82,24 @@ impl Accounts {
         if let Some(refusal) = roles_refusal(market, AccountTie { market: tie.market, tied: tie.tied }) {
             return Ok(Err(refusal));
         }
+        // Each building asked for as the market names it (`3`, or `七里山小区 3` where two
+        // communities have a building 3); one not on record stays as asked, to be refused.
         let mut known_buildings = Vec::new();
-        for number in &asked.buildings {
-            let number = number.trim();
-            let found: Option<String> = tx
-                .opt(
-                    "SELECT number FROM buildings WHERE market_id = $2 AND number = $1 LIMIT 1",
-                    &args![number, market],
-                )
-                .await?;
-            known_buildings.extend(found);
+        let mut asked = asked.clone();
+        for named in &mut asked.buildings {
+            let id = match super::building_id(tx, market, named).await? {
+                Ok(id) => id,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            if let Some(id) = id {
+                let label = super::building_labels(tx, &[id]).await?;
+                if let Some((_, label)) = label.into_iter().next() {
+                    *named = label.clone();
+                    known_buildings.push(label);
+                }
+            }
         }
+        let asked = &asked;
         let stall_exists = match asked.stall_id {
             Some(id) => tx
                 .opt::<i64>(&tx.locked("SELECT id FROM vendors WHERE id = $1 AND market_id = $2"), &args![id, market])
@@ -117,13 +124,11 @@ impl Accounts {
             tx.exec("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)", &args![user, role.as_str()]).await?;
         }
         tx.exec("DELETE FROM leader_buildings WHERE user_id = $1", &args![user]).await?;
-        for number in &after.buildings {
-            tx.exec(
-                "INSERT INTO leader_buildings (user_id, building_id) \
-                 SELECT $1, MIN(id) FROM buildings WHERE market_id = $3 AND number = $2",
-                &args![user, number.as_str(), market],
-            )
-            .await?;
+        for named in &after.buildings {
+            if let Ok(Some(building)) = super::building_id(tx, market, named).await? {
+                tx.exec("INSERT INTO leader_buildings (user_id, building_id) VALUES ($1, $2)", &args![user, building])
+                    .await?;
+            }
         }
         let mut ended = vec![user];
         if after.stall_id != before.stall_id {
@@ -195,13 +200,10 @@ async fn roles_state(tx: &mut Tx, user: i64) -> StoreResult<RolesState> {
         tx.all("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role", &args![user]).await?;
     let mut roles: Vec<Role> = names.iter().filter_map(|r| Role::parse(r)).collect();
     roles.sort();
-    let buildings: Vec<String> = tx
-        .all(
-            "SELECT b.number FROM leader_buildings l JOIN buildings b ON b.id = l.building_id \
-             WHERE l.user_id = $1 ORDER BY b.number",
-            &args![user],
-        )
-        .await?;
+    let ids: Vec<i64> = tx.all("SELECT building_id FROM leader_buildings WHERE user_id = $1", &args![user]).await?;
+    let mut buildings: Vec<String> =
+        super::building_labels(tx, &ids).await?.into_iter().map(|(_, label)| label).collect();
+    buildings.sort();
     let stall_id: Option<i64> =
         tx.opt("SELECT id FROM vendors WHERE owner_user_id = $1 ORDER BY id LIMIT 1", &args![user]).await?;
     Ok(RolesState { roles, buildings, stall_id })

@@ -22,6 +22,7 @@
 //!   (migration 0015). Both only load and write; the rules are the domain's.
 
 use super::slots::{SlotRecord, SLOT_COLUMNS};
+use crate::domain::area::BuildingAt;
 use crate::domain::checkout::SlotRow;
 use crate::domain::checkout::{
     building_in, decide, Answer, BookedOrder, CheckoutChanges, CheckoutDecision, CheckoutJob, CheckoutSnapshot, Home,
@@ -269,8 +270,8 @@ struct LoadedHome {
 #[derive(Deserialize)]
 struct LoadedBuilding {
     number: String,
-    id: i64,
-    market_id: MarketId,
+    #[serde(flatten)]
+    at: BuildingAt,
 }
 
 #[derive(Deserialize)]
@@ -312,7 +313,10 @@ fn snapshot_from(text: &str) -> StoreResult<CheckoutSnapshot> {
         homes: l.homes.into_iter().map(|h| (h.u, h.home)).collect(),
         slots: l.slots.into_iter().map(|s| (s.id, s.into_row())).collect(),
         products: l.products.into_iter().map(|p| (p.id, p)).collect(),
-        buildings: l.buildings.into_iter().map(|b| ((b.market_id, b.number), b.id)).collect(),
+        buildings: l.buildings.into_iter().fold(std::collections::HashMap::new(), |mut all, b| {
+            all.entry(b.number).or_insert_with(Vec::new).push(b.at);
+            all
+        }),
         households: l.households.into_iter().map(|h| ((h.building_id, h.unit, h.room), h.at)).collect(),
         booked: l.booked,
         order_ids: l.order_ids,
@@ -332,7 +336,7 @@ fn apply_request(ch: &CheckoutChanges) -> Value {
             "payment": o.payment.as_str(), "total_fen": o.total_fen, "building": a.map(|a| &a.building),
             "unit": a.map(|a| &a.unit), "room": a.map(|a| &a.room), "note": o.note, "handoff_code": o.handoff_code,
             "priority_booking": o.priority_booking, "created_at": o.created_at, "expires_at": o.expires_at,
-            "pickup_point_id": o.pickup_point.as_ref().map(|p| p.id),
+            "pickup_point_id": o.pickup_point.as_ref().map(|p| p.id), "community": a.and_then(|a| a.community.as_ref()),
         }));
         lines.extend(o.lines.iter().map(|l| {
             json!({
@@ -488,7 +492,8 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
         s.carts.insert(user, cart);
         let home = c
             .prepare_cached(
-                "SELECT b.number AS building, b.market_id, h.unit, h.room, h.quarantined, h.hardship, h.elderly, h.id \
+                "SELECT b.number AS building, b.market_id, b.community, h.unit, h.room, h.quarantined, h.hardship, \
+                 h.elderly, h.id \
                  FROM users u \
                  JOIN households h ON h.id = u.household_id JOIN buildings b ON b.id = h.building_id WHERE u.id = $1",
             )?
@@ -500,6 +505,7 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
                     flags: flags(r)?,
                     household_id: Some(HouseholdId(r.get("id")?)),
                     market_id: MarketId(r.get("market_id")?),
+                    community: r.get("community")?,
                 })
             })
             .optional()?;
@@ -512,24 +518,29 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
             s.slots.insert(slot_id, slot);
         }
     }
-    // Every building with a number an address names, one per market (two markets may both
-    // have a building 3; the domain takes the one in the slot's market).
+    // Every building with a number an address names (two communities, of one market or two,
+    // may both have a building 3; the domain picks the one the address means).
     let mut named: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
     for a in jobs.iter().filter_map(|j| j.address.as_ref()) {
         named.insert((a.building.trim(), a.unit.trim(), a.room.trim()));
     }
     let mut found: BTreeSet<(i64, &str, &str)> = BTreeSet::new();
     for &(number, unit, room) in &named {
-        let mut buildings = c.prepare_cached(
-            "SELECT MIN(id) AS id, market_id FROM buildings WHERE number = $1 GROUP BY market_id ORDER BY market_id",
-        )?;
+        let mut buildings =
+            c.prepare_cached("SELECT id, market_id, community FROM buildings WHERE number = $1 ORDER BY id")?;
         let rows = buildings.query_map(named_params! { "$1": number }, |r| {
-            Ok((r.get::<_, i64>("id")?, MarketId(r.get("market_id")?)))
+            Ok(BuildingAt {
+                id: r.get("id")?,
+                market_id: MarketId(r.get("market_id")?),
+                community: r.get("community")?,
+            })
         })?;
+        let with_number = s.buildings.entry(number.to_owned()).or_default();
+        with_number.clear();
         for row in rows {
-            let (id, market) = row?;
-            s.buildings.insert((market, number.to_owned()), id);
-            found.insert((id, unit, room));
+            let at = row?;
+            found.insert((at.id, unit, room));
+            with_number.push(at);
         }
     }
     for (building, unit, room) in found {
@@ -631,8 +642,9 @@ fn sqlite_booked(c: &Connection, jobs: &[CheckoutJob], s: &CheckoutSnapshot) -> 
             (Some(h), _) => Some(h),
             (None, Some(a)) if !s.homes.contains_key(&j.user_id) => {
                 let market = s.slots.get(&j.slot_id).map(|slot| slot.market_id);
-                building_in(&s.buildings, market, a.building.trim())
-                    .and_then(|(_, b)| s.households.get(&(b, a.unit.trim().to_owned(), a.room.trim().to_owned())))
+                building_in(&s.buildings, market, a)
+                    .ok()
+                    .and_then(|b| s.households.get(&(b.id, a.unit.trim().to_owned(), a.room.trim().to_owned())))
                     .map(|h| h.id)
             }
             _ => None,
@@ -750,14 +762,15 @@ fn sqlite_write(c: &Connection, ch: &CheckoutChanges) -> StoreResult<()> {
         let address = o.address.as_ref();
         c.prepare_cached(
             "INSERT INTO orders (id, user_id, slot_id, status, payment, total_fen, building, unit, room, note, \
-             handoff_code, priority_booking, created_at, expires_at, updated_at, pickup_point_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13, $15)",
+             handoff_code, priority_booking, created_at, expires_at, updated_at, pickup_point_id, community) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13, $15, $16)",
         )?
         .execute(named_params! {
             "$1": o.id.get(), "$2": o.user_id, "$3": o.slot_id.get(), "$4": o.status.as_str(), "$5": o.payment.as_str(),
             "$6": o.total_fen.get(), "$7": address.map(|a| &a.building), "$8": address.map(|a| &a.unit),
             "$9": address.map(|a| &a.room), "$10": o.note, "$11": o.handoff_code, "$12": o.priority_booking,
             "$13": now, "$14": o.expires_at.map(ts), "$15": o.pickup_point.as_ref().map(|p| p.id),
+            "$16": address.and_then(|a| a.community.as_deref()),
         })?;
         for l in &o.lines {
             c.prepare_cached(

@@ -177,7 +177,7 @@ impl Orders {
 
 const ORDER_SELECT: &str = "SELECT o.id, o.user_id, o.status, o.payment, o.total_fen, o.slot_id, \
      s.kind AS slot_kind, s.starts_at AS slot_starts_at, s.ends_at AS slot_ends_at, o.building, o.unit, o.room, \
-     o.note, o.handoff_code, o.priority_booking, o.created_at, o.expires_at, o.group_buy_id, o.household_id, \
+     o.community, o.note, o.handoff_code, o.priority_booking, o.created_at, o.expires_at, o.group_buy_id, o.household_id, \
      o.placed_by_label, o.left_at_door, o.handoff_note, o.standing_order_id, o.door_photo, \
      EXISTS (SELECT 1 FROM pool_allocations a WHERE a.order_id = o.id) AS paid_by_donations, \
      o.pickup_point_id, pp.name AS point_name, pp.address AS point_address, pp.opens AS point_opens, \
@@ -204,6 +204,7 @@ struct OrderRow {
     building: Option<String>,
     unit: Option<String>,
     room: Option<String>,
+    community: Option<String>,
     note: Option<String>,
     handoff_code: String,
     priority_booking: bool,
@@ -254,7 +255,9 @@ struct EventRow {
 impl OrderRow {
     fn into_record(self, lines: Vec<LineRow>, parts: Vec<PartRow>, events: Vec<EventRow>) -> OrderRecord {
         let address = match (self.building, self.unit, self.room) {
-            (Some(building), Some(unit), Some(room)) => Some(Address { building, unit, room, community: None }),
+            (Some(building), Some(unit), Some(room)) => {
+                Some(Address { building, unit, room, community: self.community })
+            }
             _ => None,
         };
         let pickup_point = self.pickup_point_id.map(|id| shared::api::PointPlace {
@@ -521,7 +524,8 @@ pub(crate) fn order_rows(orders: &[OrderRecord], by: impl Fn(&OrderRecord) -> Op
         rows.0.push(json!({
             "id": o.id, "user_id": o.user_id, "slot_id": o.slot_id, "status": o.status, "payment": o.payment,
             "total_fen": o.total_fen, "building": a.map(|a| &a.building), "unit": a.map(|a| &a.unit),
-            "room": a.map(|a| &a.room), "note": o.note, "handoff_code": o.handoff_code,
+            "room": a.map(|a| &a.room), "community": a.and_then(|a| a.community.as_ref()), "note": o.note,
+            "handoff_code": o.handoff_code,
             "priority_booking": o.priority_booking, "created_at": stamp(o.created_at),
             "expires_at": o.expires_at.map(stamp), "group_buy_id": origin.map(|g| g.group_buy_id),
             "household_id": origin.map(|g| g.household_id), "placed_by_label": origin.and_then(|g| g.placed_by.clone()),
@@ -556,10 +560,10 @@ pub(crate) fn stamp(at: DateTime<Utc>) -> String {
 /// `write_orders`' four statements, on SQLite: each JSON row's fields by name (`$1` to `$4`,
 /// so the checkout engine can send them with its other writes in one go).
 pub(crate) const ORDER_WRITES_SQLITE: [&str; 4] = [
-    "INSERT INTO orders (id, user_id, slot_id, status, payment, total_fen, building, unit, room, note, \
+    "INSERT INTO orders (id, user_id, slot_id, status, payment, total_fen, building, unit, room, community, note, \
      handoff_code, priority_booking, created_at, expires_at, updated_at, group_buy_id, household_id, placed_by_label) \
      SELECT value->>'id', value->>'user_id', value->>'slot_id', value->>'status', value->>'payment', \
-     value->>'total_fen', value->>'building', value->>'unit', value->>'room', value->>'note', \
+     value->>'total_fen', value->>'building', value->>'unit', value->>'room', value->>'community', value->>'note', \
      value->>'handoff_code', value->>'priority_booking', value->>'created_at', value->>'expires_at', \
      value->>'created_at', value->>'group_buy_id', value->>'household_id', value->>'placed_by_label' \
      FROM json_each($1)",
@@ -575,9 +579,9 @@ pub(crate) const ORDER_WRITES_SQLITE: [&str; 4] = [
 
 /// The same on PostgreSQL: each JSON row as a record of the table's own row type.
 const ORDER_WRITES_POSTGRES: [&str; 4] = [
-    "INSERT INTO orders (id, user_id, slot_id, status, payment, total_fen, building, unit, room, note, \
+    "INSERT INTO orders (id, user_id, slot_id, status, payment, total_fen, building, unit, room, community, note, \
      handoff_code, priority_booking, created_at, expires_at, updated_at, group_buy_id, household_id, placed_by_label) \
-     SELECT id, user_id, slot_id, status, payment, total_fen, building, unit, room, note, handoff_code, \
+     SELECT id, user_id, slot_id, status, payment, total_fen, building, unit, room, community, note, handoff_code, \
      priority_booking, created_at, expires_at, created_at, group_buy_id, household_id, placed_by_label \
      FROM jsonb_populate_recordset(NULL::orders, CAST($1 AS JSONB))",
     "INSERT INTO order_lines (order_id, product_id, vendor_id, name, unit, quantity, price_fen) \

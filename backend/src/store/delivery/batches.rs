@@ -23,23 +23,27 @@ pub struct Batches {
 
 /// The orders an open batch gathers: the slot's orders for its building (or its group-buy, or
 /// its pickup point) that no batch holds yet and that are with the stalls. `$1` slot, `$2`
-/// building, `$3` group-buy, `$4` pickup point.
+/// building, `$3` group-buy, `$4` pickup point, `$5` the building's community.
 const OPEN_ORDERS: &str = "o.slot_id = $1 AND o.batch_id IS NULL \
      AND o.status IN ('placed', 'paid', 'confirmed', 'packed') AND (o.building IS NOT NULL OR o.pickup_point_id IS NOT NULL) \
      AND ((CAST($3 AS BIGINT) IS NULL AND o.group_buy_id IS NULL \
-           AND ((CAST($4 AS BIGINT) IS NULL AND o.pickup_point_id IS NULL AND o.building = $2) OR o.pickup_point_id = $4)) \
+           AND ((CAST($4 AS BIGINT) IS NULL AND o.pickup_point_id IS NULL AND o.building = $2 \
+                 AND COALESCE(o.community, '') = $5) OR o.pickup_point_id = $4)) \
           OR o.group_buy_id = $3)";
 
-/// The key of the open batch an order joins, as `batches.building` holds it: its building, or
-/// '' for a group-buy's or a pickup point's drop (keyed by those).
+/// The key of the open batch an order joins, as `batches.building` and `batches.community` hold
+/// it: its building and community, or '' for a group-buy's or a pickup point's drop (keyed by
+/// those).
 const BATCH_BUILDING: &str =
     "CASE WHEN o.group_buy_id IS NULL AND o.pickup_point_id IS NULL THEN o.building ELSE '' END";
+const BATCH_COMMUNITY: &str =
+    "CASE WHEN o.group_buy_id IS NULL AND o.pickup_point_id IS NULL THEN COALESCE(o.community, '') ELSE '' END";
 
 const BATCH: &str =
-    "SELECT b.id, b.slot_id, s.market_id, s.starts_at AS slot_starts_at, b.building, b.group_buy_id, b.status, \
-     b.volunteer_id, u.phone AS volunteer_phone, b.created_at, b.claimed_at, b.pickup_point_id, pp.name AS point_name, \
-     (SELECT bd.closed FROM buildings bd WHERE bd.market_id = s.market_id AND bd.number = b.building \
-      ORDER BY bd.id LIMIT 1) AS to_gate FROM batches b \
+    "SELECT b.id, b.slot_id, s.market_id, s.starts_at AS slot_starts_at, b.building, b.community, b.group_buy_id, \
+     b.status, b.volunteer_id, u.phone AS volunteer_phone, b.created_at, b.claimed_at, b.pickup_point_id, \
+     pp.name AS point_name, (SELECT bd.closed FROM buildings bd WHERE bd.market_id = s.market_id \
+      AND bd.number = b.building AND bd.community = b.community) AS to_gate FROM batches b \
      JOIN slots s ON s.id = b.slot_id LEFT JOIN users u ON u.id = b.volunteer_id \
      LEFT JOIN pickup_points pp ON pp.id = b.pickup_point_id";
 
@@ -50,6 +54,7 @@ struct BatchRow {
     market_id: shared::MarketId,
     slot_starts_at: DateTime<Utc>,
     building: String,
+    community: String,
     group_buy_id: Option<i64>,
     status: String,
     volunteer_id: Option<i64>,
@@ -68,6 +73,7 @@ struct HeldOrder {
     id: i64,
     status: OrderStatus,
     building: Option<String>,
+    community: Option<String>,
     unit: Option<String>,
     room: Option<String>,
     phone: Option<String>,
@@ -85,6 +91,7 @@ fn batch_of(r: BatchRow, label: String, orders: i64, status: BatchStatus, manife
         slot_id: shared::SlotId(r.slot_id),
         slot_starts_at: to_api(r.slot_starts_at),
         building: label,
+        community: r.community,
         group_buy_id: r.group_buy_id.map(shared::GroupBuyId),
         pickup_point_id: r.pickup_point_id,
         orders,
@@ -97,18 +104,21 @@ fn batch_of(r: BatchRow, label: String, orders: i64, status: BatchStatus, manife
     }
 }
 
-/// The condition on `orders o` for the orders a batch holds, and its arguments: an open batch's
-/// are those it gathers (`OPEN_ORDERS`), a claimed one's its own.
-fn held(
-    id: i64,
-    open: bool,
-    slot: i64,
-    building: &str,
+/// What an open batch is keyed by (besides its slot): its building and community, or its
+/// group-buy, or its pickup point.
+#[derive(Clone, Copy)]
+struct BatchKey<'a> {
+    building: &'a str,
+    community: &'a str,
     group_buy: Option<i64>,
     point: Option<i64>,
-) -> (&'static str, Vec<Arg>) {
+}
+
+/// The condition on `orders o` for the orders a batch holds, and its arguments: an open batch's
+/// are those it gathers (`OPEN_ORDERS`), a claimed one's its own.
+fn held(id: i64, open: bool, slot: i64, key: BatchKey<'_>) -> (&'static str, Vec<Arg>) {
     if open {
-        (OPEN_ORDERS, args![slot, building, group_buy, point].to_vec())
+        (OPEN_ORDERS, args![slot, key.building, key.group_buy, key.point, key.community].to_vec())
     } else {
         ("o.batch_id = $1", args![id].to_vec())
     }
@@ -132,6 +142,7 @@ impl Batches {
                      AND (o.building IS NOT NULL OR o.pickup_point_id IS NOT NULL) \
                      AND o.status IN ('placed', 'paid', 'confirmed', 'packed') AND NOT EXISTS (SELECT 1 FROM batches b \
                      WHERE b.status = 'open' AND b.slot_id = o.slot_id AND b.building = {BATCH_BUILDING} \
+                     AND b.community = {BATCH_COMMUNITY} \
                      AND COALESCE(b.group_buy_id, 0) = COALESCE(o.group_buy_id, 0) \
                      AND COALESCE(b.pickup_point_id, 0) = COALESCE(o.pickup_point_id, 0)) LIMIT 1"
                 ),
@@ -142,8 +153,9 @@ impl Batches {
             let mut tx = self.db.begin().await?;
             tx.exec(
                 &format!(
-                    "INSERT INTO batches (slot_id, building, group_buy_id, pickup_point_id, status, created_at) \
-                     SELECT DISTINCT o.slot_id, {BATCH_BUILDING}, o.group_buy_id, o.pickup_point_id, 'open', $2 \
+                    "INSERT INTO batches (slot_id, building, community, group_buy_id, pickup_point_id, status, \
+                     created_at) SELECT DISTINCT o.slot_id, {BATCH_BUILDING}, {BATCH_COMMUNITY}, o.group_buy_id, \
+                     o.pickup_point_id, 'open', $2 \
                      FROM orders o WHERE o.slot_id = $1 AND o.batch_id IS NULL \
                      AND (o.building IS NOT NULL OR o.pickup_point_id IS NOT NULL) \
                      AND o.status IN ('placed', 'paid', 'confirmed', 'packed') ON CONFLICT DO NOTHING"
@@ -169,6 +181,7 @@ impl Batches {
         #[derive(Deserialize)]
         struct Waiting {
             building: Option<String>,
+            community: Option<String>,
             group_buy_id: Option<i64>,
             pickup_point_id: Option<i64>,
             status: OrderStatus,
@@ -185,10 +198,11 @@ impl Batches {
         let waiting: Vec<Waiting> = self
             .db
             .all(
-                "SELECT o.building, o.group_buy_id, o.pickup_point_id, o.status, COUNT(*) AS n FROM orders o \
-                 WHERE o.slot_id = $1 AND o.batch_id IS NULL AND (o.building IS NOT NULL OR o.pickup_point_id IS NOT NULL) \
+                "SELECT o.building, o.community, o.group_buy_id, o.pickup_point_id, o.status, COUNT(*) AS n \
+                 FROM orders o WHERE o.slot_id = $1 AND o.batch_id IS NULL \
+                 AND (o.building IS NOT NULL OR o.pickup_point_id IS NOT NULL) \
                  AND o.status IN ('placed', 'paid', 'confirmed', 'packed') \
-                 GROUP BY o.building, o.group_buy_id, o.pickup_point_id, o.status ORDER BY o.building",
+                 GROUP BY o.building, o.community, o.group_buy_id, o.pickup_point_id, o.status ORDER BY o.building",
                 &args![slot_id],
             )
             .await?;
@@ -199,15 +213,16 @@ impl Batches {
             entry.0 += t.n;
             entry.1.extend(t.building);
         }
-        // (building, group-buy, point) as an open batch is keyed -> (statuses with counts, buildings)
+        // (building, community, group-buy, point) as an open batch is keyed -> (statuses with
+        // counts, buildings)
         type Gathered = (Vec<(OrderStatus, i64)>, Vec<String>);
-        let mut gathering: BTreeMap<(String, Option<i64>, Option<i64>), Gathered> = BTreeMap::new();
+        let mut gathering: BTreeMap<(String, String, Option<i64>, Option<i64>), Gathered> = BTreeMap::new();
         for w in waiting {
             let building = w.building.unwrap_or_default();
             let key = match (w.group_buy_id, w.pickup_point_id) {
-                (Some(_), _) => (String::new(), w.group_buy_id, None),
-                (None, Some(_)) => (String::new(), None, w.pickup_point_id),
-                (None, None) => (building.clone(), None, None),
+                (Some(_), _) => (String::new(), String::new(), w.group_buy_id, None),
+                (None, Some(_)) => (String::new(), String::new(), None, w.pickup_point_id),
+                (None, None) => (building.clone(), w.community.unwrap_or_default(), None, None),
             };
             let entry = gathering.entry(key).or_default();
             entry.0.push((w.status, w.n));
@@ -218,7 +233,7 @@ impl Batches {
         let mut out = Vec::new();
         for r in rows {
             let (count, status, buildings) = if r.status == "open" {
-                let key = (r.building.clone(), r.group_buy_id, r.pickup_point_id);
+                let key = (r.building.clone(), r.community.clone(), r.group_buy_id, r.pickup_point_id);
                 let (statuses, buildings) = gathering.remove(&key).unwrap_or_default();
                 // Whether a batch is ready asks only which statuses its orders have, not how many.
                 let count = statuses.iter().map(|(_, n)| n).sum();
@@ -258,6 +273,7 @@ impl Batches {
         struct Waiting {
             slot_id: i64,
             building: Option<String>,
+            community: Option<String>,
             group_buy_id: Option<i64>,
             pickup_point_id: Option<i64>,
             status: OrderStatus,
@@ -270,12 +286,13 @@ impl Batches {
         let waiting: Vec<Waiting> = self
             .db
             .all(
-                "SELECT o.slot_id, o.building, o.group_buy_id, o.pickup_point_id, o.status, COUNT(*) AS n FROM slots s \
+                "SELECT o.slot_id, o.building, o.community, o.group_buy_id, o.pickup_point_id, o.status, COUNT(*) AS n \
+                 FROM slots s \
                  JOIN orders o ON o.slot_id = s.id WHERE s.starts_at >= $1 AND s.starts_at < $2 AND s.market_id = $3 \
                  AND s.kind = 'delivery' AND o.batch_id IS NULL \
                  AND (o.building IS NOT NULL OR o.pickup_point_id IS NOT NULL) \
                  AND o.status IN ('placed', 'paid', 'confirmed', 'packed') \
-                 GROUP BY o.slot_id, o.building, o.group_buy_id, o.pickup_point_id, o.status",
+                 GROUP BY o.slot_id, o.building, o.community, o.group_buy_id, o.pickup_point_id, o.status",
                 &args![from, to, market],
             )
             .await?;
@@ -292,6 +309,7 @@ impl Batches {
             .map(|w| WaitingOrders {
                 slot_id: w.slot_id,
                 building: w.building.unwrap_or_default(),
+                community: w.community.unwrap_or_default(),
                 group_buy_id: w.group_buy_id,
                 pickup_point_id: w.pickup_point_id,
                 status: w.status,
@@ -352,13 +370,18 @@ impl Batches {
 
     /// The batch as shown, and its volunteer's id.
     async fn shown(&self, r: BatchRow, with_manifest: bool) -> StoreResult<(Batch, Option<i64>)> {
-        let (which, held_args) =
-            held(r.id, r.status == "open", r.slot_id, &r.building, r.group_buy_id, r.pickup_point_id);
+        let key = BatchKey {
+            building: &r.building,
+            community: &r.community,
+            group_buy: r.group_buy_id,
+            point: r.pickup_point_id,
+        };
+        let (which, held_args) = held(r.id, r.status == "open", r.slot_id, key);
         let orders: Vec<HeldOrder> = self
             .db
             .all(
                 &format!(
-                    "SELECT o.id, o.status, o.building, o.unit, o.room, u.phone, o.note, o.handoff_attempts, \
+                    "SELECT o.id, o.status, o.building, o.community, o.unit, o.room, u.phone, o.note, o.handoff_attempts, \
                      o.left_at_door, o.door_photo FROM orders o JOIN users u ON u.id = o.user_id WHERE {which} \
                      ORDER BY o.building, o.unit, o.room, o.id"
                 ),
@@ -415,6 +438,7 @@ impl Batches {
             .map(|o| Stop {
                 order_id: shared::OrderId(o.id),
                 building: o.building.unwrap_or_default(),
+                community: o.community.unwrap_or_default(),
                 unit: o.unit.unwrap_or_default(),
                 room: o.room.unwrap_or_default(),
                 phone: masked_phone(o.phone),
@@ -775,6 +799,7 @@ async fn load_batch(tx: &mut Tx, id: i64) -> StoreResult<Option<BatchSnapshot>> 
     struct Stored {
         slot_id: i64,
         building: String,
+        community: String,
         group_buy_id: Option<i64>,
         pickup_point_id: Option<i64>,
         status: String,
@@ -786,10 +811,17 @@ async fn load_batch(tx: &mut Tx, id: i64) -> StoreResult<Option<BatchSnapshot>> 
         status: OrderStatus,
     }
     let sql = tx.locked(
-        "SELECT slot_id, building, group_buy_id, pickup_point_id, status, volunteer_id FROM batches WHERE id = $1",
+        "SELECT slot_id, building, community, group_buy_id, pickup_point_id, status, volunteer_id FROM batches \
+         WHERE id = $1",
     );
     let Some(b) = tx.opt::<Stored>(&sql, &args![id]).await? else { return Ok(None) };
-    let (which, held_args) = held(id, b.status == "open", b.slot_id, &b.building, b.group_buy_id, b.pickup_point_id);
+    let key = BatchKey {
+        building: &b.building,
+        community: &b.community,
+        group_buy: b.group_buy_id,
+        point: b.pickup_point_id,
+    };
+    let (which, held_args) = held(id, b.status == "open", b.slot_id, key);
     let sql = tx.locked(&format!("SELECT o.id, o.status FROM orders o WHERE {which} ORDER BY o.id"));
     let orders: Vec<Held> = tx.all(&sql, &held_args).await?;
     Ok(Some(BatchSnapshot {

@@ -10,7 +10,7 @@ use super::catalogue::prices::{cap_in, price_snapshot};
 use super::catalogue::product_locked;
 use super::checkout::orders::write_orders;
 use super::checkout::slots::{slot_in, write_places};
-use super::db::{args, Db, Tx};
+use super::db::{args, Arg, Db, Tx};
 use super::notices::NOTICE_INSERT;
 use super::queue::{submit, Waiting};
 use super::{broken, StoreResult};
@@ -57,10 +57,14 @@ impl GroupBuys {
     pub async fn open(&self, request: &OpenRequest, runner: &Runner, by: i64) -> StoreResult<Result<i64, Refusal>> {
         let mut tx = self.db.begin().await?;
         let mut snapshot = crate::domain::group_buy::OpenSnapshot::default();
-        for number in &request.buildings {
-            let number = number.trim();
-            if let Some(id) = super::accounts::building_id(&mut tx, runner.market, number).await? {
-                snapshot.buildings.insert(number.to_owned(), id);
+        for named in &request.buildings {
+            let named = named.trim();
+            match super::accounts::building_id(&mut tx, runner.market, named).await? {
+                Ok(Some(id)) => {
+                    snapshot.buildings.insert(named.to_owned(), id);
+                }
+                Ok(None) => {}
+                Err(refusal) => return Ok(Err(refusal)),
             }
         }
         snapshot.slot = slot_in(&mut tx, request.slot_id, false).await?;
@@ -188,20 +192,10 @@ impl GroupBuys {
         let Some(g) = self.db.opt::<GroupBuyRow>(&format!("{GROUP_BUY} WHERE g.id = $1"), &args![id]).await? else {
             return Ok(None);
         };
-        #[derive(Deserialize)]
-        struct Building {
-            building_id: i64,
-            number: String,
-        }
-        let buildings: Vec<Building> = self
-            .db
-            .all(
-                "SELECT gb.building_id, b.number FROM group_buy_buildings gb JOIN buildings b ON b.id = gb.building_id \
-                 WHERE gb.group_buy_id = $1 ORDER BY b.number",
-                &args![id],
-            )
-            .await?;
-        let building_ids: Vec<i64> = buildings.iter().map(|b| b.building_id).collect();
+        let building_ids: Vec<i64> =
+            self.db.all("SELECT building_id FROM group_buy_buildings WHERE group_buy_id = $1", &args![id]).await?;
+        let sql = super::accounts::labels_sql(&self.db.list(1));
+        let buildings: Vec<super::accounts::LabelRow> = self.db.all(&sql, &[Arg::json(&building_ids)]).await?;
         let household_building: Option<i64> = match viewer.household_id {
             Some(h) => self.db.opt("SELECT building_id FROM households WHERE id = $1", &args![h]).await?,
             None => None,
@@ -234,7 +228,7 @@ impl GroupBuys {
             id: shared::GroupBuyId(id),
             title: g.title,
             status: g.status,
-            buildings: buildings.into_iter().map(|b| b.number).collect(),
+            buildings: buildings.into_iter().map(|b| b.label().1).collect(),
             items,
             min_households: g.min_households,
             joined_households: g.joined_households,
@@ -517,6 +511,7 @@ async fn shares_at(tx: &mut Tx, id: i64) -> StoreResult<Vec<ShareAt>> {
     #[derive(Deserialize)]
     struct Row {
         household_id: i64,
+        community: String,
         building: String,
         unit: String,
         room: String,
@@ -530,7 +525,8 @@ async fn shares_at(tx: &mut Tx, id: i64) -> StoreResult<Vec<ShareAt>> {
     }
     let rows: Vec<Row> = tx
         .all(
-            "SELECT s.household_id, b.number AS building, h.unit, h.room, s.user_id, s.placed_by, s.placed_by_label, \
+            "SELECT s.household_id, b.community, b.number AS building, h.unit, h.room, s.user_id, s.placed_by, \
+             s.placed_by_label, \
              s.priority_booking, s.payment_status, s.joined_at, s.updated_at FROM group_buy_shares s \
              JOIN households h ON h.id = s.household_id JOIN buildings b ON b.id = h.building_id \
              WHERE s.group_buy_id = $1 ORDER BY b.number, h.unit, h.room, s.household_id",
@@ -559,7 +555,7 @@ async fn shares_at(tx: &mut Tx, id: i64) -> StoreResult<Vec<ShareAt>> {
             };
             ShareAt {
                 household_id: r.household_id,
-                address: Address { building: r.building, unit: r.unit, room: r.room, community: None },
+                address: Address { building: r.building, unit: r.unit, room: r.room, community: Some(r.community) },
                 share: share.with_lines(by_household.remove(&r.household_id).unwrap_or_default()),
             }
         })

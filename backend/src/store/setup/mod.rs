@@ -126,12 +126,11 @@ impl Setup {
             record(&mut tx, entry, None, Some(made)).await?;
         }
         for (before, after) in &plan.update {
-            let id: i64 = tx
-                .one(
-                    "SELECT MIN(id) AS id FROM buildings WHERE market_id = $2 AND number = $1",
-                    &args![before.building.as_str(), market],
-                )
-                .await?;
+            let Some(id) =
+                rows.iter().find(|r| r.community == before.community && r.building == before.building).map(|r| r.id)
+            else {
+                continue;
+            };
             tx.exec(
                 "UPDATE buildings SET units = $2, closed = $3 WHERE id = $1",
                 &args![id, after.units, after.closed],
@@ -157,8 +156,8 @@ impl Setup {
         tx.advisory_lock(SETUP_LOCK).await?;
         let taken: Option<i64> = tx
             .opt(
-                "SELECT id FROM buildings WHERE market_id = $2 AND number = $1 LIMIT 1",
-                &args![new.building.trim(), market],
+                "SELECT id FROM buildings WHERE market_id = $2 AND number = $1 AND community = $3",
+                &args![new.building.trim(), market, new.community.trim()],
             )
             .await?;
         let made = match decide_new_building(new, taken.is_some()) {
