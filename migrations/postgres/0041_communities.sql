@@ -17,6 +17,12 @@ UPDATE batches bt SET community = COALESCE((
     SELECT b.community FROM buildings b JOIN slots s ON s.market_id = b.market_id
     WHERE s.id = bt.slot_id AND b.number = bt.building ORDER BY b.id LIMIT 1), '')
 WHERE bt.group_buy_id IS NULL AND bt.pickup_point_id IS NULL;
+ALTER TABLE gate_visits ADD COLUMN community TEXT;
+UPDATE gate_visits gv SET community = (
+    SELECT b.community FROM users u JOIN households h ON h.id = u.household_id
+    JOIN buildings b ON b.id = h.building_id WHERE u.id = gv.user_id AND b.number = gv.building)
+WHERE gv.building IS NOT NULL;
+
 DROP INDEX batches_open;
 CREATE UNIQUE INDEX batches_open
     ON batches (slot_id, community, building, COALESCE(group_buy_id, 0), COALESCE(pickup_point_id, 0))

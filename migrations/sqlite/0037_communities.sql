@@ -41,3 +41,10 @@ DROP INDEX batches_open;
 CREATE UNIQUE INDEX batches_open
     ON batches (slot_id, community, building, COALESCE(group_buy_id, 0), COALESCE(pickup_point_id, 0))
     WHERE status = 'open';
+
+-- A visit through the gate records the community of the visitor's home beside its building.
+ALTER TABLE gate_visits ADD COLUMN community TEXT;
+UPDATE gate_visits SET community = (
+    SELECT b.community FROM users u JOIN households h ON h.id = u.household_id
+    JOIN buildings b ON b.id = h.building_id WHERE u.id = gate_visits.user_id AND b.number = gate_visits.building)
+WHERE building IS NOT NULL;

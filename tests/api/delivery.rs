@@ -600,6 +600,19 @@ async fn two_communities(db: Db) {
     let manifest = r.body["manifest"].as_array().expect("manifest");
     let stops: Vec<(Value, Value)> = manifest.iter().map(|s| (s["order_id"].clone(), s["community"].clone())).collect();
     assert_eq!(stops, [(x_order, json!("翠苑小区"))]);
+    let paper = app.client.get(app.url(&format!("/api/v1/batches/{}/manifest.csv", theirs["id"]))).bearer_auth(&v1);
+    let text = paper.send().await.expect("csv").text().await.expect("text");
+    assert!(text.contains("翠苑小区 4,1,102"), "the paper says the community: {text}");
+    let parts = app.get(&format!("/api/v1/vendor/orders?slot_id={}", slot["id"]), Some(&stall)).await.body;
+    let mut labels: Vec<String> = parts["items"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .filter(|p| p["building"] == "4")
+        .map(|p| format!("{} {}", p["community"].as_str().unwrap_or_default(), p["room"].as_str().unwrap_or_default()))
+        .collect();
+    labels.sort();
+    assert_eq!(labels, ["七里山小区 102", "翠苑小区 102"], "the stall's bags say the community");
 
     // Staff give a volunteer buildings: a bare 4 is two buildings, so they say which.
     let roles = "/api/v1/admin/users/13800000299/roles";

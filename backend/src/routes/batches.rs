@@ -164,7 +164,7 @@ pub async fn manifest_csv(state: web::Data<AppState>, auth: AuthUser, id: web::P
     for s in stops {
         let items: Vec<String> = s.items.iter().map(|i| format!("{}×{}{}", i.name, i.quantity, i.unit)).collect();
         rows.push(vec![
-            format!("{} {}", s.community, s.building).trim().to_owned(),
+            super::at_building(&s.community, &s.building),
             s.unit,
             s.room,
             s.phone.unwrap_or_default(),
@@ -394,7 +394,7 @@ pub async fn contacts_csv(
         rows.push(vec![
             c.at,
             c.volunteer_phone.unwrap_or_default(),
-            c.building,
+            super::at_building(&c.community, &c.building),
             c.unit,
             c.room,
             if c.left_at_door { "放门口 left at door".to_owned() } else { "当面 code".to_owned() },

@@ -195,7 +195,7 @@ pub async fn trace_csv(state: web::Data<AppState>, staff: StaffUser, id: web::Pa
             t.order_id.to_string(),
             t.status.as_str().to_owned(),
             t.quantity.to_string(),
-            t.building,
+            super::at_building(&t.community, &t.building),
             t.unit,
             t.room,
             t.phone.unwrap_or_default(),

@@ -448,3 +448,8 @@ impl From<UserRecord> for shared::api::User {
         }
     }
 }
+
+/// A building as a spreadsheet names it: its community, then its number (`七里山小区 3`).
+fn at_building(community: &str, building: &str) -> String {
+    format!("{community} {building}").trim().to_owned()
+}

@@ -115,8 +115,8 @@ impl Gates {
             Entry::New => now,
         };
         tx.exec(
-            "INSERT INTO gate_visits (gate_id, user_id, phone, building, unit, room, entered_at) \
-             SELECT $1, u.id, u.phone, b.number, h.unit, h.room, $3 FROM users u \
+            "INSERT INTO gate_visits (gate_id, user_id, phone, building, community, unit, room, entered_at) \
+             SELECT $1, u.id, u.phone, b.number, b.community, h.unit, h.room, $3 FROM users u \
              LEFT JOIN households h ON h.id = u.household_id LEFT JOIN buildings b ON b.id = h.building_id \
              WHERE u.id = $2",
             &args![gate.id, user, entered_at],
@@ -142,13 +142,14 @@ impl Gates {
             entered_at: DateTime<Utc>,
             phone: Option<String>,
             building: Option<String>,
+            community: Option<String>,
             unit: Option<String>,
             room: Option<String>,
         }
         let rows: Vec<Row> = self
             .db
             .all(
-                "SELECT v.id, g.name AS gate, v.entered_at, v.phone, v.building, v.unit, v.room \
+                "SELECT v.id, g.name AS gate, v.entered_at, v.phone, v.building, v.community, v.unit, v.room \
                  FROM gate_visits v JOIN gates g ON g.id = v.gate_id \
                  WHERE v.entered_at >= $1 AND v.entered_at < $2 AND ($3 IS NULL OR v.phone = $3) AND g.market_id = $4 \
                  ORDER BY v.entered_at, v.id LIMIT 20000",
@@ -163,6 +164,7 @@ impl Gates {
                 entered_at: to_api(r.entered_at),
                 phone: r.phone,
                 building: r.building.unwrap_or_default(),
+                community: r.community.unwrap_or_default(),
                 unit: r.unit.unwrap_or_default(),
                 room: r.room.unwrap_or_default(),
             })

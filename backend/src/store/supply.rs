@@ -439,6 +439,7 @@ impl Supply {
             quantity: i64,
             household_id: Option<i64>,
             building: Option<String>,
+            community: Option<String>,
             unit: Option<String>,
             room: Option<String>,
             phone: Option<String>,
@@ -449,7 +450,7 @@ impl Supply {
             .db
             .all(
                 "SELECT o.id AS order_id, o.status, x.quantity, COALESCE(o.household_id, u.household_id) AS household_id, \
-                 o.building, o.unit, o.room, u.phone, o.delivered_at, d.phone AS volunteer_phone \
+                 o.building, o.community, o.unit, o.room, u.phone, o.delivered_at, d.phone AS volunteer_phone \
                  FROM (SELECT order_id, CAST(SUM(quantity) AS BIGINT) AS quantity FROM order_line_lots \
                  WHERE lot_id = $1 GROUP BY order_id) x \
                  JOIN orders o ON o.id = x.order_id JOIN users u ON u.id = o.user_id \
@@ -465,6 +466,7 @@ impl Supply {
                 quantity: r.quantity,
                 household_id: r.household_id.map(shared::HouseholdId),
                 building: r.building.unwrap_or_default(),
+                community: r.community.unwrap_or_default(),
                 unit: r.unit.unwrap_or_default(),
                 room: r.room.unwrap_or_default(),
                 phone: r.phone,

@@ -82,7 +82,7 @@ fn Investigation() -> impl IntoView {
                     <ul class="households" id="visits">
                         {list.into_iter().map(|v| view! {
                             <li class="visit">{when(&v.entered_at)} " · " <span translate="no">{v.gate}</span> " · "
-                                {v.phone.unwrap_or_default()} " · " {v.building} "-" {v.unit} "-" {v.room}</li>
+                                {v.phone.unwrap_or_default()} " · " <span translate="no">{v.community}</span> " " {v.building} "-" {v.unit} "-" {v.room}</li>
                         }).collect_view()}
                     </ul>
                 }.into_any()
@@ -95,7 +95,7 @@ fn Investigation() -> impl IntoView {
                     <ul class="households" id="handoffs">
                         {list.into_iter().map(|c| view! {
                             <li class="handoff">{when(&c.at)} " · " {c.volunteer_phone.unwrap_or_default()} " → "
-                                {c.building} "-" {c.unit} "-" {c.room}</li>
+                                <span translate="no">{c.community}</span> " " {c.building} "-" {c.unit} "-" {c.room}</li>
                         }).collect_view()}
                     </ul>
                 }.into_any()

@@ -117,7 +117,7 @@ fn PartCard(part: VendorPart, parts: Load, message: RwSignal<Option<(bool, Strin
             </p>
             <p>{match part.pickup_point.clone() {
                     Some(point) => view! { "📍" {tr("自提点", "Pickup point")} " " {point} }.into_any(),
-                    None => view! { {address[0].clone().unwrap_or_default()} {t(K::building)} " " {address[1].clone().unwrap_or_default()} {t(K::unit)} " "
+                    None => view! { <span translate="no">{part.community.clone().unwrap_or_default()}</span> " " {address[0].clone().unwrap_or_default()} {t(K::building)} " " {address[1].clone().unwrap_or_default()} {t(K::unit)} " "
                         {address[2].clone().unwrap_or_default()} {t(K::room)} }.into_any(),
                 }}
                 " · " {part.phone.clone().unwrap_or_default()}

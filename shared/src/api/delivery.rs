@@ -150,6 +150,9 @@ pub struct Contact {
     /// The volunteer's full phone: an investigation must reach them.
     pub volunteer_phone: Option<String>,
     pub building: String,
+    /// The building's community (小区).
+    #[serde(default)]
+    pub community: String,
     pub unit: String,
     pub room: String,
     pub left_at_door: bool,

@@ -53,6 +53,9 @@ pub struct Visit {
     #[serde(default)]
     pub phone: Option<String>,
     pub building: String,
+    /// The building's community (小区).
+    #[serde(default)]
+    pub community: String,
     pub unit: String,
     pub room: String,
 }

@@ -129,6 +129,9 @@ pub struct LotTraceEntry {
     #[serde(default)]
     pub household_id: Option<HouseholdId>,
     pub building: String,
+    /// The building's community (小区).
+    #[serde(default)]
+    pub community: String,
     pub unit: String,
     pub room: String,
     /// The resident's phone (staff only), masked as nowhere else is needed.

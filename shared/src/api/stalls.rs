@@ -16,6 +16,9 @@ pub struct VendorPart {
     pub slot_id: SlotId,
     pub slot_starts_at: String,
     pub building: Option<String>,
+    /// The building's community (小区), for the label on the bag.
+    #[serde(default)]
+    pub community: Option<String>,
     pub unit: Option<String>,
     pub room: Option<String>,
     /// e.g. `139****0001`.

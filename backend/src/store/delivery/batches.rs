@@ -687,6 +687,7 @@ impl Batches {
             delivered_at: DateTime<Utc>,
             phone: Option<String>,
             building: Option<String>,
+            community: Option<String>,
             unit: Option<String>,
             room: Option<String>,
             left_at_door: bool,
@@ -695,7 +696,7 @@ impl Batches {
         let rows: Vec<Row> = self
             .db
             .all(
-                "SELECT o.id, o.delivered_at, v.phone, o.building, o.unit, o.room, o.left_at_door, o.slot_id \
+                "SELECT o.id, o.delivered_at, v.phone, o.building, o.community, o.unit, o.room, o.left_at_door, o.slot_id \
                  FROM orders o JOIN users v ON v.id = o.delivered_by JOIN slots s ON s.id = o.slot_id \
                  WHERE o.delivered_at >= $1 AND o.delivered_at < $2 AND s.market_id = $5 \
                  AND (CAST($3 AS TEXT) IS NULL OR v.phone = $3) AND (CAST($4 AS TEXT) IS NULL OR o.building = $4) \
@@ -710,6 +711,7 @@ impl Batches {
                 at: to_api(r.delivered_at),
                 volunteer_phone: r.phone,
                 building: r.building.unwrap_or_default(),
+                community: r.community.unwrap_or_default(),
                 unit: r.unit.unwrap_or_default(),
                 room: r.room.unwrap_or_default(),
                 left_at_door: r.left_at_door,

@@ -39,7 +39,7 @@ pub struct Stalls {
 /// ...)` instead made both planners walk every part the stall ever had: 80 ms at full size,
 /// which 85 consoles refreshing saturated the server with (`rush --morning`).
 const PARTS: &str = "SELECT p.id, p.order_id, o.status AS order_status, p.status, o.slot_id, \
-     s.starts_at AS slot_starts_at, o.building, o.unit, o.room, u.phone, o.note, o.group_buy_id, p.subtotal_fen, \
+     s.starts_at AS slot_starts_at, o.building, o.community, o.unit, o.room, u.phone, o.note, o.group_buy_id, p.subtotal_fen, \
      pp.name AS pickup_point FROM orders o JOIN order_parts p ON p.order_id = o.id AND p.vendor_id = $1 \
      JOIN slots s ON s.id = o.slot_id JOIN users u ON u.id = o.user_id \
      LEFT JOIN pickup_points pp ON pp.id = o.pickup_point_id WHERE ";
@@ -110,6 +110,7 @@ impl Stalls {
             slot_id: i64,
             slot_starts_at: DateTime<Utc>,
             building: Option<String>,
+            community: Option<String>,
             unit: Option<String>,
             room: Option<String>,
             phone: Option<String>,
@@ -210,6 +211,7 @@ impl Stalls {
                 slot_id: shared::SlotId(r.slot_id),
                 slot_starts_at: to_api(r.slot_starts_at),
                 building: r.building,
+                community: r.community,
                 unit: r.unit,
                 room: r.room,
                 // Masked: the stall needs to recognise a household, not to call it.
