@@ -523,6 +523,7 @@ impl Donations {
             total_fen: Fen,
             slot_starts_at: DateTime<Utc>,
             household_id: i64,
+            community: String,
             building: String,
             unit: String,
             room: String,
@@ -534,7 +535,7 @@ impl Donations {
             .db
             .all(
                 "SELECT o.id AS order_id, o.status, o.total_fen, s.starts_at AS slot_starts_at, h.id AS household_id, \
-                 b.number AS building, h.unit, h.room, h.quarantined, h.hardship, o.created_at FROM orders o JOIN users u ON u.id = o.user_id JOIN slots s ON s.id = o.slot_id \
+                 b.community, b.number AS building, h.unit, h.room, h.quarantined, h.hardship, o.created_at FROM orders o JOIN users u ON u.id = o.user_id JOIN slots s ON s.id = o.slot_id \
                  JOIN households h ON h.id = COALESCE(o.household_id, u.household_id) \
                  JOIN buildings b ON b.id = h.building_id \
                  WHERE s.market_id = $3 AND (o.status = 'placed' OR (o.status = 'pending_payment' AND o.expires_at > $1)) \
@@ -551,7 +552,7 @@ impl Donations {
                 total_fen: r.total_fen,
                 slot_starts_at: to_api(r.slot_starts_at),
                 household_id: shared::HouseholdId(r.household_id),
-                address: format!("{}号楼 {}单元 {}", r.building, r.unit, r.room),
+                address: format!("{} {}号楼 {}单元 {}", r.community, r.building, r.unit, r.room),
                 quarantined: r.quarantined,
                 hardship: r.hardship,
                 created_at: to_api(r.created_at),
@@ -579,6 +580,7 @@ impl Donations {
             donor_name: Option<String>,
             donor_phone: Option<String>,
             order_id: Option<i64>,
+            community: Option<String>,
             building: Option<String>,
             unit: Option<String>,
             room: Option<String>,
@@ -591,7 +593,8 @@ impl Donations {
             .db
             .all(
                 "SELECT l.id, l.at, l.kind, l.amount_fen, l.balance_fen, l.donation_id, d.donor_name, \
-                 du.phone AS donor_phone, l.order_id, b.number AS building, h.unit, h.room, bu.phone AS by_phone, \
+                 du.phone AS donor_phone, l.order_id, b.community, b.number AS building, h.unit, h.room, \
+                 bu.phone AS by_phone, \
                  (SELECT p.balance_fen FROM market_pools p WHERE p.market_id = $4) AS pool_fen \
                  FROM pool_ledger l \
                  LEFT JOIN donations d ON d.id = l.donation_id LEFT JOIN users du ON du.id = d.user_id \
@@ -613,8 +616,8 @@ impl Donations {
             .into_iter()
             .map(|r| {
                 let resident = masked_phone(r.donor_phone).map(|p| format!("居民 {p}"));
-                let household = match (r.building, r.unit, r.room) {
-                    (Some(b), Some(u), Some(room)) => Some(format!("{b}号楼 {u}单元 {room}")),
+                let household = match (r.community, r.building, r.unit, r.room) {
+                    (Some(c), Some(b), Some(u), Some(room)) => Some(format!("{c} {b}号楼 {u}单元 {room}")),
                     _ => None,
                 };
                 LedgerEntry {
