@@ -12,6 +12,7 @@ use crate::store::StoreResult;
 use chrono::{DateTime, Utc};
 use shared::group_buy::SetRoles;
 use shared::{MarketId, Role};
+use std::collections::BTreeMap;
 
 /// The market an account belongs to, and whether a role or a home ties it there.
 #[derive(serde::Deserialize)]
@@ -84,19 +85,22 @@ impl Accounts {
         }
         // Each building asked for as the market names it (`3`, or `七里山小区 3` where two
         // communities have a building 3); one not on record stays as asked, to be refused.
-        let mut known_buildings = Vec::new();
-        let mut asked = asked.clone();
-        for named in &mut asked.buildings {
-            let id = match super::building_id(tx, market, named).await? {
-                Ok(id) => id,
+        let mut ids: Vec<Option<i64>> = Vec::with_capacity(asked.buildings.len());
+        for named in &asked.buildings {
+            match super::building_id(tx, market, named).await? {
+                Ok(id) => ids.push(id),
                 Err(refusal) => return Ok(Err(refusal)),
-            };
-            if let Some(id) = id {
-                let label = super::building_labels(tx, &[id]).await?;
-                if let Some((_, label)) = label.into_iter().next() {
-                    *named = label.clone();
-                    known_buildings.push(label);
-                }
+            }
+        }
+        let found: Vec<i64> = ids.iter().flatten().copied().collect();
+        let labels: BTreeMap<i64, String> = super::building_labels(tx, &found).await?.into_iter().collect();
+        // label -> building, to record the buildings decided on.
+        let by_label: BTreeMap<String, i64> = labels.iter().map(|(id, label)| (label.clone(), *id)).collect();
+        let known_buildings: Vec<String> = labels.values().cloned().collect();
+        let mut asked = asked.clone();
+        for (named, id) in asked.buildings.iter_mut().zip(&ids) {
+            if let Some(label) = id.and_then(|id| labels.get(&id)) {
+                *named = label.clone();
             }
         }
         let asked = &asked;
@@ -124,11 +128,9 @@ impl Accounts {
             tx.exec("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)", &args![user, role.as_str()]).await?;
         }
         tx.exec("DELETE FROM leader_buildings WHERE user_id = $1", &args![user]).await?;
-        for named in &after.buildings {
-            if let Ok(Some(building)) = super::building_id(tx, market, named).await? {
-                tx.exec("INSERT INTO leader_buildings (user_id, building_id) VALUES ($1, $2)", &args![user, building])
-                    .await?;
-            }
+        for building in after.buildings.iter().filter_map(|label| by_label.get(label)) {
+            tx.exec("INSERT INTO leader_buildings (user_id, building_id) VALUES ($1, $2)", &args![user, *building])
+                .await?;
         }
         let mut ended = vec![user];
         if after.stall_id != before.stall_id {

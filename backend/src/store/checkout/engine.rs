@@ -526,22 +526,21 @@ fn sqlite_load(c: &Connection, jobs: &[CheckoutJob]) -> StoreResult<CheckoutSnap
     }
     let mut found: BTreeSet<(i64, &str, &str)> = BTreeSet::new();
     for &(number, unit, room) in &named {
-        let mut buildings =
-            c.prepare_cached("SELECT id, market_id, community FROM buildings WHERE number = $1 ORDER BY id")?;
-        let rows = buildings.query_map(named_params! { "$1": number }, |r| {
-            Ok(BuildingAt {
-                id: r.get("id")?,
-                market_id: MarketId(r.get("market_id")?),
-                community: r.get("community")?,
-            })
-        })?;
-        let with_number = s.buildings.entry(number.to_owned()).or_default();
-        with_number.clear();
-        for row in rows {
-            let at = row?;
-            found.insert((at.id, unit, room));
-            with_number.push(at);
+        // Each number read once, however many flats of it the batch names.
+        if !s.buildings.contains_key(number) {
+            let mut buildings =
+                c.prepare_cached("SELECT id, market_id, community FROM buildings WHERE number = $1 ORDER BY id")?;
+            let rows = buildings.query_map(named_params! { "$1": number }, |r| {
+                Ok(BuildingAt {
+                    id: r.get("id")?,
+                    market_id: MarketId(r.get("market_id")?),
+                    community: r.get("community")?,
+                })
+            })?;
+            let with_number = rows.collect::<Result<Vec<_>, _>>()?;
+            s.buildings.insert(number.to_owned(), with_number);
         }
+        found.extend(s.buildings[number].iter().map(|at| (at.id, unit, room)));
     }
     for (building, unit, room) in found {
         let at = (building, unit.to_owned(), room.to_owned());
